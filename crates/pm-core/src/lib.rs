@@ -1,0 +1,26 @@
+//! pm-core: the vocabulary every other pm-mcp crate shares — identifiers, scopes, provider kinds
+//! and the validated newtypes that are parsed once at the boundary and trusted after.
+#![forbid(unsafe_code)]
+
+pub mod ids;
+pub mod provider;
+pub mod scope;
+pub mod secret;
+pub mod text;
+
+pub use ids::{ApiKeyId, ConnectionId, UserId};
+pub use provider::{AuthKind, BaseUrl, ConnectionHandle, ProviderKind};
+pub use scope::{Scope, Scopes};
+pub use secret::Secret;
+pub use text::Email;
+
+/// A value that failed validation at a boundary; the message says what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInput(pub String);
+
+impl InvalidInput {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
