@@ -135,7 +135,9 @@ impl FromStr for AuthKind {
             "basic" => Ok(AuthKind::Basic),
             "bearer" | "pat" => Ok(AuthKind::Bearer),
             "api_key" | "apikey" | "token" => Ok(AuthKind::ApiKey),
-            _ => Err(InvalidInput::new(format!("unknown auth kind {s:?}; use basic, bearer or api_key"))),
+            _ => Err(InvalidInput::new(format!(
+                "unknown auth kind {s:?}; use basic, bearer or api_key"
+            ))),
         }
     }
 }
@@ -153,8 +155,11 @@ impl ConnectionHandle {
         let value = raw.trim();
         let ok_len = !value.is_empty() && value.len() <= Self::MAX_LEN;
         let mut chars = value.chars();
-        let ok_first = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        let ok_rest = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        let ok_first = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let ok_rest =
+            chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if ok_len && ok_first && ok_rest {
             Ok(Self(value.to_string()))
         } else {
@@ -205,8 +210,11 @@ pub struct BaseUrl(String);
 impl BaseUrl {
     /// Parses an https URL; `http` only if `allow_http`.
     pub fn parse(raw: &str, allow_http: bool) -> Result<Self, InvalidInput> {
-        let url = Url::parse(raw.trim())
-            .map_err(|e| InvalidInput::new(format!("{raw:?} is not a URL ({e}); expected e.g. https://acme.atlassian.net")))?;
+        let url = Url::parse(raw.trim()).map_err(|e| {
+            InvalidInput::new(format!(
+                "{raw:?} is not a URL ({e}); expected e.g. https://acme.atlassian.net"
+            ))
+        })?;
         match url.scheme() {
             "https" => {}
             "http" if allow_http => {}
@@ -215,7 +223,11 @@ impl BaseUrl {
                     "{raw:?} uses plain http; provider URLs must be https (an operator can allow http for on-prem trackers)"
                 )));
             }
-            other => return Err(InvalidInput::new(format!("{raw:?} has scheme {other:?}; expected https"))),
+            other => {
+                return Err(InvalidInput::new(format!(
+                    "{raw:?} has scheme {other:?}; expected https"
+                )));
+            }
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err(InvalidInput::new(format!("{raw:?} has no host")));
@@ -226,7 +238,9 @@ impl BaseUrl {
             ));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(InvalidInput::new(format!("{raw:?} must not have a query or fragment")));
+            return Err(InvalidInput::new(format!(
+                "{raw:?} must not have a query or fragment"
+            )));
         }
         let text = url.as_str().trim_end_matches('/').to_string();
         Ok(Self(text))
@@ -263,8 +277,14 @@ mod tests {
 
     #[test]
     fn provider_kinds_parse_with_aliases() {
-        assert_eq!("jira-cloud".parse::<ProviderKind>(), Ok(ProviderKind::JiraCloud));
-        assert_eq!("Jira_DC".parse::<ProviderKind>(), Ok(ProviderKind::JiraDataCenter));
+        assert_eq!(
+            "jira-cloud".parse::<ProviderKind>(),
+            Ok(ProviderKind::JiraCloud)
+        );
+        assert_eq!(
+            "Jira_DC".parse::<ProviderKind>(),
+            Ok(ProviderKind::JiraDataCenter)
+        );
         for k in ProviderKind::ALL {
             assert_eq!(k.as_str().parse::<ProviderKind>(), Ok(k));
         }
@@ -284,11 +304,15 @@ mod tests {
     #[test]
     fn base_urls_are_https_without_secrets() {
         assert_eq!(
-            BaseUrl::parse("https://acme.atlassian.net/", false).unwrap().as_str(),
+            BaseUrl::parse("https://acme.atlassian.net/", false)
+                .unwrap()
+                .as_str(),
             "https://acme.atlassian.net"
         );
         assert_eq!(
-            BaseUrl::parse("https://x.org/redmine/", false).unwrap().as_str(),
+            BaseUrl::parse("https://x.org/redmine/", false)
+                .unwrap()
+                .as_str(),
             "https://x.org/redmine"
         );
         assert!(BaseUrl::parse("http://x.org", false).is_err());

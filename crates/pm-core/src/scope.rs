@@ -7,7 +7,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::InvalidInput;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Call read-only tools.
@@ -67,10 +79,14 @@ impl Scopes {
         }
     }
 
-    pub fn from_iter_nonempty(scopes: impl IntoIterator<Item = Scope>) -> Result<Self, InvalidInput> {
+    pub fn from_iter_nonempty(
+        scopes: impl IntoIterator<Item = Scope>,
+    ) -> Result<Self, InvalidInput> {
         let bits = scopes.into_iter().fold(0, |acc, s| acc | Self::bit(s));
         if bits == 0 {
-            return Err(InvalidInput::new("a key needs at least one scope: read, write or admin"));
+            return Err(InvalidInput::new(
+                "a key needs at least one scope: read, write or admin",
+            ));
         }
         Ok(Self(bits))
     }
@@ -129,7 +145,9 @@ mod tests {
     #[test]
     fn broader_scopes_grant_narrower_ones() {
         let admin = Scopes::only(Scope::Admin);
-        assert!(admin.grants(Scope::Read) && admin.grants(Scope::Write) && admin.grants(Scope::Admin));
+        assert!(
+            admin.grants(Scope::Read) && admin.grants(Scope::Write) && admin.grants(Scope::Admin)
+        );
         let read = Scopes::only(Scope::Read);
         assert!(read.grants(Scope::Read));
         assert!(!read.grants(Scope::Write));

@@ -14,12 +14,21 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let value = raw.trim().to_lowercase();
-        let bad = || InvalidInput::new(format!("{raw:?} is not an e-mail address (expected name@domain)"));
+        let bad = || {
+            InvalidInput::new(format!(
+                "{raw:?} is not an e-mail address (expected name@domain)"
+            ))
+        };
         if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }
         let (local, domain) = value.split_once('@').ok_or_else(bad)?;
-        if local.is_empty() || domain.is_empty() || domain.contains('@') || domain.starts_with('.') || domain.ends_with('.') {
+        if local.is_empty()
+            || domain.is_empty()
+            || domain.contains('@')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
             return Err(bad());
         }
         Ok(Self(value))
@@ -62,8 +71,20 @@ mod tests {
 
     #[test]
     fn normalises_and_rejects() {
-        assert_eq!(Email::parse("  Ann@Example.ORG ").unwrap().as_str(), "ann@example.org");
-        for bad in ["", "ann", "@x.org", "ann@", "a b@x.org", "a@b@c", "ann@.org", "ann@org."] {
+        assert_eq!(
+            Email::parse("  Ann@Example.ORG ").unwrap().as_str(),
+            "ann@example.org"
+        );
+        for bad in [
+            "",
+            "ann",
+            "@x.org",
+            "ann@",
+            "a b@x.org",
+            "a@b@c",
+            "ann@.org",
+            "ann@org.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

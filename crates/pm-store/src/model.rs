@@ -1,0 +1,194 @@
+//! The rows pm-mcp stores, as domain values (no secret ever appears in one of these).
+use chrono::{DateTime, Utc};
+use pm_core::{
+    ApiKeyId, AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scopes,
+    UserId,
+};
+use serde::Serialize;
+
+use crate::apikey::{ApiKey, KeyHash};
+use crate::seal::Sealed;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: String,
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    pub fn is_disabled(&self) -> bool {
+        self.disabled_at.is_some()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub email: Email,
+    pub name: String,
+    pub is_admin: bool,
+}
+
+impl NewUser {
+    pub fn new(email: Email, name: impl Into<String>, is_admin: bool) -> Self {
+        Self {
+            id: UserId::new(),
+            email,
+            name: name.into(),
+            is_admin,
+        }
+    }
+}
+
+/// An API key as listed: everything but the key itself (which is never stored).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiKeyInfo {
+    pub id: ApiKeyId,
+    pub user_id: UserId,
+    pub name: String,
+    pub key_prefix: String,
+    pub scopes: Scopes,
+    /// `None` means every toolset.
+    pub toolsets: Option<Vec<String>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ApiKeyInfo {
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// `active`, `revoked` or `expired`, for listings.
+    pub fn status(&self, now: DateTime<Utc>) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.is_expired(now) {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: ApiKeyId,
+    pub user_id: UserId,
+    pub name: String,
+    pub key_prefix: String,
+    pub key_hash: KeyHash,
+    pub scopes: Scopes,
+    pub toolsets: Option<Vec<String>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl NewApiKey {
+    /// The row for `key`: its hash and display prefix, never the key.
+    pub fn for_key(
+        key: &ApiKey,
+        user_id: UserId,
+        name: impl Into<String>,
+        scopes: Scopes,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            id: ApiKeyId::new(),
+            user_id,
+            name: name.into(),
+            key_prefix: key.display_prefix(),
+            key_hash: key.hash(),
+            scopes,
+            toolsets: None,
+            expires_at,
+        }
+    }
+}
+
+/// A key found by its hash, with its owner: what authentication decides on.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub key: ApiKeyInfo,
+    pub user: User,
+}
+
+/// A provider connection as listed: everything but the sealed credentials.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Connection {
+    pub id: ConnectionId,
+    pub user_id: UserId,
+    pub name: ConnectionHandle,
+    pub provider_type: ProviderKind,
+    pub base_url: BaseUrl,
+    pub auth_kind: AuthKind,
+    /// Fingerprint of the master key that sealed the credentials.
+    pub key_id: String,
+    pub config: serde_json::Value,
+    pub is_default: bool,
+    pub is_active: bool,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConnection {
+    pub id: ConnectionId,
+    pub user_id: UserId,
+    pub name: ConnectionHandle,
+    pub provider_type: ProviderKind,
+    pub base_url: BaseUrl,
+    pub auth_kind: AuthKind,
+    pub sealed: Sealed,
+    pub config: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    /// The tool ran and reported an error (bad input, upstream failure).
+    Error,
+    /// Refused before running (missing scope).
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Denied => "denied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "ok" => Outcome::Ok,
+            "denied" => Outcome::Denied,
+            _ => Outcome::Error,
+        }
+    }
+}
+
+/// One tool call, for the audit trail. Never holds arguments, which may carry secrets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub id: uuid::Uuid,
+    pub at: DateTime<Utc>,
+    pub user_id: Option<UserId>,
+    pub key_id: Option<ApiKeyId>,
+    pub tool: String,
+    pub connection_id: Option<ConnectionId>,
+    pub outcome: Outcome,
+    pub duration_ms: i64,
+    pub error_kind: Option<String>,
+}

@@ -1,0 +1,517 @@
+//! The SQL both engines run. The statements are written once in the dialect SQLite and
+//! PostgreSQL share (`$n` placeholders, `RETURNING`, partial indexes); `impl_sql_store!` expands
+//! them for each engine's pool type, and one test suite runs against both.
+use chrono::{DateTime, Utc};
+use pm_core::{ApiKeyId, ConnectionId, UserId};
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreResult};
+use crate::model::{ApiKeyInfo, AuditEvent, Connection, KeyOwner, Outcome, User};
+
+pub(crate) const USER_COLS: &str = "id, email, name, is_admin, created_at, updated_at, disabled_at";
+pub(crate) const KEY_COLS: &str = "id, user_id, name, key_prefix, scopes, toolsets, expires_at, last_used_at, revoked_at, created_at";
+pub(crate) const CONN_COLS: &str = "id, user_id, name, provider_type, base_url, auth_kind, key_id, config, is_default, is_active, last_checked_at, last_error, created_at, updated_at";
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Invalid(format!("stored {what} is invalid: {e}"))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: Uuid,
+    email: String,
+    name: String,
+    is_admin: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    disabled_at: Option<DateTime<Utc>>,
+}
+
+impl UserRow {
+    pub(crate) fn into_user(self) -> StoreResult<User> {
+        Ok(User {
+            id: UserId::from_uuid(self.id),
+            email: self.email.parse().map_err(|e| corrupt("e-mail", e))?,
+            name: self.name,
+            is_admin: self.is_admin,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            disabled_at: self.disabled_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    id: Uuid,
+    user_id: Uuid,
+    name: String,
+    key_prefix: String,
+    scopes: String,
+    toolsets: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl KeyRow {
+    pub(crate) fn into_info(self) -> StoreResult<ApiKeyInfo> {
+        Ok(ApiKeyInfo {
+            id: ApiKeyId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            name: self.name,
+            key_prefix: self.key_prefix,
+            scopes: self.scopes.parse().map_err(|e| corrupt("scopes", e))?,
+            toolsets: self
+                .toolsets
+                .map(|t| t.split(',').map(str::to_string).collect()),
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            revoked_at: self.revoked_at,
+            created_at: self.created_at,
+        })
+    }
+}
+
+pub(crate) fn toolsets_text(toolsets: &Option<Vec<String>>) -> Option<String> {
+    toolsets.as_ref().map(|t| t.join(","))
+}
+
+/// A key joined with its owner, for authentication.
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyOwnerRow {
+    #[sqlx(flatten)]
+    key: KeyRow,
+    u_email: String,
+    u_name: String,
+    u_is_admin: bool,
+    u_created_at: DateTime<Utc>,
+    u_updated_at: DateTime<Utc>,
+    u_disabled_at: Option<DateTime<Utc>>,
+}
+
+impl KeyOwnerRow {
+    pub(crate) fn into_owner(self) -> StoreResult<KeyOwner> {
+        let user = UserRow {
+            id: self.key.user_id,
+            email: self.u_email,
+            name: self.u_name,
+            is_admin: self.u_is_admin,
+            created_at: self.u_created_at,
+            updated_at: self.u_updated_at,
+            disabled_at: self.u_disabled_at,
+        }
+        .into_user()?;
+        Ok(KeyOwner {
+            key: self.key.into_info()?,
+            user,
+        })
+    }
+}
+
+pub(crate) const KEY_OWNER_QUERY: &str = "SELECT k.id, k.user_id, k.name, k.key_prefix, k.scopes, k.toolsets, k.expires_at, \
+     k.last_used_at, k.revoked_at, k.created_at, u.email AS u_email, u.name AS u_name, \
+     u.is_admin AS u_is_admin, u.created_at AS u_created_at, u.updated_at AS u_updated_at, \
+     u.disabled_at AS u_disabled_at \
+     FROM user_mcp_api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConnRow {
+    id: Uuid,
+    user_id: Uuid,
+    name: String,
+    provider_type: String,
+    base_url: String,
+    auth_kind: String,
+    key_id: String,
+    config: sqlx::types::Json<serde_json::Value>,
+    is_default: bool,
+    is_active: bool,
+    last_checked_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ConnRow {
+    pub(crate) fn into_connection(self) -> StoreResult<Connection> {
+        Ok(Connection {
+            id: ConnectionId::from_uuid(self.id),
+            user_id: UserId::from_uuid(self.user_id),
+            name: self
+                .name
+                .parse()
+                .map_err(|e| corrupt("connection name", e))?,
+            provider_type: self
+                .provider_type
+                .parse()
+                .map_err(|e| corrupt("provider type", e))?,
+            base_url: self
+                .base_url
+                .try_into()
+                .map_err(|e| corrupt("base URL", e))?,
+            auth_kind: self
+                .auth_kind
+                .parse()
+                .map_err(|e| corrupt("auth kind", e))?,
+            key_id: self.key_id,
+            config: self.config.0,
+            is_default: self.is_default,
+            is_active: self.is_active,
+            last_checked_at: self.last_checked_at,
+            last_error: self.last_error,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    id: Uuid,
+    at: DateTime<Utc>,
+    user_id: Option<Uuid>,
+    key_id: Option<Uuid>,
+    tool: String,
+    connection_id: Option<Uuid>,
+    outcome: String,
+    duration_ms: i64,
+    error_kind: Option<String>,
+}
+
+impl AuditRow {
+    pub(crate) fn into_event(self) -> AuditEvent {
+        AuditEvent {
+            id: self.id,
+            at: self.at,
+            user_id: self.user_id.map(UserId::from_uuid),
+            key_id: self.key_id.map(ApiKeyId::from_uuid),
+            tool: self.tool,
+            connection_id: self.connection_id.map(ConnectionId::from_uuid),
+            outcome: Outcome::parse(&self.outcome),
+            duration_ms: self.duration_ms,
+            error_kind: self.error_kind,
+        }
+    }
+}
+
+/// Implements every store trait for `$store` (which has a `pool: sqlx::Pool<$db>`).
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty) => {
+        use $crate::sql::*;
+
+        fn dup_email(email: &pm_core::Email) -> String {
+            format!("a user with e-mail {email} already exists")
+        }
+
+        async fn insert_user<'e, E>(ex: E, user: &$crate::model::NewUser, now: chrono::DateTime<chrono::Utc>) -> $crate::StoreResult<$crate::model::User>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            sqlx::query_as::<_, UserRow>(&format!(
+                "INSERT INTO users (id, email, name, is_admin, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING {USER_COLS}"
+            ))
+            .bind(user.id.as_uuid())
+            .bind(user.email.as_str())
+            .bind(&user.name)
+            .bind(user.is_admin)
+            .bind(now)
+            .fetch_one(ex)
+            .await
+            .map_err(|e| $crate::StoreError::from_sqlx(e, || dup_email(&user.email)))?
+            .into_user()
+        }
+
+        async fn insert_key<'e, E>(ex: E, key: &$crate::model::NewApiKey, now: chrono::DateTime<chrono::Utc>) -> $crate::StoreResult<$crate::model::ApiKeyInfo>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            sqlx::query_as::<_, KeyRow>(&format!(
+                "INSERT INTO user_mcp_api_keys (id, user_id, name, key_prefix, key_hash, scopes, toolsets, expires_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {KEY_COLS}"
+            ))
+            .bind(key.id.as_uuid())
+            .bind(key.user_id.as_uuid())
+            .bind(&key.name)
+            .bind(&key.key_prefix)
+            .bind(key.key_hash.as_bytes())
+            .bind(key.scopes.to_string())
+            .bind(toolsets_text(&key.toolsets))
+            .bind(key.expires_at)
+            .bind(now)
+            .fetch_one(ex)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => $crate::StoreError::NotFound("user"),
+                e => $crate::StoreError::from_sqlx(e, || "that API key already exists".to_string()),
+            })?
+            .into_info()
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::UserStore for $store {
+            async fn add_user(&self, user: $crate::model::NewUser) -> $crate::StoreResult<$crate::model::User> {
+                insert_user(&self.pool, &user, chrono::Utc::now()).await
+            }
+
+            async fn get_user(&self, id: pm_core::UserId) -> $crate::StoreResult<Option<$crate::model::User>> {
+                sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
+                    .bind(id.as_uuid())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(UserRow::into_user)
+                    .transpose()
+            }
+
+            async fn get_user_by_email(&self, email: &pm_core::Email) -> $crate::StoreResult<Option<$crate::model::User>> {
+                sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLS} FROM users WHERE email = $1"))
+                    .bind(email.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(UserRow::into_user)
+                    .transpose()
+            }
+
+            async fn list_users(&self) -> $crate::StoreResult<Vec<$crate::model::User>> {
+                sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLS} FROM users ORDER BY created_at, email"))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(UserRow::into_user)
+                    .collect()
+            }
+
+            async fn set_user_disabled(&self, id: pm_core::UserId, disabled: bool) -> $crate::StoreResult<$crate::model::User> {
+                let now = chrono::Utc::now();
+                let disabled_at = if disabled { Some(now) } else { None };
+                sqlx::query_as::<_, UserRow>(&format!(
+                    "UPDATE users SET disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) ELSE NULL END, updated_at = $3 \
+                     WHERE id = $4 RETURNING {USER_COLS}"
+                ))
+                .bind(disabled)
+                .bind(disabled_at)
+                .bind(now)
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or($crate::StoreError::NotFound("user"))?
+                .into_user()
+            }
+
+            async fn count_users(&self) -> $crate::StoreResult<i64> {
+                Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::ApiKeyStore for $store {
+            async fn add_api_key(&self, key: $crate::model::NewApiKey) -> $crate::StoreResult<$crate::model::ApiKeyInfo> {
+                insert_key(&self.pool, &key, chrono::Utc::now()).await
+            }
+
+            async fn add_user_with_key(
+                &self,
+                user: $crate::model::NewUser,
+                key: $crate::model::NewApiKey,
+            ) -> $crate::StoreResult<($crate::model::User, $crate::model::ApiKeyInfo)> {
+                let now = chrono::Utc::now();
+                let mut tx = self.pool.begin().await?;
+                let created = insert_user(&mut *tx, &user, now).await?;
+                let key = insert_key(&mut *tx, &key, now).await?;
+                tx.commit().await?;
+                Ok((created, key))
+            }
+
+            async fn list_api_keys(&self, user: pm_core::UserId) -> $crate::StoreResult<Vec<$crate::model::ApiKeyInfo>> {
+                sqlx::query_as::<_, KeyRow>(&format!(
+                    "SELECT {KEY_COLS} FROM user_mcp_api_keys WHERE user_id = $1 ORDER BY created_at, name"
+                ))
+                .bind(user.as_uuid())
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(KeyRow::into_info)
+                .collect()
+            }
+
+            async fn revoke_api_key(&self, user: pm_core::UserId, key: pm_core::ApiKeyId) -> $crate::StoreResult<$crate::model::ApiKeyInfo> {
+                sqlx::query_as::<_, KeyRow>(&format!(
+                    "UPDATE user_mcp_api_keys SET revoked_at = COALESCE(revoked_at, $1) \
+                     WHERE id = $2 AND user_id = $3 RETURNING {KEY_COLS}"
+                ))
+                .bind(chrono::Utc::now())
+                .bind(key.as_uuid())
+                .bind(user.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or($crate::StoreError::NotFound("API key"))?
+                .into_info()
+            }
+
+            async fn find_api_key(&self, hash: &$crate::apikey::KeyHash) -> $crate::StoreResult<Option<$crate::model::KeyOwner>> {
+                sqlx::query_as::<_, KeyOwnerRow>(KEY_OWNER_QUERY)
+                    .bind(hash.as_bytes())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(KeyOwnerRow::into_owner)
+                    .transpose()
+            }
+
+            async fn touch_api_key(&self, key: pm_core::ApiKeyId, now: chrono::DateTime<chrono::Utc>) -> $crate::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE user_mcp_api_keys SET last_used_at = $1 \
+                     WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+                )
+                .bind(now)
+                .bind(key.as_uuid())
+                .bind(now - chrono::Duration::seconds(60))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::ConnectionStore for $store {
+            async fn add_connection(&self, c: $crate::model::NewConnection) -> $crate::StoreResult<$crate::model::Connection> {
+                let now = chrono::Utc::now();
+                sqlx::query_as::<_, ConnRow>(&format!(
+                    "INSERT INTO pm_provider_connections (id, user_id, name, provider_type, base_url, auth_kind, \
+                     credentials_ciphertext, key_id, config, is_default, is_active, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                     NOT EXISTS (SELECT 1 FROM pm_provider_connections WHERE user_id = $2 AND is_default), TRUE, $10, $10) \
+                     RETURNING {CONN_COLS}"
+                ))
+                .bind(c.id.as_uuid())
+                .bind(c.user_id.as_uuid())
+                .bind(c.name.as_str())
+                .bind(c.provider_type.as_str())
+                .bind(c.base_url.as_str())
+                .bind(c.auth_kind.as_str())
+                .bind(&c.sealed.ciphertext)
+                .bind(&c.sealed.key_id)
+                .bind(sqlx::types::Json(&c.config))
+                .bind(now)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => $crate::StoreError::NotFound("user"),
+                    e => $crate::StoreError::from_sqlx(e, || format!("a connection named {} already exists", c.name)),
+                })?
+                .into_connection()
+            }
+
+            async fn list_connections(&self, user: pm_core::UserId) -> $crate::StoreResult<Vec<$crate::model::Connection>> {
+                sqlx::query_as::<_, ConnRow>(&format!(
+                    "SELECT {CONN_COLS} FROM pm_provider_connections WHERE user_id = $1 ORDER BY name"
+                ))
+                .bind(user.as_uuid())
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(ConnRow::into_connection)
+                .collect()
+            }
+
+            async fn get_connection(&self, user: pm_core::UserId, name: &pm_core::ConnectionHandle) -> $crate::StoreResult<Option<$crate::model::Connection>> {
+                sqlx::query_as::<_, ConnRow>(&format!(
+                    "SELECT {CONN_COLS} FROM pm_provider_connections WHERE user_id = $1 AND name = $2"
+                ))
+                .bind(user.as_uuid())
+                .bind(name.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(ConnRow::into_connection)
+                .transpose()
+            }
+
+            async fn get_sealed_credentials(&self, user: pm_core::UserId, id: pm_core::ConnectionId) -> $crate::StoreResult<Option<$crate::seal::Sealed>> {
+                let row: Option<(Vec<u8>, String)> = sqlx::query_as(
+                    "SELECT credentials_ciphertext, key_id FROM pm_provider_connections WHERE user_id = $1 AND id = $2",
+                )
+                .bind(user.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(|(ciphertext, key_id)| $crate::seal::Sealed { ciphertext, key_id }))
+            }
+
+            async fn delete_connection(&self, user: pm_core::UserId, name: &pm_core::ConnectionHandle) -> $crate::StoreResult<$crate::model::Connection> {
+                let mut tx = self.pool.begin().await?;
+                let removed = sqlx::query_as::<_, ConnRow>(&format!(
+                    "DELETE FROM pm_provider_connections WHERE user_id = $1 AND name = $2 RETURNING {CONN_COLS}"
+                ))
+                .bind(user.as_uuid())
+                .bind(name.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or($crate::StoreError::NotFound("connection"))?
+                .into_connection()?;
+                if removed.is_default {
+                    sqlx::query(
+                        "UPDATE pm_provider_connections SET is_default = TRUE WHERE id = \
+                         (SELECT id FROM pm_provider_connections WHERE user_id = $1 ORDER BY created_at, name LIMIT 1)",
+                    )
+                    .bind(user.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(removed)
+            }
+
+            async fn count_connections_by_key(&self) -> $crate::StoreResult<Vec<(String, i64)>> {
+                Ok(sqlx::query_as::<_, (String, i64)>(
+                    "SELECT key_id, COUNT(*) FROM pm_provider_connections GROUP BY key_id ORDER BY key_id",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::AuditStore for $store {
+            async fn add_audit_events(&self, events: &[$crate::model::AuditEvent]) -> $crate::StoreResult<()> {
+                if events.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.pool.begin().await?;
+                for e in events {
+                    sqlx::query(
+                        "INSERT INTO audit_events (id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(e.id)
+                    .bind(e.at)
+                    .bind(e.user_id.map(|u| u.as_uuid()))
+                    .bind(e.key_id.map(|k| k.as_uuid()))
+                    .bind(&e.tool)
+                    .bind(e.connection_id.map(|c| c.as_uuid()))
+                    .bind(e.outcome.as_str())
+                    .bind(e.duration_ms)
+                    .bind(&e.error_kind)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_audit_events(&self, user: Option<pm_core::UserId>, limit: i64) -> $crate::StoreResult<Vec<$crate::model::AuditEvent>> {
+                let rows = sqlx::query_as::<_, AuditRow>(
+                    "SELECT id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind FROM audit_events \
+                     WHERE ($1 IS NULL OR user_id = $1) ORDER BY at DESC LIMIT $2",
+                )
+                .bind(user.map(|u| u.as_uuid()))
+                .bind(limit.clamp(1, 10_000))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(AuditRow::into_event).collect())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;

@@ -1,0 +1,526 @@
+//! One store test suite, run against SQLite always and against PostgreSQL when
+//! `PM_MCP_TEST_DATABASE_URL` is set (each test in a fresh database of its own).
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use pm_core::{
+    AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scope, Scopes, Secret,
+};
+use pm_store::*;
+
+struct TestDb {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    pg_drop: Option<(String, String)>,
+}
+
+async fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("nested/pm.db");
+    let store = pm_store::open(&DatabaseUrl::Sqlite(path.display().to_string()))
+        .await
+        .expect("open sqlite");
+    store.migrate().await.expect("migrate");
+    TestDb {
+        store,
+        _dir: Some(dir),
+        pg_drop: None,
+    }
+}
+
+/// A fresh PostgreSQL database for one test, or `None` when no server is configured.
+async fn pg_db() -> Option<TestDb> {
+    let admin_url = std::env::var("PM_MCP_TEST_DATABASE_URL").ok()?;
+    let name = format!("pm_mcp_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+        .await
+        .expect("PM_MCP_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let mut url = url::Url::parse(&admin_url).expect("test URL");
+    url.set_path(&format!("/{name}"));
+    let store = pm_store::open(&DatabaseUrl::Postgres(url.to_string()))
+        .await
+        .expect("open postgres");
+    store.migrate().await.expect("migrate");
+    Some(TestDb {
+        store,
+        _dir: None,
+        pg_drop: Some((admin_url, name)),
+    })
+}
+
+impl TestDb {
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin_url, name)) = self.pg_drop {
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .expect("reconnect");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .expect("drop database");
+        }
+    }
+}
+
+async fn on_each_engine<F, Fut>(test: F)
+where
+    F: Fn(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let db = sqlite_db().await;
+    test(db.store.clone()).await;
+    db.finish().await;
+    match pg_db().await {
+        Some(db) => {
+            test(db.store.clone()).await;
+            db.finish().await;
+        }
+        None => eprintln!("PM_MCP_TEST_DATABASE_URL not set: PostgreSQL half skipped"),
+    }
+}
+
+fn email(s: &str) -> Email {
+    Email::parse(s).expect("email")
+}
+
+async fn user(store: &Arc<dyn Store>, mail: &str) -> User {
+    store
+        .add_user(NewUser::new(email(mail), mail, false))
+        .await
+        .expect("add user")
+}
+
+fn keys() -> MasterKeys {
+    MasterKeys::parse(&MasterKeys::generate_text(), None).expect("keys")
+}
+
+fn new_connection(keys: &MasterKeys, owner: &User, name: &str, token: &str) -> NewConnection {
+    let id = ConnectionId::new();
+    let creds = ProviderCredentials {
+        username: Some("ann@acme.org".into()),
+        token: Secret::new(token),
+    };
+    NewConnection {
+        id,
+        user_id: owner.id,
+        name: ConnectionHandle::parse(name).expect("handle"),
+        provider_type: ProviderKind::JiraCloud,
+        base_url: BaseUrl::parse("https://acme.atlassian.net", false).expect("url"),
+        auth_kind: AuthKind::Basic,
+        sealed: creds.seal(keys, id, owner.id),
+        config: serde_json::json!({"project_key": "PROJ"}),
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    on_each_engine(|store| async move {
+        store.migrate().await.expect("second migrate");
+        assert_eq!(store.pending_migrations().await.expect("pending"), 0);
+        store.ping().await.expect("ping");
+        assert_eq!(store.count_users().await.expect("count"), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn users_are_unique_by_normalised_email_and_can_be_disabled() {
+    on_each_engine(|store| async move {
+        let ann = store
+            .add_user(NewUser::new(email("Ann@Acme.org"), "Ann", true))
+            .await
+            .expect("add");
+        assert!(ann.is_admin && !ann.is_disabled());
+        let dup = store
+            .add_user(NewUser::new(email("ann@acme.ORG"), "Other", false))
+            .await;
+        match dup {
+            Err(StoreError::Conflict(m)) => assert!(m.contains("ann@acme.org"), "{m}"),
+            other => panic!("expected Conflict, got {other:?}"),
+        }
+        let bob = user(&store, "bob@acme.org").await;
+        assert_eq!(store.count_users().await.expect("count"), 2);
+        let found = store
+            .get_user_by_email(&email("ANN@acme.org"))
+            .await
+            .expect("get")
+            .expect("some");
+        assert_eq!(found.id, ann.id);
+        assert_eq!(
+            store
+                .get_user(bob.id)
+                .await
+                .expect("get")
+                .expect("some")
+                .email
+                .as_str(),
+            "bob@acme.org"
+        );
+        let listed: Vec<_> = store
+            .list_users()
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.contains(&ann.id) && listed.contains(&bob.id));
+
+        let disabled = store
+            .set_user_disabled(bob.id, true)
+            .await
+            .expect("disable");
+        assert!(disabled.is_disabled());
+        let again = store
+            .set_user_disabled(bob.id, true)
+            .await
+            .expect("disable twice");
+        assert_eq!(
+            again.disabled_at, disabled.disabled_at,
+            "disabling twice keeps the first time"
+        );
+        assert!(
+            !store
+                .set_user_disabled(bob.id, false)
+                .await
+                .expect("enable")
+                .is_disabled()
+        );
+        assert!(matches!(
+            store.set_user_disabled(pm_core::UserId::new(), true).await,
+            Err(StoreError::NotFound("user"))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn keys_are_found_by_hash_only_and_revocation_is_scoped_to_the_owner() {
+    on_each_engine(|store| async move {
+        let ann = user(&store, "ann@acme.org").await;
+        let bob = user(&store, "bob@acme.org").await;
+        let key = ApiKey::generate();
+        let expires = Utc::now() + Duration::days(30);
+        let info = store
+            .add_api_key(NewApiKey::for_key(
+                &key,
+                ann.id,
+                "Cursor laptop",
+                Scopes::only(Scope::Read),
+                Some(expires),
+            ))
+            .await
+            .expect("add key");
+        assert_eq!(info.key_prefix, key.display_prefix());
+        assert_eq!(info.status(Utc::now()), "active");
+        assert!(info.expires_at.is_some());
+
+        let owner = store
+            .find_api_key(&key.hash())
+            .await
+            .expect("find")
+            .expect("found");
+        assert_eq!(owner.user.id, ann.id);
+        assert_eq!(owner.key.id, info.id);
+        assert!(owner.key.scopes.grants(Scope::Read) && !owner.key.scopes.grants(Scope::Write));
+        assert!(
+            store
+                .find_api_key(&ApiKey::generate().hash())
+                .await
+                .expect("find")
+                .is_none()
+        );
+
+        // Bob cannot revoke Ann's key; it answers like a key that does not exist.
+        assert!(matches!(
+            store.revoke_api_key(bob.id, info.id).await,
+            Err(StoreError::NotFound("API key"))
+        ));
+        let revoked = store.revoke_api_key(ann.id, info.id).await.expect("revoke");
+        assert!(revoked.revoked_at.is_some());
+        assert_eq!(revoked.status(Utc::now()), "revoked");
+        let owner = store
+            .find_api_key(&key.hash())
+            .await
+            .expect("find")
+            .expect("still found");
+        assert!(owner.key.revoked_at.is_some());
+        assert_eq!(store.list_api_keys(ann.id).await.expect("list").len(), 1);
+        assert!(store.list_api_keys(bob.id).await.expect("list").is_empty());
+
+        let orphan = store
+            .add_api_key(NewApiKey::for_key(
+                &ApiKey::generate(),
+                pm_core::UserId::new(),
+                "x",
+                Scopes::only(Scope::Read),
+                None,
+            ))
+            .await;
+        assert!(
+            matches!(orphan, Err(StoreError::NotFound("user"))),
+            "{orphan:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn user_and_first_key_are_created_together_or_not_at_all() {
+    on_each_engine(|store| async move {
+        let ann = NewUser::new(email("ann@acme.org"), "Ann", true);
+        let key = ApiKey::generate();
+        let (u, k) = store
+            .add_user_with_key(
+                ann.clone(),
+                NewApiKey::for_key(&key, ann.id, "first", Scopes::only(Scope::Admin), None),
+            )
+            .await
+            .expect("create");
+        assert_eq!(k.user_id, u.id);
+
+        // Same e-mail again: the transaction fails and leaves no key behind.
+        let again = NewUser::new(email("ann@acme.org"), "Ann 2", false);
+        let key2 = ApiKey::generate();
+        let res = store
+            .add_user_with_key(
+                again.clone(),
+                NewApiKey::for_key(&key2, again.id, "second", Scopes::only(Scope::Read), None),
+            )
+            .await;
+        assert!(matches!(res, Err(StoreError::Conflict(_))), "{res:?}");
+        assert!(
+            store
+                .find_api_key(&key2.hash())
+                .await
+                .expect("find")
+                .is_none()
+        );
+        assert_eq!(store.count_users().await.expect("count"), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn last_used_is_written_at_most_once_a_minute() {
+    on_each_engine(|store| async move {
+        let ann = user(&store, "ann@acme.org").await;
+        let key = ApiKey::generate();
+        let info = store
+            .add_api_key(NewApiKey::for_key(
+                &key,
+                ann.id,
+                "k",
+                Scopes::only(Scope::Read),
+                None,
+            ))
+            .await
+            .expect("add");
+        let t0 = Utc::now();
+        store.touch_api_key(info.id, t0).await.expect("touch");
+        store
+            .touch_api_key(info.id, t0 + Duration::seconds(30))
+            .await
+            .expect("touch");
+        let seen = store
+            .find_api_key(&key.hash())
+            .await
+            .expect("find")
+            .expect("found")
+            .key
+            .last_used_at
+            .expect("set");
+        assert!(
+            (seen - t0).num_milliseconds().abs() < 5,
+            "kept the first write: {seen} vs {t0}"
+        );
+        store
+            .touch_api_key(info.id, t0 + Duration::seconds(61))
+            .await
+            .expect("touch");
+        let seen = store
+            .find_api_key(&key.hash())
+            .await
+            .expect("find")
+            .expect("found")
+            .key
+            .last_used_at
+            .expect("set");
+        assert!(
+            seen > t0 + Duration::seconds(60),
+            "updated after a minute: {seen}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connections_are_scoped_to_their_owner() {
+    on_each_engine(|store| async move {
+        let keys = keys();
+        let ann = user(&store, "ann@acme.org").await;
+        let bob = user(&store, "bob@acme.org").await;
+        let first = store
+            .add_connection(new_connection(&keys, &ann, "acme-jira", "tok-AAA"))
+            .await
+            .expect("add");
+        assert!(first.is_default, "first connection becomes the default");
+        assert_eq!(first.config["project_key"], "PROJ");
+        assert_eq!(first.key_id, keys.current_id());
+        let second = store
+            .add_connection(new_connection(&keys, &ann, "side", "tok-BBB"))
+            .await
+            .expect("add");
+        assert!(!second.is_default);
+        let dup = store
+            .add_connection(new_connection(&keys, &ann, "acme-jira", "tok-CCC"))
+            .await;
+        match dup {
+            Err(StoreError::Conflict(m)) => assert!(m.contains("acme-jira"), "{m}"),
+            other => panic!("expected Conflict, got {other:?}"),
+        }
+        // Bob may use the same name for his own connection.
+        let bobs = store
+            .add_connection(new_connection(&keys, &bob, "acme-jira", "tok-DDD"))
+            .await
+            .expect("add");
+        assert!(bobs.is_default);
+
+        let handle = ConnectionHandle::parse("acme-jira").expect("handle");
+        assert_eq!(
+            store
+                .get_connection(ann.id, &handle)
+                .await
+                .expect("get")
+                .expect("some")
+                .id,
+            first.id
+        );
+        assert_eq!(
+            store
+                .get_connection(bob.id, &handle)
+                .await
+                .expect("get")
+                .expect("some")
+                .id,
+            bobs.id
+        );
+        let side = ConnectionHandle::parse("side").expect("handle");
+        assert!(
+            store
+                .get_connection(bob.id, &side)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        assert!(
+            store
+                .get_sealed_credentials(bob.id, first.id)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        let sealed = store
+            .get_sealed_credentials(ann.id, first.id)
+            .await
+            .expect("get")
+            .expect("some");
+        let creds = ProviderCredentials::open(&keys, &sealed, first.id, ann.id).expect("open");
+        assert_eq!(creds.token.expose(), "tok-AAA");
+        // A blob read back under another row's id does not open.
+        assert!(ProviderCredentials::open(&keys, &sealed, second.id, ann.id).is_err());
+
+        let names: Vec<String> = store
+            .list_connections(ann.id)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        assert_eq!(names, vec!["acme-jira", "side"]);
+        assert_eq!(
+            store.count_connections_by_key().await.expect("count"),
+            vec![(keys.current_id().to_string(), 3)]
+        );
+
+        assert!(matches!(
+            store.delete_connection(bob.id, &side).await,
+            Err(StoreError::NotFound("connection"))
+        ));
+        let removed = store
+            .delete_connection(ann.id, &handle)
+            .await
+            .expect("delete");
+        assert!(removed.is_default);
+        let left = store.list_connections(ann.id).await.expect("list");
+        assert_eq!(left.len(), 1);
+        assert!(
+            left[0].is_default,
+            "the remaining connection becomes the default"
+        );
+        assert_eq!(store.list_connections(bob.id).await.expect("list").len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audit_events_are_kept_and_listed_per_user() {
+    on_each_engine(|store| async move {
+        let ann = user(&store, "ann@acme.org").await;
+        let now = Utc::now();
+        let event = |tool: &str, who: Option<pm_core::UserId>, secs: i64, outcome| AuditEvent {
+            id: uuid::Uuid::new_v4(),
+            at: now + Duration::seconds(secs),
+            user_id: who,
+            key_id: None,
+            tool: tool.to_string(),
+            connection_id: None,
+            outcome,
+            duration_ms: 3,
+            error_kind: None,
+        };
+        store
+            .add_audit_events(&[
+                event("get_current_user", Some(ann.id), 0, Outcome::Ok),
+                event("list_providers", Some(ann.id), 1, Outcome::Error),
+                event("list_providers", None, 2, Outcome::Denied),
+            ])
+            .await
+            .expect("add");
+        store.add_audit_events(&[]).await.expect("empty batch");
+        let anns = store
+            .list_audit_events(Some(ann.id), 10)
+            .await
+            .expect("list");
+        assert_eq!(
+            anns.iter().map(|e| e.tool.as_str()).collect::<Vec<_>>(),
+            vec!["list_providers", "get_current_user"]
+        );
+        assert_eq!(anns[0].outcome, Outcome::Error);
+        let all = store.list_audit_events(None, 10).await.expect("list");
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].outcome, Outcome::Denied);
+        assert_eq!(
+            store.list_audit_events(None, 1).await.expect("list").len(),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unreachable_and_malformed_databases_fail_clearly() {
+    let err =
+        pm_store::open(&DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").expect("url"))
+            .await
+            .err()
+            .expect("must fail");
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(DatabaseUrl::parse("mysql://x/y").is_err());
+}
