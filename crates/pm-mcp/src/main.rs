@@ -1,1 +1,267 @@
-fn main() {}
+//! pm-mcp: the binary. Parses the command line, resolves settings, and wires the store and the
+//! server together. Errors end as one line on stderr and a non-zero exit.
+#![forbid(unsafe_code)]
+
+mod admin;
+mod cli;
+mod clients;
+mod settings;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Parser;
+use pm_server::http::CancellationToken;
+use pm_server::{AppState, HttpConfig};
+
+use crate::cli::{Cli, Command, ConnectionCommand, KeyCommand, LogFormat, ServeArgs, UserCommand};
+use crate::settings::{Common, DEFAULT_LISTEN, check_master_keys};
+
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PM_MCP_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn"))
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = runtime.block_on(run(cli)) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let common = Common::resolve(&cli.global)?;
+    let quiet_default = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    init_logging(common.log_format, quiet_default);
+    match cli.command {
+        Command::Serve(args) => serve(&common, args).await,
+        Command::Stdio(args) => stdio(&common, args.no_migrate).await,
+        Command::Migrate => {
+            let store = common.open_store().await?;
+            let pending = store
+                .pending_migrations()
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            store.migrate().await.map_err(|e| anyhow!("{e}"))?;
+            println!(
+                "Database {} is up to date ({pending} migration(s) applied).",
+                common.database.display()
+            );
+            Ok(())
+        }
+        Command::Init(args) => {
+            let store = common.open_migrated(false).await?;
+            let email = args.email.unwrap_or_else(admin::default_email);
+            let (user, info, key) =
+                admin::init_first_user(store.as_ref(), &email, args.name.as_deref()).await?;
+            let listen = common.file.listen.unwrap_or_else(default_listen);
+            let url = clients::mcp_url(
+                args.public_url
+                    .as_deref()
+                    .or(common.file.public_url.as_deref()),
+                listen,
+            );
+            println!("Created the first administrator, {}.", user.email);
+            admin::print_new_key(&user, &info, &key, &url);
+            Ok(())
+        }
+        Command::User(cmd) => {
+            let store = common.open_migrated(false).await?;
+            let store = store.as_ref();
+            match cmd {
+                UserCommand::Add {
+                    email,
+                    name,
+                    admin: is_admin,
+                } => admin::user_add(store, &email, name.as_deref(), is_admin).await,
+                UserCommand::List { json } => admin::user_list(store, json).await,
+                UserCommand::Disable { email } => {
+                    admin::user_set_disabled(store, &email, true).await
+                }
+                UserCommand::Enable { email } => {
+                    admin::user_set_disabled(store, &email, false).await
+                }
+            }
+        }
+        Command::Key(cmd) => {
+            let store = common.open_migrated(false).await?;
+            let store = store.as_ref();
+            match cmd {
+                KeyCommand::Create(args) => {
+                    let listen = common.file.listen.unwrap_or_else(default_listen);
+                    let url = clients::mcp_url(common.file.public_url.as_deref(), listen);
+                    admin::key_create(store, &args, &url).await
+                }
+                KeyCommand::List { user, json } => admin::key_list(store, &user, json).await,
+                KeyCommand::Revoke { user, key } => admin::key_revoke(store, &user, &key).await,
+            }
+        }
+        Command::Connection(cmd) => {
+            let store = common.open_migrated(false).await?;
+            match cmd {
+                ConnectionCommand::Add(args) => {
+                    let keys = common.master_keys()?;
+                    check_master_keys(store.as_ref(), &keys).await?;
+                    admin::connection_add(store.as_ref(), &keys, &args).await
+                }
+                ConnectionCommand::List { user, json } => {
+                    admin::connection_list(store.as_ref(), &user, json).await
+                }
+                ConnectionCommand::Remove { user, name } => {
+                    admin::connection_remove(store.as_ref(), &user, &name).await
+                }
+            }
+        }
+    }
+}
+
+fn default_listen() -> std::net::SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8765)))
+}
+
+async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
+    let file = &common.file;
+    let listen = args.listen.or(file.listen).unwrap_or_else(default_listen);
+    let store = common.open_migrated(args.no_migrate).await?;
+    let keys = common.master_keys()?;
+    check_master_keys(store.as_ref(), &keys).await?;
+
+    let http = HttpConfig {
+        allowed_hosts: non_empty(args.allowed_hosts)
+            .or(file.allowed_hosts.clone())
+            .unwrap_or_else(pm_server::state::default_allowed_hosts),
+        allowed_origins: non_empty(args.allowed_origins)
+            .or(file.allowed_origins.clone())
+            .unwrap_or_else(pm_server::state::default_allowed_origins),
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(HttpConfig::default().max_body_bytes),
+        sessions: args.sessions || file.sessions.unwrap_or(false),
+    };
+    if http.max_body_bytes < 1024 {
+        bail!("--max-body-bytes must be at least 1024");
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (is another process using it? choose another with --listen)"))?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
+    if store.count_users().await.map_err(|e| anyhow!("{e}"))? == 0 {
+        if store.engine() == "sqlite" {
+            // Personal first run: one command from nothing to a connected client.
+            let email = args
+                .first_user_email
+                .clone()
+                .unwrap_or_else(admin::default_email);
+            let (user, info, key) = admin::init_first_user(store.as_ref(), &email, None).await?;
+            let url = clients::mcp_url(
+                args.public_url.as_deref().or(file.public_url.as_deref()),
+                bound,
+            );
+            println!(
+                "First run: created the administrator {} and an API key.",
+                user.email
+            );
+            admin::print_new_key(&user, &info, &key, &url);
+        } else {
+            tracing::warn!(
+                "the database has no users yet; create the first administrator with `pm-mcp init --email you@example.org`"
+            );
+        }
+    }
+
+    let state = AppState::new(store.clone(), Arc::new(keys), http);
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    tracing::info!(
+        database = store.engine(),
+        version = env!("CARGO_PKG_VERSION"),
+        "pm-mcp listening on http://{bound}/mcp"
+    );
+    pm_server::http::serve(listener, state.clone(), shutdown)
+        .await
+        .context("the HTTP server failed")?;
+    state.audit.flush().await;
+    store.close().await;
+    tracing::info!("pm-mcp stopped");
+    Ok(())
+}
+
+fn non_empty(v: Vec<String>) -> Option<Vec<String>> {
+    let v: Vec<String> = v
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if v.is_empty() { None } else { Some(v) }
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    shutdown.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}
+
+async fn stdio(common: &Common, no_migrate: bool) -> Result<()> {
+    let key = std::env::var("PM_MCP_API_KEY")
+        .map_err(|_| anyhow!("PM_MCP_API_KEY is not set; create a key with `pm-mcp key create` and pass it in the environment"))?;
+    let store = common.open_migrated(no_migrate).await?;
+    let keys = common.master_keys()?;
+    check_master_keys(store.as_ref(), &keys).await?;
+    let state = AppState::new(store.clone(), Arc::new(keys), HttpConfig::default());
+    let result = pm_server::stdio::serve_stdio(state.clone(), &key).await;
+    state.audit.flush().await;
+    store.close().await;
+    result.map_err(|e| anyhow!("{e}"))
+}

@@ -1,1 +1,15 @@
-//! placeholder
+//! pm-server: everything between an MCP client and pm-mcp's tools — the Streamable HTTP and stdio
+//! transports, API-key authentication, the tool catalogue, and the audit trail.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod http;
+pub mod mcp;
+pub mod state;
+pub mod stdio;
+pub mod tools;
+
+pub use auth::{AuthError, Authenticator, Principal};
+pub use mcp::PmServer;
+pub use state::{AppState, HttpConfig};

@@ -17,6 +17,17 @@ impl PgStore {
             .parse()
             .map_err(|e| StoreError::Invalid(format!("the PostgreSQL URL is malformed: {e}")))?;
         let options = options.application_name("pm-mcp");
+        // One direct connection first, so an unreachable server or a refused login is reported
+        // as itself rather than as a pool timeout.
+        let probe = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Database(m) | StoreError::Unavailable(m) | StoreError::Invalid(m) => {
+                    StoreError::Unavailable(m)
+                }
+                other => other,
+            })?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)

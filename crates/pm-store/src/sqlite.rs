@@ -27,6 +27,9 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot create the folder {}: {e}", dir.display()))
             })?;
         }
+        if !in_memory {
+            create_private(Path::new(path))?;
+        }
         let options = SqliteConnectOptions::from_str(&format!("sqlite:{path}"))
             .map_err(|e| StoreError::Invalid(format!("bad SQLite path {path:?}: {e}")))?
             .create_if_missing(true)
@@ -46,6 +49,26 @@ impl SqliteStore {
                 StoreError::Unavailable(format!("cannot open SQLite database {path}: {e}"))
             })?;
         Ok(Self { pool })
+    }
+}
+
+/// Creates the database file readable by its owner only (SQLite gives its -wal and -shm files the
+/// same mode). An existing file is left as it is.
+fn create_private(path: &Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Unavailable(format!(
+            "cannot create the database file {}: {e}",
+            path.display()
+        ))),
     }
 }
 

@@ -1,0 +1,551 @@
+//! The administrative commands: users, API keys, provider connections, and the first-run setup.
+use std::io::BufRead;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use pm_core::{
+    ApiKeyId, AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scope,
+    Scopes, Secret,
+};
+use pm_store::{
+    ApiKey, ApiKeyInfo, MasterKeys, NewApiKey, NewConnection, NewUser, ProviderCredentials, Store,
+    StoreError, User,
+};
+use serde_json::json;
+
+use crate::cli::{ConnectionAddArgs, KeyCreateArgs};
+use crate::clients;
+
+fn db(e: StoreError) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+pub async fn find_user(store: &dyn Store, email: &str) -> Result<User> {
+    let email = Email::parse(email)?;
+    store
+        .get_user_by_email(&email)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| {
+            anyhow!("no user with e-mail {email}; add one with `pm-mcp user add --email {email}`")
+        })
+}
+
+fn display_name(email: &Email, name: Option<&str>) -> String {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => n.to_string(),
+        None => email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or(email.as_str())
+            .to_string(),
+    }
+}
+
+fn fmt_time(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+// ---- users ----
+
+pub async fn user_add(
+    store: &dyn Store,
+    email: &str,
+    name: Option<&str>,
+    admin: bool,
+) -> Result<()> {
+    let email = Email::parse(email)?;
+    let user = store
+        .add_user(NewUser::new(
+            email.clone(),
+            display_name(&email, name),
+            admin,
+        ))
+        .await
+        .map_err(db)?;
+    println!(
+        "Added user {} ({}){}",
+        user.email,
+        user.id,
+        if user.is_admin { ", administrator" } else { "" }
+    );
+    println!(
+        "Create their API key with: pm-mcp key create --user {} --name \"Cursor laptop\"",
+        user.email
+    );
+    Ok(())
+}
+
+pub async fn user_list(store: &dyn Store, as_json: bool) -> Result<()> {
+    let users = store.list_users().await.map_err(db)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&users)?);
+        return Ok(());
+    }
+    if users.is_empty() {
+        println!(
+            "No users yet. Create the first administrator with: pm-mcp init --email you@example.org"
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<36}  {:<32}  {:<20}  {:<5}  STATUS",
+        "ID", "EMAIL", "NAME", "ADMIN"
+    );
+    for u in users {
+        let status = if u.is_disabled() {
+            format!("disabled {}", fmt_time(u.disabled_at))
+        } else {
+            "active".into()
+        };
+        println!(
+            "{:<36}  {:<32}  {:<20}  {:<5}  {}",
+            u.id,
+            u.email,
+            u.name,
+            if u.is_admin { "yes" } else { "no" },
+            status
+        );
+    }
+    Ok(())
+}
+
+pub async fn user_set_disabled(store: &dyn Store, email: &str, disabled: bool) -> Result<()> {
+    let user = find_user(store, email).await?;
+    let user = store
+        .set_user_disabled(user.id, disabled)
+        .await
+        .map_err(db)?;
+    if disabled {
+        println!("Disabled {}: their API keys stop working now.", user.email);
+    } else {
+        println!("Enabled {}.", user.email);
+    }
+    Ok(())
+}
+
+// ---- keys ----
+
+/// `90d`, `12h`, `2w`, `30m`, `45s`, a date (`2027-01-31`, end of that day UTC) or RFC 3339.
+pub fn parse_expiry(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    let t = text.trim();
+    let at = if let Ok(at) = DateTime::parse_from_rfc3339(t) {
+        at.with_timezone(&Utc)
+    } else if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        day.and_hms_opt(23, 59, 59)
+            .map(|d| d.and_utc())
+            .ok_or_else(|| anyhow!("bad date {t:?}"))?
+    } else {
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (n, unit) = t.split_at(split);
+        let n: i64 = n.parse().map_err(|_| {
+            anyhow!("--expires {t:?} is neither a duration (90d, 12h, 2w) nor a date (2027-01-31)")
+        })?;
+        let d = match unit {
+            "s" => Duration::try_seconds(n),
+            "m" => Duration::try_minutes(n),
+            "h" => Duration::try_hours(n),
+            "d" => Duration::try_days(n),
+            "w" => Duration::try_weeks(n),
+            "y" => Duration::try_days(n.saturating_mul(365)),
+            _ => bail!("--expires {t:?}: use s, m, h, d, w or y after the number (e.g. 90d)"),
+        }
+        .ok_or_else(|| anyhow!("--expires {t:?} is too far away"))?;
+        now.checked_add_signed(d)
+            .ok_or_else(|| anyhow!("--expires {t:?} is too far away"))?
+    };
+    if at <= now {
+        bail!("--expires {t:?} is in the past");
+    }
+    Ok(at)
+}
+
+/// Validates a new key's settings for `user`.
+fn key_settings(
+    user: &User,
+    scopes: &str,
+    toolsets: &[String],
+) -> Result<(Scopes, Option<Vec<String>>)> {
+    let scopes: Scopes = scopes.parse()?;
+    if scopes.holds(Scope::Admin) && !user.is_admin {
+        bail!(
+            "{} is not an administrator, so their keys cannot have the admin scope",
+            user.email
+        );
+    }
+    let toolsets: Vec<String> = toolsets
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    for t in &toolsets {
+        if !pm_server::tools::TOOLSETS.iter().any(|(name, _)| name == t) {
+            let known: Vec<&str> = pm_server::tools::TOOLSETS.iter().map(|(n, _)| *n).collect();
+            bail!(
+                "unknown toolset {t:?}; known toolsets: {}",
+                known.join(", ")
+            );
+        }
+    }
+    Ok((
+        scopes,
+        if toolsets.is_empty() {
+            None
+        } else {
+            Some(toolsets)
+        },
+    ))
+}
+
+pub async fn key_create(store: &dyn Store, args: &KeyCreateArgs, default_url: &str) -> Result<()> {
+    let user = find_user(store, &args.user).await?;
+    if user.is_disabled() {
+        bail!(
+            "{} is disabled; enable them first with `pm-mcp user enable --email {}`",
+            user.email,
+            user.email
+        );
+    }
+    let (scopes, toolsets) = key_settings(&user, &args.scopes, &args.toolsets)?;
+    let expires_at = args
+        .expires
+        .as_deref()
+        .map(|e| parse_expiry(e, Utc::now()))
+        .transpose()?;
+    let name = args.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        bail!("--name must be 1 to 100 characters");
+    }
+    let key = ApiKey::generate();
+    let mut row = NewApiKey::for_key(&key, user.id, name, scopes, expires_at);
+    row.toolsets = toolsets;
+    let info = store.add_api_key(row).await.map_err(db)?;
+    let url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| default_url.to_string());
+    if args.json {
+        let out = json!({
+            "id": info.id, "user": user.email, "name": info.name, "key": key.expose(), "prefix": info.key_prefix,
+            "scopes": info.scopes, "toolsets": info.toolsets, "expires_at": info.expires_at, "url": url,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_new_key(&user, &info, &key, &url);
+    }
+    Ok(())
+}
+
+pub fn print_new_key(user: &User, info: &ApiKeyInfo, key: &ApiKey, url: &str) {
+    println!(
+        "Created API key \"{}\" for {} (scopes: {}; expires: {}):",
+        info.name,
+        user.email,
+        info.scopes,
+        info.expires_at
+            .map(|t| fmt_time(Some(t)))
+            .unwrap_or_else(|| "never".into())
+    );
+    println!("{}", clients::connect_instructions(key.expose(), url));
+}
+
+pub async fn key_list(store: &dyn Store, user: &str, as_json: bool) -> Result<()> {
+    let user = find_user(store, user).await?;
+    let keys = store.list_api_keys(user.id).await.map_err(db)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&keys)?);
+        return Ok(());
+    }
+    if keys.is_empty() {
+        println!(
+            "{} has no API keys. Create one with: pm-mcp key create --user {}",
+            user.email, user.email
+        );
+        return Ok(());
+    }
+    let now = Utc::now();
+    println!(
+        "{:<36}  {:<14}  {:<20}  {:<16}  {:<20}  {:<20}  STATUS",
+        "ID", "PREFIX", "NAME", "SCOPES", "EXPIRES", "LAST USED"
+    );
+    for k in keys {
+        println!(
+            "{:<36}  {:<14}  {:<20}  {:<16}  {:<20}  {:<20}  {}",
+            k.id,
+            k.key_prefix,
+            k.name,
+            k.scopes.to_string(),
+            fmt_time(k.expires_at),
+            fmt_time(k.last_used_at),
+            k.status(now)
+        );
+    }
+    Ok(())
+}
+
+pub async fn key_revoke(store: &dyn Store, user: &str, which: &str) -> Result<()> {
+    let user = find_user(store, user).await?;
+    let which = which.trim();
+    let keys = store.list_api_keys(user.id).await.map_err(db)?;
+    let by_id = which.parse::<ApiKeyId>().ok();
+    let matches: Vec<&ApiKeyInfo> = keys
+        .iter()
+        .filter(|k| Some(k.id) == by_id || k.key_prefix == which)
+        .collect();
+    let key = match matches.as_slice() {
+        [one] => *one,
+        [] => bail!(
+            "{} has no key {which:?}; see `pm-mcp key list --user {}`",
+            user.email,
+            user.email
+        ),
+        _ => bail!(
+            "{which:?} matches several keys of {}; give the key's id",
+            user.email
+        ),
+    };
+    let revoked = store.revoke_api_key(user.id, key.id).await.map_err(db)?;
+    println!(
+        "Revoked key {} ({}) of {}: it stops working now.",
+        revoked.key_prefix, revoked.name, user.email
+    );
+    Ok(())
+}
+
+// ---- first run ----
+
+/// The e-mail used when none is given: `$USER@localhost`.
+pub fn default_email() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "admin".into());
+    let clean: String = user
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .collect();
+    format!(
+        "{}@localhost",
+        if clean.is_empty() { "admin" } else { &clean }
+    )
+}
+
+/// Creates the first administrator and an admin key, on an empty database only. Returns the key.
+pub async fn init_first_user(
+    store: &dyn Store,
+    email: &str,
+    name: Option<&str>,
+) -> Result<(User, ApiKeyInfo, ApiKey)> {
+    let email = Email::parse(email)?;
+    if store.count_users().await.map_err(db)? > 0 {
+        bail!(
+            "this database already has users; add more with `pm-mcp user add` and `pm-mcp key create`"
+        );
+    }
+    let user = NewUser::new(email.clone(), display_name(&email, name), true);
+    let key = ApiKey::generate();
+    let row = NewApiKey::for_key(&key, user.id, "first key", Scopes::only(Scope::Admin), None);
+    let (user, info) = store.add_user_with_key(user, row).await.map_err(db)?;
+    Ok((user, info, key))
+}
+
+// ---- connections ----
+
+fn read_token(args: &ConnectionAddArgs) -> Result<Secret> {
+    let token = if let Some(var) = &args.token_env {
+        std::env::var(var)
+            .with_context(|| format!("environment variable {var} (from --token-env) is not set"))?
+    } else if args.token_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the token from stdin")?;
+        line
+    } else {
+        bail!(
+            "give the token with --token-env VAR or --token-stdin (never as an argument: it would be visible to other users and kept in shell history)"
+        );
+    };
+    let token = token.trim();
+    if token.is_empty() {
+        bail!("the token is empty");
+    }
+    Ok(Secret::new(token))
+}
+
+fn parse_options(options: &[String]) -> Result<serde_json::Value> {
+    let mut map = serde_json::Map::new();
+    for o in options {
+        let (k, v) = o
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--option {o:?} must be KEY=VALUE"))?;
+        let k = k.trim();
+        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("--option key {k:?} must be letters, digits or '_'");
+        }
+        map.insert(
+            k.to_string(),
+            serde_json::Value::String(v.trim().to_string()),
+        );
+    }
+    Ok(serde_json::Value::Object(map))
+}
+
+pub async fn connection_add(
+    store: &dyn Store,
+    keys: &MasterKeys,
+    args: &ConnectionAddArgs,
+) -> Result<()> {
+    let user = find_user(store, &args.user).await?;
+    let name = ConnectionHandle::parse(&args.name)?;
+    let provider: ProviderKind = args.provider.parse()?;
+    let auth_kind = match &args.auth_kind {
+        Some(k) => {
+            let k: AuthKind = k.parse()?;
+            if !provider.auth_kinds().contains(&k) {
+                let ok: Vec<&str> = provider.auth_kinds().iter().map(|k| k.as_str()).collect();
+                bail!("{provider} does not use {k} auth; use {}", ok.join(" or "));
+            }
+            k
+        }
+        None => provider.default_auth_kind(),
+    };
+    let raw_url = match (&args.base_url, provider.fixed_base_url()) {
+        (Some(u), _) => u.clone(),
+        (None, Some(fixed)) => fixed.to_string(),
+        (None, None) => {
+            bail!("--base-url is required for {provider} (e.g. https://tracker.example.org)")
+        }
+    };
+    let base_url = BaseUrl::parse(&raw_url, args.allow_http)?;
+    let username = args
+        .username
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string);
+    if auth_kind.needs_username() && username.is_none() {
+        bail!(
+            "{provider} with {auth_kind} auth needs --username (Jira Cloud: your Atlassian account e-mail)"
+        );
+    }
+    let config = parse_options(&args.options)?;
+    let token = read_token(args)?;
+    let id = ConnectionId::new();
+    let creds = ProviderCredentials { username, token };
+    let sealed = creds.seal(keys, id, user.id);
+    let conn = store
+        .add_connection(NewConnection {
+            id,
+            user_id: user.id,
+            name,
+            provider_type: provider,
+            base_url,
+            auth_kind,
+            sealed,
+            config,
+        })
+        .await
+        .map_err(db)?;
+    println!(
+        "Added connection {} ({} at {}) for {}{}. Credentials are sealed with master key {}.",
+        conn.name,
+        conn.provider_type,
+        conn.base_url,
+        user.email,
+        if conn.is_default {
+            ", their default"
+        } else {
+            ""
+        },
+        conn.key_id
+    );
+    Ok(())
+}
+
+pub async fn connection_list(store: &dyn Store, user: &str, as_json: bool) -> Result<()> {
+    let user = find_user(store, user).await?;
+    let conns = store.list_connections(user.id).await.map_err(db)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&conns)?);
+        return Ok(());
+    }
+    if conns.is_empty() {
+        println!(
+            "{} has no connections. Add one with: pm-mcp connection add --user {} --name … --provider …",
+            user.email, user.email
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<20}  {:<16}  {:<40}  {:<8}  {:<7}  LAST CHECKED",
+        "NAME", "PROVIDER", "BASE URL", "AUTH", "DEFAULT"
+    );
+    for c in conns {
+        println!(
+            "{:<20}  {:<16}  {:<40}  {:<8}  {:<7}  {}",
+            c.name,
+            c.provider_type,
+            c.base_url,
+            c.auth_kind,
+            if c.is_default { "yes" } else { "" },
+            fmt_time(c.last_checked_at)
+        );
+    }
+    Ok(())
+}
+
+pub async fn connection_remove(store: &dyn Store, user: &str, name: &str) -> Result<()> {
+    let user = find_user(store, user).await?;
+    let handle = ConnectionHandle::parse(name)?;
+    match store.delete_connection(user.id, &handle).await {
+        Ok(c) => {
+            println!("Removed connection {} of {}.", c.name, user.email);
+            Ok(())
+        }
+        Err(StoreError::NotFound(_)) => bail!("{} has no connection named {handle}", user.email),
+        Err(e) => Err(db(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_accepts_durations_and_dates_and_refuses_the_past() {
+        let now = Utc::now();
+        assert_eq!(parse_expiry("90d", now).unwrap(), now + Duration::days(90));
+        assert_eq!(parse_expiry("12h", now).unwrap(), now + Duration::hours(12));
+        assert_eq!(parse_expiry("2w", now).unwrap(), now + Duration::weeks(2));
+        let far = (now + Duration::days(400)).format("%Y-%m-%d").to_string();
+        assert!(parse_expiry(&far, now).is_ok());
+        assert!(
+            parse_expiry("2001-01-01", now)
+                .unwrap_err()
+                .to_string()
+                .contains("past")
+        );
+        assert!(parse_expiry("0d", now).is_err());
+        assert!(parse_expiry("10x", now).is_err());
+        assert!(parse_expiry("soon", now).is_err());
+        assert!(parse_expiry("99999999999999y", now).is_err());
+    }
+
+    #[test]
+    fn options_are_key_value_pairs() {
+        assert_eq!(
+            parse_options(&["project_key=PROJ".into()]).unwrap()["project_key"],
+            "PROJ"
+        );
+        assert!(parse_options(&["novalue".into()]).is_err());
+        assert!(parse_options(&["bad key=x".into()]).is_err());
+    }
+
+    #[test]
+    fn default_email_is_valid() {
+        assert!(Email::parse(&default_email()).is_ok());
+    }
+}

@@ -1,0 +1,257 @@
+//! The command line. Every option can also come from the environment (named beside it) or from
+//! the TOML config file, in that order of precedence: flag, environment, file, default.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pm-mcp",
+    version,
+    about = "An MCP server for project-management tools, with its own users, keys and database."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML config file [default: <config dir>/pm-mcp/config.toml when it exists]
+    #[arg(long, global = true, env = "PM_MCP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database: postgres://… or sqlite:///path/file.db [default: SQLite file in the data dir]
+    #[arg(
+        long = "database",
+        global = true,
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Folder for the SQLite database and the personal master key file
+    #[arg(long, global = true, env = "PM_MCP_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format on stderr
+    #[arg(long, global = true, env = "PM_MCP_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over Streamable HTTP at /mcp (creates the first user and key on an empty SQLite database)
+    Serve(ServeArgs),
+    /// Serve MCP over stdin/stdout as the user whose key is in PM_MCP_API_KEY
+    Stdio(StdioArgs),
+    /// Apply pending database migrations
+    Migrate,
+    /// Create the first administrator and their API key on an empty database
+    Init(InitArgs),
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage MCP API keys
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Manage a user's tracker connections (credentials are sealed, never shown)
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on
+    #[arg(long, env = "PM_MCP_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Do not apply migrations on start (fail if any are pending)
+    #[arg(long)]
+    pub no_migrate: bool,
+    /// A Host (name or name:port) accepted on /mcp; repeat for more [default: localhost, 127.0.0.1, [::1]]
+    #[arg(
+        long = "allowed-host",
+        env = "PM_MCP_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// A browser Origin accepted on /mcp (e.g. https://app.acme.org, http://localhost:*); repeat for more
+    #[arg(
+        long = "allowed-origin",
+        env = "PM_MCP_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
+    pub allowed_origins: Vec<String>,
+    /// URL clients use to reach /mcp, for the configs printed at first run [default: from --listen]
+    #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes
+    #[arg(long, env = "PM_MCP_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Keep MCP sessions for clients of older protocol revisions (needs sticky load balancing)
+    #[arg(long, env = "PM_MCP_SESSIONS")]
+    pub sessions: bool,
+    /// E-mail for the first user created at first run [default: $USER@localhost]
+    #[arg(long, value_name = "EMAIL")]
+    pub first_user_email: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StdioArgs {
+    /// Do not apply migrations on start (fail if any are pending)
+    #[arg(long)]
+    pub no_migrate: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// E-mail of the administrator [default: $USER@localhost]
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Display name [default: the e-mail's local part]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// URL clients use to reach /mcp, for the printed configs
+    #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Make the user an administrator
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List users
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: all their keys stop working at once
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Re-enable a disabled user
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; it is shown once, with ready-to-paste client configs
+    Create(KeyCreateArgs),
+    /// List a user's keys (never the keys themselves)
+    List {
+        /// The user's e-mail
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key: it stops working at once
+    Revoke {
+        /// The user's e-mail
+        #[arg(long)]
+        user: String,
+        /// The key's id or its listed prefix (pmcp_XXXXXXXX)
+        key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct KeyCreateArgs {
+    /// The user's e-mail
+    #[arg(long)]
+    pub user: String,
+    /// What the key is for, e.g. "Cursor laptop"
+    #[arg(long, default_value = "default")]
+    pub name: String,
+    /// Comma-separated: read, write, admin (admin only for administrators)
+    #[arg(long, default_value = "read,write")]
+    pub scopes: String,
+    /// Expiry: a duration (90d, 12h, 2w) or a date (2027-01-31 or RFC 3339) [default: never]
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// Limit the key to these toolsets (comma-separated) [default: all]
+    #[arg(long, value_delimiter = ',')]
+    pub toolsets: Vec<String>,
+    /// URL clients use to reach /mcp, for the printed configs
+    #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Print JSON (the key included) instead of the text with client configs
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// Add a tracker connection for a user; the token is read from stdin or an environment variable
+    Add(ConnectionAddArgs),
+    /// List a user's connections (never the credentials)
+    List {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove one of a user's connections
+    Remove {
+        #[arg(long)]
+        user: String,
+        /// The connection's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionAddArgs {
+    /// The owner's e-mail
+    #[arg(long)]
+    pub user: String,
+    /// Short handle, used as the prefix of ids (e.g. acme-jira)
+    #[arg(long)]
+    pub name: String,
+    /// jira_cloud, jira_data_center, openproject, clickup or redmine
+    #[arg(long)]
+    pub provider: String,
+    /// The tracker's base URL (https) [ClickUp: https://api.clickup.com/api]
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// basic, bearer or api_key [default: the provider's usual one]
+    #[arg(long)]
+    pub auth_kind: Option<String>,
+    /// User name or account e-mail, for basic auth (Jira Cloud: your Atlassian e-mail)
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the token from this environment variable (never pass a token as an argument)
+    #[arg(long, value_name = "VAR", conflicts_with = "token_stdin")]
+    pub token_env: Option<String>,
+    /// Read the token from the first line of stdin
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Provider options as key=value (e.g. project_key=PROJ); repeat for more
+    #[arg(long = "option", value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
+    /// Allow a plain-http base URL (on-prem trackers on a trusted network, tests)
+    #[arg(long)]
+    pub allow_http: bool,
+}

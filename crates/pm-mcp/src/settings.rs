@@ -1,0 +1,166 @@
+//! Resolved configuration: command-line flags and environment (both through clap) over the TOML
+//! file over defaults. Also where the database and the master key come from.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow, bail};
+use pm_store::{DatabaseUrl, MasterKeys, Store};
+use serde::Deserialize;
+
+use crate::cli::{GlobalArgs, LogFormat};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8765";
+
+/// The optional TOML file. Unknown keys are an error, so a typo never silently does nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    /// A file holding the master key (instead of PM_MCP_MASTER_KEY).
+    pub master_key_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub allowed_hosts: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub public_url: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub sessions: Option<bool>,
+}
+
+impl FileConfig {
+    /// Reads `--config`, or the default file when it exists.
+    pub fn load(explicit: Option<&Path>) -> Result<Self> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match dirs::config_dir().map(|d| d.join("pm-mcp/config.toml")) {
+                Some(p) if p.exists() => p,
+                _ => return Ok(Self::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text)
+            .map_err(|e| anyhow!("config file {} is invalid: {}", path.display(), e.message()))
+    }
+}
+
+/// Settings every command shares.
+pub struct Common {
+    pub database: DatabaseUrl,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub file: FileConfig,
+}
+
+impl Common {
+    pub fn resolve(global: &GlobalArgs) -> Result<Self> {
+        let file = FileConfig::load(global.config.as_deref())?;
+        let data_dir = match global.data_dir.clone().or_else(|| file.data_dir.clone()) {
+            Some(d) => d,
+            None => dirs::data_dir().map(|d| d.join("pm-mcp")).ok_or_else(|| {
+                anyhow!(
+                    "cannot find a data folder for this user; set PM_MCP_DATA_DIR or --data-dir"
+                )
+            })?,
+        };
+        let database = match global
+            .database_url
+            .as_deref()
+            .or(file.database_url.as_deref())
+        {
+            Some(url) => DatabaseUrl::parse(url).map_err(|e| anyhow!("DATABASE_URL: {e}"))?,
+            None => DatabaseUrl::Sqlite(data_dir.join("pm-mcp.db").display().to_string()),
+        };
+        let log_format = global
+            .log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Text);
+        Ok(Self {
+            database,
+            data_dir,
+            log_format,
+            file,
+        })
+    }
+
+    /// Opens the database (not migrating).
+    pub async fn open_store(&self) -> Result<Arc<dyn Store>> {
+        pm_store::open(&self.database).await.map_err(|e| {
+            anyhow!(
+                "cannot open the database at {}: {e}",
+                self.database.display()
+            )
+        })
+    }
+
+    /// Opens the database and makes sure its schema is current: migrates, or with `no_migrate`
+    /// refuses to run on a database with pending migrations.
+    pub async fn open_migrated(&self, no_migrate: bool) -> Result<Arc<dyn Store>> {
+        let store = self.open_store().await?;
+        if no_migrate {
+            let pending = store
+                .pending_migrations()
+                .await
+                .map_err(|e| anyhow!("cannot read the schema version: {e}"))?;
+            if pending > 0 {
+                bail!(
+                    "the database schema is {pending} migration(s) behind; run `pm-mcp migrate` (or start without --no-migrate)"
+                );
+            }
+        } else {
+            store.migrate().await.map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(store)
+    }
+
+    /// The master keys: PM_MCP_MASTER_KEY (plus PM_MCP_OLD_MASTER_KEYS), or the configured key
+    /// file, or — for an SQLite database only (personal use) — a key file in the data dir,
+    /// created with mode 0600 on first use.
+    pub fn master_keys(&self) -> Result<MasterKeys> {
+        let old = std::env::var("PM_MCP_OLD_MASTER_KEYS").ok();
+        if let Ok(current) = std::env::var("PM_MCP_MASTER_KEY") {
+            return MasterKeys::parse(&current, old.as_deref())
+                .map_err(|e| anyhow!("PM_MCP_MASTER_KEY: {e}"));
+        }
+        let (path, may_create) = match &self.file.master_key_file {
+            Some(p) => (p.clone(), false),
+            None if self.database.engine() == "sqlite" => (self.data_dir.join("master.key"), true),
+            None => bail!(
+                "PM_MCP_MASTER_KEY is required with PostgreSQL, so that every replica seals and opens credentials with the same key; generate one with `openssl rand -base64 32`"
+            ),
+        };
+        if !may_create && !path.exists() {
+            bail!("master key file {} does not exist", path.display());
+        }
+        let (text, created) = MasterKeys::load_or_create_file(&path).map_err(|e| anyhow!("{e}"))?;
+        if created {
+            tracing::info!(path = %path.display(), "created a new master key file (mode 0600); back it up with the database");
+        }
+        MasterKeys::parse(&text, old.as_deref())
+            .map_err(|e| anyhow!("master key file {}: {e}", path.display()))
+    }
+}
+
+/// Refuses to start when stored credentials were sealed by a master key that is not configured:
+/// every tool would fail on them. Says which key is missing.
+pub async fn check_master_keys(store: &dyn Store, keys: &MasterKeys) -> Result<()> {
+    let counts = store
+        .count_connections_by_key()
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let missing: Vec<String> = counts
+        .iter()
+        .filter(|(id, _)| !keys.knows(id))
+        .map(|(id, n)| format!("{n} sealed with key {id}"))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the configured master key ({}) cannot open stored credentials ({}); set PM_MCP_MASTER_KEY to the key they were sealed with, or add that key to PM_MCP_OLD_MASTER_KEYS",
+            keys.ids().join(", "),
+            missing.join("; ")
+        );
+    }
+    Ok(())
+}

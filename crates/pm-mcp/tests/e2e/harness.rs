@@ -1,0 +1,452 @@
+//! The end-to-end harness: a fresh data folder and database per test (SQLite, and PostgreSQL when
+//! `PM_MCP_TEST_DATABASE_URL` is set), the real `pm-mcp` binary run as CLI, HTTP server or stdio
+//! server, and rmcp's client to drive it. Readiness is awaited from the server's own log line.
+#![allow(dead_code)]
+
+use std::process::{Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+    ProtocolVersion,
+};
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{RoleClient, ServiceExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pm-mcp");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+pub struct Env {
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
+    /// The database URL given to pm-mcp.
+    pub db_url: String,
+    /// The master key (PostgreSQL runs need one; SQLite runs use the personal key file).
+    pub master_key: Option<String>,
+    pg: Option<(String, String)>,
+}
+
+/// Runs `test` on a fresh SQLite environment, then on a fresh PostgreSQL one if configured.
+pub async fn on_each_engine<F, Fut>(test: F)
+where
+    F: Fn(Env) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    test(Env::new(Engine::Sqlite).await.expect("sqlite env")).await;
+    match Env::new(Engine::Postgres).await {
+        Some(env) => test(env).await,
+        None => eprintln!("PM_MCP_TEST_DATABASE_URL not set: PostgreSQL run skipped"),
+    }
+}
+
+impl Env {
+    pub async fn new(engine: Engine) -> Option<Env> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("config.toml"), "").expect("config");
+        match engine {
+            Engine::Sqlite => {
+                let db_url = format!("sqlite://{}", dir.path().join("pm-mcp.db").display());
+                Some(Env {
+                    engine,
+                    dir,
+                    db_url,
+                    master_key: None,
+                    pg: None,
+                })
+            }
+            Engine::Postgres => {
+                let admin_url = std::env::var("PM_MCP_TEST_DATABASE_URL").ok()?;
+                let name = format!("pm_mcp_e2e_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+                    .await
+                    .expect("PM_MCP_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create db");
+                let mut url = url::Url::parse(&admin_url).expect("url");
+                url.set_path(&format!("/{name}"));
+                let key = pm_store::MasterKeys::generate_text();
+                Some(Env {
+                    engine,
+                    dir,
+                    db_url: url.to_string(),
+                    master_key: Some(key),
+                    pg: Some((admin_url, name)),
+                })
+            }
+        }
+    }
+
+    fn apply_env(&self, cmd: &mut std::process::Command) {
+        cmd.env("PM_MCP_DATA_DIR", self.dir.path())
+            .env("PM_MCP_CONFIG", self.dir.path().join("config.toml"))
+            .env("DATABASE_URL", &self.db_url)
+            .env("PM_MCP_LOG", "debug")
+            .env_remove("RUST_LOG")
+            .env_remove("PM_MCP_API_KEY")
+            .env_remove("PM_MCP_OLD_MASTER_KEYS")
+            .env_remove("PM_MCP_LISTEN")
+            .env_remove("PM_MCP_PUBLIC_URL");
+        match &self.master_key {
+            Some(k) => cmd.env("PM_MCP_MASTER_KEY", k),
+            None => cmd.env_remove("PM_MCP_MASTER_KEY"),
+        };
+    }
+
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(BIN);
+        self.apply_env(&mut cmd);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .env("PM_MCP_LOG", "warn")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run pm-mcp")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "pm-mcp {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "pm-mcp {args:?} should have failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn add_user(&self, email: &str) {
+        self.ok(&["user", "add", "--email", email]);
+    }
+
+    /// A new key for `email` with `scopes`; returns the key.
+    pub fn create_key(&self, email: &str, scopes: &str) -> String {
+        let out = self.ok(&[
+            "key", "create", "--user", email, "--name", "e2e", "--scopes", scopes, "--json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("key create --json");
+        v["key"].as_str().expect("key").to_string()
+    }
+
+    /// Adds a connection whose token is passed through the environment.
+    pub fn add_connection(&self, email: &str, name: &str, token: &str) {
+        let out = self
+            .command()
+            .args([
+                "connection",
+                "add",
+                "--user",
+                email,
+                "--name",
+                name,
+                "--provider",
+                "jira_cloud",
+            ])
+            .args([
+                "--base-url",
+                "https://acme.atlassian.net",
+                "--username",
+                email,
+                "--token-env",
+                "E2E_TOKEN",
+            ])
+            .env("E2E_TOKEN", token)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "connection add failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts `pm-mcp serve` on a random port and waits until it says it listens.
+    pub async fn serve(&self, extra: &[&str]) -> Server {
+        let mut cmd = tokio::process::Command::new(BIN);
+        let mut std_cmd = std::process::Command::new(BIN);
+        self.apply_env(&mut std_cmd);
+        for (k, v) in std_cmd.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn serve");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+        let stderr = child.stderr.take().expect("stderr");
+        let log_sink = logs.clone();
+        let log_reader = tokio::spawn(async move {
+            let mut tx = Some(tx);
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split("/mcp").next().unwrap_or_default().to_string();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                let mut l = log_sink.lock().expect("logs");
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let out = child.stdout.take().expect("stdout");
+        let out_sink = stdout.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(out).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut s = out_sink.lock().expect("stdout");
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
+            Ok(Ok(addr)) => addr,
+            _ => panic!("pm-mcp serve did not start: {}", logs.lock().expect("logs")),
+        };
+        Server {
+            child,
+            base: format!("http://{addr}"),
+            logs,
+            stdout,
+            log_reader,
+        }
+    }
+
+    /// A `pm-mcp stdio` command for `key`.
+    pub fn stdio_command(&self, key: Option<&str>) -> tokio::process::Command {
+        let mut std_cmd = std::process::Command::new(BIN);
+        self.apply_env(&mut std_cmd);
+        let mut cmd = tokio::process::Command::new(BIN);
+        for (k, v) in std_cmd.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some(key) = key {
+            cmd.env("PM_MCP_API_KEY", key);
+        }
+        cmd.arg("stdio");
+        cmd
+    }
+
+    /// Runs SQL against the test database directly (for set-ups the CLI rightly refuses).
+    pub async fn sql(&self, statement: &str, bind_time: chrono::DateTime<chrono::Utc>) {
+        match self.engine {
+            Engine::Sqlite => {
+                let path = self.db_url.trim_start_matches("sqlite://");
+                let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+                    "sqlite:{path}"
+                ))
+                .await
+                .expect("sqlite");
+                sqlx::query(statement)
+                    .bind(bind_time)
+                    .execute(&mut c)
+                    .await
+                    .expect("sql");
+            }
+            Engine::Postgres => {
+                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.db_url)
+                    .await
+                    .expect("pg");
+                sqlx::query(statement)
+                    .bind(bind_time)
+                    .execute(&mut c)
+                    .await
+                    .expect("sql");
+            }
+        }
+    }
+
+    /// Counts rows: `SELECT COUNT(*) …`.
+    pub async fn count(&self, query: &str) -> i64 {
+        match self.engine {
+            Engine::Sqlite => {
+                let path = self.db_url.trim_start_matches("sqlite://");
+                let mut c = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+                    "sqlite:{path}"
+                ))
+                .await
+                .expect("sqlite");
+                sqlx::query_scalar(query)
+                    .fetch_one(&mut c)
+                    .await
+                    .expect("count")
+            }
+            Engine::Postgres => {
+                let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(&self.db_url)
+                    .await
+                    .expect("pg");
+                sqlx::query_scalar(query)
+                    .fetch_one(&mut c)
+                    .await
+                    .expect("count")
+            }
+        }
+    }
+
+    /// Every byte the database holds, as the operator's tools would see it: the SQLite files, or a
+    /// `pg_dump` of the PostgreSQL database.
+    pub fn raw_database(&self) -> Vec<u8> {
+        match self.engine {
+            Engine::Sqlite => {
+                let path = self.db_url.trim_start_matches("sqlite://").to_string();
+                let mut all = Vec::new();
+                for suffix in ["", "-wal", "-shm"] {
+                    if let Ok(bytes) = std::fs::read(format!("{path}{suffix}")) {
+                        all.extend(bytes);
+                    }
+                }
+                assert!(!all.is_empty(), "no database file at {path}");
+                all
+            }
+            Engine::Postgres => {
+                let out = std::process::Command::new("pg_dump")
+                    .arg("--dbname")
+                    .arg(&self.db_url)
+                    .output()
+                    .expect("pg_dump");
+                assert!(
+                    out.status.success(),
+                    "pg_dump: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                out.stdout
+            }
+        }
+    }
+
+    pub async fn finish(self) {
+        if let Some((admin_url, name)) = &self.pg {
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url)
+                .await
+                .expect("reconnect");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .expect("drop");
+        }
+    }
+}
+
+pub struct Server {
+    child: tokio::process::Child,
+    pub base: String,
+    logs: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
+    log_reader: tokio::task::JoinHandle<()>,
+}
+
+pub type Client = RunningService<RoleClient, ClientConfig>;
+
+pub fn client_config(version: ProtocolVersion) -> ClientConfig {
+    ClientConfig::new(
+        ClientCapabilities::default(),
+        Implementation::new("pm-mcp-e2e", "1.0"),
+    )
+    .with_protocol_version(version)
+}
+
+impl Server {
+    pub fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    /// An rmcp Streamable HTTP client authenticated with `key`.
+    pub async fn client(&self, key: &str, version: ProtocolVersion) -> Result<Client, String> {
+        let transport = StreamableHttpClientTransport::from_config(
+            StreamableHttpClientTransportConfig::with_uri(self.mcp_url()).auth_header(key),
+        );
+        client_config(version)
+            .serve(transport)
+            .await
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("logs").clone()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().expect("stdout").clone()
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit cleanly; returns its logs.
+    pub async fn stop(mut self) -> String {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("server did not stop within 30 s")
+            .expect("wait");
+        assert!(
+            status.success(),
+            "server exited with {status}: {}",
+            self.logs()
+        );
+        // The process is gone, so its stderr ends: wait for the reader to take the last lines.
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.log_reader).await;
+        self.logs()
+    }
+}
+
+/// Calls a tool without arguments.
+pub async fn call(client: &Client, tool: &'static str) -> Result<CallToolResult, String> {
+    client
+        .call_tool(CallToolRequestParams::new(tool))
+        .await
+        .map_err(|e| format!("{e}"))
+}
+
+/// The structured content of a successful call.
+pub async fn call_ok(client: &Client, tool: &'static str) -> serde_json::Value {
+    let result = call(client, tool).await.expect("call");
+    assert_ne!(result.is_error, Some(true), "{tool} failed: {result:?}");
+    result.structured_content.expect("structured content")
+}
+
+pub const VERSIONS: [ProtocolVersion; 4] = [
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];

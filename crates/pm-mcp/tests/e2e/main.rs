@@ -1,0 +1,8 @@
+//! End-to-end: the real `pm-mcp` binary, driven by rmcp's MCP client over Streamable HTTP and
+//! stdio, on SQLite and (when `PM_MCP_TEST_DATABASE_URL` is set) PostgreSQL.
+mod harness;
+
+mod auth;
+mod cli;
+mod mcp;
+mod secrets;

@@ -1,0 +1,120 @@
+//! A valid key works: over HTTP on every protocol revision, and over stdio.
+use rmcp::ServiceExt;
+use rmcp::transport::TokioChildProcess;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn a_valid_key_works_over_http_on_every_protocol_revision() {
+    on_each_engine(|env| async move {
+        env.add_user("ann@acme.org");
+        let key = env.create_key("ann@acme.org", "read");
+        let server = env.serve(&[]).await;
+        for version in VERSIONS {
+            let client = server.client(&key, version.clone()).await.expect("connect");
+            let tools = client.list_all_tools().await.expect("tools/list");
+            let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+            names.sort();
+            assert_eq!(names, vec!["get_current_user", "list_providers"], "{version}");
+            for tool in &tools {
+                let a = tool.annotations.as_ref().expect("annotations");
+                assert_eq!(a.read_only_hint, Some(true));
+                assert!(tool.output_schema.is_some());
+            }
+            let me = call_ok(&client, "get_current_user").await;
+            assert_eq!(me["user"]["email"], "ann@acme.org", "{version}");
+            assert_eq!(me["key"]["scopes"], serde_json::json!(["read"]));
+            assert_eq!(me["key"]["prefix"].as_str().map(|p| key.starts_with(p)), Some(true));
+            assert_eq!(me["connection_count"], 0);
+            // The text mirror carries the same content for clients that ignore structuredContent.
+            let result = call(&client, "get_current_user").await.expect("call");
+            let text = result.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).expect("text");
+            assert_eq!(serde_json::from_str::<serde_json::Value>(&text).expect("json text")["user"]["email"], "ann@acme.org");
+            client.cancel().await.expect("close");
+        }
+        let logs = server.stop().await;
+        assert!(logs.contains("pm-mcp stopped"), "{logs}");
+        // Every call was audited (written in a batch, flushed on shutdown).
+        let audited = env.count("SELECT COUNT(*) FROM audit_events WHERE tool = 'get_current_user' AND outcome = 'ok'").await;
+        assert_eq!(audited, 2 * VERSIONS.len() as i64);
+        env.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stdio_serves_the_keys_owner() {
+    on_each_engine(|env| async move {
+        env.add_user("ann@acme.org");
+        let key = env.create_key("ann@acme.org", "read,write");
+        env.add_connection("ann@acme.org", "acme-jira", "tok-stdio-111");
+        let (transport, _stderr) = TokioChildProcess::builder(env.stdio_command(Some(&key)))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn stdio");
+        let client = client_config(rmcp::model::ProtocolVersion::V_2025_11_25)
+            .serve(transport)
+            .await
+            .expect("connect");
+        let me = call_ok(&client, "get_current_user").await;
+        assert_eq!(me["user"]["email"], "ann@acme.org");
+        assert_eq!(me["key"]["scopes"], serde_json::json!(["read", "write"]));
+        assert_eq!(me["default_connection"], "acme-jira");
+        let providers = call_ok(&client, "list_providers").await;
+        assert_eq!(providers["connections"][0]["name"], "acme-jira");
+        assert_eq!(providers["connections"][0]["provider_type"], "jira_cloud");
+        client.cancel().await.expect("close");
+        env.finish().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn users_never_see_each_others_connections() {
+    on_each_engine(|env| async move {
+        env.add_user("ann@acme.org");
+        env.add_user("bob@acme.org");
+        let ann_key = env.create_key("ann@acme.org", "read");
+        let bob_key = env.create_key("bob@acme.org", "read");
+        env.add_connection("ann@acme.org", "acme-jira", "tok-ann-1");
+        env.add_connection("ann@acme.org", "ann-private", "tok-ann-2");
+        env.add_connection("bob@acme.org", "acme-jira", "tok-bob-1");
+        let server = env.serve(&[]).await;
+        let ann = server
+            .client(&ann_key, rmcp::model::ProtocolVersion::V_2025_06_18)
+            .await
+            .expect("ann");
+        let bob = server
+            .client(&bob_key, rmcp::model::ProtocolVersion::V_2026_07_28)
+            .await
+            .expect("bob");
+        let names = |v: &serde_json::Value| -> Vec<String> {
+            v["connections"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|c| c["name"].as_str().expect("name").to_string())
+                .collect()
+        };
+        assert_eq!(
+            names(&call_ok(&ann, "list_providers").await),
+            vec!["acme-jira", "ann-private"]
+        );
+        let bobs = call_ok(&bob, "list_providers").await;
+        assert_eq!(names(&bobs), vec!["acme-jira"]);
+        assert_eq!(
+            call_ok(&bob, "get_current_user").await["connection_count"],
+            1
+        );
+        assert!(!bobs.to_string().contains("ann-private"));
+        // CLI listings are per user too.
+        let listed = env.ok(&["connection", "list", "--user", "bob@acme.org"]);
+        assert!(
+            listed.contains("acme-jira") && !listed.contains("ann-private"),
+            "{listed}"
+        );
+        server.stop().await;
+        env.finish().await;
+    })
+    .await;
+}

@@ -1,0 +1,84 @@
+//! The audit trail: one row per tool call, written in batches off the request path so a busy
+//! server does not turn every call into a database write.
+use std::sync::Arc;
+use std::time::Duration;
+
+use pm_store::{AuditEvent, Store};
+use tokio::sync::{mpsc, oneshot};
+
+enum Msg {
+    Event(Box<AuditEvent>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Hands events to the background writer. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<Msg>,
+}
+
+const QUEUE: usize = 16_384;
+const BATCH: usize = 512;
+const INTERVAL: Duration = Duration::from_millis(500);
+
+impl AuditSink {
+    /// Starts the writer on the current runtime.
+    pub fn spawn(store: Arc<dyn Store>) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(store, rx));
+        Self { tx }
+    }
+
+    /// Queues an event; if the queue is full (the database is far behind) it is dropped and logged.
+    pub fn record(&self, event: AuditEvent) {
+        if let Err(mpsc::error::TrySendError::Full(_)) =
+            self.tx.try_send(Msg::Event(Box::new(event)))
+        {
+            tracing::warn!("audit queue full: an audit event was dropped");
+        }
+    }
+
+    /// Waits until everything queued so far is written (or failed to be).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(INTERVAL, rx.recv()).await;
+        let closed = matches!(msg, Ok(None));
+        let idle = msg.is_err();
+        match msg {
+            Ok(Some(Msg::Event(e))) => batch.push(*e),
+            Ok(Some(Msg::Flush(done))) => waiting.push(done),
+            Ok(None) | Err(_) => {}
+        }
+        // Take whatever else is already queued without waiting.
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Event(e)) => batch.push(*e),
+                Ok(Msg::Flush(done)) => waiting.push(done),
+                Err(_) => break,
+            }
+        }
+        let due = batch.len() >= BATCH || !waiting.is_empty() || closed || idle;
+        if due && !batch.is_empty() {
+            if let Err(e) = store.add_audit_events(&batch).await {
+                tracing::error!(error = %e, events = batch.len(), "could not write audit events");
+            }
+            batch.clear();
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+        if closed {
+            return;
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The HTTP front: Streamable HTTP MCP at `/mcp` behind Host/Origin checks and API-key
+//! authentication, plus `/healthz` (the process) and `/readyz` (the database).
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use tokio::net::TcpListener;
+pub use tokio_util::sync::CancellationToken;
+
+use crate::auth::{AuthError, key_from_headers};
+use crate::mcp::PmServer;
+use crate::state::AppState;
+
+/// The whole HTTP application.
+pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
+    let mcp = {
+        let state = state.clone();
+        let config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(state.http.sessions)
+            // Host and Origin are checked by `guard_host_origin` for every MCP route alike.
+            .disable_allowed_hosts()
+            .disable_allowed_origins()
+            .with_max_request_body_bytes(state.http.max_body_bytes)
+            .with_cancellation_token(shutdown);
+        let factory_state = state.clone();
+        StreamableHttpService::new(
+            move || Ok(PmServer::for_http(factory_state.clone())),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        )
+    };
+    let protected = Router::new()
+        .route_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_host_origin,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(protected)
+        .fallback(not_found)
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let app = app(state, shutdown.clone());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+}
+
+async fn healthz() -> Response {
+    axum::Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => axum::Json(json!({ "status": "ready", "database": state.store.engine() }))
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(
+                    json!({ "status": "unavailable", "error": "the database cannot be reached" }),
+                ),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    json_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; MCP is served at /mcp",
+    )
+}
+
+fn json_error(status: StatusCode, error: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": error, "message": message })),
+    )
+        .into_response()
+}
+
+/// A request id for every request (kept from `X-Request-Id` when the caller sent a sane one),
+/// echoed in the response and carried by the request's log span.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = Instant::now();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert("x-request-id", v);
+    }
+    let span = tracing::debug_span!("http", request_id = %id, %method, %path);
+    let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(
+            status = res.status().as_u16(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "request"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    res
+}
+
+/// Refuses requests whose `Host` or `Origin` is not allowed (DNS rebinding, cross-site pages).
+async fn guard_host_origin(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
+    match host {
+        Some(h) if host_allowed(&state.http.allowed_hosts, &h) => {}
+        Some(h) => {
+            tracing::warn!(host = %h, "refused a request for a Host not allowed");
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "host_not_allowed",
+                "this Host is not allowed; an operator can add it with --allowed-host",
+            );
+        }
+        None => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "host_missing",
+                "the request has no Host header",
+            );
+        }
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !origin_allowed(&state.http.allowed_origins, origin) {
+            tracing::warn!(%origin, "refused a request from an Origin not allowed");
+            return json_error(
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                "this Origin is not allowed; an operator can add it with --allowed-origin",
+            );
+        }
+    }
+    next.run(req).await
+}
+
+/// Authenticates the API key and attaches the `Principal` for the MCP handler.
+async fn require_api_key(
+    State(state): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let result = match key_from_headers(req.headers()) {
+        Ok(raw) => state.auth.authenticate(&raw).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(principal) => {
+            tracing::debug!(user_id = %principal.user.id, key_id = %principal.key.id, "authenticated");
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(e) => unauthorized(&e),
+    }
+}
+
+/// 401 with a `WWW-Authenticate` challenge and a JSON body naming what is wrong.
+pub fn unauthorized(e: &AuthError) -> Response {
+    if matches!(e, AuthError::Unavailable) {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            &e.to_string(),
+        );
+    }
+    let message = e.to_string();
+    let challenge = match e {
+        AuthError::Missing => r#"Bearer realm="pm-mcp""#.to_string(),
+        _ => format!(
+            r#"Bearer realm="pm-mcp", error="invalid_token", error_description="{}""#,
+            header_safe(&message)
+        ),
+    };
+    let mut res = (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({ "error": "unauthorized", "reason": e.reason(), "message": message })),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
+/// `text` as a quoted-string value fit for a header: ASCII only, no quotes or backslashes.
+fn header_safe(text: &str) -> String {
+    text.replace('…', "...")
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            c if c.is_ascii() && !c.is_ascii_control() => c,
+            _ => ' ',
+        })
+        .collect()
+}
+
+/// `host` is `name` or `name:port` (IPv6 in brackets). An allow-list entry without a port accepts
+/// any port; `*` accepts every host.
+pub fn host_allowed(allowed: &[String], host: &str) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let name = split_host_port(&host).0;
+    allowed.iter().any(|entry| {
+        let entry = entry.trim().to_ascii_lowercase();
+        entry == "*"
+            || entry == host
+            || (split_host_port(&entry).1.is_none() && split_host_port(&entry).0 == name)
+    })
+}
+
+fn split_host_port(s: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = s.strip_prefix('[') {
+        // [v6]:port
+        return match rest.split_once(']') {
+            Some((addr, tail)) => {
+                let end = addr.len() + 2;
+                (&s[..end], tail.strip_prefix(':'))
+            }
+            None => (s, None),
+        };
+    }
+    match s.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (name, Some(port))
+        }
+        _ => (s, None),
+    }
+}
+
+/// `origin` is `scheme://host[:port]`. Entries: `*`, `null`, `scheme://host:*` (any port),
+/// `scheme://host:port`, or `scheme://host` (the scheme's default port).
+pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    let origin = origin.trim().to_ascii_lowercase();
+    let parse = |s: &str| -> Option<(String, String, String)> {
+        let (scheme, rest) = s.split_once("://")?;
+        let (host, port) = split_host_port(rest.trim_end_matches('/'));
+        let port = port.map(str::to_string).unwrap_or_else(|| {
+            match scheme {
+                "https" => "443",
+                "http" => "80",
+                _ => "",
+            }
+            .to_string()
+        });
+        Some((scheme.to_string(), host.to_string(), port))
+    };
+    allowed.iter().any(|entry| {
+        let entry = entry.trim().to_ascii_lowercase();
+        if entry == "*" || entry == origin {
+            return true;
+        }
+        if let Some(prefix) = entry.strip_suffix(":*") {
+            return match (parse(prefix), parse(&origin)) {
+                (Some((s1, h1, _)), Some((s2, h2, _))) => s1 == s2 && h1 == h2,
+                _ => false,
+            };
+        }
+        matches!((parse(&entry), parse(&origin)), (Some(a), Some(b)) if a == b)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn hosts_match_by_name_or_exact_port() {
+        let allowed = list(&["localhost", "127.0.0.1", "[::1]", "mcp.acme.org:443"]);
+        assert!(host_allowed(&allowed, "localhost:8765"));
+        assert!(host_allowed(&allowed, "LOCALHOST"));
+        assert!(host_allowed(&allowed, "127.0.0.1:1"));
+        assert!(host_allowed(&allowed, "[::1]:8765"));
+        assert!(host_allowed(&allowed, "mcp.acme.org:443"));
+        assert!(!host_allowed(&allowed, "mcp.acme.org:8443"));
+        assert!(!host_allowed(&allowed, "evil.example:8765"));
+        assert!(!host_allowed(&allowed, "localhost.evil.example"));
+        assert!(host_allowed(&list(&["*"]), "anything:1"));
+    }
+
+    #[test]
+    fn origins_match_scheme_host_and_port() {
+        let allowed = list(&["http://localhost:*", "https://app.acme.org"]);
+        assert!(origin_allowed(&allowed, "http://localhost:5173"));
+        assert!(origin_allowed(&allowed, "http://localhost"));
+        assert!(!origin_allowed(&allowed, "https://localhost:5173"));
+        assert!(origin_allowed(&allowed, "https://app.acme.org"));
+        assert!(origin_allowed(&allowed, "https://app.acme.org:443"));
+        assert!(!origin_allowed(&allowed, "https://app.acme.org:8443"));
+        assert!(!origin_allowed(&allowed, "https://evil.example"));
+        assert!(!origin_allowed(&allowed, "null"));
+        assert!(!origin_allowed(
+            &allowed,
+            "http://localhost.evil.example:80"
+        ));
+        assert!(origin_allowed(&list(&["null"]), "null"));
+    }
+
+    #[test]
+    fn challenges_name_the_problem() {
+        let res = unauthorized(&AuthError::Revoked);
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let challenge = res.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+        assert!(
+            challenge.starts_with("Bearer realm=\"pm-mcp\", error=\"invalid_token\""),
+            "{challenge}"
+        );
+        let res = unauthorized(&AuthError::Unknown);
+        assert!(
+            res.headers()[header::WWW_AUTHENTICATE].to_str().is_ok(),
+            "the challenge is plain ASCII"
+        );
+        let res = unauthorized(&AuthError::Missing);
+        assert_eq!(
+            res.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"pm-mcp\""
+        );
+        assert_eq!(
+            unauthorized(&AuthError::Unavailable).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

@@ -1,0 +1,206 @@
+//! The MCP server handler: resolves the caller, shows each caller only the tools their key
+//! allows, runs the tool, and audits the call. Tools live in `tools/`, one module per family.
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use pm_store::{AuditEvent, Outcome};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+
+use crate::auth::Principal;
+use crate::state::AppState;
+use crate::tools;
+
+const INSTRUCTIONS: &str = "pm-mcp works in the user's project-management tools (Jira, OpenProject, ClickUp, Redmine) \
+with the user's own credentials. Start with get_current_user and list_providers to see who you are and which \
+tracker connections exist.";
+
+/// How the caller's identity reaches the handler.
+#[derive(Clone)]
+enum Identity {
+    /// Authenticated by the HTTP layer; the `Principal` rides in the request's extensions.
+    Http,
+    /// A stdio session started with this key; re-checked on every request, so revoking the key or
+    /// disabling the user ends the session's access at once.
+    Stdio(Arc<str>),
+}
+
+#[derive(Clone)]
+pub struct PmServer {
+    state: Arc<AppState>,
+    identity: Identity,
+    tool_router: Arc<ToolRouter<PmServer>>,
+}
+
+impl PmServer {
+    pub fn for_http(state: Arc<AppState>) -> Self {
+        Self {
+            state,
+            identity: Identity::Http,
+            tool_router: tools::router(),
+        }
+    }
+
+    pub fn for_stdio(state: Arc<AppState>, key: &str) -> Self {
+        Self {
+            state,
+            identity: Identity::Stdio(Arc::from(key)),
+            tool_router: tools::router(),
+        }
+    }
+
+    pub(crate) fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Every tool this server has, whoever asks (for docs and schema snapshots).
+    pub fn all_tools() -> Vec<Tool> {
+        tools::router().list_all()
+    }
+
+    async fn principal(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Principal, ErrorData> {
+        match &self.identity {
+            Identity::Http => context
+                .extensions
+                .get::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<Principal>())
+                .cloned()
+                .ok_or_else(|| {
+                    ErrorData::internal_error(
+                        "request reached the MCP handler unauthenticated",
+                        None,
+                    )
+                }),
+            Identity::Stdio(key) => self.state.auth.authenticate(key).await.map_err(|e| {
+                ErrorData::invalid_request(
+                    e.to_string(),
+                    Some(serde_json::json!({ "reason": e.reason() })),
+                )
+            }),
+        }
+    }
+}
+
+/// Whether `principal` may see and call `tool`: its scope, and its key's toolsets.
+fn allowed(principal: &Principal, tool: &Tool) -> Result<(), String> {
+    let needed = tools::required_scope(tool);
+    if !principal.may(needed) {
+        return Err(format!(
+            "{} needs the {needed} scope; this key has {}. Create a key with --scopes {needed} to use it.",
+            tool.name,
+            principal.scopes()
+        ));
+    }
+    if let Some(sets) = &principal.key.toolsets {
+        let set = tools::toolset_of(&tool.name).unwrap_or("");
+        if !sets.iter().any(|s| s == set) {
+            return Err(format!(
+                "{} is in the {set} toolset, which this key does not include ({})",
+                tool.name,
+                sets.join(",")
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl ServerHandler for PmServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("pm-mcp", env!("CARGO_PKG_VERSION")))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let principal = self.principal(&context).await?;
+        let tools = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|t| allowed(&principal, t).is_ok())
+            .collect();
+        Ok(ListToolsResult::with_all_items(tools))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tool_router.get(name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        mut context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let started = Instant::now();
+        let principal = self.principal(&context).await?;
+        let Some(tool) = self.tool_router.get(&request.name).cloned() else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool {:?}", request.name),
+                None,
+            ));
+        };
+        let (result, outcome, error_kind) = match allowed(&principal, &tool) {
+            Err(why) => (
+                Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),
+                Outcome::Denied,
+                Some("scope"),
+            ),
+            Ok(()) => {
+                context.extensions.insert(principal.clone());
+                let result = self
+                    .tool_router
+                    .call(ToolCallContext::new(self, request, context))
+                    .await;
+                let (outcome, kind) = match &result {
+                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+                        (Outcome::Error, Some("tool_error"))
+                    }
+                    Ok(_) => (Outcome::Ok, None),
+                    Err(_) => (Outcome::Error, Some("protocol_error")),
+                };
+                (result, outcome, kind)
+            }
+        };
+        self.state.audit.record(AuditEvent {
+            id: uuid::Uuid::new_v4(),
+            at: Utc::now(),
+            user_id: Some(principal.user.id),
+            key_id: Some(principal.key.id),
+            tool: tool.name.to_string(),
+            connection_id: None,
+            outcome,
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            error_kind: error_kind.map(str::to_string),
+        });
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pm_core::Scope;
+
+    #[test]
+    fn read_tools_need_read_and_others_write() {
+        for tool in PmServer::all_tools() {
+            let needed = tools::required_scope(&tool);
+            let read_only = tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
+            assert_eq!(needed == Scope::Read, read_only, "{}", tool.name);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! What every request shares: the store, the authenticator, the audit sink and the settings.
+use std::sync::Arc;
+
+use pm_store::{MasterKeys, Store};
+
+use crate::audit::AuditSink;
+use crate::auth::Authenticator;
+
+/// HTTP settings, with secure defaults.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// `Host` values (`name` or `name:port`) accepted on MCP routes; `*` accepts any.
+    pub allowed_hosts: Vec<String>,
+    /// `Origin` values accepted on MCP routes (`scheme://host[:port]`, `:*` for any port, `*` for
+    /// any origin). Requests without `Origin` (non-browser clients) always pass.
+    pub allowed_origins: Vec<String>,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Keep per-client sessions (older protocol revisions only). Off by default: stateless
+    /// replicas need no sticky sessions.
+    pub sessions: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: default_allowed_hosts(),
+            allowed_origins: default_allowed_origins(),
+            max_body_bytes: 4 * 1024 * 1024,
+            sessions: false,
+        }
+    }
+}
+
+pub fn default_allowed_hosts() -> Vec<String> {
+    ["localhost", "127.0.0.1", "[::1]"]
+        .map(String::from)
+        .to_vec()
+}
+
+pub fn default_allowed_origins() -> Vec<String> {
+    ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+        .map(String::from)
+        .to_vec()
+}
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<MasterKeys>,
+    pub auth: Authenticator,
+    pub audit: AuditSink,
+    pub http: HttpConfig,
+}
+
+impl AppState {
+    /// Must run inside a Tokio runtime (it starts the audit writer).
+    pub fn new(store: Arc<dyn Store>, keys: Arc<MasterKeys>, http: HttpConfig) -> Arc<Self> {
+        Arc::new(Self {
+            auth: Authenticator::new(store.clone()),
+            audit: AuditSink::spawn(store.clone()),
+            store,
+            keys,
+            http,
+        })
+    }
+}

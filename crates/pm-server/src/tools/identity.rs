@@ -1,0 +1,156 @@
+//! Identity tools: who is calling (`get_current_user`) and which tracker connections they have
+//! (`list_providers`). Neither ever shows a secret.
+use chrono::{DateTime, Utc};
+use pm_core::{AuthKind, ProviderKind, Scope};
+use rmcp::handler::server::common::Extension;
+use rmcp::handler::server::wrapper::Json;
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::ToolError;
+use crate::auth::Principal;
+use crate::mcp::PmServer;
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CurrentUser {
+    pub user: UserView,
+    /// The API key this session authenticated with.
+    pub key: KeyView,
+    /// How many tracker connections the user has.
+    pub connection_count: usize,
+    /// The connection used when a tool is given no connection name.
+    pub default_connection: Option<String>,
+    pub server: ServerView,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    /// The public start of the key, e.g. `pmcp_3fA9xQ2b`.
+    pub prefix: String,
+    pub scopes: Vec<Scope>,
+    /// `null`: every toolset.
+    pub toolsets: Option<Vec<String>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ServerView {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProviderList {
+    pub connections: Vec<ConnectionSummary>,
+    /// Provider types pm-mcp knows.
+    pub supported_provider_types: Vec<ProviderKind>,
+}
+
+/// A tracker connection, without its credentials.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConnectionSummary {
+    /// The handle used as a prefix in ids, e.g. `acme-jira` in `acme-jira:PROJ-42`.
+    pub name: String,
+    pub provider_type: ProviderKind,
+    pub base_url: String,
+    pub auth_kind: AuthKind,
+    pub is_default: bool,
+    pub is_active: bool,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[tool_router(router = identity_router, vis = "pub(crate)")]
+impl PmServer {
+    /// Who the caller is in pm-mcp: user, the API key in use and its scopes, and how many tracker
+    /// connections they have. Call this first to check the setup.
+    #[tool(
+        name = "get_current_user",
+        annotations(
+            title = "Current user",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn get_current_user(
+        &self,
+        Extension(p): Extension<Principal>,
+    ) -> Result<Json<CurrentUser>, ToolError> {
+        let connections = self.state().store.list_connections(p.user.id).await?;
+        Ok(Json(CurrentUser {
+            user: UserView {
+                id: p.user.id.to_string(),
+                email: p.user.email.to_string(),
+                name: p.user.name.clone(),
+                is_admin: p.user.is_admin,
+            },
+            key: KeyView {
+                id: p.key.id.to_string(),
+                name: p.key.name.clone(),
+                prefix: p.key.key_prefix.clone(),
+                scopes: p.key.scopes.to_vec(),
+                toolsets: p.key.toolsets.clone(),
+                expires_at: p.key.expires_at,
+            },
+            connection_count: connections.len(),
+            default_connection: connections
+                .iter()
+                .find(|c| c.is_default)
+                .map(|c| c.name.to_string()),
+            server: ServerView {
+                name: "pm-mcp".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+        }))
+    }
+
+    /// The caller's tracker connections (Jira, OpenProject, ClickUp, Redmine): name, type, URL,
+    /// default flag and last check. Never shows credentials.
+    #[tool(
+        name = "list_providers",
+        annotations(
+            title = "List tracker connections",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_providers(
+        &self,
+        Extension(p): Extension<Principal>,
+    ) -> Result<Json<ProviderList>, ToolError> {
+        let connections = self.state().store.list_connections(p.user.id).await?;
+        Ok(Json(ProviderList {
+            connections: connections
+                .into_iter()
+                .map(|c| ConnectionSummary {
+                    name: c.name.to_string(),
+                    provider_type: c.provider_type,
+                    base_url: c.base_url.to_string(),
+                    auth_kind: c.auth_kind,
+                    is_default: c.is_default,
+                    is_active: c.is_active,
+                    last_checked_at: c.last_checked_at,
+                    last_error: c.last_error,
+                    created_at: c.created_at,
+                })
+                .collect(),
+            supported_provider_types: ProviderKind::ALL.to_vec(),
+        }))
+    }
+}

@@ -1,0 +1,227 @@
+//! The tool catalogue: one module per tool family, each with its own named router; this module
+//! joins them, and knows each tool's toolset and the scope it needs.
+use std::sync::{Arc, LazyLock};
+
+use pm_core::Scope;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, Tool};
+
+use crate::mcp::PmServer;
+
+mod identity;
+
+pub use identity::{ConnectionSummary, CurrentUser, ProviderList};
+
+/// Every tool, from every family, built once: output schemas compacted.
+pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
+    static ROUTER: LazyLock<Arc<ToolRouter<PmServer>>> = LazyLock::new(|| {
+        let mut router = PmServer::identity_router();
+        for route in router.map.values_mut() {
+            if let Some(schema) = route.attr.output_schema.take() {
+                let mut value = serde_json::Value::Object((*schema).clone());
+                compact_schema(&mut value);
+                if let serde_json::Value::Object(map) = value {
+                    route.attr.output_schema = Some(Arc::new(map));
+                }
+            }
+        }
+        Arc::new(router)
+    });
+    ROUTER.clone()
+}
+
+/// Shrinks an output schema to what a client needs to validate and a model needs to read the
+/// result: no prose (the tool's description carries it), no `$schema`, no integer-width formats,
+/// string enums as `enum`. Keeps `tools/list` small in tokens.
+fn compact_schema(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = schema else { return };
+    map.remove("description");
+    map.remove("$schema");
+    if map
+        .get("format")
+        .and_then(Value::as_str)
+        .is_some_and(|f| f.starts_with("uint") || f.starts_with("int"))
+    {
+        map.remove("format");
+    }
+    for key in ["properties", "$defs"] {
+        if let Some(Value::Object(children)) = map.get_mut(key) {
+            children.values_mut().for_each(compact_schema);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child) = map.get_mut(key) {
+            compact_schema(child);
+        }
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(options)) = map.get_mut(key) {
+            options.iter_mut().for_each(compact_schema);
+        }
+    }
+    // oneOf of string constants -> enum
+    let consts: Option<Vec<Value>> = map.get("oneOf").and_then(Value::as_array).and_then(|opts| {
+        opts.iter()
+            .map(
+                |o| match (o.get("type").and_then(Value::as_str), o.get("const")) {
+                    (Some("string"), Some(c)) if o.as_object().is_some_and(|m| m.len() == 2) => {
+                        Some(c.clone())
+                    }
+                    _ => None,
+                },
+            )
+            .collect()
+    });
+    if let Some(values) = consts {
+        map.remove("oneOf");
+        map.insert("type".into(), Value::String("string".into()));
+        map.insert("enum".into(), Value::Array(values));
+    }
+}
+
+/// Toolsets group tools so a server, a key or a request can narrow what a model sees.
+pub const TOOLSETS: &[(&str, &[&str])] = &[
+    ("users", &["get_current_user"]),
+    ("connections", &["list_providers"]),
+];
+
+pub fn toolset_of(tool: &str) -> Option<&'static str> {
+    TOOLSETS
+        .iter()
+        .find(|(_, tools)| tools.contains(&tool))
+        .map(|(set, _)| *set)
+}
+
+/// Read-only tools need `read`; everything else needs `write`.
+pub fn required_scope(tool: &Tool) -> Scope {
+    match tool.annotations.as_ref().and_then(|a| a.read_only_hint) {
+        Some(true) => Scope::Read,
+        _ => Scope::Write,
+    }
+}
+
+/// A tool that ran and failed in a way the model can act on: becomes a result with `isError`.
+#[derive(Debug)]
+pub struct ToolError(pub String);
+
+impl IntoCallToolResult for ToolError {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        Ok(CallToolResult::error(vec![ContentBlock::text(self.0)]).into())
+    }
+}
+
+impl From<pm_store::StoreError> for ToolError {
+    fn from(e: pm_store::StoreError) -> Self {
+        tracing::error!(error = %e, "store error in a tool");
+        ToolError("pm-mcp's database could not answer; try again shortly".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_schema_keeps_property_names_and_drops_prose() {
+        let mut schema = serde_json::json!({
+            "$schema": "x", "description": "d", "type": "object",
+            "properties": {
+                "description": { "type": "string", "description": "a field named description" },
+                "n": { "type": "integer", "format": "uint", "minimum": 0 },
+                "at": { "type": "string", "format": "date-time" },
+                "s": { "oneOf": [ { "type": "string", "const": "a", "description": "A" }, { "type": "string", "const": "b" } ] }
+            }
+        });
+        compact_schema(&mut schema);
+        assert_eq!(
+            schema,
+            serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "description": { "type": "string" },
+                    "n": { "type": "integer", "minimum": 0 },
+                    "at": { "type": "string", "format": "date-time" },
+                    "s": { "type": "string", "enum": ["a", "b"] }
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn every_tool_has_a_toolset_title_and_all_hints() {
+        let tools = PmServer::all_tools();
+        assert!(!tools.is_empty());
+        for tool in &tools {
+            assert!(
+                toolset_of(&tool.name).is_some(),
+                "{} has no toolset",
+                tool.name
+            );
+            let a = tool
+                .annotations
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} has no annotations", tool.name));
+            assert!(a.title.is_some(), "{} has no title", tool.name);
+            assert!(
+                a.read_only_hint.is_some(),
+                "{} lacks readOnlyHint",
+                tool.name
+            );
+            assert!(
+                a.destructive_hint.is_some(),
+                "{} lacks destructiveHint",
+                tool.name
+            );
+            assert!(
+                a.idempotent_hint.is_some(),
+                "{} lacks idempotentHint",
+                tool.name
+            );
+            assert!(
+                a.open_world_hint.is_some(),
+                "{} lacks openWorldHint",
+                tool.name
+            );
+            assert!(
+                tool.description.as_ref().is_some_and(|d| d.len() > 20),
+                "{} needs a description",
+                tool.name
+            );
+            assert!(
+                tool.output_schema.is_some(),
+                "{} has no outputSchema",
+                tool.name
+            );
+        }
+        for (_, names) in TOOLSETS {
+            for name in *names {
+                assert!(
+                    tools.iter().any(|t| t.name == *name),
+                    "toolset lists unknown tool {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tools_list_is_pinned() {
+        // A snapshot of what clients see: names, schemas and hints. Update deliberately.
+        let tools = serde_json::to_value(PmServer::all_tools()).expect("serialise");
+        let names: Vec<&str> = tools
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        assert_eq!(names, vec!["get_current_user", "list_providers"]);
+        let text = serde_json::to_string(&tools).expect("serialise");
+        assert!(
+            text.len() < 3_000,
+            "tools/list grew to {} bytes",
+            text.len()
+        );
+        assert!(!text.contains("$schema"));
+    }
+}
