@@ -118,3 +118,46 @@ async fn users_never_see_each_others_connections() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn session_mode_and_json_logs_work_too() {
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    env.add_user("ann@acme.org");
+    let key = env.create_key("ann@acme.org", "read");
+    let server = env.serve(&["--sessions", "--log-format", "json"]).await;
+    for version in [
+        rmcp::model::ProtocolVersion::V_2025_03_26,
+        rmcp::model::ProtocolVersion::V_2025_11_25,
+    ] {
+        let client = server.client(&key, version).await.expect("connect");
+        assert_eq!(
+            call_ok(&client, "get_current_user").await["user"]["email"],
+            "ann@acme.org"
+        );
+        client.cancel().await.expect("close");
+    }
+    // A body over the limit is refused before it is read whole.
+    let huge = "x".repeat(5 * 1024 * 1024);
+    let res = reqwest::Client::new()
+        .post(server.mcp_url())
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(huge)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 413);
+    let logs = server.stop().await;
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() > 3, "{logs}");
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            v.get("level").is_some() && v.get("timestamp").is_some(),
+            "{line}"
+        );
+    }
+    env.finish().await;
+}
