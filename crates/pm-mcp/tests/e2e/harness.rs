@@ -109,6 +109,19 @@ impl Env {
         cmd
     }
 
+    /// The same environment, for a process driven asynchronously.
+    pub fn tokio_command(&self) -> tokio::process::Command {
+        let std_cmd = self.command();
+        let mut cmd = tokio::process::Command::new(BIN);
+        for (k, v) in std_cmd.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        cmd
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.command()
             .env("PM_MCP_LOG", "warn")
@@ -188,15 +201,7 @@ impl Env {
 
     /// Starts `pm-mcp serve` on a random port and waits until it says it listens.
     pub async fn serve(&self, extra: &[&str]) -> Server {
-        let mut cmd = tokio::process::Command::new(BIN);
-        let mut std_cmd = std::process::Command::new(BIN);
-        self.apply_env(&mut std_cmd);
-        for (k, v) in std_cmd.get_envs() {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
+        let mut cmd = self.tokio_command();
         cmd.args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
@@ -249,15 +254,7 @@ impl Env {
 
     /// A `pm-mcp stdio` command for `key`.
     pub fn stdio_command(&self, key: Option<&str>) -> tokio::process::Command {
-        let mut std_cmd = std::process::Command::new(BIN);
-        self.apply_env(&mut std_cmd);
-        let mut cmd = tokio::process::Command::new(BIN);
-        for (k, v) in std_cmd.get_envs() {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
+        let mut cmd = self.tokio_command();
         if let Some(key) = key {
             cmd.env("PM_MCP_API_KEY", key);
         }
