@@ -14,7 +14,9 @@ use crate::InvalidInput;
 pub enum ProviderKind {
     JiraCloud,
     JiraDataCenter,
+    #[serde(rename = "openproject")]
     OpenProject,
+    #[serde(rename = "clickup")]
     ClickUp,
     Redmine,
 }
@@ -287,6 +289,10 @@ mod tests {
         );
         for k in ProviderKind::ALL {
             assert_eq!(k.as_str().parse::<ProviderKind>(), Ok(k));
+        }
+        for k in ProviderKind::ALL {
+            let json = serde_json::to_value(k).unwrap();
+            assert_eq!(json, k.as_str(), "serde and as_str agree");
         }
         let err = "trello".parse::<ProviderKind>().unwrap_err();
         assert!(err.0.contains("redmine"), "lists the known kinds: {err}");

@@ -27,9 +27,9 @@ tracker connections exist.";
 enum Identity {
     /// Authenticated by the HTTP layer; the `Principal` rides in the request's extensions.
     Http,
-    /// A stdio session started with this key; re-checked on every request, so revoking the key or
-    /// disabling the user ends the session's access at once.
-    Stdio(Arc<str>),
+    /// A session bound to this key (stdio, legacy SSE); the key is re-checked on every request, so
+    /// revoking it or disabling the user ends the session's access at once.
+    Key(Arc<str>),
 }
 
 #[derive(Clone)]
@@ -48,10 +48,11 @@ impl PmServer {
         }
     }
 
-    pub fn for_stdio(state: Arc<AppState>, key: &str) -> Self {
+    /// A server for one session whose every request acts as the owner of `key` (stdio, SSE).
+    pub fn for_key(state: Arc<AppState>, key: &str) -> Self {
         Self {
             state,
-            identity: Identity::Stdio(Arc::from(key)),
+            identity: Identity::Key(Arc::from(key)),
             tool_router: tools::router(),
         }
     }
@@ -81,7 +82,7 @@ impl PmServer {
                         None,
                     )
                 }),
-            Identity::Stdio(key) => self.state.auth.authenticate(key).await.map_err(|e| {
+            Identity::Key(key) => self.state.auth.authenticate(key).await.map_err(|e| {
                 ErrorData::invalid_request(
                     e.to_string(),
                     Some(serde_json::json!({ "reason": e.reason() })),
@@ -153,6 +154,7 @@ impl ServerHandler for PmServer {
                 None,
             ));
         };
+        tools::validate_arguments(&tool.name, request.arguments.as_ref())?;
         let (result, outcome, error_kind) = match allowed(&principal, &tool) {
             Err(why) => (
                 Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),

@@ -20,7 +20,7 @@ pub enum StdioError {
 pub async fn serve_stdio(state: Arc<AppState>, key: &str) -> Result<(), StdioError> {
     let principal = state.auth.authenticate(key).await?;
     tracing::info!(user_id = %principal.user.id, key_id = %principal.key.id, "stdio session starting");
-    let server = PmServer::for_stdio(state, key);
+    let server = PmServer::for_key(state, key);
     let running = server
         .serve(rmcp::transport::stdio())
         .await

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use pm_core::{AuthKind, ProviderKind, Scope};
 use rmcp::handler::server::common::Extension;
-use rmcp::handler::server::wrapper::Json;
+use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
@@ -48,6 +48,13 @@ pub struct KeyView {
 pub struct ServerView {
     pub name: String,
     pub version: String,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct ListProvidersArgs {
+    /// Only connections of this provider type, e.g. "jira_cloud".
+    #[serde(default)]
+    pub provider_type: Option<ProviderKind>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -133,8 +140,12 @@ impl PmServer {
     async fn list_providers(
         &self,
         Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<ListProvidersArgs>,
     ) -> Result<Json<ProviderList>, ToolError> {
-        let connections = self.state().store.list_connections(p.user.id).await?;
+        let mut connections = self.state().store.list_connections(p.user.id).await?;
+        if let Some(kind) = args.provider_type {
+            connections.retain(|c| c.provider_type == kind);
+        }
         Ok(Json(ProviderList {
             connections: connections
                 .into_iter()

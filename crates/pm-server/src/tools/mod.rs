@@ -1,5 +1,6 @@
 //! The tool catalogue: one module per tool family, each with its own named router; this module
 //! joins them, and knows each tool's toolset and the scope it needs.
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use pm_core::Scope;
@@ -11,16 +12,23 @@ use crate::mcp::PmServer;
 
 mod identity;
 
-pub use identity::{ConnectionSummary, CurrentUser, ProviderList};
+pub use identity::{ConnectionSummary, CurrentUser, ListProvidersArgs, ProviderList};
 
 /// Every tool, from every family, built once: output schemas compacted.
 pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
     static ROUTER: LazyLock<Arc<ToolRouter<PmServer>>> = LazyLock::new(|| {
         let mut router = PmServer::identity_router();
         for route in router.map.values_mut() {
+            // Unknown arguments are refused (a misspelt argument is a mistake, not a no-op).
+            let mut input = serde_json::Value::Object((*route.attr.input_schema).clone());
+            compact_schema(&mut input, true);
+            if let serde_json::Value::Object(mut map) = input {
+                map.entry("additionalProperties").or_insert(serde_json::Value::Bool(false));
+                route.attr.input_schema = Arc::new(map);
+            }
             if let Some(schema) = route.attr.output_schema.take() {
                 let mut value = serde_json::Value::Object((*schema).clone());
-                compact_schema(&mut value);
+                compact_schema(&mut value, false);
                 if let serde_json::Value::Object(map) = value {
                     route.attr.output_schema = Some(Arc::new(map));
                 }
@@ -31,14 +39,60 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
     ROUTER.clone()
 }
 
-/// Shrinks an output schema to what a client needs to validate and a model needs to read the
-/// result: no prose (the tool's description carries it), no `$schema`, no integer-width formats,
-/// string enums as `enum`. Keeps `tools/list` small in tokens.
-fn compact_schema(schema: &mut serde_json::Value) {
+/// Checks a call's arguments against the tool's input schema: a violation is a JSON-RPC
+/// invalid-params error that names the offending field (values are not echoed: they may be secrets).
+pub(crate) fn validate_arguments(tool: &str, arguments: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<(), rmcp::ErrorData> {
+    static VALIDATORS: LazyLock<HashMap<String, jsonschema::Validator>> = LazyLock::new(|| {
+        router()
+            .list_all()
+            .into_iter()
+            .filter_map(|t| {
+                let schema = serde_json::Value::Object((*t.input_schema).clone());
+                match jsonschema::validator_for(&schema) {
+                    Ok(v) => Some((t.name.to_string(), v)),
+                    Err(e) => {
+                        tracing::error!(tool = %t.name, error = %e, "a tool's input schema does not compile");
+                        None
+                    }
+                }
+            })
+            .collect()
+    });
+    let Some(validator) = VALIDATORS.get(tool) else { return Ok(()) };
+    let instance = serde_json::Value::Object(arguments.cloned().unwrap_or_default());
+    let problems: Vec<(String, String)> = validator
+        .iter_errors(&instance)
+        .take(5)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let field = if path.is_empty() { "(arguments)".to_string() } else { path.trim_start_matches('/').replace('/', ".") };
+            (field, e.masked().to_string())
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let text = problems.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; ");
+    let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
+    Err(rmcp::ErrorData::invalid_params(
+        format!("invalid arguments for {tool}: {text}"),
+        Some(serde_json::json!({ "fields": fields })),
+    ))
+}
+
+/// Shrinks a schema to what a client needs to validate and a model needs to read: no `$schema`,
+/// no integer-width formats, string enums as `enum`, and — for output schemas, whose meaning the
+/// tool's description carries — no prose. Keeps `tools/list` small in tokens.
+fn compact_schema(schema: &mut serde_json::Value, keep_descriptions: bool) {
     use serde_json::Value;
     let Value::Object(map) = schema else { return };
-    map.remove("description");
+    if !keep_descriptions {
+        map.remove("description");
+    }
     map.remove("$schema");
+    if map.get("default") == Some(&Value::Null) {
+        map.remove("default");
+    }
     if map
         .get("format")
         .and_then(Value::as_str)
@@ -48,17 +102,17 @@ fn compact_schema(schema: &mut serde_json::Value) {
     }
     for key in ["properties", "$defs"] {
         if let Some(Value::Object(children)) = map.get_mut(key) {
-            children.values_mut().for_each(compact_schema);
+            children.values_mut().for_each(|c| compact_schema(c, keep_descriptions));
         }
     }
     for key in ["items", "additionalProperties"] {
         if let Some(child) = map.get_mut(key) {
-            compact_schema(child);
+            compact_schema(child, keep_descriptions);
         }
     }
     for key in ["oneOf", "anyOf", "allOf"] {
         if let Some(Value::Array(options)) = map.get_mut(key) {
-            options.iter_mut().for_each(compact_schema);
+            options.iter_mut().for_each(|o| compact_schema(o, keep_descriptions));
         }
     }
     // oneOf of string constants -> enum
@@ -134,7 +188,7 @@ mod tests {
                 "s": { "oneOf": [ { "type": "string", "const": "a", "description": "A" }, { "type": "string", "const": "b" } ] }
             }
         });
-        compact_schema(&mut schema);
+        compact_schema(&mut schema, false);
         assert_eq!(
             schema,
             serde_json::json!({
@@ -207,21 +261,19 @@ mod tests {
 
     #[test]
     fn tools_list_is_pinned() {
-        // A snapshot of what clients see: names, schemas and hints. Update deliberately.
+        // What clients see — names, schemas, hints — pinned in a snapshot file. After a deliberate
+        // change, regenerate it with UPDATE_SNAPSHOTS=1 and review the diff.
         let tools = serde_json::to_value(PmServer::all_tools()).expect("serialise");
-        let names: Vec<&str> = tools
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t["name"].as_str())
-            .collect();
-        assert_eq!(names, vec!["get_current_user", "list_providers"]);
-        let text = serde_json::to_string(&tools).expect("serialise");
-        assert!(
-            text.len() < 3_000,
-            "tools/list grew to {} bytes",
-            text.len()
-        );
-        assert!(!text.contains("$schema"));
+        let pretty = serde_json::to_string_pretty(&tools).expect("serialise") + "\n";
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/tools_list.json");
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, &pretty).expect("write snapshot");
+        }
+        let pinned = std::fs::read_to_string(&path).expect("snapshots/tools_list.json (run with UPDATE_SNAPSHOTS=1)");
+        assert_eq!(pretty, pinned, "tools/list changed; rerun with UPDATE_SNAPSHOTS=1 if intended");
+        let compact = serde_json::to_string(&tools).expect("serialise");
+        let budget = (2_000 * PmServer::all_tools().len()).min(40_000);
+        assert!(compact.len() < budget, "tools/list grew to {} bytes (budget {budget})", compact.len());
+        assert!(!compact.contains("$schema"));
     }
 }
