@@ -21,7 +21,7 @@ fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PM_MCP_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn"))
+            tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn,rmcp=warn"))
         });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
@@ -40,6 +42,15 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
     };
     let protected = Router::new()
         .route_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_json_body,
+        ))
+        .route("/sse", get(crate::sse::open))
+        .route(
+            "/messages",
+            post(crate::sse::post).layer(DefaultBodyLimit::max(state.http.max_body_bytes)),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,
@@ -101,6 +112,14 @@ async fn not_found() -> Response {
     )
 }
 
+/// A refusal sent before the request body was read: the connection is closed after it, so say so,
+/// or a client reusing the connection finds it gone mid-request.
+fn closing(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}
+
 fn json_error(status: StatusCode, error: &str, message: &str) -> Response {
     (
         status,
@@ -156,11 +175,11 @@ async fn guard_host_origin(
         Some(h) if host_allowed(&state.http.allowed_hosts, &h) => {}
         Some(h) => {
             tracing::warn!(host = %h, "refused a request for a Host not allowed");
-            return json_error(
+            return closing(json_error(
                 StatusCode::FORBIDDEN,
                 "host_not_allowed",
                 "this Host is not allowed; an operator can add it with --allowed-host",
-            );
+            ));
         }
         None => {
             return json_error(
@@ -174,14 +193,68 @@ async fn guard_host_origin(
         let origin = origin.to_str().unwrap_or("");
         if !origin_allowed(&state.http.allowed_origins, origin) {
             tracing::warn!(%origin, "refused a request from an Origin not allowed");
-            return json_error(
+            return closing(json_error(
                 StatusCode::FORBIDDEN,
                 "origin_not_allowed",
                 "this Origin is not allowed; an operator can add it with --allowed-origin",
-            );
+            ));
         }
     }
     next.run(req).await
+}
+
+/// A JSON-RPC parse error (-32700), answered as the protocol wants: HTTP 400 with a JSON-RPC body.
+pub fn parse_error(e: &serde_json::Error) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({
+            "jsonrpc": "2.0", "id": null,
+            "error": { "code": -32700, "message": format!("Parse error: {e}") }
+        })),
+    )
+        .into_response()
+}
+
+/// For JSON POSTs to `/mcp`: reads the body within the size limit (413 beyond it) and answers a
+/// body that is not JSON with a JSON-RPC parse error instead of passing it on.
+async fn guard_json_body(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if req.method() != http::Method::POST || !is_json {
+        return next.run(req).await;
+    }
+    let limit = state.http.max_body_bytes;
+    let too_large = || {
+        json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("the request body is larger than {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return closing(too_large());
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return closing(too_large()),
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return parse_error(&e);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Authenticates the API key and attaches the `Principal` for the MCP handler.
@@ -200,7 +273,7 @@ async fn require_api_key(
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
-        Err(e) => unauthorized(&e),
+        Err(e) => closing(unauthorized(&e)),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod http;
 pub mod mcp;
+pub mod sse;
 pub mod state;
 pub mod stdio;
 pub mod tools;

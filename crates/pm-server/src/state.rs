@@ -50,6 +50,7 @@ pub struct AppState {
     pub auth: Authenticator,
     pub audit: AuditSink,
     pub http: HttpConfig,
+    pub sse: crate::sse::SseSessions,
 }
 
 impl AppState {
@@ -61,6 +62,7 @@ impl AppState {
             store,
             keys,
             http,
+            sse: Default::default(),
         })
     }
 }

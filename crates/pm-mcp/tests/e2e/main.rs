@@ -4,5 +4,6 @@ mod harness;
 
 mod auth;
 mod cli;
+mod hygiene;
 mod mcp;
 mod secrets;

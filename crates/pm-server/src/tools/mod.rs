@@ -23,7 +23,8 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
             let mut input = serde_json::Value::Object((*route.attr.input_schema).clone());
             compact_schema(&mut input, true);
             if let serde_json::Value::Object(mut map) = input {
-                map.entry("additionalProperties").or_insert(serde_json::Value::Bool(false));
+                map.entry("additionalProperties")
+                    .or_insert(serde_json::Value::Bool(false));
                 route.attr.input_schema = Arc::new(map);
             }
             if let Some(schema) = route.attr.output_schema.take() {
@@ -41,7 +42,10 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
 
 /// Checks a call's arguments against the tool's input schema: a violation is a JSON-RPC
 /// invalid-params error that names the offending field (values are not echoed: they may be secrets).
-pub(crate) fn validate_arguments(tool: &str, arguments: Option<&serde_json::Map<String, serde_json::Value>>) -> Result<(), rmcp::ErrorData> {
+pub(crate) fn validate_arguments(
+    tool: &str,
+    arguments: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<(), rmcp::ErrorData> {
     static VALIDATORS: LazyLock<HashMap<String, jsonschema::Validator>> = LazyLock::new(|| {
         router()
             .list_all()
@@ -58,21 +62,31 @@ pub(crate) fn validate_arguments(tool: &str, arguments: Option<&serde_json::Map<
             })
             .collect()
     });
-    let Some(validator) = VALIDATORS.get(tool) else { return Ok(()) };
+    let Some(validator) = VALIDATORS.get(tool) else {
+        return Ok(());
+    };
     let instance = serde_json::Value::Object(arguments.cloned().unwrap_or_default());
     let problems: Vec<(String, String)> = validator
         .iter_errors(&instance)
         .take(5)
         .map(|e| {
             let path = e.instance_path().to_string();
-            let field = if path.is_empty() { "(arguments)".to_string() } else { path.trim_start_matches('/').replace('/', ".") };
+            let field = if path.is_empty() {
+                "(arguments)".to_string()
+            } else {
+                path.trim_start_matches('/').replace('/', ".")
+            };
             (field, e.masked().to_string())
         })
         .collect();
     if problems.is_empty() {
         return Ok(());
     }
-    let text = problems.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join("; ");
+    let text = problems
+        .iter()
+        .map(|(f, m)| format!("{f}: {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
     let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
     Err(rmcp::ErrorData::invalid_params(
         format!("invalid arguments for {tool}: {text}"),
@@ -102,7 +116,9 @@ fn compact_schema(schema: &mut serde_json::Value, keep_descriptions: bool) {
     }
     for key in ["properties", "$defs"] {
         if let Some(Value::Object(children)) = map.get_mut(key) {
-            children.values_mut().for_each(|c| compact_schema(c, keep_descriptions));
+            children
+                .values_mut()
+                .for_each(|c| compact_schema(c, keep_descriptions));
         }
     }
     for key in ["items", "additionalProperties"] {
@@ -112,7 +128,9 @@ fn compact_schema(schema: &mut serde_json::Value, keep_descriptions: bool) {
     }
     for key in ["oneOf", "anyOf", "allOf"] {
         if let Some(Value::Array(options)) = map.get_mut(key) {
-            options.iter_mut().for_each(|o| compact_schema(o, keep_descriptions));
+            options
+                .iter_mut()
+                .for_each(|o| compact_schema(o, keep_descriptions));
         }
     }
     // oneOf of string constants -> enum
@@ -265,15 +283,24 @@ mod tests {
         // change, regenerate it with UPDATE_SNAPSHOTS=1 and review the diff.
         let tools = serde_json::to_value(PmServer::all_tools()).expect("serialise");
         let pretty = serde_json::to_string_pretty(&tools).expect("serialise") + "\n";
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/tools_list.json");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/tools_list.json");
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
             std::fs::write(&path, &pretty).expect("write snapshot");
         }
-        let pinned = std::fs::read_to_string(&path).expect("snapshots/tools_list.json (run with UPDATE_SNAPSHOTS=1)");
-        assert_eq!(pretty, pinned, "tools/list changed; rerun with UPDATE_SNAPSHOTS=1 if intended");
+        let pinned = std::fs::read_to_string(&path)
+            .expect("snapshots/tools_list.json (run with UPDATE_SNAPSHOTS=1)");
+        assert_eq!(
+            pretty, pinned,
+            "tools/list changed; rerun with UPDATE_SNAPSHOTS=1 if intended"
+        );
         let compact = serde_json::to_string(&tools).expect("serialise");
         let budget = (2_000 * PmServer::all_tools().len()).min(40_000);
-        assert!(compact.len() < budget, "tools/list grew to {} bytes (budget {budget})", compact.len());
+        assert!(
+            compact.len() < budget,
+            "tools/list grew to {} bytes (budget {budget})",
+            compact.len()
+        );
         assert!(!compact.contains("$schema"));
     }
 }

@@ -1,0 +1,206 @@
+//! The legacy HTTP+SSE transport (protocol revision 2024-11-05), for clients that predate
+//! Streamable HTTP: `GET /sse` opens an event stream whose first event (`endpoint`) names where to
+//! post; the client POSTs each JSON-RPC message to `/messages?sessionId=…` (answered `202`) and
+//! reads the replies from the stream. Same Host/Origin checks, key authentication, body limit and
+//! tools as `/mcp`. A session belongs to the key that opened it and lives in this process only, so
+//! SSE clients need sticky load balancing when there are several replicas.
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use pm_core::ApiKeyId;
+use rmcp::ServiceExt;
+use rmcp::model::ClientJsonRpcMessage;
+use serde_json::json;
+
+use crate::auth::{Principal, key_from_headers};
+use crate::mcp::PmServer;
+use crate::state::AppState;
+
+/// Open sessions per key, and in all: enough for any real use, small enough to stop a runaway.
+const MAX_PER_KEY: usize = 16;
+const MAX_TOTAL: usize = 10_000;
+const QUEUE: usize = 64;
+
+struct Session {
+    key: ApiKeyId,
+    inbound: mpsc::Sender<ClientJsonRpcMessage>,
+}
+
+/// The open SSE sessions of this process.
+#[derive(Default)]
+pub struct SseSessions {
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl SseSessions {
+    fn insert(&self, id: &str, session: Session) -> Result<(), &'static str> {
+        let Ok(mut map) = self.sessions.lock() else {
+            return Err("session table unavailable");
+        };
+        if map.len() >= MAX_TOTAL {
+            return Err("too many open SSE sessions on this server");
+        }
+        if map.values().filter(|s| s.key == session.key).count() >= MAX_PER_KEY {
+            return Err("too many open SSE sessions for this key; close some first");
+        }
+        map.insert(id.to_string(), session);
+        Ok(())
+    }
+
+    /// The inbound queue of `id`, if it is open and belongs to `key`.
+    fn inbound(&self, id: &str, key: ApiKeyId) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
+        let map = self.sessions.lock().ok()?;
+        map.get(id)
+            .filter(|s| s.key == key)
+            .map(|s| s.inbound.clone())
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut map) = self.sessions.lock() {
+            map.remove(id);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Removes its session when the event stream is dropped (the client went away, or the server ended).
+struct Guard {
+    id: String,
+    state: Arc<AppState>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.state.sse.remove(&self.id);
+        tracing::debug!(session = %self.id, "SSE session closed");
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": code, "message": message })),
+    )
+        .into_response()
+}
+
+/// `GET /sse`: starts a session for the authenticated key and streams its messages.
+pub async fn open(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
+    // The key was verified by the auth layer; the session re-checks it on every request.
+    let Ok(raw_key) = key_from_headers(&headers) else {
+        return error(StatusCode::UNAUTHORIZED, "unauthorized", "no API key");
+    };
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (in_tx, in_rx) = mpsc::channel::<ClientJsonRpcMessage>(QUEUE);
+    let (out_tx, out_rx) = mpsc::channel(QUEUE);
+    if let Err(why) = state.sse.insert(
+        &id,
+        Session {
+            key: principal.key.id,
+            inbound: in_tx,
+        },
+    ) {
+        return error(StatusCode::TOO_MANY_REQUESTS, "too_many_sessions", why);
+    }
+    let server = PmServer::for_key(state.clone(), &raw_key);
+    let session = id.clone();
+    tokio::spawn(async move {
+        match server.serve((out_tx, in_rx)).await {
+            Ok(running) => {
+                let _ = running.waiting().await;
+            }
+            Err(e) => {
+                tracing::debug!(%session, error = %e, "SSE session ended before initialisation")
+            }
+        }
+    });
+    tracing::debug!(session = %id, user_id = %principal.user.id, "SSE session opened");
+    let endpoint = Event::default()
+        .event("endpoint")
+        .data(format!("/messages?sessionId={id}"));
+    let guard = Guard { id, state };
+    let messages = out_rx.map(move |msg: rmcp::model::ServerJsonRpcMessage| {
+        let _alive = &guard;
+        let data = serde_json::to_string(&msg).unwrap_or_default();
+        Ok::<_, Infallible>(Event::default().event("message").data(data))
+    });
+    let stream =
+        futures::stream::once(async move { Ok::<_, Infallible>(endpoint) }).chain(messages);
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
+}
+
+/// `POST /messages?sessionId=…`: hands one JSON-RPC message to the session.
+pub async fn post(
+    State(state): State<Arc<AppState>>,
+    Extension(principal): Extension<Principal>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let Some(id) = query.get("sessionId").or_else(|| query.get("session_id")) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "session_missing",
+            "add ?sessionId=… from the endpoint event",
+        );
+    };
+    // Another key's session answers exactly like one that does not exist.
+    let Some(mut inbound) = state.sse.inbound(id, principal.key.id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknown_session",
+            "no such SSE session; open a new one with GET /sse",
+        );
+    };
+    let message: ClientJsonRpcMessage = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Err(e) => return crate::http::parse_error(&e),
+        Ok(value) => match serde_json::from_value(value) {
+            Ok(m) => m,
+            Err(e) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({
+                        "jsonrpc": "2.0", "id": null,
+                        "error": { "code": -32600, "message": format!("Invalid Request: {e}") }
+                    })),
+                )
+                    .into_response();
+            }
+        },
+    };
+    match tokio::time::timeout(Duration::from_secs(10), inbound.send(message)).await {
+        Ok(Ok(())) => StatusCode::ACCEPTED.into_response(),
+        Ok(Err(_)) => error(
+            StatusCode::NOT_FOUND,
+            "unknown_session",
+            "the SSE session has ended; open a new one",
+        ),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the session is not keeping up; retry shortly",
+        ),
+    }
+}
