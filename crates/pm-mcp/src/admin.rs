@@ -230,6 +230,7 @@ pub async fn key_create(store: &dyn Store, args: &KeyCreateArgs, default_url: &s
         let out = json!({
             "id": info.id, "user": user.email, "name": info.name, "key": key.expose(), "prefix": info.key_prefix,
             "scopes": info.scopes, "toolsets": info.toolsets, "expires_at": info.expires_at, "url": url,
+            "configs": clients::all_configs(key.expose(), &url),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

@@ -15,7 +15,6 @@ use rmcp::service::RunningService;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{RoleClient, ServiceExt};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pm-mcp");
 
@@ -201,28 +200,28 @@ impl Env {
 
     /// Starts `pm-mcp serve` on a random port and waits until it says it listens.
     pub async fn serve(&self, extra: &[&str]) -> Server {
-        let mut cmd = self.tokio_command();
-        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        let mut child = self
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("spawn serve");
+            .spawn()
+            .expect("spawn serve");
+        // Plain threads drain the pipes, so a test blocked in a synchronous call can never stall the
+        // server on a full pipe.
         let logs = Arc::new(Mutex::new(String::new()));
         let stdout = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
         let stderr = child.stderr.take().expect("stderr");
         let log_sink = logs.clone();
-        let log_reader = tokio::spawn(async move {
-            let mut tx = Some(tx);
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
+        let log_reader = std::thread::spawn(move || {
+            for line in
+                std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok)
+            {
                 if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split("/mcp").next().unwrap_or_default().to_string();
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr);
-                    }
+                    let _ = tx.send(rest.split("/mcp").next().unwrap_or_default().to_string());
                 }
                 let mut l = log_sink.lock().expect("logs");
                 l.push_str(&line);
@@ -231,24 +230,26 @@ impl Env {
         });
         let out = child.stdout.take().expect("stdout");
         let out_sink = stdout.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(out).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(out)).map_while(Result::ok)
+            {
                 let mut s = out_sink.lock().expect("stdout");
                 s.push_str(&line);
                 s.push('\n');
             }
         });
-        let addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
-            Ok(Ok(addr)) => addr,
-            _ => panic!("pm-mcp serve did not start: {}", logs.lock().expect("logs")),
-        };
+        let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(60)))
+            .await
+            .expect("join")
+            .unwrap_or_else(|_| {
+                panic!("pm-mcp serve did not start: {}", logs.lock().expect("logs"))
+            });
         Server {
             child,
             base: format!("http://{addr}"),
             logs,
             stdout,
-            log_reader,
+            log_reader: Some(log_reader),
         }
     }
 
@@ -363,11 +364,18 @@ impl Env {
 }
 
 pub struct Server {
-    child: tokio::process::Child,
+    child: std::process::Child,
     pub base: String,
     logs: Arc<Mutex<String>>,
     stdout: Arc<Mutex<String>>,
-    log_reader: tokio::task::JoinHandle<()>,
+    log_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 pub type Client = RunningService<RoleClient, ClientConfig>;
@@ -406,22 +414,29 @@ impl Server {
 
     /// Stops the server with SIGTERM and waits for it to exit cleanly; returns its logs.
     pub async fn stop(mut self) -> String {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
-        }
-        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .expect("server did not stop within 30 s")
-            .expect("wait");
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not stop within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         assert!(
             status.success(),
             "server exited with {status}: {}",
             self.logs()
         );
         // The process is gone, so its stderr ends: wait for the reader to take the last lines.
-        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.log_reader).await;
+        if let Some(reader) = self.log_reader.take() {
+            let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+        }
         self.logs()
     }
 }

@@ -4,6 +4,7 @@ mod harness;
 
 mod auth;
 mod cli;
+mod clients;
 mod hygiene;
 mod mcp;
 mod secrets;

@@ -1,0 +1,310 @@
+//! The client matrix: real MCP clients from other ecosystems — the TypeScript SDK v1 and v2, the
+//! Python SDK, MCP Inspector's CLI — connect to the real binary with the configs `pm-mcp key create`
+//! prints, list tools and call `get_current_user` and `list_providers`, over Streamable HTTP,
+//! legacy SSE and stdio. The clients are installed by `tests/clients/setup.sh` (the test command
+//! runs it and sets `PM_MCP_CLIENTS_DIR`); without that variable this test is skipped.
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+struct Case {
+    name: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+    /// Protocol revision the client must end up speaking, when it reports one.
+    version: Option<&'static str>,
+}
+
+async fn run(case: &Case, dir: &Path) -> Result<Value, String> {
+    let out = tokio::process::Command::new(&case.program)
+        .args(&case.args)
+        .current_dir(dir)
+        .env("MCP_INSPECTOR_SECRET_STORE", "memory")
+        .output()
+        .await
+        .map_err(|e| format!("cannot start {}: {e}", case.program.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "exit {:?}: {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .ok_or(format!("no JSON in {stdout}"))?;
+    serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))
+}
+
+#[tokio::test]
+async fn real_clients_from_other_ecosystems_work() {
+    let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(PathBuf::from) else {
+        eprintln!("PM_MCP_CLIENTS_DIR not set: client matrix skipped (scripts/test runs it)");
+        return;
+    };
+    let dir = std::fs::canonicalize(&dir).expect("clients dir");
+    let node = dir.join("node_modules/node/bin/node");
+    let python = dir.join("venv/bin/python");
+    let inspector = dir
+        .join("node_modules/.bin/mcp-inspector")
+        .display()
+        .to_string();
+
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    env.add_user("ann@acme.org");
+    env.add_connection("ann@acme.org", "acme-jira", "tok-matrix");
+    let server = env.serve(&[]).await;
+    let created = env.ok(&[
+        "key",
+        "create",
+        "--user",
+        "ann@acme.org",
+        "--name",
+        "matrix",
+        "--public-url",
+        &server.mcp_url(),
+        "--json",
+    ]);
+    let created: Value = serde_json::from_str(&created).expect("key create --json");
+    let key = created["key"].as_str().expect("key").to_string();
+    let cursor = created["configs"]["cursor"].clone();
+    let cursor_path = env.dir.path().join("cursor.json");
+    std::fs::write(&cursor_path, cursor.to_string()).expect("write config");
+
+    // The stdio config as printed, with the test's binary and data folder filled in.
+    let mut stdio = created["configs"]["stdio"].clone();
+    let entry = &mut stdio["mcpServers"]["pm-mcp"];
+    entry["command"] = Value::from(BIN);
+    entry["env"]["PM_MCP_DATA_DIR"] = Value::from(env.dir.path().display().to_string());
+    entry["env"]["PM_MCP_CONFIG"] =
+        Value::from(env.dir.path().join("config.toml").display().to_string());
+    entry["env"]["DATABASE_URL"] = Value::from(env.db_url.clone());
+    let stdio_env: Vec<String> = entry["env"]
+        .as_object()
+        .expect("env")
+        .iter()
+        .flat_map(|(k, v)| {
+            [
+                "-e".to_string(),
+                format!("{k}={}", v.as_str().unwrap_or_default()),
+            ]
+        })
+        .collect();
+    let stdio_path = env.dir.path().join("stdio.json");
+    std::fs::write(&stdio_path, stdio.to_string()).expect("write config");
+
+    let cfg = cursor_path.display().to_string();
+    let header = format!(
+        "Authorization: {}",
+        cursor["mcpServers"]["pm-mcp"]["headers"]["Authorization"]
+            .as_str()
+            .expect("header")
+    );
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let inspect = |url: &str, transport: &str, method: &[&str]| {
+        let mut a = s(&[
+            &inspector,
+            "--cli",
+            url,
+            "--transport",
+            transport,
+            "--header",
+            &header,
+            "--stored-auth-only",
+        ]);
+        a.extend(s(method));
+        a.extend(s(&["--format", "json", "-q"]));
+        a
+    };
+    let sse_url = format!("{}/sse", server.base);
+    let mut inspector_stdio = s(&[&inspector, "--cli"]);
+    inspector_stdio.extend(stdio_env.clone());
+    inspector_stdio.extend(s(&[
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "get_current_user",
+        "--format",
+        "json",
+        "-q",
+        "--",
+        BIN,
+        "stdio",
+    ]));
+    let call_me = ["--method", "tools/call", "--tool-name", "get_current_user"];
+    let cases = vec![
+        Case {
+            name: "TypeScript SDK v1, Streamable HTTP",
+            program: node.clone(),
+            args: s(&["ts-v1.mjs", &cfg, "http"]),
+            version: Some("2025-11-25"),
+        },
+        Case {
+            name: "TypeScript SDK v1, legacy SSE",
+            program: node.clone(),
+            args: s(&["ts-v1.mjs", &cfg, "sse"]),
+            version: None,
+        },
+        Case {
+            name: "TypeScript SDK v1, stdio",
+            program: node.clone(),
+            args: s(&["ts-v1.mjs", &stdio_path.display().to_string(), "stdio"]),
+            version: None,
+        },
+        Case {
+            name: "TypeScript SDK v2, legacy negotiation",
+            program: node.clone(),
+            args: s(&["ts-v2.mjs", &cfg, "legacy"]),
+            version: Some("2025-11-25"),
+        },
+        Case {
+            name: "TypeScript SDK v2, auto negotiation",
+            program: node.clone(),
+            args: s(&["ts-v2.mjs", &cfg, "auto"]),
+            version: Some("2026-07-28"),
+        },
+        Case {
+            name: "Python mcp, legacy negotiation",
+            program: python.clone(),
+            args: s(&["py_client.py", &cfg, "legacy"]),
+            version: Some("2025-11-25"),
+        },
+        Case {
+            name: "Python mcp, auto negotiation",
+            program: python.clone(),
+            args: s(&["py_client.py", &cfg, "auto"]),
+            version: Some("2026-07-28"),
+        },
+        Case {
+            name: "Python mcp, legacy SSE",
+            program: python.clone(),
+            args: s(&["py_client.py", &cfg, "sse"]),
+            version: None,
+        },
+        Case {
+            name: "Inspector CLI, HTTP tools/list",
+            program: node.clone(),
+            args: inspect(&server.mcp_url(), "http", &["--method", "tools/list"]),
+            version: None,
+        },
+        Case {
+            name: "Inspector CLI, HTTP get_current_user",
+            program: node.clone(),
+            args: inspect(&server.mcp_url(), "http", &call_me),
+            version: None,
+        },
+        Case {
+            name: "Inspector CLI, HTTP list_providers",
+            program: node.clone(),
+            args: inspect(
+                &server.mcp_url(),
+                "http",
+                &["--method", "tools/call", "--tool-name", "list_providers"],
+            ),
+            version: None,
+        },
+        Case {
+            name: "Inspector CLI, SSE get_current_user",
+            program: node.clone(),
+            args: inspect(&sse_url, "sse", &call_me),
+            version: None,
+        },
+        Case {
+            name: "Inspector CLI, stdio get_current_user",
+            program: node.clone(),
+            args: inspector_stdio,
+            version: None,
+        },
+    ];
+
+    let mut failures = Vec::new();
+    for case in &cases {
+        let started = std::time::Instant::now();
+        let outcome = run(case, &dir).await.and_then(|v| check(case, &v));
+        let ms = started.elapsed().as_millis();
+        match outcome {
+            Ok(summary) => eprintln!("PASS  {:<40} {ms:>5} ms  {summary}", case.name),
+            Err(e) => {
+                eprintln!("FAIL  {:<40} {ms:>5} ms  {e}", case.name);
+                failures.push(case.name);
+            }
+        }
+    }
+    eprintln!(
+        "client matrix: {} of {} passed",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+
+    // A refused key is reported as a failure by a real client too.
+    env.ok(&["key", "revoke", "--user", "ann@acme.org", &key[..13]]);
+    let refused = Case {
+        name: "revoked key",
+        program: node.clone(),
+        args: s(&["ts-v1.mjs", &cfg, "http"]),
+        version: None,
+    };
+    assert!(
+        run(&refused, &dir).await.is_err(),
+        "a revoked key still worked through the TypeScript SDK"
+    );
+    server.stop().await;
+    assert!(failures.is_empty(), "clients failed: {failures:?}");
+}
+
+/// What every client must have seen: both tools, Ann's identity, her connection.
+fn check(case: &Case, v: &Value) -> Result<String, String> {
+    // Inspector prints the raw result; the scripts print a summary line.
+    if let Some(result) = v.get("result") {
+        if let Some(tools) = result.get("tools") {
+            let names: Vec<&str> = tools
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["name"].as_str())
+                .collect();
+            return if names.contains(&"get_current_user") && names.contains(&"list_providers") {
+                Ok(format!("tools: {names:?}"))
+            } else {
+                Err(format!("tools/list: {names:?}"))
+            };
+        }
+        let sc = &result["structuredContent"];
+        if result["isError"] == Value::Bool(true) {
+            return Err(format!("tool error: {result}"));
+        }
+        if sc["user"]["email"] == "ann@acme.org" {
+            return Ok("get_current_user: ann@acme.org".into());
+        }
+        if sc["connections"][0]["name"] == "acme-jira" {
+            return Ok("list_providers: acme-jira".into());
+        }
+        return Err(format!("unexpected result: {result}"));
+    }
+    if v["email"] != "ann@acme.org" {
+        return Err(format!("wrong identity: {v}"));
+    }
+    if v["connections"] != serde_json::json!(["acme-jira"]) {
+        return Err(format!("wrong connections: {v}"));
+    }
+    let tools = v["tools"].as_array().map(|t| t.len()).unwrap_or(0);
+    if tools != 2 {
+        return Err(format!("expected 2 tools: {v}"));
+    }
+    let negotiated = v["protocolVersion"].as_str().unwrap_or("?").to_string();
+    if let Some(want) = case.version
+        && negotiated != want
+    {
+        return Err(format!("negotiated {negotiated}, expected {want}"));
+    }
+    Ok(format!(
+        "{} protocol {negotiated}",
+        v["client"].as_str().unwrap_or("")
+    ))
+}
