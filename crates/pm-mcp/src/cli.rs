@@ -104,6 +104,10 @@ pub struct ServeArgs {
     /// E-mail for the first user created at first run [default: $USER@localhost]
     #[arg(long, value_name = "EMAIL")]
     pub first_user_email: Option<String>,
+    /// Conformance build only: requests without a key act as a test user; loopback only
+    #[cfg(feature = "conformance")]
+    #[arg(long)]
+    pub conformance: bool,
 }
 
 #[derive(Debug, Args)]

@@ -166,7 +166,11 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
             .or(file.max_body_bytes)
             .unwrap_or(HttpConfig::default().max_body_bytes),
         sessions: args.sessions || file.sessions.unwrap_or(false),
+        #[cfg(feature = "conformance")]
+        anonymous: None,
     };
+    #[cfg(feature = "conformance")]
+    let http = conformance_mode(&store, args.conformance, listen, http).await?;
     if http.max_body_bytes < 1024 {
         bail!("--max-body-bytes must be at least 1024");
     }
@@ -215,6 +219,50 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     store.close().await;
     tracing::info!("pm-mcp stopped");
     Ok(())
+}
+
+/// `serve --conformance`: requests without a key act as `conformance@localhost` (for the MCP
+/// conformance suite, which sends no credentials). Refused unless listening on loopback.
+#[cfg(feature = "conformance")]
+async fn conformance_mode(
+    store: &Arc<dyn pm_store::Store>,
+    enabled: bool,
+    listen: std::net::SocketAddr,
+    mut http: HttpConfig,
+) -> Result<HttpConfig> {
+    if !enabled {
+        return Ok(http);
+    }
+    if !listen.ip().is_loopback() {
+        bail!("--conformance turns authentication off, so it listens on loopback only");
+    }
+    let email = pm_core::Email::parse("conformance@localhost")?;
+    let user = match store
+        .get_user_by_email(&email)
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+    {
+        Some(u) => u,
+        None => store
+            .add_user(pm_store::NewUser::new(email, "Conformance suite", false))
+            .await
+            .map_err(|e| anyhow!("{e}"))?,
+    };
+    let key = pm_store::ApiKey::generate();
+    let row = pm_store::NewApiKey::for_key(
+        &key,
+        user.id,
+        "conformance",
+        pm_core::Scopes::only(pm_core::Scope::Write),
+        None,
+    );
+    store.add_api_key(row).await.map_err(|e| anyhow!("{e}"))?;
+    let principal = pm_server::Authenticator::new(store.clone())
+        .authenticate(key.expose())
+        .await?;
+    http.anonymous = Some(principal);
+    tracing::warn!("conformance mode: requests without an API key act as conformance@localhost");
+    Ok(http)
 }
 
 fn non_empty(v: Vec<String>) -> Option<Vec<String>> {

@@ -4,6 +4,8 @@
 
 pub mod audit;
 pub mod auth;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod http;
 pub mod mcp;
 pub mod sse;

@@ -8,8 +8,9 @@ use pm_store::{AuditEvent, Outcome};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -21,6 +22,9 @@ use crate::tools;
 const INSTRUCTIONS: &str = "pm-mcp works in the user's project-management tools (Jira, OpenProject, ClickUp, Redmine) \
 with the user's own credentials. Start with get_current_user and list_providers to see who you are and which \
 tracker connections exist.";
+
+/// How long a 2026-07-28 client may keep a `tools/list` answer.
+const LIST_TTL_MS: u64 = 60_000;
 
 /// How the caller's identity reaches the handler.
 #[derive(Clone)]
@@ -117,7 +121,19 @@ fn allowed(principal: &Principal, tool: &Tool) -> Result<(), String> {
 
 impl ServerHandler for PmServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        #[cfg(not(feature = "conformance"))]
+        let capabilities = ServerCapabilities::builder().enable_tools().build();
+        #[cfg(feature = "conformance")]
+        #[allow(deprecated)] // logging: the 2025-11-25 suite still tests it
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_prompts()
+            .enable_resources()
+            .enable_resources_subscribe()
+            .enable_logging()
+            .enable_completions()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("pm-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
     }
@@ -128,13 +144,119 @@ impl ServerHandler for PmServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let principal = self.principal(&context).await?;
-        let tools = self
+        #[allow(unused_mut)]
+        let mut tools: Vec<Tool> = self
             .tool_router
             .list_all()
             .into_iter()
             .filter(|t| allowed(&principal, t).is_ok())
             .collect();
-        Ok(ListToolsResult::with_all_items(tools))
+        #[cfg(feature = "conformance")]
+        tools.splice(0..0, crate::conformance::tools());
+        let mut result = ListToolsResult::with_all_items(tools);
+        // 2026-07-28 clients may cache the list; it depends on the caller's key, so privately.
+        if context
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+        {
+            result = result
+                .with_ttl_ms(LIST_TTL_MS)
+                .with_cache_scope(CacheScope::Private);
+        }
+        Ok(result)
+    }
+
+    /// Conformance build: 2026-07-28 `subscriptions/listen` streams are acknowledged for whatever
+    /// the advertised capabilities allow (the SDK intersects the filter with them).
+    #[cfg(feature = "conformance")]
+    fn accepted_subscription_filter(
+        &self,
+        requested: &rmcp::model::SubscriptionFilter,
+    ) -> Option<rmcp::model::SubscriptionFilter> {
+        Some(requested.clone())
+    }
+
+    #[cfg(feature = "conformance")]
+    async fn list_resources(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        c: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
+        self.fx_list_resources(&c).await
+    }
+
+    #[cfg(feature = "conformance")]
+    async fn list_resource_templates(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        c: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
+        self.fx_list_resource_templates(&c).await
+    }
+
+    #[cfg(feature = "conformance")]
+    async fn read_resource(
+        &self,
+        r: rmcp::model::ReadResourceRequestParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
+        self.fx_read_resource(r.uri.as_str(), &c).await
+    }
+
+    #[cfg(feature = "conformance")]
+    async fn subscribe(
+        &self,
+        _r: rmcp::model::SubscribeRequestParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.principal(&c).await.map(|_| ())
+    }
+
+    #[cfg(feature = "conformance")]
+    async fn unsubscribe(
+        &self,
+        _r: rmcp::model::UnsubscribeRequestParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.principal(&c).await.map(|_| ())
+    }
+
+    #[cfg(feature = "conformance")]
+    async fn list_prompts(
+        &self,
+        _r: Option<PaginatedRequestParams>,
+        c: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
+        self.fx_list_prompts(&c).await
+    }
+
+    #[cfg(feature = "conformance")]
+    async fn get_prompt(
+        &self,
+        r: rmcp::model::GetPromptRequestParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
+        self.fx_get_prompt(&r, &c).await
+    }
+
+    #[cfg(feature = "conformance")]
+    async fn complete(
+        &self,
+        _r: rmcp::model::CompleteRequestParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        self.principal(&c).await?;
+        Ok(crate::conformance::complete())
+    }
+
+    #[cfg(feature = "conformance")]
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        _r: rmcp::model::SetLevelRequestParams,
+        c: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.principal(&c).await.map(|_| ())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -148,6 +270,10 @@ impl ServerHandler for PmServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
         let principal = self.principal(&context).await?;
+        #[cfg(feature = "conformance")]
+        if let Some(result) = crate::conformance::call(&request, &context).await {
+            return result;
+        }
         let Some(tool) = self.tool_router.get(&request.name).cloned() else {
             return Err(ErrorData::invalid_params(
                 format!("unknown tool {:?}", request.name),
@@ -189,6 +315,55 @@ impl ServerHandler for PmServer {
             error_kind: error_kind.map(str::to_string),
         });
         result
+    }
+}
+
+/// The conformance suite's resources, prompts, completion and logging fixtures.
+#[cfg(feature = "conformance")]
+mod conformance_handlers {
+    use rmcp::model::*;
+
+    use super::*;
+    use crate::conformance as fx;
+
+    impl PmServer {
+        pub(crate) async fn fx_list_resources(
+            &self,
+            c: &RequestContext<RoleServer>,
+        ) -> Result<ListResourcesResult, ErrorData> {
+            self.principal(c).await?;
+            Ok(fx::list_resources())
+        }
+        pub(crate) async fn fx_list_resource_templates(
+            &self,
+            c: &RequestContext<RoleServer>,
+        ) -> Result<ListResourceTemplatesResult, ErrorData> {
+            self.principal(c).await?;
+            Ok(fx::list_resource_templates())
+        }
+        pub(crate) async fn fx_read_resource(
+            &self,
+            uri: &str,
+            c: &RequestContext<RoleServer>,
+        ) -> Result<ReadResourceResponse, ErrorData> {
+            self.principal(c).await?;
+            fx::read_resource(uri)
+        }
+        pub(crate) async fn fx_list_prompts(
+            &self,
+            c: &RequestContext<RoleServer>,
+        ) -> Result<ListPromptsResult, ErrorData> {
+            self.principal(c).await?;
+            Ok(fx::list_prompts())
+        }
+        pub(crate) async fn fx_get_prompt(
+            &self,
+            r: &GetPromptRequestParams,
+            c: &RequestContext<RoleServer>,
+        ) -> Result<GetPromptResponse, ErrorData> {
+            self.principal(c).await?;
+            fx::get_prompt(r)
+        }
     }
 }
 

@@ -19,6 +19,9 @@ pub struct HttpConfig {
     /// Keep per-client sessions (older protocol revisions only). Off by default: stateless
     /// replicas need no sticky sessions.
     pub sessions: bool,
+    /// The conformance build only: whom a request without a key acts as (the suite sends none).
+    #[cfg(feature = "conformance")]
+    pub anonymous: Option<crate::auth::Principal>,
 }
 
 impl Default for HttpConfig {
@@ -28,6 +31,8 @@ impl Default for HttpConfig {
             allowed_origins: default_allowed_origins(),
             max_body_bytes: 4 * 1024 * 1024,
             sessions: false,
+            #[cfg(feature = "conformance")]
+            anonymous: None,
         }
     }
 }

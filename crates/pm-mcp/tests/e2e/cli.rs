@@ -102,6 +102,8 @@ async fn bad_input_gets_one_clear_line_and_changes_nothing() {
 
         let out = env.run(&["user", "list", "--bogus"]);
         assert_eq!(out.status.code(), Some(2));
+        // The conformance build's no-auth mode does not exist in a normal build.
+        assert_eq!(env.run(&["serve", "--conformance"]).status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
 
         let cases: Vec<(Vec<&str>, &str)> = vec![
