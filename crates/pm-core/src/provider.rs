@@ -41,6 +41,17 @@ impl ProviderKind {
         }
     }
 
+    /// The product's name, for messages.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ProviderKind::JiraCloud => "Jira Cloud",
+            ProviderKind::JiraDataCenter => "Jira Data Center",
+            ProviderKind::OpenProject => "OpenProject",
+            ProviderKind::ClickUp => "ClickUp",
+            ProviderKind::Redmine => "Redmine",
+        }
+    }
+
     /// The authentication schemes this provider accepts; the first is the default.
     pub fn auth_kinds(self) -> &'static [AuthKind] {
         match self {

@@ -1,0 +1,125 @@
+//! The common language of every tracker: projects, tasks, sprints, users, comments, worklogs.
+//! Providers map their wire types into these; tools render these. Ids here are the provider's
+//! native ids; the tool layer qualifies them with the connection handle (`acme-jira:PROJ-42`).
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Where a status sits in the flow of work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusCategory {
+    Todo,
+    InProgress,
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Status {
+    pub name: String,
+    pub category: StatusCategory,
+}
+
+/// A person as a tracker knows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Project {
+    pub id: String,
+    /// A short key where the tracker has one (Jira `PROJ`, Redmine identifier).
+    pub key: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    pub lead: Option<User>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Task {
+    pub id: String,
+    pub key: Option<String>,
+    pub title: String,
+    /// Markdown.
+    pub description: Option<String>,
+    pub status: Status,
+    pub priority: Option<String>,
+    pub task_type: Option<String>,
+    pub assignee: Option<User>,
+    pub reporter: Option<User>,
+    pub project_id: Option<String>,
+    pub parent_id: Option<String>,
+    pub story_points: Option<f64>,
+    pub due_date: Option<NaiveDate>,
+    pub labels: Vec<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SprintState {
+    Future,
+    Active,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Sprint {
+    pub id: String,
+    pub name: String,
+    pub state: SprintState,
+    pub goal: Option<String>,
+    pub start_date: Option<DateTime<Utc>>,
+    pub end_date: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub board_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Comment {
+    pub id: String,
+    pub author: Option<User>,
+    /// Markdown.
+    pub body: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Worklog {
+    pub id: String,
+    pub author: Option<User>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub seconds: i64,
+    pub comment: Option<String>,
+}
+
+/// One page of a list, and where the next one starts (opaque to callers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Which page a caller wants: an opaque position from the previous page, and a size.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PageRequest {
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn new(cursor: Option<String>, limit: Option<u32>) -> Self {
+        Self { cursor, limit: limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT) }
+    }
+}

@@ -1,0 +1,99 @@
+//! The `Provider` trait every tracker implements, and its one error type. Operations a tracker
+//! cannot do answer `ProviderError::Unsupported` — a clear refusal, never a fake success.
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{Page, PageRequest, Project, User};
+use crate::ProviderKind;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProviderError {
+    /// The credentials were refused (401).
+    #[error("{provider} refused the credentials ({message}); check the token, then run configure_pm_provider again")]
+    Auth { provider: &'static str, message: String },
+    /// Authenticated, but not allowed (403).
+    #[error("{provider} does not allow this for the connection's account: {message}")]
+    Forbidden { provider: &'static str, message: String },
+    #[error("{what} was not found")]
+    NotFound { what: String },
+    #[error("{provider} is rate-limiting requests; retry in {} s", retry_after.map_or(60, |d| d.as_secs()))]
+    RateLimited { provider: &'static str, retry_after: Option<Duration> },
+    #[error("{provider} reported a conflict: {message}")]
+    Conflict { provider: &'static str, message: String },
+    /// The tracker refused the input (400/422); the message is its own explanation.
+    #[error("{provider} refused the request: {message}")]
+    Invalid { provider: &'static str, message: String },
+    #[error("{provider} failed (HTTP {status}): {message}")]
+    Upstream { provider: &'static str, status: u16, message: String },
+    #[error("{provider} did not answer in time")]
+    Timeout { provider: &'static str },
+    #[error("cannot reach {provider}: {message}")]
+    Network { provider: &'static str, message: String },
+    #[error("{provider} sent an answer pm-mcp cannot read: {message}")]
+    Decode { provider: &'static str, message: String },
+    #[error("{operation} is not supported by {provider}")]
+    Unsupported { provider: &'static str, operation: &'static str },
+    /// Bad input caught before calling the tracker.
+    #[error("{0}")]
+    BadInput(String),
+}
+
+impl ProviderError {
+    /// Stable machine-readable kind, for audit rows.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderError::Auth { .. } => "auth",
+            ProviderError::Forbidden { .. } => "forbidden",
+            ProviderError::NotFound { .. } => "not_found",
+            ProviderError::RateLimited { .. } => "rate_limited",
+            ProviderError::Conflict { .. } => "conflict",
+            ProviderError::Invalid { .. } => "invalid",
+            ProviderError::Upstream { .. } => "upstream",
+            ProviderError::Timeout { .. } => "timeout",
+            ProviderError::Network { .. } => "network",
+            ProviderError::Decode { .. } => "decode",
+            ProviderError::Unsupported { .. } => "unsupported",
+            ProviderError::BadInput(_) => "bad_input",
+        }
+    }
+}
+
+pub type ProviderResult<T> = Result<T, ProviderError>;
+
+/// What a provider reports about the site behind a connection.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct SiteInfo {
+    /// e.g. "Jira Cloud", "Jira Data Center 9.12.4".
+    pub product: String,
+    pub version: Option<String>,
+    pub base_url: String,
+}
+
+/// One tracker, reached through one connection's credentials.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn kind(&self) -> ProviderKind;
+
+    /// The account the connection's credentials belong to.
+    async fn whoami(&self) -> ProviderResult<User>;
+
+    /// What product and version answers at the base URL.
+    async fn site(&self) -> ProviderResult<SiteInfo>;
+
+    async fn list_projects(&self, _page: &PageRequest) -> ProviderResult<Page<Project>> {
+        Err(self.unsupported("listing projects"))
+    }
+
+    async fn search_projects(&self, _query: &str, _page: &PageRequest) -> ProviderResult<Page<Project>> {
+        Err(self.unsupported("searching projects"))
+    }
+
+    async fn get_project(&self, _id: &str) -> ProviderResult<Project> {
+        Err(self.unsupported("reading a project"))
+    }
+
+    fn unsupported(&self, operation: &'static str) -> ProviderError {
+        ProviderError::Unsupported { provider: self.kind().display_name(), operation }
+    }
+}
