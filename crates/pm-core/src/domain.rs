@@ -120,6 +120,11 @@ impl PageRequest {
     pub const MAX_LIMIT: u32 = 100;
 
     pub fn new(cursor: Option<String>, limit: Option<u32>) -> Self {
-        Self { cursor, limit: limit.unwrap_or(Self::DEFAULT_LIMIT).clamp(1, Self::MAX_LIMIT) }
+        Self {
+            cursor,
+            limit: limit
+                .unwrap_or(Self::DEFAULT_LIMIT)
+                .clamp(1, Self::MAX_LIMIT),
+        }
     }
 }

@@ -4,18 +4,18 @@
 
 pub mod domain;
 pub mod ids;
-pub mod qualified;
-pub mod provider_api;
 pub mod provider;
+pub mod provider_api;
+pub mod qualified;
 pub mod scope;
 pub mod secret;
 pub mod text;
 
 pub use domain::*;
 pub use ids::{ApiKeyId, ConnectionId, UserId};
+pub use provider::{AuthKind, BaseUrl, ConnectionHandle, ProviderKind};
 pub use provider_api::{Provider, ProviderError, ProviderResult, SiteInfo};
 pub use qualified::QualifiedId;
-pub use provider::{AuthKind, BaseUrl, ConnectionHandle, ProviderKind};
 pub use scope::{Scope, Scopes};
 pub use secret::Secret;
 pub use text::Email;

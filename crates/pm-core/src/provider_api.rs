@@ -4,36 +4,66 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::{Page, PageRequest, Project, User};
 use crate::ProviderKind;
+use crate::domain::{Page, PageRequest, Project, User};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
     /// The credentials were refused (401).
-    #[error("{provider} refused the credentials ({message}); check the token, then run configure_pm_provider again")]
-    Auth { provider: &'static str, message: String },
+    #[error(
+        "{provider} refused the credentials ({message}); check the token, then run configure_pm_provider again"
+    )]
+    Auth {
+        provider: &'static str,
+        message: String,
+    },
     /// Authenticated, but not allowed (403).
     #[error("{provider} does not allow this for the connection's account: {message}")]
-    Forbidden { provider: &'static str, message: String },
+    Forbidden {
+        provider: &'static str,
+        message: String,
+    },
     #[error("{what} was not found")]
     NotFound { what: String },
     #[error("{provider} is rate-limiting requests; retry in {} s", retry_after.map_or(60, |d| d.as_secs()))]
-    RateLimited { provider: &'static str, retry_after: Option<Duration> },
+    RateLimited {
+        provider: &'static str,
+        retry_after: Option<Duration>,
+    },
     #[error("{provider} reported a conflict: {message}")]
-    Conflict { provider: &'static str, message: String },
+    Conflict {
+        provider: &'static str,
+        message: String,
+    },
     /// The tracker refused the input (400/422); the message is its own explanation.
     #[error("{provider} refused the request: {message}")]
-    Invalid { provider: &'static str, message: String },
+    Invalid {
+        provider: &'static str,
+        message: String,
+    },
     #[error("{provider} failed (HTTP {status}): {message}")]
-    Upstream { provider: &'static str, status: u16, message: String },
+    Upstream {
+        provider: &'static str,
+        status: u16,
+        message: String,
+    },
     #[error("{provider} did not answer in time")]
     Timeout { provider: &'static str },
     #[error("cannot reach {provider}: {message}")]
-    Network { provider: &'static str, message: String },
+    Network {
+        provider: &'static str,
+        message: String,
+    },
     #[error("{provider} sent an answer pm-mcp cannot read: {message}")]
-    Decode { provider: &'static str, message: String },
+    Decode {
+        provider: &'static str,
+        message: String,
+    },
     #[error("{operation} is not supported by {provider}")]
-    Unsupported { provider: &'static str, operation: &'static str },
+    Unsupported {
+        provider: &'static str,
+        operation: &'static str,
+    },
     /// Bad input caught before calling the tracker.
     #[error("{0}")]
     BadInput(String),
@@ -85,7 +115,11 @@ pub trait Provider: Send + Sync {
         Err(self.unsupported("listing projects"))
     }
 
-    async fn search_projects(&self, _query: &str, _page: &PageRequest) -> ProviderResult<Page<Project>> {
+    async fn search_projects(
+        &self,
+        _query: &str,
+        _page: &PageRequest,
+    ) -> ProviderResult<Page<Project>> {
         Err(self.unsupported("searching projects"))
     }
 
@@ -94,6 +128,9 @@ pub trait Provider: Send + Sync {
     }
 
     fn unsupported(&self, operation: &'static str) -> ProviderError {
-        ProviderError::Unsupported { provider: self.kind().display_name(), operation }
+        ProviderError::Unsupported {
+            provider: self.kind().display_name(),
+            operation,
+        }
     }
 }

@@ -13,7 +13,10 @@ pub struct QualifiedId {
 
 impl QualifiedId {
     pub fn new(connection: &ConnectionHandle, native: impl Into<String>) -> Self {
-        Self { connection: Some(connection.clone()), native: native.into() }
+        Self {
+            connection: Some(connection.clone()),
+            native: native.into(),
+        }
     }
 
     /// Splits at the first `:` when what precedes it is a valid handle; otherwise the whole value
@@ -24,17 +27,27 @@ impl QualifiedId {
             return Err(InvalidInput::new("the id is empty"));
         }
         if raw.len() > 512 || raw.chars().any(char::is_control) {
-            return Err(InvalidInput::new("the id is too long or contains control characters"));
+            return Err(InvalidInput::new(
+                "the id is too long or contains control characters",
+            ));
         }
         if let Some((prefix, rest)) = raw.split_once(':')
             && let Ok(handle) = ConnectionHandle::parse(prefix)
         {
             if rest.is_empty() {
-                return Err(InvalidInput::new(format!("{raw:?} names a connection but no id after the ':'")));
+                return Err(InvalidInput::new(format!(
+                    "{raw:?} names a connection but no id after the ':'"
+                )));
             }
-            return Ok(Self { connection: Some(handle), native: rest.to_string() });
+            return Ok(Self {
+                connection: Some(handle),
+                native: rest.to_string(),
+            });
         }
-        Ok(Self { connection: None, native: raw.to_string() })
+        Ok(Self {
+            connection: None,
+            native: raw.to_string(),
+        })
     }
 }
 

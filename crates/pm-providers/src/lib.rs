@@ -1,0 +1,67 @@
+//! pm-providers: the tracker clients. One hardened HTTP client (`http`), one module per provider,
+//! each implementing `pm_core::Provider`. Built per connection from its decrypted credentials.
+#![forbid(unsafe_code)]
+
+pub mod cursor;
+pub mod http;
+pub mod jira;
+
+use std::sync::Arc;
+
+use pm_core::{AuthKind, BaseUrl, Provider, ProviderError, ProviderKind, ProviderResult};
+
+pub use http::HttpSettings;
+
+/// A connection's credentials in the clear, for the moment a client is built.
+pub struct Credentials {
+    pub username: Option<String>,
+    pub token: String,
+    /// Send the token as `Bearer` rather than with the user name as Basic.
+    pub bearer: bool,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Builds the client for one connection.
+pub fn build(
+    client: reqwest::Client,
+    kind: ProviderKind,
+    base_url: &BaseUrl,
+    auth_kind: AuthKind,
+    username: Option<String>,
+    token: &str,
+    settings: HttpSettings,
+) -> ProviderResult<Arc<dyn Provider>> {
+    let creds = Credentials {
+        username,
+        token: token.to_string(),
+        bearer: auth_kind == AuthKind::Bearer,
+    };
+    match kind {
+        ProviderKind::JiraCloud => Ok(Arc::new(jira::Jira::new(
+            client,
+            jira::Edition::Cloud,
+            base_url.as_str(),
+            &creds,
+            settings,
+        )?)),
+        ProviderKind::JiraDataCenter => Ok(Arc::new(jira::Jira::new(
+            client,
+            jira::Edition::DataCenter,
+            base_url.as_str(),
+            &creds,
+            settings,
+        )?)),
+        other => Err(ProviderError::Unsupported {
+            provider: other.display_name(),
+            operation: "connecting (this provider is not implemented yet)",
+        }),
+    }
+}
