@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
 //! The Jira client against a fake Jira that answers as the real one does: bodies taken from the
 //! official OpenAPI document's examples (read from ../shared/specs at run time), real offset
 //! paging, Jira's error bodies, 401/404/429/5xx and slow answers. Data Center by hand-written
