@@ -67,11 +67,20 @@ pub trait ConnectionStore: Send + Sync {
         user: UserId,
         name: &ConnectionHandle,
     ) -> StoreResult<Option<Connection>>;
+    async fn get_connection_by_id(&self, user: UserId, id: ConnectionId) -> StoreResult<Option<Connection>>;
     async fn get_sealed_credentials(
         &self,
         user: UserId,
         id: ConnectionId,
     ) -> StoreResult<Option<Sealed>>;
+    /// Records the outcome of testing a connection against its tracker.
+    async fn record_connection_check(
+        &self,
+        user: UserId,
+        id: ConnectionId,
+        at: DateTime<Utc>,
+        error: Option<String>,
+    ) -> StoreResult<()>;
     /// Removes one of `user`'s connections; if it was the default, the oldest remaining one
     /// becomes the default. `NotFound` for a name the user does not have.
     async fn delete_connection(

@@ -427,6 +427,37 @@ macro_rules! impl_sql_store {
                 .transpose()
             }
 
+            async fn get_connection_by_id(&self, user: pm_core::UserId, id: pm_core::ConnectionId) -> $crate::StoreResult<Option<$crate::model::Connection>> {
+                sqlx::query_as::<_, ConnRow>(&format!(
+                    "SELECT {CONN_COLS} FROM pm_provider_connections WHERE user_id = $1 AND id = $2"
+                ))
+                .bind(user.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?
+                .map(ConnRow::into_connection)
+                .transpose()
+            }
+
+            async fn record_connection_check(
+                &self,
+                user: pm_core::UserId,
+                id: pm_core::ConnectionId,
+                at: chrono::DateTime<chrono::Utc>,
+                error: Option<String>,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query(
+                    "UPDATE pm_provider_connections SET last_checked_at = $1, last_error = $2 WHERE user_id = $3 AND id = $4",
+                )
+                .bind(at)
+                .bind(error)
+                .bind(user.as_uuid())
+                .bind(id.as_uuid())
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             async fn get_sealed_credentials(&self, user: pm_core::UserId, id: pm_core::ConnectionId) -> $crate::StoreResult<Option<$crate::seal::Sealed>> {
                 let row: Option<(Vec<u8>, String)> = sqlx::query_as(
                     "SELECT credentials_ciphertext, key_id FROM pm_provider_connections WHERE user_id = $1 AND id = $2",
