@@ -67,7 +67,11 @@ pub trait ConnectionStore: Send + Sync {
         user: UserId,
         name: &ConnectionHandle,
     ) -> StoreResult<Option<Connection>>;
-    async fn get_connection_by_id(&self, user: UserId, id: ConnectionId) -> StoreResult<Option<Connection>>;
+    async fn get_connection_by_id(
+        &self,
+        user: UserId,
+        id: ConnectionId,
+    ) -> StoreResult<Option<Connection>>;
     async fn get_sealed_credentials(
         &self,
         user: UserId,
