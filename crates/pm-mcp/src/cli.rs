@@ -101,6 +101,9 @@ pub struct ServeArgs {
     /// Keep MCP sessions for clients of older protocol revisions (needs sticky load balancing)
     #[arg(long, env = "PM_MCP_SESSIONS")]
     pub sessions: bool,
+    /// Let configure_pm_provider accept plain-http tracker URLs (on-prem trackers on a trusted network)
+    #[arg(long, env = "PM_MCP_ALLOW_HTTP_PROVIDERS")]
+    pub allow_http_providers: bool,
     /// E-mail for the first user created at first run [default: $USER@localhost]
     #[arg(long, value_name = "EMAIL")]
     pub first_user_email: Option<String>,

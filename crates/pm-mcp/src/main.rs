@@ -21,8 +21,20 @@ fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PM_MCP_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn,rmcp=warn"))
+            tracing_subscriber::EnvFilter::new(format!("{default_level},sqlx=warn"))
         });
+    // Whatever the requested level, libraries that log whole messages or requests at their debug
+    // and trace levels (tool arguments may hold tokens) stay quiet: no secret in any log line.
+    let filter = [
+        "rmcp=warn",
+        "hyper=info",
+        "hyper_util=info",
+        "reqwest=info",
+        "h2=info",
+    ]
+    .iter()
+    .filter_map(|d| d.parse().ok())
+    .fold(filter, |f, d| f.add_directive(d));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -166,6 +178,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
             .or(file.max_body_bytes)
             .unwrap_or(HttpConfig::default().max_body_bytes),
         sessions: args.sessions || file.sessions.unwrap_or(false),
+        allow_http_providers: args.allow_http_providers || allow_http_providers(file),
         #[cfg(feature = "conformance")]
         anonymous: None,
     };
@@ -204,7 +217,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         }
     }
 
-    let state = AppState::new(store.clone(), Arc::new(keys), http);
+    let state = AppState::new(store.clone(), Arc::new(keys), http).map_err(|e| anyhow!("{e}"))?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     tracing::info!(
@@ -265,6 +278,13 @@ async fn conformance_mode(
     Ok(http)
 }
 
+/// Whether plain-http tracker URLs are allowed: the TOML setting, or PM_MCP_ALLOW_HTTP_PROVIDERS.
+fn allow_http_providers(file: &settings::FileConfig) -> bool {
+    file.allow_http_providers.unwrap_or(false)
+        || std::env::var("PM_MCP_ALLOW_HTTP_PROVIDERS")
+            .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
+}
+
 fn non_empty(v: Vec<String>) -> Option<Vec<String>> {
     let v: Vec<String> = v
         .into_iter()
@@ -307,7 +327,11 @@ async fn stdio(common: &Common, no_migrate: bool) -> Result<()> {
     let store = common.open_migrated(no_migrate).await?;
     let keys = common.master_keys()?;
     check_master_keys(store.as_ref(), &keys).await?;
-    let state = AppState::new(store.clone(), Arc::new(keys), HttpConfig::default());
+    let http = HttpConfig {
+        allow_http_providers: allow_http_providers(&common.file),
+        ..HttpConfig::default()
+    };
+    let state = AppState::new(store.clone(), Arc::new(keys), http).map_err(|e| anyhow!("{e}"))?;
     let result = pm_server::stdio::serve_stdio(state.clone(), &key).await;
     state.audit.flush().await;
     store.close().await;

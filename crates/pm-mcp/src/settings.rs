@@ -27,6 +27,7 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub sessions: Option<bool>,
+    pub allow_http_providers: Option<bool>,
 }
 
 impl FileConfig {

@@ -48,6 +48,9 @@ pub struct Upstream {
     permits: Arc<Semaphore>,
 }
 
+/// The connection pool type, for crates that hold one without depending on reqwest.
+pub type HttpClient = reqwest::Client;
+
 /// One process-wide connection pool; redirects are not followed automatically, so a redirect can
 /// never carry credentials to another host.
 pub fn shared_client(settings: &HttpSettings) -> Result<reqwest::Client, ProviderError> {

@@ -49,7 +49,12 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
         .route("/sse", get(crate::sse::open))
         .route(
             "/messages",
-            post(crate::sse::post).layer(DefaultBodyLimit::max(state.http.max_body_bytes)),
+            post(crate::sse::post)
+                .layer(DefaultBodyLimit::max(state.http.max_body_bytes))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    guard_json_body,
+                )),
         )
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -215,9 +220,29 @@ pub fn parse_error(e: &serde_json::Error) -> Response {
         .into_response()
 }
 
-/// For JSON POSTs to `/mcp`: reads the body within the size limit (413 beyond it) and answers a
-/// body that is not JSON with a JSON-RPC parse error instead of passing it on.
+/// For POSTs to `/mcp` and `/messages`: refuses a body over the size limit (413, on the declared
+/// length when there is one), and answers a JSON body that does not parse with a JSON-RPC parse
+/// error instead of passing it on.
 async fn guard_json_body(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if req.method() != http::Method::POST {
+        return next.run(req).await;
+    }
+    let limit = state.http.max_body_bytes;
+    let too_large = || {
+        closing(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("the request body is larger than {limit} bytes"),
+        ))
+    };
+    // Refused on the declared length alone, before a byte of the body is read.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large();
+    }
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -227,28 +252,13 @@ async fn guard_json_body(State(state): State<Arc<AppState>>, req: Request, next:
                 .to_ascii_lowercase()
                 .starts_with("application/json")
         });
-    if req.method() != http::Method::POST || !is_json {
+    if !is_json {
         return next.run(req).await;
-    }
-    let limit = state.http.max_body_bytes;
-    let too_large = || {
-        json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            &format!("the request body is larger than {limit} bytes"),
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return closing(too_large());
     }
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(_) => return closing(too_large()),
+        Err(_) => return too_large(),
     };
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
         return parse_error(&e);

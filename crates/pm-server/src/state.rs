@@ -19,6 +19,8 @@ pub struct HttpConfig {
     /// Keep per-client sessions (older protocol revisions only). Off by default: stateless
     /// replicas need no sticky sessions.
     pub sessions: bool,
+    /// Accept plain-http tracker URLs in configure_pm_provider (on-prem on a trusted network, tests).
+    pub allow_http_providers: bool,
     /// The conformance build only: whom a request without a key acts as (the suite sends none).
     #[cfg(feature = "conformance")]
     pub anonymous: Option<crate::auth::Principal>,
@@ -31,6 +33,7 @@ impl Default for HttpConfig {
             allowed_origins: default_allowed_origins(),
             max_body_bytes: 4 * 1024 * 1024,
             sessions: false,
+            allow_http_providers: false,
             #[cfg(feature = "conformance")]
             anonymous: None,
         }
@@ -56,18 +59,25 @@ pub struct AppState {
     pub audit: AuditSink,
     pub http: HttpConfig,
     pub sse: crate::sse::SseSessions,
+    pub providers: crate::providers::ProviderHub,
 }
 
 impl AppState {
     /// Must run inside a Tokio runtime (it starts the audit writer).
-    pub fn new(store: Arc<dyn Store>, keys: Arc<MasterKeys>, http: HttpConfig) -> Arc<Self> {
-        Arc::new(Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: Arc<MasterKeys>,
+        http: HttpConfig,
+    ) -> Result<Arc<Self>, pm_core::ProviderError> {
+        let providers = crate::providers::ProviderHub::new(http.allow_http_providers)?;
+        Ok(Arc::new(Self {
             auth: Authenticator::new(store.clone()),
             audit: AuditSink::spawn(store.clone()),
             store,
             keys,
             http,
             sse: Default::default(),
-        })
+            providers,
+        }))
     }
 }

@@ -293,9 +293,14 @@ fn check(case: &Case, v: &Value) -> Result<String, String> {
     if v["connections"] != serde_json::json!(["acme-jira"]) {
         return Err(format!("wrong connections: {v}"));
     }
-    let tools = v["tools"].as_array().map(|t| t.len()).unwrap_or(0);
-    if tools != 2 {
-        return Err(format!("expected 2 tools: {v}"));
+    let tools: Vec<&str> = v["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if !tools.contains(&"get_current_user") || !tools.contains(&"configure_pm_provider") {
+        return Err(format!("tools missing: {v}"));
     }
     let negotiated = v["protocolVersion"].as_str().unwrap_or("?").to_string();
     if let Some(want) = case.version

@@ -6,5 +6,6 @@ mod auth;
 mod cli;
 mod clients;
 mod hygiene;
+mod jira;
 mod mcp;
 mod secrets;

@@ -21,7 +21,24 @@ pub struct CurrentUser {
     pub connection_count: usize,
     /// The connection used when a tool is given no connection name.
     pub default_connection: Option<String>,
+    /// The caller's account in the tracker (default or named connection); null without one.
+    pub provider_account: Option<ProviderAccount>,
     pub server: ServerView,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProviderAccount {
+    pub connection: String,
+    pub account: Option<pm_core::User>,
+    /// Why the tracker could not say (bad token, unreachable…).
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct CurrentUserArgs {
+    /// Connection name or id whose tracker account to show; default: your default connection.
+    #[serde(default)]
+    pub provider_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -79,10 +96,25 @@ pub struct ConnectionSummary {
     pub created_at: DateTime<Utc>,
 }
 
+/// A connection as tools show it: never its credentials.
+pub(crate) fn summary(c: pm_store::Connection) -> ConnectionSummary {
+    ConnectionSummary {
+        name: c.name.to_string(),
+        provider_type: c.provider_type,
+        base_url: c.base_url.to_string(),
+        auth_kind: c.auth_kind,
+        is_default: c.is_default,
+        is_active: c.is_active,
+        last_checked_at: c.last_checked_at,
+        last_error: c.last_error,
+        created_at: c.created_at,
+    }
+}
+
 #[tool_router(router = identity_router, vis = "pub(crate)")]
 impl PmServer {
-    /// Who the caller is in pm-mcp: user, the API key in use and its scopes, and how many tracker
-    /// connections they have. Call this first to check the setup.
+    /// Who the caller is: the pm-mcp user, the API key in use and its scopes, and their account in
+    /// the tracker of the default (or named) connection. Call this first to check the setup.
     #[tool(
         name = "get_current_user",
         annotations(
@@ -90,14 +122,42 @@ impl PmServer {
             read_only_hint = true,
             destructive_hint = false,
             idempotent_hint = true,
-            open_world_hint = false
+            open_world_hint = true
         )
     )]
     async fn get_current_user(
         &self,
         Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<CurrentUserArgs>,
     ) -> Result<Json<CurrentUser>, ToolError> {
-        let connections = self.state().store.list_connections(p.user.id).await?;
+        let state = self.state();
+        let connections = state.store.list_connections(p.user.id).await?;
+        let named = args
+            .provider_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let provider_account = if named.is_some() || connections.iter().any(|c| c.is_default) {
+            let conn = crate::providers::resolve(state, &p, named).await?;
+            let found = match state.providers.client(state, &conn).await {
+                Ok(client) => client
+                    .whoami()
+                    .await
+                    .map_err(|e| ToolError::provider(&conn.name, &e).0),
+                Err(e) => Err(e.0),
+            };
+            let (account, error) = match found {
+                Ok(a) => (Some(a), None),
+                Err(e) => (None, Some(e)),
+            };
+            Some(ProviderAccount {
+                connection: conn.name.to_string(),
+                account,
+                error,
+            })
+        } else {
+            None
+        };
         Ok(Json(CurrentUser {
             user: UserView {
                 id: p.user.id.to_string(),
@@ -118,6 +178,7 @@ impl PmServer {
                 .iter()
                 .find(|c| c.is_default)
                 .map(|c| c.name.to_string()),
+            provider_account,
             server: ServerView {
                 name: "pm-mcp".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
@@ -147,20 +208,7 @@ impl PmServer {
             connections.retain(|c| c.provider_type == kind);
         }
         Ok(Json(ProviderList {
-            connections: connections
-                .into_iter()
-                .map(|c| ConnectionSummary {
-                    name: c.name.to_string(),
-                    provider_type: c.provider_type,
-                    base_url: c.base_url.to_string(),
-                    auth_kind: c.auth_kind,
-                    is_default: c.is_default,
-                    is_active: c.is_active,
-                    last_checked_at: c.last_checked_at,
-                    last_error: c.last_error,
-                    created_at: c.created_at,
-                })
-                .collect(),
+            connections: connections.into_iter().map(summary).collect(),
             supported_provider_types: ProviderKind::ALL.to_vec(),
         }))
     }

@@ -10,14 +10,18 @@ use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, Tool};
 
 use crate::mcp::PmServer;
 
+mod connections;
 mod identity;
+mod projects;
 
 pub use identity::{ConnectionSummary, CurrentUser, ListProvidersArgs, ProviderList};
 
 /// Every tool, from every family, built once: output schemas compacted.
 pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
     static ROUTER: LazyLock<Arc<ToolRouter<PmServer>>> = LazyLock::new(|| {
-        let mut router = PmServer::identity_router();
+        let mut router = PmServer::identity_router()
+            + PmServer::connections_router()
+            + PmServer::projects_router();
         for route in router.map.values_mut() {
             // Unknown arguments are refused (a misspelt argument is a mistake, not a no-op).
             let mut input = serde_json::Value::Object((*route.attr.input_schema).clone());
@@ -156,7 +160,19 @@ fn compact_schema(schema: &mut serde_json::Value, keep_descriptions: bool) {
 /// Toolsets group tools so a server, a key or a request can narrow what a model sees.
 pub const TOOLSETS: &[(&str, &[&str])] = &[
     ("users", &["get_current_user"]),
-    ("connections", &["list_providers"]),
+    (
+        "connections",
+        &[
+            "list_providers",
+            "configure_pm_provider",
+            "test_pm_provider",
+            "remove_pm_provider",
+        ],
+    ),
+    (
+        "projects",
+        &["list_projects", "search_projects", "get_project"],
+    ),
 ];
 
 pub fn toolset_of(tool: &str) -> Option<&'static str> {

@@ -1,0 +1,117 @@
+//! A working session against a (fake) Jira through the real binary and rmcp's client: connect it
+//! with configure_pm_provider, see the tracker identity, page through projects, read one, test the
+//! connection, remove it — and another user never reaches it.
+use rmcp::model::{CallToolRequestParams, ProtocolVersion};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+async fn call_with(
+    client: &Client,
+    tool: &'static str,
+    args: Value,
+) -> rmcp::model::CallToolResult {
+    let params = CallToolRequestParams::new(tool)
+        .with_arguments(args.as_object().cloned().unwrap_or_default());
+    client.call_tool(params).await.expect("call")
+}
+
+fn text(r: &rmcp::model::CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn a_jira_session_through_the_real_binary() {
+    on_each_engine(|env| async move {
+        let token = "ATATT-jira-e2e-secret-0042";
+        let (jira, fake) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+        env.add_user("ann@acme.org");
+        env.add_user("bob@acme.org");
+        let ann_key = env.create_key("ann@acme.org", "read,write");
+        let bob_key = env.create_key("bob@acme.org", "read,write");
+        let server = env.serve(&["--allow-http-providers"]).await;
+        let ann = server.client(&ann_key, ProtocolVersion::V_2025_11_25).await.expect("ann");
+
+        // A wrong token: refused with Jira's reason, and nothing stored.
+        let bad = call_with(&ann, "configure_pm_provider", json!({
+            "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": "wrong", "name": "acme-jira"
+        }))
+        .await;
+        assert_eq!(bad.is_error, Some(true));
+        assert!(text(&bad).contains("nothing was stored") && text(&bad).contains("Client must be authenticated"), "{}", text(&bad));
+        assert_eq!(call_ok(&ann, "list_providers").await["connections"], json!([]));
+
+        let ok = call_with(&ann, "configure_pm_provider", json!({
+            "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": token, "name": "acme-jira"
+        }))
+        .await;
+        assert_ne!(ok.is_error, Some(true), "{}", text(&ok));
+        let ok = ok.structured_content.expect("structured");
+        assert_eq!(ok["connection"]["name"], "acme-jira");
+        assert_eq!(ok["connection"]["is_default"], true);
+        assert_eq!(ok["test"]["ok"], true);
+        assert_eq!(ok["test"]["account"]["name"], "Mia Krystof");
+        assert_eq!(ok["test"]["projects_seen"], 8);
+        assert!(!ok.to_string().contains(token));
+
+        let me = call_ok(&ann, "get_current_user").await;
+        assert_eq!(me["provider_account"]["connection"], "acme-jira");
+        assert_eq!(me["provider_account"]["account"]["id"], "5b10a2844c20165700ede21g");
+
+        // Projects, a page at a time; ids come back qualified and work as input.
+        let first = call_with(&ann, "list_projects", json!({ "limit": 5 })).await.structured_content.expect("page");
+        assert_eq!(first["projects"].as_array().map(Vec::len), Some(5));
+        assert_eq!(first["projects"][0]["id"], "acme-jira:P1");
+        let second = call_with(&ann, "list_projects", json!({ "limit": 5, "cursor": first["next_cursor"] })).await;
+        let second = second.structured_content.expect("page");
+        assert_eq!(second["projects"].as_array().map(Vec::len), Some(3));
+        assert_eq!(second["next_cursor"], Value::Null);
+        let one = call_with(&ann, "get_project", json!({ "project_id": "acme-jira:EX" })).await.structured_content.expect("project");
+        assert_eq!(one["project"]["name"], "Example");
+        let bare = call_with(&ann, "get_project", json!({ "project_id": "P2" })).await.structured_content.expect("project");
+        assert_eq!(bare["project"]["id"], "acme-jira:P2");
+        let missing = call_with(&ann, "get_project", json!({ "project_id": "acme-jira:NOPE" })).await;
+        assert_eq!(missing.is_error, Some(true));
+        assert!(text(&missing).contains("NOPE"), "{}", text(&missing));
+        let found = call_with(&ann, "search_projects", json!({ "query": "exam" })).await.structured_content.expect("search");
+        assert_eq!(found["projects"][0]["id"], "acme-jira:EX");
+        let tested = call_with(&ann, "test_pm_provider", json!({})).await.structured_content.expect("test");
+        assert_eq!(tested["test"]["ok"], true);
+
+        // Bob cannot reach Ann's connection by name; it answers like one that does not exist.
+        let bob = server.client(&bob_key, ProtocolVersion::V_2026_07_28).await.expect("bob");
+        for (tool, args) in [
+            ("list_projects", json!({ "provider_id": "acme-jira" })),
+            ("get_project", json!({ "project_id": "acme-jira:EX" })),
+            ("test_pm_provider", json!({ "provider_id": "acme-jira" })),
+            ("remove_pm_provider", json!({ "provider_id": "acme-jira" })),
+        ] {
+            let r = call_with(&bob, tool, args).await;
+            assert_eq!(r.is_error, Some(true), "{tool}");
+            assert!(text(&r).contains(r#"you have no connection "acme-jira""#), "{tool}: {}", text(&r));
+        }
+        let none = call_with(&bob, "list_projects", json!({})).await;
+        assert!(text(&none).contains("configure_pm_provider"), "{}", text(&none));
+
+        // The client was built once and reused: one identity call per configure/test/get_current_user.
+        let hits = fake.hits.lock().expect("hits").clone();
+        assert_eq!(hits["myself"], 4, "{hits:?}");
+
+        let removed = call_with(&ann, "remove_pm_provider", json!({ "provider_id": "acme-jira" })).await.structured_content.expect("removed");
+        assert_eq!(removed["removed"], "acme-jira");
+        assert_eq!(call_ok(&ann, "list_providers").await["connections"], json!([]));
+        let _ = ann.cancel().await;
+        let _ = bob.cancel().await;
+        let logs = server.stop().await;
+        assert!(!logs.contains(token), "a log line holds the Jira token");
+        let raw = env.raw_database();
+        assert!(!raw.windows(token.len()).any(|w| w == token.as_bytes()), "the database holds the Jira token");
+        env.finish().await;
+    })
+    .await;
+}

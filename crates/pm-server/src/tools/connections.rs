@@ -1,0 +1,331 @@
+//! Connection tools: add a tracker connection after testing it (`configure_pm_provider`), test a
+//! stored one (`test_pm_provider`), remove one (`remove_pm_provider`). Tokens go in, are sealed,
+//! and never come back out.
+use chrono::Utc;
+use pm_core::{
+    AuthKind, BaseUrl, ConnectionHandle, ConnectionId, PageRequest, Provider, ProviderKind, Secret,
+};
+use pm_store::{NewConnection, ProviderCredentials, StoreError};
+use rmcp::handler::server::common::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ToolError;
+use super::identity::{ConnectionSummary, summary};
+use crate::auth::Principal;
+use crate::mcp::PmServer;
+use crate::providers::resolve;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ConfigureArgs {
+    /// jira_cloud, jira_data_center, openproject, clickup or redmine.
+    pub provider_type: String,
+    /// The tracker's address, e.g. "https://acme.atlassian.net" (ClickUp: leave out).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// API token (Jira Cloud, ClickUp) or personal access token (Jira Data Center).
+    #[serde(default)]
+    pub api_token: Option<String>,
+    /// Account e-mail (Jira Cloud) or user name, for Basic auth.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// API key (OpenProject, Redmine); same as api_token.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Organisation id, where the tracker has one.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    /// Workspace (team) id, where the tracker has one (ClickUp).
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// Short name for the connection, the prefix of its ids (e.g. "acme-jira"). Default: the type.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Store the connection even when the test against the tracker fails.
+    #[serde(default)]
+    pub save_if_test_fails: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ConnectionArgs {
+    /// The connection's name or id (see list_providers); default: your default connection.
+    #[serde(default)]
+    pub provider_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RemoveArgs {
+    /// The connection's name or id (see list_providers).
+    pub provider_id: String,
+}
+
+/// What a test against the tracker found.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TestReport {
+    pub ok: bool,
+    /// The tracker account the credentials belong to.
+    pub account: Option<pm_core::User>,
+    pub site: Option<pm_core::SiteInfo>,
+    /// Projects visible on the first page (up to 50).
+    pub projects_seen: Option<usize>,
+    pub more_projects: Option<bool>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConfigureResult {
+    /// The stored connection; null when nothing was stored.
+    pub connection: Option<ConnectionSummary>,
+    pub test: TestReport,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TestResult {
+    pub connection: String,
+    pub test: TestReport,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RemoveResult {
+    pub removed: String,
+    /// The connection that is now the default, if any.
+    pub default_connection: Option<String>,
+}
+
+/// Authenticates, reads the site, and lists one page of projects.
+async fn run_test(provider: &dyn Provider) -> TestReport {
+    let account = match provider.whoami().await {
+        Ok(a) => a,
+        Err(e) => {
+            return TestReport {
+                ok: false,
+                account: None,
+                site: None,
+                projects_seen: None,
+                more_projects: None,
+                error: Some(e.to_string()),
+            };
+        }
+    };
+    let site = provider.site().await.ok();
+    match provider
+        .list_projects(&PageRequest::new(None, Some(50)))
+        .await
+    {
+        Ok(page) => TestReport {
+            ok: true,
+            account: Some(account),
+            site,
+            projects_seen: Some(page.items.len()),
+            more_projects: Some(page.next.is_some()),
+            error: None,
+        },
+        Err(e) => TestReport {
+            ok: false,
+            account: Some(account),
+            site,
+            projects_seen: None,
+            more_projects: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+fn default_name(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::JiraCloud => "jira",
+        ProviderKind::JiraDataCenter => "jira-dc",
+        ProviderKind::OpenProject => "openproject",
+        ProviderKind::ClickUp => "clickup",
+        ProviderKind::Redmine => "redmine",
+    }
+}
+
+fn nonempty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+#[tool_router(router = connections_router, vis = "pub(crate)")]
+impl PmServer {
+    /// Connect a tracker with your own credentials: tests them (sign-in, site, projects), then stores
+    /// them sealed. Jira Cloud: base_url, username (e-mail), api_token. Jira Data Center: base_url,
+    /// api_token (personal access token). Nothing is stored if the test fails, unless asked.
+    #[tool(
+        name = "configure_pm_provider",
+        annotations(
+            title = "Connect a tracker",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn configure_pm_provider(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<ConfigureArgs>,
+    ) -> Result<Json<ConfigureResult>, ToolError> {
+        let state = self.state();
+        let kind: ProviderKind = args
+            .provider_type
+            .parse()
+            .map_err(|e: pm_core::InvalidInput| ToolError(e.0))?;
+        let name =
+            ConnectionHandle::parse(nonempty(args.name).as_deref().unwrap_or(default_name(kind)))
+                .map_err(|e| ToolError(e.0))?;
+        let raw_url = match (nonempty(args.base_url), kind.fixed_base_url()) {
+            (Some(u), _) => u,
+            (None, Some(fixed)) => fixed.to_string(),
+            (None, None) => {
+                return Err(ToolError(format!(
+                    "base_url is required for {kind}, e.g. https://tracker.example.org"
+                )));
+            }
+        };
+        let base_url =
+            BaseUrl::parse(&raw_url, state.providers.allow_http).map_err(|e| ToolError(e.0))?;
+        let token = Secret::new(
+            nonempty(args.api_token)
+                .or(nonempty(args.api_key))
+                .ok_or_else(|| ToolError(format!("api_token is required for {kind}")))?,
+        );
+        let username = nonempty(args.username);
+        let auth_kind = match (kind, &username) {
+            (ProviderKind::JiraCloud, None) => {
+                return Err(ToolError(
+                    "Jira Cloud needs username (your Atlassian account e-mail) with the API token"
+                        .into(),
+                ));
+            }
+            (ProviderKind::JiraDataCenter, Some(_)) => AuthKind::Basic,
+            _ => kind.default_auth_kind(),
+        };
+        if state
+            .store
+            .get_connection(p.user.id, &name)
+            .await?
+            .is_some()
+        {
+            return Err(ToolError(format!(
+                "you already have a connection named {name}; pick another name, or remove_pm_provider it first"
+            )));
+        }
+        let provider = state
+            .providers
+            .build(kind, &base_url, auth_kind, username.clone(), token.expose())
+            .map_err(|e| ToolError::provider(&name, &e))?;
+        let test = run_test(provider.as_ref()).await;
+        if !test.ok && !args.save_if_test_fails.unwrap_or(false) {
+            return Err(ToolError(format!(
+                "connection {name}: the test failed, so nothing was stored: {}. Fix the details and try again (or pass save_if_test_fails).",
+                test.error.as_deref().unwrap_or("unknown error")
+            )));
+        }
+        let mut config = serde_json::Map::new();
+        if let Some(o) = nonempty(args.organization_id) {
+            config.insert("organization_id".into(), o.into());
+        }
+        if let Some(w) = nonempty(args.workspace_id) {
+            config.insert("workspace_id".into(), w.into());
+        }
+        if let Some(a) = &test.account {
+            config.insert("account_id".into(), a.id.clone().into());
+        }
+        let id = ConnectionId::new();
+        let sealed = ProviderCredentials { username, token }.seal(&state.keys, id, p.user.id);
+        let conn = state
+            .store
+            .add_connection(NewConnection {
+                id,
+                user_id: p.user.id,
+                name: name.clone(),
+                provider_type: kind,
+                base_url,
+                auth_kind,
+                sealed,
+                config: serde_json::Value::Object(config),
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => ToolError(m),
+                other => other.into(),
+            })?;
+        state
+            .store
+            .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())
+            .await?;
+        let conn = state
+            .store
+            .get_connection_by_id(p.user.id, conn.id)
+            .await?
+            .unwrap_or(conn);
+        Ok(Json(ConfigureResult {
+            connection: Some(summary(conn)),
+            test,
+        }))
+    }
+
+    /// Test one of your tracker connections now (sign-in, site, projects) and record the outcome.
+    #[tool(
+        name = "test_pm_provider",
+        annotations(
+            title = "Test a tracker connection",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn test_pm_provider(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<ConnectionArgs>,
+    ) -> Result<Json<TestResult>, ToolError> {
+        let state = self.state();
+        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let test = run_test(provider.as_ref()).await;
+        state
+            .store
+            .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())
+            .await?;
+        Ok(Json(TestResult {
+            connection: conn.name.to_string(),
+            test,
+        }))
+    }
+
+    /// Remove one of your tracker connections and its stored credentials.
+    #[tool(
+        name = "remove_pm_provider",
+        annotations(
+            title = "Remove a tracker connection",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn remove_pm_provider(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<RemoveArgs>,
+    ) -> Result<Json<RemoveResult>, ToolError> {
+        let state = self.state();
+        let conn = resolve(state, &p, Some(&args.provider_id)).await?;
+        state.store.delete_connection(p.user.id, &conn.name).await?;
+        state.providers.forget(conn.id);
+        let default = state
+            .store
+            .list_connections(p.user.id)
+            .await?
+            .into_iter()
+            .find(|c| c.is_default);
+        Ok(Json(RemoveResult {
+            removed: conn.name.to_string(),
+            default_connection: default.map(|c| c.name.to_string()),
+        }))
+    }
+}

@@ -1,0 +1,159 @@
+//! Project tools: list, search and read the projects of a tracker connection.
+use pm_core::{PageRequest, Project, QualifiedId};
+use rmcp::handler::server::common::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ToolError;
+use crate::auth::Principal;
+use crate::mcp::PmServer;
+use crate::providers::resolve;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListProjectsArgs {
+    /// Connection name or id (see list_providers); default: your default connection.
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    /// From the previous page's next_cursor.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Page size, 1-100 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchProjectsArgs {
+    /// Text to find in project names and keys.
+    pub query: String,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetProjectArgs {
+    /// A project id as returned by list_projects (e.g. "acme-jira:PROJ"), or a bare key.
+    pub project_id: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProjectList {
+    pub projects: Vec<Project>,
+    /// Pass as cursor for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProjectOne {
+    pub project: Project,
+}
+
+/// Ids handed out are qualified with the connection, so they work as input as they are.
+fn qualify(mut p: Project, connection: &pm_core::ConnectionHandle) -> Project {
+    p.id = QualifiedId::new(connection, p.id).to_string();
+    p
+}
+
+#[tool_router(router = projects_router, vis = "pub(crate)")]
+impl PmServer {
+    /// List the projects of a tracker connection, a page at a time.
+    #[tool(
+        name = "list_projects",
+        annotations(
+            title = "List projects",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_projects(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<ListProjectsArgs>,
+    ) -> Result<Json<ProjectList>, ToolError> {
+        let state = self.state();
+        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let page = provider
+            .list_projects(&PageRequest::new(args.cursor, args.limit))
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(ProjectList {
+            projects: page
+                .items
+                .into_iter()
+                .map(|x| qualify(x, &conn.name))
+                .collect(),
+            next_cursor: page.next,
+        }))
+    }
+
+    /// Find projects whose name or key contains the query text.
+    #[tool(
+        name = "search_projects",
+        annotations(
+            title = "Search projects",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn search_projects(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<SearchProjectsArgs>,
+    ) -> Result<Json<ProjectList>, ToolError> {
+        let state = self.state();
+        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let page = provider
+            .search_projects(&args.query, &PageRequest::new(args.cursor, args.limit))
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(ProjectList {
+            projects: page
+                .items
+                .into_iter()
+                .map(|x| qualify(x, &conn.name))
+                .collect(),
+            next_cursor: page.next,
+        }))
+    }
+
+    /// Read one project by id ("acme-jira:PROJ") or key.
+    #[tool(
+        name = "get_project",
+        annotations(
+            title = "Get a project",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_project(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<GetProjectArgs>,
+    ) -> Result<Json<ProjectOne>, ToolError> {
+        let state = self.state();
+        let id = QualifiedId::parse(&args.project_id).map_err(|e| ToolError(e.0))?;
+        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let project = provider
+            .get_project(&id.native)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(ProjectOne {
+            project: qualify(project, &conn.name),
+        }))
+    }
+}
