@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::ProviderKind;
-use crate::domain::{Page, PageRequest, Project, User};
+use crate::domain::{Page, PageRequest, Project, Task, User};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
@@ -100,6 +100,28 @@ pub struct SiteInfo {
     pub base_url: String,
 }
 
+/// Whose tasks a query wants.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assignee {
+    /// The account the connection signs in as (never the pm-mcp user id).
+    Me,
+    Nobody,
+    /// A tracker user id.
+    User(String),
+}
+
+/// Which tasks to list; every part optional, all parts must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskQuery {
+    pub project: Option<String>,
+    pub sprint: Option<String>,
+    pub assignee: Option<Assignee>,
+    /// Status names; any of them.
+    pub statuses: Vec<String>,
+    /// Free text to find.
+    pub text: Option<String>,
+}
+
 /// One tracker, reached through one connection's credentials.
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -125,6 +147,18 @@ pub trait Provider: Send + Sync {
 
     async fn get_project(&self, _id: &str) -> ProviderResult<Project> {
         Err(self.unsupported("reading a project"))
+    }
+
+    async fn search_tasks(
+        &self,
+        _query: &TaskQuery,
+        _page: &PageRequest,
+    ) -> ProviderResult<Page<Task>> {
+        Err(self.unsupported("listing tasks"))
+    }
+
+    async fn get_task(&self, _id: &str) -> ProviderResult<Task> {
+        Err(self.unsupported("reading a task"))
     }
 
     fn unsupported(&self, operation: &'static str) -> ProviderError {

@@ -2,6 +2,29 @@
 use pm_core::{ProviderError, ProviderResult};
 
 const OFFSET: &str = "o:";
+const TOKEN: &str = "t:";
+
+/// A tracker's own page token, wrapped.
+pub fn encode_token(token: &str) -> String {
+    format!("{TOKEN}{token}")
+}
+
+/// The tracker's page token in a cursor (`None` without one).
+pub fn decode_token(cursor: Option<&str>) -> ProviderResult<Option<String>> {
+    match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => c
+            .strip_prefix(TOKEN)
+            .filter(|t| !t.is_empty() && t.len() <= 4096)
+            .map(|t| Some(t.to_string()))
+            .ok_or_else(|| {
+                ProviderError::BadInput(
+                    "the cursor is not one this list handed out; start again without a cursor"
+                        .into(),
+                )
+            }),
+    }
+}
 
 pub fn encode_offset(n: u64) -> String {
     format!("{OFFSET}{n}")
@@ -35,5 +58,13 @@ mod tests {
         assert!(decode_offset(Some("150")).is_err());
         assert!(decode_offset(Some("o:-1")).is_err());
         assert!(decode_offset(Some("o:99999999999")).is_err());
+        assert_eq!(
+            decode_token(Some(&encode_token("abc==")))
+                .unwrap()
+                .as_deref(),
+            Some("abc==")
+        );
+        assert_eq!(decode_token(None).unwrap(), None);
+        assert!(decode_token(Some("o:5")).is_err());
     }
 }

@@ -175,3 +175,177 @@ async fn data_center_uses_v2_bearer_tokens_and_pages_locally() {
         1
     );
 }
+
+async fn all_tasks(jira: &dyn Provider, q: &pm_core::TaskQuery, limit: u32) -> Vec<pm_core::Task> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = jira
+            .search_tasks(q, &PageRequest::new(cursor, Some(limit)))
+            .await
+            .unwrap();
+        out.extend(page.items);
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn tasks_are_searched_with_escaped_jql_across_token_pages() {
+    use pm_core::{Assignee, StatusCategory, TaskQuery};
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let everything = all_tasks(
+        jira.as_ref(),
+        &TaskQuery {
+            project: Some("EX".into()),
+            ..Default::default()
+        },
+        5,
+    )
+    .await;
+    assert_eq!(everything.len(), 12);
+    assert_eq!(
+        fake.hits.lock().unwrap()["search/jql"],
+        3,
+        "12 tasks, 5 a page: three requests"
+    );
+    let first = &everything[0];
+    assert_eq!(
+        first.description.as_deref(),
+        Some("Details of EX-1"),
+        "ADF became Markdown"
+    );
+
+    let mine = all_tasks(
+        jira.as_ref(),
+        &TaskQuery {
+            assignee: Some(Assignee::Me),
+            ..Default::default()
+        },
+        50,
+    )
+    .await;
+    assert_eq!(mine.len(), 6);
+    assert!(mine.iter().all(|t| t.assignee.as_ref().map(|a| a.id.as_str()) == Some("5b10a2844c20165700ede21g")));
+    let nobody = all_tasks(
+        jira.as_ref(),
+        &TaskQuery {
+            assignee: Some(Assignee::Nobody),
+            ..Default::default()
+        },
+        50,
+    )
+    .await;
+    assert_eq!(nobody.len(), 6);
+    let done = all_tasks(
+        jira.as_ref(),
+        &TaskQuery {
+            statuses: vec!["done".into()],
+            ..Default::default()
+        },
+        50,
+    )
+    .await;
+    assert!(
+        !done.is_empty()
+            && done
+                .iter()
+                .all(|t| t.status.category == StatusCategory::Done)
+    );
+    let sprint = all_tasks(
+        jira.as_ref(),
+        &TaskQuery {
+            sprint: Some("7".into()),
+            ..Default::default()
+        },
+        50,
+    )
+    .await;
+    assert_eq!(sprint.len(), 6);
+    assert_eq!(
+        jira.search_tasks(
+            &TaskQuery {
+                sprint: Some("7 OR 1=1".into()),
+                ..Default::default()
+            },
+            &PageRequest::default()
+        )
+        .await
+        .unwrap_err()
+        .kind(),
+        "bad_input"
+    );
+
+    // A hostile value stays one string: Jira parses it (no 400) and nothing matches.
+    let hostile = TaskQuery {
+        project: Some(r#"EX" OR project != "X"#.into()),
+        text: Some("a\\\"b\nc".into()),
+        ..Default::default()
+    };
+    let none = jira
+        .search_tasks(&hostile, &PageRequest::default())
+        .await
+        .unwrap();
+    assert!(none.items.is_empty());
+    let sent = fake.queries.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        sent,
+        r#"project = "EX\" OR project != \"X" AND text ~ "a\\\"b\nc" ORDER BY updated DESC"#
+    );
+}
+
+#[tokio::test]
+async fn a_task_is_read_by_key() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let t = jira.get_task("EX-3").await.unwrap();
+    assert_eq!(
+        (t.id.as_str(), t.title.as_str(), t.status.name.as_str()),
+        ("EX-3", "Example task 3", "To Do")
+    );
+    assert_eq!(t.project_id.as_deref(), Some("EX"));
+    assert_eq!(
+        fake.hits.lock().unwrap()["issue/EX-3"],
+        1,
+        "one request per get_task"
+    );
+    let missing = jira.get_task("EX-99").await.unwrap_err();
+    assert_eq!(missing.kind(), "not_found");
+    assert!(missing.to_string().contains("EX-99"));
+    assert_eq!(
+        jira.get_task("EX-1/../../myself").await.unwrap_err().kind(),
+        "bad_input"
+    );
+}
+
+#[tokio::test]
+async fn data_center_searches_with_offsets_and_plain_text() {
+    let (base, fake) = spawn("Bearer pat-9").await;
+    let client = pm_providers::http::shared_client(&settings()).unwrap();
+    let url = BaseUrl::parse(&base, true).unwrap();
+    let dc = pm_providers::build(
+        client,
+        ProviderKind::JiraDataCenter,
+        &url,
+        AuthKind::Bearer,
+        None,
+        "pat-9",
+        settings(),
+    )
+    .unwrap();
+    let all = all_tasks(
+        dc.as_ref(),
+        &pm_core::TaskQuery {
+            project: Some("EX".into()),
+            ..Default::default()
+        },
+        5,
+    )
+    .await;
+    assert_eq!(all.len(), 12);
+    assert_eq!(all[0].description.as_deref(), Some("Details of EX-1"));
+    assert_eq!(fake.hits.lock().unwrap()["dc/search"], 3);
+}

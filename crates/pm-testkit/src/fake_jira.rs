@@ -27,10 +27,16 @@ pub fn spec_dir() -> PathBuf {
 /// The `example` of an operation's 200 answer in the Jira Cloud platform spec.
 /// The `example` of an operation's 200 answer in the Jira Cloud platform spec.
 pub fn example(path: &str) -> Value {
+    example_of(path, "get")
+}
+
+/// The `example` of the 200 answer of `method` on `path` in the Jira Cloud platform spec.
+pub fn example_of(path: &str, method: &str) -> Value {
     let file = spec_dir().join("jira-platform-v3.json");
     let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
     let spec: Value = serde_json::from_str(&text).expect("spec JSON");
-    spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["example"].clone()
+    spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["example"]
+        .clone()
 }
 
 pub struct Fake {
@@ -39,11 +45,232 @@ pub struct Fake {
     server_info: Value,
     projects: Vec<(String, String)>,
     pub hits: Mutex<HashMap<String, usize>>,
+    /// Every JQL query received, in order.
+    pub queries: Mutex<Vec<String>>,
+    issue_template: Value,
+    issues: Vec<FakeIssue>,
     flaky: AtomicUsize,
     expected_auth: String,
 }
 
 pub type Shared = Arc<Fake>;
+
+/// One issue of the fake site.
+#[derive(Clone)]
+pub struct FakeIssue {
+    pub key: String,
+    pub project: String,
+    pub summary: String,
+    pub status: (&'static str, &'static str),
+    pub assignee: Option<&'static str>,
+    pub sprint: Option<u64>,
+}
+
+const MIA: &str = "5b10a2844c20165700ede21g";
+
+fn fake_issues() -> Vec<FakeIssue> {
+    let statuses = [
+        ("To Do", "new"),
+        ("In Progress", "indeterminate"),
+        ("Done", "done"),
+    ];
+    (1..=12)
+        .map(|i| FakeIssue {
+            key: format!("EX-{i}"),
+            project: "EX".into(),
+            summary: format!("Example task {i}"),
+            status: statuses[i % 3],
+            assignee: (i % 2 == 1).then_some(MIA),
+            sprint: (i <= 6).then_some(7),
+        })
+        .collect()
+}
+
+fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
+    let mut v = f.issue_template.clone();
+    v["key"] = json!(i.key);
+    v["id"] = json!(format!("2{}", i.key.trim_start_matches("EX-")));
+    let fields = &mut v["fields"];
+    fields["summary"] = json!(i.summary);
+    fields["description"] = json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": format!("Details of {}", i.key) }] }] });
+    fields["status"] = json!({ "name": i.status.0, "statusCategory": { "key": i.status.1 } });
+    fields["assignee"] = match i.assignee {
+        Some(id) => json!({ "accountId": id, "displayName": "Mia Krystof", "active": true }),
+        None => Value::Null,
+    };
+    fields["project"] = json!({ "key": i.project, "id": "10000", "name": "Example" });
+    v
+}
+
+/// Splits `a AND b` outside quoted strings.
+fn clauses(jql: &str) -> Vec<String> {
+    let body = jql.split(" ORDER BY ").next().unwrap_or("");
+    let (mut out, mut cur, mut quoted, mut escaped) = (Vec::new(), String::new(), false, false);
+    let chars: Vec<char> = body.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if escaped {
+            escaped = false;
+        } else if c == '\\' && quoted {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        } else if !quoted
+            && body[body.char_indices().nth(i).map(|(b, _)| b).unwrap_or(0)..].starts_with(" AND ")
+        {
+            out.push(std::mem::take(&mut cur));
+            i += 5;
+            continue;
+        }
+        cur.push(c);
+        i += 1;
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The value of a JQL string literal.
+fn unquote(s: &str) -> Option<String> {
+    let inner = s.trim().strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next()? {
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                other => out.push(other),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// Evaluates the JQL pm-mcp writes; anything else is a 400, as Jira answers bad JQL.
+fn matches(issue: &FakeIssue, jql: &str) -> Result<bool, String> {
+    for clause in clauses(jql) {
+        let c = clause.trim();
+        let ok = if c == "assignee = currentUser()" {
+            issue.assignee == Some(MIA)
+        } else if c == "assignee is EMPTY" {
+            issue.assignee.is_none()
+        } else if let Some(v) = c.strip_prefix("project = ") {
+            unquote(v).ok_or("bad project value")? == issue.project
+        } else if let Some(v) = c.strip_prefix("assignee = ") {
+            Some(unquote(v).ok_or("bad assignee value")?.as_str()) == issue.assignee
+        } else if let Some(v) = c.strip_prefix("sprint = ") {
+            unquote(v).ok_or("bad sprint value")?.parse::<u64>().ok() == issue.sprint
+        } else if let Some(list) = c
+            .strip_prefix("status in (")
+            .and_then(|l| l.strip_suffix(')'))
+        {
+            let names: Vec<String> = list
+                .split("\", \"")
+                .map(|p| p.trim_matches(|ch| ch == '"' || ch == ' ').to_string())
+                .collect();
+            names.iter().any(|n| n.eq_ignore_ascii_case(issue.status.0))
+        } else if let Some(v) = c.strip_prefix("text ~ ") {
+            let t = unquote(v).ok_or("bad text value")?.to_lowercase();
+            issue.summary.to_lowercase().contains(&t)
+        } else {
+            return Err(format!("Error in the JQL Query: unexpected clause '{c}'"));
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+async fn search_jql(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    count(&f, "search/jql");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let jql = body["jql"].as_str().unwrap_or("").to_string();
+    f.queries.lock().unwrap().push(jql.clone());
+    let max = body["maxResults"].as_u64().unwrap_or(50).min(100) as usize;
+    let start: usize = body["nextPageToken"]
+        .as_str()
+        .and_then(|t| t.strip_prefix("page-"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mut hits = Vec::new();
+    for issue in &f.issues {
+        match matches(issue, &jql) {
+            Ok(true) => hits.push(issue.clone()),
+            Ok(false) => {}
+            Err(e) => return jira_error(StatusCode::BAD_REQUEST, &e),
+        }
+    }
+    let page: Vec<Value> = hits
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|i| issue_json(&f, i))
+        .collect();
+    let end = start + page.len();
+    let mut out = json!({ "issues": page, "isLast": end >= hits.len() });
+    if end < hits.len() {
+        out["nextPageToken"] = json!(format!("page-{end}"));
+    }
+    axum::Json(out).into_response()
+}
+
+async fn dc_search(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    count(&f, "dc/search");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let jql = body["jql"].as_str().unwrap_or("").to_string();
+    let max = body["maxResults"].as_u64().unwrap_or(50) as usize;
+    let start = body["startAt"].as_u64().unwrap_or(0) as usize;
+    let hits: Vec<&FakeIssue> = f
+        .issues
+        .iter()
+        .filter(|i| matches(i, &jql).unwrap_or(false))
+        .collect();
+    let page: Vec<Value> = hits
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|i| {
+            let mut v = issue_json(&f, i);
+            v["fields"]["description"] = json!(format!("Details of {}", i.key));
+            v
+        })
+        .collect();
+    axum::Json(json!({ "startAt": start, "maxResults": max, "total": hits.len(), "issues": page }))
+        .into_response()
+}
+
+async fn issue(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
+    count(&f, &format!("issue/{key}"));
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    match f.issues.iter().find(|i| i.key == key) {
+        Some(i) => axum::Json(issue_json(&f, i)).into_response(),
+        None => jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        ),
+    }
+}
 
 fn jira_error(status: StatusCode, message: &str) -> Response {
     (
@@ -205,6 +432,9 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         server_info: example("/rest/api/3/serverInfo"),
         projects,
         hits: Mutex::default(),
+        queries: Mutex::default(),
+        issue_template: example_of("/rest/api/3/search/jql", "post")["issues"][0].clone(),
+        issues: fake_issues(),
         flaky: AtomicUsize::new(0),
         expected_auth: expected_auth.to_string(),
     });
@@ -213,6 +443,9 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         .route("/rest/api/3/serverInfo", get(server_info))
         .route("/rest/api/3/project/search", get(project_search))
         .route("/rest/api/3/project/{key}", get(project))
+        .route("/rest/api/3/search/jql", axum::routing::post(search_jql))
+        .route("/rest/api/3/issue/{key}", get(issue))
+        .route("/rest/api/2/search", axum::routing::post(dc_search))
         .route("/rest/api/2/myself", get(dc_myself))
         .route("/rest/api/2/project", get(dc_projects))
         .with_state(fake.clone());

@@ -1,5 +1,5 @@
 //! Jira wire types → pm-mcp's domain.
-use pm_core::{Project, User};
+use pm_core::{Project, Status, StatusCategory, Task, User};
 
 use super::wire;
 
@@ -25,6 +25,56 @@ pub fn project(p: wire::Project, site: &str) -> Project {
         name: p.name,
         description: p.description.filter(|d| !d.trim().is_empty()),
         lead: p.lead.map(user),
+    }
+}
+
+/// Jira's timestamps: `2023-06-24T19:24:50.000+0000` (no colon in the offset).
+pub fn timestamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s))
+        .ok()
+        .map(|d| d.with_timezone(&chrono::Utc))
+}
+
+pub fn status(s: Option<wire::Status>) -> Status {
+    let s = s.unwrap_or(wire::Status {
+        name: None,
+        status_category: None,
+    });
+    let category = match s.status_category.and_then(|c| c.key).as_deref() {
+        Some("done") => StatusCategory::Done,
+        Some("indeterminate") => StatusCategory::InProgress,
+        _ => StatusCategory::Todo,
+    };
+    Status {
+        name: s.name.unwrap_or_else(|| "Unknown".into()),
+        category,
+    }
+}
+
+pub fn task(i: wire::Issue, site: &str) -> Task {
+    let f = i.fields;
+    Task {
+        url: Some(format!("{}/browse/{}", site.trim_end_matches('/'), i.key)),
+        id: i.key.clone(),
+        key: Some(i.key),
+        title: f.summary.unwrap_or_default(),
+        description: Some(super::adf::to_markdown(&f.description)).filter(|d| !d.trim().is_empty()),
+        status: status(f.status),
+        priority: f.priority.and_then(|p| p.name),
+        task_type: f.issuetype.and_then(|t| t.name),
+        assignee: f.assignee.map(user),
+        reporter: f.reporter.map(user),
+        project_id: f.project.and_then(|p| p.key),
+        parent_id: f.parent.and_then(|p| p.key),
+        story_points: None,
+        due_date: f
+            .duedate
+            .as_str()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+        labels: f.labels,
+        created_at: f.created.as_str().and_then(timestamp),
+        updated_at: f.updated.as_str().and_then(timestamp),
     }
 }
 
@@ -69,6 +119,45 @@ mod tests {
         let u = user(dc);
         assert_eq!((u.id.as_str(), u.name.as_str()), ("JIRAUSER10100", "Mia"));
         assert!(u.active);
+    }
+
+    #[test]
+    fn issues_map_with_status_categories_and_markdown() {
+        let issue: wire::Issue = serde_json::from_value(serde_json::json!({
+            "id": "10002", "key": "EX-1",
+            "fields": {
+                "summary": "Checkout fails",
+                "description": { "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": "Boom" }] }] },
+                "status": { "name": "In Review", "statusCategory": { "key": "indeterminate" } },
+                "priority": { "name": "High" }, "issuetype": { "name": "Bug" },
+                "assignee": { "accountId": "abc", "displayName": "Mia" },
+                "project": { "key": "EX" }, "parent": { "key": "EX-0" },
+                "duedate": "2026-12-01", "labels": ["web"],
+                "created": "2023-06-24T19:24:50.000+0000", "updated": "2023-06-25T08:00:00.000+0200"
+            }
+        }))
+        .unwrap();
+        let t = task(issue, "https://acme.atlassian.net");
+        assert_eq!(
+            (t.id.as_str(), t.title.as_str()),
+            ("EX-1", "Checkout fails")
+        );
+        assert_eq!(t.status.category, StatusCategory::InProgress);
+        assert_eq!(t.description.as_deref(), Some("Boom"));
+        assert_eq!(t.assignee.map(|a| a.id).as_deref(), Some("abc"));
+        assert_eq!(
+            t.due_date.map(|d| d.to_string()).as_deref(),
+            Some("2026-12-01")
+        );
+        assert_eq!(
+            t.updated_at.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2023-06-25T06:00:00+00:00")
+        );
+        assert_eq!(
+            t.url.as_deref(),
+            Some("https://acme.atlassian.net/browse/EX-1")
+        );
+        assert_eq!(status(None).category, StatusCategory::Todo);
     }
 
     #[test]

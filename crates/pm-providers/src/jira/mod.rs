@@ -1,16 +1,19 @@
 //! Jira Cloud (REST v3, e-mail + API token as Basic) and Jira Data Center / Server (REST v2,
 //! personal access token as Bearer, or Basic). One client; the edition picks the API version and
 //! the paging style.
+mod adf;
+pub mod jql;
 mod map;
 pub mod wire;
 
 use async_trait::async_trait;
 use base64::Engine as _;
 use pm_core::{
-    Page, PageRequest, Project, Provider, ProviderError, ProviderKind, ProviderResult, SiteInfo,
-    User,
+    Assignee, Page, PageRequest, Project, Provider, ProviderError, ProviderKind, ProviderResult,
+    SiteInfo, Task, TaskQuery, User,
 };
 use reqwest::header::HeaderValue;
+use serde_json::json;
 
 use crate::http::{HttpSettings, Upstream};
 use crate::{Credentials, cursor};
@@ -125,6 +128,77 @@ impl Provider for Jira {
         self.projects(Some(query), page).await
     }
 
+    async fn search_tasks(
+        &self,
+        query: &TaskQuery,
+        page: &PageRequest,
+    ) -> ProviderResult<Page<Task>> {
+        let jql = self.jql(query)?;
+        let site = self.site_url();
+        match self.edition {
+            Edition::Cloud => {
+                let mut body =
+                    json!({ "jql": jql, "maxResults": page.limit, "fields": ISSUE_FIELDS });
+                if let Some(token) = cursor::decode_token(page.cursor.as_deref())? {
+                    body["nextPageToken"] = json!(token);
+                }
+                let res: wire::JqlPage = self.up.post(&self.api("search/jql"), &body).await?;
+                let next = match (res.is_last, res.next_page_token) {
+                    (Some(true), _) | (_, None) => None,
+                    (_, Some(token)) => Some(cursor::encode_token(&token)),
+                };
+                Ok(Page {
+                    items: res
+                        .issues
+                        .into_iter()
+                        .map(|i| map::task(i, &site))
+                        .collect(),
+                    next,
+                })
+            }
+            Edition::DataCenter => {
+                let start = cursor::decode_offset(page.cursor.as_deref())?;
+                let body = json!({ "jql": jql, "startAt": start, "maxResults": page.limit, "fields": ISSUE_FIELDS });
+                let res: wire::SearchPage = self.up.post(&self.api("search"), &body).await?;
+                let end = res.start_at + res.issues.len() as u64;
+                let more = !res.issues.is_empty() && res.total.is_some_and(|t| end < t);
+                Ok(Page {
+                    items: res
+                        .issues
+                        .into_iter()
+                        .map(|i| map::task(i, &site))
+                        .collect(),
+                    next: more.then(|| cursor::encode_offset(end)),
+                })
+            }
+        }
+    }
+
+    async fn get_task(&self, id: &str) -> ProviderResult<Task> {
+        let id = id.trim();
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ProviderError::BadInput(format!(
+                "{id:?} is not a Jira issue key (like PROJ-42) or id"
+            )));
+        }
+        let fields = ISSUE_FIELDS.join(",");
+        let issue: wire::Issue = self
+            .up
+            .get(&self.api(&format!("issue/{id}")), &[("fields", fields)])
+            .await
+            .map_err(|e| match e {
+                ProviderError::NotFound { .. } => ProviderError::NotFound {
+                    what: format!("Jira issue {id}"),
+                },
+                other => other,
+            })?;
+        Ok(map::task(issue, &self.site_url()))
+    }
+
     async fn get_project(&self, id: &str) -> ProviderResult<Project> {
         let id = id.trim();
         if id.is_empty() || id.contains('/') || id.contains('?') || id.contains('#') {
@@ -146,7 +220,54 @@ impl Provider for Jira {
     }
 }
 
+/// The fields a task needs; asking for only these keeps searches small.
+const ISSUE_FIELDS: [&str; 13] = [
+    "summary",
+    "description",
+    "status",
+    "priority",
+    "issuetype",
+    "assignee",
+    "reporter",
+    "project",
+    "parent",
+    "duedate",
+    "labels",
+    "created",
+    "updated",
+];
+
 impl Jira {
+    /// The JQL for a task query; every user value quoted (see `jql`).
+    fn jql(&self, q: &TaskQuery) -> ProviderResult<String> {
+        let mut jql = jql::Jql::new();
+        if let Some(p) = &q.project {
+            jql = jql.eq("project", p);
+        }
+        if let Some(s) = &q.sprint {
+            if !s.chars().all(|c| c.is_ascii_digit()) {
+                return Err(ProviderError::BadInput(format!(
+                    "{s:?} is not a Jira sprint id (a number)"
+                )));
+            }
+            jql = jql.eq("sprint", s);
+        }
+        match &q.assignee {
+            Some(Assignee::Me) => jql = jql.raw("assignee = currentUser()"),
+            Some(Assignee::Nobody) => jql = jql.raw("assignee is EMPTY"),
+            Some(Assignee::User(u)) => jql = jql.eq("assignee", u),
+            None => {}
+        }
+        if !q.statuses.is_empty() {
+            let names: Vec<&str> = q.statuses.iter().map(String::as_str).collect();
+            jql = jql.one_of("status", &names);
+        }
+        if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            jql = jql.text(t);
+        }
+        Ok(jql.build("updated DESC"))
+    }
+
     /// Cloud pages on the server (`project/search`); Data Center lists every project at once
     /// (`project`), so pm-mcp pages that list itself.
     async fn projects(

@@ -62,3 +62,80 @@ pub struct ErrorCollection {
     #[serde(default)]
     pub errors: serde_json::Map<String, serde_json::Value>,
 }
+
+#[derive(Debug, Deserialize)]
+pub struct Named {
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCategory {
+    /// "new", "indeterminate" or "done".
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub name: Option<String>,
+    pub status_category: Option<StatusCategory>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyRef {
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueFields {
+    pub summary: Option<String>,
+    /// ADF on Cloud (v3), a wiki-markup string on Data Center (v2).
+    #[serde(default)]
+    pub description: serde_json::Value,
+    pub status: Option<Status>,
+    pub priority: Option<Named>,
+    pub issuetype: Option<Named>,
+    pub assignee: Option<User>,
+    pub reporter: Option<User>,
+    pub project: Option<KeyRef>,
+    pub parent: Option<KeyRef>,
+    /// Dates are read leniently: a value of another type (the spec's own examples have some)
+    /// is ignored rather than failing the whole issue.
+    #[serde(default)]
+    pub duedate: serde_json::Value,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    #[serde(default)]
+    pub created: serde_json::Value,
+    #[serde(default)]
+    pub updated: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Issue {
+    pub id: String,
+    pub key: String,
+    pub fields: IssueFields,
+}
+
+/// Cloud's `POST /rest/api/3/search/jql` answer: token paging.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JqlPage {
+    #[serde(default)]
+    pub issues: Vec<Issue>,
+    pub next_page_token: Option<String>,
+    pub is_last: Option<bool>,
+}
+
+/// Data Center's `POST /rest/api/2/search` answer: offset paging.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    #[serde(default)]
+    pub issues: Vec<Issue>,
+    #[serde(default)]
+    pub start_at: u64,
+    pub total: Option<u64>,
+}
