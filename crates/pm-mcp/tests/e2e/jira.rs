@@ -80,6 +80,32 @@ async fn a_jira_session_through_the_real_binary() {
         assert!(text(&missing).contains("NOPE"), "{}", text(&missing));
         let found = call_with(&ann, "search_projects", json!({ "query": "exam" })).await.structured_content.expect("search");
         assert_eq!(found["projects"][0]["id"], "acme-jira:EX");
+        // Tasks: the caller's own (the tracker account, not the pm-mcp user), by project with
+        // paging, unassigned, in a sprint, by text, and one by id as returned.
+        let mine = call_with(&ann, "list_my_tasks", json!({})).await.structured_content.expect("mine");
+        assert_eq!(mine["tasks"].as_array().map(Vec::len), Some(6));
+        assert_eq!(mine["tasks"][0]["assignee"]["id"], "acme-jira:5b10a2844c20165700ede21g");
+        let page1 = call_with(&ann, "list_tasks", json!({ "project_id": "acme-jira:EX", "limit": 10 })).await.structured_content.expect("p1");
+        assert_eq!(page1["tasks"].as_array().map(Vec::len), Some(10));
+        assert_eq!(page1["tasks"][0]["project_id"], "acme-jira:EX");
+        let page2 = call_with(&ann, "list_tasks", json!({ "project_id": "acme-jira:EX", "limit": 10, "cursor": page1["next_cursor"] })).await;
+        assert_eq!(page2.structured_content.expect("p2")["tasks"].as_array().map(Vec::len), Some(2));
+        let open = call_with(&ann, "list_tasks", json!({ "project_id": "EX", "status": "To Do, In Progress" })).await.structured_content.expect("open");
+        assert!(open["tasks"].as_array().is_some_and(|t| t.iter().all(|x| x["status"]["category"] != "done")));
+        let free = call_with(&ann, "list_unassigned_tasks", json!({ "project_id": "acme-jira:EX" })).await.structured_content.expect("free");
+        assert_eq!(free["tasks"].as_array().map(Vec::len), Some(6));
+        let sprint = call_with(&ann, "list_tasks_in_sprint", json!({ "sprint_id": "acme-jira:7" })).await.structured_content.expect("sprint");
+        assert_eq!(sprint["tasks"].as_array().map(Vec::len), Some(6));
+        let found = call_with(&ann, "search_tasks", json!({ "query": "task 11" })).await.structured_content.expect("search");
+        assert_eq!(found["tasks"][0]["id"], "acme-jira:EX-11");
+        let task_id = mine["tasks"][0]["id"].as_str().expect("id").to_string();
+        let task = call_with(&ann, "get_task", json!({ "task_id": task_id })).await.structured_content.expect("task");
+        assert_eq!(task["task"]["id"], task_id.as_str());
+        assert!(task["task"]["description"].as_str().is_some_and(|d| d.starts_with("Details of")));
+        let mixed = call_with(&ann, "list_tasks", json!({ "project_id": "acme-jira:EX", "sprint_id": "other:7" })).await;
+        assert_eq!(mixed.is_error, Some(true));
+        let gone = call_with(&ann, "get_task", json!({ "task_id": "acme-jira:EX-404" })).await;
+        assert!(text(&gone).contains("EX-404"), "{}", text(&gone));
         let tested = call_with(&ann, "test_pm_provider", json!({})).await.structured_content.expect("test");
         assert_eq!(tested["test"]["ok"], true);
 

@@ -13,6 +13,7 @@ use crate::mcp::PmServer;
 mod connections;
 mod identity;
 mod projects;
+mod tasks;
 
 pub use identity::{ConnectionSummary, CurrentUser, ListProvidersArgs, ProviderList};
 
@@ -21,7 +22,8 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
     static ROUTER: LazyLock<Arc<ToolRouter<PmServer>>> = LazyLock::new(|| {
         let mut router = PmServer::identity_router()
             + PmServer::connections_router()
-            + PmServer::projects_router();
+            + PmServer::projects_router()
+            + PmServer::tasks_router();
         for route in router.map.values_mut() {
             // Unknown arguments are refused (a misspelt argument is a mistake, not a no-op).
             let mut input = serde_json::Value::Object((*route.attr.input_schema).clone());
@@ -34,6 +36,7 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
             if let Some(schema) = route.attr.output_schema.take() {
                 let mut value = serde_json::Value::Object((*schema).clone());
                 compact_schema(&mut value, false);
+                value = shallow(&value, 0);
                 if let serde_json::Value::Object(map) = value {
                     route.attr.output_schema = Some(Arc::new(map));
                 }
@@ -42,6 +45,84 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
         Arc::new(router)
     });
     ROUTER.clone()
+}
+
+/// An output schema cut to two levels: the result's own fields with their types, and for nested
+/// objects just "object" (arrays keep their item type). Clients can still validate the envelope;
+/// the model reads the values. Keeps 60 tools' schemas inside the token budget.
+fn shallow(schema: &serde_json::Value, depth: usize) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let defs = schema.get("$defs").cloned();
+    let resolve = |s: &Value| -> Value {
+        match (s.get("$ref").and_then(Value::as_str), &defs) {
+            (Some(r), Some(d)) => d
+                .get(r.trim_start_matches("#/$defs/"))
+                .cloned()
+                .unwrap_or(json!({ "type": "object" })),
+            _ => s.clone(),
+        }
+    };
+    let nullable = |s: &Value| -> bool {
+        s.get("anyOf")
+            .and_then(Value::as_array)
+            .is_some_and(|o| o.iter().any(|x| x.get("type") == Some(&json!("null"))))
+            || s.get("type")
+                .and_then(Value::as_array)
+                .is_some_and(|t| t.contains(&json!("null")))
+    };
+    let kind_of = |s: &Value| -> Value {
+        let s = match s.get("anyOf").and_then(Value::as_array) {
+            Some(options) => options
+                .iter()
+                .find(|o| o.get("type") != Some(&json!("null")))
+                .map(&resolve)
+                .unwrap_or(json!({})),
+            None => resolve(s),
+        };
+        let t = match s.get("type") {
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .find(|t| *t != &json!("null"))
+                .cloned()
+                .unwrap_or(json!("object")),
+            Some(t) => t.clone(),
+            None if s.get("enum").is_some() => json!("string"),
+            None => json!("object"),
+        };
+        let mut out = json!({ "type": t });
+        if t == json!("array") {
+            let item = s.get("items").map(&resolve).unwrap_or(json!({}));
+            let item_type = item.get("type").cloned().unwrap_or(json!("object"));
+            out["items"] =
+                json!({ "type": if item_type.is_array() { json!("object") } else { item_type } });
+        }
+        if let Some(e) = s.get("enum") {
+            out["enum"] = e.clone();
+        }
+        out
+    };
+    if depth > 0 {
+        return kind_of(schema);
+    }
+    let mut props = serde_json::Map::new();
+    for (name, prop) in schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let mut p = kind_of(prop);
+        if nullable(prop) {
+            let t = p["type"].clone();
+            p["type"] = json!([t, "null"]);
+        }
+        props.insert(name.clone(), p);
+    }
+    let mut out = json!({ "type": "object", "properties": props });
+    if let Some(r) = schema.get("required") {
+        out["required"] = r.clone();
+    }
+    out
 }
 
 /// Checks a call's arguments against the tool's input schema: a violation is a JSON-RPC
@@ -172,6 +253,18 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
     (
         "projects",
         &["list_projects", "search_projects", "get_project"],
+    ),
+    (
+        "tasks",
+        &[
+            "list_tasks",
+            "list_my_tasks",
+            "list_tasks_by_assignee",
+            "list_unassigned_tasks",
+            "list_tasks_in_sprint",
+            "search_tasks",
+            "get_task",
+        ],
     ),
 ];
 

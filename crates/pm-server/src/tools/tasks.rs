@@ -1,0 +1,409 @@
+//! Task tools (read side): list by project, sprint, assignee or status; the caller's own tasks
+//! in the tracker; unassigned ones; free-text search; one task by id.
+use pm_core::{Assignee, ConnectionHandle, PageRequest, QualifiedId, Task, TaskQuery, User};
+use rmcp::handler::server::common::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ToolError;
+use crate::auth::Principal;
+use crate::mcp::PmServer;
+use crate::providers::resolve;
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct ListTasksArgs {
+    /// Project id from list_projects (e.g. "acme-jira:PROJ") or key.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Sprint id (e.g. "acme-jira:42").
+    #[serde(default)]
+    pub sprint_id: Option<String>,
+    /// Tracker user id of the assignee.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
+    /// Status name, or several separated by commas (e.g. "To Do,In Progress").
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Connection name or id; default: the one in the ids, else your default connection.
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    /// From the previous page's next_cursor.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Page size, 1-100 (default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct MyTasksArgs {
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Status name(s), comma-separated.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ByAssigneeArgs {
+    /// Tracker user id of the assignee.
+    pub assignee_id: String,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct InSprintArgs {
+    /// Sprint id (e.g. "acme-jira:42").
+    pub sprint_id: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchTasksArgs {
+    /// Words to find in titles, descriptions and comments.
+    pub query: String,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetTaskArgs {
+    /// Task id as returned by the list tools (e.g. "acme-jira:PROJ-42"), or a bare key.
+    pub task_id: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskList {
+    pub tasks: Vec<Task>,
+    /// Pass as cursor for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskOne {
+    pub task: Task,
+}
+
+/// The native ids of qualified inputs, and the one connection they name (mixing is refused).
+struct Ids {
+    connection: Option<ConnectionHandle>,
+}
+
+impl Ids {
+    fn new() -> Self {
+        Self { connection: None }
+    }
+
+    fn native(&mut self, raw: Option<&str>) -> Result<Option<String>, ToolError> {
+        let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let q = QualifiedId::parse(raw).map_err(|e| ToolError(e.0))?;
+        if let Some(c) = q.connection {
+            match &self.connection {
+                Some(existing) if *existing != c => {
+                    return Err(ToolError(format!(
+                        "the ids name two connections ({existing} and {c}); use one"
+                    )));
+                }
+                _ => self.connection = Some(c),
+            }
+        }
+        Ok(Some(q.native))
+    }
+}
+
+fn statuses(raw: Option<&str>) -> Vec<String> {
+    raw.map(|s| {
+        s.split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn qualify_user(u: &mut User, c: &ConnectionHandle) {
+    u.id = QualifiedId::new(c, u.id.clone()).to_string();
+}
+
+/// Ids handed out are qualified with the connection, so they work as input as they are.
+fn qualify(mut t: Task, c: &ConnectionHandle) -> Task {
+    t.id = QualifiedId::new(c, t.id).to_string();
+    t.project_id = t.project_id.map(|p| QualifiedId::new(c, p).to_string());
+    t.parent_id = t.parent_id.map(|p| QualifiedId::new(c, p).to_string());
+    if let Some(u) = t.assignee.as_mut() {
+        qualify_user(u, c);
+    }
+    if let Some(u) = t.reporter.as_mut() {
+        qualify_user(u, c);
+    }
+    t
+}
+
+impl PmServer {
+    async fn run_task_query(
+        &self,
+        p: &Principal,
+        ids: Ids,
+        provider_id: Option<&str>,
+        query: TaskQuery,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let state = self.state();
+        let named = match (
+            ids.connection.as_ref().map(|c| c.as_str()),
+            provider_id.map(str::trim).filter(|s| !s.is_empty()),
+        ) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(ToolError(format!(
+                    "provider_id {b:?} and the ids' connection {a:?} differ; use one"
+                )));
+            }
+            (Some(a), _) => Some(a.to_string()),
+            (None, b) => b.map(str::to_string),
+        };
+        let conn = resolve(state, p, named.as_deref()).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let page = provider
+            .search_tasks(&query, &PageRequest::new(cursor, limit))
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(TaskList {
+            tasks: page
+                .items
+                .into_iter()
+                .map(|t| qualify(t, &conn.name))
+                .collect(),
+            next_cursor: page.next,
+        }))
+    }
+}
+
+#[tool_router(router = tasks_router, vis = "pub(crate)")]
+impl PmServer {
+    /// List tasks, filtered by project, sprint, assignee and status; newest changes first.
+    #[tool(
+        name = "list_tasks",
+        annotations(
+            title = "List tasks",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_tasks(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<ListTasksArgs>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let mut ids = Ids::new();
+        let query = TaskQuery {
+            project: ids.native(a.project_id.as_deref())?,
+            sprint: ids.native(a.sprint_id.as_deref())?,
+            assignee: ids.native(a.assignee_id.as_deref())?.map(Assignee::User),
+            statuses: statuses(a.status.as_deref()),
+            text: None,
+        };
+        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+            .await
+    }
+
+    /// Your own tasks in the tracker (assigned to the account the connection signs in as).
+    #[tool(
+        name = "list_my_tasks",
+        annotations(
+            title = "My tasks",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_my_tasks(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<MyTasksArgs>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let mut ids = Ids::new();
+        let query = TaskQuery {
+            project: ids.native(a.project_id.as_deref())?,
+            assignee: Some(Assignee::Me),
+            statuses: statuses(a.status.as_deref()),
+            ..TaskQuery::default()
+        };
+        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+            .await
+    }
+
+    /// Tasks assigned to one tracker user.
+    #[tool(
+        name = "list_tasks_by_assignee",
+        annotations(
+            title = "Tasks by assignee",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_tasks_by_assignee(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<ByAssigneeArgs>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let mut ids = Ids::new();
+        let assignee = ids
+            .native(Some(&a.assignee_id))?
+            .ok_or_else(|| ToolError("assignee_id is empty".into()))?;
+        let query = TaskQuery {
+            project: ids.native(a.project_id.as_deref())?,
+            assignee: Some(Assignee::User(assignee)),
+            statuses: statuses(a.status.as_deref()),
+            ..TaskQuery::default()
+        };
+        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+            .await
+    }
+
+    /// Tasks nobody is assigned to.
+    #[tool(
+        name = "list_unassigned_tasks",
+        annotations(
+            title = "Unassigned tasks",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_unassigned_tasks(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<MyTasksArgs>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let mut ids = Ids::new();
+        let query = TaskQuery {
+            project: ids.native(a.project_id.as_deref())?,
+            assignee: Some(Assignee::Nobody),
+            statuses: statuses(a.status.as_deref()),
+            ..TaskQuery::default()
+        };
+        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+            .await
+    }
+
+    /// The tasks of one sprint.
+    #[tool(
+        name = "list_tasks_in_sprint",
+        annotations(
+            title = "Tasks in a sprint",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_tasks_in_sprint(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<InSprintArgs>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let mut ids = Ids::new();
+        let query = TaskQuery {
+            sprint: ids.native(Some(&a.sprint_id))?,
+            statuses: statuses(a.status.as_deref()),
+            ..TaskQuery::default()
+        };
+        self.run_task_query(&p, ids, None, query, a.cursor, a.limit)
+            .await
+    }
+
+    /// Find tasks containing words, optionally within one project.
+    #[tool(
+        name = "search_tasks",
+        annotations(
+            title = "Search tasks",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn search_tasks(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<SearchTasksArgs>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        if a.query.trim().is_empty() {
+            return Err(ToolError("query is empty; give words to search for".into()));
+        }
+        let mut ids = Ids::new();
+        let query = TaskQuery {
+            project: ids.native(a.project_id.as_deref())?,
+            text: Some(a.query),
+            ..TaskQuery::default()
+        };
+        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+            .await
+    }
+
+    /// Read one task: title, description (Markdown), status, people, dates.
+    #[tool(
+        name = "get_task",
+        annotations(
+            title = "Get a task",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_task(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<GetTaskArgs>,
+    ) -> Result<Json<TaskOne>, ToolError> {
+        let state = self.state();
+        let id = QualifiedId::parse(&a.task_id).map_err(|e| ToolError(e.0))?;
+        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let task = provider
+            .get_task(&id.native)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(TaskOne {
+            task: qualify(task, &conn.name),
+        }))
+    }
+}
