@@ -14,7 +14,9 @@ pub mod text;
 pub use domain::*;
 pub use ids::{ApiKeyId, ConnectionId, UserId};
 pub use provider::{AuthKind, BaseUrl, ConnectionHandle, ProviderKind};
-pub use provider_api::{Assignee, Provider, ProviderError, ProviderResult, SiteInfo, TaskQuery};
+pub use provider_api::{
+    Assignee, NewTask, Provider, ProviderError, ProviderResult, SiteInfo, TaskQuery,
+};
 pub use qualified::QualifiedId;
 pub use scope::{Scope, Scopes};
 pub use secret::Secret;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::ProviderKind;
-use crate::domain::{Page, PageRequest, Project, Task, User};
+use crate::domain::{Comment, Page, PageRequest, Project, Task, User, Worklog};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
@@ -122,6 +122,20 @@ pub struct TaskQuery {
     pub text: Option<String>,
 }
 
+/// A task to create. Text is Markdown; the provider converts it to its own rich text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewTask {
+    pub project: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub task_type: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: Option<String>,
+    pub due_date: Option<chrono::NaiveDate>,
+    pub parent: Option<String>,
+    pub labels: Vec<String>,
+}
+
 /// One tracker, reached through one connection's credentials.
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -159,6 +173,51 @@ pub trait Provider: Send + Sync {
 
     async fn get_task(&self, _id: &str) -> ProviderResult<Task> {
         Err(self.unsupported("reading a task"))
+    }
+
+    async fn create_task(&self, _task: &NewTask) -> ProviderResult<Task> {
+        Err(self.unsupported("creating tasks"))
+    }
+
+    /// Moves a task to the status named `status` through the workflow; when no transition leads
+    /// there, the error lists the statuses that can be reached.
+    async fn transition_task(&self, _id: &str, _status: &str) -> ProviderResult<Task> {
+        Err(self.unsupported("changing a task's status"))
+    }
+
+    /// Assigns a task to a tracker user, or unassigns it (`None`).
+    async fn assign_task(&self, _id: &str, _assignee: Option<&str>) -> ProviderResult<()> {
+        Err(self.unsupported("assigning tasks"))
+    }
+
+    async fn add_comment(&self, _task: &str, _markdown: &str) -> ProviderResult<Comment> {
+        Err(self.unsupported("commenting"))
+    }
+
+    async fn list_comments(
+        &self,
+        _task: &str,
+        _page: &PageRequest,
+    ) -> ProviderResult<Page<Comment>> {
+        Err(self.unsupported("reading comments"))
+    }
+
+    async fn log_work(
+        &self,
+        _task: &str,
+        _seconds: i64,
+        _started: chrono::DateTime<chrono::Utc>,
+        _comment: Option<&str>,
+    ) -> ProviderResult<Worklog> {
+        Err(self.unsupported("logging work"))
+    }
+
+    async fn list_worklogs(
+        &self,
+        _task: &str,
+        _page: &PageRequest,
+    ) -> ProviderResult<Page<Worklog>> {
+        Err(self.unsupported("reading worklogs"))
     }
 
     fn unsupported(&self, operation: &'static str) -> ProviderError {

@@ -139,6 +139,15 @@ impl Upstream {
         self.send(Method::POST, url, &[], Some(body)).await
     }
 
+    pub async fn put<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> ProviderResult<T> {
+        let url = self.url(path)?;
+        self.send(Method::PUT, url, &[], Some(body)).await
+    }
+
     async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,

@@ -48,7 +48,10 @@ pub struct Fake {
     /// Every JQL query received, in order.
     pub queries: Mutex<Vec<String>>,
     issue_template: Value,
-    issues: Vec<FakeIssue>,
+    pub issues: Mutex<Vec<FakeIssue>>,
+    /// Comments and worklogs per issue key, as Jira would answer them.
+    pub comments: Mutex<HashMap<String, Vec<Value>>>,
+    pub worklogs: Mutex<HashMap<String, Vec<Value>>>,
     flaky: AtomicUsize,
     expected_auth: String,
 }
@@ -62,7 +65,7 @@ pub struct FakeIssue {
     pub project: String,
     pub summary: String,
     pub status: (&'static str, &'static str),
-    pub assignee: Option<&'static str>,
+    pub assignee: Option<String>,
     pub sprint: Option<u64>,
 }
 
@@ -80,7 +83,7 @@ fn fake_issues() -> Vec<FakeIssue> {
             project: "EX".into(),
             summary: format!("Example task {i}"),
             status: statuses[i % 3],
-            assignee: (i % 2 == 1).then_some(MIA),
+            assignee: (i % 2 == 1).then(|| MIA.to_string()),
             sprint: (i <= 6).then_some(7),
         })
         .collect()
@@ -94,7 +97,7 @@ fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
     fields["summary"] = json!(i.summary);
     fields["description"] = json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": format!("Details of {}", i.key) }] }] });
     fields["status"] = json!({ "name": i.status.0, "statusCategory": { "key": i.status.1 } });
-    fields["assignee"] = match i.assignee {
+    fields["assignee"] = match &i.assignee {
         Some(id) => json!({ "accountId": id, "displayName": "Mia Krystof", "active": true }),
         None => Value::Null,
     };
@@ -157,13 +160,13 @@ fn matches(issue: &FakeIssue, jql: &str) -> Result<bool, String> {
     for clause in clauses(jql) {
         let c = clause.trim();
         let ok = if c == "assignee = currentUser()" {
-            issue.assignee == Some(MIA)
+            issue.assignee.as_deref() == Some(MIA)
         } else if c == "assignee is EMPTY" {
             issue.assignee.is_none()
         } else if let Some(v) = c.strip_prefix("project = ") {
             unquote(v).ok_or("bad project value")? == issue.project
         } else if let Some(v) = c.strip_prefix("assignee = ") {
-            Some(unquote(v).ok_or("bad assignee value")?.as_str()) == issue.assignee
+            Some(unquote(v).ok_or("bad assignee value")?) == issue.assignee
         } else if let Some(v) = c.strip_prefix("sprint = ") {
             unquote(v).ok_or("bad sprint value")?.parse::<u64>().ok() == issue.sprint
         } else if let Some(list) = c
@@ -206,7 +209,8 @@ async fn search_jql(
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     let mut hits = Vec::new();
-    for issue in &f.issues {
+    let all = f.issues.lock().unwrap().clone();
+    for issue in &all {
         match matches(issue, &jql) {
             Ok(true) => hits.push(issue.clone()),
             Ok(false) => {}
@@ -239,8 +243,8 @@ async fn dc_search(
     let jql = body["jql"].as_str().unwrap_or("").to_string();
     let max = body["maxResults"].as_u64().unwrap_or(50) as usize;
     let start = body["startAt"].as_u64().unwrap_or(0) as usize;
-    let hits: Vec<&FakeIssue> = f
-        .issues
+    let all = f.issues.lock().unwrap().clone();
+    let hits: Vec<&FakeIssue> = all
         .iter()
         .filter(|i| matches(i, &jql).unwrap_or(false))
         .collect();
@@ -258,13 +262,282 @@ async fn dc_search(
         .into_response()
 }
 
+const WORKFLOW: [(&str, &str); 3] = [
+    ("To Do", "new"),
+    ("In Progress", "indeterminate"),
+    ("Done", "done"),
+];
+
+/// Where an issue may go from `status`: the next step, and back to To Do from anywhere else.
+fn transitions_from(status: &str) -> Vec<(String, (&'static str, &'static str))> {
+    let mut out = Vec::new();
+    match status {
+        "To Do" => out.push(("11".to_string(), WORKFLOW[1])),
+        "In Progress" => {
+            out.push(("21".to_string(), WORKFLOW[2]));
+            out.push(("31".to_string(), WORKFLOW[0]));
+        }
+        _ => out.push(("31".to_string(), WORKFLOW[0])),
+    }
+    out
+}
+
+async fn create_issue(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    count(&f, "create");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let fields = &body["fields"];
+    let project = fields["project"]["key"].as_str().unwrap_or("");
+    let summary = fields["summary"].as_str().unwrap_or("").trim();
+    let mut errors = serde_json::Map::new();
+    if project != "EX" {
+        errors.insert("project".into(), json!("Specify a valid project ID or key"));
+    }
+    if summary.is_empty() {
+        errors.insert(
+            "summary".into(),
+            json!("You must specify a summary of the issue."),
+        );
+    }
+    if !fields["description"].is_null() && fields["description"]["type"] != "doc" {
+        errors.insert(
+            "description".into(),
+            json!(
+                "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+            ),
+        );
+    }
+    if !errors.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "errorMessages": [], "errors": errors })),
+        )
+            .into_response();
+    }
+    let mut issues = f.issues.lock().unwrap();
+    let key = format!("EX-{}", issues.len() + 1);
+    issues.push(FakeIssue {
+        key: key.clone(),
+        project: "EX".into(),
+        summary: summary.to_string(),
+        status: WORKFLOW[0],
+        assignee: fields["assignee"]["accountId"].as_str().map(str::to_string),
+        sprint: None,
+    });
+    (StatusCode::CREATED, axum::Json(json!({ "id": format!("3{}", issues.len()), "key": key, "self": format!("https://your-domain.atlassian.net/rest/api/3/issue/{key}") })))
+        .into_response()
+}
+
+async fn get_transitions(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let Some(issue) = f
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|i| i.key == key)
+        .cloned()
+    else {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    };
+    let list: Vec<Value> = transitions_from(issue.status.0)
+        .into_iter()
+        .map(|(id, (name, cat))| json!({ "id": id, "name": format!("Move to {name}"), "to": { "name": name, "statusCategory": { "key": cat } } }))
+        .collect();
+    axum::Json(json!({ "expand": "transitions", "transitions": list })).into_response()
+}
+
+async fn do_transition(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    count(&f, "transition");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut issues = f.issues.lock().unwrap();
+    let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    };
+    let wanted = body["transition"]["id"].as_str().unwrap_or("");
+    match transitions_from(issue.status.0)
+        .into_iter()
+        .find(|(id, _)| id == wanted)
+    {
+        Some((_, to)) => {
+            issue.status = to;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => jira_error(
+            StatusCode::BAD_REQUEST,
+            "Transition id is not valid for this issue.",
+        ),
+    }
+}
+
+async fn set_assignee(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut issues = f.issues.lock().unwrap();
+    let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    };
+    issue.assignee = body["accountId"].as_str().map(str::to_string);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn exists(f: &Fake, key: &str) -> bool {
+    f.issues.lock().unwrap().iter().any(|i| i.key == key)
+}
+
+async fn add_comment(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    if !exists(&f, &key) {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    }
+    if body["body"]["type"] != "doc" {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "comment": "Comment body must be an Atlassian Document" } }))).into_response();
+    }
+    let mut all = f.comments.lock().unwrap();
+    let list = all.entry(key).or_default();
+    let c = json!({ "id": format!("{}", 10000 + list.len()), "author": f.myself.clone(), "body": body["body"], "created": "2026-11-27T09:00:00.000+0000", "updated": "2026-11-27T09:00:00.000+0000" });
+    list.push(c.clone());
+    (StatusCode::CREATED, axum::Json(c)).into_response()
+}
+
+async fn list_comments(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    if !exists(&f, &key) {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    }
+    let list = f
+        .comments
+        .lock()
+        .unwrap()
+        .get(&key)
+        .cloned()
+        .unwrap_or_default();
+    axum::Json(json!({ "startAt": 0, "maxResults": 50, "total": list.len(), "comments": list }))
+        .into_response()
+}
+
+async fn add_worklog(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    if !exists(&f, &key) {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    }
+    let seconds = body["timeSpentSeconds"].as_i64().unwrap_or(0);
+    let started = body["started"].as_str().unwrap_or("");
+    if seconds < 60 || !started.contains('T') {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "errorMessages": ["Worklog must not be null."], "errors": {} })),
+        )
+            .into_response();
+    }
+    let mut all = f.worklogs.lock().unwrap();
+    let list = all.entry(key).or_default();
+    let w = json!({ "id": format!("{}", 20000 + list.len()), "author": f.myself.clone(), "comment": body["comment"], "started": started, "timeSpentSeconds": seconds });
+    list.push(w.clone());
+    (StatusCode::CREATED, axum::Json(w)).into_response()
+}
+
+async fn list_worklogs(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    if !exists(&f, &key) {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    }
+    let list = f
+        .worklogs
+        .lock()
+        .unwrap()
+        .get(&key)
+        .cloned()
+        .unwrap_or_default();
+    axum::Json(json!({ "startAt": 0, "maxResults": 5000, "total": list.len(), "worklogs": list }))
+        .into_response()
+}
+
 async fn issue(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
     count(&f, &format!("issue/{key}"));
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    match f.issues.iter().find(|i| i.key == key) {
-        Some(i) => axum::Json(issue_json(&f, i)).into_response(),
+    let found = f
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|i| i.key == key)
+        .cloned();
+    match found {
+        Some(i) => axum::Json(issue_json(&f, &i)).into_response(),
         None => jira_error(
             StatusCode::NOT_FOUND,
             "Issue does not exist or you do not have permission to see it.",
@@ -434,7 +707,9 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         hits: Mutex::default(),
         queries: Mutex::default(),
         issue_template: example_of("/rest/api/3/search/jql", "post")["issues"][0].clone(),
-        issues: fake_issues(),
+        issues: Mutex::new(fake_issues()),
+        comments: Mutex::default(),
+        worklogs: Mutex::default(),
         flaky: AtomicUsize::new(0),
         expected_auth: expected_auth.to_string(),
     });
@@ -444,7 +719,24 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         .route("/rest/api/3/project/search", get(project_search))
         .route("/rest/api/3/project/{key}", get(project))
         .route("/rest/api/3/search/jql", axum::routing::post(search_jql))
+        .route("/rest/api/3/issue", axum::routing::post(create_issue))
         .route("/rest/api/3/issue/{key}", get(issue))
+        .route(
+            "/rest/api/3/issue/{key}/transitions",
+            get(get_transitions).post(do_transition),
+        )
+        .route(
+            "/rest/api/3/issue/{key}/assignee",
+            axum::routing::put(set_assignee),
+        )
+        .route(
+            "/rest/api/3/issue/{key}/comment",
+            get(list_comments).post(add_comment),
+        )
+        .route(
+            "/rest/api/3/issue/{key}/worklog",
+            get(list_worklogs).post(add_worklog),
+        )
         .route("/rest/api/2/search", axum::routing::post(dc_search))
         .route("/rest/api/2/myself", get(dc_myself))
         .route("/rest/api/2/project", get(dc_projects))

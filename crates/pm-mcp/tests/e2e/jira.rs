@@ -106,6 +106,40 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(mixed.is_error, Some(true));
         let gone = call_with(&ann, "get_task", json!({ "task_id": "acme-jira:EX-404" })).await;
         assert!(text(&gone).contains("EX-404"), "{}", text(&gone));
+        // The working part of the day: create a task, move it, comment, log work, read it back.
+        let created = call_with(&ann, "create_task", json!({
+            "project_id": "acme-jira:EX", "title": "Checkout fails on Safari",
+            "description": "## Steps\n\n1. open **checkout**\n2. pay", "due_date": "2026-12-24"
+        }))
+        .await;
+        assert_ne!(created.is_error, Some(true), "{}", text(&created));
+        let created = created.structured_content.expect("created");
+        let new_id = created["task"]["id"].as_str().expect("id").to_string();
+        assert_eq!(new_id, "acme-jira:EX-13");
+        assert_eq!(created["task"]["status"]["name"], "To Do");
+        let moved = call_with(&ann, "update_task_status", json!({ "task_id": new_id, "status": "in progress" })).await;
+        assert_eq!(moved.structured_content.expect("moved")["task"]["status"]["category"], "in_progress");
+        let stuck = call_with(&ann, "update_task_status", json!({ "task_id": new_id, "status": "Closed" })).await;
+        assert_eq!(stuck.is_error, Some(true));
+        assert!(text(&stuck).contains("can move to: Done, To Do"), "{}", text(&stuck));
+        let bad_date = call_with(&ann, "create_task", json!({ "project_id": "EX", "title": "x", "due_date": "24/12/2026" })).await;
+        assert!(text(&bad_date).contains("YYYY-MM-DD"), "{}", text(&bad_date));
+        let bad_project = call_with(&ann, "create_task", json!({ "project_id": "NOPE", "title": "x" })).await;
+        assert!(text(&bad_project).contains("project: Specify a valid project ID or key"), "{}", text(&bad_project));
+        let commented = call_with(&ann, "add_task_comment", json!({ "task_id": new_id, "comment": "Reproduced on **Safari 18**" })).await;
+        assert_eq!(commented.structured_content.expect("comment")["comment"]["body"], "Reproduced on **Safari 18**");
+        let comments = call_with(&ann, "get_task_comments", json!({ "task_id": new_id })).await.structured_content.expect("comments");
+        assert_eq!(comments["comments"][0]["author"]["name"], "Mia Krystof");
+        let logged = call_with(&ann, "log_work", json!({ "task_id": new_id, "hours": 1.5, "date": "2026-11-27", "comment": "debugging" })).await;
+        assert_eq!(logged.structured_content.expect("log")["worklog"]["seconds"], 5400);
+        let logs = call_with(&ann, "list_worklogs", json!({ "task_id": new_id })).await.structured_content.expect("logs");
+        assert_eq!(logs["total_hours"], 1.5);
+        assert!(text(&call_with(&ann, "log_work", json!({ "task_id": new_id, "hours": -2 })).await).contains("more than 0"));
+        let unassigned = call_with(&ann, "assign_task", json!({ "task_id": new_id })).await.structured_content.expect("assign");
+        assert_eq!(unassigned["task"]["assignee"], Value::Null);
+        let back = call_with(&ann, "get_task", json!({ "task_id": new_id })).await.structured_content.expect("back");
+        assert_eq!(back["task"]["title"], "Checkout fails on Safari");
+        assert_eq!(back["task"]["status"]["name"], "In Progress");
         let tested = call_with(&ann, "test_pm_provider", json!({})).await.structured_content.expect("test");
         assert_eq!(tested["test"]["ok"], true);
 

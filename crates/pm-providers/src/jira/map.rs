@@ -1,5 +1,5 @@
 //! Jira wire types → pm-mcp's domain.
-use pm_core::{Project, Status, StatusCategory, Task, User};
+use pm_core::{Comment, Project, Status, StatusCategory, Task, User, Worklog};
 
 use super::wire;
 
@@ -75,6 +75,26 @@ pub fn task(i: wire::Issue, site: &str) -> Task {
         labels: f.labels,
         created_at: f.created.as_str().and_then(timestamp),
         updated_at: f.updated.as_str().and_then(timestamp),
+    }
+}
+
+pub fn comment(c: wire::Comment) -> Comment {
+    Comment {
+        id: c.id,
+        author: c.author.map(user),
+        body: super::adf::to_markdown(&c.body),
+        created_at: c.created.as_str().and_then(timestamp),
+        updated_at: c.updated.as_str().and_then(timestamp),
+    }
+}
+
+pub fn worklog(w: wire::Worklog) -> Worklog {
+    Worklog {
+        id: w.id,
+        author: w.author.map(user),
+        started_at: w.started.as_str().and_then(timestamp),
+        seconds: w.time_spent_seconds,
+        comment: Some(super::adf::to_markdown(&w.comment)).filter(|c| !c.trim().is_empty()),
     }
 }
 

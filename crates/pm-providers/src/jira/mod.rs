@@ -4,13 +4,14 @@
 mod adf;
 pub mod jql;
 mod map;
+pub mod markdown;
 pub mod wire;
 
 use async_trait::async_trait;
 use base64::Engine as _;
 use pm_core::{
-    Assignee, Page, PageRequest, Project, Provider, ProviderError, ProviderKind, ProviderResult,
-    SiteInfo, Task, TaskQuery, User,
+    Assignee, Comment, NewTask, Page, PageRequest, Project, Provider, ProviderError, ProviderKind,
+    ProviderResult, SiteInfo, Task, TaskQuery, User, Worklog,
 };
 use reqwest::header::HeaderValue;
 use serde_json::json;
@@ -199,6 +200,182 @@ impl Provider for Jira {
         Ok(map::task(issue, &self.site_url()))
     }
 
+    async fn create_task(&self, t: &NewTask) -> ProviderResult<Task> {
+        if t.title.trim().is_empty() {
+            return Err(ProviderError::BadInput("a task needs a title".into()));
+        }
+        let mut fields = json!({
+            "project": { "key": t.project },
+            "summary": t.title.trim(),
+            "issuetype": { "name": t.task_type.as_deref().unwrap_or("Task") },
+        });
+        if let Some(d) = t.description.as_deref().filter(|d| !d.trim().is_empty()) {
+            fields["description"] = self.rich_text(d);
+        }
+        if let Some(a) = &t.assignee {
+            fields["assignee"] = self.user_ref(a);
+        }
+        if let Some(p) = &t.priority {
+            fields["priority"] = json!({ "name": p });
+        }
+        if let Some(d) = t.due_date {
+            fields["duedate"] = json!(d.format("%Y-%m-%d").to_string());
+        }
+        if let Some(p) = &t.parent {
+            fields["parent"] = json!({ "key": p });
+        }
+        if !t.labels.is_empty() {
+            fields["labels"] = json!(t.labels);
+        }
+        let created: wire::Created = self
+            .up
+            .post(&self.api("issue"), &json!({ "fields": fields }))
+            .await?;
+        self.get_task(&created.key).await
+    }
+
+    async fn transition_task(&self, id: &str, status: &str) -> ProviderResult<Task> {
+        let key = issue_key(id)?;
+        let wanted = status.trim();
+        let current = self.get_task(&key).await?;
+        if current.status.name.eq_ignore_ascii_case(wanted) {
+            return Ok(current);
+        }
+        let available: wire::Transitions = self
+            .up
+            .get(&self.api(&format!("issue/{key}/transitions")), &[])
+            .await?;
+        let target = |t: &wire::Transition| {
+            t.to.as_ref()
+                .and_then(|s| s.name.clone())
+                .or(t.name.clone())
+                .unwrap_or_default()
+        };
+        let chosen = available.transitions.iter().find(|t| {
+            target(t).eq_ignore_ascii_case(wanted)
+                || t.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+        });
+        let Some(chosen) = chosen else {
+            let reachable: Vec<String> = available.transitions.iter().map(target).collect();
+            return Err(ProviderError::BadInput(format!(
+                "{key} is in {:?} and no transition leads to {wanted:?}; it can move to: {}",
+                current.status.name,
+                if reachable.is_empty() {
+                    "nothing (no transitions available to this account)".into()
+                } else {
+                    reachable.join(", ")
+                }
+            )));
+        };
+        let _: serde_json::Value = self
+            .up
+            .post(
+                &self.api(&format!("issue/{key}/transitions")),
+                &json!({ "transition": { "id": chosen.id } }),
+            )
+            .await?;
+        self.get_task(&key).await
+    }
+
+    async fn assign_task(&self, id: &str, assignee: Option<&str>) -> ProviderResult<()> {
+        let key = issue_key(id)?;
+        let body = match assignee {
+            Some(a) => self.user_ref(a),
+            None => match self.edition {
+                Edition::Cloud => json!({ "accountId": null }),
+                Edition::DataCenter => json!({ "name": null }),
+            },
+        };
+        let _: serde_json::Value = self
+            .up
+            .put(&self.api(&format!("issue/{key}/assignee")), &body)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_comment(&self, task: &str, markdown: &str) -> ProviderResult<Comment> {
+        let key = issue_key(task)?;
+        if markdown.trim().is_empty() {
+            return Err(ProviderError::BadInput("the comment is empty".into()));
+        }
+        let c: wire::Comment = self
+            .up
+            .post(
+                &self.api(&format!("issue/{key}/comment")),
+                &json!({ "body": self.rich_text(markdown) }),
+            )
+            .await?;
+        Ok(map::comment(c))
+    }
+
+    async fn list_comments(&self, task: &str, page: &PageRequest) -> ProviderResult<Page<Comment>> {
+        let key = issue_key(task)?;
+        let start = cursor::decode_offset(page.cursor.as_deref())?;
+        let q = [
+            ("startAt", start.to_string()),
+            ("maxResults", page.limit.to_string()),
+            ("orderBy", "created".to_string()),
+        ];
+        let res: wire::Comments = self
+            .up
+            .get(&self.api(&format!("issue/{key}/comment")), &q)
+            .await?;
+        let end = res.start_at + res.comments.len() as u64;
+        let more = !res.comments.is_empty() && res.total.is_some_and(|t| end < t);
+        Ok(Page {
+            items: res.comments.into_iter().map(map::comment).collect(),
+            next: more.then(|| cursor::encode_offset(end)),
+        })
+    }
+
+    async fn log_work(
+        &self,
+        task: &str,
+        seconds: i64,
+        started: chrono::DateTime<chrono::Utc>,
+        comment: Option<&str>,
+    ) -> ProviderResult<Worklog> {
+        let key = issue_key(task)?;
+        if seconds < 60 {
+            return Err(ProviderError::BadInput(
+                "Jira records work in whole minutes; log at least one minute".into(),
+            ));
+        }
+        let mut body = json!({
+            "timeSpentSeconds": seconds,
+            "started": started.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string(),
+        });
+        if let Some(c) = comment.filter(|c| !c.trim().is_empty()) {
+            body["comment"] = self.rich_text(c);
+        }
+        let w: wire::Worklog = self
+            .up
+            .post(&self.api(&format!("issue/{key}/worklog")), &body)
+            .await?;
+        Ok(map::worklog(w))
+    }
+
+    async fn list_worklogs(&self, task: &str, page: &PageRequest) -> ProviderResult<Page<Worklog>> {
+        let key = issue_key(task)?;
+        let start = cursor::decode_offset(page.cursor.as_deref())?;
+        let q = [
+            ("startAt", start.to_string()),
+            ("maxResults", page.limit.to_string()),
+        ];
+        let res: wire::Worklogs = self
+            .up
+            .get(&self.api(&format!("issue/{key}/worklog")), &q)
+            .await?;
+        let end = res.start_at + res.worklogs.len() as u64;
+        let more = !res.worklogs.is_empty() && res.total.is_some_and(|t| end < t);
+        Ok(Page {
+            items: res.worklogs.into_iter().map(map::worklog).collect(),
+            next: more.then(|| cursor::encode_offset(end)),
+        })
+    }
+
     async fn get_project(&self, id: &str) -> ProviderResult<Project> {
         let id = id.trim();
         if id.is_empty() || id.contains('/') || id.contains('?') || id.contains('#') {
@@ -237,7 +414,39 @@ const ISSUE_FIELDS: [&str; 13] = [
     "updated",
 ];
 
+/// An issue key or id, checked so it can go into a URL path.
+fn issue_key(id: &str) -> ProviderResult<String> {
+    let id = id.trim();
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ProviderError::BadInput(format!(
+            "{id:?} is not a Jira issue key (like PROJ-42) or id"
+        )));
+    }
+    Ok(id.to_string())
+}
+
 impl Jira {
+    /// Markdown as the edition's rich text: ADF on Cloud, wiki markup on Data Center.
+    fn rich_text(&self, markdown: &str) -> serde_json::Value {
+        match self.edition {
+            Edition::Cloud => markdown::to_adf(markdown),
+            Edition::DataCenter => json!(markdown::to_wiki(markdown)),
+        }
+    }
+
+    /// A user reference as the edition names users: account id (Cloud), user name (DC).
+    fn user_ref(&self, id: &str) -> serde_json::Value {
+        match self.edition {
+            Edition::Cloud => json!({ "accountId": id }),
+            Edition::DataCenter => json!({ "name": id }),
+        }
+    }
+
     /// The JQL for a task query; every user value quoted (see `jql`).
     fn jql(&self, q: &TaskQuery) -> ProviderResult<String> {
         let mut jql = jql::Jql::new();

@@ -139,3 +139,66 @@ pub struct SearchPage {
     pub start_at: u64,
     pub total: Option<u64>,
 }
+
+#[derive(Debug, Deserialize)]
+pub struct Created {
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Transition {
+    pub id: String,
+    pub name: Option<String>,
+    pub to: Option<Status>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Transitions {
+    #[serde(default)]
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Comment {
+    pub id: String,
+    pub author: Option<User>,
+    #[serde(default)]
+    pub body: serde_json::Value,
+    #[serde(default)]
+    pub created: serde_json::Value,
+    #[serde(default)]
+    pub updated: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Comments {
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+    #[serde(default)]
+    pub start_at: u64,
+    pub total: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Worklog {
+    pub id: String,
+    pub author: Option<User>,
+    #[serde(default)]
+    pub comment: serde_json::Value,
+    #[serde(default)]
+    pub started: serde_json::Value,
+    #[serde(default)]
+    pub time_spent_seconds: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Worklogs {
+    #[serde(default)]
+    pub worklogs: Vec<Worklog>,
+    #[serde(default)]
+    pub start_at: u64,
+    pub total: Option<u64>,
+}

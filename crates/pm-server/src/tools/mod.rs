@@ -14,6 +14,7 @@ mod connections;
 mod identity;
 mod projects;
 mod tasks;
+mod work;
 
 pub use identity::{ConnectionSummary, CurrentUser, ListProvidersArgs, ProviderList};
 
@@ -23,7 +24,8 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
         let mut router = PmServer::identity_router()
             + PmServer::connections_router()
             + PmServer::projects_router()
-            + PmServer::tasks_router();
+            + PmServer::tasks_router()
+            + PmServer::work_router();
         for route in router.map.values_mut() {
             // Unknown arguments are refused (a misspelt argument is a mistake, not a no-op).
             let mut input = serde_json::Value::Object((*route.attr.input_schema).clone());
@@ -264,8 +266,13 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
             "list_tasks_in_sprint",
             "search_tasks",
             "get_task",
+            "create_task",
+            "update_task_status",
+            "assign_task",
         ],
     ),
+    ("comments", &["add_task_comment", "get_task_comments"]),
+    ("worklogs", &["log_work", "list_worklogs"]),
 ];
 
 pub fn toolset_of(tool: &str) -> Option<&'static str> {

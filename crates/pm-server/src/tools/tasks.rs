@@ -156,7 +156,7 @@ fn qualify_user(u: &mut User, c: &ConnectionHandle) {
 }
 
 /// Ids handed out are qualified with the connection, so they work as input as they are.
-fn qualify(mut t: Task, c: &ConnectionHandle) -> Task {
+pub(crate) fn qualify(mut t: Task, c: &ConnectionHandle) -> Task {
     t.id = QualifiedId::new(c, t.id).to_string();
     t.project_id = t.project_id.map(|p| QualifiedId::new(c, p).to_string());
     t.parent_id = t.parent_id.map(|p| QualifiedId::new(c, p).to_string());
