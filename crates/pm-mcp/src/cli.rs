@@ -101,6 +101,17 @@ pub struct ServeArgs {
     /// Keep MCP sessions for clients of older protocol revisions (needs sticky load balancing)
     #[arg(long, env = "PM_MCP_SESSIONS")]
     pub sessions: bool,
+    /// Serve read-only: tools that change data are neither listed nor callable
+    #[arg(long, env = "PM_MCP_READ_ONLY")]
+    pub read_only: bool,
+    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, comments, worklogs)
+    #[arg(
+        long,
+        env = "PM_MCP_TOOLSETS",
+        value_delimiter = ',',
+        value_name = "SETS"
+    )]
+    pub toolsets: Vec<String>,
     /// Let configure_pm_provider accept plain-http tracker URLs (on-prem trackers on a trusted network)
     #[arg(long, env = "PM_MCP_ALLOW_HTTP_PROVIDERS")]
     pub allow_http_providers: bool,
@@ -118,6 +129,17 @@ pub struct StdioArgs {
     /// Do not apply migrations on start (fail if any are pending)
     #[arg(long)]
     pub no_migrate: bool,
+    /// Serve read-only: tools that change data are neither listed nor callable
+    #[arg(long, env = "PM_MCP_READ_ONLY")]
+    pub read_only: bool,
+    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, comments, worklogs)
+    #[arg(
+        long,
+        env = "PM_MCP_TOOLSETS",
+        value_delimiter = ',',
+        value_name = "SETS"
+    )]
+    pub toolsets: Vec<String>,
 }
 
 #[derive(Debug, Args)]

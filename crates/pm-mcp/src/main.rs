@@ -73,7 +73,7 @@ async fn run(cli: Cli) -> Result<()> {
     init_logging(common.log_format, quiet_default);
     match cli.command {
         Command::Serve(args) => serve(&common, args).await,
-        Command::Stdio(args) => stdio(&common, args.no_migrate).await,
+        Command::Stdio(args) => stdio(&common, args).await,
         Command::Migrate => {
             let store = common.open_store().await?;
             let pending = store
@@ -161,6 +161,7 @@ fn default_listen() -> std::net::SocketAddr {
 
 async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     let file = &common.file;
+    let (read_only, toolsets) = settings::tool_policy(file, args.read_only, &args.toolsets)?;
     let listen = args.listen.or(file.listen).unwrap_or_else(default_listen);
     let store = common.open_migrated(args.no_migrate).await?;
     let keys = common.master_keys()?;
@@ -179,6 +180,8 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
             .unwrap_or(HttpConfig::default().max_body_bytes),
         sessions: args.sessions || file.sessions.unwrap_or(false),
         allow_http_providers: args.allow_http_providers || allow_http_providers(file),
+        read_only,
+        toolsets,
         #[cfg(feature = "conformance")]
         anonymous: None,
     };
@@ -321,7 +324,10 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-async fn stdio(common: &Common, no_migrate: bool) -> Result<()> {
+async fn stdio(common: &Common, args: cli::StdioArgs) -> Result<()> {
+    let no_migrate = args.no_migrate;
+    let (read_only, toolsets) =
+        settings::tool_policy(&common.file, args.read_only, &args.toolsets)?;
     let key = std::env::var("PM_MCP_API_KEY")
         .map_err(|_| anyhow!("PM_MCP_API_KEY is not set; create a key with `pm-mcp key create` and pass it in the environment"))?;
     let store = common.open_migrated(no_migrate).await?;
@@ -329,6 +335,8 @@ async fn stdio(common: &Common, no_migrate: bool) -> Result<()> {
     check_master_keys(store.as_ref(), &keys).await?;
     let http = HttpConfig {
         allow_http_providers: allow_http_providers(&common.file),
+        read_only,
+        toolsets,
         ..HttpConfig::default()
     };
     let state = AppState::new(store.clone(), Arc::new(keys), http).map_err(|e| anyhow!("{e}"))?;

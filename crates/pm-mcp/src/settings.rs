@@ -28,6 +28,8 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub sessions: Option<bool>,
     pub allow_http_providers: Option<bool>,
+    pub read_only: Option<bool>,
+    pub toolsets: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -164,4 +166,35 @@ pub async fn check_master_keys(store: &dyn Store, keys: &MasterKeys) -> Result<(
         );
     }
     Ok(())
+}
+
+/// The server's tool policy: `--read-only` / `--toolsets` (or their environment), else the file.
+/// Unknown toolset names are refused.
+pub fn tool_policy(
+    file: &FileConfig,
+    read_only: bool,
+    toolsets: &[String],
+) -> Result<(bool, Option<Vec<String>>)> {
+    let sets: Vec<String> = toolsets
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let sets = if sets.is_empty() {
+        file.toolsets.clone()
+    } else {
+        Some(sets)
+    };
+    if let Some(sets) = &sets {
+        let known: Vec<&str> = pm_server::tools::TOOLSETS.iter().map(|(n, _)| *n).collect();
+        for s in sets {
+            if !known.contains(&s.as_str()) {
+                bail!(
+                    "unknown toolset {s:?}; known toolsets: {}",
+                    known.join(", ")
+                );
+            }
+        }
+    }
+    Ok((read_only || file.read_only.unwrap_or(false), sets))
 }

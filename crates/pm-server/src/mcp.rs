@@ -96,9 +96,22 @@ impl PmServer {
     }
 }
 
-/// Whether `principal` may see and call `tool`: its scope, and its key's toolsets.
-fn allowed(principal: &Principal, tool: &Tool) -> Result<(), String> {
+/// Whether `principal` may see and call `tool` on this server: the server's read-only mode and
+/// toolsets, the key's scopes and toolsets, and the toolsets the request asked for
+/// (`X-MCP-Toolsets`), all of which must allow it.
+fn allowed(
+    http: &crate::state::HttpConfig,
+    principal: &Principal,
+    tool: &Tool,
+    requested: Option<&[String]>,
+) -> Result<(), String> {
     let needed = tools::required_scope(tool);
+    if http.read_only && needed != pm_core::Scope::Read {
+        return Err(format!(
+            "this pm-mcp server is read-only, and {} changes data",
+            tool.name
+        ));
+    }
     if !principal.may(needed) {
         return Err(format!(
             "{} needs the {needed} scope; this key has {}. Create a key with --scopes {needed} to use it.",
@@ -106,17 +119,35 @@ fn allowed(principal: &Principal, tool: &Tool) -> Result<(), String> {
             principal.scopes()
         ));
     }
-    if let Some(sets) = &principal.key.toolsets {
-        let set = tools::toolset_of(&tool.name).unwrap_or("");
-        if !sets.iter().any(|s| s == set) {
+    let set = tools::toolset_of(&tool.name).unwrap_or("");
+    for (whose, sets) in [
+        ("this server", http.toolsets.as_deref()),
+        ("this key", principal.key.toolsets.as_deref()),
+        ("this request", requested),
+    ] {
+        if let Some(sets) = sets
+            && !sets.iter().any(|s| s == set)
+        {
             return Err(format!(
-                "{} is in the {set} toolset, which this key does not include ({})",
+                "{} is in the {set} toolset, which {whose} does not include ({})",
                 tool.name,
                 sets.join(",")
             ));
         }
     }
     Ok(())
+}
+
+/// Toolsets a request narrows itself to with `X-MCP-Toolsets: tasks,projects` (HTTP only).
+fn requested_toolsets(context: &RequestContext<RoleServer>) -> Option<Vec<String>> {
+    let parts = context.extensions.get::<http::request::Parts>()?;
+    let raw = parts.headers.get("x-mcp-toolsets")?.to_str().ok()?;
+    let sets: Vec<String> = raw
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!sets.is_empty()).then_some(sets)
 }
 
 impl ServerHandler for PmServer {
@@ -144,12 +175,13 @@ impl ServerHandler for PmServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let principal = self.principal(&context).await?;
+        let requested = requested_toolsets(&context);
         #[allow(unused_mut)]
         let mut tools: Vec<Tool> = self
             .tool_router
             .list_all()
             .into_iter()
-            .filter(|t| allowed(&principal, t).is_ok())
+            .filter(|t| allowed(&self.state.http, &principal, t, requested.as_deref()).is_ok())
             .collect();
         #[cfg(feature = "conformance")]
         tools.splice(0..0, crate::conformance::tools());
@@ -280,29 +312,32 @@ impl ServerHandler for PmServer {
                 None,
             ));
         };
-        tools::validate_arguments(&tool.name, request.arguments.as_ref())?;
-        let (result, outcome, error_kind) = match allowed(&principal, &tool) {
-            Err(why) => (
-                Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),
-                Outcome::Denied,
-                Some("scope"),
-            ),
-            Ok(()) => {
-                context.extensions.insert(principal.clone());
-                let result = self
-                    .tool_router
-                    .call(ToolCallContext::new(self, request, context))
-                    .await;
-                let (outcome, kind) = match &result {
-                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
-                        (Outcome::Error, Some("tool_error"))
-                    }
-                    Ok(_) => (Outcome::Ok, None),
-                    Err(_) => (Outcome::Error, Some("protocol_error")),
-                };
-                (result, outcome, kind)
-            }
-        };
+        let requested = requested_toolsets(&context);
+        let (result, outcome, error_kind) =
+            match allowed(&self.state.http, &principal, &tool, requested.as_deref()) {
+                Err(why) => (
+                    Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),
+                    Outcome::Denied,
+                    Some("scope"),
+                ),
+                Ok(()) => {
+                    // Arguments are checked only for tools the caller may use at all.
+                    tools::validate_arguments(&tool.name, request.arguments.as_ref())?;
+                    context.extensions.insert(principal.clone());
+                    let result = self
+                        .tool_router
+                        .call(ToolCallContext::new(self, request, context))
+                        .await;
+                    let (outcome, kind) = match &result {
+                        Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+                            (Outcome::Error, Some("tool_error"))
+                        }
+                        Ok(_) => (Outcome::Ok, None),
+                        Err(_) => (Outcome::Error, Some("protocol_error")),
+                    };
+                    (result, outcome, kind)
+                }
+            };
         self.state.audit.record(AuditEvent {
             id: uuid::Uuid::new_v4(),
             at: Utc::now(),

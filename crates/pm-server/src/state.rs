@@ -19,6 +19,10 @@ pub struct HttpConfig {
     /// Keep per-client sessions (older protocol revisions only). Off by default: stateless
     /// replicas need no sticky sessions.
     pub sessions: bool,
+    /// Serve read-only: write tools are neither listed nor callable, whatever the key.
+    pub read_only: bool,
+    /// Only these toolsets (`None`: all).
+    pub toolsets: Option<Vec<String>>,
     /// Accept plain-http tracker URLs in configure_pm_provider (on-prem on a trusted network, tests).
     pub allow_http_providers: bool,
     /// The conformance build only: whom a request without a key acts as (the suite sends none).
@@ -33,6 +37,8 @@ impl Default for HttpConfig {
             allowed_origins: default_allowed_origins(),
             max_body_bytes: 4 * 1024 * 1024,
             sessions: false,
+            read_only: false,
+            toolsets: None,
             allow_http_providers: false,
             #[cfg(feature = "conformance")]
             anonymous: None,

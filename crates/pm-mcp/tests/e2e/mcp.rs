@@ -160,3 +160,74 @@ async fn session_mode_and_json_logs_work_too() {
     }
     env.finish().await;
 }
+
+#[tokio::test]
+async fn read_only_mode_and_toolsets_narrow_what_is_listed_and_callable() {
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    env.add_user("ann@acme.org");
+    let key = env.create_key("ann@acme.org", "read,write");
+    let server = env
+        .serve(&["--read-only", "--toolsets", "users,connections,tasks"])
+        .await;
+    let client = server
+        .client(&key, rmcp::model::ProtocolVersion::V_2025_11_25)
+        .await
+        .expect("connect");
+    let names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .expect("list")
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    for hidden in [
+        "configure_pm_provider",
+        "create_task",
+        "log_work",
+        "list_projects",
+        "add_task_comment",
+    ] {
+        assert!(
+            !names.iter().any(|n| n == hidden),
+            "{hidden} listed: {names:?}"
+        );
+    }
+    assert!(names.iter().any(|n| n == "get_task") && names.iter().any(|n| n == "get_current_user"));
+    let refused = call(&client, "remove_pm_provider").await.expect("call");
+    assert_eq!(refused.is_error, Some(true));
+    let text = refused
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(text.contains("read-only"), "{text}");
+    let _ = client.cancel().await;
+
+    // A request can narrow itself further with X-MCP-Toolsets.
+    let res = reqwest::Client::new()
+        .post(server.mcp_url())
+        .bearer_auth(&key)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("x-mcp-toolsets", "users")
+        .json(&serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}))
+        .send()
+        .await
+        .expect("post");
+    let body = res.text().await.expect("body");
+    assert!(
+        body.contains("get_current_user") && !body.contains("get_task"),
+        "{body}"
+    );
+    server.stop().await;
+    let err = env.fails(&[
+        "serve",
+        "--toolsets",
+        "tasks,bogus",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(err.contains("unknown toolset \"bogus\""), "{err}");
+    env.finish().await;
+}
