@@ -15,7 +15,8 @@ pub use domain::*;
 pub use ids::{ApiKeyId, ConnectionId, UserId};
 pub use provider::{AuthKind, BaseUrl, ConnectionHandle, ProviderKind};
 pub use provider_api::{
-    Assignee, NewTask, Provider, ProviderError, ProviderResult, SiteInfo, TaskQuery,
+    Assignee, NewSprint, NewTask, Provider, ProviderError, ProviderResult, SiteInfo, SprintChange,
+    TaskQuery,
 };
 pub use qualified::QualifiedId;
 pub use scope::{Scope, Scopes};

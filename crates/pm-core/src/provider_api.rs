@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::ProviderKind;
-use crate::domain::{Comment, Page, PageRequest, Project, Task, User, Worklog};
+use crate::domain::{
+    Comment, Page, PageRequest, Project, Sprint, SprintState, Task, User, Worklog,
+};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
@@ -136,6 +138,25 @@ pub struct NewTask {
     pub labels: Vec<String>,
 }
 
+/// A sprint to create in a project.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewSprint {
+    pub project: String,
+    pub name: String,
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+    pub goal: Option<String>,
+}
+
+/// Changes to a sprint; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SprintChange {
+    pub name: Option<String>,
+    pub goal: Option<String>,
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
+    pub end: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// One tracker, reached through one connection's credentials.
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -218,6 +239,40 @@ pub trait Provider: Send + Sync {
         _page: &PageRequest,
     ) -> ProviderResult<Page<Worklog>> {
         Err(self.unsupported("reading worklogs"))
+    }
+
+    /// A project's sprints in the given states (all states when empty).
+    async fn list_sprints(
+        &self,
+        _project: &str,
+        _states: &[SprintState],
+        _page: &PageRequest,
+    ) -> ProviderResult<Page<Sprint>> {
+        Err(self.unsupported("listing sprints"))
+    }
+
+    async fn get_sprint(&self, _id: &str) -> ProviderResult<Sprint> {
+        Err(self.unsupported("reading a sprint"))
+    }
+
+    async fn create_sprint(&self, _sprint: &NewSprint) -> ProviderResult<Sprint> {
+        Err(self.unsupported("creating sprints"))
+    }
+
+    async fn update_sprint(&self, _id: &str, _change: &SprintChange) -> ProviderResult<Sprint> {
+        Err(self.unsupported("changing sprints"))
+    }
+
+    async fn start_sprint(&self, _id: &str, _change: &SprintChange) -> ProviderResult<Sprint> {
+        Err(self.unsupported("starting sprints"))
+    }
+
+    async fn complete_sprint(&self, _id: &str) -> ProviderResult<Sprint> {
+        Err(self.unsupported("completing sprints"))
+    }
+
+    async fn delete_sprint(&self, _id: &str) -> ProviderResult<()> {
+        Err(self.unsupported("deleting sprints"))
     }
 
     fn unsupported(&self, operation: &'static str) -> ProviderError {

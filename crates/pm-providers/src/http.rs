@@ -148,6 +148,11 @@ impl Upstream {
         self.send(Method::PUT, url, &[], Some(body)).await
     }
 
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> ProviderResult<T> {
+        let url = self.url(path)?;
+        self.send::<T, ()>(Method::DELETE, url, &[], None).await
+    }
+
     async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,

@@ -52,6 +52,8 @@ pub struct Fake {
     /// Comments and worklogs per issue key, as Jira would answer them.
     pub comments: Mutex<HashMap<String, Vec<Value>>>,
     pub worklogs: Mutex<HashMap<String, Vec<Value>>>,
+    /// The sprints of the EX project's Scrum board (84), as the Agile API shows them.
+    pub sprints: Mutex<Vec<Value>>,
     flaky: AtomicUsize,
     expected_auth: String,
 }
@@ -524,6 +526,192 @@ async fn list_worklogs(
         .into_response()
 }
 
+async fn boards(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let project = q.get("projectKeyOrId").map(String::as_str).unwrap_or("");
+    let values: Vec<Value> = if project == "EX" {
+        let mut b = example_of_agile("/rest/agile/1.0/board")["values"][0].clone();
+        b["location"] = json!({ "projectKey": "EX" });
+        vec![b]
+    } else {
+        vec![]
+    };
+    axum::Json(json!({ "maxResults": 50, "startAt": 0, "total": values.len(), "isLast": true, "values": values })).into_response()
+}
+
+async fn board_sprints(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(board): Path<u64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    count(&f, "board/sprint");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    if board != 84 {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Board does not exist or you do not have permission to see it.",
+        );
+    }
+    let states: Vec<String> = q
+        .get("state")
+        .map(|s| s.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    let start: usize = q.get("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let max: usize = q
+        .get("maxResults")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50);
+    let all: Vec<Value> = f
+        .sprints
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| states.is_empty() || states.iter().any(|st| s["state"] == json!(st)))
+        .cloned()
+        .collect();
+    let page: Vec<Value> = all.iter().skip(start).take(max).cloned().collect();
+    let is_last = start + page.len() >= all.len();
+    axum::Json(json!({ "maxResults": max, "startAt": start, "total": all.len(), "isLast": is_last, "values": page })).into_response()
+}
+
+async fn sprint_get(State(f): State<Shared>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    match f
+        .sprints
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == json!(id))
+    {
+        Some(s) => axum::Json(s.clone()).into_response(),
+        None => jira_error(
+            StatusCode::NOT_FOUND,
+            "Sprint does not exist or you do not have permission to see it.",
+        ),
+    }
+}
+
+async fn sprint_create(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    if body["originBoardId"] != json!(84) || body["name"].as_str().is_none_or(str::is_empty) {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                json!({ "errorMessages": [], "errors": { "name": "Sprint name is required." } }),
+            ),
+        )
+            .into_response();
+    }
+    let mut sprints = f.sprints.lock().unwrap();
+    let id = 6 + sprints.len() as u64;
+    let mut s = json!({ "id": id, "name": body["name"], "state": "future", "originBoardId": 84 });
+    for k in ["startDate", "endDate", "goal"] {
+        if !body[k].is_null() {
+            s[k] = body[k].clone();
+        }
+    }
+    sprints.push(s.clone());
+    (StatusCode::CREATED, axum::Json(s)).into_response()
+}
+
+/// Partial update, as Jira's POST /sprint/{id} does; enforces the state machine.
+async fn sprint_update(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut sprints = f.sprints.lock().unwrap();
+    let Some(s) = sprints.iter_mut().find(|s| s["id"] == json!(id)) else {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Sprint does not exist or you do not have permission to see it.",
+        );
+    };
+    if let Some(state) = body["state"].as_str() {
+        let from = s["state"].as_str().unwrap_or("").to_string();
+        let ok = matches!(
+            (from.as_str(), state),
+            ("future", "active") | ("active", "closed")
+        );
+        if !ok {
+            return jira_error(
+                StatusCode::BAD_REQUEST,
+                &format!("Cannot move a {from} sprint to {state}."),
+            );
+        }
+        if state == "active" && (body["startDate"].is_null() && s["startDate"].is_null()) {
+            return jira_error(
+                StatusCode::BAD_REQUEST,
+                "A sprint needs a start date to be started.",
+            );
+        }
+        if state == "closed" {
+            s["completeDate"] = json!("2026-11-30T10:00:00.000Z");
+        }
+        s["state"] = json!(state);
+    }
+    for k in ["name", "startDate", "endDate", "goal"] {
+        if !body[k].is_null() {
+            s[k] = body[k].clone();
+        }
+    }
+    axum::Json(s.clone()).into_response()
+}
+
+async fn sprint_delete(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut sprints = f.sprints.lock().unwrap();
+    match sprints.iter().position(|s| s["id"] == json!(id)) {
+        Some(i) if sprints[i]["state"] == "future" => {
+            sprints.remove(i);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Some(_) => jira_error(
+            StatusCode::BAD_REQUEST,
+            "Only future sprints can be deleted.",
+        ),
+        None => jira_error(
+            StatusCode::NOT_FOUND,
+            "Sprint does not exist or you do not have permission to see it.",
+        ),
+    }
+}
+
+/// The `example` of a GET 200 answer in the Jira Software (Agile 1.0) spec.
+pub fn example_of_agile(path: &str) -> Value {
+    let file = spec_dir().join("jira-software-agile-1.0.json");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let spec: Value = serde_json::from_str(&text).expect("spec JSON");
+    spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["example"].clone()
+}
+
 async fn issue(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
     count(&f, &format!("issue/{key}"));
     if let Err(r) = authorised(&f, &headers) {
@@ -710,6 +898,11 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         issues: Mutex::new(fake_issues()),
         comments: Mutex::default(),
         worklogs: Mutex::default(),
+        sprints: Mutex::new(vec![
+            json!({ "id": 6, "name": "Sprint 6", "state": "closed", "startDate": "2026-11-02T09:00:00.000Z", "endDate": "2026-11-16T09:00:00.000Z", "completeDate": "2026-11-16T10:00:00.000Z", "originBoardId": 84, "goal": "Ship search" }),
+            json!({ "id": 7, "name": "Sprint 7", "state": "active", "startDate": "2026-11-16T09:00:00.000Z", "endDate": "2026-11-30T09:00:00.000Z", "originBoardId": 84, "goal": "Fix checkout" }),
+            json!({ "id": 8, "name": "Sprint 8", "state": "future", "originBoardId": 84 }),
+        ]),
         flaky: AtomicUsize::new(0),
         expected_auth: expected_auth.to_string(),
     });
@@ -738,6 +931,13 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
             get(list_worklogs).post(add_worklog),
         )
         .route("/rest/api/2/search", axum::routing::post(dc_search))
+        .route("/rest/agile/1.0/board", get(boards))
+        .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))
+        .route("/rest/agile/1.0/sprint", axum::routing::post(sprint_create))
+        .route(
+            "/rest/agile/1.0/sprint/{id}",
+            get(sprint_get).post(sprint_update).delete(sprint_delete),
+        )
         .route("/rest/api/2/myself", get(dc_myself))
         .route("/rest/api/2/project", get(dc_projects))
         .with_state(fake.clone());

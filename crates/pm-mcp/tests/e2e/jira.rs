@@ -140,6 +140,36 @@ async fn a_jira_session_through_the_real_binary() {
         let back = call_with(&ann, "get_task", json!({ "task_id": new_id })).await.structured_content.expect("back");
         assert_eq!(back["task"]["title"], "Checkout fails on Safari");
         assert_eq!(back["task"]["status"]["name"], "In Progress");
+        // Sprints: the board's sprints, the active one with its tasks, and planning the next.
+        let sprints = call_with(&ann, "list_sprints", json!({ "project_id": "acme-jira:EX" })).await.structured_content.expect("sprints");
+        assert_eq!(sprints["sprints"].as_array().map(Vec::len), Some(3));
+        let active = call_with(&ann, "list_sprints", json!({ "project_id": "EX", "state": "active" })).await.structured_content.expect("active");
+        assert_eq!(active["sprints"][0]["id"], "acme-jira:7");
+        assert_eq!(active["sprints"][0]["state"], "active");
+        let with_tasks = call_with(&ann, "get_sprint_tasks", json!({ "sprint_id": "acme-jira:7" })).await.structured_content.expect("sprint tasks");
+        assert_eq!(with_tasks["sprint"]["goal"], "Fix checkout");
+        assert_eq!(with_tasks["tasks"].as_array().map(Vec::len), Some(6));
+        let no_board = call_with(&ann, "list_sprints", json!({ "project_id": "P1" })).await;
+        assert!(text(&no_board).contains("no Scrum board"), "{}", text(&no_board));
+        let planned = call_with(&ann, "create_sprint", json!({ "project_id": "acme-jira:EX", "name": "Sprint 9", "goal": "Payments" })).await;
+        let planned = planned.structured_content.expect("planned");
+        let next_id = planned["sprint"]["id"].as_str().expect("id").to_string();
+        assert_eq!(planned["sprint"]["state"], "future");
+        let undated = call_with(&ann, "start_sprint", json!({ "sprint_id": next_id })).await;
+        assert!(text(&undated).contains("start_date and end_date"), "{}", text(&undated));
+        let backwards = call_with(&ann, "create_sprint", json!({ "project_id": "EX", "name": "x", "start_date": "2026-12-10", "end_date": "2026-12-01" })).await;
+        assert!(text(&backwards).contains("after start_date"), "{}", text(&backwards));
+        let renamed = call_with(&ann, "update_sprint", json!({ "sprint_id": next_id, "name": "Sprint 9 (payments)" })).await;
+        assert_eq!(renamed.structured_content.expect("renamed")["sprint"]["name"], "Sprint 9 (payments)");
+        let closed = call_with(&ann, "complete_sprint", json!({ "sprint_id": "acme-jira:7" })).await.structured_content.expect("closed");
+        assert_eq!(closed["sprint"]["state"], "closed");
+        let again = call_with(&ann, "complete_sprint", json!({ "sprint_id": "acme-jira:7" })).await;
+        assert!(text(&again).contains("not active"), "{}", text(&again));
+        let started = call_with(&ann, "start_sprint", json!({ "sprint_id": next_id, "start_date": "2026-11-30", "end_date": "2026-12-14" })).await;
+        assert_eq!(started.structured_content.expect("started")["sprint"]["state"], "active");
+        let spare = call_with(&ann, "create_sprint", json!({ "project_id": "EX", "name": "Spare" })).await.structured_content.expect("spare");
+        let deleted = call_with(&ann, "delete_sprint", json!({ "sprint_id": spare["sprint"]["id"] })).await.structured_content.expect("deleted");
+        assert_eq!(deleted["deleted"], spare["sprint"]["id"]);
         let tested = call_with(&ann, "test_pm_provider", json!({})).await.structured_content.expect("test");
         assert_eq!(tested["test"]["ok"], true);
 

@@ -1,5 +1,5 @@
 //! Jira wire types → pm-mcp's domain.
-use pm_core::{Comment, Project, Status, StatusCategory, Task, User, Worklog};
+use pm_core::{Comment, Project, Sprint, SprintState, Status, StatusCategory, Task, User, Worklog};
 
 use super::wire;
 
@@ -75,6 +75,23 @@ pub fn task(i: wire::Issue, site: &str) -> Task {
         labels: f.labels,
         created_at: f.created.as_str().and_then(timestamp),
         updated_at: f.updated.as_str().and_then(timestamp),
+    }
+}
+
+pub fn sprint(s: wire::Sprint) -> Sprint {
+    Sprint {
+        id: s.id.to_string(),
+        name: s.name,
+        state: match s.state.as_deref() {
+            Some("active") => SprintState::Active,
+            Some("closed") => SprintState::Closed,
+            _ => SprintState::Future,
+        },
+        goal: s.goal.filter(|g| !g.trim().is_empty()),
+        start_date: s.start_date.as_deref().and_then(timestamp),
+        end_date: s.end_date.as_deref().and_then(timestamp),
+        completed_at: s.complete_date.as_deref().and_then(timestamp),
+        board_id: s.origin_board_id.map(|b| b.to_string()),
     }
 }
 

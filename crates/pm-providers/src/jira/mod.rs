@@ -10,8 +10,9 @@ pub mod wire;
 use async_trait::async_trait;
 use base64::Engine as _;
 use pm_core::{
-    Assignee, Comment, NewTask, Page, PageRequest, Project, Provider, ProviderError, ProviderKind,
-    ProviderResult, SiteInfo, Task, TaskQuery, User, Worklog,
+    Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
+    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskQuery,
+    User, Worklog,
 };
 use reqwest::header::HeaderValue;
 use serde_json::json;
@@ -376,6 +377,139 @@ impl Provider for Jira {
         })
     }
 
+    async fn list_sprints(
+        &self,
+        project: &str,
+        states: &[SprintState],
+        page: &PageRequest,
+    ) -> ProviderResult<Page<Sprint>> {
+        let board = self.scrum_board(project).await?;
+        let start = cursor::decode_offset(page.cursor.as_deref())?;
+        let mut q = vec![
+            ("startAt", start.to_string()),
+            ("maxResults", page.limit.to_string()),
+        ];
+        if !states.is_empty() {
+            let names: Vec<&str> = states.iter().map(|s| sprint_state(*s)).collect();
+            q.push(("state", names.join(",")));
+        }
+        let bean: wire::PageBean<wire::Sprint> = self
+            .up
+            .get(&format!("rest/agile/1.0/board/{board}/sprint"), &q)
+            .await?;
+        let got = bean.values.len() as u64;
+        let last = bean.is_last.unwrap_or(got == 0)
+            || bean.total.is_some_and(|t| bean.start_at + got >= t);
+        Ok(Page {
+            items: bean.values.into_iter().map(map::sprint).collect(),
+            next: (!last && got > 0).then(|| cursor::encode_offset(bean.start_at + got)),
+        })
+    }
+
+    async fn get_sprint(&self, id: &str) -> ProviderResult<Sprint> {
+        let id = sprint_id(id)?;
+        let s: wire::Sprint = self
+            .up
+            .get(&format!("rest/agile/1.0/sprint/{id}"), &[])
+            .await
+            .map_err(|e| match e {
+                ProviderError::NotFound { .. } => ProviderError::NotFound {
+                    what: format!("Jira sprint {id}"),
+                },
+                other => other,
+            })?;
+        Ok(map::sprint(s))
+    }
+
+    async fn create_sprint(&self, s: &NewSprint) -> ProviderResult<Sprint> {
+        if s.name.trim().is_empty() {
+            return Err(ProviderError::BadInput("a sprint needs a name".into()));
+        }
+        let board = self.scrum_board(&s.project).await?;
+        let mut body = json!({ "name": s.name.trim(), "originBoardId": board });
+        if let Some(d) = s.start {
+            body["startDate"] = json!(jira_time(d));
+        }
+        if let Some(d) = s.end {
+            body["endDate"] = json!(jira_time(d));
+        }
+        if let Some(g) = &s.goal {
+            body["goal"] = json!(g);
+        }
+        let created: wire::Sprint = self.up.post("rest/agile/1.0/sprint", &body).await?;
+        Ok(map::sprint(created))
+    }
+
+    async fn update_sprint(&self, id: &str, change: &SprintChange) -> ProviderResult<Sprint> {
+        let id = sprint_id(id)?;
+        let body = sprint_changes(change, None);
+        let s: wire::Sprint = self
+            .up
+            .post(&format!("rest/agile/1.0/sprint/{id}"), &body)
+            .await?;
+        Ok(map::sprint(s))
+    }
+
+    async fn start_sprint(&self, id: &str, change: &SprintChange) -> ProviderResult<Sprint> {
+        let current = self.get_sprint(id).await?;
+        if current.state != SprintState::Future {
+            return Err(ProviderError::BadInput(
+                format!(
+                    "sprint {} is {:?}; only a future sprint can be started",
+                    current.name, current.state
+                )
+                .to_lowercase(),
+            ));
+        }
+        let (start, end) = (
+            change.start.or(current.start_date),
+            change.end.or(current.end_date),
+        );
+        let (Some(start), Some(end)) = (start, end) else {
+            return Err(ProviderError::BadInput(
+                "starting a sprint needs start_date and end_date (the sprint has none yet)".into(),
+            ));
+        };
+        let change = SprintChange {
+            start: Some(start),
+            end: Some(end),
+            ..change.clone()
+        };
+        let body = sprint_changes(&change, Some("active"));
+        let s: wire::Sprint = self
+            .up
+            .post(&format!("rest/agile/1.0/sprint/{}", sprint_id(id)?), &body)
+            .await?;
+        Ok(map::sprint(s))
+    }
+
+    async fn complete_sprint(&self, id: &str) -> ProviderResult<Sprint> {
+        let current = self.get_sprint(id).await?;
+        if current.state != SprintState::Active {
+            return Err(ProviderError::BadInput(format!(
+                "sprint {} is not active; only the active sprint can be completed",
+                current.name
+            )));
+        }
+        let s: wire::Sprint = self
+            .up
+            .post(
+                &format!("rest/agile/1.0/sprint/{}", sprint_id(id)?),
+                &json!({ "state": "closed" }),
+            )
+            .await?;
+        Ok(map::sprint(s))
+    }
+
+    async fn delete_sprint(&self, id: &str) -> ProviderResult<()> {
+        let id = sprint_id(id)?;
+        let _: serde_json::Value = self
+            .up
+            .delete(&format!("rest/agile/1.0/sprint/{id}"))
+            .await?;
+        Ok(())
+    }
+
     async fn get_project(&self, id: &str) -> ProviderResult<Project> {
         let id = id.trim();
         if id.is_empty() || id.contains('/') || id.contains('?') || id.contains('#') {
@@ -414,6 +548,46 @@ const ISSUE_FIELDS: [&str; 13] = [
     "updated",
 ];
 
+fn sprint_state(s: SprintState) -> &'static str {
+    match s {
+        SprintState::Future => "future",
+        SprintState::Active => "active",
+        SprintState::Closed => "closed",
+    }
+}
+
+/// Jira's sprint dates: `2026-12-01T09:00:00.000Z`.
+fn jira_time(d: chrono::DateTime<chrono::Utc>) -> String {
+    d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn sprint_changes(c: &SprintChange, state: Option<&str>) -> serde_json::Value {
+    let mut body = json!({});
+    if let Some(n) = c.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        body["name"] = json!(n);
+    }
+    if let Some(g) = &c.goal {
+        body["goal"] = json!(g);
+    }
+    if let Some(d) = c.start {
+        body["startDate"] = json!(jira_time(d));
+    }
+    if let Some(d) = c.end {
+        body["endDate"] = json!(jira_time(d));
+    }
+    if let Some(s) = state {
+        body["state"] = json!(s);
+    }
+    body
+}
+
+/// A sprint id: a number.
+fn sprint_id(id: &str) -> ProviderResult<u64> {
+    id.trim()
+        .parse::<u64>()
+        .map_err(|_| ProviderError::BadInput(format!("{id:?} is not a Jira sprint id (a number)")))
+}
+
 /// An issue key or id, checked so it can go into a URL path.
 fn issue_key(id: &str) -> ProviderResult<String> {
     let id = id.trim();
@@ -445,6 +619,22 @@ impl Jira {
             Edition::Cloud => json!({ "accountId": id }),
             Edition::DataCenter => json!({ "name": id }),
         }
+    }
+
+    /// The project's Scrum board, where its sprints live.
+    async fn scrum_board(&self, project: &str) -> ProviderResult<u64> {
+        let q = [
+            ("projectKeyOrId", project.to_string()),
+            ("type", "scrum".to_string()),
+            ("maxResults", "50".to_string()),
+        ];
+        let boards: wire::PageBean<wire::Board> = self.up.get("rest/agile/1.0/board", &q).await?;
+        boards
+            .values
+            .iter()
+            .find(|b| b.kind.as_deref().is_none_or(|k| k == "scrum"))
+            .map(|b| b.id)
+            .ok_or_else(|| ProviderError::BadInput(format!("project {project} has no Scrum board, so it has no sprints; create one in Jira first")))
     }
 
     /// The JQL for a task query; every user value quoted (see `jql`).

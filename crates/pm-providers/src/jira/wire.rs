@@ -202,3 +202,24 @@ pub struct Worklogs {
     pub start_at: u64,
     pub total: Option<u64>,
 }
+
+#[derive(Debug, Deserialize)]
+pub struct Board {
+    pub id: u64,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sprint {
+    pub id: u64,
+    pub name: String,
+    /// "future", "active" or "closed".
+    pub state: Option<String>,
+    pub goal: Option<String>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub complete_date: Option<String>,
+    pub origin_board_id: Option<u64>,
+}

@@ -13,6 +13,7 @@ use crate::mcp::PmServer;
 mod connections;
 mod identity;
 mod projects;
+mod sprints;
 mod tasks;
 mod work;
 
@@ -25,7 +26,8 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
             + PmServer::connections_router()
             + PmServer::projects_router()
             + PmServer::tasks_router()
-            + PmServer::work_router();
+            + PmServer::work_router()
+            + PmServer::sprints_router();
         for route in router.map.values_mut() {
             // Unknown arguments are refused (a misspelt argument is a mistake, not a no-op).
             let mut input = serde_json::Value::Object((*route.attr.input_schema).clone());
@@ -269,6 +271,19 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
             "create_task",
             "update_task_status",
             "assign_task",
+        ],
+    ),
+    (
+        "sprints",
+        &[
+            "list_sprints",
+            "get_sprint",
+            "get_sprint_tasks",
+            "create_sprint",
+            "update_sprint",
+            "start_sprint",
+            "complete_sprint",
+            "delete_sprint",
         ],
     ),
     ("comments", &["add_task_comment", "get_task_comments"]),
