@@ -16,7 +16,7 @@ pub use ids::{ApiKeyId, ConnectionId, UserId};
 pub use provider::{AuthKind, BaseUrl, ConnectionHandle, ProviderKind};
 pub use provider_api::{
     Assignee, NewSprint, NewTask, Provider, ProviderError, ProviderResult, SiteInfo, SprintChange,
-    TaskQuery,
+    TaskChange, TaskQuery,
 };
 pub use qualified::QualifiedId;
 pub use scope::{Scope, Scopes};

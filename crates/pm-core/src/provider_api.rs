@@ -138,6 +138,23 @@ pub struct NewTask {
     pub labels: Vec<String>,
 }
 
+/// Changes to a task; `None` leaves a field as it is. Text is Markdown.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<String>,
+    /// `Some(None)` unassigns.
+    pub assignee: Option<Option<String>>,
+    pub due_date: Option<chrono::NaiveDate>,
+    pub labels: Option<Vec<String>>,
+    /// Hours (the tracker's original estimate).
+    pub estimated_hours: Option<f64>,
+    /// Move into this sprint.
+    pub sprint: Option<String>,
+    pub story_points: Option<f64>,
+}
+
 /// A sprint to create in a project.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewSprint {
@@ -239,6 +256,41 @@ pub trait Provider: Send + Sync {
         _page: &PageRequest,
     ) -> ProviderResult<Page<Worklog>> {
         Err(self.unsupported("reading worklogs"))
+    }
+
+    async fn update_task(&self, _id: &str, _change: &TaskChange) -> ProviderResult<Task> {
+        Err(self.unsupported("changing tasks"))
+    }
+
+    async fn delete_task(&self, _id: &str) -> ProviderResult<()> {
+        Err(self.unsupported("deleting tasks"))
+    }
+
+    async fn add_watcher(&self, _task: &str, _user: &str) -> ProviderResult<()> {
+        Err(self.unsupported("adding watchers"))
+    }
+
+    /// Links two tasks with a link type by name (e.g. "Relates", "Blocks").
+    async fn link_tasks(&self, _from: &str, _to: &str, _link_type: &str) -> ProviderResult<()> {
+        Err(self.unsupported("linking tasks"))
+    }
+
+    async fn list_users(&self, _query: &str, _page: &PageRequest) -> ProviderResult<Page<User>> {
+        Err(self.unsupported("listing users"))
+    }
+
+    async fn get_user(&self, _id: &str) -> ProviderResult<User> {
+        Err(self.unsupported("reading a user"))
+    }
+
+    /// Epics of a project (tasks of the epic type).
+    async fn list_epics(&self, _project: &str, _page: &PageRequest) -> ProviderResult<Page<Task>> {
+        Err(self.unsupported("listing epics"))
+    }
+
+    /// Puts a task under an epic, or takes it out of its epic (`None`).
+    async fn set_epic(&self, _task: &str, _epic: Option<&str>) -> ProviderResult<()> {
+        Err(self.unsupported("linking tasks to epics"))
     }
 
     /// A project's sprints in the given states (all states when empty).

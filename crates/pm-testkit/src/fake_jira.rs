@@ -69,6 +69,11 @@ pub struct FakeIssue {
     pub status: (&'static str, &'static str),
     pub assignee: Option<String>,
     pub sprint: Option<u64>,
+    pub story_points: Option<f64>,
+    pub issue_type: String,
+    pub parent: Option<String>,
+    pub watchers: Vec<String>,
+    pub links: Vec<(String, String)>,
 }
 
 const MIA: &str = "5b10a2844c20165700ede21g";
@@ -87,6 +92,11 @@ fn fake_issues() -> Vec<FakeIssue> {
             status: statuses[i % 3],
             assignee: (i % 2 == 1).then(|| MIA.to_string()),
             sprint: (i <= 6).then_some(7),
+            story_points: Some((i % 5 + 1) as f64),
+            issue_type: "Task".into(),
+            parent: None,
+            watchers: Vec::new(),
+            links: Vec::new(),
         })
         .collect()
 }
@@ -104,6 +114,12 @@ fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
         None => Value::Null,
     };
     fields["project"] = json!({ "key": i.project, "id": "10000", "name": "Example" });
+    fields["customfield_10016"] = json!(i.story_points);
+    fields["issuetype"] = json!({ "name": i.issue_type });
+    fields["parent"] = match &i.parent {
+        Some(p) => json!({ "key": p }),
+        None => Value::Null,
+    };
     v
 }
 
@@ -169,6 +185,8 @@ fn matches(issue: &FakeIssue, jql: &str) -> Result<bool, String> {
             unquote(v).ok_or("bad project value")? == issue.project
         } else if let Some(v) = c.strip_prefix("assignee = ") {
             Some(unquote(v).ok_or("bad assignee value")?) == issue.assignee
+        } else if let Some(v) = c.strip_prefix("issuetype = ") {
+            unquote(v).ok_or("bad issuetype value")? == issue.issue_type
         } else if let Some(v) = c.strip_prefix("sprint = ") {
             unquote(v).ok_or("bad sprint value")?.parse::<u64>().ok() == issue.sprint
         } else if let Some(list) = c
@@ -330,6 +348,14 @@ async fn create_issue(
         status: WORKFLOW[0],
         assignee: fields["assignee"]["accountId"].as_str().map(str::to_string),
         sprint: None,
+        story_points: None,
+        issue_type: fields["issuetype"]["name"]
+            .as_str()
+            .unwrap_or("Task")
+            .to_string(),
+        parent: fields["parent"]["key"].as_str().map(str::to_string),
+        watchers: Vec::new(),
+        links: Vec::new(),
     });
     (StatusCode::CREATED, axum::Json(json!({ "id": format!("3{}", issues.len()), "key": key, "self": format!("https://your-domain.atlassian.net/rest/api/3/issue/{key}") })))
         .into_response()
@@ -524,6 +550,253 @@ async fn list_worklogs(
         .unwrap_or_default();
     axum::Json(json!({ "startAt": 0, "maxResults": 5000, "total": list.len(), "worklogs": list }))
         .into_response()
+}
+
+/// The site's fields: the spec's example list plus a story points field.
+async fn fields(State(f): State<Shared>, headers: HeaderMap) -> Response {
+    count(&f, "field");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut all = example("/rest/api/3/field");
+    if let Some(list) = all.as_array_mut() {
+        list.push(json!({ "id": "customfield_10016", "key": "customfield_10016", "name": "Story point estimate", "custom": true, "schema": { "type": "number" } }));
+    }
+    axum::Json(all).into_response()
+}
+
+async fn update_issue(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    count(&f, "update");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut issues = f.issues.lock().unwrap();
+    let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    };
+    let fields = &body["fields"];
+    if let Some(s) = fields.get("summary") {
+        match s.as_str().filter(|s| !s.is_empty()) {
+            Some(s) => issue.summary = s.to_string(),
+            None => return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "summary": "You must specify a summary of the issue." } }))).into_response(),
+        }
+    }
+    if let Some(a) = fields.get("assignee") {
+        issue.assignee = a["accountId"].as_str().map(str::to_string);
+    }
+    if let Some(p) = fields.get("customfield_10016") {
+        issue.story_points = p.as_f64();
+    }
+    if let Some(p) = fields.get("parent") {
+        issue.parent = p["key"].as_str().map(str::to_string);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn delete_issue(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut issues = f.issues.lock().unwrap();
+    match issues.iter().position(|i| i.key == key) {
+        Some(i) => {
+            issues.remove(i);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        ),
+    }
+}
+
+async fn add_watcher(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let Some(who) = body.as_str() else {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            "The watcher must be given as a string.",
+        );
+    };
+    let mut issues = f.issues.lock().unwrap();
+    match issues.iter_mut().find(|i| i.key == key) {
+        Some(i) => {
+            i.watchers.push(who.to_string());
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        ),
+    }
+}
+
+async fn issue_link(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let kind = body["type"]["name"].as_str().unwrap_or("");
+    if !["Relates", "Blocks", "Duplicate", "Cloners"].contains(&kind) {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            &format!("No issue link type with name '{kind}' found."),
+        );
+    }
+    let (from, to) = (
+        body["inwardIssue"]["key"].as_str().unwrap_or(""),
+        body["outwardIssue"]["key"].as_str().unwrap_or(""),
+    );
+    let mut issues = f.issues.lock().unwrap();
+    if !issues.iter().any(|i| i.key == to) {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            &format!("Issue {to} does not exist."),
+        );
+    }
+    match issues.iter_mut().find(|i| i.key == from) {
+        Some(i) => {
+            i.links.push((kind.to_string(), to.to_string()));
+            StatusCode::CREATED.into_response()
+        }
+        None => jira_error(
+            StatusCode::NOT_FOUND,
+            &format!("Issue {from} does not exist."),
+        ),
+    }
+}
+
+async fn user_search(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let needle = q.get("query").map(|s| s.to_lowercase()).unwrap_or_default();
+    let people = [
+        (MIA, "Mia Krystof", "mia@example.com"),
+        (
+            "6c20b3955d31276811fef32h",
+            "Ravi Sharma",
+            "ravi@example.com",
+        ),
+    ];
+    let found: Vec<Value> = people
+        .iter()
+        .filter(|(_, n, e)| needle.is_empty() || n.to_lowercase().contains(&needle) || e.contains(&needle))
+        .map(|(id, n, e)| json!({ "accountId": id, "accountType": "atlassian", "displayName": n, "emailAddress": e, "active": true }))
+        .collect();
+    axum::Json(Value::Array(found)).into_response()
+}
+
+async fn user_get(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    match q.get("accountId").map(String::as_str) {
+        Some(MIA) => axum::Json(f.myself.clone()).into_response(),
+        _ => jira_error(
+            StatusCode::NOT_FOUND,
+            "Specified user does not exist or you do not have required permissions",
+        ),
+    }
+}
+
+async fn move_to_sprint(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let open = f
+        .sprints
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == json!(id) && s["state"] != "closed");
+    if !open {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            "Issues can only be moved to an open sprint.",
+        );
+    }
+    let keys: Vec<String> = body["issues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    let mut issues = f.issues.lock().unwrap();
+    for i in issues.iter_mut().filter(|i| keys.contains(&i.key)) {
+        i.sprint = Some(id);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn epic_issues(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(epic): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut issues = f.issues.lock().unwrap();
+    let parent = if epic == "none" {
+        None
+    } else if issues
+        .iter()
+        .any(|i| i.key == epic && i.issue_type == "Epic")
+    {
+        Some(epic)
+    } else {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            &format!("Epic {epic} does not exist or is not an epic."),
+        );
+    };
+    let keys: Vec<String> = body["issues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    for i in issues.iter_mut().filter(|i| keys.contains(&i.key)) {
+        i.parent = parent.clone();
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn boards(
@@ -913,7 +1186,25 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         .route("/rest/api/3/project/{key}", get(project))
         .route("/rest/api/3/search/jql", axum::routing::post(search_jql))
         .route("/rest/api/3/issue", axum::routing::post(create_issue))
-        .route("/rest/api/3/issue/{key}", get(issue))
+        .route(
+            "/rest/api/3/issue/{key}",
+            get(issue).put(update_issue).delete(delete_issue),
+        )
+        .route(
+            "/rest/api/3/issue/{key}/watchers",
+            axum::routing::post(add_watcher),
+        )
+        .route("/rest/api/3/issueLink", axum::routing::post(issue_link))
+        .route("/rest/api/3/user/search", get(user_search))
+        .route("/rest/api/3/user", get(user_get))
+        .route(
+            "/rest/agile/1.0/sprint/{id}/issue",
+            axum::routing::post(move_to_sprint),
+        )
+        .route(
+            "/rest/agile/1.0/epic/{key}/issue",
+            axum::routing::post(epic_issues),
+        )
         .route(
             "/rest/api/3/issue/{key}/transitions",
             get(get_transitions).post(do_transition),
@@ -931,6 +1222,7 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
             get(list_worklogs).post(add_worklog),
         )
         .route("/rest/api/2/search", axum::routing::post(dc_search))
+        .route("/rest/api/3/field", get(fields))
         .route("/rest/agile/1.0/board", get(boards))
         .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))
         .route("/rest/agile/1.0/sprint", axum::routing::post(sprint_create))

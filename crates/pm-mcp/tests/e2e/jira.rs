@@ -170,6 +170,52 @@ async fn a_jira_session_through_the_real_binary() {
         let spare = call_with(&ann, "create_sprint", json!({ "project_id": "EX", "name": "Spare" })).await.structured_content.expect("spare");
         let deleted = call_with(&ann, "delete_sprint", json!({ "sprint_id": spare["sprint"]["id"] })).await.structured_content.expect("deleted");
         assert_eq!(deleted["deleted"], spare["sprint"]["id"]);
+        // Editing, in one task and in bulk; people; watching and linking; epics.
+        let edited = call_with(&ann, "update_task", json!({
+            "task_id": new_id, "title": "Checkout fails on Safari 18", "status": "Done", "story_points": 3, "sprint_id": next_id
+        }))
+        .await;
+        assert_ne!(edited.is_error, Some(true), "{}", text(&edited));
+        let edited = edited.structured_content.expect("edited");
+        assert_eq!(edited["task"]["title"], "Checkout fails on Safari 18");
+        assert_eq!(edited["task"]["status"]["name"], "Done");
+        assert_eq!(edited["task"]["story_points"], 3.0);
+        let nothing = call_with(&ann, "update_task", json!({ "task_id": new_id })).await;
+        assert!(text(&nothing).contains("nothing to change"), "{}", text(&nothing));
+        let bulk = call_with(&ann, "bulk_update_tasks", json!({ "task_ids": ["acme-jira:EX-2", "EX-4", "acme-jira:EX-404"], "assignee_id": "" }))
+            .await
+            .structured_content
+            .expect("bulk");
+        assert_eq!(bulk["updated"], json!(["acme-jira:EX-2", "acme-jira:EX-4"]));
+        assert_eq!(bulk["failed"][0]["task_id"], "acme-jira:EX-404");
+        let people = call_with(&ann, "list_users", json!({ "query": "ravi" })).await.structured_content.expect("users");
+        assert_eq!(people["users"][0]["name"], "Ravi Sharma");
+        let ravi = people["users"][0]["id"].as_str().expect("id").to_string();
+        assert!(ravi.starts_with("acme-jira:"));
+        let me_user = call_with(&ann, "get_user", json!({ "user_id": "acme-jira:5b10a2844c20165700ede21g" })).await.structured_content.expect("user");
+        assert_eq!(me_user["user"]["email"], "mia@example.com");
+        let watched = call_with(&ann, "add_task_watcher", json!({ "task_id": new_id })).await;
+        assert!(text(&watched).contains("5b10a2844c20165700ede21g now watches"), "{}", text(&watched));
+        let linked = call_with(&ann, "link_related_tasks", json!({ "task_id": new_id, "related_task_id": "acme-jira:EX-2", "link_type": "Blocks" })).await;
+        assert_ne!(linked.is_error, Some(true), "{}", text(&linked));
+        let bad_link = call_with(&ann, "link_related_tasks", json!({ "task_id": new_id, "related_task_id": "EX-2", "link_type": "Befriends" })).await;
+        assert!(text(&bad_link).contains("Befriends"), "{}", text(&bad_link));
+        let epic = call_with(&ann, "create_epic", json!({ "project_id": "acme-jira:EX", "title": "Payments revamp" })).await.structured_content.expect("epic");
+        let epic_id = epic["epic"]["id"].as_str().expect("id").to_string();
+        assert_eq!(epic["epic"]["task_type"], "Epic");
+        let epics = call_with(&ann, "list_epics", json!({ "project_id": "EX" })).await.structured_content.expect("epics");
+        assert_eq!(epics["epics"][0]["id"], epic_id.as_str());
+        let under = call_with(&ann, "link_task_to_epic", json!({ "task_id": new_id, "epic_id": epic_id })).await.structured_content.expect("under");
+        assert_eq!(under["task"]["parent_id"], epic_id.as_str());
+        let out = call_with(&ann, "unlink_task_from_epic", json!({ "task_id": new_id })).await.structured_content.expect("out");
+        assert_eq!(out["task"]["parent_id"], Value::Null);
+        let not_epic = call_with(&ann, "link_task_to_epic", json!({ "task_id": new_id, "epic_id": "acme-jira:EX-2" })).await;
+        assert!(text(&not_epic).contains("not an epic"), "{}", text(&not_epic));
+        let progressed = call_with(&ann, "update_epic", json!({ "epic_id": epic_id, "status": "In Progress" })).await.structured_content.expect("epic");
+        assert_eq!(progressed["epic"]["status"]["name"], "In Progress");
+        let gone = call_with(&ann, "delete_task", json!({ "task_id": "acme-jira:EX-12" })).await;
+        assert_ne!(gone.is_error, Some(true), "{}", text(&gone));
+        assert_eq!(call_with(&ann, "get_task", json!({ "task_id": "acme-jira:EX-12" })).await.is_error, Some(true));
         let tested = call_with(&ann, "test_pm_provider", json!({})).await.structured_content.expect("test");
         assert_eq!(tested["test"]["ok"], true);
 
@@ -188,9 +234,11 @@ async fn a_jira_session_through_the_real_binary() {
         let none = call_with(&bob, "list_projects", json!({})).await;
         assert!(text(&none).contains("configure_pm_provider"), "{}", text(&none));
 
-        // The client was built once and reused: one identity call per configure/test/get_current_user.
+        // The client was built once and reused: one identity call per configure, test,
+        // get_current_user and add_task_watcher (for "me"); the site's fields were read once.
         let hits = fake.hits.lock().expect("hits").clone();
-        assert_eq!(hits["myself"], 4, "{hits:?}");
+        assert_eq!(hits["myself"], 5, "{hits:?}");
+        assert_eq!(hits["field"], 1, "{hits:?}");
 
         let removed = call_with(&ann, "remove_pm_provider", json!({ "provider_id": "acme-jira" })).await.structured_content.expect("removed");
         assert_eq!(removed["removed"], "acme-jira");

@@ -52,8 +52,11 @@ pub fn status(s: Option<wire::Status>) -> Status {
     }
 }
 
-pub fn task(i: wire::Issue, site: &str) -> Task {
+pub fn task(i: wire::Issue, site: &str, story_points: Option<&str>) -> Task {
     let f = i.fields;
+    let points = story_points
+        .and_then(|id| f.extra.get(id))
+        .and_then(serde_json::Value::as_f64);
     Task {
         url: Some(format!("{}/browse/{}", site.trim_end_matches('/'), i.key)),
         id: i.key.clone(),
@@ -67,7 +70,7 @@ pub fn task(i: wire::Issue, site: &str) -> Task {
         reporter: f.reporter.map(user),
         project_id: f.project.and_then(|p| p.key),
         parent_id: f.parent.and_then(|p| p.key),
-        story_points: None,
+        story_points: points,
         due_date: f
             .duedate
             .as_str()
@@ -169,17 +172,22 @@ mod tests {
                 "priority": { "name": "High" }, "issuetype": { "name": "Bug" },
                 "assignee": { "accountId": "abc", "displayName": "Mia" },
                 "project": { "key": "EX" }, "parent": { "key": "EX-0" },
-                "duedate": "2026-12-01", "labels": ["web"],
+                "duedate": "2026-12-01", "labels": ["web"], "customfield_10016": 5.0,
                 "created": "2023-06-24T19:24:50.000+0000", "updated": "2023-06-25T08:00:00.000+0200"
             }
         }))
         .unwrap();
-        let t = task(issue, "https://acme.atlassian.net");
+        let t = task(
+            issue,
+            "https://acme.atlassian.net",
+            Some("customfield_10016"),
+        );
         assert_eq!(
             (t.id.as_str(), t.title.as_str()),
             ("EX-1", "Checkout fails")
         );
         assert_eq!(t.status.category, StatusCategory::InProgress);
+        assert_eq!(t.story_points, Some(5.0));
         assert_eq!(t.description.as_deref(), Some("Boom"));
         assert_eq!(t.assignee.map(|a| a.id).as_deref(), Some("abc"));
         assert_eq!(

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use pm_core::{
     Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
-    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskQuery,
-    User, Worklog,
+    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskChange,
+    TaskQuery, User, Worklog,
 };
 use reqwest::header::HeaderValue;
 use serde_json::json;
@@ -29,6 +29,13 @@ pub enum Edition {
 pub struct Jira {
     up: Upstream,
     edition: Edition,
+    /// Custom field ids of this site, discovered once from `GET /field`.
+    fields: tokio::sync::OnceCell<FieldIds>,
+}
+
+#[derive(Debug, Default)]
+struct FieldIds {
+    story_points: Option<String>,
 }
 
 impl Jira {
@@ -70,7 +77,11 @@ impl Jira {
             map::error_text,
             settings,
         )?;
-        Ok(Self { up, edition })
+        Ok(Self {
+            up,
+            edition,
+            fields: tokio::sync::OnceCell::new(),
+        })
     }
 
     fn api(&self, path: &str) -> String {
@@ -136,69 +147,11 @@ impl Provider for Jira {
         page: &PageRequest,
     ) -> ProviderResult<Page<Task>> {
         let jql = self.jql(query)?;
-        let site = self.site_url();
-        match self.edition {
-            Edition::Cloud => {
-                let mut body =
-                    json!({ "jql": jql, "maxResults": page.limit, "fields": ISSUE_FIELDS });
-                if let Some(token) = cursor::decode_token(page.cursor.as_deref())? {
-                    body["nextPageToken"] = json!(token);
-                }
-                let res: wire::JqlPage = self.up.post(&self.api("search/jql"), &body).await?;
-                let next = match (res.is_last, res.next_page_token) {
-                    (Some(true), _) | (_, None) => None,
-                    (_, Some(token)) => Some(cursor::encode_token(&token)),
-                };
-                Ok(Page {
-                    items: res
-                        .issues
-                        .into_iter()
-                        .map(|i| map::task(i, &site))
-                        .collect(),
-                    next,
-                })
-            }
-            Edition::DataCenter => {
-                let start = cursor::decode_offset(page.cursor.as_deref())?;
-                let body = json!({ "jql": jql, "startAt": start, "maxResults": page.limit, "fields": ISSUE_FIELDS });
-                let res: wire::SearchPage = self.up.post(&self.api("search"), &body).await?;
-                let end = res.start_at + res.issues.len() as u64;
-                let more = !res.issues.is_empty() && res.total.is_some_and(|t| end < t);
-                Ok(Page {
-                    items: res
-                        .issues
-                        .into_iter()
-                        .map(|i| map::task(i, &site))
-                        .collect(),
-                    next: more.then(|| cursor::encode_offset(end)),
-                })
-            }
-        }
+        self.search_jql(jql, page).await
     }
 
     async fn get_task(&self, id: &str) -> ProviderResult<Task> {
-        let id = id.trim();
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(ProviderError::BadInput(format!(
-                "{id:?} is not a Jira issue key (like PROJ-42) or id"
-            )));
-        }
-        let fields = ISSUE_FIELDS.join(",");
-        let issue: wire::Issue = self
-            .up
-            .get(&self.api(&format!("issue/{id}")), &[("fields", fields)])
-            .await
-            .map_err(|e| match e {
-                ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: format!("Jira issue {id}"),
-                },
-                other => other,
-            })?;
-        Ok(map::task(issue, &self.site_url()))
+        self.read_task(id).await
     }
 
     async fn create_task(&self, t: &NewTask) -> ProviderResult<Task> {
@@ -377,6 +330,170 @@ impl Provider for Jira {
         })
     }
 
+    async fn update_task(&self, id: &str, c: &TaskChange) -> ProviderResult<Task> {
+        let key = issue_key(id)?;
+        let mut fields = serde_json::Map::new();
+        if let Some(t) = c.title.as_deref().map(str::trim) {
+            if t.is_empty() {
+                return Err(ProviderError::BadInput("the title cannot be empty".into()));
+            }
+            fields.insert("summary".into(), json!(t));
+        }
+        if let Some(d) = &c.description {
+            let value = if d.trim().is_empty() {
+                serde_json::Value::Null
+            } else {
+                self.rich_text(d)
+            };
+            fields.insert("description".into(), value);
+        }
+        if let Some(p) = &c.priority {
+            fields.insert("priority".into(), json!({ "name": p }));
+        }
+        if let Some(a) = &c.assignee {
+            let value = match a {
+                Some(id) => self.user_ref(id),
+                None => serde_json::Value::Null,
+            };
+            fields.insert("assignee".into(), value);
+        }
+        if let Some(d) = c.due_date {
+            fields.insert("duedate".into(), json!(d.format("%Y-%m-%d").to_string()));
+        }
+        if let Some(l) = &c.labels {
+            fields.insert("labels".into(), json!(l));
+        }
+        if let Some(h) = c.estimated_hours {
+            if !(0.0..=10_000.0).contains(&h) {
+                return Err(ProviderError::BadInput(
+                    "estimated_hours must be between 0 and 10000".into(),
+                ));
+            }
+            fields.insert(
+                "timetracking".into(),
+                json!({ "originalEstimate": format!("{}m", (h * 60.0).round() as i64) }),
+            );
+        }
+        if let Some(points) = c.story_points {
+            let field = self.story_points_field().await?.ok_or_else(|| {
+                ProviderError::BadInput(
+                    "this Jira site has no story points field, so story_points cannot be set"
+                        .into(),
+                )
+            })?;
+            fields.insert(field, json!(points));
+        }
+        if !fields.is_empty() {
+            let _: serde_json::Value = self
+                .up
+                .put(
+                    &self.api(&format!("issue/{key}")),
+                    &json!({ "fields": fields }),
+                )
+                .await?;
+        }
+        if let Some(sprint) = &c.sprint {
+            let sprint = sprint_id(sprint)?;
+            let _: serde_json::Value = self
+                .up
+                .post(
+                    &format!("rest/agile/1.0/sprint/{sprint}/issue"),
+                    &json!({ "issues": [key] }),
+                )
+                .await?;
+        }
+        self.read_task(&key).await
+    }
+
+    async fn delete_task(&self, id: &str) -> ProviderResult<()> {
+        let key = issue_key(id)?;
+        let _: serde_json::Value = self.up.delete(&self.api(&format!("issue/{key}"))).await?;
+        Ok(())
+    }
+
+    async fn add_watcher(&self, task: &str, user: &str) -> ProviderResult<()> {
+        let key = issue_key(task)?;
+        // The body is the bare account id (Cloud) or user name (DC) as a JSON string.
+        let _: serde_json::Value = self
+            .up
+            .post(
+                &self.api(&format!("issue/{key}/watchers")),
+                &json!(user.trim()),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn link_tasks(&self, from: &str, to: &str, link_type: &str) -> ProviderResult<()> {
+        let (from, to) = (issue_key(from)?, issue_key(to)?);
+        let body = json!({ "type": { "name": link_type.trim() }, "inwardIssue": { "key": from }, "outwardIssue": { "key": to } });
+        let _: serde_json::Value = self.up.post(&self.api("issueLink"), &body).await?;
+        Ok(())
+    }
+
+    async fn list_users(&self, query: &str, page: &PageRequest) -> ProviderResult<Page<User>> {
+        let start = cursor::decode_offset(page.cursor.as_deref())?;
+        let name = match self.edition {
+            Edition::Cloud => "query",
+            Edition::DataCenter => "username",
+        };
+        let q = [
+            (name, query.trim().to_string()),
+            ("startAt", start.to_string()),
+            ("maxResults", page.limit.to_string()),
+        ];
+        let users: Vec<wire::User> = self.up.get(&self.api("user/search"), &q).await?;
+        let got = users.len() as u64;
+        Ok(Page {
+            items: users.into_iter().map(map::user).collect(),
+            next: (got > 0 && got == u64::from(page.limit))
+                .then(|| cursor::encode_offset(start + got)),
+        })
+    }
+
+    async fn get_user(&self, id: &str) -> ProviderResult<User> {
+        let name = match self.edition {
+            Edition::Cloud => "accountId",
+            Edition::DataCenter => "key",
+        };
+        let u: wire::User = self
+            .up
+            .get(&self.api("user"), &[(name, id.trim().to_string())])
+            .await
+            .map_err(|e| match e {
+                ProviderError::NotFound { .. } => ProviderError::NotFound {
+                    what: format!("Jira user {id}"),
+                },
+                other => other,
+            })?;
+        Ok(map::user(u))
+    }
+
+    async fn list_epics(&self, project: &str, page: &PageRequest) -> ProviderResult<Page<Task>> {
+        let jql = jql::Jql::new()
+            .eq("project", project)
+            .eq("issuetype", "Epic")
+            .build("created DESC");
+        self.search_jql(jql, page).await
+    }
+
+    async fn set_epic(&self, task: &str, epic: Option<&str>) -> ProviderResult<()> {
+        let key = issue_key(task)?;
+        // The Agile API links an issue to an epic the same way on Cloud and Data Center.
+        let target = match epic {
+            Some(e) => issue_key(e)?,
+            None => "none".to_string(),
+        };
+        let _: serde_json::Value = self
+            .up
+            .post(
+                &format!("rest/agile/1.0/epic/{target}/issue"),
+                &json!({ "issues": [key] }),
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn list_sprints(
         &self,
         project: &str,
@@ -532,6 +649,15 @@ impl Provider for Jira {
 }
 
 /// The fields a task needs; asking for only these keeps searches small.
+/// The fields a task needs, plus the site's story points field when it has one.
+fn issue_fields(story_points: Option<&str>) -> Vec<String> {
+    ISSUE_FIELDS
+        .iter()
+        .map(|f| f.to_string())
+        .chain(story_points.map(str::to_string))
+        .collect()
+}
+
 const ISSUE_FIELDS: [&str; 13] = [
     "summary",
     "description",
@@ -619,6 +745,102 @@ impl Jira {
             Edition::Cloud => json!({ "accountId": id }),
             Edition::DataCenter => json!({ "name": id }),
         }
+    }
+
+    /// Runs a JQL search, a page at a time (Cloud: token paging; DC: offsets).
+    async fn search_jql(&self, jql: String, page: &PageRequest) -> ProviderResult<Page<Task>> {
+        let points = self.story_points_field().await?;
+        let fields = issue_fields(points.as_deref());
+        let site = self.site_url();
+        match self.edition {
+            Edition::Cloud => {
+                let mut body = json!({ "jql": jql, "maxResults": page.limit, "fields": fields });
+                if let Some(token) = cursor::decode_token(page.cursor.as_deref())? {
+                    body["nextPageToken"] = json!(token);
+                }
+                let res: wire::JqlPage = self.up.post(&self.api("search/jql"), &body).await?;
+                let next = match (res.is_last, res.next_page_token) {
+                    (Some(true), _) | (_, None) => None,
+                    (_, Some(token)) => Some(cursor::encode_token(&token)),
+                };
+                Ok(Page {
+                    items: res
+                        .issues
+                        .into_iter()
+                        .map(|i| map::task(i, &site, points.as_deref()))
+                        .collect(),
+                    next,
+                })
+            }
+            Edition::DataCenter => {
+                let start = cursor::decode_offset(page.cursor.as_deref())?;
+                let body = json!({ "jql": jql, "startAt": start, "maxResults": page.limit, "fields": fields });
+                let res: wire::SearchPage = self.up.post(&self.api("search"), &body).await?;
+                let end = res.start_at + res.issues.len() as u64;
+                let more = !res.issues.is_empty() && res.total.is_some_and(|t| end < t);
+                Ok(Page {
+                    items: res
+                        .issues
+                        .into_iter()
+                        .map(|i| map::task(i, &site, points.as_deref()))
+                        .collect(),
+                    next: more.then(|| cursor::encode_offset(end)),
+                })
+            }
+        }
+    }
+
+    async fn read_task(&self, id: &str) -> ProviderResult<Task> {
+        let id = id.trim();
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ProviderError::BadInput(format!(
+                "{id:?} is not a Jira issue key (like PROJ-42) or id"
+            )));
+        }
+        let points = self.story_points_field().await?;
+        let fields = issue_fields(points.as_deref()).join(",");
+        let issue: wire::Issue = self
+            .up
+            .get(&self.api(&format!("issue/{id}")), &[("fields", fields)])
+            .await
+            .map_err(|e| match e {
+                ProviderError::NotFound { .. } => ProviderError::NotFound {
+                    what: format!("Jira issue {id}"),
+                },
+                other => other,
+            })?;
+        Ok(map::task(issue, &self.site_url(), points.as_deref()))
+    }
+
+    /// The id of the site's story points field, if it has one (looked up once, then cached).
+    async fn story_points_field(&self) -> ProviderResult<Option<String>> {
+        let ids = self
+            .fields
+            .get_or_try_init(|| async {
+                let all: Vec<wire::Field> = match self.up.get(&self.api("field"), &[]).await {
+                    Ok(fields) => fields,
+                    // A site that hides its field list still serves tasks, just without story points.
+                    Err(e @ (ProviderError::Auth { .. } | ProviderError::RateLimited { .. } | ProviderError::Timeout { .. } | ProviderError::Network { .. })) => {
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot list the Jira site's fields; story points are not available");
+                        Vec::new()
+                    }
+                };
+                let by_name = |names: &[&str]| {
+                    all.iter()
+                        .find(|f| f.name.as_deref().is_some_and(|n| names.iter().any(|w| n.eq_ignore_ascii_case(w))))
+                        .map(|f| f.id.clone())
+                };
+                Ok::<_, ProviderError>(FieldIds { story_points: by_name(&["Story Points", "Story point estimate"]) })
+            })
+            .await?;
+        Ok(ids.story_points.clone())
     }
 
     /// The project's Scrum board, where its sprints live.

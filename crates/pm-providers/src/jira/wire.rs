@@ -110,6 +110,9 @@ pub struct IssueFields {
     pub created: serde_json::Value,
     #[serde(default)]
     pub updated: serde_json::Value,
+    /// Custom fields (story points and the like), by field id.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,4 +225,11 @@ pub struct Sprint {
     pub end_date: Option<String>,
     pub complete_date: Option<String>,
     pub origin_board_id: Option<u64>,
+}
+
+/// One field of the site (`GET /field`), to find custom field ids by name.
+#[derive(Debug, Deserialize)]
+pub struct Field {
+    pub id: String,
+    pub name: Option<String>,
 }

@@ -11,7 +11,10 @@ use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, Tool};
 use crate::mcp::PmServer;
 
 mod connections;
+mod edits;
+mod epics;
 mod identity;
+mod people;
 mod projects;
 mod sprints;
 mod tasks;
@@ -27,7 +30,10 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
             + PmServer::projects_router()
             + PmServer::tasks_router()
             + PmServer::work_router()
-            + PmServer::sprints_router();
+            + PmServer::sprints_router()
+            + PmServer::edits_router()
+            + PmServer::people_router()
+            + PmServer::epics_router();
         for route in router.map.values_mut() {
             // Unknown arguments are refused (a misspelt argument is a mistake, not a no-op).
             let mut input = serde_json::Value::Object((*route.attr.input_schema).clone());
@@ -244,7 +250,7 @@ fn compact_schema(schema: &mut serde_json::Value, keep_descriptions: bool) {
 
 /// Toolsets group tools so a server, a key or a request can narrow what a model sees.
 pub const TOOLSETS: &[(&str, &[&str])] = &[
-    ("users", &["get_current_user"]),
+    ("users", &["get_current_user", "list_users", "get_user"]),
     (
         "connections",
         &[
@@ -269,8 +275,25 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
             "search_tasks",
             "get_task",
             "create_task",
+            "update_task",
             "update_task_status",
             "assign_task",
+            "bulk_update_tasks",
+            "delete_task",
+            "add_task_watcher",
+            "link_related_tasks",
+        ],
+    ),
+    (
+        "epics",
+        &[
+            "list_epics",
+            "get_epic",
+            "create_epic",
+            "update_epic",
+            "delete_epic",
+            "link_task_to_epic",
+            "unlink_task_from_epic",
         ],
     ),
     (

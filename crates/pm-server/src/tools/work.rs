@@ -118,7 +118,7 @@ pub struct WorklogsOut {
     pub next_cursor: Option<String>,
 }
 
-fn date(raw: &str, field: &str) -> Result<NaiveDate, ToolError> {
+pub(crate) fn date(raw: &str, field: &str) -> Result<NaiveDate, ToolError> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
         ToolError(format!(
             "{field} {raw:?} is not a date; use YYYY-MM-DD, e.g. 2026-12-01"
@@ -132,7 +132,7 @@ fn native(raw: &str) -> Result<QualifiedId, ToolError> {
 
 impl PmServer {
     /// The connection a task id names, its client, and the native id.
-    async fn task_target(
+    pub(crate) async fn task_target(
         &self,
         p: &Principal,
         task_id: &str,

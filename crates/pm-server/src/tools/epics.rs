@@ -1,0 +1,306 @@
+//! Epics: in Jira, tasks of the Epic type. List, read, create, change, delete, and put tasks under
+//! an epic or take them out.
+use pm_core::{NewTask, PageRequest, QualifiedId, Task};
+use rmcp::handler::server::common::Extension;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ToolError;
+use crate::auth::Principal;
+use crate::mcp::PmServer;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListEpicsArgs {
+    /// Project id (e.g. "acme-jira:PROJ") or key.
+    pub project_id: String,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EpicArgs {
+    /// Epic id (e.g. "acme-jira:PROJ-7").
+    pub epic_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateEpicArgs {
+    pub project_id: String,
+    pub title: String,
+    /// Markdown.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateEpicArgs {
+    pub epic_id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// A status name.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct EpicLinkArgs {
+    pub task_id: String,
+    pub epic_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UnlinkArgs {
+    pub task_id: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EpicList {
+    pub epics: Vec<Task>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EpicOne {
+    pub epic: Task,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct EpicLinked {
+    pub task: Task,
+}
+
+#[tool_router(router = epics_router, vis = "pub(crate)")]
+impl PmServer {
+    /// A project's epics, newest first.
+    #[tool(
+        name = "list_epics",
+        annotations(
+            title = "List epics",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_epics(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<ListEpicsArgs>,
+    ) -> Result<Json<EpicList>, ToolError> {
+        let (conn, provider, project) = self.task_target(&p, &a.project_id).await?;
+        let page = provider
+            .list_epics(&project, &PageRequest::new(a.cursor, a.limit))
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(EpicList {
+            epics: page
+                .items
+                .into_iter()
+                .map(|t| super::tasks::qualify(t, &conn.name))
+                .collect(),
+            next_cursor: page.next,
+        }))
+    }
+
+    /// One epic: title, description (Markdown), status and dates.
+    #[tool(
+        name = "get_epic",
+        annotations(
+            title = "Get an epic",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_epic(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<EpicArgs>,
+    ) -> Result<Json<EpicOne>, ToolError> {
+        let (conn, provider, id) = self.task_target(&p, &a.epic_id).await?;
+        let epic = provider
+            .get_task(&id)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(EpicOne {
+            epic: super::tasks::qualify(epic, &conn.name),
+        }))
+    }
+
+    /// Create an epic in a project.
+    #[tool(
+        name = "create_epic",
+        annotations(
+            title = "Create an epic",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_epic(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<CreateEpicArgs>,
+    ) -> Result<Json<EpicOne>, ToolError> {
+        let (conn, provider, project) = self.task_target(&p, &a.project_id).await?;
+        let task = NewTask {
+            project,
+            title: a.title,
+            description: a.description,
+            task_type: Some("Epic".into()),
+            ..NewTask::default()
+        };
+        let epic = provider
+            .create_task(&task)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(EpicOne {
+            epic: super::tasks::qualify(epic, &conn.name),
+        }))
+    }
+
+    /// Change an epic's title, description or status.
+    #[tool(
+        name = "update_epic",
+        annotations(
+            title = "Change an epic",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn update_epic(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<UpdateEpicArgs>,
+    ) -> Result<Json<EpicOne>, ToolError> {
+        let (conn, provider, id) = self.task_target(&p, &a.epic_id).await?;
+        let change = pm_core::TaskChange {
+            title: a.title,
+            description: a.description,
+            ..Default::default()
+        };
+        let mut epic = if change != pm_core::TaskChange::default() {
+            provider
+                .update_task(&id, &change)
+                .await
+                .map_err(|e| ToolError::provider(&conn.name, &e))?
+        } else {
+            provider
+                .get_task(&id)
+                .await
+                .map_err(|e| ToolError::provider(&conn.name, &e))?
+        };
+        if let Some(s) = a.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            epic = provider
+                .transition_task(&id, s)
+                .await
+                .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        }
+        Ok(Json(EpicOne {
+            epic: super::tasks::qualify(epic, &conn.name),
+        }))
+    }
+
+    /// Delete an epic for good (its tasks stay, without an epic).
+    #[tool(
+        name = "delete_epic",
+        annotations(
+            title = "Delete an epic",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn delete_epic(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<EpicArgs>,
+    ) -> Result<Json<super::edits::Done>, ToolError> {
+        let (conn, provider, id) = self.task_target(&p, &a.epic_id).await?;
+        provider
+            .delete_task(&id)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(super::edits::Done {
+            ok: true,
+            message: format!("deleted epic {}", QualifiedId::new(&conn.name, id)),
+        }))
+    }
+
+    /// Put a task under an epic.
+    #[tool(
+        name = "link_task_to_epic",
+        annotations(
+            title = "Put a task under an epic",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn link_task_to_epic(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<EpicLinkArgs>,
+    ) -> Result<Json<EpicLinked>, ToolError> {
+        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let epic = QualifiedId::parse(&a.epic_id).map_err(|e| ToolError(e.0))?;
+        if epic.connection.as_ref().is_some_and(|c| *c != conn.name) {
+            return Err(ToolError(
+                "the task and the epic must be in the same connection".into(),
+            ));
+        }
+        provider
+            .set_epic(&id, Some(&epic.native))
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let task = provider
+            .get_task(&id)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(EpicLinked {
+            task: super::tasks::qualify(task, &conn.name),
+        }))
+    }
+
+    /// Take a task out of its epic.
+    #[tool(
+        name = "unlink_task_from_epic",
+        annotations(
+            title = "Take a task out of its epic",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn unlink_task_from_epic(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<UnlinkArgs>,
+    ) -> Result<Json<EpicLinked>, ToolError> {
+        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        provider
+            .set_epic(&id, None)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let task = provider
+            .get_task(&id)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(EpicLinked {
+            task: super::tasks::qualify(task, &conn.name),
+        }))
+    }
+}
