@@ -201,6 +201,29 @@ pub trait Provider: Send + Sync {
         Err(self.unsupported("reading a project"))
     }
 
+    /// Creates a project; `key` is derived from the name when not given.
+    async fn create_project(
+        &self,
+        _name: &str,
+        _key: Option<&str>,
+        _description: Option<&str>,
+    ) -> ProviderResult<Project> {
+        Err(self.unsupported("creating projects"))
+    }
+
+    async fn update_project(
+        &self,
+        _id: &str,
+        _name: Option<&str>,
+        _description: Option<&str>,
+    ) -> ProviderResult<Project> {
+        Err(self.unsupported("changing projects"))
+    }
+
+    async fn delete_project(&self, _id: &str) -> ProviderResult<()> {
+        Err(self.unsupported("deleting projects"))
+    }
+
     async fn search_tasks(
         &self,
         _query: &TaskQuery,

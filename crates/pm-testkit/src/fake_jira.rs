@@ -43,7 +43,7 @@ pub struct Fake {
     project_template: Value,
     myself: Value,
     server_info: Value,
-    projects: Vec<(String, String)>,
+    projects: Mutex<Vec<(String, String)>>,
     pub hits: Mutex<HashMap<String, usize>>,
     /// Every JQL query received, in order.
     pub queries: Mutex<Vec<String>>,
@@ -799,6 +799,72 @@ async fn epic_issues(
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn create_project(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let key = body["key"].as_str().unwrap_or("").to_string();
+    let name = body["name"].as_str().unwrap_or("").to_string();
+    if body["leadAccountId"].as_str().is_none() || body["projectTypeKey"].as_str().is_none() {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "projectLead": "You must specify a valid project lead." } }))).into_response();
+    }
+    let mut projects = f.projects.lock().unwrap();
+    if projects.iter().any(|(k, _)| *k == key) {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "projectKey": format!("Project '{name}' uses this project key.") } }))).into_response();
+    }
+    projects.push((key.clone(), name));
+    (StatusCode::CREATED, axum::Json(json!({ "id": 10100 + projects.len(), "key": key, "self": format!("https://your-domain.atlassian.net/rest/api/3/project/{key}") }))).into_response()
+}
+
+async fn update_project(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut projects = f.projects.lock().unwrap();
+    match projects.iter_mut().find(|(k, _)| *k == key) {
+        Some(p) => {
+            if let Some(n) = body["name"].as_str() {
+                p.1 = n.to_string();
+            }
+            axum::Json(project_json(&f, &p.0, &p.1)).into_response()
+        }
+        None => jira_error(
+            StatusCode::NOT_FOUND,
+            &format!("No project could be found with key '{key}'."),
+        ),
+    }
+}
+
+async fn delete_project(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut projects = f.projects.lock().unwrap();
+    match projects.iter().position(|(k, _)| *k == key) {
+        Some(i) => {
+            projects.remove(i);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => jira_error(
+            StatusCode::NOT_FOUND,
+            &format!("No project could be found with key '{key}'."),
+        ),
+    }
+}
+
 async fn boards(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -1075,8 +1141,8 @@ async fn project_search(
         .unwrap_or(50)
         .min(50);
     let needle = q.get("query").map(|s| s.to_lowercase());
-    let matching: Vec<&(String, String)> = f
-        .projects
+    let projects = f.projects.lock().unwrap().clone();
+    let matching: Vec<&(String, String)> = projects
         .iter()
         .filter(|(k, n)| {
             needle
@@ -1124,7 +1190,14 @@ async fn project(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<St
             StatusCode::FORBIDDEN,
             "You do not have permission to view this project.",
         ),
-        k => match f.projects.iter().find(|(key, _)| key == k) {
+        k => match f
+            .projects
+            .lock()
+            .unwrap()
+            .clone()
+            .iter()
+            .find(|(key, _)| key == k)
+        {
             Some((key, name)) => axum::Json(project_json(&f, key, name)).into_response(),
             None => jira_error(
                 StatusCode::NOT_FOUND,
@@ -1140,7 +1213,7 @@ async fn dc_projects(State(f): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    let all: Vec<Value> = f.projects.iter().map(|(k, n)| json!({ "id": format!("2{}", k.len()), "key": k, "name": n, "description": "" })).collect();
+    let all: Vec<Value> = f.projects.lock().unwrap().iter().map(|(k, n)| json!({ "id": format!("2{}", k.len()), "key": k, "name": n, "description": "" })).collect();
     axum::Json(Value::Array(all)).into_response()
 }
 
@@ -1164,7 +1237,7 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         project_template: search["values"][0].clone(),
         myself: example("/rest/api/3/myself"),
         server_info: example("/rest/api/3/serverInfo"),
-        projects,
+        projects: Mutex::new(projects),
         hits: Mutex::default(),
         queries: Mutex::default(),
         issue_template: example_of("/rest/api/3/search/jql", "post")["issues"][0].clone(),
@@ -1183,7 +1256,11 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         .route("/rest/api/3/myself", get(myself))
         .route("/rest/api/3/serverInfo", get(server_info))
         .route("/rest/api/3/project/search", get(project_search))
-        .route("/rest/api/3/project/{key}", get(project))
+        .route("/rest/api/3/project", axum::routing::post(create_project))
+        .route(
+            "/rest/api/3/project/{key}",
+            get(project).put(update_project).delete(delete_project),
+        )
         .route("/rest/api/3/search/jql", axum::routing::post(search_jql))
         .route("/rest/api/3/issue", axum::routing::post(create_issue))
         .route(

@@ -216,6 +216,16 @@ async fn a_jira_session_through_the_real_binary() {
         let gone = call_with(&ann, "delete_task", json!({ "task_id": "acme-jira:EX-12" })).await;
         assert_ne!(gone.is_error, Some(true), "{}", text(&gone));
         assert_eq!(call_with(&ann, "get_task", json!({ "task_id": "acme-jira:EX-12" })).await.is_error, Some(true));
+        // Projects: create (key from the name), rename, delete.
+        let made = call_with(&ann, "create_project", json!({ "name": "Mobile Banking App", "description": "iOS and Android" })).await;
+        assert_ne!(made.is_error, Some(true), "{}", text(&made));
+        assert_eq!(made.structured_content.expect("made")["project"]["id"], "acme-jira:MBA");
+        let clash = call_with(&ann, "create_project", json!({ "name": "Mobile Banking App" })).await;
+        assert!(text(&clash).contains("uses this project key"), "{}", text(&clash));
+        let renamed = call_with(&ann, "update_project", json!({ "project_id": "acme-jira:MBA", "name": "Mobile Bank" })).await;
+        assert_eq!(renamed.structured_content.expect("renamed")["project"]["name"], "Mobile Bank");
+        let dropped = call_with(&ann, "delete_project", json!({ "project_id": "acme-jira:MBA" })).await.structured_content.expect("dropped");
+        assert_eq!(dropped["deleted"], "acme-jira:MBA");
         let tested = call_with(&ann, "test_pm_provider", json!({})).await.structured_content.expect("test");
         assert_eq!(tested["test"]["ok"], true);
 
@@ -235,9 +245,10 @@ async fn a_jira_session_through_the_real_binary() {
         assert!(text(&none).contains("configure_pm_provider"), "{}", text(&none));
 
         // The client was built once and reused: one identity call per configure, test,
-        // get_current_user and add_task_watcher (for "me"); the site's fields were read once.
+        // get_current_user, add_task_watcher (for "me") and create_project (the lead, twice);
+        // the site's fields were read once.
         let hits = fake.hits.lock().expect("hits").clone();
-        assert_eq!(hits["myself"], 5, "{hits:?}");
+        assert_eq!(hits["myself"], 7, "{hits:?}");
         assert_eq!(hits["field"], 1, "{hits:?}");
 
         let removed = call_with(&ann, "remove_pm_provider", json!({ "provider_id": "acme-jira" })).await.structured_content.expect("removed");

@@ -330,6 +330,81 @@ impl Provider for Jira {
         })
     }
 
+    async fn create_project(
+        &self,
+        name: &str,
+        key: Option<&str>,
+        description: Option<&str>,
+    ) -> ProviderResult<Project> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(ProviderError::BadInput("a project needs a name".into()));
+        }
+        let key = match key.map(str::trim).filter(|k| !k.is_empty()) {
+            Some(k) => k.to_ascii_uppercase(),
+            None => project_key_from(name),
+        };
+        if key.len() < 2
+            || key.len() > 10
+            || !key.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            || !key
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            return Err(ProviderError::BadInput(format!(
+                "{key:?} is not a Jira project key: 2-10 capital letters or digits, starting with a letter"
+            )));
+        }
+        let me = self.whoami().await?;
+        let mut body = json!({ "key": key, "name": name, "projectTypeKey": "software" });
+        match self.edition {
+            Edition::Cloud => body["leadAccountId"] = json!(me.id),
+            Edition::DataCenter => body["lead"] = json!(me.id),
+        }
+        if let Some(d) = description.filter(|d| !d.trim().is_empty()) {
+            body["description"] = json!(d);
+        }
+        let created: serde_json::Value = self.up.post(&self.api("project"), &body).await?;
+        let key = created
+            .get("key")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+            .unwrap_or(key);
+        self.get_project(&key).await
+    }
+
+    async fn update_project(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> ProviderResult<Project> {
+        let key = project_ref(id)?;
+        let mut body = json!({});
+        if let Some(n) = name.map(str::trim).filter(|n| !n.is_empty()) {
+            body["name"] = json!(n);
+        }
+        if let Some(d) = description {
+            body["description"] = json!(d);
+        }
+        if body.as_object().is_some_and(serde_json::Map::is_empty) {
+            return Err(ProviderError::BadInput(
+                "nothing to change: give a name or a description".into(),
+            ));
+        }
+        let _: serde_json::Value = self
+            .up
+            .put(&self.api(&format!("project/{key}")), &body)
+            .await?;
+        self.get_project(&key).await
+    }
+
+    async fn delete_project(&self, id: &str) -> ProviderResult<()> {
+        let key = project_ref(id)?;
+        let _: serde_json::Value = self.up.delete(&self.api(&format!("project/{key}"))).await?;
+        Ok(())
+    }
+
     async fn update_task(&self, id: &str, c: &TaskChange) -> ProviderResult<Task> {
         let key = issue_key(id)?;
         let mut fields = serde_json::Map::new();
@@ -628,12 +703,7 @@ impl Provider for Jira {
     }
 
     async fn get_project(&self, id: &str) -> ProviderResult<Project> {
-        let id = id.trim();
-        if id.is_empty() || id.contains('/') || id.contains('?') || id.contains('#') {
-            return Err(ProviderError::BadInput(format!(
-                "{id:?} is not a Jira project key or id"
-            )));
-        }
+        let id = project_ref(id)?;
         let p: wire::Project = self
             .up
             .get(&self.api(&format!("project/{id}")), &[])
@@ -712,6 +782,45 @@ fn sprint_id(id: &str) -> ProviderResult<u64> {
     id.trim()
         .parse::<u64>()
         .map_err(|_| ProviderError::BadInput(format!("{id:?} is not a Jira sprint id (a number)")))
+}
+
+/// A project key or id, checked so it can go into a URL path.
+fn project_ref(id: &str) -> ProviderResult<String> {
+    let id = id.trim();
+    if id.is_empty() || id.len() > 32 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(ProviderError::BadInput(format!(
+            "{id:?} is not a Jira project key or id"
+        )));
+    }
+    Ok(id.to_string())
+}
+
+/// A project key from a name: the initials of its words, or its first letters.
+fn project_key_from(name: &str) -> String {
+    let words: Vec<&str> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let initials: String = words
+        .iter()
+        .filter_map(|w| w.chars().next())
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    let key = if initials.len() >= 2 {
+        initials
+    } else {
+        name.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(4)
+            .collect()
+    };
+    let key: String = key.to_ascii_uppercase().chars().take(10).collect();
+    if key.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        key
+    } else {
+        format!("P{key}").chars().take(10).collect()
+    }
 }
 
 /// An issue key or id, checked so it can go into a URL path.
@@ -947,5 +1056,18 @@ impl Jira {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::project_key_from;
+
+    #[test]
+    fn project_keys_come_from_names() {
+        assert_eq!(project_key_from("Mobile Banking App"), "MBA");
+        assert_eq!(project_key_from("payments"), "PAYM");
+        assert_eq!(project_key_from("42 things"), "P42TH");
+        assert_eq!(project_key_from("a b c d e f g h i j k l"), "ABCDEFGHIJ");
     }
 }

@@ -262,7 +262,14 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
     ),
     (
         "projects",
-        &["list_projects", "search_projects", "get_project"],
+        &[
+            "list_projects",
+            "search_projects",
+            "get_project",
+            "create_project",
+            "update_project",
+            "delete_project",
+        ],
     ),
     (
         "tasks",

@@ -42,6 +42,34 @@ pub struct GetProjectArgs {
     pub project_id: String,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateProjectArgs {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Connection name or id to create it in; default: your default connection.
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    /// Jira project key (2-10 capitals); default: from the name.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateProjectArgs {
+    /// Project id (e.g. "acme-jira:PROJ").
+    pub project_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProjectDeleted {
+    pub deleted: String,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProjectList {
     pub projects: Vec<Project>,
@@ -125,6 +153,96 @@ impl PmServer {
                 .map(|x| qualify(x, &conn.name))
                 .collect(),
             next_cursor: page.next,
+        }))
+    }
+
+    /// Create a project (you become its lead).
+    #[tool(
+        name = "create_project",
+        annotations(
+            title = "Create a project",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_project(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<CreateProjectArgs>,
+    ) -> Result<Json<ProjectOne>, ToolError> {
+        let state = self.state();
+        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let project = provider
+            .create_project(&args.name, args.key.as_deref(), args.description.as_deref())
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(ProjectOne {
+            project: qualify(project, &conn.name),
+        }))
+    }
+
+    /// Rename a project or change its description.
+    #[tool(
+        name = "update_project",
+        annotations(
+            title = "Change a project",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn update_project(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<UpdateProjectArgs>,
+    ) -> Result<Json<ProjectOne>, ToolError> {
+        let state = self.state();
+        let id = QualifiedId::parse(&args.project_id).map_err(|e| ToolError(e.0))?;
+        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let project = provider
+            .update_project(
+                &id.native,
+                args.name.as_deref(),
+                args.description.as_deref(),
+            )
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(ProjectOne {
+            project: qualify(project, &conn.name),
+        }))
+    }
+
+    /// Delete a project and everything in it (Jira Cloud keeps it in its trash for 60 days).
+    #[tool(
+        name = "delete_project",
+        annotations(
+            title = "Delete a project",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn delete_project(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<GetProjectArgs>,
+    ) -> Result<Json<ProjectDeleted>, ToolError> {
+        let state = self.state();
+        let id = QualifiedId::parse(&args.project_id).map_err(|e| ToolError(e.0))?;
+        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        provider
+            .delete_project(&id.native)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(ProjectDeleted {
+            deleted: QualifiedId::new(&conn.name, id.native).to_string(),
         }))
     }
 
