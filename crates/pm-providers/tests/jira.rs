@@ -349,3 +349,64 @@ async fn data_center_searches_with_offsets_and_plain_text() {
     assert_eq!(all[0].description.as_deref(), Some("Details of EX-1"));
     assert_eq!(fake.hits.lock().unwrap()["dc/search"], 3);
 }
+
+#[tokio::test]
+async fn data_center_writes_wiki_markup() {
+    let (base, fake) = spawn("Bearer pat-w").await;
+    let client = pm_providers::http::shared_client(&settings()).unwrap();
+    let url = BaseUrl::parse(&base, true).unwrap();
+    let dc = pm_providers::build(
+        client,
+        ProviderKind::JiraDataCenter,
+        &url,
+        AuthKind::Bearer,
+        None,
+        "pat-w",
+        settings(),
+    )
+    .unwrap();
+    let task = pm_core::NewTask {
+        project: "EX".into(),
+        title: "Printer on fire".into(),
+        description: Some("## What\n\n**Smoke** from `tray 2`".into()),
+        assignee: Some("mia".into()),
+        ..Default::default()
+    };
+    let created = dc.create_task(&task).await.unwrap();
+    assert_eq!(created.title, "Printer on fire");
+    let comment = dc
+        .add_comment(&created.id, "See [the manual](https://example.org/manual)")
+        .await
+        .unwrap();
+    assert_eq!(
+        comment.author.map(|a| a.name).as_deref(),
+        Some("Mia Krystof")
+    );
+    let texts = fake.dc_texts.lock().unwrap().clone();
+    assert_eq!(
+        texts,
+        vec![
+            "h2. What\n\n*Smoke* from {{tray 2}}".to_string(),
+            "See [the manual|https://example.org/manual]".to_string()
+        ]
+    );
+}
+
+#[tokio::test]
+async fn story_points_are_written_to_the_discovered_field() {
+    let (base, _fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let t = jira.get_task("EX-3").await.unwrap();
+    assert_eq!(t.story_points, Some(4.0), "read from the discovered field");
+    let changed = jira
+        .update_task(
+            "EX-3",
+            &pm_core::TaskChange {
+                story_points: Some(8.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.story_points, Some(8.0));
+}

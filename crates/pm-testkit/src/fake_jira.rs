@@ -54,6 +54,8 @@ pub struct Fake {
     pub worklogs: Mutex<HashMap<String, Vec<Value>>>,
     /// The sprints of the EX project's Scrum board (84), as the Agile API shows them.
     pub sprints: Mutex<Vec<Value>>,
+    /// Rich text received by the Data Center endpoints, as sent.
+    pub dc_texts: Mutex<Vec<String>>,
     flaky: AtomicUsize,
     expected_auth: String,
 }
@@ -865,6 +867,73 @@ async fn delete_project(
     }
 }
 
+/// Data Center: description and comment bodies are wiki-markup strings, never ADF.
+async fn dc_create_issue(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let fields = &body["fields"];
+    if !fields["description"].is_null() && !fields["description"].is_string() {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "description": "Field 'description' must be a string." } }))).into_response();
+    }
+    f.dc_texts
+        .lock()
+        .unwrap()
+        .push(fields["description"].as_str().unwrap_or("").to_string());
+    let mut issues = f.issues.lock().unwrap();
+    let key = format!("EX-{}", issues.len() + 1);
+    issues.push(FakeIssue {
+        key: key.clone(),
+        project: fields["project"]["key"]
+            .as_str()
+            .unwrap_or("EX")
+            .to_string(),
+        summary: fields["summary"].as_str().unwrap_or("").to_string(),
+        status: WORKFLOW[0],
+        assignee: fields["assignee"]["name"].as_str().map(str::to_string),
+        sprint: None,
+        story_points: None,
+        issue_type: fields["issuetype"]["name"]
+            .as_str()
+            .unwrap_or("Task")
+            .to_string(),
+        parent: None,
+        watchers: Vec::new(),
+        links: Vec::new(),
+    });
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({ "id": "40001", "key": key })),
+    )
+        .into_response()
+}
+
+async fn dc_comment(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(_key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let Some(text) = body["body"].as_str() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                json!({ "errorMessages": ["Comment body must be a string."], "errors": {} }),
+            ),
+        )
+            .into_response();
+    };
+    f.dc_texts.lock().unwrap().push(text.to_string());
+    (StatusCode::CREATED, axum::Json(json!({ "id": "50001", "body": text, "author": { "key": "JIRAUSER10100", "name": "mia", "displayName": "Mia Krystof" }, "created": "2026-11-27T09:00:00.000+0000" }))).into_response()
+}
+
 async fn boards(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -1186,6 +1255,10 @@ async fn project(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<St
             tokio::time::sleep(Duration::from_secs(3)).await;
             axum::Json(project_json(&f, "SLOW", "Slow")).into_response()
         }
+        "LOCKED" => jira_error(
+            StatusCode::CONFLICT,
+            "The project is being changed by another request; try again.",
+        ),
         "SECRET" => jira_error(
             StatusCode::FORBIDDEN,
             "You do not have permission to view this project.",
@@ -1244,6 +1317,7 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         issues: Mutex::new(fake_issues()),
         comments: Mutex::default(),
         worklogs: Mutex::default(),
+        dc_texts: Mutex::default(),
         sprints: Mutex::new(vec![
             json!({ "id": 6, "name": "Sprint 6", "state": "closed", "startDate": "2026-11-02T09:00:00.000Z", "endDate": "2026-11-16T09:00:00.000Z", "completeDate": "2026-11-16T10:00:00.000Z", "originBoardId": 84, "goal": "Ship search" }),
             json!({ "id": 7, "name": "Sprint 7", "state": "active", "startDate": "2026-11-16T09:00:00.000Z", "endDate": "2026-11-30T09:00:00.000Z", "originBoardId": 84, "goal": "Fix checkout" }),
@@ -1308,6 +1382,13 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
             get(sprint_get).post(sprint_update).delete(sprint_delete),
         )
         .route("/rest/api/2/myself", get(dc_myself))
+        .route("/rest/api/2/field", get(fields))
+        .route("/rest/api/2/issue", axum::routing::post(dc_create_issue))
+        .route("/rest/api/2/issue/{key}", get(issue))
+        .route(
+            "/rest/api/2/issue/{key}/comment",
+            axum::routing::post(dc_comment),
+        )
         .route("/rest/api/2/project", get(dc_projects))
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -109,7 +109,8 @@ async fn a_jira_session_through_the_real_binary() {
         // The working part of the day: create a task, move it, comment, log work, read it back.
         let created = call_with(&ann, "create_task", json!({
             "project_id": "acme-jira:EX", "title": "Checkout fails on Safari",
-            "description": "## Steps\n\n1. open **checkout**\n2. pay", "due_date": "2026-12-24"
+            "description": "## Steps\n\n1. open **checkout**\n2. pay", "due_date": "2026-12-24",
+            "sprint_id": "acme-jira:7", "story_points": 2
         }))
         .await;
         assert_ne!(created.is_error, Some(true), "{}", text(&created));
@@ -117,6 +118,7 @@ async fn a_jira_session_through_the_real_binary() {
         let new_id = created["task"]["id"].as_str().expect("id").to_string();
         assert_eq!(new_id, "acme-jira:EX-13");
         assert_eq!(created["task"]["status"]["name"], "To Do");
+        assert_eq!(created["task"]["story_points"], 2.0);
         let moved = call_with(&ann, "update_task_status", json!({ "task_id": new_id, "status": "in progress" })).await;
         assert_eq!(moved.structured_content.expect("moved")["task"]["status"]["category"], "in_progress");
         let stuck = call_with(&ann, "update_task_status", json!({ "task_id": new_id, "status": "Closed" })).await;
@@ -148,7 +150,7 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(active["sprints"][0]["state"], "active");
         let with_tasks = call_with(&ann, "get_sprint_tasks", json!({ "sprint_id": "acme-jira:7" })).await.structured_content.expect("sprint tasks");
         assert_eq!(with_tasks["sprint"]["goal"], "Fix checkout");
-        assert_eq!(with_tasks["tasks"].as_array().map(Vec::len), Some(6));
+        assert_eq!(with_tasks["tasks"].as_array().map(Vec::len), Some(7), "the six planned tasks and the one created into it");
         let no_board = call_with(&ann, "list_sprints", json!({ "project_id": "P1" })).await;
         assert!(text(&no_board).contains("no Scrum board"), "{}", text(&no_board));
         let planned = call_with(&ann, "create_sprint", json!({ "project_id": "acme-jira:EX", "name": "Sprint 9", "goal": "Payments" })).await;

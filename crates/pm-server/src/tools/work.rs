@@ -38,6 +38,11 @@ pub struct CreateTaskArgs {
     pub parent_id: Option<String>,
     #[serde(default)]
     pub labels: Option<Vec<String>>,
+    /// Put the new task into this sprint (e.g. "acme-jira:42").
+    #[serde(default)]
+    pub sprint_id: Option<String>,
+    #[serde(default)]
+    pub story_points: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -207,11 +212,29 @@ impl PmServer {
             parent: other(&a.parent_id)?,
             labels: a.labels.unwrap_or_default(),
         };
+        let sprint = other(&a.sprint_id)?;
         let provider = state.providers.client(state, &conn).await?;
-        let created = provider
+        let mut created = provider
             .create_task(&task)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        // Sprint and story points are set on the created task (trackers take them as edits).
+        if sprint.is_some() || a.story_points.is_some() {
+            let change = pm_core::TaskChange {
+                sprint,
+                story_points: a.story_points,
+                ..Default::default()
+            };
+            created = provider
+                .update_task(&created.id, &change)
+                .await
+                .map_err(|e| {
+                    ToolError(format!(
+                        "created {} but could not set its sprint or story points: {e}",
+                        QualifiedId::new(&conn.name, created.id.clone())
+                    ))
+                })?;
+        }
         Ok(Json(TaskOut {
             task: requalify(created, &conn.name),
         }))
