@@ -96,20 +96,43 @@ pub struct RemoveResult {
 
 /// Authenticates, reads the site, and lists one page of projects.
 async fn run_test(provider: &dyn Provider) -> TestReport {
+    let failed = |account, site, error: String| TestReport {
+        ok: false,
+        account,
+        site,
+        projects_seen: None,
+        more_projects: None,
+        error: Some(error),
+    };
     let account = match provider.whoami().await {
         Ok(a) => a,
-        Err(e) => {
-            return TestReport {
-                ok: false,
-                account: None,
-                site: None,
-                projects_seen: None,
-                more_projects: None,
-                error: Some(e.to_string()),
-            };
-        }
+        Err(e) => return failed(None, None, with_edition_hint(provider.kind(), e)),
     };
     let site = provider.site().await.ok();
+    // The edition the site reports must be the one the connection was configured as.
+    if let Some(s) = &site {
+        let dc_site = s.product.contains("Data Center") || s.product.contains("Server");
+        match provider.kind() {
+            ProviderKind::JiraCloud if dc_site => {
+                return failed(
+                    Some(account),
+                    site.clone(),
+                    format!(
+                        "this is a {} site; configure it with provider_type jira_data_center",
+                        s.product
+                    ),
+                );
+            }
+            ProviderKind::JiraDataCenter if s.product == "Jira Cloud" => {
+                return failed(
+                    Some(account),
+                    site.clone(),
+                    "this is a Jira Cloud site; configure it with provider_type jira_cloud".into(),
+                );
+            }
+            _ => {}
+        }
+    }
     match provider
         .list_projects(&PageRequest::new(None, Some(50)))
         .await
@@ -122,14 +145,19 @@ async fn run_test(provider: &dyn Provider) -> TestReport {
             more_projects: Some(page.next.is_some()),
             error: None,
         },
-        Err(e) => TestReport {
-            ok: false,
-            account: Some(account),
-            site,
-            projects_seen: None,
-            more_projects: None,
-            error: Some(e.to_string()),
-        },
+        Err(e) => failed(Some(account), site, e.to_string()),
+    }
+}
+
+/// A failed sign-in, with a hint when the address answers like the other Jira edition.
+fn with_edition_hint(kind: ProviderKind, e: pm_core::ProviderError) -> String {
+    match (kind, &e) {
+        (ProviderKind::JiraCloud, pm_core::ProviderError::NotFound { .. }) => {
+            format!(
+                "{e} (there is no Jira Cloud REST API v3 at this address; for Jira Data Center or Server use provider_type jira_data_center)"
+            )
+        }
+        _ => e.to_string(),
     }
 }
 
@@ -327,5 +355,24 @@ impl PmServer {
             removed: conn.name.to_string(),
             default_connection: default.map(|c| c.name.to_string()),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_v3_api_suggests_data_center() {
+        let e = pm_core::ProviderError::NotFound {
+            what: "Not Found".into(),
+        };
+        assert!(with_edition_hint(ProviderKind::JiraCloud, e.clone()).contains("jira_data_center"));
+        assert!(!with_edition_hint(ProviderKind::JiraDataCenter, e).contains("jira_data_center"));
+        let auth = pm_core::ProviderError::Auth {
+            provider: "Jira Cloud",
+            message: "no".into(),
+        };
+        assert!(!with_edition_hint(ProviderKind::JiraCloud, auth).contains("provider_type"));
     }
 }
