@@ -179,7 +179,7 @@ impl PmServer {
                 "nothing to change: give at least one field (title, status, assignee_id, …)".into(),
             ));
         }
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let task = apply(provider.as_ref(), &id, &change, a.changes.status.as_deref())
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
@@ -218,7 +218,7 @@ impl PmServer {
             failed: Vec::new(),
         };
         for raw in &a.task_ids {
-            match self.task_target(&p, raw).await {
+            match self.target(&p, raw).await {
                 Err(e) => result.failed.push(BulkFailure {
                     task_id: raw.clone(),
                     error: e.0,
@@ -254,7 +254,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<TaskIdArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         provider
             .delete_task(&id)
             .await
@@ -281,7 +281,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<WatchArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let user = match a
             .user_id
             .as_deref()
@@ -323,7 +323,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<LinkArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let other = QualifiedId::parse(&a.related_task_id).map_err(|e| ToolError(e.0))?;
         if other.connection.as_ref().is_some_and(|c| *c != conn.name) {
             return Err(ToolError(

@@ -93,7 +93,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<ListEpicsArgs>,
     ) -> Result<Json<EpicList>, ToolError> {
-        let (conn, provider, project) = self.task_target(&p, &a.project_id).await?;
+        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
         let page = provider
             .list_epics(&project, &PageRequest::new(a.cursor, a.limit))
             .await
@@ -124,7 +124,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<EpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.epic_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
         let epic = provider
             .get_task(&id)
             .await
@@ -150,7 +150,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<CreateEpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
-        let (conn, provider, project) = self.task_target(&p, &a.project_id).await?;
+        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
         let task = NewTask {
             project,
             title: a.title,
@@ -183,7 +183,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<UpdateEpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.epic_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
         let change = pm_core::TaskChange {
             title: a.title,
             description: a.description,
@@ -227,7 +227,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<EpicArgs>,
     ) -> Result<Json<super::edits::Done>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.epic_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
         provider
             .delete_task(&id)
             .await
@@ -254,7 +254,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<EpicLinkArgs>,
     ) -> Result<Json<EpicLinked>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let epic = QualifiedId::parse(&a.epic_id).map_err(|e| ToolError(e.0))?;
         if epic.connection.as_ref().is_some_and(|c| *c != conn.name) {
             return Err(ToolError(
@@ -290,7 +290,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<UnlinkArgs>,
     ) -> Result<Json<EpicLinked>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         provider
             .set_epic(&id, None)
             .await

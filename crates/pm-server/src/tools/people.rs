@@ -99,12 +99,9 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<GetUserArgs>,
     ) -> Result<Json<UserOne>, ToolError> {
-        let state = self.state();
-        let id = QualifiedId::parse(&a.user_id).map_err(|e| ToolError(e.0))?;
-        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let (conn, provider, native) = self.target(&p, &a.user_id).await?;
         let mut user = provider
-            .get_user(&id.native)
+            .get_user(&native)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         user.id = QualifiedId::new(&conn.name, user.id).to_string();

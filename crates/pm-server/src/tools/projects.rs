@@ -200,16 +200,9 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<UpdateProjectArgs>,
     ) -> Result<Json<ProjectOne>, ToolError> {
-        let state = self.state();
-        let id = QualifiedId::parse(&args.project_id).map_err(|e| ToolError(e.0))?;
-        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let (conn, provider, native) = self.target(&p, &args.project_id).await?;
         let project = provider
-            .update_project(
-                &id.native,
-                args.name.as_deref(),
-                args.description.as_deref(),
-            )
+            .update_project(&native, args.name.as_deref(), args.description.as_deref())
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok(Json(ProjectOne {
@@ -233,16 +226,13 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<GetProjectArgs>,
     ) -> Result<Json<ProjectDeleted>, ToolError> {
-        let state = self.state();
-        let id = QualifiedId::parse(&args.project_id).map_err(|e| ToolError(e.0))?;
-        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let (conn, provider, native) = self.target(&p, &args.project_id).await?;
         provider
-            .delete_project(&id.native)
+            .delete_project(&native)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok(Json(ProjectDeleted {
-            deleted: QualifiedId::new(&conn.name, id.native).to_string(),
+            deleted: QualifiedId::new(&conn.name, native).to_string(),
         }))
     }
 
@@ -262,12 +252,9 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<GetProjectArgs>,
     ) -> Result<Json<ProjectOne>, ToolError> {
-        let state = self.state();
-        let id = QualifiedId::parse(&args.project_id).map_err(|e| ToolError(e.0))?;
-        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let (conn, provider, native) = self.target(&p, &args.project_id).await?;
         let project = provider
-            .get_project(&id.native)
+            .get_project(&native)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok(Json(ProjectOne {

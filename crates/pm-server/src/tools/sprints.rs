@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use super::ToolError;
 use crate::auth::Principal;
 use crate::mcp::PmServer;
-use crate::providers::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListSprintsArgs {
@@ -135,27 +134,6 @@ fn qualify(mut s: Sprint, c: &ConnectionHandle) -> Sprint {
     s
 }
 
-impl PmServer {
-    async fn sprint_target(
-        &self,
-        p: &Principal,
-        raw: &str,
-    ) -> Result<
-        (
-            pm_store::Connection,
-            std::sync::Arc<dyn pm_core::Provider>,
-            String,
-        ),
-        ToolError,
-    > {
-        let state = self.state();
-        let id = QualifiedId::parse(raw).map_err(|e| ToolError(e.0))?;
-        let conn = resolve(state, p, id.connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
-        Ok((conn, provider, id.native))
-    }
-}
-
 #[tool_router(router = sprints_router, vis = "pub(crate)")]
 impl PmServer {
     /// A project's sprints (future, active, closed), a page at a time.
@@ -175,7 +153,7 @@ impl PmServer {
         Parameters(a): Parameters<ListSprintsArgs>,
     ) -> Result<Json<SprintList>, ToolError> {
         let wanted = states(a.state.as_deref())?;
-        let (conn, provider, project) = self.sprint_target(&p, &a.project_id).await?;
+        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
         let page = provider
             .list_sprints(&project, &wanted, &PageRequest::new(a.cursor, a.limit))
             .await
@@ -206,7 +184,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
-        let (conn, provider, id) = self.sprint_target(&p, &a.sprint_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
         let sprint = provider
             .get_sprint(&id)
             .await
@@ -232,7 +210,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintTasksArgs>,
     ) -> Result<Json<SprintWithTasks>, ToolError> {
-        let (conn, provider, id) = self.sprint_target(&p, &a.sprint_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
         let sprint = provider
             .get_sprint(&id)
             .await
@@ -289,7 +267,7 @@ impl PmServer {
         {
             return Err(ToolError("end_date must come after start_date".into()));
         }
-        let (conn, provider, project) = self.sprint_target(&p, &a.project_id).await?;
+        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
         let sprint = provider
             .create_sprint(&NewSprint {
                 project,
@@ -327,7 +305,7 @@ impl PmServer {
             start: when(a.start_date.as_deref(), "start_date")?,
             end: when(a.end_date.as_deref(), "end_date")?,
         };
-        let (conn, provider, id) = self.sprint_target(&p, &a.sprint_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
         let sprint = provider
             .update_sprint(&id, &change)
             .await
@@ -359,7 +337,7 @@ impl PmServer {
             start: when(a.start_date.as_deref(), "start_date")?,
             end: when(a.end_date.as_deref(), "end_date")?,
         };
-        let (conn, provider, id) = self.sprint_target(&p, &a.sprint_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
         let sprint = provider
             .start_sprint(&id, &change)
             .await
@@ -385,7 +363,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
-        let (conn, provider, id) = self.sprint_target(&p, &a.sprint_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
         let sprint = provider
             .complete_sprint(&id)
             .await
@@ -411,7 +389,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintArgs>,
     ) -> Result<Json<Deleted>, ToolError> {
-        let (conn, provider, id) = self.sprint_target(&p, &a.sprint_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
         provider
             .delete_sprint(&id)
             .await

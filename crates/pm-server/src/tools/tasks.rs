@@ -394,12 +394,9 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<GetTaskArgs>,
     ) -> Result<Json<TaskOne>, ToolError> {
-        let state = self.state();
-        let id = QualifiedId::parse(&a.task_id).map_err(|e| ToolError(e.0))?;
-        let conn = resolve(state, &p, id.connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let (conn, provider, native) = self.target(&p, &a.task_id).await?;
         let task = provider
-            .get_task(&id.native)
+            .get_task(&native)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok(Json(TaskOne {

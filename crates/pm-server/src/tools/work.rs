@@ -136,8 +136,8 @@ fn native(raw: &str) -> Result<QualifiedId, ToolError> {
 }
 
 impl PmServer {
-    /// The connection a task id names, its client, and the native id.
-    pub(crate) async fn task_target(
+    /// The caller's connection that a (qualified) id names, its client, and the native id.
+    pub(crate) async fn target(
         &self,
         p: &Principal,
         task_id: &str,
@@ -257,7 +257,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<StatusArgs>,
     ) -> Result<Json<TaskOut>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let task = provider
             .transition_task(&id, &a.status)
             .await
@@ -283,7 +283,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<AssignArgs>,
     ) -> Result<Json<AssignOut>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let who = match a
             .assignee_id
             .as_deref()
@@ -322,7 +322,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<CommentArgs>,
     ) -> Result<Json<CommentOut>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let comment = provider
             .add_comment(&id, &a.comment)
             .await
@@ -346,7 +346,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<TaskPageArgs>,
     ) -> Result<Json<CommentsOut>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let page = provider
             .list_comments(&id, &PageRequest::new(a.cursor, a.limit))
             .await
@@ -386,7 +386,7 @@ impl PmServer {
         let started = Utc
             .from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default()));
         let seconds = (a.hours * 3600.0 / 60.0).round() as i64 * 60;
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let worklog = provider
             .log_work(&id, seconds, started, a.comment.as_deref())
             .await
@@ -410,7 +410,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<TaskPageArgs>,
     ) -> Result<Json<WorklogsOut>, ToolError> {
-        let (conn, provider, id) = self.task_target(&p, &a.task_id).await?;
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let page = provider
             .list_worklogs(&id, &PageRequest::new(a.cursor, a.limit))
             .await
