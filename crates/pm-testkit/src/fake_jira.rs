@@ -18,10 +18,23 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 /// Where the providers' published specs are.
+/// `PM_MCP_SPECS_DIR`, or the first `shared/specs` beside the checkout or one of its parents
+/// (the layout the project and its CI use: `<checkout>/../shared/specs`).
 pub fn spec_dir() -> PathBuf {
-    std::env::var_os("PM_MCP_SPECS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs"))
+    if let Some(dir) = std::env::var_os("PM_MCP_SPECS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    crate_dir
+        .ancestors()
+        .map(|a| a.join("shared/specs"))
+        .find(|d| d.join("jira-platform-v3.json").is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "the providers' published specs were not found in a shared/specs folder above {}; set PM_MCP_SPECS_DIR",
+                crate_dir.display()
+            )
+        })
 }
 
 /// The `example` of an operation's 200 answer in the Jira Cloud platform spec.
