@@ -5,6 +5,7 @@
 pub mod cursor;
 pub mod http;
 pub mod jira;
+pub mod redmine;
 
 use std::sync::Arc;
 
@@ -57,6 +58,12 @@ pub fn build(
             jira::Edition::DataCenter,
             base_url.as_str(),
             &creds,
+            settings,
+        )?)),
+        ProviderKind::Redmine => Ok(Arc::new(redmine::Redmine::new(
+            client,
+            base_url.as_str(),
+            token,
             settings,
         )?)),
         other => Err(ProviderError::Unsupported {

@@ -1,0 +1,205 @@
+//! Redmine's REST JSON, only the fields pm-mcp reads.
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Named {
+    pub id: u64,
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct User {
+    pub id: u64,
+    pub login: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub mail: Option<String>,
+    /// 1 active, 2 registered, 3 locked.
+    pub status: Option<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserOne {
+    pub user: User,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Users {
+    #[serde(default)]
+    pub users: Vec<User>,
+    pub total_count: Option<u64>,
+    #[serde(default)]
+    pub offset: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Project {
+    pub id: u64,
+    pub name: String,
+    pub identifier: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProjectOne {
+    pub project: Project,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Projects {
+    #[serde(default)]
+    pub projects: Vec<Project>,
+    pub total_count: Option<u64>,
+    #[serde(default)]
+    pub offset: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueStatus {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub is_closed: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Statuses {
+    #[serde(default)]
+    pub issue_statuses: Vec<IssueStatus>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Trackers {
+    #[serde(default)]
+    pub trackers: Vec<Named>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Enumeration {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub is_default: bool,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Priorities {
+    #[serde(default)]
+    pub issue_priorities: Vec<Enumeration>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Activities {
+    #[serde(default)]
+    pub time_entry_activities: Vec<Enumeration>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdRef {
+    pub id: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Journal {
+    pub id: u64,
+    pub user: Option<Named>,
+    pub notes: Option<String>,
+    pub created_on: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Issue {
+    pub id: u64,
+    pub project: Named,
+    pub tracker: Option<Named>,
+    pub status: Named,
+    pub priority: Option<Named>,
+    pub author: Option<Named>,
+    pub assigned_to: Option<Named>,
+    pub fixed_version: Option<Named>,
+    pub parent: Option<IdRef>,
+    pub subject: String,
+    pub description: Option<String>,
+    pub due_date: Option<String>,
+    pub estimated_hours: Option<f64>,
+    pub created_on: Option<String>,
+    pub updated_on: Option<String>,
+    #[serde(default)]
+    pub journals: Vec<Journal>,
+    #[serde(default)]
+    pub allowed_statuses: Vec<Named>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueOne {
+    pub issue: Issue,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Issues {
+    #[serde(default)]
+    pub issues: Vec<Issue>,
+    pub total_count: Option<u64>,
+    #[serde(default)]
+    pub offset: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Version {
+    pub id: u64,
+    pub name: String,
+    pub description: Option<String>,
+    /// open, locked or closed.
+    pub status: Option<String>,
+    pub due_date: Option<String>,
+    pub created_on: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionOne {
+    pub version: Version,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Versions {
+    #[serde(default)]
+    pub versions: Vec<Version>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TimeEntry {
+    pub id: u64,
+    pub user: Option<Named>,
+    pub activity: Option<Named>,
+    pub hours: f64,
+    pub comments: Option<String>,
+    pub spent_on: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TimeEntryOne {
+    pub time_entry: TimeEntry,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TimeEntries {
+    #[serde(default)]
+    pub time_entries: Vec<TimeEntry>,
+    pub total_count: Option<u64>,
+    #[serde(default)]
+    pub offset: u64,
+}
+
+/// `{"errors": ["Subject cannot be blank", …]}`.
+#[derive(Debug, Deserialize)]
+pub struct Errors {
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
