@@ -8,4 +8,5 @@ mod clients;
 mod hygiene;
 mod jira;
 mod mcp;
+mod redmine;
 mod secrets;
