@@ -125,6 +125,18 @@ impl Redmine {
             })
     }
 
+    /// One page of a list Redmine returns whole (pm-mcp pages it).
+    fn slice<T>(all: Vec<T>, page: &PageRequest) -> ProviderResult<Page<T>> {
+        let start = cursor::decode_offset(page.cursor.as_deref())?;
+        let total = all.len() as u64;
+        let items = all
+            .into_iter()
+            .skip(start as usize)
+            .take(page.limit as usize)
+            .collect();
+        Ok(Self::page_of(items, start, Some(total)))
+    }
+
     fn page_of<T>(items: Vec<T>, offset: u64, total: Option<u64>) -> Page<T> {
         let end = offset + items.len() as u64;
         let more = !items.is_empty() && total.is_some_and(|t| end < t);
@@ -541,16 +553,7 @@ impl Provider for Redmine {
             .into_iter()
             .filter_map(map::comment)
             .collect();
-        let start = cursor::decode_offset(page.cursor.as_deref())?;
-        let total = all.len() as u64;
-        Ok(Self::page_of(
-            all.into_iter()
-                .skip(start as usize)
-                .take(page.limit as usize)
-                .collect(),
-            start,
-            Some(total),
-        ))
+        Self::slice(all, page)
     }
 
     async fn log_work(
@@ -715,16 +718,7 @@ impl Provider for Redmine {
             .map(map::sprint)
             .filter(|s| states.is_empty() || states.contains(&s.state))
             .collect();
-        let start = cursor::decode_offset(page.cursor.as_deref())?;
-        let total = all.len() as u64;
-        Ok(Self::page_of(
-            all.into_iter()
-                .skip(start as usize)
-                .take(page.limit as usize)
-                .collect(),
-            start,
-            Some(total),
-        ))
+        Self::slice(all, page)
     }
 
     async fn get_sprint(&self, id: &str) -> ProviderResult<Sprint> {

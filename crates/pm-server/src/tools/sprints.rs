@@ -113,6 +113,18 @@ fn when(raw: Option<&str>, field: &str) -> Result<Option<DateTime<Utc>>, ToolErr
         })
 }
 
+impl UpdateSprintArgs {
+    /// The changes asked for, dates checked.
+    fn change(&self) -> Result<SprintChange, ToolError> {
+        Ok(SprintChange {
+            name: self.name.clone(),
+            goal: self.goal.clone(),
+            start: when(self.start_date.as_deref(), "start_date")?,
+            end: when(self.end_date.as_deref(), "end_date")?,
+        })
+    }
+}
+
 fn states(raw: Option<&str>) -> Result<Vec<SprintState>, ToolError> {
     raw.unwrap_or("")
         .split(',')
@@ -299,12 +311,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<UpdateSprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
-        let change = SprintChange {
-            name: a.name,
-            goal: a.goal,
-            start: when(a.start_date.as_deref(), "start_date")?,
-            end: when(a.end_date.as_deref(), "end_date")?,
-        };
+        let change = a.change()?;
         let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
         let sprint = provider
             .update_sprint(&id, &change)
@@ -331,12 +338,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<UpdateSprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
-        let change = SprintChange {
-            name: a.name,
-            goal: a.goal,
-            start: when(a.start_date.as_deref(), "start_date")?,
-            end: when(a.end_date.as_deref(), "end_date")?,
-        };
+        let change = a.change()?;
         let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
         let sprint = provider
             .start_sprint(&id, &change)

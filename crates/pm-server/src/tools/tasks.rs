@@ -170,6 +170,25 @@ pub(crate) fn qualify(mut t: Task, c: &ConnectionHandle) -> Task {
 }
 
 impl PmServer {
+    /// Tasks of one kind of assignee (the caller's tracker account, or nobody), optionally
+    /// within a project and statuses.
+    async fn tasks_assigned(
+        &self,
+        p: &Principal,
+        a: MyTasksArgs,
+        who: Assignee,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let mut ids = Ids::new();
+        let query = TaskQuery {
+            project: ids.native(a.project_id.as_deref())?,
+            assignee: Some(who),
+            statuses: statuses(a.status.as_deref()),
+            ..TaskQuery::default()
+        };
+        self.run_task_query(p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+            .await
+    }
+
     async fn run_task_query(
         &self,
         p: &Principal,
@@ -255,15 +274,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<MyTasksArgs>,
     ) -> Result<Json<TaskList>, ToolError> {
-        let mut ids = Ids::new();
-        let query = TaskQuery {
-            project: ids.native(a.project_id.as_deref())?,
-            assignee: Some(Assignee::Me),
-            statuses: statuses(a.status.as_deref()),
-            ..TaskQuery::default()
-        };
-        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
-            .await
+        self.tasks_assigned(&p, a, Assignee::Me).await
     }
 
     /// Tasks assigned to one tracker user.
@@ -312,15 +323,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<MyTasksArgs>,
     ) -> Result<Json<TaskList>, ToolError> {
-        let mut ids = Ids::new();
-        let query = TaskQuery {
-            project: ids.native(a.project_id.as_deref())?,
-            assignee: Some(Assignee::Nobody),
-            statuses: statuses(a.status.as_deref()),
-            ..TaskQuery::default()
-        };
-        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
-            .await
+        self.tasks_assigned(&p, a, Assignee::Nobody).await
     }
 
     /// The tasks of one sprint.
