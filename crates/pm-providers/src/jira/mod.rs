@@ -387,11 +387,6 @@ impl Provider for Jira {
         if let Some(d) = description {
             body["description"] = json!(d);
         }
-        if body.as_object().is_some_and(serde_json::Map::is_empty) {
-            return Err(ProviderError::BadInput(
-                "nothing to change: give a name or a description".into(),
-            ));
-        }
         let _: serde_json::Value = self
             .up
             .put(&self.api(&format!("project/{key}")), &body)

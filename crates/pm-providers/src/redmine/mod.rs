@@ -67,16 +67,29 @@ impl Redmine {
             .await
     }
 
-    async fn to_task(&self, i: wire::Issue) -> ProviderResult<Task> {
+    /// Maps issues with the site's status list (read once per client) deciding "done".
+    async fn to_tasks(&self, issues: Vec<wire::Issue>) -> ProviderResult<Vec<Task>> {
         let closed: HashMap<u64, bool> = self
             .statuses()
             .await?
             .iter()
             .map(|s| (s.id, s.is_closed))
             .collect();
-        Ok(map::task(i, &self.site(), &|id| {
-            closed.get(&id).copied().unwrap_or(false)
-        }))
+        let site = self.site();
+        Ok(issues
+            .into_iter()
+            .map(|i| map::task(i, &site, &|id| closed.get(&id).copied().unwrap_or(false)))
+            .collect())
+    }
+
+    async fn to_task(&self, i: wire::Issue) -> ProviderResult<Task> {
+        self.to_tasks(vec![i])
+            .await?
+            .pop()
+            .ok_or_else(|| ProviderError::Decode {
+                provider: "Redmine",
+                message: "no issue".into(),
+            })
     }
 
     async fn issue(&self, id: &str, include: &str) -> ProviderResult<wire::Issue> {
@@ -377,10 +390,7 @@ impl Provider for Redmine {
             params.push(("subject", format!("~{t}")));
         }
         let res: wire::Issues = self.up.get("issues.json", &params).await?;
-        let mut tasks = Vec::with_capacity(res.issues.len());
-        for i in res.issues {
-            tasks.push(self.to_task(i).await?);
-        }
+        let tasks = self.to_tasks(res.issues).await?;
         Ok(Self::page_of(tasks, res.offset, res.total_count))
     }
 

@@ -200,6 +200,12 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<UpdateProjectArgs>,
     ) -> Result<Json<ProjectOne>, ToolError> {
+        // Checked here, once, so every provider answers an empty change the same way.
+        if args.name.as_deref().is_none_or(|n| n.trim().is_empty()) && args.description.is_none() {
+            return Err(ToolError(
+                "nothing to change: give a name or a description".into(),
+            ));
+        }
         let (conn, provider, native) = self.target(&p, &args.project_id).await?;
         let project = provider
             .update_project(&native, args.name.as_deref(), args.description.as_deref())
