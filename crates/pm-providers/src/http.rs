@@ -148,6 +148,36 @@ impl Upstream {
         self.send(Method::PUT, url, &[], Some(body)).await
     }
 
+    pub async fn patch<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> ProviderResult<T> {
+        let url = self.url(path)?;
+        self.send(Method::PATCH, url, &[], Some(body)).await
+    }
+
+    /// GET a link the tracker handed out (an absolute path such as `/api/v3/projects?offset=2`, or
+    /// a full URL): followed only when it stays on the connection's origin and under its base path.
+    pub async fn get_href<T: DeserializeOwned>(&self, href: &str) -> ProviderResult<T> {
+        let url = self.href(href)?;
+        self.send::<T, ()>(Method::GET, url, &[], None).await
+    }
+
+    fn href(&self, href: &str) -> ProviderResult<Url> {
+        let url = self
+            .base
+            .join(href)
+            .map_err(|e| ProviderError::BadInput(format!("bad link from the tracker: {e}")))?;
+        if url.origin() != self.base.origin() || !url.path().starts_with(self.base.path()) {
+            return Err(ProviderError::Decode {
+                provider: self.provider,
+                message: "the tracker linked to another site; the link was not followed".into(),
+            });
+        }
+        Ok(url)
+    }
+
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> ProviderResult<T> {
         let url = self.url(path)?;
         self.send::<T, ()>(Method::DELETE, url, &[], None).await
@@ -345,6 +375,34 @@ mod tests {
             let d = backoff(attempt).as_millis() as u64;
             let cap = 200 * (1 << attempt);
             assert!(d >= cap / 2 && d <= cap, "attempt {attempt}: {d}");
+        }
+    }
+
+    #[test]
+    fn links_are_followed_only_on_the_same_origin_and_base_path() {
+        let up = Upstream::new(
+            reqwest::Client::new(),
+            "https://op.example.org/openproject",
+            "authorization",
+            HeaderValue::from_static("Basic x"),
+            "OpenProject",
+            |_| None,
+            HttpSettings::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            up.href("/openproject/api/v3/projects?offset=2").unwrap().as_str(),
+            "https://op.example.org/openproject/api/v3/projects?offset=2"
+        );
+        for bad in [
+            "https://evil.example.org/openproject/api/v3/projects",
+            "//evil.example.org/openproject/api/v3",
+            "http://op.example.org/openproject/api/v3",
+            "https://op.example.org:8443/openproject/api/v3",
+            "/admin/api/v3/projects",
+            "https://user@op.example.org.evil.org/openproject/",
+        ] {
+            assert!(up.href(bad).is_err(), "{bad} was followed");
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod cursor;
 pub mod http;
 pub mod jira;
+pub mod openproject;
 pub mod redmine;
 
 use std::sync::Arc;
@@ -58,6 +59,12 @@ pub fn build(
             jira::Edition::DataCenter,
             base_url.as_str(),
             &creds,
+            settings,
+        )?)),
+        ProviderKind::OpenProject => Ok(Arc::new(openproject::OpenProject::new(
+            client,
+            base_url.as_str(),
+            token,
             settings,
         )?)),
         ProviderKind::Redmine => Ok(Arc::new(redmine::Redmine::new(
