@@ -46,6 +46,7 @@ pub struct Upstream {
     error_text: ErrorText,
     settings: HttpSettings,
     permits: Arc<Semaphore>,
+    accept: &'static str,
 }
 
 /// The connection pool type, for crates that hold one without depending on reqwest.
@@ -96,7 +97,15 @@ impl Upstream {
             error_text,
             settings,
             permits,
+            accept: "application/json",
         })
+    }
+
+    /// The media types to ask for, when the tracker's are not plain `application/json`
+    /// (OpenProject answers `application/hal+json`).
+    pub fn with_accept(mut self, accept: &'static str) -> Self {
+        self.accept = accept;
+        self
     }
 
     pub fn base(&self) -> &Url {
@@ -206,7 +215,7 @@ impl Upstream {
             headers.insert(self.auth_header, self.auth.clone());
             headers.insert(
                 reqwest::header::ACCEPT,
-                HeaderValue::from_static("application/json"),
+                HeaderValue::from_static(self.accept),
             );
             let mut req = self
                 .client
@@ -391,7 +400,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            up.href("/openproject/api/v3/projects?offset=2").unwrap().as_str(),
+            up.href("/openproject/api/v3/projects?offset=2")
+                .unwrap()
+                .as_str(),
             "https://op.example.org/openproject/api/v3/projects?offset=2"
         );
         for bad in [

@@ -206,7 +206,10 @@ pub fn worklog(t: wire::TimeEntry) -> ProviderResult<Worklog> {
     let raw = t.hours.as_deref().unwrap_or("");
     let seconds = parse_duration(raw).ok_or_else(|| ProviderError::Decode {
         provider: "OpenProject",
-        message: format!("time entry {} has hours {raw:?}, not an ISO-8601 duration", t.id),
+        message: format!(
+            "time entry {} has hours {raw:?}, not an ISO-8601 duration",
+            t.id
+        ),
     })?;
     let comment = match (t.links.activity.title.clone(), text(t.comment)) {
         (Some(a), Some(c)) => Some(format!("{a}: {c}")),
@@ -289,7 +292,9 @@ mod tests {
         assert_eq!(parse_duration("P1W"), Some(604_800));
         assert_eq!(parse_duration("PT45S"), Some(45));
         assert_eq!(parse_duration("PT0S"), Some(0));
-        for bad in ["", "P", "PT", "1H", "PT1X", "P1M", "P1Y", "PT1H30", "PTH", "P1H"] {
+        for bad in [
+            "", "P", "PT", "1H", "PT1X", "P1M", "P1Y", "PT1H30", "PTH", "P1H",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
         assert_eq!(format_duration(5400), "PT1H30M");
@@ -317,10 +322,22 @@ mod tests {
     fn statuses_follow_is_closed_then_names() {
         assert_eq!(status("Closed", true).category, StatusCategory::Done);
         assert_eq!(status("Rejected", true).category, StatusCategory::Done);
-        for s in ["In progress", "In specification", "Developed", "In testing", "Test failed"] {
+        for s in [
+            "In progress",
+            "In specification",
+            "Developed",
+            "In testing",
+            "Test failed",
+        ] {
             assert_eq!(status(s, false).category, StatusCategory::InProgress, "{s}");
         }
-        for s in ["New", "Confirmed", "Scheduled", "On hold", "To be scheduled"] {
+        for s in [
+            "New",
+            "Confirmed",
+            "Scheduled",
+            "On hold",
+            "To be scheduled",
+        ] {
             assert_eq!(status(s, false).category, StatusCategory::Todo, "{s}");
         }
     }
@@ -343,7 +360,12 @@ mod tests {
             }
         }))
         .unwrap();
-        let t = task(w, "https://op.example.org", &|id| id == "12", Some("customField7"));
+        let t = task(
+            w,
+            "https://op.example.org",
+            &|id| id == "12",
+            Some("customField7"),
+        );
         assert_eq!(t.id, "42");
         assert_eq!(t.key.as_deref(), Some("#42"));
         assert_eq!(t.description.as_deref(), Some("**Steps**"));
@@ -370,10 +392,19 @@ mod tests {
             }))
             .unwrap()
         };
-        assert_eq!(sprint(v("open", Some("2026-11-20")), today).state, SprintState::Active);
+        assert_eq!(
+            sprint(v("open", Some("2026-11-20")), today).state,
+            SprintState::Active
+        );
         assert_eq!(sprint(v("open", None), today).state, SprintState::Active);
-        assert_eq!(sprint(v("open", Some("2026-12-01")), today).state, SprintState::Future);
-        assert_eq!(sprint(v("locked", Some("2026-11-01")), today).state, SprintState::Closed);
+        assert_eq!(
+            sprint(v("open", Some("2026-12-01")), today).state,
+            SprintState::Future
+        );
+        assert_eq!(
+            sprint(v("locked", Some("2026-11-01")), today).state,
+            SprintState::Closed
+        );
         let closed = sprint(v("closed", Some("2026-11-01")), today);
         assert_eq!(closed.state, SprintState::Closed);
         assert!(closed.completed_at.is_some());

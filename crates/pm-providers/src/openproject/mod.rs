@@ -41,6 +41,7 @@ pub struct OpenProject {
     statuses: tokio::sync::OnceCell<Vec<wire::Status>>,
     /// How time entries name their work package: `workPackage` (≤ 15) or `entity` (≥ 16).
     time_entry_link: tokio::sync::OnceCell<&'static str>,
+    me: tokio::sync::OnceCell<String>,
     /// Schemas already read, and the custom-field keys among them named like story points.
     points: Mutex<(HashSet<String>, HashSet<String>)>,
 }
@@ -52,8 +53,8 @@ impl OpenProject {
         api_key: &str,
         settings: HttpSettings,
     ) -> ProviderResult<Self> {
-        let encoded = base64::engine::general_purpose::STANDARD
-            .encode(format!("apikey:{}", api_key.trim()));
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("apikey:{}", api_key.trim()));
         let auth = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
             ProviderError::BadInput("the API key contains characters a header cannot carry".into())
         })?;
@@ -65,11 +66,13 @@ impl OpenProject {
             P,
             map::error_text,
             settings,
-        )?;
+        )?
+        .with_accept("application/hal+json, application/json");
         Ok(Self {
             up,
             statuses: tokio::sync::OnceCell::new(),
             time_entry_link: tokio::sync::OnceCell::new(),
+            me: tokio::sync::OnceCell::new(),
             points: Mutex::default(),
         })
     }
@@ -93,7 +96,11 @@ impl OpenProject {
         let mut out = Vec::new();
         for _ in 0..MAX_PAGES {
             out.append(&mut page.embedded.elements);
-            let Some(next) = page.links.next_by_offset.as_ref().and_then(|l| l.href.clone())
+            let Some(next) = page
+                .links
+                .next_by_offset
+                .as_ref()
+                .and_then(|l| l.href.clone())
             else {
                 return Ok(out);
             };
@@ -178,6 +185,17 @@ impl OpenProject {
             })
     }
 
+    /// The id of the account the connection signs in as (read once).
+    async fn me(&self) -> ProviderResult<String> {
+        self.me
+            .get_or_try_init(|| async {
+                let me: wire::User = self.up.get("api/v3/users/me", &[]).await?;
+                Ok::<_, ProviderError>(me.id.to_string())
+            })
+            .await
+            .cloned()
+    }
+
     async fn time_entry_link(&self) -> ProviderResult<&'static str> {
         self.time_entry_link
             .get_or_try_init(|| async {
@@ -223,11 +241,7 @@ impl OpenProject {
                 }
             }
         }
-        Ok(self
-            .points
-            .lock()
-            .map(|k| k.1.clone())
-            .unwrap_or_default())
+        Ok(self.points.lock().map(|k| k.1.clone()).unwrap_or_default())
     }
 
     async fn to_tasks(&self, wps: Vec<wire::WorkPackage>) -> ProviderResult<Vec<Task>> {
@@ -672,14 +686,15 @@ impl Provider for OpenProject {
             ("filters", f.to_query()),
             ("sortBy", sort_by("updatedAt", true)),
         ];
-        let res: Page<wire::WorkPackage> = self.page(&path, query, page).await.map_err(|e| {
-            match (&q.project, e) {
-                (Some(p), ProviderError::NotFound { .. }) => ProviderError::NotFound {
-                    what: format!("OpenProject project {p}"),
-                },
-                (_, e) => e,
-            }
-        })?;
+        let res: Page<wire::WorkPackage> =
+            self.page(&path, query, page)
+                .await
+                .map_err(|e| match (&q.project, e) {
+                    (Some(p), ProviderError::NotFound { .. }) => ProviderError::NotFound {
+                        what: format!("OpenProject project {p}"),
+                    },
+                    (_, e) => e,
+                })?;
         Ok(Page {
             items: self.to_tasks(res.items).await?,
             next: res.next,
@@ -694,46 +709,96 @@ impl Provider for OpenProject {
     async fn create_task(&self, t: &NewTask) -> ProviderResult<Task> {
         let project = project_ref(&t.project)?;
         no_labels(&t.labels)?;
-        let mut body = json!({ "subject": t.title.trim() });
+        // OpenProject documents project, type, status and priority as required links; the ones
+        // not given are its defaults (the project's "Task" type or its first, the default
+        // status and priority).
+        let p: wire::Project = self
+            .up
+            .get(&format!("api/v3/projects/{project}"), &[])
+            .await
+            .map_err(|e| not_found(e, format!("OpenProject project {project}")))?;
+        let types: Vec<wire::Named> = self
+            .all(&format!("api/v3/projects/{}/types", p.id), &[])
+            .await?;
+        let wanted = t.task_type.as_deref().unwrap_or("Task");
+        let kind = types
+            .iter()
+            .find(|k| k.name.eq_ignore_ascii_case(wanted.trim()))
+            .or(if t.task_type.is_none() {
+                types.first()
+            } else {
+                None
+            })
+            .ok_or_else(|| {
+                let names: Vec<&str> = types.iter().map(|k| k.name.as_str()).collect();
+                ProviderError::BadInput(format!(
+                    "project {} has no work package type {wanted:?}; it has: {}",
+                    p.identifier,
+                    names.join(", ")
+                ))
+            })?;
+        let priorities: Vec<wire::Named> = self.all("api/v3/priorities", &[]).await?;
+        let priority = match &t.priority {
+            Some(name) => priorities
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case(name.trim()))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = priorities.iter().map(|x| x.name.as_str()).collect();
+                    ProviderError::BadInput(format!(
+                        "OpenProject has no priority {name:?}; it has: {}",
+                        names.join(", ")
+                    ))
+                })?,
+            None => priorities
+                .iter()
+                .find(|x| x.is_default)
+                .or(priorities.first())
+                .ok_or_else(|| ProviderError::Decode {
+                    provider: P,
+                    message: "the site has no priorities".into(),
+                })?,
+        };
+        let statuses = self.statuses().await?;
+        let status = statuses
+            .iter()
+            .find(|s| s.is_default)
+            .or(statuses.first())
+            .ok_or_else(|| ProviderError::Decode {
+                provider: P,
+                message: "the site has no statuses".into(),
+            })?;
         let mut links = serde_json::Map::new();
-        if let Some(d) = &t.description {
-            body["description"] = json!({ "raw": d });
-        }
-        if let Some(kind) = &t.task_type {
-            let tid = self
-                .named(
-                    &format!("api/v3/projects/{project}/types"),
-                    "work package type",
-                    kind,
-                )
-                .await?;
-            links.insert("type".into(), self.link(&format!("types/{tid}")));
-        }
-        if let Some(p) = &t.priority {
-            let pid = self.named("api/v3/priorities", "priority", p).await?;
-            links.insert("priority".into(), self.link(&format!("priorities/{pid}")));
-        }
+        links.insert("project".into(), self.link(&format!("projects/{}", p.id)));
+        links.insert("type".into(), self.link(&format!("types/{}", kind.id)));
+        links.insert(
+            "priority".into(),
+            self.link(&format!("priorities/{}", priority.id)),
+        );
+        links.insert(
+            "status".into(),
+            self.link(&format!("statuses/{}", status.id)),
+        );
         if let Some(a) = &t.assignee {
             links.insert("assignee".into(), self.user_link(Some(a))?);
         }
-        if let Some(p) = &t.parent {
-            let parent = number(p, "work package")?;
+        if let Some(parent) = &t.parent {
+            let parent = number(parent, "work package")?;
             links.insert(
                 "parent".into(),
                 self.link(&format!("work_packages/{parent}")),
             );
         }
+        let mut body = json!({ "subject": t.title.trim(), "_links": links });
+        if let Some(d) = &t.description {
+            body["description"] = json!({ "raw": d });
+        }
         if let Some(d) = t.due_date {
             body["dueDate"] = json!(d.format("%Y-%m-%d").to_string());
         }
-        if !links.is_empty() {
-            body["_links"] = Value::Object(links);
-        }
         let created: wire::WorkPackage = self
             .up
-            .post(&format!("api/v3/projects/{project}/work_packages"), &body)
-            .await
-            .map_err(|e| not_found(e, format!("OpenProject project {project}")))?;
+            .post(&format!("api/v3/projects/{}/work_packages", p.id), &body)
+            .await?;
         self.to_task(created).await
     }
 
@@ -817,14 +882,25 @@ impl Provider for OpenProject {
             ));
         }
         let link = self.time_entry_link().await?;
+        let wp_link = self.link(&format!("work_packages/{n}"));
         let mut body = json!({
             "hours": map::format_duration(seconds),
             "spentOn": started.format("%Y-%m-%d").to_string(),
-            "_links": { link: self.link(&format!("work_packages/{n}")) },
+            "_links": { link: wp_link },
         });
         if let Some(c) = comment.filter(|c| !c.trim().is_empty()) {
             body["comment"] = json!({ "raw": c });
         }
+        // OpenProject documents project and user as required links of a time entry; the activity
+        // is left out so that the site's default activity applies (a client cannot list the
+        // activities: they are offered only by the time-entry form).
+        let w = self.wp(n).await?;
+        let me = self.me().await?;
+        body["_links"] = json!({
+            link: wp_link,
+            "project": { "href": w.links.project.href },
+            "user": self.user_link(Some(&me))?,
+        });
         let t: wire::TimeEntry = self.up.post("api/v3/time_entries", &body).await?;
         map::worklog(t)
     }
@@ -905,9 +981,10 @@ impl Provider for OpenProject {
     async fn list_epics(&self, project: &str, page: &PageRequest) -> ProviderResult<Page<Task>> {
         let project = project_ref(project)?;
         let epic = self.epic_type(Some(&project)).await?;
-        let f = Filters::new()
-            .add("status", "*", &[] as &[&str])
-            .add("type", "=", &[epic.to_string()]);
+        let f =
+            Filters::new()
+                .add("status", "*", &[] as &[&str])
+                .add("type", "=", &[epic.to_string()]);
         let q = vec![("filters", f.to_query()), ("sortBy", sort_by("id", false))];
         let res: Page<wire::WorkPackage> = self
             .page(&format!("api/v3/projects/{project}/work_packages"), q, page)
@@ -1103,7 +1180,10 @@ mod tests {
 
     #[test]
     fn identifiers_from_names() {
-        assert_eq!(identifier_from("Website Relaunch 2027"), "website-relaunch-2027");
+        assert_eq!(
+            identifier_from("Website Relaunch 2027"),
+            "website-relaunch-2027"
+        );
         assert_eq!(identifier_from("2027 plan"), "plan");
         assert_eq!(identifier_from("!!!"), "project-");
         assert_eq!(identifier_from(&"a".repeat(300)).len(), 100);

@@ -157,7 +157,7 @@ pub struct Form {
     pub embedded: FormEmbedded,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct FormEmbedded {
     #[serde(default)]
     pub schema: Option<Value>,
