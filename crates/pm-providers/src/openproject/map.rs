@@ -81,10 +81,10 @@ pub fn format_duration(seconds: i64) -> String {
 /// cursors this client hands out), else with the largest size below it that divides the offset.
 pub fn page_for(offset: u64, limit: u32) -> (u64, u64) {
     let limit = u64::from(limit.max(1));
-    let size = if offset % limit == 0 {
+    let size = if offset.is_multiple_of(limit) {
         limit
     } else {
-        (1..=limit).rev().find(|d| offset % d == 0).unwrap_or(1)
+        (1..=limit).rev().find(|d| offset.is_multiple_of(*d)).unwrap_or(1)
     };
     (offset / size + 1, size)
 }
