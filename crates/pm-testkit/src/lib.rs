@@ -2,3 +2,4 @@
 #![forbid(unsafe_code)]
 
 pub mod fake_jira;
+pub mod fake_openproject;
