@@ -512,7 +512,7 @@ fn seed(now: DateTime<Utc>) -> Db {
                 format!("Work package {i}")
             },
             description: format!("Details of work package {i}."),
-            start: if milestone { Some(start) } else { Some(start) },
+            start: Some(start),
             due: Some(if milestone {
                 start
             } else {
@@ -2974,6 +2974,7 @@ fn parse_date_value(attr: &str, name: &str, value: &Value) -> Result<Option<Naiv
 /// Applies a work package body (as for PATCH, POST or a form) to `w`; returns the violations.
 fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<Violation> {
     let mut errors = Vec::new();
+    let before = w.clone();
     let old_status = if creating { NEW } else { w.status };
     let links = body.get("_links").cloned().unwrap_or(json!({}));
     // A link: Ok(None) for a null href, Ok(Some(id)) for a known path, Err for a bad one.
@@ -3143,22 +3144,49 @@ fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<
             "Subject is too long (maximum is 255 characters).",
         ));
     }
+    // Values already set stay valid (a version closed since, a member gone); changed ones must
+    // be assignable.
+    let project_changed = creating || w.project != before.project;
     if let Some(p) = project {
-        if !p.types.contains(&w.type_id) && type_of(w.type_id).is_some() {
+        if (project_changed || w.type_id != before.type_id)
+            && !p.types.contains(&w.type_id)
+            && type_of(w.type_id).is_some()
+        {
             errors.push(not_allowed("type"));
         }
         let members = assignable(db, p.id);
-        if w.assignee.is_some_and(|a| !members.contains(&a)) {
+        if (project_changed || w.assignee != before.assignee)
+            && w.assignee.is_some_and(|a| !members.contains(&a))
+        {
             errors.push(not_allowed("assignee"));
         }
-        if w.responsible.is_some_and(|a| !members.contains(&a)) {
+        if (project_changed || w.responsible != before.responsible)
+            && w.responsible.is_some_and(|a| !members.contains(&a))
+        {
             errors.push(not_allowed("responsible"));
         }
     }
     if w.status != old_status && !allowed_statuses(old_status).contains(&w.status) {
         errors.push(v("status", WORKFLOW_MESSAGE));
     }
+    let closed = |s: u64| status_of(s).is_some_and(|s| s.2);
+    if !creating
+        && closed(before.status)
+        && !closed(w.status)
+        && w.version == before.version
+        && w.version.is_some_and(|vid| {
+            db.versions
+                .iter()
+                .any(|x| x.id == vid && x.status == "closed")
+        })
+    {
+        errors.push(v(
+            "base",
+            "A work package assigned to a closed version cannot be reopened.",
+        ));
+    }
     if let Some(vid) = w.version
+        && (project_changed || w.version != before.version)
         && !db
             .versions
             .iter()
@@ -3269,6 +3297,7 @@ fn payload_json(f: &Fake, db: &Db, w: &Wp) -> Value {
     Value::Object(o)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn form_json(
     f: &Fake,
     db: &Db,
@@ -4043,9 +4072,8 @@ fn memberships_list(c: &Ctx, db: &Db) -> Response {
                 "principal" => {
                     check_op(flt, &["=", "!"]).and_then(|_| id_match(flt, Some(m.principal)))
                 }
-                "role" => check_op(flt, &["=", "!"]).and_then(|_| {
-                    Ok(m.roles.iter().any(|r| flt.values.contains(&r.to_string()))
-                        == (flt.op == "="))
+                "role" => check_op(flt, &["=", "!"]).map(|_| {
+                    m.roles.iter().any(|r| flt.values.contains(&r.to_string())) == (flt.op == "=")
                 }),
                 other => Err(unknown_filter(other)),
             };
@@ -4060,4 +4088,522 @@ fn memberships_list(c: &Ctx, db: &Db) -> Response {
         }
     }
     ok(paged(c, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "secret-key";
+
+    async fn call(
+        base: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        call_as(base, method, path, body, Some(("apikey", KEY))).await
+    }
+
+    async fn call_as(
+        base: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        auth: Option<(&str, &str)>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let client = reqwest::Client::new();
+        let mut req = client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{base}{path}"),
+        );
+        if let Some((u, p)) = auth {
+            req = req.basic_auth(u, Some(p));
+        }
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        };
+        (status, headers, value)
+    }
+
+    fn enc(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    #[tokio::test]
+    async fn without_filters_only_open_work_packages_are_listed() {
+        let (base, _) = spawn(KEY, "", "16.2.0").await;
+        let (s, h, open) = call(&base, "GET", "/api/v3/work_packages?pageSize=1000", None).await;
+        assert_eq!(s, 200);
+        assert!(
+            h["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/hal+json")
+        );
+        let elements = open["_embedded"]["elements"].as_array().unwrap();
+        assert!(!elements.is_empty());
+        for e in elements {
+            let status = e["_links"]["status"]["href"].as_str().unwrap();
+            assert!(
+                status != "/api/v3/statuses/12" && status != "/api/v3/statuses/14",
+                "{status}"
+            );
+        }
+        let all_filter = enc(r#"[{"status":{"operator":"*","values":[]}}]"#);
+        let (_, _, all) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/work_packages?pageSize=1000&filters={all_filter}"),
+            None,
+        )
+        .await;
+        assert_eq!(all["total"], 66);
+        assert!(all["total"].as_u64() > open["total"].as_u64());
+        let (_, _, none) = call(
+            &base,
+            "GET",
+            "/api/v3/work_packages?pageSize=1000&filters=%5B%5D",
+            None,
+        )
+        .await;
+        assert_eq!(none["total"], 66);
+        let closed = enc(r#"[{"status":{"operator":"c","values":[]}}]"#);
+        let (_, _, c) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/work_packages?filters={closed}"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            c["total"].as_u64().unwrap() + open["total"].as_u64().unwrap(),
+            66
+        );
+        // Malformed and unknown filters are refused.
+        let (s, _, e) = call(&base, "GET", "/api/v3/work_packages?filters=%5Bnope", None).await;
+        assert_eq!(s, 400);
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:InvalidQuery"
+        );
+        let unknown = enc(r#"[{"colour":{"operator":"=","values":["1"]}}]"#);
+        let (s, _, _) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/work_packages?filters={unknown}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, 400);
+        let me = enc(
+            r#"[{"assignee":{"operator":"=","values":["me"]}},{"status":{"operator":"o","values":[]}}]"#,
+        );
+        let sort = enc(r#"[["updatedAt","desc"]]"#);
+        let (s, _, mine) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/work_packages?filters={me}&sortBy={sort}&pageSize=100"),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+        let list = mine["_embedded"]["elements"].as_array().unwrap();
+        assert!(!list.is_empty());
+        for pair in list.windows(2) {
+            assert!(pair[0]["updatedAt"].as_str() >= pair[1]["updatedAt"].as_str());
+        }
+        for e in list {
+            assert_eq!(e["_links"]["assignee"]["href"], "/api/v3/users/5");
+        }
+    }
+
+    #[tokio::test]
+    async fn offset_is_a_page_number_and_links_keep_the_prefix() {
+        let (base, fake) = spawn(KEY, "/openproject", "13.4.1").await;
+        assert!(base.ends_with("/openproject"));
+        let (s, _, page) = call(&base, "GET", "/api/v3/projects?pageSize=10&offset=2", None).await;
+        assert_eq!(s, 200);
+        assert_eq!(page["total"], 25);
+        assert_eq!(page["count"], 10);
+        assert_eq!(page["offset"], 2);
+        assert_eq!(page["pageSize"], 10);
+        assert_eq!(page["_embedded"]["elements"][0]["id"], 11);
+        let next = page["_links"]["nextByOffset"]["href"].as_str().unwrap();
+        assert_eq!(next, "/openproject/api/v3/projects?offset=3&pageSize=10");
+        let prev = page["_links"]["previousByOffset"]["href"].as_str().unwrap();
+        assert_eq!(prev, "/openproject/api/v3/projects?offset=1&pageSize=10");
+        let (_, _, last) = call(&base, "GET", &next.replacen("/openproject", "", 1), None).await;
+        assert_eq!(last["count"], 5);
+        assert!(last["_links"].get("nextByOffset").is_none());
+        let (_, _, beyond) =
+            call(&base, "GET", "/api/v3/projects?pageSize=10&offset=4", None).await;
+        assert_eq!(beyond["count"], 0);
+        assert_eq!(beyond["_embedded"]["elements"], json!([]));
+        let (_, _, big) = call(&base, "GET", "/api/v3/projects?pageSize=5000", None).await;
+        assert_eq!(big["pageSize"], 1000);
+        assert_eq!(big["count"], 25);
+        // Query kept in the links; hrefs in the elements carry the prefix too.
+        let f = enc(r#"[{"name_and_identifier":{"operator":"~","values":["project"]}}]"#);
+        let (_, _, filtered) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/projects?filters={f}&pageSize=5"),
+            None,
+        )
+        .await;
+        let next = filtered["_links"]["nextByOffset"]["href"].as_str().unwrap();
+        assert!(next.contains(&format!("filters={f}")), "{next}");
+        assert_eq!(
+            filtered["_embedded"]["elements"][0]["_links"]["self"]["href"],
+            "/openproject/api/v3/projects/1"
+        );
+        // Outside the prefix there is nothing.
+        let root = base.trim_end_matches("/openproject");
+        let (s, _, e) = call(root, "GET", "/api/v3/projects", None).await;
+        assert_eq!(s, 404);
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:NotFound"
+        );
+        assert_eq!(
+            fake.hits.lock().unwrap()[0],
+            "GET /openproject/api/v3/projects?pageSize=10&offset=2"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stale_lock_version_conflicts() {
+        let (base, fake) = spawn(KEY, "", "16.2.0").await;
+        let wp = fake.work_package(7).unwrap();
+        let lock = wp["lockVersion"].as_u64().unwrap();
+        let (s, _, e) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/7",
+            Some(json!({ "lockVersion": lock + 5, "subject": "x" })),
+        )
+        .await;
+        assert_eq!(s, 409);
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:UpdateConflict"
+        );
+        let (s, _, _) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/7",
+            Some(json!({ "subject": "no lock" })),
+        )
+        .await;
+        assert_eq!(s, 409);
+        fake.set_conflicts(1);
+        let (s, _, _) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/7",
+            Some(json!({ "lockVersion": lock, "subject": "Renamed" })),
+        )
+        .await;
+        assert_eq!(s, 409);
+        let (_, _, now) = call(&base, "GET", "/api/v3/work_packages/7", None).await;
+        assert_eq!(now["lockVersion"], lock + 1);
+        let (s, _, done) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/7",
+            Some(json!({ "lockVersion": lock + 1, "subject": "Renamed", "estimatedTime": "PT2H30M" })),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(done["lockVersion"], lock + 2);
+        assert_eq!(done["subject"], "Renamed");
+        assert_eq!(done["estimatedTime"], "PT2H30M");
+        assert_eq!(fake.work_package(7).unwrap()["subject"], "Renamed");
+        // The form refuses a stale lockVersion too.
+        let (s, _, _) = call(
+            &base,
+            "POST",
+            "/api/v3/work_packages/7/form",
+            Some(json!({ "lockVersion": lock })),
+        )
+        .await;
+        assert_eq!(s, 409);
+    }
+
+    #[tokio::test]
+    async fn status_moves_follow_the_workflow() {
+        let (base, fake) = spawn(KEY, "", "16.2.0").await;
+        // Work package 1 is New.
+        let wp = fake.work_package(1).unwrap();
+        assert_eq!(wp["_links"]["status"]["title"], "New");
+        let lock = wp["lockVersion"].clone();
+        let closed = json!({ "lockVersion": lock, "_links": { "status": { "href": "/api/v3/statuses/12" } } });
+        let (s, _, form) = call(
+            &base,
+            "POST",
+            "/api/v3/work_packages/1/form",
+            Some(closed.clone()),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(form["_type"], "Form");
+        assert_eq!(
+            form["_embedded"]["validationErrors"]["status"]["message"],
+            WORKFLOW_MESSAGE
+        );
+        assert!(form["_links"].get("commit").is_none());
+        let allowed: Vec<&str> =
+            form["_embedded"]["schema"]["status"]["_embedded"]["allowedValues"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["name"].as_str().unwrap())
+                .collect();
+        assert_eq!(allowed, ["New", "In progress", "On hold", "Rejected"]);
+        let (s, _, e) = call(&base, "PATCH", "/api/v3/work_packages/1", Some(closed)).await;
+        assert_eq!(s, 422);
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:PropertyConstraintViolation"
+        );
+        assert_eq!(e["_embedded"]["details"]["attribute"], "status");
+        assert_eq!(e["message"], WORKFLOW_MESSAGE);
+        let (s, _, moved) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/1",
+            Some(json!({ "lockVersion": lock, "_links": { "status": { "href": "/api/v3/statuses/7" } } })),
+        )
+        .await;
+        assert_eq!(s, 200);
+        assert_eq!(moved["_links"]["status"]["title"], "In progress");
+        let last = fake.activities(1).pop().unwrap();
+        assert_eq!(
+            last["details"][0]["raw"],
+            "Status changed from New to In progress"
+        );
+        // Several violations at once.
+        let (s, _, e) = call(
+            &base,
+            "POST",
+            "/api/v3/projects/1/work_packages",
+            Some(
+                json!({ "subject": "", "_links": { "version": { "href": "/api/v3/versions/1" } } }),
+            ),
+        )
+        .await;
+        assert_eq!(s, 422);
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:MultipleErrors"
+        );
+        let (s, _, e) = call(
+            &base,
+            "POST",
+            "/api/v3/projects/1/work_packages",
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(s, 422);
+        assert_eq!(e["message"], "Subject can't be blank.");
+        let (s, _, new) = call(
+            &base,
+            "POST",
+            "/api/v3/work_packages",
+            Some(json!({ "subject": "Fresh", "storyPoints": 3, "_links": {
+                "project": { "href": "/api/v3/projects/1" },
+                "assignee": { "href": "/api/v3/users/5" },
+                "version": { "href": "/api/v3/versions/2" } } })),
+        )
+        .await;
+        assert_eq!(s, 201);
+        assert_eq!(new["storyPoints"], 3);
+        assert_eq!(new["_links"]["status"]["title"], "New");
+        assert_eq!(new["_links"]["version"]["title"], "Sprint 2");
+    }
+
+    #[tokio::test]
+    async fn wrong_credentials_answer_401_with_an_error_body() {
+        let (base, fake) = spawn(KEY, "", "16.2.0").await;
+        let (s, h, e) = call_as(
+            &base,
+            "GET",
+            "/api/v3/users/me",
+            None,
+            Some(("apikey", "wrong")),
+        )
+        .await;
+        assert_eq!(s, 401);
+        assert_eq!(e["_type"], "Error");
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:Unauthenticated"
+        );
+        assert!(h.contains_key("www-authenticate"));
+        let (s, _, _) = call_as(&base, "GET", "/api/v3", None, None).await;
+        assert_eq!(s, 401);
+        let (s, _, me) = call(&base, "GET", "/api/v3/users/me", None).await;
+        assert_eq!(s, 200);
+        assert_eq!(me["id"], ME);
+        let (_, _, root) = call(&base, "GET", "/api/v3", None).await;
+        assert_eq!(root["coreVersion"], "16.2.0");
+        fake.set_admin(false);
+        let (_, _, root) = call(&base, "GET", "/api/v3", None).await;
+        assert!(root.get("coreVersion").is_none());
+        let (s, _, _) = call(&base, "GET", "/api/v3/users", None).await;
+        assert_eq!(s, 403);
+        fake.fail_next(503, 2);
+        let (s, h, e) = call(&base, "GET", "/api/v3", None).await;
+        assert_eq!(s, 503);
+        assert_eq!(h["retry-after"], "1");
+        assert_eq!(e["_type"], "Error");
+        let (s, _, _) = call(&base, "GET", "/api/v3", None).await;
+        assert_eq!(s, 503);
+        let (s, _, _) = call(&base, "GET", "/api/v3", None).await;
+        assert_eq!(s, 200);
+    }
+
+    #[tokio::test]
+    async fn time_entries_link_their_work_package_by_version() {
+        let (old, old_fake) = spawn(KEY, "", "13.4.1").await;
+        let (s, _, te) = call(
+            &old,
+            "POST",
+            "/api/v3/time_entries",
+            Some(
+                json!({ "hours": "PT1H30M", "spentOn": "2026-01-05", "comment": { "raw": "Work" },
+                "_links": { "workPackage": { "href": "/api/v3/work_packages/2" } } }),
+            ),
+        )
+        .await;
+        assert_eq!(s, 201);
+        assert_eq!(
+            te["_links"]["workPackage"]["href"],
+            "/api/v3/work_packages/2"
+        );
+        assert!(te["_links"].get("entity").is_none());
+        assert_eq!(te["hours"], "PT1H30M");
+        assert_eq!(te["_links"]["activity"]["title"], "Development");
+        assert_eq!(old_fake.time_entries().len(), 4);
+        let (s, _, e) = call(
+            &old,
+            "POST",
+            "/api/v3/time_entries",
+            Some(json!({ "hours": "PT1H", "_links": { "entity": { "href": "/api/v3/work_packages/2" } } })),
+        )
+        .await;
+        assert_eq!(s, 422);
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:MultipleErrors"
+        );
+        let attrs: Vec<&Value> = e["_embedded"]["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| &x["_embedded"]["details"]["attribute"])
+            .collect();
+        assert!(attrs.contains(&&json!("workPackage")), "{e}");
+        let (s, _, e) = call(
+            &old,
+            "POST",
+            "/api/v3/time_entries",
+            Some(json!({ "hours": "1.5", "_links": { "workPackage": { "href": "/api/v3/work_packages/2" } } })),
+        )
+        .await;
+        assert_eq!(s, 422);
+        assert_eq!(e["_embedded"]["details"]["attribute"], "hours");
+        let wp_filter = enc(r#"[{"work_package":{"operator":"=","values":["2"]}}]"#);
+        let (_, _, list) = call(
+            &old,
+            "GET",
+            &format!("/api/v3/time_entries?filters={wp_filter}"),
+            None,
+        )
+        .await;
+        assert_eq!(list["total"], 3);
+        let entity_filter = enc(r#"[{"entity_id":{"operator":"=","values":["2"]}}]"#);
+        let (s, _, _) = call(
+            &old,
+            "GET",
+            &format!("/api/v3/time_entries?filters={entity_filter}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, 400);
+        let (_, _, schema) = call(&old, "GET", "/api/v3/time_entries/schema", None).await;
+        assert!(schema.get("workPackage").is_some() && schema.get("entity").is_none());
+
+        let (new, _) = spawn(KEY, "", "16.2.0").await;
+        let (s, _, te) = call(
+            &new,
+            "POST",
+            "/api/v3/time_entries",
+            Some(json!({ "hours": "PT45M", "_links": { "entity": { "href": "/api/v3/work_packages/7" },
+                "activity": { "href": "/api/v3/time_entries/activity/4" } } })),
+        )
+        .await;
+        assert_eq!(s, 201);
+        assert_eq!(te["_links"]["entity"]["href"], "/api/v3/work_packages/7");
+        assert_eq!(te["_links"]["activity"]["title"], "Testing");
+        let (_, _, list) = call(
+            &new,
+            "GET",
+            &format!("/api/v3/time_entries?filters={entity_filter}"),
+            None,
+        )
+        .await;
+        assert_eq!(list["total"], 2);
+        let (_, _, schema) = call(&new, "GET", "/api/v3/time_entries/schema", None).await;
+        assert!(schema.get("entity").is_some());
+        let (s, _, _) = call(&new, "GET", "/api/v3/time_entries/activities", None).await;
+        assert_eq!(s, 404);
+    }
+
+    #[tokio::test]
+    async fn story_points_are_a_custom_field_where_backlogs_are_off() {
+        let (base, _) = spawn(KEY, "", "16.2.0").await;
+        let ids = enc(r#"[{"id":{"operator":"=","values":["1-1","2-6"]}}]"#);
+        let (s, _, schemas) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/work_packages/schemas?filters={ids}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+        let list = schemas["_embedded"]["elements"].as_array().unwrap();
+        assert_eq!(list[0]["storyPoints"]["name"], "Story Points");
+        assert!(list[0].get("customField7").is_none());
+        assert_eq!(list[1]["customField7"]["name"], "Story Points");
+        assert!(list[1].get("storyPoints").is_none());
+        let (_, _, story) = call(&base, "GET", "/api/v3/work_packages/62", None).await;
+        assert_eq!(story["customField7"], 2);
+        assert!(story.get("storyPoints").is_none());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration(2.5), "PT2H30M");
+        assert_eq!(format_duration(26.0), "P1DT2H");
+        assert_eq!(format_duration(0.0), "PT0S");
+        assert_eq!(parse_duration("PT1H30M"), Some(1.5));
+        assert_eq!(parse_duration("P1DT2H"), Some(26.0));
+        assert_eq!(parse_duration("PT0.5H"), Some(0.5));
+        assert_eq!(parse_duration("1.5"), None);
+        assert_eq!(parse_duration("PT"), None);
+        assert_eq!(parse_duration("PTH"), None);
+    }
 }
