@@ -4594,6 +4594,129 @@ mod tests {
         assert!(story.get("storyPoints").is_none());
     }
 
+    #[tokio::test]
+    async fn comments_watchers_relations_versions_and_members() {
+        let (base, fake) = spawn(KEY, "/op", "16.2.0").await;
+        let lock = fake.work_package(2).unwrap()["lockVersion"].clone();
+        let (s, _, c) = call(
+            &base,
+            "POST",
+            "/api/v3/work_packages/2/activities",
+            Some(json!({ "comment": { "raw": "Looks good" } })),
+        )
+        .await;
+        assert_eq!(s, 201);
+        assert_eq!(c["_type"], "Activity::Comment");
+        assert_eq!(
+            fake.comments(2).last().unwrap()["comment"]["raw"],
+            "Looks good"
+        );
+        assert_eq!(
+            fake.work_package(2).unwrap()["lockVersion"],
+            lock.as_u64().unwrap() + 1
+        );
+        let (s, _, _) = call(
+            &base,
+            "POST",
+            "/api/v3/work_packages/2/activities",
+            Some(json!({ "comment": { "raw": " " } })),
+        )
+        .await;
+        assert_eq!(s, 422);
+        let (s, _, _) = call(
+            &base,
+            "POST",
+            "/api/v3/work_packages/2/watchers",
+            Some(json!({ "user": { "href": "/op/api/v3/users/4" } })),
+        )
+        .await;
+        assert_eq!(s, 201);
+        assert_eq!(fake.watchers(2).len(), 2);
+        // Under a sub-path, OpenProject wants its own hrefs, prefix included.
+        let (s, _, e) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/2",
+            Some(json!({ "lockVersion": lock.as_u64().unwrap() + 1, "_links": { "assignee": { "href": "/api/v3/users/4" } } })),
+        )
+        .await;
+        assert_eq!(s, 422);
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:ResourceTypeMismatch"
+        );
+        let (s, _, r) = call(
+            &base,
+            "POST",
+            "/api/v3/work_packages/2/relations",
+            Some(json!({ "type": "relates", "_links": { "to": { "href": "/op/api/v3/work_packages/9" } } })),
+        )
+        .await;
+        assert_eq!(s, 201, "{r}");
+        assert_eq!(r["_links"]["to"]["href"], "/op/api/v3/work_packages/9");
+        let involved = enc(r#"[{"involved":{"operator":"=","values":["2"]}}]"#);
+        let (_, _, rel) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/relations?filters={involved}"),
+            None,
+        )
+        .await;
+        assert_eq!(rel["total"], 2);
+        let (s, _, v) = call(
+            &base,
+            "POST",
+            "/api/v3/versions",
+            Some(json!({ "name": "Sprint 4", "status": "open", "startDate": "2030-01-01", "endDate": "2030-01-14",
+                "_links": { "definingProject": { "href": "/op/api/v3/projects/1" } } })),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(fake.versions().len(), 5);
+        let (_, _, vs) = call(&base, "GET", "/api/v3/projects/1/versions", None).await;
+        assert_eq!(vs["total"], 4);
+        let project = enc(r#"[{"project":{"operator":"=","values":["1"]}}]"#);
+        let (_, _, m) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/memberships?filters={project}"),
+            None,
+        )
+        .await;
+        assert_eq!(m["total"], 5);
+        let users = enc(
+            r#"[{"type":{"operator":"=","values":["User"]}},{"member":{"operator":"=","values":["1"]}}]"#,
+        );
+        let (_, _, p) = call(
+            &base,
+            "GET",
+            &format!("/api/v3/principals?filters={users}"),
+            None,
+        )
+        .await;
+        assert_eq!(p["total"], 4);
+        let (s, _, created) = call(
+            &base,
+            "POST",
+            "/api/v3/projects",
+            Some(json!({ "name": "New thing", "description": { "raw": "x" } })),
+        )
+        .await;
+        assert_eq!(s, 201);
+        assert_eq!(created["identifier"], "new-thing");
+        let (s, _, e) = call(
+            &base,
+            "POST",
+            "/api/v3/projects",
+            Some(json!({ "name": "Again", "identifier": "new-thing" })),
+        )
+        .await;
+        assert_eq!(s, 422);
+        assert_eq!(e["_embedded"]["details"]["attribute"], "identifier");
+        let (s, _, _) = call(&base, "GET", "/api/v3/nothing/here", None).await;
+        assert_eq!(s, 404);
+    }
+
     #[test]
     fn durations() {
         assert_eq!(format_duration(2.5), "PT2H30M");
