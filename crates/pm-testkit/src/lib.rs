@@ -3,3 +3,4 @@
 
 pub mod fake_jira;
 pub mod prism;
+pub mod fake_openproject;
