@@ -2,5 +2,5 @@
 #![forbid(unsafe_code)]
 
 pub mod fake_jira;
-pub mod prism;
 pub mod fake_openproject;
+pub mod prism;

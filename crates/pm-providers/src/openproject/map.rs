@@ -84,7 +84,10 @@ pub fn page_for(offset: u64, limit: u32) -> (u64, u64) {
     let size = if offset.is_multiple_of(limit) {
         limit
     } else {
-        (1..=limit).rev().find(|d| offset.is_multiple_of(*d)).unwrap_or(1)
+        (1..=limit)
+            .rev()
+            .find(|d| offset.is_multiple_of(*d))
+            .unwrap_or(1)
     };
     (offset / size + 1, size)
 }

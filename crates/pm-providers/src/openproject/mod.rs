@@ -412,7 +412,12 @@ impl OpenProject {
                 provider: P,
                 operation: "story points here (the work package's type has neither the Backlogs module's story points nor a custom field named \"Story Points\")",
             })?;
-            body[key] = json!(points);
+            // Backlogs' story points and most such custom fields are integers.
+            body[key] = if points.fract() == 0.0 && points.abs() < 1e9 {
+                json!(points as i64)
+            } else {
+                json!(points)
+            };
         }
         if !links.is_empty() {
             body["_links"] = Value::Object(links);

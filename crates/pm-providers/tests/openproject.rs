@@ -1,0 +1,618 @@
+//! The OpenProject client against a fake that answers as OpenProject does (pm-testkit's
+//! fake_openproject: HAL+JSON, page-number paging, the open-only default filter, the form endpoint
+//! with a workflow, lockVersion conflicts, version-specific time entries, a sub-path).
+#![allow(clippy::unwrap_used)] // test code
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use pm_core::{
+    Assignee, AuthKind, BaseUrl, NewSprint, NewTask, PageRequest, Provider, ProviderError,
+    ProviderKind, SprintChange, SprintState, StatusCategory, TaskChange, TaskQuery,
+};
+use pm_providers::HttpSettings;
+use pm_testkit::fake_openproject::{self as fake, Shared};
+use serde_json::Value;
+
+const KEY: &str = "op-e2e-secret-4bd1c0ffee";
+
+async fn connect(prefix: &str, version: &str) -> (Arc<dyn Provider>, Shared) {
+    let (url, state) = fake::spawn(KEY, prefix, version).await;
+    (client(&url, KEY), state)
+}
+
+fn client(url: &str, key: &str) -> Arc<dyn Provider> {
+    let settings = HttpSettings {
+        timeout: Duration::from_secs(10),
+        max_attempts: 3,
+        max_concurrency_per_connection: 4,
+    };
+    pm_providers::build(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        ProviderKind::OpenProject,
+        &BaseUrl::parse(url, true).unwrap(),
+        AuthKind::ApiKey,
+        None,
+        key,
+        settings,
+    )
+    .unwrap()
+}
+
+fn page(limit: u32) -> PageRequest {
+    PageRequest::new(None, Some(limit))
+}
+
+fn all() -> TaskQuery {
+    TaskQuery {
+        project: Some("demo-project".into()),
+        ..Default::default()
+    }
+}
+
+/// Work packages of the demo project as the fake holds them, filtered.
+fn expected(state: &Shared, keep: impl Fn(&Value) -> bool) -> usize {
+    state
+        .work_packages()
+        .iter()
+        .filter(|w| {
+            w["_links"]["project"]["href"]
+                .as_str()
+                .is_some_and(|h| h.ends_with("/projects/1"))
+        })
+        .filter(|w| keep(w))
+        .count()
+}
+
+fn hits(state: &Shared) -> usize {
+    state.hits.lock().unwrap().len()
+}
+
+#[tokio::test]
+async fn reads_projects_tasks_and_people_under_a_sub_path() {
+    let (op, state) = connect("/openproject", "13.4.1").await;
+    let me = op.whoami().await.unwrap();
+    assert_eq!((me.id.as_str(), me.name.as_str()), ("5", "Mia Krystof"));
+    let site = op.site().await.unwrap();
+    assert_eq!(site.product, "OpenProject");
+    assert_eq!(site.version.as_deref(), Some("13.4.1"));
+
+    // 25 projects, 10 a page: the row offsets become page numbers 1, 2, 3.
+    let p1 = op.list_projects(&page(10)).await.unwrap();
+    let p2 = op
+        .list_projects(&PageRequest::new(p1.next.clone(), Some(10)))
+        .await
+        .unwrap();
+    let p3 = op
+        .list_projects(&PageRequest::new(p2.next.clone(), Some(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (p1.items.len(), p2.items.len(), p3.items.len()),
+        (10, 10, 5)
+    );
+    assert_eq!(p3.next, None);
+    let ids: std::collections::HashSet<String> = [&p1, &p2, &p3]
+        .iter()
+        .flat_map(|p| p.items.iter().map(|x| x.id.clone()))
+        .collect();
+    assert_eq!(ids.len(), 25, "pages overlap or skip");
+    assert!(
+        state
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|h| h.contains("/openproject/api/v3/projects?") && h.contains("offset=3")),
+        "{:?}",
+        state.hits.lock().unwrap()
+    );
+    let demo = op.get_project("demo-project").await.unwrap();
+    assert_eq!(
+        (demo.id.as_str(), demo.key.as_deref()),
+        ("1", Some("demo-project"))
+    );
+    let found = op.search_projects("scrum", &page(10)).await.unwrap();
+    assert_eq!(found.items[0].key.as_deref(), Some("scrum-project"));
+    let missing = op.get_project("no-such-project").await.unwrap_err();
+    assert!(
+        matches!(missing, ProviderError::NotFound { .. }),
+        "{missing}"
+    );
+
+    // Closed work packages are listed (the status filter `*`), paged by page number.
+    let total = expected(&state, |_| true);
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let p = op
+            .search_tasks(&all(), &PageRequest::new(cursor, Some(25)))
+            .await
+            .unwrap();
+        seen.extend(p.items);
+        cursor = p.next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), total);
+    let done = seen
+        .iter()
+        .filter(|t| t.status.category == StatusCategory::Done)
+        .count();
+    assert_eq!(done, 16, "closed and rejected work packages are done");
+    let mine = op
+        .search_tasks(
+            &TaskQuery {
+                assignee: Some(Assignee::Me),
+                ..all()
+            },
+            &page(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.items.len(),
+        expected(&state, |w| w["_links"]["assignee"]["href"]
+            .as_str()
+            .is_some_and(|h| h.ends_with("/users/5")))
+    );
+    assert!(
+        mine.items
+            .iter()
+            .all(|t| t.assignee.as_ref().unwrap().id == "5")
+    );
+    let free = op
+        .search_tasks(
+            &TaskQuery {
+                assignee: Some(Assignee::Nobody),
+                ..all()
+            },
+            &page(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        free.items.len(),
+        expected(&state, |w| w["_links"]["assignee"]["href"].is_null())
+    );
+    let sprint = op
+        .search_tasks(
+            &TaskQuery {
+                sprint: Some("2".into()),
+                ..Default::default()
+            },
+            &page(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sprint.items.len(), 15);
+    let closed = op
+        .search_tasks(
+            &TaskQuery {
+                statuses: vec!["closed".into()],
+                ..all()
+            },
+            &page(100),
+        )
+        .await
+        .unwrap();
+    assert!(!closed.items.is_empty());
+    assert!(closed.items.iter().all(|t| t.status.name == "Closed"));
+    let unknown = op
+        .search_tasks(
+            &TaskQuery {
+                statuses: vec!["Shipped".into()],
+                ..all()
+            },
+            &page(10),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("no status \"Shipped\"") && unknown.contains("In progress"),
+        "{unknown}"
+    );
+    // Hostile search text is one filter value, not more filters.
+    let evil = op
+        .search_tasks(
+            &TaskQuery {
+                text: Some(r#"x"}},{"status":{"operator":"*","values":[]}}]"#.into()),
+                ..all()
+            },
+            &page(10),
+        )
+        .await
+        .unwrap();
+    assert!(evil.items.is_empty());
+
+    // One task: Markdown description, story points from the Backlogs field or a custom field.
+    let t = op.get_task("2").await.unwrap();
+    assert_eq!(t.key.as_deref(), Some("#2"));
+    assert_eq!(t.parent_id.as_deref(), Some("1"));
+    assert_eq!(t.project_id.as_deref(), Some("1"));
+    assert!(t.url.unwrap().ends_with("/openproject/work_packages/2"));
+    let custom = op.get_task("62").await.unwrap();
+    assert_eq!(custom.story_points, Some(2.0));
+    let gone = op.get_task("9999").await.unwrap_err();
+    assert_eq!(
+        gone.to_string(),
+        "OpenProject work package #9999 was not found"
+    );
+    assert!(op.get_task("1/../../users").await.is_err());
+
+    // People: principals (no admin needed), one user, a locked one is inactive.
+    let users = op.list_users("mia", &page(10)).await.unwrap();
+    assert_eq!(users.items[0].name, "Mia Krystof");
+    let u = op.get_user("6").await.unwrap();
+    assert_eq!(u.name, "Jonas Weber");
+
+    // Epics: the Epic type, closed ones included.
+    let epics = op.list_epics("demo-project", &page(50)).await.unwrap();
+    let ids: Vec<&str> = epics.items.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, ["1", "11", "21"]);
+}
+
+#[tokio::test]
+async fn changes_go_through_the_form_and_lock_version() {
+    let (op, state) = connect("", "16.2.0").await;
+    // A new task with the documented defaults, then read back from the fake.
+    let created = op
+        .create_task(&NewTask {
+            project: "demo-project".into(),
+            title: "Checkout fails on Safari".into(),
+            description: Some("## Steps\n\n1. pay".into()),
+            task_type: Some("bug".into()),
+            priority: Some("High".into()),
+            assignee: Some("6".into()),
+            due_date: NaiveDate::from_ymd_opt(2026, 12, 24),
+            parent: Some("11".into()),
+            labels: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.task_type.as_deref(), Some("Bug"));
+    assert_eq!(created.status.name, "New");
+    assert_eq!(created.priority.as_deref(), Some("High"));
+    let id: u64 = created.id.parse().unwrap();
+    let stored = state.work_package(id).unwrap();
+    assert_eq!(stored["description"]["raw"], "## Steps\n\n1. pay");
+    assert_eq!(
+        stored["_links"]["parent"]["href"],
+        "/api/v3/work_packages/11"
+    );
+    let bad_type = op
+        .create_task(&NewTask {
+            project: "demo-project".into(),
+            title: "x".into(),
+            task_type: Some("Saga".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        bad_type.contains("no work package type \"Saga\"") && bad_type.contains("Epic"),
+        "{bad_type}"
+    );
+    let blank = op
+        .create_task(&NewTask {
+            project: "demo-project".into(),
+            title: " ".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(blank, ProviderError::Invalid { .. }), "{blank}");
+    assert!(
+        blank.to_string().contains("Subject can't be blank"),
+        "{blank}"
+    );
+    let labels = op
+        .create_task(&NewTask {
+            project: "demo-project".into(),
+            title: "x".into(),
+            labels: vec!["web".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(labels.kind(), "unsupported");
+
+    // The workflow: New → In progress is allowed, New → Closed is not (and says what is).
+    let moved = op
+        .transition_task(&created.id, "In progress")
+        .await
+        .unwrap();
+    assert_eq!(moved.status.category, StatusCategory::InProgress);
+    let again = op.transition_task(&created.id, "New").await.unwrap();
+    assert_eq!(again.status.name, "New");
+    let refused = op
+        .transition_task(&created.id, "Closed")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("is \"New\"")
+            && refused.contains("can move to: ")
+            && refused.contains("In progress"),
+        "{refused}"
+    );
+    assert!(!refused.contains("Closed,"), "{refused}");
+
+    // Someone else edits in between once: retried from a fresh read. Every time: reported.
+    let before = state.work_package(id).unwrap()["lockVersion"]
+        .as_u64()
+        .unwrap();
+    state.set_conflicts(1);
+    let t = op
+        .update_task(
+            &created.id,
+            &TaskChange {
+                title: Some("Checkout fails on Safari 18".into()),
+                estimated_hours: Some(2.5),
+                story_points: Some(3.0),
+                sprint: Some("2".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(t.title, "Checkout fails on Safari 18");
+    assert_eq!(t.story_points, Some(3.0));
+    let stored = state.work_package(id).unwrap();
+    assert_eq!(stored["estimatedTime"], "PT2H30M");
+    assert_eq!(stored["_links"]["version"]["href"], "/api/v3/versions/2");
+    assert!(stored["lockVersion"].as_u64().unwrap() >= before + 2);
+    state.set_conflicts(10);
+    let stuck = op
+        .update_task(
+            &created.id,
+            &TaskChange {
+                title: Some("never saved".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stuck.kind(), "conflict");
+    assert!(
+        stuck.to_string().contains("changed by someone else"),
+        "{stuck}"
+    );
+    state.set_conflicts(0);
+    assert_ne!(state.work_package(id).unwrap()["subject"], "never saved");
+
+    // Custom-field story points (scrum-project) are written to the custom field.
+    let sp = op
+        .update_task(
+            "63",
+            &TaskChange {
+                story_points: Some(5.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(sp.story_points, Some(5.0));
+    assert_eq!(state.work_package(63).unwrap()["customField7"], 5);
+
+    // Assign, unassign, epic link, watchers, relations.
+    op.assign_task(&created.id, Some("4")).await.unwrap();
+    assert_eq!(
+        state.work_package(id).unwrap()["_links"]["assignee"]["href"],
+        "/api/v3/users/4"
+    );
+    op.assign_task(&created.id, None).await.unwrap();
+    assert!(state.work_package(id).unwrap()["_links"]["assignee"]["href"].is_null());
+    op.set_epic(&created.id, Some("21")).await.unwrap();
+    assert_eq!(
+        op.get_task(&created.id).await.unwrap().parent_id.as_deref(),
+        Some("21")
+    );
+    op.set_epic(&created.id, None).await.unwrap();
+    assert_eq!(op.get_task(&created.id).await.unwrap().parent_id, None);
+    op.add_watcher(&created.id, "6").await.unwrap();
+    assert!(state.watchers(id).iter().any(|u| u["id"] == 6));
+    op.link_tasks(&created.id, "3", "blocked by").await.unwrap();
+    assert!(state.relations().iter().any(|r| r["type"] == "blocked"));
+    assert!(op.link_tasks(&created.id, "3", "clones").await.is_err());
+
+    // Comments are activities; worklogs are time entries with ISO-8601 durations (16: entity).
+    let c = op
+        .add_comment(&created.id, "Reproduced on **Safari 18**")
+        .await
+        .unwrap();
+    assert_eq!(c.body, "Reproduced on **Safari 18**");
+    let comments = op.list_comments(&created.id, &page(10)).await.unwrap();
+    assert_eq!(
+        comments.items.last().unwrap().body,
+        "Reproduced on **Safari 18**"
+    );
+    assert!(op.add_comment(&created.id, "  ").await.is_err());
+    let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+    let w = op
+        .log_work(&created.id, 5400, when, Some("debugging"))
+        .await
+        .unwrap();
+    assert_eq!(w.seconds, 5400);
+    let logs = op.list_worklogs(&created.id, &page(10)).await.unwrap();
+    assert_eq!(logs.items.len(), 1);
+    assert_eq!(logs.items[0].seconds, 5400);
+    let entry = state.time_entries().into_iter().last().unwrap();
+    assert_eq!(entry["hours"], "PT1H30M");
+    assert_eq!(entry["spentOn"], "2026-11-27");
+
+    op.delete_task(&created.id).await.unwrap();
+    assert!(state.work_package(id).is_none());
+    assert!(op.get_task(&created.id).await.is_err());
+}
+
+#[tokio::test]
+async fn time_entries_follow_the_sites_version() {
+    for version in ["13.4.1", "16.2.0"] {
+        let (op, state) = connect("", version).await;
+        let before = op.list_worklogs("2", &page(10)).await.unwrap().items.len();
+        assert_eq!(before, 2, "{version}");
+        let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+        op.log_work("2", 1800, when, None).await.unwrap();
+        let after = op.list_worklogs("2", &page(10)).await.unwrap();
+        assert_eq!(after.items.len(), 3, "{version}");
+        assert!(after.items.iter().any(|w| w.seconds == 1800));
+        let posted = state
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| h.starts_with("POST") && h.contains("time_entries"))
+            .count();
+        assert_eq!(posted, 1, "{version}");
+    }
+}
+
+#[tokio::test]
+async fn versions_are_sprints() {
+    let (op, state) = connect("", "15.5.0").await;
+    let all = op
+        .list_sprints("demo-project", &[], &page(50))
+        .await
+        .unwrap();
+    let states: Vec<(String, SprintState)> = all
+        .items
+        .iter()
+        .map(|s| (s.name.clone(), s.state))
+        .collect();
+    assert!(
+        states.contains(&("Sprint 1".into(), SprintState::Closed)),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("Sprint 2".into(), SprintState::Active)),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&("Sprint 3".into(), SprintState::Future)),
+        "{states:?}"
+    );
+    let active = op
+        .list_sprints("demo-project", &[SprintState::Active], &page(50))
+        .await
+        .unwrap();
+    assert_eq!(active.items.len(), 1);
+
+    let start = Utc::now() + chrono::Duration::days(30);
+    let s = op
+        .create_sprint(&NewSprint {
+            project: "demo-project".into(),
+            name: "Sprint 9".into(),
+            start: Some(start),
+            end: Some(start + chrono::Duration::days(14)),
+            goal: Some("Ship search".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(s.state, SprintState::Future);
+    assert_eq!(s.goal.as_deref(), Some("Ship search"));
+    let renamed = op
+        .update_sprint(
+            &s.id,
+            &SprintChange {
+                name: Some("Sprint 9b".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Sprint 9b");
+    let started = op
+        .start_sprint(&s.id, &SprintChange::default())
+        .await
+        .unwrap();
+    assert_eq!(started.state, SprintState::Active);
+    assert!(
+        op.start_sprint(&s.id, &SprintChange::default())
+            .await
+            .is_err()
+    );
+    let done = op.complete_sprint(&s.id).await.unwrap();
+    assert_eq!(done.state, SprintState::Closed);
+    assert!(
+        state
+            .versions()
+            .iter()
+            .any(|v| v["name"] == "Sprint 9b" && v["status"] == "closed")
+    );
+    op.delete_sprint(&s.id).await.unwrap();
+    assert!(op.get_sprint(&s.id).await.is_err());
+}
+
+#[tokio::test]
+async fn errors_in_plain_words_and_never_the_key() {
+    let (url, state) = fake::spawn(KEY, "", "13.4.1").await;
+    let wrong = client(&url, "not-the-key-5a5a5a");
+    let e = wrong.whoami().await.unwrap_err();
+    assert_eq!(e.kind(), "auth");
+    assert!(!e.to_string().contains("not-the-key"), "{e}");
+    let op = client(&url, KEY);
+    // 429 and 503 are retried (GET only) honouring Retry-After.
+    state.fail_next(503, 1);
+    assert!(op.get_task("1").await.is_ok());
+    state.fail_next(429, 5);
+    let limited = op.get_task("1").await.unwrap_err();
+    assert_eq!(limited.kind(), "rate_limited");
+    state.fail_next(0, 0);
+    state.fail_next(403, 1);
+    let forbidden = op.get_task("1").await.unwrap_err();
+    assert_eq!(forbidden.kind(), "forbidden");
+    // Without administrator rights the site hides its version; reading still works.
+    state.set_admin(false);
+    assert_eq!(op.site().await.unwrap().version, None);
+    assert!(op.list_users("", &page(5)).await.unwrap().items.len() >= 3);
+    for h in state.hits.lock().unwrap().iter() {
+        assert!(!h.contains(KEY), "{h}");
+    }
+}
+
+/// Upstream requests per tool call, measured on a warm client (statuses and schemas known).
+#[tokio::test]
+async fn upstream_requests_per_call() {
+    let (op, state) = connect("", "16.2.0").await;
+    // Warm up: the statuses and the story-point schemas of every project are learnt once.
+    op.search_tasks(&TaskQuery::default(), &page(100))
+        .await
+        .unwrap();
+    let count = |label: &str, before: usize, state: &Shared| {
+        let n = hits(state) - before;
+        eprintln!("upstream requests for {label}: {n}");
+        n
+    };
+    let b = hits(&state);
+    op.search_tasks(&all(), &page(50)).await.unwrap();
+    let list = count("list_tasks (project, 50)", b, &state);
+    let b = hits(&state);
+    op.get_sprint("2").await.unwrap();
+    op.search_tasks(
+        &TaskQuery {
+            sprint: Some("2".into()),
+            ..Default::default()
+        },
+        &page(50),
+    )
+    .await
+    .unwrap();
+    let sprint = count("get_sprint_tasks", b, &state);
+    let b = hits(&state);
+    op.search_tasks(
+        &TaskQuery {
+            assignee: Some(Assignee::Me),
+            ..Default::default()
+        },
+        &page(50),
+    )
+    .await
+    .unwrap();
+    let mine = count("list_my_tasks", b, &state);
+    assert_eq!((list, sprint, mine), (1, 2, 1));
+}
