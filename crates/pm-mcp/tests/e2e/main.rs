@@ -8,5 +8,6 @@ mod clients;
 mod hygiene;
 mod jira;
 mod mcp;
+mod openproject;
 mod redmine;
 mod secrets;
