@@ -179,7 +179,8 @@ fn nonempty(v: Option<String>) -> Option<String> {
 impl PmServer {
     /// Connect a tracker with your own credentials: tests them (sign-in, site, projects), then stores
     /// them sealed. Jira Cloud: base_url, username (e-mail), api_token. Jira Data Center: base_url,
-    /// api_token (personal access token). Nothing is stored if the test fails, unless asked.
+    /// api_token (personal access token). OpenProject, Redmine: base_url, api_key. Nothing is
+    /// stored if the test fails, unless asked.
     #[tool(
         name = "configure_pm_provider",
         annotations(
