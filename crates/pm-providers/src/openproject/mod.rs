@@ -53,6 +53,9 @@ impl OpenProject {
         api_key: &str,
         settings: HttpSettings,
     ) -> ProviderResult<Self> {
+        // A pasted API address (`https://op.acme.org/api/v3`) names the same site.
+        let trimmed = base_url.trim_end_matches('/');
+        let base_url = trimmed.strip_suffix("/api/v3").unwrap_or(trimmed);
         let encoded =
             base64::engine::general_purpose::STANDARD.encode(format!("apikey:{}", api_key.trim()));
         let auth = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
@@ -865,11 +868,7 @@ impl Provider for OpenProject {
             .all(&format!("api/v3/work_packages/{n}/activities"), &[])
             .await
             .map_err(|e| not_found(e, format!("OpenProject work package #{n}")))?;
-        let comments: Vec<Comment> = all
-            .into_iter()
-            .filter(|a| a.kind.as_deref() != Some("Activity"))
-            .filter_map(map::comment)
-            .collect();
+        let comments: Vec<Comment> = all.into_iter().filter_map(map::comment).collect();
         slice(comments, page)
     }
 

@@ -168,8 +168,6 @@ pub struct FormEmbedded {
 #[derive(Debug, Deserialize)]
 pub struct Activity {
     pub id: u64,
-    #[serde(rename = "_type")]
-    pub kind: Option<String>,
     pub comment: Option<Formattable>,
     #[serde(rename = "createdAt")]
     pub created_at: Option<String>,
