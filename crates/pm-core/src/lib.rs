@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod domain;
+pub mod history;
 pub mod ids;
 pub mod provider;
 pub mod provider_api;
@@ -12,6 +13,7 @@ pub mod secret;
 pub mod text;
 
 pub use domain::*;
+pub use history::{EstimateChange, History, HistorySource, ItemHistory, SprintMove, StatusChange};
 pub use ids::{ApiKeyId, ConnectionId, UserId};
 pub use provider::{AuthKind, BaseUrl, ConnectionHandle, ProviderKind};
 pub use provider_api::{
