@@ -8,6 +8,7 @@ use crate::ProviderKind;
 use crate::domain::{
     Comment, Page, PageRequest, Project, Sprint, SprintState, Task, User, Worklog,
 };
+use crate::history::History;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
@@ -348,6 +349,24 @@ pub trait Provider: Send + Sync {
 
     async fn delete_sprint(&self, _id: &str) -> ProviderResult<()> {
         Err(self.unsupported("deleting sprints"))
+    }
+
+    /// The items of one sprint with their history (status changes, sprint moves, estimate
+    /// changes), at most `max_items`: one paged search for the sprint's items with the history
+    /// in bulk where the tracker allows it.
+    async fn sprint_history(&self, _sprint: &str, _max_items: u32) -> ProviderResult<History> {
+        Err(self.unsupported("reading a sprint's history"))
+    }
+
+    /// A project's open items and the items changed since `since`, with their history, at
+    /// most `max_items`.
+    async fn project_history(
+        &self,
+        _project: &str,
+        _since: chrono::DateTime<chrono::Utc>,
+        _max_items: u32,
+    ) -> ProviderResult<History> {
+        Err(self.unsupported("reading a project's history"))
     }
 
     fn unsupported(&self, operation: &'static str) -> ProviderError {

@@ -89,6 +89,9 @@ pub struct FakeIssue {
     pub parent: Option<String>,
     pub watchers: Vec<String>,
     pub links: Vec<(String, String)>,
+    pub created: String,
+    /// The changelog, oldest first, as Jira records it (`created`, `items[]`).
+    pub history: Vec<Value>,
 }
 
 const MIA: &str = "5b10a2844c20165700ede21g";
@@ -112,8 +115,100 @@ fn fake_issues() -> Vec<FakeIssue> {
             parent: None,
             watchers: Vec::new(),
             links: Vec::new(),
+            created: "2026-11-10T09:00:00.000+0000".into(),
+            history: seed_history(i, statuses[i % 3].0),
         })
         .collect()
+}
+
+/// Jira's status ids for the fake's workflow.
+pub fn status_id(name: &str) -> &'static str {
+    match name {
+        "To Do" => "10000",
+        "In Progress" => "3",
+        "Done" => "10001",
+        _ => "1",
+    }
+}
+
+fn status_item(from: &str, to: &str) -> Value {
+    json!({ "field": "status", "fieldtype": "jira", "fieldId": "status", "from": status_id(from), "fromString": from, "to": status_id(to), "toString": to })
+}
+
+fn sprint_item(from: Option<u64>, to: Option<u64>) -> Value {
+    let id = |s: Option<u64>| s.map(|s| s.to_string()).unwrap_or_default();
+    let name = |s: Option<u64>| s.map(|s| format!("Sprint {s}")).unwrap_or_default();
+    json!({ "field": "Sprint", "fieldtype": "custom", "fieldId": "customfield_10020", "from": id(from), "fromString": name(from), "to": id(to), "toString": name(to) })
+}
+
+fn points_item(from: Option<f64>, to: Option<f64>) -> Value {
+    let s = |p: Option<f64>| p.map(|p| p.to_string());
+    json!({ "field": "Story point estimate", "fieldtype": "custom", "fieldId": "customfield_10016", "from": null, "fromString": s(from), "to": null, "toString": s(to) })
+}
+
+fn entry(at: &str, items: Vec<Value>) -> Value {
+    json!({ "id": "1", "author": { "accountId": MIA, "displayName": "Mia Krystof" }, "created": at, "items": items })
+}
+
+/// The seeded history of EX-i: the first six joined Sprint 7 before it started (16 Nov, 09:00),
+/// except EX-6, added on the 18th; work started on the 17th; done work finished on the 19th to
+/// 21st; EX-4 was re-estimated from 1 to 5 points on the 19th.
+fn seed_history(i: usize, status: &str) -> Vec<Value> {
+    let mut h = Vec::new();
+    if i <= 6 {
+        let at = if i == 6 {
+            "2026-11-18T10:00:00.000+0000"
+        } else {
+            "2026-11-16T08:00:00.000+0000"
+        };
+        h.push(entry(at, vec![sprint_item(None, Some(7))]));
+    }
+    if status != "To Do" {
+        h.push(entry(
+            "2026-11-17T10:00:00.000+0000",
+            vec![status_item("To Do", "In Progress")],
+        ));
+    }
+    if i == 4 {
+        h.push(entry(
+            "2026-11-19T12:00:00.000+0000",
+            vec![points_item(Some(1.0), Some(5.0))],
+        ));
+    }
+    if status == "Done" {
+        h.push(entry(
+            &format!("2026-11-{}T15:00:00.000+0000", 19 + i % 3),
+            vec![status_item("In Progress", "Done")],
+        ));
+    }
+    h.sort_by(|a, b| a["created"].as_str().cmp(&b["created"].as_str()));
+    h
+}
+
+/// Now, as Jira writes times.
+fn jira_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    let days = now.div_euclid(86_400);
+    let secs = now.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000+0000",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
@@ -135,6 +230,17 @@ fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
         Some(p) => json!({ "key": p }),
         None => Value::Null,
     };
+    v
+}
+
+/// Jira's search embeds at most 100 changelog entries per issue; the rest is read from
+/// `/issue/{key}/changelog`.
+fn with_changelog(mut v: Value, i: &FakeIssue, changelog: bool) -> Value {
+    if changelog {
+        let shown: Vec<Value> = i.history.iter().take(100).cloned().collect();
+        v["changelog"] = json!({ "startAt": 0, "maxResults": shown.len(), "total": i.history.len(), "histories": shown });
+    }
+    v["fields"]["created"] = json!(i.created);
     v
 }
 
@@ -213,6 +319,18 @@ fn matches(issue: &FakeIssue, jql: &str) -> Result<bool, String> {
                 .map(|p| p.trim_matches(|ch| ch == '"' || ch == ' ').to_string())
                 .collect();
             names.iter().any(|n| n.eq_ignore_ascii_case(issue.status.0))
+        } else if c == "statusCategory != Done" {
+            issue.status.1 != "done"
+        } else if c == "statusCategory = Done" {
+            issue.status.1 == "done"
+        } else if let Some(v) = c.strip_prefix("updated >= ") {
+            let day = unquote(v).ok_or("bad updated value")?;
+            let last = issue
+                .history
+                .last()
+                .and_then(|h| h["created"].as_str())
+                .unwrap_or(&issue.created);
+            last[..10] >= day[..day.len().min(10)]
         } else if let Some(v) = c.strip_prefix("text ~ ") {
             let t = unquote(v).ok_or("bad text value")?.to_lowercase();
             issue.summary.to_lowercase().contains(&t)
@@ -252,11 +370,14 @@ async fn search_jql(
             Err(e) => return jira_error(StatusCode::BAD_REQUEST, &e),
         }
     }
+    let changelog = body["expand"]
+        .as_str()
+        .is_some_and(|e| e.split(',').any(|x| x.trim() == "changelog"));
     let page: Vec<Value> = hits
         .iter()
         .skip(start)
         .take(max)
-        .map(|i| issue_json(&f, i))
+        .map(|i| with_changelog(issue_json(&f, i), i, changelog))
         .collect();
     let end = start + page.len();
     let mut out = json!({ "issues": page, "isLast": end >= hits.len() });
@@ -288,7 +409,10 @@ async fn dc_search(
         .skip(start)
         .take(max)
         .map(|i| {
-            let mut v = issue_json(&f, i);
+            let changelog = body["expand"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|x| x == "changelog"));
+            let mut v = with_changelog(issue_json(&f, i), i, changelog);
             v["fields"]["description"] = json!(format!("Details of {}", i.key));
             v
         })
@@ -371,6 +495,8 @@ async fn create_issue(
         parent: fields["parent"]["key"].as_str().map(str::to_string),
         watchers: Vec::new(),
         links: Vec::new(),
+        created: jira_now(),
+        history: Vec::new(),
     });
     (StatusCode::CREATED, axum::Json(json!({ "id": format!("3{}", issues.len()), "key": key, "self": format!("https://your-domain.atlassian.net/rest/api/3/issue/{key}") })))
         .into_response()
@@ -427,6 +553,8 @@ async fn do_transition(
         .find(|(id, _)| id == wanted)
     {
         Some((_, to)) => {
+            let item = status_item(issue.status.0, to.0);
+            issue.history.push(entry(&jira_now(), vec![item]));
             issue.status = to;
             StatusCode::NO_CONTENT.into_response()
         }
@@ -608,6 +736,8 @@ async fn update_issue(
         issue.assignee = a["accountId"].as_str().map(str::to_string);
     }
     if let Some(p) = fields.get("customfield_10016") {
+        let item = points_item(issue.story_points, p.as_f64());
+        issue.history.push(entry(&jira_now(), vec![item]));
         issue.story_points = p.as_f64();
     }
     if let Some(p) = fields.get("parent") {
@@ -774,6 +904,10 @@ async fn move_to_sprint(
         .collect();
     let mut issues = f.issues.lock().unwrap();
     for i in issues.iter_mut().filter(|i| keys.contains(&i.key)) {
+        if i.sprint != Some(id) {
+            let item = sprint_item(i.sprint, Some(id));
+            i.history.push(entry(&jira_now(), vec![item]));
+        }
         i.sprint = Some(id);
     }
     StatusCode::NO_CONTENT.into_response()
@@ -917,6 +1051,8 @@ async fn dc_create_issue(
         parent: None,
         watchers: Vec::new(),
         links: Vec::new(),
+        created: jira_now(),
+        history: Vec::new(),
     });
     (
         StatusCode::CREATED,
@@ -1154,6 +1290,60 @@ async fn issue(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<Stri
     }
 }
 
+async fn statuses(State(f): State<Shared>, headers: HeaderMap) -> Response {
+    count(&f, "status");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let all: Vec<Value> = WORKFLOW
+        .iter()
+        .map(|(name, cat)| json!({ "id": status_id(name), "name": name, "statusCategory": { "key": cat } }))
+        .collect();
+    axum::Json(Value::Array(all)).into_response()
+}
+
+/// `/issue/{key}/changelog`: the whole changelog, paged (oldest first).
+async fn changelog(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    count(&f, "changelog");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let Some(issue) = f
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|i| i.key == key)
+        .cloned()
+    else {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            "Issue does not exist or you do not have permission to see it.",
+        );
+    };
+    let start: usize = q.get("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let max: usize = q
+        .get("maxResults")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100)
+        .min(100);
+    let values: Vec<Value> = issue
+        .history
+        .iter()
+        .skip(start)
+        .take(max)
+        .cloned()
+        .collect();
+    let end = start + values.len();
+    axum::Json(json!({ "startAt": start, "maxResults": max, "total": issue.history.len(), "isLast": end >= issue.history.len(), "values": values }))
+        .into_response()
+}
+
 fn jira_error(status: StatusCode, message: &str) -> Response {
     (
         status,
@@ -1387,6 +1577,9 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         )
         .route("/rest/api/2/search", axum::routing::post(dc_search))
         .route("/rest/api/3/field", get(fields))
+        .route("/rest/api/3/status", get(statuses))
+        .route("/rest/api/2/status", get(statuses))
+        .route("/rest/api/3/issue/{key}/changelog", get(changelog))
         .route("/rest/agile/1.0/board", get(boards))
         .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))
         .route("/rest/agile/1.0/sprint", axum::routing::post(sprint_create))

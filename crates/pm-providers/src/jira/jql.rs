@@ -37,6 +37,12 @@ impl Jql {
         self
     }
 
+    /// `field <op> "value"` with a fixed operator (`>=`, `<`, …) chosen by pm-mcp.
+    pub fn eq_op(mut self, field: &str, op: &'static str, value: &str) -> Self {
+        self.clauses.push(format!("{field} {op} {}", quote(value)));
+        self
+    }
+
     /// `field in ("a", "b")`.
     pub fn one_of(mut self, field: &str, values: &[&str]) -> Self {
         let list: Vec<String> = values.iter().map(|v| quote(v)).collect();

@@ -2,6 +2,7 @@
 //! personal access token as Bearer, or Basic). One client; the edition picks the API version and
 //! the paging style.
 mod adf;
+mod history;
 pub mod jql;
 mod map;
 pub mod markdown;
@@ -31,11 +32,15 @@ pub struct Jira {
     edition: Edition,
     /// Custom field ids of this site, discovered once from `GET /field`.
     fields: tokio::sync::OnceCell<FieldIds>,
+    /// The site's statuses by id, with their categories, read once (for history).
+    statuses: tokio::sync::OnceCell<std::collections::HashMap<String, pm_core::Status>>,
 }
 
 #[derive(Debug, Default)]
 struct FieldIds {
     story_points: Option<String>,
+    /// The story points field's name, as changelogs on Data Center name fields.
+    story_points_name: Option<String>,
 }
 
 impl Jira {
@@ -81,6 +86,7 @@ impl Jira {
             up,
             edition,
             fields: tokio::sync::OnceCell::new(),
+            statuses: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -697,6 +703,37 @@ impl Provider for Jira {
         Ok(())
     }
 
+    async fn sprint_history(
+        &self,
+        sprint: &str,
+        max_items: u32,
+    ) -> ProviderResult<pm_core::History> {
+        let id = sprint_id(sprint)?;
+        let jql = jql::Jql::new()
+            .eq("sprint", &id.to_string())
+            .build("created ASC");
+        self.history(&[jql], max_items).await
+    }
+
+    async fn project_history(
+        &self,
+        project: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        max_items: u32,
+    ) -> ProviderResult<pm_core::History> {
+        let p = project_ref(project)?;
+        let open = jql::Jql::new()
+            .eq("project", &p)
+            .raw("statusCategory != Done")
+            .build("created ASC");
+        let done = jql::Jql::new()
+            .eq("project", &p)
+            .raw("statusCategory = Done")
+            .eq_op("updated", ">=", &since.format("%Y-%m-%d").to_string())
+            .build("created ASC");
+        self.history(&[open, done], max_items).await
+    }
+
     async fn get_project(&self, id: &str) -> ProviderResult<Project> {
         let id = project_ref(id)?;
         let p: wire::Project = self
@@ -936,15 +973,24 @@ impl Jira {
                         Vec::new()
                     }
                 };
-                let by_name = |names: &[&str]| {
-                    all.iter()
-                        .find(|f| f.name.as_deref().is_some_and(|n| names.iter().any(|w| n.eq_ignore_ascii_case(w))))
-                        .map(|f| f.id.clone())
-                };
-                Ok::<_, ProviderError>(FieldIds { story_points: by_name(&["Story Points", "Story point estimate"]) })
+                let found = all.iter().find(|f| {
+                    f.name.as_deref().is_some_and(|n| {
+                        ["Story Points", "Story point estimate"].iter().any(|w| n.eq_ignore_ascii_case(w))
+                    })
+                });
+                Ok::<_, ProviderError>(FieldIds {
+                    story_points: found.map(|f| f.id.clone()),
+                    story_points_name: found.and_then(|f| f.name.clone()),
+                })
             })
             .await?;
         Ok(ids.story_points.clone())
+    }
+
+    /// The story points field's name (changelogs on Data Center name fields, not ids).
+    async fn story_points_name(&self) -> ProviderResult<Option<String>> {
+        self.story_points_field().await?;
+        Ok(self.fields.get().and_then(|f| f.story_points_name.clone()))
     }
 
     /// The project's Scrum board, where its sprints live.

@@ -120,6 +120,53 @@ pub struct Issue {
     pub id: String,
     pub key: String,
     pub fields: IssueFields,
+    /// With `expand=changelog`: up to 100 entries, and how many there are.
+    #[serde(default)]
+    pub changelog: Option<Changelog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Changelog {
+    #[serde(default)]
+    pub histories: Vec<ChangeEntry>,
+    pub total: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeEntry {
+    #[serde(default)]
+    pub created: serde_json::Value,
+    #[serde(default)]
+    pub items: Vec<ChangeItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeItem {
+    pub field: Option<String>,
+    pub field_id: Option<String>,
+    pub from: Option<String>,
+    pub from_string: Option<String>,
+    pub to: Option<String>,
+    pub to_string: Option<String>,
+}
+
+/// `GET /issue/{key}/changelog` (Cloud).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangelogPage {
+    #[serde(default)]
+    pub values: Vec<ChangeEntry>,
+    pub is_last: Option<bool>,
+}
+
+/// One status of the site with its category (`GET /status`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteStatus {
+    pub id: String,
+    pub name: Option<String>,
+    pub status_category: Option<StatusCategory>,
 }
 
 /// Cloud's `POST /rest/api/3/search/jql` answer: token paging.
