@@ -46,6 +46,9 @@ pub struct Upstream {
     error_text: ErrorText,
     settings: HttpSettings,
     permits: Arc<Semaphore>,
+    /// Send `Content-Type: application/json` on every request, bodiless ones too (ClickUp's API
+    /// documents it as a required header on several GETs and DELETEs).
+    json_content_type_always: bool,
 }
 
 /// The connection pool type, for crates that hold one without depending on reqwest.
@@ -96,7 +99,14 @@ impl Upstream {
             error_text,
             settings,
             permits,
+            json_content_type_always: false,
         })
+    }
+
+    /// Marks every request, with or without a body, as `application/json`.
+    pub fn with_json_content_type_always(mut self) -> Self {
+        self.json_content_type_always = true;
+        self
     }
 
     pub fn base(&self) -> &Url {
@@ -178,6 +188,12 @@ impl Upstream {
                 reqwest::header::ACCEPT,
                 HeaderValue::from_static("application/json"),
             );
+            if self.json_content_type_always {
+                headers.insert(
+                    reqwest::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
             let mut req = self
                 .client
                 .request(method.clone(), url.clone())
@@ -276,13 +292,36 @@ fn map_status(
     }
 }
 
-/// `Retry-After` as seconds (HTTP dates are rare from trackers and are treated as absent).
+/// How long the tracker asks to wait: `Retry-After` in seconds (HTTP dates are rare from trackers
+/// and are treated as absent), else `X-RateLimit-Reset` as the epoch second the window reopens
+/// (ClickUp's 429s carry only that).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    retry_after_at(headers, now)
+}
+
+fn retry_after_at(headers: &HeaderMap, now_epoch_secs: u64) -> Option<Duration> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    if let Some(secs) = number(reqwest::header::RETRY_AFTER.as_str()) {
+        return Some(Duration::from_secs(secs));
+    }
+    // Some trackers send milliseconds; a value that large is read as such.
+    number("x-ratelimit-reset").map(|reset| {
+        let reset = if reset > 100_000_000_000 {
+            reset / 1000
+        } else {
+            reset
+        };
+        Duration::from_secs(reset.saturating_sub(now_epoch_secs))
+    })
 }
 
 /// Exponential backoff with full jitter: up to 200 ms, 400 ms, 800 ms …
@@ -358,5 +397,33 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn rate_limit_reset_epoch_gives_the_wait_when_retry_after_is_absent() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("1700000042"));
+        assert_eq!(
+            retry_after_at(&h, 1_700_000_000),
+            Some(Duration::from_secs(42))
+        );
+        // A reset already past means: retry now.
+        assert_eq!(retry_after_at(&h, 1_700_000_100), Some(Duration::ZERO));
+        // Milliseconds are understood too.
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("1700000042000"),
+        );
+        assert_eq!(
+            retry_after_at(&h, 1_700_000_000),
+            Some(Duration::from_secs(42))
+        );
+        // Retry-After wins when both are there.
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(
+            retry_after_at(&h, 1_700_000_000),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(retry_after_at(&HeaderMap::new(), 1), None);
     }
 }

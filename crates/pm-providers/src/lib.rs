@@ -2,6 +2,7 @@
 //! each implementing `pm_core::Provider`. Built per connection from its decrypted credentials.
 #![forbid(unsafe_code)]
 
+pub mod clickup;
 pub mod cursor;
 pub mod http;
 pub mod jira;
@@ -30,7 +31,9 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Builds the client for one connection.
+/// Builds the client for one connection. `workspace_id` is the connection's workspace (team) where
+/// the tracker has them (ClickUp; found from the token when `None`); other trackers ignore it.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     client: reqwest::Client,
     kind: ProviderKind,
@@ -39,6 +42,7 @@ pub fn build(
     username: Option<String>,
     token: &str,
     settings: HttpSettings,
+    workspace_id: Option<&str>,
 ) -> ProviderResult<Arc<dyn Provider>> {
     let creds = Credentials {
         username,
@@ -65,6 +69,13 @@ pub fn build(
             base_url.as_str(),
             token,
             settings,
+        )?)),
+        ProviderKind::ClickUp => Ok(Arc::new(clickup::ClickUp::new(
+            client,
+            base_url.as_str(),
+            token,
+            settings,
+            workspace_id,
         )?)),
         other => Err(ProviderError::Unsupported {
             provider: other.display_name(),

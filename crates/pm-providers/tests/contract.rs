@@ -177,6 +177,7 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         Some("mia@example.com".into()),
         "tok",
         settings,
+        None,
     )
     .unwrap();
 
