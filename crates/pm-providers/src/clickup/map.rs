@@ -178,13 +178,13 @@ pub fn project(s: wire::Space, team_id: &str) -> Project {
     }
 }
 
-/// A sprint list's state, from its dates: over once its due date has passed, future until its
-/// start date (or while it has no dates at all), active between.
+/// A sprint list's state, from its dates: over once its due date has passed (or archived), future
+/// until its start date (or while it has none), active between.
 pub fn sprint_state(l: &wire::List, now: DateTime<Utc>) -> SprintState {
     let (start, due) = (time(l.start_date), time(l.due_date));
     if l.archived || due.is_some_and(|d| d < now) {
         SprintState::Closed
-    } else if start.is_some_and(|s| s > now) || (start.is_none() && due.is_none()) {
+    } else if start.is_none_or(|s| s > now) {
         SprintState::Future
     } else {
         SprintState::Active
@@ -370,6 +370,10 @@ mod tests {
         assert_eq!(
             sprint_state(&list(ms(2026, 11, 16), ms(2026, 11, 30), true), now),
             SprintState::Closed
+        );
+        assert_eq!(
+            sprint_state(&list(None, ms(2026, 11, 30), false), now),
+            SprintState::Future
         );
         let s = sprint(list(ms(2026, 11, 16), None, false), now);
         assert_eq!(

@@ -646,14 +646,19 @@ impl Provider for ClickUp {
         // Status names are checked against the statuses of the sprint's list or the project's
         // space (a name ClickUp does not know would silently match nothing).
         let mut statuses = Vec::new();
+        let mut not_found_as = None;
         let path = match (&q.sprint, &q.project) {
             (Some(sprint), _) => {
-                let list = self.list(sprint).await?;
-                for s in &q.statuses {
-                    statuses.push(Self::pick_status(&list, s)?);
+                let list = number(sprint, "sprint (list)")?;
+                if !q.statuses.is_empty() {
+                    let l = self.list(&list).await?;
+                    for s in &q.statuses {
+                        statuses.push(Self::pick_status(&l, s)?);
+                    }
                 }
                 params.push(("include_timl", "true".into()));
-                format!("list/{}/task", list.id)
+                not_found_as = Some(format!("ClickUp list {list}"));
+                format!("list/{list}/task")
             }
             (None, project) => {
                 if let Some(p) = project {
@@ -703,7 +708,12 @@ impl Provider for ClickUp {
                             .is_some_and(|c| c.to_lowercase().contains(needle))
                 })
         };
-        self.task_page(&path, params, &keep, page).await
+        self.task_page(&path, params, &keep, page)
+            .await
+            .map_err(|e| match not_found_as {
+                Some(what) => not_found(e, what),
+                None => e,
+            })
     }
 
     async fn get_task(&self, id: &str) -> ProviderResult<Task> {
@@ -1042,9 +1052,10 @@ impl Provider for ClickUp {
                     .await
                     .map_err(|e| not_found(e, format!("ClickUp task {from} or {to}")))?;
             }
-            other => {
+            _ => {
                 return Err(ProviderError::BadInput(format!(
-                    "ClickUp has no link type {other:?}; use relates (a task link), blocks or blocked by (dependencies)"
+                    "ClickUp has no link type {:?}; use relates (a task link), blocks or blocked by (dependencies)",
+                    link_type.trim()
                 )));
             }
         }
