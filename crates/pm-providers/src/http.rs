@@ -149,6 +149,12 @@ impl Upstream {
         self.send(Method::POST, url, &[], Some(body)).await
     }
 
+    /// A POST without a body (ClickUp's tag and link endpoints take none).
+    pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> ProviderResult<T> {
+        let url = self.url(path)?;
+        self.send::<T, ()>(Method::POST, url, &[], None).await
+    }
+
     pub async fn put<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         path: &str,

@@ -144,11 +144,11 @@ impl ClickUp {
         self.custom_items
             .get_or_try_init(|| async {
                 let team = self.team_id().await?;
-                let items: wire::CustomItems = self
+                let items: wire::CustomItemsAnswer = self
                     .up
                     .get(&format!("team/{team}/custom_item"), &[])
                     .await?;
-                Ok::<_, ProviderError>(items.custom_items)
+                Ok::<_, ProviderError>(items.into_items())
             })
             .await
     }
@@ -813,7 +813,7 @@ impl Provider for ClickUp {
             for add in labels.iter().filter(|l| !have.contains(l)) {
                 let _: Value = self
                     .up
-                    .post(&format!("task/{id}/tag/{}", segment(add)), &json!({}))
+                    .post_empty(&format!("task/{id}/tag/{}", segment(add)))
                     .await?;
             }
             for gone in have.iter().filter(|h| !labels.contains(h)) {
@@ -827,7 +827,7 @@ impl Provider for ClickUp {
             // A sprint is a list; the task joins it and keeps its home list.
             let _: Value = self
                 .up
-                .post(&format!("list/{list}/task/{id}"), &json!({}))
+                .post_empty(&format!("list/{list}/task/{id}"))
                 .await
                 .map_err(|e| not_found(e, format!("ClickUp sprint list {list}")))?;
         }
@@ -1028,7 +1028,7 @@ impl Provider for ClickUp {
             "" | "relates" | "relates to" | "related" | "link" | "links to" => {
                 let _: Value = self
                     .up
-                    .post(&format!("task/{from}/link/{to}"), &json!({}))
+                    .post_empty(&format!("task/{from}/link/{to}"))
                     .await
                     .map_err(|e| not_found(e, format!("ClickUp task {from} or {to}")))?;
             }

@@ -305,6 +305,26 @@ pub struct CustomItems {
     pub custom_items: Vec<CustomItem>,
 }
 
+/// The custom task types answer: an object, or (as the published example shows it) that object
+/// in an array.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum CustomItemsAnswer {
+    One(CustomItems),
+    Wrapped(Vec<CustomItems>),
+}
+
+impl CustomItemsAnswer {
+    pub fn into_items(self) -> Vec<CustomItem> {
+        match self {
+            CustomItemsAnswer::One(c) => c.custom_items,
+            CustomItemsAnswer::Wrapped(all) => {
+                all.into_iter().flat_map(|c| c.custom_items).collect()
+            }
+        }
+    }
+}
+
 /// ClickUp's error body: `{"err": "Token invalid", "ECODE": "OAUTH_025"}`.
 #[derive(Debug, Deserialize)]
 pub struct Error {
