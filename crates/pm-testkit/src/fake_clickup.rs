@@ -80,6 +80,9 @@ pub struct FakeTask {
     pub time_estimate: Option<i64>,
 }
 
+/// One time entry: (interval id, user id, start ms, duration ms, description).
+pub type Interval = (String, u64, i64, i64, String);
+
 #[derive(Clone)]
 pub struct FakeList {
     pub id: String,
@@ -106,8 +109,8 @@ pub struct Fake {
     pub lists: Mutex<Vec<FakeList>>,
     pub tasks: Mutex<Vec<FakeTask>>,
     pub comments: Mutex<HashMap<String, Vec<Value>>>,
-    /// Per task: (interval id, user id, start ms, duration ms, description).
-    pub time: Mutex<HashMap<String, Vec<(String, u64, i64, i64, String)>>>,
+    /// Tracked time per task.
+    pub time: Mutex<HashMap<String, Vec<Interval>>>,
     /// Every request, as `METHOD /path?query`, in order.
     pub requests: Mutex<Vec<String>>,
     /// Tasks per page (ClickUp's is 100).
@@ -1034,7 +1037,7 @@ async fn tracked(State(f): State<Shared>, Path(id): Path<String>) -> Response {
     let data: Vec<Value> = users
         .iter()
         .map(|u| {
-            let mine: Vec<&(String, u64, i64, i64, String)> =
+            let mine: Vec<&Interval> =
                 entries.iter().filter(|e| e.1 == *u).collect();
             json!({
                 "user": user_json(&f, *u),
