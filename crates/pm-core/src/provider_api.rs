@@ -101,6 +101,8 @@ pub struct SiteInfo {
     pub product: String,
     pub version: Option<String>,
     pub base_url: String,
+    /// The workspace (team) the connection works in, where the tracker has them (ClickUp).
+    pub workspace_id: Option<String>,
 }
 
 /// Whose tasks a query wants.

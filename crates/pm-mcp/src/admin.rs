@@ -432,7 +432,16 @@ pub async fn connection_add(
             "{provider} with {auth_kind} auth needs --username (Jira Cloud: your Atlassian account e-mail)"
         );
     }
-    let config = parse_options(&args.options)?;
+    let mut config = parse_options(&args.options)?;
+    if let Some(w) = args
+        .workspace_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        && let Some(map) = config.as_object_mut()
+    {
+        map.insert("workspace_id".into(), w.into());
+    }
     let token = read_token(args)?;
     let id = ConnectionId::new();
     let creds = ProviderCredentials { username, token };

@@ -277,6 +277,10 @@ pub struct ConnectionAddArgs {
     /// Read the token from the first line of stdin
     #[arg(long)]
     pub token_stdin: bool,
+    /// Workspace (team) id, where the tracker has them (ClickUp); without it ClickUp uses the one
+    /// workspace the token sees
+    #[arg(long)]
+    pub workspace_id: Option<String>,
     /// Provider options as key=value (e.g. project_key=PROJ); repeat for more
     #[arg(long = "option", value_name = "KEY=VALUE")]
     pub options: Vec<String>,

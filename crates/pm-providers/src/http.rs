@@ -47,6 +47,9 @@ pub struct Upstream {
     settings: HttpSettings,
     permits: Arc<Semaphore>,
     accept: &'static str,
+    /// Send `Content-Type: application/json` on every request, bodiless ones too (ClickUp's API
+    /// documents it as a required header on several GETs and DELETEs).
+    json_content_type_always: bool,
 }
 
 /// The connection pool type, for crates that hold one without depending on reqwest.
@@ -98,6 +101,7 @@ impl Upstream {
             settings,
             permits,
             accept: "application/json",
+            json_content_type_always: false,
         })
     }
 
@@ -105,6 +109,12 @@ impl Upstream {
     /// (OpenProject answers `application/hal+json`).
     pub fn with_accept(mut self, accept: &'static str) -> Self {
         self.accept = accept;
+        self
+    }
+
+    /// Marks every request, with or without a body, as `application/json`.
+    pub fn with_json_content_type_always(mut self) -> Self {
+        self.json_content_type_always = true;
         self
     }
 
@@ -146,6 +156,12 @@ impl Upstream {
     ) -> ProviderResult<T> {
         let url = self.url(path)?;
         self.send(Method::POST, url, &[], Some(body)).await
+    }
+
+    /// A POST without a body (ClickUp's tag and link endpoints take none).
+    pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> ProviderResult<T> {
+        let url = self.url(path)?;
+        self.send::<T, ()>(Method::POST, url, &[], None).await
     }
 
     pub async fn put<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -217,6 +233,12 @@ impl Upstream {
                 reqwest::header::ACCEPT,
                 HeaderValue::from_static(self.accept),
             );
+            if self.json_content_type_always {
+                headers.insert(
+                    reqwest::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
             let mut req = self
                 .client
                 .request(method.clone(), url.clone())
@@ -315,13 +337,36 @@ fn map_status(
     }
 }
 
-/// `Retry-After` as seconds (HTTP dates are rare from trackers and are treated as absent).
+/// How long the tracker asks to wait: `Retry-After` in seconds (HTTP dates are rare from trackers
+/// and are treated as absent), else `X-RateLimit-Reset` as the epoch second the window reopens
+/// (ClickUp's 429s carry only that).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    retry_after_at(headers, now)
+}
+
+fn retry_after_at(headers: &HeaderMap, now_epoch_secs: u64) -> Option<Duration> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    if let Some(secs) = number(reqwest::header::RETRY_AFTER.as_str()) {
+        return Some(Duration::from_secs(secs));
+    }
+    // Some trackers send milliseconds; a value that large is read as such.
+    number("x-ratelimit-reset").map(|reset| {
+        let reset = if reset > 100_000_000_000 {
+            reset / 1000
+        } else {
+            reset
+        };
+        Duration::from_secs(reset.saturating_sub(now_epoch_secs))
+    })
 }
 
 /// Exponential backoff with full jitter: up to 200 ms, 400 ms, 800 ms …
@@ -427,5 +472,33 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn rate_limit_reset_epoch_gives_the_wait_when_retry_after_is_absent() {
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("1700000042"));
+        assert_eq!(
+            retry_after_at(&h, 1_700_000_000),
+            Some(Duration::from_secs(42))
+        );
+        // A reset already past means: retry now.
+        assert_eq!(retry_after_at(&h, 1_700_000_100), Some(Duration::ZERO));
+        // Milliseconds are understood too.
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("1700000042000"),
+        );
+        assert_eq!(
+            retry_after_at(&h, 1_700_000_000),
+            Some(Duration::from_secs(42))
+        );
+        // Retry-After wins when both are there.
+        h.insert(reqwest::header::RETRY_AFTER, HeaderValue::from_static("3"));
+        assert_eq!(
+            retry_after_at(&h, 1_700_000_000),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(retry_after_at(&HeaderMap::new(), 1), None);
     }
 }

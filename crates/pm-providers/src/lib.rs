@@ -2,6 +2,7 @@
 //! each implementing `pm_core::Provider`. Built per connection from its decrypted credentials.
 #![forbid(unsafe_code)]
 
+pub mod clickup;
 pub mod cursor;
 pub mod http;
 pub mod jira;
@@ -10,7 +11,7 @@ pub mod redmine;
 
 use std::sync::Arc;
 
-use pm_core::{AuthKind, BaseUrl, Provider, ProviderError, ProviderKind, ProviderResult};
+use pm_core::{AuthKind, BaseUrl, Provider, ProviderKind, ProviderResult};
 
 pub use http::HttpSettings;
 
@@ -31,7 +32,9 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Builds the client for one connection.
+/// Builds the client for one connection. `workspace_id` is the connection's workspace (team) where
+/// the tracker has them (ClickUp; found from the token when `None`); other trackers ignore it.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     client: reqwest::Client,
     kind: ProviderKind,
@@ -40,6 +43,7 @@ pub fn build(
     username: Option<String>,
     token: &str,
     settings: HttpSettings,
+    workspace_id: Option<&str>,
 ) -> ProviderResult<Arc<dyn Provider>> {
     let creds = Credentials {
         username,
@@ -73,9 +77,12 @@ pub fn build(
             token,
             settings,
         )?)),
-        other => Err(ProviderError::Unsupported {
-            provider: other.display_name(),
-            operation: "connecting (this provider is not implemented yet)",
-        }),
+        ProviderKind::ClickUp => Ok(Arc::new(clickup::ClickUp::new(
+            client,
+            base_url.as_str(),
+            token,
+            settings,
+            workspace_id,
+        )?)),
     }
 }

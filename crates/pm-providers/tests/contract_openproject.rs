@@ -62,6 +62,7 @@ async fn every_openproject_request_matches_the_published_spec() {
         None,
         "0123456789abcdef",
         settings,
+        None,
     )
     .unwrap();
 

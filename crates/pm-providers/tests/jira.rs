@@ -27,6 +27,7 @@ fn cloud(base: &str, token: &str) -> Arc<dyn Provider> {
         Some("mia@example.com".into()),
         token,
         settings(),
+        None,
     )
     .unwrap()
 }
@@ -151,6 +152,7 @@ async fn data_center_uses_v2_bearer_tokens_and_pages_locally() {
         None,
         "pat-123",
         settings(),
+        None,
     )
     .unwrap();
     assert_eq!(dc.whoami().await.unwrap().id, "JIRAUSER10100");
@@ -334,6 +336,7 @@ async fn data_center_searches_with_offsets_and_plain_text() {
         None,
         "pat-9",
         settings(),
+        None,
     )
     .unwrap();
     let all = all_tasks(
@@ -363,6 +366,7 @@ async fn data_center_writes_wiki_markup() {
         None,
         "pat-w",
         settings(),
+        None,
     )
     .unwrap();
     let task = pm_core::NewTask {

@@ -36,6 +36,7 @@ fn client(url: &str, key: &str) -> Arc<dyn Provider> {
         None,
         key,
         settings,
+        None,
     )
     .unwrap()
 }

@@ -47,6 +47,7 @@ impl ProviderHub {
         auth_kind: AuthKind,
         username: Option<String>,
         token: &str,
+        workspace_id: Option<&str>,
     ) -> ProviderResult<Arc<dyn Provider>> {
         pm_providers::build(
             self.client.clone(),
@@ -56,6 +57,7 @@ impl ProviderHub {
             username,
             token,
             self.settings.clone(),
+            workspace_id,
         )
     }
 
@@ -87,6 +89,7 @@ impl ProviderHub {
                 conn.auth_kind,
                 creds.username.clone(),
                 creds.token.expose(),
+                conn.config.get("workspace_id").and_then(|w| w.as_str()),
             )
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         if let Ok(mut cache) = self.cache.lock() {

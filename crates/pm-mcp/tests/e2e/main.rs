@@ -4,6 +4,7 @@ mod harness;
 
 mod auth;
 mod cli;
+mod clickup;
 mod clients;
 mod hygiene;
 mod jira;

@@ -128,6 +128,7 @@ impl Provider for Jira {
             product,
             version: info.version,
             base_url: info.base_url.unwrap_or_else(|| self.site_url()),
+            workspace_id: None,
         })
     }
 

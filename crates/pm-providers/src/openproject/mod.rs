@@ -557,6 +557,7 @@ impl Provider for OpenProject {
             },
             version: root.core_version,
             base_url: self.site(),
+            workspace_id: None,
         })
     }
 

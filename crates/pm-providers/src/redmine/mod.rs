@@ -215,6 +215,7 @@ impl Provider for Redmine {
             product: "Redmine".into(),
             version: None,
             base_url: self.site(),
+            workspace_id: None,
         })
     }
 

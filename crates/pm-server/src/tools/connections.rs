@@ -221,6 +221,7 @@ impl PmServer {
                 .ok_or_else(|| ToolError(format!("api_token is required for {kind}")))?,
         );
         let username = nonempty(args.username);
+        let workspace = nonempty(args.workspace_id);
         let auth_kind = match (kind, &username) {
             (ProviderKind::JiraCloud, None) => {
                 return Err(ToolError(
@@ -243,7 +244,14 @@ impl PmServer {
         }
         let provider = state
             .providers
-            .build(kind, &base_url, auth_kind, username.clone(), token.expose())
+            .build(
+                kind,
+                &base_url,
+                auth_kind,
+                username.clone(),
+                token.expose(),
+                workspace.as_deref(),
+            )
             .map_err(|e| ToolError::provider(&name, &e))?;
         let test = run_test(provider.as_ref()).await;
         if !test.ok && !args.save_if_test_fails.unwrap_or(false) {
@@ -256,7 +264,11 @@ impl PmServer {
         if let Some(o) = nonempty(args.organization_id) {
             config.insert("organization_id".into(), o.into());
         }
-        if let Some(w) = nonempty(args.workspace_id) {
+        // The workspace given, or the one the tracker reported the token works in (ClickUp finds
+        // it when the token sees exactly one), so later calls need not look it up again.
+        if let Some(w) =
+            workspace.or_else(|| test.site.as_ref().and_then(|s| s.workspace_id.clone()))
+        {
             config.insert("workspace_id".into(), w.into());
         }
         if let Some(a) = &test.account {

@@ -1,0 +1,768 @@
+#![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
+//! The ClickUp client against pm-testkit's fake ClickUp (bodies from the official spec's
+//! examples, `page`/`last_page` paging, `{"err","ECODE"}` errors, 401/404/429, state for writes).
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use pm_core::{
+    Assignee, AuthKind, BaseUrl, NewSprint, NewTask, PageRequest, Provider, ProviderError,
+    ProviderKind, SprintChange, SprintState, StatusCategory, Task, TaskChange, TaskQuery,
+};
+use pm_providers::HttpSettings;
+use pm_testkit::fake_clickup::{
+    BACKLOG, EMPTY_SPACE, JANE, ME, OTHER_TEAM, SPACE, SPRINT_NEXT, SPRINT_NOW, Shared, TEAM, spawn,
+};
+
+const TOKEN: &str = "pk_4242_SECRETSECRETSECRET";
+
+fn settings() -> HttpSettings {
+    HttpSettings {
+        timeout: Duration::from_secs(5),
+        max_attempts: 2,
+        max_concurrency_per_connection: 4,
+    }
+}
+
+fn client(base: &str, token: &str, workspace: Option<&str>) -> Arc<dyn Provider> {
+    let http = pm_providers::http::shared_client(&settings()).unwrap();
+    let url = BaseUrl::parse(base, true).unwrap();
+    pm_providers::build(
+        http,
+        ProviderKind::ClickUp,
+        &url,
+        AuthKind::ApiKey,
+        None,
+        token,
+        settings(),
+        workspace,
+    )
+    .unwrap()
+}
+
+async fn setup() -> (Arc<dyn Provider>, Shared) {
+    let (base, fake) = spawn(TOKEN).await;
+    (client(&base, TOKEN, None), fake)
+}
+
+fn page(limit: u32) -> PageRequest {
+    PageRequest::new(None, Some(limit))
+}
+
+/// Every task of a query, following cursors.
+async fn all_tasks(p: &dyn Provider, q: &TaskQuery, limit: u32) -> Vec<Task> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    for _ in 0..100 {
+        let pg = p
+            .search_tasks(q, &PageRequest::new(cursor, Some(limit)))
+            .await
+            .unwrap();
+        assert!(pg.items.len() <= limit as usize);
+        out.extend(pg.items);
+        match pg.next {
+            Some(n) => cursor = Some(n),
+            None => return out,
+        }
+    }
+    panic!("paging did not end");
+}
+
+fn no_secret(e: &ProviderError) {
+    let text = e.to_string();
+    assert!(!text.contains(TOKEN) && !text.contains("SECRET"), "{text}");
+}
+
+#[tokio::test]
+async fn identity_site_and_the_one_workspace_come_from_clickup() {
+    let (cu, fake) = setup().await;
+    let me = cu.whoami().await.unwrap();
+    assert_eq!((me.id.as_str(), me.name.as_str()), ("123", "John Doe"));
+    assert_eq!(me.email.as_deref(), Some("user@company.com"));
+    let site = cu.site().await.unwrap();
+    assert_eq!(site.workspace_id.as_deref(), Some(TEAM));
+    assert!(site.product.contains("Acme"), "{}", site.product);
+    assert!(site.base_url.ends_with("/api"), "{}", site.base_url);
+    let log = fake.requests.lock().unwrap().clone();
+    assert_eq!(log, vec!["GET /v2/user", "GET /v2/team"]);
+    // The identity and the workspace are read once per client.
+    cu.whoami().await.unwrap();
+    cu.site().await.unwrap();
+    assert_eq!(fake.request_count(), 2);
+}
+
+#[tokio::test]
+async fn a_bad_token_and_another_workspace_are_refused_plainly() {
+    let (base, _fake) = spawn(TOKEN).await;
+    let err = client(&base, "pk_wrong_SECRET", None)
+        .whoami()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "auth");
+    assert!(
+        err.to_string().contains("Token invalid (OAUTH_025)"),
+        "{err}"
+    );
+    no_secret(&err);
+
+    let other = client(&base, TOKEN, Some(OTHER_TEAM));
+    let err = other.list_projects(&page(10)).await.unwrap_err();
+    assert_eq!(err.kind(), "forbidden");
+    let text = err.to_string();
+    assert!(
+        text.contains("does not belong to workspace 9002") && text.contains("Acme (9001)"),
+        "{text}"
+    );
+    no_secret(&err);
+    let site = other.site().await.unwrap_err();
+    assert_eq!(site.kind(), "forbidden");
+
+    let given = client(&base, TOKEN, Some(TEAM));
+    assert_eq!(given.list_projects(&page(10)).await.unwrap().items.len(), 2);
+
+    let http = pm_providers::http::shared_client(&settings()).unwrap();
+    let bad = pm_providers::build(
+        http,
+        ProviderKind::ClickUp,
+        &BaseUrl::parse(&base, true).unwrap(),
+        AuthKind::ApiKey,
+        None,
+        TOKEN,
+        settings(),
+        Some("acme"),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        bad.to_string().contains("not a ClickUp workspace id"),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn spaces_are_projects() {
+    let (cu, fake) = setup().await;
+    let first = cu.list_projects(&page(1)).await.unwrap();
+    assert_eq!(first.items[0].id, SPACE);
+    assert_eq!(first.items[0].name, "Product");
+    assert_eq!(
+        first.items[0].url.as_deref(),
+        Some("https://app.clickup.com/9001/v/s/790")
+    );
+    let second = cu
+        .list_projects(&PageRequest::new(first.next, Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(second.items[0].name, "Marketing");
+    assert!(second.next.is_none());
+    let found = cu.search_projects("prod", &page(10)).await.unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(cu.get_project(SPACE).await.unwrap().name, "Product");
+    let missing = cu.get_project("999").await.unwrap_err();
+    assert_eq!(missing.kind(), "not_found");
+    assert!(
+        missing.to_string().contains("ClickUp space 999"),
+        "{missing}"
+    );
+    assert_eq!(
+        cu.get_project("../team").await.unwrap_err().kind(),
+        "bad_input"
+    );
+
+    let made = cu.create_project("Mobile", None, None).await.unwrap();
+    assert_eq!(made.name, "Mobile");
+    let keyed = cu.create_project("X", Some("X"), None).await.unwrap_err();
+    assert!(keyed.to_string().contains("no key"), "{keyed}");
+    let clash = cu.create_project("mobile", None, None).await.unwrap_err();
+    assert!(
+        clash.to_string().contains("already exists (PROJ_006)"),
+        "{clash}"
+    );
+    let renamed = cu
+        .update_project(&made.id, Some("Mobile App"), None)
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Mobile App");
+    cu.delete_project(&made.id).await.unwrap();
+    assert_eq!(fake.spaces.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn tasks_page_across_clickup_pages_without_loss() {
+    let (cu, fake) = setup().await;
+    fake.page_size.store(5, Ordering::SeqCst);
+    let q = TaskQuery {
+        project: Some(SPACE.into()),
+        ..Default::default()
+    };
+    let before = fake.request_count();
+    let all = all_tasks(cu.as_ref(), &q, 3).await;
+    let ids: BTreeSet<&str> = all.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(all.len(), 12, "closed tasks included");
+    assert_eq!(ids.len(), 12, "no task twice");
+    assert!(
+        all.iter()
+            .any(|t| t.status.category == StatusCategory::Done)
+    );
+    let pages: Vec<String> = fake
+        .requests_since(before)
+        .into_iter()
+        .filter(|r| r.starts_with("GET /v2/team/9001/task"))
+        .collect();
+    assert!(
+        pages
+            .iter()
+            .all(|r| r.contains("include_closed=true") && r.contains("space_ids%5B%5D=790"))
+    );
+    for n in 0..3 {
+        assert!(
+            pages.iter().any(|r| r.contains(&format!("page={n}"))),
+            "{pages:?}"
+        );
+    }
+    let t = &all[0];
+    assert_eq!(t.project_id.as_deref(), Some(SPACE));
+    assert_eq!(t.story_points, Some(2.0));
+    assert_eq!(t.description.as_deref(), Some("Details of **task 1**"));
+    let bad = cu
+        .search_tasks(&q, &PageRequest::new(Some("o:3".into()), None))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.kind(), "bad_input");
+}
+
+#[tokio::test]
+async fn tasks_by_status_assignee_sprint_and_text() {
+    let (cu, _fake) = setup().await;
+    let q = |f: fn(&mut TaskQuery)| {
+        let mut q = TaskQuery {
+            project: Some(SPACE.into()),
+            ..Default::default()
+        };
+        f(&mut q);
+        q
+    };
+    let open = all_tasks(
+        cu.as_ref(),
+        &q(|q| q.statuses = vec!["In Progress".into(), "review".into()]),
+        50,
+    )
+    .await;
+    assert_eq!(open.len(), 6);
+    assert!(
+        open.iter()
+            .all(|t| t.status.category == StatusCategory::InProgress)
+    );
+    let unknown = cu
+        .search_tasks(&q(|q| q.statuses = vec!["Doing".into()]), &page(10))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.kind(), "bad_input");
+    assert!(
+        unknown
+            .to_string()
+            .contains("has no status \"Doing\"; it has: to do, in progress, review, complete"),
+        "{unknown}"
+    );
+    let mine = all_tasks(cu.as_ref(), &q(|q| q.assignee = Some(Assignee::Me)), 50).await;
+    assert_eq!(mine.len(), 6);
+    assert!(
+        mine.iter()
+            .all(|t| t.assignee.as_ref().is_some_and(|a| a.id == ME.to_string()))
+    );
+    let nobody = all_tasks(cu.as_ref(), &q(|q| q.assignee = Some(Assignee::Nobody)), 50).await;
+    assert_eq!(nobody.len(), 6);
+    assert!(nobody.iter().all(|t| t.assignee.is_none()));
+    let text = all_tasks(cu.as_ref(), &q(|q| q.text = Some("TASK 11".into())), 50).await;
+    assert_eq!(text.len(), 1);
+    let sprint = TaskQuery {
+        sprint: Some(SPRINT_NOW.into()),
+        ..Default::default()
+    };
+    assert_eq!(all_tasks(cu.as_ref(), &sprint, 4).await.len(), 6);
+    let in_sprint_unknown = cu
+        .search_tasks(
+            &TaskQuery {
+                statuses: vec!["Shipped".into()],
+                ..sprint.clone()
+            },
+            &page(10),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        in_sprint_unknown
+            .to_string()
+            .contains("list \"Sprint 7\" (202) has no status \"Shipped\""),
+        "{in_sprint_unknown}"
+    );
+    let no_sprint = cu
+        .search_tasks(
+            &TaskQuery {
+                sprint: Some("777".into()),
+                ..Default::default()
+            },
+            &page(10),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(no_sprint.kind(), "not_found");
+    assert!(
+        no_sprint.to_string().contains("ClickUp list 777"),
+        "{no_sprint}"
+    );
+}
+
+#[tokio::test]
+async fn tasks_are_created_changed_moved_and_deleted() {
+    let (cu, fake) = setup().await;
+    let created = cu
+        .create_task(&NewTask {
+            project: SPACE.into(),
+            title: "Checkout fails".into(),
+            description: Some("## Steps\n\n1. pay".into()),
+            priority: Some("High".into()),
+            due_date: NaiveDate::from_ymd_opt(2026, 12, 24),
+            labels: vec!["web".into()],
+            assignee: Some(JANE.to_string()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.status.name, "to do");
+    assert_eq!(created.priority.as_deref(), Some("high"));
+    assert_eq!(created.due_date, NaiveDate::from_ymd_opt(2026, 12, 24));
+    assert_eq!(created.labels, vec!["web"]);
+    assert_eq!(
+        created.assignee.as_ref().map(|a| a.name.as_str()),
+        Some("Jane Doe")
+    );
+    assert_eq!(created.description.as_deref(), Some("## Steps\n\n1. pay"));
+    assert_eq!(created.task_type.as_deref(), Some("Task"));
+    let home = fake.tasks.lock().unwrap().last().unwrap().list.clone();
+    assert_eq!(home, BACKLOG, "a space's task goes to its folderless list");
+
+    let nowhere = cu
+        .create_task(&NewTask {
+            project: EMPTY_SPACE.into(),
+            title: "x".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(nowhere.to_string().contains("has no list"), "{nowhere}");
+    let bad_priority = cu
+        .create_task(&NewTask {
+            project: SPACE.into(),
+            title: "x".into(),
+            priority: Some("Blocker".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        bad_priority.to_string().contains("urgent (1)"),
+        "{bad_priority}"
+    );
+    let bad_type = cu
+        .create_task(&NewTask {
+            project: SPACE.into(),
+            title: "x".into(),
+            task_type: Some("Story".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        bad_type.to_string().contains("it has: Task, Bug, Epic"),
+        "{bad_type}"
+    );
+
+    let changed = cu
+        .update_task(
+            &created.id,
+            &TaskChange {
+                title: Some("Checkout fails on Safari".into()),
+                story_points: Some(5.0),
+                labels: Some(vec!["safari".into()]),
+                assignee: Some(Some(ME.to_string())),
+                sprint: Some(SPRINT_NOW.into()),
+                estimated_hours: Some(1.5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.title, "Checkout fails on Safari");
+    assert_eq!(
+        changed.story_points,
+        Some(5.0),
+        "written to the list's Story Points field"
+    );
+    assert_eq!(changed.labels, vec!["safari"]);
+    assert_eq!(
+        changed.assignee.as_ref().map(|a| a.id.as_str()),
+        Some("123")
+    );
+    let t = fake.tasks.lock().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (t.assignees.clone(), t.story_field, t.time_estimate),
+        (vec![ME], Some(5.0), Some(5_400_000))
+    );
+    assert!(t.also_in.contains(&SPRINT_NOW.to_string()));
+
+    let moved = cu
+        .transition_task(&created.id, "In Progress")
+        .await
+        .unwrap();
+    assert_eq!(moved.status.category, StatusCategory::InProgress);
+    let nope = cu.transition_task(&created.id, "Doing").await.unwrap_err();
+    assert!(
+        nope.to_string().contains("list \"Backlog\" (124) has no status \"Doing\"; it has: to do, in progress, review, complete"),
+        "{nope}"
+    );
+    let done = cu.transition_task(&created.id, "COMPLETE").await.unwrap();
+    assert_eq!(done.status.category, StatusCategory::Done);
+
+    cu.assign_task(&created.id, None).await.unwrap();
+    assert!(cu.get_task(&created.id).await.unwrap().assignee.is_none());
+    cu.add_watcher(&created.id, &JANE.to_string())
+        .await
+        .unwrap();
+    assert!(
+        fake.tasks
+            .lock()
+            .unwrap()
+            .last()
+            .unwrap()
+            .watchers
+            .contains(&JANE)
+    );
+
+    cu.link_tasks(&created.id, "86b02", "relates")
+        .await
+        .unwrap();
+    cu.link_tasks(&created.id, "86b03", "Blocks").await.unwrap();
+    cu.link_tasks(&created.id, "86b04", "blocked by")
+        .await
+        .unwrap();
+    let tasks = fake.tasks.lock().unwrap().clone();
+    let me = tasks.iter().find(|t| t.id == created.id).unwrap();
+    assert_eq!(me.links, vec!["86b02"]);
+    assert_eq!(me.depends_on, vec!["86b04"]);
+    let blocked = tasks.iter().find(|t| t.id == "86b03").unwrap();
+    assert_eq!(blocked.depends_on, vec![created.id.clone()]);
+    let bad_link = cu
+        .link_tasks(&created.id, "86b02", "Befriends")
+        .await
+        .unwrap_err();
+    assert!(bad_link.to_string().contains("Befriends"), "{bad_link}");
+
+    cu.delete_task(&created.id).await.unwrap();
+    let gone = cu.get_task(&created.id).await.unwrap_err();
+    assert_eq!(gone.kind(), "not_found");
+    assert!(gone.to_string().contains(&created.id), "{gone}");
+    assert_eq!(
+        cu.get_task("9hx/../x").await.unwrap_err().kind(),
+        "bad_input"
+    );
+}
+
+#[tokio::test]
+async fn comments_page_backwards_and_time_is_logged() {
+    let (cu, _fake) = setup().await;
+    for i in 0..30 {
+        cu.add_comment("86b01", &format!("note {i}")).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let pg = cu
+            .list_comments("86b01", &PageRequest::new(cursor, Some(10)))
+            .await
+            .unwrap();
+        seen.extend(pg.items.into_iter().map(|c| c.body));
+        match pg.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 30);
+    assert_eq!(seen[0], "note 29", "newest first");
+    assert_eq!(seen[29], "note 0");
+    let c = cu.add_comment("86b01", "Looks **good**").await.unwrap();
+    assert_eq!(c.body, "Looks **good**");
+    assert_eq!(c.author.unwrap().name, "John Doe");
+    assert_eq!(
+        cu.add_comment("86b01", "  ").await.unwrap_err().kind(),
+        "bad_input"
+    );
+    assert_eq!(
+        cu.add_comment("zzz", "x").await.unwrap_err().kind(),
+        "not_found"
+    );
+
+    let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+    let w = cu
+        .log_work("86b01", 5400, when, Some("debugging"))
+        .await
+        .unwrap();
+    assert_eq!((w.seconds, w.comment.as_deref()), (5400, Some("debugging")));
+    assert!(!w.id.is_empty());
+    assert_eq!(w.started_at, Some(when));
+    let logs = cu.list_worklogs("86b01", &page(10)).await.unwrap();
+    assert_eq!(logs.items.len(), 1);
+    assert_eq!(logs.items[0].id, w.id);
+    assert_eq!(logs.items[0].seconds, 5400);
+    assert_eq!(logs.items[0].author.as_ref().unwrap().id, "123");
+    let missing = cu.log_work("86zz", 60, when, None).await.unwrap_err();
+    assert_eq!(missing.kind(), "not_found");
+}
+
+#[tokio::test]
+async fn sprints_are_the_lists_of_the_sprint_folder() {
+    let (cu, _fake) = setup().await;
+    let all = cu.list_sprints(SPACE, &[], &page(10)).await.unwrap();
+    let states: Vec<(String, SprintState)> = all
+        .items
+        .iter()
+        .map(|s| (s.name.clone(), s.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("Sprint 6".into(), SprintState::Closed),
+            ("Sprint 7".into(), SprintState::Active),
+            ("Sprint 8".into(), SprintState::Future)
+        ]
+    );
+    let active = cu
+        .list_sprints(SPACE, &[SprintState::Active], &page(10))
+        .await
+        .unwrap();
+    assert_eq!(active.items[0].id, SPRINT_NOW);
+    assert_eq!(active.items[0].goal.as_deref(), Some("Fix checkout"));
+    let none = cu
+        .list_sprints(EMPTY_SPACE, &[], &page(10))
+        .await
+        .unwrap_err();
+    assert!(none.to_string().contains("no sprint folder"), "{none}");
+    assert_eq!(
+        cu.get_sprint(SPRINT_NEXT).await.unwrap().state,
+        SprintState::Future
+    );
+
+    let when = Utc::now() + chrono::Duration::days(30);
+    let dated = cu
+        .create_sprint(&NewSprint {
+            project: SPACE.into(),
+            name: "Sprint 9".into(),
+            start: Some(when),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(dated.to_string().contains("start date"), "{dated}");
+    let made = cu
+        .create_sprint(&NewSprint {
+            project: SPACE.into(),
+            name: "Sprint 9".into(),
+            end: Some(when),
+            goal: Some("Payments".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (made.state, made.goal.as_deref()),
+        (SprintState::Future, Some("Payments"))
+    );
+    let renamed = cu
+        .update_sprint(
+            &made.id,
+            &SprintChange {
+                name: Some("Sprint 9 (payments)".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Sprint 9 (payments)");
+    assert_eq!(
+        renamed.end_date.map(|d| d.timestamp()),
+        Some(when.timestamp())
+    );
+    for e in [
+        cu.start_sprint(&made.id, &SprintChange::default())
+            .await
+            .unwrap_err(),
+        cu.complete_sprint(&made.id).await.unwrap_err(),
+    ] {
+        assert_eq!(e.kind(), "unsupported");
+        assert!(e.to_string().contains("ClickUp"), "{e}");
+    }
+    cu.delete_sprint(&made.id).await.unwrap();
+    assert_eq!(
+        cu.get_sprint(&made.id).await.unwrap_err().kind(),
+        "not_found"
+    );
+}
+
+#[tokio::test]
+async fn people_and_epics() {
+    let (cu, _fake) = setup().await;
+    let jane = cu.list_users("jane", &page(10)).await.unwrap();
+    assert_eq!(jane.items.len(), 1);
+    assert_eq!(jane.items[0].id, JANE.to_string());
+    assert_eq!(cu.list_users("", &page(10)).await.unwrap().items.len(), 2);
+    assert_eq!(
+        cu.get_user("813").await.unwrap().email.as_deref(),
+        Some("jane@example.com")
+    );
+    assert_eq!(cu.get_user("555").await.unwrap_err().kind(), "not_found");
+
+    assert!(
+        cu.list_epics(SPACE, &page(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let epic = cu
+        .create_task(&NewTask {
+            project: SPACE.into(),
+            title: "Payments revamp".into(),
+            task_type: Some("Epic".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(epic.task_type.as_deref(), Some("Epic"));
+    let epics = cu.list_epics(SPACE, &page(10)).await.unwrap();
+    assert_eq!(epics.items.len(), 1);
+    assert_eq!(epics.items[0].id, epic.id);
+    cu.set_epic("86b01", Some(&epic.id)).await.unwrap();
+    assert_eq!(
+        cu.get_task("86b01").await.unwrap().parent_id,
+        Some(epic.id.clone())
+    );
+    assert_eq!(
+        cu.set_epic("86b01", None).await.unwrap_err().kind(),
+        "unsupported"
+    );
+}
+
+#[tokio::test]
+async fn rate_limits_are_waited_out_from_x_ratelimit_reset() {
+    let (cu, fake) = setup().await;
+    cu.whoami().await.unwrap();
+    cu.site().await.unwrap();
+    // One 429 (with X-RateLimit-Reset a second ahead) on a read: waited out and retried.
+    fake.rate_limit_next.store(1, Ordering::SeqCst);
+    let before = fake.request_count();
+    let started = std::time::Instant::now();
+    assert_eq!(cu.get_project(SPACE).await.unwrap().name, "Product");
+    assert_eq!(fake.request_count() - before, 2);
+    assert!(started.elapsed() <= Duration::from_secs(3));
+    // More than the client retries: a clear rate-limit error with the wait.
+    fake.rate_limit_next.store(5, Ordering::SeqCst);
+    let err = cu.get_project(SPACE).await.unwrap_err();
+    match &err {
+        ProviderError::RateLimited { retry_after, .. } => {
+            assert!(
+                retry_after.is_some_and(|d| d <= Duration::from_secs(2)),
+                "{retry_after:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // Writes are never retried.
+    fake.rate_limit_next.store(1, Ordering::SeqCst);
+    let before = fake.request_count();
+    let w = cu.add_comment("86b01", "x").await.unwrap_err();
+    assert_eq!(w.kind(), "rate_limited");
+    assert_eq!(fake.request_count() - before, 1);
+    fake.rate_limit_next.store(0, Ordering::SeqCst);
+}
+
+#[tokio::test]
+async fn every_request_carries_the_token_and_no_error_shows_it() {
+    let (cu, _fake) = setup().await;
+    let errors = vec![
+        cu.get_task("nope1").await.unwrap_err(),
+        cu.get_project("4242").await.unwrap_err(),
+        cu.transition_task("86b01", "Nope").await.unwrap_err(),
+        cu.get_sprint("4242").await.unwrap_err(),
+        cu.list_worklogs("nope2", &page(5)).await.unwrap_err(),
+    ];
+    for e in &errors {
+        no_secret(e);
+    }
+}
+
+/// Upstream requests per tool call, as the tools call the provider (printed for the report):
+/// list_tasks → search_tasks(project); get_sprint_tasks → get_sprint + search_tasks(sprint);
+/// list_my_tasks → search_tasks(assignee me). The client is cached per connection, so the
+/// identity and workspace lookups are paid once; both the first and a later call are measured.
+#[tokio::test]
+async fn upstream_requests_per_tool_call() {
+    let (cu, fake) = setup().await;
+    let project = TaskQuery {
+        project: Some(SPACE.into()),
+        ..Default::default()
+    };
+    let sprint = TaskQuery {
+        sprint: Some(SPRINT_NOW.into()),
+        ..Default::default()
+    };
+    let mine = TaskQuery {
+        assignee: Some(Assignee::Me),
+        ..Default::default()
+    };
+    let mut report = Vec::new();
+    for round in ["first call", "later call"] {
+        let n = fake.request_count();
+        cu.search_tasks(&project, &page(50)).await.unwrap();
+        let list_tasks = fake.requests_since(n);
+        let n = fake.request_count();
+        cu.get_sprint(SPRINT_NOW).await.unwrap();
+        cu.search_tasks(&sprint, &page(50)).await.unwrap();
+        let sprint_tasks = fake.requests_since(n);
+        let n = fake.request_count();
+        cu.search_tasks(&mine, &page(50)).await.unwrap();
+        let my_tasks = fake.requests_since(n);
+        for (tool, reqs) in [
+            ("list_tasks", &list_tasks),
+            ("get_sprint_tasks", &sprint_tasks),
+            ("list_my_tasks", &my_tasks),
+        ] {
+            eprintln!("{round}: {tool}: {} request(s): {reqs:?}", reqs.len());
+            report.push((round, tool, reqs.len()));
+        }
+    }
+    assert_eq!(
+        report,
+        vec![
+            ("first call", "list_tasks", 2),
+            ("first call", "get_sprint_tasks", 2),
+            ("first call", "list_my_tasks", 2),
+            ("later call", "list_tasks", 1),
+            ("later call", "get_sprint_tasks", 2),
+            ("later call", "list_my_tasks", 1),
+        ]
+    );
+    // With a status filter, the list's or space's statuses are read to check the names.
+    let n = fake.request_count();
+    cu.search_tasks(
+        &TaskQuery {
+            statuses: vec!["to do".into()],
+            ..project
+        },
+        &page(50),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fake.request_count() - n, 2);
+}

@@ -1,0 +1,1249 @@
+//! A fake ClickUp (API v2) that answers as the real one does: bodies built from the official
+//! OpenAPI document's examples (read from `../shared/specs/clickup-v2.json` at run time), `page`
+//! paging with `last_page`, `include_closed`, `statuses[]`/`assignees[]` filters, 401/404/429 with
+//! ClickUp's `{"err", "ECODE"}` bodies and `X-RateLimit-Reset`, and state for every write. Every
+//! request is logged (`requests`) so tests can count upstream calls per tool call.
+#![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::fake_jira::spec_dir;
+
+/// The workspace (team) the fake token belongs to, and another one it does not.
+pub const TEAM: &str = "9001";
+pub const OTHER_TEAM: &str = "9002";
+/// The token's own user (the spec's example user) and a colleague.
+pub const ME: u64 = 123;
+pub const JANE: u64 = 813;
+/// The space with a backlog list and a sprint folder; one without any list.
+pub const SPACE: &str = "790";
+pub const EMPTY_SPACE: &str = "791";
+pub const BACKLOG: &str = "124";
+pub const SPRINT_FOLDER: &str = "456";
+pub const SPRINT_DONE: &str = "201";
+pub const SPRINT_NOW: &str = "202";
+pub const SPRINT_NEXT: &str = "203";
+/// The id of the "Story Points" number field of the backlog list (the spec's example field).
+pub const POINTS_FIELD: &str = "1f3cc395-3448-4264-bedd-590a3b3fa178";
+
+fn spec() -> Value {
+    let file = spec_dir().join("clickup-v2.json");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    serde_json::from_str(&text).expect("spec JSON")
+}
+
+/// The `example` of the 200 answer of `method` on `path` in ClickUp's spec.
+pub fn example(path: &str, method: &str) -> Value {
+    let c =
+        spec()["paths"][path][method]["responses"]["200"]["content"]["application/json"].clone();
+    match c.get("example") {
+        Some(e) => e.clone(),
+        None => c["examples"]
+            .as_object()
+            .and_then(|o| o.values().next())
+            .map(|e| e["value"].clone())
+            .unwrap_or(Value::Null),
+    }
+}
+
+#[derive(Clone)]
+pub struct FakeTask {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub list: String,
+    /// Other lists the task is in (sprints, via "Tasks in Multiple Lists").
+    pub also_in: Vec<String>,
+    pub status: String,
+    pub assignees: Vec<u64>,
+    pub watchers: Vec<u64>,
+    pub tags: Vec<String>,
+    pub priority: Option<u8>,
+    pub due_date: Option<i64>,
+    pub points: Option<f64>,
+    /// The value of the list's "Story Points" field.
+    pub story_field: Option<f64>,
+    pub parent: Option<String>,
+    pub custom_item_id: i64,
+    pub links: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub time_estimate: Option<i64>,
+}
+
+/// One time entry: (interval id, user id, start ms, duration ms, description).
+pub type Interval = (String, u64, i64, i64, String);
+
+#[derive(Clone)]
+pub struct FakeList {
+    pub id: String,
+    pub name: String,
+    pub space: String,
+    pub folder: Option<String>,
+    pub content: String,
+    pub start_date: Option<i64>,
+    pub due_date: Option<i64>,
+}
+
+pub struct Fake {
+    token: String,
+    me: Value,
+    team_template: Value,
+    space_template: Value,
+    list_template: Value,
+    task_template: Value,
+    comment_template: Value,
+    /// (id, name)
+    pub spaces: Mutex<Vec<(String, String)>>,
+    /// (id, name, space)
+    pub folders: Mutex<Vec<(String, String, String)>>,
+    pub lists: Mutex<Vec<FakeList>>,
+    pub tasks: Mutex<Vec<FakeTask>>,
+    pub comments: Mutex<HashMap<String, Vec<Value>>>,
+    /// Tracked time per task.
+    pub time: Mutex<HashMap<String, Vec<Interval>>>,
+    /// Every request, as `METHOD /path?query`, in order.
+    pub requests: Mutex<Vec<String>>,
+    /// Tasks per page (ClickUp's is 100).
+    pub page_size: AtomicUsize,
+    /// Answer this many of the next requests with 429.
+    pub rate_limit_next: AtomicUsize,
+    next_id: AtomicUsize,
+}
+
+pub type Shared = Arc<Fake>;
+
+/// The statuses of every list of the fake (ClickUp's four types).
+pub const STATUSES: [(&str, &str); 4] = [
+    ("to do", "open"),
+    ("in progress", "custom"),
+    ("review", "custom"),
+    ("complete", "closed"),
+];
+
+impl Fake {
+    /// How many requests were logged since `from` (an index into `requests`).
+    pub fn requests_since(&self, from: usize) -> Vec<String> {
+        self.requests.lock().unwrap()[from..].to_vec()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    fn id(&self) -> usize {
+        self.next_id.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+fn err(status: StatusCode, message: &str, code: &str) -> Response {
+    (status, axum::Json(json!({ "err": message, "ECODE": code }))).into_response()
+}
+
+fn not_found(what: &str) -> Response {
+    err(
+        StatusCode::NOT_FOUND,
+        &format!("{what} not found"),
+        "ITEM_013",
+    )
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+const DAY: i64 = 86_400_000;
+
+fn status_json(name: &str) -> Value {
+    let (n, t) = STATUSES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .copied()
+        .unwrap_or(STATUSES[0]);
+    let i = STATUSES.iter().position(|(x, _)| *x == n).unwrap_or(0);
+    json!({ "id": format!("p{i}_status"), "status": n, "color": "#d3d3d3", "orderindex": i, "type": t })
+}
+
+fn statuses_json() -> Value {
+    Value::Array(
+        STATUSES
+            .iter()
+            .enumerate()
+            .map(|(i, (n, t))| json!({ "id": format!("p{i}_status"), "status": n, "orderindex": i, "color": "#d3d3d3", "type": t }))
+            .collect(),
+    )
+}
+
+fn user_json(f: &Fake, id: u64) -> Value {
+    if id == ME {
+        let mut u = f.me["user"].clone();
+        u["id"] = json!(ME);
+        return u;
+    }
+    json!({ "id": id, "username": "Jane Doe", "email": "jane@example.com", "color": null, "initials": "JD", "profilePicture": null })
+}
+
+fn task_json(f: &Fake, t: &FakeTask) -> Value {
+    let lists = f.lists.lock().unwrap();
+    let home = lists.iter().find(|l| l.id == t.list).cloned();
+    drop(lists);
+    let mut v = f.task_template.clone();
+    v["id"] = json!(t.id);
+    v["name"] = json!(t.name);
+    v["text_content"] = json!(t.description);
+    v["description"] = json!(t.description);
+    v["markdown_description"] = json!(t.description);
+    v["status"] = status_json(&t.status);
+    v["custom_item_id"] = json!(t.custom_item_id);
+    v["creator"] = user_json(f, ME);
+    v["assignees"] = Value::Array(t.assignees.iter().map(|a| user_json(f, *a)).collect());
+    v["watchers"] = Value::Array(t.watchers.iter().map(|a| user_json(f, *a)).collect());
+    v["tags"] = Value::Array(
+        t.tags
+            .iter()
+            .map(|n| json!({ "name": n, "tag_fg": "#000000", "tag_bg": "#000000", "creator": ME }))
+            .collect(),
+    );
+    v["parent"] = json!(t.parent);
+    v["priority"] = match t.priority {
+        Some(p) => {
+            let name = ["urgent", "high", "normal", "low"][(p as usize - 1).min(3)];
+            json!({ "color": "#f8ae00", "id": p.to_string(), "orderindex": p.to_string(), "priority": name })
+        }
+        None => Value::Null,
+    };
+    v["due_date"] = json!(t.due_date.map(|d| d.to_string()));
+    v["points"] = json!(t.points);
+    v["time_estimate"] = json!(t.time_estimate.map(|d| d.to_string()));
+    v["url"] = json!(format!("https://app.clickup.com/t/{}", t.id));
+    v["team_id"] = json!(TEAM);
+    v["dependencies"] = Value::Array(
+        t.depends_on
+            .iter()
+            .map(|d| json!({ "task_id": t.id, "depends_on": d, "type": 1, "date_created": "1567780450202", "userid": ME.to_string(), "workspace_id": TEAM, "chain_id": null }))
+            .collect(),
+    );
+    v["linked_tasks"] = Value::Array(
+        t.links
+            .iter()
+            .map(|l| json!({ "task_id": t.id, "link_id": l, "date_created": "1587571108988", "userid": ME.to_string() }))
+            .collect(),
+    );
+    // The backlog list has a "Story Points" field (the spec's example field); sprint lists none.
+    let fields: Vec<Value> = v["custom_fields"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c["id"] == POINTS_FIELD && t.list == BACKLOG)
+        .map(|mut c| {
+            match t.story_field {
+                Some(p) => c["value"] = json!(p.to_string()),
+                None => {
+                    if let Some(o) = c.as_object_mut() {
+                        o.remove("value");
+                    }
+                }
+            }
+            c
+        })
+        .collect();
+    v["custom_fields"] = Value::Array(fields);
+    if let Some(h) = home {
+        v["list"] = json!({ "id": h.id, "name": h.name, "access": true });
+        v["folder"] = match &h.folder {
+            Some(fid) => json!({ "id": fid, "name": "Sprints", "hidden": false, "access": true }),
+            None => json!({ "id": "0", "name": "hidden", "hidden": true, "access": true }),
+        };
+        v["project"] = v["folder"].clone();
+        v["space"] = json!({ "id": h.space });
+    }
+    v["locations"] = Value::Array(
+        t.also_in
+            .iter()
+            .map(|l| json!({ "id": l, "name": "Sprint" }))
+            .collect(),
+    );
+    v
+}
+
+fn list_json(f: &Fake, l: &FakeList) -> Value {
+    let mut v = f.list_template.clone();
+    v["id"] = json!(l.id);
+    v["name"] = json!(l.name);
+    v["content"] = json!(l.content);
+    v["start_date"] = json!(l.start_date.map(|d| d.to_string()));
+    v["due_date"] = json!(l.due_date.map(|d| d.to_string()));
+    v["task_count"] = json!(
+        f.tasks
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.list == l.id || t.also_in.contains(&l.id))
+            .count()
+    );
+    v["folder"] = match &l.folder {
+        Some(fid) => json!({ "id": fid, "name": "Sprints", "hidden": false, "access": true }),
+        None => json!({ "id": "0", "name": "hidden", "hidden": true, "access": true }),
+    };
+    let space_name = f
+        .spaces
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(id, _)| *id == l.space)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default();
+    v["space"] = json!({ "id": l.space, "name": space_name, "access": true });
+    v["statuses"] = statuses_json();
+    v
+}
+
+fn space_json(f: &Fake, id: &str, name: &str) -> Value {
+    let mut v = f.space_template.clone();
+    v["id"] = json!(id);
+    v["name"] = json!(name);
+    v["statuses"] = statuses_json();
+    v
+}
+
+fn pairs_all<'a>(q: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+    let bracketed = format!("{name}[]");
+    q.iter()
+        .filter(|(k, _)| *k == name || *k == bracketed)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+fn pair<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Logs, rate-limits and authenticates every request, as ClickUp does before routing.
+async fn gate(State(f): State<Shared>, req: Request, next: Next) -> Response {
+    let line = format!(
+        "{} {}",
+        req.method(),
+        req.uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default()
+    );
+    f.requests.lock().unwrap().push(line);
+    if f.rate_limit_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        let reset = (now_ms() / 1000 + 1).to_string();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("x-ratelimit-limit", "100".to_string()),
+                ("x-ratelimit-remaining", "0".to_string()),
+                ("x-ratelimit-reset", reset),
+            ],
+            axum::Json(json!({ "err": "Rate limit reached", "ECODE": "APP_002" })),
+        )
+            .into_response();
+    }
+    match req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        None => err(
+            StatusCode::BAD_REQUEST,
+            "Authorization header required",
+            "OAUTH_017",
+        ),
+        Some(v) if v == f.token => {
+            // A workspace the token does not belong to.
+            let path = req.uri().path().to_string();
+            if let Some(rest) = path.strip_prefix("/v2/team/") {
+                let team = rest.split('/').next().unwrap_or("");
+                if team != TEAM {
+                    return err(StatusCode::UNAUTHORIZED, "Team not authorized", "OAUTH_027");
+                }
+            }
+            next.run(req).await
+        }
+        Some(_) => err(StatusCode::UNAUTHORIZED, "Token invalid", "OAUTH_025"),
+    }
+}
+
+async fn user(State(f): State<Shared>) -> Response {
+    let mut me = f.me.clone();
+    me["user"]["id"] = json!(ME);
+    axum::Json(me).into_response()
+}
+
+async fn teams(State(f): State<Shared>) -> Response {
+    let mut t = f.team_template.clone();
+    t["id"] = json!(TEAM);
+    t["name"] = json!("Acme");
+    t["members"] = json!([{ "user": user_json(&f, ME) }, { "user": user_json(&f, JANE) }]);
+    axum::Json(json!({ "teams": [t] })).into_response()
+}
+
+async fn spaces(State(f): State<Shared>) -> Response {
+    let all: Vec<Value> = f
+        .spaces
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, n)| space_json(&f, id, n))
+        .collect();
+    axum::Json(json!({ "spaces": all })).into_response()
+}
+
+async fn create_space(State(f): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
+    let name = body["name"].as_str().unwrap_or("").trim().to_string();
+    if name.is_empty() || body["features"].is_null() {
+        return err(StatusCode::BAD_REQUEST, "Space name invalid", "PROJ_005");
+    }
+    let mut spaces = f.spaces.lock().unwrap();
+    if spaces.iter().any(|(_, n)| n.eq_ignore_ascii_case(&name)) {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "Space with this name already exists",
+            "PROJ_006",
+        );
+    }
+    let id = (800 + f.id()).to_string();
+    spaces.push((id.clone(), name.clone()));
+    drop(spaces);
+    axum::Json(space_json(&f, &id, &name)).into_response()
+}
+
+async fn space(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    let found = f
+        .spaces
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(s, _)| *s == id)
+        .cloned();
+    match found {
+        Some((id, n)) => axum::Json(space_json(&f, &id, &n)).into_response(),
+        None => not_found("Space"),
+    }
+}
+
+async fn update_space(
+    State(f): State<Shared>,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut spaces = f.spaces.lock().unwrap();
+    let Some(s) = spaces.iter_mut().find(|(s, _)| *s == id) else {
+        return not_found("Space");
+    };
+    match body["name"].as_str().filter(|n| !n.trim().is_empty()) {
+        Some(n) => s.1 = n.to_string(),
+        None => return err(StatusCode::BAD_REQUEST, "Space name invalid", "PROJ_005"),
+    }
+    let (id, n) = s.clone();
+    drop(spaces);
+    axum::Json(space_json(&f, &id, &n)).into_response()
+}
+
+async fn delete_space(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut spaces = f.spaces.lock().unwrap();
+    match spaces.iter().position(|(s, _)| *s == id) {
+        Some(i) => {
+            spaces.remove(i);
+            axum::Json(json!({})).into_response()
+        }
+        None => not_found("Space"),
+    }
+}
+
+async fn space_folders(State(f): State<Shared>, Path(space): Path<String>) -> Response {
+    if !f.spaces.lock().unwrap().iter().any(|(s, _)| *s == space) {
+        return not_found("Space");
+    }
+    let template = example("/v2/folder/{folder_id}", "get");
+    let folders: Vec<Value> = f
+        .folders
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, _, s)| *s == space)
+        .map(|(id, n, s)| {
+            let mut v = template.clone();
+            v["id"] = json!(id);
+            v["name"] = json!(n);
+            v["space"] = json!({ "id": s, "name": "Space", "access": true });
+            if let Some(o) = v.as_object_mut() {
+                o.remove("parent_folder");
+            }
+            let lists: Vec<Value> = f
+                .lists
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.folder.as_deref() == Some(id))
+                .map(|l| list_json(&f, l))
+                .collect();
+            v["lists"] = Value::Array(lists);
+            v
+        })
+        .collect();
+    axum::Json(json!({ "folders": folders })).into_response()
+}
+
+async fn folderless_lists(State(f): State<Shared>, Path(space): Path<String>) -> Response {
+    if !f.spaces.lock().unwrap().iter().any(|(s, _)| *s == space) {
+        return not_found("Space");
+    }
+    let all: Vec<FakeList> = f.lists.lock().unwrap().clone();
+    let lists: Vec<Value> = all
+        .iter()
+        .filter(|l| l.space == space && l.folder.is_none())
+        .map(|l| list_json(&f, l))
+        .collect();
+    axum::Json(json!({ "lists": lists })).into_response()
+}
+
+async fn folder_lists(State(f): State<Shared>, Path(folder): Path<String>) -> Response {
+    if !f
+        .folders
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(id, _, _)| *id == folder)
+    {
+        return not_found("Folder");
+    }
+    let all: Vec<FakeList> = f.lists.lock().unwrap().clone();
+    let lists: Vec<Value> = all
+        .iter()
+        .filter(|l| l.folder.as_deref() == Some(folder.as_str()))
+        .map(|l| list_json(&f, l))
+        .collect();
+    axum::Json(json!({ "lists": lists })).into_response()
+}
+
+async fn create_list(
+    State(f): State<Shared>,
+    Path(folder): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let space = f
+        .folders
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(id, _, _)| *id == folder)
+        .map(|(_, _, s)| s.clone());
+    let Some(space) = space else {
+        return not_found("Folder");
+    };
+    let Some(name) = body["name"].as_str().filter(|n| !n.trim().is_empty()) else {
+        return err(StatusCode::BAD_REQUEST, "List name invalid", "SUBCAT_020");
+    };
+    let l = FakeList {
+        id: (300 + f.id()).to_string(),
+        name: name.to_string(),
+        space,
+        folder: Some(folder),
+        content: body["content"].as_str().unwrap_or("").to_string(),
+        start_date: None,
+        due_date: body["due_date"].as_i64(),
+    };
+    f.lists.lock().unwrap().push(l.clone());
+    axum::Json(list_json(&f, &l)).into_response()
+}
+
+fn find_list(f: &Fake, id: &str) -> Option<FakeList> {
+    f.lists.lock().unwrap().iter().find(|l| l.id == id).cloned()
+}
+
+async fn list(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    match find_list(&f, &id) {
+        Some(l) => axum::Json(list_json(&f, &l)).into_response(),
+        None => not_found("List"),
+    }
+}
+
+async fn update_list(
+    State(f): State<Shared>,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut lists = f.lists.lock().unwrap();
+    let Some(l) = lists.iter_mut().find(|l| l.id == id) else {
+        return not_found("List");
+    };
+    let Some(name) = body["name"].as_str().filter(|n| !n.trim().is_empty()) else {
+        return err(StatusCode::BAD_REQUEST, "List name invalid", "SUBCAT_020");
+    };
+    l.name = name.to_string();
+    if let Some(c) = body["content"].as_str() {
+        l.content = c.to_string();
+    }
+    if let Some(d) = body["due_date"].as_i64() {
+        l.due_date = Some(d);
+    }
+    let l = l.clone();
+    drop(lists);
+    axum::Json(list_json(&f, &l)).into_response()
+}
+
+async fn delete_list(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut lists = f.lists.lock().unwrap();
+    match lists.iter().position(|l| l.id == id) {
+        Some(i) => {
+            lists.remove(i);
+            axum::Json(json!({})).into_response()
+        }
+        None => not_found("List"),
+    }
+}
+
+async fn list_fields(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    if find_list(&f, &id).is_none() {
+        return not_found("List");
+    }
+    let fields: Vec<Value> = if id == BACKLOG {
+        f.task_template["custom_fields"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c["id"] == POINTS_FIELD)
+            .map(|mut c| {
+                if let Some(o) = c.as_object_mut() {
+                    o.remove("value");
+                }
+                c
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    axum::Json(json!({ "fields": fields })).into_response()
+}
+
+fn closed(status: &str) -> bool {
+    STATUSES
+        .iter()
+        .any(|(n, t)| *n == status && (*t == "closed" || *t == "done"))
+}
+
+/// The shared filter of the list and workspace task endpoints, with real paging.
+fn task_page(f: &Fake, q: &[(String, String)], scope: &dyn Fn(&FakeTask) -> bool) -> Response {
+    let page: usize = match pair(q, "page").map(str::parse) {
+        None => 0,
+        Some(Ok(p)) => p,
+        Some(Err(_)) => return err(StatusCode::BAD_REQUEST, "Page invalid", "ITEM_028"),
+    };
+    let include_closed = pair(q, "include_closed") == Some("true");
+    let statuses: Vec<String> = pairs_all(q, "statuses")
+        .into_iter()
+        .map(str::to_lowercase)
+        .collect();
+    let assignees: Vec<u64> = pairs_all(q, "assignees")
+        .into_iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let items: Vec<i64> = pairs_all(q, "custom_items")
+        .into_iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let size = f.page_size.load(Ordering::SeqCst).max(1);
+    let all = f.tasks.lock().unwrap().clone();
+    let hits: Vec<&FakeTask> = all
+        .iter()
+        .filter(|t| scope(t))
+        .filter(|t| include_closed || !statuses.is_empty() || !closed(&t.status))
+        .filter(|t| statuses.is_empty() || statuses.contains(&t.status.to_lowercase()))
+        .filter(|t| assignees.is_empty() || t.assignees.iter().any(|a| assignees.contains(a)))
+        .filter(|t| items.is_empty() || items.contains(&t.custom_item_id))
+        .collect();
+    let tasks: Vec<Value> = hits
+        .iter()
+        .skip(page * size)
+        .take(size)
+        .map(|t| task_json(f, t))
+        .collect();
+    let last_page = (page + 1) * size >= hits.len();
+    axum::Json(json!({ "tasks": tasks, "last_page": last_page })).into_response()
+}
+
+async fn list_tasks(
+    State(f): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    if find_list(&f, &id).is_none() {
+        return not_found("List");
+    }
+    let timl = pair(&q, "include_timl") == Some("true");
+    task_page(&f, &q, &|t| {
+        t.list == id || (timl && t.also_in.contains(&id))
+    })
+}
+
+async fn team_tasks(State(f): State<Shared>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    let spaces: Vec<String> = pairs_all(&q, "space_ids")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let lists = f.lists.lock().unwrap().clone();
+    task_page(&f, &q, &|t| {
+        spaces.is_empty()
+            || lists
+                .iter()
+                .any(|l| l.id == t.list && spaces.contains(&l.space))
+    })
+}
+
+async fn create_task(
+    State(f): State<Shared>,
+    Path(list): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if find_list(&f, &list).is_none() {
+        return not_found("List");
+    }
+    let Some(name) = body["name"].as_str().filter(|n| !n.trim().is_empty()) else {
+        return err(StatusCode::BAD_REQUEST, "Task name invalid", "INPUT_005");
+    };
+    let status = match body["status"].as_str() {
+        None => STATUSES[0].0.to_string(),
+        Some(s) => match STATUSES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+            Some((n, _)) => n.to_string(),
+            None => return err(StatusCode::BAD_REQUEST, "Status does not exist", "ITEM_114"),
+        },
+    };
+    let priority = match &body["priority"] {
+        Value::Null => None,
+        p => match p.as_u64().filter(|p| (1..=4).contains(p)) {
+            Some(p) => Some(p as u8),
+            None => return err(StatusCode::BAD_REQUEST, "Priority invalid", "INPUT_003"),
+        },
+    };
+    let t = FakeTask {
+        id: format!("86c{}", f.id()),
+        name: name.to_string(),
+        description: body["markdown_content"]
+            .as_str()
+            .or(body["description"].as_str())
+            .unwrap_or("")
+            .to_string(),
+        list,
+        also_in: Vec::new(),
+        status,
+        assignees: body["assignees"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect(),
+        watchers: vec![ME],
+        tags: body["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect(),
+        priority,
+        due_date: body["due_date"].as_i64(),
+        points: body["points"].as_f64(),
+        story_field: None,
+        parent: body["parent"].as_str().map(str::to_string),
+        custom_item_id: body["custom_item_id"].as_i64().unwrap_or(0),
+        links: Vec::new(),
+        depends_on: Vec::new(),
+        time_estimate: body["time_estimate"].as_i64(),
+    };
+    f.tasks.lock().unwrap().push(t.clone());
+    axum::Json(task_json(&f, &t)).into_response()
+}
+
+fn find_task(f: &Fake, id: &str) -> Option<FakeTask> {
+    f.tasks.lock().unwrap().iter().find(|t| t.id == id).cloned()
+}
+
+async fn task(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    match find_task(&f, &id) {
+        Some(t) => axum::Json(task_json(&f, &t)).into_response(),
+        None => not_found("Task"),
+    }
+}
+
+fn ids(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect()
+}
+
+async fn update_task(
+    State(f): State<Shared>,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let mut tasks = f.tasks.lock().unwrap();
+    let Some(t) = tasks.iter_mut().find(|t| t.id == id) else {
+        return not_found("Task");
+    };
+    if let Some(n) = body.get("name") {
+        match n.as_str().filter(|n| !n.trim().is_empty()) {
+            Some(n) => t.name = n.to_string(),
+            None => return err(StatusCode::BAD_REQUEST, "Task name invalid", "INPUT_005"),
+        }
+    }
+    if let Some(d) = body["markdown_content"].as_str() {
+        t.description = d.to_string();
+    }
+    if let Some(s) = body["status"].as_str() {
+        match STATUSES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+            Some((n, _)) => t.status = n.to_string(),
+            None => return err(StatusCode::BAD_REQUEST, "Status does not exist", "ITEM_114"),
+        }
+    }
+    if let Some(p) = body.get("priority") {
+        match p.as_u64().filter(|p| (1..=4).contains(p)) {
+            Some(p) => t.priority = Some(p as u8),
+            None => return err(StatusCode::BAD_REQUEST, "Priority invalid", "INPUT_003"),
+        }
+    }
+    if let Some(a) = body.get("assignees") {
+        if a["add"].is_null() || a["rem"].is_null() {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "Assignees must have add and rem",
+                "INPUT_004",
+            );
+        }
+        let rem = ids(&a["rem"]);
+        t.assignees.retain(|x| !rem.contains(x));
+        for x in ids(&a["add"]) {
+            if !t.assignees.contains(&x) {
+                t.assignees.push(x);
+            }
+        }
+    }
+    if let Some(w) = body.get("watchers") {
+        for x in ids(&w["add"]) {
+            if !t.watchers.contains(&x) {
+                t.watchers.push(x);
+            }
+        }
+    }
+    if let Some(d) = body["due_date"].as_i64() {
+        t.due_date = Some(d);
+    }
+    if let Some(p) = body["points"].as_f64() {
+        t.points = Some(p);
+    }
+    if let Some(e) = body["time_estimate"].as_i64() {
+        t.time_estimate = Some(e);
+    }
+    if let Some(p) = body["parent"].as_str() {
+        t.parent = Some(p.to_string());
+    }
+    let t = t.clone();
+    drop(tasks);
+    axum::Json(task_json(&f, &t)).into_response()
+}
+
+async fn delete_task(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut tasks = f.tasks.lock().unwrap();
+    match tasks.iter().position(|t| t.id == id) {
+        Some(i) => {
+            tasks.remove(i);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => not_found("Task"),
+    }
+}
+
+fn with_task(f: &Fake, id: &str, change: impl FnOnce(&mut FakeTask)) -> Response {
+    let mut tasks = f.tasks.lock().unwrap();
+    match tasks.iter_mut().find(|t| t.id == id) {
+        Some(t) => {
+            change(t);
+            axum::Json(json!({})).into_response()
+        }
+        None => not_found("Task"),
+    }
+}
+
+async fn add_to_list(
+    State(f): State<Shared>,
+    Path((list, id)): Path<(String, String)>,
+) -> Response {
+    if find_list(&f, &list).is_none() {
+        return not_found("List");
+    }
+    with_task(&f, &id, |t| {
+        if t.list != list && !t.also_in.contains(&list) {
+            t.also_in.push(list);
+        }
+    })
+}
+
+async fn remove_from_list(
+    State(f): State<Shared>,
+    Path((list, id)): Path<(String, String)>,
+) -> Response {
+    with_task(&f, &id, |t| t.also_in.retain(|l| *l != list))
+}
+
+async fn set_field(
+    State(f): State<Shared>,
+    Path((id, field)): Path<(String, String)>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if field != POINTS_FIELD {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "Custom field not found",
+            "FIELD_033",
+        );
+    }
+    let Some(v) = body["value"].as_f64() else {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "Value must be a number",
+            "FIELD_015",
+        );
+    };
+    with_task(&f, &id, |t| t.story_field = Some(v))
+}
+
+async fn add_tag(State(f): State<Shared>, Path((id, tag)): Path<(String, String)>) -> Response {
+    with_task(&f, &id, |t| {
+        if !t.tags.contains(&tag) {
+            t.tags.push(tag);
+        }
+    })
+}
+
+async fn remove_tag(State(f): State<Shared>, Path((id, tag)): Path<(String, String)>) -> Response {
+    with_task(&f, &id, |t| t.tags.retain(|x| *x != tag))
+}
+
+async fn dependency(
+    State(f): State<Shared>,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let Some(on) = body["depends_on"].as_str().map(str::to_string) else {
+        return err(StatusCode::BAD_REQUEST, "Dependency invalid", "DEPEND_001");
+    };
+    if find_task(&f, &on).is_none() {
+        return not_found("Task");
+    }
+    with_task(&f, &id, |t| t.depends_on.push(on))
+}
+
+async fn link(State(f): State<Shared>, Path((id, to)): Path<(String, String)>) -> Response {
+    if find_task(&f, &to).is_none() {
+        return not_found("Task");
+    }
+    let r = with_task(&f, &id, |t| t.links.push(to));
+    if r.status() != StatusCode::OK {
+        return r;
+    }
+    let t = find_task(&f, &id).unwrap();
+    let mut v = example("/v2/task/{task_id}/link/{links_to}", "post");
+    v["task"] = task_json(&f, &t);
+    axum::Json(v).into_response()
+}
+
+async fn comments(
+    State(f): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    if find_task(&f, &id).is_none() {
+        return not_found("Task");
+    }
+    // Newest first, 25 at a time; `start`/`start_id` name the oldest already seen.
+    let mut all = f
+        .comments
+        .lock()
+        .unwrap()
+        .get(&id)
+        .cloned()
+        .unwrap_or_default();
+    all.reverse();
+    if let Some(start_id) = pair(&q, "start_id") {
+        match all.iter().position(|c| c["id"] == start_id) {
+            Some(i) => all = all.split_off(i + 1),
+            None => return err(StatusCode::BAD_REQUEST, "Comment not found", "COMM_006"),
+        }
+    }
+    all.truncate(25);
+    axum::Json(json!({ "comments": all })).into_response()
+}
+
+async fn add_comment(
+    State(f): State<Shared>,
+    Path(id): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if find_task(&f, &id).is_none() {
+        return not_found("Task");
+    }
+    let Some(text) = body["comment_text"]
+        .as_str()
+        .filter(|t| !t.trim().is_empty())
+    else {
+        return err(StatusCode::BAD_REQUEST, "Comment text invalid", "COMM_002");
+    };
+    let n = f.id();
+    let date = 1_764_000_000_000_i64 + n as i64 * 1000;
+    let mut c = f.comment_template.clone();
+    c["id"] = json!((90_000 + n).to_string());
+    c["comment"] = json!([{ "text": text }]);
+    c["comment_text"] = json!(text);
+    c["user"] = user_json(&f, ME);
+    c["date"] = json!(date.to_string());
+    c["reply_count"] = json!("0");
+    f.comments
+        .lock()
+        .unwrap()
+        .entry(id)
+        .or_default()
+        .push(c.clone());
+    axum::Json(json!({ "id": c["id"], "hist_id": format!("h{n}"), "date": date })).into_response()
+}
+
+async fn tracked(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    if find_task(&f, &id).is_none() {
+        return not_found("Task");
+    }
+    let entries = f.time.lock().unwrap().get(&id).cloned().unwrap_or_default();
+    let mut users: Vec<u64> = entries.iter().map(|e| e.1).collect();
+    users.dedup();
+    let data: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let mine: Vec<&Interval> =
+                entries.iter().filter(|e| e.1 == *u).collect();
+            json!({
+                "user": user_json(&f, *u),
+                "time": mine.iter().map(|e| e.3).sum::<i64>(),
+                "intervals": mine.iter().map(|e| json!({ "id": e.0, "start": e.2.to_string(), "end": (e.2 + e.3).to_string(), "time": e.3.to_string(), "source": "clickup", "date_added": e.2.to_string() })).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    axum::Json(json!({ "data": data })).into_response()
+}
+
+async fn create_time_entry(
+    State(f): State<Shared>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let (Some(start), Some(duration)) = (body["start"].as_i64(), body["duration"].as_i64()) else {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "Start and duration required",
+            "TIMEENTRY_001",
+        );
+    };
+    let Some(tid) = body["tid"].as_str().map(str::to_string) else {
+        return err(StatusCode::BAD_REQUEST, "Task id required", "TIMEENTRY_002");
+    };
+    if find_task(&f, &tid).is_none() {
+        return not_found("Task");
+    }
+    if duration <= 0 {
+        return err(StatusCode::BAD_REQUEST, "Duration invalid", "TIMEENTRY_003");
+    }
+    let id = format!("4{}", 100_000 + f.id());
+    let description = body["description"].as_str().unwrap_or("").to_string();
+    f.time
+        .lock()
+        .unwrap()
+        .entry(tid.clone())
+        .or_default()
+        .push((id.clone(), ME, start, duration, description.clone()));
+    let mut entry = example("/v2/team/{team_Id}/time_entries", "post");
+    entry["id"] = json!(id);
+    entry["tid"] = json!(tid);
+    entry["start"] = json!(start);
+    entry["duration"] = json!(duration);
+    entry["description"] = json!(description);
+    entry["assignee"] = json!(ME);
+    entry["tags"] = json!([]);
+    entry["user"] = user_json(&f, ME);
+    axum::Json(json!({ "data": entry })).into_response()
+}
+
+async fn custom_items() -> Response {
+    let mut items = example("/v2/team/{team_id}/custom_item", "get");
+    // The published example wraps the answer in an array; ClickUp answers the object.
+    if let Some(first) = items.as_array().and_then(|a| a.first()).cloned() {
+        items = first;
+    }
+    if let Some(list) = items["custom_items"].as_array_mut() {
+        list.push(json!({ "id": 1301, "name": "Epic", "name_plural": "Epics", "description": "Large bodies of work." }));
+    }
+    axum::Json(items).into_response()
+}
+
+fn seed_tasks() -> Vec<FakeTask> {
+    (1..=12)
+        .map(|i| FakeTask {
+            id: format!("86b{i:02}"),
+            name: format!("Example task {i}"),
+            description: format!("Details of **task {i}**"),
+            list: BACKLOG.into(),
+            also_in: if i <= 6 {
+                vec![SPRINT_NOW.into()]
+            } else {
+                Vec::new()
+            },
+            status: STATUSES[i % 4].0.into(),
+            assignees: if i % 2 == 1 { vec![ME] } else { Vec::new() },
+            watchers: vec![ME],
+            tags: if i % 3 == 0 {
+                vec!["web".into()]
+            } else {
+                Vec::new()
+            },
+            priority: Some((i % 4 + 1) as u8),
+            due_date: None,
+            points: None,
+            story_field: Some((i % 5 + 1) as f64),
+            parent: None,
+            custom_item_id: 0,
+            links: Vec::new(),
+            depends_on: Vec::new(),
+            time_estimate: None,
+        })
+        .collect()
+}
+
+/// Starts a fake ClickUp accepting exactly `token` in `Authorization`; returns its API root (the
+/// base URL a connection is configured with; paths are under `/v2`) and its state.
+pub async fn spawn(token: &str) -> (String, Shared) {
+    let now = now_ms();
+    let spaces_example = example("/v2/team/{team_id}/space", "get");
+    let fake = Arc::new(Fake {
+        token: token.to_string(),
+        me: example("/v2/user", "get"),
+        team_template: example("/v2/team", "get")["teams"][0].clone(),
+        space_template: spaces_example["spaces"][0].clone(),
+        list_template: example("/v2/list/{list_id}", "get"),
+        task_template: example("/v2/task/{task_id}", "put"),
+        comment_template: example("/v2/task/{task_id}/comment", "get")["comments"][0].clone(),
+        spaces: Mutex::new(vec![
+            (SPACE.into(), "Product".into()),
+            (EMPTY_SPACE.into(), "Marketing".into()),
+        ]),
+        folders: Mutex::new(vec![(SPRINT_FOLDER.into(), "Sprints".into(), SPACE.into())]),
+        lists: Mutex::new(vec![
+            FakeList {
+                id: BACKLOG.into(),
+                name: "Backlog".into(),
+                space: SPACE.into(),
+                folder: None,
+                content: String::new(),
+                start_date: None,
+                due_date: None,
+            },
+            FakeList {
+                id: SPRINT_DONE.into(),
+                name: "Sprint 6".into(),
+                space: SPACE.into(),
+                folder: Some(SPRINT_FOLDER.into()),
+                content: "Ship search".into(),
+                start_date: Some(now - 18 * DAY),
+                due_date: Some(now - 4 * DAY),
+            },
+            FakeList {
+                id: SPRINT_NOW.into(),
+                name: "Sprint 7".into(),
+                space: SPACE.into(),
+                folder: Some(SPRINT_FOLDER.into()),
+                content: "Fix checkout".into(),
+                start_date: Some(now - 3 * DAY),
+                due_date: Some(now + 11 * DAY),
+            },
+            FakeList {
+                id: SPRINT_NEXT.into(),
+                name: "Sprint 8".into(),
+                space: SPACE.into(),
+                folder: Some(SPRINT_FOLDER.into()),
+                content: String::new(),
+                start_date: Some(now + 11 * DAY),
+                due_date: Some(now + 25 * DAY),
+            },
+        ]),
+        tasks: Mutex::new(seed_tasks()),
+        comments: Mutex::default(),
+        time: Mutex::default(),
+        requests: Mutex::default(),
+        page_size: AtomicUsize::new(100),
+        rate_limit_next: AtomicUsize::new(0),
+        next_id: AtomicUsize::new(1),
+    });
+    let app = Router::new()
+        .route("/v2/user", get(user))
+        .route("/v2/team", get(teams))
+        .route("/v2/team/{team}/space", get(spaces).post(create_space))
+        .route("/v2/team/{team}/task", get(team_tasks))
+        .route("/v2/team/{team}/custom_item", get(custom_items))
+        .route("/v2/team/{team}/time_entries", post(create_time_entry))
+        .route(
+            "/v2/space/{id}",
+            get(space).put(update_space).delete(delete_space),
+        )
+        .route("/v2/space/{id}/folder", get(space_folders))
+        .route("/v2/space/{id}/list", get(folderless_lists))
+        .route("/v2/folder/{id}/list", get(folder_lists).post(create_list))
+        .route(
+            "/v2/list/{id}",
+            get(list).put(update_list).delete(delete_list),
+        )
+        .route("/v2/list/{id}/task", get(list_tasks).post(create_task))
+        .route("/v2/list/{id}/field", get(list_fields))
+        .route(
+            "/v2/list/{list}/task/{task}",
+            post(add_to_list).delete(remove_from_list),
+        )
+        .route(
+            "/v2/task/{id}",
+            get(task).put(update_task).delete(delete_task),
+        )
+        .route("/v2/task/{id}/comment", get(comments).post(add_comment))
+        .route("/v2/task/{id}/time", get(tracked))
+        .route("/v2/task/{id}/field/{field}", post(set_field))
+        .route("/v2/task/{id}/tag/{tag}", post(add_tag).delete(remove_tag))
+        .route("/v2/task/{id}/dependency", post(dependency))
+        .route("/v2/task/{id}/link/{to}", post(link))
+        .fallback(|| async { err(StatusCode::NOT_FOUND, "Route not found", "APP_001") })
+        .layer(axum::middleware::from_fn_with_state(fake.clone(), gate))
+        .with_state(fake.clone());
+    // Served under /api as ClickUp is, so the client's joining of `/v2` to the base is tested.
+    let app = Router::new().nest("/api", app);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/api"), fake)
+}
+
+/// Whether a logged request line (`GET /v2/...?...`) is `method` on a path starting so.
+pub fn is_request(line: &str, method: &str, path_prefix: &str) -> bool {
+    line.starts_with(&format!("{method} {path_prefix}"))
+}
