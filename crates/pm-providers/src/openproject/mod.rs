@@ -10,6 +10,7 @@
 //! links are followed only on the connection's own origin; time entries name their work package
 //! `workPackage` up to 15 and `entity` from 16 on (read from the time-entry schema, cached).
 mod filters;
+mod history;
 mod map;
 pub mod wire;
 
@@ -1090,6 +1091,45 @@ impl Provider for OpenProject {
     async fn complete_sprint(&self, id: &str) -> ProviderResult<Sprint> {
         let n = number(id, "version")?;
         self.patch_version(n, json!({ "status": "closed" })).await
+    }
+
+    async fn sprint_history(
+        &self,
+        sprint: &str,
+        max_items: u32,
+    ) -> ProviderResult<pm_core::History> {
+        let n = number(sprint, "version")?;
+        let v = self.version(n).await?;
+        let f =
+            Filters::new()
+                .add("status", "*", &[] as &[&str])
+                .add("version", "=", &[n.to_string()]);
+        let id = n.to_string();
+        self.history("api/v3/work_packages", f, Some((&id, &v.name)), max_items)
+            .await
+    }
+
+    async fn project_history(
+        &self,
+        project: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        max_items: u32,
+    ) -> ProviderResult<pm_core::History> {
+        let p = project_ref(project)?;
+        let path = format!("api/v3/projects/{p}/work_packages");
+        let open = Filters::new().add("status", "o", &[] as &[&str]);
+        let mut h = self.history(&path, open, None, max_items).await?;
+        let left = max_items.saturating_sub(h.items.len() as u32);
+        if left > 0 {
+            let closed = Filters::new().add("status", "c", &[] as &[&str]).add(
+                "updatedAt",
+                "<>d",
+                &[since.format("%Y-%m-%d").to_string(), String::new()],
+            );
+            let more = self.history(&path, closed, None, left).await?;
+            h.items.extend(more.items);
+        }
+        Ok(h)
     }
 
     async fn delete_sprint(&self, id: &str) -> ProviderResult<()> {

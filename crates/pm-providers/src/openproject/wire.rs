@@ -169,6 +169,9 @@ pub struct FormEmbedded {
 pub struct Activity {
     pub id: u64,
     pub comment: Option<Formattable>,
+    /// What changed, one sentence each ("Status changed from New to In progress").
+    #[serde(default)]
+    pub details: Vec<Formattable>,
     #[serde(rename = "createdAt")]
     pub created_at: Option<String>,
     #[serde(rename = "updatedAt")]

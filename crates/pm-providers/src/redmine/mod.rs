@@ -3,6 +3,7 @@
 //! manners: `offset`/`limit` paging with `total_count`, PUT answered 204 with no body (so every
 //! write is read back), 422 `{"errors": [...]}`, 404 with an empty body, `status_id=*` for closed
 //! issues. What Redmine cannot do (start a version, epics as a type) is refused as unsupported.
+mod history;
 mod map;
 pub mod wire;
 
@@ -803,5 +804,57 @@ impl Provider for Redmine {
         let n = number(id, "version")?;
         let _: serde_json::Value = self.up.delete(&format!("versions/{n}.json")).await?;
         Ok(())
+    }
+
+    async fn sprint_history(
+        &self,
+        sprint: &str,
+        max_items: u32,
+    ) -> ProviderResult<pm_core::History> {
+        let n = number(sprint, "version")?;
+        self.history(
+            vec![
+                ("fixed_version_id", n.to_string()),
+                ("status_id", "*".into()),
+                ("sort", "id".into()),
+            ],
+            max_items,
+        )
+        .await
+    }
+
+    async fn project_history(
+        &self,
+        project: &str,
+        since: chrono::DateTime<chrono::Utc>,
+        max_items: u32,
+    ) -> ProviderResult<pm_core::History> {
+        let p = project_ref(project)?;
+        let mut open = self
+            .history(
+                vec![
+                    ("project_id", p.clone()),
+                    ("status_id", "o".into()),
+                    ("sort", "id".into()),
+                ],
+                max_items,
+            )
+            .await?;
+        let left = max_items.saturating_sub(open.items.len() as u32);
+        if left > 0 {
+            let closed = self
+                .history(
+                    vec![
+                        ("project_id", p),
+                        ("status_id", "c".into()),
+                        ("updated_on", format!(">={}", since.format("%Y-%m-%d"))),
+                        ("sort", "id".into()),
+                    ],
+                    left,
+                )
+                .await?;
+            open.items.extend(closed.items);
+        }
+        Ok(open)
     }
 }

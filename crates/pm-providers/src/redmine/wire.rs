@@ -112,6 +112,17 @@ pub struct Journal {
     pub user: Option<Named>,
     pub notes: Option<String>,
     pub created_on: Option<String>,
+    #[serde(default)]
+    pub details: Vec<JournalDetail>,
+}
+
+/// One changed attribute (`property: "attr"`, `name: "status_id"`, old and new ids).
+#[derive(Debug, Deserialize)]
+pub struct JournalDetail {
+    pub property: Option<String>,
+    pub name: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
