@@ -69,6 +69,8 @@ pub struct Seen {
     pub status: u16,
     /// Error-severity violations located in the request.
     pub violations: Vec<String>,
+    /// The start of Prism's answer when it refused the request (400, 415 or 422).
+    pub refusal: Option<String>,
 }
 
 /// Where requests go: the first route whose prefix starts the path; `authorization` replaces
@@ -140,26 +142,110 @@ async fn forward(State(p): State<Proxy>, req: Request) -> Response {
         .into_iter()
         // Only the request's own violations count; the documents' examples have their own flaws.
         .filter(|v| v["severity"] == "Error" && v["location"][0] == "request")
-        .map(|v| {
-            format!(
-                "{} at {}",
-                v["message"].as_str().unwrap_or(""),
-                v["location"]
-            )
-        })
+        .map(|v| v["message"].as_str().unwrap_or("").to_string())
         .collect();
+    let bytes = res.bytes().await.unwrap();
+    let refusal = matches!(status.as_u16(), 400 | 415 | 422)
+        .then(|| String::from_utf8_lossy(&bytes).chars().take(600).collect());
     p.log.lock().unwrap().push(Seen {
         method: parts.method.to_string(),
         path,
         query: parts.uri.query().map(str::to_string),
         status: status.as_u16(),
         violations,
+        refusal,
     });
-    let bytes = res.bytes().await.unwrap();
     (
         axum::http::StatusCode::from_u16(status.as_u16()).unwrap(),
         [("content-type", "application/json")],
         bytes,
     )
         .into_response()
+}
+
+/// What is wrong with one request: its violations, the validation messages of a refusal (or the
+/// refusal itself), and a 404 (Prism's answer for a path the document does not have).
+pub fn problems(s: &Seen) -> Vec<String> {
+    let mut out = s.violations.clone();
+    if let Some(body) = &s.refusal {
+        let messages: Vec<String> = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|b| b["validation"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v["message"].as_str().map(str::to_string))
+            .collect();
+        // A refusal is explained by the request's violations, or by its own messages; one
+        // explained by neither is a problem of its own.
+        if messages.is_empty() && s.violations.is_empty() {
+            out.push(format!("refused with {}: {body}", s.status));
+        }
+        out.extend(messages);
+    }
+    if s.status == 404 {
+        out.push("404: the document has no such path".into());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Prints every request with Prism's verdict, then fails unless every problem is one the test
+/// names as `tolerated` (a flaw of the document itself) and at least `min_distinct` kinds of
+/// request (method and path) reached Prism. `failures` are operations that ended in an error
+/// after their requests (on the examples' data), printed for information.
+pub fn judge(
+    seen: &[Seen],
+    failures: &[String],
+    tolerated: &dyn Fn(&Seen, &str) -> bool,
+    min_distinct: usize,
+) {
+    let mut rejected = Vec::new();
+    for s in seen {
+        let left: Vec<String> = problems(s)
+            .into_iter()
+            .filter(|p| !tolerated(s, p))
+            .collect();
+        eprintln!(
+            "{} {:<6} {}{}{}",
+            s.status,
+            s.method,
+            s.path,
+            s.query
+                .as_deref()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default(),
+            if left.is_empty() {
+                String::new()
+            } else {
+                format!("  REJECTED: {left:?}")
+            }
+        );
+        if !left.is_empty() {
+            rejected.push(format!("{} {} ({}): {left:?}", s.method, s.path, s.status));
+        }
+    }
+    let distinct: std::collections::BTreeSet<(String, String)> = seen
+        .iter()
+        .map(|s| (s.method.clone(), s.path.clone()))
+        .collect();
+    eprintln!(
+        "contract: {} requests ({} distinct) sent to Prism, {} rejected",
+        seen.len(),
+        distinct.len(),
+        rejected.len()
+    );
+    for f in failures {
+        eprintln!(
+            "(operation ended with an error after its requests, on Prism's example data: {f})"
+        );
+    }
+    assert!(
+        rejected.is_empty(),
+        "Prism rejected requests: {rejected:#?}"
+    );
+    assert!(
+        distinct.len() >= min_distinct,
+        "too few kinds of request reached Prism: {distinct:?}"
+    );
 }

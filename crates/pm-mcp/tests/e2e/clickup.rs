@@ -2,35 +2,10 @@
 //! it (the one workspace found from the token and stored), list spaces as projects, list tasks,
 //! create one, move it (an unknown status names the list's statuses), comment, log work, read the
 //! sprint folder's sprints and a sprint's tasks; count the upstream requests each tool call costs.
-use rmcp::model::{CallToolRequestParams, ProtocolVersion};
-use serde_json::{Value, json};
+use rmcp::model::ProtocolVersion;
+use serde_json::json;
 
 use crate::harness::*;
-
-async fn call_with(
-    client: &Client,
-    tool: &'static str,
-    args: Value,
-) -> rmcp::model::CallToolResult {
-    let params = CallToolRequestParams::new(tool)
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client.call_tool(params).await.expect("call")
-}
-
-fn text(r: &rmcp::model::CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.clone())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-async fn ok(client: &Client, tool: &'static str, args: Value) -> Value {
-    let r = call_with(client, tool, args.clone()).await;
-    assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
-    r.structured_content.expect("structured content")
-}
 
 #[tokio::test]
 async fn a_clickup_session_through_the_real_binary() {

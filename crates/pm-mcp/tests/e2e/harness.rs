@@ -496,3 +496,31 @@ pub async fn status_for_declared_length(url: &str, key: &str, len: usize) -> u16
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status line: {text}"))
 }
+
+/// Calls `tool` with `args` and returns the result, error or not.
+pub async fn call_with(
+    client: &Client,
+    tool: &'static str,
+    args: serde_json::Value,
+) -> CallToolResult {
+    let params = rmcp::model::CallToolRequestParams::new(tool)
+        .with_arguments(args.as_object().cloned().unwrap_or_default());
+    client.call_tool(params).await.expect("call")
+}
+
+/// The text content of a result, joined.
+pub fn text(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Calls `tool`, fails the test if it answers an error, returns its structured content.
+pub async fn ok(client: &Client, tool: &'static str, args: serde_json::Value) -> serde_json::Value {
+    let r = call_with(client, tool, args.clone()).await;
+    assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
+    r.structured_content.expect("structured content")
+}

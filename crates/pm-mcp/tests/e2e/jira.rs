@@ -1,29 +1,10 @@
 //! A working session against a (fake) Jira through the real binary and rmcp's client: connect it
 //! with configure_pm_provider, see the tracker identity, page through projects, read one, test the
 //! connection, remove it — and another user never reaches it.
-use rmcp::model::{CallToolRequestParams, ProtocolVersion};
+use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
 
 use crate::harness::*;
-
-async fn call_with(
-    client: &Client,
-    tool: &'static str,
-    args: Value,
-) -> rmcp::model::CallToolResult {
-    let params = CallToolRequestParams::new(tool)
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client.call_tool(params).await.expect("call")
-}
-
-fn text(r: &rmcp::model::CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.clone())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 #[tokio::test]
 async fn a_jira_session_through_the_real_binary() {

@@ -2,35 +2,10 @@
 //! and rmcp's client: connect it, page projects, list tasks (closed ones included), create a task,
 //! move it through the workflow (and be told what it allows), comment, log time, plan and run a
 //! version as a sprint, epics as the Epic type — and another user never reaches it.
-use rmcp::model::{CallToolRequestParams, ProtocolVersion};
+use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
 
 use crate::harness::*;
-
-async fn call_with(
-    client: &Client,
-    tool: &'static str,
-    args: Value,
-) -> rmcp::model::CallToolResult {
-    let params = CallToolRequestParams::new(tool)
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client.call_tool(params).await.expect("call")
-}
-
-fn text(r: &rmcp::model::CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.clone())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-async fn ok(client: &Client, tool: &'static str, args: Value) -> Value {
-    let r = call_with(client, tool, args.clone()).await;
-    assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
-    r.structured_content.expect("structured content")
-}
 
 #[tokio::test]
 async fn an_openproject_session_through_the_real_binary() {

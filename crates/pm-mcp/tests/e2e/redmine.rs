@@ -4,35 +4,10 @@
 //! filters and page past 100 items; delete. Every write is read back from Redmine itself.
 //! Needs `PM_MCP_REDMINE_URL` (and `PM_MCP_REDMINE_KEY`); skipped without it unless
 //! `PM_MCP_REQUIRE_REDMINE=1`, which CI sets.
-use rmcp::model::{CallToolRequestParams, ProtocolVersion};
+use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
 
 use crate::harness::*;
-
-async fn call_with(
-    client: &Client,
-    tool: &'static str,
-    args: Value,
-) -> rmcp::model::CallToolResult {
-    let params = CallToolRequestParams::new(tool)
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client.call_tool(params).await.expect("call")
-}
-
-fn text(r: &rmcp::model::CallToolResult) -> String {
-    r.content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.clone())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-async fn ok(client: &Client, tool: &'static str, args: Value) -> Value {
-    let r = call_with(client, tool, args.clone()).await;
-    assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
-    r.structured_content.expect("structured content")
-}
 
 /// Redmine's own view, straight from its REST API.
 struct Direct {
