@@ -448,6 +448,47 @@ fn sprint_report_scenario() {
 }
 
 #[test]
+fn item_added_then_removed_mid_sprint() {
+    let g = pts(item("G"), 4.0);
+    let g = sprint_move(sprint_move(g, t(4, 10), true), t(6, 10), false);
+    let h = History {
+        items: vec![pts(item("K"), 1.0), g],
+        source: source(true),
+    };
+    let r = sprint_report(&sprint(), &h, Metric::StoryPoints, now());
+    assert_eq!(r.added_after_start.len(), 1);
+    assert_eq!(r.removed_after_start.len(), 1);
+    assert_eq!(r.removed_after_start[0].at, Some(t(6, 10)));
+    assert_eq!(r.not_completed.len(), 1);
+    assert_eq!((r.added_value, r.removed_value), (4.0, 4.0));
+    let b = burndown(&sprint(), &h, Metric::StoryPoints, now());
+    let deltas: Vec<f64> = b.scope_changes.iter().map(|c| c.delta).collect();
+    assert_eq!(deltas, vec![4.0, -4.0]);
+    // 03-03: 1; 03-04 and 03-05: 5; 03-06 on: 1.
+    let scope: Vec<Option<f64>> = b.days.iter().map(|d| d.scope).collect();
+    assert_eq!(
+        scope,
+        vec![Some(1.0), Some(5.0), Some(5.0), Some(1.0), Some(1.0)]
+    );
+}
+
+#[test]
+fn sprint_report_without_dates_says_so() {
+    let mut s = sprint();
+    s.start_date = None;
+    let h = History {
+        items: vec![mv(pts(item("A"), 2.0), t(2, 9), done())],
+        source: source(true),
+    };
+    let r = sprint_report(&s, &h, Metric::StoryPoints, now());
+    // The earliest creation (03-01 00:00) stands in for the start.
+    assert_eq!(r.start, Some(t(1, 0)));
+    assert_eq!(r.planned.len(), 1);
+    assert_eq!(r.completed_value, 2.0);
+    assert!(has(&r.assumptions, "earliest creation date"));
+}
+
+#[test]
 fn sprint_report_empty_sprint() {
     let h = History::default();
     let r = sprint_report(&sprint(), &h, Metric::TaskCount, now());
@@ -550,6 +591,29 @@ fn velocity_steady_falling_and_insufficient() {
     assert!(v.sprints.is_empty());
     assert_eq!(v.mean_completed, None);
     assert_eq!(v.trend, Trend::InsufficientData);
+}
+
+#[test]
+fn velocity_orders_sprints_by_start() {
+    let forward = velocity(
+        &[
+            velocity_sprint(1, 10.0),
+            velocity_sprint(2, 20.0),
+            velocity_sprint(3, 30.0),
+        ],
+        Metric::StoryPoints,
+    );
+    let backward = velocity(
+        &[
+            velocity_sprint(3, 30.0),
+            velocity_sprint(2, 20.0),
+            velocity_sprint(1, 10.0),
+        ],
+        Metric::StoryPoints,
+    );
+    assert_eq!(forward, backward);
+    assert_eq!(backward.sprints[0].sprint_id, "V1");
+    assert_eq!(backward.trend, Trend::Rising);
 }
 
 #[test]

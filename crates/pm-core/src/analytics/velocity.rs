@@ -99,7 +99,14 @@ pub fn velocity(sprints: &[(Sprint, History)], metric: Metric) -> Velocity {
     let mut notes: Vec<String> = Vec::new();
     let mut unestimated_total = 0usize;
     let mut moves_unknown = false;
-    for (sprint, history) in sprints {
+    // Oldest first: by start date when every sprint has one, else in the order given.
+    let mut ordered: Vec<&(Sprint, History)> = sprints.iter().collect();
+    if ordered.iter().all(|(s, _)| s.start_date.is_some()) {
+        ordered.sort_by_key(|(s, _)| s.start_date);
+    } else if !ordered.is_empty() {
+        assumptions.push("Not every sprint has a start date, so sprints are taken in the order given (oldest first).".to_string());
+    }
+    for (sprint, history) in ordered {
         let items: Vec<Timeline<'_>> = history.items.iter().map(Timeline::new).collect();
         moves_unknown |= !history.source.sprint_moves_known && !items.is_empty();
         // Velocity has no clock: an open sprint is measured at its planned end, or as of the
