@@ -2,6 +2,7 @@
 //! and the validated newtypes that are parsed once at the boundary and trusted after.
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod domain;
 pub mod history;
 pub mod ids;
