@@ -131,7 +131,7 @@ pub(crate) fn date(raw: &str, field: &str) -> Result<NaiveDate, ToolError> {
     })
 }
 
-fn native(raw: &str) -> Result<QualifiedId, ToolError> {
+pub(crate) fn native(raw: &str) -> Result<QualifiedId, ToolError> {
     QualifiedId::parse(raw).map_err(|e| ToolError(e.0))
 }
 

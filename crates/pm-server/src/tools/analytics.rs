@@ -1,0 +1,566 @@
+//! Agile analytics computed from history, not from a snapshot of today's statuses: burndown,
+//! velocity, sprint report, project health, cumulative flow, cycle time, work distribution,
+//! created-vs-resolved trend and capacity. Each tool reads the items it needs with their history
+//! in one paged search per sprint (or two per project: open items, and items closed in the
+//! window), computes with `pm_core::analytics` (pure), and — for the `*_chart` tools, unless
+//! `chart: false` — adds a PNG rendered in-process by `pm_charts`. The numbers are always in
+//! `structuredContent`.
+use base64::Engine as _;
+use chrono::{Duration, NaiveDate, Utc};
+use pm_core::analytics::{self, CapacityConfig, GroupBy, Metric};
+use pm_core::{ConnectionHandle, History, PageRequest, Provider, QualifiedId, Sprint, SprintState};
+use rmcp::handler::server::common::Extension;
+use rmcp::handler::server::tool::{IntoCallToolResult, schema_for_output};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::ToolError;
+use crate::auth::Principal;
+use crate::mcp::PmServer;
+
+/// At most this many items feed one computation (a sprint, or a project's window).
+const MAX_ITEMS: u32 = 2000;
+/// Velocity looks back at most this many sprints.
+const MAX_SPRINTS: u32 = 12;
+/// Windows are at most this many days.
+const MAX_DAYS: u32 = 365;
+
+/// A result with its numbers as `structuredContent` (and the same JSON as text), plus a PNG chart
+/// when one was drawn.
+pub struct Charted<T> {
+    pub value: T,
+    pub png: Option<Vec<u8>>,
+}
+
+impl<T: Serialize> IntoCallToolResult for Charted<T> {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let value = serde_json::to_value(&self.value)
+            .map_err(|e| rmcp::ErrorData::internal_error(e.to_string(), None))?;
+        let mut result = CallToolResult::structured(value);
+        if let Some(png) = self.png {
+            result.content.push(ContentBlock::image(
+                base64::engine::general_purpose::STANDARD.encode(png),
+                "image/png",
+            ));
+        }
+        Ok(result.into())
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SprintChartArgs {
+    /// Sprint id (e.g. "acme-jira:42").
+    pub sprint_id: String,
+    /// story_points (default), task_count or hours.
+    #[serde(default)]
+    pub metric: Option<Metric>,
+    /// Add a PNG chart (default true).
+    #[serde(default)]
+    pub chart: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SprintReportArgs {
+    pub sprint_id: String,
+    /// story_points (default), task_count or hours.
+    #[serde(default)]
+    pub metric: Option<Metric>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct VelocityArgs {
+    /// Project id (e.g. "acme-jira:PROJ") or key.
+    pub project_id: String,
+    /// How many of the last closed sprints (default 6, at most 12).
+    #[serde(default)]
+    pub sprints: Option<u32>,
+    #[serde(default)]
+    pub metric: Option<Metric>,
+    #[serde(default)]
+    pub chart: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WindowArgs {
+    /// Project id (e.g. "acme-jira:PROJ") or key.
+    pub project_id: String,
+    /// The window: the last `days` days up to today (default 30, at most 365).
+    #[serde(default)]
+    pub days: Option<u32>,
+    #[serde(default)]
+    pub chart: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct HealthArgs {
+    pub project_id: String,
+    /// Items changed in the last `days` days count too (default 30).
+    #[serde(default)]
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DistributionArgs {
+    /// A sprint's items (e.g. "acme-jira:42") ...
+    #[serde(default)]
+    pub sprint_id: Option<String>,
+    /// ... or a project's open items and those changed in the last 30 days.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// assignee (default), status, priority or type.
+    #[serde(default)]
+    pub by: Option<GroupBy>,
+    #[serde(default)]
+    pub metric: Option<Metric>,
+    #[serde(default)]
+    pub chart: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CapacityArgs {
+    pub project_id: String,
+    /// Weeks from this one (default 4, at most 26).
+    #[serde(default)]
+    pub weeks: Option<u32>,
+    /// Hours a person can work a week (default 40).
+    #[serde(default)]
+    pub hours_per_week: Option<f64>,
+    /// Hours a week per tracker user id where it differs (e.g. {"acme-jira:5b10…": 20}).
+    #[serde(default)]
+    pub capacity: Option<std::collections::BTreeMap<String, f64>>,
+    #[serde(default)]
+    pub chart: Option<bool>,
+}
+
+fn days(raw: Option<u32>, default: u32) -> Result<u32, ToolError> {
+    let d = raw.unwrap_or(default);
+    if d == 0 || d > MAX_DAYS {
+        return Err(ToolError(format!("days must be between 1 and {MAX_DAYS}")));
+    }
+    Ok(d)
+}
+
+fn png<E: std::fmt::Display>(
+    wanted: Option<bool>,
+    render: impl FnOnce() -> Result<Vec<u8>, E>,
+) -> Option<Vec<u8>> {
+    if !wanted.unwrap_or(true) {
+        return None;
+    }
+    match render() {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            tracing::warn!(error = %e, "a chart could not be drawn; the numbers are returned alone");
+            None
+        }
+    }
+}
+
+/// Ids as every other tool gives them: qualified with the connection's name, so an item, a
+/// sprint or a person in a result can be passed to the other tools as it is.
+fn qualify(mut h: History, c: &ConnectionHandle) -> History {
+    let q = |id: &str| QualifiedId::new(c, id.to_string()).to_string();
+    for item in &mut h.items {
+        item.id = q(&item.id);
+        if let Some(a) = item.assignee.as_mut() {
+            a.id = q(&a.id);
+        }
+        for m in &mut item.sprint_moves {
+            m.sprint_id = q(&m.sprint_id);
+        }
+    }
+    h
+}
+
+fn qualify_sprint(mut s: Sprint, c: &ConnectionHandle) -> Sprint {
+    s.id = QualifiedId::new(c, s.id).to_string();
+    s
+}
+
+/// The last `days` days, today included.
+fn window(days: u32) -> (NaiveDate, NaiveDate) {
+    let today = Utc::now().date_naive();
+    (today - Duration::days(i64::from(days) - 1), today)
+}
+
+impl PmServer {
+    async fn sprint_and_history(
+        &self,
+        p: &Principal,
+        sprint_id: &str,
+    ) -> Result<(Sprint, History), ToolError> {
+        let (conn, provider, id) = self.target(p, sprint_id).await?;
+        let sprint = provider
+            .get_sprint(&id)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let history = provider
+            .sprint_history(&id, MAX_ITEMS)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok((
+            qualify_sprint(sprint, &conn.name),
+            qualify(history, &conn.name),
+        ))
+    }
+
+    async fn project_items(
+        &self,
+        p: &Principal,
+        project_id: &str,
+        days: u32,
+    ) -> Result<
+        (
+            pm_core::ConnectionHandle,
+            std::sync::Arc<dyn Provider>,
+            String,
+            History,
+        ),
+        ToolError,
+    > {
+        let (conn, provider, project) = self.target(p, project_id).await?;
+        let since = Utc::now() - Duration::days(i64::from(days));
+        let history = provider
+            .project_history(&project, since, MAX_ITEMS)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let history = qualify(history, &conn.name);
+        Ok((conn.name, provider, project, history))
+    }
+
+    /// The last `n` closed sprints of a project, oldest first, each with its history.
+    async fn closed_sprints(
+        &self,
+        connection: &pm_core::ConnectionHandle,
+        provider: &dyn Provider,
+        project: &str,
+        n: u32,
+    ) -> Result<Vec<(Sprint, History)>, ToolError> {
+        let mut closed: Vec<Sprint> = Vec::new();
+        let mut cursor = None;
+        for _ in 0..20 {
+            let page = provider
+                .list_sprints(
+                    project,
+                    &[SprintState::Closed],
+                    &PageRequest::new(cursor, Some(100)),
+                )
+                .await
+                .map_err(|e| ToolError::provider(connection, &e))?;
+            closed.extend(page.items);
+            cursor = page.next;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        closed.sort_by_key(|s| s.completed_at.or(s.end_date).or(s.start_date));
+        let recent: Vec<Sprint> = closed.into_iter().rev().take(n as usize).rev().collect();
+        let mut out = Vec::with_capacity(recent.len());
+        for s in recent {
+            let h = provider
+                .sprint_history(&s.id, MAX_ITEMS)
+                .await
+                .map_err(|e| ToolError::provider(connection, &e))?;
+            out.push((qualify_sprint(s, connection), qualify(h, connection)));
+        }
+        Ok(out)
+    }
+}
+
+#[tool_router(router = analytics_router, vis = "pub(crate)")]
+impl PmServer {
+    /// Burndown of a sprint from its history: remaining work per day against the ideal line, the
+    /// scope changes (added, removed, re-estimated after start), and what was assumed. A PNG
+    /// chart too unless chart is false.
+    #[tool(
+        name = "burndown_chart",
+        output_schema = schema_for_output::<analytics::Burndown>(),
+        annotations(
+            title = "Sprint burndown",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn burndown_chart(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<SprintChartArgs>,
+    ) -> Result<Charted<analytics::Burndown>, ToolError> {
+        let (sprint, history) = self.sprint_and_history(&p, &a.sprint_id).await?;
+        let value = analytics::burndown(
+            &sprint,
+            &history,
+            a.metric.unwrap_or(Metric::StoryPoints),
+            Utc::now(),
+        );
+        let png = png(a.chart, || pm_charts::burndown_png(&value));
+        Ok(Charted { value, png })
+    }
+
+    /// Velocity over the last closed sprints: committed at start vs completed by the end, the
+    /// mean and the trend. A PNG chart too unless chart is false.
+    #[tool(
+        name = "velocity_chart",
+        output_schema = schema_for_output::<analytics::Velocity>(),
+        annotations(
+            title = "Velocity",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn velocity_chart(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<VelocityArgs>,
+    ) -> Result<Charted<analytics::Velocity>, ToolError> {
+        let n = a.sprints.unwrap_or(6);
+        if n == 0 || n > MAX_SPRINTS {
+            return Err(ToolError(format!(
+                "sprints must be between 1 and {MAX_SPRINTS}"
+            )));
+        }
+        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
+        let sprints = self
+            .closed_sprints(&conn.name, provider.as_ref(), &project, n)
+            .await?;
+        let value = analytics::velocity(&sprints, a.metric.unwrap_or(Metric::StoryPoints));
+        let png = png(a.chart, || pm_charts::velocity_png(&value));
+        Ok(Charted { value, png })
+    }
+
+    /// A sprint's report from its history: planned at start, completed, carried over, added and
+    /// removed after start, completion rate, blocked items, by type and by assignee.
+    #[tool(
+        name = "sprint_report",
+        output_schema = schema_for_output::<analytics::SprintReport>(),
+        annotations(
+            title = "Sprint report",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn sprint_report(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<SprintReportArgs>,
+    ) -> Result<Charted<analytics::SprintReport>, ToolError> {
+        let (sprint, history) = self.sprint_and_history(&p, &a.sprint_id).await?;
+        let value = analytics::sprint_report(
+            &sprint,
+            &history,
+            a.metric.unwrap_or(Metric::StoryPoints),
+            Utc::now(),
+        );
+        Ok(Charted { value, png: None })
+    }
+
+    /// A project's health: progress, open bugs, overdue items, work in progress, stale items,
+    /// the velocity trend of its last sprints (where it has sprints) and the risks they show.
+    #[tool(
+        name = "project_health",
+        output_schema = schema_for_output::<analytics::ProjectHealth>(),
+        annotations(
+            title = "Project health",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn project_health(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<HealthArgs>,
+    ) -> Result<Charted<analytics::ProjectHealth>, ToolError> {
+        let d = days(a.days, 30)?;
+        let (connection, provider, project, history) =
+            self.project_items(&p, &a.project_id, d).await?;
+        // A project without sprints (or a tracker without them) has no velocity; that is no error.
+        let velocity = match self
+            .closed_sprints(&connection, provider.as_ref(), &project, 3)
+            .await
+        {
+            Ok(s) if !s.is_empty() => Some(analytics::velocity(&s, Metric::StoryPoints)),
+            _ => None,
+        };
+        let value = analytics::project_health(&history, velocity.as_ref(), Utc::now());
+        Ok(Charted { value, png: None })
+    }
+
+    /// Cumulative flow over the last `days` days: items in to do, in progress and done at the end
+    /// of each day, from their status history. A PNG chart too unless chart is false.
+    #[tool(
+        name = "cfd_chart",
+        output_schema = schema_for_output::<analytics::Cfd>(),
+        annotations(
+            title = "Cumulative flow",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn cfd_chart(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<WindowArgs>,
+    ) -> Result<Charted<analytics::Cfd>, ToolError> {
+        let d = days(a.days, 30)?;
+        let (_, _, _, history) = self.project_items(&p, &a.project_id, d).await?;
+        let (from, to) = window(d);
+        let value = analytics::cfd(&history, from, to);
+        let png = png(a.chart, || pm_charts::cfd_png(&value));
+        Ok(Charted { value, png })
+    }
+
+    /// Cycle time of the items finished in the last `days` days: from first in progress to done,
+    /// with p50/p85/p95 and outliers. A PNG chart too unless chart is false.
+    #[tool(
+        name = "cycle_time_chart",
+        output_schema = schema_for_output::<analytics::CycleTime>(),
+        annotations(
+            title = "Cycle time",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn cycle_time_chart(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<WindowArgs>,
+    ) -> Result<Charted<analytics::CycleTime>, ToolError> {
+        let d = days(a.days, 30)?;
+        let (_, _, _, history) = self.project_items(&p, &a.project_id, d).await?;
+        let (from, to) = window(d);
+        let value = analytics::cycle_time(&history, from, to);
+        let png = png(a.chart, || pm_charts::cycle_time_png(&value));
+        Ok(Charted { value, png })
+    }
+
+    /// How work is spread: a sprint's items, or a project's open and recent items, by assignee,
+    /// status, priority or type. A PNG chart too unless chart is false.
+    #[tool(
+        name = "work_distribution_chart",
+        output_schema = schema_for_output::<analytics::Distribution>(),
+        annotations(
+            title = "Work distribution",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn work_distribution_chart(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<DistributionArgs>,
+    ) -> Result<Charted<analytics::Distribution>, ToolError> {
+        let history = match (&a.sprint_id, &a.project_id) {
+            (Some(s), None) => self.sprint_and_history(&p, s).await?.1,
+            (None, Some(project)) => self.project_items(&p, project, 30).await?.3,
+            _ => {
+                return Err(ToolError(
+                    "give either sprint_id or project_id (one of them)".into(),
+                ));
+            }
+        };
+        let value = analytics::work_distribution(
+            &history,
+            a.by.unwrap_or(GroupBy::Assignee),
+            a.metric.unwrap_or(Metric::TaskCount),
+        );
+        let png = png(a.chart, || pm_charts::distribution_png(&value));
+        Ok(Charted { value, png })
+    }
+
+    /// Created vs resolved per day over the last `days` days, and the open backlog it leaves.
+    /// A PNG chart too unless chart is false.
+    #[tool(
+        name = "issue_trend_chart",
+        output_schema = schema_for_output::<analytics::IssueTrend>(),
+        annotations(
+            title = "Created vs resolved",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn issue_trend_chart(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<WindowArgs>,
+    ) -> Result<Charted<analytics::IssueTrend>, ToolError> {
+        let d = days(a.days, 30)?;
+        let (_, _, _, history) = self.project_items(&p, &a.project_id, d).await?;
+        let (from, to) = window(d);
+        let value = analytics::issue_trend(&history, from, to);
+        let png = png(a.chart, || pm_charts::issue_trend_png(&value));
+        Ok(Charted { value, png })
+    }
+
+    /// Demand vs capacity per week and person for the coming weeks: the remaining estimates of
+    /// open items against each person's hours (40 a week unless given). A PNG chart too unless
+    /// chart is false.
+    #[tool(
+        name = "capacity_chart",
+        output_schema = schema_for_output::<analytics::Capacity>(),
+        annotations(
+            title = "Capacity",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn capacity_chart(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<CapacityArgs>,
+    ) -> Result<Charted<analytics::Capacity>, ToolError> {
+        let weeks = a.weeks.unwrap_or(4);
+        if weeks == 0 || weeks > 26 {
+            return Err(ToolError("weeks must be between 1 and 26".into()));
+        }
+        let hours = a.hours_per_week.unwrap_or(40.0);
+        if !(hours.is_finite() && (0.0..=168.0).contains(&hours)) {
+            return Err(ToolError("hours_per_week must be between 0 and 168".into()));
+        }
+        let mut per_person = std::collections::BTreeMap::new();
+        for (user, h) in a.capacity.unwrap_or_default() {
+            if !(h.is_finite() && (0.0..=168.0).contains(&h)) {
+                return Err(ToolError(format!(
+                    "capacity for {user} must be between 0 and 168 hours"
+                )));
+            }
+            // People in results are qualified ids; a bare id names one on this connection.
+            per_person.insert(user, h);
+        }
+        let (connection, _, _, history) = self.project_items(&p, &a.project_id, 30).await?;
+        let per_person = per_person
+            .into_iter()
+            .map(|(user, h)| match QualifiedId::parse(&user) {
+                Ok(id) if id.connection.is_some() => (id.to_string(), h),
+                _ => (QualifiedId::new(&connection, user).to_string(), h),
+            })
+            .collect();
+        let config = CapacityConfig {
+            default_hours_per_week: hours,
+            per_person,
+        };
+        let value = analytics::capacity(&history, &config, Utc::now().date_naive(), weeks);
+        let png = png(a.chart, || pm_charts::capacity_png(&value));
+        Ok(Charted { value, png })
+    }
+}
