@@ -1,0 +1,186 @@
+#![allow(clippy::unwrap_used)] // test code
+//! History for analytics from the fake Jira's changelogs: what one sprint costs upstream, what
+//! the changelog becomes, and a 200-item sprint measured (requests and wall time, printed).
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use pm_core::analytics::{self, Metric};
+use pm_core::{AuthKind, BaseUrl, Provider, ProviderKind, StatusCategory};
+use pm_providers::HttpSettings;
+use pm_testkit::fake_jira::{FakeIssue, Shared, basic, spawn};
+use serde_json::json;
+
+fn cloud(base: &str) -> Arc<dyn Provider> {
+    let settings = HttpSettings {
+        timeout: Duration::from_secs(10),
+        max_attempts: 2,
+        max_concurrency_per_connection: 4,
+    };
+    pm_providers::build(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        ProviderKind::JiraCloud,
+        &BaseUrl::parse(base, true).unwrap(),
+        AuthKind::Basic,
+        Some("mia@example.com".into()),
+        "tok",
+        settings,
+        None,
+    )
+    .unwrap()
+}
+
+fn hits(fake: &Shared, route: &str) -> usize {
+    fake.hits.lock().unwrap().get(route).copied().unwrap_or(0)
+}
+
+fn total_hits(fake: &Shared) -> usize {
+    fake.hits.lock().unwrap().values().sum()
+}
+
+#[tokio::test]
+async fn a_sprints_history_is_one_search_with_the_changelog() {
+    let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
+    let jira = cloud(&base);
+    let h = jira.sprint_history("7", 500).await.unwrap();
+    assert_eq!(h.items.len(), 6);
+    assert_eq!(h.source.points_field.as_deref(), Some("customfield_10016"));
+    assert!(h.source.sprint_moves_known);
+    // One search (with the changelog), the status list and the field list; nothing per issue.
+    assert_eq!(hits(&fake, "search/jql"), 1);
+    assert_eq!(hits(&fake, "status"), 1);
+    assert_eq!(hits(&fake, "field"), 1);
+    assert_eq!(hits(&fake, "changelog"), 0);
+    let ex6 = h.items.iter().find(|i| i.id == "EX-6").unwrap();
+    assert_eq!(ex6.sprint_moves.len(), 1);
+    assert_eq!(
+        ex6.sprint_moves[0].at,
+        Utc.with_ymd_and_hms(2026, 11, 18, 10, 0, 0).unwrap()
+    );
+    let ex4 = h.items.iter().find(|i| i.id == "EX-4").unwrap();
+    assert_eq!(ex4.points_changes[0].from, Some(1.0));
+    assert_eq!(ex4.points_changes[0].to, Some(5.0));
+    let ex2 = h.items.iter().find(|i| i.id == "EX-2").unwrap();
+    assert_eq!(ex2.status.category, StatusCategory::Done);
+    assert_eq!(
+        ex2.status_changes
+            .iter()
+            .map(|c| c.to.category)
+            .collect::<Vec<_>>(),
+        vec![StatusCategory::InProgress, StatusCategory::Done]
+    );
+
+    // A second read reuses the site's statuses and fields.
+    jira.sprint_history("7", 500).await.unwrap();
+    assert_eq!(hits(&fake, "status"), 1);
+    assert_eq!(hits(&fake, "search/jql"), 2);
+
+    // The burndown computed from it sees EX-6 added after the start and EX-4 re-estimated.
+    let sprint = jira.get_sprint("7").await.unwrap();
+    let b = analytics::burndown(&sprint, &h, Metric::StoryPoints, Utc::now());
+    let changes: Vec<(String, String)> = b
+        .scope_changes
+        .iter()
+        .map(|c| (c.item_id.clone(), format!("{:?}", c.change)))
+        .collect();
+    assert!(
+        changes
+            .iter()
+            .any(|(id, kind)| id == "EX-6" && kind.contains("Added")),
+        "{changes:?}"
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|(id, kind)| id == "EX-4" && kind.contains("ReEstimated")),
+        "{changes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_changelog_longer_than_the_search_embeds_is_read_for_that_issue_only() {
+    let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
+    {
+        let mut issues = fake.issues.lock().unwrap();
+        let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
+        for n in 0..130 {
+            ex1.history.push(json!({ "id": format!("h{n}"), "created": format!("2026-11-2{}T10:{:02}:00.000+0000", n % 3, n % 60), "items": [
+                { "field": "status", "fieldId": "status", "from": "10000", "fromString": "To Do", "to": "3", "toString": "In Progress" } ] }));
+        }
+    }
+    let jira = cloud(&base);
+    let h = jira.sprint_history("7", 500).await.unwrap();
+    let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
+    assert!(
+        ex1.status_changes.len() >= 130,
+        "{}",
+        ex1.status_changes.len()
+    );
+    assert_eq!(hits(&fake, "changelog"), 1);
+    // Sorted oldest first whatever order Jira sent.
+    assert!(ex1.status_changes.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
+/// The figures the issue asks for: upstream requests and wall time for burndown and
+/// sprint_report on a 200-item sprint against a local fake. Printed, not asserted (timing);
+/// the request count is asserted (it is a property of the client, not of the machine).
+#[tokio::test]
+async fn a_200_item_sprint_costs_a_few_requests() {
+    let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
+    {
+        let mut issues = fake.issues.lock().unwrap();
+        let template = issues[0].clone();
+        for n in 0..200 {
+            let mut i: FakeIssue = template.clone();
+            i.key = format!("EX-{}", 1000 + n);
+            i.summary = format!("Load item {n}");
+            i.sprint = Some(8);
+            i.story_points = Some(f64::from(n % 5 + 1));
+            i.status = if n % 3 == 0 {
+                ("Done", "done")
+            } else {
+                ("In Progress", "indeterminate")
+            };
+            i.history = vec![
+                json!({ "id": "1", "created": "2026-11-16T08:00:00.000+0000", "items": [ { "field": "Sprint", "from": "", "to": "8" } ] }),
+                json!({ "id": "2", "created": "2026-11-17T10:00:00.000+0000", "items": [
+                    { "field": "status", "fieldId": "status", "from": "10000", "fromString": "To Do", "to": "3", "toString": "In Progress" } ] }),
+            ];
+            if n % 3 == 0 {
+                i.history.push(json!({ "id": "3", "created": format!("2026-11-{}T15:00:00.000+0000", 18 + n % 8), "items": [
+                    { "field": "status", "fieldId": "status", "from": "3", "fromString": "In Progress", "to": "10001", "toString": "Done" } ] }));
+            }
+            issues.push(i);
+        }
+    }
+    let jira = cloud(&base);
+    let mut sprint = jira.get_sprint("8").await.unwrap();
+    sprint.start_date = Some(Utc.with_ymd_and_hms(2026, 11, 16, 9, 0, 0).unwrap());
+    sprint.end_date = Some(Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap());
+    let before = total_hits(&fake);
+    let started = Instant::now();
+    let h = jira.sprint_history("8", 2000).await.unwrap();
+    let read = started.elapsed();
+    let requests = total_hits(&fake) - before;
+    assert_eq!(h.items.len(), 200);
+    let started = Instant::now();
+    let b = analytics::burndown(&sprint, &h, Metric::StoryPoints, Utc::now());
+    let burndown_time = started.elapsed();
+    let started = Instant::now();
+    let r = analytics::sprint_report(&sprint, &h, Metric::StoryPoints, Utc::now());
+    let report_time = started.elapsed();
+    eprintln!(
+        "200-item sprint: {requests} upstream requests ({} searches of 100, the status list, the field list) in {:.1} ms; burndown computed in {:.2} ms ({} days), sprint_report in {:.2} ms ({} planned, {} completed)",
+        hits(&fake, "search/jql"),
+        read.as_secs_f64() * 1000.0,
+        burndown_time.as_secs_f64() * 1000.0,
+        b.days.len(),
+        report_time.as_secs_f64() * 1000.0,
+        r.planned.len(),
+        r.completed.len(),
+    );
+    // Two pages of 100 with the changelog, the statuses and the fields: nothing per item,
+    // nothing per assignee.
+    assert_eq!(requests, 4);
+    assert_eq!(r.completed.len(), 67);
+}
