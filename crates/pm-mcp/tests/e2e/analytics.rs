@@ -1,0 +1,114 @@
+//! Analytics through the real binary against the fake Jira, whose Sprint 7 has a seeded history
+//! (six items planned before the start on 16 Nov, EX-6 added on the 18th, EX-4 re-estimated from
+//! 1 to 5 points, work started on the 17th, EX-2 and EX-5 done on the 21st and 20th): the numbers
+//! come from that history, and the chart tools carry an 800×450 PNG.
+use base64::Engine as _;
+use rmcp::model::ProtocolVersion;
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+/// The PNG image blocks of a result, decoded.
+fn images(r: &rmcp::model::CallToolResult) -> Vec<Vec<u8>> {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_image())
+        .map(|i| {
+            assert_eq!(i.mime_type, "image/png");
+            base64::engine::general_purpose::STANDARD
+                .decode(&i.data)
+                .expect("base64")
+        })
+        .collect()
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    assert_eq!(&png[12..16], b"IHDR");
+    let n = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (n(&png[16..20]), n(&png[20..24]))
+}
+
+#[tokio::test]
+async fn analytics_from_history_with_charts() {
+    on_each_engine(|env| async move {
+        let token = "ATATT-analytics-e2e-0007";
+        let (jira, _fake) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+        env.add_user("ann@acme.org");
+        let key = env.create_key("ann@acme.org", "read,write");
+        let server = env.serve(&["--allow-http-providers"]).await;
+        let ann = server.client(&key, ProtocolVersion::V_2025_11_25).await.expect("ann");
+        ok(&ann, "configure_pm_provider", json!({
+            "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": token, "name": "acme-jira"
+        }))
+        .await;
+
+        // Burndown: structured numbers and a PNG.
+        let r = call_with(&ann, "burndown_chart", json!({ "sprint_id": "acme-jira:7" })).await;
+        assert_ne!(r.is_error, Some(true), "{}", text(&r));
+        let pngs = images(&r);
+        assert_eq!(pngs.len(), 1);
+        assert_eq!(png_size(&pngs[0]), (800, 450));
+        let b = r.structured_content.clone().expect("structured");
+        assert_eq!(b["sprint_id"], "acme-jira:7");
+        let changes = b["scope_changes"].as_array().expect("changes");
+        assert!(changes.iter().any(|c| c["item_id"] == "acme-jira:EX-6" && c["change"] == "added"), "{changes:?}");
+        assert!(changes.iter().any(|c| c["item_id"] == "acme-jira:EX-4" && c["change"] == "re_estimated"), "{changes:?}");
+        assert!(b["assumptions"].as_array().is_some_and(|a| !a.is_empty()));
+        // The same numbers as text, for clients that read only text.
+        let as_text: Value = serde_json::from_str(&text(&r)).expect("text is the JSON");
+        assert_eq!(as_text, b);
+        // Without the chart: the numbers alone.
+        let bare = call_with(&ann, "burndown_chart", json!({ "sprint_id": "acme-jira:7", "chart": false, "metric": "task_count" })).await;
+        assert!(images(&bare).is_empty());
+        assert_eq!(bare.structured_content.expect("numbers")["metric"], "task_count");
+
+        // Sprint report: five planned at the start, EX-6 added after it; done by category.
+        let report = ok(&ann, "sprint_report", json!({ "sprint_id": "acme-jira:7", "metric": "task_count" })).await;
+        assert_eq!(report["planned"].as_array().map(Vec::len), Some(5), "{report}");
+        let added: Vec<&str> = report["added_after_start"].as_array().expect("added").iter().filter_map(|i| i["id"].as_str()).collect();
+        assert_eq!(added, ["acme-jira:EX-6"]);
+        let done: Vec<&str> = report["completed"].as_array().expect("completed").iter().filter_map(|i| i["id"].as_str()).collect();
+        assert_eq!(done.len(), 2, "{report}");
+        assert!(done.contains(&"acme-jira:EX-2") && done.contains(&"acme-jira:EX-5"), "{done:?}");
+
+        // The project-window tools.
+        for (tool, args) in [
+            ("cfd_chart", json!({ "project_id": "acme-jira:EX", "days": 30 })),
+            ("cycle_time_chart", json!({ "project_id": "acme-jira:EX", "days": 60 })),
+            ("issue_trend_chart", json!({ "project_id": "acme-jira:EX" })),
+            ("work_distribution_chart", json!({ "sprint_id": "acme-jira:7", "by": "status" })),
+            ("capacity_chart", json!({ "project_id": "acme-jira:EX", "weeks": 2, "capacity": { "acme-jira:5b10a2844c20165700ede21g": 20 } })),
+            ("velocity_chart", json!({ "project_id": "acme-jira:EX", "sprints": 3 })),
+        ] {
+            let r = call_with(&ann, tool, args.clone()).await;
+            assert_ne!(r.is_error, Some(true), "{tool}: {}", text(&r));
+            assert_eq!(images(&r).len(), 1, "{tool} has no chart");
+            assert_eq!(png_size(&images(&r)[0]), (800, 450), "{tool}");
+            assert!(r.structured_content.is_some(), "{tool}");
+        }
+        let dist = ok(&ann, "work_distribution_chart", json!({ "sprint_id": "acme-jira:7", "by": "status", "chart": false })).await;
+        assert_eq!(dist["total_count"], 6);
+        let cap = ok(&ann, "capacity_chart", json!({ "project_id": "acme-jira:EX", "weeks": 2, "chart": false, "capacity": { "acme-jira:5b10a2844c20165700ede21g": 20 } })).await;
+        assert!(cap["people"].as_array().is_some_and(|p| p.iter().any(|x| x["id"] == "acme-jira:5b10a2844c20165700ede21g" && x["hours_per_week"] == 20.0)), "{cap}");
+        let health = ok(&ann, "project_health", json!({ "project_id": "acme-jira:EX" })).await;
+        assert_eq!(health["total_items"].as_u64().map(|n| n >= 6), Some(true), "{health}");
+
+        // Bad input in plain words.
+        let both = call_with(&ann, "work_distribution_chart", json!({ "sprint_id": "acme-jira:7", "project_id": "acme-jira:EX" })).await;
+        assert!(text(&both).contains("either sprint_id or project_id"), "{}", text(&both));
+        let long = call_with(&ann, "cfd_chart", json!({ "project_id": "acme-jira:EX", "days": 9999 })).await;
+        assert!(text(&long).contains("between 1 and 365"), "{}", text(&long));
+        // A metric that does not exist is refused before anything runs, naming the argument.
+        let params = rmcp::model::CallToolRequestParams::new("burndown_chart")
+            .with_arguments(json!({ "sprint_id": "acme-jira:7", "metric": "bananas" }).as_object().cloned().unwrap_or_default());
+        let refused = ann.call_tool(params).await.expect_err("refused");
+        assert!(refused.to_string().contains("metric"), "{refused}");
+
+        let _ = ann.cancel().await;
+        server.stop().await;
+        env.finish().await;
+    })
+    .await;
+}
