@@ -118,6 +118,9 @@ pub struct Fake {
     /// Answer this many of the next requests with 429.
     pub rate_limit_next: AtomicUsize,
     next_id: AtomicUsize,
+    /// When each task entered each status (ms), as the Time in Status ClickApp keeps it; tasks
+    /// without an entry have been in their current status since they were created.
+    pub status_history: Mutex<HashMap<String, Vec<(String, i64)>>>,
 }
 
 pub type Shared = Arc<Fake>;
@@ -813,7 +816,19 @@ async fn update_task(
     }
     if let Some(s) = body["status"].as_str() {
         match STATUSES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
-            Some((n, _)) => t.status = n.to_string(),
+            Some((n, _)) => {
+                if t.status != *n {
+                    let mut h = f.status_history.lock().unwrap();
+                    let entries = h
+                        .entry(t.id.clone())
+                        .or_insert_with(|| vec![(t.status.clone(), now_ms() - 7 * DAY)]);
+                    // One entry per status, with when it was first entered, as ClickUp keeps it.
+                    if !entries.iter().any(|(s, _)| s == n) {
+                        entries.push((n.to_string(), now_ms()));
+                    }
+                }
+                t.status = n.to_string()
+            }
             None => return err(StatusCode::BAD_REQUEST, "Status does not exist", "ITEM_114"),
         }
     }
@@ -1027,6 +1042,56 @@ async fn add_comment(
     axum::Json(json!({ "id": c["id"], "hist_id": format!("h{n}"), "date": date })).into_response()
 }
 
+/// `GET /task/bulk_time_in_status/task_ids?task_ids=a&task_ids=b` (up to 100): per task, the
+/// current status and every status it has been in, with when it first entered it.
+async fn bulk_time_in_status(
+    State(f): State<Shared>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Response {
+    let ids: Vec<String> = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "task_ids")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    if ids.is_empty() || ids.len() > 100 {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "Include between 1 and 100 task_ids",
+            "INPUT_004",
+        );
+    }
+    let now = now_ms();
+    let mut out = serde_json::Map::new();
+    for id in ids {
+        let Some(t) = find_task(&f, &id) else {
+            return not_found("Task");
+        };
+        let history = f
+            .status_history
+            .lock()
+            .unwrap()
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| vec![(t.status.clone(), now - 7 * DAY)]);
+        let entry = |(status, since): &(String, i64)| {
+            let mut s = status_json(status);
+            s["total_time"] =
+                json!({ "by_minute": (now - since) / 60_000, "since": since.to_string() });
+            s
+        };
+        let current = history
+            .iter()
+            .rev()
+            .find(|(s, _)| *s == t.status)
+            .cloned()
+            .unwrap_or((t.status.clone(), now));
+        out.insert(
+            id,
+            json!({ "current_status": entry(&current), "status_history": history.iter().map(entry).collect::<Vec<_>>() }),
+        );
+    }
+    axum::Json(Value::Object(out)).into_response()
+}
+
 async fn tracked(State(f): State<Shared>, Path(id): Path<String>) -> Response {
     if find_task(&f, &id).is_none() {
         return not_found("Task");
@@ -1197,6 +1262,7 @@ pub async fn spawn(token: &str) -> (String, Shared) {
         page_size: AtomicUsize::new(100),
         rate_limit_next: AtomicUsize::new(0),
         next_id: AtomicUsize::new(1),
+        status_history: Mutex::default(),
     });
     let app = Router::new()
         .route("/v2/user", get(user))
@@ -1228,6 +1294,10 @@ pub async fn spawn(token: &str) -> (String, Shared) {
         )
         .route("/v2/task/{id}/comment", get(comments).post(add_comment))
         .route("/v2/task/{id}/time", get(tracked))
+        .route(
+            "/v2/task/bulk_time_in_status/task_ids",
+            get(bulk_time_in_status),
+        )
         .route("/v2/task/{id}/field/{field}", post(set_field))
         .route("/v2/task/{id}/tag/{tag}", post(add_tag).delete(remove_tag))
         .route("/v2/task/{id}/dependency", post(dependency))

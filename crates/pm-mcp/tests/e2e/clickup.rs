@@ -103,6 +103,20 @@ async fn a_clickup_session_through_the_real_binary() {
         let logs = ok(&ann, "list_worklogs", json!({ "task_id": id })).await;
         assert_eq!(logs["total_hours"], 1.5);
 
+        // Analytics from the Time in Status ClickApp: the sprint list's seven tasks, the move
+        // just made, and a chart.
+        let sprint_ref = format!("acme-cu:{}", cu::SPRINT_NOW);
+        let report = ok(&ann, "sprint_report", json!({ "sprint_id": sprint_ref, "metric": "task_count" })).await;
+        let count = |k: &str| report[k].as_array().map_or(0, Vec::len);
+        assert_eq!(count("planned") + count("added_after_start"), 7, "{report}");
+        let burn = call_with(&ann, "burndown_chart", json!({ "sprint_id": sprint_ref })).await;
+        assert_ne!(burn.is_error, Some(true), "{}", text(&burn));
+        assert!(burn.content.iter().any(|c| c.as_image().is_some()), "no chart");
+        let cfd = ok(&ann, "cfd_chart", json!({ "project_id": "acme-cu:790", "days": 14, "chart": false })).await;
+        let today = cfd["days"].as_array().and_then(|d| d.last()).cloned().unwrap_or_default();
+        assert!(today["in_progress"].as_u64().is_some_and(|n| n >= 1), "{cfd}");
+        assert!(fake.requests_since(0).iter().any(|r| r.contains("bulk_time_in_status")));
+
         let sprints = ok(&ann, "list_sprints", json!({ "project_id": "acme-cu:790" })).await;
         let states: Vec<&str> = sprints["sprints"].as_array().expect("sprints").iter().filter_map(|s| s["state"].as_str()).collect();
         assert_eq!(states, vec!["closed", "active", "future"]);

@@ -120,6 +120,17 @@ async fn an_openproject_session_through_the_real_binary() {
         let sprints = ok(&ann, "list_sprints", json!({ "project_id": "acme-op:demo-project", "state": "closed" })).await;
         assert!(sprints["sprints"].as_array().is_some_and(|s| s.iter().any(|x| x["id"] == sprint_id.as_str())));
 
+        // Analytics from OpenProject's activities: the task joined Sprint 2 after it started and
+        // moved to In progress; the version's other work packages were planned.
+        let report = ok(&ann, "sprint_report", json!({ "sprint_id": "acme-op:2", "metric": "task_count" })).await;
+        let added: Vec<&str> = report["added_after_start"].as_array().expect("added").iter().filter_map(|i| i["id"].as_str()).collect();
+        assert!(added.contains(&id.as_str()), "{report}");
+        let burn = call_with(&ann, "burndown_chart", json!({ "sprint_id": "acme-op:2" })).await;
+        assert_ne!(burn.is_error, Some(true), "{}", text(&burn));
+        assert!(burn.content.iter().any(|c| c.as_image().is_some()), "no chart");
+        let cycle = ok(&ann, "cycle_time_chart", json!({ "project_id": "acme-op:demo-project", "chart": false })).await;
+        assert!(cycle["assumptions"].as_array().is_some_and(|a| !a.is_empty()), "{cycle}");
+
         let people = ok(&ann, "list_users", json!({ "query": "jonas" })).await;
         assert_eq!(people["users"][0]["id"], "acme-op:6");
         ok(&ann, "delete_task", json!({ "task_id": id })).await;

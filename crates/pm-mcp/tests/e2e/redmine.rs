@@ -258,6 +258,40 @@ async fn a_working_day_against_a_real_redmine() {
     assert_eq!(wip["tasks"][0]["id"], task_id.as_str());
     let in_sprint = ok(&ann, "get_sprint_tasks", json!({ "sprint_id": sprint_id })).await;
     assert_eq!(in_sprint["tasks"].as_array().map(Vec::len), Some(1));
+    // Analytics from Redmine's journals: the version's history, with its status change.
+    let report = ok(
+        &ann,
+        "sprint_report",
+        json!({ "sprint_id": sprint_id, "metric": "task_count" }),
+    )
+    .await;
+    let in_report: Vec<&str> = ["planned", "added_after_start"]
+        .iter()
+        .flat_map(|k| report[*k].as_array().into_iter().flatten())
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(in_report, [task_id.as_str()], "{report}");
+    let burn = call_with(&ann, "burndown_chart", json!({ "sprint_id": sprint_id })).await;
+    assert_ne!(burn.is_error, Some(true), "{}", text(&burn));
+    assert!(
+        burn.content.iter().any(|c| c.as_image().is_some()),
+        "no chart"
+    );
+    let cfd = ok(
+        &ann,
+        "cfd_chart",
+        json!({ "project_id": project_id, "days": 7, "chart": false }),
+    )
+    .await;
+    let today = cfd["days"]
+        .as_array()
+        .and_then(|d| d.last())
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        today["in_progress"].as_u64().is_some_and(|n| n >= 1),
+        "{cfd}"
+    );
     let start = call_with(&ann, "start_sprint", json!({ "sprint_id": sprint_id })).await;
     assert!(
         text(&start).contains("not supported by Redmine"),

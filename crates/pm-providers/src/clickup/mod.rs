@@ -8,6 +8,7 @@
 //! (0-based, 100 tasks a page) with `last_page`, `include_closed=true` for closed tasks, 429 with
 //! `X-RateLimit-Reset`, `{"err", "ECODE"}` error bodies. A connection works in one workspace: the
 //! one given, or the only one the token sees.
+mod history;
 mod map;
 pub mod wire;
 
@@ -1205,6 +1206,44 @@ impl Provider for ClickUp {
             provider: NAME,
             operation: "completing a sprint (ClickUp closes sprint lists on their due date itself, moving unfinished tasks as the Sprints ClickApp is set up; change the due date with update_sprint instead)",
         })
+    }
+
+    async fn sprint_history(
+        &self,
+        sprint: &str,
+        max_items: u32,
+    ) -> ProviderResult<pm_core::History> {
+        let list = number(sprint, "sprint (list)")?;
+        let params = vec![
+            ("include_closed", "true".to_string()),
+            ("subtasks", "true".into()),
+            ("include_timl", "true".into()),
+        ];
+        self.history(vec![(format!("list/{list}/task"), params)], max_items)
+            .await
+            .map_err(|e| not_found(e, format!("ClickUp list {list}")))
+    }
+
+    async fn project_history(
+        &self,
+        project: &str,
+        since: chrono::DateTime<Utc>,
+        max_items: u32,
+    ) -> ProviderResult<pm_core::History> {
+        let space = number(project, "space")?;
+        let path = format!("team/{}/task", self.team_id().await?);
+        let open = vec![
+            ("subtasks", "true".to_string()),
+            ("space_ids[]", space.clone()),
+        ];
+        let recent = vec![
+            ("include_closed", "true".to_string()),
+            ("subtasks", "true".into()),
+            ("space_ids[]", space),
+            ("date_updated_gt", since.timestamp_millis().to_string()),
+        ];
+        self.history(vec![(path.clone(), open), (path, recent)], max_items)
+            .await
     }
 
     async fn delete_sprint(&self, id: &str) -> ProviderResult<()> {

@@ -199,6 +199,9 @@ pub struct Task {
     pub due_date: Option<i64>,
     #[serde(default, deserialize_with = "opt_f64")]
     pub points: Option<f64>,
+    /// Milliseconds.
+    #[serde(default, deserialize_with = "opt_i64")]
+    pub time_estimate: Option<i64>,
     #[serde(default)]
     pub custom_fields: Vec<CustomField>,
     pub url: Option<String>,
@@ -331,4 +334,26 @@ pub struct Error {
     pub err: Option<String>,
     #[serde(rename = "ECODE")]
     pub ecode: Option<String>,
+}
+
+/// One status in the Time in Status ClickApp's answer: since when (ms, as a string).
+#[derive(Debug, Deserialize)]
+pub struct StatusTime {
+    pub status: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub total_time: Option<TotalTime>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TotalTime {
+    #[serde(default, deserialize_with = "opt_i64")]
+    pub since: Option<i64>,
+}
+
+/// `GET /task/bulk_time_in_status/task_ids`: per task id.
+#[derive(Debug, Deserialize)]
+pub struct TimeInStatus {
+    #[serde(default)]
+    pub status_history: Vec<StatusTime>,
 }
