@@ -104,7 +104,7 @@ pub struct ServeArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, comments, worklogs)
+    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics)
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
@@ -132,7 +132,7 @@ pub struct StdioArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, comments, worklogs)
+    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics)
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
