@@ -27,6 +27,20 @@ const MAX_ITEMS: u32 = 2000;
 const MAX_SPRINTS: u32 = 12;
 /// Windows are at most this many days.
 const MAX_DAYS: u32 = 365;
+/// Lists of items in a result are cut to this many (their totals still count every item), so a
+/// large sprint or project does not flood the model's context.
+const MAX_LISTED: usize = 100;
+
+/// Cuts `list` to `MAX_LISTED` and says so in `notes`.
+fn cap<T>(list: &mut Vec<T>, name: &str, notes: &mut Vec<String>) {
+    if list.len() > MAX_LISTED {
+        notes.push(format!(
+            "{name} lists the first {MAX_LISTED} of {} items; the totals count them all",
+            list.len()
+        ));
+        list.truncate(MAX_LISTED);
+    }
+}
 
 /// A result with its numbers as `structuredContent` (and the same JSON as text), plus a PNG chart
 /// when one was drawn.
@@ -392,8 +406,17 @@ impl PmServer {
             Ok(s) if !s.is_empty() => Some(analytics::velocity(&s, Metric::StoryPoints)),
             _ => None,
         };
-        let value = analytics::project_health(&history, velocity.as_ref(), Utc::now());
-        Ok(Charted { value, png: None })
+        let mut h = analytics::project_health(&history, velocity.as_ref(), Utc::now());
+        let notes = &mut h.assumptions;
+        cap(&mut h.open_bugs, "open_bugs", notes);
+        cap(&mut h.overdue, "overdue", notes);
+        cap(&mut h.wip, "wip", notes);
+        cap(&mut h.stale_in_progress, "stale_in_progress", notes);
+        cap(&mut h.blocked, "blocked", notes);
+        Ok(Charted {
+            value: h,
+            png: None,
+        })
     }
 
     /// Cumulative flow over the last `days` days: items in to do, in progress and done at the end
@@ -443,8 +466,15 @@ impl PmServer {
         let d = days(a.days, 30)?;
         let (_, _, _, history) = self.project_items(&p, &a.project_id, d).await?;
         let (from, to) = window(d);
-        let value = analytics::cycle_time(&history, from, to);
+        let mut value = analytics::cycle_time(&history, from, to);
         let png = png(a.chart, || pm_charts::cycle_time_png(&value));
+        let notes = &mut value.assumptions;
+        cap(&mut value.items, "items", notes);
+        cap(
+            &mut value.done_without_in_progress,
+            "done_without_in_progress",
+            notes,
+        );
         Ok(Charted { value, png })
     }
 
@@ -562,5 +592,34 @@ impl PmServer {
         let value = analytics::capacity(&history, &config, Utc::now().date_naive(), weeks);
         let png = png(a.chart, || pm_charts::capacity_png(&value));
         Ok(Charted { value, png })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lists_are_cut_and_say_so() {
+        let mut notes = Vec::new();
+        let mut short: Vec<u32> = (0..100).collect();
+        cap(&mut short, "planned", &mut notes);
+        assert_eq!((short.len(), notes.len()), (100, 0));
+        let mut long: Vec<u32> = (0..250).collect();
+        cap(&mut long, "planned", &mut notes);
+        assert_eq!(long.len(), 100);
+        assert_eq!(
+            notes,
+            ["planned lists the first 100 of 250 items; the totals count them all"]
+        );
+    }
+
+    #[test]
+    fn windows_and_days_are_checked() {
+        assert_eq!(days(None, 30).unwrap(), 30);
+        assert!(days(Some(0), 30).is_err());
+        assert!(days(Some(366), 30).is_err());
+        let (from, to) = window(7);
+        assert_eq!((to - from).num_days(), 6);
     }
 }
