@@ -1,5 +1,5 @@
 //! Opaque list cursors. Callers pass back what they were given; the format is ours to change.
-use pm_core::{ProviderError, ProviderResult};
+use pm_core::{Page, PageRequest, ProviderError, ProviderResult};
 
 const OFFSET: &str = "o:";
 const TOKEN: &str = "t:";
@@ -47,6 +47,22 @@ pub fn decode_offset(cursor: Option<&str>) -> ProviderResult<u64> {
     }
 }
 
+/// One page of a list the tracker returns whole (pm-mcp pages it with offset cursors).
+pub fn slice<T>(all: Vec<T>, page: &PageRequest) -> ProviderResult<Page<T>> {
+    let start = decode_offset(page.cursor.as_deref())?;
+    let total = all.len() as u64;
+    let items: Vec<T> = all
+        .into_iter()
+        .skip(start as usize)
+        .take(page.limit as usize)
+        .collect();
+    let end = start + items.len() as u64;
+    Ok(Page {
+        next: (!items.is_empty() && end < total).then(|| encode_offset(end)),
+        items,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +82,19 @@ mod tests {
         );
         assert_eq!(decode_token(None).unwrap(), None);
         assert!(decode_token(Some("o:5")).is_err());
+    }
+
+    #[test]
+    fn whole_lists_are_paged_by_offset() {
+        let all: Vec<u32> = (0..7).collect();
+        let p1 = slice(all.clone(), &PageRequest::new(None, Some(3))).unwrap();
+        assert_eq!(p1.items, [0, 1, 2]);
+        let p3 = slice(
+            all.clone(),
+            &PageRequest::new(Some(encode_offset(6)), Some(3)),
+        )
+        .unwrap();
+        assert_eq!((p3.items, p3.next), (vec![6], None));
+        assert!(slice(all, &PageRequest::new(Some("t:x".into()), Some(3))).is_err());
     }
 }

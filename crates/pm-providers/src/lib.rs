@@ -5,6 +5,7 @@
 pub mod clickup;
 pub mod cursor;
 pub mod http;
+pub mod ids;
 pub mod jira;
 pub mod openproject;
 pub mod redmine;

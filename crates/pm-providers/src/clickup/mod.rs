@@ -25,6 +25,7 @@ use tokio::sync::OnceCell;
 
 use crate::cursor;
 use crate::http::{HttpSettings, Upstream};
+use crate::ids::{self, not_found};
 
 const NAME: &str = "ClickUp";
 /// ClickUp returns tasks 100 a page, comments 25.
@@ -386,13 +387,7 @@ impl ClickUp {
 }
 
 fn number(id: &str, what: &str) -> ProviderResult<String> {
-    let id = id.trim();
-    if id.is_empty() || id.len() > 30 || !id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ProviderError::BadInput(format!(
-            "{id:?} is not a ClickUp {what} id (a number)"
-        )));
-    }
-    Ok(id.to_string())
+    ids::number(NAME, id, what).map(|n| n.to_string())
 }
 
 fn user_number(id: &str) -> ProviderResult<i64> {
@@ -430,13 +425,6 @@ fn segment(s: &str) -> String {
     out
 }
 
-fn not_found(e: ProviderError, what: String) -> ProviderError {
-    match e {
-        ProviderError::NotFound { .. } => ProviderError::NotFound { what },
-        other => other,
-    }
-}
-
 fn encode_task_cursor(page: u32, skip: usize) -> String {
     cursor::encode_token(&format!("{page}.{skip}"))
 }
@@ -459,22 +447,6 @@ fn decode_task_cursor(c: Option<&str>) -> ProviderResult<(u32, usize)> {
             Ok((p, s))
         }
     }
-}
-
-/// One page of a list ClickUp returns whole (pm-mcp pages it).
-fn slice<T>(all: Vec<T>, page: &PageRequest) -> ProviderResult<Page<T>> {
-    let start = cursor::decode_offset(page.cursor.as_deref())? as usize;
-    let total = all.len();
-    let items: Vec<T> = all
-        .into_iter()
-        .skip(start)
-        .take(page.limit as usize)
-        .collect();
-    let end = start + items.len();
-    Ok(Page {
-        next: (!items.is_empty() && end < total).then(|| cursor::encode_offset(end as u64)),
-        items,
-    })
 }
 
 fn no_start(start: Option<chrono::DateTime<Utc>>) -> ProviderResult<()> {
@@ -526,7 +498,7 @@ impl Provider for ClickUp {
             .into_iter()
             .map(|s| map::project(s, &team))
             .collect();
-        slice(all, page)
+        cursor::slice(all, page)
     }
 
     async fn search_projects(
@@ -552,7 +524,7 @@ impl Provider for ClickUp {
             .filter(|s| s.name.to_lowercase().contains(&needle))
             .map(|s| map::project(s, &team))
             .collect();
-        slice(all, page)
+        cursor::slice(all, page)
     }
 
     async fn get_project(&self, id: &str) -> ProviderResult<Project> {
@@ -1013,7 +985,7 @@ impl Provider for ClickUp {
             })
             .collect();
         all.sort_by_key(|w| w.started_at);
-        slice(all, page)
+        cursor::slice(all, page)
     }
 
     async fn add_watcher(&self, task: &str, user: &str) -> ProviderResult<()> {
@@ -1078,7 +1050,7 @@ impl Provider for ClickUp {
                         .is_some_and(|e| e.to_lowercase().contains(&needle))
             })
             .collect();
-        slice(all, page)
+        cursor::slice(all, page)
     }
 
     async fn get_user(&self, id: &str) -> ProviderResult<User> {
@@ -1143,7 +1115,7 @@ impl Provider for ClickUp {
             );
         }
         all.sort_by_key(|s| (s.start_date.or(s.end_date), s.id.clone()));
-        slice(all, page)
+        cursor::slice(all, page)
     }
 
     async fn get_sprint(&self, id: &str) -> ProviderResult<Sprint> {

@@ -30,6 +30,7 @@ use serde_json::{Value, json};
 use self::filters::{Filters, sort_by};
 use crate::cursor;
 use crate::http::{HttpSettings, Upstream};
+use crate::ids::{self, not_found};
 
 const P: &str = "OpenProject";
 /// OpenProject's own limit is a site setting (1000 by default); pm-mcp pages stay small.
@@ -491,37 +492,12 @@ fn no_labels(labels: &[String]) -> ProviderResult<()> {
 }
 
 fn number(id: &str, what: &str) -> ProviderResult<u64> {
-    id.trim()
-        .trim_start_matches('#')
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            ProviderError::BadInput(format!("{id:?} is not an OpenProject {what} id (a number)"))
-        })
+    ids::number(P, id, what)
 }
 
 /// A project id or identifier, safe in a path.
 fn project_ref(id: &str) -> ProviderResult<String> {
-    let id = id.trim();
-    if id.is_empty()
-        || id.len() > 100
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(ProviderError::BadInput(format!(
-            "{id:?} is not an OpenProject project id or identifier"
-        )));
-    }
-    Ok(id.to_string())
-}
-
-fn not_found(e: ProviderError, what: String) -> ProviderError {
-    match e {
-        ProviderError::NotFound { .. } => ProviderError::NotFound { what },
-        other => other,
-    }
+    ids::slug(P, id, "project id or identifier", 100)
 }
 
 fn conflict_words(e: ProviderError, id: u64) -> ProviderError {
@@ -871,7 +847,7 @@ impl Provider for OpenProject {
             .await
             .map_err(|e| not_found(e, format!("OpenProject work package #{n}")))?;
         let comments: Vec<Comment> = all.into_iter().filter_map(map::comment).collect();
-        slice(comments, page)
+        cursor::slice(comments, page)
     }
 
     async fn log_work(
@@ -1033,7 +1009,7 @@ impl Provider for OpenProject {
             .map(|v| map::sprint(v, day))
             .filter(|s| states.is_empty() || states.contains(&s.state))
             .collect();
-        slice(all, page)
+        cursor::slice(all, page)
     }
 
     async fn get_sprint(&self, id: &str) -> ProviderResult<Sprint> {
@@ -1200,22 +1176,6 @@ fn relation_type(link_type: &str) -> ProviderResult<&'static str> {
                 "OpenProject has no relation {other:?}; use relates, blocks, blocked by, duplicates, duplicated by, precedes, follows, includes, part of, requires or required by"
             )));
         }
-    })
-}
-
-/// One page of a list read whole.
-fn slice<T>(all: Vec<T>, page: &PageRequest) -> ProviderResult<Page<T>> {
-    let start = cursor::decode_offset(page.cursor.as_deref())?;
-    let total = all.len() as u64;
-    let items: Vec<T> = all
-        .into_iter()
-        .skip(start as usize)
-        .take(page.limit as usize)
-        .collect();
-    let end = start + items.len() as u64;
-    Ok(Page {
-        next: (!items.is_empty() && end < total).then(|| cursor::encode_offset(end)),
-        items,
     })
 }
 

@@ -20,6 +20,7 @@ use serde_json::json;
 
 use crate::cursor;
 use crate::http::{HttpSettings, Upstream};
+use crate::ids::{self, not_found};
 
 pub struct Redmine {
     up: Upstream,
@@ -139,18 +140,6 @@ impl Redmine {
             })
     }
 
-    /// One page of a list Redmine returns whole (pm-mcp pages it).
-    fn slice<T>(all: Vec<T>, page: &PageRequest) -> ProviderResult<Page<T>> {
-        let start = cursor::decode_offset(page.cursor.as_deref())?;
-        let total = all.len() as u64;
-        let items = all
-            .into_iter()
-            .skip(start as usize)
-            .take(page.limit as usize)
-            .collect();
-        Ok(Self::page_of(items, start, Some(total)))
-    }
-
     fn page_of<T>(items: Vec<T>, offset: u64, total: Option<u64>) -> Page<T> {
         let end = offset + items.len() as u64;
         let more = !items.is_empty() && total.is_some_and(|t| end < t);
@@ -162,35 +151,12 @@ impl Redmine {
 }
 
 fn number(id: &str, what: &str) -> ProviderResult<u64> {
-    id.trim()
-        .trim_start_matches('#')
-        .parse::<u64>()
-        .map_err(|_| {
-            ProviderError::BadInput(format!("{id:?} is not a Redmine {what} id (a number)"))
-        })
+    ids::number("Redmine", id, what)
 }
 
 /// A project id or identifier, safe in a path.
 fn project_ref(id: &str) -> ProviderResult<String> {
-    let id = id.trim();
-    if id.is_empty()
-        || id.len() > 100
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(ProviderError::BadInput(format!(
-            "{id:?} is not a Redmine project id or identifier"
-        )));
-    }
-    Ok(id.to_string())
-}
-
-fn not_found(e: ProviderError, what: String) -> ProviderError {
-    match e {
-        ProviderError::NotFound { .. } => ProviderError::NotFound { what },
-        other => other,
-    }
+    ids::slug("Redmine", id, "project id or identifier", 100)
 }
 
 fn paging(page: &PageRequest) -> ProviderResult<(u64, u32)> {
@@ -565,7 +531,7 @@ impl Provider for Redmine {
             .into_iter()
             .filter_map(map::comment)
             .collect();
-        Self::slice(all, page)
+        cursor::slice(all, page)
     }
 
     async fn log_work(
@@ -730,7 +696,7 @@ impl Provider for Redmine {
             .map(map::sprint)
             .filter(|s| states.is_empty() || states.contains(&s.state))
             .collect();
-        Self::slice(all, page)
+        cursor::slice(all, page)
     }
 
     async fn get_sprint(&self, id: &str) -> ProviderResult<Sprint> {
