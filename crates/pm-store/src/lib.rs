@@ -117,6 +117,15 @@ pub trait Store: UserStore + ApiKeyStore + ConnectionStore + AuditStore {
     async fn pending_migrations(&self) -> StoreResult<usize>;
     /// Round-trips to the database.
     async fn ping(&self) -> StoreResult<()>;
+    /// A counter that moves whenever anything authentication depends on changes (keys revoked,
+    /// re-scoped, deleted; users disabled or deleted), whoever made the change (database
+    /// triggers keep it). Servers drop their cache of verified keys when it moves.
+    async fn auth_epoch(&self) -> StoreResult<i64>;
+    /// Pushed notice of such changes, where the engine can push (PostgreSQL's LISTEN); `None`
+    /// where it cannot (SQLite), and callers poll `auth_epoch`.
+    async fn auth_changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<()>>> {
+        Ok(None)
+    }
     async fn close(&self);
 }
 

@@ -84,6 +84,39 @@ impl crate::Store for PgStore {
         Ok(())
     }
 
+    async fn auth_epoch(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT value FROM auth_epoch WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn auth_changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<()>>> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen("pm_mcp_auth").await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            loop {
+                // `recv` reconnects by itself after a lost connection; a notice may have been
+                // missed meanwhile, so a reconnect is passed on as a change too.
+                let notice = listener.try_recv().await;
+                let forward = match notice {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the auth change listener lost PostgreSQL; retrying");
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        true
+                    }
+                };
+                if forward && tx.send(()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

@@ -93,6 +93,14 @@ impl crate::Store for SqliteStore {
         Ok(())
     }
 
+    async fn auth_epoch(&self) -> StoreResult<i64> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT value FROM auth_epoch WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }

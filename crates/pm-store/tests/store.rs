@@ -524,3 +524,52 @@ async fn unreachable_and_malformed_databases_fail_clearly() {
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(DatabaseUrl::parse("mysql://x/y").is_err());
 }
+
+#[tokio::test]
+async fn the_auth_epoch_moves_on_what_authentication_depends_on_and_only_that() {
+    on_each_engine(|store| async move {
+        let ann = user(&store, "ann@acme.org").await;
+        let key = ApiKey::generate();
+        let info = store
+            .add_api_key(NewApiKey::for_key(
+                &key,
+                ann.id,
+                "laptop",
+                Scopes::only(Scope::Read),
+                None,
+            ))
+            .await
+            .expect("add key");
+        let mut changes = store.auth_changes().await.expect("listen");
+        let e0 = store.auth_epoch().await.expect("epoch");
+        // Using a key moves nothing.
+        store
+            .touch_api_key(info.id, Utc::now())
+            .await
+            .expect("touch");
+        assert_eq!(store.auth_epoch().await.expect("epoch"), e0);
+        // Revoking does, and PostgreSQL says so at once.
+        store.revoke_api_key(ann.id, info.id).await.expect("revoke");
+        let e1 = store.auth_epoch().await.expect("epoch");
+        assert!(e1 > e0, "{e0} -> {e1}");
+        if let Some(rx) = changes.as_mut() {
+            tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                .await
+                .expect("a pushed notice within 5 s")
+                .expect("channel open");
+        }
+        // Disabling and re-enabling a user does too.
+        store
+            .set_user_disabled(ann.id, true)
+            .await
+            .expect("disable");
+        let e2 = store.auth_epoch().await.expect("epoch");
+        assert!(e2 > e1);
+        store
+            .set_user_disabled(ann.id, false)
+            .await
+            .expect("enable");
+        assert!(store.auth_epoch().await.expect("epoch") > e2);
+    })
+    .await;
+}

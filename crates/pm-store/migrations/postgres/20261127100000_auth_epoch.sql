@@ -1,0 +1,27 @@
+-- A counter that moves whenever anything authentication depends on changes (a key revoked,
+-- re-scoped, re-dated or deleted; a user disabled, changed or deleted), whoever writes it: the
+-- server, the CLI, another replica, an operator's SQL. Servers cache verified keys and drop the
+-- cache when the counter moves; a NOTIFY on channel pm_mcp_auth tells listening replicas at once.
+-- Using a key (last_used_at) does not move it.
+CREATE TABLE auth_epoch (
+    id    INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    value BIGINT NOT NULL
+);
+INSERT INTO auth_epoch (id, value) VALUES (1, 0);
+
+CREATE FUNCTION auth_epoch_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE auth_epoch SET value = value + 1 WHERE id = 1;
+    PERFORM pg_notify('pm_mcp_auth', '');
+    RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER auth_epoch_key_changed AFTER UPDATE OF revoked_at, expires_at, scopes, toolsets, key_hash, user_id
+    ON user_mcp_api_keys FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
+CREATE TRIGGER auth_epoch_key_deleted AFTER DELETE ON user_mcp_api_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
+CREATE TRIGGER auth_epoch_user_changed AFTER UPDATE OF disabled_at, is_admin, email ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
+CREATE TRIGGER auth_epoch_user_deleted AFTER DELETE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
