@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use http::HeaderMap;
 use pm_core::{ApiKeyId, Scope, Scopes};
-use pm_store::{ApiKey, ApiKeyInfo, MalformedKey, Store, StoreError, User};
+use pm_store::{ApiKey, ApiKeyInfo, KeyOwner, MalformedKey, Store, StoreError, User};
 
 /// Who is calling: a user, through one of their keys.
 #[derive(Debug, Clone)]
@@ -110,33 +110,147 @@ pub fn key_from_headers(headers: &HeaderMap) -> Result<String, AuthError> {
 }
 
 /// Checks keys against the store. Cheap to clone.
+///
+/// Verified keys are cached (by hash) while the store's auth epoch stands still: any change
+/// authentication depends on — a key revoked, a user disabled, by this process, the CLI or another
+/// replica — moves the epoch (database triggers), and the cache is dropped when it moves.
+/// PostgreSQL pushes the change (LISTEN/NOTIFY); the epoch is also polled every
+/// `EPOCH_POLL`, so a change takes effect within that bound even without the push. An entry lives
+/// at most `CACHE_TTL` whatever happens, and nothing is cached while the epoch cannot be read.
 #[derive(Clone)]
 pub struct Authenticator {
     store: Arc<dyn Store>,
     /// When this process last recorded each key's use (the store also throttles across replicas).
     touched: Arc<Mutex<HashMap<ApiKeyId, Instant>>>,
+    cache: Arc<KeyCache>,
 }
 
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// How often the auth epoch is read (the bound on a revocation taking effect everywhere).
+pub const EPOCH_POLL: Duration = Duration::from_millis(500);
+/// The longest a verified key is trusted without a new lookup.
+const CACHE_TTL: Duration = Duration::from_secs(60);
+/// Keys cached at most (then the cache starts again).
+const CACHE_MAX: usize = 10_000;
+
+#[derive(Default)]
+struct KeyCache {
+    /// The epoch the entries were verified under; `None` while unknown (no caching then).
+    epoch: Mutex<Option<i64>>,
+    entries: Mutex<HashMap<[u8; 32], (KeyOwner, Instant)>>,
+}
+
+impl KeyCache {
+    fn get(&self, hash: &[u8; 32]) -> Option<KeyOwner> {
+        if self.epoch.lock().ok()?.is_none() {
+            return None;
+        }
+        let entries = self.entries.lock().ok()?;
+        let (owner, at) = entries.get(hash)?;
+        (at.elapsed() < CACHE_TTL).then(|| owner.clone())
+    }
+
+    fn put(&self, hash: [u8; 32], owner: KeyOwner, epoch: Option<i64>) {
+        // Only under the epoch the lookup started in: a change meanwhile must not be cached over.
+        let current = self.epoch.lock().ok().and_then(|e| *e);
+        if current.is_none() || current != epoch {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHE_MAX {
+                entries.clear();
+            }
+            entries.insert(hash, (owner, Instant::now()));
+        }
+    }
+
+    /// Takes the epoch just read; a move (or an unknown epoch) drops every entry.
+    fn observe(&self, epoch: Option<i64>) {
+        let Ok(mut current) = self.epoch.lock() else {
+            return;
+        };
+        if *current != epoch || epoch.is_none() {
+            if let Ok(mut entries) = self.entries.lock() {
+                entries.clear();
+            }
+            *current = epoch;
+        }
+    }
+
+    fn epoch(&self) -> Option<i64> {
+        self.epoch.lock().ok().and_then(|e| *e)
+    }
+}
 
 impl Authenticator {
+    /// An authenticator without a cache until `watch` runs (every lookup goes to the store).
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
             touched: Arc::default(),
+            cache: Arc::default(),
         }
     }
 
-    /// Verifies a presented key. Revocation, expiry and disabling take effect on the next
-    /// request: nothing is cached.
+    /// Starts following the store's auth epoch (pushed where the engine can, polled every
+    /// `EPOCH_POLL` anyway); from then on verified keys are cached. Must run inside Tokio.
+    pub fn watch(&self) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut pushed = match this.store.auth_changes().await {
+                Ok(rx) => rx,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no pushed auth changes; polling the auth epoch only");
+                    None
+                }
+            };
+            loop {
+                this.refresh().await;
+                match pushed.as_mut() {
+                    Some(rx) => {
+                        tokio::select! {
+                            got = rx.recv() => if got.is_none() { pushed = None; },
+                            _ = tokio::time::sleep(EPOCH_POLL) => {}
+                        }
+                    }
+                    None => tokio::time::sleep(EPOCH_POLL).await,
+                }
+            }
+        })
+    }
+
+    /// Reads the auth epoch now and drops the cache if it moved (or cannot be read).
+    pub async fn refresh(&self) {
+        let epoch = match self.store.auth_epoch().await {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the auth epoch; keys are not cached meanwhile");
+                None
+            }
+        };
+        self.cache.observe(epoch);
+    }
+
+    /// Verifies a presented key: from the cache while nothing authentication depends on has
+    /// changed, else from the store. Revocation, expiry and disabling apply within `EPOCH_POLL`
+    /// (at once where the change is pushed).
     pub async fn authenticate(&self, raw: &str) -> Result<Principal, AuthError> {
         let key = ApiKey::parse(raw)?;
-        let owner = match self.store.find_api_key(&key.hash()).await {
-            Ok(Some(owner)) => owner,
-            Ok(None) => return Err(AuthError::Unknown),
-            Err(e) => {
-                tracing::error!(error = %e, "API key lookup failed");
-                return Err(AuthError::Unavailable);
+        let hash = key.hash();
+        let owner = match self.cache.get(&hash.0) {
+            Some(owner) => owner,
+            None => {
+                let epoch = self.cache.epoch();
+                let owner = match self.store.find_api_key(&hash).await {
+                    Ok(Some(owner)) => owner,
+                    Ok(None) => return Err(AuthError::Unknown),
+                    Err(e) => {
+                        tracing::error!(error = %e, "API key lookup failed");
+                        return Err(AuthError::Unavailable);
+                    }
+                };
+                self.cache.put(hash.0, owner.clone(), epoch);
+                owner
             }
         };
         let now = Utc::now();
@@ -225,6 +339,68 @@ mod tests {
             ])),
             Ok("pmcp_x".into())
         );
+    }
+
+    async fn store_with_key() -> (tempfile::TempDir, Arc<dyn Store>, ApiKey, pm_store::User) {
+        let dir = tempfile::tempdir().unwrap();
+        let url =
+            pm_store::DatabaseUrl::parse(&dir.path().join("t.db").display().to_string()).unwrap();
+        let store = pm_store::open(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let user =
+            pm_store::NewUser::new(pm_core::Email::parse("ann@acme.org").unwrap(), "Ann", false);
+        let key = ApiKey::generate();
+        let row = pm_store::NewApiKey::for_key(&key, user.id, "k", Scopes::only(Scope::Read), None);
+        let (user, _) = store.add_user_with_key(user, row).await.unwrap();
+        (dir, store, key, user)
+    }
+
+    #[tokio::test]
+    async fn verified_keys_are_cached_until_the_auth_epoch_moves() {
+        let (_dir, store, key, user) = store_with_key().await;
+        let auth = Authenticator::new(store.clone());
+        // Before the epoch is known nothing is cached: a revocation applies at once.
+        auth.authenticate(key.expose()).await.unwrap();
+        auth.refresh().await;
+        auth.authenticate(key.expose()).await.unwrap();
+        // Cached: the revoked key still passes until the epoch is read again …
+        let keys = store.list_api_keys(user.id).await.unwrap();
+        store.revoke_api_key(user.id, keys[0].id).await.unwrap();
+        assert!(
+            auth.authenticate(key.expose()).await.is_ok(),
+            "served from the cache"
+        );
+        // … which the watcher does every EPOCH_POLL (or at once on a pushed notice).
+        auth.refresh().await;
+        assert_eq!(
+            auth.authenticate(key.expose()).await.unwrap_err(),
+            AuthError::Revoked
+        );
+    }
+
+    #[tokio::test]
+    async fn the_watcher_applies_a_change_within_the_poll_bound() {
+        let (_dir, store, key, user) = store_with_key().await;
+        let auth = Authenticator::new(store.clone());
+        let watcher = auth.watch();
+        tokio::time::sleep(EPOCH_POLL).await;
+        auth.authenticate(key.expose()).await.unwrap();
+        auth.authenticate(key.expose()).await.unwrap();
+        store.set_user_disabled(user.id, true).await.unwrap();
+        let changed = Instant::now();
+        loop {
+            match auth.authenticate(key.expose()).await {
+                Err(AuthError::UserDisabled) => break,
+                Ok(_) => assert!(
+                    changed.elapsed() < EPOCH_POLL * 3,
+                    "the disabled user still passes after {:?}",
+                    changed.elapsed()
+                ),
+                Err(e) => panic!("{e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        watcher.abort();
     }
 
     #[test]

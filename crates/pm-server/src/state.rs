@@ -69,15 +69,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Must run inside a Tokio runtime (it starts the audit writer).
+    /// Must run inside a Tokio runtime (it starts the audit writer and the auth epoch watcher).
     pub fn new(
         store: Arc<dyn Store>,
         keys: Arc<MasterKeys>,
         http: HttpConfig,
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
         let providers = crate::providers::ProviderHub::new(http.allow_http_providers)?;
+        let auth = Authenticator::new(store.clone());
+        auth.watch();
         Ok(Arc::new(Self {
-            auth: Authenticator::new(store.clone()),
+            auth,
             audit: AuditSink::spawn(store.clone()),
             store,
             keys,

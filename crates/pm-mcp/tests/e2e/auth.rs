@@ -158,7 +158,15 @@ async fn bad_keys_are_refused_with_a_reason() {
         );
         // Enabling the user again restores their key.
         env.ok(&["user", "enable", "--email", "dave@acme.org"]);
-        assert_eq!(post(&server, &[("x-api-key", &daves)]).await.status(), 200);
+        // Within the bound on auth changes taking effect (the epoch is polled every 500 ms).
+        let started = std::time::Instant::now();
+        while post(&server, &[("x-api-key", &daves)]).await.status() != 200 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(2),
+                "not restored after 2 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
         server.stop().await;
         env.finish().await;
     })
@@ -180,8 +188,8 @@ async fn revoking_a_key_or_disabling_a_user_ends_access_mid_session() {
             .expect("ann");
         call_ok(&ann, "get_current_user").await;
         env.ok(&["key", "revoke", "--user", "ann@acme.org", &ann_key[..13]]);
-        let after = call(&ann, "get_current_user").await;
-        assert!(after.is_err(), "a revoked key still works: {after:?}");
+        let after = refused_within(&ann, "get_current_user").await;
+        assert!(after.contains("401") || after.contains("Auth"), "{after}");
         let _ = ann.cancel().await;
 
         let bob = server
@@ -190,10 +198,8 @@ async fn revoking_a_key_or_disabling_a_user_ends_access_mid_session() {
             .expect("bob");
         call_ok(&bob, "list_providers").await;
         env.ok(&["user", "disable", "--email", "bob@acme.org"]);
-        assert!(
-            call(&bob, "list_providers").await.is_err(),
-            "a disabled user still works"
-        );
+        let after = refused_within(&bob, "list_providers").await;
+        assert!(after.contains("401") || after.contains("Auth"), "{after}");
         let _ = bob.cancel().await;
         server.stop().await;
 
@@ -209,9 +215,7 @@ async fn revoking_a_key_or_disabling_a_user_ends_access_mid_session() {
             .expect("connect");
         call_ok(&client, "get_current_user").await;
         env.ok(&["key", "revoke", "--user", "ann@acme.org", &key[..13]]);
-        let err = call(&client, "get_current_user")
-            .await
-            .expect_err("revoked over stdio");
+        let err = refused_within(&client, "get_current_user").await;
         assert!(err.contains("revoked"), "{err}");
         let _ = client.cancel().await;
         env.finish().await;

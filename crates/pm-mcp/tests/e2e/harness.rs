@@ -524,3 +524,19 @@ pub async fn ok(client: &Client, tool: &'static str, args: serde_json::Value) ->
     assert_ne!(r.is_error, Some(true), "{tool} {args}: {}", text(&r));
     r.structured_content.expect("structured content")
 }
+
+/// Calls `tool` until it is refused, for at most the documented bound on a revocation (or a
+/// disabled user) taking effect: the auth epoch is polled every 500 ms, so 2 s is ample. Returns
+/// the refusal; fails the test if the call keeps working.
+pub async fn refused_within(client: &Client, tool: &'static str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        match call(client, tool).await {
+            Err(e) => return e,
+            Ok(_) if started.elapsed() < Duration::from_secs(2) => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Ok(r) => panic!("{tool} still works 2 s after the change: {r:?}"),
+        }
+    }
+}

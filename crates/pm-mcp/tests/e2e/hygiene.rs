@@ -214,8 +214,16 @@ async fn legacy_sse_transport_serves_the_same_tools_with_the_same_auth() {
 
         // Revoking the key ends the session's access.
         env.ok(&["key", "revoke", "--user", "ann@acme.org", &key[..13]]);
-        let res = send(&key, json!({"jsonrpc":"2.0","id":4,"method":"tools/list"})).await.expect("post");
-        assert_eq!(res.status(), 401);
+        // Within the bound on auth changes taking effect (the epoch is polled every 500 ms).
+        let started = std::time::Instant::now();
+        loop {
+            let res = send(&key, json!({"jsonrpc":"2.0","id":4,"method":"tools/list"})).await.expect("post");
+            if res.status() == 401 {
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(2), "still {} after 2 s", res.status());
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
         drop(events);
         server.stop().await;
         env.finish().await;
