@@ -231,7 +231,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     pm_server::http::serve(listener, state.clone(), shutdown)
         .await
         .context("the HTTP server failed")?;
-    state.audit.flush().await;
+    state.shutdown().await;
     store.close().await;
     tracing::info!("pm-mcp stopped");
     Ok(())
@@ -341,7 +341,7 @@ async fn stdio(common: &Common, args: cli::StdioArgs) -> Result<()> {
     };
     let state = AppState::new(store.clone(), Arc::new(keys), http).map_err(|e| anyhow!("{e}"))?;
     let result = pm_server::stdio::serve_stdio(state.clone(), &key).await;
-    state.audit.flush().await;
+    state.shutdown().await;
     store.close().await;
     result.map_err(|e| anyhow!("{e}"))
 }

@@ -219,6 +219,11 @@ impl Authenticator {
         })
     }
 
+    /// The auth epoch as last read (`None` while unknown: then nothing may be cached).
+    pub fn epoch(&self) -> Option<i64> {
+        self.cache.epoch()
+    }
+
     /// Reads the auth epoch now and drops the cache if it moved (or cannot be read).
     pub async fn refresh(&self) {
         let epoch = match self.store.auth_epoch().await {

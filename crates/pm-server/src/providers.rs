@@ -113,33 +113,28 @@ pub async fn resolve(
     provider_id: Option<&str>,
 ) -> Result<Connection, ToolError> {
     let user = principal.user.id;
+    let all = state.connections_of(user).await?;
     match provider_id.map(str::trim).filter(|s| !s.is_empty()) {
         Some(name) => {
-            let by_name = match ConnectionHandle::parse(name) {
-                Ok(h) => state.store.get_connection(user, &h).await?,
-                Err(_) => None,
-            };
-            let found = match by_name {
-                Some(c) => Some(c),
-                None => match name.parse::<ConnectionId>() {
-                    Ok(id) => state.store.get_connection_by_id(user, id).await?,
-                    Err(_) => None,
-                },
-            };
-            found.ok_or_else(|| {
-                ToolError(format!(
-                    "you have no connection {name:?}; list_providers shows yours"
-                ))
-            })
+            let handle = ConnectionHandle::parse(name).ok();
+            let id = name.parse::<ConnectionId>().ok();
+            // Only the caller's own connections are searched: another user's name or id
+            // answers exactly like one that does not exist.
+            all.iter()
+                .find(|c| Some(&c.name) == handle.as_ref())
+                .or_else(|| all.iter().find(|c| Some(c.id) == id))
+                .cloned()
+                .ok_or_else(|| {
+                    ToolError(format!(
+                        "you have no connection {name:?}; list_providers shows yours"
+                    ))
+                })
         }
-        None => {
-            let all = state.store.list_connections(user).await?;
-            all.into_iter().find(|c| c.is_default).ok_or_else(|| {
-                ToolError(
-                    "you have no tracker connection yet; add one with configure_pm_provider".into(),
-                )
-            })
-        }
+        None => all.into_iter().find(|c| c.is_default).ok_or_else(|| {
+            ToolError(
+                "you have no tracker connection yet; add one with configure_pm_provider".into(),
+            )
+        }),
     }
 }
 

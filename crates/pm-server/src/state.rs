@@ -66,6 +66,12 @@ pub struct AppState {
     pub http: HttpConfig,
     pub sse: crate::sse::SseSessions,
     pub providers: crate::providers::ProviderHub,
+    /// The task following the auth epoch; stopped by `shutdown`.
+    auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Each user's connections, valid while the auth epoch they were read under stands.
+    connections: std::sync::Mutex<
+        std::collections::HashMap<pm_core::UserId, (i64, Vec<pm_store::Connection>)>,
+    >,
 }
 
 impl AppState {
@@ -77,7 +83,7 @@ impl AppState {
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
         let providers = crate::providers::ProviderHub::new(http.allow_http_providers)?;
         let auth = Authenticator::new(store.clone());
-        auth.watch();
+        let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
         Ok(Arc::new(Self {
             auth,
             audit: AuditSink::spawn(store.clone()),
@@ -86,6 +92,49 @@ impl AppState {
             http,
             sse: Default::default(),
             providers,
+            connections: Default::default(),
+            auth_watch,
         }))
+    }
+
+    /// Stops background work that holds database connections (the auth epoch watcher) and
+    /// flushes the audit trail; call before closing the store.
+    pub async fn shutdown(&self) {
+        if let Ok(mut w) = self.auth_watch.lock()
+            && let Some(h) = w.take()
+        {
+            h.abort();
+        }
+        self.audit.flush().await;
+    }
+
+    /// A user's connections: from memory while nothing changed them (the auth epoch stands,
+    /// moved by database triggers on any change by any process), else from the store.
+    pub async fn connections_of(
+        &self,
+        user: pm_core::UserId,
+    ) -> Result<Vec<pm_store::Connection>, pm_store::StoreError> {
+        let epoch = self.auth.epoch();
+        if let (Some(e), Ok(cache)) = (epoch, self.connections.lock())
+            && let Some((at, list)) = cache.get(&user)
+            && *at == e
+        {
+            return Ok(list.clone());
+        }
+        let list = self.store.list_connections(user).await?;
+        if let (Some(e), Ok(mut cache)) = (epoch, self.connections.lock()) {
+            if cache.len() >= 10_000 {
+                cache.clear();
+            }
+            cache.insert(user, (e, list.clone()));
+        }
+        Ok(list)
+    }
+
+    /// Forgets a user's cached connections (after this process changed them).
+    pub fn forget_connections(&self, user: pm_core::UserId) {
+        if let Ok(mut cache) = self.connections.lock() {
+            cache.remove(&user);
+        }
     }
 }

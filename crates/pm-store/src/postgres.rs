@@ -99,8 +99,12 @@ impl crate::Store for PgStore {
         tokio::spawn(async move {
             loop {
                 // `recv` reconnects by itself after a lost connection; a notice may have been
-                // missed meanwhile, so a reconnect is passed on as a change too.
-                let notice = listener.try_recv().await;
+                // missed meanwhile, so a reconnect is passed on as a change too. When nobody
+                // listens any more the connection goes back (so the pool can close).
+                let notice = tokio::select! {
+                    n = listener.try_recv() => n,
+                    _ = tx.closed() => return,
+                };
                 let forward = match notice {
                     Ok(_) => true,
                     Err(e) => {

@@ -297,6 +297,8 @@ impl PmServer {
             .store
             .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())
             .await?;
+        // This process sees its own change at once (other replicas within the epoch bound).
+        state.forget_connections(p.user.id);
         let conn = state
             .store
             .get_connection_by_id(p.user.id, conn.id)
@@ -332,6 +334,7 @@ impl PmServer {
             .store
             .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())
             .await?;
+        state.forget_connections(p.user.id);
         Ok(Json(TestResult {
             connection: conn.name.to_string(),
             test,
@@ -357,6 +360,7 @@ impl PmServer {
         let state = self.state();
         let conn = resolve(state, &p, Some(&args.provider_id)).await?;
         state.store.delete_connection(p.user.id, &conn.name).await?;
+        state.forget_connections(p.user.id);
         state.providers.forget(conn.id);
         let default = state
             .store

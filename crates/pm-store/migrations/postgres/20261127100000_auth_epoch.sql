@@ -1,4 +1,4 @@
--- A counter that moves whenever anything authentication depends on changes (a key revoked,
+-- A counter that moves whenever anything authentication (or a user's connection list) depends on changes (a key revoked,
 -- re-scoped, re-dated or deleted; a user disabled, changed or deleted), whoever writes it: the
 -- server, the CLI, another replica, an operator's SQL. Servers cache verified keys and drop the
 -- cache when the counter moves; a NOTIFY on channel pm_mcp_auth tells listening replicas at once.
@@ -24,4 +24,13 @@ CREATE TRIGGER auth_epoch_key_deleted AFTER DELETE ON user_mcp_api_keys
 CREATE TRIGGER auth_epoch_user_changed AFTER UPDATE OF disabled_at, is_admin, email ON users
     FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
 CREATE TRIGGER auth_epoch_user_deleted AFTER DELETE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
+
+-- A user's tracker connections are cached the same way (added, removed, re-pointed, re-keyed,
+-- made default); recording a connection test does not move the epoch.
+CREATE TRIGGER auth_epoch_connection_added AFTER INSERT ON pm_provider_connections
+    FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
+CREATE TRIGGER auth_epoch_connection_changed AFTER UPDATE OF user_id, name, provider_type, base_url, auth_kind, credentials_ciphertext, key_id, config, is_default, is_active
+    ON pm_provider_connections FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
+CREATE TRIGGER auth_epoch_connection_deleted AFTER DELETE ON pm_provider_connections
     FOR EACH STATEMENT EXECUTE FUNCTION auth_epoch_bump();
