@@ -67,7 +67,7 @@ pub fn print(file: &Path) -> Result<()> {
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()
         .context("a results line is not JSON")?;
-    let of = |kind: &str| rows.iter().filter(move |r| r["kind"] == kind);
+    let of = |kind: &'static str| rows.iter().filter(move |r| r["kind"] == kind);
 
     if of("upstream").next().is_some() {
         println!("Upstream on its own (the same load generator, plain HTTP/1.1 keep-alive):\n");
