@@ -146,9 +146,7 @@ pub async fn run<W: Worker>(workers: Vec<W>, plan: Plan, watch: &Watch) -> Resul
         p99_ms: pct(0.99),
         max_ms: pct(1.0),
         cost: ServerCost {
-            cpu_pct: cpu0
-                .zip(cpu1)
-                .map(|(a, b)| (b - a) / secs * 100.0),
+            cpu_pct: cpu0.zip(cpu1).map(|(a, b)| (b - a) / secs * 100.0),
             rss_idle_kib: rss_idle,
             rss_peak_kib: watch.pid.map(|_| peak),
             // The second reading counts itself.

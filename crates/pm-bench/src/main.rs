@@ -16,7 +16,10 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
-#[command(name = "pm-bench", about = "Benchmark pieces for scripts/bench (issue 9)")]
+#[command(
+    name = "pm-bench",
+    about = "Benchmark pieces for scripts/bench (issue 9)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -77,9 +80,7 @@ enum Cmd {
         connection: String,
     },
     /// Prints the tables from the JSON lines the other commands wrote
-    Report {
-        file: PathBuf,
-    },
+    Report { file: PathBuf },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -370,12 +371,7 @@ async fn http(a: HttpArgs) -> Result<()> {
     )
 }
 
-async fn call(
-    target: Target,
-    workload: Workload,
-    show: bool,
-    label: Option<String>,
-) -> Result<()> {
+async fn call(target: Target, workload: Workload, show: bool, label: Option<String>) -> Result<()> {
     let http = http_client()?;
     let mut c =
         mcp::Client::connect(http, &target.url, &target.authorization, target.mode()).await?;

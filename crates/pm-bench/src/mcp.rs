@@ -224,7 +224,11 @@ mod tests {
 
     #[test]
     fn reads_json_and_sse_answers() {
-        let v = parse_response("application/json", r#"{"jsonrpc":"2.0","id":3,"result":{}}"#, 3);
+        let v = parse_response(
+            "application/json",
+            r#"{"jsonrpc":"2.0","id":3,"result":{}}"#,
+            3,
+        );
         assert!(v.is_ok());
         let sse = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"tools\":[]}}\n\n";
         let v = parse_response("text/event-stream", sse, 7).expect("the response event");

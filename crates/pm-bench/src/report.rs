@@ -106,7 +106,10 @@ pub fn print(file: &Path) -> Result<()> {
                     .iter()
                     .filter(|r| r["workload"] == w && r["clients"].as_u64() == Some(*c))
                     .collect();
-                let peer = group.iter().find(|r| r["server"] == "peer").map(|r| &r["outcome"]);
+                let peer = group
+                    .iter()
+                    .find(|r| r["server"] == "peer")
+                    .map(|r| &r["outcome"]);
                 for r in &group {
                     let o = &r["outcome"];
                     let calls = f(o, "calls").unwrap_or(0.0);

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
 use futures::{StreamExt, TryStreamExt};
-use pm_core::{AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scope, Scopes, Secret};
+use pm_core::{
+    AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scope, Scopes, Secret,
+};
 use pm_store::{
     ApiKey, DatabaseUrl, MasterKeys, NewApiKey, NewConnection, NewUser, ProviderCredentials,
 };
@@ -88,7 +90,9 @@ pub struct SeedArgs {
 
 pub async fn seed_users(a: SeedArgs) -> Result<()> {
     let url = DatabaseUrl::parse(&a.database).map_err(|e| anyhow!("{e}"))?;
-    let store = pm_store::open(&url).await.context("cannot open the database")?;
+    let store = pm_store::open(&url)
+        .await
+        .context("cannot open the database")?;
     store.migrate().await.context("migrations")?;
     let keys = MasterKeys::parse(&a.master_key, None).map_err(|e| anyhow!("{e}"))?;
     let base = BaseUrl::parse(&a.jira_url, true).map_err(|e| anyhow!("{e}"))?;

@@ -40,12 +40,13 @@ impl Spec {
     fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the Jira spec {}", path.display()))?;
-        Ok(Self(serde_json::from_str(&text).context("the Jira spec is not JSON")?))
+        Ok(Self(
+            serde_json::from_str(&text).context("the Jira spec is not JSON")?,
+        ))
     }
 
     fn example(&self, path: &str, method: &str) -> Result<Value> {
-        let v = &self.0["paths"][path][method]["responses"]["200"]["content"]["application/json"]
-            ["example"];
+        let v = &self.0["paths"][path][method]["responses"]["200"]["content"]["application/json"]["example"];
         if v.is_null() {
             bail!("the spec has no example for {method} {path}");
         }
@@ -125,7 +126,8 @@ fn issue(template: &Value, api: Api, n: usize) -> Value {
     f["versions"] = json!([]);
     f["customfield_10016"] = json!((n % 5 + 1) as f64);
     let total = comments.len();
-    f["comment"] = json!({ "comments": comments, "maxResults": total, "total": total, "startAt": 0 });
+    f["comment"] =
+        json!({ "comments": comments, "maxResults": total, "total": total, "startAt": 0 });
     v["fields"] = f;
     v
 }
