@@ -79,6 +79,13 @@ enum Cmd {
         #[arg(long, default_value = "jira")]
         connection: String,
     },
+    /// Prints a results line with the resident memory of a process tree now
+    Rss {
+        #[arg(long)]
+        pid: u32,
+        #[arg(long)]
+        label: String,
+    },
     /// Prints the tables from the JSON lines the other commands wrote
     Report { file: PathBuf },
 }
@@ -424,6 +431,12 @@ async fn main() -> Result<()> {
             concurrency,
             connection,
         } => scale::touch_users(&url, &keys, pid, concurrency, &connection).await,
+        Cmd::Rss { pid, label } => {
+            procstat::check_pid(pid)?;
+            let kib = procstat::rss_kib(pid);
+            println!("{}", json!({ "kind": "rss", "label": label, "kib": kib }));
+            Ok(())
+        }
         Cmd::Report { file } => report::print(&file),
     }
 }

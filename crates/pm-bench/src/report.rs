@@ -158,6 +158,20 @@ pub fn print(file: &Path) -> Result<()> {
         println!();
     }
 
+    if of("rss").next().is_some() {
+        println!("Memory at rest (RSS of the server's process tree):\n");
+        println!("| server, moment | RSS (MiB) |");
+        println!("|---|---:|");
+        for r in of("rss") {
+            println!(
+                "| {} | {} |",
+                r["label"].as_str().unwrap_or(""),
+                mib(f(r, "kib"))
+            );
+        }
+        println!();
+    }
+
     if of("scale").next().is_some() {
         println!("Scale:\n");
         println!("| case | RSS before (MiB) | RSS after (MiB) | per item | took |");
