@@ -91,12 +91,12 @@ pub fn print(file: &Path) -> Result<()> {
     let mcp: Vec<&Value> = of("mcp").collect();
     if !mcp.is_empty() {
         println!(
-            "MCP servers, closed loop (calls/s of answered calls; p50/p99 of successful calls; CPU in % of one core; RSS of the server's process tree):\n"
+            "MCP servers, closed loop (calls/s of answered calls; p50/p99 of successful calls; server CPU in % of one core, and per call; RSS of the server's process tree):\n"
         );
         println!(
-            "| workload | clients | server | calls/s | p50 | p99 | errors | server CPU | RSS idle → peak (MiB) | upstream req/call | pm-mcp / peer: calls/s · p50 · p99 |"
+            "| workload | clients | server | calls/s | p50 | p99 | errors | server CPU | CPU per call | RSS idle → peak (MiB) | upstream req/call | pm-mcp / peer: calls/s · p50 · p99 |"
         );
-        println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
         let mut clients: Vec<u64> = mcp.iter().filter_map(|r| r["clients"].as_u64()).collect();
         clients.sort_unstable();
         clients.dedup();
@@ -137,8 +137,12 @@ pub fn print(file: &Path) -> Result<()> {
                         ),
                         _ => "—".into(),
                     };
+                    let cpu_per_call = match (f(o, "cpu_pct"), f(o, "calls_per_s")) {
+                        (Some(c), Some(r)) if r > 0.0 => ms(Some(c / 100.0 / r * 1000.0)),
+                        _ => "—".into(),
+                    };
                     println!(
-                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} | {} |",
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} | {} |",
                         workload_title(w),
                         c,
                         r["label"].as_str().unwrap_or(""),
@@ -147,6 +151,7 @@ pub fn print(file: &Path) -> Result<()> {
                         ms(f(o, "p99_ms")),
                         errors,
                         f(o, "cpu_pct").map_or("—".into(), |c| format!("{c:.0} %")),
+                        cpu_per_call,
                         mib(f(o, "rss_idle_kib")),
                         mib(f(o, "rss_peak_kib")),
                         per_call,
