@@ -1,0 +1,219 @@
+//! The tables, from the JSON lines the measuring commands appended: the upstream's own speed, the
+//! matrix with pm-mcp / peer ratios from the same run, the scale figures and `tools/list` sizes.
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+fn f(v: &Value, k: &str) -> Option<f64> {
+    v.get(k).and_then(Value::as_f64)
+}
+
+fn ms(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.is_nan() => "—".into(),
+        Some(x) if x >= 1000.0 => format!("{:.2} s", x / 1000.0),
+        Some(x) if x >= 10.0 => format!("{x:.1} ms"),
+        Some(x) => format!("{x:.2} ms"),
+        None => "—".into(),
+    }
+}
+
+fn rate(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+fn mib(v: Option<f64>) -> String {
+    v.map_or("—".into(), |k| format!("{:.1}", k / 1024.0))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 && a.is_finite() && b.is_finite() => {
+            let r = a / b;
+            if r >= 10.0 {
+                format!("{r:.0}×")
+            } else if r >= 0.1 {
+                format!("{r:.2}×")
+            } else {
+                format!("{r:.3}×")
+            }
+        }
+        _ => "—".into(),
+    }
+}
+
+const ORDER: [&str; 3] = ["tools_list", "get_task", "list_tasks"];
+
+fn workload_title(w: &str) -> &str {
+    match w {
+        "tools_list" => "`tools/list`",
+        "get_task" => "get one task",
+        "list_tasks" => "list 50 tasks",
+        other => other,
+    }
+}
+
+pub fn print(file: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let rows: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .context("a results line is not JSON")?;
+    let of = |kind: &'static str| rows.iter().filter(move |r| r["kind"] == kind);
+
+    if of("upstream").next().is_some() {
+        println!("Upstream on its own (the same load generator, plain HTTP/1.1 keep-alive):\n");
+        println!("| request | clients | requests/s | p50 | p99 | errors |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        for r in of("upstream") {
+            let o = &r["outcome"];
+            println!(
+                "| {} | {} | {} | {} | {} | {} |",
+                r["label"].as_str().unwrap_or(""),
+                r["clients"],
+                rate(f(o, "calls_per_s").unwrap_or(0.0)),
+                ms(f(o, "p50_ms")),
+                ms(f(o, "p99_ms")),
+                o["errors"]
+            );
+        }
+        println!();
+    }
+
+    let mcp: Vec<&Value> = of("mcp").collect();
+    if !mcp.is_empty() {
+        println!(
+            "MCP servers, closed loop (calls/s of answered calls; p50/p99 of successful calls; server CPU in % of one core, and per call; RSS of the server's process tree):\n"
+        );
+        println!(
+            "| workload | clients | server | calls/s | p50 | p99 | errors | server CPU | CPU per call | RSS idle → peak (MiB) | upstream req/call | pm-mcp / peer: calls/s · p50 · p99 |"
+        );
+        println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        let mut clients: Vec<u64> = mcp.iter().filter_map(|r| r["clients"].as_u64()).collect();
+        clients.sort_unstable();
+        clients.dedup();
+        for w in ORDER {
+            for c in &clients {
+                let group: Vec<&&Value> = mcp
+                    .iter()
+                    .filter(|r| r["workload"] == w && r["clients"].as_u64() == Some(*c))
+                    .collect();
+                let peer = group
+                    .iter()
+                    .find(|r| r["server"] == "peer")
+                    .map(|r| &r["outcome"]);
+                for r in &group {
+                    let o = &r["outcome"];
+                    let calls = f(o, "calls").unwrap_or(0.0);
+                    let per_call = match (f(o, "upstream_requests"), calls > 0.0) {
+                        (Some(u), true) => format!("{:.2}", u / calls),
+                        _ => "—".into(),
+                    };
+                    let errors = match o["error_kinds"].as_object() {
+                        Some(k) if !k.is_empty() => format!(
+                            "{} ({})",
+                            o["errors"],
+                            k.iter()
+                                .map(|(k, v)| format!("{k}: {v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        _ => "0".into(),
+                    };
+                    let vs = match (r["server"].as_str(), peer) {
+                        (Some("pm"), Some(p)) => format!(
+                            "{} · {} · {}",
+                            ratio(f(o, "calls_per_s"), f(p, "calls_per_s")),
+                            ratio(f(o, "p50_ms"), f(p, "p50_ms")),
+                            ratio(f(o, "p99_ms"), f(p, "p99_ms"))
+                        ),
+                        _ => "—".into(),
+                    };
+                    let cpu_per_call = match (f(o, "cpu_pct"), f(o, "calls_per_s")) {
+                        (Some(c), Some(r)) if r > 0.0 => ms(Some(c / 100.0 / r * 1000.0)),
+                        _ => "—".into(),
+                    };
+                    println!(
+                        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} | {} |",
+                        workload_title(w),
+                        c,
+                        r["label"].as_str().unwrap_or(""),
+                        rate(f(o, "calls_per_s").unwrap_or(0.0)),
+                        ms(f(o, "p50_ms")),
+                        ms(f(o, "p99_ms")),
+                        errors,
+                        f(o, "cpu_pct").map_or("—".into(), |c| format!("{c:.0} %")),
+                        cpu_per_call,
+                        mib(f(o, "rss_idle_kib")),
+                        mib(f(o, "rss_peak_kib")),
+                        per_call,
+                        vs
+                    );
+                }
+            }
+        }
+        println!();
+    }
+
+    if of("rss").next().is_some() {
+        println!("Memory at rest (RSS of the server's process tree):\n");
+        println!("| server, moment | RSS (MiB) |");
+        println!("|---|---:|");
+        for r in of("rss") {
+            println!(
+                "| {} | {} |",
+                r["label"].as_str().unwrap_or(""),
+                mib(f(r, "kib"))
+            );
+        }
+        println!();
+    }
+
+    if of("scale").next().is_some() {
+        println!("Scale:\n");
+        println!("| case | RSS before (MiB) | RSS after (MiB) | per item | took |");
+        println!("|---|---:|---:|---:|---:|");
+        for r in of("scale") {
+            let (b, a, n) = (
+                f(r, "rss_before_kib").unwrap_or(0.0),
+                f(r, "rss_after_kib").unwrap_or(0.0),
+                f(r, "n").unwrap_or(1.0).max(1.0),
+            );
+            println!(
+                "| {} | {:.1} | {:.1} | {:.2} KiB | {:.1} s |",
+                r["label"].as_str().unwrap_or(""),
+                b / 1024.0,
+                a / 1024.0,
+                (a - b) / n,
+                f(r, "seconds").unwrap_or(0.0)
+            );
+        }
+        println!();
+    }
+
+    if of("tools_bytes").next().is_some() {
+        println!("`tools/list` answer (the JSON-RPC message):\n");
+        println!("| server and tool set | tools | bytes | KB |");
+        println!("|---|---:|---:|---:|");
+        for r in of("tools_bytes") {
+            let b = f(r, "bytes").unwrap_or(0.0);
+            println!(
+                "| {} | {} | {} | {:.1} |",
+                r["label"].as_str().unwrap_or(""),
+                r["tools"],
+                b,
+                b / 1000.0
+            );
+        }
+        println!();
+    }
+    Ok(())
+}
