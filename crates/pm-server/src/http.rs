@@ -28,6 +28,9 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
         let state = state.clone();
         let config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(state.http.sessions)
+            // Stateless answers as one JSON body (rmcp falls back to an SSE stream when a tool
+            // sends a notification before its result): one write, no stream framing.
+            .with_json_response(!state.http.sessions)
             // Host and Origin are checked by `guard_host_origin` for every MCP route alike.
             .disable_allowed_hosts()
             .disable_allowed_origins()
