@@ -128,10 +128,11 @@ impl ClickUp {
         max_items: u32,
     ) -> ProviderResult<History> {
         let mut tasks: Vec<wire::Task> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (path, params) in listings {
             let left = max_items.saturating_sub(tasks.len() as u32);
             for t in self.all_tasks(&path, &params, left).await? {
-                if !tasks.iter().any(|x| x.id == t.id) {
+                if seen.insert(t.id.clone()) {
                     tasks.push(t);
                 }
             }
