@@ -181,13 +181,7 @@ fn key_settings(
         .filter(|t| !t.is_empty())
         .collect();
     for t in &toolsets {
-        if !pm_server::tools::TOOLSETS.iter().any(|(name, _)| name == t) {
-            let known: Vec<&str> = pm_server::tools::TOOLSETS.iter().map(|(n, _)| *n).collect();
-            bail!(
-                "unknown toolset {t:?}; known toolsets: {}",
-                known.join(", ")
-            );
-        }
+        pm_server::tools::check_toolset_name(t).map_err(anyhow::Error::msg)?;
     }
     Ok((
         scopes,

@@ -104,7 +104,7 @@ pub struct ServeArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics)
+    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
@@ -132,7 +132,7 @@ pub struct StdioArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics)
+    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
@@ -220,7 +220,7 @@ pub struct KeyCreateArgs {
     /// Expiry: a duration (90d, 12h, 2w) or a date (2027-01-31 or RFC 3339) [default: never]
     #[arg(long)]
     pub expires: Option<String>,
-    /// Limit the key to these toolsets (comma-separated) [default: all]
+    /// The key's toolsets (comma-separated, or `all`) [default: the server's choice]
     #[arg(long, value_delimiter = ',')]
     pub toolsets: Vec<String>,
     /// URL clients use to reach /mcp, for the printed configs

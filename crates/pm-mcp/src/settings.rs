@@ -185,16 +185,8 @@ pub fn tool_policy(
     } else {
         Some(sets)
     };
-    if let Some(sets) = &sets {
-        let known: Vec<&str> = pm_server::tools::TOOLSETS.iter().map(|(n, _)| *n).collect();
-        for s in sets {
-            if !known.contains(&s.as_str()) {
-                bail!(
-                    "unknown toolset {s:?}; known toolsets: {}",
-                    known.join(", ")
-                );
-            }
-        }
+    for s in sets.iter().flatten() {
+        pm_server::tools::check_toolset_name(s).map_err(anyhow::Error::msg)?;
     }
     Ok((read_only || file.read_only.unwrap_or(false), sets))
 }

@@ -104,6 +104,7 @@ fn allowed(
     principal: &Principal,
     tool: &Tool,
     requested: Option<&[String]>,
+    defaults: &[&str],
 ) -> Result<(), String> {
     let needed = tools::required_scope(tool);
     if http.read_only && needed != pm_core::Scope::Read {
@@ -120,13 +121,26 @@ fn allowed(
         ));
     }
     let set = tools::toolset_of(&tool.name).unwrap_or("");
-    for (whose, sets) in [
+    let named = [
         ("this server", http.toolsets.as_deref()),
         ("this key", principal.key.toolsets.as_deref()),
         ("this request", requested),
-    ] {
+    ];
+    if named.iter().all(|(_, sets)| sets.is_none()) {
+        // Nobody chose: the default toolsets.
+        if defaults.contains(&set) {
+            return Ok(());
+        }
+        return Err(format!(
+            "{} is in the {set} toolset, which is not in the default set ({}); ask for it with \
+             the X-MCP-Toolsets header, a key made with --toolsets, or serve --toolsets all",
+            tool.name,
+            defaults.join(",")
+        ));
+    }
+    for (whose, sets) in named {
         if let Some(sets) = sets
-            && !sets.iter().any(|s| s == set)
+            && !tools::includes(sets, set)
         {
             return Err(format!(
                 "{} is in the {set} toolset, which {whose} does not include ({})",
@@ -136,6 +150,31 @@ fn allowed(
         }
     }
     Ok(())
+}
+
+impl PmServer {
+    /// The toolsets shown when nobody names any: the default set, plus the connections toolset
+    /// while the caller has no connection yet (so an assistant can add the first one).
+    async fn default_toolsets(
+        &self,
+        principal: &Principal,
+        requested: Option<&[String]>,
+    ) -> &'static [&'static str] {
+        let named = self.state.http.toolsets.is_some()
+            || principal.key.toolsets.is_some()
+            || requested.is_some();
+        if !named
+            && self
+                .state
+                .has_connections(principal.user.id)
+                .await
+                .is_ok_and(|has| !has)
+        {
+            tools::FIRST_RUN_TOOLSETS
+        } else {
+            tools::DEFAULT_TOOLSETS
+        }
+    }
 }
 
 /// Toolsets a request narrows itself to with `X-MCP-Toolsets: tasks,projects` (HTTP only).
@@ -176,12 +215,24 @@ impl ServerHandler for PmServer {
     ) -> Result<ListToolsResult, ErrorData> {
         let principal = self.principal(&context).await?;
         let requested = requested_toolsets(&context);
+        let defaults = self
+            .default_toolsets(&principal, requested.as_deref())
+            .await;
         #[allow(unused_mut)]
         let mut tools: Vec<Tool> = self
             .tool_router
             .list_all()
             .into_iter()
-            .filter(|t| allowed(&self.state.http, &principal, t, requested.as_deref()).is_ok())
+            .filter(|t| {
+                allowed(
+                    &self.state.http,
+                    &principal,
+                    t,
+                    requested.as_deref(),
+                    defaults,
+                )
+                .is_ok()
+            })
             .collect();
         #[cfg(feature = "conformance")]
         tools.splice(0..0, crate::conformance::tools());
@@ -313,31 +364,39 @@ impl ServerHandler for PmServer {
             ));
         };
         let requested = requested_toolsets(&context);
-        let (result, outcome, error_kind) =
-            match allowed(&self.state.http, &principal, &tool, requested.as_deref()) {
-                Err(why) => (
-                    Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),
-                    Outcome::Denied,
-                    Some("scope"),
-                ),
-                Ok(()) => {
-                    // Arguments are checked only for tools the caller may use at all.
-                    tools::validate_arguments(&tool.name, request.arguments.as_ref())?;
-                    context.extensions.insert(principal.clone());
-                    let result = self
-                        .tool_router
-                        .call(ToolCallContext::new(self, request, context))
-                        .await;
-                    let (outcome, kind) = match &result {
-                        Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
-                            (Outcome::Error, Some("tool_error"))
-                        }
-                        Ok(_) => (Outcome::Ok, None),
-                        Err(_) => (Outcome::Error, Some("protocol_error")),
-                    };
-                    (result, outcome, kind)
-                }
-            };
+        let defaults = self
+            .default_toolsets(&principal, requested.as_deref())
+            .await;
+        let (result, outcome, error_kind) = match allowed(
+            &self.state.http,
+            &principal,
+            &tool,
+            requested.as_deref(),
+            defaults,
+        ) {
+            Err(why) => (
+                Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),
+                Outcome::Denied,
+                Some("scope"),
+            ),
+            Ok(()) => {
+                // Arguments are checked only for tools the caller may use at all.
+                tools::validate_arguments(&tool.name, request.arguments.as_ref())?;
+                context.extensions.insert(principal.clone());
+                let result = self
+                    .tool_router
+                    .call(ToolCallContext::new(self, request, context))
+                    .await;
+                let (outcome, kind) = match &result {
+                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+                        (Outcome::Error, Some("tool_error"))
+                    }
+                    Ok(_) => (Outcome::Ok, None),
+                    Err(_) => (Outcome::Error, Some("protocol_error")),
+                };
+                (result, outcome, kind)
+            }
+        };
         self.state.audit.record(AuditEvent {
             id: uuid::Uuid::new_v4(),
             at: Utc::now(),
