@@ -376,8 +376,11 @@ async fn another_users_connection_is_unreachable_and_indistinguishable_from_none
         let ann_upstream = upstream_calls(&ann_fake);
         let (refused, answer) = attempt(&session, "remove_pm_provider", &json!({ "provider_id": "acme-jira" })).await;
         assert!(refused && answer.starts_with("protocol error"), "{answer}");
+        let (refused, answer) = attempt(&session, "get_task", &json!({ "task_id": "acme-jira:EX-1" })).await;
+        assert!(refused && answer.starts_with("protocol error"), "{answer}");
+        assert_eq!(upstream_calls(&ann_fake), ann_upstream, "a revoked key reached Jira");
         assert_eq!(call_ok(&ann, "list_providers").await, ann_before);
-        cases += 2;
+        cases += 3;
         let _ = session.cancel().await;
 
         // 6. A user disabled mid-session: every key of theirs stops, writes included.
