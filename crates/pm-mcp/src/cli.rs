@@ -66,6 +66,58 @@ pub enum Command {
     /// Manage a user's tracker connections (credentials are sealed, never shown)
     #[command(subcommand)]
     Connection(ConnectionCommand),
+    /// List the audit trail of tool calls, newest first (who, key, tool, connection, outcome, duration; never arguments)
+    Audit(AuditArgs),
+    /// Master-key operations on the sealed credentials
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this user's calls (their e-mail)
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only calls of this tool (e.g. get_task)
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// Only calls that ended this way
+    #[arg(long, value_enum)]
+    pub outcome: Option<OutcomeArg>,
+    /// Only calls since a time (RFC 3339 or 2027-01-31) or for a duration back (15m, 12h, 7d)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// At most this many calls
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutcomeArg {
+    /// The tool ran and answered
+    Ok,
+    /// The tool ran and reported an error, or its arguments were refused
+    Error,
+    /// Refused before running (the key lacks the scope or toolset)
+    Denied,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-seal every stored credential with the current master key (PM_MCP_MASTER_KEY, or the
+    /// key file); the keys they were sealed with must be in PM_MCP_OLD_MASTER_KEYS. Works in
+    /// batches, each committed: after an interruption, run it again to finish.
+    Rotate {
+        /// Connections per transaction
+        #[arg(long, default_value_t = 100)]
+        batch_size: usize,
+        /// Stop after re-sealing this many connections (run again to continue)
+        #[arg(long)]
+        limit: Option<u64>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod audit;
 mod cli;
 mod clients;
+mod rotate;
 mod settings;
 
 use std::sync::Arc;
@@ -14,7 +16,9 @@ use clap::Parser;
 use pm_server::http::CancellationToken;
 use pm_server::{AppState, HttpConfig};
 
-use crate::cli::{Cli, Command, ConnectionCommand, KeyCommand, LogFormat, ServeArgs, UserCommand};
+use crate::cli::{
+    Cli, Command, ConnectionCommand, KeyCommand, LogFormat, SecretsCommand, ServeArgs, UserCommand,
+};
 use crate::settings::{Common, DEFAULT_LISTEN, check_master_keys};
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -149,6 +153,15 @@ async fn run(cli: Cli) -> Result<()> {
                     admin::connection_remove(store.as_ref(), &user, &name).await
                 }
             }
+        }
+        Command::Audit(args) => {
+            let store = common.open_migrated(false).await?;
+            audit::list(store.as_ref(), &args).await
+        }
+        Command::Secrets(SecretsCommand::Rotate { batch_size, limit }) => {
+            let store = common.open_migrated(false).await?;
+            let keys = common.existing_master_keys()?;
+            rotate::run(store.as_ref(), &keys, batch_size, limit).await
         }
     }
 }

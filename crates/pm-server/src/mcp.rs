@@ -96,6 +96,32 @@ impl PmServer {
     }
 }
 
+impl PmServer {
+    /// Queues the audit row of one tool call: who, with which key, which tool and connection, how
+    /// it ended and how long it took — never its arguments.
+    fn audit(
+        &self,
+        principal: &Principal,
+        tool: &str,
+        started: Instant,
+        outcome: Outcome,
+        error_kind: Option<&str>,
+        connection_id: Option<pm_core::ConnectionId>,
+    ) {
+        self.state.audit.record(AuditEvent {
+            id: uuid::Uuid::new_v4(),
+            at: Utc::now(),
+            user_id: Some(principal.user.id),
+            key_id: Some(principal.key.id),
+            tool: tool.to_string(),
+            connection_id,
+            outcome,
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            error_kind: error_kind.map(str::to_string),
+        });
+    }
+}
+
 /// Whether `principal` may see and call `tool` on this server: the server's read-only mode and
 /// toolsets, the key's scopes and toolsets, and the toolsets the request asked for
 /// (`X-MCP-Toolsets`), all of which must allow it.
@@ -367,7 +393,7 @@ impl ServerHandler for PmServer {
         let defaults = self
             .default_toolsets(&principal, requested.as_deref())
             .await;
-        let (result, outcome, error_kind) = match allowed(
+        let (result, outcome, error_kind, connection_id) = match allowed(
             &self.state.http,
             &principal,
             &tool,
@@ -378,15 +404,28 @@ impl ServerHandler for PmServer {
                 Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),
                 Outcome::Denied,
                 Some("scope"),
+                None,
             ),
             Ok(()) => {
-                // Arguments are checked only for tools the caller may use at all.
-                tools::validate_arguments(&tool.name, request.arguments.as_ref())?;
+                // Arguments are checked only for tools the caller may use at all; a call
+                // refused here is audited too (never with its arguments).
+                if let Err(e) = tools::validate_arguments(&tool.name, request.arguments.as_ref()) {
+                    self.audit(
+                        &principal,
+                        &tool.name,
+                        started,
+                        Outcome::Error,
+                        Some("invalid_arguments"),
+                        None,
+                    );
+                    return Err(e);
+                }
                 context.extensions.insert(principal.clone());
-                let result = self
-                    .tool_router
-                    .call(ToolCallContext::new(self, request, context))
-                    .await;
+                let (result, connection) = crate::audit::track_connection(
+                    self.tool_router
+                        .call(ToolCallContext::new(self, request, context)),
+                )
+                .await;
                 let (outcome, kind) = match &result {
                     Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
                         (Outcome::Error, Some("tool_error"))
@@ -394,20 +433,17 @@ impl ServerHandler for PmServer {
                     Ok(_) => (Outcome::Ok, None),
                     Err(_) => (Outcome::Error, Some("protocol_error")),
                 };
-                (result, outcome, kind)
+                (result, outcome, kind, connection)
             }
         };
-        self.state.audit.record(AuditEvent {
-            id: uuid::Uuid::new_v4(),
-            at: Utc::now(),
-            user_id: Some(principal.user.id),
-            key_id: Some(principal.key.id),
-            tool: tool.name.to_string(),
-            connection_id: None,
+        self.audit(
+            &principal,
+            &tool.name,
+            started,
             outcome,
-            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-            error_kind: error_kind.map(str::to_string),
-        });
+            error_kind,
+            connection_id,
+        );
         result
     }
 }

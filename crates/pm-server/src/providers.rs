@@ -165,17 +165,22 @@ pub async fn resolve(
                 .find(|c| Some(&c.name) == handle.as_ref())
                 .or_else(|| all.iter().find(|c| Some(c.id) == id))
                 .cloned()
+                .inspect(|c| crate::audit::note_connection(c.id))
                 .ok_or_else(|| {
                     ToolError(format!(
                         "you have no connection {name:?}; list_providers shows yours"
                     ))
                 })
         }
-        None => all.into_iter().find(|c| c.is_default).ok_or_else(|| {
-            ToolError(
-                "you have no tracker connection yet; add one with configure_pm_provider".into(),
-            )
-        }),
+        None => all
+            .into_iter()
+            .find(|c| c.is_default)
+            .inspect(|c| crate::audit::note_connection(c.id))
+            .ok_or_else(|| {
+                ToolError(
+                    "you have no tracker connection yet; add one with configure_pm_provider".into(),
+                )
+            }),
     }
 }
 

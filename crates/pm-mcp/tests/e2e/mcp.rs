@@ -219,7 +219,10 @@ async fn the_default_toolsets_unless_someone_names_them() {
     // toolset, so her assistant can add one.
     let (names, _) = list(key.clone(), None).await;
     assert_eq!(names.len(), 29, "{names:?}");
-    assert!(names.iter().any(|n| n == "configure_pm_provider"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "configure_pm_provider"),
+        "{names:?}"
+    );
     // Once she has one: users, projects, tasks and comments, in under 16 KB.
     env.add_connection("ann@acme.org", "acme-jira", "token-1");
     let deadline = std::time::Instant::now() + Duration::from_secs(5);

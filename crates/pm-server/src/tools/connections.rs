@@ -293,6 +293,7 @@ impl PmServer {
                 StoreError::Conflict(m) => ToolError(m),
                 other => other.into(),
             })?;
+        crate::audit::note_connection(conn.id);
         state
             .store
             .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())
