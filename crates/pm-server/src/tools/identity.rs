@@ -84,6 +84,8 @@ pub struct ProviderList {
 /// A tracker connection, without its credentials.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ConnectionSummary {
+    /// The connection's id (`provider_id` takes it as well as the name).
+    pub id: String,
     /// The handle used as a prefix in ids, e.g. `acme-jira` in `acme-jira:PROJ-42`.
     pub name: String,
     pub provider_type: ProviderKind,
@@ -99,6 +101,7 @@ pub struct ConnectionSummary {
 /// A connection as tools show it: never its credentials.
 pub(crate) fn summary(c: pm_store::Connection) -> ConnectionSummary {
     ConnectionSummary {
+        id: c.id.to_string(),
         name: c.name.to_string(),
         provider_type: c.provider_type,
         base_url: c.base_url.to_string(),
