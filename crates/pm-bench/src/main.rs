@@ -88,6 +88,9 @@ enum Cmd {
     },
     /// Prints the tables from the JSON lines the other commands wrote
     Report { file: PathBuf },
+    /// Fails when a row of the run went wrong: an MCP row with errors or no answered call, or a
+    /// size probe that failed (what the CI smoke run checks; it judges no timing)
+    Check { file: PathBuf },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -434,9 +437,14 @@ async fn main() -> Result<()> {
         Cmd::Rss { pid, label } => {
             procstat::check_pid(pid)?;
             let kib = procstat::rss_kib(pid);
-            println!("{}", json!({ "kind": "rss", "label": label, "kib": kib }));
+            let (anon, file) = procstat::rss_split_kib(pid);
+            println!(
+                "{}",
+                json!({ "kind": "rss", "label": label, "kib": kib, "anon_kib": anon, "file_kib": file })
+            );
             Ok(())
         }
         Cmd::Report { file } => report::print(&file),
+        Cmd::Check { file } => report::check(&file),
     }
 }

@@ -79,6 +79,17 @@ pub fn rss_kib(root: u32) -> u64 {
         .sum()
 }
 
+/// Of the resident memory now: anonymous (heap, stacks) and file-backed (the binary's code and
+/// data pages, shared libraries), in KiB, summed over the process tree.
+pub fn rss_split_kib(root: u32) -> (u64, u64) {
+    tree(root).into_iter().fold((0, 0), |(anon, file), p| {
+        (
+            anon + status_kib(p, "RssAnon:").unwrap_or(0),
+            file + status_kib(p, "RssFile:").unwrap_or(0),
+        )
+    })
+}
+
 /// The kernel's clock tick (`getconf CLK_TCK`), from `BENCH_CLK_TCK` or the usual 100.
 pub fn clk_tck() -> u64 {
     std::env::var("BENCH_CLK_TCK")

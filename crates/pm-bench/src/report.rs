@@ -165,13 +165,17 @@ pub fn print(file: &Path) -> Result<()> {
 
     if of("rss").next().is_some() {
         println!("Memory at rest (RSS of the server's process tree):\n");
-        println!("| server, moment | RSS (MiB) |");
-        println!("|---|---:|");
+        println!(
+            "| server, moment | RSS (MiB) | of which anonymous: heap, stacks (MiB) | of which file-backed: the binary's pages (MiB) |"
+        );
+        println!("|---|---:|---:|---:|");
         for r in of("rss") {
             println!(
-                "| {} | {} |",
+                "| {} | {} | {} | {} |",
                 r["label"].as_str().unwrap_or(""),
-                mib(f(r, "kib"))
+                mib(f(r, "kib")),
+                mib(f(r, "anon_kib")),
+                mib(f(r, "file_kib"))
             );
         }
         println!();
@@ -216,4 +220,83 @@ pub fn print(file: &Path) -> Result<()> {
         println!();
     }
     Ok(())
+}
+
+/// The rows that went wrong, as sentences (empty: the run worked).
+pub fn problems(rows: &[Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rows {
+        let label = r["label"].as_str().unwrap_or("?");
+        match r["kind"].as_str() {
+            Some("mcp") => {
+                let o = &r["outcome"];
+                let what = format!(
+                    "{label}, {} at {} clients",
+                    r["workload"].as_str().unwrap_or("?"),
+                    r["clients"]
+                );
+                if o["errors"].as_u64().unwrap_or(1) > 0 {
+                    out.push(format!(
+                        "{what}: {} errors {}",
+                        o["errors"], o["error_kinds"]
+                    ));
+                }
+                if o["calls"].as_u64().unwrap_or(0) == 0 {
+                    out.push(format!("{what}: no call was answered"));
+                }
+            }
+            Some("tools_bytes") if r["tools"].as_u64().unwrap_or(0) == 0 => {
+                out.push(format!("{label}: tools/list listed no tool"));
+            }
+            _ => {}
+        }
+    }
+    if !rows.iter().any(|r| r["kind"] == "mcp") {
+        out.push("no MCP row was measured".into());
+    }
+    out
+}
+
+pub fn check(file: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let rows: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()
+        .context("a results line is not JSON")?;
+    let problems = problems(&rows);
+    if problems.is_empty() {
+        eprintln!("pm-bench check: {} rows, none went wrong", rows.len());
+        return Ok(());
+    }
+    anyhow::bail!("the run went wrong:\n  {}", problems.join("\n  "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn check_finds_errors_silence_and_empty_lists() {
+        let good = json!({"kind":"mcp","label":"pm-mcp sqlite","workload":"get-task","clients":8,
+            "outcome":{"calls":100,"errors":0,"error_kinds":{}}});
+        assert!(problems(std::slice::from_ref(&good)).is_empty());
+        let errors = json!({"kind":"mcp","label":"pm-mcp sqlite","workload":"get-task","clients":8,
+            "outcome":{"calls":100,"errors":3,"error_kinds":{"http 500":3}}});
+        let silent = json!({"kind":"mcp","label":"peer","workload":"tools-list","clients":1,
+            "outcome":{"calls":0,"errors":0,"error_kinds":{}}});
+        let empty = json!({"kind":"tools_bytes","label":"pm-mcp","bytes":40,"tools":0});
+        let found = problems(&[good, errors, silent, empty]);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].contains("3 errors") && found[0].contains("http 500"),
+            "{found:?}"
+        );
+        assert!(found[1].contains("no call was answered"), "{found:?}");
+        assert!(found[2].contains("listed no tool"), "{found:?}");
+        assert_eq!(problems(&[]), vec!["no MCP row was measured".to_string()]);
+    }
 }
