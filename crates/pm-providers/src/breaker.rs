@@ -101,6 +101,13 @@ impl Breaker {
         }
     }
 
+    /// Would a call be refused now? Like `admit`, without starting a probe (for callers about to
+    /// queue for a connection slot, who call `admit` once they hold one).
+    pub fn peek(&self, now: Instant) -> Result<(), Open> {
+        let mut copy = *self;
+        copy.admit(now)
+    }
+
     /// The tracker answered (any answer that is not a server failure).
     pub fn success(&mut self) {
         self.state = State::Closed {
@@ -199,7 +206,10 @@ mod tests {
             b.failure(t0);
         }
         let after = t0 + Duration::from_secs(30);
+        assert_eq!(b.peek(after), Ok(()), "peeking starts no probe");
+        assert_eq!(b.peek(after), Ok(()));
         assert_eq!(b.admit(after), Ok(()), "the probe");
+        assert!(b.peek(after).is_err());
         assert!(
             b.admit(after).is_err(),
             "a second caller while the probe runs"

@@ -145,7 +145,7 @@ impl UpstreamPolicy {
 
     fn host_allowed(&self, host: &str) -> bool {
         let host = normal_host(host);
-        self.inner.hosts.iter().any(|h| *h == host)
+        self.inner.hosts.contains(&host)
     }
 
     fn addr_allowed(&self, ip: IpAddr) -> bool {

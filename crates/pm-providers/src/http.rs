@@ -253,18 +253,20 @@ impl Upstream {
         self.send::<T, ()>(Method::DELETE, url, &[], None).await
     }
 
-    /// Fails at once while the circuit is open.
-    fn admit(&self) -> ProviderResult<()> {
+    /// Fails at once while the circuit is open; `probe` lets the probe of a half-open circuit go
+    /// (callers peek before queueing for a slot, and admit for real once they hold one).
+    fn admit(&self, probe: bool) -> ProviderResult<()> {
         let Ok(mut b) = self.breaker.lock() else {
             return Ok(());
         };
-        b.admit(Instant::now())
-            .map_err(|open| ProviderError::Unavailable {
+        let now = Instant::now();
+        let verdict = if probe { b.admit(now) } else { b.peek(now) };
+        verdict.map_err(|open| ProviderError::Unavailable {
                 provider: self.provider,
                 message: format!(
                     "it failed {} times in a row (timeouts, broken connections or 5xx answers); pm-mcp is not calling it for the next {} s. Check that the tracker is up and the connection's base URL is right",
                     open.failures,
-                    open.remaining.as_secs().max(1)
+                    open.remaining.as_secs_f64().ceil().max(1.0)
                 ),
             })
     }
@@ -289,7 +291,7 @@ impl Upstream {
     ) -> ProviderResult<T> {
         let safe = method == Method::GET;
         // A dead tracker fails its callers before they queue for a connection slot.
-        self.admit()?;
+        self.admit(false)?;
         let _permit = self
             .permits
             .acquire()
@@ -301,7 +303,7 @@ impl Upstream {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.admit()?;
+            self.admit(true)?;
             let can_retry = safe && attempt < self.settings.max_attempts;
             let mut headers = HeaderMap::new();
             headers.insert(self.auth_header, self.auth.clone());
@@ -460,9 +462,9 @@ async fn read_prefix(mut res: reqwest::Response, cap: usize) -> Vec<u8> {
 }
 
 fn human_bytes(n: usize) -> String {
-    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
         format!("{} MiB", n / (1024 * 1024))
-    } else if n >= 1024 && n % 1024 == 0 {
+    } else if n >= 1024 && n.is_multiple_of(1024) {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")
