@@ -13,3 +13,4 @@ mod mcp;
 mod openproject;
 mod redmine;
 mod secrets;
+mod ssrf;
