@@ -269,7 +269,7 @@ impl fmt::Display for Refusal {
 impl std::error::Error for Refusal {}
 
 /// The IPv4 address inside an IPv6 one, for the forms that carry one to an IPv4 host: mapped
-/// `::ffff:a.b.c.d`, compatible `::a.b.c.d` (deprecated), NAT64 `64:ff9b::a.b.c.d` and 6to4
+/// `::ffff:a.b.c.d`, compatible `::a.b.c.d` (deprecated), translated `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d` and 6to4
 /// `2002:aabb:ccdd::`. Anything else is returned as it is.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     let IpAddr::V6(v6) = ip else { return ip };
@@ -280,6 +280,10 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
     // Compatible (::a.b.c.d), but not :: and ::1 themselves.
     if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
+        return IpAddr::V4(tail);
+    }
+    // IPv4-translated (SIIT) ::ffff:0:a.b.c.d.
+    if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
         return IpAddr::V4(tail);
     }
     // NAT64 well-known prefix 64:ff9b::/96.
