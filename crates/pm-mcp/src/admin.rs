@@ -138,28 +138,32 @@ pub fn parse_expiry(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
             .map(|d| d.and_utc())
             .ok_or_else(|| anyhow!("bad date {t:?}"))?
     } else {
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (n, unit) = t.split_at(split);
-        let n: i64 = n.parse().map_err(|_| {
-            anyhow!("--expires {t:?} is neither a duration (90d, 12h, 2w) nor a date (2027-01-31)")
-        })?;
-        let d = match unit {
-            "s" => Duration::try_seconds(n),
-            "m" => Duration::try_minutes(n),
-            "h" => Duration::try_hours(n),
-            "d" => Duration::try_days(n),
-            "w" => Duration::try_weeks(n),
-            "y" => Duration::try_days(n.saturating_mul(365)),
-            _ => bail!("--expires {t:?}: use s, m, h, d, w or y after the number (e.g. 90d)"),
-        }
-        .ok_or_else(|| anyhow!("--expires {t:?} is too far away"))?;
-        now.checked_add_signed(d)
+        now.checked_add_signed(parse_duration(t, "--expires")?)
             .ok_or_else(|| anyhow!("--expires {t:?} is too far away"))?
     };
     if at <= now {
         bail!("--expires {t:?} is in the past");
     }
     Ok(at)
+}
+
+/// A number and a unit: `45s`, `30m`, `12h`, `90d`, `2w`, `1y`; `flag` names the option in errors.
+pub fn parse_duration(t: &str, flag: &str) -> Result<Duration> {
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: i64 = n.parse().map_err(|_| {
+        anyhow!("{flag} {t:?} is neither a duration (90d, 12h, 2w) nor a date (2027-01-31)")
+    })?;
+    match unit {
+        "s" => Duration::try_seconds(n),
+        "m" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        "y" => Duration::try_days(n.saturating_mul(365)),
+        _ => bail!("{flag} {t:?}: use s, m, h, d, w or y after the number (e.g. 90d)"),
+    }
+    .ok_or_else(|| anyhow!("{flag} {t:?} is too far away"))
 }
 
 /// Validates a new key's settings for `user`.
@@ -181,13 +185,7 @@ fn key_settings(
         .filter(|t| !t.is_empty())
         .collect();
     for t in &toolsets {
-        if !pm_server::tools::TOOLSETS.iter().any(|(name, _)| name == t) {
-            let known: Vec<&str> = pm_server::tools::TOOLSETS.iter().map(|(n, _)| *n).collect();
-            bail!(
-                "unknown toolset {t:?}; known toolsets: {}",
-                known.join(", ")
-            );
-        }
+        pm_server::tools::check_toolset_name(t).map_err(anyhow::Error::msg)?;
     }
     Ok((
         scopes,

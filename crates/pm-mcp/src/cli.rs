@@ -66,6 +66,58 @@ pub enum Command {
     /// Manage a user's tracker connections (credentials are sealed, never shown)
     #[command(subcommand)]
     Connection(ConnectionCommand),
+    /// List the audit trail of tool calls, newest first (who, key, tool, connection, outcome, duration; never arguments)
+    Audit(AuditArgs),
+    /// Master-key operations on the sealed credentials
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this user's calls (their e-mail)
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only calls of this tool (e.g. get_task)
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// Only calls that ended this way
+    #[arg(long, value_enum)]
+    pub outcome: Option<OutcomeArg>,
+    /// Only calls since a time (RFC 3339 or 2027-01-31) or for a duration back (15m, 12h, 7d)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// At most this many calls
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutcomeArg {
+    /// The tool ran and answered
+    Ok,
+    /// The tool ran and reported an error, or its arguments were refused
+    Error,
+    /// Refused before running (the key lacks the scope or toolset)
+    Denied,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Re-seal every stored credential with the current master key (PM_MCP_MASTER_KEY, or the
+    /// key file); the keys they were sealed with must be in PM_MCP_OLD_MASTER_KEYS. Works in
+    /// batches, each committed: after an interruption, run it again to finish.
+    Rotate {
+        /// Connections per transaction
+        #[arg(long, default_value_t = 100)]
+        batch_size: usize,
+        /// Stop after re-sealing this many connections (run again to continue)
+        #[arg(long)]
+        limit: Option<u64>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -104,7 +156,7 @@ pub struct ServeArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics)
+    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
@@ -143,7 +195,7 @@ pub struct StdioArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer only these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics)
+    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
@@ -241,7 +293,7 @@ pub struct KeyCreateArgs {
     /// Expiry: a duration (90d, 12h, 2w) or a date (2027-01-31 or RFC 3339) [default: never]
     #[arg(long)]
     pub expires: Option<String>,
-    /// Limit the key to these toolsets (comma-separated) [default: all]
+    /// The key's toolsets (comma-separated, or `all`) [default: the server's choice]
     #[arg(long, value_delimiter = ',')]
     pub toolsets: Vec<String>,
     /// URL clients use to reach /mcp, for the printed configs

@@ -3,8 +3,10 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod audit;
 mod cli;
 mod clients;
+mod rotate;
 mod settings;
 
 use std::sync::Arc;
@@ -14,7 +16,9 @@ use clap::Parser;
 use pm_server::http::CancellationToken;
 use pm_server::{AppState, HttpConfig};
 
-use crate::cli::{Cli, Command, ConnectionCommand, KeyCommand, LogFormat, ServeArgs, UserCommand};
+use crate::cli::{
+    Cli, Command, ConnectionCommand, KeyCommand, LogFormat, SecretsCommand, ServeArgs, UserCommand,
+};
 use crate::settings::{Common, DEFAULT_LISTEN, check_master_keys};
 
 fn init_logging(format: LogFormat, default_level: &str) {
@@ -150,6 +154,15 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Audit(args) => {
+            let store = common.open_migrated(false).await?;
+            audit::list(store.as_ref(), &args).await
+        }
+        Command::Secrets(SecretsCommand::Rotate { batch_size, limit }) => {
+            let store = common.open_migrated(false).await?;
+            let keys = common.existing_master_keys()?;
+            rotate::run(store.as_ref(), &keys, batch_size, limit).await
+        }
     }
 }
 
@@ -223,7 +236,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
 
     let state = AppState::new(store.clone(), Arc::new(keys), http).map_err(|e| anyhow!("{e}"))?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    stop_on_signal(shutdown.clone())?;
     tracing::info!(
         database = store.engine(),
         version = env!("CARGO_PKG_VERSION"),
@@ -305,31 +318,30 @@ fn non_empty(v: Vec<String>) -> Option<Vec<String>> {
     if v.is_empty() { None } else { Some(v) }
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Cancels `shutdown` on SIGINT or SIGTERM. The handlers are installed before this returns, so a
+/// signal that arrives right after start-up (an orchestrator's quick stop) is still a clean stop.
+fn stop_on_signal(shutdown: CancellationToken) -> Result<()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    shutdown.cancel();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!("shutting down");
+            shutdown.cancel();
+        });
     }
     #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-    tracing::info!("shutting down");
-    shutdown.cancel();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    Ok(())
 }
 
 async fn stdio(common: &Common, args: cli::StdioArgs) -> Result<()> {

@@ -148,6 +148,32 @@ impl Common {
     }
 }
 
+impl Common {
+    /// The master keys as configured, never creating a key file: for commands that must use the
+    /// key the operator chose (a rotation re-seals everything with it).
+    pub fn existing_master_keys(&self) -> Result<MasterKeys> {
+        if std::env::var_os("PM_MCP_MASTER_KEY").is_none() {
+            let path = self
+                .file
+                .master_key_file
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("master.key"));
+            if self.file.master_key_file.is_none() && self.database.engine() != "sqlite" {
+                bail!(
+                    "PM_MCP_MASTER_KEY is not set: give the new master key there, and the old one(s) in PM_MCP_OLD_MASTER_KEYS"
+                );
+            }
+            if !path.exists() {
+                bail!(
+                    "no master key: PM_MCP_MASTER_KEY is not set and {} does not exist; give the new master key in PM_MCP_MASTER_KEY and the old one(s) in PM_MCP_OLD_MASTER_KEYS",
+                    path.display()
+                );
+            }
+        }
+        self.master_keys()
+    }
+}
+
 /// Refuses to start when stored credentials were sealed by a master key that is not configured:
 /// every tool would fail on them. Says which key is missing.
 pub async fn check_master_keys(store: &dyn Store, keys: &MasterKeys) -> Result<()> {
@@ -187,16 +213,8 @@ pub fn tool_policy(
     } else {
         Some(sets)
     };
-    if let Some(sets) = &sets {
-        let known: Vec<&str> = pm_server::tools::TOOLSETS.iter().map(|(n, _)| *n).collect();
-        for s in sets {
-            if !known.contains(&s.as_str()) {
-                bail!(
-                    "unknown toolset {s:?}; known toolsets: {}",
-                    known.join(", ")
-                );
-            }
-        }
+    for s in sets.iter().flatten() {
+        pm_server::tools::check_toolset_name(s).map_err(anyhow::Error::msg)?;
     }
     Ok((read_only || file.read_only.unwrap_or(false), sets))
 }

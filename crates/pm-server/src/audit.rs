@@ -3,8 +3,38 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::cell::Cell;
+use std::future::Future;
+
+use pm_core::ConnectionId;
 use pm_store::{AuditEvent, Store};
 use tokio::sync::{mpsc, oneshot};
+
+tokio::task_local! {
+    /// The connection the tool call running on this task used, for its audit row.
+    static CALL_CONNECTION: Cell<Option<ConnectionId>>;
+}
+
+/// Runs one tool call, noting the first connection it resolves (see `note_connection`).
+pub(crate) async fn track_connection<F: Future>(call: F) -> (F::Output, Option<ConnectionId>) {
+    CALL_CONNECTION
+        .scope(Cell::new(None), async move {
+            let out = call.await;
+            let used = CALL_CONNECTION.try_with(Cell::get).ok().flatten();
+            (out, used)
+        })
+        .await
+}
+
+/// Records that the current tool call works on `connection` (the first one noted wins); a no-op
+/// outside a tracked call.
+pub(crate) fn note_connection(connection: ConnectionId) {
+    let _ = CALL_CONNECTION.try_with(|c| {
+        if c.get().is_none() {
+            c.set(Some(connection));
+        }
+    });
+}
 
 enum Msg {
     Event(Box<AuditEvent>),

@@ -96,6 +96,32 @@ impl PmServer {
     }
 }
 
+impl PmServer {
+    /// Queues the audit row of one tool call: who, with which key, which tool and connection, how
+    /// it ended and how long it took — never its arguments.
+    fn audit(
+        &self,
+        principal: &Principal,
+        tool: &str,
+        started: Instant,
+        outcome: Outcome,
+        error_kind: Option<&str>,
+        connection_id: Option<pm_core::ConnectionId>,
+    ) {
+        self.state.audit.record(AuditEvent {
+            id: uuid::Uuid::new_v4(),
+            at: Utc::now(),
+            user_id: Some(principal.user.id),
+            key_id: Some(principal.key.id),
+            tool: tool.to_string(),
+            connection_id,
+            outcome,
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            error_kind: error_kind.map(str::to_string),
+        });
+    }
+}
+
 /// Whether `principal` may see and call `tool` on this server: the server's read-only mode and
 /// toolsets, the key's scopes and toolsets, and the toolsets the request asked for
 /// (`X-MCP-Toolsets`), all of which must allow it.
@@ -104,6 +130,7 @@ fn allowed(
     principal: &Principal,
     tool: &Tool,
     requested: Option<&[String]>,
+    defaults: &[&str],
 ) -> Result<(), String> {
     let needed = tools::required_scope(tool);
     if http.read_only && needed != pm_core::Scope::Read {
@@ -120,13 +147,26 @@ fn allowed(
         ));
     }
     let set = tools::toolset_of(&tool.name).unwrap_or("");
-    for (whose, sets) in [
+    let named = [
         ("this server", http.toolsets.as_deref()),
         ("this key", principal.key.toolsets.as_deref()),
         ("this request", requested),
-    ] {
+    ];
+    if named.iter().all(|(_, sets)| sets.is_none()) {
+        // Nobody chose: the default toolsets.
+        if defaults.contains(&set) {
+            return Ok(());
+        }
+        return Err(format!(
+            "{} is in the {set} toolset, which is not in the default set ({}); ask for it with \
+             the X-MCP-Toolsets header, a key made with --toolsets, or serve --toolsets all",
+            tool.name,
+            defaults.join(",")
+        ));
+    }
+    for (whose, sets) in named {
         if let Some(sets) = sets
-            && !sets.iter().any(|s| s == set)
+            && !tools::includes(sets, set)
         {
             return Err(format!(
                 "{} is in the {set} toolset, which {whose} does not include ({})",
@@ -136,6 +176,31 @@ fn allowed(
         }
     }
     Ok(())
+}
+
+impl PmServer {
+    /// The toolsets shown when nobody names any: the default set, plus the connections toolset
+    /// while the caller has no connection yet (so an assistant can add the first one).
+    async fn default_toolsets(
+        &self,
+        principal: &Principal,
+        requested: Option<&[String]>,
+    ) -> &'static [&'static str] {
+        let named = self.state.http.toolsets.is_some()
+            || principal.key.toolsets.is_some()
+            || requested.is_some();
+        if !named
+            && self
+                .state
+                .has_connections(principal.user.id)
+                .await
+                .is_ok_and(|has| !has)
+        {
+            tools::FIRST_RUN_TOOLSETS
+        } else {
+            tools::DEFAULT_TOOLSETS
+        }
+    }
 }
 
 /// Toolsets a request narrows itself to with `X-MCP-Toolsets: tasks,projects` (HTTP only).
@@ -176,12 +241,24 @@ impl ServerHandler for PmServer {
     ) -> Result<ListToolsResult, ErrorData> {
         let principal = self.principal(&context).await?;
         let requested = requested_toolsets(&context);
+        let defaults = self
+            .default_toolsets(&principal, requested.as_deref())
+            .await;
         #[allow(unused_mut)]
         let mut tools: Vec<Tool> = self
             .tool_router
             .list_all()
             .into_iter()
-            .filter(|t| allowed(&self.state.http, &principal, t, requested.as_deref()).is_ok())
+            .filter(|t| {
+                allowed(
+                    &self.state.http,
+                    &principal,
+                    t,
+                    requested.as_deref(),
+                    defaults,
+                )
+                .is_ok()
+            })
             .collect();
         #[cfg(feature = "conformance")]
         tools.splice(0..0, crate::conformance::tools());
@@ -313,42 +390,60 @@ impl ServerHandler for PmServer {
             ));
         };
         let requested = requested_toolsets(&context);
-        let (result, outcome, error_kind) =
-            match allowed(&self.state.http, &principal, &tool, requested.as_deref()) {
-                Err(why) => (
-                    Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),
-                    Outcome::Denied,
-                    Some("scope"),
-                ),
-                Ok(()) => {
-                    // Arguments are checked only for tools the caller may use at all.
-                    tools::validate_arguments(&tool.name, request.arguments.as_ref())?;
-                    context.extensions.insert(principal.clone());
-                    let result = self
-                        .tool_router
-                        .call(ToolCallContext::new(self, request, context))
-                        .await;
-                    let (outcome, kind) = match &result {
-                        Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
-                            (Outcome::Error, Some("tool_error"))
-                        }
-                        Ok(_) => (Outcome::Ok, None),
-                        Err(_) => (Outcome::Error, Some("protocol_error")),
-                    };
-                    (result, outcome, kind)
+        let defaults = self
+            .default_toolsets(&principal, requested.as_deref())
+            .await;
+        let (result, outcome, error_kind, connection_id) = match allowed(
+            &self.state.http,
+            &principal,
+            &tool,
+            requested.as_deref(),
+            defaults,
+        ) {
+            Err(why) => (
+                Ok(CallToolResult::error(vec![ContentBlock::text(why)]).into()),
+                Outcome::Denied,
+                Some("scope"),
+                None,
+            ),
+            Ok(()) => {
+                // Arguments are checked only for tools the caller may use at all; a call
+                // refused here is audited too (never with its arguments).
+                if let Err(e) = tools::validate_arguments(&tool.name, request.arguments.as_ref()) {
+                    self.audit(
+                        &principal,
+                        &tool.name,
+                        started,
+                        Outcome::Error,
+                        Some("invalid_arguments"),
+                        None,
+                    );
+                    return Err(e);
                 }
-            };
-        self.state.audit.record(AuditEvent {
-            id: uuid::Uuid::new_v4(),
-            at: Utc::now(),
-            user_id: Some(principal.user.id),
-            key_id: Some(principal.key.id),
-            tool: tool.name.to_string(),
-            connection_id: None,
+                context.extensions.insert(principal.clone());
+                let (result, connection) = crate::audit::track_connection(
+                    self.tool_router
+                        .call(ToolCallContext::new(self, request, context)),
+                )
+                .await;
+                let (outcome, kind) = match &result {
+                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+                        (Outcome::Error, Some("tool_error"))
+                    }
+                    Ok(_) => (Outcome::Ok, None),
+                    Err(_) => (Outcome::Error, Some("protocol_error")),
+                };
+                (result, outcome, kind, connection)
+            }
+        };
+        self.audit(
+            &principal,
+            &tool.name,
+            started,
             outcome,
-            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-            error_kind: error_kind.map(str::to_string),
-        });
+            error_kind,
+            connection_id,
+        );
         result
     }
 }

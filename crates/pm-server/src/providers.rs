@@ -3,6 +3,7 @@
 //! connection id and `updated_at` (a changed connection gets a new client).
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use pm_core::{
@@ -17,8 +18,19 @@ use crate::auth::Principal;
 use crate::state::AppState;
 use crate::tools::ToolError;
 
-/// A built client and the `updated_at` of the connection it was built from.
-type Cached = (DateTime<Utc>, Arc<dyn Provider>);
+/// A built client, the `updated_at` of the connection it was built from, and its last use.
+struct Cached {
+    updated_at: DateTime<Utc>,
+    provider: Arc<dyn Provider>,
+    used: Instant,
+}
+
+/// At most this many built clients are kept; the least recently used goes first. A client holds
+/// a connection's discovered fields and statuses, so a server with many users keeps the active
+/// ones warm without growing without bound.
+const CLIENTS_MAX: usize = 2_048;
+/// A client unused this long is dropped when the cache is next full (it is rebuilt on demand).
+const CLIENT_IDLE: Duration = Duration::from_secs(3_600);
 
 pub struct ProviderHub {
     client: HttpClient,
@@ -76,11 +88,12 @@ impl ProviderHub {
         state: &AppState,
         conn: &Connection,
     ) -> Result<Arc<dyn Provider>, ToolError> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some((at, p)) = cache.get(&conn.id)
-            && *at == conn.updated_at
+        if let Ok(mut cache) = self.cache.lock()
+            && let Some(hit) = cache.get_mut(&conn.id)
+            && hit.updated_at == conn.updated_at
         {
-            return Ok(p.clone());
+            hit.used = Instant::now();
+            return Ok(hit.provider.clone());
         }
         let sealed = state
             .store
@@ -102,15 +115,43 @@ impl ProviderHub {
             )
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(conn.id, (conn.updated_at, provider.clone()));
+            keep_room(&mut cache, CLIENTS_MAX, CLIENT_IDLE, Instant::now());
+            cache.insert(
+                conn.id,
+                Cached {
+                    updated_at: conn.updated_at,
+                    provider: provider.clone(),
+                    used: Instant::now(),
+                },
+            );
         }
         Ok(provider)
+    }
+
+    /// How many built clients are cached (for tests and metrics).
+    pub fn cached_clients(&self) -> usize {
+        self.cache.lock().map(|c| c.len()).unwrap_or(0)
     }
 
     pub fn forget(&self, id: ConnectionId) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(&id);
         }
+    }
+}
+
+/// Makes room for one more entry: when the cache is full, drops the clients idle longer than
+/// `idle`, then (if still full) the least recently used one. Runs only when a client is built.
+fn keep_room(cache: &mut HashMap<ConnectionId, Cached>, max: usize, idle: Duration, now: Instant) {
+    if cache.len() < max {
+        return;
+    }
+    cache.retain(|_, c| now.saturating_duration_since(c.used) < idle);
+    while cache.len() >= max.max(1) {
+        let Some(oldest) = cache.iter().min_by_key(|(_, c)| c.used).map(|(id, _)| *id) else {
+            break;
+        };
+        cache.remove(&oldest);
     }
 }
 
@@ -133,17 +174,22 @@ pub async fn resolve(
                 .find(|c| Some(&c.name) == handle.as_ref())
                 .or_else(|| all.iter().find(|c| Some(c.id) == id))
                 .cloned()
+                .inspect(|c| crate::audit::note_connection(c.id))
                 .ok_or_else(|| {
                     ToolError(format!(
                         "you have no connection {name:?}; list_providers shows yours"
                     ))
                 })
         }
-        None => all.into_iter().find(|c| c.is_default).ok_or_else(|| {
-            ToolError(
-                "you have no tracker connection yet; add one with configure_pm_provider".into(),
-            )
-        }),
+        None => all
+            .into_iter()
+            .find(|c| c.is_default)
+            .inspect(|c| crate::audit::note_connection(c.id))
+            .ok_or_else(|| {
+                ToolError(
+                    "you have no tracker connection yet; add one with configure_pm_provider".into(),
+                )
+            }),
     }
 }
 
@@ -151,5 +197,78 @@ impl ToolError {
     /// A provider failure, prefixed with the connection it happened on.
     pub fn provider(connection: &ConnectionHandle, e: &ProviderError) -> Self {
         ToolError(format!("connection {connection}: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider() -> Arc<dyn Provider> {
+        let client = pm_providers::http::shared_client(&HttpSettings::default()).expect("client");
+        let url = BaseUrl::parse("https://acme.atlassian.net", false).expect("url");
+        pm_providers::build(
+            client,
+            ProviderKind::JiraCloud,
+            &url,
+            AuthKind::Basic,
+            Some("ann@acme.org".into()),
+            "token",
+            HttpSettings::default(),
+            None,
+        )
+        .expect("build")
+    }
+
+    #[test]
+    fn the_client_cache_keeps_the_recently_used_and_stays_bounded() {
+        let p = provider();
+        let start = Instant::now();
+        let ids: Vec<ConnectionId> = (0..4).map(|_| ConnectionId::new()).collect();
+        let mut cache = HashMap::new();
+        for (i, id) in ids.iter().enumerate() {
+            keep_room(&mut cache, 3, Duration::from_secs(3_600), start);
+            cache.insert(
+                *id,
+                Cached {
+                    updated_at: Utc::now(),
+                    provider: p.clone(),
+                    used: start + Duration::from_secs(i as u64),
+                },
+            );
+            assert!(cache.len() <= 3);
+        }
+        // The fourth insert evicted the least recently used: the first.
+        assert!(!cache.contains_key(&ids[0]));
+        assert!(ids[1..].iter().all(|id| cache.contains_key(id)));
+        // Touch the second, then insert a fifth: the third (now the oldest use) goes.
+        if let Some(c) = cache.get_mut(&ids[1]) {
+            c.used = start + Duration::from_secs(10);
+        }
+        let fifth = ConnectionId::new();
+        keep_room(
+            &mut cache,
+            3,
+            Duration::from_secs(3_600),
+            start + Duration::from_secs(11),
+        );
+        cache.insert(
+            fifth,
+            Cached {
+                updated_at: Utc::now(),
+                provider: p.clone(),
+                used: start + Duration::from_secs(11),
+            },
+        );
+        assert!(!cache.contains_key(&ids[2]));
+        assert!(cache.contains_key(&ids[1]) && cache.contains_key(&ids[3]));
+        // Clients idle past the limit all go at once when room is needed.
+        keep_room(
+            &mut cache,
+            3,
+            Duration::from_secs(60),
+            start + Duration::from_secs(500),
+        );
+        assert!(cache.is_empty(), "{}", cache.len());
     }
 }

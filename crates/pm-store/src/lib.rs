@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod error;
 pub mod model;
 mod postgres;
+pub mod rotate;
 pub mod seal;
 mod sql;
 mod sqlite;
@@ -24,6 +25,7 @@ pub use credentials::ProviderCredentials;
 pub use error::{StoreError, StoreResult};
 pub use model::*;
 pub use postgres::PgStore;
+pub use rotate::{RotateError, RotationReport, reseal_all};
 pub use seal::{MasterKeys, SealError, Sealed};
 pub use sqlite::SqliteStore;
 
@@ -94,17 +96,24 @@ pub trait ConnectionStore: Send + Sync {
     ) -> StoreResult<Connection>;
     /// How many connections each master key sealed: `(key_id, count)`.
     async fn count_connections_by_key(&self) -> StoreResult<Vec<(String, i64)>>;
+    /// Up to `limit` connections (every user's) whose credentials were sealed by a key other than
+    /// `key_id`, in id order: what a master-key rotation still has to re-seal.
+    async fn list_sealed_not_under(
+        &self,
+        key_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<SealedConnection>>;
+    /// Replaces the sealed credentials of each connection in one transaction, each only if it is
+    /// still sealed by its `from_key_id` (a connection changed or removed meanwhile is left
+    /// alone). Returns how many were replaced. `updated_at` stays: the credentials are the same.
+    async fn reseal_connections(&self, batch: &[Reseal]) -> StoreResult<u64>;
 }
 
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn add_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
-    /// Newest first; one user's or everyone's.
-    async fn list_audit_events(
-        &self,
-        user: Option<UserId>,
-        limit: i64,
-    ) -> StoreResult<Vec<AuditEvent>>;
+    /// The events `filter` selects, newest first.
+    async fn list_audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
 }
 
 #[async_trait]

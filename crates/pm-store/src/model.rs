@@ -192,3 +192,45 @@ pub struct AuditEvent {
     pub duration_ms: i64,
     pub error_kind: Option<String>,
 }
+
+/// Which audit events to list: all conditions given must hold. Newest first, at most `limit`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditFilter {
+    pub user: Option<UserId>,
+    pub tool: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Only events at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Clamped to 1..=10,000.
+    pub limit: i64,
+}
+
+impl AuditFilter {
+    /// Every event, newest first, at most `limit`.
+    pub fn newest(limit: i64) -> Self {
+        Self {
+            user: None,
+            tool: None,
+            outcome: None,
+            since: None,
+            limit,
+        }
+    }
+}
+
+/// One connection's sealed credentials with what they are bound to, for re-sealing.
+#[derive(Debug, Clone)]
+pub struct SealedConnection {
+    pub id: ConnectionId,
+    pub user_id: UserId,
+    pub sealed: Sealed,
+}
+
+/// New sealed credentials for a connection still sealed by `from_key_id`.
+#[derive(Debug, Clone)]
+pub struct Reseal {
+    pub id: ConnectionId,
+    pub user_id: UserId,
+    pub from_key_id: String,
+    pub sealed: Sealed,
+}

@@ -500,6 +500,49 @@ macro_rules! impl_sql_store {
                 .fetch_all(&self.pool)
                 .await?)
             }
+
+            async fn list_sealed_not_under(&self, key_id: &str, limit: i64) -> $crate::StoreResult<Vec<$crate::model::SealedConnection>> {
+                let rows: Vec<(uuid::Uuid, uuid::Uuid, Vec<u8>, String)> = sqlx::query_as(
+                    "SELECT id, user_id, credentials_ciphertext, key_id FROM pm_provider_connections \
+                     WHERE key_id <> $1 ORDER BY id LIMIT $2",
+                )
+                .bind(key_id)
+                .bind(limit.max(1))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, user_id, ciphertext, key_id)| $crate::model::SealedConnection {
+                        id: pm_core::ConnectionId::from_uuid(id),
+                        user_id: pm_core::UserId::from_uuid(user_id),
+                        sealed: $crate::seal::Sealed { ciphertext, key_id },
+                    })
+                    .collect())
+            }
+
+            async fn reseal_connections(&self, batch: &[$crate::model::Reseal]) -> $crate::StoreResult<u64> {
+                if batch.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.pool.begin().await?;
+                let mut changed = 0;
+                for r in batch {
+                    changed += sqlx::query(
+                        "UPDATE pm_provider_connections SET credentials_ciphertext = $1, key_id = $2 \
+                         WHERE id = $3 AND user_id = $4 AND key_id = $5",
+                    )
+                    .bind(&r.sealed.ciphertext)
+                    .bind(&r.sealed.key_id)
+                    .bind(r.id.as_uuid())
+                    .bind(r.user_id.as_uuid())
+                    .bind(&r.from_key_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+                Ok(changed)
+            }
         }
 
         #[async_trait::async_trait]
@@ -530,13 +573,18 @@ macro_rules! impl_sql_store {
                 Ok(())
             }
 
-            async fn list_audit_events(&self, user: Option<pm_core::UserId>, limit: i64) -> $crate::StoreResult<Vec<$crate::model::AuditEvent>> {
+            async fn list_audit_events(&self, filter: &$crate::model::AuditFilter) -> $crate::StoreResult<Vec<$crate::model::AuditEvent>> {
                 let rows = sqlx::query_as::<_, AuditRow>(
                     "SELECT id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind FROM audit_events \
-                     WHERE ($1 IS NULL OR user_id = $1) ORDER BY at DESC LIMIT $2",
+                     WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR tool = $2) \
+                     AND ($3 IS NULL OR outcome = $3) AND ($4 IS NULL OR at >= $4) \
+                     ORDER BY at DESC, id DESC LIMIT $5",
                 )
-                .bind(user.map(|u| u.as_uuid()))
-                .bind(limit.clamp(1, 10_000))
+                .bind(filter.user.map(|u| u.as_uuid()))
+                .bind(filter.tool.as_deref())
+                .bind(filter.outcome.map(|o| o.as_str()))
+                .bind(filter.since)
+                .bind(filter.limit.clamp(1, 10_000))
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows.into_iter().map(AuditRow::into_event).collect())

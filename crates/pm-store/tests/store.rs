@@ -495,7 +495,10 @@ async fn audit_events_are_kept_and_listed_per_user() {
             .expect("add");
         store.add_audit_events(&[]).await.expect("empty batch");
         let anns = store
-            .list_audit_events(Some(ann.id), 10)
+            .list_audit_events(&AuditFilter {
+                user: Some(ann.id),
+                ..AuditFilter::newest(10)
+            })
             .await
             .expect("list");
         assert_eq!(
@@ -503,13 +506,166 @@ async fn audit_events_are_kept_and_listed_per_user() {
             vec!["list_providers", "get_current_user"]
         );
         assert_eq!(anns[0].outcome, Outcome::Error);
-        let all = store.list_audit_events(None, 10).await.expect("list");
+        let all = store
+            .list_audit_events(&AuditFilter::newest(10))
+            .await
+            .expect("list");
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].outcome, Outcome::Denied);
         assert_eq!(
-            store.list_audit_events(None, 1).await.expect("list").len(),
+            store
+                .list_audit_events(&AuditFilter::newest(1))
+                .await
+                .expect("list")
+                .len(),
             1
         );
+        // Filters combine: by tool, by outcome, by time.
+        let tools = |events: Vec<AuditEvent>| {
+            events
+                .into_iter()
+                .map(|e| (e.tool, e.outcome))
+                .collect::<Vec<_>>()
+        };
+        let by_tool = store
+            .list_audit_events(&AuditFilter {
+                tool: Some("list_providers".into()),
+                ..AuditFilter::newest(10)
+            })
+            .await
+            .expect("list");
+        assert_eq!(
+            tools(by_tool),
+            vec![
+                ("list_providers".to_string(), Outcome::Denied),
+                ("list_providers".to_string(), Outcome::Error)
+            ]
+        );
+        let errors_of_ann = store
+            .list_audit_events(&AuditFilter {
+                user: Some(ann.id),
+                outcome: Some(Outcome::Error),
+                ..AuditFilter::newest(10)
+            })
+            .await
+            .expect("list");
+        assert_eq!(
+            tools(errors_of_ann),
+            vec![("list_providers".to_string(), Outcome::Error)]
+        );
+        let recent = store
+            .list_audit_events(&AuditFilter {
+                since: Some(now + Duration::milliseconds(500)),
+                ..AuditFilter::newest(10)
+            })
+            .await
+            .expect("list");
+        assert_eq!(recent.len(), 2, "the events at +1 s and +2 s");
+        let none = store
+            .list_audit_events(&AuditFilter {
+                tool: Some("get_current_user".into()),
+                outcome: Some(Outcome::Error),
+                ..AuditFilter::newest(10)
+            })
+            .await
+            .expect("list");
+        assert!(none.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rotation_reseals_in_batches_resumes_after_an_interruption_and_refuses_unknown_keys() {
+    on_each_engine(|store| async move {
+        let old_text = MasterKeys::generate_text();
+        let old = MasterKeys::parse(&old_text, None).expect("old");
+        let ann = user(&store, "ann@acme.org").await;
+        let bob = user(&store, "bob@acme.org").await;
+        let mut made = Vec::new();
+        for i in 0..7 {
+            let owner = if i % 2 == 0 { &ann } else { &bob };
+            let token = format!("tok-rotate-{i}");
+            let c = store
+                .add_connection(new_connection(&old, owner, &format!("c{i}"), &token))
+                .await
+                .expect("add");
+            made.push((c, token));
+        }
+        let new_text = MasterKeys::generate_text();
+        let rotated = MasterKeys::parse(&new_text, Some(&old_text)).expect("rotated");
+        let new_only = MasterKeys::parse(&new_text, None).expect("new only");
+
+        // Without the old key nothing can be opened: refused before anything changes.
+        match reseal_all(store.as_ref(), &new_only, 2, None).await {
+            Err(RotateError::UnknownKeys(m)) => assert!(m.contains(old.current_id()), "{m}"),
+            other => panic!("expected UnknownKeys, got {other:?}"),
+        }
+        assert_eq!(
+            store.count_connections_by_key().await.expect("count"),
+            vec![(old.current_id().to_string(), 7)]
+        );
+
+        // Interrupted after 3 rows (batches of 2: one full batch, then one row).
+        let first = reseal_all(store.as_ref(), &rotated, 2, Some(3))
+            .await
+            .expect("first run");
+        assert_eq!(first.resealed, 3);
+        assert_eq!((first.current, first.remaining), (3, 4));
+        assert_eq!(first.older, vec![(old.current_id().to_string(), 4)]);
+        // Every row still opens with the configured keys, whichever sealed it.
+        for (c, token) in &made {
+            let sealed = store
+                .get_sealed_credentials(c.user_id, c.id)
+                .await
+                .expect("get")
+                .expect("some");
+            let creds =
+                ProviderCredentials::open(&rotated, &sealed, c.id, c.user_id).expect("open");
+            assert_eq!(creds.token.expose(), token);
+        }
+        // A connection's metadata is untouched by re-sealing.
+        let before: Vec<_> = store.list_connections(ann.id).await.expect("list");
+
+        let second = reseal_all(store.as_ref(), &rotated, 2, None)
+            .await
+            .expect("second run");
+        assert_eq!(second.resealed, 4);
+        assert_eq!((second.current, second.remaining), (7, 0));
+        assert!(second.older.is_empty());
+        // Now the new key alone opens everything, and the old key alone opens nothing.
+        for (c, token) in &made {
+            let sealed = store
+                .get_sealed_credentials(c.user_id, c.id)
+                .await
+                .expect("get")
+                .expect("some");
+            assert_eq!(sealed.key_id, new_only.current_id());
+            let creds =
+                ProviderCredentials::open(&new_only, &sealed, c.id, c.user_id).expect("open");
+            assert_eq!(creds.token.expose(), token);
+            assert!(ProviderCredentials::open(&old, &sealed, c.id, c.user_id).is_err());
+        }
+        let after: Vec<_> = store.list_connections(ann.id).await.expect("list");
+        assert_eq!(before.len(), after.len());
+        for (b, a) in before.iter().zip(&after) {
+            assert_eq!((b.id, b.updated_at, &b.name), (a.id, a.updated_at, &a.name));
+        }
+        // A third run has nothing to do.
+        let third = reseal_all(store.as_ref(), &new_only, 2, None)
+            .await
+            .expect("third run");
+        assert_eq!((third.resealed, third.current, third.remaining), (0, 7, 0));
+
+        // A row changed since it was read (here: sealed by a key other than the one named) is
+        // left alone by the compare-and-set.
+        let (c, _) = &made[0];
+        let stale = Reseal {
+            id: c.id,
+            user_id: c.user_id,
+            from_key_id: old.current_id().to_string(),
+            sealed: old.seal(b"{}", c.id, c.user_id),
+        };
+        assert_eq!(store.reseal_connections(&[stale]).await.expect("cas"), 0);
     })
     .await;
 }

@@ -95,6 +95,8 @@ impl Env {
             .env("PM_MCP_CONFIG", self.dir.path().join("config.toml"))
             .env("DATABASE_URL", &self.db_url)
             .env("PM_MCP_LOG", "debug")
+            // Every tool; the default set is tested on its own (mcp.rs: the_default_toolsets_unless_someone_names_them).
+            .env("PM_MCP_TOOLSETS", "all")
             .env_remove("RUST_LOG")
             .env_remove("PM_MCP_API_KEY")
             .env_remove("PM_MCP_OLD_MASTER_KEYS")
@@ -204,8 +206,16 @@ impl Env {
 
     /// Starts `pm-mcp serve` on a random port and waits until it says it listens.
     pub async fn serve(&self, extra: &[&str]) -> Server {
-        let mut child = self
-            .command()
+        self.serve_without(extra, &[]).await
+    }
+
+    /// `serve` without some of the harness's environment variables (e.g. `PM_MCP_TOOLSETS`).
+    pub async fn serve_without(&self, extra: &[&str], unset: &[&str]) -> Server {
+        let mut command = self.command();
+        for name in unset {
+            command.env_remove(name);
+        }
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdin(Stdio::null())

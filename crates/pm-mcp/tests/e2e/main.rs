@@ -14,3 +14,4 @@ mod openproject;
 mod redmine;
 mod secrets;
 mod ssrf;
+mod tenant;

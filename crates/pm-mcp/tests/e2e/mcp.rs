@@ -2,6 +2,8 @@
 use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 
+use std::time::Duration;
+
 use crate::harness::*;
 
 #[tokio::test]
@@ -31,7 +33,7 @@ async fn a_valid_key_works_over_http_on_every_protocol_revision() {
             assert_eq!(me["user"]["email"], "ann@acme.org", "{version}");
             assert_eq!(me["key"]["scopes"], serde_json::json!(["read"]));
             assert_eq!(me["key"]["prefix"].as_str().map(|p| key.starts_with(p)), Some(true));
-            assert_eq!(me["connection_count"], 0);
+            assert_eq!(me["connections"], serde_json::json!([]));
             // The text mirror carries the same content for clients that ignore structuredContent.
             let result = call(&client, "get_current_user").await.expect("call");
             let text = result.content.first().and_then(|c| c.as_text()).map(|t| t.text.clone()).expect("text");
@@ -109,8 +111,8 @@ async fn users_never_see_each_others_connections() {
         let bobs = call_ok(&bob, "list_providers").await;
         assert_eq!(names(&bobs), vec!["acme-jira"]);
         assert_eq!(
-            call_ok(&bob, "get_current_user").await["connection_count"],
-            1
+            call_ok(&bob, "get_current_user").await["connections"],
+            serde_json::json!(["acme-jira (jira_cloud)"])
         );
         assert!(!bobs.to_string().contains("ann-private"));
         // CLI listings are per user too.
@@ -158,6 +160,143 @@ async fn session_mode_and_json_logs_work_too() {
             "{line}"
         );
     }
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn the_default_toolsets_unless_someone_names_them() {
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    env.add_user("ann@acme.org");
+    let key = env.create_key("ann@acme.org", "read,write");
+    let out = env.ok(&[
+        "key",
+        "create",
+        "--user",
+        "ann@acme.org",
+        "--name",
+        "charts",
+        "--scopes",
+        "read",
+        "--toolsets",
+        "analytics,tasks",
+        "--json",
+    ]);
+    let charts_key: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let charts_key = charts_key["key"].as_str().expect("key").to_string();
+    let server = env.serve_without(&[], &["PM_MCP_TOOLSETS"]).await;
+    let list = |key: String, header: Option<&'static str>| {
+        let url = server.mcp_url();
+        async move {
+            let mut req = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(&key)
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25");
+            if let Some(h) = header {
+                req = req.header("x-mcp-toolsets", h);
+            }
+            let body = req
+                .json(
+                    &serde_json::json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}),
+                )
+                .send()
+                .await
+                .expect("post")
+                .text()
+                .await
+                .expect("body");
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+            let names: Vec<String> = v["result"]["tools"]
+                .as_array()
+                .expect("tools")
+                .iter()
+                .map(|t| t["name"].as_str().expect("name").to_string())
+                .collect();
+            (names, body.len())
+        }
+    };
+    // Nobody named toolsets and Ann has no connection yet: the default set and the connections
+    // toolset, so her assistant can add one.
+    let (names, _) = list(key.clone(), None).await;
+    assert_eq!(names.len(), 29, "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "configure_pm_provider"),
+        "{names:?}"
+    );
+    // Once she has one: users, projects, tasks and comments, in under 16 KB.
+    env.add_connection("ann@acme.org", "acme-jira", "token-1");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let (names, bytes) = loop {
+        let (names, bytes) = list(key.clone(), None).await;
+        if names.len() == 25 || std::time::Instant::now() > deadline {
+            break (names, bytes);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(names.len(), 25, "{names:?}");
+    assert!(bytes <= 16_000, "{bytes} bytes");
+    for shown in [
+        "get_current_user",
+        "list_projects",
+        "get_task",
+        "add_task_comment",
+    ] {
+        assert!(names.iter().any(|n| n == shown), "{shown}: {names:?}");
+    }
+    for hidden in [
+        "list_providers",
+        "list_sprints",
+        "burndown_chart",
+        "log_work",
+    ] {
+        assert!(!names.iter().any(|n| n == hidden), "{hidden}: {names:?}");
+    }
+    // A request asks for more, or for all.
+    let (names, _) = list(key.clone(), Some("default,sprints")).await;
+    assert_eq!(names.len(), 34, "{names:?}");
+    let (names, bytes) = list(key.clone(), Some("all")).await;
+    assert_eq!(names.len(), 56, "{names:?}");
+    assert!(bytes <= 40_000, "{bytes} bytes");
+    // A key made for some toolsets sees those (read scope: no writes).
+    let (names, _) = list(charts_key.clone(), None).await;
+    assert!(names.iter().any(|n| n == "burndown_chart"), "{names:?}");
+    assert!(names.iter().any(|n| n == "get_task"), "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "list_projects" || n == "create_task"),
+        "{names:?}"
+    );
+    // A tool outside the default set is refused, saying how to get it.
+    let client = server
+        .client(&key, rmcp::model::ProtocolVersion::V_2025_11_25)
+        .await
+        .expect("connect");
+    let refused = call(&client, "list_providers").await.expect("call");
+    assert_eq!(refused.is_error, Some(true));
+    let text = refused
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(
+        text.contains("not in the default set") && text.contains("--toolsets all"),
+        "{text}"
+    );
+    let _ = client.cancel().await;
+    server.stop().await;
+    // The server can offer everything.
+    let server = env
+        .serve_without(&["--toolsets", "all"], &["PM_MCP_TOOLSETS"])
+        .await;
+    let client = server
+        .client(&key, rmcp::model::ProtocolVersion::V_2025_11_25)
+        .await
+        .expect("connect");
+    assert_eq!(client.list_all_tools().await.expect("list").len(), 56);
+    let _ = client.cancel().await;
+    server.stop().await;
     env.finish().await;
 }
 

@@ -68,7 +68,7 @@ impl<T: Serialize> IntoCallToolResult for Charted<T> {
 pub struct SprintChartArgs {
     /// Sprint id (e.g. "acme-jira:42").
     pub sprint_id: String,
-    /// story_points (default), task_count or hours.
+    /// Default story_points.
     #[serde(default)]
     pub metric: Option<Metric>,
     /// Add a PNG chart (default true).
@@ -79,7 +79,7 @@ pub struct SprintChartArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SprintReportArgs {
     pub sprint_id: String,
-    /// story_points (default), task_count or hours.
+    /// Default story_points.
     #[serde(default)]
     pub metric: Option<Metric>,
 }
@@ -101,7 +101,7 @@ pub struct VelocityArgs {
 pub struct WindowArgs {
     /// Project id (e.g. "acme-jira:PROJ") or key.
     pub project_id: String,
-    /// The window: the last `days` days up to today (default 30, at most 365).
+    /// The last `days` days up to today (default 30, at most 365).
     #[serde(default)]
     pub days: Option<u32>,
     #[serde(default)]
@@ -124,7 +124,7 @@ pub struct DistributionArgs {
     /// ... or a project's open items and those changed in the last 30 days.
     #[serde(default)]
     pub project_id: Option<String>,
-    /// assignee (default), status, priority or type.
+    /// Default assignee.
     #[serde(default)]
     pub by: Option<GroupBy>,
     #[serde(default)]

@@ -50,7 +50,7 @@ pub struct ConfigureArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ConnectionArgs {
-    /// The connection's name or id (see list_providers); default: your default connection.
+    /// Connection name or id (default: your default one).
     #[serde(default)]
     pub provider_id: Option<String>,
 }
@@ -293,6 +293,7 @@ impl PmServer {
                 StoreError::Conflict(m) => ToolError(m),
                 other => other.into(),
             })?;
+        crate::audit::note_connection(conn.id);
         state
             .store
             .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())

@@ -63,7 +63,7 @@ pub struct TaskIdArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WatchArgs {
     pub task_id: String,
-    /// Tracker user id of the watcher (default: the connection's own account).
+    /// Tracker user id (default: you).
     #[serde(default)]
     pub user_id: Option<String>,
 }
@@ -72,7 +72,7 @@ pub struct WatchArgs {
 pub struct LinkArgs {
     pub task_id: String,
     pub related_task_id: String,
-    /// Link type name: "Relates" (default), "Blocks", "Duplicate"…
+    /// Link type name (default "Relates").
     #[serde(default)]
     pub link_type: Option<String>,
 }
@@ -156,8 +156,8 @@ async fn apply(
 
 #[tool_router(router = edits_router, vis = "pub(crate)")]
 impl PmServer {
-    /// Change a task: title, description, status (by name, through the workflow), priority,
-    /// assignee, sprint, due date, estimate, story points, labels. Only given fields change.
+    /// Change a task; only the fields given change. A status is a name, reached through the
+    /// workflow.
     #[tool(
         name = "update_task",
         annotations(

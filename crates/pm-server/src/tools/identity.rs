@@ -17,8 +17,8 @@ pub struct CurrentUser {
     pub user: UserView,
     /// The API key this session authenticated with.
     pub key: KeyView,
-    /// How many tracker connections the user has.
-    pub connection_count: usize,
+    /// The user's tracker connections, as `name (provider type)`; the names go in `provider_id`.
+    pub connections: Vec<String>,
     /// The connection used when a tool is given no connection name.
     pub default_connection: Option<String>,
     /// The caller's account in the tracker (default or named connection); null without one.
@@ -36,7 +36,7 @@ pub struct ProviderAccount {
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct CurrentUserArgs {
-    /// Connection name or id whose tracker account to show; default: your default connection.
+    /// Connection whose tracker account to show (default: your default one).
     #[serde(default)]
     pub provider_id: Option<String>,
 }
@@ -84,6 +84,8 @@ pub struct ProviderList {
 /// A tracker connection, without its credentials.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ConnectionSummary {
+    /// The connection's id (`provider_id` takes it as well as the name).
+    pub id: String,
     /// The handle used as a prefix in ids, e.g. `acme-jira` in `acme-jira:PROJ-42`.
     pub name: String,
     pub provider_type: ProviderKind,
@@ -99,6 +101,7 @@ pub struct ConnectionSummary {
 /// A connection as tools show it: never its credentials.
 pub(crate) fn summary(c: pm_store::Connection) -> ConnectionSummary {
     ConnectionSummary {
+        id: c.id.to_string(),
         name: c.name.to_string(),
         provider_type: c.provider_type,
         base_url: c.base_url.to_string(),
@@ -113,8 +116,8 @@ pub(crate) fn summary(c: pm_store::Connection) -> ConnectionSummary {
 
 #[tool_router(router = identity_router, vis = "pub(crate)")]
 impl PmServer {
-    /// Who the caller is: the pm-mcp user, the API key in use and its scopes, and their account in
-    /// the tracker of the default (or named) connection. Call this first to check the setup.
+    /// Who you are: your pm-mcp user, key, scopes and connections, and your account in the
+    /// tracker (default or named connection). Call this first to check the setup.
     #[tool(
         name = "get_current_user",
         annotations(
@@ -173,7 +176,10 @@ impl PmServer {
                 toolsets: p.key.toolsets.clone(),
                 expires_at: p.key.expires_at,
             },
-            connection_count: connections.len(),
+            connections: connections
+                .iter()
+                .map(|c| format!("{} ({})", c.name, c.provider_type))
+                .collect(),
             default_connection: connections
                 .iter()
                 .find(|c| c.is_default)

@@ -23,26 +23,35 @@ mod work;
 
 pub use identity::{ConnectionSummary, CurrentUser, ListProvidersArgs, ProviderList};
 
-/// Every tool, from every family, built once: output schemas compacted.
+/// Every tool of every family, as the macros build them.
+fn families() -> ToolRouter<PmServer> {
+    PmServer::identity_router()
+        + PmServer::connections_router()
+        + PmServer::projects_router()
+        + PmServer::tasks_router()
+        + PmServer::work_router()
+        + PmServer::sprints_router()
+        + PmServer::edits_router()
+        + PmServer::people_router()
+        + PmServer::epics_router()
+        + PmServer::analytics_router()
+}
+
+/// Every tool, built once, with the schemas clients see: input schemas as small as they can be
+/// while saying what to send, output schemas cut to the envelope.
 pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
     static ROUTER: LazyLock<Arc<ToolRouter<PmServer>>> = LazyLock::new(|| {
-        let mut router = PmServer::identity_router()
-            + PmServer::connections_router()
-            + PmServer::projects_router()
-            + PmServer::tasks_router()
-            + PmServer::work_router()
-            + PmServer::sprints_router()
-            + PmServer::edits_router()
-            + PmServer::people_router()
-            + PmServer::epics_router()
-            + PmServer::analytics_router();
+        let mut router = families();
         for route in router.map.values_mut() {
-            // Unknown arguments are refused (a misspelt argument is a mistake, not a no-op).
+            // What is left out here (`additionalProperties: false`, `null` in optional types,
+            // `minimum: 0` of unsigned counts whose range the description gives) is still
+            // enforced: `validate_arguments` checks the full schema.
             let mut input = serde_json::Value::Object((*route.attr.input_schema).clone());
             compact_schema(&mut input, true);
-            if let serde_json::Value::Object(mut map) = input {
-                map.entry("additionalProperties")
-                    .or_insert(serde_json::Value::Bool(false));
+            inline_definitions(&mut input);
+            optional_without_null(&mut input);
+            without_zero_minimum(&mut input);
+            if let serde_json::Value::Object(map) = input {
                 route.attr.input_schema = Arc::new(map);
             }
             if let Some(schema) = route.attr.output_schema.take() {
@@ -57,6 +66,108 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
         Arc::new(router)
     });
     ROUTER.clone()
+}
+
+/// Replaces each top-level argument's `$ref` (or `anyOf: [$ref, null]`) with the definition it
+/// names, without the definition's own prose, and drops `$defs` once nothing points into it:
+/// small enums are read at a glance where they are used.
+fn inline_definitions(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(Value::Object(defs)) = schema.get("$defs").cloned() else {
+        return;
+    };
+    let target = |v: &Value| -> Option<Value> {
+        let name = v.get("$ref")?.as_str()?.strip_prefix("#/$defs/")?;
+        let mut def = defs.get(name)?.clone();
+        if let Value::Object(m) = &mut def {
+            m.remove("description");
+        }
+        Some(def)
+    };
+    let Some(Value::Object(props)) = schema.get_mut("properties") else {
+        return;
+    };
+    for prop in props.values_mut() {
+        let Value::Object(map) = prop else { continue };
+        let resolved = match map.get("anyOf").and_then(Value::as_array) {
+            Some(options) => match options.as_slice() {
+                [one, null] | [null, one] if null.get("type") == Some(&Value::from("null")) => {
+                    target(one).map(|d| (d, true))
+                }
+                _ => None,
+            },
+            None => target(&Value::Object(map.clone())).map(|d| (d, false)),
+        };
+        let Some((Value::Object(def), nullable)) = resolved else {
+            continue;
+        };
+        map.remove("anyOf");
+        map.remove("$ref");
+        for (k, v) in def {
+            map.entry(k).or_insert(v);
+        }
+        if nullable && let Some(t) = map.get("type").cloned() {
+            map.insert("type".into(), Value::Array(vec![t, Value::from("null")]));
+        }
+    }
+    if !serde_json::to_string(&*props).is_ok_and(|text| text.contains("#/$defs/"))
+        && let Value::Object(root) = schema
+    {
+        root.remove("$defs");
+    }
+}
+
+/// An optional argument is advertised with its own type only (`"string"`, not
+/// `["string","null"]`): leaving it out says the same, in fewer tokens. A `null` sent anyway is
+/// still accepted (it means "not given").
+fn optional_without_null(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(Value::Object(props)) = schema.get_mut("properties") else {
+        return;
+    };
+    for (name, prop) in props.iter_mut() {
+        if required.contains(name) {
+            continue;
+        }
+        let Some(Value::Array(types)) = prop.get("type") else {
+            continue;
+        };
+        let kept: Vec<Value> = types
+            .iter()
+            .filter(|t| t.as_str() != Some("null"))
+            .cloned()
+            .collect();
+        if kept.len() < types.len() {
+            prop["type"] = match <[Value; 1]>::try_from(kept) {
+                Ok([only]) => only,
+                Err(several) => Value::Array(several),
+            };
+        }
+    }
+}
+
+/// Drops `minimum: 0` from top-level integer arguments (what unsigned Rust types produce): the
+/// descriptions give the real ranges, and the full schema still refuses negative numbers.
+fn without_zero_minimum(schema: &mut serde_json::Value) {
+    if let Some(serde_json::Value::Object(props)) = schema.get_mut("properties") {
+        for prop in props.values_mut() {
+            if let serde_json::Value::Object(map) = prop
+                && map.get("minimum").and_then(serde_json::Value::as_u64) == Some(0)
+            {
+                map.remove("minimum");
+            }
+        }
+    }
 }
 
 /// An output schema cut to two levels: the result's own fields with their types, and for nested
@@ -103,10 +214,13 @@ fn shallow(schema: &serde_json::Value, depth: usize) -> serde_json::Value {
         };
         let mut out = json!({ "type": t });
         if t == json!("array") {
+            // Arrays of scalars keep their item type; arrays of objects say just "array".
             let item = s.get("items").map(&resolve).unwrap_or(json!({}));
-            let item_type = item.get("type").cloned().unwrap_or(json!("object"));
-            out["items"] =
-                json!({ "type": if item_type.is_array() { json!("object") } else { item_type } });
+            if let Some(item_type) = item.get("type").and_then(Value::as_str)
+                && item_type != "object"
+            {
+                out["items"] = json!({ "type": item_type });
+            }
         }
         if let Some(e) = s.get("enum") {
             out["enum"] = e.clone();
@@ -130,11 +244,9 @@ fn shallow(schema: &serde_json::Value, depth: usize) -> serde_json::Value {
         }
         props.insert(name.clone(), p);
     }
-    let mut out = json!({ "type": "object", "properties": props });
-    if let Some(r) = schema.get("required") {
-        out["required"] = r.clone();
-    }
-    out
+    // No `required`: every field is always present in the results, and the list would repeat
+    // every name once more.
+    json!({ "type": "object", "properties": props })
 }
 
 /// Checks a call's arguments against the tool's input schema: a violation is a JSON-RPC
@@ -144,11 +256,17 @@ pub(crate) fn validate_arguments(
     arguments: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(), rmcp::ErrorData> {
     static VALIDATORS: LazyLock<HashMap<String, jsonschema::Validator>> = LazyLock::new(|| {
-        router()
+        families()
             .list_all()
             .into_iter()
             .filter_map(|t| {
-                let schema = serde_json::Value::Object((*t.input_schema).clone());
+                // Unknown arguments are refused: a misspelt argument is a mistake, not a no-op.
+                let mut schema = serde_json::Value::Object((*t.input_schema).clone());
+                compact_schema(&mut schema, false);
+                if let serde_json::Value::Object(map) = &mut schema {
+                    map.entry("additionalProperties")
+                        .or_insert(serde_json::Value::Bool(false));
+                }
                 match jsonschema::validator_for(&schema) {
                     Ok(v) => Some((t.name.to_string(), v)),
                     Err(e) => {
@@ -204,11 +322,9 @@ fn compact_schema(schema: &mut serde_json::Value, keep_descriptions: bool) {
     if map.get("default") == Some(&Value::Null) {
         map.remove("default");
     }
-    if map
-        .get("format")
-        .and_then(Value::as_str)
-        .is_some_and(|f| f.starts_with("uint") || f.starts_with("int"))
-    {
+    if map.get("format").and_then(Value::as_str).is_some_and(|f| {
+        f.starts_with("uint") || f.starts_with("int") || f == "double" || f == "float"
+    }) {
         map.remove("format");
     }
     for key in ["properties", "$defs"] {
@@ -280,7 +396,6 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
             "list_my_tasks",
             "list_tasks_by_assignee",
             "list_unassigned_tasks",
-            "list_tasks_in_sprint",
             "search_tasks",
             "get_task",
             "create_task",
@@ -311,6 +426,7 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
             "list_sprints",
             "get_sprint",
             "get_sprint_tasks",
+            "list_tasks_in_sprint",
             "create_sprint",
             "update_sprint",
             "start_sprint",
@@ -335,6 +451,35 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// What a caller sees when neither the server, nor the key, nor the request names toolsets: an
+/// engineer's everyday work, in under 16 KB of `tools/list`. `all` (or naming sets) offers more.
+pub const DEFAULT_TOOLSETS: &[&str] = &["users", "projects", "tasks", "comments"];
+
+/// The default set of a caller with no tracker connection yet: also the connections toolset, so
+/// the assistant can add the first one (`configure_pm_provider`).
+pub const FIRST_RUN_TOOLSETS: &[&str] = &["users", "connections", "projects", "tasks", "comments"];
+
+/// Words accepted wherever toolsets are named, besides the toolsets' own names.
+pub const TOOLSET_WORDS: &[&str] = &["all", "default"];
+
+/// Whether `sets` (as named by a server, key or request) include the toolset `set`.
+pub fn includes(sets: &[String], set: &str) -> bool {
+    sets.iter()
+        .any(|s| s == set || s == "all" || (s == "default" && DEFAULT_TOOLSETS.contains(&set)))
+}
+
+/// Refuses a toolset name that is neither a toolset nor `all`/`default`, listing the known ones.
+pub fn check_toolset_name(name: &str) -> Result<(), String> {
+    if TOOLSETS.iter().any(|(n, _)| *n == name) || TOOLSET_WORDS.contains(&name) {
+        return Ok(());
+    }
+    let known: Vec<&str> = TOOLSETS.iter().map(|(n, _)| *n).collect();
+    Err(format!(
+        "unknown toolset {name:?}; known toolsets: {} (or all, default)",
+        known.join(", ")
+    ))
+}
 
 pub fn toolset_of(tool: &str) -> Option<&'static str> {
     TOOLSETS
@@ -472,12 +617,87 @@ mod tests {
             "tools/list changed; rerun with UPDATE_SNAPSHOTS=1 if intended"
         );
         let compact = serde_json::to_string(&tools).expect("serialise");
-        let budget = (2_000 * PmServer::all_tools().len()).min(60_000);
+        assert!(!compact.contains("$schema"));
+        // The design's budgets, for the whole JSON-RPC answer (the envelope is under 100 bytes).
         assert!(
-            compact.len() < budget,
-            "tools/list grew to {} bytes (budget {budget})",
+            compact.len() + 100 <= 40_000,
+            "tools/list for all tools grew to {} bytes (budget 40,000)",
             compact.len()
         );
-        assert!(!compact.contains("$schema"));
+        let default: Vec<Tool> = PmServer::all_tools()
+            .into_iter()
+            .filter(|t| toolset_of(&t.name).is_some_and(|s| DEFAULT_TOOLSETS.contains(&s)))
+            .collect();
+        let default = serde_json::to_string(&default).expect("serialise");
+        assert!(
+            default.len() + 100 <= 16_000,
+            "tools/list for the default toolsets grew to {} bytes (budget 16,000)",
+            default.len()
+        );
+    }
+
+    #[test]
+    fn advertised_schemas_are_small_but_the_full_ones_are_enforced() {
+        let tools = PmServer::all_tools();
+        let list_tasks = tools.iter().find(|t| t.name == "list_tasks").expect("tool");
+        let limit = &list_tasks.input_schema["properties"]["limit"];
+        assert_eq!(limit["type"], "integer", "{limit}");
+        assert!(limit.get("minimum").is_none());
+        assert!(!list_tasks.input_schema.contains_key("additionalProperties"));
+        let burndown = tools
+            .iter()
+            .find(|t| t.name == "burndown_chart")
+            .expect("tool");
+        assert!(!burndown.input_schema.contains_key("$defs"));
+        assert_eq!(
+            burndown.input_schema["properties"]["metric"]["enum"],
+            serde_json::json!(["story_points", "task_count", "hours"])
+        );
+        let args = |v: serde_json::Value| v.as_object().cloned();
+        // null still means "not given"; what the full schema forbids is still refused.
+        assert!(
+            validate_arguments(
+                "list_tasks",
+                args(serde_json::json!({"limit": null})).as_ref()
+            )
+            .is_ok()
+        );
+        assert!(
+            validate_arguments("list_tasks", args(serde_json::json!({"limit": 5})).as_ref())
+                .is_ok()
+        );
+        for bad in [
+            serde_json::json!({"limit": -1}),
+            serde_json::json!({"limit": "5"}),
+            serde_json::json!({"lmit": 5}),
+        ] {
+            let err =
+                validate_arguments("list_tasks", args(bad.clone()).as_ref()).expect_err("refused");
+            assert!(err.message.contains("list_tasks"), "{bad}: {}", err.message);
+        }
+        let err = validate_arguments(
+            "burndown_chart",
+            args(serde_json::json!({"sprint_id": "j:1", "metric": "weight"})).as_ref(),
+        )
+        .expect_err("not an enum value");
+        assert!(err.message.contains("metric"), "{}", err.message);
+    }
+
+    #[test]
+    fn toolset_names() {
+        assert!(check_toolset_name("tasks").is_ok());
+        assert!(check_toolset_name("all").is_ok());
+        assert!(check_toolset_name("default").is_ok());
+        let err = check_toolset_name("task").expect_err("unknown");
+        assert!(err.contains("known toolsets: users"), "{err}");
+        let sets = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(includes(&sets(&["all"]), "analytics"));
+        assert!(includes(&sets(&["default"]), "tasks"));
+        assert!(!includes(&sets(&["default"]), "analytics"));
+        assert!(includes(&sets(&["default", "analytics"]), "analytics"));
+        assert!(!includes(&sets(&["sprints"]), "tasks"));
+        for set in DEFAULT_TOOLSETS {
+            assert!(TOOLSETS.iter().any(|(n, _)| n == set), "{set}");
+        }
     }
 }

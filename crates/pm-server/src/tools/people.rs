@@ -26,7 +26,7 @@ pub struct ListUsersArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetUserArgs {
-    /// User id as returned by list_users (e.g. "acme-jira:5b10…").
+    /// User id from list_users (e.g. "acme-jira:5b10…").
     pub user_id: String,
 }
 

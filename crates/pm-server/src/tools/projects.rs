@@ -38,7 +38,7 @@ pub struct SearchProjectsArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetProjectArgs {
-    /// A project id as returned by list_projects (e.g. "acme-jira:PROJ"), or a bare key.
+    /// Project id (e.g. "acme-jira:PROJ") or key.
     pub project_id: String,
 }
 
@@ -47,7 +47,7 @@ pub struct CreateProjectArgs {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// Connection name or id to create it in; default: your default connection.
+    /// Connection to create it in (default: your default one).
     #[serde(default)]
     pub provider_id: Option<String>,
     /// Jira project key (2-10 capitals); default: from the name.

@@ -14,7 +14,7 @@ use crate::providers::resolve;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
-    /// Project id from list_projects (e.g. "acme-jira:PROJ") or key.
+    /// Project id (e.g. "acme-jira:PROJ") or key.
     #[serde(default)]
     pub project_id: Option<String>,
     /// Sprint id (e.g. "acme-jira:42").
@@ -23,10 +23,10 @@ pub struct ListTasksArgs {
     /// Tracker user id of the assignee.
     #[serde(default)]
     pub assignee_id: Option<String>,
-    /// Status name, or several separated by commas (e.g. "To Do,In Progress").
+    /// Status name(s), comma-separated (e.g. "To Do,In Progress").
     #[serde(default)]
     pub status: Option<String>,
-    /// Connection name or id; default: the one in the ids, else your default connection.
+    /// Connection name or id (default: the ids' one, else your default).
     #[serde(default)]
     pub provider_id: Option<String>,
     /// From the previous page's next_cursor.
@@ -96,7 +96,7 @@ pub struct SearchTasksArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetTaskArgs {
-    /// Task id as returned by the list tools (e.g. "acme-jira:PROJ-42"), or a bare key.
+    /// Task id (e.g. "acme-jira:PROJ-42") or key.
     pub task_id: String,
 }
 
@@ -258,7 +258,7 @@ impl PmServer {
             .await
     }
 
-    /// Your own tasks in the tracker (assigned to the account the connection signs in as).
+    /// Tasks assigned to you in the tracker.
     #[tool(
         name = "list_my_tasks",
         annotations(

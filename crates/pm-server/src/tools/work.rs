@@ -21,7 +21,7 @@ pub struct CreateTaskArgs {
     /// Markdown.
     #[serde(default)]
     pub description: Option<String>,
-    /// Tracker user id (e.g. from get_current_user's provider_account).
+    /// Tracker user id (see list_users).
     #[serde(default)]
     pub assignee_id: Option<String>,
     /// Priority name, e.g. "High".
@@ -38,7 +38,7 @@ pub struct CreateTaskArgs {
     pub parent_id: Option<String>,
     #[serde(default)]
     pub labels: Option<Vec<String>>,
-    /// Put the new task into this sprint (e.g. "acme-jira:42").
+    /// Sprint id (e.g. "acme-jira:42").
     #[serde(default)]
     pub sprint_id: Option<String>,
     #[serde(default)]
@@ -163,7 +163,7 @@ fn requalify(t: Task, c: &pm_core::ConnectionHandle) -> Task {
 
 #[tool_router(router = work_router, vis = "pub(crate)")]
 impl PmServer {
-    /// Create a task in a project. Description in Markdown; returns the new task with its id.
+    /// Create a task in a project; returns it with its id.
     #[tool(
         name = "create_task",
         annotations(
