@@ -70,6 +70,18 @@ pub enum ProviderError {
     /// Bad input caught before calling the tracker.
     #[error("{0}")]
     BadInput(String),
+    /// The SSRF guard refused the address (loopback, private, link-local, metadata …) or scheme.
+    #[error("{provider} was not called: {message}")]
+    Blocked {
+        provider: &'static str,
+        message: String,
+    },
+    /// The circuit breaker is open: the tracker failed too often in a row to be called now.
+    #[error("{provider} is not answering: {message}")]
+    Unavailable {
+        provider: &'static str,
+        message: String,
+    },
 }
 
 impl ProviderError {
@@ -88,6 +100,8 @@ impl ProviderError {
             ProviderError::Decode { .. } => "decode",
             ProviderError::Unsupported { .. } => "unsupported",
             ProviderError::BadInput(_) => "bad_input",
+            ProviderError::Blocked { .. } => "blocked",
+            ProviderError::Unavailable { .. } => "unavailable",
         }
     }
 }

@@ -164,9 +164,20 @@ pub struct ServeArgs {
         value_name = "SETS"
     )]
     pub toolsets: Vec<String>,
-    /// Let configure_pm_provider accept plain-http tracker URLs (on-prem trackers on a trusted network)
+    /// Let pm-mcp call plain-http tracker URLs (on-prem trackers on a trusted network); a tracker on
+    /// a loopback or private address must also be allowed with --allow-upstream
     #[arg(long, env = "PM_MCP_ALLOW_HTTP_PROVIDERS")]
     pub allow_http_providers: bool,
+    /// Let pm-mcp call trackers at these hosts or addresses although they are loopback, private
+    /// or link-local, which it refuses otherwise (host names, IP addresses or CIDR blocks such as
+    /// tracker.corp, 10.20.0.0/16, 127.0.0.1/32; repeat or comma-separate)
+    #[arg(
+        long = "allow-upstream",
+        env = "PM_MCP_ALLOW_UPSTREAM",
+        value_delimiter = ',',
+        value_name = "HOST|CIDR"
+    )]
+    pub allow_upstream: Vec<String>,
     /// E-mail for the first user created at first run [default: $USER@localhost]
     #[arg(long, value_name = "EMAIL")]
     pub first_user_email: Option<String>,
@@ -192,6 +203,16 @@ pub struct StdioArgs {
         value_name = "SETS"
     )]
     pub toolsets: Vec<String>,
+    /// Let pm-mcp call trackers at these hosts or addresses although they are loopback, private
+    /// or link-local, which it refuses otherwise (host names, IP addresses or CIDR blocks such as
+    /// tracker.corp, 10.20.0.0/16, 127.0.0.1/32; repeat or comma-separate)
+    #[arg(
+        long = "allow-upstream",
+        env = "PM_MCP_ALLOW_UPSTREAM",
+        value_delimiter = ',',
+        value_name = "HOST|CIDR"
+    )]
+    pub allow_upstream: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -193,6 +193,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
             .unwrap_or(HttpConfig::default().max_body_bytes),
         sessions: args.sessions || file.sessions.unwrap_or(false),
         allow_http_providers: args.allow_http_providers || allow_http_providers(file),
+        allow_upstream: allow_upstream(file, args.allow_upstream),
         read_only,
         toolsets,
         #[cfg(feature = "conformance")]
@@ -301,6 +302,13 @@ fn allow_http_providers(file: &settings::FileConfig) -> bool {
             .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
 }
 
+/// The SSRF guard's allow-list: --allow-upstream / PM_MCP_ALLOW_UPSTREAM, else the file's.
+fn allow_upstream(file: &settings::FileConfig, args: Vec<String>) -> Vec<String> {
+    non_empty(args)
+        .or(file.allow_upstream.clone())
+        .unwrap_or_default()
+}
+
 fn non_empty(v: Vec<String>) -> Option<Vec<String>> {
     let v: Vec<String> = v
         .into_iter()
@@ -347,6 +355,7 @@ async fn stdio(common: &Common, args: cli::StdioArgs) -> Result<()> {
     check_master_keys(store.as_ref(), &keys).await?;
     let http = HttpConfig {
         allow_http_providers: allow_http_providers(&common.file),
+        allow_upstream: allow_upstream(&common.file, args.allow_upstream),
         read_only,
         toolsets,
         ..HttpConfig::default()

@@ -28,6 +28,8 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub sessions: Option<bool>,
     pub allow_http_providers: Option<bool>,
+    /// Hosts and CIDR blocks pm-mcp may call although they are loopback, private or link-local.
+    pub allow_upstream: Option<Vec<String>>,
     pub read_only: Option<bool>,
     pub toolsets: Option<Vec<String>>,
 }

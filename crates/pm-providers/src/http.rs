@@ -1,9 +1,11 @@
 //! The one HTTP client every provider uses: a timeout on every request, retries with backoff and
-//! jitter for safe (GET) requests on 429 and 5xx honouring `Retry-After`, a per-connection limit
-//! on concurrent requests, credentials only ever sent to the connection's own origin, and errors
-//! mapped to `ProviderError` with the tracker's own explanation (never the credentials).
-use std::sync::Arc;
-use std::time::Duration;
+//! jitter for safe (GET) requests on 429, 5xx and broken connections honouring `Retry-After`, a
+//! per-connection limit on concurrent requests and a per-connection circuit breaker, a cap on the
+//! size of an answer, the SSRF guard (`guard`) on every address connected to, credentials only
+//! ever sent to the connection's own origin (redirects are never followed), and errors mapped to
+//! `ProviderError` with the tracker's own explanation (never the credentials).
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use pm_core::{ProviderError, ProviderResult};
 use rand::Rng;
@@ -14,12 +16,24 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use url::Url;
 
+use crate::breaker::{Breaker, BreakerSettings};
+use crate::guard::{GuardedResolver, Lookup, SystemLookup, UpstreamPolicy};
+
 /// Settings shared by every upstream client of a process.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
+    /// The whole of one attempt: connecting, sending, and reading the answer.
     pub timeout: Duration,
     pub max_attempts: u32,
     pub max_concurrency_per_connection: usize,
+    /// The largest answer read; a larger one is an error, and is never held in memory whole.
+    pub max_body_bytes: usize,
+    /// The longest `Retry-After` a safe call waits out before retrying; a tracker asking for
+    /// longer gets a rate-limit error at once, with its wait in the message.
+    pub max_retry_wait: Duration,
+    pub breaker: BreakerSettings,
+    /// Which schemes and addresses may be called (the SSRF guard).
+    pub policy: UpstreamPolicy,
 }
 
 impl Default for HttpSettings {
@@ -28,9 +42,16 @@ impl Default for HttpSettings {
             timeout: Duration::from_secs(30),
             max_attempts: 3,
             max_concurrency_per_connection: 8,
+            max_body_bytes: 16 * 1024 * 1024,
+            max_retry_wait: Duration::from_secs(10),
+            breaker: BreakerSettings::default(),
+            policy: UpstreamPolicy::strict(),
         }
     }
 }
+
+/// How much of an error answer is read for the tracker's explanation.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Turns a tracker's error body into a sentence (each provider knows its own shape).
 pub type ErrorText = fn(&[u8]) -> Option<String>;
@@ -46,6 +67,7 @@ pub struct Upstream {
     error_text: ErrorText,
     settings: HttpSettings,
     permits: Arc<Semaphore>,
+    breaker: Arc<Mutex<Breaker>>,
     accept: &'static str,
     /// Send `Content-Type: application/json` on every request, bodiless ones too (ClickUp's API
     /// documents it as a required header on several GETs and DELETEs).
@@ -55,13 +77,25 @@ pub struct Upstream {
 /// The connection pool type, for crates that hold one without depending on reqwest.
 pub type HttpClient = reqwest::Client;
 
-/// One process-wide connection pool; redirects are not followed automatically, so a redirect can
-/// never carry credentials to another host.
+/// One process-wide connection pool. Every DNS answer passes the SSRF guard of
+/// `settings.policy` before a connection is made; redirects are not followed, so a redirect can
+/// never carry credentials anywhere; proxy variables from the environment are ignored (a proxy
+/// would resolve names itself, out of the guard's sight).
 pub fn shared_client(settings: &HttpSettings) -> Result<reqwest::Client, ProviderError> {
+    shared_client_with_lookup(settings, Arc::new(SystemLookup))
+}
+
+/// [`shared_client`] with the name lookup given (tests script DNS answers with it).
+pub fn shared_client_with_lookup(
+    settings: &HttpSettings,
+    lookup: Arc<dyn Lookup>,
+) -> Result<reqwest::Client, ProviderError> {
     reqwest::Client::builder()
         .timeout(settings.timeout)
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(GuardedResolver::new(settings.policy.clone(), lookup))
         .user_agent(concat!("pm-mcp/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| ProviderError::Network {
@@ -83,6 +117,15 @@ impl Upstream {
     ) -> ProviderResult<Self> {
         let mut base =
             Url::parse(base).map_err(|e| ProviderError::BadInput(format!("bad base URL: {e}")))?;
+        // IP literals never reach the resolver: check them (and the scheme) here. Every request
+        // stays on this origin.
+        settings
+            .policy
+            .check_url(&base)
+            .map_err(|r| ProviderError::Blocked {
+                provider,
+                message: r.to_string(),
+            })?;
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
@@ -91,6 +134,7 @@ impl Upstream {
         let permits = Arc::new(Semaphore::new(
             settings.max_concurrency_per_connection.max(1),
         ));
+        let breaker = Arc::new(Mutex::new(Breaker::new(settings.breaker)));
         Ok(Self {
             client,
             base,
@@ -100,6 +144,7 @@ impl Upstream {
             error_text,
             settings,
             permits,
+            breaker,
             accept: "application/json",
             json_content_type_always: false,
         })
@@ -208,6 +253,35 @@ impl Upstream {
         self.send::<T, ()>(Method::DELETE, url, &[], None).await
     }
 
+    /// Fails at once while the circuit is open; `probe` lets the probe of a half-open circuit go
+    /// (callers peek before queueing for a slot, and admit for real once they hold one).
+    fn admit(&self, probe: bool) -> ProviderResult<()> {
+        let Ok(mut b) = self.breaker.lock() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let verdict = if probe { b.admit(now) } else { b.peek(now) };
+        verdict.map_err(|open| ProviderError::Unavailable {
+                provider: self.provider,
+                message: format!(
+                    "it failed {} times in a row (timeouts, broken connections or 5xx answers); pm-mcp is not calling it for the next {} s. Check that the tracker is up and the connection's base URL is right",
+                    open.failures,
+                    open.remaining.as_secs_f64().ceil().max(1.0)
+                ),
+            })
+    }
+
+    /// Tells the breaker how the tracker did: `true` for a failure of the tracker itself.
+    fn record(&self, failed: bool) {
+        if let Ok(mut b) = self.breaker.lock() {
+            if failed {
+                b.failure(Instant::now());
+            } else {
+                b.success();
+            }
+        }
+    }
+
     async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -216,6 +290,8 @@ impl Upstream {
         body: Option<&B>,
     ) -> ProviderResult<T> {
         let safe = method == Method::GET;
+        // A dead tracker fails its callers before they queue for a connection slot.
+        self.admit(false)?;
         let _permit = self
             .permits
             .acquire()
@@ -227,6 +303,8 @@ impl Upstream {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            self.admit(true)?;
+            let can_retry = safe && attempt < self.settings.max_attempts;
             let mut headers = HeaderMap::new();
             headers.insert(self.auth_header, self.auth.clone());
             headers.insert(
@@ -247,37 +325,47 @@ impl Upstream {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let started = std::time::Instant::now();
-            let outcome = req.send().await;
-            let res = match outcome {
+            let started = Instant::now();
+            let res = match req.send().await {
                 Ok(r) => r,
-                Err(e) if e.is_timeout() => {
-                    if safe && attempt < self.settings.max_attempts {
-                        tokio::time::sleep(backoff(attempt)).await;
-                        continue;
-                    }
-                    return Err(ProviderError::Timeout {
-                        provider: self.provider,
-                    });
-                }
                 Err(e) => {
-                    if safe && attempt < self.settings.max_attempts && e.is_connect() {
+                    let err = self.transport_error(&e);
+                    if matches!(err, ProviderError::Blocked { .. }) {
+                        return Err(err);
+                    }
+                    self.record(true);
+                    if can_retry {
                         tokio::time::sleep(backoff(attempt)).await;
                         continue;
                     }
-                    return Err(ProviderError::Network {
-                        provider: self.provider,
-                        message: without_url(&e),
-                    });
+                    return Err(err);
                 }
             };
             let status = res.status();
             tracing::debug!(provider = self.provider, %method, path = url.path(), status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "upstream");
             if status.is_success() {
-                let bytes = res.bytes().await.map_err(|e| ProviderError::Network {
-                    provider: self.provider,
-                    message: without_url(&e),
-                })?;
+                let bytes = match read_capped(res, self.settings.max_body_bytes).await {
+                    Ok(b) => b,
+                    Err(BodyError::TooLarge) => {
+                        self.record(false);
+                        return Err(ProviderError::Decode {
+                            provider: self.provider,
+                            message: format!(
+                                "the answer is larger than pm-mcp's limit of {} and was not read; ask for less (a smaller limit or a narrower query)",
+                                human_bytes(self.settings.max_body_bytes)
+                            ),
+                        });
+                    }
+                    Err(BodyError::Read(e)) => {
+                        self.record(true);
+                        if can_retry {
+                            tokio::time::sleep(backoff(attempt)).await;
+                            continue;
+                        }
+                        return Err(self.transport_error(&e));
+                    }
+                };
+                self.record(false);
                 let bytes = if bytes.is_empty() {
                     &b"null"[..]
                 } else {
@@ -288,28 +376,98 @@ impl Upstream {
                     message: e.to_string(),
                 });
             }
+            self.record(status.is_server_error());
             let retry_after = retry_after(res.headers());
             let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            if retryable && safe && attempt < self.settings.max_attempts {
-                let wait = retry_after
-                    .unwrap_or_else(|| backoff(attempt))
-                    .min(Duration::from_secs(30));
-                tokio::time::sleep(wait).await;
-                continue;
+            if retryable && can_retry {
+                let wait = retry_after.unwrap_or_else(|| backoff(attempt));
+                // A tracker asking for a long wait gets its answer passed on, not a stuck caller.
+                if wait <= self.settings.max_retry_wait {
+                    drop(res);
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
             }
             if status.is_redirection() {
                 return Err(ProviderError::Upstream {
                     provider: self.provider,
                     status: status.as_u16(),
-                    message: "the tracker redirected the request; check the connection's base URL"
+                    message: "the tracker redirected the request; pm-mcp does not follow redirects (credentials stay with the base URL's host), so check the connection's base URL"
                         .into(),
                 });
             }
-            let body = res.bytes().await.unwrap_or_default();
+            let body = read_prefix(res, MAX_ERROR_BODY).await;
             let message = (self.error_text)(&body)
                 .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
             return Err(map_status(self.provider, status, message, retry_after));
         }
+    }
+
+    /// A failed exchange as the caller should see it: the guard's refusal, a timeout, or a
+    /// network error (its text without the URL).
+    fn transport_error(&self, e: &reqwest::Error) -> ProviderError {
+        if let Some(r) = crate::guard::refusal_in(e) {
+            tracing::warn!(provider = self.provider, reason = %r, "upstream address refused by the SSRF guard");
+            return ProviderError::Blocked {
+                provider: self.provider,
+                message: r.to_string(),
+            };
+        }
+        if e.is_timeout() {
+            return ProviderError::Timeout {
+                provider: self.provider,
+            };
+        }
+        ProviderError::Network {
+            provider: self.provider,
+            message: without_url(e),
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Read(reqwest::Error),
+}
+
+/// The body, read chunk by chunk and refused as soon as it passes `cap` (or announces it will).
+async fn read_capped(mut res: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
+    let declared = res.content_length();
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut buf = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(chunk) = res.chunk().await.map_err(BodyError::Read)? {
+        if buf.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+/// At most the first `cap` bytes of an error answer (enough for the tracker's explanation).
+async fn read_prefix(mut res: reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut buf = Vec::new();
+    while buf.len() < cap {
+        match res.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = cap - buf.len();
+                buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    buf
+}
+
+fn human_bytes(n: usize) -> String {
+    if n >= 1024 * 1024 && n.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", n / (1024 * 1024))
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
     }
 }
 

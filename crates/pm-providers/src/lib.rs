@@ -2,8 +2,10 @@
 //! each implementing `pm_core::Provider`. Built per connection from its decrypted credentials.
 #![forbid(unsafe_code)]
 
+pub mod breaker;
 pub mod clickup;
 pub mod cursor;
+pub mod guard;
 pub mod http;
 pub mod ids;
 pub mod jira;
@@ -14,6 +16,8 @@ use std::sync::Arc;
 
 use pm_core::{AuthKind, BaseUrl, Provider, ProviderKind, ProviderResult};
 
+pub use breaker::BreakerSettings;
+pub use guard::UpstreamPolicy;
 pub use http::HttpSettings;
 
 /// A connection's credentials in the clear, for the moment a client is built.

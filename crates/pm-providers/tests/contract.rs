@@ -31,6 +31,9 @@ fn client(
         timeout: Duration::from_secs(20),
         max_attempts: 1,
         max_concurrency_per_connection: 4,
+        // The fakes listen on loopback: allow it (and http) as an operator would.
+        policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+        ..HttpSettings::default()
     };
     pm_providers::build(
         pm_providers::http::shared_client(&settings).unwrap(),

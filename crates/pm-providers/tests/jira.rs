@@ -13,6 +13,9 @@ fn settings() -> HttpSettings {
         timeout: Duration::from_millis(800),
         max_attempts: 2,
         max_concurrency_per_connection: 4,
+        // The fakes listen on loopback: allow it (and http) as an operator would.
+        policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+        ..HttpSettings::default()
     }
 }
 

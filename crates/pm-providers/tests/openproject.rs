@@ -27,6 +27,9 @@ fn client(url: &str, key: &str) -> Arc<dyn Provider> {
         timeout: Duration::from_secs(10),
         max_attempts: 3,
         max_concurrency_per_connection: 4,
+        // The fakes listen on loopback: allow it (and http) as an operator would.
+        policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+        ..HttpSettings::default()
     };
     pm_providers::build(
         pm_providers::http::shared_client(&settings).unwrap(),

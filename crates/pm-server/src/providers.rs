@@ -10,8 +10,8 @@ use pm_core::{
     AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Provider, ProviderError, ProviderKind,
     ProviderResult,
 };
-use pm_providers::HttpSettings;
 use pm_providers::http::HttpClient;
+use pm_providers::{HttpSettings, UpstreamPolicy};
 use pm_store::{Connection, ProviderCredentials};
 
 use crate::auth::Principal;
@@ -41,8 +41,17 @@ pub struct ProviderHub {
 }
 
 impl ProviderHub {
-    pub fn new(allow_http: bool) -> ProviderResult<Self> {
-        let settings = HttpSettings::default();
+    /// `allow_upstream`: hosts and CIDR blocks exempt from the SSRF guard (see `pm_providers::guard`).
+    pub fn new(allow_http: bool, allow_upstream: &[String]) -> ProviderResult<Self> {
+        let policy = UpstreamPolicy::new(allow_http, allow_upstream)
+            .map_err(|e| ProviderError::BadInput(format!("--allow-upstream: {e}")))?;
+        if !policy.allowed().is_empty() {
+            tracing::info!(allowed = ?policy.allowed(), "trackers may be called at these private or loopback hosts and addresses");
+        }
+        let settings = HttpSettings {
+            policy,
+            ..HttpSettings::default()
+        };
         Ok(Self {
             client: pm_providers::http::shared_client(&settings)?,
             settings,

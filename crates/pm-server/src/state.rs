@@ -25,6 +25,9 @@ pub struct HttpConfig {
     pub toolsets: Option<Vec<String>>,
     /// Accept plain-http tracker URLs in configure_pm_provider (on-prem on a trusted network, tests).
     pub allow_http_providers: bool,
+    /// Hosts and CIDR blocks trackers may be called at although they are loopback, private or
+    /// link-local (the SSRF guard refuses those otherwise).
+    pub allow_upstream: Vec<String>,
     /// The conformance build only: whom a request without a key acts as (the suite sends none).
     #[cfg(feature = "conformance")]
     pub anonymous: Option<crate::auth::Principal>,
@@ -40,6 +43,7 @@ impl Default for HttpConfig {
             read_only: false,
             toolsets: None,
             allow_http_providers: false,
+            allow_upstream: Vec::new(),
             #[cfg(feature = "conformance")]
             anonymous: None,
         }
@@ -81,7 +85,8 @@ impl AppState {
         keys: Arc<MasterKeys>,
         http: HttpConfig,
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
-        let providers = crate::providers::ProviderHub::new(http.allow_http_providers)?;
+        let providers =
+            crate::providers::ProviderHub::new(http.allow_http_providers, &http.allow_upstream)?;
         let auth = Authenticator::new(store.clone());
         let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
         Ok(Arc::new(Self {

@@ -4,4 +4,5 @@
 pub mod fake_clickup;
 pub mod fake_jira;
 pub mod fake_openproject;
+pub mod hostile;
 pub mod prism;

@@ -37,7 +37,7 @@ async fn analytics_from_history_with_charts() {
         let (jira, _fake) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
         env.add_user("ann@acme.org");
         let key = env.create_key("ann@acme.org", "read,write");
-        let server = env.serve(&["--allow-http-providers"]).await;
+        let server = env.serve(LOCAL_UPSTREAM).await;
         let ann = server.client(&key, ProtocolVersion::V_2025_11_25).await.expect("ann");
         ok(&ann, "configure_pm_provider", json!({
             "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": token, "name": "acme-jira"

@@ -15,7 +15,7 @@ async fn a_clickup_session_through_the_real_binary() {
         let (base, fake) = cu::spawn(token).await;
         env.add_user("ann@acme.org");
         let key = env.create_key("ann@acme.org", "read,write");
-        let server = env.serve(&["--allow-http-providers"]).await;
+        let server = env.serve(LOCAL_UPSTREAM).await;
         let ann = server
             .client(&key, ProtocolVersion::V_2025_11_25)
             .await

@@ -18,6 +18,10 @@ use rmcp::{RoleClient, ServiceExt};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_pm-mcp");
 
+/// `serve` flags for tests whose fake trackers listen on http://127.0.0.1: plain http, and the
+/// loopback address exempted from the SSRF guard, as an operator would for an on-prem tracker.
+pub const LOCAL_UPSTREAM: &[&str] = &["--allow-http-providers", "--allow-upstream", "127.0.0.1/32"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,

@@ -15,7 +15,7 @@ async fn a_jira_session_through_the_real_binary() {
         env.add_user("bob@acme.org");
         let ann_key = env.create_key("ann@acme.org", "read,write");
         let bob_key = env.create_key("bob@acme.org", "read,write");
-        let server = env.serve(&["--allow-http-providers"]).await;
+        let server = env.serve(LOCAL_UPSTREAM).await;
         let ann = server.client(&ann_key, ProtocolVersion::V_2025_11_25).await.expect("ann");
 
         // A wrong token: refused with Jira's reason, and nothing stored.

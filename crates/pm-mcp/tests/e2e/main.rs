@@ -13,4 +13,5 @@ mod mcp;
 mod openproject;
 mod redmine;
 mod secrets;
+mod ssrf;
 mod tenant;

@@ -66,7 +66,15 @@ async fn a_working_day_against_a_real_redmine() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     env.add_user("ann@acme.org");
     let ann_key = env.create_key("ann@acme.org", "read,write");
-    let server = env.serve(&["--allow-http-providers"]).await;
+    // The Redmine the test command starts listens on this machine: exempt its host from the SSRF
+    // guard, as an operator would for an on-prem tracker.
+    let host = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .expect("PM_MCP_REDMINE_URL has a host");
+    let server = env
+        .serve(&["--allow-http-providers", "--allow-upstream", &host])
+        .await;
     let ann = server
         .client(&ann_key, ProtocolVersion::V_2025_11_25)
         .await

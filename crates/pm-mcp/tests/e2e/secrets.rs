@@ -127,7 +127,7 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
         let (jira, _fake) = pm_testkit::fake_jira::spawn(&basic).await;
         env.add_user("ann@acme.org");
         let key = env.create_key("ann@acme.org", "read,write");
-        let server = env.serve(&["--allow-http-providers"]).await;
+        let server = env.serve(LOCAL_UPSTREAM).await;
         let ann = server
             .client(&key, rmcp::model::ProtocolVersion::V_2025_11_25)
             .await
@@ -382,7 +382,7 @@ async fn master_key_rotation_is_resumable_and_the_old_key_removable() {
         for (who, name) in [("ann@acme.org", "a1"), ("ann@acme.org", "a2"), ("bob@acme.org", "b1"), ("bob@acme.org", "b2")] {
             env.add_connection(who, name, &format!("tok-{name}-secret"));
         }
-        let server = env.serve(&["--allow-http-providers"]).await;
+        let server = env.serve(LOCAL_UPSTREAM).await;
         let ann = server.client(&key, rmcp::model::ProtocolVersion::V_2025_11_25).await.expect("ann");
         ok(&ann, "configure_pm_provider", serde_json::json!({
             "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": token, "name": "live"
@@ -434,7 +434,7 @@ async fn master_key_rotation_is_resumable_and_the_old_key_removable() {
 
         // The old key is gone from the configuration: the server starts and the live connection
         // still reaches Jira with the re-sealed token.
-        let server = env.serve(&["--allow-http-providers"]).await;
+        let server = env.serve(LOCAL_UPSTREAM).await;
         let ann = server.client(&key, rmcp::model::ProtocolVersion::V_2025_11_25).await.expect("ann");
         assert_eq!(ok(&ann, "get_task", serde_json::json!({ "task_id": "live:EX-1" })).await["task"]["id"], "live:EX-1");
         let tested = ok(&ann, "test_pm_provider", serde_json::json!({ "provider_id": "live" })).await;

@@ -259,7 +259,7 @@ async fn another_users_connection_is_unreachable_and_indistinguishable_from_none
         let ann_key = env.create_key("ann@acme.org", "read,write");
         let ann_read_key = env.create_key("ann@acme.org", "read");
         let bob_key = env.create_key("bob@acme.org", "read,write");
-        let server = env.serve(&["--allow-http-providers"]).await;
+        let server = env.serve(LOCAL_UPSTREAM).await;
         let ann = server.client(&ann_key, ProtocolVersion::V_2025_11_25).await.expect("ann");
         let configured = ok(&ann, "configure_pm_provider", json!({
             "provider_type": "jira_cloud", "base_url": ann_jira, "username": "mia@example.com", "api_token": ANN_TOKEN, "name": "acme-jira"

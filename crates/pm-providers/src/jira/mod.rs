@@ -966,7 +966,7 @@ impl Jira {
                 let all: Vec<wire::Field> = match self.up.get(&self.api("field"), &[]).await {
                     Ok(fields) => fields,
                     // A site that hides its field list still serves tasks, just without story points.
-                    Err(e @ (ProviderError::Auth { .. } | ProviderError::RateLimited { .. } | ProviderError::Timeout { .. } | ProviderError::Network { .. })) => {
+                    Err(e @ (ProviderError::Auth { .. } | ProviderError::RateLimited { .. } | ProviderError::Timeout { .. } | ProviderError::Network { .. } | ProviderError::Blocked { .. } | ProviderError::Unavailable { .. })) => {
                         return Err(e);
                     }
                     Err(e) => {
