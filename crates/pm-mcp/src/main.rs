@@ -193,6 +193,12 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
             .unwrap_or(HttpConfig::default().max_body_bytes),
         sessions: args.sessions || file.sessions.unwrap_or(false),
         allow_http_providers: args.allow_http_providers || allow_http_providers(file),
+        key_limits: settings::key_limits(
+            file,
+            args.rate_limit,
+            args.rate_burst,
+            args.max_in_flight_per_key,
+        ),
         read_only,
         toolsets,
         #[cfg(feature = "conformance")]

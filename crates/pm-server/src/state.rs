@@ -25,6 +25,8 @@ pub struct HttpConfig {
     pub toolsets: Option<Vec<String>>,
     /// Accept plain-http tracker URLs in configure_pm_provider (on-prem on a trusted network, tests).
     pub allow_http_providers: bool,
+    /// Per-key rate limit and in-flight cap on the HTTP routes (in this process).
+    pub key_limits: crate::limits::KeyLimits,
     /// The conformance build only: whom a request without a key acts as (the suite sends none).
     #[cfg(feature = "conformance")]
     pub anonymous: Option<crate::auth::Principal>,
@@ -40,6 +42,7 @@ impl Default for HttpConfig {
             read_only: false,
             toolsets: None,
             allow_http_providers: false,
+            key_limits: crate::limits::KeyLimits::default(),
             #[cfg(feature = "conformance")]
             anonymous: None,
         }
@@ -66,6 +69,8 @@ pub struct AppState {
     pub http: HttpConfig,
     pub sse: crate::sse::SseSessions,
     pub providers: crate::providers::ProviderHub,
+    /// Per-key rate limit and in-flight cap.
+    pub limiter: crate::limits::KeyLimiter,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Each user's connections, valid while the auth epoch they were read under stands.
@@ -84,6 +89,7 @@ impl AppState {
         let providers = crate::providers::ProviderHub::new(http.allow_http_providers)?;
         let auth = Authenticator::new(store.clone());
         let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
+        let limiter = crate::limits::KeyLimiter::new(http.key_limits);
         Ok(Arc::new(Self {
             auth,
             audit: AuditSink::spawn(store.clone()),
@@ -92,6 +98,7 @@ impl AppState {
             http,
             sse: Default::default(),
             providers,
+            limiter,
             connections: Default::default(),
             auth_watch,
         }))
