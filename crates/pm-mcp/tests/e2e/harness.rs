@@ -98,6 +98,9 @@ impl Env {
             .env("PM_MCP_LOG", "debug")
             // Every tool; the default set is tested on its own (mcp.rs: the_default_toolsets_unless_someone_names_them).
             .env("PM_MCP_TOOLSETS", "all")
+            // Suites replay hundreds of calls a second with one key; the per-key rate limit is
+            // tested on its own (limits.rs, with flags, which win over this).
+            .env("PM_MCP_RATE_LIMIT", "0")
             .env_remove("RUST_LOG")
             .env_remove("PM_MCP_API_KEY")
             .env_remove("PM_MCP_OLD_MASTER_KEYS")

@@ -285,7 +285,7 @@ impl Load {
             tasks.push(tokio::spawn(async move {
                 let mut i = 0usize;
                 while !stop.is_set() {
-                    let tool = if (i + r) % 2 == 0 {
+                    let tool = if (i + r).is_multiple_of(2) {
                         "get_current_user"
                     } else {
                         "list_providers"
