@@ -150,6 +150,15 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes
     #[arg(long, env = "PM_MCP_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Requests per second each API key may make, on average (over it: 429 with Retry-After); 0 turns the rate limit off [default: 50]
+    #[arg(long, env = "PM_MCP_RATE_LIMIT", value_name = "PER_SECOND")]
+    pub rate_limit: Option<u32>,
+    /// Requests an API key may make at once after being idle (the rate limit's burst) [default: 100]
+    #[arg(long, env = "PM_MCP_RATE_BURST", value_name = "REQUESTS")]
+    pub rate_burst: Option<u32>,
+    /// Requests of one API key answered at the same time; more get 429 at once; 0 turns the cap off [default: 16]
+    #[arg(long, env = "PM_MCP_MAX_IN_FLIGHT_PER_KEY", value_name = "REQUESTS")]
+    pub max_in_flight_per_key: Option<u32>,
     /// Keep MCP sessions for clients of older protocol revisions (needs sticky load balancing)
     #[arg(long, env = "PM_MCP_SESSIONS")]
     pub sessions: bool,

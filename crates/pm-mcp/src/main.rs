@@ -194,6 +194,12 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         sessions: args.sessions || file.sessions.unwrap_or(false),
         allow_http_providers: args.allow_http_providers || allow_http_providers(file),
         allow_upstream: allow_upstream(file, args.allow_upstream),
+        key_limits: settings::key_limits(
+            file,
+            args.rate_limit,
+            args.rate_burst,
+            args.max_in_flight_per_key,
+        ),
         read_only,
         toolsets,
         #[cfg(feature = "conformance")]

@@ -26,6 +26,9 @@ pub struct FileConfig {
     pub allowed_origins: Option<Vec<String>>,
     pub public_url: Option<String>,
     pub max_body_bytes: Option<usize>,
+    pub rate_limit: Option<u32>,
+    pub rate_burst: Option<u32>,
+    pub max_in_flight_per_key: Option<u32>,
     pub sessions: Option<bool>,
     pub allow_http_providers: Option<bool>,
     /// Hosts and CIDR blocks pm-mcp may call although they are loopback, private or link-local.
@@ -217,4 +220,23 @@ pub fn tool_policy(
         pm_server::tools::check_toolset_name(s).map_err(anyhow::Error::msg)?;
     }
     Ok((read_only || file.read_only.unwrap_or(false), sets))
+}
+
+/// The per-key limits: flags (or their environment) over the file over the defaults.
+pub fn key_limits(
+    file: &FileConfig,
+    rate_limit: Option<u32>,
+    rate_burst: Option<u32>,
+    max_in_flight: Option<u32>,
+) -> pm_server::KeyLimits {
+    let default = pm_server::KeyLimits::default();
+    pm_server::KeyLimits {
+        rate_per_sec: rate_limit
+            .or(file.rate_limit)
+            .unwrap_or(default.rate_per_sec),
+        burst: rate_burst.or(file.rate_burst).unwrap_or(default.burst),
+        max_in_flight: max_in_flight
+            .or(file.max_in_flight_per_key)
+            .unwrap_or(default.max_in_flight),
+    }
 }

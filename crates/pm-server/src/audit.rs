@@ -89,8 +89,14 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>) {
             Ok(Some(Msg::Flush(done))) => waiting.push(done),
             Ok(None) | Err(_) => {}
         }
-        // Take whatever else is already queued without waiting.
-        while batch.len() < BATCH {
+        // Take whatever else is already queued without waiting (more than one batch only while
+        // the database is down and events are kept).
+        let room = if batch.len() < BATCH {
+            BATCH
+        } else {
+            batch.len() + BATCH
+        };
+        while batch.len() < room.min(QUEUE) {
             match rx.try_recv() {
                 Ok(Msg::Event(e)) => batch.push(*e),
                 Ok(Msg::Flush(done)) => waiting.push(done),
@@ -99,10 +105,20 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Msg>) {
         }
         let due = batch.len() >= BATCH || !waiting.is_empty() || closed || idle;
         if due && !batch.is_empty() {
-            if let Err(e) = store.add_audit_events(&batch).await {
-                tracing::error!(error = %e, events = batch.len(), "could not write audit events");
+            match store.add_audit_events(&batch).await {
+                Ok(()) => batch.clear(),
+                // The database is down for now: keep the events (one transaction, so none of
+                // them was written) and try again on the next round, up to the queue's size.
+                Err(e) if e.is_unavailable() && !closed && batch.len() < QUEUE => {
+                    tracing::warn!(error = %e, events = batch.len(), "audit events kept until the database is back");
+                    // Wait a little before the next attempt, or a fast failure spins.
+                    tokio::time::sleep(INTERVAL).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, events = batch.len(), "could not write audit events");
+                    batch.clear();
+                }
             }
-            batch.clear();
         }
         for done in waiting.drain(..) {
             let _ = done.send(());

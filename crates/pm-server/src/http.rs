@@ -18,7 +18,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 pub use tokio_util::sync::CancellationToken;
 
-use crate::auth::{AuthError, key_from_headers};
+use crate::auth::{AuthError, Principal, key_from_headers};
+use crate::limits::Refusal;
 use crate::mcp::PmServer;
 use crate::state::AppState;
 
@@ -59,6 +60,8 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
                     guard_json_body,
                 )),
         )
+        // Runs after `require_api_key` (layers wrap outwards): limits are per authenticated key.
+        .layer(middleware::from_fn_with_state(state.clone(), limit_per_key))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,
@@ -274,8 +277,52 @@ async fn guard_json_body(State(state): State<Arc<AppState>>, req: Request, next:
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
         return parse_error(&e);
     }
+    // Skipping a value has no depth limit, but parsing the message does (serde_json's 128):
+    // refuse deeper JSON here as the parse error it is, not later as something vaguer.
+    if nesting_exceeds(&bytes, MAX_JSON_DEPTH) {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({
+                "jsonrpc": "2.0", "id": null,
+                "error": { "code": -32700, "message": format!("Parse error: JSON nested deeper than {MAX_JSON_DEPTH} levels") }
+            })),
+        )
+            .into_response();
+    }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
+}
+
+/// The deepest JSON a request may hold (serde_json's own recursion limit).
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// Whether valid JSON `bytes` nest arrays and objects deeper than `limit` (one pass, no
+/// allocation; brackets inside strings do not count).
+pub fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Authenticates the API key and attaches the `Principal` for the MCP handler.
@@ -302,14 +349,70 @@ async fn require_api_key(
     }
 }
 
-/// 401 with a `WWW-Authenticate` challenge and a JSON body naming what is wrong.
+/// Seconds a client is told to wait (`Retry-After`) when the database cannot be reached: about
+/// what the pool waits for a connection before giving up.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
+
+/// The key's rate limit and in-flight cap: over either, 429 with `Retry-After` at once (nothing
+/// is queued). The in-flight place is held until the answer starts.
+async fn limit_per_key(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let Some(key) = req.extensions().get::<Principal>().map(|p| p.key.id) else {
+        return next.run(req).await;
+    };
+    match state.limiter.admit(key) {
+        Ok(permit) => {
+            let res = next.run(req).await;
+            drop(permit);
+            res
+        }
+        Err(refusal) => {
+            let secs = refusal.retry_after_secs();
+            let limits = state.limiter.limits();
+            let message = match refusal {
+                Refusal::Rate { .. } => format!(
+                    "this API key made more than {} requests per second (burst {}); retry after {secs} s",
+                    limits.rate_per_sec, limits.burst
+                ),
+                Refusal::InFlight { max } => format!(
+                    "this API key already has {max} requests in flight; wait for one to finish"
+                ),
+            };
+            tracing::debug!(key_id = %key, ?refusal, "refused over the key's limit");
+            let mut res = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(json!({
+                    "error": "rate_limited",
+                    "message": message,
+                    "retry_after": secs,
+                })),
+            )
+                .into_response();
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            closing(res)
+        }
+    }
+}
+
+/// 503 with `Retry-After` and a JSON body: pm-mcp's own database cannot be reached.
+pub fn database_unavailable(message: &str) -> Response {
+    let mut res = json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        message,
+    );
+    res.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(DATABASE_RETRY_AFTER_SECS),
+    );
+    res
+}
+
+/// 401 with a `WWW-Authenticate` challenge and a JSON body naming what is wrong (503 when the
+/// key could not be checked because the database is down: the key may well be good).
 pub fn unauthorized(e: &AuthError) -> Response {
     if matches!(e, AuthError::Unavailable) {
-        return json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            &e.to_string(),
-        );
+        return database_unavailable(&e.to_string());
     }
     let message = e.to_string();
     let challenge = match e {
@@ -447,6 +550,17 @@ mod tests {
     }
 
     #[test]
+    fn nesting_is_measured_outside_strings() {
+        assert!(!nesting_exceeds(br#"{"a":[1,{"b":2}]}"#, 3));
+        assert!(nesting_exceeds(br#"{"a":[1,{"b":[2]}]}"#, 3));
+        assert!(!nesting_exceeds(br#"{"a":"[[[[{{{{\"[["}"#, 1));
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert!(nesting_exceeds(deep.as_bytes(), MAX_JSON_DEPTH));
+        let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert!(!nesting_exceeds(ok.as_bytes(), MAX_JSON_DEPTH));
+    }
+
+    #[test]
     fn challenges_name_the_problem() {
         let res = unauthorized(&AuthError::Revoked);
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
@@ -465,9 +579,9 @@ mod tests {
             res.headers()[header::WWW_AUTHENTICATE],
             "Bearer realm=\"pm-mcp\""
         );
-        assert_eq!(
-            unauthorized(&AuthError::Unavailable).status(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
+        let res = unauthorized(&AuthError::Unavailable);
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+        assert!(res.headers().get(header::WWW_AUTHENTICATE).is_none());
     }
 }

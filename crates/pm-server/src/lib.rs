@@ -7,6 +7,7 @@ pub mod auth;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod http;
+pub mod limits;
 pub mod mcp;
 pub mod providers;
 pub mod sse;
@@ -15,5 +16,6 @@ pub mod stdio;
 pub mod tools;
 
 pub use auth::{AuthError, Authenticator, Principal};
+pub use limits::{KeyLimiter, KeyLimits};
 pub use mcp::PmServer;
 pub use state::{AppState, HttpConfig};

@@ -28,6 +28,8 @@ pub struct HttpConfig {
     /// Hosts and CIDR blocks trackers may be called at although they are loopback, private or
     /// link-local (the SSRF guard refuses those otherwise).
     pub allow_upstream: Vec<String>,
+    /// Per-key rate limit and in-flight cap on the HTTP routes (in this process).
+    pub key_limits: crate::limits::KeyLimits,
     /// The conformance build only: whom a request without a key acts as (the suite sends none).
     #[cfg(feature = "conformance")]
     pub anonymous: Option<crate::auth::Principal>,
@@ -44,6 +46,7 @@ impl Default for HttpConfig {
             toolsets: None,
             allow_http_providers: false,
             allow_upstream: Vec::new(),
+            key_limits: crate::limits::KeyLimits::default(),
             #[cfg(feature = "conformance")]
             anonymous: None,
         }
@@ -70,6 +73,8 @@ pub struct AppState {
     pub http: HttpConfig,
     pub sse: crate::sse::SseSessions,
     pub providers: crate::providers::ProviderHub,
+    /// Per-key rate limit and in-flight cap.
+    pub limiter: crate::limits::KeyLimiter,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Each user's connections, valid while the auth epoch they were read under stands.
@@ -89,6 +94,7 @@ impl AppState {
             crate::providers::ProviderHub::new(http.allow_http_providers, &http.allow_upstream)?;
         let auth = Authenticator::new(store.clone());
         let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
+        let limiter = crate::limits::KeyLimiter::new(http.key_limits);
         Ok(Arc::new(Self {
             auth,
             audit: AuditSink::spawn(store.clone()),
@@ -97,6 +103,7 @@ impl AppState {
             http,
             sse: Default::default(),
             providers,
+            limiter,
             connections: Default::default(),
             auth_watch,
         }))

@@ -36,6 +36,16 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             sqlx::Error::Configuration(_) => StoreError::Invalid(e.to_string()),
+            // The server is shutting down, starting up, out of connections or otherwise not
+            // serving (SQLSTATE classes 08 connection exception, 53 insufficient resources,
+            // 57 operator intervention): the database is unavailable, not the query wrong.
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|c| {
+                    ["08", "53", "57"].iter().any(|class| c.starts_with(class))
+                }) =>
+            {
+                StoreError::Unavailable(e.to_string())
+            }
             other => StoreError::Database(other.to_string()),
         }
     }
@@ -50,6 +60,14 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
             },
             other => StoreError::Migration(other.to_string()),
         }
+    }
+}
+
+impl StoreError {
+    /// Whether the database could not be reached or is not serving (worth retrying shortly),
+    /// as opposed to a query or a value it refused.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
     }
 }
 

@@ -68,25 +68,30 @@ impl Env {
             }
             Engine::Postgres => {
                 let admin_url = std::env::var("PM_MCP_TEST_DATABASE_URL").ok()?;
-                let name = format!("pm_mcp_e2e_{}", uuid::Uuid::new_v4().simple());
-                let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
-                    .await
-                    .expect("PM_MCP_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create db");
-                let mut url = url::Url::parse(&admin_url).expect("url");
-                url.set_path(&format!("/{name}"));
-                let key = pm_store::MasterKeys::generate_text();
-                Some(Env {
-                    engine,
-                    dir,
-                    db_url: url.to_string(),
-                    master_key: Some(key),
-                    pg: Some((admin_url, name)),
-                })
+                Some(Env::postgres_at(&admin_url, dir).await)
             }
+        }
+    }
+
+    /// A fresh database on the PostgreSQL server `admin_url` names (a user who may create
+    /// databases), dropped by `finish`.
+    pub async fn postgres_at(admin_url: &str, dir: tempfile::TempDir) -> Env {
+        let name = format!("pm_mcp_e2e_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is unreachable: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create db");
+        let mut url = url::Url::parse(admin_url).expect("url");
+        url.set_path(&format!("/{name}"));
+        Env {
+            engine: Engine::Postgres,
+            dir,
+            db_url: url.to_string(),
+            master_key: Some(pm_store::MasterKeys::generate_text()),
+            pg: Some((admin_url.to_string(), name)),
         }
     }
 
@@ -97,6 +102,9 @@ impl Env {
             .env("PM_MCP_LOG", "debug")
             // Every tool; the default set is tested on its own (mcp.rs: the_default_toolsets_unless_someone_names_them).
             .env("PM_MCP_TOOLSETS", "all")
+            // Suites replay hundreds of calls a second with one key; the per-key rate limit is
+            // tested on its own (limits.rs, with flags, which win over this).
+            .env("PM_MCP_RATE_LIMIT", "0")
             .env_remove("RUST_LOG")
             .env_remove("PM_MCP_API_KEY")
             .env_remove("PM_MCP_OLD_MASTER_KEYS")

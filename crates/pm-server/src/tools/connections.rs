@@ -294,17 +294,28 @@ impl PmServer {
                 other => other.into(),
             })?;
         crate::audit::note_connection(conn.id);
-        state
+        // The connection is stored (one insert, credentials and all): from here on the call
+        // succeeds, so a database lost now cannot make a stored connection look refused (and a
+        // retry then collide with it). Recording the check is secondary.
+        state.forget_connections(p.user.id);
+        let conn = match state
             .store
             .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())
-            .await?;
-        // This process sees its own change at once (other replicas within the epoch bound).
-        state.forget_connections(p.user.id);
-        let conn = state
-            .store
-            .get_connection_by_id(p.user.id, conn.id)
-            .await?
-            .unwrap_or(conn);
+            .await
+        {
+            Ok(()) => match state.store.get_connection_by_id(p.user.id, conn.id).await {
+                Ok(Some(stored)) => stored,
+                Ok(None) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not re-read a connection just stored");
+                    conn
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record the check of a connection just stored");
+                conn
+            }
+        };
         Ok(Json(ConfigureResult {
             connection: Some(summary(conn)),
             test,

@@ -251,7 +251,8 @@ fn shallow(schema: &serde_json::Value, depth: usize) -> serde_json::Value {
 
 /// Checks a call's arguments against the tool's input schema: a violation is a JSON-RPC
 /// invalid-params error that names the offending field (values are not echoed: they may be secrets).
-pub(crate) fn validate_arguments(
+/// Public for the fuzz tests; the MCP handler calls it before every tool.
+pub fn validate_arguments(
     tool: &str,
     arguments: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(), rmcp::ErrorData> {
@@ -506,8 +507,15 @@ impl IntoCallToolResult for ToolError {
     }
 }
 
+/// What a tool says when pm-mcp's own database cannot be reached.
+pub const DATABASE_UNAVAILABLE: &str = "pm-mcp's database is unavailable; try again shortly";
+
 impl From<pm_store::StoreError> for ToolError {
     fn from(e: pm_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "the database is unavailable to a tool");
+            return ToolError(DATABASE_UNAVAILABLE.into());
+        }
         tracing::error!(error = %e, "store error in a tool");
         ToolError("pm-mcp's database could not answer; try again shortly".into())
     }
