@@ -32,7 +32,6 @@ RUN for d in crates/*/; do mkdir -p "$d/src" && touch "$d/src/lib.rs"; done \
 # The sources (see .dockerignore for what stays out), built offline from the fetched crates.
 # The target folder is a BuildKit cache: a rebuild compiles only what changed.
 COPY crates crates
-COPY README.md ./
 RUN --mount=type=cache,target=/src/target,sharing=locked \
     cargo build --release --locked --offline -p pm-mcp \
     && install -D -m 0755 target/release/pm-mcp /out/pm-mcp \
