@@ -71,6 +71,25 @@ pub enum Command {
     /// Master-key operations on the sealed credentials
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Ask a running server whether it is up: GET /healthz (or /readyz with --ready) at the listen
+    /// address; exit 0 on 200, 1 otherwise (the container health check)
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The address `serve` listens on (0.0.0.0 and [::] are asked on loopback) [default: as `serve`]
+    #[arg(long, env = "PM_MCP_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Ask /readyz (the database is reachable) instead of /healthz (the process answers)
+    #[arg(long)]
+    pub ready: bool,
+    /// Ask this URL instead (plain http, e.g. http://127.0.0.1:8765/healthz)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["listen", "ready"])]
+    pub url: Option<String>,
+    /// Give up after this many seconds
+    #[arg(long, default_value_t = 3, value_name = "SECONDS")]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

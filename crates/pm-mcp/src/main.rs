@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod cli;
 mod clients;
+mod health;
 mod rotate;
 mod settings;
 
@@ -69,6 +70,15 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if let Command::Health(args) = &cli.command {
+        // Needs no database and no data folder: only where the server listens.
+        let file = settings::FileConfig::load(cli.global.config.as_deref())?;
+        let listen = args.listen.or(file.listen).unwrap_or_else(default_listen);
+        let url = health::target(args, listen)?;
+        let body = health::check(&url, std::time::Duration::from_secs(args.timeout.max(1))).await?;
+        println!("{url}: 200 {body}");
+        return Ok(());
+    }
     let common = Common::resolve(&cli.global)?;
     let quiet_default = match cli.command {
         Command::Serve(_) => "info",
@@ -163,6 +173,8 @@ async fn run(cli: Cli) -> Result<()> {
             let keys = common.existing_master_keys()?;
             rotate::run(store.as_ref(), &keys, batch_size, limit).await
         }
+        // Answered at the top of this function, before the settings are resolved.
+        Command::Health(_) => bail!("the health check runs without settings"),
     }
 }
 

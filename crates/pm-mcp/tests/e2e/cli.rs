@@ -412,3 +412,56 @@ async fn databases_that_cannot_be_used_are_named_clearly() {
         "unknown config keys are named"
     );
 }
+
+/// `pm-mcp health` (the container health check): exit 0 only when the server answers 200, from the
+/// same PM_MCP_LISTEN the server was given (0.0.0.0 is asked on loopback).
+#[tokio::test]
+async fn health_answers_for_a_running_server_only() {
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let err = env.fails(&["health", "--listen", &closed.to_string()]);
+    assert!(err.starts_with("error: cannot connect to http://"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    let server = env.serve(&["--first-user-email", "me@laptop.dev"]).await;
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let port = addr.rsplit(':').next().expect("port").to_string();
+    let out = env.ok(&["health", "--listen", &addr]);
+    assert!(
+        out.contains("/healthz: 200") && out.contains("\"ok\""),
+        "{out}"
+    );
+    let ready = env.ok(&["health", "--listen", &addr, "--ready"]);
+    assert!(
+        ready.contains("/readyz: 200") && ready.contains("\"ready\""),
+        "{ready}"
+    );
+
+    // As in the container: the address comes from PM_MCP_LISTEN, the unspecified one on loopback.
+    let out = env
+        .command()
+        .env("PM_MCP_LISTEN", format!("0.0.0.0:{port}"))
+        .env("PM_MCP_LOG", "warn")
+        .arg("health")
+        .output()
+        .expect("run health");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("http://127.0.0.1:{port}/healthz"))
+    );
+
+    // Anything but a 200 is a failure, said in one line.
+    let err = env.fails(&["health", "--url", &format!("{}/nope", server.base)]);
+    assert!(err.contains("answered 404"), "{err}");
+    let err = env.fails(&["health", "--url", "https://example.org/healthz"]);
+    assert!(err.contains("must be http://"), "{err}");
+    server.stop().await;
+    let err = env.fails(&["health", "--listen", &addr]);
+    assert!(err.contains("cannot connect"), "{err}");
+}
