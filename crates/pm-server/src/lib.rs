@@ -7,6 +7,7 @@ pub mod auth;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod http;
+pub mod manage;
 pub mod mcp;
 pub mod providers;
 pub mod sse;
