@@ -1,5 +1,6 @@
 //! The HTTP front: Streamable HTTP MCP at `/mcp` behind Host/Origin checks and API-key
-//! authentication, plus `/healthz` (the process) and `/readyz` (the database).
+//! authentication, the admin REST API at `/admin/v1` (see `admin_api`) behind the same guards,
+//! plus `/healthz` (the process) and `/readyz` (the database).
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -59,6 +60,7 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
                     guard_json_body,
                 )),
         )
+        .merge(crate::admin_api::router(state.clone()))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_api_key,
@@ -67,10 +69,17 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
             state.clone(),
             guard_host_origin,
         ));
+    // The admin API's document needs no key (it holds nothing secret), but the same Host/Origin
+    // guard as every other admin route.
+    let docs = crate::admin_api::public_router().layer(middleware::from_fn_with_state(
+        state.clone(),
+        guard_host_origin,
+    ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(protected)
+        .merge(docs)
         .fallback(not_found)
         .layer(middleware::from_fn(request_id))
         .with_state(state)

@@ -2,6 +2,7 @@
 //! transports, API-key authentication, the tool catalogue, and the audit trail.
 #![forbid(unsafe_code)]
 
+pub mod admin_api;
 pub mod audit;
 pub mod auth;
 #[cfg(feature = "conformance")]
