@@ -477,6 +477,8 @@ pub async fn list_audit(
         since,
         limit,
     };
+    // What this replica has queued is written first, so a change just made is listed.
+    state.audit.flush().await;
     let events = state.store.list_audit_events(&filter).await?;
     Ok(axum::Json(
         events
