@@ -2,11 +2,12 @@
 use std::io::BufRead;
 
 use anyhow::{Context, Result, anyhow, bail};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use pm_core::{
     ApiKeyId, AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scope,
     Scopes, Secret,
 };
+use pm_server::manage::{self, display_name};
 use pm_store::{
     ApiKey, ApiKeyInfo, MasterKeys, NewApiKey, NewConnection, NewUser, ProviderCredentials, Store,
     StoreError, User,
@@ -29,18 +30,6 @@ pub async fn find_user(store: &dyn Store, email: &str) -> Result<User> {
         .ok_or_else(|| {
             anyhow!("no user with e-mail {email}; add one with `pm-mcp user add --email {email}`")
         })
-}
-
-fn display_name(email: &Email, name: Option<&str>) -> String {
-    match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) => n.to_string(),
-        None => email
-            .as_str()
-            .split('@')
-            .next()
-            .unwrap_or(email.as_str())
-            .to_string(),
-    }
 }
 
 fn fmt_time(t: Option<DateTime<Utc>>) -> String {
@@ -128,73 +117,9 @@ pub async fn user_set_disabled(store: &dyn Store, email: &str, disabled: bool) -
 
 // ---- keys ----
 
-/// `90d`, `12h`, `2w`, `30m`, `45s`, a date (`2027-01-31`, end of that day UTC) or RFC 3339.
-pub fn parse_expiry(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    let t = text.trim();
-    let at = if let Ok(at) = DateTime::parse_from_rfc3339(t) {
-        at.with_timezone(&Utc)
-    } else if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        day.and_hms_opt(23, 59, 59)
-            .map(|d| d.and_utc())
-            .ok_or_else(|| anyhow!("bad date {t:?}"))?
-    } else {
-        now.checked_add_signed(parse_duration(t, "--expires")?)
-            .ok_or_else(|| anyhow!("--expires {t:?} is too far away"))?
-    };
-    if at <= now {
-        bail!("--expires {t:?} is in the past");
-    }
-    Ok(at)
-}
-
-/// A number and a unit: `45s`, `30m`, `12h`, `90d`, `2w`, `1y`; `flag` names the option in errors.
+/// `90d`, `12h`, `2w`, `30m`, `45s`, a date or RFC 3339 (see `pm_server::manage::parse_expiry`).
 pub fn parse_duration(t: &str, flag: &str) -> Result<Duration> {
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: i64 = n.parse().map_err(|_| {
-        anyhow!("{flag} {t:?} is neither a duration (90d, 12h, 2w) nor a date (2027-01-31)")
-    })?;
-    match unit {
-        "s" => Duration::try_seconds(n),
-        "m" => Duration::try_minutes(n),
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        "w" => Duration::try_weeks(n),
-        "y" => Duration::try_days(n.saturating_mul(365)),
-        _ => bail!("{flag} {t:?}: use s, m, h, d, w or y after the number (e.g. 90d)"),
-    }
-    .ok_or_else(|| anyhow!("{flag} {t:?} is too far away"))
-}
-
-/// Validates a new key's settings for `user`.
-fn key_settings(
-    user: &User,
-    scopes: &str,
-    toolsets: &[String],
-) -> Result<(Scopes, Option<Vec<String>>)> {
-    let scopes: Scopes = scopes.parse()?;
-    if scopes.holds(Scope::Admin) && !user.is_admin {
-        bail!(
-            "{} is not an administrator, so their keys cannot have the admin scope",
-            user.email
-        );
-    }
-    let toolsets: Vec<String> = toolsets
-        .iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect();
-    for t in &toolsets {
-        pm_server::tools::check_toolset_name(t).map_err(anyhow::Error::msg)?;
-    }
-    Ok((
-        scopes,
-        if toolsets.is_empty() {
-            None
-        } else {
-            Some(toolsets)
-        },
-    ))
+    manage::parse_duration(t, flag).map_err(anyhow::Error::msg)
 }
 
 pub async fn key_create(store: &dyn Store, args: &KeyCreateArgs, default_url: &str) -> Result<()> {
@@ -206,20 +131,17 @@ pub async fn key_create(store: &dyn Store, args: &KeyCreateArgs, default_url: &s
             user.email
         );
     }
-    let (scopes, toolsets) = key_settings(&user, &args.scopes, &args.toolsets)?;
-    let expires_at = args
-        .expires
-        .as_deref()
-        .map(|e| parse_expiry(e, Utc::now()))
-        .transpose()?;
-    let name = args.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        bail!("--name must be 1 to 100 characters");
-    }
-    let key = ApiKey::generate();
-    let mut row = NewApiKey::for_key(&key, user.id, name, scopes, expires_at);
-    row.toolsets = toolsets;
-    let info = store.add_api_key(row).await.map_err(db)?;
+    let spec = manage::KeySpec {
+        name: &args.name,
+        scopes: &args.scopes,
+        toolsets: &args.toolsets,
+        expires: args.expires.as_deref(),
+        expires_field: "--expires",
+        name_field: "--name",
+    };
+    let (info, key) = manage::create_key(store, &user, &spec)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     let url = args
         .public_url
         .clone()
@@ -521,26 +443,6 @@ pub async fn connection_remove(store: &dyn Store, user: &str, name: &str) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn expiry_accepts_durations_and_dates_and_refuses_the_past() {
-        let now = Utc::now();
-        assert_eq!(parse_expiry("90d", now).unwrap(), now + Duration::days(90));
-        assert_eq!(parse_expiry("12h", now).unwrap(), now + Duration::hours(12));
-        assert_eq!(parse_expiry("2w", now).unwrap(), now + Duration::weeks(2));
-        let far = (now + Duration::days(400)).format("%Y-%m-%d").to_string();
-        assert!(parse_expiry(&far, now).is_ok());
-        assert!(
-            parse_expiry("2001-01-01", now)
-                .unwrap_err()
-                .to_string()
-                .contains("past")
-        );
-        assert!(parse_expiry("0d", now).is_err());
-        assert!(parse_expiry("10x", now).is_err());
-        assert!(parse_expiry("soon", now).is_err());
-        assert!(parse_expiry("99999999999999y", now).is_err());
-    }
 
     #[test]
     fn options_are_key_value_pairs() {

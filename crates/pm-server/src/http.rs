@@ -1,5 +1,6 @@
 //! The HTTP front: Streamable HTTP MCP at `/mcp` behind Host/Origin checks and API-key
-//! authentication, plus `/healthz` (the process) and `/readyz` (the database).
+//! authentication, the admin REST API at `/admin/v1` (see `admin_api`) behind the same guards,
+//! plus `/healthz` (the process) and `/readyz` (the database).
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,6 +61,7 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
                     guard_json_body,
                 )),
         )
+        .merge(crate::admin_api::router(state.clone()))
         // Runs after `require_api_key` (layers wrap outwards): limits are per authenticated key.
         .layer(middleware::from_fn_with_state(state.clone(), limit_per_key))
         .layer(middleware::from_fn_with_state(
@@ -70,10 +72,17 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
             state.clone(),
             guard_host_origin,
         ));
+    // The admin API's document needs no key (it holds nothing secret), but the same Host/Origin
+    // guard as every other admin route.
+    let docs = crate::admin_api::public_router().layer(middleware::from_fn_with_state(
+        state.clone(),
+        guard_host_origin,
+    ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(protected)
+        .merge(docs)
         .fallback(not_found)
         .layer(middleware::from_fn(request_id))
         .with_state(state)

@@ -2,12 +2,14 @@
 //! transports, API-key authentication, the tool catalogue, and the audit trail.
 #![forbid(unsafe_code)]
 
+pub mod admin_api;
 pub mod audit;
 pub mod auth;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod http;
 pub mod limits;
+pub mod manage;
 pub mod mcp;
 pub mod providers;
 pub mod sse;

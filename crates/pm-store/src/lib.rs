@@ -38,6 +38,11 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// Disables (or re-enables) a user; their keys stop working at once.
     async fn set_user_disabled(&self, id: UserId, disabled: bool) -> StoreResult<User>;
+    /// Changes a user's name and/or administrator flag (`None` leaves it). `NotFound` for an
+    /// unknown id.
+    async fn update_user(&self, id: UserId, change: &UserChange) -> StoreResult<User>;
+    /// Deletes a user with their keys and connections (cascade). `NotFound` for an unknown id.
+    async fn delete_user(&self, id: UserId) -> StoreResult<User>;
     async fn count_users(&self) -> StoreResult<i64>;
 }
 

@@ -45,6 +45,13 @@ impl NewUser {
     }
 }
 
+/// What `update_user` changes: each field given replaces the stored one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserChange {
+    pub name: Option<String>,
+    pub is_admin: Option<bool>,
+}
+
 /// An API key as listed: everything but the key itself (which is never stored).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ApiKeyInfo {

@@ -300,6 +300,30 @@ macro_rules! impl_sql_store {
                 .into_user()
             }
 
+            async fn update_user(&self, id: pm_core::UserId, change: &$crate::model::UserChange) -> $crate::StoreResult<$crate::model::User> {
+                sqlx::query_as::<_, UserRow>(&format!(
+                    "UPDATE users SET name = COALESCE($1, name), is_admin = COALESCE($2, is_admin), updated_at = $3 \
+                     WHERE id = $4 RETURNING {USER_COLS}"
+                ))
+                .bind(change.name.as_deref())
+                .bind(change.is_admin)
+                .bind(chrono::Utc::now())
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or($crate::StoreError::NotFound("user"))?
+                .into_user()
+            }
+
+            async fn delete_user(&self, id: pm_core::UserId) -> $crate::StoreResult<$crate::model::User> {
+                sqlx::query_as::<_, UserRow>(&format!("DELETE FROM users WHERE id = $1 RETURNING {USER_COLS}"))
+                    .bind(id.as_uuid())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or($crate::StoreError::NotFound("user"))?
+                    .into_user()
+            }
+
             async fn count_users(&self) -> $crate::StoreResult<i64> {
                 Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
             }

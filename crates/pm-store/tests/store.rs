@@ -729,3 +729,92 @@ async fn the_auth_epoch_moves_on_what_authentication_depends_on_and_only_that() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn users_can_be_renamed_promoted_and_deleted_with_everything_they_own() {
+    on_each_engine(|store| async move {
+        let keys = keys();
+        let ann = user(&store, "ann@acme.org").await;
+        let bob = user(&store, "bob@acme.org").await;
+        let key = ApiKey::generate();
+        store
+            .add_api_key(NewApiKey::for_key(
+                &key,
+                ann.id,
+                "k",
+                Scopes::only(Scope::Read),
+                None,
+            ))
+            .await
+            .expect("key");
+        store
+            .add_connection(new_connection(&keys, &ann, "acme-jira", "t0k3n"))
+            .await
+            .expect("connection");
+
+        let e0 = store.auth_epoch().await.expect("epoch");
+        let renamed = store
+            .update_user(
+                ann.id,
+                &UserChange {
+                    name: Some("Ann B.".into()),
+                    is_admin: None,
+                },
+            )
+            .await
+            .expect("rename");
+        assert_eq!(renamed.name, "Ann B.");
+        assert!(!renamed.is_admin);
+        let promoted = store
+            .update_user(
+                ann.id,
+                &UserChange {
+                    name: None,
+                    is_admin: Some(true),
+                },
+            )
+            .await
+            .expect("promote");
+        assert!(promoted.is_admin);
+        assert_eq!(promoted.name, "Ann B.", "an absent field is left alone");
+        assert!(
+            store.auth_epoch().await.expect("epoch") > e0,
+            "a change of the admin flag moves the auth epoch"
+        );
+        assert!(matches!(
+            store
+                .update_user(pm_core::UserId::new(), &UserChange::default())
+                .await,
+            Err(StoreError::NotFound("user"))
+        ));
+
+        let e1 = store.auth_epoch().await.expect("epoch");
+        let gone = store.delete_user(ann.id).await.expect("delete");
+        assert_eq!(gone.id, ann.id);
+        assert!(store.auth_epoch().await.expect("epoch") > e1);
+        assert!(store.get_user(ann.id).await.expect("get").is_none());
+        assert!(
+            store
+                .find_api_key(&key.hash())
+                .await
+                .expect("find")
+                .is_none(),
+            "the keys went with the user"
+        );
+        assert!(store.list_api_keys(ann.id).await.expect("keys").is_empty());
+        assert!(
+            store
+                .list_connections(ann.id)
+                .await
+                .expect("connections")
+                .is_empty(),
+            "the connections went with the user"
+        );
+        assert!(store.get_user(bob.id).await.expect("get").is_some());
+        assert!(matches!(
+            store.delete_user(ann.id).await,
+            Err(StoreError::NotFound("user"))
+        ));
+    })
+    .await;
+}

@@ -2,6 +2,7 @@
 //! stdio, on SQLite and (when `PM_MCP_TEST_DATABASE_URL` is set) PostgreSQL.
 mod harness;
 
+mod admin_api;
 mod analytics;
 mod auth;
 mod cli;

@@ -4,8 +4,9 @@
 use chrono::Utc;
 use pm_core::{
     AuthKind, BaseUrl, ConnectionHandle, ConnectionId, PageRequest, Provider, ProviderKind, Secret,
+    UserId,
 };
-use pm_store::{NewConnection, ProviderCredentials, StoreError};
+use pm_store::{Connection, NewConnection, ProviderCredentials, StoreError};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
@@ -17,6 +18,7 @@ use super::identity::{ConnectionSummary, summary};
 use crate::auth::Principal;
 use crate::mcp::PmServer;
 use crate::providers::resolve;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ConfigureArgs {
@@ -175,6 +177,205 @@ fn nonempty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// Why adding, testing or removing a connection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// The request is not acceptable as given (unknown type, missing token, bad URL…).
+    #[error("{0}")]
+    Invalid(String),
+    /// The user already has a connection by that name.
+    #[error("{0}")]
+    Conflict(String),
+    /// The test against the tracker failed, so nothing was stored.
+    #[error("{0}")]
+    TestFailed(String),
+    /// The stored credentials cannot be used (e.g. sealed by a master key no longer configured).
+    #[error("{0}")]
+    Credentials(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ConnectionError> for ToolError {
+    fn from(e: ConnectionError) -> Self {
+        match e {
+            ConnectionError::Store(e) => e.into(),
+            other => ToolError(other.to_string()),
+        }
+    }
+}
+
+/// Adds a connection for `user` after testing it (sign-in, site, projects); tokens are sealed
+/// before they are stored. Shared by `configure_pm_provider` and the admin API.
+pub async fn configure(
+    state: &AppState,
+    user: UserId,
+    args: ConfigureArgs,
+) -> Result<ConfigureResult, ConnectionError> {
+    let invalid = ConnectionError::Invalid;
+    let kind: ProviderKind = args
+        .provider_type
+        .parse()
+        .map_err(|e: pm_core::InvalidInput| invalid(e.0))?;
+    let name =
+        ConnectionHandle::parse(nonempty(args.name).as_deref().unwrap_or(default_name(kind)))
+            .map_err(|e| invalid(e.0))?;
+    let raw_url = match (nonempty(args.base_url), kind.fixed_base_url()) {
+        (Some(u), _) => u,
+        (None, Some(fixed)) => fixed.to_string(),
+        (None, None) => {
+            return Err(invalid(format!(
+                "base_url is required for {kind}, e.g. https://tracker.example.org"
+            )));
+        }
+    };
+    let base_url =
+        BaseUrl::parse(&raw_url, state.providers.allow_http).map_err(|e| invalid(e.0))?;
+    let token = Secret::new(
+        nonempty(args.api_token)
+            .or(nonempty(args.api_key))
+            .ok_or_else(|| invalid(format!("api_token is required for {kind}")))?,
+    );
+    let username = nonempty(args.username);
+    let workspace = nonempty(args.workspace_id);
+    let auth_kind = match (kind, &username) {
+        (ProviderKind::JiraCloud, None) => {
+            return Err(invalid(
+                "Jira Cloud needs username (your Atlassian account e-mail) with the API token"
+                    .into(),
+            ));
+        }
+        (ProviderKind::JiraDataCenter, Some(_)) => AuthKind::Basic,
+        _ => kind.default_auth_kind(),
+    };
+    if state.store.get_connection(user, &name).await?.is_some() {
+        return Err(ConnectionError::Conflict(format!(
+            "you already have a connection named {name}; pick another name, or remove_pm_provider it first"
+        )));
+    }
+    let provider = state
+        .providers
+        .build(
+            kind,
+            &base_url,
+            auth_kind,
+            username.clone(),
+            token.expose(),
+            workspace.as_deref(),
+        )
+        .map_err(|e| invalid(ToolError::provider(&name, &e).0))?;
+    let test = run_test(provider.as_ref()).await;
+    if !test.ok && !args.save_if_test_fails.unwrap_or(false) {
+        return Err(ConnectionError::TestFailed(format!(
+            "connection {name}: the test failed, so nothing was stored: {}. Fix the details and try again (or pass save_if_test_fails).",
+            test.error.as_deref().unwrap_or("unknown error")
+        )));
+    }
+    let mut config = serde_json::Map::new();
+    if let Some(o) = nonempty(args.organization_id) {
+        config.insert("organization_id".into(), o.into());
+    }
+    // The workspace given, or the one the tracker reported the token works in (ClickUp finds
+    // it when the token sees exactly one), so later calls need not look it up again.
+    if let Some(w) = workspace.or_else(|| test.site.as_ref().and_then(|s| s.workspace_id.clone())) {
+        config.insert("workspace_id".into(), w.into());
+    }
+    if let Some(a) = &test.account {
+        config.insert("account_id".into(), a.id.clone().into());
+    }
+    let id = ConnectionId::new();
+    let sealed = ProviderCredentials { username, token }.seal(&state.keys, id, user);
+    let conn = state
+        .store
+        .add_connection(NewConnection {
+            id,
+            user_id: user,
+            name: name.clone(),
+            provider_type: kind,
+            base_url,
+            auth_kind,
+            sealed,
+            config: serde_json::Value::Object(config),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => ConnectionError::Conflict(m),
+            other => other.into(),
+        })?;
+    crate::audit::note_connection(conn.id);
+    // The connection is stored (one insert, credentials and all): from here on the call
+    // succeeds, so a database lost now cannot make a stored connection look refused (and a
+    // retry then collide with it). Recording the check is secondary. This process sees its own
+    // change at once (other replicas within the epoch bound).
+    state.forget_connections(user);
+    let conn = match state
+        .store
+        .record_connection_check(user, conn.id, Utc::now(), test.error.clone())
+        .await
+    {
+        Ok(()) => match state.store.get_connection_by_id(user, conn.id).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => conn,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not re-read a connection just stored");
+                conn
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "could not record the check of a connection just stored");
+            conn
+        }
+    };
+    Ok(ConfigureResult {
+        connection: Some(summary(conn)),
+        test,
+    })
+}
+
+/// Tests one of `user`'s stored connections now and records the outcome.
+pub async fn test(
+    state: &AppState,
+    user: UserId,
+    conn: &Connection,
+) -> Result<TestResult, ConnectionError> {
+    let provider = state
+        .providers
+        .client(state, conn)
+        .await
+        .map_err(|e| ConnectionError::Credentials(e.0))?;
+    let test = run_test(provider.as_ref()).await;
+    state
+        .store
+        .record_connection_check(user, conn.id, Utc::now(), test.error.clone())
+        .await?;
+    state.forget_connections(user);
+    Ok(TestResult {
+        connection: conn.name.to_string(),
+        test,
+    })
+}
+
+/// Removes one of `user`'s connections with its stored credentials.
+pub async fn remove(
+    state: &AppState,
+    user: UserId,
+    conn: &Connection,
+) -> Result<RemoveResult, ConnectionError> {
+    state.store.delete_connection(user, &conn.name).await?;
+    state.forget_connections(user);
+    state.providers.forget(conn.id);
+    let default = state
+        .store
+        .list_connections(user)
+        .await?
+        .into_iter()
+        .find(|c| c.is_default);
+    Ok(RemoveResult {
+        removed: conn.name.to_string(),
+        default_connection: default.map(|c| c.name.to_string()),
+    })
+}
+
 #[tool_router(router = connections_router, vis = "pub(crate)")]
 impl PmServer {
     /// Connect a tracker with your own credentials: tests them (sign-in, site, projects), then stores
@@ -196,130 +397,7 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<ConfigureArgs>,
     ) -> Result<Json<ConfigureResult>, ToolError> {
-        let state = self.state();
-        let kind: ProviderKind = args
-            .provider_type
-            .parse()
-            .map_err(|e: pm_core::InvalidInput| ToolError(e.0))?;
-        let name =
-            ConnectionHandle::parse(nonempty(args.name).as_deref().unwrap_or(default_name(kind)))
-                .map_err(|e| ToolError(e.0))?;
-        let raw_url = match (nonempty(args.base_url), kind.fixed_base_url()) {
-            (Some(u), _) => u,
-            (None, Some(fixed)) => fixed.to_string(),
-            (None, None) => {
-                return Err(ToolError(format!(
-                    "base_url is required for {kind}, e.g. https://tracker.example.org"
-                )));
-            }
-        };
-        let base_url =
-            BaseUrl::parse(&raw_url, state.providers.allow_http).map_err(|e| ToolError(e.0))?;
-        let token = Secret::new(
-            nonempty(args.api_token)
-                .or(nonempty(args.api_key))
-                .ok_or_else(|| ToolError(format!("api_token is required for {kind}")))?,
-        );
-        let username = nonempty(args.username);
-        let workspace = nonempty(args.workspace_id);
-        let auth_kind = match (kind, &username) {
-            (ProviderKind::JiraCloud, None) => {
-                return Err(ToolError(
-                    "Jira Cloud needs username (your Atlassian account e-mail) with the API token"
-                        .into(),
-                ));
-            }
-            (ProviderKind::JiraDataCenter, Some(_)) => AuthKind::Basic,
-            _ => kind.default_auth_kind(),
-        };
-        if state
-            .store
-            .get_connection(p.user.id, &name)
-            .await?
-            .is_some()
-        {
-            return Err(ToolError(format!(
-                "you already have a connection named {name}; pick another name, or remove_pm_provider it first"
-            )));
-        }
-        let provider = state
-            .providers
-            .build(
-                kind,
-                &base_url,
-                auth_kind,
-                username.clone(),
-                token.expose(),
-                workspace.as_deref(),
-            )
-            .map_err(|e| ToolError::provider(&name, &e))?;
-        let test = run_test(provider.as_ref()).await;
-        if !test.ok && !args.save_if_test_fails.unwrap_or(false) {
-            return Err(ToolError(format!(
-                "connection {name}: the test failed, so nothing was stored: {}. Fix the details and try again (or pass save_if_test_fails).",
-                test.error.as_deref().unwrap_or("unknown error")
-            )));
-        }
-        let mut config = serde_json::Map::new();
-        if let Some(o) = nonempty(args.organization_id) {
-            config.insert("organization_id".into(), o.into());
-        }
-        // The workspace given, or the one the tracker reported the token works in (ClickUp finds
-        // it when the token sees exactly one), so later calls need not look it up again.
-        if let Some(w) =
-            workspace.or_else(|| test.site.as_ref().and_then(|s| s.workspace_id.clone()))
-        {
-            config.insert("workspace_id".into(), w.into());
-        }
-        if let Some(a) = &test.account {
-            config.insert("account_id".into(), a.id.clone().into());
-        }
-        let id = ConnectionId::new();
-        let sealed = ProviderCredentials { username, token }.seal(&state.keys, id, p.user.id);
-        let conn = state
-            .store
-            .add_connection(NewConnection {
-                id,
-                user_id: p.user.id,
-                name: name.clone(),
-                provider_type: kind,
-                base_url,
-                auth_kind,
-                sealed,
-                config: serde_json::Value::Object(config),
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(m) => ToolError(m),
-                other => other.into(),
-            })?;
-        crate::audit::note_connection(conn.id);
-        // The connection is stored (one insert, credentials and all): from here on the call
-        // succeeds, so a database lost now cannot make a stored connection look refused (and a
-        // retry then collide with it). Recording the check is secondary.
-        state.forget_connections(p.user.id);
-        let conn = match state
-            .store
-            .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())
-            .await
-        {
-            Ok(()) => match state.store.get_connection_by_id(p.user.id, conn.id).await {
-                Ok(Some(stored)) => stored,
-                Ok(None) => conn,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not re-read a connection just stored");
-                    conn
-                }
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "could not record the check of a connection just stored");
-                conn
-            }
-        };
-        Ok(Json(ConfigureResult {
-            connection: Some(summary(conn)),
-            test,
-        }))
+        Ok(Json(configure(self.state(), p.user.id, args).await?))
     }
 
     /// Test one of your tracker connections now (sign-in, site, projects) and record the outcome.
@@ -340,17 +418,7 @@ impl PmServer {
     ) -> Result<Json<TestResult>, ToolError> {
         let state = self.state();
         let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
-        let test = run_test(provider.as_ref()).await;
-        state
-            .store
-            .record_connection_check(p.user.id, conn.id, Utc::now(), test.error.clone())
-            .await?;
-        state.forget_connections(p.user.id);
-        Ok(Json(TestResult {
-            connection: conn.name.to_string(),
-            test,
-        }))
+        Ok(Json(test(state, p.user.id, &conn).await?))
     }
 
     /// Remove one of your tracker connections and its stored credentials.
@@ -371,19 +439,7 @@ impl PmServer {
     ) -> Result<Json<RemoveResult>, ToolError> {
         let state = self.state();
         let conn = resolve(state, &p, Some(&args.provider_id)).await?;
-        state.store.delete_connection(p.user.id, &conn.name).await?;
-        state.forget_connections(p.user.id);
-        state.providers.forget(conn.id);
-        let default = state
-            .store
-            .list_connections(p.user.id)
-            .await?
-            .into_iter()
-            .find(|c| c.is_default);
-        Ok(Json(RemoveResult {
-            removed: conn.name.to_string(),
-            default_connection: default.map(|c| c.name.to_string()),
-        }))
+        Ok(Json(remove(state, p.user.id, &conn).await?))
     }
 }
 

@@ -11,10 +11,10 @@ use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, Tool};
 use crate::mcp::PmServer;
 
 mod analytics;
-mod connections;
+pub(crate) mod connections;
 mod edits;
 mod epics;
-mod identity;
+pub(crate) mod identity;
 mod people;
 mod projects;
 mod sprints;

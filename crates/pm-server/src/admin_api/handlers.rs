@@ -1,0 +1,621 @@
+//! The admin API's handlers and the shapes they take and answer. Admin operations act on the user
+//! in the path; `me` operations on the caller's own user, where another user's key or connection
+//! answers exactly like one that does not exist.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use pm_core::{ApiKeyId, Email, Scope, UserId};
+use pm_store::{ApiKeyInfo, AuditFilter, Connection, NewUser, Outcome, User, UserChange};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, Body, is_admin};
+use crate::auth::Principal;
+use crate::manage::{self, KeySpec};
+use crate::state::AppState;
+use crate::tools::connections::{self, ConfigureArgs, ConfigureResult, RemoveResult, TestResult};
+use crate::tools::identity::{ConnectionSummary, summary};
+
+type St = State<Arc<AppState>>;
+type Me = Extension<Principal>;
+type Answer<T> = Result<axum::Json<T>, ApiError>;
+
+// ---- shapes ----
+
+/// A pm-mcp user.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserOut {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    /// Disabled users' keys do not work.
+    pub disabled: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            email: u.email.to_string(),
+            name: u.name,
+            is_admin: u.is_admin,
+            disabled: u.disabled_at.is_some(),
+            disabled_at: u.disabled_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// An API key as listed: never the key itself.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeyOut {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// The public start of the key, e.g. `pmcp_3fA9xQ2b`.
+    pub prefix: String,
+    pub scopes: Vec<Scope>,
+    /// `null`: every toolset.
+    pub toolsets: Option<Vec<String>>,
+    /// `active`, `revoked` or `expired`.
+    pub status: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ApiKeyInfo> for KeyOut {
+    fn from(k: ApiKeyInfo) -> Self {
+        Self {
+            status: k.status(Utc::now()).to_string(),
+            id: k.id.to_string(),
+            user_id: k.user_id.to_string(),
+            name: k.name,
+            prefix: k.key_prefix,
+            scopes: k.scopes.to_vec(),
+            toolsets: k.toolsets,
+            expires_at: k.expires_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+            created_at: k.created_at,
+        }
+    }
+}
+
+/// A key just created: `key` is shown this once and cannot be read again.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NewKeyOut {
+    /// The API key (`pmcp_…`). Store it now: only its hash is kept.
+    pub key: String,
+    pub api_key: KeyOut,
+}
+
+/// A key replaced by a new one with the same settings; the old one is revoked.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RotatedKeyOut {
+    /// The new API key (`pmcp_…`), shown this once.
+    pub key: String,
+    pub api_key: KeyOut,
+    /// The key it replaces, now revoked.
+    pub replaced: KeyOut,
+}
+
+/// The caller: their user and the key they called with.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MeOut {
+    pub user: UserOut,
+    pub key: KeyOut,
+}
+
+/// One audited call (tool call or admin change); never its arguments.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditEventOut {
+    pub id: String,
+    pub at: DateTime<Utc>,
+    pub user_id: Option<String>,
+    pub key_id: Option<String>,
+    /// The tool, or `admin.<operationId>` for a change through this API.
+    pub tool: String,
+    pub connection_id: Option<String>,
+    /// `ok`, `error` or `denied`.
+    pub outcome: String,
+    pub duration_ms: i64,
+    pub error_kind: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserIn {
+    pub email: String,
+    /// Default: the e-mail's local part.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub is_admin: bool,
+}
+
+/// Each field given replaces the stored one.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserIn {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub is_admin: Option<bool>,
+    /// `true` disables the user (their keys stop working), `false` enables them again.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyIn {
+    /// What the key is for, e.g. "Cursor laptop".
+    pub name: String,
+    /// Default: read and write. `admin` only for administrators.
+    #[serde(default)]
+    pub scopes: Option<Vec<Scope>>,
+    /// Toolsets the key may use; absent or empty: every toolset.
+    #[serde(default)]
+    pub toolsets: Vec<String>,
+    /// A duration (90d, 12h, 2w), a date (2027-01-31) or an RFC 3339 time; absent: never.
+    #[serde(default)]
+    pub expires: Option<String>,
+}
+
+// ---- lookups ----
+
+fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found(what))
+}
+
+async fn user_of(state: &AppState, raw: &str) -> Result<User, ApiError> {
+    let id: UserId = parse_id(raw, "user")?;
+    state
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+/// One of `user`'s connections by name or id; any other answers `not_found`.
+async fn connection_of(state: &AppState, user: UserId, raw: &str) -> Result<Connection, ApiError> {
+    let all = state.store.list_connections(user).await?;
+    let id = raw.parse::<pm_core::ConnectionId>().ok();
+    let found = all
+        .iter()
+        .find(|c| c.name.as_str() == raw)
+        .or_else(|| all.iter().find(|c| Some(c.id) == id))
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("connection"))?;
+    crate::audit::note_connection(found.id);
+    Ok(found)
+}
+
+fn need_write(p: &Principal) -> Result<(), ApiError> {
+    if p.may(Scope::Write) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "this change needs a key with the write scope",
+        ))
+    }
+}
+
+/// Applies an auth-relevant change in this process at once (other replicas follow the epoch).
+async fn applied(state: &AppState) {
+    state.auth.refresh().await;
+}
+
+// ---- users ----
+
+pub async fn list_users(State(state): St) -> Answer<Vec<UserOut>> {
+    let users = state.store.list_users().await?;
+    Ok(axum::Json(users.into_iter().map(UserOut::from).collect()))
+}
+
+pub async fn create_user(
+    State(state): St,
+    Body(body): Body<CreateUserIn>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid(e.0))?;
+    let name = manage::display_name(&email, body.name.as_deref());
+    let user = state
+        .store
+        .add_user(NewUser::new(email, name, body.is_admin))
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(UserOut::from(user))).into_response())
+}
+
+pub async fn get_user(State(state): St, Path(id): Path<String>) -> Answer<UserOut> {
+    Ok(axum::Json(user_of(&state, &id).await?.into()))
+}
+
+pub async fn update_user(
+    State(state): St,
+    Extension(p): Me,
+    Path(id): Path<String>,
+    Body(body): Body<UpdateUserIn>,
+) -> Answer<UserOut> {
+    let user = user_of(&state, &id).await?;
+    if user.id == p.user.id && (body.disabled == Some(true) || body.is_admin == Some(false)) {
+        return Err(ApiError::conflict(
+            "you cannot disable yourself or take away your own administrator role; ask another administrator",
+        ));
+    }
+    let name = match body.name.as_deref().map(str::trim) {
+        Some("") => return Err(ApiError::invalid("name cannot be empty")),
+        Some(n) if n.chars().count() > 200 => {
+            return Err(ApiError::invalid("name must be at most 200 characters"));
+        }
+        other => other.map(str::to_string),
+    };
+    let mut user = user;
+    if name.is_some() || body.is_admin.is_some() {
+        let change = UserChange {
+            name,
+            is_admin: body.is_admin,
+        };
+        user = state.store.update_user(user.id, &change).await?;
+    }
+    if let Some(disabled) = body.disabled {
+        user = state.store.set_user_disabled(user.id, disabled).await?;
+    }
+    applied(&state).await;
+    Ok(axum::Json(user.into()))
+}
+
+pub async fn delete_user(
+    State(state): St,
+    Extension(p): Me,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = user_of(&state, &id).await?;
+    if user.id == p.user.id {
+        return Err(ApiError::conflict(
+            "you cannot delete yourself; ask another administrator",
+        ));
+    }
+    for c in state.store.list_connections(user.id).await? {
+        state.providers.forget(c.id);
+    }
+    state.store.delete_user(user.id).await?;
+    state.forget_connections(user.id);
+    applied(&state).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- keys ----
+
+async fn keys_of(state: &AppState, user: &User) -> Answer<Vec<KeyOut>> {
+    let keys = state.store.list_api_keys(user.id).await?;
+    Ok(axum::Json(keys.into_iter().map(KeyOut::from).collect()))
+}
+
+async fn create_key_for(
+    state: &AppState,
+    user: &User,
+    body: &CreateKeyIn,
+) -> Result<Response, ApiError> {
+    let scopes = body
+        .scopes
+        .clone()
+        .unwrap_or_else(|| vec![Scope::Read, Scope::Write]);
+    let scopes = scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let spec = KeySpec {
+        name: &body.name,
+        scopes: &scopes,
+        toolsets: &body.toolsets,
+        expires: body.expires.as_deref(),
+        expires_field: "expires",
+        name_field: "name",
+    };
+    let (info, key) = manage::create_key(state.store.as_ref(), user, &spec).await?;
+    let out = NewKeyOut {
+        key: key.expose().to_string(),
+        api_key: info.into(),
+    };
+    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+}
+
+async fn revoke_key_of(state: &AppState, user: &User, raw: &str) -> Answer<KeyOut> {
+    let id: ApiKeyId = parse_id(raw, "key")?;
+    let revoked = state.store.revoke_api_key(user.id, id).await?;
+    applied(state).await;
+    Ok(axum::Json(revoked.into()))
+}
+
+async fn rotate_key_of(state: &AppState, user: &User, raw: &str) -> Result<Response, ApiError> {
+    let id: ApiKeyId = parse_id(raw, "key")?;
+    let (new, key, old) = manage::rotate_key(state.store.as_ref(), user, id).await?;
+    applied(state).await;
+    let out = RotatedKeyOut {
+        key: key.expose().to_string(),
+        api_key: new.into(),
+        replaced: old.into(),
+    };
+    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
+}
+
+pub async fn list_user_keys(State(state): St, Path(id): Path<String>) -> Answer<Vec<KeyOut>> {
+    keys_of(&state, &user_of(&state, &id).await?).await
+}
+
+pub async fn create_user_key(
+    State(state): St,
+    Path(id): Path<String>,
+    Body(body): Body<CreateKeyIn>,
+) -> Result<Response, ApiError> {
+    create_key_for(&state, &user_of(&state, &id).await?, &body).await
+}
+
+pub async fn revoke_user_key(
+    State(state): St,
+    Path((id, key)): Path<(String, String)>,
+) -> Answer<KeyOut> {
+    revoke_key_of(&state, &user_of(&state, &id).await?, &key).await
+}
+
+pub async fn rotate_user_key(
+    State(state): St,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    rotate_key_of(&state, &user_of(&state, &id).await?, &key).await
+}
+
+// ---- connections ----
+
+async fn connections_of(state: &AppState, user: UserId) -> Answer<Vec<ConnectionSummary>> {
+    let all = state.store.list_connections(user).await?;
+    Ok(axum::Json(all.into_iter().map(summary).collect()))
+}
+
+async fn add_connection_for(
+    state: &AppState,
+    user: UserId,
+    body: ConfigureArgs,
+) -> Result<Response, ApiError> {
+    let added: ConfigureResult = connections::configure(state, user, body).await?;
+    Ok((StatusCode::CREATED, axum::Json(added)).into_response())
+}
+
+pub async fn list_user_connections(
+    State(state): St,
+    Path(id): Path<String>,
+) -> Answer<Vec<ConnectionSummary>> {
+    connections_of(&state, user_of(&state, &id).await?.id).await
+}
+
+pub async fn add_user_connection(
+    State(state): St,
+    Path(id): Path<String>,
+    Body(body): Body<ConfigureArgs>,
+) -> Result<Response, ApiError> {
+    add_connection_for(&state, user_of(&state, &id).await?.id, body).await
+}
+
+pub async fn test_user_connection(
+    State(state): St,
+    Path((id, conn)): Path<(String, String)>,
+) -> Answer<TestResult> {
+    let user = user_of(&state, &id).await?;
+    let conn = connection_of(&state, user.id, &conn).await?;
+    Ok(axum::Json(connections::test(&state, user.id, &conn).await?))
+}
+
+pub async fn remove_user_connection(
+    State(state): St,
+    Path((id, conn)): Path<(String, String)>,
+) -> Answer<RemoveResult> {
+    let user = user_of(&state, &id).await?;
+    let conn = connection_of(&state, user.id, &conn).await?;
+    Ok(axum::Json(
+        connections::remove(&state, user.id, &conn).await?,
+    ))
+}
+
+// ---- audit ----
+
+pub async fn list_audit(
+    State(state): St,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Answer<Vec<AuditEventOut>> {
+    let Query(q) = query.map_err(|_| ApiError::invalid("the query string cannot be read"))?;
+    if let Some(unknown) = q
+        .keys()
+        .find(|k| !["user", "tool", "outcome", "since", "limit"].contains(&k.as_str()))
+    {
+        return Err(ApiError::invalid(format!(
+            "unknown query parameter {unknown:?}; use user, tool, outcome, since, limit"
+        )));
+    }
+    let user = q
+        .get("user")
+        .map(|u| u.parse::<UserId>())
+        .transpose()
+        .map_err(|_| ApiError::invalid("user must be a user id (uuid)"))?;
+    let outcome = match q.get("outcome").map(String::as_str) {
+        None => None,
+        Some("ok") => Some(Outcome::Ok),
+        Some("error") => Some(Outcome::Error),
+        Some("denied") => Some(Outcome::Denied),
+        Some(_) => return Err(ApiError::invalid("outcome must be ok, error or denied")),
+    };
+    let since = q
+        .get("since")
+        .map(|s| DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|_| {
+            ApiError::invalid("since must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z")
+        })?;
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => return Err(ApiError::invalid("limit must be 1 to 1000")),
+        },
+    };
+    let filter = AuditFilter {
+        user,
+        tool: q.get("tool").cloned(),
+        outcome,
+        since,
+        limit,
+    };
+    // What this replica has queued is written first, so a change just made is listed.
+    state.audit.flush().await;
+    let events = state.store.list_audit_events(&filter).await?;
+    Ok(axum::Json(
+        events
+            .into_iter()
+            .map(|e| AuditEventOut {
+                id: e.id.to_string(),
+                at: e.at,
+                user_id: e.user_id.map(|u| u.to_string()),
+                key_id: e.key_id.map(|k| k.to_string()),
+                tool: e.tool,
+                connection_id: e.connection_id.map(|c| c.to_string()),
+                outcome: e.outcome.as_str().to_string(),
+                duration_ms: e.duration_ms,
+                error_kind: e.error_kind,
+            })
+            .collect(),
+    ))
+}
+
+// ---- me ----
+
+pub async fn get_me(Extension(p): Me) -> Answer<MeOut> {
+    Ok(axum::Json(MeOut {
+        user: p.user.into(),
+        key: p.key.into(),
+    }))
+}
+
+pub async fn list_my_keys(State(state): St, Extension(p): Me) -> Answer<Vec<KeyOut>> {
+    keys_of(&state, &p.user).await
+}
+
+pub async fn create_my_key(
+    State(state): St,
+    Extension(p): Me,
+    Body(body): Body<CreateKeyIn>,
+) -> Result<Response, ApiError> {
+    need_write(&p)?;
+    // A key cannot make a key stronger than itself: no scope it lacks, no toolset it lacks.
+    let asked = body
+        .scopes
+        .clone()
+        .unwrap_or_else(|| vec![Scope::Read, Scope::Write]);
+    if let Some(s) = asked.iter().find(|s| !p.may(**s)) {
+        return Err(ApiError::forbidden(format!(
+            "this key cannot create a key with the {} scope (it does not hold it)",
+            s.as_str()
+        )));
+    }
+    if let Some(mine) = &p.key.toolsets {
+        let wanted: Vec<&String> = body
+            .toolsets
+            .iter()
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        if wanted.is_empty() || wanted.iter().any(|t| !mine.contains(t)) {
+            return Err(ApiError::forbidden(format!(
+                "this key is limited to the toolsets {}; a key it creates must name only those",
+                mine.join(", ")
+            )));
+        }
+    }
+    if asked.contains(&Scope::Admin) && !is_admin(&p) {
+        return Err(ApiError::forbidden(
+            "only an administrator's admin key can create an admin key",
+        ));
+    }
+    create_key_for(&state, &p.user, &body).await
+}
+
+pub async fn revoke_my_key(
+    State(state): St,
+    Extension(p): Me,
+    Path(key): Path<String>,
+) -> Answer<KeyOut> {
+    need_write(&p)?;
+    revoke_key_of(&state, &p.user, &key).await
+}
+
+pub async fn rotate_my_key(
+    State(state): St,
+    Extension(p): Me,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    need_write(&p)?;
+    let id: ApiKeyId = parse_id(&key, "key")?;
+    // Rotating keeps the settings, so a key may only rotate keys no stronger than itself.
+    if let Some(k) = state
+        .store
+        .list_api_keys(p.user.id)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        && k.scopes.iter().any(|s| !p.may(s))
+    {
+        return Err(ApiError::forbidden(
+            "this key cannot rotate a key with scopes it does not hold",
+        ));
+    }
+    rotate_key_of(&state, &p.user, &key).await
+}
+
+pub async fn list_my_connections(
+    State(state): St,
+    Extension(p): Me,
+) -> Answer<Vec<ConnectionSummary>> {
+    connections_of(&state, p.user.id).await
+}
+
+pub async fn add_my_connection(
+    State(state): St,
+    Extension(p): Me,
+    Body(body): Body<ConfigureArgs>,
+) -> Result<Response, ApiError> {
+    need_write(&p)?;
+    add_connection_for(&state, p.user.id, body).await
+}
+
+pub async fn test_my_connection(
+    State(state): St,
+    Extension(p): Me,
+    Path(conn): Path<String>,
+) -> Answer<TestResult> {
+    let conn = connection_of(&state, p.user.id, &conn).await?;
+    Ok(axum::Json(
+        connections::test(&state, p.user.id, &conn).await?,
+    ))
+}
+
+pub async fn remove_my_connection(
+    State(state): St,
+    Extension(p): Me,
+    Path(conn): Path<String>,
+) -> Answer<RemoveResult> {
+    need_write(&p)?;
+    let conn = connection_of(&state, p.user.id, &conn).await?;
+    Ok(axum::Json(
+        connections::remove(&state, p.user.id, &conn).await?,
+    ))
+}
