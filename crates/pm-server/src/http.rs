@@ -72,7 +72,7 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
         .route("/readyz", get(readyz))
         .merge(protected)
         .fallback(not_found)
-        .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn_with_state(state.clone(), request_id))
         .with_state(state)
 }
 
@@ -99,8 +99,13 @@ pub async fn serve(
     .await
 }
 
-async fn healthz() -> Response {
-    axum::Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") })).into_response()
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    axum::Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "instance": &*state.instance,
+    }))
+    .into_response()
 }
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
@@ -144,9 +149,14 @@ fn json_error(status: StatusCode, error: &str, message: &str) -> Response {
         .into_response()
 }
 
+/// The response header naming the process that answered (one replica among many).
+pub const INSTANCE_HEADER: &str = "x-pm-mcp-instance";
+
 /// A request id for every request (kept from `X-Request-Id` when the caller sent a sane one),
-/// echoed in the response and carried by the request's log span.
-async fn request_id(mut req: Request, next: Next) -> Response {
+/// echoed in the response and carried by the request's log span, so every line logged while the
+/// request is handled names it. Also counts the request for `/metrics` and names this instance
+/// in `X-PM-MCP-Instance`.
+async fn request_id(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get("x-request-id")
@@ -160,17 +170,24 @@ async fn request_id(mut req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         req.headers_mut().insert("x-request-id", v);
     }
-    let span = tracing::debug_span!("http", request_id = %id, %method, %path);
+    let span = tracing::info_span!("http", request_id = %id, %method, %path);
     let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .http_request(&path, res.status().as_u16(), elapsed);
     span.in_scope(|| {
         tracing::debug!(
             status = res.status().as_u16(),
-            elapsed_us = started.elapsed().as_micros() as u64,
+            elapsed_us = elapsed.as_micros() as u64,
             "request"
         )
     });
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert("x-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&state.instance) {
+        res.headers_mut().insert(INSTANCE_HEADER, v);
     }
     res
 }
@@ -298,7 +315,10 @@ async fn require_api_key(
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
-        Err(e) => closing(unauthorized(&e)),
+        Err(e) => {
+            state.metrics.auth_failure(&e);
+            closing(unauthorized(&e))
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod conformance;
 pub mod http;
 pub mod mcp;
+pub mod metrics;
 pub mod providers;
 pub mod sse;
 pub mod state;

@@ -87,6 +87,7 @@ impl PmServer {
                     )
                 }),
             Identity::Key(key) => self.state.auth.authenticate(key).await.map_err(|e| {
+                self.state.metrics.auth_failure(&e);
                 ErrorData::invalid_request(
                     e.to_string(),
                     Some(serde_json::json!({ "reason": e.reason() })),
@@ -108,6 +109,18 @@ impl PmServer {
         error_kind: Option<&str>,
         connection_id: Option<pm_core::ConnectionId>,
     ) {
+        let elapsed = started.elapsed();
+        self.state.metrics.tool_call(tool, outcome, elapsed);
+        // Inside the call's span: the line carries the request id (see `call_tool`).
+        tracing::debug!(
+            user_id = %principal.user.id,
+            key_id = %principal.key.id,
+            outcome = outcome.as_str(),
+            error_kind,
+            connection_id = connection_id.map(|c| c.to_string()),
+            elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            "tool call"
+        );
         self.state.audit.record(AuditEvent {
             id: uuid::Uuid::new_v4(),
             at: Utc::now(),
@@ -116,7 +129,7 @@ impl PmServer {
             tool: tool.to_string(),
             connection_id,
             outcome,
-            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
             error_kind: error_kind.map(str::to_string),
         });
     }
@@ -373,6 +386,26 @@ impl ServerHandler for PmServer {
     }
 
     async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        // rmcp runs the handler on a task of its own, outside the HTTP request's span: a span
+        // here carries the request id (set by the HTTP layer) to every line the call logs.
+        let request_id = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.headers.get("x-request-id"))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let span = tracing::info_span!("tool_call", request_id = %request_id, tool = %request.name);
+        tracing::Instrument::instrument(self.run_tool(request, context), span).await
+    }
+}
+
+impl PmServer {
+    async fn run_tool(
         &self,
         request: CallToolRequestParams,
         mut context: RequestContext<RoleServer>,

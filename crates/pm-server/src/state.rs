@@ -28,6 +28,9 @@ pub struct HttpConfig {
     /// Hosts and CIDR blocks trackers may be called at although they are loopback, private or
     /// link-local (the SSRF guard refuses those otherwise).
     pub allow_upstream: Vec<String>,
+    /// This process's name in the `X-PM-MCP-Instance` response header, logs and metrics (`None`:
+    /// a random one), so an operator can tell which replica answered.
+    pub instance_id: Option<String>,
     /// The conformance build only: whom a request without a key acts as (the suite sends none).
     #[cfg(feature = "conformance")]
     pub anonymous: Option<crate::auth::Principal>,
@@ -44,6 +47,7 @@ impl Default for HttpConfig {
             toolsets: None,
             allow_http_providers: false,
             allow_upstream: Vec::new(),
+            instance_id: None,
             #[cfg(feature = "conformance")]
             anonymous: None,
         }
@@ -70,6 +74,9 @@ pub struct AppState {
     pub http: HttpConfig,
     pub sse: crate::sse::SseSessions,
     pub providers: crate::providers::ProviderHub,
+    /// This process's instance id (see `HttpConfig::instance_id`).
+    pub instance: Arc<str>,
+    pub metrics: crate::metrics::Metrics,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Each user's connections, valid while the auth epoch they were read under stands.
@@ -89,7 +96,16 @@ impl AppState {
             crate::providers::ProviderHub::new(http.allow_http_providers, &http.allow_upstream)?;
         let auth = Authenticator::new(store.clone());
         let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
+        let instance: Arc<str> = match &http.instance_id {
+            Some(id) => Arc::from(id.as_str()),
+            None => Arc::from(&uuid::Uuid::new_v4().simple().to_string()[..12]),
+        };
+        let tools = crate::mcp::PmServer::all_tools();
+        let metrics =
+            crate::metrics::Metrics::new(instance.clone(), tools.iter().map(|t| &*t.name));
         Ok(Arc::new(Self {
+            instance,
+            metrics,
             auth,
             audit: AuditSink::spawn(store.clone()),
             store,

@@ -125,6 +125,11 @@ async fn migrations_are_idempotent() {
         assert_eq!(store.pending_migrations().await.expect("pending"), 0);
         store.ping().await.expect("ping");
         assert_eq!(store.count_users().await.expect("count"), 0);
+        // The pool reports itself (for /metrics): open connections within its bound.
+        let pool = store.pool_stats();
+        assert!(pool.max >= 1, "{pool:?}");
+        assert!(pool.open >= 1 && pool.open <= pool.max, "{pool:?}");
+        assert!(pool.idle <= pool.open, "{pool:?}");
     })
     .await;
 }
