@@ -263,7 +263,7 @@ impl Metrics {
             let _ = writeln!(
                 o,
                 "pm_mcp_upstream_requests_total{{provider=\"{}\",status=\"{status}\"}} {n}",
-                escape(&provider.to_ascii_lowercase())
+                escape(&provider_label(provider))
             );
         }
 
@@ -306,6 +306,12 @@ impl Metrics {
         let _ = writeln!(o, "pm_mcp_db_pool_max_connections {}", pool.max);
         out
     }
+}
+
+/// A provider's name as its clients give it ("Jira Cloud", "OpenProject") as a label value in
+/// the spelling of `provider_type` (`jira_cloud`, `openproject`).
+fn provider_label(name: &str) -> String {
+    name.trim().to_ascii_lowercase().replace([' ', '-'], "_")
 }
 
 fn head(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -539,6 +545,15 @@ mod tests {
                 1.0
             );
         }
+    }
+
+    #[test]
+    fn provider_labels_match_provider_types() {
+        assert_eq!(provider_label("Jira Cloud"), "jira_cloud");
+        assert_eq!(provider_label("Jira Data Center"), "jira_data_center");
+        assert_eq!(provider_label("OpenProject"), "openproject");
+        assert_eq!(provider_label("ClickUp"), "clickup");
+        assert_eq!(provider_label("Redmine"), "redmine");
     }
 
     #[test]

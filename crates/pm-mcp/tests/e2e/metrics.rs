@@ -339,7 +339,7 @@ async fn upstream_requests_are_counted_by_provider_and_status() {
     let unauthorized = value(
         &before,
         "pm_mcp_upstream_requests_total",
-        &[("provider", "jira"), ("status", "401")],
+        &[("provider", "jira_cloud"), ("status", "401")],
     );
     assert!(unauthorized >= 1.0, "the refused token was counted");
     let (_, _, v) = post_call(&http, &mcp, &key, "configure_pm_provider", json!({
@@ -351,7 +351,7 @@ async fn upstream_requests_are_counted_by_provider_and_status() {
         value(
             s,
             "pm_mcp_upstream_requests_total",
-            &[("provider", "jira"), ("status", "200")],
+            &[("provider", "jira_cloud"), ("status", "200")],
         )
     };
     // One get_project is one upstream GET.

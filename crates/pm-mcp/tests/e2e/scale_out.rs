@@ -443,7 +443,7 @@ async fn three_replicas_behind_nginx() {
             value(
                 &s,
                 "pm_mcp_upstream_requests_total",
-                &[("provider", "jira"), ("status", "200")]
+                &[("provider", "jira_cloud"), ("status", "200")]
             ) >= 1.0
         );
         assert!(value(&s, "pm_mcp_db_pool_max_connections", &[]) >= 1.0);
