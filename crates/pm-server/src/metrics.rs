@@ -367,7 +367,10 @@ mod tests {
 
     /// Every sample line of `text`: (name, labels, value). Panics on a line the exposition
     /// format does not allow, or a sample whose metric has no `# TYPE` line before it.
-    pub(crate) fn parse(text: &str) -> Vec<(String, Vec<(String, String)>, f64)> {
+    /// One sample: metric name, labels, value.
+    type Sample = (String, Vec<(String, String)>, f64);
+
+    fn parse(text: &str) -> Vec<Sample> {
         let mut typed: Vec<String> = Vec::new();
         let mut samples = Vec::new();
         for line in text.lines() {
@@ -415,11 +418,7 @@ mod tests {
         samples
     }
 
-    fn value(
-        samples: &[(String, Vec<(String, String)>, f64)],
-        name: &str,
-        labels: &[(&str, &str)],
-    ) -> f64 {
+    fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
         samples
             .iter()
             .find(|(n, l, _)| {
