@@ -560,6 +560,36 @@ mod tests {
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 
+    /// What the request-id spans cost per request under the production JSON log format at the
+    /// default `info` level: the `http` span (request id, method, path) and the `tool_call` span
+    /// (request id, tool), each created, entered around an await point and closed. Printed;
+    /// asserted only against a generous bound.
+    #[test]
+    fn request_id_spans_are_cheap() {
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(std::io::sink)
+            .json()
+            .flatten_event(true)
+            .finish();
+        let n = 50_000u32;
+        let per_request = tracing::subscriber::with_default(subscriber, || {
+            let id = "0b9f4c1e-5d2a-4c1b-9a77-3e2f1d0c9b8a";
+            let started = std::time::Instant::now();
+            for _ in 0..n {
+                let http =
+                    tracing::info_span!("http", request_id = %id, method = "POST", path = "/mcp");
+                let _h = http.enter();
+                let call = tracing::info_span!("tool_call", request_id = %id, tool = "get_task");
+                let _c = call.enter();
+                tracing::debug!("filtered out at info");
+            }
+            started.elapsed() / n
+        });
+        eprintln!("spans: {per_request:?} per request (http + tool_call spans, JSON, info)");
+        assert!(per_request < Duration::from_micros(100), "{per_request:?}");
+    }
+
     /// Recording must stay far below the cost of a call (~140 µs); a generous bound, and the
     /// figure is printed (`cargo test -p pm-server metrics -- --nocapture`).
     #[test]
