@@ -113,6 +113,7 @@ impl PmServer {
         self.state.metrics.tool_call(tool, outcome, elapsed);
         // Inside the call's span: the line carries the request id (see `call_tool`).
         tracing::debug!(
+            tool,
             user_id = %principal.user.id,
             key_id = %principal.key.id,
             outcome = outcome.as_str(),
@@ -390,17 +391,20 @@ impl ServerHandler for PmServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        // rmcp runs the handler on a task of its own, outside the HTTP request's span: a span
-        // here carries the request id (set by the HTTP layer) to every line the call logs.
-        let request_id = context
+        // rmcp runs the handler on a task of its own, outside the HTTP request's span: the span
+        // rides in the request's extensions, and the call runs in it, so every line the call
+        // logs carries the request id. (None over stdio and SSE: no per-request id there.)
+        let span = context
             .extensions
             .get::<http::request::Parts>()
-            .and_then(|p| p.headers.get("x-request-id"))
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let span = tracing::info_span!("tool_call", request_id = %request_id, tool = %request.name);
-        tracing::Instrument::instrument(self.run_tool(request, context), span).await
+            .and_then(|p| p.extensions.get::<crate::http::RequestSpan>())
+            .map(|s| s.0.clone());
+        match span {
+            Some(span) => {
+                tracing::Instrument::instrument(self.run_tool(request, context), span).await
+            }
+            None => self.run_tool(request, context).await,
+        }
     }
 }
 

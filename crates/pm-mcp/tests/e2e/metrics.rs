@@ -413,7 +413,7 @@ async fn json_logs_carry_the_request_id() {
     ] {
         let call = lines
             .iter()
-            .find(|v| v["message"] == "tool call" && v["span"]["tool"] == tool)
+            .find(|v| v["message"] == "tool call" && v["tool"] == tool)
             .unwrap_or_else(|| panic!("no tool call line for {tool}: {logs}"));
         assert!(carries(call, id), "{call}");
         assert_eq!(call["outcome"], "ok", "{call}");
@@ -422,6 +422,7 @@ async fn json_logs_carry_the_request_id() {
             .find(|v| v["message"] == "request" && carries(v, id))
             .unwrap_or_else(|| panic!("no request line for {id}: {logs}"));
         assert_eq!(request["status"], 200, "{request}");
+        assert_eq!(request["path"], "/mcp", "{request}");
     }
     env.finish().await;
 }
