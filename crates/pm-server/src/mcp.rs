@@ -103,13 +103,13 @@ impl PmServer {
     fn audit(
         &self,
         principal: &Principal,
-        tool: &str,
-        started: Instant,
+        call: &CallInfo<'_>,
         outcome: Outcome,
         error_kind: Option<&str>,
         connection_id: Option<pm_core::ConnectionId>,
     ) {
-        let elapsed = started.elapsed();
+        let tool = call.tool;
+        let elapsed = call.started.elapsed();
         self.state.metrics.tool_call(tool, outcome, elapsed);
         // Inside the call's span: the line carries the request id (see `call_tool`).
         tracing::debug!(
@@ -132,8 +132,17 @@ impl PmServer {
             outcome,
             duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
             error_kind: error_kind.map(str::to_string),
+            request_id: call.request_id.map(str::to_string),
         });
     }
+}
+
+/// What the audit row of a call needs to know about it besides how it ended.
+struct CallInfo<'a> {
+    tool: &'a str,
+    started: Instant,
+    /// The HTTP request's id (`X-Request-Id`, set by the HTTP layer); `None` over stdio and SSE.
+    request_id: Option<&'a str>,
 }
 
 /// Whether `principal` may see and call `tool` on this server: the server's read-only mode and
@@ -415,6 +424,12 @@ impl PmServer {
         mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
+        let request_id: Option<String> = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.headers.get("x-request-id"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let principal = self.principal(&context).await?;
         #[cfg(feature = "conformance")]
         if let Some(result) = crate::conformance::call(&request, &context).await {
@@ -447,10 +462,14 @@ impl PmServer {
                 // Arguments are checked only for tools the caller may use at all; a call
                 // refused here is audited too (never with its arguments).
                 if let Err(e) = tools::validate_arguments(&tool.name, request.arguments.as_ref()) {
+                    let call = CallInfo {
+                        tool: &tool.name,
+                        started,
+                        request_id: request_id.as_deref(),
+                    };
                     self.audit(
                         &principal,
-                        &tool.name,
-                        started,
+                        &call,
                         Outcome::Error,
                         Some("invalid_arguments"),
                         None,
@@ -473,14 +492,12 @@ impl PmServer {
                 (result, outcome, kind, connection)
             }
         };
-        self.audit(
-            &principal,
-            &tool.name,
+        let call = CallInfo {
+            tool: &tool.name,
             started,
-            outcome,
-            error_kind,
-            connection_id,
-        );
+            request_id: request_id.as_deref(),
+        };
+        self.audit(&principal, &call, outcome, error_kind, connection_id);
         result
     }
 }

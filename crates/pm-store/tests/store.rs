@@ -489,6 +489,7 @@ async fn audit_events_are_kept_and_listed_per_user() {
             outcome,
             duration_ms: 3,
             error_kind: None,
+            request_id: Some(format!("req-{tool}-{secs}")),
         };
         store
             .add_audit_events(&[
@@ -511,6 +512,7 @@ async fn audit_events_are_kept_and_listed_per_user() {
             vec!["list_providers", "get_current_user"]
         );
         assert_eq!(anns[0].outcome, Outcome::Error);
+        assert_eq!(anns[0].request_id.as_deref(), Some("req-list_providers-1"));
         let all = store
             .list_audit_events(&AuditFilter::newest(10))
             .await

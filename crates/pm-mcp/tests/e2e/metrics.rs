@@ -373,7 +373,7 @@ async fn upstream_requests_are_counted_by_provider_and_status() {
 }
 
 /// With `--log-format json`, the lines a tool call writes carry its request id (the caller's
-/// `X-Request-Id`, or one pm-mcp made, echoed in the response).
+/// `X-Request-Id`, or one pm-mcp made, echoed in the response), and so do their audit rows.
 #[tokio::test]
 async fn json_logs_carry_the_request_id() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
@@ -424,5 +424,15 @@ async fn json_logs_carry_the_request_id() {
         assert_eq!(request["status"], 200, "{request}");
         assert_eq!(request["path"], "/mcp", "{request}");
     }
+    // The audit rows hold the request id too (flushed when the server stopped).
+    let audit: Value = serde_json::from_str(&env.ok(&["audit", "--json"])).expect("audit --json");
+    let rows = audit.as_array().expect("rows");
+    let row = |tool: &str| {
+        rows.iter()
+            .find(|r| r["tool"] == tool)
+            .unwrap_or_else(|| panic!("no audit row for {tool}: {audit}"))
+    };
+    assert_eq!(row("get_current_user")["request_id"], "e2e-req-0042");
+    assert_eq!(row("list_providers")["request_id"], made.as_str());
     env.finish().await;
 }
