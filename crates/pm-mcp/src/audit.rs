@@ -99,6 +99,7 @@ pub async fn list(store: &dyn Store, args: &AuditArgs) -> Result<()> {
                     "outcome": e.outcome,
                     "error_kind": e.error_kind,
                     "duration_ms": e.duration_ms,
+                    "request_id": e.request_id,
                 })
             })
             .collect();

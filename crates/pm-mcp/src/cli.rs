@@ -206,6 +206,14 @@ pub struct ServeArgs {
         value_name = "HOST|CIDR"
     )]
     pub allow_upstream: Vec<String>,
+    /// Also serve Prometheus metrics at http://ADDR/metrics (unauthenticated: an address only the
+    /// scraper reaches, never the public one) [default: no metrics listener]
+    #[arg(long, env = "PM_MCP_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// This replica's name in the X-PM-MCP-Instance response header, logs and metrics (e.g. the
+    /// pod name; up to 64 letters, digits, `.`, `_`, `-`) [default: random at each start]
+    #[arg(long, env = "PM_MCP_INSTANCE_ID", value_name = "NAME")]
+    pub instance_id: Option<String>,
     /// E-mail for the first user created at first run [default: $USER@localhost]
     #[arg(long, value_name = "EMAIL")]
     pub first_user_email: Option<String>,

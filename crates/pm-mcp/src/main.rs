@@ -214,9 +214,11 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         ),
         read_only,
         toolsets,
+        instance_id: instance_id(args.instance_id.or(file.instance_id.clone()))?,
         #[cfg(feature = "conformance")]
         anonymous: None,
     };
+    let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     #[cfg(feature = "conformance")]
     let http = conformance_mode(&store, args.conformance, listen, http).await?;
     if http.max_body_bytes < 1024 {
@@ -252,17 +254,45 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         }
     }
 
+    let metrics_listener = match metrics_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} for metrics (choose another with --metrics-listen)")
+        })?),
+        None => None,
+    };
     let state = AppState::new(store.clone(), Arc::new(keys), http).map_err(|e| anyhow!("{e}"))?;
     let shutdown = CancellationToken::new();
     stop_on_signal(shutdown.clone())?;
     tracing::info!(
         database = store.engine(),
         version = env!("CARGO_PKG_VERSION"),
+        instance = &*state.instance,
         "pm-mcp listening on http://{bound}/mcp"
     );
-    pm_server::http::serve(listener, state.clone(), shutdown)
-        .await
-        .context("the HTTP server failed")?;
+    let metrics = match metrics_listener {
+        Some(listener) => {
+            let addr = listener
+                .local_addr()
+                .context("cannot read the metrics address")?;
+            tracing::info!("metrics at http://{addr}/metrics");
+            Some(tokio::spawn(pm_server::metrics::serve(
+                listener,
+                state.clone(),
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
+    let served = pm_server::http::serve(listener, state.clone(), shutdown.clone()).await;
+    shutdown.cancel();
+    if let Some(task) = metrics {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the metrics server failed"),
+            Err(e) => tracing::error!(error = %e, "the metrics server stopped"),
+        }
+    }
+    served.context("the HTTP server failed")?;
     state.shutdown().await;
     store.close().await;
     tracing::info!("pm-mcp stopped");
@@ -325,6 +355,23 @@ fn allow_upstream(file: &settings::FileConfig, args: Vec<String>) -> Vec<String>
     non_empty(args)
         .or(file.allow_upstream.clone())
         .unwrap_or_default()
+}
+
+/// `--instance-id`, checked: it goes into a response header, log lines and metric labels.
+fn instance_id(id: Option<String>) -> Result<Option<String>> {
+    let Some(id) = id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        bail!(
+            "--instance-id {id:?} is not usable: up to 64 letters, digits, `.`, `_` and `-` (e.g. the pod name)"
+        );
+    }
+    Ok(Some(id))
 }
 
 fn non_empty(v: Vec<String>) -> Option<Vec<String>> {

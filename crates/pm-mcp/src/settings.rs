@@ -22,6 +22,9 @@ pub struct FileConfig {
     /// A file holding the master key (instead of PM_MCP_MASTER_KEY).
     pub master_key_file: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
+    /// Where `/metrics` is served (nowhere when unset).
+    pub metrics_listen: Option<SocketAddr>,
+    pub instance_id: Option<String>,
     pub allowed_hosts: Option<Vec<String>>,
     pub allowed_origins: Option<Vec<String>>,
     pub public_url: Option<String>,

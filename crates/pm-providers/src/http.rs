@@ -329,6 +329,10 @@ impl Upstream {
             let res = match req.send().await {
                 Ok(r) => r,
                 Err(e) => {
+                    crate::metrics::count_upstream(
+                        self.provider,
+                        crate::metrics::UpstreamStatus::Failed,
+                    );
                     let err = self.transport_error(&e);
                     if matches!(err, ProviderError::Blocked { .. }) {
                         return Err(err);
@@ -342,6 +346,10 @@ impl Upstream {
                 }
             };
             let status = res.status();
+            crate::metrics::count_upstream(
+                self.provider,
+                crate::metrics::UpstreamStatus::Http(status.as_u16()),
+            );
             tracing::debug!(provider = self.provider, %method, path = url.path(), status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "upstream");
             if status.is_success() {
                 let bytes = match read_capped(res, self.settings.max_body_bytes).await {

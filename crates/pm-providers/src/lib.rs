@@ -9,6 +9,7 @@ pub mod guard;
 pub mod http;
 pub mod ids;
 pub mod jira;
+pub mod metrics;
 pub mod openproject;
 pub mod redmine;
 

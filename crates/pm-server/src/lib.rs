@@ -11,6 +11,7 @@ pub mod http;
 pub mod limits;
 pub mod manage;
 pub mod mcp;
+pub mod metrics;
 pub mod providers;
 pub mod sse;
 pub mod state;

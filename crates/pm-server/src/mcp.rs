@@ -87,6 +87,7 @@ impl PmServer {
                     )
                 }),
             Identity::Key(key) => self.state.auth.authenticate(key).await.map_err(|e| {
+                self.state.metrics.auth_failure(&e);
                 ErrorData::invalid_request(
                     e.to_string(),
                     Some(serde_json::json!({ "reason": e.reason() })),
@@ -102,12 +103,25 @@ impl PmServer {
     fn audit(
         &self,
         principal: &Principal,
-        tool: &str,
-        started: Instant,
+        call: &CallInfo<'_>,
         outcome: Outcome,
         error_kind: Option<&str>,
         connection_id: Option<pm_core::ConnectionId>,
     ) {
+        let tool = call.tool;
+        let elapsed = call.started.elapsed();
+        self.state.metrics.tool_call(tool, outcome, elapsed);
+        // Inside the call's span: the line carries the request id (see `call_tool`).
+        tracing::debug!(
+            tool,
+            user_id = %principal.user.id,
+            key_id = %principal.key.id,
+            outcome = outcome.as_str(),
+            error_kind,
+            connection_id = connection_id.map(|c| c.to_string()),
+            elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            "tool call"
+        );
         self.state.audit.record(AuditEvent {
             id: uuid::Uuid::new_v4(),
             at: Utc::now(),
@@ -116,10 +130,19 @@ impl PmServer {
             tool: tool.to_string(),
             connection_id,
             outcome,
-            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
             error_kind: error_kind.map(str::to_string),
+            request_id: call.request_id.map(str::to_string),
         });
     }
+}
+
+/// What the audit row of a call needs to know about it besides how it ended.
+struct CallInfo<'a> {
+    tool: &'a str,
+    started: Instant,
+    /// The HTTP request's id (`X-Request-Id`, set by the HTTP layer); `None` over stdio and SSE.
+    request_id: Option<&'a str>,
 }
 
 /// Whether `principal` may see and call `tool` on this server: the server's read-only mode and
@@ -375,9 +398,38 @@ impl ServerHandler for PmServer {
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        // rmcp runs the handler on a task of its own, outside the HTTP request's span: the span
+        // rides in the request's extensions, and the call runs in it, so every line the call
+        // logs carries the request id. (None over stdio and SSE: no per-request id there.)
+        let span = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::http::RequestSpan>())
+            .map(|s| s.0.clone());
+        match span {
+            Some(span) => {
+                tracing::Instrument::instrument(self.run_tool(request, context), span).await
+            }
+            None => self.run_tool(request, context).await,
+        }
+    }
+}
+
+impl PmServer {
+    async fn run_tool(
+        &self,
+        request: CallToolRequestParams,
         mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
+        let request_id: Option<String> = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.headers.get("x-request-id"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let principal = self.principal(&context).await?;
         #[cfg(feature = "conformance")]
         if let Some(result) = crate::conformance::call(&request, &context).await {
@@ -410,10 +462,14 @@ impl ServerHandler for PmServer {
                 // Arguments are checked only for tools the caller may use at all; a call
                 // refused here is audited too (never with its arguments).
                 if let Err(e) = tools::validate_arguments(&tool.name, request.arguments.as_ref()) {
+                    let call = CallInfo {
+                        tool: &tool.name,
+                        started,
+                        request_id: request_id.as_deref(),
+                    };
                     self.audit(
                         &principal,
-                        &tool.name,
-                        started,
+                        &call,
                         Outcome::Error,
                         Some("invalid_arguments"),
                         None,
@@ -436,14 +492,12 @@ impl ServerHandler for PmServer {
                 (result, outcome, kind, connection)
             }
         };
-        self.audit(
-            &principal,
-            &tool.name,
+        let call = CallInfo {
+            tool: &tool.name,
             started,
-            outcome,
-            error_kind,
-            connection_id,
-        );
+            request_id: request_id.as_deref(),
+        };
+        self.audit(&principal, &call, outcome, error_kind, connection_id);
         result
     }
 }

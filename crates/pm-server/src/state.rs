@@ -30,6 +30,9 @@ pub struct HttpConfig {
     pub allow_upstream: Vec<String>,
     /// Per-key rate limit and in-flight cap on the HTTP routes (in this process).
     pub key_limits: crate::limits::KeyLimits,
+    /// This process's name in the `X-PM-MCP-Instance` response header, logs and metrics (`None`:
+    /// a random one), so an operator can tell which replica answered.
+    pub instance_id: Option<String>,
     /// The conformance build only: whom a request without a key acts as (the suite sends none).
     #[cfg(feature = "conformance")]
     pub anonymous: Option<crate::auth::Principal>,
@@ -47,6 +50,7 @@ impl Default for HttpConfig {
             allow_http_providers: false,
             allow_upstream: Vec::new(),
             key_limits: crate::limits::KeyLimits::default(),
+            instance_id: None,
             #[cfg(feature = "conformance")]
             anonymous: None,
         }
@@ -75,6 +79,9 @@ pub struct AppState {
     pub providers: crate::providers::ProviderHub,
     /// Per-key rate limit and in-flight cap.
     pub limiter: crate::limits::KeyLimiter,
+    /// This process's instance id (see `HttpConfig::instance_id`).
+    pub instance: Arc<str>,
+    pub metrics: crate::metrics::Metrics,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Each user's connections, valid while the auth epoch they were read under stands.
@@ -95,7 +102,16 @@ impl AppState {
         let auth = Authenticator::new(store.clone());
         let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
         let limiter = crate::limits::KeyLimiter::new(http.key_limits);
+        let instance: Arc<str> = match &http.instance_id {
+            Some(id) => Arc::from(id.as_str()),
+            None => Arc::from(&uuid::Uuid::new_v4().simple().to_string()[..12]),
+        };
+        let tools = crate::mcp::PmServer::all_tools();
+        let metrics =
+            crate::metrics::Metrics::new(instance.clone(), tools.iter().map(|t| &*t.name));
         Ok(Arc::new(Self {
+            instance,
+            metrics,
             auth,
             audit: AuditSink::spawn(store.clone()),
             store,

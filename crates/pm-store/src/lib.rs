@@ -140,7 +140,37 @@ pub trait Store: UserStore + ApiKeyStore + ConnectionStore + AuditStore {
     async fn auth_changes(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<()>>> {
         Ok(None)
     }
+    /// The connection pool as it is now (for metrics).
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats::default()
+    }
     async fn close(&self);
+}
+
+/// A store's connection pool at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open (idle or in use).
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
+impl PoolStats {
+    pub fn of<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> Self {
+        let open = pool.size();
+        Self {
+            open,
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(open),
+            max: pool.options().get_max_connections(),
+        }
+    }
+
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
 }
 
 /// Which engine a database URL names.

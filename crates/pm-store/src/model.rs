@@ -198,6 +198,9 @@ pub struct AuditEvent {
     pub outcome: Outcome,
     pub duration_ms: i64,
     pub error_kind: Option<String>,
+    /// The HTTP request the call came in (`X-Request-Id`), as in the log lines; `None` over
+    /// stdio and legacy SSE.
+    pub request_id: Option<String>,
 }
 
 /// Which audit events to list: all conditions given must hold. Newest first, at most `limit`.

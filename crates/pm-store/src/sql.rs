@@ -178,6 +178,7 @@ pub(crate) struct AuditRow {
     outcome: String,
     duration_ms: i64,
     error_kind: Option<String>,
+    request_id: Option<String>,
 }
 
 impl AuditRow {
@@ -192,6 +193,7 @@ impl AuditRow {
             outcome: Outcome::parse(&self.outcome),
             duration_ms: self.duration_ms,
             error_kind: self.error_kind,
+            request_id: self.request_id,
         }
     }
 }
@@ -578,8 +580,8 @@ macro_rules! impl_sql_store {
                 let mut tx = self.pool.begin().await?;
                 for e in events {
                     sqlx::query(
-                        "INSERT INTO audit_events (id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        "INSERT INTO audit_events (id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind, request_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(e.id)
                     .bind(e.at)
@@ -590,6 +592,7 @@ macro_rules! impl_sql_store {
                     .bind(e.outcome.as_str())
                     .bind(e.duration_ms)
                     .bind(&e.error_kind)
+                    .bind(&e.request_id)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -599,7 +602,7 @@ macro_rules! impl_sql_store {
 
             async fn list_audit_events(&self, filter: &$crate::model::AuditFilter) -> $crate::StoreResult<Vec<$crate::model::AuditEvent>> {
                 let rows = sqlx::query_as::<_, AuditRow>(
-                    "SELECT id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind FROM audit_events \
+                    "SELECT id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind, request_id FROM audit_events \
                      WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR tool = $2) \
                      AND ($3 IS NULL OR outcome = $3) AND ($4 IS NULL OR at >= $4) \
                      ORDER BY at DESC, id DESC LIMIT $5",

@@ -88,6 +88,10 @@ impl crate::Store for SqliteStore {
         crate::postgres::count_pending(&MIGRATOR, &self.pool).await
     }
 
+    fn pool_stats(&self) -> crate::PoolStats {
+        crate::PoolStats::of(&self.pool)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -125,6 +125,11 @@ async fn migrations_are_idempotent() {
         assert_eq!(store.pending_migrations().await.expect("pending"), 0);
         store.ping().await.expect("ping");
         assert_eq!(store.count_users().await.expect("count"), 0);
+        // The pool reports itself (for /metrics): open connections within its bound.
+        let pool = store.pool_stats();
+        assert!(pool.max >= 1, "{pool:?}");
+        assert!(pool.open >= 1 && pool.open <= pool.max, "{pool:?}");
+        assert!(pool.idle <= pool.open, "{pool:?}");
     })
     .await;
 }
@@ -484,6 +489,7 @@ async fn audit_events_are_kept_and_listed_per_user() {
             outcome,
             duration_ms: 3,
             error_kind: None,
+            request_id: Some(format!("req-{tool}-{secs}")),
         };
         store
             .add_audit_events(&[
@@ -506,6 +512,7 @@ async fn audit_events_are_kept_and_listed_per_user() {
             vec!["list_providers", "get_current_user"]
         );
         assert_eq!(anns[0].outcome, Outcome::Error);
+        assert_eq!(anns[0].request_id.as_deref(), Some("req-list_providers-1"));
         let all = store
             .list_audit_events(&AuditFilter::newest(10))
             .await
