@@ -577,24 +577,27 @@ macro_rules! impl_sql_store {
                 if events.is_empty() {
                     return Ok(());
                 }
+                // Multi-row inserts, 100 rows a statement: one round trip to the database (and,
+                // on SQLite, to its worker thread) per 100 events instead of per event. The audit
+                // trail was a tenth of the server's CPU at 2,000 tool calls/s written row by row.
                 let mut tx = self.pool.begin().await?;
-                for e in events {
-                    sqlx::query(
-                        "INSERT INTO audit_events (id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind, request_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(e.id)
-                    .bind(e.at)
-                    .bind(e.user_id.map(|u| u.as_uuid()))
-                    .bind(e.key_id.map(|k| k.as_uuid()))
-                    .bind(&e.tool)
-                    .bind(e.connection_id.map(|c| c.as_uuid()))
-                    .bind(e.outcome.as_str())
-                    .bind(e.duration_ms)
-                    .bind(&e.error_kind)
-                    .bind(&e.request_id)
-                    .execute(&mut *tx)
-                    .await?;
+                for chunk in events.chunks(100) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_events (id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind, request_id) ",
+                    );
+                    insert.push_values(chunk, |mut row, e| {
+                        row.push_bind(e.id)
+                            .push_bind(e.at)
+                            .push_bind(e.user_id.map(|u| u.as_uuid()))
+                            .push_bind(e.key_id.map(|k| k.as_uuid()))
+                            .push_bind(&e.tool)
+                            .push_bind(e.connection_id.map(|c| c.as_uuid()))
+                            .push_bind(e.outcome.as_str())
+                            .push_bind(e.duration_ms)
+                            .push_bind(&e.error_kind)
+                            .push_bind(&e.request_id);
+                    });
+                    insert.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())

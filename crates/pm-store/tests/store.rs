@@ -475,6 +475,62 @@ async fn connections_are_scoped_to_their_owner() {
 }
 
 #[tokio::test]
+async fn a_large_audit_batch_is_written_whole() {
+    on_each_engine(|store| async move {
+        let ann = user(&store, "ann@acme.org").await;
+        let now = Utc::now();
+        // 250 events: two full multi-row statements and a partial one, in one transaction.
+        let events: Vec<AuditEvent> = (0..250)
+            .map(|i| AuditEvent {
+                id: uuid::Uuid::new_v4(),
+                at: now + Duration::milliseconds(i),
+                user_id: Some(ann.id),
+                key_id: None,
+                tool: format!("tool_{i}"),
+                connection_id: None,
+                outcome: if i % 2 == 0 {
+                    Outcome::Ok
+                } else {
+                    Outcome::Error
+                },
+                duration_ms: i,
+                error_kind: (i % 2 == 1).then(|| "tool_error".to_string()),
+                request_id: Some(format!("req-{i}")),
+            })
+            .collect();
+        store.add_audit_events(&events).await.expect("add");
+        let stored = store
+            .list_audit_events(&AuditFilter::newest(1_000))
+            .await
+            .expect("list");
+        assert_eq!(stored.len(), 250);
+        // Newest first: every field of every row came back as written.
+        for (got, want) in stored.iter().zip(events.iter().rev()) {
+            assert_eq!(got.id, want.id);
+            assert_eq!(got.tool, want.tool);
+            assert_eq!(got.outcome, want.outcome);
+            assert_eq!(got.duration_ms, want.duration_ms);
+            assert_eq!(got.error_kind, want.error_kind);
+            assert_eq!(got.request_id, want.request_id);
+            assert_eq!(got.user_id, Some(ann.id));
+        }
+        // A batch holding a row that cannot be stored (a duplicate id) stores none of it.
+        let mut again = events[..150].to_vec();
+        again[0].id = uuid::Uuid::new_v4();
+        assert!(store.add_audit_events(&again).await.is_err());
+        assert_eq!(
+            store
+                .list_audit_events(&AuditFilter::newest(1_000))
+                .await
+                .expect("list")
+                .len(),
+            250
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn audit_events_are_kept_and_listed_per_user() {
     on_each_engine(|store| async move {
         let ann = user(&store, "ann@acme.org").await;

@@ -84,6 +84,11 @@ fn guarded(
         let state = state.clone();
         async move {
             let principal = req.extensions().get::<Principal>().cloned();
+            let request_id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let started = Instant::now();
             let (res, connection) = match (&principal, access) {
                 (Some(p), Access::Admin) if !is_admin(p) => (
@@ -116,6 +121,7 @@ fn guarded(
                     outcome,
                     duration_ms: started.elapsed().as_millis() as i64,
                     error_kind: res.extensions().get::<ErrorCode>().map(|c| c.0.to_string()),
+                    request_id,
                 });
             }
             res
