@@ -85,6 +85,8 @@ async fn real_clients_from_other_ecosystems_work() {
     entry["env"]["PM_MCP_CONFIG"] =
         Value::from(env.dir.path().join("config.toml").display().to_string());
     entry["env"]["DATABASE_URL"] = Value::from(env.db_url.clone());
+    // Every tool, as the harness's HTTP servers offer (the default set is tested in mcp.rs).
+    entry["env"]["PM_MCP_TOOLSETS"] = Value::from("all");
     let stdio_env: Vec<String> = entry["env"]
         .as_object()
         .expect("env")

@@ -473,6 +473,8 @@ async fn the_database_goes_away_under_load_and_comes_back() {
     let server = env
         .serve(&[
             "--allow-http-providers",
+            "--allow-upstream",
+            "127.0.0.1/32",
             "--rate-limit",
             "0",
             "--max-in-flight-per-key",
@@ -630,7 +632,7 @@ async fn the_database_goes_away_under_load_and_comes_back() {
     );
     drop(db);
     // The credentials open: a sample of the stored connections passes test_pm_provider.
-    let server = env.serve(&["--allow-http-providers"]).await;
+    let server = env.serve(LOCAL_UPSTREAM).await;
     for name in acknowledged.iter().rev().take(5) {
         let body = rpc(
             &http,
