@@ -246,6 +246,9 @@ async fn real_clients_from_other_ecosystems_work() {
 
     // A refused key is reported as a failure by a real client too.
     env.ok(&["key", "revoke", "--user", "ann@acme.org", &key[..13]]);
+    // The CLI is another process: the server learns of it within the documented 0.5 s (its
+    // auth-epoch poll; SQLite has no push). Wait that bound, with room for a loaded machine.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     let refused = Case {
         name: "revoked key",
         program: node.clone(),
