@@ -403,30 +403,45 @@ macro_rules! impl_sql_store {
         impl $crate::ConnectionStore for $store {
             async fn add_connection(&self, c: $crate::model::NewConnection) -> $crate::StoreResult<$crate::model::Connection> {
                 let now = chrono::Utc::now();
-                sqlx::query_as::<_, ConnRow>(&format!(
-                    "INSERT INTO pm_provider_connections (id, user_id, name, provider_type, base_url, auth_kind, \
-                     credentials_ciphertext, key_id, config, is_default, is_active, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-                     NOT EXISTS (SELECT 1 FROM pm_provider_connections WHERE user_id = $2 AND is_default), TRUE, $10, $10) \
-                     RETURNING {CONN_COLS}"
-                ))
-                .bind(c.id.as_uuid())
-                .bind(c.user_id.as_uuid())
-                .bind(c.name.as_str())
-                .bind(c.provider_type.as_str())
-                .bind(c.base_url.as_str())
-                .bind(c.auth_kind.as_str())
-                .bind(&c.sealed.ciphertext)
-                .bind(&c.sealed.key_id)
-                .bind(sqlx::types::Json(&c.config))
-                .bind(now)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| match e {
-                    sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => $crate::StoreError::NotFound("user"),
-                    e => $crate::StoreError::from_sqlx(e, || format!("a connection named {} already exists", c.name)),
-                })?
-                .into_connection()
+                // The first connection becomes the default. Two first connections added at once
+                // both see none and both ask to be the default; the one-default index refuses the
+                // second, which is then inserted again as a plain connection. A second unique
+                // violation is the name.
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let inserted = sqlx::query_as::<_, ConnRow>(&format!(
+                        "INSERT INTO pm_provider_connections (id, user_id, name, provider_type, base_url, auth_kind, \
+                         credentials_ciphertext, key_id, config, is_default, is_active, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                         NOT EXISTS (SELECT 1 FROM pm_provider_connections WHERE user_id = $2 AND is_default), TRUE, $10, $10) \
+                         RETURNING {CONN_COLS}"
+                    ))
+                    .bind(c.id.as_uuid())
+                    .bind(c.user_id.as_uuid())
+                    .bind(c.name.as_str())
+                    .bind(c.provider_type.as_str())
+                    .bind(c.base_url.as_str())
+                    .bind(c.auth_kind.as_str())
+                    .bind(&c.sealed.ciphertext)
+                    .bind(&c.sealed.key_id)
+                    .bind(sqlx::types::Json(&c.config))
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await;
+                    match inserted {
+                        Ok(row) => return row.into_connection(),
+                        Err(sqlx::Error::Database(ref db)) if db.is_foreign_key_violation() => {
+                            return Err($crate::StoreError::NotFound("user"));
+                        }
+                        Err(sqlx::Error::Database(ref db)) if db.is_unique_violation() && attempt == 1 => continue,
+                        Err(e) => {
+                            return Err($crate::StoreError::from_sqlx(e, || {
+                                format!("a connection named {} already exists", c.name)
+                            }));
+                        }
+                    }
+                }
             }
 
             async fn list_connections(&self, user: pm_core::UserId) -> $crate::StoreResult<Vec<$crate::model::Connection>> {

@@ -475,6 +475,44 @@ async fn connections_are_scoped_to_their_owner() {
 }
 
 #[tokio::test]
+async fn first_connections_added_at_once_are_all_stored_with_one_default() {
+    on_each_engine(|store| async move {
+        let keys = keys();
+        for round in 0..5 {
+            let owner = user(&store, &format!("race{round}@acme.org")).await;
+            // Four first connections at once: each sees no default and asks to be it.
+            let mut adds = tokio::task::JoinSet::new();
+            for i in 0..4 {
+                let store = store.clone();
+                let c = new_connection(&keys, &owner, &format!("c{i}"), "tok");
+                adds.spawn(async move { store.add_connection(c).await });
+            }
+            while let Some(added) = adds.join_next().await {
+                added.expect("join").expect("every connection is stored");
+            }
+            let all = store.list_connections(owner.id).await.expect("list");
+            assert_eq!(all.len(), 4);
+            assert_eq!(all.iter().filter(|c| c.is_default).count(), 1, "{all:?}");
+        }
+        // A name taken is still refused as such.
+        let owner = user(&store, "dup@acme.org").await;
+        store
+            .add_connection(new_connection(&keys, &owner, "jira", "tok"))
+            .await
+            .expect("first");
+        let err = store
+            .add_connection(new_connection(&keys, &owner, "jira", "tok"))
+            .await
+            .expect_err("same name");
+        assert!(
+            err.to_string().contains("named jira already exists"),
+            "{err}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_large_audit_batch_is_written_whole() {
     on_each_engine(|store| async move {
         let ann = user(&store, "ann@acme.org").await;
