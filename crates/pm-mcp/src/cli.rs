@@ -50,7 +50,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve MCP over Streamable HTTP at /mcp (creates the first user and key on an empty SQLite database)
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Serve MCP over stdin/stdout as the user whose key is in PM_MCP_API_KEY
     Stdio(StdioArgs),
     /// Apply pending database migrations
@@ -214,6 +214,8 @@ pub struct ServeArgs {
     /// pod name; up to 64 letters, digits, `.`, `_`, `-`) [default: random at each start]
     #[arg(long, env = "PM_MCP_INSTANCE_ID", value_name = "NAME")]
     pub instance_id: Option<String>,
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
     /// E-mail for the first user created at first run [default: $USER@localhost]
     #[arg(long, value_name = "EMAIL")]
     pub first_user_email: Option<String>,
@@ -221,6 +223,73 @@ pub struct ServeArgs {
     #[cfg(feature = "conformance")]
     #[arg(long)]
     pub conformance: bool,
+}
+
+/// OAuth sign-in with the company's identity provider (MCP clients get a token from it instead of
+/// using an API key; API keys keep working).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "OAuth sign-in")]
+pub struct OAuthArgs {
+    /// Accept access tokens issued by this OpenID Connect / OAuth 2.0 issuer (exactly as in its
+    /// tokens' `iss`, e.g. https://keycloak.acme.org/realms/acme); repeat for more
+    #[arg(
+        long = "oauth-issuer",
+        env = "PM_MCP_OAUTH_ISSUER",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub issuers: Vec<String>,
+    /// pm-mcp's canonical resource URI, as clients reach it (e.g. https://pm.acme.org/mcp):
+    /// tokens must be issued for it (their audience)
+    #[arg(
+        long = "oauth-resource",
+        env = "PM_MCP_OAUTH_RESOURCE",
+        value_name = "URL"
+    )]
+    pub resource: Option<String>,
+    /// Also accept tokens with this audience (for identity providers that cannot issue tokens
+    /// for a URI, e.g. Entra ID's application id); repeat for more
+    #[arg(
+        long = "oauth-audience",
+        env = "PM_MCP_OAUTH_AUDIENCE",
+        value_delimiter = ',',
+        value_name = "AUD"
+    )]
+    pub audiences: Vec<String>,
+    /// The token scopes that grant pm-mcp's read, write and admin [default: read=pm:read,write=pm:write,admin=pm:admin]
+    #[arg(
+        long = "oauth-scopes",
+        env = "PM_MCP_OAUTH_SCOPES",
+        value_name = "read=S,write=S,admin=S"
+    )]
+    pub scopes: Option<String>,
+    /// The token claim holding the user's e-mail address
+    #[arg(
+        long = "oauth-user-claim",
+        env = "PM_MCP_OAUTH_USER_CLAIM",
+        value_name = "CLAIM",
+        default_value = "email"
+    )]
+    pub user_claim: String,
+    /// Create the pm-mcp user at their first sign-in (otherwise an administrator adds users first)
+    #[arg(long = "oauth-create-users", env = "PM_MCP_OAUTH_CREATE_USERS")]
+    pub create_users: bool,
+    /// Users whose token has this claim value are administrators (e.g. groups=pm-admins,
+    /// roles=PmAdmin); read at every request [default: the administrator flag stored in pm-mcp]
+    #[arg(
+        long = "oauth-admin-claim",
+        env = "PM_MCP_OAUTH_ADMIN_CLAIM",
+        value_name = "CLAIM=VALUE"
+    )]
+    pub admin_claim: Option<String>,
+    /// Clock skew tolerated on a token's expiry and not-before times, in seconds
+    #[arg(
+        long = "oauth-leeway",
+        env = "PM_MCP_OAUTH_LEEWAY",
+        value_name = "SECONDS",
+        default_value_t = 60
+    )]
+    pub leeway_secs: u64,
 }
 
 #[derive(Debug, Args)]

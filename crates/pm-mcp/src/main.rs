@@ -86,7 +86,7 @@ async fn run(cli: Cli) -> Result<()> {
     };
     init_logging(common.log_format, quiet_default);
     match cli.command {
-        Command::Serve(args) => serve(&common, args).await,
+        Command::Serve(args) => serve(&common, *args).await,
         Command::Stdio(args) => stdio(&common, args).await,
         Command::Migrate => {
             let store = common.open_store().await?;
@@ -215,6 +215,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         read_only,
         toolsets,
         instance_id: instance_id(args.instance_id.or(file.instance_id.clone()))?,
+        oauth: oauth_verifier(args.oauth)?,
         #[cfg(feature = "conformance")]
         anonymous: None,
     };
@@ -348,6 +349,54 @@ fn allow_http_providers(file: &settings::FileConfig) -> bool {
     file.allow_http_providers.unwrap_or(false)
         || std::env::var("PM_MCP_ALLOW_HTTP_PROVIDERS")
             .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
+}
+
+/// The OAuth token verifier, when an issuer and resource are configured.
+fn oauth_verifier(
+    args: cli::OAuthArgs,
+) -> Result<Option<std::sync::Arc<pm_server::oauth::TokenVerifier>>> {
+    use pm_server::oauth::{ClaimMatch, OAuthSettings, ScopeNames, TokenVerifier};
+    let issuers: Vec<String> = args
+        .issuers
+        .into_iter()
+        .map(|i| i.trim().to_string())
+        .filter(|i| !i.is_empty())
+        .collect();
+    let resource = match (args.resource, issuers.is_empty()) {
+        (None, true) => return Ok(None),
+        (None, false) => bail!(
+            "--oauth-issuer needs --oauth-resource: the URL clients reach pm-mcp's /mcp at (e.g. https://pm.acme.org/mcp)"
+        ),
+        (Some(r), _) => r.trim().to_string(),
+    };
+    let settings = OAuthSettings {
+        issuers,
+        resource,
+        extra_audiences: args
+            .audiences
+            .into_iter()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect(),
+        scope_names: match args.scopes {
+            Some(raw) => ScopeNames::parse(&raw).map_err(|e| anyhow!("--oauth-scopes: {e}"))?,
+            None => ScopeNames::default(),
+        },
+        user_claim: args.user_claim,
+        create_users: args.create_users,
+        admin_claim: args
+            .admin_claim
+            .map(|raw| ClaimMatch::parse(&raw).map_err(|e| anyhow!("--oauth-admin-claim: {e}")))
+            .transpose()?,
+        leeway: std::time::Duration::from_secs(args.leeway_secs),
+    };
+    let verifier = TokenVerifier::new(settings).map_err(|e| anyhow!(e))?;
+    tracing::info!(
+        issuers = ?verifier.settings().issuers,
+        resource = %verifier.settings().resource,
+        "OAuth sign-in enabled"
+    );
+    Ok(Some(std::sync::Arc::new(verifier)))
 }
 
 /// The SSRF guard's allow-list: --allow-upstream / PM_MCP_ALLOW_UPSTREAM, else the file's.

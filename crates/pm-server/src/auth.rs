@@ -1,28 +1,87 @@
-//! API-key authentication: from request headers to a `Principal` (the user and the key they
-//! presented), or an `AuthError` that says what is wrong without saying whether a key exists.
+//! Authentication: from request headers to a `Principal` (the user, and the API key or OAuth
+//! access token they presented), or an `AuthError` that says what is wrong without saying whether
+//! a key exists.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use http::HeaderMap;
-use pm_core::{ApiKeyId, Scope, Scopes};
-use pm_store::{ApiKey, ApiKeyInfo, KeyOwner, MalformedKey, Store, StoreError, User};
+use pm_core::{ApiKeyId, Email, Scope, Scopes};
+use pm_store::{ApiKey, ApiKeyInfo, KeyOwner, MalformedKey, NewUser, Store, StoreError, User};
 
-/// Who is calling: a user, through one of their keys.
+use crate::oauth::{TokenError, TokenVerifier, VerifiedToken};
+
+/// Who is calling: a user, through one of their API keys or an OAuth access token.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: User,
-    pub key: ApiKeyInfo,
+    pub credential: Credential,
+}
+
+/// What the caller presented.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Key(ApiKeyInfo),
+    Token(TokenGrant),
+}
+
+/// An OAuth access token from a trusted identity provider, as verified.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub issuer: String,
+    pub subject: String,
+    pub client_id: Option<String>,
+    pub scopes: Scopes,
+    pub expires_at: DateTime<Utc>,
 }
 
 impl Principal {
     pub fn scopes(&self) -> Scopes {
-        self.key.scopes
+        match &self.credential {
+            Credential::Key(k) => k.scopes,
+            Credential::Token(t) => t.scopes,
+        }
     }
 
     pub fn may(&self, scope: Scope) -> bool {
-        self.key.scopes.grants(scope)
+        self.scopes().grants(scope)
+    }
+
+    /// The toolsets the key is limited to (`None`: not limited; tokens never are).
+    pub fn toolsets(&self) -> Option<&[String]> {
+        match &self.credential {
+            Credential::Key(k) => k.toolsets.as_deref(),
+            Credential::Token(_) => None,
+        }
+    }
+
+    /// The API key, when the caller presented one.
+    pub fn key(&self) -> Option<&ApiKeyInfo> {
+        match &self.credential {
+            Credential::Key(k) => Some(k),
+            Credential::Token(_) => None,
+        }
+    }
+
+    pub fn key_id(&self) -> Option<ApiKeyId> {
+        self.key().map(|k| k.id)
+    }
+
+    pub fn token(&self) -> Option<&TokenGrant> {
+        match &self.credential {
+            Credential::Key(_) => None,
+            Credential::Token(t) => Some(t),
+        }
+    }
+
+    /// What per-caller limits and session bindings hang on: the key, or for access tokens (which
+    /// are refreshed every few minutes) the user.
+    pub fn holder(&self) -> uuid::Uuid {
+        match &self.credential {
+            Credential::Key(k) => k.id.as_uuid(),
+            Credential::Token(_) => self.user.id.as_uuid(),
+        }
     }
 }
 
@@ -48,6 +107,9 @@ pub enum AuthError {
         "authentication is unavailable right now (the database cannot be reached); try again shortly"
     )]
     Unavailable,
+    /// An OAuth access token was refused.
+    #[error("{0}")]
+    Token(TokenError),
 }
 
 impl AuthError {
@@ -61,6 +123,11 @@ impl AuthError {
             AuthError::Expired => "expired",
             AuthError::UserDisabled => "user_disabled",
             AuthError::Unavailable => "unavailable",
+            AuthError::Token(TokenError::Invalid(_)) => "invalid_token",
+            AuthError::Token(TokenError::Expired) => "token_expired",
+            AuthError::Token(TokenError::NoScope(_)) => "insufficient_scope",
+            AuthError::Token(TokenError::NoUser(_)) => "unknown_user",
+            AuthError::Token(TokenError::IssuerUnavailable) => "issuer_unavailable",
         }
     }
 }
@@ -123,6 +190,8 @@ pub struct Authenticator {
     /// When this process last recorded each key's use (the store also throttles across replicas).
     touched: Arc<Mutex<HashMap<ApiKeyId, Instant>>>,
     cache: Arc<KeyCache>,
+    /// Verifies OAuth access tokens, when the operator configured an identity provider.
+    oauth: Option<Arc<TokenVerifier>>,
 }
 
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
@@ -138,6 +207,8 @@ struct KeyCache {
     /// The epoch the entries were verified under; `None` while unknown (no caching then).
     epoch: Mutex<Option<i64>>,
     entries: Mutex<HashMap<[u8; 32], (KeyOwner, Instant)>>,
+    /// Users signed in with access tokens, by e-mail address.
+    users: Mutex<HashMap<Email, (User, Instant)>>,
 }
 
 impl KeyCache {
@@ -173,12 +244,37 @@ impl KeyCache {
             if let Ok(mut entries) = self.entries.lock() {
                 entries.clear();
             }
+            if let Ok(mut users) = self.users.lock() {
+                users.clear();
+            }
             *current = epoch;
         }
     }
 
     fn epoch(&self) -> Option<i64> {
         self.epoch.lock().ok().and_then(|e| *e)
+    }
+
+    fn user(&self, email: &Email) -> Option<User> {
+        if self.epoch.lock().ok()?.is_none() {
+            return None;
+        }
+        let users = self.users.lock().ok()?;
+        let (user, at) = users.get(email)?;
+        (at.elapsed() < CACHE_TTL).then(|| user.clone())
+    }
+
+    fn put_user(&self, user: User, epoch: Option<i64>) {
+        let current = self.epoch.lock().ok().and_then(|e| *e);
+        if current.is_none() || current != epoch {
+            return;
+        }
+        if let Ok(mut users) = self.users.lock() {
+            if users.len() >= CACHE_MAX {
+                users.clear();
+            }
+            users.insert(user.email.clone(), (user, Instant::now()));
+        }
     }
 }
 
@@ -189,7 +285,19 @@ impl Authenticator {
             store,
             touched: Arc::default(),
             cache: Arc::default(),
+            oauth: None,
         }
+    }
+
+    /// Also accepts OAuth access tokens checked by `verifier`.
+    pub fn with_oauth(mut self, verifier: Arc<TokenVerifier>) -> Self {
+        self.oauth = Some(verifier);
+        self
+    }
+
+    /// The OAuth verifier, when access tokens are accepted.
+    pub fn oauth(&self) -> Option<&TokenVerifier> {
+        self.oauth.as_deref()
     }
 
     /// Starts following the store's auth epoch (pushed where the engine can, polled every
@@ -240,6 +348,13 @@ impl Authenticator {
     /// changed, else from the store. Revocation, expiry and disabling apply within `EPOCH_POLL`
     /// (at once where the change is pushed).
     pub async fn authenticate(&self, raw: &str) -> Result<Principal, AuthError> {
+        if let Some(verifier) = &self.oauth
+            && !raw.starts_with(pm_store::apikey::KEY_PREFIX)
+            && TokenVerifier::looks_like_jwt(raw)
+        {
+            let token = verifier.verify(raw).await.map_err(AuthError::Token)?;
+            return self.sign_in(verifier, token).await;
+        }
         let key = ApiKey::parse(raw)?;
         let hash = key.hash();
         let owner = match self.cache.get(&hash.0) {
@@ -271,7 +386,97 @@ impl Authenticator {
         self.note_use(owner.key.id);
         Ok(Principal {
             user: owner.user,
-            key: owner.key,
+            credential: Credential::Key(owner.key),
+        })
+    }
+
+    /// The pm-mcp user a verified access token names: from the cache while nothing
+    /// authentication depends on changed, else from the store; created at first sign-in when the
+    /// operator allows. With an admin claim configured, the token says whether they administer.
+    async fn sign_in(
+        &self,
+        verifier: &TokenVerifier,
+        token: VerifiedToken,
+    ) -> Result<Principal, AuthError> {
+        let settings = verifier.settings();
+        let email = Email::parse(&token.email).map_err(|_| {
+            AuthError::Token(TokenError::NoUser(format!(
+                "the token's {:?} claim is not an e-mail address",
+                settings.user_claim
+            )))
+        })?;
+        let unavailable = |e: StoreError| {
+            tracing::error!(error = %e, "user lookup for an access token failed");
+            AuthError::Unavailable
+        };
+        let mut user = match self.cache.user(&email) {
+            Some(user) => user,
+            None => {
+                let epoch = self.cache.epoch();
+                let found = self
+                    .store
+                    .get_user_by_email(&email)
+                    .await
+                    .map_err(unavailable)?;
+                let user = match found {
+                    Some(user) => user,
+                    None if settings.create_users => {
+                        let name = token
+                            .name
+                            .clone()
+                            .filter(|n| !n.trim().is_empty())
+                            .unwrap_or_else(|| email.to_string());
+                        let new = NewUser::new(email.clone(), name, token.admin.unwrap_or(false));
+                        match self.store.add_user(new).await {
+                            Ok(user) => {
+                                tracing::info!(user_id = %user.id, issuer = %token.issuer, "created a user at first sign-in");
+                                user
+                            }
+                            // Another request (or replica) created them first.
+                            Err(StoreError::Conflict(_)) => self
+                                .store
+                                .get_user_by_email(&email)
+                                .await
+                                .map_err(unavailable)?
+                                .ok_or(AuthError::Unavailable)?,
+                            Err(e) => return Err(unavailable(e)),
+                        }
+                    }
+                    None => {
+                        return Err(AuthError::Token(TokenError::NoUser(format!(
+                            "{email} has no pm-mcp account; ask an administrator to add it \
+                             (`pm-mcp user add {email}`)"
+                        ))));
+                    }
+                };
+                self.cache.put_user(user.clone(), epoch);
+                user
+            }
+        };
+        if user.is_disabled() {
+            return Err(AuthError::UserDisabled);
+        }
+        if let Some(admin) = token.admin
+            && admin != user.is_admin
+        {
+            let change = pm_store::UserChange {
+                name: None,
+                is_admin: Some(admin),
+            };
+            match self.store.update_user(user.id, &change).await {
+                Ok(updated) => user = updated,
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        Ok(Principal {
+            user,
+            credential: Credential::Token(TokenGrant {
+                issuer: token.issuer,
+                subject: token.subject,
+                client_id: token.client_id,
+                scopes: token.scopes,
+                expires_at: token.expires_at,
+            }),
         })
     }
 

@@ -49,6 +49,10 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
         .route_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            require_tool_scope,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             guard_json_body,
         ))
         .route("/sse", get(crate::sse::open))
@@ -58,16 +62,17 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
                 .layer(DefaultBodyLimit::max(state.http.max_body_bytes))
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
+                    require_tool_scope,
+                ))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
                     guard_json_body,
                 )),
         )
         .merge(crate::admin_api::router(state.clone()))
-        // Runs after `require_api_key` (layers wrap outwards): limits are per authenticated key.
+        // Runs after `authenticate` (layers wrap outwards): limits are per authenticated key.
         .layer(middleware::from_fn_with_state(state.clone(), limit_per_key))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_api_key,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard_host_origin,
@@ -81,6 +86,16 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // Public metadata for OAuth clients (RFC 9728): no key, no Host/Origin guard (a browser
+        // client on any origin may read it; it holds nothing secret).
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(resource_metadata).options(metadata_preflight),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{*path}",
+            get(resource_metadata).options(metadata_preflight),
+        )
         .merge(protected)
         .merge(docs)
         .fallback(not_found)
@@ -363,13 +378,18 @@ pub fn nesting_exceeds(bytes: &[u8], limit: usize) -> bool {
     false
 }
 
-/// Authenticates the API key and attaches the `Principal` for the MCP handler.
-async fn require_api_key(
+/// Authenticates the API key or OAuth access token and attaches the `Principal` for the handlers.
+async fn authenticate(
     State(state): State<Arc<AppState>>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let result = match key_from_headers(req.headers()) {
+    let presented = key_from_headers(req.headers());
+    // An API key that fails is told so plainly; only other callers are pointed at OAuth.
+    let api_key = presented
+        .as_ref()
+        .is_ok_and(|raw| raw.starts_with(pm_store::apikey::KEY_PREFIX));
+    let result = match presented {
         Ok(raw) => state.auth.authenticate(&raw).await,
         #[cfg(feature = "conformance")]
         Err(AuthError::Missing) if state.http.anonymous.is_some() => {
@@ -379,15 +399,177 @@ async fn require_api_key(
     };
     match result {
         Ok(principal) => {
-            tracing::debug!(user_id = %principal.user.id, key_id = %principal.key.id, "authenticated");
+            tracing::debug!(user_id = %principal.user.id, key_id = principal.key_id().map(|k| k.to_string()), oauth = principal.token().is_some(), "authenticated");
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
         Err(e) => {
             state.metrics.auth_failure(&e);
-            closing(unauthorized(&e))
+            let oauth = if api_key {
+                None
+            } else {
+                state.auth.oauth().map(|v| v.settings())
+            };
+            closing(unauthorized(&e, oauth))
         }
     }
+}
+
+/// The scope each tool needs, by name.
+fn tool_scopes() -> &'static std::collections::HashMap<String, pm_core::Scope> {
+    static SCOPES: std::sync::OnceLock<std::collections::HashMap<String, pm_core::Scope>> =
+        std::sync::OnceLock::new();
+    SCOPES.get_or_init(|| {
+        PmServer::all_tools()
+            .iter()
+            .map(|t| (t.name.to_string(), crate::tools::required_scope(t)))
+            .collect()
+    })
+}
+
+/// For callers signed in with OAuth: a tool call their token's scopes do not allow is answered
+/// 403 `insufficient_scope` with the scopes to ask for, so the client can ask the user for more
+/// (step-up authorization). API-key callers get the tool error instead, as before.
+async fn require_tool_scope(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(oauth) = state.auth.oauth() else {
+        return next.run(req).await;
+    };
+    let Some(principal) = req.extensions().get::<Principal>() else {
+        return next.run(req).await;
+    };
+    if req.method() != http::Method::POST || principal.token().is_none() {
+        return next.run(req).await;
+    }
+    let scopes = principal.scopes();
+    let (parts, body) = req.into_parts();
+    // The body was read and size-checked by `guard_json_body`; this takes it back in one piece.
+    let Ok(bytes) = axum::body::to_bytes(body, state.http.max_body_bytes).await else {
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        );
+    };
+    let needed = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| strongest_tool_scope(&v));
+    if let Some((tool, needed)) = needed
+        && !scopes.grants(needed)
+    {
+        return insufficient_scope(
+            oauth.settings(),
+            needed,
+            &format!(
+                "{tool} needs the {needed} scope; sign in again granting {}",
+                oauth.settings().scope_names.to_ask(needed)
+            ),
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The strongest scope the tool calls in a JSON-RPC message (or batch) need, with the tool.
+fn strongest_tool_scope(message: &serde_json::Value) -> Option<(String, pm_core::Scope)> {
+    let calls: Vec<&serde_json::Value> = match message {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        one => vec![one],
+    };
+    calls
+        .into_iter()
+        .filter(|m| m.get("method").and_then(|v| v.as_str()) == Some("tools/call"))
+        .filter_map(|m| m.get("params")?.get("name")?.as_str())
+        .filter_map(|name| Some((name.to_string(), *tool_scopes().get(name)?)))
+        .max_by_key(|(_, scope)| *scope)
+}
+
+/// 403 `insufficient_scope` (RFC 6750 §3.1) with the scopes to ask for and where the metadata is.
+fn insufficient_scope(
+    oauth: &crate::oauth::OAuthSettings,
+    needed: pm_core::Scope,
+    message: &str,
+) -> Response {
+    let challenge = format!(
+        r#"Bearer error="insufficient_scope", scope="{}", resource_metadata="{}", error_description="{}""#,
+        oauth.scope_names.to_ask(needed),
+        oauth.metadata_url(),
+        header_safe(message)
+    );
+    let mut res = (
+        StatusCode::FORBIDDEN,
+        axum::Json(json!({
+            "error": "insufficient_scope",
+            "message": message,
+            "scope": oauth.scope_names.to_ask(needed),
+        })),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
+/// `GET /.well-known/oauth-protected-resource[/path]`: the Protected Resource Metadata (RFC
+/// 9728), at the root and at the path of every resource pm-mcp serves (`/mcp`, the legacy `/sse`
+/// and the configured resource's own path).
+async fn resource_metadata(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let Some(oauth) = state.auth.oauth().map(|v| v.settings()) else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "oauth_not_configured",
+            "this pm-mcp server does not accept OAuth sign-in; authenticate with an API key",
+        );
+    };
+    let suffix = req
+        .uri()
+        .path()
+        .trim_start_matches("/.well-known/oauth-protected-resource")
+        .trim_end_matches('/');
+    let own = url::Url::parse(&oauth.resource)
+        .map(|u| u.path().trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    if !matches!(suffix, "" | "/mcp" | "/sse") && suffix != own {
+        return not_found().await;
+    }
+    let mut res = axum::Json(oauth.metadata()).into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}
+
+/// CORS preflight for the metadata (browser-based clients send `MCP-Protocol-Version`).
+async fn metadata_preflight() -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    res
 }
 
 /// Seconds a client is told to wait (`Retry-After`) when the database cannot be reached: about
@@ -397,7 +579,7 @@ pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
 /// The key's rate limit and in-flight cap: over either, 429 with `Retry-After` at once (nothing
 /// is queued). The in-flight place is held until the answer starts.
 async fn limit_per_key(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let Some(key) = req.extensions().get::<Principal>().map(|p| p.key.id) else {
+    let Some(key) = req.extensions().get::<Principal>().map(Principal::holder) else {
         return next.run(req).await;
     };
     match state.limiter.admit(key) {
@@ -450,19 +632,51 @@ pub fn database_unavailable(message: &str) -> Response {
 }
 
 /// 401 with a `WWW-Authenticate` challenge and a JSON body naming what is wrong (503 when the
-/// key could not be checked because the database is down: the key may well be good).
-pub fn unauthorized(e: &AuthError) -> Response {
-    if matches!(e, AuthError::Unavailable) {
-        return database_unavailable(&e.to_string());
+/// key could not be checked because the database or identity provider is down: the key may well
+/// be good). With `oauth`, the challenge also says where the Protected Resource Metadata is and
+/// which scopes to ask for (RFC 9728 §5.1), so an OAuth client can sign the user in.
+pub fn unauthorized(e: &AuthError, oauth: Option<&crate::oauth::OAuthSettings>) -> Response {
+    use crate::oauth::TokenError;
+    match e {
+        AuthError::Unavailable => return database_unavailable(&e.to_string()),
+        AuthError::Token(TokenError::IssuerUnavailable) => {
+            let mut res = json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "issuer_unavailable",
+                &e.to_string(),
+            );
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(DATABASE_RETRY_AFTER_SECS),
+            );
+            return res;
+        }
+        AuthError::Token(TokenError::NoScope(_)) if oauth.is_some() => {
+            if let Some(oauth) = oauth {
+                return insufficient_scope(oauth, pm_core::Scope::Read, &e.to_string());
+            }
+        }
+        // A valid token for someone pm-mcp does not serve: signing in again cannot help.
+        AuthError::Token(TokenError::NoUser(_)) => {
+            return json_error(StatusCode::FORBIDDEN, "unknown_user", &e.to_string());
+        }
+        _ => {}
     }
     let message = e.to_string();
-    let challenge = match e {
+    let mut challenge = match e {
         AuthError::Missing => r#"Bearer realm="pm-mcp""#.to_string(),
         _ => format!(
             r#"Bearer realm="pm-mcp", error="invalid_token", error_description="{}""#,
             header_safe(&message)
         ),
     };
+    if let Some(oauth) = oauth {
+        challenge.push_str(&format!(
+            r#", resource_metadata="{}", scope="{}""#,
+            oauth.metadata_url(),
+            oauth.scope_names.to_ask(pm_core::Scope::Write)
+        ));
+    }
     let mut res = (
         StatusCode::UNAUTHORIZED,
         axum::Json(json!({ "error": "unauthorized", "reason": e.reason(), "message": message })),
@@ -603,24 +817,24 @@ mod tests {
 
     #[test]
     fn challenges_name_the_problem() {
-        let res = unauthorized(&AuthError::Revoked);
+        let res = unauthorized(&AuthError::Revoked, None);
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
         let challenge = res.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
         assert!(
             challenge.starts_with("Bearer realm=\"pm-mcp\", error=\"invalid_token\""),
             "{challenge}"
         );
-        let res = unauthorized(&AuthError::Unknown);
+        let res = unauthorized(&AuthError::Unknown, None);
         assert!(
             res.headers()[header::WWW_AUTHENTICATE].to_str().is_ok(),
             "the challenge is plain ASCII"
         );
-        let res = unauthorized(&AuthError::Missing);
+        let res = unauthorized(&AuthError::Missing, None);
         assert_eq!(
             res.headers()[header::WWW_AUTHENTICATE],
             "Bearer realm=\"pm-mcp\""
         );
-        let res = unauthorized(&AuthError::Unavailable);
+        let res = unauthorized(&AuthError::Unavailable, None);
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[header::RETRY_AFTER], "5");
         assert!(res.headers().get(header::WWW_AUTHENTICATE).is_none());

@@ -12,6 +12,7 @@ pub mod limits;
 pub mod manage;
 pub mod mcp;
 pub mod metrics;
+pub mod oauth;
 pub mod providers;
 pub mod sse;
 pub mod state;

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use pm_core::ApiKeyId;
+/// Whom the limits apply to: the API key, or for OAuth access tokens the user
+/// (`Principal::holder`).
+pub type Holder = uuid::Uuid;
 
 /// What each key may do. A zero turns that limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,14 +85,14 @@ const MAX_KEYS: usize = 100_000;
 #[derive(Clone)]
 pub struct KeyLimiter {
     limits: KeyLimits,
-    keys: Arc<Mutex<HashMap<ApiKeyId, Entry>>>,
+    keys: Arc<Mutex<HashMap<Holder, Entry>>>,
 }
 
 /// Holds one of the key's in-flight places until dropped.
 #[must_use = "the in-flight place is given back when the permit is dropped"]
 pub struct Permit {
-    keys: Option<Arc<Mutex<HashMap<ApiKeyId, Entry>>>>,
-    key: ApiKeyId,
+    keys: Option<Arc<Mutex<HashMap<Holder, Entry>>>>,
+    key: Holder,
 }
 
 impl Drop for Permit {
@@ -117,12 +119,12 @@ impl KeyLimiter {
     }
 
     /// Admits a request of `key` now, or says why not.
-    pub fn admit(&self, key: ApiKeyId) -> Result<Permit, Refusal> {
+    pub fn admit(&self, key: Holder) -> Result<Permit, Refusal> {
         self.admit_at(key, Instant::now())
     }
 
     /// `admit` at a given instant (tests drive the clock).
-    pub fn admit_at(&self, key: ApiKeyId, now: Instant) -> Result<Permit, Refusal> {
+    pub fn admit_at(&self, key: Holder, now: Instant) -> Result<Permit, Refusal> {
         if self.limits.is_off() {
             return Ok(Permit { keys: None, key });
         }
@@ -180,8 +182,8 @@ impl KeyLimiter {
 mod tests {
     use super::*;
 
-    fn key() -> ApiKeyId {
-        ApiKeyId::new()
+    fn key() -> Holder {
+        Holder::new_v4()
     }
 
     fn ms(n: u64) -> Duration {

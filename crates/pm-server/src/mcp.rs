@@ -115,7 +115,7 @@ impl PmServer {
         tracing::debug!(
             tool,
             user_id = %principal.user.id,
-            key_id = %principal.key.id,
+            key_id = principal.key_id().map(|k| k.to_string()),
             outcome = outcome.as_str(),
             error_kind,
             connection_id = connection_id.map(|c| c.to_string()),
@@ -126,7 +126,7 @@ impl PmServer {
             id: uuid::Uuid::new_v4(),
             at: Utc::now(),
             user_id: Some(principal.user.id),
-            key_id: Some(principal.key.id),
+            key_id: principal.key_id(),
             tool: tool.to_string(),
             connection_id,
             outcome,
@@ -172,7 +172,7 @@ fn allowed(
     let set = tools::toolset_of(&tool.name).unwrap_or("");
     let named = [
         ("this server", http.toolsets.as_deref()),
-        ("this key", principal.key.toolsets.as_deref()),
+        ("this key", principal.toolsets()),
         ("this request", requested),
     ];
     if named.iter().all(|(_, sets)| sets.is_none()) {
@@ -210,7 +210,7 @@ impl PmServer {
         requested: Option<&[String]>,
     ) -> &'static [&'static str] {
         let named = self.state.http.toolsets.is_some()
-            || principal.key.toolsets.is_some()
+            || principal.toolsets().is_some()
             || requested.is_some();
         if !named
             && self

@@ -92,7 +92,7 @@ struct ToolStats {
 }
 
 /// The reasons an authentication fails, as `AuthError::reason` names them.
-const AUTH_REASONS: [&str; 7] = [
+const AUTH_REASONS: [&str; 12] = [
     "missing",
     "malformed",
     "unknown",
@@ -100,6 +100,11 @@ const AUTH_REASONS: [&str; 7] = [
     "expired",
     "user_disabled",
     "unavailable",
+    "invalid_token",
+    "token_expired",
+    "insufficient_scope",
+    "unknown_user",
+    "issuer_unavailable",
 ];
 
 /// Everything this process counts. Shared by every request through `AppState`.
@@ -525,6 +530,7 @@ mod tests {
 
     #[test]
     fn every_auth_error_has_a_counted_reason() {
+        use crate::oauth::TokenError;
         let m = metrics();
         for e in [
             AuthError::Missing,
@@ -534,6 +540,11 @@ mod tests {
             AuthError::Expired,
             AuthError::UserDisabled,
             AuthError::Unavailable,
+            AuthError::Token(TokenError::Invalid("x".into())),
+            AuthError::Token(TokenError::Expired),
+            AuthError::Token(TokenError::NoScope("x".into())),
+            AuthError::Token(TokenError::NoUser("x".into())),
+            AuthError::Token(TokenError::IssuerUnavailable),
         ] {
             m.auth_failure(&e);
         }

@@ -9,6 +9,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::limits::Holder;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -17,7 +18,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use pm_core::ApiKeyId;
 use rmcp::ServiceExt;
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::json;
@@ -32,7 +32,7 @@ const MAX_TOTAL: usize = 10_000;
 const QUEUE: usize = 64;
 
 struct Session {
-    key: ApiKeyId,
+    key: Holder,
     inbound: mpsc::Sender<ClientJsonRpcMessage>,
 }
 
@@ -58,7 +58,7 @@ impl SseSessions {
     }
 
     /// The inbound queue of `id`, if it is open and belongs to `key`.
-    fn inbound(&self, id: &str, key: ApiKeyId) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
+    fn inbound(&self, id: &str, key: Holder) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
         let map = self.sessions.lock().ok()?;
         map.get(id)
             .filter(|s| s.key == key)
@@ -117,7 +117,7 @@ pub async fn open(
     if let Err(why) = state.sse.insert(
         &id,
         Session {
-            key: principal.key.id,
+            key: principal.holder(),
             inbound: in_tx,
         },
     ) {
@@ -167,7 +167,7 @@ pub async fn post(
         );
     };
     // Another key's session answers exactly like one that does not exist.
-    let Some(mut inbound) = state.sse.inbound(id, principal.key.id) else {
+    let Some(mut inbound) = state.sse.inbound(id, principal.holder()) else {
         return error(
             StatusCode::NOT_FOUND,
             "unknown_session",

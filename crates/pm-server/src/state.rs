@@ -33,6 +33,8 @@ pub struct HttpConfig {
     /// This process's name in the `X-PM-MCP-Instance` response header, logs and metrics (`None`:
     /// a random one), so an operator can tell which replica answered.
     pub instance_id: Option<String>,
+    /// Accept OAuth access tokens from the company's identity provider (`None`: API keys only).
+    pub oauth: Option<Arc<crate::oauth::TokenVerifier>>,
     /// The conformance build only: whom a request without a key acts as (the suite sends none).
     #[cfg(feature = "conformance")]
     pub anonymous: Option<crate::auth::Principal>,
@@ -51,6 +53,7 @@ impl Default for HttpConfig {
             allow_upstream: Vec::new(),
             key_limits: crate::limits::KeyLimits::default(),
             instance_id: None,
+            oauth: None,
             #[cfg(feature = "conformance")]
             anonymous: None,
         }
@@ -99,7 +102,10 @@ impl AppState {
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
         let providers =
             crate::providers::ProviderHub::new(http.allow_http_providers, &http.allow_upstream)?;
-        let auth = Authenticator::new(store.clone());
+        let auth = match &http.oauth {
+            Some(verifier) => Authenticator::new(store.clone()).with_oauth(verifier.clone()),
+            None => Authenticator::new(store.clone()),
+        };
         let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
         let limiter = crate::limits::KeyLimiter::new(http.key_limits);
         let instance: Arc<str> = match &http.instance_id {

@@ -19,7 +19,7 @@ pub enum StdioError {
 /// Serves one MCP session on stdin/stdout until the client closes it.
 pub async fn serve_stdio(state: Arc<AppState>, key: &str) -> Result<(), StdioError> {
     let principal = state.auth.authenticate(key).await?;
-    tracing::info!(user_id = %principal.user.id, key_id = %principal.key.id, "stdio session starting");
+    tracing::info!(user_id = %principal.user.id, key_id = principal.key_id().map(|k| k.to_string()), "stdio session starting");
     let server = PmServer::for_key(state, key);
     let running = server
         .serve(rmcp::transport::stdio())

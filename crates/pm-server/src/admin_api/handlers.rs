@@ -115,7 +115,32 @@ pub struct RotatedKeyOut {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct MeOut {
     pub user: UserOut,
-    pub key: KeyOut,
+    /// The API key this request authenticated with (null when signed in with OAuth).
+    pub key: Option<KeyOut>,
+    /// The OAuth access token this request authenticated with (null with an API key).
+    pub token: Option<TokenOut>,
+}
+
+/// An OAuth access token as verified (never the token itself).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TokenOut {
+    pub issuer: String,
+    pub subject: String,
+    pub client_id: Option<String>,
+    pub scopes: Vec<Scope>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<&crate::auth::TokenGrant> for TokenOut {
+    fn from(t: &crate::auth::TokenGrant) -> Self {
+        Self {
+            issuer: t.issuer.clone(),
+            subject: t.subject.clone(),
+            client_id: t.client_id.clone(),
+            scopes: t.scopes.to_vec(),
+            expires_at: t.expires_at,
+        }
+    }
 }
 
 /// One audited call (tool call or admin change); never its arguments.
@@ -502,8 +527,9 @@ pub async fn list_audit(
 
 pub async fn get_me(Extension(p): Me) -> Answer<MeOut> {
     Ok(axum::Json(MeOut {
+        key: p.key().cloned().map(KeyOut::from),
+        token: p.token().map(TokenOut::from),
         user: p.user.into(),
-        key: p.key.into(),
     }))
 }
 
@@ -528,7 +554,7 @@ pub async fn create_my_key(
             s.as_str()
         )));
     }
-    if let Some(mine) = &p.key.toolsets {
+    if let Some(mine) = p.toolsets() {
         let wanted: Vec<&String> = body
             .toolsets
             .iter()

@@ -115,7 +115,7 @@ fn guarded(
                     id: uuid::Uuid::new_v4(),
                     at: Utc::now(),
                     user_id: Some(p.user.id),
-                    key_id: Some(p.key.id),
+                    key_id: p.key_id(),
                     tool: format!("admin.{id}"),
                     connection_id: connection,
                     outcome,
@@ -131,7 +131,7 @@ fn guarded(
 
 /// Whether the key may use the admin operations: the admin scope, held by an administrator.
 pub fn is_admin(p: &Principal) -> bool {
-    p.key.scopes.holds(Scope::Admin) && p.user.is_admin
+    p.scopes().holds(Scope::Admin) && p.user.is_admin
 }
 
 /// The stable code of an error answer, for its audit row.

@@ -15,8 +15,14 @@ use crate::mcp::PmServer;
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CurrentUser {
     pub user: UserView,
-    /// The API key this session authenticated with.
-    pub key: KeyView,
+    /// The API key used (absent with OAuth).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "KeyView")]
+    pub key: Option<KeyView>,
+    /// The OAuth sign-in used (absent with a key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "SignInView")]
+    pub oauth: Option<SignInView>,
     /// The user's tracker connections, as `name (provider type)`; the names go in `provider_id`.
     pub connections: Vec<String>,
     /// The connection used when a tool is given no connection name.
@@ -36,7 +42,7 @@ pub struct ProviderAccount {
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct CurrentUserArgs {
-    /// Connection whose tracker account to show (default: your default one).
+    /// Connection whose tracker account to show (default: the default).
     #[serde(default)]
     pub provider_id: Option<String>,
 }
@@ -59,6 +65,16 @@ pub struct KeyView {
     /// `null`: every toolset.
     pub toolsets: Option<Vec<String>>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+// An OAuth access token from the company's identity provider, as verified (no doc comment: it
+// would be advertised in every tools/list).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SignInView {
+    pub issuer: String,
+    pub client_id: Option<String>,
+    pub scopes: Vec<Scope>,
+    pub expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -116,8 +132,8 @@ pub(crate) fn summary(c: pm_store::Connection) -> ConnectionSummary {
 
 #[tool_router(router = identity_router, vis = "pub(crate)")]
 impl PmServer {
-    /// Who you are: your pm-mcp user, key, scopes and connections, and your account in the
-    /// tracker (default or named connection). Call this first to check the setup.
+    /// Who you are: pm-mcp user, key or OAuth sign-in, scopes, connections and tracker account.
+    /// Call this first to check the setup.
     #[tool(
         name = "get_current_user",
         annotations(
@@ -168,14 +184,20 @@ impl PmServer {
                 name: p.user.name.clone(),
                 is_admin: p.user.is_admin,
             },
-            key: KeyView {
-                id: p.key.id.to_string(),
-                name: p.key.name.clone(),
-                prefix: p.key.key_prefix.clone(),
-                scopes: p.key.scopes.to_vec(),
-                toolsets: p.key.toolsets.clone(),
-                expires_at: p.key.expires_at,
-            },
+            key: p.key().map(|k| KeyView {
+                id: k.id.to_string(),
+                name: k.name.clone(),
+                prefix: k.key_prefix.clone(),
+                scopes: k.scopes.to_vec(),
+                toolsets: k.toolsets.clone(),
+                expires_at: k.expires_at,
+            }),
+            oauth: p.token().map(|t| SignInView {
+                issuer: t.issuer.clone(),
+                client_id: t.client_id.clone(),
+                scopes: t.scopes.to_vec(),
+                expires_at: t.expires_at,
+            }),
             connections: connections
                 .iter()
                 .map(|c| format!("{} ({})", c.name, c.provider_type))
