@@ -315,7 +315,7 @@ async function mcpMode() {
   // A write tool with a read-only token: pm-mcp answers 403 insufficient_scope. SDK 1.32 then re-runs auth() with
   // the challenge's scope; without a refresh token that means a new authorization (redirectToAuthorization again)
   // and an UnauthorizedError out of callTool, after which the code is exchanged and the call is made once more.
-  const writeCall = () => client.callTool({ name: 'remove_pm_provider', arguments: { name: 'does-not-exist' } });
+  const writeCall = () => client.callTool({ name: 'remove_pm_provider', arguments: { provider_id: 'does-not-exist' } });
   const write = { stepped_up: false };
   try {
     let result;

@@ -219,12 +219,17 @@ impl Env {
 
     /// `serve` without some of the harness's environment variables (e.g. `PM_MCP_TOOLSETS`).
     pub async fn serve_without(&self, extra: &[&str], unset: &[&str]) -> Server {
+        self.serve_on("127.0.0.1:0", extra, unset).await
+    }
+
+    /// `serve_without`, listening on `listen` (when the address must be known before the start).
+    pub async fn serve_on(&self, listen: &str, extra: &[&str], unset: &[&str]) -> Server {
         let mut command = self.command();
         for name in unset {
             command.env_remove(name);
         }
         let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -13,6 +13,7 @@ mod jira;
 mod limits;
 mod mcp;
 mod metrics;
+mod oauth;
 mod openproject;
 mod outage;
 mod redmine;
