@@ -810,6 +810,31 @@ async fn the_http_app_challenges_serves_metadata_and_refuses_writes_without_the_
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["result"]["isError"], true, "{body}");
         assert!(body["result"]["content"][0]["text"].as_str().unwrap().contains("nope"));
+
+        // The admin API's /me answers with the sign-in in place of a key; minting an API key
+        // through a sign-in is refused (the key would outlive it).
+        let admin = |method: &str, path: &str, token: &str, body: Option<Value>| {
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header(header::HOST, "pm.acme.test")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+                .unwrap()
+        };
+        let (status, _, me) = send(&app, admin("GET", "/admin/v1/me", &write_token, None)).await;
+        assert_eq!(status, StatusCode::OK, "{me}");
+        assert_eq!(me["key"], Value::Null);
+        assert_eq!(me["token"]["issuer"], json!(idp.issuer));
+        assert_eq!(me["token"]["scopes"], json!(["read", "write"]));
+        let (status, _, body) = send(
+            &app,
+            admin("POST", "/admin/v1/me/keys", &write_token, Some(json!({"name": "laptop"}))),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert!(body["message"].as_str().unwrap().contains("outlive"), "{body}");
     })
     .await;
 }

@@ -228,6 +228,18 @@ async fn connection_of(state: &AppState, user: UserId, raw: &str) -> Result<Conn
     Ok(found)
 }
 
+/// Keys are not minted through an OAuth sign-in (unless the token holds the admin scope): a key
+/// would outlive the sign-in, and the identity provider could no longer end that user's access.
+fn no_keys_from_tokens(p: &Principal) -> Result<(), ApiError> {
+    if p.token().is_some() && !p.may(Scope::Admin) {
+        return Err(ApiError::forbidden(
+            "API keys cannot be created or rotated with an OAuth sign-in: the key would outlive it; \
+             sign in from the assistant instead, or ask an administrator for a key",
+        ));
+    }
+    Ok(())
+}
+
 fn need_write(p: &Principal) -> Result<(), ApiError> {
     if p.may(Scope::Write) {
         Ok(())
@@ -543,6 +555,7 @@ pub async fn create_my_key(
     Body(body): Body<CreateKeyIn>,
 ) -> Result<Response, ApiError> {
     need_write(&p)?;
+    no_keys_from_tokens(&p)?;
     // A key cannot make a key stronger than itself: no scope it lacks, no toolset it lacks.
     let asked = body
         .scopes
@@ -590,6 +603,7 @@ pub async fn rotate_my_key(
     Path(key): Path<String>,
 ) -> Result<Response, ApiError> {
     need_write(&p)?;
+    no_keys_from_tokens(&p)?;
     let id: ApiKeyId = parse_id(&key, "key")?;
     // Rotating keeps the settings, so a key may only rotate keys no stronger than itself.
     if let Some(k) = state
