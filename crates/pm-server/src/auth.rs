@@ -202,36 +202,79 @@ const CACHE_TTL: Duration = Duration::from_secs(60);
 /// Keys cached at most (then the cache starts again).
 const CACHE_MAX: usize = 10_000;
 
+/// What verified credentials name, kept while the auth epoch they were read under stands.
 #[derive(Default)]
 struct KeyCache {
     /// The epoch the entries were verified under; `None` while unknown (no caching then).
     epoch: Mutex<Option<i64>>,
-    entries: Mutex<HashMap<[u8; 32], (KeyOwner, Instant)>>,
+    /// Key owners, by the key's hash.
+    entries: Entries<[u8; 32], KeyOwner>,
     /// Users signed in with access tokens, by e-mail address.
-    users: Mutex<HashMap<Email, (User, Instant)>>,
+    users: Entries<Email, User>,
 }
 
-impl KeyCache {
-    fn get(&self, hash: &[u8; 32]) -> Option<KeyOwner> {
-        if self.epoch.lock().ok()?.is_none() {
-            return None;
-        }
-        let entries = self.entries.lock().ok()?;
-        let (owner, at) = entries.get(hash)?;
-        (at.elapsed() < CACHE_TTL).then(|| owner.clone())
+/// One kind of cached entry: each lives at most `CACHE_TTL`, and the map starts again when full.
+struct Entries<K, V>(Mutex<HashMap<K, (V, Instant)>>);
+
+impl<K, V> Default for Entries<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Entries<K, V> {
+    fn get(&self, key: &K) -> Option<V> {
+        let entries = self.0.lock().ok()?;
+        let (value, at) = entries.get(key)?;
+        (at.elapsed() < CACHE_TTL).then(|| value.clone())
     }
 
-    fn put(&self, hash: [u8; 32], owner: KeyOwner, epoch: Option<i64>) {
-        // Only under the epoch the lookup started in: a change meanwhile must not be cached over.
-        let current = self.epoch.lock().ok().and_then(|e| *e);
-        if current.is_none() || current != epoch {
-            return;
-        }
-        if let Ok(mut entries) = self.entries.lock() {
+    fn insert(&self, key: K, value: V) {
+        if let Ok(mut entries) = self.0.lock() {
             if entries.len() >= CACHE_MAX {
                 entries.clear();
             }
-            entries.insert(hash, (owner, Instant::now()));
+            entries.insert(key, (value, Instant::now()));
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut entries) = self.0.lock() {
+            entries.clear();
+        }
+    }
+}
+
+impl KeyCache {
+    /// Whether entries may be used: only while the epoch is known.
+    fn usable(&self) -> bool {
+        self.epoch().is_some()
+    }
+
+    /// Whether an entry read under `epoch` may be stored: only under the epoch the lookup started
+    /// in, or a change made meanwhile would be cached over.
+    fn storable(&self, epoch: Option<i64>) -> bool {
+        let current = self.epoch();
+        current.is_some() && current == epoch
+    }
+
+    fn get(&self, hash: &[u8; 32]) -> Option<KeyOwner> {
+        self.usable().then(|| self.entries.get(hash)).flatten()
+    }
+
+    fn put(&self, hash: [u8; 32], owner: KeyOwner, epoch: Option<i64>) {
+        if self.storable(epoch) {
+            self.entries.insert(hash, owner);
+        }
+    }
+
+    fn user(&self, email: &Email) -> Option<User> {
+        self.usable().then(|| self.users.get(email)).flatten()
+    }
+
+    fn put_user(&self, user: User, epoch: Option<i64>) {
+        if self.storable(epoch) {
+            self.users.insert(user.email.clone(), user);
         }
     }
 
@@ -241,40 +284,14 @@ impl KeyCache {
             return;
         };
         if *current != epoch || epoch.is_none() {
-            if let Ok(mut entries) = self.entries.lock() {
-                entries.clear();
-            }
-            if let Ok(mut users) = self.users.lock() {
-                users.clear();
-            }
+            self.entries.clear();
+            self.users.clear();
             *current = epoch;
         }
     }
 
     fn epoch(&self) -> Option<i64> {
         self.epoch.lock().ok().and_then(|e| *e)
-    }
-
-    fn user(&self, email: &Email) -> Option<User> {
-        if self.epoch.lock().ok()?.is_none() {
-            return None;
-        }
-        let users = self.users.lock().ok()?;
-        let (user, at) = users.get(email)?;
-        (at.elapsed() < CACHE_TTL).then(|| user.clone())
-    }
-
-    fn put_user(&self, user: User, epoch: Option<i64>) {
-        let current = self.epoch.lock().ok().and_then(|e| *e);
-        if current.is_none() || current != epoch {
-            return;
-        }
-        if let Ok(mut users) = self.users.lock() {
-            if users.len() >= CACHE_MAX {
-                users.clear();
-            }
-            users.insert(user.email.clone(), (user, Instant::now()));
-        }
     }
 }
 

@@ -536,39 +536,33 @@ async fn resource_metadata(State(state): State<Arc<AppState>>, req: Request) -> 
     if !matches!(suffix, "" | "/mcp" | "/sse") && suffix != own {
         return not_found().await;
     }
-    let mut res = axum::Json(oauth.metadata()).into_response();
-    let headers = res.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    res
+    with_headers(
+        axum::Json(oauth.metadata()).into_response(),
+        &[
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+    )
 }
 
 /// CORS preflight for the metadata (browser-based clients send `MCP-Protocol-Version`).
 async fn metadata_preflight() -> Response {
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    let headers = res.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, OPTIONS"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("86400"),
-    );
+    with_headers(
+        StatusCode::NO_CONTENT.into_response(),
+        &[
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, OPTIONS"),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, "*"),
+            (header::ACCESS_CONTROL_MAX_AGE, "86400"),
+        ],
+    )
+}
+
+fn with_headers(mut res: Response, headers: &[(header::HeaderName, &'static str)]) -> Response {
+    for (name, value) in headers {
+        res.headers_mut()
+            .insert(name.clone(), HeaderValue::from_static(value));
+    }
     res
 }
 
@@ -651,10 +645,8 @@ pub fn unauthorized(e: &AuthError, oauth: Option<&crate::oauth::OAuthSettings>) 
             );
             return res;
         }
-        AuthError::Token(TokenError::NoScope(_)) if oauth.is_some() => {
-            if let Some(oauth) = oauth {
-                return insufficient_scope(oauth, pm_core::Scope::Read, &e.to_string());
-            }
+        AuthError::Token(TokenError::NoScope(_)) if let Some(oauth) = oauth => {
+            return insufficient_scope(oauth, pm_core::Scope::Read, &e.to_string());
         }
         // A valid token for someone pm-mcp does not serve: signing in again cannot help.
         AuthError::Token(TokenError::NoUser(_)) => {

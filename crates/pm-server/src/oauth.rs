@@ -291,6 +291,26 @@ struct IssuerKeys {
     fetching: tokio::sync::Mutex<Option<Instant>>,
 }
 
+impl IssuerKeys {
+    /// The keys as last fetched, however old.
+    fn current(&self) -> Option<Arc<KeySet>> {
+        self.keys.lock().ok()?.as_ref().map(|(set, _)| set.clone())
+    }
+
+    /// The key for `kid` when the keys are fresh and hold it.
+    fn fresh(&self, kid: Option<&str>, alg: Algorithm) -> Result<Option<DecodingKey>, TokenError> {
+        let fetched = self
+            .keys
+            .lock()
+            .ok()
+            .and_then(|k| k.as_ref().map(|(s, at)| (s.clone(), *at)));
+        match fetched {
+            Some((set, at)) if at.elapsed() < JWKS_MAX_AGE => pick(&set, kid, alg),
+            _ => Ok(None),
+        }
+    }
+}
+
 #[derive(Default)]
 struct KeySet {
     by_kid: HashMap<String, (DecodingKey, Option<String>)>,
@@ -469,7 +489,8 @@ impl TokenVerifier {
     }
 
     /// The issuer's key for `kid`: from the cache while it is fresh and holds the key, else
-    /// fetched again (at most every `JWKS_MIN_INTERVAL`).
+    /// fetched again (at most every `JWKS_MIN_INTERVAL`). Keys fetched before keep verifying
+    /// while the issuer cannot be reached.
     async fn key_for(
         &self,
         issuer: &str,
@@ -477,23 +498,16 @@ impl TokenVerifier {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<DecodingKey, TokenError> {
-        let cached = keys.keys.lock().ok().and_then(|k| k.clone());
-        if let Some((set, at)) = &cached
-            && at.elapsed() < JWKS_MAX_AGE
-            && let Some(key) = pick(set, kid, alg)?
-        {
+        if let Some(key) = keys.fresh(kid, alg)? {
             return Ok(key);
         }
         {
             let mut last = keys.fetching.lock().await;
             // Another request may have fetched while this one waited.
-            let fresh = keys.keys.lock().ok().and_then(|k| k.clone());
-            let fetched_since = match (&cached, &fresh) {
-                (None, Some(_)) => true,
-                (Some((_, a)), Some((_, b))) => b > a,
-                _ => false,
-            };
-            if !fetched_since && last.is_none_or(|t| t.elapsed() >= JWKS_MIN_INTERVAL) {
+            if let Some(key) = keys.fresh(kid, alg)? {
+                return Ok(key);
+            }
+            if last.is_none_or(|t| t.elapsed() >= JWKS_MIN_INTERVAL) {
                 *last = Some(Instant::now());
                 match self.fetch_keys(issuer).await {
                     Ok(set) => {
@@ -502,18 +516,13 @@ impl TokenVerifier {
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(%issuer, error = %e, "cannot fetch the identity provider's keys");
-                        // Keys fetched before still verify the tokens they signed.
-                        if cached.is_none() {
-                            return Err(TokenError::IssuerUnavailable);
-                        }
+                        tracing::warn!(%issuer, error = %e, "cannot fetch the identity provider's keys")
                     }
                 }
             }
         }
-        let current = keys.keys.lock().ok().and_then(|k| k.clone());
-        match current {
-            Some((set, _)) => pick(&set, kid, alg)?.ok_or_else(|| {
+        match keys.current() {
+            Some(set) => pick(&set, kid, alg)?.ok_or_else(|| {
                 TokenError::Invalid("it is signed by a key the issuer does not publish".into())
             }),
             None => Err(TokenError::IssuerUnavailable),
