@@ -1,4 +1,4 @@
-//! OAuth access tokens, in-process: a small identity provider of the test's own (OpenID discovery
+//! OAuth access tokens, in-process: a small identity provider (`pm_testkit::idp`: OpenID discovery
 //! and a JWKS over real HTTP, ES256 keys made by aws-lc-rs) signs tokens; pm-mcp's verifier,
 //! authenticator and HTTP app must accept the right ones and refuse every wrong one. The user
 //! mapping runs on SQLite and, when `PM_MCP_TEST_DATABASE_URL` is set, PostgreSQL.
@@ -7,12 +7,10 @@
 //! `crates/pm-mcp/tests/e2e/oauth.rs`.
 #![allow(clippy::unwrap_used)] // test code: a failed setup step is the test failing
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
@@ -21,130 +19,13 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use pm_core::{Email, Scope, Scopes};
 use pm_server::oauth::{ClaimMatch, OAuthSettings, ScopeNames, TokenError, TokenVerifier};
 use pm_server::{AppState, AuthError, Authenticator, HttpConfig, KeyLimits};
-use pm_store::{ApiKey, DatabaseUrl, MasterKeys, NewApiKey, NewUser, Store};
+use pm_store::{ApiKey, MasterKeys, NewApiKey, NewUser, Store};
+use pm_testkit::db::on_each_engine;
+use pm_testkit::idp::{Idp, SigningKey};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const RESOURCE: &str = "https://pm.acme.test/mcp";
-
-/// One signing key: the private half for the test, the public half as a JWK.
-struct SigningKey {
-    kid: String,
-    pkcs8: Vec<u8>,
-    jwk: Value,
-}
-
-impl SigningKey {
-    fn new(kid: &str) -> Self {
-        let rng = SystemRandom::new();
-        let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
-        // An uncompressed P-256 point: 0x04, then x and y, 32 bytes each.
-        let point = pair.public_key().as_ref();
-        assert_eq!(point.len(), 65);
-        Self {
-            kid: kid.into(),
-            pkcs8: doc.as_ref().to_vec(),
-            jwk: json!({
-                "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
-                "x": B64.encode(&point[1..33]), "y": B64.encode(&point[33..]),
-            }),
-        }
-    }
-
-    fn sign(&self, claims: &Value) -> String {
-        let mut h = Header::new(Algorithm::ES256);
-        h.kid = Some(self.kid.clone());
-        h.typ = Some("at+jwt".into());
-        jsonwebtoken::encode(&h, claims, &EncodingKey::from_ec_der(&self.pkcs8)).unwrap()
-    }
-}
-
-/// A local identity provider: discovery and JWKS over HTTP on 127.0.0.1, the published keys
-/// replaceable (rotation), requests counted, and able to go down.
-struct Idp {
-    issuer: String,
-    keys: Arc<Mutex<Vec<Value>>>,
-    jwks_fetches: Arc<AtomicUsize>,
-    down: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Idp {
-    async fn start() -> Self {
-        use axum::extract::State;
-        use axum::routing::get;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let issuer = format!("http://{}/realms/acme", listener.local_addr().unwrap());
-        let keys = Arc::new(Mutex::new(Vec::new()));
-        let fetches = Arc::new(AtomicUsize::new(0));
-        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        #[derive(Clone)]
-        struct S {
-            issuer: String,
-            keys: Arc<Mutex<Vec<Value>>>,
-            fetches: Arc<AtomicUsize>,
-            down: Arc<std::sync::atomic::AtomicBool>,
-        }
-        let state = S {
-            issuer: issuer.clone(),
-            keys: keys.clone(),
-            fetches: fetches.clone(),
-            down: down.clone(),
-        };
-        let app = axum::Router::new()
-            .route(
-                "/realms/acme/.well-known/openid-configuration",
-                get(|State(s): State<S>| async move {
-                    if s.down.load(Ordering::SeqCst) {
-                        return Err(StatusCode::SERVICE_UNAVAILABLE);
-                    }
-                    Ok(axum::Json(json!({
-                        "issuer": s.issuer,
-                        "jwks_uri": format!("{}/protocol/openid-connect/certs", s.issuer),
-                        "authorization_endpoint": format!("{}/auth", s.issuer),
-                        "token_endpoint": format!("{}/token", s.issuer),
-                    })))
-                }),
-            )
-            .route(
-                "/realms/acme/protocol/openid-connect/certs",
-                get(|State(s): State<S>| async move {
-                    if s.down.load(Ordering::SeqCst) {
-                        return Err(StatusCode::SERVICE_UNAVAILABLE);
-                    }
-                    s.fetches.fetch_add(1, Ordering::SeqCst);
-                    let keys = s.keys.lock().unwrap().clone();
-                    // A key of a kind pm-mcp does not use sits beside the real ones.
-                    let mut all = vec![json!({"kty": "oct", "kid": "shared", "k": "c2VjcmV0"})];
-                    all.extend(keys);
-                    Ok(axum::Json(json!({ "keys": all })))
-                }),
-            )
-            .with_state(state);
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self {
-            issuer,
-            keys,
-            jwks_fetches: fetches,
-            down,
-        }
-    }
-
-    fn publish(&self, keys: &[&SigningKey]) {
-        *self.keys.lock().unwrap() = keys.iter().map(|k| k.jwk.clone()).collect();
-    }
-
-    fn claims(&self, email: &str, scope: &str) -> Value {
-        let now = chrono::Utc::now().timestamp();
-        json!({
-            "iss": self.issuer, "sub": format!("sub-{email}"), "aud": RESOURCE,
-            "iat": now, "exp": now + 300, "scope": scope, "client_id": "cursor",
-            "email": email, "email_verified": true, "name": "Ann Example",
-            "groups": ["staff"],
-        })
-    }
-}
 
 fn settings(idp: &Idp) -> OAuthSettings {
     OAuthSettings {
@@ -174,7 +55,7 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     let verifier = TokenVerifier::new(settings(&idp)).unwrap();
 
     let good = verifier
-        .verify(&key.sign(&idp.claims("ann@acme.test", "openid pm:read pm:write")))
+        .verify(&key.sign(&idp.claims(RESOURCE, "ann@acme.test", "openid pm:read pm:write")))
         .await
         .unwrap();
     assert_eq!(good.email, "ann@acme.test");
@@ -184,7 +65,7 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     assert_eq!(good.admin, None);
 
     // Tampered: a claim changed after signing.
-    let token = key.sign(&idp.claims("ann@acme.test", "pm:read"));
+    let token = key.sign(&idp.claims(RESOURCE, "ann@acme.test", "pm:read"));
     let parts: Vec<&str> = token.split('.').collect();
     let mut payload: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
     payload["scope"] = json!("pm:read pm:write pm:admin");
@@ -197,16 +78,13 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     assert!(invalid(verifier.verify(&forged).await).contains("signature"));
 
     // Signed by a key the issuer does not publish, under a published kid.
-    let stranger = SigningKey {
-        kid: "k1".into(),
-        ..SigningKey::new("k1")
-    };
-    let t = stranger.sign(&idp.claims("ann@acme.test", "pm:read"));
+    let stranger = SigningKey::new("k1");
+    let t = stranger.sign(&idp.claims(RESOURCE, "ann@acme.test", "pm:read"));
     assert!(invalid(verifier.verify(&t).await).contains("signature"));
 
     // Expired beyond the leeway; expired within it still passes.
     let now = chrono::Utc::now().timestamp();
-    let mut c = idp.claims("ann@acme.test", "pm:read");
+    let mut c = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
     c["exp"] = json!(now - 120);
     assert_eq!(
         verifier.verify(&key.sign(&c)).await.unwrap_err(),
@@ -215,12 +93,12 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     c["exp"] = json!(now - 5);
     assert!(verifier.verify(&key.sign(&c)).await.is_ok());
     // Not valid yet.
-    let mut c = idp.claims("ann@acme.test", "pm:read");
+    let mut c = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
     c["nbf"] = json!(now + 600);
     assert!(invalid(verifier.verify(&key.sign(&c)).await).contains("not valid yet"));
 
     // For another audience, or for none.
-    let mut c = idp.claims("ann@acme.test", "pm:read");
+    let mut c = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
     c["aud"] = json!("https://other.acme.test/api");
     assert!(invalid(verifier.verify(&key.sign(&c)).await).contains("another audience"));
     c["aud"] = json!(["https://other.acme.test/api", "account"]);
@@ -232,7 +110,7 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     assert!(verifier.verify(&key.sign(&c)).await.is_ok());
 
     // From an issuer this server does not trust (signed with the trusted key, even).
-    let mut c = idp.claims("ann@acme.test", "pm:read");
+    let mut c = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
     c["iss"] = json!("https://evil.example/realms/acme");
     assert!(invalid(verifier.verify(&key.sign(&c)).await).contains("does not trust"));
     c.as_object_mut().unwrap().remove("iss");
@@ -241,7 +119,7 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     // Shared-secret and unsigned tokens never pass, whatever they claim.
     let hs = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &idp.claims("ann@acme.test", "pm:read"),
+        &idp.claims(RESOURCE, "ann@acme.test", "pm:read"),
         &EncodingKey::from_secret(b"secret"),
     )
     .unwrap();
@@ -249,7 +127,7 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     let unsigned = format!(
         "{}.{}.",
         B64.encode(r#"{"alg":"none","typ":"JWT"}"#),
-        B64.encode(idp.claims("ann@acme.test", "pm:read").to_string())
+        B64.encode(idp.claims(RESOURCE, "ann@acme.test", "pm:read").to_string())
     );
     assert!(verifier.verify(&unsigned).await.is_err());
     assert!(invalid(verifier.verify("eyJnot.a.jwt").await).contains("not a JWT"));
@@ -257,13 +135,13 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     assert!(invalid(verifier.verify(&huge).await).contains("too long"));
 
     // No pm-mcp scope at all: refused as such (the client should ask for them).
-    let t = key.sign(&idp.claims("ann@acme.test", "openid email"));
+    let t = key.sign(&idp.claims(RESOURCE, "ann@acme.test", "openid email"));
     assert!(matches!(
         verifier.verify(&t).await,
         Err(TokenError::NoScope(_))
     ));
     // Okta puts scopes in `scp` as an array; Entra ID as a string.
-    let mut c = idp.claims("ann@acme.test", "");
+    let mut c = idp.claims(RESOURCE, "ann@acme.test", "");
     c.as_object_mut().unwrap().remove("scope");
     c["scp"] = json!(["pm:read", "pm:admin"]);
     assert!(
@@ -281,12 +159,12 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
     );
 
     // No e-mail, or one the provider says is unverified.
-    let mut c = idp.claims("ann@acme.test", "pm:read");
+    let mut c = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
     c.as_object_mut().unwrap().remove("email");
     assert!(
         matches!(verifier.verify(&key.sign(&c)).await, Err(TokenError::NoUser(m)) if m.contains("\"email\""))
     );
-    let mut c = idp.claims("ann@acme.test", "pm:read");
+    let mut c = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
     c["email_verified"] = json!(false);
     assert!(matches!(
         verifier.verify(&key.sign(&c)).await,
@@ -302,7 +180,7 @@ async fn keys_are_fetched_again_for_a_new_kid_but_not_for_every_unknown_one() {
     let old = SigningKey::new("old");
     idp.publish(&[&old]);
     let verifier = TokenVerifier::new(settings(&idp)).unwrap();
-    let claims = idp.claims("ann@acme.test", "pm:read");
+    let claims = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
     verifier.verify(&old.sign(&claims)).await.unwrap();
     assert_eq!(idp.jwks_fetches.load(Ordering::SeqCst), 1);
 
@@ -335,7 +213,7 @@ async fn a_rotated_key_is_picked_up_once_the_interval_has_passed() {
     let old = SigningKey::new("2026-01");
     idp.publish(&[&old]);
     let verifier = TokenVerifier::new(settings(&idp)).unwrap();
-    let claims = idp.claims("ann@acme.test", "pm:read");
+    let claims = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
     verifier.verify(&old.sign(&claims)).await.unwrap();
     let new = SigningKey::new("2026-02");
     idp.publish(&[&old, &new]);
@@ -448,81 +326,6 @@ fn settings_are_checked_and_spelled_out() {
 
 // ---- the authenticator and the HTTP app, on both engines ----
 
-struct TestDb {
-    store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-    pg_drop: Option<(String, String)>,
-}
-
-async fn sqlite_db() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pm.db");
-    let store = pm_store::open(&DatabaseUrl::Sqlite(path.display().to_string()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    TestDb {
-        store,
-        _dir: Some(dir),
-        pg_drop: None,
-    }
-}
-
-async fn pg_db() -> Option<TestDb> {
-    let admin_url = std::env::var("PM_MCP_TEST_DATABASE_URL").ok()?;
-    let name = format!("pm_mcp_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
-        .await
-        .expect("PM_MCP_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&format!("/{name}"));
-    let store = pm_store::open(&DatabaseUrl::Postgres(url.to_string()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    Some(TestDb {
-        store,
-        _dir: None,
-        pg_drop: Some((admin_url, name)),
-    })
-}
-
-impl TestDb {
-    async fn finish(self) {
-        self.store.close().await;
-        if let Some((admin_url, name)) = self.pg_drop {
-            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
-                .await
-                .unwrap();
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        }
-    }
-}
-
-async fn on_each_engine<F, Fut>(test: F)
-where
-    F: Fn(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let db = sqlite_db().await;
-    test(db.store.clone()).await;
-    db.finish().await;
-    match pg_db().await {
-        Some(db) => {
-            test(db.store.clone()).await;
-            db.finish().await;
-        }
-        None => eprintln!("PM_MCP_TEST_DATABASE_URL not set: PostgreSQL half skipped"),
-    }
-}
-
 #[tokio::test]
 async fn tokens_map_to_users_who_are_created_disabled_and_promoted_as_configured() {
     on_each_engine(|store| async move {
@@ -530,7 +333,7 @@ async fn tokens_map_to_users_who_are_created_disabled_and_promoted_as_configured
         let key = SigningKey::new("k");
         idp.publish(&[&key]);
         let token = |email: &str, groups: Value| {
-            let mut c = idp.claims(email, "pm:read pm:write");
+            let mut c = idp.claims(RESOURCE, email, "pm:read pm:write");
             c["groups"] = groups;
             key.sign(&c)
         };
@@ -751,7 +554,7 @@ async fn the_http_app_challenges_serves_metadata_and_refuses_writes_without_the_
             format!(r#"Bearer realm="pm-mcp", resource_metadata="{metadata}", scope="pm:read pm:write""#)
         );
         // A bad token: 401 invalid_token, with the same pointers.
-        let mut c = idp.claims("dee@acme.test", "pm:read");
+        let mut c = idp.claims(RESOURCE, "dee@acme.test", "pm:read");
         c["aud"] = json!("https://other.acme.test");
         let (status, challenge, body) = send(&app, rpc(&key.sign(&c), init.clone())).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -766,12 +569,12 @@ async fn the_http_app_challenges_serves_metadata_and_refuses_writes_without_the_
         assert_ne!(body["reason"], "invalid_token");
         // A token without any pm-mcp scope: 403 insufficient_scope.
         let (status, challenge, _) =
-            send(&app, rpc(&key.sign(&idp.claims("dee@acme.test", "openid")), init.clone())).await;
+            send(&app, rpc(&key.sign(&idp.claims(RESOURCE, "dee@acme.test", "openid")), init.clone())).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(challenge.starts_with(r#"Bearer error="insufficient_scope", scope="pm:read""#), "{challenge}");
 
         // A read-only token lists and reads …
-        let read = key.sign(&idp.claims("dee@acme.test", "pm:read"));
+        let read = key.sign(&idp.claims(RESOURCE, "dee@acme.test", "pm:read"));
         let (status, _, body) = send(&app, rpc(&read, init.clone())).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let names: Vec<&str> = body["result"]["tools"]
@@ -805,7 +608,7 @@ async fn the_http_app_challenges_serves_metadata_and_refuses_writes_without_the_
         let (status, _, _) = send(&app, rpc(&read, json!([me.clone(), write.clone()]))).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         // With the write scope the same call reaches the tool (which finds no such connection).
-        let write_token = key.sign(&idp.claims("dee@acme.test", "pm:read pm:write"));
+        let write_token = key.sign(&idp.claims(RESOURCE, "dee@acme.test", "pm:read pm:write"));
         let (status, _, body) = send(&app, rpc(&write_token, write)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["result"]["isError"], true, "{body}");

@@ -1,6 +1,5 @@
 //! One store test suite, run against SQLite always and against PostgreSQL when
 //! `PM_MCP_TEST_DATABASE_URL` is set (each test in a fresh database of its own).
-use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
@@ -8,82 +7,7 @@ use pm_core::{
     AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scope, Scopes, Secret,
 };
 use pm_store::*;
-
-struct TestDb {
-    store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-    pg_drop: Option<(String, String)>,
-}
-
-async fn sqlite_db() -> TestDb {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("nested/pm.db");
-    let store = pm_store::open(&DatabaseUrl::Sqlite(path.display().to_string()))
-        .await
-        .expect("open sqlite");
-    store.migrate().await.expect("migrate");
-    TestDb {
-        store,
-        _dir: Some(dir),
-        pg_drop: None,
-    }
-}
-
-/// A fresh PostgreSQL database for one test, or `None` when no server is configured.
-async fn pg_db() -> Option<TestDb> {
-    let admin_url = std::env::var("PM_MCP_TEST_DATABASE_URL").ok()?;
-    let name = format!("pm_mcp_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
-        .await
-        .expect("PM_MCP_TEST_DATABASE_URL is set but PostgreSQL is unreachable");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    let mut url = url::Url::parse(&admin_url).expect("test URL");
-    url.set_path(&format!("/{name}"));
-    let store = pm_store::open(&DatabaseUrl::Postgres(url.to_string()))
-        .await
-        .expect("open postgres");
-    store.migrate().await.expect("migrate");
-    Some(TestDb {
-        store,
-        _dir: None,
-        pg_drop: Some((admin_url, name)),
-    })
-}
-
-impl TestDb {
-    async fn finish(self) {
-        self.store.close().await;
-        if let Some((admin_url, name)) = self.pg_drop {
-            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
-                .await
-                .expect("reconnect");
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await
-                .expect("drop database");
-        }
-    }
-}
-
-async fn on_each_engine<F, Fut>(test: F)
-where
-    F: Fn(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let db = sqlite_db().await;
-    test(db.store.clone()).await;
-    db.finish().await;
-    match pg_db().await {
-        Some(db) => {
-            test(db.store.clone()).await;
-            db.finish().await;
-        }
-        None => eprintln!("PM_MCP_TEST_DATABASE_URL not set: PostgreSQL half skipped"),
-    }
-}
+use pm_testkit::db::on_each_engine;
 
 fn email(s: &str) -> Email {
     Email::parse(s).expect("email")
