@@ -208,6 +208,31 @@ async fn keys_are_fetched_again_for_a_new_kid_but_not_for_every_unknown_one() {
 }
 
 #[tokio::test]
+async fn a_token_verified_before_is_refused_once_it_expires() {
+    let idp = Idp::start().await;
+    let key = SigningKey::new("k");
+    idp.publish(&[&key]);
+    let verifier = TokenVerifier::new(OAuthSettings {
+        leeway: Duration::ZERO,
+        ..settings(&idp)
+    })
+    .unwrap();
+    let mut c = idp.claims(RESOURCE, "ann@acme.test", "pm:read");
+    c["exp"] = json!(chrono::Utc::now().timestamp() + 2);
+    let token = key.sign(&c);
+    verifier.verify(&token).await.unwrap();
+    // Again from memory, even with the provider down …
+    idp.down.store(true, Ordering::SeqCst);
+    verifier.verify(&token).await.unwrap();
+    // … but not past its expiry.
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    assert_eq!(
+        verifier.verify(&token).await.unwrap_err(),
+        TokenError::Expired
+    );
+}
+
+#[tokio::test]
 async fn a_rotated_key_is_picked_up_once_the_interval_has_passed() {
     let idp = Idp::start().await;
     let old = SigningKey::new("2026-01");
