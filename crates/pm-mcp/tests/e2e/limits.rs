@@ -102,15 +102,13 @@ async fn one_key_over_its_in_flight_cap_gets_429_at_once() {
         }
     });
     let server = env
-        .serve(&[
-            "--allow-http-providers",
-            "--allow-upstream",
-            "127.0.0.1/32",
-            "--rate-limit",
-            "0",
-            "--max-in-flight-per-key",
-            "1",
-        ])
+        .serve(
+            &[
+                LOCAL_UPSTREAM,
+                &["--rate-limit", "0", "--max-in-flight-per-key", "1"],
+            ]
+            .concat(),
+        )
         .await;
     let http = reqwest::Client::new();
     let slow = {

@@ -471,15 +471,13 @@ async fn the_database_goes_away_under_load_and_comes_back() {
     // The load is one key at far more than a person's rate: the per-key limits are not what
     // this test is about.
     let server = env
-        .serve(&[
-            "--allow-http-providers",
-            "--allow-upstream",
-            "127.0.0.1/32",
-            "--rate-limit",
-            "0",
-            "--max-in-flight-per-key",
-            "0",
-        ])
+        .serve(
+            &[
+                LOCAL_UPSTREAM,
+                &["--rate-limit", "0", "--max-in-flight-per-key", "0"],
+            ]
+            .concat(),
+        )
         .await;
     let load = Load::start(server.mcp_url(), key.clone(), jira.clone(), 4, 2);
     wait_for(&load, Duration::from_secs(30), "warm-up calls", |c| {
