@@ -366,7 +366,6 @@ impl Authenticator {
     /// (at once where the change is pushed).
     pub async fn authenticate(&self, raw: &str) -> Result<Principal, AuthError> {
         if let Some(verifier) = &self.oauth
-            && !raw.starts_with(pm_store::apikey::KEY_PREFIX)
             && TokenVerifier::looks_like_jwt(raw)
         {
             let token = verifier.verify(raw).await.map_err(AuthError::Token)?;
@@ -462,7 +461,7 @@ impl Authenticator {
                     None => {
                         return Err(AuthError::Token(TokenError::NoUser(format!(
                             "{email} has no pm-mcp account; ask an administrator to add it \
-                             (`pm-mcp user add {email}`)"
+                             (`pm-mcp user add --email {email}`)"
                         ))));
                     }
                 };

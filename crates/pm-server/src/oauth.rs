@@ -643,9 +643,19 @@ impl TokenVerifier {
         if !res.status().is_success() {
             return Err(format!("{url} answered {}", res.status()));
         }
-        let bytes = res.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-        if bytes.len() > 1024 * 1024 {
-            return Err(format!("{url} answered more than 1 MiB"));
+        const LIMIT: usize = 1024 * 1024;
+        let too_large = || format!("{url} answered more than 1 MiB");
+        if res.content_length().is_some_and(|n| n > LIMIT as u64) {
+            return Err(too_large());
+        }
+        // Read in chunks, so an answer without a declared length stops at the limit too.
+        let mut bytes = Vec::new();
+        let mut res = res;
+        while let Some(chunk) = res.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+            if bytes.len() + chunk.len() > LIMIT {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
         }
         serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not JSON: {e}"))
     }

@@ -233,6 +233,42 @@ async fn a_token_verified_before_is_refused_once_it_expires() {
 }
 
 #[tokio::test]
+async fn an_oversized_key_set_is_not_read_past_its_limit() {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let meta = json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/jwks") });
+    // 2 MiB of keys, sent without a declared length.
+    let huge = || async {
+        let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
+        let chunks = std::iter::repeat_n(chunk, 32).map(Ok::<_, std::io::Error>);
+        Body::from_stream(futures::stream::iter(chunks))
+    };
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { axum::Json(meta) }),
+        )
+        .route("/jwks", get(huge));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let verifier = TokenVerifier::new(OAuthSettings {
+        issuers: vec![issuer.clone()],
+        ..settings(&Idp::start().await)
+    })
+    .unwrap();
+    let key = SigningKey::new("k");
+    let now = chrono::Utc::now().timestamp();
+    let token = key.sign(&json!({
+        "iss": issuer, "sub": "ann", "aud": RESOURCE, "exp": now + 60,
+        "scope": "pm:read", "email": "ann@acme.test",
+    }));
+    assert_eq!(
+        verifier.verify(&token).await.unwrap_err(),
+        TokenError::IssuerUnavailable
+    );
+}
+
+#[tokio::test]
 async fn a_rotated_key_is_picked_up_once_the_interval_has_passed() {
     let idp = Idp::start().await;
     let old = SigningKey::new("2026-01");
