@@ -115,7 +115,7 @@ fn fake_issues() -> Vec<FakeIssue> {
             parent: None,
             watchers: Vec::new(),
             links: Vec::new(),
-            created: "2026-11-10T09:00:00.000+0000".into(),
+            created: at(-6, 9),
             history: seed_history(i, statuses[i % 3].0),
         })
         .collect()
@@ -150,34 +150,44 @@ fn entry(at: &str, items: Vec<Value>) -> Value {
     json!({ "id": "1", "author": { "accountId": MIA, "displayName": "Mia Krystof" }, "created": at, "items": items })
 }
 
-/// The seeded history of EX-i: the first six joined Sprint 7 before it started (16 Nov, 09:00),
-/// except EX-6, added on the 18th; work started on the 17th; done work finished on the 19th to
-/// 21st; EX-4 was re-estimated from 1 to 5 points on the 19th.
+/// The day Sprint 7 started, 09:00 UTC: three weeks before today, so the seeded history always
+/// lies inside the analytics windows that count back from now, whatever the calendar says.
+pub fn sprint7_start() -> chrono::DateTime<chrono::Utc> {
+    let day = chrono::Utc::now().date_naive() - chrono::Duration::days(21);
+    day.and_hms_opt(9, 0, 0).unwrap_or_default().and_utc()
+}
+
+/// Jira's changelog time `days` after Sprint 7's start day, at `hour` UTC.
+fn at(days: i64, hour: u32) -> String {
+    let day = sprint7_start().date_naive() + chrono::Duration::days(days);
+    format!("{}T{hour:02}:00:00.000+0000", day.format("%Y-%m-%d"))
+}
+
+/// An Agile sprint date `days` after Sprint 7's start (same hour).
+fn sprint_at(days: i64, hour: u32) -> String {
+    let day = sprint7_start().date_naive() + chrono::Duration::days(days);
+    format!("{}T{hour:02}:00:00.000Z", day.format("%Y-%m-%d"))
+}
+
+/// The seeded history of EX-i, relative to Sprint 7's start (day 0, 09:00; three weeks ago): the
+/// first six joined Sprint 7 before it started (day -0, 08:00), except EX-6, added on day 2; work
+/// started on day 1; done work finished on days 3 to 5; EX-4 was re-estimated from 1 to 5 points
+/// on day 3. Created six days before the start.
 fn seed_history(i: usize, status: &str) -> Vec<Value> {
     let mut h = Vec::new();
     if i <= 6 {
-        let at = if i == 6 {
-            "2026-11-18T10:00:00.000+0000"
-        } else {
-            "2026-11-16T08:00:00.000+0000"
-        };
-        h.push(entry(at, vec![sprint_item(None, Some(7))]));
+        let when = if i == 6 { at(2, 10) } else { at(0, 8) };
+        h.push(entry(&when, vec![sprint_item(None, Some(7))]));
     }
     if status != "To Do" {
-        h.push(entry(
-            "2026-11-17T10:00:00.000+0000",
-            vec![status_item("To Do", "In Progress")],
-        ));
+        h.push(entry(&at(1, 10), vec![status_item("To Do", "In Progress")]));
     }
     if i == 4 {
-        h.push(entry(
-            "2026-11-19T12:00:00.000+0000",
-            vec![points_item(Some(1.0), Some(5.0))],
-        ));
+        h.push(entry(&at(3, 12), vec![points_item(Some(1.0), Some(5.0))]));
     }
     if status == "Done" {
         h.push(entry(
-            &format!("2026-11-{}T15:00:00.000+0000", 19 + i % 3),
+            &at(3 + (i % 3) as i64, 15),
             vec![status_item("In Progress", "Done")],
         ));
     }
@@ -609,7 +619,7 @@ async fn add_comment(
     }
     let mut all = f.comments.lock().unwrap();
     let list = all.entry(key).or_default();
-    let c = json!({ "id": format!("{}", 10000 + list.len()), "author": f.myself.clone(), "body": body["body"], "created": "2026-11-27T09:00:00.000+0000", "updated": "2026-11-27T09:00:00.000+0000" });
+    let c = json!({ "id": format!("{}", 10000 + list.len()), "author": f.myself.clone(), "body": body["body"], "created": at(18, 9), "updated": at(18, 9) });
     list.push(c.clone());
     (StatusCode::CREATED, axum::Json(c)).into_response()
 }
@@ -1080,7 +1090,7 @@ async fn dc_comment(
             .into_response();
     };
     f.dc_texts.lock().unwrap().push(text.to_string());
-    (StatusCode::CREATED, axum::Json(json!({ "id": "50001", "body": text, "author": { "key": "JIRAUSER10100", "name": "mia", "displayName": "Mia Krystof" }, "created": "2026-11-27T09:00:00.000+0000" }))).into_response()
+    (StatusCode::CREATED, axum::Json(json!({ "id": "50001", "body": text, "author": { "key": "JIRAUSER10100", "name": "mia", "displayName": "Mia Krystof" }, "created": at(18, 9) }))).into_response()
 }
 
 async fn boards(
@@ -1224,7 +1234,7 @@ async fn sprint_update(
             );
         }
         if state == "closed" {
-            s["completeDate"] = json!("2026-11-30T10:00:00.000Z");
+            s["completeDate"] = json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
         }
         s["state"] = json!(state);
     }
@@ -1522,8 +1532,8 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         worklogs: Mutex::default(),
         dc_texts: Mutex::default(),
         sprints: Mutex::new(vec![
-            json!({ "id": 6, "name": "Sprint 6", "state": "closed", "startDate": "2026-11-02T09:00:00.000Z", "endDate": "2026-11-16T09:00:00.000Z", "completeDate": "2026-11-16T10:00:00.000Z", "originBoardId": 84, "goal": "Ship search" }),
-            json!({ "id": 7, "name": "Sprint 7", "state": "active", "startDate": "2026-11-16T09:00:00.000Z", "endDate": "2026-11-30T09:00:00.000Z", "originBoardId": 84, "goal": "Fix checkout" }),
+            json!({ "id": 6, "name": "Sprint 6", "state": "closed", "startDate": sprint_at(-14, 9), "endDate": sprint_at(0, 9), "completeDate": sprint_at(0, 10), "originBoardId": 84, "goal": "Ship search" }),
+            json!({ "id": 7, "name": "Sprint 7", "state": "active", "startDate": sprint_at(0, 9), "endDate": sprint_at(14, 9), "originBoardId": 84, "goal": "Fix checkout" }),
             json!({ "id": 8, "name": "Sprint 8", "state": "future", "originBoardId": 84 }),
         ]),
         flaky: AtomicUsize::new(0),

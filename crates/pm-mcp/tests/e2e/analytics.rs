@@ -1,6 +1,6 @@
 //! Analytics through the real binary against the fake Jira, whose Sprint 7 has a seeded history
-//! (six items planned before the start on 16 Nov, EX-6 added on the 18th, EX-4 re-estimated from
-//! 1 to 5 points, work started on the 17th, EX-2 and EX-5 done on the 21st and 20th): the numbers
+//! (six items planned before its start three weeks ago, EX-6 added two days in, EX-4 re-estimated
+//! from 1 to 5 points, work started on day 1, EX-2 and EX-5 done on days 5 and 4): the numbers
 //! come from that history, and the chart tools carry an 800×450 PNG.
 use base64::Engine as _;
 use rmcp::model::ProtocolVersion;

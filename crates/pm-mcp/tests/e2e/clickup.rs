@@ -98,7 +98,7 @@ async fn a_clickup_session_through_the_real_binary() {
         assert_eq!(commented["comment"]["body"], "Reproduced on **Safari 18**");
         let comments = ok(&ann, "get_task_comments", json!({ "task_id": id })).await;
         assert_eq!(comments["comments"][0]["author"]["name"], "John Doe");
-        let logged = ok(&ann, "log_work", json!({ "task_id": id, "hours": 1.5, "date": "2026-11-27", "comment": "debugging" })).await;
+        let logged = ok(&ann, "log_work", json!({ "task_id": id, "hours": 1.5, "date": day(-3), "comment": "debugging" })).await;
         assert_eq!(logged["worklog"]["seconds"], 5400);
         let logs = ok(&ann, "list_worklogs", json!({ "task_id": id })).await;
         assert_eq!(logs["total_hours"], 1.5);

@@ -567,3 +567,11 @@ pub async fn refused_within(client: &Client, tool: &'static str) -> String {
         }
     }
 }
+
+/// The calendar day `offset` days from today (UTC), as `YYYY-MM-DD`: tests never pin a date that
+/// the calendar can overtake (a real Redmine refuses a due date before the start date, today).
+pub fn day(offset: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(offset))
+        .format("%Y-%m-%d")
+        .to_string()
+}

@@ -90,7 +90,7 @@ async fn a_jira_session_through_the_real_binary() {
         // The working part of the day: create a task, move it, comment, log work, read it back.
         let created = call_with(&ann, "create_task", json!({
             "project_id": "acme-jira:EX", "title": "Checkout fails on Safari",
-            "description": "## Steps\n\n1. open **checkout**\n2. pay", "due_date": "2026-12-24",
+            "description": "## Steps\n\n1. open **checkout**\n2. pay", "due_date": day(17),
             "sprint_id": "acme-jira:7", "story_points": 2
         }))
         .await;
@@ -113,7 +113,7 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(commented.structured_content.expect("comment")["comment"]["body"], "Reproduced on **Safari 18**");
         let comments = call_with(&ann, "get_task_comments", json!({ "task_id": new_id })).await.structured_content.expect("comments");
         assert_eq!(comments["comments"][0]["author"]["name"], "Mia Krystof");
-        let logged = call_with(&ann, "log_work", json!({ "task_id": new_id, "hours": 1.5, "date": "2026-11-27", "comment": "debugging" })).await;
+        let logged = call_with(&ann, "log_work", json!({ "task_id": new_id, "hours": 1.5, "date": day(-3), "comment": "debugging" })).await;
         assert_eq!(logged.structured_content.expect("log")["worklog"]["seconds"], 5400);
         let logs = call_with(&ann, "list_worklogs", json!({ "task_id": new_id })).await.structured_content.expect("logs");
         assert_eq!(logs["total_hours"], 1.5);

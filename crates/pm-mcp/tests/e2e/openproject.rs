@@ -64,7 +64,7 @@ async fn an_openproject_session_through_the_real_binary() {
         // A day's work on one task.
         let created = ok(&ann, "create_task", json!({
             "project_id": "acme-op:demo-project", "title": "Checkout fails on Safari", "task_type": "Bug",
-            "description": "## Steps\n\n1. pay", "due_date": "2026-12-24", "priority": "High"
+            "description": "## Steps\n\n1. pay", "due_date": day(17), "priority": "High"
         }))
         .await;
         let id = created["task"]["id"].as_str().expect("id").to_string();
@@ -88,7 +88,7 @@ async fn an_openproject_session_through_the_real_binary() {
         let comments = ok(&ann, "get_task_comments", json!({ "task_id": id })).await;
         assert_eq!(comments["comments"][0]["body"], "Reproduced on **Safari 18**");
         assert_eq!(fake.comments(native).len(), 1);
-        let logged = ok(&ann, "log_work", json!({ "task_id": id, "hours": 1.5, "date": "2026-11-27", "comment": "debugging" })).await;
+        let logged = ok(&ann, "log_work", json!({ "task_id": id, "hours": 1.5, "date": day(-3), "comment": "debugging" })).await;
         assert_eq!(logged["worklog"]["seconds"], 5400);
         let logs = ok(&ann, "list_worklogs", json!({ "task_id": id })).await;
         assert_eq!(logs["total_hours"], 1.5);

@@ -110,7 +110,8 @@ async fn a_working_day_against_a_real_redmine() {
         .await;
 
     // A version as the sprint; an epic-like parent; tasks under it in the sprint.
-    let sprint = ok(&ann, "create_sprint", json!({ "project_id": project_id, "name": "Sprint 1", "end_date": "2026-12-11", "goal": "Payments" })).await;
+    let (sprint_end, due, worked) = (day(14), day(5), day(-3));
+    let sprint = ok(&ann, "create_sprint", json!({ "project_id": project_id, "name": "Sprint 1", "end_date": sprint_end, "goal": "Payments" })).await;
     let sprint_id = sprint["sprint"]["id"].as_str().expect("id").to_string();
     let version = direct
         .get(&format!(
@@ -124,7 +125,7 @@ async fn a_working_day_against_a_real_redmine() {
             version["version"]["name"].as_str(),
             version["version"]["due_date"].as_str()
         ),
-        (Some("Sprint 1"), Some("2026-12-11"))
+        (Some("Sprint 1"), Some(sprint_end.as_str()))
     );
     let parent = ok(
         &ann,
@@ -135,7 +136,7 @@ async fn a_working_day_against_a_real_redmine() {
     let parent_id = parent["task"]["id"].as_str().expect("id").to_string();
     let task = ok(&ann, "create_task", json!({
         "project_id": project_id, "title": "Card form validation", "description": "Validate **card numbers**",
-        "priority": "High", "assignee_id": "rm:1", "sprint_id": sprint_id, "parent_id": parent_id, "due_date": "2026-12-05", "task_type": "Bug"
+        "priority": "High", "assignee_id": "rm:1", "sprint_id": sprint_id, "parent_id": parent_id, "due_date": due, "task_type": "Bug"
     }))
     .await;
     let task_id = task["task"]["id"].as_str().expect("id").to_string();
@@ -243,7 +244,7 @@ async fn a_working_day_against_a_real_redmine() {
     let logged = ok(
         &ann,
         "log_work",
-        json!({ "task_id": task_id, "hours": 1.5, "date": "2026-11-27", "comment": "form rules" }),
+        json!({ "task_id": task_id, "hours": 1.5, "date": worked, "comment": "form rules" }),
     )
     .await;
     assert_eq!(logged["worklog"]["seconds"], 5400);
@@ -252,7 +253,8 @@ async fn a_working_day_against_a_real_redmine() {
         .await
         .1;
     assert_eq!(entries["time_entries"][0]["hours"], 1.5);
-    assert_eq!(entries["time_entries"][0]["spent_on"], "2026-11-27");
+    assert_eq!(entries["time_entries"][0]["spent_on"], worked.as_str());
+    assert_eq!(issue["due_date"], due.as_str());
 
     // Lists with filters; the sprint; what Redmine cannot do is said plainly.
     let mine = ok(&ann, "list_my_tasks", json!({ "project_id": project_id })).await;
