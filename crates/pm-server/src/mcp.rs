@@ -201,31 +201,6 @@ fn allowed(
     Ok(())
 }
 
-impl PmServer {
-    /// The toolsets shown when nobody names any: the default set, plus the connections toolset
-    /// while the caller has no connection yet (so an assistant can add the first one).
-    async fn default_toolsets(
-        &self,
-        principal: &Principal,
-        requested: Option<&[String]>,
-    ) -> &'static [&'static str] {
-        let named = self.state.http.toolsets.is_some()
-            || principal.toolsets().is_some()
-            || requested.is_some();
-        if !named
-            && self
-                .state
-                .has_connections(principal.user.id)
-                .await
-                .is_ok_and(|has| !has)
-        {
-            tools::FIRST_RUN_TOOLSETS
-        } else {
-            tools::DEFAULT_TOOLSETS
-        }
-    }
-}
-
 /// Toolsets a request narrows itself to with `X-MCP-Toolsets: tasks,projects` (HTTP only).
 fn requested_toolsets(context: &RequestContext<RoleServer>) -> Option<Vec<String>> {
     let parts = context.extensions.get::<http::request::Parts>()?;
@@ -264,9 +239,7 @@ impl ServerHandler for PmServer {
     ) -> Result<ListToolsResult, ErrorData> {
         let principal = self.principal(&context).await?;
         let requested = requested_toolsets(&context);
-        let defaults = self
-            .default_toolsets(&principal, requested.as_deref())
-            .await;
+        let defaults = tools::DEFAULT_TOOLSETS;
         #[allow(unused_mut)]
         let mut tools: Vec<Tool> = self
             .tool_router
@@ -442,9 +415,7 @@ impl PmServer {
             ));
         };
         let requested = requested_toolsets(&context);
-        let defaults = self
-            .default_toolsets(&principal, requested.as_deref())
-            .await;
+        let defaults = tools::DEFAULT_TOOLSETS;
         let (result, outcome, error_kind, connection_id) = match allowed(
             &self.state.http,
             &principal,

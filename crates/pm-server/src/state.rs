@@ -165,20 +165,6 @@ impl AppState {
         Ok(list)
     }
 
-    /// Whether the user has any connection (from the cache when it is current, without copying).
-    pub async fn has_connections(
-        &self,
-        user: pm_core::UserId,
-    ) -> Result<bool, pm_store::StoreError> {
-        if let (Some(e), Ok(cache)) = (self.auth.epoch(), self.connections.lock())
-            && let Some((at, list)) = cache.get(&user)
-            && *at == e
-        {
-            return Ok(!list.is_empty());
-        }
-        Ok(!self.connections_of(user).await?.is_empty())
-    }
-
     /// Forgets a user's cached connections (after this process changed them).
     pub fn forget_connections(&self, user: pm_core::UserId) {
         if let Ok(mut cache) = self.connections.lock() {

@@ -88,7 +88,9 @@ pub(crate) const DONE_RULE: &str = "Done means the status category is done (the 
 
 pub(crate) fn round2(x: f64) -> f64 {
     if x.is_finite() {
-        (x * 100.0).round() / 100.0
+        // `+ 0.0` turns a negative zero (-0.004 rounded, or a negated empty sum) into 0: no
+        // answer says "-0".
+        (x * 100.0).round() / 100.0 + 0.0
     } else {
         0.0
     }
@@ -115,6 +117,34 @@ pub(crate) fn days_between(from: NaiveDate, to: NaiveDate) -> (Vec<NaiveDate>, O
     let note = (span > MAX_DAYS)
         .then(|| format!("The window has {span} days; only the first {MAX_DAYS} are computed."));
     (days, note)
+}
+
+/// The metric to use when the caller named none: story points where the tracker has them (some
+/// item carries points now or in its history), else the task count — with the sentence that says
+/// which, for the result's assumptions. A tracker without story points (Redmine, a Jira site
+/// without the field) would otherwise chart all zeros.
+pub fn default_metric<'a>(
+    histories: impl IntoIterator<Item = &'a crate::history::History>,
+) -> (Metric, String) {
+    let has_points = histories.into_iter().any(|h| {
+        h.items.iter().any(|i| {
+            i.points.is_some()
+                || i.points_changes
+                    .iter()
+                    .any(|c| c.to.is_some() || c.from.is_some())
+        })
+    });
+    if has_points {
+        (
+            Metric::StoryPoints,
+            "No metric was given: story points, since the items carry them.".to_string(),
+        )
+    } else {
+        (
+            Metric::TaskCount,
+            "No metric was given and no item carries story points: task count (each item counts as 1).".to_string(),
+        )
+    }
 }
 
 /// The assumption line about where story points came from, for point-based results.

@@ -1141,3 +1141,60 @@ fn results_serialize_with_assumptions() {
     let s = schemars::schema_for!(Burndown);
     assert!(serde_json::to_string(&s).unwrap().contains("scope_changes"));
 }
+
+// ---------------------------------------------------------------- defaults and signs
+
+#[test]
+fn the_default_metric_is_one_the_items_have() {
+    let (m, note) = default_metric([&scenario()]);
+    assert_eq!(m, Metric::StoryPoints);
+    assert!(note.contains("story points"), "{note}");
+    let plain = History {
+        items: vec![item("A"), mv(item("B"), t(4, 9), done())],
+        source: source(true),
+    };
+    let (m, note) = default_metric([&plain]);
+    assert_eq!(m, Metric::TaskCount);
+    assert!(note.contains("task count"), "{note}");
+    // Points only in the history (cleared since) still count as a tracker with points.
+    let mut cleared = item("C");
+    cleared.points_changes.push(EstimateChange {
+        at: t(4, 9),
+        from: Some(2.0),
+        to: None,
+    });
+    let h = History {
+        items: vec![cleared],
+        source: source(true),
+    };
+    assert_eq!(default_metric([&plain, &h]).0, Metric::StoryPoints);
+    assert_eq!(default_metric([]).0, Metric::TaskCount);
+}
+
+#[test]
+fn no_figure_is_a_negative_zero() {
+    // An empty sprint: every sum is over nothing (Rust's float sum of nothing is -0.0).
+    let empty = History {
+        items: vec![],
+        source: source(true),
+    };
+    for metric in [Metric::StoryPoints, Metric::TaskCount, Metric::Hours] {
+        let r = sprint_report(&sprint(), &empty, metric, now());
+        let b = burndown(&sprint(), &empty, metric, now());
+        let text = format!(
+            "{}{}",
+            serde_json::to_string(&r).unwrap_or_default(),
+            serde_json::to_string(&b).unwrap_or_default()
+        );
+        assert!(
+            !text.contains("-0.0") && !text.contains(":-0,") && !text.contains(":-0}"),
+            "{text}"
+        );
+        assert!(r.removed_value.is_sign_positive() && b.removed.is_sign_positive());
+    }
+    // And a scenario where items leave: removed is a positive number.
+    let b = burndown(&sprint(), &scenario(), Metric::StoryPoints, now());
+    assert!(b.removed > 0.0);
+    assert_eq!(round2(-0.001), 0.0);
+    assert!(round2(-0.001).is_sign_positive());
+}

@@ -68,7 +68,7 @@ impl<T: Serialize> IntoCallToolResult for Charted<T> {
 pub struct SprintChartArgs {
     /// Sprint id (e.g. "acme-jira:42").
     pub sprint_id: String,
-    /// Default story_points.
+    /// Default: story_points where the items have them, else task_count.
     #[serde(default)]
     pub metric: Option<Metric>,
     /// Add a PNG chart (default true).
@@ -79,7 +79,7 @@ pub struct SprintChartArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SprintReportArgs {
     pub sprint_id: String,
-    /// Default story_points.
+    /// Default: story_points where the items have them, else task_count.
     #[serde(default)]
     pub metric: Option<Metric>,
 }
@@ -194,6 +194,21 @@ fn qualify_sprint(mut s: Sprint, c: &ConnectionHandle) -> Sprint {
     s
 }
 
+/// The metric asked for, or the one the items have (story points where they exist, else the task
+/// count) with the sentence that says which was chosen.
+fn metric_or_default<'a>(
+    asked: Option<Metric>,
+    histories: impl IntoIterator<Item = &'a History>,
+) -> (Metric, Option<String>) {
+    match asked {
+        Some(m) => (m, None),
+        None => {
+            let (m, note) = analytics::default_metric(histories);
+            (m, Some(note))
+        }
+    }
+}
+
 /// The last `days` days, today included.
 fn window(days: u32) -> (NaiveDate, NaiveDate) {
     let today = Utc::now().date_naive();
@@ -306,12 +321,9 @@ impl PmServer {
         Parameters(a): Parameters<SprintChartArgs>,
     ) -> Result<Charted<analytics::Burndown>, ToolError> {
         let (sprint, history) = self.sprint_and_history(&p, &a.sprint_id).await?;
-        let value = analytics::burndown(
-            &sprint,
-            &history,
-            a.metric.unwrap_or(Metric::StoryPoints),
-            Utc::now(),
-        );
+        let (metric, note) = metric_or_default(a.metric, [&history]);
+        let mut value = analytics::burndown(&sprint, &history, metric, Utc::now());
+        value.assumptions.splice(0..0, note);
         let png = png(a.chart, || pm_charts::burndown_png(&value));
         Ok(Charted { value, png })
     }
@@ -344,7 +356,9 @@ impl PmServer {
         let sprints = self
             .closed_sprints(&conn.name, provider.as_ref(), &project, n)
             .await?;
-        let value = analytics::velocity(&sprints, a.metric.unwrap_or(Metric::StoryPoints));
+        let (metric, note) = metric_or_default(a.metric, sprints.iter().map(|(_, h)| h));
+        let mut value = analytics::velocity(&sprints, metric);
+        value.assumptions.splice(0..0, note);
         let png = png(a.chart, || pm_charts::velocity_png(&value));
         Ok(Charted { value, png })
     }
@@ -368,12 +382,9 @@ impl PmServer {
         Parameters(a): Parameters<SprintReportArgs>,
     ) -> Result<Charted<analytics::SprintReport>, ToolError> {
         let (sprint, history) = self.sprint_and_history(&p, &a.sprint_id).await?;
-        let value = analytics::sprint_report(
-            &sprint,
-            &history,
-            a.metric.unwrap_or(Metric::StoryPoints),
-            Utc::now(),
-        );
+        let (metric, note) = metric_or_default(a.metric, [&history]);
+        let mut value = analytics::sprint_report(&sprint, &history, metric, Utc::now());
+        value.assumptions.splice(0..0, note);
         Ok(Charted { value, png: None })
     }
 
@@ -403,7 +414,10 @@ impl PmServer {
             .closed_sprints(&connection, provider.as_ref(), &project, 3)
             .await
         {
-            Ok(s) if !s.is_empty() => Some(analytics::velocity(&s, Metric::StoryPoints)),
+            Ok(s) if !s.is_empty() => {
+                let (metric, _) = analytics::default_metric(s.iter().map(|(_, h)| h));
+                Some(analytics::velocity(&s, metric))
+            }
             _ => None,
         };
         let mut h = analytics::project_health(&history, velocity.as_ref(), Utc::now());

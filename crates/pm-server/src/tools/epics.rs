@@ -61,7 +61,7 @@ pub struct UnlinkArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EpicList {
-    pub epics: Vec<Task>,
+    pub epics: Vec<super::tasks::TaskItem>,
     pub next_cursor: Option<String>,
 }
 
@@ -102,7 +102,7 @@ impl PmServer {
             epics: page
                 .items
                 .into_iter()
-                .map(|t| super::tasks::qualify(t, &conn.name))
+                .map(|t| super::tasks::TaskItem::of(super::tasks::qualify(t, &conn.name)))
                 .collect(),
             next_cursor: page.next,
         }))

@@ -23,6 +23,41 @@ mod work;
 
 pub use identity::{ConnectionSummary, CurrentUser, ListProvidersArgs, ProviderList};
 
+/// The longest description (in characters) an item of a list or search carries: an excerpt,
+/// flagged `description_cut`; `get_task` gives the whole text. Keeps a page of 100 items small
+/// whatever the tracker holds.
+pub(crate) const EXCERPT_CHARS: usize = 300;
+
+/// The longest description one task's answer carries (`get_task`): beyond it the text is cut and
+/// flagged, so no answer grows past about 0.5 MB (the structured result and its text mirror).
+pub(crate) const DESCRIPTION_CAP_CHARS: usize = 200_000;
+
+/// Cuts `text` to at most `max` characters (at a word boundary when one is near, ending in "…"),
+/// and says whether it did.
+pub(crate) fn cut(text: &mut Option<String>, max: usize) -> bool {
+    let Some(t) = text.as_mut() else {
+        return false;
+    };
+    let Some((end, _)) = t.char_indices().nth(max.saturating_sub(1)) else {
+        return false;
+    };
+    if t[end..].chars().count() <= 1 {
+        return false;
+    }
+    // Leave room for the ellipsis; back up to a space within the last 40 characters.
+    let head = &t[..end];
+    let at = head
+        .char_indices()
+        .rev()
+        .take(40)
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(end, |(i, _)| i);
+    let mut excerpt = t[..at].trim_end().to_string();
+    excerpt.push('…');
+    *t = excerpt;
+    true
+}
+
 /// Every tool of every family, as the macros build them.
 fn families() -> ToolRouter<PmServer> {
     PmServer::identity_router()
@@ -453,13 +488,16 @@ pub const TOOLSETS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// What a caller sees when neither the server, nor the key, nor the request names toolsets: an
-/// engineer's everyday work, in under 16 KB of `tools/list`. `all` (or naming sets) offers more.
-pub const DEFAULT_TOOLSETS: &[&str] = &["users", "projects", "tasks", "comments"];
+/// The budget of `tools/list` for the default toolsets, in bytes of JSON (about 5,000 tokens).
+/// It was 16 KB before the connection tools joined the default set (issue 18): an assistant that
+/// cannot repair its own connection costs more than the 3.5 KB they take.
+pub const DEFAULT_BUDGET_BYTES: usize = 20_000;
 
-/// The default set of a caller with no tracker connection yet: also the connections toolset, so
-/// the assistant can add the first one (`configure_pm_provider`).
-pub const FIRST_RUN_TOOLSETS: &[&str] = &["users", "connections", "projects", "tasks", "comments"];
+/// What a caller sees when neither the server, nor the key, nor the request names toolsets: an
+/// engineer's everyday work, within [`DEFAULT_BUDGET_BYTES`] of `tools/list`. `all` (or naming sets) offers more.
+/// The connections toolset is always in it: the assistant must be able to add a second tracker
+/// and repair a broken one (errors point it to `list_providers` and `configure_pm_provider`).
+pub const DEFAULT_TOOLSETS: &[&str] = &["users", "connections", "projects", "tasks", "comments"];
 
 /// Words accepted wherever toolsets are named, besides the toolsets' own names.
 pub const TOOLSET_WORDS: &[&str] = &["all", "default"];
@@ -638,8 +676,8 @@ mod tests {
             .collect();
         let default = serde_json::to_string(&default).expect("serialise");
         assert!(
-            default.len() + 100 <= 16_000,
-            "tools/list for the default toolsets grew to {} bytes (budget 16,000)",
+            default.len() + 100 <= DEFAULT_BUDGET_BYTES,
+            "tools/list for the default toolsets grew to {} bytes (budget {DEFAULT_BUDGET_BYTES})",
             default.len()
         );
     }
@@ -689,6 +727,33 @@ mod tests {
         )
         .expect_err("not an enum value");
         assert!(err.message.contains("metric"), "{}", err.message);
+    }
+
+    #[test]
+    fn descriptions_are_cut_to_excerpts_and_flagged() {
+        let mut none = None;
+        assert!(!cut(&mut none, 300));
+        let mut short = Some("short".to_string());
+        assert!(!cut(&mut short, 300));
+        assert_eq!(short.as_deref(), Some("short"));
+        // Exactly at the limit: whole.
+        let mut exact = Some("é".repeat(300));
+        assert!(!cut(&mut exact, 300));
+        // Long multi-byte text: at most 300 characters, ellipsis included, at a word boundary.
+        let long = "naïve words ".repeat(100);
+        let mut text = Some(long.clone());
+        assert!(cut(&mut text, 300));
+        let text = text.unwrap_or_default();
+        assert!(text.chars().count() <= 300, "{}", text.chars().count());
+        assert!(
+            text.ends_with("words…") || text.ends_with("naïve…"),
+            "{text}"
+        );
+        assert!(long.starts_with(text.trim_end_matches('…')));
+        // One long word: cut inside it.
+        let mut word = Some("x".repeat(1000));
+        assert!(cut(&mut word, 300));
+        assert_eq!(word.map(|w| w.chars().count()), Some(300));
     }
 
     #[test]

@@ -72,7 +72,7 @@ pub struct ProjectDeleted {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProjectList {
-    pub projects: Vec<Project>,
+    pub projects: Vec<ProjectItem>,
     /// Pass as cursor for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
@@ -80,6 +80,27 @@ pub struct ProjectList {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ProjectOne {
     pub project: Project,
+}
+
+/// A project as lists show it: its description cut to an excerpt, flagged; get_project has it
+/// whole.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ProjectItem {
+    #[serde(flatten)]
+    pub project: Project,
+    /// True when `description` is an excerpt: get_project has the whole text.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub description_cut: bool,
+}
+
+/// The list form of a project: qualified, its description an excerpt.
+fn item(p: Project, connection: &pm_core::ConnectionHandle) -> ProjectItem {
+    let mut project = qualify(p, connection);
+    let description_cut = super::cut(&mut project.description, super::EXCERPT_CHARS);
+    ProjectItem {
+        project,
+        description_cut,
+    }
 }
 
 /// Ids handed out are qualified with the connection, so they work as input as they are.
@@ -117,7 +138,7 @@ impl PmServer {
             projects: page
                 .items
                 .into_iter()
-                .map(|x| qualify(x, &conn.name))
+                .map(|x| item(x, &conn.name))
                 .collect(),
             next_cursor: page.next,
         }))
@@ -150,7 +171,7 @@ impl PmServer {
             projects: page
                 .items
                 .into_iter()
-                .map(|x| qualify(x, &conn.name))
+                .map(|x| item(x, &conn.name))
                 .collect(),
             next_cursor: page.next,
         }))

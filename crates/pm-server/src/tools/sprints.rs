@@ -2,7 +2,7 @@
 //! change, start, complete, delete.
 use chrono::{DateTime, NaiveDate, Utc};
 use pm_core::{
-    ConnectionHandle, NewSprint, PageRequest, QualifiedId, Sprint, SprintChange, SprintState, Task,
+    ConnectionHandle, NewSprint, PageRequest, QualifiedId, Sprint, SprintChange, SprintState,
     TaskQuery,
 };
 use rmcp::handler::server::common::Extension;
@@ -86,7 +86,7 @@ pub struct SprintOne {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SprintWithTasks {
     pub sprint: Sprint,
-    pub tasks: Vec<Task>,
+    pub tasks: Vec<super::tasks::TaskItem>,
     pub next_cursor: Option<String>,
 }
 
@@ -250,7 +250,7 @@ impl PmServer {
             tasks: page
                 .items
                 .into_iter()
-                .map(|t| super::tasks::qualify(t, &conn.name))
+                .map(|t| super::tasks::TaskItem::of(super::tasks::qualify(t, &conn.name)))
                 .collect(),
             next_cursor: page.next,
         }))

@@ -102,7 +102,7 @@ pub struct GetTaskArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TaskList {
-    pub tasks: Vec<Task>,
+    pub tasks: Vec<TaskItem>,
     /// Pass as cursor for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
@@ -110,6 +110,32 @@ pub struct TaskList {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct TaskOne {
     pub task: Task,
+    /// True when the description was longer than the answer cap
+    /// ([`super::DESCRIPTION_CAP_CHARS`] characters) and is cut: the task's url has the rest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub description_cut: bool,
+}
+
+/// A task as lists and searches show it: its description cut to an excerpt of at most
+/// [`super::EXCERPT_CHARS`] characters, flagged; `get_task` gives the whole text.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskItem {
+    #[serde(flatten)]
+    pub task: Task,
+    /// True when `description` is an excerpt: get_task has the whole text.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub description_cut: bool,
+}
+
+impl TaskItem {
+    /// The list form of a qualified task.
+    pub(crate) fn of(mut task: Task) -> Self {
+        let description_cut = super::cut(&mut task.description, super::EXCERPT_CHARS);
+        TaskItem {
+            task,
+            description_cut,
+        }
+    }
 }
 
 /// The native ids of qualified inputs, and the one connection they name (mixing is refused).
@@ -221,7 +247,7 @@ impl PmServer {
             tasks: page
                 .items
                 .into_iter()
-                .map(|t| qualify(t, &conn.name))
+                .map(|t| TaskItem::of(qualify(t, &conn.name)))
                 .collect(),
             next_cursor: page.next,
         }))
@@ -402,8 +428,11 @@ impl PmServer {
             .get_task(&native)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let mut task = qualify(task, &conn.name);
+        let description_cut = super::cut(&mut task.description, super::DESCRIPTION_CAP_CHARS);
         Ok(Json(TaskOne {
-            task: qualify(task, &conn.name),
+            task,
+            description_cut,
         }))
     }
 }
