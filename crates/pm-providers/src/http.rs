@@ -381,7 +381,7 @@ impl Upstream {
                 };
                 return serde_json::from_slice(bytes).map_err(|e| ProviderError::Decode {
                     provider: self.provider,
-                    message: e.to_string(),
+                    message: unreadable(bytes, &e),
                 });
             }
             self.record(status.is_server_error());
@@ -405,8 +405,11 @@ impl Upstream {
                 });
             }
             let body = read_prefix(res, MAX_ERROR_BODY).await;
+            // The tracker's own explanation when it gave one; otherwise words for the status,
+            // never a bare reason phrase ("Not Found was not found").
             let message = (self.error_text)(&body)
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+                .filter(|m| Some(m.as_str()) != status.canonical_reason())
+                .unwrap_or_else(|| status_words(self.provider, status, url.path()));
             return Err(map_status(self.provider, status, message, retry_after));
         }
     }
@@ -428,8 +431,90 @@ impl Upstream {
         }
         ProviderError::Network {
             provider: self.provider,
-            message: without_url(e),
+            message: transport_words(e, self.base.host_str().unwrap_or("the tracker")),
         }
+    }
+}
+
+/// Why a 2xx answer could not be read, in words a model can act on (the body is not echoed).
+fn unreadable(body: &[u8], e: &serde_json::Error) -> String {
+    let start = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    match (start, e.classify()) {
+        (Some(b'<'), _) => "the answer was an HTML page, not the tracker's API: check that the connection's base URL is the tracker's address (configure_pm_provider)".to_string(),
+        (_, serde_json::error::Category::Data) => {
+            format!("the answer did not have the expected shape ({e})")
+        }
+        _ => "the answer was not valid JSON (cut off or malformed); try again, and check the connection's base URL if it persists".to_string(),
+    }
+}
+
+/// Words for an error status whose body explained nothing.
+fn status_words(provider: &str, status: StatusCode, path: &str) -> String {
+    match status.as_u16() {
+        401 => "the token was not accepted".to_string(),
+        403 => "the connection's account lacks the permission for this".to_string(),
+        404 => format!("{provider} has nothing at {path}"),
+        409 => "the item changed meanwhile; read it again and retry".to_string(),
+        400 | 422 => "the request was refused without a reason".to_string(),
+        s if s >= 500 => format!("{provider} had an internal error (HTTP {s}); try again later"),
+        s => format!("HTTP {s}"),
+    }
+}
+
+/// A failed exchange in words (refused, unknown host, TLS, reset), without the URL or the HTTP
+/// client's own phrasing.
+fn transport_words(e: &reqwest::Error, host: &str) -> String {
+    use std::error::Error as _;
+    let mut chain = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = e.source();
+    while let Some(s) = source {
+        chain.push(s.to_string().to_ascii_lowercase());
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => {
+                    return format!(
+                        "{host} refused the connection: is the tracker running at the connection's base URL?"
+                    );
+                }
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                    return format!("{host} closed the connection before answering; try again");
+                }
+                _ => {}
+            }
+        }
+        source = s.source();
+    }
+    let said = |needle: &str| chain.iter().any(|c| c.contains(needle));
+    // rustls's errors: certificate problems, alerts, and a peer that does not speak TLS
+    // ("received corrupt message of type InvalidContentType").
+    let tls = [
+        "certificate",
+        "tls",
+        "handshake",
+        "invalid peer",
+        "corrupt message",
+        "alert",
+    ];
+    if tls.iter().any(|w| said(w)) {
+        format!(
+            "the TLS handshake with {host} failed (its certificate was not accepted); check the URL, or the operator's trusted certificates"
+        )
+    } else if said("dns")
+        || said("failed to lookup")
+        || said("name or service not known")
+        || said("no such host")
+    {
+        format!("the host name {host} does not resolve; check the connection's base URL")
+    } else if said("refused") {
+        format!(
+            "{host} refused the connection: is the tracker running at the connection's base URL?"
+        )
+    } else if said("reset") || said("closed") || e.is_body() {
+        format!("{host} closed the connection before answering; try again")
+    } else {
+        format!(
+            "the connection to {host} failed; check the connection's base URL and that the tracker is up"
+        )
     }
 }
 
@@ -539,15 +624,6 @@ fn retry_after_at(headers: &HeaderMap, now_epoch_secs: u64) -> Option<Duration> 
 fn backoff(attempt: u32) -> Duration {
     let cap = 200u64.saturating_mul(1 << attempt.min(6));
     Duration::from_millis(rand::rng().random_range(cap / 2..=cap))
-}
-
-/// A reqwest error's text without its URL (URLs may carry query values).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(url.as_str(), "<url>");
-    }
-    text
 }
 
 #[cfg(test)]

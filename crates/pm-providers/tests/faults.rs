@@ -474,3 +474,131 @@ async fn plain_http_needs_the_operator() {
     .unwrap();
     assert!(e.to_string().contains("must be https"), "{e}");
 }
+
+/// Issue 18: each way a tracker can fail, and the words the caller gets. No answer echoes a bare
+/// reason phrase ("Not Found"), the HTTP client's own text ("error sending request"), a parser's
+/// position ("at line 1 column"), the URL's query or the token.
+#[tokio::test]
+async fn every_tracker_failure_has_words_a_model_can_act_on() {
+    let quick = || HttpSettings {
+        max_attempts: 1,
+        ..settings()
+    };
+    let status = |code| Fault::Status {
+        code,
+        retry_after: Some(30),
+    };
+    let table: Vec<(&str, Fault, &str, &[&str])> = vec![
+        (
+            "401",
+            status(401),
+            "auth",
+            &[
+                "refused the credentials",
+                "token was not accepted",
+                "configure_pm_provider",
+            ],
+        ),
+        ("403", status(403), "forbidden", &["lacks the permission"]),
+        (
+            "404",
+            status(404),
+            "not_found",
+            &["has nothing at /rest/api/3/issue/PROJ-1"],
+        ),
+        ("409", status(409), "conflict", &["changed meanwhile"]),
+        ("422", status(422), "invalid", &["refused the request"]),
+        (
+            "429",
+            status(429),
+            "rate_limited",
+            &["rate-limiting", "retry in 30 s"],
+        ),
+        (
+            "500",
+            status(500),
+            "upstream",
+            &["internal error (HTTP 500)", "try again later"],
+        ),
+        (
+            "503",
+            status(503),
+            "upstream",
+            &["internal error (HTTP 503)"],
+        ),
+        (
+            "reset",
+            Fault::Reset,
+            "network",
+            &["closed the connection before answering"],
+        ),
+        (
+            "timeout",
+            Fault::Hang,
+            "timeout",
+            &["did not answer in time"],
+        ),
+        ("html", Fault::Garbage, "decode", &["HTML page", "base URL"]),
+        (
+            "cut json",
+            Fault::TruncatedJson,
+            "decode",
+            &["not valid JSON"],
+        ),
+    ];
+    let banned = [
+        "Not Found was not found",
+        "error sending request",
+        "at line 1",
+        "client error",
+        "hyper",
+        "s3cret",
+    ];
+    for (case, fault, kind, words) in table {
+        let server = Hostile::start(fault).await;
+        let e = get(&upstream(&server.url(), quick())).await.unwrap_err();
+        let text = e.to_string();
+        assert_eq!(e.kind(), kind, "{case}: {text}");
+        for w in words {
+            assert!(text.contains(w), "{case}: {w:?} missing from {text:?}");
+        }
+        for b in banned {
+            assert!(!text.contains(b), "{case}: {b:?} in {text:?}");
+        }
+    }
+    // Nothing listens: refused.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = get(&upstream(&format!("http://127.0.0.1:{port}/"), quick()))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "network", "{e}");
+    assert!(
+        e.to_string().contains("127.0.0.1 refused the connection"),
+        "{e}"
+    );
+    // TLS to a server that speaks plain HTTP: the handshake fails, said as such.
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let tls_url = format!("https://{}/", plain.local_addr().unwrap());
+    let answering = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut socket, _)) = plain.accept().await {
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let e = get(&upstream(&tls_url, quick())).await.unwrap_err();
+    answering.abort();
+    assert_eq!(e.kind(), "network", "{e}");
+    assert!(
+        e.to_string()
+            .contains("TLS handshake with 127.0.0.1 failed"),
+        "{e}"
+    );
+    for b in banned {
+        assert!(!e.to_string().contains(b), "tls: {b:?} in {e}");
+    }
+}

@@ -196,7 +196,24 @@ pub async fn resolve(
 impl ToolError {
     /// A provider failure, prefixed with the connection it happened on.
     pub fn provider(connection: &ConnectionHandle, e: &ProviderError) -> Self {
-        ToolError(format!("connection {connection}: {e}"))
+        ToolError(format!("connection {connection}: {e}{}", hint(e)))
+    }
+}
+
+/// What the model can do next, by the kind of failure: which tool lists what exists, or which
+/// checks and repairs the connection.
+fn hint(e: &ProviderError) -> &'static str {
+    match e {
+        ProviderError::NotFound { .. } => {
+            "; check the id: list_projects, list_tasks, search_tasks and list_sprints show what exists"
+        }
+        ProviderError::Network { .. }
+        | ProviderError::Timeout { .. }
+        | ProviderError::Unavailable { .. }
+        | ProviderError::Decode { .. } => {
+            "; test_pm_provider checks the connection, configure_pm_provider repairs it"
+        }
+        _ => "",
     }
 }
 
@@ -218,6 +235,35 @@ mod tests {
             None,
         )
         .expect("build")
+    }
+
+    #[test]
+    fn provider_errors_say_what_to_do_next() {
+        let c = ConnectionHandle::parse("acme-jira").expect("handle");
+        let missing = ToolError::provider(
+            &c,
+            &ProviderError::NotFound {
+                what: "Jira issue PROJ-9".into(),
+            },
+        );
+        assert_eq!(
+            missing.0,
+            "connection acme-jira: Jira issue PROJ-9 was not found; check the id: list_projects, \
+             list_tasks, search_tasks and list_sprints show what exists"
+        );
+        let down = ToolError::provider(&c, &ProviderError::Timeout { provider: "Jira" });
+        assert!(down.0.contains("test_pm_provider"), "{}", down.0);
+        let refused = ToolError::provider(
+            &c,
+            &ProviderError::Invalid {
+                provider: "Jira",
+                message: "Summary is required".into(),
+            },
+        );
+        assert_eq!(
+            refused.0,
+            "connection acme-jira: Jira refused the request: Summary is required"
+        );
     }
 
     #[test]
