@@ -180,8 +180,9 @@ fn without_zero_minimum(schema: &mut serde_json::Value) {
 /// those types, in the spelling every client reads (one `type` per schema, never an array of
 /// types). A field that is a plain scalar or `null` (a cursor, a date, a mean) is left out — it
 /// is still allowed, no `additionalProperties` forbids it: its `anyOf` would cost 45 bytes for
-/// what its value says anyway, and 37 of them would burst the budget. A field that may be
-/// anything is left out for the same reason (`{}` says nothing, and Inspector warns of it).
+/// what its value says anyway, and there are many (every page's `next_cursor`): with them
+/// `tools/list` outgrows both budgets. A field that may be anything is left out too (`{}` says
+/// nothing, and Inspector warns of it).
 fn shallow(schema: &serde_json::Value) -> serde_json::Value {
     use serde_json::{Value, json};
     let defs = schema.get("$defs");
@@ -442,27 +443,31 @@ fn single_types(schema: &mut serde_json::Value) {
             _ => {}
         }
     }
-    let Some(Value::Array(types)) = map.get("type") else {
+    let Some(Value::Array(types)) = map.get("type").cloned() else {
         return;
     };
-    let branches: Vec<Value> = types
+    let several = match types.as_slice() {
+        [] => return,
+        [one] => {
+            map.insert("type".into(), one.clone());
+            return;
+        }
+        several => several,
+    };
+    let union: Vec<Value> = several
         .iter()
         .map(|t| serde_json::json!({ "type": t }))
         .collect();
-    if let Ok([one]) = <[Value; 1]>::try_from(branches.clone()) {
-        map.insert("type".into(), one["type"].clone());
-        return;
-    }
-    map.remove("type");
-    if map.contains_key("anyOf") {
-        let all = map
-            .entry("allOf")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(all) = all {
-            all.push(serde_json::json!({ "anyOf": branches }));
-        }
-    } else {
-        map.insert("anyOf".into(), Value::Array(branches));
+    if !map.contains_key("anyOf") {
+        map.remove("type");
+        map.insert("anyOf".into(), Value::Array(union));
+    } else if let Value::Array(all) = map
+        .entry("allOf")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        // An `anyOf` is there already: both must hold.
+        all.push(serde_json::json!({ "anyOf": union }));
+        map.remove("type");
     }
 }
 
