@@ -2,6 +2,7 @@
 """pm-mcp through the official Python `mcp` SDK (2.x).
 
 Usage: py_client.py CONFIG.json MODE
+       py_client.py CONFIG.json call TOOL ARGS_JSON [TOOL ARGS_JSON ...]
   CONFIG.json  a client config as `pm-mcp key create` prints it for Cursor:
                {"mcpServers": {"pm-mcp": {"url": ..., "headers": {...}}}}
   MODE         legacy  Streamable HTTP, the initialize handshake (2025-11-25)
@@ -10,6 +11,10 @@ Usage: py_client.py CONFIG.json MODE
 
 Lists tools, calls get_current_user and list_providers, prints one JSON line and exits 0;
 prints the reason and exits 1 on any failure.
+
+`call` (Streamable HTTP, initialize handshake) calls each TOOL with its arguments instead and
+prints {"results": {TOOL: structuredContent}}. The SDK checks each structured result against the
+outputSchema the tool advertised, and raises when it does not conform: an exit 1 naming the tool.
 """
 import importlib.metadata
 import json
@@ -41,7 +46,15 @@ async def exercise(client):
     }
 
 
-async def run(server, mode):
+async def call_each(client, calls):
+    await client.list_tools()  # the SDK keeps each tool's outputSchema to check results with
+    results = {}
+    for tool, args in calls:
+        results[tool] = structured(await client.call_tool(tool, args), tool)
+    return {"client": f"mcp@{importlib.metadata.version('mcp')}", "results": results}
+
+
+async def run(server, mode, calls=None):
     url, headers = server["url"], server.get("headers", {})
     with anyio.fail_after(30):
         if mode == "sse":
@@ -49,19 +62,26 @@ async def run(server, mode):
             async with Client(sse_client(sse_url, headers=headers), mode="legacy") as client:
                 return await exercise(client)
         async with httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(30.0, read=300.0)) as http:
-            async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+            client_mode = "legacy" if calls is not None else mode
+            async with Client(streamable_http_client(url, http_client=http), mode=client_mode) as client:
+                if calls is not None:
+                    return await call_each(client, calls)
                 return await exercise(client)
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in ("legacy", "auto", "sse"):
+    calls = None
+    if len(sys.argv) >= 5 and sys.argv[2] == "call" and len(sys.argv) % 2 == 1:
+        pairs = sys.argv[3:]
+        calls = [(pairs[i], json.loads(pairs[i + 1])) for i in range(0, len(pairs), 2)]
+    elif len(sys.argv) != 3 or sys.argv[2] not in ("legacy", "auto", "sse"):
         print(__doc__, file=sys.stderr)
         return 2
     with open(sys.argv[1]) as f:
         server = json.load(f)["mcpServers"]["pm-mcp"]
     mode = sys.argv[2]
     try:
-        out = anyio.run(run, server, mode)
+        out = anyio.run(run, server, mode, calls)
     except BaseException as e:  # anyio raises exception groups
         print(f"py_client ({mode}) FAILED: {type(e).__name__}: {e}", file=sys.stderr)
         for sub in getattr(e, "exceptions", []):

@@ -190,9 +190,15 @@ async fn real_clients_from_other_ecosystems_work() {
             version: None,
         },
         Case {
-            name: "Inspector CLI, HTTP tools/list",
+            // --strict lints every tool's input and output schema for portability, and reports
+            // each finding (warnings too) in the JSON envelope's `schemaFindings`.
+            name: "Inspector CLI, HTTP tools/list --strict",
             program: node.clone(),
-            args: inspect(&server.mcp_url(), "http", &["--method", "tools/list"]),
+            args: inspect(
+                &server.mcp_url(),
+                "http",
+                &["--method", "tools/list", "--strict"],
+            ),
             version: None,
         },
         Case {
@@ -274,8 +280,28 @@ fn check(case: &Case, v: &Value) -> Result<String, String> {
                 .flatten()
                 .filter_map(|t| t["name"].as_str())
                 .collect();
+            // Every toolset is offered, so every tool's schemas were linted.
+            if names.len()
+                != pm_server::tools::TOOLSETS
+                    .iter()
+                    .map(|(_, t)| t.len())
+                    .sum::<usize>()
+            {
+                return Err(format!("tools/list is not every tool: {names:?}"));
+            }
+            if let Some(findings) = v.get("schemaFindings") {
+                let count: usize = findings
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|f| f["findings"].as_array().map_or(0, Vec::len))
+                    .sum();
+                return Err(format!(
+                    "Inspector --strict: {count} schema findings: {findings}"
+                ));
+            }
             return if names.contains(&"get_current_user") && names.contains(&"list_providers") {
-                Ok(format!("tools: {names:?}"))
+                Ok(format!("{} tools, no --strict finding", names.len()))
             } else {
                 Err(format!("tools/list: {names:?}"))
             };
@@ -317,4 +343,125 @@ fn check(case: &Case, v: &Value) -> Result<String, String> {
         "{} protocol {negotiated}",
         v["client"].as_str().unwrap_or("")
     ))
+}
+
+/// The official Python SDK checks each structured result against the outputSchema the tool
+/// advertised, and refuses one that does not conform. Analytics results from the fake Jira
+/// (closed Sprint 6, active Sprint 7) — velocity's `trend`, the health's `velocity_trend` once a
+/// sprint is closed, the nullable numbers — and the everyday tools' results must all pass.
+#[tokio::test]
+async fn python_sdk_accepts_every_structured_result() {
+    let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(PathBuf::from) else {
+        eprintln!("PM_MCP_CLIENTS_DIR not set: Python SDK check skipped (scripts/test runs it)");
+        return;
+    };
+    let dir = std::fs::canonicalize(&dir).expect("clients dir");
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    let token = "ATATT-python-sdk-e2e-0018";
+    let (jira, _fake) =
+        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+    env.add_user("ann@acme.org");
+    let server = env.serve(LOCAL_UPSTREAM).await;
+    let created = env.ok(&[
+        "key",
+        "create",
+        "--user",
+        "ann@acme.org",
+        "--name",
+        "python",
+        "--scopes",
+        "read,write",
+        "--public-url",
+        &server.mcp_url(),
+        "--json",
+    ]);
+    let created: Value = serde_json::from_str(&created).expect("key create --json");
+    let key = created["key"].as_str().expect("key");
+    let ann = server
+        .client(key, rmcp::model::ProtocolVersion::V_2025_11_25)
+        .await
+        .expect("ann");
+    ok(
+        &ann,
+        "configure_pm_provider",
+        serde_json::json!({
+            "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com",
+            "api_token": token, "name": "acme-jira"
+        }),
+    )
+    .await;
+    let _ = ann.cancel().await;
+    let cfg = env.dir.path().join("python.json");
+    std::fs::write(&cfg, created["configs"]["cursor"].to_string()).expect("write config");
+
+    let calls: &[(&str, &str)] = &[
+        (
+            "velocity_chart",
+            r#"{"project_id":"acme-jira:EX","chart":false}"#,
+        ),
+        ("project_health", r#"{"project_id":"acme-jira:EX"}"#),
+        (
+            "burndown_chart",
+            r#"{"sprint_id":"acme-jira:7","chart":false}"#,
+        ),
+        ("sprint_report", r#"{"sprint_id":"acme-jira:6"}"#),
+        ("sprint_report", r#"{"sprint_id":"acme-jira:7"}"#),
+        (
+            "cycle_time_chart",
+            r#"{"project_id":"acme-jira:EX","days":60,"chart":false}"#,
+        ),
+        (
+            "cfd_chart",
+            r#"{"project_id":"acme-jira:EX","days":30,"chart":false}"#,
+        ),
+        (
+            "issue_trend_chart",
+            r#"{"project_id":"acme-jira:EX","chart":false}"#,
+        ),
+        (
+            "work_distribution_chart",
+            r#"{"sprint_id":"acme-jira:7","by":"status","chart":false}"#,
+        ),
+        (
+            "capacity_chart",
+            r#"{"project_id":"acme-jira:EX","weeks":2,"chart":false}"#,
+        ),
+        ("get_current_user", "{}"),
+        ("list_providers", "{}"),
+        ("list_projects", "{}"),
+        ("list_sprints", r#"{"project_id":"acme-jira:EX"}"#),
+        ("get_sprint_tasks", r#"{"sprint_id":"acme-jira:7"}"#),
+        ("list_tasks", r#"{"project_id":"acme-jira:EX"}"#),
+        ("get_task", r#"{"task_id":"acme-jira:EX-2"}"#),
+    ];
+    let mut args = vec![
+        "py_client.py".to_string(),
+        cfg.display().to_string(),
+        "call".into(),
+    ];
+    for (tool, a) in calls {
+        args.extend([tool.to_string(), a.to_string()]);
+    }
+    let case = Case {
+        name: "Python mcp, structured results",
+        program: dir.join("venv/bin/python"),
+        args,
+        version: None,
+    };
+    let out = run(&case, &dir).await;
+    server.stop().await;
+    let out = out.unwrap_or_else(|e| panic!("the Python SDK refused a result: {e}"));
+    let results = &out["results"];
+    // The cases of the bug: a string trend, and a health judged with a closed sprint behind it.
+    let trend = &results["velocity_chart"]["trend"];
+    assert!(trend.is_string(), "velocity trend: {trend}");
+    let health_trend = &results["project_health"]["velocity_trend"];
+    assert!(
+        health_trend.is_string(),
+        "health velocity_trend: {health_trend}"
+    );
+    for (tool, _) in calls {
+        assert!(results[*tool].is_object(), "{tool}: {out}");
+    }
+    env.finish().await;
 }

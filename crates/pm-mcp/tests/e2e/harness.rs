@@ -470,10 +470,43 @@ impl Server {
 
 /// Calls a tool without arguments.
 pub async fn call(client: &Client, tool: &'static str) -> Result<CallToolResult, String> {
-    client
+    let result = client
         .call_tool(CallToolRequestParams::new(tool))
         .await
-        .map_err(|e| format!("{e}"))
+        .map_err(|e| format!("{e}"))?;
+    conforms(tool, &result);
+    Ok(result)
+}
+
+/// Fails the test when a successful result's structured content does not conform to the
+/// outputSchema the tool advertises in `tools/list` — what the official SDKs check (the Python
+/// SDK refuses such a result): every tool every test calls, with the values it really returns.
+pub fn conforms(tool: &str, result: &CallToolResult) {
+    static VALIDATORS: std::sync::LazyLock<
+        std::collections::HashMap<String, jsonschema::Validator>,
+    > = std::sync::LazyLock::new(|| {
+        pm_server::PmServer::all_tools()
+            .into_iter()
+            .filter_map(|t| {
+                let schema = serde_json::Value::Object((*t.output_schema?).clone());
+                let validator = jsonschema::validator_for(&schema).expect("output schema compiles");
+                Some((t.name.to_string(), validator))
+            })
+            .collect()
+    });
+    let (Some(content), false) = (&result.structured_content, result.is_error == Some(true)) else {
+        return;
+    };
+    if let Some(validator) = VALIDATORS.get(tool) {
+        let errors: Vec<String> = validator
+            .iter_errors(content)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{tool}'s result does not conform to its advertised outputSchema: {errors:?}"
+        );
+    }
 }
 
 /// The structured content of a successful call.
@@ -532,7 +565,9 @@ pub async fn call_with(
 ) -> CallToolResult {
     let params = rmcp::model::CallToolRequestParams::new(tool)
         .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client.call_tool(params).await.expect("call")
+    let result = client.call_tool(params).await.expect("call");
+    conforms(tool, &result);
+    result
 }
 
 /// The text content of a result, joined.

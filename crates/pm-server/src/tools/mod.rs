@@ -86,13 +86,14 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
             inline_definitions(&mut input);
             optional_without_null(&mut input);
             without_zero_minimum(&mut input);
+            single_types(&mut input);
             if let serde_json::Value::Object(map) = input {
                 route.attr.input_schema = Arc::new(map);
             }
             if let Some(schema) = route.attr.output_schema.take() {
                 let mut value = serde_json::Value::Object((*schema).clone());
                 compact_schema(&mut value, false);
-                value = shallow(&value, 0);
+                value = shallow(&value);
                 if let serde_json::Value::Object(map) = value {
                     route.attr.output_schema = Some(Arc::new(map));
                 }
@@ -205,83 +206,304 @@ fn without_zero_minimum(schema: &mut serde_json::Value) {
     }
 }
 
-/// An output schema cut to two levels: the result's own fields with their types, and for nested
-/// objects just "object" (arrays keep their item type). Clients can still validate the envelope;
-/// the model reads the values. Keeps 60 tools' schemas inside the token budget.
-fn shallow(schema: &serde_json::Value, depth: usize) -> serde_json::Value {
+/// An output schema cut to two levels: the result's own fields with their JSON types, and for
+/// nested objects just "object" (arrays keep a scalar item type, strings their enum). Clients can
+/// still validate the envelope; the model reads the values. Keeps 60 tools' schemas inside the
+/// token budget.
+///
+/// Never narrower than the full schema: a field whose values have several types is an `anyOf` of
+/// those types, in the spelling every client reads (one `type` per schema, never an array of
+/// types). A field that is a plain scalar or `null` (a cursor, a date, a mean) is left out — it
+/// is still allowed, no `additionalProperties` forbids it: its `anyOf` would cost 45 bytes for
+/// what its value says anyway, and there are many (every page's `next_cursor`): with them
+/// `tools/list` outgrows both budgets. A field that may be anything is left out too (`{}` says
+/// nothing, and Inspector warns of it).
+fn shallow(schema: &serde_json::Value) -> serde_json::Value {
     use serde_json::{Value, json};
-    let defs = schema.get("$defs").cloned();
-    let resolve = |s: &Value| -> Value {
-        match (s.get("$ref").and_then(Value::as_str), &defs) {
-            (Some(r), Some(d)) => d
-                .get(r.trim_start_matches("#/$defs/"))
-                .cloned()
-                .unwrap_or(json!({ "type": "object" })),
-            _ => s.clone(),
-        }
-    };
-    let nullable = |s: &Value| -> bool {
-        s.get("anyOf")
-            .and_then(Value::as_array)
-            .is_some_and(|o| o.iter().any(|x| x.get("type") == Some(&json!("null"))))
-            || s.get("type")
-                .and_then(Value::as_array)
-                .is_some_and(|t| t.contains(&json!("null")))
-    };
-    let kind_of = |s: &Value| -> Value {
-        let s = match s.get("anyOf").and_then(Value::as_array) {
-            Some(options) => options
-                .iter()
-                .find(|o| o.get("type") != Some(&json!("null")))
-                .map(&resolve)
-                .unwrap_or(json!({})),
-            None => resolve(s),
-        };
-        let t = match s.get("type") {
-            Some(Value::Array(ts)) => ts
-                .iter()
-                .find(|t| *t != &json!("null"))
-                .cloned()
-                .unwrap_or(json!("object")),
-            Some(t) => t.clone(),
-            None if s.get("enum").is_some() => json!("string"),
-            None => json!("object"),
-        };
-        let mut out = json!({ "type": t });
-        if t == json!("array") {
-            // Arrays of scalars keep their item type; arrays of objects say just "array".
-            let item = s.get("items").map(&resolve).unwrap_or(json!({}));
-            if let Some(item_type) = item.get("type").and_then(Value::as_str)
-                && item_type != "object"
-            {
-                out["items"] = json!({ "type": item_type });
-            }
-        }
-        if let Some(e) = s.get("enum") {
-            out["enum"] = e.clone();
-        }
-        out
-    };
-    if depth > 0 {
-        return kind_of(schema);
-    }
-    let mut props = serde_json::Map::new();
-    for (name, prop) in schema
+    let defs = schema.get("$defs");
+    let props: serde_json::Map<String, Value> = schema
         .get("properties")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-    {
-        let mut p = kind_of(prop);
-        if nullable(prop) {
-            let t = p["type"].clone();
-            p["type"] = json!([t, "null"]);
-        }
-        props.insert(name.clone(), p);
-    }
+        .filter_map(|(name, prop)| {
+            let outline = outline(prop, defs, 0, 0);
+            (!outline.goes_without_saying()).then(|| (name.clone(), outline.to_schema()))
+        })
+        .collect();
     // No `required`: every field is always present in the results, and the list would repeat
     // every name once more.
     json!({ "type": "object", "properties": props })
+}
+
+/// What `shallow` says of a value: the JSON types it may have, as far as the schema tells.
+#[derive(Debug, Clone, PartialEq)]
+enum Outline {
+    /// Any JSON value (the schema does not say, or `shallow` cannot say it shortly).
+    Any,
+    /// One of these types; none: no value at all.
+    Types(Vec<Typed>),
+}
+
+/// One JSON type of an [`Outline`].
+#[derive(Debug, Clone, PartialEq)]
+struct Typed {
+    /// `null`, `boolean`, `integer`, `number`, `string`, `array` or `object`.
+    name: String,
+    /// Strings: the only values allowed, where the schema lists them.
+    values: Option<Vec<serde_json::Value>>,
+    /// Arrays: their items' outline, for a field's own arrays.
+    items: Option<Box<Outline>>,
+}
+
+impl Typed {
+    fn named(name: &str) -> Typed {
+        Typed {
+            name: name.to_string(),
+            values: None,
+            items: None,
+        }
+    }
+}
+
+/// The outline of `schema` (of a field when `depth` is 0); `hops` counts `$ref`s followed, against
+/// a definition that refers to itself.
+fn outline(
+    schema: &serde_json::Value,
+    defs: Option<&serde_json::Value>,
+    depth: usize,
+    hops: usize,
+) -> Outline {
+    use serde_json::Value;
+    let map = match schema {
+        Value::Object(map) => map,
+        Value::Bool(false) => return Outline::Types(Vec::new()),
+        _ => return Outline::Any,
+    };
+    if hops > 32 {
+        return Outline::Any;
+    }
+    if let Some(r) = map.get("$ref") {
+        let target = r
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+            .and_then(|name| defs?.get(name));
+        return match target {
+            Some(t) => outline(t, defs, depth, hops + 1),
+            None => Outline::Any,
+        };
+    }
+    // Every keyword narrows what is allowed, so the outline of any one of them is right, if
+    // wider than the whole; the most telling one is taken.
+    let listed = match (map.get("const"), map.get("enum")) {
+        (Some(c), _) => Some(vec![c.clone()]),
+        (None, Some(Value::Array(values))) => Some(values.clone()),
+        _ => None,
+    };
+    if let Some(values) = listed {
+        return Outline::Types(merged(values.iter().map(|v| Typed {
+            values: v.is_string().then(|| vec![v.clone()]),
+            ..Typed::named(json_type(v))
+        })));
+    }
+    let own: Option<Vec<Typed>> = match map.get("type") {
+        Some(Value::String(t)) => Some(vec![Typed::named(t)]),
+        Some(Value::Array(ts)) => Some(
+            ts.iter()
+                .filter_map(Value::as_str)
+                .map(Typed::named)
+                .collect(),
+        ),
+        _ => None,
+    }
+    .map(|types| {
+        types
+            .into_iter()
+            .map(|mut t| {
+                if t.name == "array" && depth == 0 {
+                    t.items = Some(Box::new(match map.get("items") {
+                        Some(items) => outline(items, defs, depth + 1, hops),
+                        None => Outline::Any,
+                    }));
+                }
+                t
+            })
+            .collect()
+    });
+    let union = ["anyOf", "oneOf"]
+        .iter()
+        .find_map(|k| map.get(*k).and_then(Value::as_array))
+        .map(|branches| {
+            let mut all = Vec::new();
+            for b in branches {
+                match outline(b, defs, depth, hops + 1) {
+                    Outline::Any => return Outline::Any,
+                    Outline::Types(ts) => all.extend(ts),
+                }
+            }
+            Outline::Types(merged(all))
+        });
+    match (own, union) {
+        (Some(own), Some(Outline::Types(branches))) => {
+            // Both apply: the branches of the types the schema allows.
+            let within = |b: &Typed| {
+                own.iter()
+                    .any(|o| o.name == b.name || (o.name == "number" && b.name == "integer"))
+            };
+            let kept: Vec<Typed> = branches.into_iter().filter(within).collect();
+            Outline::Types(if kept.is_empty() { own } else { kept })
+        }
+        (Some(own), _) => Outline::Types(merged(own)),
+        (None, Some(union)) => union,
+        (None, None) => map
+            .get("allOf")
+            .and_then(Value::as_array)
+            .and_then(|all| {
+                all.iter()
+                    .map(|b| outline(b, defs, depth, hops + 1))
+                    .find(|o| *o != Outline::Any)
+            })
+            .unwrap_or(Outline::Any),
+    }
+}
+
+/// The JSON type of a value.
+fn json_type(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// One entry per type: string values joined (any string, if one branch allows any), array items
+/// kept where all agree, `integer` dropped beside `number`, `null` last.
+fn merged(types: impl IntoIterator<Item = Typed>) -> Vec<Typed> {
+    let mut out: Vec<Typed> = Vec::new();
+    for t in types {
+        match out.iter_mut().find(|o| o.name == t.name) {
+            None => out.push(t),
+            Some(o) => {
+                o.values = match (o.values.take(), t.values) {
+                    (Some(mut a), Some(b)) => {
+                        for v in b {
+                            if !a.contains(&v) {
+                                a.push(v);
+                            }
+                        }
+                        Some(a)
+                    }
+                    _ => None,
+                };
+                if o.items != t.items {
+                    o.items = None;
+                }
+            }
+        }
+    }
+    if out.iter().any(|t| t.name == "number") {
+        out.retain(|t| t.name != "integer");
+    }
+    out.sort_by_key(|t| t.name == "null");
+    out
+}
+
+impl Outline {
+    /// Any value, or a plain scalar or `null`: what `shallow` leaves to the values.
+    fn goes_without_saying(&self) -> bool {
+        match self {
+            Outline::Any => true,
+            Outline::Types(types) => match types.as_slice() {
+                [scalar, null] => {
+                    null.name == "null"
+                        && scalar.values.is_none()
+                        && matches!(
+                            scalar.name.as_str(),
+                            "string" | "number" | "integer" | "boolean"
+                        )
+                }
+                _ => false,
+            },
+        }
+    }
+
+    /// The outline as a schema: `{}` for any value, one `type`, or an `anyOf` of types.
+    fn to_schema(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let typed = |t: &Typed| -> Value {
+            let mut s = json!({ "type": t.name });
+            if let Some(values) = &t.values {
+                s["enum"] = Value::Array(values.clone());
+            }
+            // Arrays of scalars keep their item type; arrays of objects say just "array".
+            if let Some(Outline::Types(items)) = t.items.as_deref()
+                && let [item] = items.as_slice()
+                && !matches!(item.name.as_str(), "object" | "array" | "null")
+            {
+                s["items"] = json!({ "type": item.name });
+            }
+            s
+        };
+        match self {
+            Outline::Any => json!({}),
+            Outline::Types(types) => match types.as_slice() {
+                [] => json!({ "not": {} }),
+                [one] => typed(one),
+                several => json!({ "anyOf": several.iter().map(typed).collect::<Vec<_>>() }),
+            },
+        }
+    }
+}
+
+/// Rewrites every `"type": [a, b]` into `"anyOf": [{"type": a}, {"type": b}]`, which says the
+/// same: several clients (and the OpenAPI subset of some model providers) read only one `type` per
+/// schema, and MCP Inspector's `--strict` warns of the array form.
+fn single_types(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = schema else { return };
+    for (key, child) in map.iter_mut() {
+        match (key.as_str(), child) {
+            ("properties" | "$defs" | "patternProperties", Value::Object(children)) => {
+                children.values_mut().for_each(single_types)
+            }
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(options)) => {
+                options.iter_mut().for_each(single_types)
+            }
+            ("items" | "additionalProperties" | "not" | "contains", child) => single_types(child),
+            _ => {}
+        }
+    }
+    let Some(Value::Array(types)) = map.get("type").cloned() else {
+        return;
+    };
+    let several = match types.as_slice() {
+        [] => return,
+        [one] => {
+            map.insert("type".into(), one.clone());
+            return;
+        }
+        several => several,
+    };
+    let union: Vec<Value> = several
+        .iter()
+        .map(|t| serde_json::json!({ "type": t }))
+        .collect();
+    if !map.contains_key("anyOf") {
+        map.remove("type");
+        map.insert("anyOf".into(), Value::Array(union));
+    } else if let Value::Array(all) = map
+        .entry("allOf")
+        .or_insert_with(|| Value::Array(Vec::new()))
+    {
+        // An `anyOf` is there already: both must hold.
+        all.push(serde_json::json!({ "anyOf": union }));
+        map.remove("type");
+    }
 }
 
 /// Checks a call's arguments against the tool's input schema: a violation is a JSON-RPC
@@ -382,24 +604,52 @@ fn compact_schema(schema: &mut serde_json::Value, keep_descriptions: bool) {
                 .for_each(|o| compact_schema(o, keep_descriptions));
         }
     }
-    // oneOf of string constants -> enum
-    let consts: Option<Vec<Value>> = map.get("oneOf").and_then(Value::as_array).and_then(|opts| {
-        opts.iter()
-            .map(
-                |o| match (o.get("type").and_then(Value::as_str), o.get("const")) {
-                    (Some("string"), Some(c)) if o.as_object().is_some_and(|m| m.len() == 2) => {
-                        Some(c.clone())
-                    }
-                    _ => None,
-                },
-            )
-            .collect()
-    });
-    if let Some(values) = consts {
-        map.remove("oneOf");
-        map.insert("type".into(), Value::String("string".into()));
-        map.insert("enum".into(), Value::Array(values));
+    // A oneOf/anyOf of string constants -> one enum. schemars spells a unit enum so when some
+    // variants carry doc comments: `{"type":"string","enum":[..]}` for the plain ones and
+    // `{"type":"string","const":..}` for each documented one (whose prose is gone by now in an
+    // output schema; an input schema keeps it, and the oneOf).
+    for key in ["oneOf", "anyOf"] {
+        let Some(Value::Array(options)) = map.get(key) else {
+            continue;
+        };
+        if let Some(values) = string_constants(options)
+            && map.get("type").is_none_or(|t| t == "string")
+        {
+            map.remove(key);
+            map.insert("type".into(), Value::String("string".into()));
+            map.insert("enum".into(), Value::Array(values));
+        }
     }
+}
+
+/// The strings a list of schemas allows, when each is nothing but string constants
+/// (`{"type":"string","const":"a"}`, `{"enum":["b","c"]}`…).
+fn string_constants(options: &[serde_json::Value]) -> Option<Vec<serde_json::Value>> {
+    use serde_json::Value;
+    let mut values: Vec<Value> = Vec::new();
+    for option in options {
+        let o = option.as_object()?;
+        if o.keys()
+            .any(|k| !matches!(k.as_str(), "type" | "const" | "enum"))
+            || o.get("type").is_some_and(|t| t != "string")
+        {
+            return None;
+        }
+        let listed = match (o.get("const"), o.get("enum")) {
+            (Some(c), None) => vec![c.clone()],
+            (None, Some(Value::Array(e))) => e.clone(),
+            _ => return None,
+        };
+        for v in listed {
+            if !v.is_string() {
+                return None;
+            }
+            if !values.contains(&v) {
+                values.push(v);
+            }
+        }
+    }
+    (!values.is_empty()).then_some(values)
 }
 
 /// Toolsets group tools so a server, a key or a request can narrow what a model sees.
@@ -754,6 +1004,420 @@ mod tests {
         let mut word = Some("x".repeat(1000));
         assert!(cut(&mut word, 300));
         assert_eq!(word.map(|w| w.chars().count()), Some(300));
+    }
+
+    #[test]
+    fn shallow_says_each_fields_types_without_inventing_one() {
+        use serde_json::json;
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                // A unit enum whose last variant has a doc comment, as schemars spells it.
+                "trend": { "$ref": "#/$defs/Trend" },
+                "maybe_trend": { "anyOf": [ { "$ref": "#/$defs/Trend" }, { "type": "null" } ] },
+                "n": { "type": ["number", "null"] },
+                "count": { "type": "integer" },
+                "names": { "type": "array", "items": { "type": "string" } },
+                "people": { "type": "array", "items": { "$ref": "#/$defs/Person" } },
+                "who": { "anyOf": [ { "$ref": "#/$defs/Person" }, { "type": "null" } ] },
+                "either": { "anyOf": [ { "type": "string" }, { "type": "integer" }, { "type": "number" } ] },
+                "tagged": { "oneOf": [ { "type": "object", "properties": { "a": {} } }, { "type": "string", "const": "none" } ] },
+                "anything": {},
+                "constant": { "const": 3 }
+            },
+            "$defs": {
+                "Trend": { "oneOf": [
+                    { "type": "string", "enum": ["rising", "steady", "falling"] },
+                    { "type": "string", "const": "insufficient_data", "description": "Too few sprints." }
+                ] },
+                "Person": { "type": "object", "properties": { "name": { "type": "string" } } }
+            }
+        });
+        compact_schema(&mut schema, false);
+        let trend = json!({ "type": "string", "enum": ["rising", "steady", "falling", "insufficient_data"] });
+        assert_eq!(schema["$defs"]["Trend"], trend);
+        let short = shallow(&schema);
+        let nul = json!({ "type": "null" });
+        // A plain scalar or null, or anything: left to the values (still allowed).
+        assert_eq!(
+            outline(&schema["properties"]["n"], None, 0, 0).to_schema(),
+            json!({ "anyOf": [ { "type": "number" }, nul ] })
+        );
+        assert_eq!(
+            outline(&schema["properties"]["anything"], None, 0, 0),
+            Outline::Any
+        );
+        assert_eq!(
+            short,
+            json!({ "type": "object", "properties": {
+                "trend": trend,
+                "maybe_trend": { "anyOf": [ trend, nul ] },
+                "count": { "type": "integer" },
+                "names": { "type": "array", "items": { "type": "string" } },
+                "people": { "type": "array" },
+                "who": { "anyOf": [ { "type": "object" }, nul ] },
+                "either": { "anyOf": [ { "type": "string" }, { "type": "number" } ] },
+                "tagged": { "anyOf": [ { "type": "object" }, { "type": "string", "enum": ["none"] } ] },
+                "constant": { "type": "integer" }
+            } })
+        );
+        // Documented variants of an input's enum keep their prose, and so stay a oneOf.
+        let mut input = json!({ "oneOf": [
+            { "type": "string", "enum": ["a"] },
+            { "type": "string", "const": "b", "description": "B." }
+        ] });
+        compact_schema(&mut input, true);
+        assert!(input.get("oneOf").is_some(), "{input}");
+        let mut typed = json!({ "properties": {
+            "a": { "type": ["string", "null"], "format": "date" },
+            "b": { "type": ["integer"] },
+            "c": { "type": ["string", "null"], "anyOf": [ { "minLength": 1 }, { "type": "null" } ] }
+        } });
+        single_types(&mut typed);
+        assert_eq!(
+            typed,
+            json!({ "properties": {
+                "a": { "anyOf": [ { "type": "string" }, nul ], "format": "date" },
+                "b": { "type": "integer" },
+                "c": { "anyOf": [ { "minLength": 1 }, nul ], "allOf": [ { "anyOf": [ { "type": "string" }, nul ] } ] }
+            } })
+        );
+    }
+
+    /// Values `schema` allows, one for each of its choices — every enum value, every branch of a
+    /// union, `null` where allowed, empty and one-item arrays, each field's choices in turn —
+    /// built from the full schema. May include values a `oneOf` refuses (matching two branches):
+    /// the caller keeps those the full schema accepts.
+    fn samples(
+        schema: &serde_json::Value,
+        defs: Option<&serde_json::Value>,
+        hops: usize,
+    ) -> Vec<serde_json::Value> {
+        use serde_json::{Value, json};
+        let any = || {
+            vec![
+                json!(null),
+                json!(true),
+                json!(2),
+                json!("text"),
+                json!([]),
+                json!({}),
+            ]
+        };
+        let map = match schema {
+            Value::Object(map) => map,
+            Value::Bool(true) => return any(),
+            _ => return Vec::new(),
+        };
+        if hops > 12 {
+            return Vec::new();
+        }
+        if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+            let name = r.trim_start_matches("#/$defs/");
+            let def = defs.and_then(|d| d.get(name));
+            return def.map(|d| samples(d, defs, hops + 1)).unwrap_or_default();
+        }
+        if let Some(c) = map.get("const") {
+            return vec![c.clone()];
+        }
+        if let Some(Value::Array(values)) = map.get("enum") {
+            return values.clone();
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(Value::Array(branches)) = map.get(key) {
+                let mut out = Vec::new();
+                for b in branches {
+                    // A branch may leave the type to the schema around it.
+                    let mut b = b.clone();
+                    if let (Value::Object(bm), Some(t)) = (&mut b, map.get("type")) {
+                        bm.entry("type").or_insert(t.clone());
+                    }
+                    out.extend(samples(&b, defs, hops + 1));
+                }
+                return out;
+            }
+        }
+        if let Some(Value::Array(all)) = map.get("allOf") {
+            return all
+                .first()
+                .map(|b| samples(b, defs, hops + 1))
+                .unwrap_or_default();
+        }
+        let types: Vec<&str> = match map.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => return any(),
+        };
+        let mut out = Vec::new();
+        for t in types {
+            match t {
+                "null" => out.push(json!(null)),
+                "boolean" => out.extend([json!(true), json!(false)]),
+                "integer" => out.push(json!(
+                    map.get("minimum").and_then(Value::as_i64).unwrap_or(0) + 1
+                )),
+                "number" => out.push(json!(1.5)),
+                "string" => out.push(match map.get("format").and_then(Value::as_str) {
+                    Some("date-time") => json!("2026-03-04T05:06:07Z"),
+                    Some("date") => json!("2026-03-04"),
+                    _ => json!("text"),
+                }),
+                "array" => {
+                    out.push(json!([]));
+                    let items = map.get("items").cloned().unwrap_or(json!(true));
+                    out.extend(
+                        samples(&items, defs, hops + 1)
+                            .into_iter()
+                            .map(|i| json!([i])),
+                    );
+                }
+                "object" => {
+                    let props = map.get("properties").and_then(Value::as_object);
+                    let mut base = serde_json::Map::new();
+                    let mut choices = Vec::new();
+                    for (name, prop) in props.into_iter().flatten() {
+                        let mut all = samples(prop, defs, hops + 1).into_iter();
+                        let Some(first) = all.next() else {
+                            continue;
+                        };
+                        base.insert(name.clone(), first);
+                        choices.extend(all.map(|v| (name.clone(), v)));
+                    }
+                    out.push(Value::Object(base.clone()));
+                    for (name, v) in choices {
+                        let mut variant = base.clone();
+                        variant.insert(name, v);
+                        out.push(Value::Object(variant));
+                    }
+                    if let Some(extra @ Value::Object(_)) = map.get("additionalProperties") {
+                        for v in samples(extra, defs, hops + 1) {
+                            let mut variant = base.clone();
+                            variant.insert("some-key".into(), v);
+                            out.push(Value::Object(variant));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_advertised_output_schema_accepts_every_shape_of_the_tools_results() {
+        // The full schemas, as the tool macros build them from the result types, against what
+        // clients are told (shortened): whatever the full schema allows — each variant of each
+        // enum, null in each optional field, each branch of each union — the short one accepts.
+        let advertised: HashMap<String, Tool> = PmServer::all_tools()
+            .into_iter()
+            .map(|t| (t.name.to_string(), t))
+            .collect();
+        let full_tools = families().list_all();
+        assert_eq!(full_tools.len(), advertised.len());
+        let mut failures = Vec::new();
+        for tool in full_tools {
+            let full = serde_json::Value::Object(
+                (*tool
+                    .output_schema
+                    .clone()
+                    .expect("every tool has an output schema"))
+                .clone(),
+            );
+            let short = serde_json::Value::Object(
+                (*advertised[tool.name.as_ref()]
+                    .output_schema
+                    .clone()
+                    .expect("advertised output schema"))
+                .clone(),
+            );
+            let full_validator = jsonschema::validator_for(&full).expect("full schema compiles");
+            let short_validator = jsonschema::validator_for(&short).expect("short schema compiles");
+            let values: Vec<serde_json::Value> = samples(&full, full.get("$defs"), 0)
+                .into_iter()
+                .filter(|v| full_validator.is_valid(v))
+                .collect();
+            assert!(
+                values.len() > 1 || full["properties"].as_object().is_some_and(|p| p.len() < 2),
+                "{}: too few sample results ({})",
+                tool.name,
+                values.len()
+            );
+            for v in &values {
+                if let Some(e) = short_validator.iter_errors(v).next() {
+                    failures.push(format!(
+                        "{}: {} at {} (advertised {})",
+                        tool.name,
+                        e,
+                        e.instance_path(),
+                        short["properties"]
+                    ));
+                    break;
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Where a schema is not portable, by the rules of MCP Inspector's `--strict`
+    /// (`core/json/schemaLint.ts`): bare booleans for schemas, `type` arrays, schemas with no
+    /// validation keyword, `$ref`s outside the document.
+    fn portability_findings(
+        schema: &serde_json::Value,
+        path: &str,
+        keyword: &str,
+        out: &mut Vec<String>,
+    ) {
+        use serde_json::Value;
+        const CONSTRAINING: &[&str] = &[
+            "type",
+            "enum",
+            "const",
+            "multipleOf",
+            "maximum",
+            "exclusiveMaximum",
+            "minimum",
+            "exclusiveMinimum",
+            "maxLength",
+            "minLength",
+            "pattern",
+            "format",
+            "contentMediaType",
+            "contentEncoding",
+            "contentSchema",
+            "maxItems",
+            "minItems",
+            "uniqueItems",
+            "maxContains",
+            "minContains",
+            "maxProperties",
+            "minProperties",
+            "required",
+            "dependentRequired",
+            "allOf",
+            "anyOf",
+            "oneOf",
+            "not",
+            "items",
+            "prefixItems",
+            "contains",
+            "additionalItems",
+            "unevaluatedItems",
+            "properties",
+            "patternProperties",
+            "additionalProperties",
+            "unevaluatedProperties",
+            "propertyNames",
+            "dependentSchemas",
+            "dependencies",
+            "$ref",
+            "$dynamicRef",
+            "$recursiveRef",
+        ];
+        let map = match schema {
+            Value::Bool(_) => {
+                if !matches!(
+                    keyword,
+                    "additionalProperties"
+                        | "unevaluatedProperties"
+                        | "additionalItems"
+                        | "unevaluatedItems"
+                ) {
+                    out.push(format!("{path}: a bare boolean for a schema"));
+                }
+                return;
+            }
+            Value::Object(map) => map,
+            _ => return,
+        };
+        if map.get("type").is_some_and(Value::is_array) {
+            out.push(format!("{path}: type is an array"));
+        }
+        if map
+            .get("$ref")
+            .and_then(Value::as_str)
+            .is_some_and(|r| !r.is_empty() && !r.starts_with('#'))
+        {
+            out.push(format!("{path}: remote $ref"));
+        }
+        let constrains = map.keys().any(|k| CONSTRAINING.contains(&k.as_str()))
+            || (map.contains_key("if") && (map.contains_key("then") || map.contains_key("else")));
+        if !constrains && keyword != "not" {
+            out.push(format!("{path}: no validation keyword"));
+        }
+        for (key, child) in map {
+            let at = format!("{path}.{key}");
+            match (key.as_str(), child) {
+                (
+                    "properties" | "patternProperties" | "dependentSchemas" | "dependencies"
+                    | "$defs" | "definitions",
+                    Value::Object(children),
+                ) => {
+                    for (name, c) in children {
+                        portability_findings(c, &format!("{at}.{name}"), key, out);
+                    }
+                }
+                ("allOf" | "anyOf" | "oneOf" | "prefixItems", Value::Array(children))
+                | ("items", Value::Array(children)) => {
+                    for (i, c) in children.iter().enumerate() {
+                        portability_findings(c, &format!("{at}[{i}]"), key, out);
+                    }
+                }
+                (
+                    "items"
+                    | "contains"
+                    | "not"
+                    | "propertyNames"
+                    | "if"
+                    | "then"
+                    | "else"
+                    | "additionalProperties"
+                    | "unevaluatedProperties"
+                    | "additionalItems"
+                    | "unevaluatedItems"
+                    | "contentSchema",
+                    c,
+                ) => portability_findings(c, &at, key, out),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn advertised_schemas_are_portable() {
+        let mut findings = Vec::new();
+        for tool in PmServer::all_tools() {
+            let input = serde_json::Value::Object((*tool.input_schema).clone());
+            portability_findings(
+                &input,
+                &format!("{}.inputSchema", tool.name),
+                "",
+                &mut findings,
+            );
+            if let Some(output) = &tool.output_schema {
+                let output = serde_json::Value::Object((**output).clone());
+                portability_findings(
+                    &output,
+                    &format!("{}.outputSchema", tool.name),
+                    "",
+                    &mut findings,
+                );
+            }
+        }
+        assert!(
+            findings.is_empty(),
+            "{} findings:\n{}",
+            findings.len(),
+            findings.join("\n")
+        );
+        // The lint itself finds what the Inspector finds.
+        let mut seen = Vec::new();
+        portability_findings(
+            &serde_json::json!({ "properties": { "a": { "type": ["string", "null"] }, "b": {}, "c": true } }),
+            "x",
+            "",
+            &mut seen,
+        );
+        assert_eq!(seen.len(), 3, "{seen:?}");
     }
 
     #[test]
