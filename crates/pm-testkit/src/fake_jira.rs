@@ -1469,7 +1469,8 @@ async fn project(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<St
             "Jira is down for maintenance.",
         ),
         "SLOW" => {
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            // Far past any client timeout: a caller that gets an answer did not time out.
+            tokio::time::sleep(Duration::from_secs(60)).await;
             axum::Json(project_json(&f, "SLOW", "Slow")).into_response()
         }
         "LOCKED" => jira_error(

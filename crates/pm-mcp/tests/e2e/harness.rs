@@ -610,3 +610,10 @@ pub fn day(offset: i64) -> String {
         .format("%Y-%m-%d")
         .to_string()
 }
+
+/// Held by every test that writes to the real Redmine: Debian's Redmine runs on SQLite, which
+/// answers concurrent writers with 500 ("database is locked"), so those tests take turns.
+pub async fn real_redmine_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}

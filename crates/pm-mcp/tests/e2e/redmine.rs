@@ -55,6 +55,7 @@ async fn a_working_day_against_a_real_redmine() {
         );
         return;
     };
+    let _turn = real_redmine_turn().await;
     let started = std::time::Instant::now();
     let key = std::env::var("PM_MCP_REDMINE_KEY")
         .unwrap_or_else(|_| "0123456789abcdef0123456789abcdef01234567".into());
