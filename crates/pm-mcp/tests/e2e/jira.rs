@@ -196,6 +196,24 @@ async fn a_jira_session_through_the_real_binary() {
         assert!(text(&not_epic).contains("not an epic"), "{}", text(&not_epic));
         let progressed = call_with(&ann, "update_epic", json!({ "epic_id": epic_id, "status": "In Progress" })).await.structured_content.expect("epic");
         assert_eq!(progressed["epic"]["status"]["name"], "In Progress");
+        let read = crate::harness::ok(&ann, "get_epic", json!({ "epic_id": epic_id })).await;
+        assert_eq!((read["epic"]["title"].as_str(), read["epic"]["status"]["name"].as_str()), (Some("Payments revamp"), Some("In Progress")));
+        // The epic tools refuse an ordinary task: nothing read as an epic, changed or deleted.
+        for (tool, args) in [
+            ("get_epic", json!({ "epic_id": "acme-jira:EX-2" })),
+            ("update_epic", json!({ "epic_id": "acme-jira:EX-2", "title": "Renamed" })),
+            ("delete_epic", json!({ "epic_id": "acme-jira:EX-2" })),
+        ] {
+            let refused = call_with(&ann, tool, args).await;
+            assert_eq!(refused.is_error, Some(true), "{tool}");
+            assert!(text(&refused).contains("acme-jira:EX-2 is a Task, not an epic"), "{tool}: {}", text(&refused));
+        }
+        let kept = crate::harness::ok(&ann, "get_task", json!({ "task_id": "acme-jira:EX-2" })).await;
+        assert_eq!(kept["task"]["title"], "Example task 2", "EX-2 kept its title");
+        let dropped_epic = crate::harness::ok(&ann, "delete_epic", json!({ "epic_id": epic_id })).await;
+        assert_eq!(dropped_epic["ok"], true);
+        assert!(fake.issues.lock().unwrap().iter().all(|i| format!("acme-jira:{}", i.key) != epic_id), "the epic is gone from the tracker");
+        assert!(fake.issues.lock().unwrap().iter().any(|i| i.key == "EX-2"), "EX-2 is still in the tracker");
         let gone = call_with(&ann, "delete_task", json!({ "task_id": "acme-jira:EX-12" })).await;
         assert_ne!(gone.is_error, Some(true), "{}", text(&gone));
         assert_eq!(call_with(&ann, "get_task", json!({ "task_id": "acme-jira:EX-12" })).await.is_error, Some(true));

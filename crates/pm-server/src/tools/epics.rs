@@ -75,6 +75,35 @@ pub struct EpicLinked {
     pub task: Task,
 }
 
+/// Whether a tracker item is an epic: its type is the tracker's epic type (named "Epic" on every
+/// supported tracker: Jira's issue type, OpenProject's type, ClickUp's custom task type).
+pub(crate) fn is_epic(t: &Task) -> bool {
+    t.task_type
+        .as_deref()
+        .is_some_and(|ty| ty.trim().eq_ignore_ascii_case("epic"))
+}
+
+/// The item `id`, read, if it is an epic; an item of another type is refused by name, so the
+/// epic tools never read, change or delete an ordinary task.
+async fn the_epic(
+    provider: &dyn pm_core::Provider,
+    connection: &pm_core::ConnectionHandle,
+    id: &str,
+) -> Result<Task, ToolError> {
+    let item = provider
+        .get_task(id)
+        .await
+        .map_err(|e| ToolError::provider(connection, &e))?;
+    if is_epic(&item) {
+        return Ok(item);
+    }
+    Err(ToolError(format!(
+        "{} is a {}, not an epic; the task tools (get_task, update_task, delete_task) handle it, and list_epics lists the epics",
+        QualifiedId::new(connection, id),
+        item.task_type.as_deref().unwrap_or("task without a type")
+    )))
+}
+
 #[tool_router(router = epics_router, vis = "pub(crate)")]
 impl PmServer {
     /// A project's epics, newest first.
@@ -125,10 +154,7 @@ impl PmServer {
         Parameters(a): Parameters<EpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
-        let epic = provider
-            .get_task(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let epic = the_epic(provider.as_ref(), &conn.name, &id).await?;
         Ok(Json(EpicOne {
             epic: super::tasks::qualify(epic, &conn.name),
         }))
@@ -184,6 +210,8 @@ impl PmServer {
         Parameters(a): Parameters<UpdateEpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
+        // Nothing is changed on an item that is not an epic.
+        let current = the_epic(provider.as_ref(), &conn.name, &id).await?;
         let change = pm_core::TaskChange {
             title: a.title,
             description: a.description,
@@ -195,10 +223,7 @@ impl PmServer {
                 .await
                 .map_err(|e| ToolError::provider(&conn.name, &e))?
         } else {
-            provider
-                .get_task(&id)
-                .await
-                .map_err(|e| ToolError::provider(&conn.name, &e))?
+            current
         };
         if let Some(s) = a.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             epic = provider
@@ -228,6 +253,8 @@ impl PmServer {
         Parameters(a): Parameters<EpicArgs>,
     ) -> Result<Json<super::edits::Done>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
+        // An ordinary task given as the epic is refused, never deleted.
+        the_epic(provider.as_ref(), &conn.name, &id).await?;
         provider
             .delete_task(&id)
             .await
