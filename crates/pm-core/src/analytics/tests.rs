@@ -1192,6 +1192,29 @@ fn no_figure_is_a_negative_zero() {
         );
         assert!(r.removed_value.is_sign_positive() && b.removed.is_sign_positive());
     }
+    // Capacity and distribution of nothing, and of items without estimates.
+    let config = CapacityConfig {
+        default_hours_per_week: 40.0,
+        per_person: BTreeMap::new(),
+    };
+    let mut unestimated = item("U");
+    unestimated.assignee = Some(user("u1", "Uma"));
+    let some = History {
+        items: vec![unestimated],
+        source: source(true),
+    };
+    for h in [&empty, &some] {
+        let c = capacity(h, &config, day(5), 2);
+        let d = work_distribution(h, GroupBy::Assignee, Metric::Hours);
+        let text = format!(
+            "{}{}",
+            serde_json::to_string(&c).unwrap_or_default(),
+            serde_json::to_string(&d).unwrap_or_default()
+        );
+        for neg in ["-0.0", ":-0", "(-0", " -0 "] {
+            assert!(!text.contains(neg), "{neg}: {text}");
+        }
+    }
     // And a scenario where items leave: removed is a positive number.
     let b = burndown(&sprint(), &scenario(), Metric::StoryPoints, now());
     assert!(b.removed > 0.0);
