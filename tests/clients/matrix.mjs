@@ -112,7 +112,7 @@ try {
       }
     }
     line.values = {};
-    for (const path of Object.keys(step.check ?? {})) {
+    for (const path of [...Object.keys(step.check ?? {}), ...Object.values(step.save ?? {})]) {
       const got = sc === undefined ? MISSING : pointer(sc, path);
       line.values[path] = got === MISSING ? { $missing: true } : got;
     }

@@ -11,7 +11,7 @@ Connects over Streamable HTTP with the key, reads tools/list, then runs the step
 may use what an earlier one saved: "${var}" in an argument string; "${sdk}" is "py"). Prints a
 {"tools": [...]} line, then one JSON line per step: {"step", "tool", "outcome":
 "ok"|"unsupported"|"error"|"rejected"|"skipped", "rpc_code"?, "text", "sdk_rejected", "values":
-{pointer: value the structured content holds there, for each "check" pointer}}, and last
+{pointer: value the structured content holds there, for each "check" and "save" pointer}}, and last
 {"done": true}. The judging (expectations, checks, missing tools) is the Rust test's. The SDK
 validates every structured result against the tool's outputSchema; a result it rejects is reported
 as "rejected", never passed over. Exits 0 when the run itself worked, 1 when it could not run.
@@ -112,7 +112,7 @@ async def run_step(client, saved, index, step):
             if got is not MISSING:
                 saved[var] = got
     values = {}
-    for path in step.get("check", {}):
+    for path in [*step.get("check", {}), *step.get("save", {}).values()]:
         got = pointer(sc, path) if sc is not None else MISSING
         values[path] = {"$missing": True} if got is MISSING else got
     line["values"] = values
