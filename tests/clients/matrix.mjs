@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Every tool of pm-mcp through the TypeScript SDK v1 client (@modelcontextprotocol/sdk), as a plan says.
 // Usage: node matrix.mjs PLAN.json
-// The plan and the output are matrix.py's (see there): {"url", "key", "vars", "steps": [{tool, arguments,
-// check?, save?, ...}]}; prints {"tools": [...]}, one JSON line per step ({step, tool, outcome:
-// ok|unsupported|error|rejected|skipped, rpc_code?, text, sdk_rejected, values}) and {"done": true}.
+// The plan and the output are matrix.py's (see there): {"url", "key", "vars", "steps": [{tool, label, arguments,
+// expect, expect_text, check?, save?}]}; prints {"tools": [...]}, one JSON line per step ({step, tool, label,
+// expect, outcome: ok|unsupported|error|rejected|skipped, rpc_code?, text, sdk_rejected, values}), a
+// {tool, outcome: "missing"} line for each listed tool no step calls, and {"done": true}.
 // The SDK's Client validates structuredContent against each tool's outputSchema (it caches the
 // validators from tools/list); a result it refuses is reported as "rejected", never passed over. A
 // JSON-RPC error the server answered is told apart from the SDK's own refusal by watching the
@@ -76,7 +77,7 @@ try {
   const tools = (await client.listTools()).tools.map((t) => t.name);
   emit({ tools, client: `sdk@${sdk}` });
   for (const [index, step] of plan.steps.entries()) {
-    const line = { step: index, tool: step.tool };
+    const line = { step: index, tool: step.tool, label: step.label ?? '', expect: step.expect };
     const unresolved = [];
     const args = substitute(step.arguments ?? {}, saved, unresolved);
     if (unresolved.length) {
@@ -118,6 +119,8 @@ try {
     }
     emit(line);
   }
+  const planned = new Set(plan.steps.map((s) => s.tool));
+  for (const name of tools) if (!planned.has(name)) emit({ tool: name, outcome: 'missing' });
   emit({ done: true });
   await client.close();
   process.exit(0);

@@ -5,16 +5,17 @@ Usage: matrix.py PLAN.json
 
 PLAN.json: {"url": ".../mcp", "key": "pmk_...", "vars": {...},
             "steps": [{"tool", "label", "arguments", "expect": "ok"|"unsupported"|"error",
-                       "expect_text"?, "expect_code"?, "check"?: {pointer: value}, "save"?: {var: pointer}}]}
+                       "expect_text": [...], "expect_code"?, "check"?: {pointer: value}, "save"?: {var: pointer}}]}
 
 Connects over Streamable HTTP with the key, reads tools/list, then runs the steps in order (a step
 may use what an earlier one saved: "${var}" in an argument string; "${sdk}" is "py"). Prints a
-{"tools": [...]} line, then one JSON line per step: {"step", "tool", "outcome":
+{"tools": [...]} line, then one JSON line per step: {"step", "tool", "label", "expect", "outcome":
 "ok"|"unsupported"|"error"|"rejected"|"skipped", "rpc_code"?, "text", "sdk_rejected", "values":
-{pointer: value the structured content holds there, for each "check" and "save" pointer}}, and last
-{"done": true}. The judging (expectations, checks, missing tools) is the Rust test's. The SDK
-validates every structured result against the tool's outputSchema; a result it rejects is reported
-as "rejected", never passed over. Exits 0 when the run itself worked, 1 when it could not run.
+{pointer: what the structured content holds there, for each "check" and "save" pointer}}, then a
+{"tool", "outcome": "missing"} line for each listed tool no step calls, and last {"done": true}.
+The judging (expectations, checks, coverage) is the Rust test's. The SDK validates every
+structured result against the tool's outputSchema; a result it rejects is reported as "rejected",
+never passed over. Exits 0 when the run itself worked, 1 when it could not run.
 """
 import importlib.metadata
 import json
@@ -78,7 +79,7 @@ def result_text(result):
 
 
 async def run_step(client, saved, index, step):
-    line = {"step": index, "tool": step["tool"]}
+    line = {"step": index, "tool": step["tool"], "label": step.get("label", ""), "expect": step.get("expect")}
     unresolved = []
     args = substitute(step.get("arguments", {}), saved, unresolved)
     if unresolved:
@@ -128,6 +129,10 @@ async def run(plan):
             emit({"tools": tools, "client": f"mcp@{importlib.metadata.version('mcp')}"})
             for index, step in enumerate(plan["steps"]):
                 emit(await run_step(client, saved, index, step))
+            planned = {step["tool"] for step in plan["steps"]}
+            for name in tools:
+                if name not in planned:
+                    emit({"tool": name, "outcome": "missing"})
     emit({"done": True})
 
 

@@ -220,9 +220,18 @@ impl Step {
         self
     }
     fn to_json(&self) -> Value {
+        let expect = match self.expect {
+            Expect::Ok => "ok",
+            Expect::Unsupported => "unsupported",
+            Expect::Error => "error",
+        };
         json!({
             "tool": self.tool,
+            "label": self.label,
             "arguments": self.arguments,
+            "expect": expect,
+            "expect_text": self.expect_text,
+            "expect_code": self.expect_code,
             "check": self.check.iter().map(|(p, v)| (p.clone(), v.clone())).collect::<serde_json::Map<_, _>>(),
             "save": self.save.iter().map(|(k, p)| (k.clone(), Value::from(p.clone()))).collect::<serde_json::Map<_, _>>(),
         })
