@@ -11,6 +11,7 @@ mod clients;
 mod hygiene;
 mod jira;
 mod limits;
+mod matrix;
 mod mcp;
 mod metrics;
 mod oauth;
