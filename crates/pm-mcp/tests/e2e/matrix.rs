@@ -1428,6 +1428,12 @@ async fn every_tool_on_every_provider_through_real_sdks() {
         }
     });
 
+    // In turn with the other real-Redmine tests of this binary, for the whole run (projects are
+    // made, written, read back and deleted on it).
+    let _turn = match &redmine {
+        Some(_) => Some(real_redmine_turn().await),
+        None => None,
+    };
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let mut flags: Vec<String> = LOCAL_UPSTREAM.iter().map(|s| s.to_string()).collect();
     if let Some(r) = &redmine {
