@@ -1234,7 +1234,11 @@ async fn sprint_update(
             );
         }
         if state == "closed" {
-            s["completeDate"] = json!(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+            s["completeDate"] = json!(
+                chrono::Utc::now()
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string()
+            );
         }
         s["state"] = json!(state);
     }
