@@ -391,11 +391,9 @@ impl Provider for Redmine {
             .get("users/current.json", &[])
             .await
             .map_err(|e| match e {
-                ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: format!(
-                        "a Redmine REST API at {site} (users/current.json answered 404); check the base URL (the address Redmine's home page opens at) and that Administration → Settings → API → REST web service is on; it"
-                    ),
-                },
+                ProviderError::NotFound { .. } => ProviderError::BadInput(format!(
+                    "there is no Redmine REST API at {site} (users/current.json answered 404): check the base URL (the address Redmine's home page opens at), and that Redmine's Administration → Settings → API → \"Enable REST web service\" is on"
+                )),
                 ProviderError::Decode { provider, .. } => ProviderError::Decode {
                     provider,
                     message: format!(

@@ -39,11 +39,11 @@ impl TextFormat {
         }
     }
 
-    /// The site's stored text as Markdown.
+    /// The site's stored text as Markdown (Redmine stores line ends as CRLF; they come back LF).
     pub fn to_markdown(self, text: &str) -> String {
         match self {
             TextFormat::Textile => textile_to_markdown(text),
-            TextFormat::Markdown | TextFormat::CommonMark => text.to_string(),
+            TextFormat::Markdown | TextFormat::CommonMark => text.replace("\r\n", "\n"),
         }
     }
 }
@@ -661,6 +661,7 @@ mod tests {
         for f in [TextFormat::Markdown, TextFormat::CommonMark] {
             assert_eq!(f.from_markdown(MD), MD);
             assert_eq!(f.to_markdown(MD), MD);
+            assert_eq!(f.to_markdown(&MD.replace('\n', "\r\n")), MD);
         }
         assert_eq!(TextFormat::default().from_markdown(MD), TEXTILE);
     }
