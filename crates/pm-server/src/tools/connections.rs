@@ -42,8 +42,7 @@ pub struct ConfigureArgs {
     /// Workspace (team) id, where the tracker has one (ClickUp).
     #[serde(default)]
     pub workspace_id: Option<String>,
-    /// Redmine's text formatting, as set in its Administration → Settings: textile (default),
-    /// markdown or common_mark.
+    /// Redmine's text format, as in its settings: textile (default), markdown or common_mark.
     #[serde(default)]
     pub text_format: Option<String>,
     /// Short name for the connection, the prefix of its ids (e.g. "acme-jira"). Default: the type.

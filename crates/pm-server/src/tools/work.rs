@@ -30,8 +30,7 @@ pub struct CreateTaskArgs {
     /// YYYY-MM-DD.
     #[serde(default)]
     pub due_date: Option<String>,
-    /// Issue type name, e.g. "Bug". Default: "Task", or where the tracker has no Task type
-    /// (Redmine) its default one; the task returned says which.
+    /// Type, e.g. "Bug" (default Task, else the tracker's own).
     #[serde(default)]
     pub task_type: Option<String>,
     /// Parent task id, for a sub-task or a task under an epic.
