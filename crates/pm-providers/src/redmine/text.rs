@@ -303,24 +303,22 @@ fn inline_md_to_textile(s: &str) -> String {
                 continue;
             }
         }
-        if c == '[' {
-            if let Some(close) = chars[i + 1..].iter().position(|c| *c == ']') {
-                let close = i + 1 + close;
-                if chars.get(close + 1) == Some(&'(') {
-                    if let Some(end) = chars[close + 2..].iter().position(|c| *c == ')') {
-                        let end = close + 2 + end;
-                        let label: String = chars[i + 1..close].iter().collect();
-                        let url: String = chars[close + 2..end].iter().collect();
-                        out.push_str(&format!(
-                            "\"{}\":{}",
-                            inline_md_to_textile(&label),
-                            url.trim()
-                        ));
-                        i = end + 1;
-                        continue;
-                    }
-                }
-            }
+        if c == '['
+            && let Some(close) = chars[i + 1..].iter().position(|c| *c == ']')
+            && chars.get(i + 1 + close + 1) == Some(&'(')
+            && let Some(end) = chars[i + close + 3..].iter().position(|c| *c == ')')
+        {
+            let close = i + 1 + close;
+            let end = close + 2 + end;
+            let label: String = chars[i + 1..close].iter().collect();
+            let url: String = chars[close + 2..end].iter().collect();
+            out.push_str(&format!(
+                "\"{}\":{}",
+                inline_md_to_textile(&label),
+                url.trim()
+            ));
+            i = end + 1;
+            continue;
         }
         let two = |d: char| i + 1 < chars.len() && chars[i] == d && chars[i + 1] == d;
         let mut strong = None;
@@ -341,15 +339,17 @@ fn inline_md_to_textile(s: &str) -> String {
             i = end + 2;
             continue;
         }
-        if (c == '*' || c == '_') && !(c == '_' && prev_word) && !two(c) {
-            if let Some(end) = closing(&chars, i + 1, &[c]) {
-                let inner: String = chars[i + 1..end].iter().collect();
-                out.push('_');
-                out.push_str(&inline_md_to_textile(&inner));
-                out.push('_');
-                i = end + 1;
-                continue;
-            }
+        if (c == '*' || c == '_')
+            && !(c == '_' && prev_word)
+            && !two(c)
+            && let Some(end) = closing(&chars, i + 1, &[c])
+        {
+            let inner: String = chars[i + 1..end].iter().collect();
+            out.push('_');
+            out.push_str(&inline_md_to_textile(&inner));
+            out.push('_');
+            i = end + 1;
+            continue;
         }
         out.push(c);
         i += 1;
@@ -530,53 +530,53 @@ fn inline_textile_to_md(s: &str) -> String {
             }
         }
         // "label":url
-        if c == '"' && boundary(before) {
-            if let Some(close) = chars[i + 1..].iter().position(|c| *c == '"') {
-                let close = i + 1 + close;
-                if chars.get(close + 1) == Some(&':')
-                    && chars.get(close + 2).is_some_and(|c| !c.is_whitespace())
-                {
-                    let mut end = close + 2;
-                    while end < chars.len() && !chars[end].is_whitespace() {
-                        end += 1;
-                    }
-                    while end > close + 2
-                        && matches!(chars[end - 1], '.' | ',' | ';' | ':' | '!' | '?' | ')')
-                    {
-                        end -= 1;
-                    }
-                    let label: String = chars[i + 1..close].iter().collect();
-                    let url: String = chars[close + 2..end].iter().collect();
-                    out.push_str(&format!("[{}]({url})", inline_textile_to_md(&label)));
-                    i = end;
-                    continue;
-                }
+        if c == '"'
+            && boundary(before)
+            && let Some(close) = chars[i + 1..].iter().position(|c| *c == '"')
+            && chars.get(i + close + 2) == Some(&':')
+            && chars.get(i + close + 3).is_some_and(|c| !c.is_whitespace())
+        {
+            let close = i + 1 + close;
+            let mut end = close + 2;
+            while end < chars.len() && !chars[end].is_whitespace() {
+                end += 1;
             }
+            while end > close + 2
+                && matches!(chars[end - 1], '.' | ',' | ';' | ':' | '!' | '?' | ')')
+            {
+                end -= 1;
+            }
+            let label: String = chars[i + 1..close].iter().collect();
+            let url: String = chars[close + 2..end].iter().collect();
+            out.push_str(&format!("[{}]({url})", inline_textile_to_md(&label)));
+            i = end;
+            continue;
         }
-        if matches!(c, '@' | '*' | '_' | '-') && boundary(before) {
-            if let Some(end) = (i + 2..chars.len()).find(|&j| {
+        if matches!(c, '@' | '*' | '_' | '-')
+            && boundary(before)
+            && let Some(end) = (i + 2..chars.len()).find(|&j| {
                 chars[j] == c
                     && !chars[j - 1].is_whitespace()
                     && boundary(chars.get(j + 1).copied())
-            }) && !chars[i + 1].is_whitespace()
-            {
-                let inner: String = chars[i + 1..end].iter().collect();
-                let (open, close) = match c {
-                    '@' => ("`", "`"),
-                    '*' => ("**", "**"),
-                    '_' => ("*", "*"),
-                    _ => ("~~", "~~"),
-                };
-                out.push_str(open);
-                if c == '@' {
-                    out.push_str(&inner);
-                } else {
-                    out.push_str(&inline_textile_to_md(&inner));
-                }
-                out.push_str(close);
-                i = end + 1;
-                continue;
+            })
+            && !chars[i + 1].is_whitespace()
+        {
+            let inner: String = chars[i + 1..end].iter().collect();
+            let (open, close) = match c {
+                '@' => ("`", "`"),
+                '*' => ("**", "**"),
+                '_' => ("*", "*"),
+                _ => ("~~", "~~"),
+            };
+            out.push_str(open);
+            if c == '@' {
+                out.push_str(&inner);
+            } else {
+                out.push_str(&inline_textile_to_md(&inner));
             }
+            out.push_str(close);
+            i = end + 1;
+            continue;
         }
         out.push(c);
         i += 1;
