@@ -82,6 +82,30 @@ async fn handle(State(st): State<Shared>, method: Method, uri: Uri, body: Bytes)
         ("GET", "/projects/tasks.json") => ok(json!({ "project": {
             "id": 2, "name": "Tasks", "identifier": "tasks",
             "trackers": [tracker(1), tracker(4)] } })),
+        ("GET", "/trackers.json") => {
+            let all = [
+                "assigned_to_id",
+                "fixed_version_id",
+                "parent_issue_id",
+                "due_date",
+                "description",
+            ];
+            let mut list: Vec<Value> = (1..=4)
+                .map(|id| {
+                    let mut t = tracker(id);
+                    t["enabled_standard_fields"] = json!(all);
+                    t
+                })
+                .collect();
+            // Bug has no target version (sprint) field.
+            list[0]["enabled_standard_fields"] = json!([
+                "assigned_to_id",
+                "parent_issue_id",
+                "due_date",
+                "description"
+            ]);
+            ok(json!({ "trackers": list }))
+        }
         ("GET", "/issue_statuses.json") => ok(json!({ "issue_statuses": [
             { "id": 1, "name": "New", "is_closed": false } ] })),
         ("GET", "/enumerations/issue_priorities.json") => ok(json!({ "issue_priorities": [
@@ -319,6 +343,38 @@ async fn sprint_parent_and_description_go_into_the_one_create() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("list_users"), "{e}");
+}
+
+#[tokio::test]
+async fn fields_a_tracker_turns_off_are_refused_not_dropped() {
+    let (rm, state) = spawn(json!({})).await;
+    // Bug (the project's first tracker) has no sprint field: without a type, the first
+    // tracker that has it is used, as Redmine does for a parent.
+    let created = rm
+        .create_task(&NewTask {
+            sprint: Some("3".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.task_type.as_deref(), Some("Feature"));
+    assert_eq!(posted(&state)["issue"]["fixed_version_id"], 3);
+    // Asked for as a Bug: refused before writing, naming the types that can.
+    let before = writes(&state).len();
+    let e = rm
+        .create_task(&NewTask {
+            sprint: Some("3".into()),
+            task_type: Some("bug".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("sprint") && e.contains("Feature, Support"),
+        "{e}"
+    );
+    assert_eq!(writes(&state).len(), before);
 }
 
 #[tokio::test]

@@ -180,6 +180,16 @@ impl Redmine {
         Ok(one.project)
     }
 
+    /// Tracker id → the standard fields it enables, for trackers that say (Redmine 3.4+).
+    async fn tracker_fields(&self) -> ProviderResult<HashMap<u64, Vec<String>>> {
+        let list: wire::TrackersFields = self.up.get("trackers.json", &[]).await?;
+        Ok(list
+            .trackers
+            .into_iter()
+            .filter_map(|t| t.enabled_standard_fields.map(|f| (t.id, f)))
+            .collect())
+    }
+
     async fn version(&self, n: u64) -> ProviderResult<wire::Version> {
         let one: wire::VersionOne = self
             .up
@@ -656,9 +666,43 @@ impl Provider for Redmine {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // A tracker can turn standard fields off, and Redmine then drops them without a word:
+        // the fields asked for must be on in the tracker used.
+        let asked: Vec<(&str, &str)> = [
+            (
+                t.description
+                    .as_deref()
+                    .is_some_and(|d| !d.trim().is_empty()),
+                "description",
+                "description",
+            ),
+            (assignee.is_some(), "assigned_to_id", "assignee"),
+            (t.due_date.is_some(), "due_date", "due date"),
+            (parent.is_some(), "parent_issue_id", "parent task"),
+            (
+                sprint.is_some(),
+                "fixed_version_id",
+                "sprint (target version)",
+            ),
+        ]
+        .into_iter()
+        .filter(|(on, _, _)| *on)
+        .map(|(_, field, label)| (field, label))
+        .collect();
+        let enabled = self.tracker_fields().await?;
+        let lacks = |tracker: u64| -> Vec<&str> {
+            match enabled.get(&tracker) {
+                Some(on) => asked
+                    .iter()
+                    .filter(|(f, _)| !on.iter().any(|o| o == f))
+                    .map(|(_, label)| *label)
+                    .collect(),
+                None => Vec::new(),
+            }
+        };
         // No type given: a "Task" tracker when the project has one, else the project's first
-        // tracker — the one Redmine itself picks when none is sent. The task read back carries
-        // the type used.
+        // tracker — the one Redmine itself picks when none is sent — or, as Redmine does for a
+        // parent, the first one with every field asked for. The task read back carries the type.
         let tracker = match t.task_type.as_deref().map(str::trim) {
             Some(kind) if !kind.is_empty() => p
                 .trackers
@@ -674,7 +718,8 @@ impl Provider for Redmine {
             _ => p
                 .trackers
                 .iter()
-                .find(|t| t.name.eq_ignore_ascii_case("Task"))
+                .find(|t| t.name.eq_ignore_ascii_case("Task") && lacks(t.id).is_empty())
+                .or_else(|| p.trackers.iter().find(|t| lacks(t.id).is_empty()))
                 .or_else(|| p.trackers.first())
                 .ok_or_else(|| {
                     ProviderError::BadInput(format!(
@@ -683,6 +728,25 @@ impl Provider for Redmine {
                     ))
                 })?,
         };
+        let missing = lacks(tracker.id);
+        if !missing.is_empty() {
+            let fit: Vec<&str> = p
+                .trackers
+                .iter()
+                .filter(|t| lacks(t.id).is_empty())
+                .map(|t| t.name.as_str())
+                .collect();
+            return Err(ProviderError::BadInput(format!(
+                "Redmine's task type {:?} has these fields turned off, so they would be dropped: {}; {} (an administrator turns fields on under Administration → Trackers)",
+                tracker.name,
+                missing.join(", "),
+                if fit.is_empty() {
+                    "no task type of the project has them all".to_string()
+                } else {
+                    format!("task types that have them: {}", fit.join(", "))
+                }
+            )));
+        }
         let mut issue = json!({
             "project_id": p.id,
             "tracker_id": tracker.id,

@@ -131,6 +131,20 @@ pub struct Trackers {
     pub trackers: Vec<Named>,
 }
 
+/// A tracker with the standard fields it enables (Redmine 3.4+; absent before).
+#[derive(Debug, Deserialize)]
+pub struct TrackerFields {
+    pub id: u64,
+    pub name: String,
+    pub enabled_standard_fields: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrackersFields {
+    #[serde(default)]
+    pub trackers: Vec<TrackerFields>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Enumeration {
     pub id: u64,
