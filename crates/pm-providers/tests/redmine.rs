@@ -29,6 +29,8 @@ struct Fake {
     version: Option<Value>,
     /// Answer the next issue POST with this 422.
     refuse_next: Option<&'static str>,
+    /// The site has a "Start date" version custom field (id 9).
+    start_field: bool,
 }
 
 type Shared = Arc<Mutex<Fake>>;
@@ -141,6 +143,9 @@ async fn handle(State(st): State<Shared>, method: Method, uri: Uri, body: Bytes)
             StatusCode::NO_CONTENT.into_response()
         }
         ("GET", "/custom_fields.json") => StatusCode::FORBIDDEN.into_response(),
+        ("GET", "/projects/demo/versions.json") if f.start_field => ok(json!({ "versions": [
+            { "id": 2, "name": "Old", "status": "closed",
+              "custom_fields": [{ "id": 9, "name": "Start date", "value": "" }] } ] })),
         ("GET", "/projects/demo/versions.json") => ok(json!({ "versions": [] })),
         ("POST", "/projects/demo/versions.json") => {
             f.version = Some(body["version"].clone());
@@ -152,10 +157,16 @@ async fn handle(State(st): State<Shared>, method: Method, uri: Uri, body: Bytes)
         }
         ("GET", "/versions/3.json") => {
             let v = f.version.clone().unwrap_or(json!({}));
-            ok(json!({ "version": {
+            let mut version = json!({
                 "id": 3, "name": v["name"], "status": "open",
                 "description": v["description"], "due_date": v["due_date"],
-                "created_on": "2026-12-07T09:00:00Z" } }))
+                "created_on": "2026-12-07T09:00:00Z" });
+            if f.start_field {
+                let value = v["custom_fields"][0]["value"].clone();
+                version["custom_fields"] =
+                    json!([{ "id": 9, "name": "Start date", "value": value }]);
+            }
+            ok(json!({ "version": version }))
         }
         ("GET", "/projects/demo/search.json") => ok(json!({
             "results": [ { "id": 7, "type": "issue", "title": "Bug #7: x" } ],
@@ -451,6 +462,33 @@ async fn sprint_start_dates_are_kept_and_future_sprints_are_planned() {
         .to_string();
     assert!(e.contains("255"), "{e}");
     assert_eq!(writes(&state).len(), before);
+}
+
+#[tokio::test]
+async fn a_start_date_field_is_used_where_the_site_has_one() {
+    let (rm, state) = spawn(json!({})).await;
+    state.lock().unwrap().start_field = true;
+    let start = Utc::now().date_naive() + Days::days(3);
+    let sprint = rm
+        .create_sprint(&NewSprint {
+            project: "demo".into(),
+            name: "Sprint 2".into(),
+            start: start.and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
+            goal: Some("Payments".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let stored = state.lock().unwrap().version.clone().unwrap();
+    assert_eq!(stored["description"], "Payments", "no trailer: {stored}");
+    assert_eq!(
+        stored["custom_fields"],
+        json!([{ "id": 9, "value": start.format("%Y-%m-%d").to_string() }])
+    );
+    assert_eq!(
+        (sprint.state, sprint.start_date.map(|d| d.date_naive())),
+        (SprintState::Future, Some(start))
+    );
 }
 
 #[tokio::test]
