@@ -153,6 +153,10 @@ pub struct NewTask {
     pub due_date: Option<chrono::NaiveDate>,
     pub parent: Option<String>,
     pub labels: Vec<String>,
+    /// The sprint to create it in; only used where `Provider::creates_in_sprint` says so.
+    pub sprint: Option<String>,
+    /// Only used where `Provider::creates_in_sprint` says so.
+    pub story_points: Option<f64>,
 }
 
 /// Changes to a task; `None` leaves a field as it is. Text is Markdown.
@@ -255,6 +259,13 @@ pub trait Provider: Send + Sync {
 
     async fn create_task(&self, _task: &NewTask) -> ProviderResult<Task> {
         Err(self.unsupported("creating tasks"))
+    }
+
+    /// Whether `create_task` itself honours `NewTask::sprint` and `NewTask::story_points` (set
+    /// in the one write, or refused before anything is written). When not, the caller leaves
+    /// them out of `NewTask` and sets them with `update_task` once the task exists.
+    fn creates_in_sprint(&self) -> bool {
+        false
     }
 
     /// Moves a task to the status named `status` through the workflow; when no transition leads

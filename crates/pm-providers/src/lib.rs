@@ -51,6 +51,31 @@ pub fn build(
     settings: HttpSettings,
     workspace_id: Option<&str>,
 ) -> ProviderResult<Arc<dyn Provider>> {
+    let config = match workspace_id {
+        Some(w) => serde_json::json!({ "workspace_id": w }),
+        None => serde_json::json!({}),
+    };
+    build_with_config(
+        client, kind, base_url, auth_kind, username, token, settings, &config,
+    )
+}
+
+/// Builds the client for one connection with the connection's options (`config`, as stored):
+/// `workspace_id` (ClickUp), `text_format` (Redmine: textile, markdown or common_mark; Textile
+/// when absent). Options a tracker does not use are ignored.
+#[allow(clippy::too_many_arguments)]
+pub fn build_with_config(
+    client: reqwest::Client,
+    kind: ProviderKind,
+    base_url: &BaseUrl,
+    auth_kind: AuthKind,
+    username: Option<String>,
+    token: &str,
+    settings: HttpSettings,
+    config: &serde_json::Value,
+) -> ProviderResult<Arc<dyn Provider>> {
+    let option = |key: &str| config.get(key).and_then(|v| v.as_str());
+    let workspace_id = option("workspace_id");
     let creds = Credentials {
         username,
         token: token.to_string(),
@@ -77,12 +102,10 @@ pub fn build(
             token,
             settings,
         )?)),
-        ProviderKind::Redmine => Ok(Arc::new(redmine::Redmine::new(
-            client,
-            base_url.as_str(),
-            token,
-            settings,
-        )?)),
+        ProviderKind::Redmine => Ok(Arc::new(
+            redmine::Redmine::new(client, base_url.as_str(), token, settings)?
+                .with_text_format(option("text_format").unwrap_or("textile").parse()?),
+        )),
         ProviderKind::ClickUp => Ok(Arc::new(clickup::ClickUp::new(
             client,
             base_url.as_str(),

@@ -317,6 +317,7 @@ async fn every_clickup_request_matches_the_published_spec() {
         labels: vec!["web".into()],
         task_type: Some("Bug".into()),
         parent: Some("9hv".into()),
+        ..Default::default()
     };
     run!(failures, "create_task", cu.create_task(&new));
     let change = TaskChange {

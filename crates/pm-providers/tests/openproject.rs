@@ -276,6 +276,7 @@ async fn changes_go_through_the_form_and_lock_version() {
             due_date: NaiveDate::from_ymd_opt(2026, 12, 24),
             parent: Some("11".into()),
             labels: vec![],
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -82,6 +82,29 @@ impl ProviderHub {
         )
     }
 
+    /// A client with a connection's stored options (`config`: workspace, Redmine's text format).
+    #[allow(clippy::too_many_arguments)]
+    pub fn build_with_config(
+        &self,
+        kind: ProviderKind,
+        base_url: &BaseUrl,
+        auth_kind: AuthKind,
+        username: Option<String>,
+        token: &str,
+        config: &serde_json::Value,
+    ) -> ProviderResult<Arc<dyn Provider>> {
+        pm_providers::build_with_config(
+            self.client.clone(),
+            kind,
+            base_url,
+            auth_kind,
+            username,
+            token,
+            self.settings.clone(),
+            config,
+        )
+    }
+
     /// The client for one of the caller's stored connections.
     pub async fn client(
         &self,
@@ -105,13 +128,13 @@ impl ProviderHub {
             ToolError(format!("connection {}: its stored credentials cannot be opened ({e}); an operator must fix the master key", conn.name))
         })?;
         let provider = self
-            .build(
+            .build_with_config(
                 conn.provider_type,
                 &conn.base_url,
                 conn.auth_kind,
                 creds.username.clone(),
                 creds.token.expose(),
-                conn.config.get("workspace_id").and_then(|w| w.as_str()),
+                &conn.config,
             )
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         if let Ok(mut cache) = self.cache.lock() {

@@ -2,9 +2,13 @@
 //! journals as comments, time entries as worklogs, watchers, relations, parent issues. Redmine's
 //! manners: `offset`/`limit` paging with `total_count`, PUT answered 204 with no body (so every
 //! write is read back), 422 `{"errors": [...]}`, 404 with an empty body, `status_id=*` for closed
-//! issues. What Redmine cannot do (start a version, epics as a type) is refused as unsupported.
+//! issues. What Redmine cannot do (epics as a type) is refused as unsupported.
+//! What Redmine lacks is refused before anything is written: labels, story points. Descriptions
+//! and comments are converted to and from the site's text format (`text`); sprint start dates,
+//! which versions lack, are kept in a "Start date" version field or a description trailer (`map`).
 mod history;
 mod map;
+pub mod text;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -21,15 +25,26 @@ use serde_json::json;
 use crate::cursor;
 use crate::http::{HttpSettings, Upstream};
 use crate::ids::{self, not_found};
+pub use text::TextFormat;
 
 pub struct Redmine {
     up: Upstream,
     /// Status id → closed, read once.
     statuses: tokio::sync::OnceCell<Vec<wire::IssueStatus>>,
+    /// The site's text formatting (the connection's `text_format` option).
+    text: TextFormat,
+    /// The site's "Start date" version custom field, from /custom_fields.json, read once.
+    start_field: tokio::sync::OnceCell<Option<u64>>,
 }
 
 /// Redmine pages hold at most 100 items.
 const MAX_LIMIT: u32 = 100;
+
+/// Matches of Redmine's search taken into one `search_tasks` (the rest: narrow the text).
+const MAX_SEARCH_HITS: usize = 500;
+
+/// Characters a version's description holds.
+const VERSION_DESCRIPTION_MAX: usize = 255;
 
 impl Redmine {
     pub fn new(
@@ -53,7 +68,15 @@ impl Redmine {
         Ok(Self {
             up,
             statuses: tokio::sync::OnceCell::new(),
+            text: TextFormat::default(),
+            start_field: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The site's text formatting (Textile unless the connection says otherwise).
+    pub fn with_text_format(mut self, text: TextFormat) -> Self {
+        self.text = text;
+        self
     }
 
     fn site(&self) -> String {
@@ -80,7 +103,11 @@ impl Redmine {
         let site = self.site();
         Ok(issues
             .into_iter()
-            .map(|i| map::task(i, &site, &|id| closed.get(&id).copied().unwrap_or(false)))
+            .map(|i| {
+                map::task(i, &site, self.text, &|id| {
+                    closed.get(&id).copied().unwrap_or(false)
+                })
+            })
             .collect())
     }
 
@@ -140,6 +167,145 @@ impl Redmine {
             })
     }
 
+    /// The project with its trackers (Redmine's order); "not found" names the project.
+    async fn project_trackers(&self, project: &str) -> ProviderResult<wire::ProjectTrackers> {
+        let one: wire::ProjectTrackersOne = self
+            .up
+            .get(
+                &format!("projects/{project}.json"),
+                &[("include", "trackers".to_string())],
+            )
+            .await
+            .map_err(|e| project_missing(e, project))?;
+        Ok(one.project)
+    }
+
+    /// Tracker id → the standard fields it enables, for trackers that say (Redmine 3.4+).
+    async fn tracker_fields(&self) -> ProviderResult<HashMap<u64, Vec<String>>> {
+        let list: wire::TrackersFields = self.up.get("trackers.json", &[]).await?;
+        Ok(list
+            .trackers
+            .into_iter()
+            .filter_map(|t| t.enabled_standard_fields.map(|f| (t.id, f)))
+            .collect())
+    }
+
+    async fn version(&self, n: u64) -> ProviderResult<wire::Version> {
+        let one: wire::VersionOne = self
+            .up
+            .get(&format!("versions/{n}.json"), &[])
+            .await
+            .map_err(|e| version_missing(e, n))?;
+        Ok(one.version)
+    }
+
+    /// The site's "Start date" version custom field (date format), from the administrators'
+    /// list of custom fields; `None` when there is none or the account may not read the list.
+    async fn site_start_field(&self) -> ProviderResult<Option<u64>> {
+        self.start_field
+            .get_or_try_init(|| async {
+                match self
+                    .up
+                    .get::<wire::CustomFields>("custom_fields.json", &[])
+                    .await
+                {
+                    Ok(list) => Ok(list
+                        .custom_fields
+                        .into_iter()
+                        .find(|f| {
+                            f.customized_type == "version"
+                                && f.field_format == "date"
+                                && f.name.trim().eq_ignore_ascii_case(map::START_FIELD)
+                        })
+                        .map(|f| f.id)),
+                    Err(ProviderError::Forbidden { .. } | ProviderError::NotFound { .. }) => {
+                        Ok(None)
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .copied()
+    }
+
+    /// Where a sprint's start goes: the "Start date" field of the version at hand, else of the
+    /// site (administrators), else of another version of the project (every version lists the
+    /// site's version fields), else `None` — the description's trailer.
+    async fn start_field_for(
+        &self,
+        version: Option<&wire::Version>,
+        project: Option<&str>,
+    ) -> ProviderResult<Option<u64>> {
+        if let Some((id, _)) = version.and_then(|v| map::start_field(&v.custom_fields)) {
+            return Ok(Some(id));
+        }
+        if let Some(id) = self.site_start_field().await? {
+            return Ok(Some(id));
+        }
+        if let Some(p) = project {
+            let res: wire::Versions = self
+                .up
+                .get(&format!("projects/{p}/versions.json"), &[])
+                .await
+                .map_err(|e| project_missing(e, p))?;
+            return Ok(res
+                .versions
+                .iter()
+                .find_map(|v| map::start_field(&v.custom_fields))
+                .map(|(id, _)| id));
+        }
+        Ok(None)
+    }
+
+    /// Issue ids Redmine's own search finds for `text` in subjects, descriptions and comments
+    /// (journals), in a project (and its sub-projects, as the issue list shows them) or in all
+    /// visible ones; at most `MAX_SEARCH_HITS`.
+    async fn search_ids(&self, project: Option<&str>, text: &str) -> ProviderResult<Vec<u64>> {
+        let path = match project {
+            Some(p) => format!("projects/{p}/search.json"),
+            None => "search.json".to_string(),
+        };
+        let scope = if project.is_some() {
+            "subprojects"
+        } else {
+            "all"
+        };
+        let mut ids = Vec::new();
+        let mut offset = 0u64;
+        while ids.len() < MAX_SEARCH_HITS {
+            let res: wire::SearchResults = self
+                .up
+                .get(
+                    &path,
+                    &[
+                        ("q", text.to_string()),
+                        ("issues", "1".into()),
+                        ("scope", scope.into()),
+                        ("offset", offset.to_string()),
+                        ("limit", MAX_LIMIT.to_string()),
+                    ],
+                )
+                .await
+                .map_err(|e| match project {
+                    Some(p) => project_missing(e, p),
+                    None => e,
+                })?;
+            let got = res.results.len() as u64;
+            ids.extend(
+                res.results
+                    .into_iter()
+                    .filter(|r| r.kind == "issue" || r.kind.is_empty())
+                    .map(|r| r.id),
+            );
+            offset += got;
+            if got == 0 || res.total_count.is_none_or(|t| offset >= t) {
+                break;
+            }
+        }
+        ids.truncate(MAX_SEARCH_HITS);
+        Ok(ids)
+    }
+
     fn page_of<T>(items: Vec<T>, offset: u64, total: Option<u64>) -> Page<T> {
         let end = offset + items.len() as u64;
         let more = !items.is_empty() && total.is_some_and(|t| end < t);
@@ -152,6 +318,62 @@ impl Redmine {
 
 fn number(id: &str, what: &str) -> ProviderResult<u64> {
     ids::number("Redmine", id, what)
+}
+
+/// A user id, or an error that says where ids come from.
+fn user_number(id: &str) -> ProviderResult<u64> {
+    ids::number("Redmine", id, "user").map_err(|e| {
+        ProviderError::BadInput(format!("{e}; list_users gives the ids of Redmine's users"))
+    })
+}
+
+fn project_missing(e: ProviderError, project: &str) -> ProviderError {
+    not_found(
+        e,
+        format!("Redmine project {project:?} (list_projects lists the projects)"),
+    )
+}
+
+fn version_missing(e: ProviderError, n: u64) -> ProviderError {
+    not_found(
+        e,
+        format!("Redmine version (sprint) {n} (list_sprints lists a project's sprints)"),
+    )
+}
+
+fn issue_missing(e: ProviderError, n: u64) -> ProviderError {
+    not_found(e, format!("Redmine issue #{n}"))
+}
+
+fn labels_unsupported() -> ProviderError {
+    ProviderError::Unsupported {
+        provider: "Redmine",
+        operation: "labels (Redmine issues have none; leave labels out, nothing was written)",
+    }
+}
+
+fn points_unsupported() -> ProviderError {
+    ProviderError::Unsupported {
+        provider: "Redmine",
+        operation: "story points (Redmine has no such field; use estimated hours, nothing was written)",
+    }
+}
+
+/// A version description must fit Redmine's 255 characters, the start trailer included.
+fn check_description(description: &str, trailer: bool) -> ProviderResult<()> {
+    let n = description.chars().count();
+    if n > VERSION_DESCRIPTION_MAX {
+        return Err(ProviderError::BadInput(format!(
+            "the goal is too long: Redmine keeps at most {VERSION_DESCRIPTION_MAX} characters in a version's description{}; shorten the goal by {} characters",
+            if trailer {
+                ", and the line that keeps the start date takes some of them"
+            } else {
+                ""
+            },
+            n - VERSION_DESCRIPTION_MAX
+        )));
+    }
+    Ok(())
 }
 
 /// A project id or identifier, safe in a path.
@@ -173,7 +395,23 @@ impl Provider for Redmine {
     }
 
     async fn whoami(&self) -> ProviderResult<User> {
-        let me: wire::UserOne = self.up.get("users/current.json", &[]).await?;
+        let site = self.site();
+        let me: wire::UserOne = self
+            .up
+            .get("users/current.json", &[])
+            .await
+            .map_err(|e| match e {
+                ProviderError::NotFound { .. } => ProviderError::BadInput(format!(
+                    "there is no Redmine REST API at {site} (users/current.json answered 404): check the base URL (the address Redmine's home page opens at), and that Redmine's Administration → Settings → API → \"Enable REST web service\" is on"
+                )),
+                ProviderError::Decode { provider, .. } => ProviderError::Decode {
+                    provider,
+                    message: format!(
+                        "{site}/users/current.json is not Redmine's JSON; check the base URL (the address Redmine's home page opens at)"
+                    ),
+                },
+                other => other,
+            })?;
         Ok(map::user(me.user))
     }
 
@@ -199,7 +437,7 @@ impl Provider for Redmine {
         Ok(Self::page_of(
             res.projects
                 .into_iter()
-                .map(|p| map::project(p, &site))
+                .map(|p| map::project(p, &site, self.text))
                 .collect(),
             res.offset,
             res.total_count,
@@ -242,7 +480,7 @@ impl Provider for Redmine {
             .into_iter()
             .skip(start)
             .take(page.limit as usize)
-            .map(|p| map::project(p, &site))
+            .map(|p| map::project(p, &site, self.text))
             .collect();
         Ok(Self::page_of(items, start as u64, Some(total)))
     }
@@ -253,8 +491,8 @@ impl Provider for Redmine {
             .up
             .get(&format!("projects/{id}.json"), &[])
             .await
-            .map_err(|e| not_found(e, format!("Redmine project {id}")))?;
-        Ok(map::project(one.project, &self.site()))
+            .map_err(|e| project_missing(e, &id))?;
+        Ok(map::project(one.project, &self.site(), self.text))
     }
 
     async fn create_project(
@@ -280,7 +518,8 @@ impl Provider for Redmine {
                     .collect()
             }
         };
-        let body = json!({ "project": { "name": name.trim(), "identifier": identifier, "description": description.unwrap_or("") } });
+        let description = self.text.from_markdown(description.unwrap_or(""));
+        let body = json!({ "project": { "name": name.trim(), "identifier": identifier, "description": description } });
         let created: wire::ProjectOne = self.up.post("projects.json", &body).await?;
         self.get_project(&created.project.id.to_string()).await
     }
@@ -297,18 +536,23 @@ impl Provider for Redmine {
             p["name"] = json!(n);
         }
         if let Some(d) = description {
-            p["description"] = json!(d);
+            p["description"] = json!(self.text.from_markdown(d));
         }
         let _: serde_json::Value = self
             .up
             .put(&format!("projects/{id}.json"), &json!({ "project": p }))
-            .await?;
+            .await
+            .map_err(|e| project_missing(e, &id))?;
         self.get_project(&id).await
     }
 
     async fn delete_project(&self, id: &str) -> ProviderResult<()> {
         let id = project_ref(id)?;
-        let _: serde_json::Value = self.up.delete(&format!("projects/{id}.json")).await?;
+        let _: serde_json::Value = self
+            .up
+            .delete(&format!("projects/{id}.json"))
+            .await
+            .map_err(|e| project_missing(e, &id))?;
         Ok(())
     }
 
@@ -319,8 +563,9 @@ impl Provider for Redmine {
             ("limit", limit.to_string()),
             ("sort", "updated_on:desc".to_string()),
         ];
-        if let Some(p) = &q.project {
-            params.push(("project_id", project_ref(p)?));
+        let project = q.project.as_deref().map(project_ref).transpose()?;
+        if let Some(p) = &project {
+            params.push(("project_id", p.clone()));
         }
         if let Some(s) = &q.sprint {
             params.push(("fixed_version_id", number(s, "version")?.to_string()));
@@ -328,9 +573,7 @@ impl Provider for Redmine {
         match &q.assignee {
             Some(Assignee::Me) => params.push(("assigned_to_id", "me".into())),
             Some(Assignee::Nobody) => params.push(("assigned_to_id", "!*".into())),
-            Some(Assignee::User(u)) => {
-                params.push(("assigned_to_id", number(u, "user")?.to_string()))
-            }
+            Some(Assignee::User(u)) => params.push(("assigned_to_id", user_number(u)?.to_string())),
             None => {}
         }
         if q.statuses.is_empty() {
@@ -355,9 +598,32 @@ impl Provider for Redmine {
             params.push(("status_id", ids.join("|")));
         }
         if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            params.push(("subject", format!("~{t}")));
+            if t.chars().count() < 2 {
+                // Redmine's search ignores one-letter words: match titles instead.
+                params.push(("subject", format!("~{t}")));
+            } else {
+                // Redmine's search finds subjects, descriptions and comments (the issue
+                // filter `any_searchable` is not in Redmine 5.0); the matches are then listed
+                // with the other filters, sorted and paged by the issue list.
+                let ids = self.search_ids(project.as_deref(), t).await?;
+                if ids.is_empty() {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next: None,
+                    });
+                }
+                let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+                params.push(("issue_id", ids.join(",")));
+            }
         }
-        let res: wire::Issues = self.up.get("issues.json", &params).await?;
+        let res: wire::Issues =
+            self.up
+                .get("issues.json", &params)
+                .await
+                .map_err(|e| match &project {
+                    Some(p) => project_missing(e, p),
+                    None => e,
+                })?;
         let tasks = self.to_tasks(res.issues).await?;
         Ok(Self::page_of(tasks, res.offset, res.total_count))
     }
@@ -367,29 +633,145 @@ impl Provider for Redmine {
         self.to_task(issue).await
     }
 
+    fn creates_in_sprint(&self) -> bool {
+        true
+    }
+
+    /// One write: everything asked is checked (and refused when Redmine cannot hold it) before
+    /// the issue is created, sprint and parent included, so a retry never makes a duplicate.
     async fn create_task(&self, t: &NewTask) -> ProviderResult<Task> {
-        let mut issue =
-            json!({ "project_id": project_ref(&t.project)?, "subject": t.title.trim() });
+        if !t.labels.is_empty() {
+            return Err(labels_unsupported());
+        }
+        if t.story_points.is_some() {
+            return Err(points_unsupported());
+        }
+        let project = project_ref(&t.project)?;
+        let assignee = t.assignee.as_deref().map(user_number).transpose()?;
+        let parent = t
+            .parent
+            .as_deref()
+            .map(|p| number(p, "issue"))
+            .transpose()?;
+        let sprint = t
+            .sprint
+            .as_deref()
+            .map(|s| number(s, "version"))
+            .transpose()?;
+        let p = self.project_trackers(&project).await?;
+        let names = || {
+            p.trackers
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        // A tracker can turn standard fields off, and Redmine then drops them without a word:
+        // the fields asked for must be on in the tracker used.
+        let asked: Vec<(&str, &str)> = [
+            (
+                t.description
+                    .as_deref()
+                    .is_some_and(|d| !d.trim().is_empty()),
+                "description",
+                "description",
+            ),
+            (assignee.is_some(), "assigned_to_id", "assignee"),
+            (t.due_date.is_some(), "due_date", "due date"),
+            (parent.is_some(), "parent_issue_id", "parent task"),
+            (
+                sprint.is_some(),
+                "fixed_version_id",
+                "sprint (target version)",
+            ),
+        ]
+        .into_iter()
+        .filter(|(on, _, _)| *on)
+        .map(|(_, field, label)| (field, label))
+        .collect();
+        let enabled = self.tracker_fields().await?;
+        let lacks = |tracker: u64| -> Vec<&str> {
+            match enabled.get(&tracker) {
+                Some(on) => asked
+                    .iter()
+                    .filter(|(f, _)| !on.iter().any(|o| o == f))
+                    .map(|(_, label)| *label)
+                    .collect(),
+                None => Vec::new(),
+            }
+        };
+        // No type given: a "Task" tracker when the project has one, else the project's first
+        // tracker — the one Redmine itself picks when none is sent — or, as Redmine does for a
+        // parent, the first one with every field asked for. The task read back carries the type.
+        let tracker = match t.task_type.as_deref().map(str::trim) {
+            Some(kind) if !kind.is_empty() => p
+                .trackers
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case(kind))
+                .ok_or_else(|| {
+                    ProviderError::BadInput(format!(
+                        "Redmine project {:?} has no task type (tracker) {kind:?}; it has: {}",
+                        p.identifier,
+                        names()
+                    ))
+                })?,
+            _ => p
+                .trackers
+                .iter()
+                .find(|t| t.name.eq_ignore_ascii_case("Task") && lacks(t.id).is_empty())
+                .or_else(|| p.trackers.iter().find(|t| lacks(t.id).is_empty()))
+                .or_else(|| p.trackers.first())
+                .ok_or_else(|| {
+                    ProviderError::BadInput(format!(
+                        "Redmine project {:?} has no tracker enabled, so it takes no issues; a project manager enables trackers in the project's Settings → Issue tracking",
+                        p.identifier
+                    ))
+                })?,
+        };
+        let missing = lacks(tracker.id);
+        if !missing.is_empty() {
+            let fit: Vec<&str> = p
+                .trackers
+                .iter()
+                .filter(|t| lacks(t.id).is_empty())
+                .map(|t| t.name.as_str())
+                .collect();
+            return Err(ProviderError::BadInput(format!(
+                "Redmine's task type {:?} has these fields turned off, so they would be dropped: {}; {} (an administrator turns fields on under Administration → Trackers)",
+                tracker.name,
+                missing.join(", "),
+                if fit.is_empty() {
+                    "no task type of the project has them all".to_string()
+                } else {
+                    format!("task types that have them: {}", fit.join(", "))
+                }
+            )));
+        }
+        let mut issue = json!({
+            "project_id": p.id,
+            "tracker_id": tracker.id,
+            "subject": t.title.trim(),
+        });
         if let Some(d) = &t.description {
-            issue["description"] = json!(d);
+            issue["description"] = json!(self.text.from_markdown(d));
         }
-        if let Some(kind) = &t.task_type {
-            issue["tracker_id"] = json!(self.enum_id("trackers.json", "tracker", kind).await?);
-        }
-        if let Some(p) = &t.priority {
+        if let Some(pr) = &t.priority {
             issue["priority_id"] = json!(
-                self.enum_id("enumerations/issue_priorities.json", "priority", p)
+                self.enum_id("enumerations/issue_priorities.json", "priority", pr)
                     .await?
             );
         }
-        if let Some(a) = &t.assignee {
-            issue["assigned_to_id"] = json!(number(a, "user")?);
+        if let Some(a) = assignee {
+            issue["assigned_to_id"] = json!(a);
         }
         if let Some(d) = t.due_date {
             issue["due_date"] = json!(d.format("%Y-%m-%d").to_string());
         }
-        if let Some(p) = &t.parent {
-            issue["parent_issue_id"] = json!(number(p, "issue")?);
+        if let Some(pa) = parent {
+            issue["parent_issue_id"] = json!(pa);
+        }
+        if let Some(v) = sprint {
+            issue["fixed_version_id"] = json!(v);
         }
         let created: wire::IssueOne = self
             .up
@@ -399,13 +781,20 @@ impl Provider for Redmine {
     }
 
     async fn update_task(&self, id: &str, c: &TaskChange) -> ProviderResult<Task> {
+        // Refused before anything is written.
+        if c.labels.as_ref().is_some_and(|l| !l.is_empty()) {
+            return Err(labels_unsupported());
+        }
+        if c.story_points.is_some() {
+            return Err(points_unsupported());
+        }
         let n = number(id, "issue")?;
         let mut issue = json!({});
         if let Some(t) = &c.title {
             issue["subject"] = json!(t.trim());
         }
         if let Some(d) = &c.description {
-            issue["description"] = json!(d);
+            issue["description"] = json!(self.text.from_markdown(d));
         }
         if let Some(p) = &c.priority {
             issue["priority_id"] = json!(
@@ -415,7 +804,7 @@ impl Provider for Redmine {
         }
         if let Some(a) = &c.assignee {
             issue["assigned_to_id"] = match a {
-                Some(u) => json!(number(u, "user")?),
+                Some(u) => json!(user_number(u)?),
                 None => json!(""),
             };
         }
@@ -428,16 +817,11 @@ impl Provider for Redmine {
         if let Some(s) = &c.sprint {
             issue["fixed_version_id"] = json!(number(s, "version")?);
         }
-        if c.story_points.is_some() {
-            return Err(ProviderError::Unsupported {
-                provider: "Redmine",
-                operation: "story points (Redmine has no such field)",
-            });
-        }
         let _: serde_json::Value = self
             .up
             .put(&format!("issues/{n}.json"), &json!({ "issue": issue }))
-            .await?;
+            .await
+            .map_err(|e| issue_missing(e, n))?;
         self.get_task(&n.to_string()).await
     }
 
@@ -480,7 +864,7 @@ impl Provider for Redmine {
     async fn assign_task(&self, id: &str, assignee: Option<&str>) -> ProviderResult<()> {
         let n = number(id, "issue")?;
         let value = match assignee {
-            Some(a) => json!(number(a, "user")?),
+            Some(a) => json!(user_number(a)?),
             None => json!(""),
         };
         let _: serde_json::Value = self
@@ -489,13 +873,18 @@ impl Provider for Redmine {
                 &format!("issues/{n}.json"),
                 &json!({ "issue": { "assigned_to_id": value } }),
             )
-            .await?;
+            .await
+            .map_err(|e| issue_missing(e, n))?;
         Ok(())
     }
 
     async fn delete_task(&self, id: &str) -> ProviderResult<()> {
         let n = number(id, "issue")?;
-        let _: serde_json::Value = self.up.delete(&format!("issues/{n}.json")).await?;
+        let _: serde_json::Value = self
+            .up
+            .delete(&format!("issues/{n}.json"))
+            .await
+            .map_err(|e| issue_missing(e, n))?;
         Ok(())
     }
 
@@ -508,16 +897,17 @@ impl Provider for Redmine {
             .up
             .put(
                 &format!("issues/{n}.json"),
-                &json!({ "issue": { "notes": markdown } }),
+                &json!({ "issue": { "notes": self.text.from_markdown(markdown) } }),
             )
-            .await?;
+            .await
+            .map_err(|e| issue_missing(e, n))?;
         // Redmine answers 204: read the journal back.
         let issue = self.issue(&n.to_string(), "journals").await?;
         issue
             .journals
             .into_iter()
             .rev()
-            .find_map(map::comment)
+            .find_map(|j| map::comment(j, self.text))
             .ok_or_else(|| ProviderError::Decode {
                 provider: "Redmine",
                 message: "the comment was accepted but is not in the issue's journal".into(),
@@ -529,7 +919,7 @@ impl Provider for Redmine {
         let all: Vec<Comment> = issue
             .journals
             .into_iter()
-            .filter_map(map::comment)
+            .filter_map(|j| map::comment(j, self.text))
             .collect();
         cursor::slice(all, page)
     }
@@ -595,9 +985,10 @@ impl Provider for Redmine {
             .up
             .post(
                 &format!("issues/{n}/watchers.json"),
-                &json!({ "user_id": number(user, "user")? }),
+                &json!({ "user_id": user_number(user)? }),
             )
-            .await?;
+            .await
+            .map_err(|e| issue_missing(e, n))?;
         Ok(())
     }
 
@@ -621,7 +1012,8 @@ impl Provider for Redmine {
         let _: serde_json::Value = self
             .up
             .post(&format!("issues/{from}/relations.json"), &body)
-            .await?;
+            .await
+            .map_err(|e| issue_missing(e, from))?;
         Ok(())
     }
 
@@ -646,12 +1038,12 @@ impl Provider for Redmine {
     }
 
     async fn get_user(&self, id: &str) -> ProviderResult<User> {
-        let n = number(id, "user")?;
+        let n = user_number(id)?;
         let one: wire::UserOne = self
             .up
             .get(&format!("users/{n}.json"), &[])
             .await
-            .map_err(|e| not_found(e, format!("Redmine user {n}")))?;
+            .map_err(|e| not_found(e, format!("Redmine user {n} (list_users lists the users)")))?;
         Ok(map::user(one.user))
     }
 
@@ -674,7 +1066,8 @@ impl Provider for Redmine {
                 &format!("issues/{n}.json"),
                 &json!({ "issue": { "parent_issue_id": parent } }),
             )
-            .await?;
+            .await
+            .map_err(|e| issue_missing(e, n))?;
         Ok(())
     }
 
@@ -689,11 +1082,12 @@ impl Provider for Redmine {
             .up
             .get(&format!("projects/{project}/versions.json"), &[])
             .await
-            .map_err(|e| not_found(e, format!("Redmine project {project}")))?;
+            .map_err(|e| project_missing(e, &project))?;
+        let now = chrono::Utc::now();
         let all: Vec<Sprint> = res
             .versions
             .into_iter()
-            .map(map::sprint)
+            .map(|v| map::sprint(v, now))
             .filter(|s| states.is_empty() || states.contains(&s.state))
             .collect();
         cursor::slice(all, page)
@@ -701,22 +1095,25 @@ impl Provider for Redmine {
 
     async fn get_sprint(&self, id: &str) -> ProviderResult<Sprint> {
         let n = number(id, "version")?;
-        let one: wire::VersionOne = self
-            .up
-            .get(&format!("versions/{n}.json"), &[])
-            .await
-            .map_err(|e| not_found(e, format!("Redmine version {n}")))?;
-        Ok(map::sprint(one.version))
+        Ok(map::sprint(self.version(n).await?, chrono::Utc::now()))
     }
 
     async fn create_sprint(&self, s: &NewSprint) -> ProviderResult<Sprint> {
         let project = project_ref(&s.project)?;
-        let mut v = json!({ "name": s.name.trim(), "status": "open" });
+        let start = s.start.map(|d| d.date_naive());
+        let field = match start {
+            Some(_) => self.start_field_for(None, Some(&project)).await?,
+            None => None,
+        };
+        let trailer = if field.is_some() { None } else { start };
+        let description = map::join_goal(s.goal.as_deref(), trailer);
+        check_description(&description, trailer.is_some())?;
+        let mut v = json!({ "name": s.name.trim(), "status": "open", "description": description });
         if let Some(end) = s.end {
             v["due_date"] = json!(end.format("%Y-%m-%d").to_string());
         }
-        if let Some(g) = &s.goal {
-            v["description"] = json!(g);
+        if let (Some(f), Some(d)) = (field, start) {
+            v["custom_fields"] = json!([{ "id": f, "value": d.format("%Y-%m-%d").to_string() }]);
         }
         let created: wire::VersionOne = self
             .up
@@ -724,8 +1121,9 @@ impl Provider for Redmine {
                 &format!("projects/{project}/versions.json"),
                 &json!({ "version": v }),
             )
-            .await?;
-        Ok(map::sprint(created.version))
+            .await
+            .map_err(|e| project_missing(e, &project))?;
+        self.get_sprint(&created.version.id.to_string()).await
     }
 
     async fn update_sprint(&self, id: &str, c: &SprintChange) -> ProviderResult<Sprint> {
@@ -734,24 +1132,65 @@ impl Provider for Redmine {
         if let Some(name) = &c.name {
             v["name"] = json!(name.trim());
         }
-        if let Some(g) = &c.goal {
-            v["description"] = json!(g);
-        }
         if let Some(end) = c.end {
             v["due_date"] = json!(end.format("%Y-%m-%d").to_string());
+        }
+        if c.goal.is_some() || c.start.is_some() {
+            // Goal and (without the custom field) start share the description.
+            let current = self.version(n).await?;
+            let (goal, kept) = map::split_goal(current.description.as_deref());
+            let start = c.start.map(|d| d.date_naive());
+            let field = match start {
+                Some(_) => self.start_field_for(Some(&current), None).await?,
+                None => None,
+            };
+            let trailer = match (field, start) {
+                (Some(_), _) => None,
+                (None, Some(d)) => Some(d),
+                (None, None) => kept,
+            };
+            let description = map::join_goal(c.goal.as_deref().or(goal.as_deref()), trailer);
+            check_description(&description, trailer.is_some())?;
+            v["description"] = json!(description);
+            if let (Some(f), Some(d)) = (field, start) {
+                v["custom_fields"] =
+                    json!([{ "id": f, "value": d.format("%Y-%m-%d").to_string() }]);
+            }
         }
         let _: serde_json::Value = self
             .up
             .put(&format!("versions/{n}.json"), &json!({ "version": v }))
-            .await?;
+            .await
+            .map_err(|e| version_missing(e, n))?;
         self.get_sprint(&n.to_string()).await
     }
 
-    async fn start_sprint(&self, _id: &str, _c: &SprintChange) -> ProviderResult<Sprint> {
-        Err(ProviderError::Unsupported {
-            provider: "Redmine",
-            operation: "starting a sprint (Redmine versions are open from creation)",
-        })
+    /// Redmine versions have no "started" state: starting one records its start date (now
+    /// unless given), which makes a planned version active.
+    async fn start_sprint(&self, id: &str, c: &SprintChange) -> ProviderResult<Sprint> {
+        let current = self.get_sprint(id).await?;
+        let now = chrono::Utc::now();
+        match (current.state, current.start_date) {
+            (SprintState::Closed, _) => {
+                return Err(ProviderError::BadInput(format!(
+                    "Redmine version {} is closed or locked, so it cannot start; create_sprint makes a new one",
+                    current.id
+                )));
+            }
+            (SprintState::Active, Some(s)) if c.start.is_none() => {
+                return Err(ProviderError::BadInput(format!(
+                    "Redmine version {} already started on {}; update_sprint changes its dates",
+                    current.id,
+                    s.format("%Y-%m-%d")
+                )));
+            }
+            _ => {}
+        }
+        let change = SprintChange {
+            start: Some(c.start.unwrap_or(now)),
+            ..c.clone()
+        };
+        self.update_sprint(id, &change).await
     }
 
     async fn complete_sprint(&self, id: &str) -> ProviderResult<Sprint> {
@@ -762,13 +1201,18 @@ impl Provider for Redmine {
                 &format!("versions/{n}.json"),
                 &json!({ "version": { "status": "closed" } }),
             )
-            .await?;
+            .await
+            .map_err(|e| version_missing(e, n))?;
         self.get_sprint(&n.to_string()).await
     }
 
     async fn delete_sprint(&self, id: &str) -> ProviderResult<()> {
         let n = number(id, "version")?;
-        let _: serde_json::Value = self.up.delete(&format!("versions/{n}.json")).await?;
+        let _: serde_json::Value = self
+            .up
+            .delete(&format!("versions/{n}.json"))
+            .await
+            .map_err(|e| version_missing(e, n))?;
         Ok(())
     }
 

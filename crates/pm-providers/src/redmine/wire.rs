@@ -46,6 +46,62 @@ pub struct ProjectOne {
     pub project: Project,
 }
 
+/// A project with `include=trackers`: the trackers enabled in it, in Redmine's order (position).
+#[derive(Debug, Deserialize)]
+pub struct ProjectTrackers {
+    pub id: u64,
+    pub identifier: String,
+    #[serde(default)]
+    pub trackers: Vec<Named>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProjectTrackersOne {
+    pub project: ProjectTrackers,
+}
+
+/// One hit of `/search.json` (`type` is "issue" with `issues=1`).
+#[derive(Debug, Deserialize)]
+pub struct SearchResult {
+    pub id: u64,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchResults {
+    #[serde(default)]
+    pub results: Vec<SearchResult>,
+    pub total_count: Option<u64>,
+}
+
+/// A custom field's value on an object (`{"id": 3, "name": "Start date", "value": "2026-12-20"}`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CustomValue {
+    pub id: u64,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub value: serde_json::Value,
+}
+
+/// A custom field's definition, from `/custom_fields.json` (administrators only).
+#[derive(Debug, Deserialize)]
+pub struct CustomField {
+    pub id: u64,
+    pub name: String,
+    #[serde(default)]
+    pub customized_type: String,
+    #[serde(default)]
+    pub field_format: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CustomFields {
+    #[serde(default)]
+    pub custom_fields: Vec<CustomField>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Projects {
     #[serde(default)]
@@ -73,6 +129,20 @@ pub struct Statuses {
 pub struct Trackers {
     #[serde(default)]
     pub trackers: Vec<Named>,
+}
+
+/// A tracker with the standard fields it enables (Redmine 3.4+; absent before).
+#[derive(Debug, Deserialize)]
+pub struct TrackerFields {
+    pub id: u64,
+    pub name: String,
+    pub enabled_standard_fields: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrackersFields {
+    #[serde(default)]
+    pub trackers: Vec<TrackerFields>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +241,8 @@ pub struct Version {
     pub status: Option<String>,
     pub due_date: Option<String>,
     pub created_on: Option<String>,
+    #[serde(default)]
+    pub custom_fields: Vec<CustomValue>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -42,6 +42,9 @@ pub struct ConfigureArgs {
     /// Workspace (team) id, where the tracker has one (ClickUp).
     #[serde(default)]
     pub workspace_id: Option<String>,
+    /// Redmine's text format, as in its settings: textile (default), markdown or common_mark.
+    #[serde(default)]
+    pub text_format: Option<String>,
     /// Short name for the connection, the prefix of its ids (e.g. "acme-jira"). Default: the type.
     #[serde(default)]
     pub name: Option<String>,
@@ -238,6 +241,20 @@ pub async fn configure(
     );
     let username = nonempty(args.username);
     let workspace = nonempty(args.workspace_id);
+    // Redmine's REST API does not tell its text format: the connection says it.
+    let text_format = match nonempty(args.text_format) {
+        None => None,
+        Some(_) if kind != ProviderKind::Redmine => {
+            return Err(invalid(format!(
+                "text_format is a Redmine option; {kind} connections take no text_format"
+            )));
+        }
+        Some(f) => Some(
+            f.parse::<pm_providers::redmine::TextFormat>()
+                .map_err(|e| invalid(e.to_string()))?
+                .as_str(),
+        ),
+    };
     let auth_kind = match (kind, &username) {
         (ProviderKind::JiraCloud, None) => {
             return Err(invalid(
@@ -282,6 +299,9 @@ pub async fn configure(
     }
     if let Some(a) = &test.account {
         config.insert("account_id".into(), a.id.clone().into());
+    }
+    if let Some(f) = text_format {
+        config.insert("text_format".into(), f.into());
     }
     let id = ConnectionId::new();
     let sealed = ProviderCredentials { username, token }.seal(&state.keys, id, user);

@@ -30,7 +30,7 @@ pub struct CreateTaskArgs {
     /// YYYY-MM-DD.
     #[serde(default)]
     pub due_date: Option<String>,
-    /// Issue type name, e.g. "Bug" (default "Task").
+    /// Type, e.g. "Bug" (default Task, else the tracker's own).
     #[serde(default)]
     pub task_type: Option<String>,
     /// Parent task id, for a sub-task or a task under an epic.
@@ -211,18 +211,32 @@ impl PmServer {
                 .transpose()?,
             parent: other(&a.parent_id)?,
             labels: a.labels.unwrap_or_default(),
+            sprint: None,
+            story_points: None,
         };
         let sprint = other(&a.sprint_id)?;
         let provider = state.providers.client(state, &conn).await?;
+        // Where the tracker takes sprint and story points in the create itself (or refuses them
+        // before writing), they go there; elsewhere they are set on the created task.
+        let (task, sprint, story_points) = if provider.creates_in_sprint() {
+            let task = NewTask {
+                sprint,
+                story_points: a.story_points,
+                ..task
+            };
+            (task, None, None)
+        } else {
+            (task, sprint, a.story_points)
+        };
         let mut created = provider
             .create_task(&task)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         // Sprint and story points are set on the created task (trackers take them as edits).
-        if sprint.is_some() || a.story_points.is_some() {
+        if sprint.is_some() || story_points.is_some() {
             let change = pm_core::TaskChange {
                 sprint,
-                story_points: a.story_points,
+                story_points,
                 ..Default::default()
             };
             created = provider

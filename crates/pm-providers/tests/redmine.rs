@@ -1,0 +1,527 @@
+//! The Redmine client against a small fake that answers as Redmine 5.0 does (shapes taken from a
+//! real Redmine 5.0: trackers in project order, 422 `{"errors": [...]}`, 204 on PUT, 403 on
+//! /custom_fields.json for a non-admin, 404 with an empty body). Every request is recorded, so
+//! the tests can say that a refused call wrote nothing.
+#![allow(clippy::unwrap_used)] // test code
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use chrono::{Duration as Days, NaiveDate, Utc};
+use pm_core::{
+    AuthKind, BaseUrl, NewSprint, NewTask, PageRequest, Provider, ProviderError, ProviderKind,
+    SprintChange, SprintState, TaskChange, TaskQuery,
+};
+use pm_providers::HttpSettings;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Fake {
+    /// (method, path, query, body) of every request.
+    requests: Vec<(String, String, String, Value)>,
+    /// The issue created last (the POST body), served back as #7.
+    issue: Option<Value>,
+    /// Version 3's description and due date as last written.
+    version: Option<Value>,
+    /// Answer the next issue POST with this 422.
+    refuse_next: Option<&'static str>,
+    /// The site has a "Start date" version custom field (id 9).
+    start_field: bool,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+fn tracker(id: u64) -> Value {
+    let name = match id {
+        1 => "Bug",
+        2 => "Feature",
+        3 => "Support",
+        _ => "Task",
+    };
+    json!({ "id": id, "name": name })
+}
+
+fn issue_json(body: &Value) -> Value {
+    let b = &body["issue"];
+    let mut i = json!({
+        "id": 7, "project": { "id": 1, "name": "Demo" },
+        "tracker": tracker(b["tracker_id"].as_u64().unwrap_or(1)),
+        "status": { "id": 1, "name": "New", "is_closed": false },
+        "priority": { "id": 2, "name": "Normal" },
+        "subject": b["subject"], "description": b["description"],
+        "created_on": "2026-12-07T09:00:00Z", "updated_on": "2026-12-07T09:00:00Z"
+    });
+    if let Some(v) = b["fixed_version_id"].as_u64() {
+        i["fixed_version"] = json!({ "id": v, "name": "Sprint" });
+    }
+    if let Some(p) = b["parent_issue_id"].as_u64() {
+        i["parent"] = json!({ "id": p });
+    }
+    i
+}
+
+async fn handle(State(st): State<Shared>, method: Method, uri: Uri, body: Bytes) -> Response {
+    let path = uri.path().to_string();
+    let query = uri.query().unwrap_or("").to_string();
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut f = st.lock().unwrap();
+    f.requests.push((
+        method.to_string(),
+        path.clone(),
+        query.clone(),
+        body.clone(),
+    ));
+    let ok = |v: Value| (StatusCode::OK, axum::Json(v)).into_response();
+    match (method.as_str(), path.as_str()) {
+        ("GET", "/users/current.json") => ok(json!({ "user": { "id": 1, "login": "admin" } })),
+        ("GET", "/projects/demo.json") => ok(json!({ "project": {
+            "id": 1, "name": "Demo", "identifier": "demo",
+            "trackers": [tracker(1), tracker(2), tracker(3)] } })),
+        ("GET", "/projects/tasks.json") => ok(json!({ "project": {
+            "id": 2, "name": "Tasks", "identifier": "tasks",
+            "trackers": [tracker(1), tracker(4)] } })),
+        ("GET", "/trackers.json") => {
+            let all = [
+                "assigned_to_id",
+                "fixed_version_id",
+                "parent_issue_id",
+                "due_date",
+                "description",
+            ];
+            let mut list: Vec<Value> = (1..=4)
+                .map(|id| {
+                    let mut t = tracker(id);
+                    t["enabled_standard_fields"] = json!(all);
+                    t
+                })
+                .collect();
+            // Bug has no target version (sprint) field.
+            list[0]["enabled_standard_fields"] = json!([
+                "assigned_to_id",
+                "parent_issue_id",
+                "due_date",
+                "description"
+            ]);
+            ok(json!({ "trackers": list }))
+        }
+        ("GET", "/issue_statuses.json") => ok(json!({ "issue_statuses": [
+            { "id": 1, "name": "New", "is_closed": false } ] })),
+        ("GET", "/enumerations/issue_priorities.json") => ok(json!({ "issue_priorities": [
+            { "id": 2, "name": "Normal", "is_default": true } ] })),
+        ("POST", "/issues.json") => {
+            if let Some(msg) = f.refuse_next.take() {
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    axum::Json(json!({ "errors": [msg] })),
+                )
+                    .into_response();
+            }
+            f.issue = Some(body.clone());
+            (
+                StatusCode::CREATED,
+                axum::Json(json!({ "issue": issue_json(&body) })),
+            )
+                .into_response()
+        }
+        ("GET", "/issues/7.json") => match &f.issue {
+            Some(b) => ok(json!({ "issue": issue_json(b) })),
+            None => StatusCode::NOT_FOUND.into_response(),
+        },
+        ("PUT", p) if p.starts_with("/issues/") || p.starts_with("/versions/") => {
+            if p == "/versions/3.json" {
+                let cur = f.version.clone().unwrap_or(json!({}));
+                let mut v = cur.as_object().cloned().unwrap_or_default();
+                for (k, val) in body["version"].as_object().cloned().unwrap_or_default() {
+                    v.insert(k, val);
+                }
+                f.version = Some(Value::Object(v));
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("GET", "/custom_fields.json") => StatusCode::FORBIDDEN.into_response(),
+        ("GET", "/projects/demo/versions.json") if f.start_field => ok(json!({ "versions": [
+            { "id": 2, "name": "Old", "status": "closed",
+              "custom_fields": [{ "id": 9, "name": "Start date", "value": "" }] } ] })),
+        ("GET", "/projects/demo/versions.json") => ok(json!({ "versions": [] })),
+        ("POST", "/projects/demo/versions.json") => {
+            f.version = Some(body["version"].clone());
+            (
+                StatusCode::CREATED,
+                axum::Json(json!({ "version": { "id": 3, "name": body["version"]["name"], "status": "open" } })),
+            )
+                .into_response()
+        }
+        ("GET", "/versions/3.json") => {
+            let v = f.version.clone().unwrap_or(json!({}));
+            let mut version = json!({
+                "id": 3, "name": v["name"], "status": "open",
+                "description": v["description"], "due_date": v["due_date"],
+                "created_on": "2026-12-07T09:00:00Z" });
+            if f.start_field {
+                let value = v["custom_fields"][0]["value"].clone();
+                version["custom_fields"] =
+                    json!([{ "id": 9, "name": "Start date", "value": value }]);
+            }
+            ok(json!({ "version": version }))
+        }
+        ("GET", "/projects/demo/search.json") => ok(json!({
+            "results": [ { "id": 7, "type": "issue", "title": "Bug #7: x" } ],
+            "total_count": 1, "offset": 0, "limit": 100 })),
+        ("GET", "/issues.json") => {
+            let issues: Vec<Value> = f.issue.iter().map(issue_json).collect();
+            ok(json!({ "issues": issues, "total_count": issues.len(), "offset": 0, "limit": 25 }))
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn spawn(config: Value) -> (Arc<dyn Provider>, Shared) {
+    let state: Shared = Arc::default();
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let settings = HttpSettings {
+        timeout: Duration::from_secs(10),
+        max_attempts: 1,
+        max_concurrency_per_connection: 4,
+        policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+        ..HttpSettings::default()
+    };
+    let provider = pm_providers::build_with_config(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        ProviderKind::Redmine,
+        &BaseUrl::parse(&url, true).unwrap(),
+        AuthKind::ApiKey,
+        None,
+        "0123456789abcdef",
+        settings,
+        &config,
+    )
+    .unwrap();
+    (provider, state)
+}
+
+fn writes(state: &Shared) -> Vec<(String, String)> {
+    state
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|r| r.0 != "GET")
+        .map(|r| (r.0.clone(), r.1.clone()))
+        .collect()
+}
+
+fn posted(state: &Shared) -> Value {
+    state.lock().unwrap().issue.clone().unwrap()
+}
+
+fn task(project: &str) -> NewTask {
+    NewTask {
+        project: project.into(),
+        title: "Card form validation".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn without_a_type_the_projects_default_tracker_is_used_and_said() {
+    let (rm, state) = spawn(json!({})).await;
+    assert!(rm.creates_in_sprint());
+    // No "Task" tracker: the project's first one, as Redmine itself would pick.
+    let created = rm.create_task(&task("demo")).await.unwrap();
+    assert_eq!(posted(&state)["issue"]["tracker_id"], 1);
+    assert_eq!(created.task_type.as_deref(), Some("Bug"));
+    // A project with a "Task" tracker gets it.
+    let created = rm.create_task(&task("tasks")).await.unwrap();
+    assert_eq!(posted(&state)["issue"]["tracker_id"], 4);
+    assert_eq!(created.task_type.as_deref(), Some("Task"));
+    // A type the project lacks is refused with the ones it has, before writing.
+    let before = writes(&state).len();
+    let err = rm
+        .create_task(&NewTask {
+            task_type: Some("Epic".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Bug, Feature, Support"), "{err}");
+    assert_eq!(writes(&state).len(), before);
+}
+
+#[tokio::test]
+async fn what_redmine_lacks_is_refused_before_anything_is_written() {
+    let (rm, state) = spawn(json!({})).await;
+    let labels = rm
+        .create_task(&NewTask {
+            labels: vec!["web".into()],
+            ..task("demo")
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(labels, ProviderError::Unsupported { .. }));
+    assert!(
+        labels.to_string().contains("labels") && labels.to_string().contains("Redmine"),
+        "{labels}"
+    );
+    let points = rm
+        .create_task(&NewTask {
+            story_points: Some(3.0),
+            sprint: Some("3".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap_err();
+    assert!(points.to_string().contains("story points"), "{points}");
+    for change in [
+        TaskChange {
+            labels: Some(vec!["web".into()]),
+            title: Some("x".into()),
+            ..Default::default()
+        },
+        TaskChange {
+            story_points: Some(2.0),
+            title: Some("x".into()),
+            ..Default::default()
+        },
+    ] {
+        let e = rm.update_task("7", &change).await.unwrap_err();
+        assert!(matches!(e, ProviderError::Unsupported { .. }), "{e}");
+    }
+    assert_eq!(writes(&state), Vec::<(String, String)>::new());
+    // An unknown project is named, with the tool that lists projects; nothing written.
+    let nope = rm.create_task(&task("nope")).await.unwrap_err().to_string();
+    assert_eq!(
+        nope,
+        "Redmine project \"nope\" (list_projects lists the projects) was not found"
+    );
+    assert_eq!(writes(&state), Vec::<(String, String)>::new());
+}
+
+#[tokio::test]
+async fn sprint_parent_and_description_go_into_the_one_create() {
+    let (rm, state) = spawn(json!({})).await;
+    let created = rm
+        .create_task(&NewTask {
+            description: Some("## Steps\n\n- pay with **Visa**\n\n```\nmake test\n```".into()),
+            sprint: Some("3".into()),
+            parent: Some("5".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap();
+    assert_eq!(writes(&state), [("POST".into(), "/issues.json".into())]);
+    let body = posted(&state);
+    assert_eq!(body["issue"]["fixed_version_id"], 3);
+    assert_eq!(body["issue"]["parent_issue_id"], 5);
+    assert_eq!(
+        body["issue"]["description"],
+        "h2. Steps\n\n* pay with *Visa*\n\n<pre>make test</pre>"
+    );
+    // Read back as Markdown.
+    assert_eq!(
+        created.description.as_deref(),
+        Some("## Steps\n\n- pay with **Visa**\n\n```\nmake test\n```")
+    );
+    // Redmine's 422 for a non-member assignee says what to do.
+    state.lock().unwrap().refuse_next = Some("Assignee is invalid");
+    let e = rm
+        .create_task(&NewTask {
+            assignee: Some("5".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("member of the project") && e.contains("list_users"),
+        "{e}"
+    );
+    let e = rm
+        .create_task(&NewTask {
+            assignee: Some("ann".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("list_users"), "{e}");
+}
+
+#[tokio::test]
+async fn fields_a_tracker_turns_off_are_refused_not_dropped() {
+    let (rm, state) = spawn(json!({})).await;
+    // Bug (the project's first tracker) has no sprint field: without a type, the first
+    // tracker that has it is used, as Redmine does for a parent.
+    let created = rm
+        .create_task(&NewTask {
+            sprint: Some("3".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.task_type.as_deref(), Some("Feature"));
+    assert_eq!(posted(&state)["issue"]["fixed_version_id"], 3);
+    // Asked for as a Bug: refused before writing, naming the types that can.
+    let before = writes(&state).len();
+    let e = rm
+        .create_task(&NewTask {
+            sprint: Some("3".into()),
+            task_type: Some("bug".into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("sprint") && e.contains("Feature, Support"),
+        "{e}"
+    );
+    assert_eq!(writes(&state).len(), before);
+}
+
+#[tokio::test]
+async fn a_markdown_site_gets_markdown_as_it_is() {
+    let (rm, state) = spawn(json!({ "text_format": "common_mark" })).await;
+    let md = "## Steps\n\n- pay with **Visa**";
+    let created = rm
+        .create_task(&NewTask {
+            description: Some(md.into()),
+            ..task("demo")
+        })
+        .await
+        .unwrap();
+    assert_eq!(posted(&state)["issue"]["description"], md);
+    assert_eq!(created.description.as_deref(), Some(md));
+}
+
+#[tokio::test]
+async fn sprint_start_dates_are_kept_and_future_sprints_are_planned() {
+    let (rm, state) = spawn(json!({})).await;
+    let today = Utc::now().date_naive();
+    let start = today + Days::days(3);
+    let at = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
+    let sprint = rm
+        .create_sprint(&NewSprint {
+            project: "demo".into(),
+            name: "Sprint 1".into(),
+            start: at(start),
+            end: at(today + Days::days(17)),
+            goal: Some("Payments".into()),
+        })
+        .await
+        .unwrap();
+    // No "Start date" field (403 on the list, none on the project's versions): the trailer.
+    let stored = state.lock().unwrap().version.clone().unwrap();
+    assert_eq!(
+        stored["description"],
+        format!("Payments\n[pm-mcp] start: {}", start.format("%Y-%m-%d"))
+    );
+    assert_eq!(sprint.state, SprintState::Future);
+    assert_eq!(sprint.start_date, at(start));
+    assert_eq!(sprint.goal.as_deref(), Some("Payments"));
+    // Moving the start keeps the goal; a past start makes it active.
+    let moved = rm
+        .update_sprint(
+            "3",
+            &SprintChange {
+                start: at(today - Days::days(1)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.state, moved.start_date, moved.goal.as_deref()),
+        (
+            SprintState::Active,
+            at(today - Days::days(1)),
+            Some("Payments")
+        )
+    );
+    // A goal too long for the 255 characters of a description is refused before writing.
+    let before = writes(&state).len();
+    let e = rm
+        .update_sprint(
+            "3",
+            &SprintChange {
+                goal: Some("x".repeat(250)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("255"), "{e}");
+    assert_eq!(writes(&state).len(), before);
+}
+
+#[tokio::test]
+async fn a_start_date_field_is_used_where_the_site_has_one() {
+    let (rm, state) = spawn(json!({})).await;
+    state.lock().unwrap().start_field = true;
+    let start = Utc::now().date_naive() + Days::days(3);
+    let sprint = rm
+        .create_sprint(&NewSprint {
+            project: "demo".into(),
+            name: "Sprint 2".into(),
+            start: start.and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
+            goal: Some("Payments".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let stored = state.lock().unwrap().version.clone().unwrap();
+    assert_eq!(stored["description"], "Payments", "no trailer: {stored}");
+    assert_eq!(
+        stored["custom_fields"],
+        json!([{ "id": 9, "value": start.format("%Y-%m-%d").to_string() }])
+    );
+    assert_eq!(
+        (sprint.state, sprint.start_date.map(|d| d.date_naive())),
+        (SprintState::Future, Some(start))
+    );
+}
+
+#[tokio::test]
+async fn text_search_goes_through_redmines_search() {
+    let (rm, state) = spawn(json!({})).await;
+    rm.create_task(&task("demo")).await.unwrap();
+    let found = rm
+        .search_tasks(
+            &TaskQuery {
+                project: Some("demo".into()),
+                text: Some("okapis".into()),
+                ..Default::default()
+            },
+            &PageRequest::new(None, Some(10)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 1);
+    let requests = state.lock().unwrap().requests.clone();
+    let search = requests
+        .iter()
+        .find(|r| r.1 == "/projects/demo/search.json")
+        .unwrap();
+    assert!(
+        search.2.contains("q=okapis") && search.2.contains("issues=1"),
+        "{}",
+        search.2
+    );
+    let list = requests.iter().rfind(|r| r.1 == "/issues.json").unwrap();
+    assert!(
+        list.2.contains("issue_id=7") && list.2.contains("project_id=demo"),
+        "{}",
+        list.2
+    );
+    assert!(!list.2.contains("subject="), "{}", list.2);
+}
