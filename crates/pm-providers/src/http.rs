@@ -456,8 +456,14 @@ fn status_words(provider: &str, status: StatusCode, path: &str) -> String {
         404 => format!("{provider} has nothing at {path}"),
         409 => "the item changed meanwhile; read it again and retry".to_string(),
         400 | 422 => "the request was refused without a reason".to_string(),
+        405 => format!(
+            "{provider} does not offer this request at {path}; check the connection's type and base URL"
+        ),
         s if s >= 500 => format!("{provider} had an internal error (HTTP {s}); try again later"),
-        s => format!("HTTP {s}"),
+        _ => format!(
+            "{provider} answered {} at {path}",
+            status.canonical_reason().unwrap_or("an error")
+        ),
     }
 }
 

@@ -981,15 +981,32 @@ impl Provider for Redmine {
 
     async fn add_watcher(&self, task: &str, user: &str) -> ProviderResult<()> {
         let n = number(task, "issue")?;
-        let _: serde_json::Value = self
+        let added: ProviderResult<serde_json::Value> = self
             .up
             .post(
                 &format!("issues/{n}/watchers.json"),
                 &json!({ "user_id": user_number(user)? }),
             )
-            .await
-            .map_err(|e| issue_missing(e, n))?;
-        Ok(())
+            .await;
+        match added {
+            Ok(_) => Ok(()),
+            // Redmine answers 403 for the watchers of an issue that does not exist (its
+            // permission check finds no issue): look, and say "not found" when that is why.
+            Err(ProviderError::Forbidden { .. })
+                if self
+                    .get_task(&n.to_string())
+                    .await
+                    .is_err_and(|e| e.kind() == "not_found") =>
+            {
+                Err(issue_missing(
+                    ProviderError::NotFound {
+                        what: String::new(),
+                    },
+                    n,
+                ))
+            }
+            Err(e) => Err(issue_missing(e, n)),
+        }
     }
 
     async fn link_tasks(&self, from: &str, to: &str, link_type: &str) -> ProviderResult<()> {

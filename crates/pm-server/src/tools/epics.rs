@@ -83,6 +83,24 @@ pub(crate) fn is_epic(t: &Task) -> bool {
         .is_some_and(|ty| ty.trim().eq_ignore_ascii_case("epic"))
 }
 
+/// Redmine has no epic type (list_epics says so too): every epic tool answers "not supported",
+/// and parent tasks stand in through link_task_to_epic.
+fn no_epics_on_redmine(
+    provider: &dyn pm_core::Provider,
+    connection: &pm_core::ConnectionHandle,
+) -> Result<(), ToolError> {
+    if provider.kind() != pm_core::ProviderKind::Redmine {
+        return Ok(());
+    }
+    Err(ToolError::provider(
+        connection,
+        &pm_core::ProviderError::Unsupported {
+            provider: "Redmine",
+            operation: "epics (Redmine has no epic type; link_task_to_epic sets a parent task)",
+        },
+    ))
+}
+
 /// The item `id`, read, if it is an epic; an item of another type is refused by name, so the
 /// epic tools never read, change or delete an ordinary task.
 async fn the_epic(
@@ -90,6 +108,7 @@ async fn the_epic(
     connection: &pm_core::ConnectionHandle,
     id: &str,
 ) -> Result<Task, ToolError> {
+    no_epics_on_redmine(provider, connection)?;
     let item = provider
         .get_task(id)
         .await
@@ -177,6 +196,7 @@ impl PmServer {
         Parameters(a): Parameters<CreateEpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
         let (conn, provider, project) = self.target(&p, &a.project_id).await?;
+        no_epics_on_redmine(provider.as_ref(), &conn.name)?;
         let task = NewTask {
             project,
             title: a.title,
