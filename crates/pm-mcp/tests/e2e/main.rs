@@ -20,5 +20,6 @@ mod outage;
 mod redmine;
 mod scale_out;
 mod secrets;
+mod sizes;
 mod ssrf;
 mod tenant;

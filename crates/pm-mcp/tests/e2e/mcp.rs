@@ -213,7 +213,7 @@ async fn the_default_toolsets_unless_someone_names_them() {
             (names, body.len())
         }
     };
-    // Nobody named toolsets: users, connections, projects, tasks and comments, in under 20 KB
+    // Nobody named toolsets: users, connections, projects, tasks and comments, in under 22 KB
     // (pm_server::tools::DEFAULT_BUDGET_BYTES).
     // The connection tools stay once Ann has a connection (issue 18: her assistant must be able
     // to add a second tracker and repair a broken one).
@@ -225,7 +225,7 @@ async fn the_default_toolsets_unless_someone_names_them() {
         names, before,
         "the default set does not depend on having a connection"
     );
-    assert!(bytes <= 20_000, "{bytes} bytes");
+    assert!(bytes <= 22_000, "{bytes} bytes");
     for shown in [
         "get_current_user",
         "list_projects",
@@ -245,7 +245,10 @@ async fn the_default_toolsets_unless_someone_names_them() {
     assert_eq!(names.len(), 38, "{names:?}");
     let (names, bytes) = list(key.clone(), Some("all")).await;
     assert_eq!(names.len(), 56, "{names:?}");
-    assert!(bytes <= 40_000, "{bytes} bytes");
+    assert!(
+        bytes <= 44_000,
+        "{bytes} bytes (pm_server::tools::ALL_BUDGET_BYTES)"
+    );
     // A key made for some toolsets sees those (read scope: no writes).
     let (names, _) = list(charts_key.clone(), None).await;
     assert!(names.iter().any(|n| n == "burndown_chart"), "{names:?}");

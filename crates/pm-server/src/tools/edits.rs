@@ -77,10 +77,8 @@ pub struct LinkArgs {
     pub link_type: Option<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Updated {
-    pub task: Task,
-}
+/// A write's answer: the task as the tracker now holds it (description capped like get_task's).
+pub type Updated = super::tasks::TaskOne;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct BulkFailure {
@@ -183,9 +181,7 @@ impl PmServer {
         let task = apply(provider.as_ref(), &id, &change, a.changes.status.as_deref())
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(Updated {
-            task: super::tasks::qualify(task, &conn.name),
-        }))
+        Ok(Json(Updated::of(super::tasks::qualify(task, &conn.name))))
     }
 
     /// Apply the same change to several tasks; reports which were updated and why others failed.

@@ -68,6 +68,19 @@ pub struct EpicList {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EpicOne {
     pub epic: Task,
+    /// True when the description was longer than the answer cap and is cut.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub description_cut: bool,
+}
+
+impl EpicOne {
+    fn of(mut epic: Task) -> Self {
+        let description_cut = super::cut(&mut epic.description, super::DESCRIPTION_CAP_CHARS);
+        EpicOne {
+            epic,
+            description_cut,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -174,9 +187,7 @@ impl PmServer {
     ) -> Result<Json<EpicOne>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
         let epic = the_epic(provider.as_ref(), &conn.name, &id).await?;
-        Ok(Json(EpicOne {
-            epic: super::tasks::qualify(epic, &conn.name),
-        }))
+        Ok(Json(EpicOne::of(super::tasks::qualify(epic, &conn.name))))
     }
 
     /// Create an epic in a project.
@@ -208,9 +219,7 @@ impl PmServer {
             .create_task(&task)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(EpicOne {
-            epic: super::tasks::qualify(epic, &conn.name),
-        }))
+        Ok(Json(EpicOne::of(super::tasks::qualify(epic, &conn.name))))
     }
 
     /// Change an epic's title, description or status.
@@ -251,9 +260,7 @@ impl PmServer {
                 .await
                 .map_err(|e| ToolError::provider(&conn.name, &e))?;
         }
-        Ok(Json(EpicOne {
-            epic: super::tasks::qualify(epic, &conn.name),
-        }))
+        Ok(Json(EpicOne::of(super::tasks::qualify(epic, &conn.name))))
     }
 
     /// Delete an epic for good (its tasks stay, without an epic).

@@ -116,6 +116,17 @@ pub struct TaskOne {
     pub description_cut: bool,
 }
 
+impl TaskOne {
+    /// One task's answer (a read or a write): its description whole up to the answer cap.
+    pub(crate) fn of(mut task: Task) -> Self {
+        let description_cut = super::cut(&mut task.description, super::DESCRIPTION_CAP_CHARS);
+        TaskOne {
+            task,
+            description_cut,
+        }
+    }
+}
+
 /// A task as lists and searches show it: its description cut to an excerpt of at most
 /// [`super::EXCERPT_CHARS`] characters, flagged; `get_task` gives the whole text.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -428,11 +439,6 @@ impl PmServer {
             .get_task(&native)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let mut task = qualify(task, &conn.name);
-        let description_cut = super::cut(&mut task.description, super::DESCRIPTION_CAP_CHARS);
-        Ok(Json(TaskOne {
-            task,
-            description_cut,
-        }))
+        Ok(Json(TaskOne::of(qualify(task, &conn.name))))
     }
 }

@@ -90,15 +90,9 @@ pub struct LogWorkArgs {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct TaskOut {
-    pub task: Task,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct AssignOut {
-    pub task: Task,
-}
+/// A write's answer: the task as the tracker now holds it (description capped like get_task's).
+pub type TaskOut = super::tasks::TaskOne;
+pub type AssignOut = super::tasks::TaskOne;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CommentOut {
@@ -249,9 +243,7 @@ impl PmServer {
                     ))
                 })?;
         }
-        Ok(Json(TaskOut {
-            task: requalify(created, &conn.name),
-        }))
+        Ok(Json(TaskOut::of(requalify(created, &conn.name))))
     }
 
     /// Move a task to a status by name, through the workflow. If no transition leads there, the
@@ -276,9 +268,7 @@ impl PmServer {
             .transition_task(&id, &a.status)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(TaskOut {
-            task: requalify(task, &conn.name),
-        }))
+        Ok(Json(TaskOut::of(requalify(task, &conn.name))))
     }
 
     /// Assign a task to a tracker user, or unassign it.
@@ -315,9 +305,7 @@ impl PmServer {
             .get_task(&id)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(AssignOut {
-            task: requalify(task, &conn.name),
-        }))
+        Ok(Json(AssignOut::of(requalify(task, &conn.name))))
     }
 
     /// Add a comment (Markdown) to a task.
