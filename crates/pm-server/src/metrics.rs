@@ -571,42 +571,72 @@ mod tests {
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 
-    /// What the request-id spans cost per request under the production JSON log format at the
-    /// default `info` level: the `http` span (request id, method, path) and the `tool_call` span
-    /// (request id, tool), each created, entered around an await point and closed. Printed;
-    /// asserted only against a generous bound.
+    /// The request-id spans under the production JSON log format at the default `info` level:
+    /// every line logged inside carries the request id and the tool. What they cost is printed
+    /// (`cargo test -p pm-server metrics -- --nocapture`), never asserted: performance is the
+    /// benchmark command's to measure, not a debug test's.
     #[test]
-    fn request_id_spans_are_cheap() {
+    fn request_id_spans_reach_every_line_inside_them() {
+        #[derive(Clone, Default)]
+        struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if let Ok(mut v) = self.0.lock() {
+                    v.extend_from_slice(b);
+                }
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let sink = lines.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
-            .with_writer(std::io::sink)
+            .with_writer(move || sink.clone())
             .json()
             .flatten_event(true)
             .finish();
-        let n = 50_000u32;
+        let n = 20_000u32;
         let per_request = tracing::subscriber::with_default(subscriber, || {
             let id = "0b9f4c1e-5d2a-4c1b-9a77-3e2f1d0c9b8a";
             let started = std::time::Instant::now();
-            for _ in 0..n {
+            for i in 0..n {
                 let http =
                     tracing::info_span!("http", request_id = %id, method = "POST", path = "/mcp");
                 let _h = http.enter();
                 let call = tracing::info_span!("tool_call", request_id = %id, tool = "get_task");
                 let _c = call.enter();
                 tracing::debug!("filtered out at info");
+                if i == n - 1 {
+                    tracing::info!("the last call");
+                }
             }
             started.elapsed() / n
         });
         eprintln!("spans: {per_request:?} per request (http + tool_call spans, JSON, info)");
-        assert!(per_request < Duration::from_micros(100), "{per_request:?}");
+        let text = lines
+            .0
+            .lock()
+            .map(|v| String::from_utf8_lossy(&v).to_string())
+            .unwrap_or_default();
+        let logged: Vec<&str> = text.lines().collect();
+        assert_eq!(logged.len(), 1, "only the info line is written: {text}");
+        let line: serde_json::Value = serde_json::from_str(logged[0]).expect("a JSON line");
+        assert_eq!(line["message"], "the last call");
+        assert!(
+            text.contains("0b9f4c1e-5d2a-4c1b-9a77-3e2f1d0c9b8a"),
+            "{text}"
+        );
+        assert!(text.contains("get_task"), "{text}");
     }
 
-    /// Recording must stay far below the cost of a call (~140 µs); a generous bound, and the
-    /// figure is printed (`cargo test -p pm-server metrics -- --nocapture`).
+    /// Recording counts every request and call; its cost is printed, never asserted (see above).
     #[test]
-    fn recording_a_call_is_cheap() {
+    fn recording_counts_every_call() {
         let m = metrics();
-        let n = 200_000u32;
+        let n = 100_000u32;
         let started = std::time::Instant::now();
         for _ in 0..n {
             m.http_request("/mcp", 200, Duration::from_micros(120));
@@ -614,6 +644,26 @@ mod tests {
         }
         let per_call = started.elapsed() / n;
         eprintln!("metrics: {per_call:?} to record one request and one tool call");
-        assert!(per_call < Duration::from_micros(20), "{per_call:?}");
+        let s = parse(&m.render(PoolStats {
+            open: 1,
+            idle: 1,
+            max: 1,
+        }));
+        assert_eq!(
+            value(
+                &s,
+                "pm_mcp_http_requests_total",
+                &[("route", "/mcp"), ("status", "200")]
+            ),
+            f64::from(n)
+        );
+        assert_eq!(
+            value(
+                &s,
+                "pm_mcp_tool_calls_total",
+                &[("tool", "get_task"), ("outcome", "ok")]
+            ),
+            f64::from(n)
+        );
     }
 }
