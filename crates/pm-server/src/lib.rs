@@ -23,3 +23,26 @@ pub use auth::{AuthError, Authenticator, Principal};
 pub use limits::{KeyLimiter, KeyLimits};
 pub use mcp::PmServer;
 pub use state::{AppState, HttpConfig};
+
+/// Compares `actual` with the pinned snapshot `name` (in `snapshots/`). `UPDATE_SNAPSHOTS=1`,
+/// outside CI only, rewrites the file and then fails, so a rewrite is never taken for a pass:
+/// review the diff and run again without it.
+#[cfg(test)]
+pub(crate) fn assert_pinned(name: &str, actual: &str, what: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("snapshots")
+        .join(name);
+    match std::env::var("UPDATE_SNAPSHOTS").as_deref() {
+        Err(_) => {}
+        Ok("1") if std::env::var_os("CI").is_none() => {
+            std::fs::write(&path, actual).expect("write snapshot");
+            panic!("{what}: snapshots/{name} rewritten; review the diff, then run without UPDATE_SNAPSHOTS");
+        }
+        Ok(other) => panic!(
+            "UPDATE_SNAPSHOTS={other:?}: snapshots are rewritten only with UPDATE_SNAPSHOTS=1 outside CI"
+        ),
+    }
+    let pinned = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("snapshots/{name} is missing (UPDATE_SNAPSHOTS=1 writes it)"));
+    assert_eq!(actual, pinned, "{what} changed; rerun with UPDATE_SNAPSHOTS=1 if intended");
+}

@@ -622,16 +622,6 @@ mod tests {
     fn admin_openapi_is_pinned() {
         // After a deliberate change, regenerate with UPDATE_SNAPSHOTS=1 and review the diff.
         let pretty = serde_json::to_string_pretty(&document()).expect("serialise") + "\n";
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/admin_openapi.json");
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(&path, &pretty).expect("write snapshot");
-        }
-        let pinned = std::fs::read_to_string(&path)
-            .expect("snapshots/admin_openapi.json (run with UPDATE_SNAPSHOTS=1)");
-        assert_eq!(
-            pretty, pinned,
-            "the admin OpenAPI document changed; rerun with UPDATE_SNAPSHOTS=1 if intended"
-        );
+        crate::assert_pinned("admin_openapi.json", &pretty, "the admin OpenAPI document");
     }
 }

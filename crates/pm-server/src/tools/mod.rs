@@ -896,17 +896,7 @@ mod tests {
         // change, regenerate it with UPDATE_SNAPSHOTS=1 and review the diff.
         let tools = serde_json::to_value(PmServer::all_tools()).expect("serialise");
         let pretty = serde_json::to_string_pretty(&tools).expect("serialise") + "\n";
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/tools_list.json");
-        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-            std::fs::write(&path, &pretty).expect("write snapshot");
-        }
-        let pinned = std::fs::read_to_string(&path)
-            .expect("snapshots/tools_list.json (run with UPDATE_SNAPSHOTS=1)");
-        assert_eq!(
-            pretty, pinned,
-            "tools/list changed; rerun with UPDATE_SNAPSHOTS=1 if intended"
-        );
+        crate::assert_pinned("tools_list.json", &pretty, "tools/list");
         let compact = serde_json::to_string(&tools).expect("serialise");
         assert!(!compact.contains("$schema"));
         // The design's budgets, for the whole JSON-RPC answer (the envelope is under 100 bytes).
