@@ -36,7 +36,9 @@ pub(crate) fn assert_pinned(name: &str, actual: &str, what: &str) {
         Err(_) => {}
         Ok("1") if std::env::var_os("CI").is_none() => {
             std::fs::write(&path, actual).expect("write snapshot");
-            panic!("{what}: snapshots/{name} rewritten; review the diff, then run without UPDATE_SNAPSHOTS");
+            panic!(
+                "{what}: snapshots/{name} rewritten; review the diff, then run without UPDATE_SNAPSHOTS"
+            );
         }
         Ok(other) => panic!(
             "UPDATE_SNAPSHOTS={other:?}: snapshots are rewritten only with UPDATE_SNAPSHOTS=1 outside CI"
@@ -44,5 +46,8 @@ pub(crate) fn assert_pinned(name: &str, actual: &str, what: &str) {
     }
     let pinned = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("snapshots/{name} is missing (UPDATE_SNAPSHOTS=1 writes it)"));
-    assert_eq!(actual, pinned, "{what} changed; rerun with UPDATE_SNAPSHOTS=1 if intended");
+    assert_eq!(
+        actual, pinned,
+        "{what} changed; rerun with UPDATE_SNAPSHOTS=1 if intended"
+    );
 }

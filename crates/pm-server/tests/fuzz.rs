@@ -330,6 +330,59 @@ fn catalogue() -> &'static [(String, Map<String, Value>)] {
     &TOOLS
 }
 
+/// Every string value inside a JSON value (not object keys: an unknown argument's name is named
+/// back, as a name).
+fn strings_in(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings_in(x, out)),
+        Value::Object(m) => m.values().for_each(|x| strings_in(x, out)),
+        _ => {}
+    }
+}
+
+/// The required arguments of a tool, each a plain value of its schema's type (an enum's first).
+fn minimal_arguments(schema: &Map<String, Value>) -> Value {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let props = schema.get("properties").and_then(Value::as_object);
+    let mut args = Map::new();
+    for name in required {
+        let p = props
+            .and_then(|p| p.get(name))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let ty = p
+            .get("type")
+            .and_then(|t| {
+                t.as_str()
+                    .map(str::to_string)
+                    .or_else(|| t.get(0).and_then(Value::as_str).map(str::to_string))
+            })
+            .unwrap_or_else(|| "string".into());
+        let value = match p
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
+            Some(first) => first.clone(),
+            None => match ty.as_str() {
+                "integer" => json!(1),
+                "number" => json!(1.5),
+                "boolean" => json!(true),
+                "array" => json!(["fuzz:1"]),
+                "object" => json!({}),
+                _ => json!("fuzz:1"),
+            },
+        };
+        args.insert(name.to_string(), value);
+    }
+    Value::Object(args)
+}
+
 fn tool_names() -> Vec<&'static str> {
     catalogue().iter().map(|(n, _)| n.as_str()).collect()
 }
@@ -414,13 +467,54 @@ fn tool_call() -> impl Strategy<Value = (String, Value)> {
     })
 }
 
+/// The run's seed: `PM_MCP_FUZZ_SEED` to replay a run, else a fresh one; printed either way.
+fn seed() -> u64 {
+    static SEED: LazyLock<u64> = LazyLock::new(|| {
+        let seed = std::env::var("PM_MCP_FUZZ_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("fuzz seed {seed} (PM_MCP_FUZZ_SEED={seed} replays this run)");
+        seed
+    });
+    *SEED
+}
+
 fn runner(cases: u32) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 200,
-        ..Config::default()
-    })
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&seed().to_le_bytes());
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            max_shrink_iters: 200,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::from_seed(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+            &bytes,
+        ),
+    )
+}
+
+/// A failed run's smallest failing input, kept in `target/fuzz-failures/` (with the seed that
+/// replays it), then the test fails with both.
+fn failed(target: &str, e: impl std::fmt::Display) -> ! {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/fuzz-failures");
+    let file = dir.join(format!("{target}-{}.txt", seed()));
+    let kept = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&file, format!("seed {}\n{e}\n", seed())))
+        .map(|()| file.display().to_string())
+        .unwrap_or_else(|w| format!("(not written: {w})"));
+    panic!(
+        "fuzz {target} failed (seed {}; case kept in {kept}): {e}",
+        seed()
+    );
 }
 
 fn report(target: &str, cases: u32, started: Instant) {
@@ -446,7 +540,7 @@ fn arbitrary_bytes_get_well_formed_answers() {
                 Ok(())
             },
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| failed("bytes", e));
     report("bytes", cases, started);
 }
 
@@ -470,7 +564,7 @@ fn arbitrary_json_rpc_gets_well_formed_answers() {
                 Ok(())
             },
         )
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| failed("json-rpc", e));
     report("json-rpc", cases, started);
 }
 
@@ -510,14 +604,36 @@ fn every_tool_survives_hostile_arguments() {
             }
             Ok(())
         })
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| failed("tool-arguments", e));
     let seen = seen.into_inner().expect("seen");
-    // Every tool was reached, and past argument validation (a result, ok or not) at least once.
-    for name in tool_names() {
-        let counts = seen.get(name).copied().unwrap_or_default();
+    // Every tool, at any case count: a call with its required arguments (typed from its schema)
+    // gets past argument validation to a result (ok or a tool error, never a JSON-RPC error).
+    for (name, schema) in catalogue() {
+        let args = minimal_arguments(schema);
+        let body = serde_json::to_vec(&json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": name, "arguments": args }
+        }))
+        .unwrap_or_default();
+        let (status, _, answer) = fx.post(body, "2025-11-25");
+        let reply: Value = serde_json::from_slice(&answer)
+            .or_else(|_| {
+                // An SSE-framed answer: the JSON of its last data line.
+                let text = String::from_utf8_lossy(&answer).to_string();
+                let data = text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .last()
+                    .unwrap_or("null")
+                    .trim()
+                    .to_string();
+                serde_json::from_str(&data)
+            })
+            .unwrap_or(Value::Null);
+        assert_eq!(status, StatusCode::OK, "{name}");
         assert!(
-            cases < 5_000 || counts[0] + counts[1] > 0,
-            "{name} never got past argument validation: {counts:?}"
+            reply.get("result").is_some(),
+            "{name} with {args} never got past argument validation: {reply}"
         );
     }
     let total: [u32; 3] = seen
@@ -543,15 +659,40 @@ fn argument_validation_of_every_tool_survives_hostile_arguments() {
         .run(&tool_call(), |(tool, args)| {
             let result = pm_server::tools::validate_arguments(&tool, args.as_object());
             if let Err(e) = &result {
-                // The error names fields, never echoes values (they may be secrets).
+                // The error names fields, never echoes values (they may be secrets): no string
+                // value of 8 characters or more that is not also a field or tool name appears.
                 prop_assert!(e.message.len() < 4_096, "{} bytes", e.message.len());
+                let names: Vec<&str> = catalogue()
+                    .iter()
+                    .flat_map(|(tool, schema)| {
+                        std::iter::once(tool.as_str()).chain(
+                            schema
+                                .get("properties")
+                                .and_then(Value::as_object)
+                                .into_iter()
+                                .flat_map(|p| p.keys().map(String::as_str)),
+                        )
+                    })
+                    .collect();
+                let mut values = Vec::new();
+                strings_in(&args, &mut values);
+                for v in values {
+                    if v.chars().count() >= 8 && !names.iter().any(|n| n.contains(v.as_str())) {
+                        prop_assert!(
+                            !e.message.contains(v.as_str()),
+                            "echoed {:?}: {}",
+                            v,
+                            e.message
+                        );
+                    }
+                }
             }
             if let Ok(mut o) = outcomes.lock() {
                 o[usize::from(result.is_err())] += 1;
             }
             Ok(())
         })
-        .unwrap_or_else(|e| panic!("{e}"));
+        .unwrap_or_else(|e| failed("argument-validation", e));
     let [valid, refused] = outcomes.into_inner().expect("outcomes");
     eprintln!("fuzz argument validation: {valid} accepted, {refused} refused");
     report("argument validation", cases, started);
