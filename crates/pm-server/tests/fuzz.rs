@@ -623,7 +623,7 @@ fn every_tool_survives_hostile_arguments() {
                 let data = text
                     .lines()
                     .filter_map(|l| l.strip_prefix("data:"))
-                    .last()
+                    .next_back()
                     .unwrap_or("null")
                     .trim()
                     .to_string();
