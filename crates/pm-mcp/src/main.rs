@@ -199,6 +199,8 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     let file = &common.file;
     let (read_only, toolsets) = settings::tool_policy(file, args.read_only, &args.toolsets)?;
     let listen = args.listen.or(file.listen).unwrap_or_else(default_listen);
+    // A public URL that is not one is refused at every start, not only at the first.
+    settings::client_url(file, args.public_url.as_deref(), Some(listen))?;
     let store = common.open_migrated(args.no_migrate).await?;
     let keys = common.master_keys()?;
     check_master_keys(store.as_ref(), &keys).await?;

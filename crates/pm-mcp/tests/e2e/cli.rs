@@ -227,7 +227,9 @@ async fn key_create_prints_the_servers_address() {
     };
     let config = |path: &std::path::Path| path.display().to_string();
     let (listen_cfg, public_cfg) = (config(&listen_file), config(&public_file));
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>, &str)> = vec![
+    // (environment, flags, the URL printed)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("PM_MCP_LISTEN", "0.0.0.0:9123")],
             vec![],
@@ -387,6 +389,12 @@ async fn init_prints_the_servers_address() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let err = env.fails(&["init", "--email", "root@acme.org", "--public-url", "nope"]);
     assert!(err.contains("--public-url"), "{err}");
+    // So does `serve`, at a first start as at any other.
+    let err = env.fails(&["serve", "--listen", "127.0.0.1:0", "--public-url", "nope"]);
+    assert!(
+        err.contains("--public-url") && err.contains("nope"),
+        "{err}"
+    );
     assert_eq!(env.count("SELECT COUNT(*) FROM users").await, 0);
 }
 
