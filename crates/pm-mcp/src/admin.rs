@@ -152,6 +152,8 @@ pub async fn key_create(
             "id": info.id, "user": user.email, "name": info.name, "key": key.expose(), "prefix": info.key_prefix,
             "scopes": info.scopes, "toolsets": info.toolsets, "expires_at": info.expires_at, "url": url,
             "configs": clients::all_configs(key.expose(), url, launch),
+            // What the stdio config cannot carry (PostgreSQL's URL, a master key), or null.
+            "stdio_note": launch.note,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

@@ -441,6 +441,30 @@ async fn init_then_user_and_key_commands() {
             "{users}"
         );
         let key = env.create_key("ann@acme.org", "read");
+        // `--json` says what the stdio config cannot carry: PostgreSQL's URL and master key.
+        let json: serde_json::Value = serde_json::from_str(&env.ok(&[
+            "key",
+            "create",
+            "--user",
+            "root@acme.org",
+            "--name",
+            "stdio",
+            "--json",
+        ]))
+        .expect("json");
+        match env.engine {
+            Engine::Sqlite => assert!(json["stdio_note"].is_null(), "{json}"),
+            Engine::Postgres => {
+                let note = json["stdio_note"].as_str().expect("a note");
+                assert!(
+                    note.contains("DATABASE_URL") && note.contains("PM_MCP_MASTER_KEY"),
+                    "{note}"
+                );
+                assert!(!json.to_string().contains(&env.db_url), "no database URL");
+                let master = env.master_key.as_deref().expect("master key");
+                assert!(!json.to_string().contains(master), "no master key");
+            }
+        }
         let listed = env.ok(&["key", "list", "--user", "ann@acme.org"]);
         assert!(
             listed.contains(&key[..13]) && listed.contains("active"),
