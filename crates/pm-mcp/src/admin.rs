@@ -122,7 +122,12 @@ pub fn parse_duration(t: &str, flag: &str) -> Result<Duration> {
     manage::parse_duration(t, flag).map_err(anyhow::Error::msg)
 }
 
-pub async fn key_create(store: &dyn Store, args: &KeyCreateArgs, default_url: &str) -> Result<()> {
+pub async fn key_create(
+    store: &dyn Store,
+    args: &KeyCreateArgs,
+    url: &str,
+    launch: &clients::StdioLaunch,
+) -> Result<()> {
     let user = find_user(store, &args.user).await?;
     if user.is_disabled() {
         bail!(
@@ -142,34 +147,45 @@ pub async fn key_create(store: &dyn Store, args: &KeyCreateArgs, default_url: &s
     let (info, key) = manage::create_key(store, &user, &spec)
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    let url = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| default_url.to_string());
     if args.json {
         let out = json!({
             "id": info.id, "user": user.email, "name": info.name, "key": key.expose(), "prefix": info.key_prefix,
             "scopes": info.scopes, "toolsets": info.toolsets, "expires_at": info.expires_at, "url": url,
-            "configs": clients::all_configs(key.expose(), &url),
+            "configs": clients::all_configs(key.expose(), url, launch),
+            // What the stdio config cannot carry (PostgreSQL's URL, a master key), or null.
+            "stdio_note": launch.note,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print_new_key(&user, &info, &key, &url);
+        print_new_key(&user, &info, &key, url, launch);
     }
     Ok(())
 }
 
-pub fn print_new_key(user: &User, info: &ApiKeyInfo, key: &ApiKey, url: &str) {
+fn expiry(info: &ApiKeyInfo) -> String {
+    info.expires_at
+        .map(|t| fmt_time(Some(t)))
+        .unwrap_or_else(|| "never".into())
+}
+
+pub fn print_new_key(
+    user: &User,
+    info: &ApiKeyInfo,
+    key: &ApiKey,
+    url: &str,
+    launch: &clients::StdioLaunch,
+) {
     println!(
         "Created API key \"{}\" for {} (scopes: {}; expires: {}):",
         info.name,
         user.email,
         info.scopes,
-        info.expires_at
-            .map(|t| fmt_time(Some(t)))
-            .unwrap_or_else(|| "never".into())
+        expiry(info)
     );
-    println!("{}", clients::connect_instructions(key.expose(), url));
+    println!(
+        "{}",
+        clients::connect_instructions(key.expose(), url, launch)
+    );
 }
 
 pub async fn key_list(store: &dyn Store, user: &str, as_json: bool) -> Result<()> {
@@ -252,12 +268,26 @@ pub fn default_email() -> String {
     )
 }
 
-/// Creates the first administrator and an admin key, on an empty database only. Returns the key.
+/// What the first run creates: the first administrator, their admin key (for administration
+/// only) and a read/write key for their MCP client.
+pub struct FirstRun {
+    pub user: User,
+    pub admin: (ApiKeyInfo, ApiKey),
+    pub ide: (ApiKeyInfo, ApiKey),
+}
+
+/// The name of the first run's admin key.
+pub const FIRST_ADMIN_KEY: &str = "administration";
+/// The name of the first run's key for the MCP client.
+pub const FIRST_IDE_KEY: &str = "IDE";
+
+/// Creates the first administrator with an admin key and a separate read/write key for their MCP
+/// client, on an empty database only: all three, or (when the second key cannot be stored) none.
 pub async fn init_first_user(
     store: &dyn Store,
     email: &str,
     name: Option<&str>,
-) -> Result<(User, ApiKeyInfo, ApiKey)> {
+) -> Result<FirstRun> {
     let email = Email::parse(email)?;
     if store.count_users().await.map_err(db)? > 0 {
         bail!(
@@ -265,10 +295,62 @@ pub async fn init_first_user(
         );
     }
     let user = NewUser::new(email.clone(), display_name(&email, name), true);
-    let key = ApiKey::generate();
-    let row = NewApiKey::for_key(&key, user.id, "first key", Scopes::only(Scope::Admin), None);
-    let (user, info) = store.add_user_with_key(user, row).await.map_err(db)?;
-    Ok((user, info, key))
+    let admin_key = ApiKey::generate();
+    let row = NewApiKey::for_key(
+        &admin_key,
+        user.id,
+        FIRST_ADMIN_KEY,
+        Scopes::only(Scope::Admin),
+        None,
+    );
+    let (user, admin_info) = store.add_user_with_key(user, row).await.map_err(db)?;
+    let ide_key = ApiKey::generate();
+    let scopes = Scopes::from_iter_nonempty([Scope::Read, Scope::Write])?;
+    let row = NewApiKey::for_key(&ide_key, user.id, FIRST_IDE_KEY, scopes, None);
+    let ide_info = match store.add_api_key(row).await {
+        Ok(info) => info,
+        Err(e) => {
+            // Neither key has been shown: undo, so that the next start tries again.
+            if let Err(undo) = store.delete_user(user.id).await {
+                bail!(
+                    "cannot store the first run's second API key ({e}), nor remove the half-created administrator {} ({undo}); remove them by hand",
+                    user.email
+                );
+            }
+            return Err(db(e));
+        }
+    };
+    Ok(FirstRun {
+        user,
+        admin: (admin_info, admin_key),
+        ide: (ide_info, ide_key),
+    })
+}
+
+/// The first run's text: the admin key, labelled for administration, then the MCP client's key
+/// with the configs that carry it. Each key is printed this once, never logged.
+pub fn print_first_run(first: &FirstRun, url: &str, launch: &clients::StdioLaunch) {
+    let (admin, admin_key) = &first.admin;
+    let (ide, ide_key) = &first.ide;
+    println!(
+        "\nAdministrator key \"{}\" (scopes: {}; expires: {}) — for administration only: the admin \
+         API at /admin/v1 (users, keys, connections, audit). Keep it in a password manager; do not \
+         put it in an IDE or an assistant's config:\n\n    {}\n",
+        admin.name,
+        admin.scopes,
+        expiry(admin),
+        admin_key.expose()
+    );
+    println!(
+        "Key for your MCP client \"{}\" (scopes: {}; expires: {}) — the configs below carry it:",
+        ide.name,
+        ide.scopes,
+        expiry(ide)
+    );
+    println!(
+        "{}",
+        clients::connect_instructions(ide_key.expose(), url, launch)
+    );
 }
 
 // ---- connections ----

@@ -49,13 +49,13 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP over Streamable HTTP at /mcp (creates the first user and key on an empty SQLite database)
+    /// Serve MCP over Streamable HTTP at /mcp (creates the first user and their keys on an empty SQLite database)
     Serve(Box<ServeArgs>),
     /// Serve MCP over stdin/stdout as the user whose key is in PM_MCP_API_KEY
     Stdio(StdioArgs),
     /// Apply pending database migrations
     Migrate,
-    /// Create the first administrator and their API key on an empty database
+    /// Create the first administrator, their admin key and a read/write key for their MCP client, on an empty database
     Init(InitArgs),
     /// Manage users
     #[command(subcommand)]
@@ -163,7 +163,7 @@ pub struct ServeArgs {
         value_name = "ORIGIN"
     )]
     pub allowed_origins: Vec<String>,
-    /// URL clients use to reach /mcp, for the configs printed at first run [default: from --listen]
+    /// URL clients use to reach /mcp, for the configs printed at first run (e.g. https://mcp.acme.org/mcp) [default: from the bound address]
     #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Largest accepted request body, in bytes
@@ -328,9 +328,12 @@ pub struct InitArgs {
     /// Display name [default: the e-mail's local part]
     #[arg(long)]
     pub name: Option<String>,
-    /// URL clients use to reach /mcp, for the printed configs
+    /// URL clients use to reach /mcp, for the printed configs [default: the file's public_url, else from the listen address]
     #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// The address `serve` listens on, for the printed configs when no public URL is set [default: as `serve`]
+    #[arg(long, env = "PM_MCP_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -401,9 +404,12 @@ pub struct KeyCreateArgs {
     /// The key's toolsets (comma-separated, or `all`) [default: the server's choice]
     #[arg(long, value_delimiter = ',')]
     pub toolsets: Vec<String>,
-    /// URL clients use to reach /mcp, for the printed configs
+    /// URL clients use to reach /mcp, for the printed configs [default: the file's public_url, else from the listen address]
     #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+    /// The address `serve` listens on, for the printed configs when no public URL is set [default: as `serve`]
+    #[arg(long, env = "PM_MCP_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
     /// Print JSON (the key included) instead of the text with client configs
     #[arg(long)]
     pub json: bool,

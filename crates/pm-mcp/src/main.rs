@@ -20,7 +20,7 @@ use pm_server::{AppState, HttpConfig};
 use crate::cli::{
     Cli, Command, ConnectionCommand, KeyCommand, LogFormat, SecretsCommand, ServeArgs, UserCommand,
 };
-use crate::settings::{Common, DEFAULT_LISTEN, check_master_keys};
+use crate::settings::{Common, check_master_keys, default_listen};
 
 fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PM_MCP_LOG")
@@ -104,17 +104,18 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => {
             let store = common.open_migrated(false).await?;
             let email = args.email.unwrap_or_else(admin::default_email);
-            let (user, info, key) =
+            let (url, guessed) =
+                settings::client_url(&common.file, args.public_url.as_deref(), args.listen)?;
+            let first =
                 admin::init_first_user(store.as_ref(), &email, args.name.as_deref()).await?;
-            let listen = common.file.listen.unwrap_or_else(default_listen);
-            let url = clients::mcp_url(
-                args.public_url
-                    .as_deref()
-                    .or(common.file.public_url.as_deref()),
-                listen,
+            println!(
+                "Created the first administrator, {}, with two API keys.",
+                first.user.email
             );
-            println!("Created the first administrator, {}.", user.email);
-            admin::print_new_key(&user, &info, &key, &url);
+            admin::print_first_run(&first, &url, &common.stdio_launch());
+            if guessed {
+                say_url_guessed(&url);
+            }
             Ok(())
         }
         Command::User(cmd) => {
@@ -140,9 +141,16 @@ async fn run(cli: Cli) -> Result<()> {
             let store = store.as_ref();
             match cmd {
                 KeyCommand::Create(args) => {
-                    let listen = common.file.listen.unwrap_or_else(default_listen);
-                    let url = clients::mcp_url(common.file.public_url.as_deref(), listen);
-                    admin::key_create(store, &args, &url).await
+                    let (url, guessed) = settings::client_url(
+                        &common.file,
+                        args.public_url.as_deref(),
+                        args.listen,
+                    )?;
+                    admin::key_create(store, &args, &url, &common.stdio_launch()).await?;
+                    if guessed {
+                        say_url_guessed(&url);
+                    }
+                    Ok(())
                 }
                 KeyCommand::List { user, json } => admin::key_list(store, &user, json).await,
                 KeyCommand::Revoke { user, key } => admin::key_revoke(store, &user, &key).await,
@@ -178,16 +186,21 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn default_listen() -> std::net::SocketAddr {
-    DEFAULT_LISTEN
-        .parse()
-        .unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8765)))
+/// Said on stderr (so `--json` stays clean) when no setting named the server's address.
+fn say_url_guessed(url: &str) {
+    eprintln!(
+        "note: no public URL or listen address is configured here, so the configs use the default, {url}; \
+         if the server is elsewhere, run this with --public-url URL (or PM_MCP_PUBLIC_URL, or public_url \
+         in the config file), or with the server's --listen / PM_MCP_LISTEN"
+    );
 }
 
 async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     let file = &common.file;
     let (read_only, toolsets) = settings::tool_policy(file, args.read_only, &args.toolsets)?;
     let listen = args.listen.or(file.listen).unwrap_or_else(default_listen);
+    // A public URL that is not one is refused at every start, not only at the first.
+    settings::client_url(file, args.public_url.as_deref(), Some(listen))?;
     let store = common.open_migrated(args.no_migrate).await?;
     let keys = common.master_keys()?;
     check_master_keys(store.as_ref(), &keys).await?;
@@ -238,16 +251,14 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
                 .first_user_email
                 .clone()
                 .unwrap_or_else(admin::default_email);
-            let (user, info, key) = admin::init_first_user(store.as_ref(), &email, None).await?;
-            let url = clients::mcp_url(
-                args.public_url.as_deref().or(file.public_url.as_deref()),
-                bound,
-            );
+            // Checked before anything is created, so a bad URL leaves the database empty.
+            let (url, _) = settings::client_url(file, args.public_url.as_deref(), Some(bound))?;
+            let first = admin::init_first_user(store.as_ref(), &email, None).await?;
             println!(
-                "First run: created the administrator {} and an API key.",
-                user.email
+                "First run: created the administrator {} with two API keys.",
+                first.user.email
             );
-            admin::print_new_key(&user, &info, &key, &url);
+            admin::print_first_run(&first, &url, &common.stdio_launch());
         } else {
             tracing::warn!(
                 "the database has no users yet; create the first administrator with `pm-mcp init --email you@example.org`"

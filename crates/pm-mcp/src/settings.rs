@@ -63,19 +63,25 @@ pub struct Common {
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
     pub file: FileConfig,
+    /// The config file named with `--config` / `PM_MCP_CONFIG` (not the default one).
+    pub config_file: Option<PathBuf>,
+    /// Whether the data folder is the default one (nobody chose another).
+    pub default_data_dir: bool,
 }
 
 impl Common {
     pub fn resolve(global: &GlobalArgs) -> Result<Self> {
         let file = FileConfig::load(global.config.as_deref())?;
+        let default_dir = dirs::data_dir().map(|d| d.join("pm-mcp"));
         let data_dir = match global.data_dir.clone().or_else(|| file.data_dir.clone()) {
             Some(d) => d,
-            None => dirs::data_dir().map(|d| d.join("pm-mcp")).ok_or_else(|| {
+            None => default_dir.clone().ok_or_else(|| {
                 anyhow!(
                     "cannot find a data folder for this user; set PM_MCP_DATA_DIR or --data-dir"
                 )
             })?,
         };
+        let default_data_dir = default_dir.as_ref() == Some(&data_dir);
         let database = match global
             .database_url
             .as_deref()
@@ -93,7 +99,52 @@ impl Common {
             data_dir,
             log_format,
             file,
+            config_file: global.config.clone(),
+            default_data_dir,
         })
+    }
+
+    /// How an MCP client starts `pm-mcp stdio` on this same database: this binary by its absolute
+    /// path, with the config file, data folder and SQLite file this command was given (absolute
+    /// paths, as the client starts it in another folder). A PostgreSQL URL and the master key are
+    /// secrets, so they are not printed: the note says they are needed.
+    pub fn stdio_launch(&self) -> crate::clients::StdioLaunch {
+        let abs = |p: &Path| {
+            std::fs::canonicalize(p)
+                .or_else(|_| std::path::absolute(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+                .display()
+                .to_string()
+        };
+        let mut env = Vec::new();
+        if let Some(config) = &self.config_file {
+            env.push(("PM_MCP_CONFIG".to_string(), abs(config)));
+        }
+        if !self.default_data_dir {
+            env.push(("PM_MCP_DATA_DIR".to_string(), abs(&self.data_dir)));
+        }
+        let mut secrets = Vec::new();
+        match &self.database {
+            DatabaseUrl::Sqlite(path) => {
+                if Path::new(path) != self.data_dir.join("pm-mcp.db") {
+                    env.push((
+                        "DATABASE_URL".to_string(),
+                        format!("sqlite://{}", abs(Path::new(path))),
+                    ));
+                }
+            }
+            DatabaseUrl::Postgres(_) => secrets.push("DATABASE_URL"),
+        }
+        if std::env::var_os("PM_MCP_MASTER_KEY").is_some() {
+            secrets.push("PM_MCP_MASTER_KEY");
+        }
+        let note = (!secrets.is_empty()).then(|| {
+            format!(
+                "the stdio command also needs {} in its environment, as this one has; they hold secrets, so they are not printed",
+                secrets.join(" and ")
+            )
+        });
+        crate::clients::StdioLaunch::this_binary(env, note)
     }
 
     /// Opens the database (not migrating).
@@ -200,6 +251,52 @@ pub async fn check_master_keys(store: &dyn Store, keys: &MasterKeys) -> Result<(
         );
     }
     Ok(())
+}
+
+/// The URL clients reach `/mcp` at, for printed configs: the public URL (`--public-url` or
+/// `PM_MCP_PUBLIC_URL`, else the file's `public_url`), else one derived from the listen address
+/// (`--listen` or `PM_MCP_LISTEN`, else the file's `listen`), else from the default address —
+/// in which case the second value is true, so the caller can say it guessed.
+pub fn client_url(
+    file: &FileConfig,
+    public_url: Option<&str>,
+    listen: Option<SocketAddr>,
+) -> Result<(String, bool)> {
+    let public = public_url
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| (u, "--public-url / PM_MCP_PUBLIC_URL"))
+        .or_else(|| {
+            file.public_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(|u| (u, "public_url in the config file"))
+        });
+    if let Some((url, from)) = public {
+        let parsed = url::Url::parse(url).map_err(|e| {
+            anyhow!("{from}: {url:?} is not a URL ({e}); expected e.g. https://mcp.acme.org/mcp")
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            bail!(
+                "{from}: {url:?} must be an http:// or https:// URL, e.g. https://mcp.acme.org/mcp"
+            );
+        }
+        return Ok((crate::clients::mcp_url(Some(url), default_listen()), false));
+    }
+    let listen = listen.or(file.listen);
+    let guessed = listen.is_none();
+    Ok((
+        crate::clients::mcp_url(None, listen.unwrap_or_else(default_listen)),
+        guessed,
+    ))
+}
+
+/// `127.0.0.1:8765`.
+pub fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8765)))
 }
 
 /// The server's tool policy: `--read-only` / `--toolsets` (or their environment), else the file.

@@ -77,14 +77,15 @@ async fn real_clients_from_other_ecosystems_work() {
     let cursor_path = env.dir.path().join("cursor.json");
     std::fs::write(&cursor_path, cursor.to_string()).expect("write config");
 
-    // The stdio config as printed, with the test's binary and data folder filled in.
+    // The stdio config as printed: this binary by its absolute path, with the data folder and
+    // config file `key create` was given.
     let mut stdio = created["configs"]["stdio"].clone();
     let entry = &mut stdio["mcpServers"]["pm-mcp"];
-    entry["command"] = Value::from(BIN);
-    entry["env"]["PM_MCP_DATA_DIR"] = Value::from(env.dir.path().display().to_string());
-    entry["env"]["PM_MCP_CONFIG"] =
-        Value::from(env.dir.path().join("config.toml").display().to_string());
-    entry["env"]["DATABASE_URL"] = Value::from(env.db_url.clone());
+    assert_eq!(entry["command"], crate::cli::canonical_bin());
+    assert_eq!(
+        entry["env"]["PM_MCP_DATA_DIR"],
+        Value::from(crate::cli::canonical_path(env.dir.path()))
+    );
     // Every tool, as the harness's HTTP servers offer (the default set is tested in mcp.rs).
     entry["env"]["PM_MCP_TOOLSETS"] = Value::from("all");
     let stdio_env: Vec<String> = entry["env"]
@@ -136,7 +137,7 @@ async fn real_clients_from_other_ecosystems_work() {
         "json",
         "-q",
         "--",
-        BIN,
+        &crate::cli::canonical_bin(),
         "stdio",
     ]));
     let call_me = ["--method", "tools/call", "--tool-name", "get_current_user"];
