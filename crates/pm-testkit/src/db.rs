@@ -82,6 +82,6 @@ where
             test(db.store.clone()).await;
             db.finish().await;
         }
-        None => eprintln!("PM_MCP_TEST_DATABASE_URL not set: PostgreSQL half skipped"),
+        None => crate::skip("the PostgreSQL half", "PM_MCP_TEST_DATABASE_URL is not set"),
     }
 }

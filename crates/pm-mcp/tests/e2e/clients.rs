@@ -45,7 +45,7 @@ async fn run(case: &Case, dir: &Path) -> Result<Value, String> {
 #[tokio::test]
 async fn real_clients_from_other_ecosystems_work() {
     let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(PathBuf::from) else {
-        eprintln!("PM_MCP_CLIENTS_DIR not set: client matrix skipped (scripts/test runs it)");
+        pm_testkit::skip("the client matrix (scripts/test runs it)", "PM_MCP_CLIENTS_DIR is not set");
         return;
     };
     let dir = std::fs::canonicalize(&dir).expect("clients dir");
@@ -353,7 +353,7 @@ fn check(case: &Case, v: &Value) -> Result<String, String> {
 #[tokio::test]
 async fn python_sdk_accepts_every_structured_result() {
     let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(PathBuf::from) else {
-        eprintln!("PM_MCP_CLIENTS_DIR not set: Python SDK check skipped (scripts/test runs it)");
+        pm_testkit::skip("the Python SDK check (scripts/test runs it)", "PM_MCP_CLIENTS_DIR is not set");
         return;
     };
     let dir = std::fs::canonicalize(&dir).expect("clients dir");

@@ -47,7 +47,7 @@ where
     test(Env::new(Engine::Sqlite).await.expect("sqlite env")).await;
     match Env::new(Engine::Postgres).await {
         Some(env) => test(env).await,
-        None => eprintln!("PM_MCP_TEST_DATABASE_URL not set: PostgreSQL run skipped"),
+        None => pm_testkit::skip("the PostgreSQL run", "PM_MCP_TEST_DATABASE_URL is not set"),
     }
 }
 

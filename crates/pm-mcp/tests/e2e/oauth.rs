@@ -161,8 +161,9 @@ fn list_tools() -> Value {
 #[tokio::test]
 async fn sign_in_with_a_real_openid_provider_and_call_tools() {
     let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(PathBuf::from) else {
-        eprintln!(
-            "PM_MCP_CLIENTS_DIR not set: OAuth end-to-end test skipped (scripts/test runs it)"
+        pm_testkit::skip(
+            "the OAuth end-to-end test (scripts/test runs it)",
+            "PM_MCP_CLIENTS_DIR is not set",
         );
         return;
     };

@@ -152,11 +152,11 @@ fn ok_result(v: &Value) -> bool {
 #[tokio::test]
 async fn three_replicas_behind_nginx() {
     let Some(env) = Env::new(Engine::Postgres).await else {
-        eprintln!("PM_MCP_TEST_DATABASE_URL not set: the scale-out test is skipped");
+        pm_testkit::skip("the scale-out test", "PM_MCP_TEST_DATABASE_URL is not set");
         return;
     };
     let Some(nginx_bin) = nginx_binary() else {
-        eprintln!("nginx is not installed: the scale-out test is skipped");
+        pm_testkit::skip("the scale-out test", "nginx is not installed");
         env.finish().await;
         return;
     };
