@@ -61,7 +61,10 @@ macro_rules! run {
 #[tokio::test]
 async fn every_jira_cloud_request_matches_the_published_specs() {
     let Ok(bin) = std::env::var("PM_MCP_PRISM") else {
-        pm_testkit::skip("the contract test (scripts/test runs it)", "PM_MCP_PRISM is not set");
+        pm_testkit::skip(
+            "the contract test (scripts/test runs it)",
+            "PM_MCP_PRISM is not set",
+        );
         return;
     };
     let specs = pm_testkit::fake_jira::spec_dir();
@@ -227,7 +230,10 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
 #[tokio::test]
 async fn every_clickup_request_matches_the_published_spec() {
     let Ok(bin) = std::env::var("PM_MCP_PRISM") else {
-        pm_testkit::skip("the contract test (scripts/test runs it)", "PM_MCP_PRISM is not set");
+        pm_testkit::skip(
+            "the contract test (scripts/test runs it)",
+            "PM_MCP_PRISM is not set",
+        );
         return;
     };
     let specs = pm_testkit::fake_jira::spec_dir();
@@ -429,7 +435,10 @@ fn spec_flaw(method: &str, path: &str, violation: &str) -> bool {
 #[tokio::test]
 async fn every_openproject_request_matches_the_published_spec() {
     let Ok(bin) = std::env::var("PM_MCP_PRISM") else {
-        pm_testkit::skip("the contract test (scripts/test runs it)", "PM_MCP_PRISM is not set");
+        pm_testkit::skip(
+            "the contract test (scripts/test runs it)",
+            "PM_MCP_PRISM is not set",
+        );
         return;
     };
     let spec = pm_testkit::fake_jira::spec_dir().join("openproject-v3.json");

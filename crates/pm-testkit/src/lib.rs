@@ -15,6 +15,9 @@ pub mod prism;
 pub fn skip(what: &str, why: &str) {
     let required = std::env::var_os("CI").is_some()
         || std::env::var("PM_MCP_REQUIRE_ALL").as_deref() == Ok("1");
-    assert!(!required, "{what} cannot run: {why}; under CI every test must run");
+    assert!(
+        !required,
+        "{what} cannot run: {why}; under CI every test must run"
+    );
     eprintln!("{why}: {what} skipped");
 }

@@ -124,6 +124,14 @@ pub(crate) fn sprint_window(
         }
     };
     let end = sprint.end_date;
+    if let (None, Some(e)) = (sprint.start_date, end)
+        && start > e
+    {
+        notes.push(format!(
+            "The tracker does not know when the sprint started, and its items only joined after its planned end ({}); the real start is unknown, so the figures count from the first item's arrival and the ideal line means little.",
+            e.format("%Y-%m-%d")
+        ));
+    }
     if end.is_none() {
         notes.push("The sprint has no planned end date; the timeline runs to its completion or to now, and the ideal line ends there.".to_string());
     }

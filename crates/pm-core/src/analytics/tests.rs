@@ -1221,3 +1221,32 @@ fn no_figure_is_a_negative_zero() {
     assert_eq!(round2(-0.001), 0.0);
     assert!(round2(-0.001).is_sign_positive());
 }
+
+#[test]
+fn an_unknown_start_after_the_end_is_said() {
+    // No start date; the planned end is 03-07; the only item joined on 03-10.
+    let mut s = sprint();
+    s.start_date = None;
+    s.state = SprintState::Active;
+    s.completed_at = None;
+    let late = sprint_move(pts(item("L"), 2.0), t(10, 9), true);
+    let h = History {
+        items: vec![late],
+        source: source(true),
+    };
+    let r = sprint_report(&s, &h, Metric::StoryPoints, now());
+    assert!(
+        has(&r.assumptions, "real start is unknown"),
+        "{:?}",
+        r.assumptions
+    );
+    let b = burndown(&s, &h, Metric::StoryPoints, now());
+    assert!(
+        has(&b.assumptions, "real start is unknown"),
+        "{:?}",
+        b.assumptions
+    );
+    // A known start is never second-guessed.
+    let known = sprint_report(&sprint(), &h, Metric::StoryPoints, now());
+    assert!(!has(&known.assumptions, "real start is unknown"));
+}

@@ -45,7 +45,10 @@ async fn run(case: &Case, dir: &Path) -> Result<Value, String> {
 #[tokio::test]
 async fn real_clients_from_other_ecosystems_work() {
     let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(PathBuf::from) else {
-        pm_testkit::skip("the client matrix (scripts/test runs it)", "PM_MCP_CLIENTS_DIR is not set");
+        pm_testkit::skip(
+            "the client matrix (scripts/test runs it)",
+            "PM_MCP_CLIENTS_DIR is not set",
+        );
         return;
     };
     let dir = std::fs::canonicalize(&dir).expect("clients dir");
@@ -353,7 +356,10 @@ fn check(case: &Case, v: &Value) -> Result<String, String> {
 #[tokio::test]
 async fn python_sdk_accepts_every_structured_result() {
     let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(PathBuf::from) else {
-        pm_testkit::skip("the Python SDK check (scripts/test runs it)", "PM_MCP_CLIENTS_DIR is not set");
+        pm_testkit::skip(
+            "the Python SDK check (scripts/test runs it)",
+            "PM_MCP_CLIENTS_DIR is not set",
+        );
         return;
     };
     let dir = std::fs::canonicalize(&dir).expect("clients dir");
