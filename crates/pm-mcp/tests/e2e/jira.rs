@@ -72,7 +72,9 @@ async fn a_jira_session_through_the_real_binary() {
         let page2 = call_with(&ann, "list_tasks", json!({ "project_id": "acme-jira:EX", "limit": 10, "cursor": page1["next_cursor"] })).await;
         assert_eq!(page2.structured_content.expect("p2")["tasks"].as_array().map(Vec::len), Some(2));
         let open = call_with(&ann, "list_tasks", json!({ "project_id": "EX", "status": "To Do, In Progress" })).await.structured_content.expect("open");
-        assert!(open["tasks"].as_array().is_some_and(|t| t.iter().all(|x| x["status"]["category"] != "done")));
+        let open = open["tasks"].as_array().cloned().unwrap_or_default();
+        assert_eq!(open.len(), 8, "EX-1..12 less the four done");
+        assert!(open.iter().all(|x| x["status"]["category"] != "done"), "{open:?}");
         let free = call_with(&ann, "list_unassigned_tasks", json!({ "project_id": "acme-jira:EX" })).await.structured_content.expect("free");
         assert_eq!(free["tasks"].as_array().map(Vec::len), Some(6));
         let sprint = call_with(&ann, "list_tasks_in_sprint", json!({ "sprint_id": "acme-jira:7" })).await.structured_content.expect("sprint");
@@ -118,8 +120,14 @@ async fn a_jira_session_through_the_real_binary() {
         let logs = call_with(&ann, "list_worklogs", json!({ "task_id": new_id })).await.structured_content.expect("logs");
         assert_eq!(logs["total_hours"], 1.5);
         assert!(text(&call_with(&ann, "log_work", json!({ "task_id": new_id, "hours": -2 })).await).contains("more than 0"));
+        // Assign to Mia, then unassign: each read back from the tracker itself.
+        let assignee_of = |key: &str| fake.issues.lock().unwrap().iter().find(|i| i.key == key).and_then(|i| i.assignee.clone());
+        let assigned = call_with(&ann, "assign_task", json!({ "task_id": new_id, "assignee_id": "acme-jira:5b10a2844c20165700ede21g" })).await.structured_content.expect("assign");
+        assert_eq!(assigned["task"]["assignee"]["id"], "acme-jira:5b10a2844c20165700ede21g");
+        assert_eq!(assignee_of("EX-13").as_deref(), Some("5b10a2844c20165700ede21g"));
         let unassigned = call_with(&ann, "assign_task", json!({ "task_id": new_id })).await.structured_content.expect("assign");
         assert_eq!(unassigned["task"]["assignee"], Value::Null);
+        assert_eq!(assignee_of("EX-13"), None);
         let back = call_with(&ann, "get_task", json!({ "task_id": new_id })).await.structured_content.expect("back");
         assert_eq!(back["task"]["title"], "Checkout fails on Safari");
         assert_eq!(back["task"]["status"]["name"], "In Progress");
@@ -165,12 +173,15 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(edited["task"]["story_points"], 3.0);
         let nothing = call_with(&ann, "update_task", json!({ "task_id": new_id })).await;
         assert!(text(&nothing).contains("nothing to change"), "{}", text(&nothing));
-        let bulk = call_with(&ann, "bulk_update_tasks", json!({ "task_ids": ["acme-jira:EX-2", "EX-4", "acme-jira:EX-404"], "assignee_id": "" }))
+        // Bulk-unassign two tasks the seed assigned to Mia (odd keys), read back from the tracker.
+        assert!(assignee_of("EX-1").is_some() && assignee_of("EX-3").is_some());
+        let bulk = call_with(&ann, "bulk_update_tasks", json!({ "task_ids": ["acme-jira:EX-1", "EX-3", "acme-jira:EX-404"], "assignee_id": "" }))
             .await
             .structured_content
             .expect("bulk");
-        assert_eq!(bulk["updated"], json!(["acme-jira:EX-2", "acme-jira:EX-4"]));
+        assert_eq!(bulk["updated"], json!(["acme-jira:EX-1", "acme-jira:EX-3"]));
         assert_eq!(bulk["failed"][0]["task_id"], "acme-jira:EX-404");
+        assert_eq!((assignee_of("EX-1"), assignee_of("EX-3")), (None, None));
         let people = call_with(&ann, "list_users", json!({ "query": "ravi" })).await.structured_content.expect("users");
         assert_eq!(people["users"][0]["name"], "Ravi Sharma");
         let ravi = people["users"][0]["id"].as_str().expect("id").to_string();
@@ -179,8 +190,12 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(me_user["user"]["email"], "mia@example.com");
         let watched = call_with(&ann, "add_task_watcher", json!({ "task_id": new_id })).await;
         assert!(text(&watched).contains("5b10a2844c20165700ede21g now watches"), "{}", text(&watched));
+        let issue = |key: &str| fake.issues.lock().unwrap().iter().find(|i| i.key == key).map(|i| (i.watchers.clone(), i.links.clone()));
+        assert_eq!(issue("EX-13").map(|(w, _)| w), Some(vec!["5b10a2844c20165700ede21g".to_string()]), "the tracker holds the watcher");
         let linked = call_with(&ann, "link_related_tasks", json!({ "task_id": new_id, "related_task_id": "acme-jira:EX-2", "link_type": "Blocks" })).await;
         assert_ne!(linked.is_error, Some(true), "{}", text(&linked));
+        let links = issue("EX-13").map(|(_, l)| l).unwrap_or_default();
+        assert!(links.iter().any(|(ty, other)| ty == "Blocks" && other == "EX-2"), "the tracker holds the link: {links:?}");
         let bad_link = call_with(&ann, "link_related_tasks", json!({ "task_id": new_id, "related_task_id": "EX-2", "link_type": "Befriends" })).await;
         assert!(text(&bad_link).contains("Befriends"), "{}", text(&bad_link));
         let epic = call_with(&ann, "create_epic", json!({ "project_id": "acme-jira:EX", "title": "Payments revamp" })).await.structured_content.expect("epic");
