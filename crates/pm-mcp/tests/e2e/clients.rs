@@ -257,17 +257,42 @@ async fn real_clients_from_other_ecosystems_work() {
     // A refused key is reported as a failure by a real client too.
     env.ok(&["key", "revoke", "--user", "ann@acme.org", &key[..13]]);
     // The CLI is another process: the server learns of it within the documented 0.5 s (its
-    // auth-epoch poll; SQLite has no push). Wait that bound, with room for a loaded machine.
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    // auth-epoch poll; SQLite has no push). Poll until the server refuses the key (401), within
+    // a bound with room for a loaded machine, then the real client must fail for that reason.
+    let http = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = http
+            .post(server.mcp_url())
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0);
+        if status == 401 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revoked key was still accepted after 10 s (last status {status})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let refused = Case {
         name: "revoked key",
         program: node.clone(),
         args: s(&["ts-v1.mjs", &cfg, "http"]),
         version: None,
     };
+    let why = run(&refused, &dir)
+        .await
+        .expect_err("a revoked key still worked through the TypeScript SDK");
     assert!(
-        run(&refused, &dir).await.is_err(),
-        "a revoked key still worked through the TypeScript SDK"
+        why.contains("401") || why.to_lowercase().contains("unauthorized"),
+        "the client failed, but not for the revoked key: {why}"
     );
     server.stop().await;
     assert!(failures.is_empty(), "clients failed: {failures:?}");
