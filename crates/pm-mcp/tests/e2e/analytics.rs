@@ -88,6 +88,18 @@ async fn analytics_from_history_with_charts() {
             assert_eq!(png_size(&images(&r)[0]), (800, 450), "{tool}");
             assert!(r.structured_content.is_some(), "{tool}");
         }
+        // The windows that count back from now hold the seeded history (three weeks ago), with
+        // the counts it implies: EX-1..12 created before the window, a third each to do, in
+        // progress and done (started on day 1, done on days 3 to 5).
+        let cfd = ok(&ann, "cfd_chart", json!({ "project_id": "acme-jira:EX", "days": 30, "chart": false })).await;
+        let last = cfd["days"].as_array().and_then(|d| d.last()).cloned().unwrap_or_default();
+        assert_eq!((last["todo"].as_u64(), last["in_progress"].as_u64(), last["done"].as_u64()), (Some(4), Some(4), Some(4)), "{cfd}");
+        let first = cfd["days"][0].clone();
+        assert_eq!(first["done"].as_u64(), Some(0), "nothing was done 30 days ago: {first}");
+        let trend = ok(&ann, "issue_trend_chart", json!({ "project_id": "acme-jira:EX", "days": 30, "chart": false })).await;
+        assert_eq!(trend["total_resolved"].as_u64(), Some(4), "{trend}");
+        let cycle = ok(&ann, "cycle_time_chart", json!({ "project_id": "acme-jira:EX", "days": 30, "chart": false })).await;
+        assert_eq!(cycle["items"].as_array().map(Vec::len), Some(4), "{cycle}");
         let dist = ok(&ann, "work_distribution_chart", json!({ "sprint_id": "acme-jira:7", "by": "status", "chart": false })).await;
         assert_eq!(dist["total_count"], 6);
         let cap = ok(&ann, "capacity_chart", json!({ "project_id": "acme-jira:EX", "weeks": 2, "chart": false, "capacity": { "acme-jira:5b10a2844c20165700ede21g": 20 } })).await;

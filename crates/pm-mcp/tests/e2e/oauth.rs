@@ -405,8 +405,15 @@ async fn sign_in_with_a_real_openid_provider_and_call_tools() {
             .await;
             let (status, _, _) = post(&resource, Some(&short), list_tools()).await;
             assert_eq!(status, 200);
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            let (status, challenge, body) = post(&resource, Some(&short), list_tools()).await;
+            // Polled until the server refuses it (no fixed sleep), within a generous bound.
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            let (status, challenge, body) = loop {
+                let answer = post(&resource, Some(&short), list_tools()).await;
+                if answer.0 != 200 || std::time::Instant::now() > deadline {
+                    break answer;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            };
             assert_eq!(
                 (status, body["reason"].as_str()),
                 (401, Some("token_expired")),
