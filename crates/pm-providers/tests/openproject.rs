@@ -247,7 +247,10 @@ async fn reads_projects_tasks_and_people_under_a_sub_path() {
         gone.to_string(),
         "OpenProject work package #9999 was not found"
     );
-    assert!(op.get_task("1/../../users").await.is_err());
+    assert_eq!(
+        op.get_task("1/../../users").await.unwrap_err().kind(),
+        "bad_input"
+    );
 
     // People: principals (no admin needed), one user, a locked one is inactive.
     let users = op.list_users("mia", &page(10)).await.unwrap();
@@ -425,7 +428,9 @@ async fn changes_go_through_the_form_and_lock_version() {
     assert!(state.watchers(id).iter().any(|u| u["id"] == 6));
     op.link_tasks(&created.id, "3", "blocked by").await.unwrap();
     assert!(state.relations().iter().any(|r| r["type"] == "blocked"));
-    assert!(op.link_tasks(&created.id, "3", "clones").await.is_err());
+    let e = op.link_tasks(&created.id, "3", "clones").await.unwrap_err();
+    assert_eq!(e.kind(), "bad_input", "{e}");
+    assert!(e.to_string().contains("clones"), "{e}");
 
     // Comments are activities; worklogs are time entries with ISO-8601 durations (16: entity).
     let c = op
@@ -438,7 +443,10 @@ async fn changes_go_through_the_form_and_lock_version() {
         comments.items.last().unwrap().body,
         "Reproduced on **Safari 18**"
     );
-    assert!(op.add_comment(&created.id, "  ").await.is_err());
+    assert_eq!(
+        op.add_comment(&created.id, "  ").await.unwrap_err().kind(),
+        "bad_input"
+    );
     let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
     let w = op
         .log_work(&created.id, 5400, when, Some("debugging"))
@@ -454,7 +462,10 @@ async fn changes_go_through_the_form_and_lock_version() {
 
     op.delete_task(&created.id).await.unwrap();
     assert!(state.work_package(id).is_none());
-    assert!(op.get_task(&created.id).await.is_err());
+    assert_eq!(
+        op.get_task(&created.id).await.unwrap_err().kind(),
+        "not_found"
+    );
 }
 
 #[tokio::test]
@@ -538,10 +549,13 @@ async fn versions_are_sprints() {
         .await
         .unwrap();
     assert_eq!(started.state, SprintState::Active);
+    let again = op
+        .start_sprint(&s.id, &SprintChange::default())
+        .await
+        .unwrap_err();
     assert!(
-        op.start_sprint(&s.id, &SprintChange::default())
-            .await
-            .is_err()
+        matches!(again.kind(), "bad_input" | "conflict" | "invalid"),
+        "starting an active sprint again: {again}"
     );
     let done = op.complete_sprint(&s.id).await.unwrap();
     assert_eq!(done.state, SprintState::Closed);
@@ -552,7 +566,7 @@ async fn versions_are_sprints() {
             .any(|v| v["name"] == "Sprint 9b" && v["status"] == "closed")
     );
     op.delete_sprint(&s.id).await.unwrap();
-    assert!(op.get_sprint(&s.id).await.is_err());
+    assert_eq!(op.get_sprint(&s.id).await.unwrap_err().kind(), "not_found");
 }
 
 #[tokio::test]
