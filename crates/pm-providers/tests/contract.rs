@@ -49,13 +49,94 @@ fn client(
 }
 
 /// Runs one operation; one that ends in an error after its requests (on the examples' data) is
-/// noted in `failures` for the report, not failed: the requests are what is judged.
+/// noted in `failures` for the report, not failed: the requests are what is judged. What the
+/// operation sent is checked against its kind (`sent_as_its_kind`): an operation that sends
+/// nothing, or sends what its name does not do, is recorded in `failures` with a `CONTRACT:`
+/// mark, and `judged` fails the test on any.
 macro_rules! run {
-    ($failures:ident, $name:literal, $e:expr) => {
-        if let Err(e) = $e.await {
+    ($failures:ident, $log:ident, $name:literal, $e:expr) => {
+        let before = $log.lock().unwrap().len();
+        let result = $e.await;
+        let sent: Vec<(String, String)> = $log.lock().unwrap()[before..]
+            .iter()
+            .map(|s| (s.method.clone(), s.path.clone()))
+            .collect();
+        let refused_early = result
+            .as_ref()
+            .err()
+            .map(|e| matches!(e.kind(), "unsupported" | "bad_input"));
+        if let Err(why) = sent_as_its_kind($name, &sent, refused_early) {
+            $failures.push(format!("CONTRACT: {}: {why}", $name));
+        }
+        if let Err(e) = result {
             $failures.push(format!("{}: {e}", $name));
         }
     };
+}
+
+/// Whether the requests an operation sent fit what its name says: every operation reaches the
+/// tracker (unless the provider refused it as unsupported or bad input before sending); reads
+/// send no write (POST only to a search endpoint); creates, updates and other writes send at
+/// least one write; deletes send a DELETE.
+fn sent_as_its_kind(
+    name: &str,
+    sent: &[(String, String)],
+    refused_early: Option<bool>,
+) -> Result<(), String> {
+    if sent.is_empty() {
+        return match refused_early {
+            Some(true) => Ok(()),
+            _ => Err("sent no request to the tracker".into()),
+        };
+    }
+    let writes: Vec<&(String, String)> = sent.iter().filter(|(m, _)| m != "GET").collect();
+    let read = [
+        "get_",
+        "list_",
+        "search_",
+        "whoami",
+        "site",
+        "sprint_history",
+        "project_history",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p));
+    if read {
+        let searchish = |path: &str| {
+            ["search", "jql", "bulkfetch", "/query"]
+                .iter()
+                .any(|w| path.contains(w))
+        };
+        if let Some((m, path)) = writes
+            .iter()
+            .find(|(m, path)| m != "POST" || !searchish(path))
+        {
+            return Err(format!("a read sent {m} {path}"));
+        }
+        return Ok(());
+    }
+    if name.starts_with("delete_") {
+        return match sent.iter().any(|(m, _)| m == "DELETE") {
+            true => Ok(()),
+            false => Err(format!("a delete sent no DELETE: {sent:?}")),
+        };
+    }
+    if writes.is_empty() && refused_early != Some(true) {
+        return Err(format!("a write sent only reads: {sent:?}"));
+    }
+    Ok(())
+}
+
+/// Fails on any operation whose requests did not fit its kind.
+fn judged(failures: &[String]) {
+    let wrong: Vec<&String> = failures
+        .iter()
+        .filter(|f| f.starts_with("CONTRACT:"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "operations whose requests do not fit them: {wrong:#?}"
+    );
 }
 
 #[tokio::test]
@@ -97,28 +178,32 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
     let page = PageRequest::new(None, Some(5));
     let when = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
     let mut failures: Vec<String> = Vec::new();
-    run!(failures, "whoami", jira.whoami());
-    run!(failures, "site", jira.site());
-    run!(failures, "list_projects", jira.list_projects(&page));
+    run!(failures, log, "whoami", jira.whoami());
+    run!(failures, log, "site", jira.site());
+    run!(failures, log, "list_projects", jira.list_projects(&page));
     run!(
         failures,
+        log,
         "search_projects",
         jira.search_projects("ex", &page)
     );
-    run!(failures, "get_project", jira.get_project("EX"));
+    run!(failures, log, "get_project", jira.get_project("EX"));
     run!(
         failures,
+        log,
         "create_project",
         jira.create_project("Example Two", Some("EXT"), Some("a project"))
     );
     run!(
         failures,
+        log,
         "update_project",
         jira.update_project("EX", Some("Example"), None)
     );
-    run!(failures, "delete_project", jira.delete_project("EXT"));
+    run!(failures, log, "delete_project", jira.delete_project("EXT"));
     run!(
         failures,
+        log,
         "search_tasks",
         jira.search_tasks(
             &TaskQuery {
@@ -129,7 +214,7 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
             &page
         )
     );
-    run!(failures, "get_task", jira.get_task("EX-1"));
+    run!(failures, log, "get_task", jira.get_task("EX-1"));
     let new = NewTask {
         project: "EX".into(),
         title: "Checkout fails".into(),
@@ -138,7 +223,7 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         labels: vec!["web".into()],
         ..Default::default()
     };
-    run!(failures, "create_task", jira.create_task(&new));
+    run!(failures, log, "create_task", jira.create_task(&new));
     let change = TaskChange {
         title: Some("New title".into()),
         description: Some("More *detail*".into()),
@@ -146,57 +231,86 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         estimated_hours: Some(2.0),
         ..Default::default()
     };
-    run!(failures, "update_task", jira.update_task("EX-1", &change));
     run!(
         failures,
+        log,
+        "update_task",
+        jira.update_task("EX-1", &change)
+    );
+    run!(
+        failures,
+        log,
         "transition_task",
         jira.transition_task("EX-1", "In Progress")
     );
     run!(
         failures,
+        log,
         "assign_task",
         jira.assign_task("EX-1", Some("5b10a2844c20165700ede21g"))
     );
     run!(
         failures,
+        log,
         "add_comment",
         jira.add_comment("EX-1", "Looks **good**")
     );
-    run!(failures, "list_comments", jira.list_comments("EX-1", &page));
     run!(
         failures,
+        log,
+        "list_comments",
+        jira.list_comments("EX-1", &page)
+    );
+    run!(
+        failures,
+        log,
         "log_work",
         jira.log_work("EX-1", 5400, when, Some("debugging"))
     );
-    run!(failures, "list_worklogs", jira.list_worklogs("EX-1", &page));
     run!(
         failures,
+        log,
+        "list_worklogs",
+        jira.list_worklogs("EX-1", &page)
+    );
+    run!(
+        failures,
+        log,
         "add_watcher",
         jira.add_watcher("EX-1", "5b10a2844c20165700ede21g")
     );
     run!(
         failures,
+        log,
         "link_tasks",
         jira.link_tasks("EX-1", "EX-2", "Blocks")
     );
-    run!(failures, "delete_task", jira.delete_task("EX-2"));
-    run!(failures, "list_users", jira.list_users("mia", &page));
+    run!(failures, log, "delete_task", jira.delete_task("EX-2"));
+    run!(failures, log, "list_users", jira.list_users("mia", &page));
     run!(
         failures,
+        log,
         "get_user",
         jira.get_user("5b10a2844c20165700ede21g")
     );
-    run!(failures, "list_epics", jira.list_epics("EX", &page));
-    run!(failures, "set_epic", jira.set_epic("EX-1", Some("EX-7")));
-    run!(failures, "unset_epic", jira.set_epic("EX-1", None));
+    run!(failures, log, "list_epics", jira.list_epics("EX", &page));
     run!(
         failures,
+        log,
+        "set_epic",
+        jira.set_epic("EX-1", Some("EX-7"))
+    );
+    run!(failures, log, "unset_epic", jira.set_epic("EX-1", None));
+    run!(
+        failures,
+        log,
         "list_sprints",
         jira.list_sprints("EX", &[SprintState::Active], &page)
     );
-    run!(failures, "get_sprint", jira.get_sprint("37"));
+    run!(failures, log, "get_sprint", jira.get_sprint("37"));
     run!(
         failures,
+        log,
         "create_sprint",
         jira.create_sprint(&NewSprint {
             project: "EX".into(),
@@ -208,6 +322,7 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
     );
     run!(
         failures,
+        log,
         "update_sprint",
         jira.update_sprint(
             "37",
@@ -217,9 +332,10 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
             }
         )
     );
-    run!(failures, "complete_sprint", jira.complete_sprint("37"));
-    run!(failures, "delete_sprint", jira.delete_sprint("37"));
+    run!(failures, log, "complete_sprint", jira.complete_sprint("37"));
+    run!(failures, log, "delete_sprint", jira.delete_sprint("37"));
 
+    judged(&failures);
     let seen = log.lock().unwrap().clone();
     prism::judge(&seen, &failures, &|_, _| false, 25);
 }
@@ -257,28 +373,32 @@ async fn every_clickup_request_matches_the_published_spec() {
     let page = PageRequest::new(None, Some(5));
     let when = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
     let mut failures: Vec<String> = Vec::new();
-    run!(failures, "whoami", cu.whoami());
-    run!(failures, "site", cu.site());
-    run!(failures, "list_projects", cu.list_projects(&page));
+    run!(failures, log, "whoami", cu.whoami());
+    run!(failures, log, "site", cu.site());
+    run!(failures, log, "list_projects", cu.list_projects(&page));
     run!(
         failures,
+        log,
         "search_projects",
         cu.search_projects("space", &page)
     );
-    run!(failures, "get_project", cu.get_project("790"));
+    run!(failures, log, "get_project", cu.get_project("790"));
     run!(
         failures,
+        log,
         "create_project",
         cu.create_project("Mobile", None, None)
     );
     run!(
         failures,
+        log,
         "update_project",
         cu.update_project("790", Some("Product"), None)
     );
-    run!(failures, "delete_project", cu.delete_project("791"));
+    run!(failures, log, "delete_project", cu.delete_project("791"));
     run!(
         failures,
+        log,
         "search_tasks (project, status)",
         cu.search_tasks(
             &TaskQuery {
@@ -291,6 +411,7 @@ async fn every_clickup_request_matches_the_published_spec() {
     );
     run!(
         failures,
+        log,
         "search_tasks (mine)",
         cu.search_tasks(
             &TaskQuery {
@@ -302,6 +423,7 @@ async fn every_clickup_request_matches_the_published_spec() {
     );
     run!(
         failures,
+        log,
         "search_tasks (sprint)",
         cu.search_tasks(
             &TaskQuery {
@@ -312,7 +434,7 @@ async fn every_clickup_request_matches_the_published_spec() {
             &page
         )
     );
-    run!(failures, "get_task", cu.get_task("9hx"));
+    run!(failures, log, "get_task", cu.get_task("9hx"));
     let new = NewTask {
         project: "790".into(),
         title: "Checkout fails".into(),
@@ -325,7 +447,7 @@ async fn every_clickup_request_matches_the_published_spec() {
         parent: Some("9hv".into()),
         ..Default::default()
     };
-    run!(failures, "create_task", cu.create_task(&new));
+    run!(failures, log, "create_task", cu.create_task(&new));
     let change = TaskChange {
         title: Some("New title".into()),
         description: Some("More *detail*".into()),
@@ -337,49 +459,71 @@ async fn every_clickup_request_matches_the_published_spec() {
         labels: Some(vec!["api".into()]),
         sprint: Some("124".into()),
     };
-    run!(failures, "update_task", cu.update_task("9hx", &change));
+    run!(failures, log, "update_task", cu.update_task("9hx", &change));
     run!(
         failures,
+        log,
         "transition_task",
         cu.transition_task("9hx", "complete")
     );
-    run!(failures, "assign_task", cu.assign_task("9hx", Some("183")));
     run!(
         failures,
+        log,
+        "assign_task",
+        cu.assign_task("9hx", Some("183"))
+    );
+    run!(
+        failures,
+        log,
         "add_comment",
         cu.add_comment("9hx", "Looks **good**")
     );
-    run!(failures, "list_comments", cu.list_comments("9hx", &page));
     run!(
         failures,
+        log,
+        "list_comments",
+        cu.list_comments("9hx", &page)
+    );
+    run!(
+        failures,
+        log,
         "log_work",
         cu.log_work("9hx", 5400, when, Some("debugging"))
     );
-    run!(failures, "list_worklogs", cu.list_worklogs("9hx", &page));
-    run!(failures, "add_watcher", cu.add_watcher("9hx", "183"));
     run!(
         failures,
+        log,
+        "list_worklogs",
+        cu.list_worklogs("9hx", &page)
+    );
+    run!(failures, log, "add_watcher", cu.add_watcher("9hx", "183"));
+    run!(
+        failures,
+        log,
         "link_tasks (relates)",
         cu.link_tasks("9hx", "9hz", "relates")
     );
     run!(
         failures,
+        log,
         "link_tasks (blocks)",
         cu.link_tasks("9hx", "9hz", "blocks")
     );
-    run!(failures, "delete_task", cu.delete_task("9hz"));
-    run!(failures, "list_users", cu.list_users("john", &page));
-    run!(failures, "get_user", cu.get_user("123"));
-    run!(failures, "list_epics", cu.list_epics("790", &page));
-    run!(failures, "set_epic", cu.set_epic("9hx", Some("9hv")));
+    run!(failures, log, "delete_task", cu.delete_task("9hz"));
+    run!(failures, log, "list_users", cu.list_users("john", &page));
+    run!(failures, log, "get_user", cu.get_user("123"));
+    run!(failures, log, "list_epics", cu.list_epics("790", &page));
+    run!(failures, log, "set_epic", cu.set_epic("9hx", Some("9hv")));
     run!(
         failures,
+        log,
         "list_sprints",
         cu.list_sprints("790", &[SprintState::Active], &page)
     );
-    run!(failures, "get_sprint", cu.get_sprint("124"));
+    run!(failures, log, "get_sprint", cu.get_sprint("124"));
     run!(
         failures,
+        log,
         "create_sprint",
         cu.create_sprint(&NewSprint {
             project: "790".into(),
@@ -391,6 +535,7 @@ async fn every_clickup_request_matches_the_published_spec() {
     );
     run!(
         failures,
+        log,
         "update_sprint",
         cu.update_sprint(
             "124",
@@ -401,8 +546,9 @@ async fn every_clickup_request_matches_the_published_spec() {
             }
         )
     );
-    run!(failures, "delete_sprint", cu.delete_sprint("124"));
+    run!(failures, log, "delete_sprint", cu.delete_sprint("124"));
 
+    judged(&failures);
     let seen = log.lock().unwrap().clone();
     // One known exception: the document marks every setting of a space required on update,
     // though ClickUp takes a partial one; a rename sends back the settings the space reports,
@@ -461,28 +607,32 @@ async fn every_openproject_request_matches_the_published_spec() {
     let page = PageRequest::new(None, Some(5));
     let when = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
     let mut failures: Vec<String> = Vec::new();
-    run!(failures, "whoami", op.whoami());
-    run!(failures, "site", op.site());
-    run!(failures, "list_projects", op.list_projects(&page));
+    run!(failures, log, "whoami", op.whoami());
+    run!(failures, log, "site", op.site());
+    run!(failures, log, "list_projects", op.list_projects(&page));
     run!(
         failures,
+        log,
         "search_projects",
         op.search_projects("demo", &page)
     );
-    run!(failures, "get_project", op.get_project("1"));
+    run!(failures, log, "get_project", op.get_project("1"));
     run!(
         failures,
+        log,
         "create_project",
         op.create_project("Website Relaunch", None, Some("a *project*"))
     );
     run!(
         failures,
+        log,
         "update_project",
         op.update_project("1", Some("Demo"), Some("new text"))
     );
-    run!(failures, "delete_project", op.delete_project("2"));
+    run!(failures, log, "delete_project", op.delete_project("2"));
     run!(
         failures,
+        log,
         "search_tasks",
         op.search_tasks(
             &TaskQuery {
@@ -497,6 +647,7 @@ async fn every_openproject_request_matches_the_published_spec() {
     );
     run!(
         failures,
+        log,
         "search_tasks_unassigned",
         op.search_tasks(
             &TaskQuery {
@@ -506,9 +657,10 @@ async fn every_openproject_request_matches_the_published_spec() {
             &PageRequest::new(Some("o:5".into()), Some(5))
         )
     );
-    run!(failures, "get_task", op.get_task("1"));
+    run!(failures, log, "get_task", op.get_task("1"));
     run!(
         failures,
+        log,
         "create_task",
         op.create_task(&NewTask {
             project: "1".into(),
@@ -522,6 +674,7 @@ async fn every_openproject_request_matches_the_published_spec() {
     );
     run!(
         failures,
+        log,
         "update_task",
         op.update_task(
             "1",
@@ -536,36 +689,50 @@ async fn every_openproject_request_matches_the_published_spec() {
             }
         )
     );
-    run!(failures, "transition_task", op.transition_task("1", "New"));
-    run!(failures, "assign_task", op.assign_task("1", None));
     run!(
         failures,
+        log,
+        "transition_task",
+        op.transition_task("1", "New")
+    );
+    run!(failures, log, "assign_task", op.assign_task("1", None));
+    run!(
+        failures,
+        log,
         "add_comment",
         op.add_comment("1", "Looks **good**")
     );
-    run!(failures, "list_comments", op.list_comments("1", &page));
+    run!(failures, log, "list_comments", op.list_comments("1", &page));
     run!(
         failures,
+        log,
         "log_work",
         op.log_work("1", 5400, when, Some("debugging"))
     );
-    run!(failures, "list_worklogs", op.list_worklogs("1", &page));
-    run!(failures, "add_watcher", op.add_watcher("1", "1"));
-    run!(failures, "link_tasks", op.link_tasks("1", "2", "Blocks"));
-    run!(failures, "delete_task", op.delete_task("2"));
-    run!(failures, "list_users", op.list_users("mia", &page));
-    run!(failures, "get_user", op.get_user("1"));
-    run!(failures, "list_epics", op.list_epics("1", &page));
-    run!(failures, "set_epic", op.set_epic("1", Some("2")));
-    run!(failures, "unset_epic", op.set_epic("1", None));
+    run!(failures, log, "list_worklogs", op.list_worklogs("1", &page));
+    run!(failures, log, "add_watcher", op.add_watcher("1", "1"));
     run!(
         failures,
+        log,
+        "link_tasks",
+        op.link_tasks("1", "2", "Blocks")
+    );
+    run!(failures, log, "delete_task", op.delete_task("2"));
+    run!(failures, log, "list_users", op.list_users("mia", &page));
+    run!(failures, log, "get_user", op.get_user("1"));
+    run!(failures, log, "list_epics", op.list_epics("1", &page));
+    run!(failures, log, "set_epic", op.set_epic("1", Some("2")));
+    run!(failures, log, "unset_epic", op.set_epic("1", None));
+    run!(
+        failures,
+        log,
         "list_sprints",
         op.list_sprints("1", &[SprintState::Active], &page)
     );
-    run!(failures, "get_sprint", op.get_sprint("1"));
+    run!(failures, log, "get_sprint", op.get_sprint("1"));
     run!(
         failures,
+        log,
         "create_sprint",
         op.create_sprint(&NewSprint {
             project: "1".into(),
@@ -577,6 +744,7 @@ async fn every_openproject_request_matches_the_published_spec() {
     );
     run!(
         failures,
+        log,
         "update_sprint",
         op.update_sprint(
             "1",
@@ -587,14 +755,48 @@ async fn every_openproject_request_matches_the_published_spec() {
             }
         )
     );
-    run!(failures, "complete_sprint", op.complete_sprint("1"));
-    run!(failures, "delete_sprint", op.delete_sprint("1"));
+    run!(failures, log, "complete_sprint", op.complete_sprint("1"));
+    run!(failures, log, "delete_sprint", op.delete_sprint("1"));
 
+    judged(&failures);
     let seen = log.lock().unwrap().clone();
     prism::judge(
         &seen,
         &failures,
         &|s, p| spec_flaw(&s.method, &s.path, p),
         28,
+    );
+}
+
+#[test]
+fn an_operation_is_judged_by_what_it_sent() {
+    let r = |m: &str, p: &str| (m.to_string(), p.to_string());
+    assert!(
+        sent_as_its_kind("get_task", &[], None).is_err(),
+        "nothing sent"
+    );
+    assert!(
+        sent_as_its_kind("get_task", &[], Some(false)).is_err(),
+        "failed without sending"
+    );
+    assert!(
+        sent_as_its_kind("start_sprint", &[], Some(true)).is_ok(),
+        "refused as unsupported"
+    );
+    assert!(sent_as_its_kind("get_task", &[r("PUT", "/rest/api/3/issue/X")], None).is_err());
+    assert!(sent_as_its_kind("search_tasks", &[r("POST", "/rest/api/3/search/jql")], None).is_ok());
+    assert!(sent_as_its_kind("delete_task", &[r("GET", "/rest/api/3/issue/X")], None).is_err());
+    assert!(sent_as_its_kind("delete_task", &[r("DELETE", "/rest/api/3/issue/X")], None).is_ok());
+    assert!(sent_as_its_kind("create_task", &[r("GET", "/rest/api/3/field")], None).is_err());
+    assert!(
+        sent_as_its_kind(
+            "create_task",
+            &[
+                r("GET", "/rest/api/3/field"),
+                r("POST", "/rest/api/3/issue")
+            ],
+            None
+        )
+        .is_ok()
     );
 }
