@@ -1650,7 +1650,10 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         .route("/rest/api/2/project/{key}/statuses", get(project_statuses))
         .route("/rest/api/3/priority", get(priorities))
         .route("/rest/api/2/priority", get(priorities))
-        .route("/rest/api/2/issue/{key}/transitions", get(get_transitions))
+        .route(
+            "/rest/api/2/issue/{key}/transitions",
+            get(get_transitions).post(do_transition),
+        )
         .route("/rest/api/3/issue/{key}/changelog", get(changelog))
         .route("/rest/agile/1.0/board", get(boards))
         .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))
