@@ -790,7 +790,9 @@ async fn a_spaces_vocabulary_is_its_statuses_the_fixed_priorities_and_the_task_t
     );
     assert_eq!(v.priorities, ["urgent", "high", "normal", "low"]);
     assert!(
-        v.notes.iter().any(|n| n.contains("urgent, high, normal, low are fixed")),
+        v.notes
+            .iter()
+            .any(|n| n.contains("urgent, high, normal, low are fixed")),
         "{:?}",
         v.notes
     );
@@ -804,7 +806,11 @@ async fn a_spaces_vocabulary_is_its_statuses_the_fixed_priorities_and_the_task_t
         .map(|t| t.name.as_str())
         .collect();
     assert_eq!(epic, ["Epic"]);
-    assert!(v.task_types.iter().any(|t| t.name == "Bug" && !t.is_default));
+    assert!(
+        v.task_types
+            .iter()
+            .any(|t| t.name == "Bug" && !t.is_default)
+    );
     assert!(v.transitions.is_none());
 
     // No workflow: a task can take any other status of its list (86b01 is "in progress").
@@ -823,7 +829,11 @@ async fn a_spaces_vocabulary_is_its_statuses_the_fixed_priorities_and_the_task_t
             ("complete".to_string(), None)
         ]
     );
-    assert!(v.notes.iter().any(|n| n.contains("no workflow")), "{:?}", v.notes);
+    assert!(
+        v.notes.iter().any(|n| n.contains("no workflow")),
+        "{:?}",
+        v.notes
+    );
 
     match p.project_vocabulary("999999", None).await {
         Err(ProviderError::NotFound { what }) => assert!(what.contains("999999"), "{what}"),

@@ -644,7 +644,11 @@ async fn a_projects_vocabulary_comes_from_its_types_the_sites_statuses_and_the_f
         ]
     );
     assert_eq!(v.priorities, ["Low", "Normal", "High", "Immediate"]);
-    assert!(v.notes.iter().any(|n| n == "default priority: Normal"), "{:?}", v.notes);
+    assert!(
+        v.notes.iter().any(|n| n == "default priority: Normal"),
+        "{:?}",
+        v.notes
+    );
     let types: Vec<(&str, bool, bool)> = v
         .task_types
         .iter()
@@ -693,7 +697,9 @@ async fn a_projects_vocabulary_comes_from_its_types_the_sites_statuses_and_the_f
     );
 
     match op.project_vocabulary("no-such-project", None).await {
-        Err(ProviderError::NotFound { what }) => assert!(what.contains("no-such-project"), "{what}"),
+        Err(ProviderError::NotFound { what }) => {
+            assert!(what.contains("no-such-project"), "{what}")
+        }
         other => panic!("{other:?}"),
     }
     match op.project_vocabulary("demo-project", Some("999999")).await {

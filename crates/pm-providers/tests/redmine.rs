@@ -568,8 +568,16 @@ async fn a_projects_vocabulary_is_its_trackers_the_sites_statuses_and_priorities
     );
     // Active priorities only, in Redmine's order; the default said in a note.
     assert_eq!(v.priorities, ["Low", "Normal", "High"]);
-    assert!(v.notes.iter().any(|n| n == "default priority: Normal"), "{:?}", v.notes);
-    assert!(v.notes.iter().any(|n| n.contains("no epic type")), "{:?}", v.notes);
+    assert!(
+        v.notes.iter().any(|n| n == "default priority: Normal"),
+        "{:?}",
+        v.notes
+    );
+    assert!(
+        v.notes.iter().any(|n| n.contains("no epic type")),
+        "{:?}",
+        v.notes
+    );
     // The project's trackers; "Task" is the default where the project has it.
     let types: Vec<(&str, bool, bool)> = v
         .task_types
@@ -595,7 +603,10 @@ async fn a_projects_vocabulary_is_its_trackers_the_sites_statuses_and_priorities
 
     match p.project_vocabulary("nope", None).await {
         Err(ProviderError::NotFound { what }) => {
-            assert!(what.contains("nope") && what.contains("list_projects"), "{what}")
+            assert!(
+                what.contains("nope") && what.contains("list_projects"),
+                "{what}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -616,7 +627,11 @@ async fn a_real_redmines_vocabulary() {
     let key = std::env::var("PM_MCP_REDMINE_KEY").expect("PM_MCP_REDMINE_KEY");
     // The Redmine the test command starts listens on this machine: exempt its host from the
     // SSRF guard, as an operator would for an on-prem tracker.
-    let host = url::Url::parse(&url).unwrap().host_str().unwrap().to_string();
+    let host = url::Url::parse(&url)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_string();
     let settings = HttpSettings {
         timeout: Duration::from_secs(20),
         max_attempts: 1,
@@ -635,7 +650,10 @@ async fn a_real_redmines_vocabulary() {
         None,
     )
     .unwrap();
-    let ident = format!("vocab-{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
+    let ident = format!(
+        "vocab-{}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
     let project = p
         .create_project("Vocabulary", Some(&ident), None)
         .await
@@ -649,18 +667,28 @@ async fn a_real_redmines_vocabulary() {
     p.delete_project(&project.id).await.unwrap();
     let (created, v) = outcome.unwrap();
     let names: Vec<&str> = v.statuses.iter().map(|s| s.name.as_str()).collect();
-    assert!(names.contains(&"New") && names.contains(&"Closed"), "{names:?}");
+    assert!(
+        names.contains(&"New") && names.contains(&"Closed"),
+        "{names:?}"
+    );
     assert!(
         v.statuses
             .iter()
             .any(|s| s.name == "Closed" && s.category == pm_core::StatusCategory::Done)
     );
-    assert!(v.priorities.iter().any(|p| p == "Normal"), "{:?}", v.priorities);
+    assert!(
+        v.priorities.iter().any(|p| p == "Normal"),
+        "{:?}",
+        v.priorities
+    );
     assert!(!v.task_types.is_empty());
     assert_eq!(v.task_types.iter().filter(|t| t.is_default).count(), 1);
     assert_eq!(
         created.task_type.as_deref(),
-        v.task_types.iter().find(|t| t.is_default).map(|t| t.name.as_str()),
+        v.task_types
+            .iter()
+            .find(|t| t.is_default)
+            .map(|t| t.name.as_str()),
         "create_task without a type uses the type the vocabulary calls the default"
     );
     let moves = v.transitions.unwrap();

@@ -1345,17 +1345,22 @@ async fn project_statuses(
             s
         })
         .collect();
-    let types: Vec<Value> = [("10001", "Task", false), ("10002", "Bug", false), ("10000", "Epic", false), ("10003", "Subtask", true)]
-        .iter()
-        .map(|(id, name, subtask)| {
-            let mut t = template.clone();
-            t["id"] = json!(id);
-            t["name"] = json!(name);
-            t["subtask"] = json!(subtask);
-            t["statuses"] = json!(statuses);
-            t
-        })
-        .collect();
+    let types: Vec<Value> = [
+        ("10001", "Task", false),
+        ("10002", "Bug", false),
+        ("10000", "Epic", false),
+        ("10003", "Subtask", true),
+    ]
+    .iter()
+    .map(|(id, name, subtask)| {
+        let mut t = template.clone();
+        t["id"] = json!(id);
+        t["name"] = json!(name);
+        t["subtask"] = json!(subtask);
+        t["statuses"] = json!(statuses);
+        t
+    })
+    .collect();
     axum::Json(Value::Array(types)).into_response()
 }
 

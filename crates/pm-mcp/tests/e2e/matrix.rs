@@ -433,7 +433,13 @@ fn plan(p: &Provider) -> Vec<Step> {
         .label("a task's moves")
         .check("/transitions", has(json!({ "to_status": p.in_progress }))),
     );
-    s.push(step("get_project_vocabulary", json!({ "project_id": no_project })).not_found());
+    s.push(
+        step(
+            "get_project_vocabulary",
+            json!({ "project_id": no_project }),
+        )
+        .not_found(),
+    );
     s.push(
         step(
             "get_project_vocabulary",

@@ -584,7 +584,8 @@ impl Provider for ClickUp {
                     }
                 })?;
                 let list = self.list(&list_id).await?;
-                notes.push("ClickUp has no workflow: a task can take any status of its list".into());
+                notes
+                    .push("ClickUp has no workflow: a task can take any status of its list".into());
                 Some(
                     list.statuses
                         .iter()

@@ -36,7 +36,11 @@ pub(super) fn category(key: Option<&str>) -> StatusCategory {
 /// A status from a changelog id and name, with its category from the site's list (a status
 /// since deleted falls back to its name: "done"/"closed"/"resolved" done, "progress" in
 /// progress).
-pub(super) fn status_of(id: Option<&str>, name: Option<&str>, table: &HashMap<String, Status>) -> Status {
+pub(super) fn status_of(
+    id: Option<&str>,
+    name: Option<&str>,
+    table: &HashMap<String, Status>,
+) -> Status {
     if let Some(s) = id.and_then(|i| table.get(i)) {
         return s.clone();
     }

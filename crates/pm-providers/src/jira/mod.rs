@@ -761,12 +761,7 @@ impl Provider for Jira {
             .up
             .get(&self.api(&format!("project/{key}/statuses")), &[])
             .await
-            .map_err(|e| {
-                not_found(
-                    e,
-                    format!("Jira project {key} (list_projects lists the projects)"),
-                )
-            })?;
+            .map_err(|e| not_found(e, format!("Jira project {key}")))?;
         // Each issue type has its workflow's statuses; the project's are their union, in the
         // order they first appear. A status without its category takes the site's.
         let mut statuses: Vec<Status> = Vec::new();
@@ -800,7 +795,8 @@ impl Provider for Jira {
             })
             .collect();
         let mut notes = vec![
-            "priorities are the site's list; the project's priority scheme may offer fewer".to_string(),
+            "priorities are the site's list; the project's priority scheme may offer fewer"
+                .to_string(),
         ];
         let subtasks: Vec<&str> = types
             .iter()
@@ -809,7 +805,7 @@ impl Provider for Jira {
             .collect();
         if !subtasks.is_empty() {
             notes.push(format!(
-                "{} need a parent task",
+                "sub-task types need a parent task: {}",
                 subtasks.join(", ")
             ));
         }

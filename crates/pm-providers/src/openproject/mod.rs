@@ -735,14 +735,28 @@ impl Provider for OpenProject {
                 // work package's current status (type and role decide).
                 let n = number(t, "work package")?;
                 let current = self.wp(n).await?;
-                let form: wire::Form = self
+                let form: wire::Form = match self
                     .up
                     .post(
                         &format!("api/v3/work_packages/{n}/form"),
                         &json!({ "lockVersion": current.lock_version }),
                     )
                     .await
-                    .map_err(|e| not_found(e, format!("OpenProject work package #{n}")))?;
+                {
+                    Ok(f) => f,
+                    // An account that may read but not edit the work package has no moves.
+                    Err(ProviderError::Forbidden { .. }) => {
+                        notes.push(format!(
+                            "this account may not change #{n}, so it can move it nowhere"
+                        ));
+                        wire::Form {
+                            embedded: wire::FormEmbedded::default(),
+                        }
+                    }
+                    Err(e) => {
+                        return Err(not_found(e, format!("OpenProject work package #{n}")));
+                    }
+                };
                 let now = current.links.status.title.as_deref();
                 Some(
                     form.embedded
