@@ -128,3 +128,35 @@ impl PageRequest {
         }
     }
 }
+
+/// A kind of task a project takes: a Jira issue type, an OpenProject type, a Redmine tracker, a
+/// ClickUp task type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskType {
+    pub name: String,
+    /// Epics are tasks of this type.
+    pub is_epic: bool,
+    /// The type create_task uses when none is given.
+    pub is_default: bool,
+}
+
+/// A move the workflow allows a task to make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Transition {
+    pub to_status: String,
+    /// The transition's own name, where the tracker names them (Jira).
+    pub name: Option<String>,
+}
+
+/// The words a project takes: its statuses, priorities and task types, in the tracker's order,
+/// and the moves one task can make.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+pub struct Vocabulary {
+    pub statuses: Vec<Status>,
+    pub priorities: Vec<String>,
+    pub task_types: Vec<TaskType>,
+    /// Only when a task was named: where it can move from its current status.
+    pub transitions: Option<Vec<Transition>>,
+    /// What the tracker lacks or how it differs.
+    pub notes: Vec<String>,
+}

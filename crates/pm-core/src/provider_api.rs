@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::ProviderKind;
 use crate::domain::{
-    Comment, Page, PageRequest, Project, Sprint, SprintState, Task, User, Worklog,
+    Comment, Page, PageRequest, Project, Sprint, SprintState, Task, User, Vocabulary, Worklog,
 };
 use crate::history::History;
 
@@ -243,6 +243,16 @@ pub trait Provider: Send + Sync {
 
     async fn delete_project(&self, _id: &str) -> ProviderResult<()> {
         Err(self.unsupported("deleting projects"))
+    }
+
+    /// A project's statuses (with their category), priorities and task types; with `task`, also
+    /// the statuses that task can move to from its current one.
+    async fn project_vocabulary(
+        &self,
+        _project: &str,
+        _task: Option<&str>,
+    ) -> ProviderResult<Vocabulary> {
+        Err(self.unsupported("reading a project's statuses, priorities and task types"))
     }
 
     async fn search_tasks(

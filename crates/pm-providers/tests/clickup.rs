@@ -769,3 +769,78 @@ async fn upstream_requests_per_tool_call() {
     .unwrap();
     assert_eq!(fake.request_count() - n, 2);
 }
+
+#[tokio::test]
+async fn a_spaces_vocabulary_is_its_statuses_the_fixed_priorities_and_the_task_types() {
+    let (p, _) = setup().await;
+    let v = p.project_vocabulary(SPACE, None).await.unwrap();
+    let statuses: Vec<(&str, StatusCategory)> = v
+        .statuses
+        .iter()
+        .map(|s| (s.name.as_str(), s.category))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("to do", StatusCategory::Todo),
+            ("in progress", StatusCategory::InProgress),
+            ("review", StatusCategory::InProgress),
+            ("complete", StatusCategory::Done)
+        ]
+    );
+    assert_eq!(v.priorities, ["urgent", "high", "normal", "low"]);
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("urgent, high, normal, low are fixed")),
+        "{:?}",
+        v.notes
+    );
+    // ClickUp's own Task first (the default), then the workspace's custom task types.
+    assert_eq!(v.task_types[0].name, "Task");
+    assert!(v.task_types[0].is_default && !v.task_types[0].is_epic);
+    let epic: Vec<&str> = v
+        .task_types
+        .iter()
+        .filter(|t| t.is_epic)
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(epic, ["Epic"]);
+    assert!(
+        v.task_types
+            .iter()
+            .any(|t| t.name == "Bug" && !t.is_default)
+    );
+    assert!(v.transitions.is_none());
+
+    // No workflow: a task can take any other status of its list (86b01 is "in progress").
+    let v = p.project_vocabulary(SPACE, Some("86b01")).await.unwrap();
+    let moves: Vec<(String, Option<String>)> = v
+        .transitions
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.to_status, t.name))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("to do".to_string(), None),
+            ("review".to_string(), None),
+            ("complete".to_string(), None)
+        ]
+    );
+    assert!(
+        v.notes.iter().any(|n| n.contains("no workflow")),
+        "{:?}",
+        v.notes
+    );
+
+    match p.project_vocabulary("999999", None).await {
+        Err(ProviderError::NotFound { what }) => assert!(what.contains("999999"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        p.project_vocabulary("not-a-space", None).await,
+        Err(ProviderError::BadInput(_))
+    ));
+}

@@ -637,3 +637,87 @@ async fn upstream_requests_per_call() {
     let mine = count("list_my_tasks", b, &state);
     assert_eq!((list, sprint, mine), (1, 2, 1));
 }
+
+#[tokio::test]
+async fn a_projects_vocabulary_comes_from_its_types_the_sites_statuses_and_the_form() {
+    let (op, _) = connect("/openproject", "16.2.0").await;
+    let v = op.project_vocabulary("demo-project", None).await.unwrap();
+    let statuses: Vec<(&str, StatusCategory)> = v
+        .statuses
+        .iter()
+        .map(|s| (s.name.as_str(), s.category))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("New", StatusCategory::Todo),
+            ("In progress", StatusCategory::InProgress),
+            ("Closed", StatusCategory::Done),
+            ("On hold", StatusCategory::Todo),
+            ("Rejected", StatusCategory::Done)
+        ]
+    );
+    assert_eq!(v.priorities, ["Low", "Normal", "High", "Immediate"]);
+    assert!(
+        v.notes.iter().any(|n| n == "default priority: Normal"),
+        "{:?}",
+        v.notes
+    );
+    let types: Vec<(&str, bool, bool)> = v
+        .task_types
+        .iter()
+        .map(|t| (t.name.as_str(), t.is_epic, t.is_default))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("Task", false, true),
+            ("Milestone", false, false),
+            ("Phase", false, false),
+            ("Feature", false, false),
+            ("Epic", true, false),
+            ("User story", false, false),
+            ("Bug", false, false)
+        ]
+    );
+    assert!(v.transitions.is_none());
+
+    // A new work package is New: the workflow lets it go to In progress, On hold or Rejected.
+    let created = op
+        .create_task(&NewTask {
+            project: "demo-project".into(),
+            title: "Vocabulary".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let v = op
+        .project_vocabulary("demo-project", Some(&created.id))
+        .await
+        .unwrap();
+    let moves: Vec<(String, Option<String>)> = v
+        .transitions
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.to_status, t.name))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("In progress".to_string(), None),
+            ("On hold".to_string(), None),
+            ("Rejected".to_string(), None)
+        ]
+    );
+
+    match op.project_vocabulary("no-such-project", None).await {
+        Err(ProviderError::NotFound { what }) => {
+            assert!(what.contains("no-such-project"), "{what}")
+        }
+        other => panic!("{other:?}"),
+    }
+    match op.project_vocabulary("demo-project", Some("999999")).await {
+        Err(ProviderError::NotFound { what }) => assert!(what.contains("#999999"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+}

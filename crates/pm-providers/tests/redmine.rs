@@ -108,10 +108,29 @@ async fn handle(State(st): State<Shared>, method: Method, uri: Uri, body: Bytes)
             ]);
             ok(json!({ "trackers": list }))
         }
+        // Redmine 5.0's default statuses and priorities, as a real one lists them.
         ("GET", "/issue_statuses.json") => ok(json!({ "issue_statuses": [
-            { "id": 1, "name": "New", "is_closed": false } ] })),
+            { "id": 1, "name": "New", "is_closed": false },
+            { "id": 2, "name": "In Progress", "is_closed": false },
+            { "id": 3, "name": "Resolved", "is_closed": false },
+            { "id": 4, "name": "Feedback", "is_closed": false },
+            { "id": 5, "name": "Closed", "is_closed": true },
+            { "id": 6, "name": "Rejected", "is_closed": true } ] })),
         ("GET", "/enumerations/issue_priorities.json") => ok(json!({ "issue_priorities": [
-            { "id": 2, "name": "Normal", "is_default": true } ] })),
+            { "id": 1, "name": "Low", "is_default": false, "active": true },
+            { "id": 2, "name": "Normal", "is_default": true, "active": true },
+            { "id": 3, "name": "High", "is_default": false, "active": true },
+            { "id": 9, "name": "Someday", "is_default": false, "active": false } ] })),
+        // An issue In Progress whose workflow allows Resolved and Closed; Redmine 5.0 lists the
+        // current status among the allowed ones.
+        ("GET", "/issues/8.json") if query.contains("allowed_statuses") => ok(json!({ "issue": {
+            "id": 8, "project": { "id": 2, "name": "Tasks" }, "tracker": tracker(4),
+            "status": { "id": 2, "name": "In Progress", "is_closed": false },
+            "priority": { "id": 2, "name": "Normal" }, "subject": "Vocabulary",
+            "allowed_statuses": [
+                { "id": 2, "name": "In Progress", "is_closed": false },
+                { "id": 3, "name": "Resolved", "is_closed": false },
+                { "id": 5, "name": "Closed", "is_closed": true } ] } })),
         ("POST", "/issues.json") => {
             if let Some(msg) = f.refuse_next.take() {
                 return (
@@ -524,4 +543,155 @@ async fn text_search_goes_through_redmines_search() {
         list.2
     );
     assert!(!list.2.contains("subject="), "{}", list.2);
+}
+
+#[tokio::test]
+async fn a_projects_vocabulary_is_its_trackers_the_sites_statuses_and_priorities() {
+    let (p, _) = spawn(json!({})).await;
+    let v = p.project_vocabulary("tasks", None).await.unwrap();
+    let statuses: Vec<(&str, pm_core::StatusCategory)> = v
+        .statuses
+        .iter()
+        .map(|s| (s.name.as_str(), s.category))
+        .collect();
+    use pm_core::StatusCategory::{Done, InProgress, Todo};
+    assert_eq!(
+        statuses,
+        [
+            ("New", Todo),
+            ("In Progress", InProgress),
+            ("Resolved", InProgress),
+            ("Feedback", InProgress),
+            ("Closed", Done),
+            ("Rejected", Done)
+        ]
+    );
+    // Active priorities only, in Redmine's order; the default said in a note.
+    assert_eq!(v.priorities, ["Low", "Normal", "High"]);
+    assert!(
+        v.notes.iter().any(|n| n == "default priority: Normal"),
+        "{:?}",
+        v.notes
+    );
+    assert!(
+        v.notes.iter().any(|n| n.contains("no epic type")),
+        "{:?}",
+        v.notes
+    );
+    // The project's trackers; "Task" is the default where the project has it.
+    let types: Vec<(&str, bool, bool)> = v
+        .task_types
+        .iter()
+        .map(|t| (t.name.as_str(), t.is_epic, t.is_default))
+        .collect();
+    assert_eq!(types, [("Bug", false, false), ("Task", false, true)]);
+    // Without a Task tracker, the first one is the default (as create_task picks it).
+    let v = p.project_vocabulary("demo", None).await.unwrap();
+    assert!(v.task_types[0].name == "Bug" && v.task_types[0].is_default);
+
+    let v = p.project_vocabulary("tasks", Some("8")).await.unwrap();
+    let moves: Vec<(String, Option<String>)> = v
+        .transitions
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.to_status, t.name))
+        .collect();
+    assert_eq!(
+        moves,
+        [("Resolved".to_string(), None), ("Closed".to_string(), None)]
+    );
+
+    match p.project_vocabulary("nope", None).await {
+        Err(ProviderError::NotFound { what }) => {
+            assert!(
+                what.contains("nope") && what.contains("list_projects"),
+                "{what}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    match p.project_vocabulary("tasks", Some("99")).await {
+        Err(ProviderError::NotFound { what }) => assert!(what.contains("#99"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The same against a real Redmine (`PM_MCP_REDMINE_URL`, `PM_MCP_REDMINE_KEY`, an
+/// administrator's key): a project of its own, deleted after.
+#[tokio::test]
+async fn a_real_redmines_vocabulary() {
+    let Ok(url) = std::env::var("PM_MCP_REDMINE_URL") else {
+        eprintln!("PM_MCP_REDMINE_URL not set: skipped");
+        return;
+    };
+    let key = std::env::var("PM_MCP_REDMINE_KEY").expect("PM_MCP_REDMINE_KEY");
+    // The Redmine the test command starts listens on this machine: exempt its host from the
+    // SSRF guard, as an operator would for an on-prem tracker.
+    let host = url::Url::parse(&url)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_string();
+    let settings = HttpSettings {
+        timeout: Duration::from_secs(20),
+        max_attempts: 1,
+        max_concurrency_per_connection: 4,
+        policy: pm_providers::UpstreamPolicy::new(true, &[host]).unwrap(),
+        ..HttpSettings::default()
+    };
+    let p = pm_providers::build(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        ProviderKind::Redmine,
+        &BaseUrl::parse(&url, true).unwrap(),
+        AuthKind::ApiKey,
+        None,
+        &key,
+        settings,
+        None,
+    )
+    .unwrap();
+    let ident = format!(
+        "vocab-{}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
+    let project = p
+        .create_project("Vocabulary", Some(&ident), None)
+        .await
+        .unwrap();
+    let outcome = async {
+        let created = p.create_task(&task(&project.id)).await?;
+        let v = p.project_vocabulary(&project.id, Some(&created.id)).await?;
+        Ok::<_, ProviderError>((created, v))
+    }
+    .await;
+    p.delete_project(&project.id).await.unwrap();
+    let (created, v) = outcome.unwrap();
+    let names: Vec<&str> = v.statuses.iter().map(|s| s.name.as_str()).collect();
+    assert!(
+        names.contains(&"New") && names.contains(&"Closed"),
+        "{names:?}"
+    );
+    assert!(
+        v.statuses
+            .iter()
+            .any(|s| s.name == "Closed" && s.category == pm_core::StatusCategory::Done)
+    );
+    assert!(
+        v.priorities.iter().any(|p| p == "Normal"),
+        "{:?}",
+        v.priorities
+    );
+    assert!(!v.task_types.is_empty());
+    assert_eq!(v.task_types.iter().filter(|t| t.is_default).count(), 1);
+    assert_eq!(
+        created.task_type.as_deref(),
+        v.task_types
+            .iter()
+            .find(|t| t.is_default)
+            .map(|t| t.name.as_str()),
+        "create_task without a type uses the type the vocabulary calls the default"
+    );
+    let moves = v.transitions.unwrap();
+    assert!(!moves.is_empty());
+    assert!(moves.iter().all(|m| m.to_status != created.status.name));
 }

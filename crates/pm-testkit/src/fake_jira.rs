@@ -1316,6 +1316,63 @@ async fn statuses(State(f): State<Shared>, headers: HeaderMap) -> Response {
     axum::Json(Value::Array(all)).into_response()
 }
 
+/// `/project/{key}/statuses`: the project's issue types, each with its workflow's statuses, in
+/// the spec's shape (its example's entry as the template).
+async fn project_statuses(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    count(&f, "project/statuses");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    if !f.projects.lock().unwrap().iter().any(|(k, _)| *k == key) {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            &format!("No project could be found with key '{key}'."),
+        );
+    }
+    let template = example("/rest/api/3/project/{projectIdOrKey}/statuses")[0].clone();
+    let status_template = template["statuses"][0].clone();
+    let statuses: Vec<Value> = WORKFLOW
+        .iter()
+        .map(|(name, cat)| {
+            let mut s = status_template.clone();
+            s["id"] = json!(status_id(name));
+            s["name"] = json!(name);
+            s["statusCategory"] = json!({ "key": cat });
+            s
+        })
+        .collect();
+    let types: Vec<Value> = [
+        ("10001", "Task", false),
+        ("10002", "Bug", false),
+        ("10000", "Epic", false),
+        ("10003", "Subtask", true),
+    ]
+    .iter()
+    .map(|(id, name, subtask)| {
+        let mut t = template.clone();
+        t["id"] = json!(id);
+        t["name"] = json!(name);
+        t["subtask"] = json!(subtask);
+        t["statuses"] = json!(statuses);
+        t
+    })
+    .collect();
+    axum::Json(Value::Array(types)).into_response()
+}
+
+/// `/priority`: the site's priorities, as the spec's example lists them.
+async fn priorities(State(f): State<Shared>, headers: HeaderMap) -> Response {
+    count(&f, "priority");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    axum::Json(example("/rest/api/3/priority")).into_response()
+}
+
 /// `/issue/{key}/changelog`: the whole changelog, paged (oldest first).
 async fn changelog(
     State(f): State<Shared>,
@@ -1594,6 +1651,14 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         .route("/rest/api/3/field", get(fields))
         .route("/rest/api/3/status", get(statuses))
         .route("/rest/api/2/status", get(statuses))
+        .route("/rest/api/3/project/{key}/statuses", get(project_statuses))
+        .route("/rest/api/2/project/{key}/statuses", get(project_statuses))
+        .route("/rest/api/3/priority", get(priorities))
+        .route("/rest/api/2/priority", get(priorities))
+        .route(
+            "/rest/api/2/issue/{key}/transitions",
+            get(get_transitions).post(do_transition),
+        )
         .route("/rest/api/3/issue/{key}/changelog", get(changelog))
         .route("/rest/agile/1.0/board", get(boards))
         .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))

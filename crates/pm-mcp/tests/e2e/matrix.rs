@@ -86,7 +86,6 @@ const KNOWN_GAPS: &[Gap] = &[
     gap("update_epic", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request", "read back update_epic: /epic/title"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
     gap("update_project", "jira_dc", &["needs ${newproj}"], "follows from create_project failing on the DC fake"),
     gap("update_task", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request", "read back update_task: /task/title"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("update_task_status", "jira_dc", &["Jira Data Center has nothing at /rest/api/2/issue/EX-13/transitions", "read back update_task_status: /task/status/category"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
     gap("velocity_chart", "jira_dc", &["has no Scrum board, so it has no sprints"], "an unknown project is reported as 'has no Scrum board', not as unknown"),
     gap("link_related_tasks", "openproject", &["OpenProject refused the request: Related work package is invalid."], "an unknown related id echoes OpenProject's phrase instead of a not-found (issue 18 §4)"),
     gap("list_tasks_in_sprint", "openproject", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
@@ -229,6 +228,12 @@ fn matches(want: &Value, got: &Value) -> bool {
         if m.get("$nonempty") == Some(&Value::Bool(true)) {
             return got.as_array().is_some_and(|a| !a.is_empty());
         }
+        if let Some(Value::Object(fields)) = m.get("$has") {
+            return got.as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|x| fields.iter().all(|(k, v)| x.get(k) == Some(v)))
+            });
+        }
         if let Some(id) = m.get("$has_id") {
             return got
                 .as_array()
@@ -249,6 +254,10 @@ fn contains(s: &str) -> Value {
 }
 fn has_id(id: &str) -> Value {
     json!({ "$has_id": id })
+}
+/// An array with an element holding these fields (and maybe more).
+fn has(fields: Value) -> Value {
+    json!({ "$has": fields })
 }
 fn ieq(s: &str) -> Value {
     json!({ "$ieq": s })
@@ -403,6 +412,43 @@ fn plan(p: &Provider) -> Vec<Step> {
     let mut second = new_task.clone();
     second["title"] = json!("Matrix second ${sdk}");
     s.push(step("create_task", second).save("task2", "/task/id"));
+    // The project's words: its in-progress status with its category, priorities, a default task
+    // type; with the new task, where it can move (the plan moves it to `in_progress` later).
+    s.push(
+        step("get_project_vocabulary", json!({ "project_id": proj }))
+            .check("/project_id", json!(proj))
+            .check(
+                "/statuses",
+                has(json!({ "name": p.in_progress, "category": "in_progress" })),
+            )
+            .check("/priorities", nonempty())
+            .check("/task_types", has(json!({ "is_default": true })))
+            .check("/transitions", Value::Null),
+    );
+    s.push(
+        step(
+            "get_project_vocabulary",
+            json!({ "project_id": proj, "task_id": "${task}" }),
+        )
+        .label("a task's moves")
+        .check("/transitions", has(json!({ "to_status": p.in_progress }))),
+    );
+    s.push(
+        step(
+            "get_project_vocabulary",
+            json!({ "project_id": no_project }),
+        )
+        .not_found(),
+    );
+    s.push(
+        step(
+            "get_project_vocabulary",
+            json!({ "project_id": proj, "task_id": no_task }),
+        )
+        .label("unknown task")
+        .not_found(),
+    );
+    s.push(step("get_project_vocabulary", json!({ "task_id": "${task}" })).invalid());
     // Labels and story points: kept as asked, or refused before anything is written.
     let mut labelled = new_task.clone();
     labelled["title"] = json!("Matrix labelled ${sdk}");

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use chrono::Utc;
 use pm_core::{
     Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
-    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskChange,
-    TaskQuery, User, Worklog,
+    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Status, Task,
+    TaskChange, TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
 };
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
@@ -530,6 +530,82 @@ impl Provider for ClickUp {
     async fn get_project(&self, id: &str) -> ProviderResult<Project> {
         let space = self.space(id).await?;
         Ok(map::project(space, &self.team_id().await?))
+    }
+
+    async fn project_vocabulary(
+        &self,
+        project: &str,
+        task: Option<&str>,
+    ) -> ProviderResult<Vocabulary> {
+        let space = self.space(project).await?;
+        let statuses = space
+            .statuses
+            .iter()
+            .map(|s| Status {
+                name: s.status.clone(),
+                category: map::category(s.kind.as_deref()),
+            })
+            .collect();
+        let mut notes = vec![
+            "ClickUp has no priorities list: urgent, high, normal, low are fixed".to_string(),
+            "statuses are the space's; a list may have its own (task_id gives a task's list)"
+                .to_string(),
+        ];
+        let priorities_off = space
+            .features
+            .as_ref()
+            .and_then(|f| f.pointer("/priorities/enabled"))
+            .and_then(Value::as_bool)
+            == Some(false);
+        let priorities = if priorities_off {
+            notes.push("priorities are turned off in this space".into());
+            Vec::new()
+        } else {
+            map::PRIORITIES.iter().map(|(_, n)| n.to_string()).collect()
+        };
+        // "Task" is ClickUp's own type; custom task types are the workspace's.
+        let mut task_types = vec![TaskType {
+            name: "Task".into(),
+            is_epic: false,
+            is_default: true,
+        }];
+        task_types.extend(self.custom_items().await?.iter().map(|i| TaskType {
+            name: i.name.clone(),
+            is_epic: i.name.eq_ignore_ascii_case("Epic"),
+            is_default: false,
+        }));
+        let transitions = match task {
+            Some(t) => {
+                let current = self.wire_task(t).await?;
+                let list_id = current.list.as_ref().map(|l| l.id.clone()).ok_or_else(|| {
+                    ProviderError::Decode {
+                        provider: NAME,
+                        message: format!("task {} came without its list", current.id),
+                    }
+                })?;
+                let list = self.list(&list_id).await?;
+                notes
+                    .push("ClickUp has no workflow: a task can take any status of its list".into());
+                Some(
+                    list.statuses
+                        .iter()
+                        .filter(|s| !s.status.eq_ignore_ascii_case(&current.status.status))
+                        .map(|s| Transition {
+                            to_status: s.status.clone(),
+                            name: None,
+                        })
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        Ok(Vocabulary {
+            statuses,
+            priorities,
+            task_types,
+            transitions,
+            notes,
+        })
     }
 
     async fn create_project(

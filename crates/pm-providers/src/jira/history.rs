@@ -25,7 +25,7 @@ const HISTORY_FIELDS: [&str; 8] = [
     "timeoriginalestimate",
 ];
 
-fn category(key: Option<&str>) -> StatusCategory {
+pub(super) fn category(key: Option<&str>) -> StatusCategory {
     match key {
         Some("done") => StatusCategory::Done,
         Some("indeterminate") => StatusCategory::InProgress,
@@ -36,7 +36,11 @@ fn category(key: Option<&str>) -> StatusCategory {
 /// A status from a changelog id and name, with its category from the site's list (a status
 /// since deleted falls back to its name: "done"/"closed"/"resolved" done, "progress" in
 /// progress).
-fn status_of(id: Option<&str>, name: Option<&str>, table: &HashMap<String, Status>) -> Status {
+pub(super) fn status_of(
+    id: Option<&str>,
+    name: Option<&str>,
+    table: &HashMap<String, Status>,
+) -> Status {
     if let Some(s) = id.and_then(|i| table.get(i)) {
         return s.clone();
     }
@@ -165,7 +169,7 @@ pub fn item(
 
 impl Jira {
     /// The site's statuses by id, with their categories (read once).
-    async fn status_table(&self) -> ProviderResult<&HashMap<String, Status>> {
+    pub(super) async fn status_table(&self) -> ProviderResult<&HashMap<String, Status>> {
         self.statuses
             .get_or_try_init(|| async {
                 let all: Vec<wire::SiteStatus> = self.up.get(&self.api("status"), &[]).await?;

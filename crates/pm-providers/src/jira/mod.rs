@@ -12,13 +12,14 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use pm_core::{
     Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
-    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskChange,
-    TaskQuery, User, Worklog,
+    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Status, Task,
+    TaskChange, TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
 };
 use reqwest::header::HeaderValue;
 use serde_json::json;
 
 use crate::http::{HttpSettings, Upstream};
+use crate::ids::not_found;
 use crate::{Credentials, cursor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -748,6 +749,100 @@ impl Provider for Jira {
                 other => other,
             })?;
         Ok(map::project(p, &self.site_url()))
+    }
+
+    async fn project_vocabulary(
+        &self,
+        project: &str,
+        task: Option<&str>,
+    ) -> ProviderResult<Vocabulary> {
+        let key = project_ref(project)?;
+        let types: Vec<wire::IssueTypeStatuses> = self
+            .up
+            .get(&self.api(&format!("project/{key}/statuses")), &[])
+            .await
+            .map_err(|e| not_found(e, format!("Jira project {key}")))?;
+        // Each issue type has its workflow's statuses; the project's are their union, in the
+        // order they first appear. A status without its category takes the site's.
+        let mut statuses: Vec<Status> = Vec::new();
+        for s in types.iter().flat_map(|t| &t.statuses) {
+            let name = s.name.clone().unwrap_or_else(|| s.id.clone());
+            if statuses.iter().any(|x| x.name == name) {
+                continue;
+            }
+            let status = match s.status_category.as_ref().and_then(|c| c.key.as_deref()) {
+                Some(k) => Status {
+                    name,
+                    category: history::category(Some(k)),
+                },
+                None => {
+                    let table = self.status_table().await?;
+                    let mut found = history::status_of(Some(&s.id), Some(&name), table);
+                    found.name = name;
+                    found
+                }
+            };
+            statuses.push(status);
+        }
+        let priorities: Vec<wire::Named> = self.up.get(&self.api("priority"), &[]).await?;
+        let task_types: Vec<TaskType> = types
+            .iter()
+            .map(|t| TaskType {
+                name: t.name.clone(),
+                // As list_epics and create_task name them.
+                is_epic: t.name.eq_ignore_ascii_case("Epic"),
+                is_default: t.name.eq_ignore_ascii_case("Task"),
+            })
+            .collect();
+        let mut notes = vec![
+            "priorities are the site's list; the project's priority scheme may offer fewer"
+                .to_string(),
+        ];
+        let subtasks: Vec<&str> = types
+            .iter()
+            .filter(|t| t.subtask)
+            .map(|t| t.name.as_str())
+            .collect();
+        if !subtasks.is_empty() {
+            notes.push(format!(
+                "sub-task types need a parent task: {}",
+                subtasks.join(", ")
+            ));
+        }
+        if !task_types.iter().any(|t| t.is_default) {
+            notes.push("the project has no Task type: give task_type to create_task".into());
+        }
+        let transitions = match task {
+            Some(t) => {
+                let key = issue_key(t)?;
+                let available: wire::Transitions = self
+                    .up
+                    .get(&self.api(&format!("issue/{key}/transitions")), &[])
+                    .await
+                    .map_err(|e| not_found(e, format!("Jira issue {key}")))?;
+                Some(
+                    available
+                        .transitions
+                        .into_iter()
+                        .filter_map(|t| {
+                            let to = t.to.and_then(|s| s.name).or(t.name.clone())?;
+                            Some(Transition {
+                                to_status: to,
+                                name: t.name,
+                            })
+                        })
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        Ok(Vocabulary {
+            statuses,
+            priorities: priorities.into_iter().filter_map(|p| p.name).collect(),
+            task_types,
+            transitions,
+            notes,
+        })
     }
 }
 

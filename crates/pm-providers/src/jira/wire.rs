@@ -280,3 +280,14 @@ pub struct Field {
     pub id: String,
     pub name: Option<String>,
 }
+
+/// One issue type of a project with the statuses its workflow has
+/// (`GET /project/{key}/statuses`).
+#[derive(Debug, Deserialize)]
+pub struct IssueTypeStatuses {
+    pub name: String,
+    #[serde(default)]
+    pub subtask: bool,
+    #[serde(default)]
+    pub statuses: Vec<SiteStatus>,
+}

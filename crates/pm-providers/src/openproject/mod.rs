@@ -22,7 +22,7 @@ use base64::Engine as _;
 use pm_core::{
     Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
     ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskChange,
-    TaskQuery, User, Worklog,
+    TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
 };
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
@@ -684,6 +684,107 @@ impl Provider for OpenProject {
         Ok(Page {
             items: self.to_tasks(res.items).await?,
             next: res.next,
+        })
+    }
+
+    async fn project_vocabulary(
+        &self,
+        project: &str,
+        task: Option<&str>,
+    ) -> ProviderResult<Vocabulary> {
+        let project = project_ref(project)?;
+        let p: wire::Project = self
+            .up
+            .get(&format!("api/v3/projects/{project}"), &[])
+            .await
+            .map_err(|e| not_found(e, format!("OpenProject project {project}")))?;
+        let types: Vec<wire::Named> = self
+            .all(&format!("api/v3/projects/{}/types", p.id), &[])
+            .await?;
+        // As create_task picks one when none is given: "Task", else the project's first type.
+        let default = types
+            .iter()
+            .position(|t| t.name.eq_ignore_ascii_case("Task"))
+            .or((!types.is_empty()).then_some(0));
+        let task_types = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TaskType {
+                name: t.name.clone(),
+                is_epic: t.name.eq_ignore_ascii_case("Epic"),
+                is_default: Some(i) == default,
+            })
+            .collect();
+        let statuses = self
+            .statuses()
+            .await?
+            .iter()
+            .map(|s| map::status(&s.name, s.is_closed))
+            .collect();
+        let priorities: Vec<wire::Named> = self.all("api/v3/priorities", &[]).await?;
+        let mut notes = vec![
+            "statuses are the site's; each type's workflow allows a subset (task_id gives one task's moves)".to_string(),
+        ];
+        if let Some(d) = priorities.iter().find(|p| p.is_default) {
+            notes.push(format!("default priority: {}", d.name));
+        }
+        let transitions = match task {
+            Some(t) => {
+                notes.push("OpenProject transitions have no names: set the status itself".into());
+                // The form answers with the statuses the workflow allows this account from the
+                // work package's current status (type and role decide).
+                let n = number(t, "work package")?;
+                let current = self.wp(n).await?;
+                let form: wire::Form = match self
+                    .up
+                    .post(
+                        &format!("api/v3/work_packages/{n}/form"),
+                        &json!({ "lockVersion": current.lock_version }),
+                    )
+                    .await
+                {
+                    Ok(f) => f,
+                    // An account that may read but not edit the work package has no moves.
+                    Err(ProviderError::Forbidden { .. }) => {
+                        notes.push(format!(
+                            "this account may not change #{n}, so it can move it nowhere"
+                        ));
+                        wire::Form {
+                            embedded: wire::FormEmbedded::default(),
+                        }
+                    }
+                    Err(e) => {
+                        return Err(not_found(e, format!("OpenProject work package #{n}")));
+                    }
+                };
+                let now = current.links.status.title.as_deref();
+                Some(
+                    form.embedded
+                        .schema
+                        .as_ref()
+                        .and_then(|s| s.pointer("/status/_embedded/allowedValues"))
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.get("name").and_then(Value::as_str))
+                                .filter(|n| Some(*n) != now)
+                                .map(|n| Transition {
+                                    to_status: n.to_string(),
+                                    name: None,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                )
+            }
+            None => None,
+        };
+        Ok(Vocabulary {
+            statuses,
+            priorities: priorities.into_iter().map(|p| p.name).collect(),
+            task_types,
+            transitions,
+            notes,
         })
     }
 

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use pm_core::{
     Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
     ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskChange,
-    TaskQuery, User, Worklog,
+    TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
 };
 use reqwest::header::HeaderValue;
 use serde_json::json;
@@ -554,6 +554,89 @@ impl Provider for Redmine {
             .await
             .map_err(|e| project_missing(e, &id))?;
         Ok(())
+    }
+
+    async fn project_vocabulary(
+        &self,
+        project: &str,
+        task: Option<&str>,
+    ) -> ProviderResult<Vocabulary> {
+        let project = project_ref(project)?;
+        let p = self.project_trackers(&project).await?;
+        // As create_task picks one when none is given: "Task", else the project's first tracker.
+        let default = p
+            .trackers
+            .iter()
+            .position(|t| t.name.eq_ignore_ascii_case("Task"))
+            .or((!p.trackers.is_empty()).then_some(0));
+        let task_types = p
+            .trackers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TaskType {
+                name: t.name.clone(),
+                is_epic: false,
+                is_default: Some(i) == default,
+            })
+            .collect();
+        let statuses = self
+            .statuses()
+            .await?
+            .iter()
+            .map(|s| {
+                map::status(
+                    &wire::Named {
+                        id: s.id,
+                        name: s.name.clone(),
+                    },
+                    s.is_closed,
+                )
+            })
+            .collect();
+        let priorities: wire::Priorities = self
+            .up
+            .get("enumerations/issue_priorities.json", &[])
+            .await?;
+        let mut notes = vec![
+            "statuses are the site's; each tracker's workflow allows a subset (task_id gives one task's moves)".to_string(),
+            "Redmine has no epic type: parent tasks stand in (link_task_to_epic)".to_string(),
+        ];
+        if p.trackers.is_empty() {
+            notes.push("the project has no tracker enabled, so it takes no tasks".into());
+        }
+        if let Some(d) = priorities.issue_priorities.iter().find(|p| p.is_default) {
+            notes.push(format!("default priority: {}", d.name));
+        }
+        let transitions = match task {
+            Some(t) => {
+                let current = self.issue(t, "allowed_statuses").await?;
+                notes.push("Redmine transitions have no names: set the status itself".into());
+                Some(
+                    current
+                        .allowed_statuses
+                        .iter()
+                        .filter(|s| s.id != current.status.id)
+                        .map(|s| Transition {
+                            to_status: s.name.clone(),
+                            name: None,
+                        })
+                        .collect(),
+                )
+            }
+            None => None,
+        };
+        Ok(Vocabulary {
+            statuses,
+            priorities: priorities
+                .issue_priorities
+                .into_iter()
+                .filter(|p| p.active)
+                .map(|p| p.name)
+                .collect(),
+            task_types,
+            transitions,
+            notes,
+        })
     }
 
     async fn search_tasks(&self, q: &TaskQuery, page: &PageRequest) -> ProviderResult<Page<Task>> {

@@ -1,5 +1,5 @@
 //! Project tools: list, search and read the projects of a tracker connection.
-use pm_core::{PageRequest, Project, QualifiedId};
+use pm_core::{PageRequest, Project, QualifiedId, Vocabulary};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
@@ -13,7 +13,7 @@ use crate::providers::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListProjectsArgs {
-    /// Connection name or id (see list_providers); default: your default connection.
+    /// Connection name or id (default: your default one).
     #[serde(default)]
     pub provider_id: Option<String>,
     /// From the previous page's next_cursor.
@@ -40,6 +40,22 @@ pub struct SearchProjectsArgs {
 pub struct GetProjectArgs {
     /// Project id (e.g. "acme-jira:PROJ") or key.
     pub project_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct VocabularyArgs {
+    /// Project id (e.g. "acme-jira:PROJ").
+    pub project_id: String,
+    /// Also list where this task can move.
+    #[serde(default)]
+    pub task_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VocabularyOut {
+    pub project_id: String,
+    #[serde(flatten)]
+    pub vocabulary: Vocabulary,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -263,7 +279,47 @@ impl PmServer {
         }))
     }
 
-    /// Read one project by id ("acme-jira:PROJ") or key.
+    /// A project's statuses (with category), priorities and task types; with task_id, the
+    /// statuses that task can move to.
+    #[tool(
+        name = "get_project_vocabulary",
+        annotations(
+            title = "Project statuses, priorities, types",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_project_vocabulary(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(args): Parameters<VocabularyArgs>,
+    ) -> Result<Json<VocabularyOut>, ToolError> {
+        let (conn, provider, native) = self.target(&p, &args.project_id).await?;
+        let task = match args.task_id.as_deref().map(str::trim) {
+            Some(t) if !t.is_empty() => {
+                let id = QualifiedId::parse(t).map_err(|e| ToolError(e.0))?;
+                if id.connection.as_ref().is_some_and(|c| *c != conn.name) {
+                    return Err(ToolError(
+                        "the task and the project must be in the same connection".into(),
+                    ));
+                }
+                Some(id.native)
+            }
+            _ => None,
+        };
+        let vocabulary = provider
+            .project_vocabulary(&native, task.as_deref())
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(VocabularyOut {
+            project_id: QualifiedId::new(&conn.name, native).to_string(),
+            vocabulary,
+        }))
+    }
+
+    /// Read one project by id or key.
     #[tool(
         name = "get_project",
         annotations(
