@@ -1812,7 +1812,11 @@ async fn issue(
     match found {
         Some(i) => {
             let wanted = q.get("fields").and_then(|v| field_list(&json!(v)));
-            axum::Json(select_fields(issue_json(&f, &i), wanted.as_deref())).into_response()
+            let changelog = q
+                .get("expand")
+                .is_some_and(|e| e.split(',').any(|x| x.trim() == "changelog"));
+            let v = with_changelog(issue_json(&f, &i), &i, changelog);
+            axum::Json(select_fields(v, wanted.as_deref())).into_response()
         }
         None => jira_error(
             StatusCode::NOT_FOUND,
@@ -2141,14 +2145,15 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
             get(list_worklogs).post(add_worklog),
         )
         .route(&format!("{v}/field"), get(fields))
-        .route(&format!("{v}/status"), get(statuses))
-        .route(&format!("{v}/issue/{{key}}/changelog"), get(changelog));
+        .route(&format!("{v}/status"), get(statuses));
     platform = match edition {
         Edition::Cloud => platform
             .route("/rest/api/3/myself", get(myself))
             .route("/rest/api/3/project/search", get(project_search))
             .route("/rest/api/3/project", post(create_project))
-            .route("/rest/api/3/search/jql", post(search_jql)),
+            .route("/rest/api/3/search/jql", post(search_jql))
+            // Cloud only: Data Center embeds the whole changelog with `expand=changelog`.
+            .route("/rest/api/3/issue/{key}/changelog", get(changelog)),
         // Data Center lists every project at once (`GET /project`), searches with offsets
         // (`POST /search`) and has no `project/search` or `search/jql`.
         Edition::DataCenter => platform

@@ -188,11 +188,62 @@ impl Provider for Jira {
         if !t.labels.is_empty() {
             fields["labels"] = json!(t.labels);
         }
+        // Story points go in the create itself and the sprint is checked first, so a task is
+        // created with every argument honoured or not at all (Jira refuses a field that is not
+        // on the create screen with 400, creating nothing).
+        if let Some(points) = t.story_points {
+            if !points.is_finite() || points < 0.0 {
+                return Err(ProviderError::BadInput(
+                    "story_points must be a number of 0 or more".into(),
+                ));
+            }
+            let field = self.story_points_field().await?.ok_or_else(|| {
+                ProviderError::BadInput(
+                    "this Jira site has no story points field, so story_points cannot be set; nothing was created".into(),
+                )
+            })?;
+            fields[field] = json!(points);
+        }
+        let sprint = match t.sprint.as_deref() {
+            Some(s) => {
+                let sprint = self.get_sprint(s).await?;
+                if sprint.state == SprintState::Closed {
+                    return Err(ProviderError::BadInput(format!(
+                        "sprint {} ({}) is closed; a task can join a future or active sprint; nothing was created",
+                        sprint.id, sprint.name
+                    )));
+                }
+                Some(sprint.id)
+            }
+            None => None,
+        };
         let created: wire::Created = self
             .up
             .post(&self.api("issue"), &json!({ "fields": fields }))
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // `{"errors": {"project": "Specify a valid project ID or key"}}`.
+                ProviderError::Invalid { message, .. } if message.contains("project: ") => {
+                    ProviderError::NotFound {
+                        what: unknown_project(&t.project),
+                    }
+                }
+                other => other,
+            })?;
+        if let Some(sprint) = sprint {
+            let _: serde_json::Value = self
+                .up
+                .post(
+                    &format!("rest/agile/1.0/sprint/{sprint}/issue"),
+                    &json!({ "issues": [created.key] }),
+                )
+                .await?;
+        }
         self.get_task(&created.key).await
+    }
+
+    fn creates_in_sprint(&self) -> bool {
+        true
     }
 
     async fn transition_task(&self, id: &str, status: &str) -> ProviderResult<Task> {
@@ -514,8 +565,14 @@ impl Provider for Jira {
             Edition::Cloud => "query",
             Edition::DataCenter => "username",
         };
+        // Data Center's `username` is required and matches nothing when empty; `.` matches
+        // every user (Atlassian KB, "How to get all users using the Jira REST API").
+        let text = match (self.edition, query.trim()) {
+            (Edition::DataCenter, "") => ".".to_string(),
+            (_, t) => t.to_string(),
+        };
         let q = [
-            (name, query.trim().to_string()),
+            (name, text),
             ("startAt", start.to_string()),
             ("maxResults", page.limit.to_string()),
         ];
@@ -531,7 +588,8 @@ impl Provider for Jira {
     async fn get_user(&self, id: &str) -> ProviderResult<User> {
         let name = match self.edition {
             Edition::Cloud => "accountId",
-            Edition::DataCenter => "key",
+            // The id pm-mcp gives a DC user is the username.
+            Edition::DataCenter => "username",
         };
         let u: wire::User = self
             .up
@@ -743,7 +801,7 @@ impl Provider for Jira {
             .await
             .map_err(|e| match e {
                 ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: format!("Jira project {id}"),
+                    what: unknown_project(&id),
                 },
                 other => other,
             })?;
@@ -872,6 +930,35 @@ fn issue_key(id: &str) -> ProviderResult<String> {
     Ok(id.to_string())
 }
 
+/// How an unknown project is named in errors.
+fn unknown_project(key: &str) -> String {
+    format!("Jira project {key} (list_projects shows the projects this account can see)")
+}
+
+/// Jira refuses a query whose values name nothing on the site with 400 and "The value 'NOPE'
+/// does not exist for the field 'project'." — that is a not-found of the thing named, said so.
+fn jql_refusal(e: ProviderError) -> ProviderError {
+    let ProviderError::Invalid { message, .. } = &e else {
+        return e;
+    };
+    let Some(rest) = message.split("The value '").nth(1) else {
+        return e;
+    };
+    let Some((value, rest)) = rest.split_once("' does not exist for the field '") else {
+        return e;
+    };
+    let field = rest.split('\'').next().unwrap_or("").to_ascii_lowercase();
+    let what = match field.as_str() {
+        "project" => unknown_project(value),
+        "sprint" => format!("Jira sprint {value} (list_sprints shows a project's sprints)"),
+        "assignee" | "reporter" => format!("Jira user {value} (list_users finds users)"),
+        "issuetype" | "type" => format!("Jira issue type {value}"),
+        "status" => format!("Jira status {value}"),
+        _ => return e,
+    };
+    ProviderError::NotFound { what }
+}
+
 impl Jira {
     /// Markdown as the edition's rich text: ADF on Cloud, wiki markup on Data Center.
     fn rich_text(&self, markdown: &str) -> serde_json::Value {
@@ -900,7 +987,11 @@ impl Jira {
                 if let Some(token) = cursor::decode_token(page.cursor.as_deref())? {
                     body["nextPageToken"] = json!(token);
                 }
-                let res: wire::JqlPage = self.up.post(&self.api("search/jql"), &body).await?;
+                let res: wire::JqlPage = self
+                    .up
+                    .post(&self.api("search/jql"), &body)
+                    .await
+                    .map_err(jql_refusal)?;
                 let next = match (res.is_last, res.next_page_token) {
                     (Some(true), _) | (_, None) => None,
                     (_, Some(token)) => Some(cursor::encode_token(&token)),
@@ -917,7 +1008,11 @@ impl Jira {
             Edition::DataCenter => {
                 let start = cursor::decode_offset(page.cursor.as_deref())?;
                 let body = json!({ "jql": jql, "startAt": start, "maxResults": page.limit, "fields": fields });
-                let res: wire::SearchPage = self.up.post(&self.api("search"), &body).await?;
+                let res: wire::SearchPage = self
+                    .up
+                    .post(&self.api("search"), &body)
+                    .await
+                    .map_err(jql_refusal)?;
                 let end = res.start_at + res.issues.len() as u64;
                 let more = !res.issues.is_empty() && res.total.is_some_and(|t| end < t);
                 Ok(Page {
@@ -1002,12 +1097,16 @@ impl Jira {
             ("maxResults", "50".to_string()),
         ];
         let boards: wire::PageBean<wire::Board> = self.up.get("rest/agile/1.0/board", &q).await?;
-        boards
+        if let Some(b) = boards
             .values
             .iter()
             .find(|b| b.kind.as_deref().is_none_or(|k| k == "scrum"))
-            .map(|b| b.id)
-            .ok_or_else(|| ProviderError::BadInput(format!("project {project} has no Scrum board, so it has no sprints; create one in Jira first")))
+        {
+            return Ok(b.id);
+        }
+        // No board: an unknown project is a not-found that names it, not "no Scrum board".
+        self.get_project(project).await?;
+        Err(ProviderError::BadInput(format!("project {project} has no Scrum board, so it has no sprints; create one in Jira first")))
     }
 
     /// The JQL for a task query; every user value quoted (see `jql`).
