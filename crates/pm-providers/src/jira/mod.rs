@@ -930,9 +930,9 @@ fn issue_key(id: &str) -> ProviderResult<String> {
     Ok(id.to_string())
 }
 
-/// How an unknown project is named in errors.
+/// How an unknown project is named in errors (the tool layer adds where to look: list_projects).
 fn unknown_project(key: &str) -> String {
-    format!("Jira project {key} (list_projects shows the projects this account can see)")
+    format!("Jira project {key}")
 }
 
 /// Jira refuses a query whose values name nothing on the site with 400 and "The value 'NOPE'
@@ -950,8 +950,8 @@ fn jql_refusal(e: ProviderError) -> ProviderError {
     let field = rest.split('\'').next().unwrap_or("").to_ascii_lowercase();
     let what = match field.as_str() {
         "project" => unknown_project(value),
-        "sprint" => format!("Jira sprint {value} (list_sprints shows a project's sprints)"),
-        "assignee" | "reporter" => format!("Jira user {value} (list_users finds users)"),
+        "sprint" => format!("Jira sprint {value}"),
+        "assignee" | "reporter" => format!("Jira user {value}"),
         "issuetype" | "type" => format!("Jira issue type {value}"),
         "status" => format!("Jira status {value}"),
         _ => return e,
