@@ -473,21 +473,36 @@ async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
     assert_eq!(created.labels, vec!["web".to_string()]);
     let creates = fake.hits.lock().unwrap()["create"];
     assert_eq!(creates, 1);
-    assert!(!fake.hits.lock().unwrap().contains_key("update"), "one write");
+    assert!(
+        !fake.hits.lock().unwrap().contains_key("update"),
+        "one write"
+    );
 
     dc.assign_task(&created.id, Some("mia")).await.unwrap();
     let body = fake.bodies.lock().unwrap().last().cloned().unwrap();
-    assert_eq!(body.1, serde_json::json!({ "name": "mia" }), "the username, not the key");
+    assert_eq!(
+        body.1,
+        serde_json::json!({ "name": "mia" }),
+        "the username, not the key"
+    );
     let t = dc.get_task(&created.id).await.unwrap();
     assert_eq!(t.assignee.map(|a| a.id).as_deref(), Some("mia"));
     assert_eq!(dc.get_user("mia").await.unwrap().name, "Mia Krystof");
-    assert_eq!(dc.get_user("JIRAUSER10100").await.unwrap_err().kind(), "not_found");
-    let users = dc.list_users("", &PageRequest::new(None, Some(1))).await.unwrap();
+    assert_eq!(
+        dc.get_user("JIRAUSER10100").await.unwrap_err().kind(),
+        "not_found"
+    );
+    let users = dc
+        .list_users("", &PageRequest::new(None, Some(1)))
+        .await
+        .unwrap();
     assert_eq!(users.items.len(), 1);
     assert!(users.next.is_some(), "user search is paged");
 
     for n in 0..3 {
-        dc.add_comment(&created.id, &format!("Note **{n}**")).await.unwrap();
+        dc.add_comment(&created.id, &format!("Note **{n}**"))
+            .await
+            .unwrap();
     }
     let first = dc
         .list_comments(&created.id, &PageRequest::new(None, Some(2)))
@@ -501,7 +516,13 @@ async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
         .unwrap();
     assert_eq!(rest.items.len(), 1);
     assert!(rest.next.is_none());
-    assert_eq!(dc.list_comments("EX-9404", &PageRequest::default()).await.unwrap_err().kind(), "not_found");
+    assert_eq!(
+        dc.list_comments("EX-9404", &PageRequest::default())
+            .await
+            .unwrap_err()
+            .kind(),
+        "not_found"
+    );
 
     // A deleted issue's key is never given out again.
     dc.delete_task(&created.id).await.unwrap();
@@ -548,7 +569,11 @@ async fn cloud_create_honours_every_field_and_refuses_before_writing() {
         .await
         .unwrap();
     assert_eq!(
-        (t.priority.as_deref(), t.due_date.map(|d| d.to_string()), t.story_points),
+        (
+            t.priority.as_deref(),
+            t.due_date.map(|d| d.to_string()),
+            t.story_points
+        ),
         (Some("Low"), Some("2030-01-02".to_string()), Some(5.0))
     );
     assert_eq!(t.labels, vec!["api".to_string()]);

@@ -301,7 +301,10 @@ fn seed_history(i: usize, status: &str, edition: Edition) -> Vec<Value> {
         h.push(entry(&at(1, 10), vec![status_item("To Do", "In Progress")]));
     }
     if i == 4 {
-        h.push(entry(&at(3, 12), vec![points_item(points, Some(1.0), Some(5.0))]));
+        h.push(entry(
+            &at(3, 12),
+            vec![points_item(points, Some(1.0), Some(5.0))],
+        ));
     }
     if status == "Done" {
         h.push(entry(
@@ -344,11 +347,16 @@ fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
     let mut v = match f.edition {
         Edition::Cloud => f.issue_template.clone(),
         // Jira Server REST v2 issue bean (`GET /rest/api/2/issue/{key}`).
-        Edition::DataCenter => json!({ "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations", "fields": {} }),
+        Edition::DataCenter => {
+            json!({ "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations", "fields": {} })
+        }
     };
     v["key"] = json!(i.key);
     v["id"] = json!(format!("2{number}"));
-    v["self"] = json!(format!("https://jira.example.com/rest/api/{}/issue/2{number}", f.api()));
+    v["self"] = json!(format!(
+        "https://jira.example.com/rest/api/{}/issue/2{number}",
+        f.api()
+    ));
     let fields = &mut v["fields"];
     fields["summary"] = json!(i.summary);
     fields["description"] = i.description.clone();
@@ -394,10 +402,10 @@ fn select_fields(mut v: Value, wanted: Option<&[String]>) -> Value {
     if let Some(fields) = v["fields"].as_object_mut() {
         fields.retain(|k, _| wanted.iter().any(|w| w == k));
     }
-    if wanted.iter().all(|w| w == "id") {
-        if let Some(o) = v.as_object_mut() {
-            o.remove("fields");
-        }
+    if wanted.iter().all(|w| w == "id")
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("fields");
     }
     v
 }
@@ -635,7 +643,12 @@ async fn search_jql(
         .iter()
         .skip(start)
         .take(max)
-        .map(|i| select_fields(with_changelog(issue_json(&f, i), i, changelog), Some(&wanted)))
+        .map(|i| {
+            select_fields(
+                with_changelog(issue_json(&f, i), i, changelog),
+                Some(&wanted),
+            )
+        })
         .collect();
     let end = start + page.len();
     let mut out = json!({ "issues": page, "isLast": end >= hits.len() });
@@ -672,7 +685,12 @@ async fn dc_search(
         .iter()
         .skip(start)
         .take(max)
-        .map(|i| select_fields(with_changelog(issue_json(&f, i), i, changelog), wanted.as_deref()))
+        .map(|i| {
+            select_fields(
+                with_changelog(issue_json(&f, i), i, changelog),
+                wanted.as_deref(),
+            )
+        })
         .collect();
     axum::Json(json!({ "expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": page }))
         .into_response()
@@ -739,7 +757,9 @@ fn apply_fields(
             },
             "description" => {
                 let ok = match f.edition {
-                    Edition::Cloud => v.is_null() || (v["type"] == "doc" && v["content"].is_array()),
+                    Edition::Cloud => {
+                        v.is_null() || (v["type"] == "doc" && v["content"].is_array())
+                    }
                     Edition::DataCenter => v.is_null() || v.is_string(),
                 };
                 if ok {
@@ -768,7 +788,9 @@ fn apply_fields(
                     }
                     _ => {
                         let msg = match f.edition {
-                            Edition::Cloud => "'accountId' must be the only user identifying field in GDPR strict mode.",
+                            Edition::Cloud => {
+                                "'accountId' must be the only user identifying field in GDPR strict mode."
+                            }
                             Edition::DataCenter => "Specify a user by 'name' (the username).",
                         };
                         errors.insert(k.clone(), json!(msg));
@@ -796,17 +818,30 @@ fn apply_fields(
                     next.due = Some(d.clone());
                 }
                 other => {
-                    errors.insert(k.clone(), json!(format!("Error parsing date string: {}", other.as_str().unwrap_or(""))));
+                    errors.insert(
+                        k.clone(),
+                        json!(format!(
+                            "Error parsing date string: {}",
+                            other.as_str().unwrap_or("")
+                        )),
+                    );
                 }
             },
             "labels" => {
-                let list: Option<Vec<String>> = v
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|l| l.as_str().map(str::to_string)).collect());
+                let list: Option<Vec<String>> = v.as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|l| l.as_str().map(str::to_string))
+                        .collect()
+                });
                 match list {
                     Some(l) => match l.iter().find(|x| x.contains(' ') || x.is_empty()) {
                         Some(bad) => {
-                            errors.insert(k.clone(), json!(format!("The label '{bad}' contains spaces which is invalid.")));
+                            errors.insert(
+                                k.clone(),
+                                json!(format!(
+                                    "The label '{bad}' contains spaces which is invalid."
+                                )),
+                            );
                         }
                         None => next.labels = l,
                     },
@@ -828,7 +863,10 @@ fn apply_fields(
                 Value::Null => next.story_points = None,
                 Value::Number(n) => next.story_points = n.as_f64(),
                 _ => {
-                    errors.insert(k.clone(), json!(format!("Operation value must be a number ({points_name}).")));
+                    errors.insert(
+                        k.clone(),
+                        json!(format!("Operation value must be a number ({points_name}).")),
+                    );
                 }
             },
             other => {
@@ -843,7 +881,11 @@ fn apply_fields(
         return Err(errors);
     }
     if next.story_points != issue.story_points {
-        changes.push(points_item(f.points_field(), issue.story_points, next.story_points));
+        changes.push(points_item(
+            f.points_field(),
+            issue.story_points,
+            next.story_points,
+        ));
     }
     *issue = next;
     Ok(changes)
@@ -877,8 +919,14 @@ async fn create_issue(
         errors.insert("issuetype".into(), json!("Specify an issue type"));
         return field_errors(errors);
     };
-    if body["fields"]["summary"].as_str().is_none_or(|s| s.trim().is_empty()) {
-        errors.insert("summary".into(), json!("You must specify a summary of the issue."));
+    if body["fields"]["summary"]
+        .as_str()
+        .is_none_or(|s| s.trim().is_empty())
+    {
+        errors.insert(
+            "summary".into(),
+            json!("You must specify a summary of the issue."),
+        );
     }
     if !errors.is_empty() {
         return field_errors(errors);
@@ -948,7 +996,12 @@ async fn update_issue(
     for k in ["project", "issuetype"] {
         if fields.contains_key(k) {
             let mut e = serde_json::Map::new();
-            e.insert(k.into(), json!(format!("Field '{k}' cannot be set. It is not on the appropriate screen, or unknown.")));
+            e.insert(
+                k.into(),
+                json!(format!(
+                    "Field '{k}' cannot be set. It is not on the appropriate screen, or unknown."
+                )),
+            );
             return field_errors(e);
         }
     }
@@ -1022,7 +1075,10 @@ async fn set_assignee(
         Some(Value::String(s)) if f.known_user(s) => issue.assignee = Some(s.clone()),
         Some(Value::String(s)) => {
             let mut e = serde_json::Map::new();
-            e.insert("assignee".into(), json!(format!("User '{s}' does not exist.")));
+            e.insert(
+                "assignee".into(),
+                json!(format!("User '{s}' does not exist.")),
+            );
             return field_errors(e);
         }
         _ => {
@@ -1136,11 +1192,7 @@ async fn add_comment(
             Edition::Cloud => "Comment body must be an Atlassian Document",
             Edition::DataCenter => "Comment body can not be empty!",
         };
-        return field_errors(
-            [("comment".to_string(), json!(msg))]
-                .into_iter()
-                .collect(),
-        );
+        return field_errors([("comment".to_string(), json!(msg))].into_iter().collect());
     }
     if let Some(t) = body["body"].as_str() {
         f.dc_texts.lock().unwrap().push(t.to_string());
@@ -1184,8 +1236,10 @@ async fn list_comments(
         list.reverse();
     }
     let page: Vec<Value> = list.iter().skip(start).take(max).cloned().collect();
-    axum::Json(json!({ "startAt": start, "maxResults": max, "total": list.len(), "comments": page }))
-        .into_response()
+    axum::Json(
+        json!({ "startAt": start, "maxResults": max, "total": list.len(), "comments": page }),
+    )
+    .into_response()
 }
 
 /// `POST /rest/api/{2,3}/issue/{key}/worklog`: at least a minute; `started` in Jira's
@@ -1218,9 +1272,12 @@ async fn add_worklog(
     };
     if !comment_ok {
         return field_errors(
-            [("comment".to_string(), json!("Operation value must be a string"))]
-                .into_iter()
-                .collect(),
+            [(
+                "comment".to_string(),
+                json!("Operation value must be a string"),
+            )]
+            .into_iter()
+            .collect(),
         );
     }
     let mut all = f.worklogs.lock().unwrap();
@@ -1253,8 +1310,10 @@ async fn list_worklogs(
         .cloned()
         .unwrap_or_default();
     let page: Vec<Value> = list.iter().skip(start).take(max).cloned().collect();
-    axum::Json(json!({ "startAt": start, "maxResults": max, "total": list.len(), "worklogs": page }))
-        .into_response()
+    axum::Json(
+        json!({ "startAt": start, "maxResults": max, "total": list.len(), "worklogs": page }),
+    )
+    .into_response()
 }
 
 /// The site's fields. Cloud: the spec's example list plus "Story point estimate"
@@ -1266,16 +1325,49 @@ async fn fields(State(f): State<Shared>, headers: HeaderMap) -> Response {
         return r;
     }
     if f.edition == Edition::DataCenter {
-        let system = ["summary", "description", "status", "priority", "issuetype", "assignee", "reporter", "project", "duedate", "labels", "created", "updated"];
+        let system = [
+            "summary",
+            "description",
+            "status",
+            "priority",
+            "issuetype",
+            "assignee",
+            "reporter",
+            "project",
+            "duedate",
+            "labels",
+            "created",
+            "updated",
+        ];
         let mut all: Vec<Value> = system
             .iter()
             .map(|id| json!({ "id": id, "name": id, "custom": false, "orderable": true, "navigable": true, "searchable": true, "clauseNames": [id] }))
             .collect();
         let custom = [
-            ("customfield_10100", "Epic Link", "com.pyxis.greenhopper.jira:gh-epic-link", "any"),
-            ("customfield_10102", "Epic Name", "com.pyxis.greenhopper.jira:gh-epic-label", "string"),
-            ("customfield_10104", "Sprint", "com.pyxis.greenhopper.jira:gh-sprint", "array"),
-            ("customfield_10106", "Story Points", "com.atlassian.jira.plugin.system.customfieldtypes:float", "number"),
+            (
+                "customfield_10100",
+                "Epic Link",
+                "com.pyxis.greenhopper.jira:gh-epic-link",
+                "any",
+            ),
+            (
+                "customfield_10102",
+                "Epic Name",
+                "com.pyxis.greenhopper.jira:gh-epic-label",
+                "string",
+            ),
+            (
+                "customfield_10104",
+                "Sprint",
+                "com.pyxis.greenhopper.jira:gh-sprint",
+                "array",
+            ),
+            (
+                "customfield_10106",
+                "Story Points",
+                "com.atlassian.jira.plugin.system.customfieldtypes:float",
+                "number",
+            ),
         ];
         for (id, name, kind, ty) in custom {
             let n: u64 = id.trim_start_matches("customfield_").parse().unwrap_or(0);
@@ -1341,7 +1433,9 @@ async fn user_search(
             let needle = q.get("query").map(|s| s.to_lowercase()).unwrap_or_default();
             CLOUD_USERS
                 .iter()
-                .filter(|(_, n, e)| needle.is_empty() || n.to_lowercase().contains(&needle) || e.contains(&needle))
+                .filter(|(_, n, e)| {
+                    needle.is_empty() || n.to_lowercase().contains(&needle) || e.contains(&needle)
+                })
                 .map(|(id, _, _)| f.user_json(id))
                 .collect()
         }
@@ -1358,7 +1452,10 @@ async fn user_search(
                     !needle.is_empty()
                         && (needle == "."
                             || name.starts_with(&needle)
-                            || display.to_lowercase().split(' ').any(|w| w.starts_with(&needle))
+                            || display
+                                .to_lowercase()
+                                .split(' ')
+                                .any(|w| w.starts_with(&needle))
                             || email.starts_with(&needle))
                 })
                 .map(|(_, name, _, _)| f.user_json(name))
@@ -1389,19 +1486,18 @@ async fn user_get(
         },
         Edition::DataCenter => {
             let by_name = q.get("username").cloned();
-            let by_key = q.get("key").and_then(|k| {
-                DC_USERS
-                    .iter()
-                    .find(|u| u.0 == k)
-                    .map(|u| u.1.to_string())
-            });
+            let by_key = q
+                .get("key")
+                .and_then(|k| DC_USERS.iter().find(|u| u.0 == k).map(|u| u.1.to_string()));
             match by_name.clone().or(by_key) {
                 Some(n) if f.known_user(&n) => axum::Json(f.user_json(&n)).into_response(),
                 _ => jira_error(
                     StatusCode::NOT_FOUND,
                     &format!(
                         "The user named '{}' does not exist",
-                        by_name.or_else(|| q.get("key").cloned()).unwrap_or_default()
+                        by_name
+                            .or_else(|| q.get("key").cloned())
+                            .unwrap_or_default()
                     ),
                 ),
             }
@@ -1538,17 +1634,23 @@ async fn create_project(
     };
     if lead.is_none_or(|l| !f.known_user(l)) || body["projectTypeKey"].as_str().is_none() {
         return field_errors(
-            [("projectLead".to_string(), json!("You must specify a valid project lead."))]
-                .into_iter()
-                .collect(),
+            [(
+                "projectLead".to_string(),
+                json!("You must specify a valid project lead."),
+            )]
+            .into_iter()
+            .collect(),
         );
     }
     let mut projects = f.projects.lock().unwrap();
     if projects.iter().any(|(k, _)| *k == key) {
         return field_errors(
-            [("projectKey".to_string(), json!(format!("Project '{name}' uses this project key.")))]
-                .into_iter()
-                .collect(),
+            [(
+                "projectKey".to_string(),
+                json!(format!("Project '{name}' uses this project key.")),
+            )]
+            .into_iter()
+            .collect(),
         );
     }
     projects.push((key.clone(), name));

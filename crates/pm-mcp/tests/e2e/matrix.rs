@@ -1443,7 +1443,8 @@ async fn every_tool_on_every_provider_through_real_sdks() {
         ))
         .await;
         let dc_pat = "NDc4MTQ5-matrix-pat";
-        let (jira_dc, _dc_fake) = pm_testkit::fake_jira::spawn_dc(&format!("Bearer {dc_pat}")).await;
+        let (jira_dc, _dc_fake) =
+            pm_testkit::fake_jira::spawn_dc(&format!("Bearer {dc_pat}")).await;
         let op_key = "op-matrix-apikey-0001";
         let (op, _op_fake) =
             pm_testkit::fake_openproject::spawn(op_key, "/openproject", "13.4.1").await;

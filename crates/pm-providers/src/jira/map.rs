@@ -160,7 +160,11 @@ mod tests {
         )
         .unwrap();
         let u = user(dc);
-        assert_eq!((u.id.as_str(), u.name.as_str()), ("mia", "Mia"), "DC: the username");
+        assert_eq!(
+            (u.id.as_str(), u.name.as_str()),
+            ("mia", "Mia"),
+            "DC: the username"
+        );
         assert!(u.active);
     }
 

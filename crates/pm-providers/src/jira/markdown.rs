@@ -250,7 +250,7 @@ pub fn from_wiki(wiki: &str) -> String {
         let trimmed = line.trim_end();
         if let Some(block) = code.as_mut() {
             if trimmed == "{code}" {
-                out.extend(block.drain(..));
+                out.append(block);
                 out.push("```".to_string());
                 code = None;
             } else {
@@ -258,17 +258,23 @@ pub fn from_wiki(wiki: &str) -> String {
             }
             continue;
         }
-        if let Some(rest) = trimmed.strip_prefix("{code") {
-            if let Some(lang) = rest.strip_suffix('}') {
-                out.push(format!("```{}", lang.trim_start_matches(':')));
-                code = Some(Vec::new());
-                continue;
-            }
+        if let Some(lang) = trimmed
+            .strip_prefix("{code")
+            .and_then(|r| r.strip_suffix('}'))
+        {
+            out.push(format!("```{}", lang.trim_start_matches(':')));
+            code = Some(Vec::new());
+            continue;
         }
         let heading = trimmed
             .strip_prefix('h')
             .and_then(|r| r.split_once(". "))
-            .and_then(|(n, t)| n.parse::<usize>().ok().filter(|n| (1..=6).contains(n)).map(|n| (n, t)));
+            .and_then(|(n, t)| {
+                n.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=6).contains(n))
+                    .map(|n| (n, t))
+            });
         if let Some((level, text)) = heading {
             out.push(format!("{} {}", "#".repeat(level), wiki_spans(text)));
             number = 0;
@@ -300,29 +306,34 @@ fn wiki_spans(text: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         // {{monospace}}
-        if c == '{' && chars.get(i + 1) == Some(&'{') {
-            if let Some(end) = find(&chars, i + 2, &['}', '}']) {
-                let inner: String = chars[i + 2..end].iter().collect();
-                out.push_str(&format!("`{inner}`"));
-                i = end + 2;
-                continue;
-            }
+        if c == '{'
+            && chars.get(i + 1) == Some(&'{')
+            && let Some(end) = find(&chars, i + 2, &['}', '}'])
+        {
+            let inner: String = chars[i + 2..end].iter().collect();
+            out.push_str(&format!("`{inner}`"));
+            i = end + 2;
+            continue;
         }
         // [text|url]
-        if c == '[' {
-            if let Some(end) = chars[i..].iter().position(|&x| x == ']').map(|p| p + i) {
-                let inner: String = chars[i + 1..end].iter().collect();
-                if let Some((t, url)) = inner.split_once('|') {
-                    out.push_str(&format!("[{}]({url})", wiki_spans(t)));
-                    i = end + 1;
-                    continue;
-                }
-            }
+        if c == '['
+            && let Some(end) = chars[i..].iter().position(|&x| x == ']').map(|p| p + i)
+            && let Some((t, url)) = chars[i + 1..end]
+                .iter()
+                .collect::<String>()
+                .split_once('|')
+                .map(|(t, u)| (t.to_string(), u.to_string()))
+        {
+            out.push_str(&format!("[{}]({url})", wiki_spans(&t)));
+            i = end + 1;
+            continue;
         }
         // *strong* and _emphasis_, opened before a non-space and not inside a word.
         if (c == '*' || c == '_')
             && !word(i.checked_sub(1).and_then(|p| chars.get(p)))
-            && chars.get(i + 1).is_some_and(|n| !n.is_whitespace() && *n != c)
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| !n.is_whitespace() && *n != c)
         {
             let close = (i + 2..chars.len()).find(|&j| {
                 chars[j] == c && !chars[j - 1].is_whitespace() && !word(chars.get(j + 1))
@@ -391,8 +402,14 @@ mod tests {
     fn wiki_markup_reads_back_as_the_markdown_it_came_from() {
         let md = "## Steps\n\nOrder **fails** on [checkout](https://shop.example/checkout)\nthen `retry` and *maybe*\n\n- one\n- two\n\n1. first\n2. second\n\n```rust\npanic!()\n```";
         assert_eq!(from_wiki(&to_wiki(md)), md);
-        assert_eq!(from_wiki("Reproduced on *Safari*"), "Reproduced on **Safari**");
-        assert_eq!(from_wiki("snake_case_name and 2*3*4"), "snake_case_name and 2*3*4");
+        assert_eq!(
+            from_wiki("Reproduced on *Safari*"),
+            "Reproduced on **Safari**"
+        );
+        assert_eq!(
+            from_wiki("snake_case_name and 2*3*4"),
+            "snake_case_name and 2*3*4"
+        );
     }
 
     #[test]

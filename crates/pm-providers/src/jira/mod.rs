@@ -1106,7 +1106,9 @@ impl Jira {
         }
         // No board: an unknown project is a not-found that names it, not "no Scrum board".
         self.get_project(project).await?;
-        Err(ProviderError::BadInput(format!("project {project} has no Scrum board, so it has no sprints; create one in Jira first")))
+        Err(ProviderError::BadInput(format!(
+            "project {project} has no Scrum board, so it has no sprints; create one in Jira first"
+        )))
     }
 
     /// The JQL for a task query; every user value quoted (see `jql`).
