@@ -524,6 +524,36 @@ async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
         "not_found"
     );
 
+    // Epics: created with the Epic Name DC requires; a child's epic is its Epic Link.
+    let epic = dc
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Checkout".into(),
+            task_type: Some("Epic".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let sent = fake.bodies.lock().unwrap().last().cloned().unwrap().1;
+    assert_eq!(sent["fields"]["customfield_10102"], "Checkout", "Epic Name");
+    dc.set_epic(&created.id, Some(&epic.id)).await.unwrap();
+    let child = dc.get_task(&created.id).await.unwrap();
+    assert_eq!(child.parent_id.as_deref(), Some(epic.id.as_str()));
+    let linked = dc
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Child".into(),
+            parent: Some(epic.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        linked.parent_id.as_deref(),
+        Some(epic.id.as_str()),
+        "through Epic Link, not parent"
+    );
+
     // A deleted issue's key is never given out again.
     dc.delete_task(&created.id).await.unwrap();
     let next = dc
@@ -534,7 +564,7 @@ async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
         })
         .await
         .unwrap();
-    assert_eq!(next.id, "EX-14");
+    assert_eq!(next.id, "EX-16");
 
     // An unknown project is a not-found naming it, from the search's 400.
     let err = dc

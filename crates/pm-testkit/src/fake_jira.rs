@@ -105,7 +105,11 @@ pub struct FakeIssue {
     pub sprint: Option<u64>,
     pub story_points: Option<f64>,
     pub issue_type: String,
+    /// The parent: on Cloud `fields.parent` for every level; on Data Center a sub-task's parent
+    /// (`fields.parent`), else the epic, shown in the Epic Link field.
     pub parent: Option<String>,
+    /// Data Center: an epic's Epic Name (required when creating an epic).
+    pub epic_name: Option<String>,
     pub priority: Option<String>,
     /// `YYYY-MM-DD`.
     pub due: Option<String>,
@@ -135,6 +139,11 @@ const CLOUD_USERS: [(&str, &str, &str); 2] = [
     (MIA, "Mia Krystof", "mia@example.com"),
     (RAVI, "Ravi Sharma", "ravi@example.com"),
 ];
+
+/// Data Center's Jira Software fields for epics: Epic Link (on an epic's children) and Epic Name
+/// (required on an epic), as a Jira Software install creates them.
+const EPIC_LINK: &str = "customfield_10100";
+const EPIC_NAME: &str = "customfield_10102";
 
 /// The priorities of the default priority scheme (Jira's `GET /priority`).
 const PRIORITIES: [&str; 5] = ["Highest", "High", "Medium", "Low", "Lowest"];
@@ -224,6 +233,7 @@ fn fake_issues(edition: Edition) -> Vec<FakeIssue> {
             story_points: Some((i % 5 + 1) as f64),
             issue_type: "Task".into(),
             parent: None,
+            epic_name: None,
             priority: Some("Medium".into()),
             due: None,
             labels: Vec::new(),
@@ -369,10 +379,21 @@ fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
     fields["project"] = json!({ "key": i.project, "id": "10000", "name": "Example" });
     fields[f.points_field().0] = json!(i.story_points);
     fields["issuetype"] = json!({ "name": i.issue_type, "subtask": i.issue_type == "Sub-task" });
+    let subtask = i.issue_type == "Sub-task";
     fields["parent"] = match &i.parent {
+        // Data Center: `parent` is a sub-task's only; an epic's children show it in Epic Link
+        // (Jira Software Server: "Epic Link" custom field, type gh-epic-link).
+        Some(_) if f.edition == Edition::DataCenter && !subtask => Value::Null,
         Some(p) => json!({ "key": p }),
         None => Value::Null,
     };
+    if f.edition == Edition::DataCenter {
+        fields[EPIC_LINK] = match &i.parent {
+            Some(p) if !subtask => json!(p),
+            _ => Value::Null,
+        };
+        fields[EPIC_NAME] = json!(i.epic_name);
+    }
     fields["priority"] = match &i.priority {
         Some(p) => json!({ "name": p }),
         None => Value::Null,
@@ -851,6 +872,39 @@ fn apply_fields(
                     }
                 }
             }
+            // Data Center: only a sub-task has a `parent` field on its screens.
+            "parent" if f.edition == Edition::DataCenter && next.issue_type != "Sub-task" => {
+                errors.insert(k.clone(), json!("Field 'parent' cannot be set. It is not on the appropriate screen, or unknown."));
+            }
+            EPIC_LINK
+                if f.edition == Edition::DataCenter
+                    && next.issue_type != "Sub-task"
+                    && next.issue_type != "Epic" =>
+            {
+                match v.as_str() {
+                    Some(e) if all.iter().any(|i| i.key == e && i.issue_type == "Epic") => {
+                        next.parent = Some(e.to_string());
+                    }
+                    None if v.is_null() => next.parent = None,
+                    _ => {
+                        errors.insert(
+                            k.clone(),
+                            json!(format!(
+                                "The issue '{}' is not an epic.",
+                                v.as_str().unwrap_or("")
+                            )),
+                        );
+                    }
+                }
+            }
+            EPIC_NAME if f.edition == Edition::DataCenter && next.issue_type == "Epic" => {
+                match v.as_str().map(str::trim).filter(|n| !n.is_empty()) {
+                    Some(n) => next.epic_name = Some(n.to_string()),
+                    None => {
+                        errors.insert(k.clone(), json!("Epic Name is required."));
+                    }
+                }
+            }
             "parent" => match v["key"].as_str() {
                 Some(p) if all.iter().any(|i| i.key == p) => next.parent = Some(p.to_string()),
                 None if v.is_null() => next.parent = None,
@@ -943,6 +997,7 @@ async fn create_issue(
         story_points: None,
         issue_type: kind.to_string(),
         parent: None,
+        epic_name: None,
         priority: Some("Medium".into()),
         due: None,
         labels: Vec::new(),
@@ -953,6 +1008,13 @@ async fn create_issue(
     };
     if let Err(e) = apply_fields(&f, &mut issue, fields, &issues) {
         return field_errors(e);
+    }
+    if f.edition == Edition::DataCenter && issue.issue_type == "Epic" && issue.epic_name.is_none() {
+        return field_errors(
+            [(EPIC_NAME.to_string(), json!("Epic Name is required."))]
+                .into_iter()
+                .collect(),
+        );
     }
     if f.edition == Edition::DataCenter && issue.description.is_null() {
         f.dc_texts.lock().unwrap().push(String::new());

@@ -41,6 +41,10 @@ struct FieldIds {
     story_points: Option<String>,
     /// The story points field's name, as changelogs on Data Center name fields.
     story_points_name: Option<String>,
+    /// Data Center's Epic Link (an issue's epic; `parent` is a sub-task's only there) and Epic
+    /// Name (required to create an epic), found by their Jira Software custom types.
+    epic_link: Option<String>,
+    epic_name: Option<String>,
 }
 
 impl Jira {
@@ -182,8 +186,22 @@ impl Provider for Jira {
         if let Some(d) = t.due_date {
             fields["duedate"] = json!(d.format("%Y-%m-%d").to_string());
         }
+        let (epic_link, epic_name) = self.epic_fields().await?;
+        let kind = t.task_type.as_deref().unwrap_or("Task");
+        let subtask = kind.eq_ignore_ascii_case("sub-task") || kind.eq_ignore_ascii_case("subtask");
         if let Some(p) = &t.parent {
-            fields["parent"] = json!({ "key": p });
+            // Data Center: `parent` is for sub-tasks; an epic is set through Epic Link.
+            match epic_link.as_deref().filter(|_| !subtask) {
+                Some(link) => fields[link] = json!(p),
+                None => fields["parent"] = json!({ "key": p }),
+            }
+        }
+        // Data Center requires an epic's Epic Name: the title.
+        if let Some(name) = epic_name
+            .as_deref()
+            .filter(|_| kind.eq_ignore_ascii_case("epic"))
+        {
+            fields[name] = json!(t.title.trim());
         }
         if !t.labels.is_empty() {
             fields["labels"] = json!(t.labels);
@@ -809,13 +827,13 @@ impl Provider for Jira {
     }
 }
 
-/// The fields a task needs; asking for only these keeps searches small.
-/// The fields a task needs, plus the site's story points field when it has one.
-fn issue_fields(story_points: Option<&str>) -> Vec<String> {
+/// The fields a task needs (asking for only these keeps searches small), plus the site's own
+/// ones it has: story points, and Epic Link on Data Center.
+fn issue_fields(custom: &[Option<&str>]) -> Vec<String> {
     ISSUE_FIELDS
         .iter()
         .map(|f| f.to_string())
-        .chain(story_points.map(str::to_string))
+        .chain(custom.iter().flatten().map(|f| f.to_string()))
         .collect()
 }
 
@@ -979,7 +997,8 @@ impl Jira {
     /// Runs a JQL search, a page at a time (Cloud: token paging; DC: offsets).
     async fn search_jql(&self, jql: String, page: &PageRequest) -> ProviderResult<Page<Task>> {
         let points = self.story_points_field().await?;
-        let fields = issue_fields(points.as_deref());
+        let (epic_link, _) = self.epic_fields().await?;
+        let fields = issue_fields(&[points.as_deref(), epic_link.as_deref()]);
         let site = self.site_url();
         match self.edition {
             Edition::Cloud => {
@@ -1000,7 +1019,7 @@ impl Jira {
                     items: res
                         .issues
                         .into_iter()
-                        .map(|i| map::task(i, &site, points.as_deref()))
+                        .map(|i| self.to_task(i, &site, points.as_deref(), epic_link.as_deref()))
                         .collect(),
                     next,
                 })
@@ -1019,7 +1038,7 @@ impl Jira {
                     items: res
                         .issues
                         .into_iter()
-                        .map(|i| map::task(i, &site, points.as_deref()))
+                        .map(|i| self.to_task(i, &site, points.as_deref(), epic_link.as_deref()))
                         .collect(),
                     next: more.then(|| cursor::encode_offset(end)),
                 })
@@ -1039,7 +1058,8 @@ impl Jira {
             )));
         }
         let points = self.story_points_field().await?;
-        let fields = issue_fields(points.as_deref()).join(",");
+        let (epic_link, _) = self.epic_fields().await?;
+        let fields = issue_fields(&[points.as_deref(), epic_link.as_deref()]).join(",");
         let issue: wire::Issue = self
             .up
             .get(&self.api(&format!("issue/{id}")), &[("fields", fields)])
@@ -1050,7 +1070,12 @@ impl Jira {
                 },
                 other => other,
             })?;
-        Ok(map::task(issue, &self.site_url(), points.as_deref()))
+        Ok(self.to_task(
+            issue,
+            &self.site_url(),
+            points.as_deref(),
+            epic_link.as_deref(),
+        ))
     }
 
     /// The id of the site's story points field, if it has one (looked up once, then cached).
@@ -1074,13 +1099,49 @@ impl Jira {
                         ["Story Points", "Story point estimate"].iter().any(|w| n.eq_ignore_ascii_case(w))
                     })
                 });
+                let typed = |kind: &str| {
+                    all.iter()
+                        .find(|f| f.schema.as_ref().and_then(|s| s.custom.as_deref()) == Some(kind))
+                        .map(|f| f.id.clone())
+                };
+                let dc = self.edition == Edition::DataCenter;
                 Ok::<_, ProviderError>(FieldIds {
                     story_points: found.map(|f| f.id.clone()),
                     story_points_name: found.and_then(|f| f.name.clone()),
+                    epic_link: typed("com.pyxis.greenhopper.jira:gh-epic-link").filter(|_| dc),
+                    epic_name: typed("com.pyxis.greenhopper.jira:gh-epic-label").filter(|_| dc),
                 })
             })
             .await?;
         Ok(ids.story_points.clone())
+    }
+
+    /// Data Center's Epic Link and Epic Name field ids, when the site has them.
+    async fn epic_fields(&self) -> ProviderResult<(Option<String>, Option<String>)> {
+        self.story_points_field().await?;
+        Ok(self
+            .fields
+            .get()
+            .map(|f| (f.epic_link.clone(), f.epic_name.clone()))
+            .unwrap_or_default())
+    }
+
+    /// A task from an issue; on Data Center an issue's epic (Epic Link) is its parent.
+    fn to_task(
+        &self,
+        mut i: wire::Issue,
+        site: &str,
+        points: Option<&str>,
+        epic_link: Option<&str>,
+    ) -> Task {
+        let epic = epic_link
+            .and_then(|f| i.fields.extra.remove(f))
+            .and_then(|v| v.as_str().map(str::to_string));
+        let mut t = map::task(i, site, points);
+        if t.parent_id.is_none() {
+            t.parent_id = epic;
+        }
+        t
     }
 
     /// The story points field's name (changelogs on Data Center name fields, not ids).
