@@ -271,6 +271,16 @@ async fn tasks_are_searched_with_escaped_jql_across_token_pages() {
     )
     .await;
     assert_eq!(sprint.len(), 6);
+    // Cloud refuses an unbounded query; pm-mcp asks for a restriction instead of sending one.
+    let unbounded = jira
+        .search_tasks(&TaskQuery::default(), &PageRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(unbounded.kind(), "bad_input");
+    assert!(
+        unbounded.to_string().contains("name a project"),
+        "{unbounded}"
+    );
     assert_eq!(
         jira.search_tasks(
             &TaskQuery {

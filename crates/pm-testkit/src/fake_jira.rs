@@ -652,6 +652,13 @@ async fn search_jql(
         .and_then(|t| t.strip_prefix("page-"))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
+    // "For performance reasons, this parameter requires a bounded query" (spec, `jql` of
+    // `POST /rest/api/3/search/jql`): a query without a condition is refused.
+    if clauses(&jql).is_empty() {
+        return jql_error(
+            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
+        );
+    }
     let hits = match run_jql(&f, &jql) {
         Ok(h) => h,
         Err(r) => return r,

@@ -1199,6 +1199,13 @@ impl Jira {
         if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             jql = jql.text(t);
         }
+        // Cloud's `search/jql` refuses a query without a restriction (spec: "this parameter
+        // requires a bounded query"); ask for one in words rather than send it.
+        if jql.is_empty() && self.edition == Edition::Cloud {
+            return Err(ProviderError::BadInput(
+                "Jira Cloud does not search all issues at once: name a project, sprint, assignee, status or search text".into(),
+            ));
+        }
         Ok(jql.build("updated DESC"))
     }
 
