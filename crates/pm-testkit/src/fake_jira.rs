@@ -1779,15 +1779,25 @@ async fn boards(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
+    // Agile `GET /rest/agile/1.0/board` (spec): filtered by `projectKeyOrId` and `type`, paged by
+    // `startAt` / `maxResults` (default 50) with `total` and `isLast`.
     let project = q.get("projectKeyOrId").map(String::as_str).unwrap_or("");
-    let values: Vec<Value> = if project == "EX" {
+    let (start, max) = paging(&q, 50, 50);
+    let all: Vec<Value> = if project == "EX" {
         let mut b = example_of_agile("/rest/agile/1.0/board")["values"][0].clone();
         b["location"] = json!({ "projectKey": "EX" });
         vec![b]
     } else {
         vec![]
     };
-    axum::Json(json!({ "maxResults": 50, "startAt": 0, "total": values.len(), "isLast": true, "values": values })).into_response()
+    let kind = q.get("type");
+    let all: Vec<Value> = all
+        .into_iter()
+        .filter(|b| kind.is_none_or(|k| b["type"] == json!(k)))
+        .collect();
+    let page: Vec<Value> = all.iter().skip(start).take(max).cloned().collect();
+    let is_last = start + page.len() >= all.len();
+    axum::Json(json!({ "maxResults": max, "startAt": start, "total": all.len(), "isLast": is_last, "values": page })).into_response()
 }
 
 async fn board_sprints(
