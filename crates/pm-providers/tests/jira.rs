@@ -497,6 +497,12 @@ async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
     );
     let t = dc.get_task(&created.id).await.unwrap();
     assert_eq!(t.assignee.map(|a| a.id).as_deref(), Some("mia"));
+    // The user key is not what DC takes: Jira answers "User 'JIRAUSER10100' does not exist."
+    let by_key = dc
+        .assign_task(&created.id, Some("JIRAUSER10100"))
+        .await
+        .unwrap_err();
+    assert_eq!(by_key.to_string(), "Jira user JIRAUSER10100 was not found");
     assert_eq!(dc.get_user("mia").await.unwrap().name, "Mia Krystof");
     assert_eq!(
         dc.get_user("JIRAUSER10100").await.unwrap_err().kind(),

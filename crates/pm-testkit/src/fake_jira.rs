@@ -1,7 +1,14 @@
-//! A fake Jira that answers as the real one does: bodies taken from the official OpenAPI
-//! document's examples (read from `../shared/specs` at run time, or `PM_MCP_SPECS_DIR`), real
-//! offset paging, Jira's error bodies, 401/403/404/429/5xx and slow answers. Data Center answers
-//! are hand-written (no published spec exists).
+//! A fake Jira that answers as the real one does, in two editions:
+//! - **Cloud** ([`spawn`]): REST v3 + Agile 1.0; bodies taken from the official OpenAPI
+//!   documents' examples (read from `../shared/specs` at run time, or `PM_MCP_SPECS_DIR`); ADF rich
+//!   text; users by `accountId`; `search/jql` with `nextPageToken` paging and bounded queries only.
+//! - **Data Center** ([`spawn_dc`]): REST v2 + Agile 1.0, hand-written after Jira Server's REST
+//!   reference (no published OpenAPI document): wiki-markup strings, users with `key` ≠ `name`
+//!   identified by the username, `startAt` / `maxResults` / `total` paging, Epic Link / Epic Name.
+//!
+//! Both validate as Jira does: JQL values that name nothing are a 400 in Jira's error shape,
+//! create/edit fields are checked (and refused) before anything is stored, searches return only
+//! the asked fields, keys are never reused; plus 401/403/404/429/5xx and slow answers.
 #![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
 
 use std::collections::HashMap;

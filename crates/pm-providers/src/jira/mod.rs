@@ -321,7 +321,8 @@ impl Provider for Jira {
         let _: serde_json::Value = self
             .up
             .put(&self.api(&format!("issue/{key}/assignee")), &body)
-            .await?;
+            .await
+            .map_err(|e| unknown_user(e, assignee))?;
         Ok(())
     }
 
@@ -566,7 +567,8 @@ impl Provider for Jira {
                 &self.api(&format!("issue/{key}/watchers")),
                 &json!(user.trim()),
             )
-            .await?;
+            .await
+            .map_err(|e| unknown_user(e, Some(user.trim())))?;
         Ok(())
     }
 
@@ -946,6 +948,19 @@ fn issue_key(id: &str) -> ProviderResult<String> {
         )));
     }
     Ok(id.to_string())
+}
+
+/// Jira's 400 for a user it does not know ("User 'x' does not exist.") as a not-found naming
+/// the user.
+fn unknown_user(e: ProviderError, user: Option<&str>) -> ProviderError {
+    match (&e, user) {
+        (ProviderError::Invalid { message, .. }, Some(u)) if message.contains("does not exist") => {
+            ProviderError::NotFound {
+                what: format!("Jira user {u}"),
+            }
+        }
+        _ => e,
+    }
 }
 
 /// How an unknown project is named in errors (the tool layer adds where to look: list_projects).
