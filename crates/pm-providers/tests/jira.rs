@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pm_core::{AuthKind, BaseUrl, PageRequest, Provider, ProviderError, ProviderKind};
 use pm_providers::HttpSettings;
-use pm_testkit::fake_jira::{basic, spawn};
+use pm_testkit::fake_jira::{basic, spawn, spawn_dc};
 
 fn settings() -> HttpSettings {
     HttpSettings {
@@ -144,7 +144,7 @@ async fn project_lookups_map_jira_errors() {
 
 #[tokio::test]
 async fn data_center_uses_v2_bearer_tokens_and_pages_locally() {
-    let (base, fake) = spawn("Bearer pat-123").await;
+    let (base, fake) = spawn_dc("Bearer pat-123").await;
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
     let dc = pm_providers::build(
@@ -158,7 +158,8 @@ async fn data_center_uses_v2_bearer_tokens_and_pages_locally() {
         None,
     )
     .unwrap();
-    assert_eq!(dc.whoami().await.unwrap().id, "JIRAUSER10100");
+    // The fake's DC user has key JIRAUSER10100 ≠ name mia: a DC user's id is the username.
+    assert_eq!(dc.whoami().await.unwrap().id, "mia");
     let first = dc
         .list_projects(&PageRequest::new(None, Some(5)))
         .await
@@ -270,6 +271,16 @@ async fn tasks_are_searched_with_escaped_jql_across_token_pages() {
     )
     .await;
     assert_eq!(sprint.len(), 6);
+    // Cloud refuses an unbounded query; pm-mcp asks for a restriction instead of sending one.
+    let unbounded = jira
+        .search_tasks(&TaskQuery::default(), &PageRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(unbounded.kind(), "bad_input");
+    assert!(
+        unbounded.to_string().contains("name a project"),
+        "{unbounded}"
+    );
     assert_eq!(
         jira.search_tasks(
             &TaskQuery {
@@ -284,22 +295,31 @@ async fn tasks_are_searched_with_escaped_jql_across_token_pages() {
         "bad_input"
     );
 
-    // A hostile value stays one string: Jira parses it (no 400) and nothing matches.
-    let hostile = TaskQuery {
-        project: Some(r#"EX" OR project != "X"#.into()),
-        text: Some("a\\\"b\nc".into()),
-        ..Default::default()
-    };
-    let none = jira
-        .search_tasks(&hostile, &PageRequest::default())
+    // A hostile value stays one string: Jira looks for a project of that whole name, finds
+    // none and refuses the query (400), which reads as a not-found naming the whole value.
+    let err = jira
+        .search_tasks(&hostile_query(), &PageRequest::default())
         .await
-        .unwrap();
-    assert!(none.items.is_empty());
+        .unwrap_err();
+    assert_eq!(err.kind(), "not_found");
+    assert!(
+        err.to_string()
+            .contains(r#"Jira project EX" OR project != "X was not found"#),
+        "{err}"
+    );
     let sent = fake.queries.lock().unwrap().last().cloned().unwrap();
     assert_eq!(
         sent,
         r#"project = "EX\" OR project != \"X" AND text ~ "a\\\"b\nc" ORDER BY updated DESC"#
     );
+}
+
+fn hostile_query() -> pm_core::TaskQuery {
+    pm_core::TaskQuery {
+        project: Some(r#"EX" OR project != "X"#.into()),
+        text: Some("a\\\"b\nc".into()),
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
@@ -328,7 +348,7 @@ async fn a_task_is_read_by_key() {
 
 #[tokio::test]
 async fn data_center_searches_with_offsets_and_plain_text() {
-    let (base, fake) = spawn("Bearer pat-9").await;
+    let (base, fake) = spawn_dc("Bearer pat-9").await;
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
     let dc = pm_providers::build(
@@ -358,7 +378,7 @@ async fn data_center_searches_with_offsets_and_plain_text() {
 
 #[tokio::test]
 async fn data_center_writes_wiki_markup() {
-    let (base, fake) = spawn("Bearer pat-w").await;
+    let (base, fake) = spawn_dc("Bearer pat-w").await;
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
     let dc = pm_providers::build(
@@ -416,4 +436,215 @@ async fn story_points_are_written_to_the_discovered_field() {
         .await
         .unwrap();
     assert_eq!(changed.story_points, Some(8.0));
+}
+
+fn data_center(base: &str, pat: &str) -> Arc<dyn Provider> {
+    let client = pm_providers::http::shared_client(&settings()).unwrap();
+    let url = BaseUrl::parse(base, true).unwrap();
+    pm_providers::build(
+        client,
+        ProviderKind::JiraDataCenter,
+        &url,
+        AuthKind::Bearer,
+        None,
+        pat,
+        settings(),
+        None,
+    )
+    .unwrap()
+}
+
+/// Data Center through its own v2 routes: usernames in writes, wiki markup read back as the
+/// Markdown it came from, story points in the create, paged comments and users.
+#[tokio::test]
+async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
+    let (base, fake) = spawn_dc("Bearer pat-dc").await;
+    let dc = data_center(&base, "pat-dc");
+    let site = dc.site().await.unwrap();
+    assert_eq!(site.product, "Jira Data Center");
+
+    let created = dc
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Pointed".into(),
+            description: Some("Fails on **Safari**".into()),
+            priority: Some("High".into()),
+            due_date: chrono::NaiveDate::from_ymd_opt(2030, 1, 2),
+            labels: vec!["web".into()],
+            story_points: Some(3.0),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.id, "EX-13");
+    assert_eq!(created.story_points, Some(3.0), "set in the create itself");
+    assert_eq!(created.description.as_deref(), Some("Fails on **Safari**"));
+    assert_eq!(created.priority.as_deref(), Some("High"));
+    assert_eq!(created.labels, vec!["web".to_string()]);
+    let creates = fake.hits.lock().unwrap()["create"];
+    assert_eq!(creates, 1);
+    assert!(
+        !fake.hits.lock().unwrap().contains_key("update"),
+        "one write"
+    );
+
+    dc.assign_task(&created.id, Some("mia")).await.unwrap();
+    let body = fake.bodies.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        body.1,
+        serde_json::json!({ "name": "mia" }),
+        "the username, not the key"
+    );
+    let t = dc.get_task(&created.id).await.unwrap();
+    assert_eq!(t.assignee.map(|a| a.id).as_deref(), Some("mia"));
+    // The user key is not what DC takes: Jira answers "User 'JIRAUSER10100' does not exist."
+    let by_key = dc
+        .assign_task(&created.id, Some("JIRAUSER10100"))
+        .await
+        .unwrap_err();
+    assert_eq!(by_key.to_string(), "Jira user JIRAUSER10100 was not found");
+    assert_eq!(dc.get_user("mia").await.unwrap().name, "Mia Krystof");
+    assert_eq!(
+        dc.get_user("JIRAUSER10100").await.unwrap_err().kind(),
+        "not_found"
+    );
+    let users = dc
+        .list_users("", &PageRequest::new(None, Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(users.items.len(), 1);
+    assert!(users.next.is_some(), "user search is paged");
+
+    for n in 0..3 {
+        dc.add_comment(&created.id, &format!("Note **{n}**"))
+            .await
+            .unwrap();
+    }
+    let first = dc
+        .list_comments(&created.id, &PageRequest::new(None, Some(2)))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 2);
+    assert_eq!(first.items[0].body, "Note **0**");
+    let rest = dc
+        .list_comments(&created.id, &PageRequest::new(first.next, Some(2)))
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert!(rest.next.is_none());
+    assert_eq!(
+        dc.list_comments("EX-9404", &PageRequest::default())
+            .await
+            .unwrap_err()
+            .kind(),
+        "not_found"
+    );
+
+    // Epics: created with the Epic Name DC requires; a child's epic is its Epic Link.
+    let epic = dc
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Checkout".into(),
+            task_type: Some("Epic".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let sent = fake.bodies.lock().unwrap().last().cloned().unwrap().1;
+    assert_eq!(sent["fields"]["customfield_10102"], "Checkout", "Epic Name");
+    dc.set_epic(&created.id, Some(&epic.id)).await.unwrap();
+    let child = dc.get_task(&created.id).await.unwrap();
+    assert_eq!(child.parent_id.as_deref(), Some(epic.id.as_str()));
+    let linked = dc
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Child".into(),
+            parent: Some(epic.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        linked.parent_id.as_deref(),
+        Some(epic.id.as_str()),
+        "through Epic Link, not parent"
+    );
+
+    // A deleted issue's key is never given out again.
+    dc.delete_task(&created.id).await.unwrap();
+    let next = dc
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "After the delete".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.id, "EX-16");
+
+    // An unknown project is a not-found naming it, from the search's 400.
+    let err = dc
+        .search_tasks(
+            &pm_core::TaskQuery {
+                project: Some("NOPE".into()),
+                ..Default::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "not_found");
+    assert_eq!(err.to_string(), "Jira project NOPE was not found");
+}
+
+/// Cloud refuses what it refuses, and pm-mcp says so before writing.
+#[tokio::test]
+async fn cloud_create_honours_every_field_and_refuses_before_writing() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let t = jira
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Dated".into(),
+            priority: Some("Low".into()),
+            due_date: chrono::NaiveDate::from_ymd_opt(2030, 1, 2),
+            labels: vec!["api".into()],
+            story_points: Some(5.0),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            t.priority.as_deref(),
+            t.due_date.map(|d| d.to_string()),
+            t.story_points
+        ),
+        (Some("Low"), Some("2030-01-02".to_string()), Some(5.0))
+    );
+    assert_eq!(t.labels, vec!["api".to_string()]);
+    // A closed sprint is refused before anything is created.
+    let before = fake.issues.lock().unwrap().len();
+    let err = jira
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Late".into(),
+            sprint: Some("6".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "bad_input");
+    assert!(err.to_string().contains("nothing was created"), "{err}");
+    assert_eq!(fake.issues.lock().unwrap().len(), before);
+    let err = jira
+        .create_task(&pm_core::NewTask {
+            project: "NOPE".into(),
+            title: "x".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "not_found");
+    assert_eq!(err.to_string(), "Jira project NOPE was not found");
 }

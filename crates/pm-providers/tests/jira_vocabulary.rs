@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use pm_core::{AuthKind, BaseUrl, Provider, ProviderError, ProviderKind, StatusCategory};
 use pm_providers::HttpSettings;
-use pm_testkit::fake_jira::{basic, spawn};
+use pm_testkit::fake_jira::{basic, spawn, spawn_dc};
 
 fn settings() -> HttpSettings {
     HttpSettings {
@@ -111,7 +111,7 @@ async fn cloud_reads_a_projects_statuses_priorities_types_and_transitions() {
 
 #[tokio::test]
 async fn data_center_reads_the_same_through_v2() {
-    let (base, _) = spawn("Bearer pat-v").await;
+    let (base, _) = spawn_dc("Bearer pat-v").await;
     check(&*jira(
         &base,
         ProviderKind::JiraDataCenter,

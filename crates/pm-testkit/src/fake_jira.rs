@@ -1,7 +1,14 @@
-//! A fake Jira that answers as the real one does: bodies taken from the official OpenAPI
-//! document's examples (read from `../shared/specs` at run time, or `PM_MCP_SPECS_DIR`), real
-//! offset paging, Jira's error bodies, 401/403/404/429/5xx and slow answers. Data Center answers
-//! are hand-written (no published spec exists).
+//! A fake Jira that answers as the real one does, in two editions:
+//! - **Cloud** ([`spawn`]): REST v3 + Agile 1.0; bodies taken from the official OpenAPI
+//!   documents' examples (read from `../shared/specs` at run time, or `PM_MCP_SPECS_DIR`); ADF rich
+//!   text; users by `accountId`; `search/jql` with `nextPageToken` paging and bounded queries only.
+//! - **Data Center** ([`spawn_dc`]): REST v2 + Agile 1.0, hand-written after Jira Server's REST
+//!   reference (no published OpenAPI document): wiki-markup strings, users with `key` ≠ `name`
+//!   identified by the username, `startAt` / `maxResults` / `total` paging, Epic Link / Epic Name.
+//!
+//! Both validate as Jira does: JQL values that name nothing are a 400 in Jira's error shape,
+//! create/edit fields are checked (and refused) before anything is stored, searches return only
+//! the asked fields, keys are never reused; plus 401/403/404/429/5xx and slow answers.
 #![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
 
 use std::collections::HashMap;
@@ -52,7 +59,17 @@ pub fn example_of(path: &str, method: &str) -> Value {
         .clone()
 }
 
+/// Which Jira the fake is: Cloud (REST v3, ADF, account ids, `search/jql` token paging) or Data
+/// Center (REST v2, wiki markup, usernames, `startAt` paging). Each edition serves only its own
+/// routes, as the real products do (Data Center has no `/rest/api/3`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edition {
+    Cloud,
+    DataCenter,
+}
+
 pub struct Fake {
+    pub edition: Edition,
     project_template: Value,
     myself: Value,
     server_info: Value,
@@ -62,6 +79,9 @@ pub struct Fake {
     pub queries: Mutex<Vec<String>>,
     issue_template: Value,
     pub issues: Mutex<Vec<FakeIssue>>,
+    /// The number of the next issue key. Jira never reuses a key, even after a delete (an
+    /// issue key is the project's counter, `pcounter`, which only grows).
+    next_key: Mutex<HashMap<String, usize>>,
     /// Comments and worklogs per issue key, as Jira would answer them.
     pub comments: Mutex<HashMap<String, Vec<Value>>>,
     pub worklogs: Mutex<HashMap<String, Vec<Value>>>,
@@ -69,6 +89,8 @@ pub struct Fake {
     pub sprints: Mutex<Vec<Value>>,
     /// Rich text received by the Data Center endpoints, as sent.
     pub dc_texts: Mutex<Vec<String>>,
+    /// Every request body received by the write routes, in order (`"METHOD path"`, body).
+    pub bodies: Mutex<Vec<(String, Value)>>,
     flaky: AtomicUsize,
     expected_auth: String,
 }
@@ -81,12 +103,24 @@ pub struct FakeIssue {
     pub key: String,
     pub project: String,
     pub summary: String,
+    /// As the edition stores it: an ADF document (Cloud) or a wiki-markup string (Data Center);
+    /// `null` when empty.
+    pub description: Value,
     pub status: (&'static str, &'static str),
+    /// The account id (Cloud) or the username (Data Center).
     pub assignee: Option<String>,
     pub sprint: Option<u64>,
     pub story_points: Option<f64>,
     pub issue_type: String,
+    /// The parent: on Cloud `fields.parent` for every level; on Data Center a sub-task's parent
+    /// (`fields.parent`), else the epic, shown in the Epic Link field.
     pub parent: Option<String>,
+    /// Data Center: an epic's Epic Name (required when creating an epic).
+    pub epic_name: Option<String>,
+    pub priority: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub due: Option<String>,
+    pub labels: Vec<String>,
     pub watchers: Vec<String>,
     pub links: Vec<(String, String)>,
     pub created: String,
@@ -95,28 +129,125 @@ pub struct FakeIssue {
 }
 
 const MIA: &str = "5b10a2844c20165700ede21g";
+const RAVI: &str = "6c20b3955d31276811fef32h";
 
-fn fake_issues() -> Vec<FakeIssue> {
+/// The Data Center users: `(key, name, display name, e-mail)`. Users created since Jira 8 get a
+/// generated key `JIRAUSER<id>` that differs from their username; the REST API takes the
+/// username (`name`) in assignee, watcher, lead and JQL values (Atlassian, "Jira 8.0 upgrade
+/// notes": user keys for new users; Jira Server REST v2 `PUT /issue/{key}/assignee` takes
+/// `{"name": …}`).
+const DC_USERS: [(&str, &str, &str, &str); 2] = [
+    ("JIRAUSER10100", "mia", "Mia Krystof", "mia@example.com"),
+    ("JIRAUSER10200", "ravi", "Ravi Sharma", "ravi@example.com"),
+];
+
+/// The Cloud users: `(accountId, display name, e-mail)`.
+const CLOUD_USERS: [(&str, &str, &str); 2] = [
+    (MIA, "Mia Krystof", "mia@example.com"),
+    (RAVI, "Ravi Sharma", "ravi@example.com"),
+];
+
+/// Data Center's Jira Software fields for epics: Epic Link (on an epic's children) and Epic Name
+/// (required on an epic), as a Jira Software install creates them.
+const EPIC_LINK: &str = "customfield_10100";
+const EPIC_NAME: &str = "customfield_10102";
+
+/// The priorities of the default priority scheme (Jira's `GET /priority`).
+const PRIORITIES: [&str; 5] = ["Highest", "High", "Medium", "Low", "Lowest"];
+
+/// The issue types of the fake's projects.
+const ISSUE_TYPES: [&str; 5] = ["Task", "Bug", "Story", "Epic", "Sub-task"];
+
+impl Fake {
+    /// The connection's own user as the edition identifies users.
+    fn me(&self) -> &'static str {
+        match self.edition {
+            Edition::Cloud => MIA,
+            Edition::DataCenter => DC_USERS[0].1,
+        }
+    }
+
+    fn known_user(&self, id: &str) -> bool {
+        match self.edition {
+            Edition::Cloud => CLOUD_USERS.iter().any(|u| u.0 == id),
+            Edition::DataCenter => DC_USERS.iter().any(|u| u.1 == id),
+        }
+    }
+
+    /// A user as the edition shows one: `accountId` (Cloud), `key` + `name` (Data Center).
+    fn user_json(&self, id: &str) -> Value {
+        match self.edition {
+            Edition::Cloud => {
+                let (name, email) = CLOUD_USERS
+                    .iter()
+                    .find(|u| u.0 == id)
+                    .map_or((id, ""), |u| (u.1, u.2));
+                json!({ "accountId": id, "accountType": "atlassian", "displayName": name, "emailAddress": email, "active": true })
+            }
+            Edition::DataCenter => match DC_USERS.iter().find(|u| u.1 == id) {
+                Some((key, name, display, email)) => {
+                    json!({ "key": key, "name": name, "displayName": display, "emailAddress": email, "active": true })
+                }
+                None => json!({ "name": id, "displayName": id, "active": false }),
+            },
+        }
+    }
+
+    /// The story points field: Cloud's "Story point estimate" (customfield_10016), Data
+    /// Center's "Story Points" (customfield_10106, the id a Jira Software install creates).
+    fn points_field(&self) -> (&'static str, &'static str) {
+        match self.edition {
+            Edition::Cloud => ("customfield_10016", "Story point estimate"),
+            Edition::DataCenter => ("customfield_10106", "Story Points"),
+        }
+    }
+
+    fn api(&self) -> &'static str {
+        match self.edition {
+            Edition::Cloud => "3",
+            Edition::DataCenter => "2",
+        }
+    }
+}
+
+/// A one-paragraph ADF document.
+fn adf_text(text: &str) -> Value {
+    json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": text }] }] })
+}
+
+fn fake_issues(edition: Edition) -> Vec<FakeIssue> {
     let statuses = [
         ("To Do", "new"),
         ("In Progress", "indeterminate"),
         ("Done", "done"),
     ];
+    let me = match edition {
+        Edition::Cloud => MIA,
+        Edition::DataCenter => DC_USERS[0].1,
+    };
     (1..=12)
         .map(|i| FakeIssue {
             key: format!("EX-{i}"),
             project: "EX".into(),
             summary: format!("Example task {i}"),
+            description: match edition {
+                Edition::Cloud => adf_text(&format!("Details of EX-{i}")),
+                Edition::DataCenter => json!(format!("Details of EX-{i}")),
+            },
             status: statuses[i % 3],
-            assignee: (i % 2 == 1).then(|| MIA.to_string()),
+            assignee: (i % 2 == 1).then(|| me.to_string()),
             sprint: (i <= 6).then_some(7),
             story_points: Some((i % 5 + 1) as f64),
             issue_type: "Task".into(),
             parent: None,
+            epic_name: None,
+            priority: Some("Medium".into()),
+            due: None,
+            labels: Vec::new(),
             watchers: Vec::new(),
             links: Vec::new(),
             created: at(-6, 9),
-            history: seed_history(i, statuses[i % 3].0),
+            history: seed_history(i, statuses[i % 3].0, edition),
         })
         .collect()
 }
@@ -141,9 +272,9 @@ fn sprint_item(from: Option<u64>, to: Option<u64>) -> Value {
     json!({ "field": "Sprint", "fieldtype": "custom", "fieldId": "customfield_10020", "from": id(from), "fromString": name(from), "to": id(to), "toString": name(to) })
 }
 
-fn points_item(from: Option<f64>, to: Option<f64>) -> Value {
+fn points_item(field: (&str, &str), from: Option<f64>, to: Option<f64>) -> Value {
     let s = |p: Option<f64>| p.map(|p| p.to_string());
-    json!({ "field": "Story point estimate", "fieldtype": "custom", "fieldId": "customfield_10016", "from": null, "fromString": s(from), "to": null, "toString": s(to) })
+    json!({ "field": field.1, "fieldtype": "custom", "fieldId": field.0, "from": null, "fromString": s(from), "to": null, "toString": s(to) })
 }
 
 fn entry(at: &str, items: Vec<Value>) -> Value {
@@ -173,7 +304,11 @@ fn sprint_at(days: i64, hour: u32) -> String {
 /// first six joined Sprint 7 before it started (day -0, 08:00), except EX-6, added on day 2; work
 /// started on day 1; done work finished on days 3 to 5; EX-4 was re-estimated from 1 to 5 points
 /// on day 3. Created six days before the start.
-fn seed_history(i: usize, status: &str) -> Vec<Value> {
+fn seed_history(i: usize, status: &str, edition: Edition) -> Vec<Value> {
+    let points = match edition {
+        Edition::Cloud => ("customfield_10016", "Story point estimate"),
+        Edition::DataCenter => ("customfield_10106", "Story Points"),
+    };
     let mut h = Vec::new();
     if i <= 6 {
         let when = if i == 6 { at(2, 10) } else { at(0, 8) };
@@ -183,7 +318,10 @@ fn seed_history(i: usize, status: &str) -> Vec<Value> {
         h.push(entry(&at(1, 10), vec![status_item("To Do", "In Progress")]));
     }
     if i == 4 {
-        h.push(entry(&at(3, 12), vec![points_item(Some(1.0), Some(5.0))]));
+        h.push(entry(
+            &at(3, 12),
+            vec![points_item(points, Some(1.0), Some(5.0))],
+        ));
     }
     if status == "Done" {
         h.push(entry(
@@ -222,25 +360,95 @@ fn jira_now() -> String {
 }
 
 fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
-    let mut v = f.issue_template.clone();
+    let number = i.key.rsplit('-').next().unwrap_or("0");
+    let mut v = match f.edition {
+        Edition::Cloud => f.issue_template.clone(),
+        // Jira Server REST v2 issue bean (`GET /rest/api/2/issue/{key}`).
+        Edition::DataCenter => {
+            json!({ "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations", "fields": {} })
+        }
+    };
     v["key"] = json!(i.key);
-    v["id"] = json!(format!("2{}", i.key.trim_start_matches("EX-")));
+    v["id"] = json!(format!("2{number}"));
+    v["self"] = json!(format!(
+        "https://jira.example.com/rest/api/{}/issue/2{number}",
+        f.api()
+    ));
     let fields = &mut v["fields"];
     fields["summary"] = json!(i.summary);
-    fields["description"] = json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": format!("Details of {}", i.key) }] }] });
-    fields["status"] = json!({ "name": i.status.0, "statusCategory": { "key": i.status.1 } });
+    fields["description"] = i.description.clone();
+    fields["status"] = json!({ "name": i.status.0, "id": status_id(i.status.0), "statusCategory": { "key": i.status.1 } });
     fields["assignee"] = match &i.assignee {
-        Some(id) => json!({ "accountId": id, "displayName": "Mia Krystof", "active": true }),
+        Some(id) => f.user_json(id),
         None => Value::Null,
     };
+    fields["reporter"] = f.user_json(f.me());
     fields["project"] = json!({ "key": i.project, "id": "10000", "name": "Example" });
-    fields["customfield_10016"] = json!(i.story_points);
-    fields["issuetype"] = json!({ "name": i.issue_type });
+    fields[f.points_field().0] = json!(i.story_points);
+    fields["issuetype"] = json!({ "name": i.issue_type, "subtask": i.issue_type == "Sub-task" });
+    let subtask = i.issue_type == "Sub-task";
     fields["parent"] = match &i.parent {
+        // Data Center: `parent` is a sub-task's only; an epic's children show it in Epic Link
+        // (Jira Software Server: "Epic Link" custom field, type gh-epic-link).
+        Some(_) if f.edition == Edition::DataCenter && !subtask => Value::Null,
         Some(p) => json!({ "key": p }),
         None => Value::Null,
     };
+    if f.edition == Edition::DataCenter {
+        fields[EPIC_LINK] = match &i.parent {
+            Some(p) if !subtask => json!(p),
+            _ => Value::Null,
+        };
+        fields[EPIC_NAME] = json!(i.epic_name);
+    }
+    fields["priority"] = match &i.priority {
+        Some(p) => json!({ "name": p }),
+        None => Value::Null,
+    };
+    fields["duedate"] = json!(i.due);
+    fields["labels"] = json!(i.labels);
+    fields["created"] = json!(i.created);
+    fields["updated"] = json!(
+        i.history
+            .last()
+            .and_then(|h| h["created"].as_str())
+            .unwrap_or(&i.created)
+    );
     v
+}
+
+/// Keeps only the asked fields, as Jira does: `*all` / `*navigable` keep everything, `id` keeps
+/// none, a list keeps those named. `None` is the edition's default (Cloud's `search/jql`:
+/// "The default is `id`"; everywhere else every navigable field).
+fn select_fields(mut v: Value, wanted: Option<&[String]>) -> Value {
+    let Some(wanted) = wanted else {
+        return v;
+    };
+    if wanted.iter().any(|w| w == "*all" || w == "*navigable") {
+        return v;
+    }
+    if let Some(fields) = v["fields"].as_object_mut() {
+        fields.retain(|k, _| wanted.iter().any(|w| w == k));
+    }
+    if wanted.iter().all(|w| w == "id")
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("fields");
+    }
+    v
+}
+
+/// A `fields` request value: a JSON array (POST bodies) or a comma-separated string (query).
+fn field_list(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::Array(a) => Some(
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+        ),
+        Value::String(s) => Some(s.split(',').map(|x| x.trim().to_string()).collect()),
+        _ => None,
+    }
 }
 
 /// Jira's search embeds at most 100 changelog entries per issue; the rest is read from
@@ -250,7 +458,6 @@ fn with_changelog(mut v: Value, i: &FakeIssue, changelog: bool) -> Value {
         let shown: Vec<Value> = i.history.iter().take(100).cloned().collect();
         v["changelog"] = json!({ "startAt": 0, "maxResults": shown.len(), "total": i.history.len(), "histories": shown });
     }
-    v["fields"]["created"] = json!(i.created);
     v
 }
 
@@ -304,22 +511,75 @@ fn unquote(s: &str) -> Option<String> {
     Some(out)
 }
 
+/// Jira's answer to a JQL value that names nothing: 400 with
+/// `"The value 'NOPE' does not exist for the field 'project'."` (Jira validates every literal of
+/// a clause against the site — projects, sprints, users, issue types, statuses — and refuses the
+/// whole query rather than answering "no results"; JQL docs, "Advanced searching — fields
+/// reference", and the ErrorCollection 400 of `POST /rest/api/3/search/jql`).
+fn no_such(value: &str, field: &str) -> String {
+    format!("The value '{value}' does not exist for the field '{field}'.")
+}
+
+/// Checks every value of the query against the site, as Jira does before searching.
+fn validate_jql(f: &Fake, jql: &str) -> Result<(), String> {
+    for clause in clauses(jql) {
+        let c = clause.trim();
+        if let Some(v) = c.strip_prefix("project = ") {
+            let p = unquote(v).ok_or_else(|| bad_jql(c))?;
+            if !f.projects.lock().unwrap().iter().any(|(k, _)| *k == p) {
+                return Err(no_such(&p, "project"));
+            }
+        } else if let Some(v) = c.strip_prefix("sprint = ") {
+            let s = unquote(v).ok_or_else(|| bad_jql(c))?;
+            let known = s.parse::<u64>().ok().is_some_and(|id| {
+                f.sprints
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["id"] == json!(id))
+            });
+            if !known {
+                return Err(no_such(&s, "sprint"));
+            }
+        } else if let Some(v) = c.strip_prefix("assignee = ") {
+            if v.trim() != "currentUser()" {
+                let a = unquote(v).ok_or_else(|| bad_jql(c))?;
+                if !f.known_user(&a) {
+                    return Err(no_such(&a, "assignee"));
+                }
+            }
+        } else if let Some(v) = c.strip_prefix("issuetype = ") {
+            let t = unquote(v).ok_or_else(|| bad_jql(c))?;
+            if !ISSUE_TYPES.iter().any(|x| x.eq_ignore_ascii_case(&t)) {
+                return Err(no_such(&t, "issuetype"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bad_jql(clause: &str) -> String {
+    format!("Error in the JQL Query: the clause '{clause}' could not be parsed.")
+}
+
 /// Evaluates the JQL pm-mcp writes; anything else is a 400, as Jira answers bad JQL.
-fn matches(issue: &FakeIssue, jql: &str) -> Result<bool, String> {
+fn matches(f: &Fake, issue: &FakeIssue, jql: &str) -> Result<bool, String> {
     for clause in clauses(jql) {
         let c = clause.trim();
         let ok = if c == "assignee = currentUser()" {
-            issue.assignee.as_deref() == Some(MIA)
+            issue.assignee.as_deref() == Some(f.me())
         } else if c == "assignee is EMPTY" {
             issue.assignee.is_none()
         } else if let Some(v) = c.strip_prefix("project = ") {
-            unquote(v).ok_or("bad project value")? == issue.project
+            unquote(v).ok_or_else(|| bad_jql(c))? == issue.project
         } else if let Some(v) = c.strip_prefix("assignee = ") {
-            Some(unquote(v).ok_or("bad assignee value")?) == issue.assignee
+            Some(unquote(v).ok_or_else(|| bad_jql(c))?) == issue.assignee
         } else if let Some(v) = c.strip_prefix("issuetype = ") {
-            unquote(v).ok_or("bad issuetype value")? == issue.issue_type
+            unquote(v)
+                .ok_or_else(|| bad_jql(c))?
+                .eq_ignore_ascii_case(&issue.issue_type)
         } else if let Some(v) = c.strip_prefix("sprint = ") {
-            unquote(v).ok_or("bad sprint value")?.parse::<u64>().ok() == issue.sprint
+            unquote(v).ok_or_else(|| bad_jql(c))?.parse::<u64>().ok() == issue.sprint
         } else if let Some(list) = c
             .strip_prefix("status in (")
             .and_then(|l| l.strip_suffix(')'))
@@ -334,7 +594,7 @@ fn matches(issue: &FakeIssue, jql: &str) -> Result<bool, String> {
         } else if c == "statusCategory = Done" {
             issue.status.1 == "done"
         } else if let Some(v) = c.strip_prefix("updated >= ") {
-            let day = unquote(v).ok_or("bad updated value")?;
+            let day = unquote(v).ok_or_else(|| bad_jql(c))?;
             let last = issue
                 .history
                 .last()
@@ -342,7 +602,7 @@ fn matches(issue: &FakeIssue, jql: &str) -> Result<bool, String> {
                 .unwrap_or(&issue.created);
             last[..10] >= day[..day.len().min(10)]
         } else if let Some(v) = c.strip_prefix("text ~ ") {
-            let t = unquote(v).ok_or("bad text value")?.to_lowercase();
+            let t = unquote(v).ok_or_else(|| bad_jql(c))?.to_lowercase();
             issue.summary.to_lowercase().contains(&t)
         } else {
             return Err(format!("Error in the JQL Query: unexpected clause '{c}'"));
@@ -354,6 +614,35 @@ fn matches(issue: &FakeIssue, jql: &str) -> Result<bool, String> {
     Ok(true)
 }
 
+/// The issues a query finds, or Jira's 400 for a query it refuses.
+fn run_jql(f: &Fake, jql: &str) -> Result<Vec<FakeIssue>, Response> {
+    f.queries.lock().unwrap().push(jql.to_string());
+    if let Err(e) = validate_jql(f, jql) {
+        return Err(jql_error(&e));
+    }
+    let all = f.issues.lock().unwrap().clone();
+    let mut hits = Vec::new();
+    for issue in all {
+        match matches(f, &issue, jql) {
+            Ok(true) => hits.push(issue),
+            Ok(false) => {}
+            Err(e) => return Err(jql_error(&e)),
+        }
+    }
+    Ok(hits)
+}
+
+/// A refused query: 400 and an ErrorCollection with `warningMessages`, as Jira's search answers.
+fn jql_error(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "errorMessages": [message], "errors": {}, "warningMessages": [] })),
+    )
+        .into_response()
+}
+
+/// Cloud: `POST /rest/api/3/search/jql` (spec): token paging (`nextPageToken`, `isLast`),
+/// `maxResults` at most 100 with fields (5000 with only ids), `fields` defaulting to `id`.
 async fn search_jql(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -364,30 +653,37 @@ async fn search_jql(
         return r;
     }
     let jql = body["jql"].as_str().unwrap_or("").to_string();
-    f.queries.lock().unwrap().push(jql.clone());
     let max = body["maxResults"].as_u64().unwrap_or(50).min(100) as usize;
     let start: usize = body["nextPageToken"]
         .as_str()
         .and_then(|t| t.strip_prefix("page-"))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let mut hits = Vec::new();
-    let all = f.issues.lock().unwrap().clone();
-    for issue in &all {
-        match matches(issue, &jql) {
-            Ok(true) => hits.push(issue.clone()),
-            Ok(false) => {}
-            Err(e) => return jira_error(StatusCode::BAD_REQUEST, &e),
-        }
+    // "For performance reasons, this parameter requires a bounded query" (spec, `jql` of
+    // `POST /rest/api/3/search/jql`): a query without a condition is refused.
+    if clauses(&jql).is_empty() {
+        return jql_error(
+            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
+        );
     }
+    let hits = match run_jql(&f, &jql) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
     let changelog = body["expand"]
         .as_str()
         .is_some_and(|e| e.split(',').any(|x| x.trim() == "changelog"));
+    let wanted = field_list(&body["fields"]).unwrap_or_else(|| vec!["id".to_string()]);
     let page: Vec<Value> = hits
         .iter()
         .skip(start)
         .take(max)
-        .map(|i| with_changelog(issue_json(&f, i), i, changelog))
+        .map(|i| {
+            select_fields(
+                with_changelog(issue_json(&f, i), i, changelog),
+                Some(&wanted),
+            )
+        })
         .collect();
     let end = start + page.len();
     let mut out = json!({ "issues": page, "isLast": end >= hits.len() });
@@ -397,6 +693,9 @@ async fn search_jql(
     axum::Json(out).into_response()
 }
 
+/// Data Center: `POST /rest/api/2/search` (Jira Server REST v2): `startAt` / `maxResults` /
+/// `total` paging, `maxResults` capped at 1000 (`jira.search.views.default.max`), `expand` a
+/// list, `fields` defaulting to every navigable field.
 async fn dc_search(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -407,27 +706,28 @@ async fn dc_search(
         return r;
     }
     let jql = body["jql"].as_str().unwrap_or("").to_string();
-    let max = body["maxResults"].as_u64().unwrap_or(50) as usize;
+    let max = body["maxResults"].as_u64().unwrap_or(50).min(1000) as usize;
     let start = body["startAt"].as_u64().unwrap_or(0) as usize;
-    let all = f.issues.lock().unwrap().clone();
-    let hits: Vec<&FakeIssue> = all
-        .iter()
-        .filter(|i| matches(i, &jql).unwrap_or(false))
-        .collect();
+    let hits = match run_jql(&f, &jql) {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let changelog = body["expand"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|x| x == "changelog"));
+    let wanted = field_list(&body["fields"]);
     let page: Vec<Value> = hits
         .iter()
         .skip(start)
         .take(max)
         .map(|i| {
-            let changelog = body["expand"]
-                .as_array()
-                .is_some_and(|e| e.iter().any(|x| x == "changelog"));
-            let mut v = with_changelog(issue_json(&f, i), i, changelog);
-            v["fields"]["description"] = json!(format!("Details of {}", i.key));
-            v
+            select_fields(
+                with_changelog(issue_json(&f, i), i, changelog),
+                wanted.as_deref(),
+            )
         })
         .collect();
-    axum::Json(json!({ "startAt": start, "maxResults": max, "total": hits.len(), "issues": page }))
+    axum::Json(json!({ "expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": page }))
         .into_response()
 }
 
@@ -451,6 +751,217 @@ fn transitions_from(status: &str) -> Vec<(String, (&'static str, &'static str))>
     out
 }
 
+/// Jira's answer to a create or edit it refuses: 400 and `{"errorMessages": [], "errors": {field:
+/// message}}` (ErrorCollection; spec example of `POST /rest/api/3/issue` 400).
+fn field_errors(errors: serde_json::Map<String, Value>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({ "errorMessages": [], "errors": errors })),
+    )
+        .into_response()
+}
+
+/// Checks and applies the `fields` of a create or an edit, as Jira does: every field is
+/// validated before anything is stored, and the first bad one is named in `errors`.
+/// - `description`: an ADF document on Cloud v3 ("Operation value must be an Atlassian
+///   Document", spec: REST v3 takes ADF in rich-text fields), a wiki-markup string on Data Center.
+/// - `assignee`: `{"accountId": …}` on Cloud (usernames were removed from Cloud's APIs, Atlassian
+///   "Deprecation notice — user privacy API migration guide"), `{"name": username}` on Data Center.
+/// - `priority`: `{"name"|"id"}` of a priority of the scheme; `duedate`: `YYYY-MM-DD` ("Error
+///   parsing date string"); `labels`: strings without spaces ("The label '…' contains spaces").
+/// - a field Jira does not know or that is not on the screen: "Field '…' cannot be set. It is
+///   not on the appropriate screen, or unknown."
+fn apply_fields(
+    f: &Fake,
+    issue: &mut FakeIssue,
+    fields: &serde_json::Map<String, Value>,
+    all: &[FakeIssue],
+) -> Result<Vec<Value>, serde_json::Map<String, Value>> {
+    let mut errors = serde_json::Map::new();
+    let mut changes = Vec::new();
+    let mut next = issue.clone();
+    let (points_id, points_name) = f.points_field();
+    for (k, v) in fields {
+        match k.as_str() {
+            "project" | "issuetype" => {} // create only; checked by the caller
+            "summary" => match v.as_str().map(str::trim).filter(|s| !s.is_empty()) {
+                Some(s) => next.summary = s.to_string(),
+                None => {
+                    errors.insert(k.clone(), json!("You must specify a summary of the issue."));
+                }
+            },
+            "description" => {
+                let ok = match f.edition {
+                    Edition::Cloud => {
+                        v.is_null() || (v["type"] == "doc" && v["content"].is_array())
+                    }
+                    Edition::DataCenter => v.is_null() || v.is_string(),
+                };
+                if ok {
+                    if let Some(t) = v.as_str() {
+                        f.dc_texts.lock().unwrap().push(t.to_string());
+                    }
+                    next.description = v.clone();
+                } else if f.edition == Edition::Cloud {
+                    errors.insert(k.clone(), json!("Operation value must be an Atlassian Document (see the Atlassian Document Format)"));
+                } else {
+                    errors.insert(k.clone(), json!("Operation value must be a string"));
+                }
+            }
+            "assignee" => {
+                let who = match f.edition {
+                    Edition::Cloud => v.get("accountId"),
+                    Edition::DataCenter => v.get("name"),
+                };
+                match (v.is_null(), who) {
+                    (true, _) | (false, Some(Value::Null)) => next.assignee = None,
+                    (false, Some(Value::String(id))) if f.known_user(id) => {
+                        next.assignee = Some(id.clone());
+                    }
+                    (false, Some(Value::String(id))) => {
+                        errors.insert(k.clone(), json!(format!("User '{id}' does not exist.")));
+                    }
+                    _ => {
+                        let msg = match f.edition {
+                            Edition::Cloud => {
+                                "'accountId' must be the only user identifying field in GDPR strict mode."
+                            }
+                            Edition::DataCenter => "Specify a user by 'name' (the username).",
+                        };
+                        errors.insert(k.clone(), json!(msg));
+                    }
+                }
+            }
+            "priority" => {
+                let name = v["name"].as_str().or_else(|| {
+                    v["id"]
+                        .as_str()
+                        .and_then(|id| id.parse::<usize>().ok())
+                        .and_then(|n| PRIORITIES.get(n.wrapping_sub(1)).copied())
+                });
+                match name.and_then(|n| PRIORITIES.iter().find(|p| p.eq_ignore_ascii_case(n))) {
+                    Some(p) => next.priority = Some(p.to_string()),
+                    None if v.is_null() => next.priority = None,
+                    None => {
+                        errors.insert(k.clone(), json!("The priority selected is invalid."));
+                    }
+                }
+            }
+            "duedate" => match v {
+                Value::Null => next.due = None,
+                Value::String(d) if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => {
+                    next.due = Some(d.clone());
+                }
+                other => {
+                    errors.insert(
+                        k.clone(),
+                        json!(format!(
+                            "Error parsing date string: {}",
+                            other.as_str().unwrap_or("")
+                        )),
+                    );
+                }
+            },
+            "labels" => {
+                let list: Option<Vec<String>> = v.as_array().map(|a| {
+                    a.iter()
+                        .filter_map(|l| l.as_str().map(str::to_string))
+                        .collect()
+                });
+                match list {
+                    Some(l) => match l.iter().find(|x| x.contains(' ') || x.is_empty()) {
+                        Some(bad) => {
+                            errors.insert(
+                                k.clone(),
+                                json!(format!(
+                                    "The label '{bad}' contains spaces which is invalid."
+                                )),
+                            );
+                        }
+                        None => next.labels = l,
+                    },
+                    None if v.is_null() => next.labels = Vec::new(),
+                    None => {
+                        errors.insert(k.clone(), json!("Labels must be a list of strings."));
+                    }
+                }
+            }
+            // Data Center: only a sub-task has a `parent` field on its screens.
+            "parent" if f.edition == Edition::DataCenter && next.issue_type != "Sub-task" => {
+                errors.insert(k.clone(), json!("Field 'parent' cannot be set. It is not on the appropriate screen, or unknown."));
+            }
+            EPIC_LINK
+                if f.edition == Edition::DataCenter
+                    && next.issue_type != "Sub-task"
+                    && next.issue_type != "Epic" =>
+            {
+                match v.as_str() {
+                    Some(e) if all.iter().any(|i| i.key == e && i.issue_type == "Epic") => {
+                        next.parent = Some(e.to_string());
+                    }
+                    None if v.is_null() => next.parent = None,
+                    _ => {
+                        errors.insert(
+                            k.clone(),
+                            json!(format!(
+                                "The issue '{}' is not an epic.",
+                                v.as_str().unwrap_or("")
+                            )),
+                        );
+                    }
+                }
+            }
+            EPIC_NAME if f.edition == Edition::DataCenter && next.issue_type == "Epic" => {
+                match v.as_str().map(str::trim).filter(|n| !n.is_empty()) {
+                    Some(n) => next.epic_name = Some(n.to_string()),
+                    None => {
+                        errors.insert(k.clone(), json!("Epic Name is required."));
+                    }
+                }
+            }
+            "parent" => match v["key"].as_str() {
+                Some(p) if all.iter().any(|i| i.key == p) => next.parent = Some(p.to_string()),
+                None if v.is_null() => next.parent = None,
+                _ => {
+                    errors.insert(k.clone(), json!("Could not find issue by id or key."));
+                }
+            },
+            "timetracking" => {}
+            id if id == points_id => match v {
+                Value::Null => next.story_points = None,
+                Value::Number(n) => next.story_points = n.as_f64(),
+                _ => {
+                    errors.insert(
+                        k.clone(),
+                        json!(format!("Operation value must be a number ({points_name}).")),
+                    );
+                }
+            },
+            other => {
+                errors.insert(
+                    other.to_string(),
+                    json!(format!("Field '{other}' cannot be set. It is not on the appropriate screen, or unknown.")),
+                );
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if next.story_points != issue.story_points {
+        changes.push(points_item(
+            f.points_field(),
+            issue.story_points,
+            next.story_points,
+        ));
+    }
+    *issue = next;
+    Ok(changes)
+}
+
+/// `POST /rest/api/{2,3}/issue`: the project and issue type must exist, then every field is
+/// checked (see [`apply_fields`]); nothing is created unless all are accepted. Keys come from the
+/// project's counter and are never reused, even after a delete.
 async fn create_issue(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -460,56 +971,200 @@ async fn create_issue(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    let fields = &body["fields"];
-    let project = fields["project"]["key"].as_str().unwrap_or("");
-    let summary = fields["summary"].as_str().unwrap_or("").trim();
+    f.bodies
+        .lock()
+        .unwrap()
+        .push(("POST issue".into(), body.clone()));
+    let empty = serde_json::Map::new();
+    let fields = body["fields"].as_object().unwrap_or(&empty);
+    let project = body["fields"]["project"]["key"].as_str().unwrap_or("");
     let mut errors = serde_json::Map::new();
-    if project != "EX" {
+    if !f.projects.lock().unwrap().iter().any(|(k, _)| k == project) {
         errors.insert("project".into(), json!("Specify a valid project ID or key"));
     }
-    if summary.is_empty() {
+    let kind = body["fields"]["issuetype"]["name"].as_str().unwrap_or("");
+    let Some(kind) = ISSUE_TYPES.iter().find(|t| t.eq_ignore_ascii_case(kind)) else {
+        errors.insert("issuetype".into(), json!("Specify an issue type"));
+        return field_errors(errors);
+    };
+    if body["fields"]["summary"]
+        .as_str()
+        .is_none_or(|s| s.trim().is_empty())
+    {
         errors.insert(
             "summary".into(),
             json!("You must specify a summary of the issue."),
         );
     }
-    if !fields["description"].is_null() && fields["description"]["type"] != "doc" {
-        errors.insert(
-            "description".into(),
-            json!(
-                "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
-            ),
-        );
-    }
     if !errors.is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({ "errorMessages": [], "errors": errors })),
-        )
-            .into_response();
+        return field_errors(errors);
     }
     let mut issues = f.issues.lock().unwrap();
-    let key = format!("EX-{}", issues.len() + 1);
-    issues.push(FakeIssue {
-        key: key.clone(),
-        project: "EX".into(),
-        summary: summary.to_string(),
+    let mut issue = FakeIssue {
+        key: String::new(),
+        project: project.to_string(),
+        summary: String::new(),
+        description: Value::Null,
         status: WORKFLOW[0],
-        assignee: fields["assignee"]["accountId"].as_str().map(str::to_string),
+        assignee: None,
         sprint: None,
         story_points: None,
-        issue_type: fields["issuetype"]["name"]
-            .as_str()
-            .unwrap_or("Task")
-            .to_string(),
-        parent: fields["parent"]["key"].as_str().map(str::to_string),
+        issue_type: kind.to_string(),
+        parent: None,
+        epic_name: None,
+        priority: Some("Medium".into()),
+        due: None,
+        labels: Vec::new(),
         watchers: Vec::new(),
         links: Vec::new(),
         created: jira_now(),
         history: Vec::new(),
-    });
-    (StatusCode::CREATED, axum::Json(json!({ "id": format!("3{}", issues.len()), "key": key, "self": format!("https://your-domain.atlassian.net/rest/api/3/issue/{key}") })))
+    };
+    if let Err(e) = apply_fields(&f, &mut issue, fields, &issues) {
+        return field_errors(e);
+    }
+    if f.edition == Edition::DataCenter && issue.issue_type == "Epic" && issue.epic_name.is_none() {
+        return field_errors(
+            [(EPIC_NAME.to_string(), json!("Epic Name is required."))]
+                .into_iter()
+                .collect(),
+        );
+    }
+    if f.edition == Edition::DataCenter && issue.description.is_null() {
+        f.dc_texts.lock().unwrap().push(String::new());
+    }
+    let n = {
+        let mut counters = f.next_key.lock().unwrap();
+        let c = counters.entry(project.to_string()).or_insert(1);
+        let n = *c;
+        *c += 1;
+        n
+    };
+    issue.key = format!("{project}-{n}");
+    let key = issue.key.clone();
+    issues.push(issue);
+    (StatusCode::CREATED, axum::Json(json!({ "id": format!("3{n}"), "key": key, "self": format!("https://jira.example.com/rest/api/{}/issue/{key}", f.api()) })))
         .into_response()
+}
+
+/// `PUT /rest/api/{2,3}/issue/{key}`: an edit, all fields checked first (see [`apply_fields`]).
+async fn update_issue(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    count(&f, "update");
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    f.bodies
+        .lock()
+        .unwrap()
+        .push((format!("PUT issue/{key}"), body.clone()));
+    let mut issues = f.issues.lock().unwrap();
+    let snapshot = issues.clone();
+    let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
+        return no_issue();
+    };
+    let empty = serde_json::Map::new();
+    let fields = body["fields"].as_object().unwrap_or(&empty);
+    for k in ["project", "issuetype"] {
+        if fields.contains_key(k) {
+            let mut e = serde_json::Map::new();
+            e.insert(
+                k.into(),
+                json!(format!(
+                    "Field '{k}' cannot be set. It is not on the appropriate screen, or unknown."
+                )),
+            );
+            return field_errors(e);
+        }
+    }
+    match apply_fields(&f, issue, fields, &snapshot) {
+        Ok(items) => {
+            for item in items {
+                issue.history.push(entry(&jira_now(), vec![item]));
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => field_errors(e),
+    }
+}
+
+/// 404 for an issue that does not exist (or that the account cannot see), in Jira's words.
+fn no_issue() -> Response {
+    jira_error(
+        StatusCode::NOT_FOUND,
+        "Issue does not exist or you do not have permission to see it.",
+    )
+}
+
+/// `DELETE /rest/api/{2,3}/issue/{key}`: 204; the key is not given out again.
+async fn delete_issue(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let mut issues = f.issues.lock().unwrap();
+    match issues.iter().position(|i| i.key == key) {
+        Some(i) => {
+            issues.remove(i);
+            f.comments.lock().unwrap().remove(&key);
+            f.worklogs.lock().unwrap().remove(&key);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => no_issue(),
+    }
+}
+
+/// `PUT /rest/api/{2,3}/issue/{key}/assignee`: `{"accountId": id|null}` on Cloud (spec: null
+/// unassigns, "-1" is the default assignee); `{"name": username|null}` on Data Center. A body
+/// that names the user the other edition's way is refused, never read as "unassign".
+async fn set_assignee(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    f.bodies
+        .lock()
+        .unwrap()
+        .push((format!("PUT issue/{key}/assignee"), body.clone()));
+    let mut issues = f.issues.lock().unwrap();
+    let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
+        return no_issue();
+    };
+    let field = match f.edition {
+        Edition::Cloud => "accountId",
+        Edition::DataCenter => "name",
+    };
+    match body.get(field) {
+        Some(Value::Null) => issue.assignee = None,
+        Some(Value::String(s)) if s == "-1" => issue.assignee = None,
+        Some(Value::String(s)) if f.known_user(s) => issue.assignee = Some(s.clone()),
+        Some(Value::String(s)) => {
+            let mut e = serde_json::Map::new();
+            e.insert(
+                "assignee".into(),
+                json!(format!("User '{s}' does not exist.")),
+            );
+            return field_errors(e);
+        }
+        _ => {
+            return jira_error(
+                StatusCode::BAD_REQUEST,
+                &format!("The user must be given by '{field}'."),
+            );
+        }
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn get_transitions(
@@ -575,30 +1230,23 @@ async fn do_transition(
     }
 }
 
-async fn set_assignee(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    let mut issues = f.issues.lock().unwrap();
-    let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        );
-    };
-    issue.assignee = body["accountId"].as_str().map(str::to_string);
-    StatusCode::NO_CONTENT.into_response()
-}
-
 fn exists(f: &Fake, key: &str) -> bool {
     f.issues.lock().unwrap().iter().any(|i| i.key == key)
 }
 
+/// `startAt` / `maxResults` of a query, `maxResults` defaulting to `default` and capped at `cap`.
+fn paging(q: &HashMap<String, String>, default: usize, cap: usize) -> (usize, usize) {
+    let start = q.get("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let max = q
+        .get("maxResults")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+        .min(cap);
+    (start, max)
+}
+
+/// `POST /rest/api/{2,3}/issue/{key}/comment`: 404 for an unknown issue; the body is ADF on
+/// Cloud v3 and a wiki-markup string on Data Center v2.
 async fn add_comment(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -609,46 +1257,69 @@ async fn add_comment(
         return r;
     }
     if !exists(&f, &key) {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        );
+        return no_issue();
     }
-    if body["body"]["type"] != "doc" {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "comment": "Comment body must be an Atlassian Document" } }))).into_response();
+    let ok = match f.edition {
+        Edition::Cloud => body["body"]["type"] == "doc",
+        Edition::DataCenter => body["body"].as_str().is_some_and(|b| !b.trim().is_empty()),
+    };
+    if !ok {
+        let msg = match f.edition {
+            Edition::Cloud => "Comment body must be an Atlassian Document",
+            Edition::DataCenter => "Comment body can not be empty!",
+        };
+        return field_errors([("comment".to_string(), json!(msg))].into_iter().collect());
+    }
+    if let Some(t) = body["body"].as_str() {
+        f.dc_texts.lock().unwrap().push(t.to_string());
     }
     let mut all = f.comments.lock().unwrap();
     let list = all.entry(key).or_default();
-    let c = json!({ "id": format!("{}", 10000 + list.len()), "author": f.myself.clone(), "body": body["body"], "created": at(18, 9), "updated": at(18, 9) });
+    let me = f.user_json(f.me());
+    let now = jira_now();
+    let c = json!({ "id": format!("{}", 10000 + list.len()), "author": me, "updateAuthor": me, "body": body["body"], "created": now, "updated": now });
     list.push(c.clone());
     (StatusCode::CREATED, axum::Json(c)).into_response()
 }
 
+/// `GET /rest/api/{2,3}/issue/{key}/comment`: paged (`startAt`, `maxResults` — the spec's
+/// default 100 on Cloud, 50 on Data Center — `total`), `orderBy` `created` / `-created`.
 async fn list_comments(
     State(f): State<Shared>,
     headers: HeaderMap,
     Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
     if !exists(&f, &key) {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        );
+        return no_issue();
     }
-    let list = f
+    let default = match f.edition {
+        Edition::Cloud => 100,
+        Edition::DataCenter => 50,
+    };
+    let (start, max) = paging(&q, default, 5000);
+    let mut list = f
         .comments
         .lock()
         .unwrap()
         .get(&key)
         .cloned()
         .unwrap_or_default();
-    axum::Json(json!({ "startAt": 0, "maxResults": 50, "total": list.len(), "comments": list }))
-        .into_response()
+    if q.get("orderBy").is_some_and(|o| o == "-created") {
+        list.reverse();
+    }
+    let page: Vec<Value> = list.iter().skip(start).take(max).cloned().collect();
+    axum::Json(
+        json!({ "startAt": start, "maxResults": max, "total": list.len(), "comments": page }),
+    )
+    .into_response()
 }
 
+/// `POST /rest/api/{2,3}/issue/{key}/worklog`: at least a minute; `started` in Jira's
+/// `yyyy-MM-dd'T'HH:mm:ss.SSSZ`; the comment ADF on Cloud, a string on Data Center.
 async fn add_worklog(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -659,41 +1330,54 @@ async fn add_worklog(
         return r;
     }
     if !exists(&f, &key) {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        );
+        return no_issue();
     }
     let seconds = body["timeSpentSeconds"].as_i64().unwrap_or(0);
     let started = body["started"].as_str().unwrap_or("");
-    if seconds < 60 || !started.contains('T') {
+    let started_ok = chrono::DateTime::parse_from_str(started, "%Y-%m-%dT%H:%M:%S%.3f%z").is_ok();
+    if seconds < 60 || !started_ok {
         return (
             StatusCode::BAD_REQUEST,
             axum::Json(json!({ "errorMessages": ["Worklog must not be null."], "errors": {} })),
         )
             .into_response();
     }
+    let comment_ok = match f.edition {
+        Edition::Cloud => body["comment"].is_null() || body["comment"]["type"] == "doc",
+        Edition::DataCenter => body["comment"].is_null() || body["comment"].is_string(),
+    };
+    if !comment_ok {
+        return field_errors(
+            [(
+                "comment".to_string(),
+                json!("Operation value must be a string"),
+            )]
+            .into_iter()
+            .collect(),
+        );
+    }
     let mut all = f.worklogs.lock().unwrap();
     let list = all.entry(key).or_default();
-    let w = json!({ "id": format!("{}", 20000 + list.len()), "author": f.myself.clone(), "comment": body["comment"], "started": started, "timeSpentSeconds": seconds });
+    let w = json!({ "id": format!("{}", 20000 + list.len()), "author": f.user_json(f.me()), "comment": body["comment"], "started": started, "timeSpentSeconds": seconds });
     list.push(w.clone());
     (StatusCode::CREATED, axum::Json(w)).into_response()
 }
 
+/// `GET /rest/api/{2,3}/issue/{key}/worklog`: paged (`startAt`, `maxResults` default 5000 in
+/// the spec, `total`).
 async fn list_worklogs(
     State(f): State<Shared>,
     headers: HeaderMap,
     Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
     if !exists(&f, &key) {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        );
+        return no_issue();
     }
+    let (start, max) = paging(&q, 5000, 5000);
     let list = f
         .worklogs
         .lock()
@@ -701,82 +1385,81 @@ async fn list_worklogs(
         .get(&key)
         .cloned()
         .unwrap_or_default();
-    axum::Json(json!({ "startAt": 0, "maxResults": 5000, "total": list.len(), "worklogs": list }))
-        .into_response()
+    let page: Vec<Value> = list.iter().skip(start).take(max).cloned().collect();
+    axum::Json(
+        json!({ "startAt": start, "maxResults": max, "total": list.len(), "worklogs": page }),
+    )
+    .into_response()
 }
 
-/// The site's fields: the spec's example list plus a story points field.
+/// The site's fields. Cloud: the spec's example list plus "Story point estimate"
+/// (customfield_10016). Data Center (`GET /rest/api/2/field`, hand-written: no published
+/// spec): the system fields pm-mcp uses and Jira Software's custom fields with their types.
 async fn fields(State(f): State<Shared>, headers: HeaderMap) -> Response {
     count(&f, "field");
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
+    if f.edition == Edition::DataCenter {
+        let system = [
+            "summary",
+            "description",
+            "status",
+            "priority",
+            "issuetype",
+            "assignee",
+            "reporter",
+            "project",
+            "duedate",
+            "labels",
+            "created",
+            "updated",
+        ];
+        let mut all: Vec<Value> = system
+            .iter()
+            .map(|id| json!({ "id": id, "name": id, "custom": false, "orderable": true, "navigable": true, "searchable": true, "clauseNames": [id] }))
+            .collect();
+        let custom = [
+            (
+                "customfield_10100",
+                "Epic Link",
+                "com.pyxis.greenhopper.jira:gh-epic-link",
+                "any",
+            ),
+            (
+                "customfield_10102",
+                "Epic Name",
+                "com.pyxis.greenhopper.jira:gh-epic-label",
+                "string",
+            ),
+            (
+                "customfield_10104",
+                "Sprint",
+                "com.pyxis.greenhopper.jira:gh-sprint",
+                "array",
+            ),
+            (
+                "customfield_10106",
+                "Story Points",
+                "com.atlassian.jira.plugin.system.customfieldtypes:float",
+                "number",
+            ),
+        ];
+        for (id, name, kind, ty) in custom {
+            let n: u64 = id.trim_start_matches("customfield_").parse().unwrap_or(0);
+            all.push(json!({ "id": id, "name": name, "custom": true, "orderable": true, "navigable": true, "searchable": true, "clauseNames": [format!("cf[{n}]"), name], "schema": { "type": ty, "custom": kind, "customId": n } }));
+        }
+        return axum::Json(Value::Array(all)).into_response();
+    }
     let mut all = example("/rest/api/3/field");
     if let Some(list) = all.as_array_mut() {
-        list.push(json!({ "id": "customfield_10016", "key": "customfield_10016", "name": "Story point estimate", "custom": true, "schema": { "type": "number" } }));
+        list.push(json!({ "id": "customfield_10016", "key": "customfield_10016", "name": "Story point estimate", "custom": true, "schema": { "type": "number", "custom": "com.pyxis.greenhopper.jira:jsw-story-points", "customId": 10016 } }));
     }
     axum::Json(all).into_response()
 }
 
-async fn update_issue(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    count(&f, "update");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    let mut issues = f.issues.lock().unwrap();
-    let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        );
-    };
-    let fields = &body["fields"];
-    if let Some(s) = fields.get("summary") {
-        match s.as_str().filter(|s| !s.is_empty()) {
-            Some(s) => issue.summary = s.to_string(),
-            None => return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "summary": "You must specify a summary of the issue." } }))).into_response(),
-        }
-    }
-    if let Some(a) = fields.get("assignee") {
-        issue.assignee = a["accountId"].as_str().map(str::to_string);
-    }
-    if let Some(p) = fields.get("customfield_10016") {
-        let item = points_item(issue.story_points, p.as_f64());
-        issue.history.push(entry(&jira_now(), vec![item]));
-        issue.story_points = p.as_f64();
-    }
-    if let Some(p) = fields.get("parent") {
-        issue.parent = p["key"].as_str().map(str::to_string);
-    }
-    StatusCode::NO_CONTENT.into_response()
-}
-
-async fn delete_issue(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    let mut issues = f.issues.lock().unwrap();
-    match issues.iter().position(|i| i.key == key) {
-        Some(i) => {
-            issues.remove(i);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => jira_error(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        ),
-    }
-}
-
+/// `POST /rest/api/{2,3}/issue/{key}/watchers`: the body is the user as a JSON string — the
+/// account id on Cloud, the username on Data Center; an unknown user is refused.
 async fn add_watcher(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -793,15 +1476,108 @@ async fn add_watcher(
         );
     };
     let mut issues = f.issues.lock().unwrap();
-    match issues.iter_mut().find(|i| i.key == key) {
-        Some(i) => {
-            i.watchers.push(who.to_string());
-            StatusCode::NO_CONTENT.into_response()
+    let Some(i) = issues.iter_mut().find(|i| i.key == key) else {
+        return no_issue();
+    };
+    if !f.known_user(who) {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            &format!("The user \"{who}\" does not exist."),
+        );
+    }
+    if !i.watchers.iter().any(|w| w == who) {
+        i.watchers.push(who.to_string());
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /rest/api/{2,3}/user/search`: a JSON array, paged by `startAt` / `maxResults` (default
+/// 50, at most 1000). Cloud matches `query` against display name and e-mail. Data Center takes
+/// `username` (required; matched against username, display name and e-mail; `.` matches
+/// everyone — Atlassian KB "How to get all users using the Jira REST API").
+async fn user_search(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let (start, max) = paging(&q, 50, 1000);
+    let found: Vec<Value> = match f.edition {
+        Edition::Cloud => {
+            let needle = q.get("query").map(|s| s.to_lowercase()).unwrap_or_default();
+            CLOUD_USERS
+                .iter()
+                .filter(|(_, n, e)| {
+                    needle.is_empty() || n.to_lowercase().contains(&needle) || e.contains(&needle)
+                })
+                .map(|(id, _, _)| f.user_json(id))
+                .collect()
         }
-        None => jira_error(
-            StatusCode::NOT_FOUND,
-            "Issue does not exist or you do not have permission to see it.",
-        ),
+        Edition::DataCenter => {
+            let Some(needle) = q.get("username").map(|s| s.to_lowercase()) else {
+                return jira_error(
+                    StatusCode::BAD_REQUEST,
+                    "The username query parameter was not provided",
+                );
+            };
+            DC_USERS
+                .iter()
+                .filter(|(_, name, display, email)| {
+                    !needle.is_empty()
+                        && (needle == "."
+                            || name.starts_with(&needle)
+                            || display
+                                .to_lowercase()
+                                .split(' ')
+                                .any(|w| w.starts_with(&needle))
+                            || email.starts_with(&needle))
+                })
+                .map(|(_, name, _, _)| f.user_json(name))
+                .collect()
+        }
+    };
+    let page: Vec<Value> = found.into_iter().skip(start).take(max).collect();
+    axum::Json(Value::Array(page)).into_response()
+}
+
+/// `GET /rest/api/{2,3}/user`: `accountId` on Cloud; `username` or `key` on Data Center.
+async fn user_get(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    match f.edition {
+        Edition::Cloud => match q.get("accountId").map(String::as_str) {
+            Some(MIA) => axum::Json(f.myself.clone()).into_response(),
+            Some(id) if f.known_user(id) => axum::Json(f.user_json(id)).into_response(),
+            _ => jira_error(
+                StatusCode::NOT_FOUND,
+                "Specified user does not exist or you do not have required permissions",
+            ),
+        },
+        Edition::DataCenter => {
+            let by_name = q.get("username").cloned();
+            let by_key = q
+                .get("key")
+                .and_then(|k| DC_USERS.iter().find(|u| u.0 == k).map(|u| u.1.to_string()));
+            match by_name.clone().or(by_key) {
+                Some(n) if f.known_user(&n) => axum::Json(f.user_json(&n)).into_response(),
+                _ => jira_error(
+                    StatusCode::NOT_FOUND,
+                    &format!(
+                        "The user named '{}' does not exist",
+                        by_name
+                            .or_else(|| q.get("key").cloned())
+                            .unwrap_or_default()
+                    ),
+                ),
+            }
+        }
     }
 }
 
@@ -839,48 +1615,6 @@ async fn issue_link(
         None => jira_error(
             StatusCode::NOT_FOUND,
             &format!("Issue {from} does not exist."),
-        ),
-    }
-}
-
-async fn user_search(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    let needle = q.get("query").map(|s| s.to_lowercase()).unwrap_or_default();
-    let people = [
-        (MIA, "Mia Krystof", "mia@example.com"),
-        (
-            "6c20b3955d31276811fef32h",
-            "Ravi Sharma",
-            "ravi@example.com",
-        ),
-    ];
-    let found: Vec<Value> = people
-        .iter()
-        .filter(|(_, n, e)| needle.is_empty() || n.to_lowercase().contains(&needle) || e.contains(&needle))
-        .map(|(id, n, e)| json!({ "accountId": id, "accountType": "atlassian", "displayName": n, "emailAddress": e, "active": true }))
-        .collect();
-    axum::Json(Value::Array(found)).into_response()
-}
-
-async fn user_get(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    match q.get("accountId").map(String::as_str) {
-        Some(MIA) => axum::Json(f.myself.clone()).into_response(),
-        _ => jira_error(
-            StatusCode::NOT_FOUND,
-            "Specified user does not exist or you do not have required permissions",
         ),
     }
 }
@@ -958,6 +1692,8 @@ async fn epic_issues(
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// `POST /rest/api/{2,3}/project`: the lead is `leadAccountId` on Cloud, `lead` (a username) on
+/// Data Center; `projectTypeKey` is required; a key in use is refused.
 async fn create_project(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -968,15 +1704,33 @@ async fn create_project(
     }
     let key = body["key"].as_str().unwrap_or("").to_string();
     let name = body["name"].as_str().unwrap_or("").to_string();
-    if body["leadAccountId"].as_str().is_none() || body["projectTypeKey"].as_str().is_none() {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "projectLead": "You must specify a valid project lead." } }))).into_response();
+    let lead = match f.edition {
+        Edition::Cloud => body["leadAccountId"].as_str(),
+        Edition::DataCenter => body["lead"].as_str(),
+    };
+    if lead.is_none_or(|l| !f.known_user(l)) || body["projectTypeKey"].as_str().is_none() {
+        return field_errors(
+            [(
+                "projectLead".to_string(),
+                json!("You must specify a valid project lead."),
+            )]
+            .into_iter()
+            .collect(),
+        );
     }
     let mut projects = f.projects.lock().unwrap();
     if projects.iter().any(|(k, _)| *k == key) {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "projectKey": format!("Project '{name}' uses this project key.") } }))).into_response();
+        return field_errors(
+            [(
+                "projectKey".to_string(),
+                json!(format!("Project '{name}' uses this project key.")),
+            )]
+            .into_iter()
+            .collect(),
+        );
     }
     projects.push((key.clone(), name));
-    (StatusCode::CREATED, axum::Json(json!({ "id": 10100 + projects.len(), "key": key, "self": format!("https://your-domain.atlassian.net/rest/api/3/project/{key}") }))).into_response()
+    (StatusCode::CREATED, axum::Json(json!({ "id": 10100 + projects.len(), "key": key, "self": format!("https://jira.example.com/rest/api/{}/project/{key}", f.api()) }))).into_response()
 }
 
 async fn update_project(
@@ -1024,75 +1778,6 @@ async fn delete_project(
     }
 }
 
-/// Data Center: description and comment bodies are wiki-markup strings, never ADF.
-async fn dc_create_issue(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    let fields = &body["fields"];
-    if !fields["description"].is_null() && !fields["description"].is_string() {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "errorMessages": [], "errors": { "description": "Field 'description' must be a string." } }))).into_response();
-    }
-    f.dc_texts
-        .lock()
-        .unwrap()
-        .push(fields["description"].as_str().unwrap_or("").to_string());
-    let mut issues = f.issues.lock().unwrap();
-    let key = format!("EX-{}", issues.len() + 1);
-    issues.push(FakeIssue {
-        key: key.clone(),
-        project: fields["project"]["key"]
-            .as_str()
-            .unwrap_or("EX")
-            .to_string(),
-        summary: fields["summary"].as_str().unwrap_or("").to_string(),
-        status: WORKFLOW[0],
-        assignee: fields["assignee"]["name"].as_str().map(str::to_string),
-        sprint: None,
-        story_points: None,
-        issue_type: fields["issuetype"]["name"]
-            .as_str()
-            .unwrap_or("Task")
-            .to_string(),
-        parent: None,
-        watchers: Vec::new(),
-        links: Vec::new(),
-        created: jira_now(),
-        history: Vec::new(),
-    });
-    (
-        StatusCode::CREATED,
-        axum::Json(json!({ "id": "40001", "key": key })),
-    )
-        .into_response()
-}
-
-async fn dc_comment(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(_key): Path<String>,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    let Some(text) = body["body"].as_str() else {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(
-                json!({ "errorMessages": ["Comment body must be a string."], "errors": {} }),
-            ),
-        )
-            .into_response();
-    };
-    f.dc_texts.lock().unwrap().push(text.to_string());
-    (StatusCode::CREATED, axum::Json(json!({ "id": "50001", "body": text, "author": { "key": "JIRAUSER10100", "name": "mia", "displayName": "Mia Krystof" }, "created": at(18, 9) }))).into_response()
-}
-
 async fn boards(
     State(f): State<Shared>,
     headers: HeaderMap,
@@ -1101,15 +1786,25 @@ async fn boards(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
+    // Agile `GET /rest/agile/1.0/board` (spec): filtered by `projectKeyOrId` and `type`, paged by
+    // `startAt` / `maxResults` (default 50) with `total` and `isLast`.
     let project = q.get("projectKeyOrId").map(String::as_str).unwrap_or("");
-    let values: Vec<Value> = if project == "EX" {
+    let (start, max) = paging(&q, 50, 50);
+    let all: Vec<Value> = if project == "EX" {
         let mut b = example_of_agile("/rest/agile/1.0/board")["values"][0].clone();
         b["location"] = json!({ "projectKey": "EX" });
         vec![b]
     } else {
         vec![]
     };
-    axum::Json(json!({ "maxResults": 50, "startAt": 0, "total": values.len(), "isLast": true, "values": values })).into_response()
+    let kind = q.get("type");
+    let all: Vec<Value> = all
+        .into_iter()
+        .filter(|b| kind.is_none_or(|k| b["type"] == json!(k)))
+        .collect();
+    let page: Vec<Value> = all.iter().skip(start).take(max).cloned().collect();
+    let is_last = start + page.len() >= all.len();
+    axum::Json(json!({ "maxResults": max, "startAt": start, "total": all.len(), "isLast": is_last, "values": page })).into_response()
 }
 
 async fn board_sprints(
@@ -1283,7 +1978,14 @@ pub fn example_of_agile(path: &str) -> Value {
     spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["example"].clone()
 }
 
-async fn issue(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
+/// `GET /rest/api/{2,3}/issue/{key}`: `fields` (comma-separated) limits the fields returned;
+/// without it, all of them.
+async fn issue(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     count(&f, &format!("issue/{key}"));
     if let Err(r) = authorised(&f, &headers) {
         return r;
@@ -1296,7 +1998,14 @@ async fn issue(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<Stri
         .find(|i| i.key == key)
         .cloned();
     match found {
-        Some(i) => axum::Json(issue_json(&f, &i)).into_response(),
+        Some(i) => {
+            let wanted = q.get("fields").and_then(|v| field_list(&json!(v)));
+            let changelog = q
+                .get("expand")
+                .is_some_and(|e| e.split(',').any(|x| x.trim() == "changelog"));
+            let v = with_changelog(issue_json(&f, &i), &i, changelog);
+            axum::Json(select_fields(v, wanted.as_deref())).into_response()
+        }
         None => jira_error(
             StatusCode::NOT_FOUND,
             "Issue does not exist or you do not have permission to see it.",
@@ -1444,6 +2153,10 @@ fn count(fake: &Fake, key: &str) {
 }
 
 fn project_json(fake: &Fake, key: &str, name: &str) -> Value {
+    if fake.edition == Edition::DataCenter {
+        // Jira Server REST v2 project bean: the lead as a user with key and name.
+        return json!({ "self": format!("https://jira.example.com/rest/api/2/project/{key}"), "id": format!("1{:04}", key.len() * 7), "key": key, "name": name, "description": "", "lead": fake.user_json(fake.me()), "projectTypeKey": "software", "issueTypes": ISSUE_TYPES.iter().map(|t| json!({ "name": t, "subtask": *t == "Sub-task" })).collect::<Vec<_>>() });
+    }
     let mut p = fake.project_template.clone();
     p["id"] = json!(format!("1{:04}", key.len() * 7));
     p["key"] = json!(key);
@@ -1463,8 +2176,19 @@ async fn server_info(State(f): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    let mut info = f.server_info.clone();
-    info["deploymentType"] = json!("Cloud");
+    let info = match f.edition {
+        Edition::Cloud => {
+            let mut info = f.server_info.clone();
+            info["deploymentType"] = json!("Cloud");
+            info
+        }
+        // Jira Server REST v2 `GET /serverInfo` (hand-written: no published spec).
+        Edition::DataCenter => json!({
+            "baseUrl": "https://jira.example.com", "version": "9.12.2", "versionNumbers": [9, 12, 2],
+            "deploymentType": "DataCenter", "buildNumber": 9_120_002, "buildDate": "2023-11-20T00:00:00.000+0000",
+            "serverTitle": "Example Jira", "scmInfo": "0", "serverTime": jira_now()
+        }),
+    };
     axum::Json(info).into_response()
 }
 
@@ -1561,7 +2285,13 @@ async fn dc_projects(State(f): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    let all: Vec<Value> = f.projects.lock().unwrap().iter().map(|(k, n)| json!({ "id": format!("2{}", k.len()), "key": k, "name": n, "description": "" })).collect();
+    let all: Vec<Value> = f
+        .projects
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| project_json(&f, k, n))
+        .collect();
     axum::Json(Value::Array(all)).into_response()
 }
 
@@ -1569,19 +2299,29 @@ async fn dc_myself(State(f): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    axum::Json(json!({ "key": "JIRAUSER10100", "name": "mia", "displayName": "Mia Krystof", "emailAddress": "mia@example.com", "active": true }))
-        .into_response()
+    axum::Json(f.user_json(f.me())).into_response()
 }
 
 /// Starts a fake Jira accepting exactly `expected_auth` as the Authorization header; returns its
 /// base URL and its state (request counts per route in `hits`).
 pub async fn spawn(expected_auth: &str) -> (String, Shared) {
+    spawn_edition(expected_auth, Edition::Cloud).await
+}
+
+/// Starts a fake Jira Data Center (REST v2 only, plus the Agile API), accepting exactly
+/// `expected_auth` (a PAT as `Bearer …`).
+pub async fn spawn_dc(expected_auth: &str) -> (String, Shared) {
+    spawn_edition(expected_auth, Edition::DataCenter).await
+}
+
+pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Shared) {
     let projects = (1..=7)
         .map(|i| (format!("P{i}"), format!("Project {i}")))
         .chain([("EX".into(), "Example".into())])
         .collect();
     let search = example("/rest/api/3/project/search");
     let fake = Arc::new(Fake {
+        edition,
         project_template: search["values"][0].clone(),
         myself: example("/rest/api/3/myself"),
         server_info: example("/rest/api/3/serverInfo"),
@@ -1589,10 +2329,12 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         hits: Mutex::default(),
         queries: Mutex::default(),
         issue_template: example_of("/rest/api/3/search/jql", "post")["issues"][0].clone(),
-        issues: Mutex::new(fake_issues()),
+        issues: Mutex::new(fake_issues(edition)),
+        next_key: Mutex::new([("EX".to_string(), 13)].into_iter().collect()),
         comments: Mutex::default(),
         worklogs: Mutex::default(),
         dc_texts: Mutex::default(),
+        bodies: Mutex::default(),
         sprints: Mutex::new(vec![
             json!({ "id": 6, "name": "Sprint 6", "state": "closed", "startDate": sprint_at(-14, 9), "endDate": sprint_at(0, 9), "completeDate": sprint_at(0, 10), "originBoardId": 84, "goal": "Ship search" }),
             json!({ "id": 7, "name": "Sprint 7", "state": "active", "startDate": sprint_at(0, 9), "endDate": sprint_at(14, 9), "originBoardId": 84, "goal": "Fix checkout" }),
@@ -1601,82 +2343,75 @@ pub async fn spawn(expected_auth: &str) -> (String, Shared) {
         flaky: AtomicUsize::new(0),
         expected_auth: expected_auth.to_string(),
     });
-    let app = Router::new()
-        .route("/rest/api/3/myself", get(myself))
-        .route("/rest/api/3/serverInfo", get(server_info))
-        .route("/rest/api/3/project/search", get(project_search))
-        .route("/rest/api/3/project", axum::routing::post(create_project))
-        .route(
-            "/rest/api/3/project/{key}",
-            get(project).put(update_project).delete(delete_project),
-        )
-        .route("/rest/api/3/search/jql", axum::routing::post(search_jql))
-        .route("/rest/api/3/issue", axum::routing::post(create_issue))
-        .route(
-            "/rest/api/3/issue/{key}",
-            get(issue).put(update_issue).delete(delete_issue),
-        )
-        .route(
-            "/rest/api/3/issue/{key}/watchers",
-            axum::routing::post(add_watcher),
-        )
-        .route("/rest/api/3/issueLink", axum::routing::post(issue_link))
-        .route("/rest/api/3/user/search", get(user_search))
-        .route("/rest/api/3/user", get(user_get))
-        .route(
-            "/rest/agile/1.0/sprint/{id}/issue",
-            axum::routing::post(move_to_sprint),
-        )
-        .route(
-            "/rest/agile/1.0/epic/{key}/issue",
-            axum::routing::post(epic_issues),
-        )
-        .route(
-            "/rest/api/3/issue/{key}/transitions",
-            get(get_transitions).post(do_transition),
-        )
-        .route(
-            "/rest/api/3/issue/{key}/assignee",
-            axum::routing::put(set_assignee),
-        )
-        .route(
-            "/rest/api/3/issue/{key}/comment",
-            get(list_comments).post(add_comment),
-        )
-        .route(
-            "/rest/api/3/issue/{key}/worklog",
-            get(list_worklogs).post(add_worklog),
-        )
-        .route("/rest/api/2/search", axum::routing::post(dc_search))
-        .route("/rest/api/3/field", get(fields))
-        .route("/rest/api/3/status", get(statuses))
-        .route("/rest/api/2/status", get(statuses))
-        .route("/rest/api/3/project/{key}/statuses", get(project_statuses))
-        .route("/rest/api/2/project/{key}/statuses", get(project_statuses))
-        .route("/rest/api/3/priority", get(priorities))
-        .route("/rest/api/2/priority", get(priorities))
-        .route(
-            "/rest/api/2/issue/{key}/transitions",
-            get(get_transitions).post(do_transition),
-        )
-        .route("/rest/api/3/issue/{key}/changelog", get(changelog))
+    use axum::routing::{post, put};
+    // The Agile API (`/rest/agile/1.0`) is the same on both editions.
+    let agile = Router::new()
+        .route("/rest/agile/1.0/sprint/{id}/issue", post(move_to_sprint))
+        .route("/rest/agile/1.0/epic/{key}/issue", post(epic_issues))
         .route("/rest/agile/1.0/board", get(boards))
         .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))
-        .route("/rest/agile/1.0/sprint", axum::routing::post(sprint_create))
+        .route("/rest/agile/1.0/sprint", post(sprint_create))
         .route(
             "/rest/agile/1.0/sprint/{id}",
             get(sprint_get).post(sprint_update).delete(sprint_delete),
-        )
-        .route("/rest/api/2/myself", get(dc_myself))
-        .route("/rest/api/2/field", get(fields))
-        .route("/rest/api/2/issue", axum::routing::post(dc_create_issue))
-        .route("/rest/api/2/issue/{key}", get(issue))
+        );
+    // The platform API, under the edition's version: the same operations, answered in the
+    // edition's shapes (each handler branches on `Fake::edition`).
+    let v = match edition {
+        Edition::Cloud => "/rest/api/3",
+        Edition::DataCenter => "/rest/api/2",
+    };
+    let mut platform = Router::new()
+        .route(&format!("{v}/serverInfo"), get(server_info))
         .route(
-            "/rest/api/2/issue/{key}/comment",
-            axum::routing::post(dc_comment),
+            &format!("{v}/project/{{key}}"),
+            get(project).put(update_project).delete(delete_project),
         )
-        .route("/rest/api/2/project", get(dc_projects))
-        .with_state(fake.clone());
+        .route(&format!("{v}/issue"), post(create_issue))
+        .route(
+            &format!("{v}/issue/{{key}}"),
+            get(issue).put(update_issue).delete(delete_issue),
+        )
+        .route(&format!("{v}/issue/{{key}}/watchers"), post(add_watcher))
+        .route(&format!("{v}/issueLink"), post(issue_link))
+        .route(&format!("{v}/user/search"), get(user_search))
+        .route(&format!("{v}/user"), get(user_get))
+        .route(
+            &format!("{v}/issue/{{key}}/transitions"),
+            get(get_transitions).post(do_transition),
+        )
+        .route(&format!("{v}/issue/{{key}}/assignee"), put(set_assignee))
+        .route(
+            &format!("{v}/issue/{{key}}/comment"),
+            get(list_comments).post(add_comment),
+        )
+        .route(
+            &format!("{v}/issue/{{key}}/worklog"),
+            get(list_worklogs).post(add_worklog),
+        )
+        .route(&format!("{v}/field"), get(fields))
+        .route(&format!("{v}/status"), get(statuses))
+        .route(
+            &format!("{v}/project/{{key}}/statuses"),
+            get(project_statuses),
+        )
+        .route(&format!("{v}/priority"), get(priorities));
+    platform = match edition {
+        Edition::Cloud => platform
+            .route("/rest/api/3/myself", get(myself))
+            .route("/rest/api/3/project/search", get(project_search))
+            .route("/rest/api/3/project", post(create_project))
+            .route("/rest/api/3/search/jql", post(search_jql))
+            // Cloud only: Data Center embeds the whole changelog with `expand=changelog`.
+            .route("/rest/api/3/issue/{key}/changelog", get(changelog)),
+        // Data Center lists every project at once (`GET /project`), searches with offsets
+        // (`POST /search`) and has no `project/search` or `search/jql`.
+        Edition::DataCenter => platform
+            .route("/rest/api/2/myself", get(dc_myself))
+            .route("/rest/api/2/project", get(dc_projects).post(create_project))
+            .route("/rest/api/2/search", post(dc_search)),
+    };
+    let app = platform.merge(agile).with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

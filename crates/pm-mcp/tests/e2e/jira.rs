@@ -110,7 +110,9 @@ async fn a_jira_session_through_the_real_binary() {
         let bad_date = call_with(&ann, "create_task", json!({ "project_id": "EX", "title": "x", "due_date": "24/12/2026" })).await;
         assert!(text(&bad_date).contains("YYYY-MM-DD"), "{}", text(&bad_date));
         let bad_project = call_with(&ann, "create_task", json!({ "project_id": "NOPE", "title": "x" })).await;
-        assert!(text(&bad_project).contains("project: Specify a valid project ID or key"), "{}", text(&bad_project));
+        // Jira's 400 `{"errors":{"project":"Specify a valid project ID or key"}}` is said as a
+        // not-found naming the project and where to look.
+        assert!(text(&bad_project).contains("Jira project NOPE was not found") && text(&bad_project).contains("list_projects"), "{}", text(&bad_project));
         let commented = call_with(&ann, "add_task_comment", json!({ "task_id": new_id, "comment": "Reproduced on **Safari 18**" })).await;
         assert_eq!(commented.structured_content.expect("comment")["comment"]["body"], "Reproduced on **Safari 18**");
         let comments = call_with(&ann, "get_task_comments", json!({ "task_id": new_id })).await.structured_content.expect("comments");

@@ -31,9 +31,6 @@ struct Gap {
 /// One line per gap, so the table reads as a table.
 #[rustfmt::skip]
 const KNOWN_GAPS: &[Gap] = &[
-    gap("create_task", "jira_cloud", &["with labels: /task/labels: expected [\"matrix\"], got []", "labels read back: /task/labels: expected [\"matrix\"], got []"], "fake Jira ignores labels on create (issue 19 §4)"),
-    gap("create_task", "jira_dc", &["with labels: /task/labels: expected [\"matrix\"], got []", "labels read back: /task/labels: expected [\"matrix\"], got []"], "fake Jira ignores labels on create (issue 19 §4)"),
-    gap("create_task", "jira_dc", &["but could not set its sprint or story points", "needs ${pointed}"], "story points need a v2 update the DC fake lacks; the task is created, then the tool fails (a half-created item)"),
     gap("capacity_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
     gap("cfd_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
     gap("cycle_time_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
@@ -41,52 +38,6 @@ const KNOWN_GAPS: &[Gap] = &[
     gap("list_tasks", "clickup", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
     gap("list_unassigned_tasks", "clickup", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
     gap("project_health", "clickup", &["expected error, got ok: {\"as_of\""], "project_health on an unknown project answers zeros instead of a not-found"),
-    gap("bulk_update_tasks", "jira_cloud", &["read back bulk_update_tasks: /task/priority: expected"], "fake Jira ignores priority on update (issue 19 §4)"),
-    gap("capacity_chart", "jira_cloud", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("cfd_chart", "jira_cloud", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("create_task", "jira_cloud", &["read back create_task: /task/due_date: expected"], "fake Jira ignores duedate and priority on create (issue 19 §4)"),
-    gap("cycle_time_chart", "jira_cloud", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("issue_trend_chart", "jira_cloud", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("list_sprints", "jira_cloud", &["has no Scrum board, so it has no sprints"], "an unknown project is reported as 'has no Scrum board', not as unknown"),
-    gap("list_tasks", "jira_cloud", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("list_tasks_in_sprint", "jira_cloud", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("list_unassigned_tasks", "jira_cloud", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("project_health", "jira_cloud", &["expected error, got ok: {\"as_of\""], "project_health on an unknown project answers zeros instead of a not-found"),
-    gap("update_task", "jira_cloud", &["read back update_task: /task/due_date: expected"], "fake Jira ignores duedate on update (issue 19 §4)"),
-    gap("velocity_chart", "jira_cloud", &["has no Scrum board, so it has no sprints"], "an unknown project is reported as 'has no Scrum board', not as unknown"),
-    gap("add_task_comment", "jira_dc", &["/comment/body: expected \"Reproduced on **Safari**\", got \"Reproduced on *Safari*\""], "a DC comment comes back in wiki markup, not converted back to Markdown"),
-    gap("add_task_comment", "jira_dc", &["expected error, got ok: {\"comment\""], "fake Jira's DC comment route ignores the issue key (issue 19 §4)"),
-    gap("add_task_watcher", "jira_dc", &["expected ok, got error: connection dc: Jira Data Center has nothing at /rest/api/2/"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("assign_task", "jira_dc", &["expected ok, got error: connection dc: Jira Data Center has nothing at /rest/api/2/", "read back assign_task: /task/assignee/id"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("bulk_update_tasks", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request", "read back bulk_update_tasks: /task/priority: expected"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("capacity_chart", "jira_dc", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("cfd_chart", "jira_dc", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("create_epic", "jira_dc", &["expected error, got ok: {\"epic\""], "fake Jira's DC create ignores the project (issue 19 §4)"),
-    gap("create_project", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("create_task", "jira_dc", &["expected error, got ok: {\"task\"", "read back create_task: /task/due_date: expected"], "fake Jira's DC create ignores the project, duedate and priority (issue 19 §4)"),
-    gap("cycle_time_chart", "jira_dc", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("delete_epic", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request", "read back delete_epic: expected error, got ok"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("delete_project", "jira_dc", &["needs ${newproj}"], "follows from create_project failing on the DC fake"),
-    gap("delete_task", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request", "read back delete_task: expected error, got ok"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("get_project", "jira_dc", &["Jira project EX was not found"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("get_task_comments", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("get_user", "jira_dc", &["Jira user JIRAUSER10100 was not found"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("issue_trend_chart", "jira_dc", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("link_related_tasks", "jira_dc", &["expected ok, got error: connection dc: Jira Data Center has nothing at /rest/api/2/"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("list_my_tasks", "jira_dc", &["/tasks: expected {\"$has_id\""], "follows from assign_task failing on the DC fake"),
-    gap("list_sprints", "jira_dc", &["has no Scrum board, so it has no sprints"], "an unknown project is reported as 'has no Scrum board', not as unknown"),
-    gap("list_tasks", "jira_dc", &["expected error, got ok: {\"tasks\""], "fake Jira's DC search ignores the JQL (issue 19 §4)"),
-    gap("list_tasks_by_assignee", "jira_dc", &["/tasks: expected {\"$has_id\""], "follows from assign_task failing on the DC fake"),
-    gap("list_tasks_in_sprint", "jira_dc", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("list_unassigned_tasks", "jira_dc", &["expected error, got ok: {\"tasks\""], "fake Jira's DC search ignores the JQL (issue 19 §4)"),
-    gap("list_users", "jira_dc", &["expected ok, got error: connection dc: Jira Data Center has nothing at /rest/api/2/"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("list_worklogs", "jira_dc", &["expected ok, got error: connection dc: Jira Data Center has nothing at /rest/api/2/"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("log_work", "jira_dc", &["expected ok, got error: connection dc: Jira Data Center has nothing at /rest/api/2/"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("project_health", "jira_dc", &["expected error, got ok: {\"as_of\""], "project_health on an unknown project answers zeros instead of a not-found"),
-    gap("update_epic", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request", "read back update_epic: /epic/title"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("update_project", "jira_dc", &["needs ${newproj}"], "follows from create_project failing on the DC fake"),
-    gap("update_task", "jira_dc", &["Jira Data Center failed (HTTP 405): Jira Data Center does not offer this request", "read back update_task: /task/title"], "fake Jira has no Data Center v2 route for this (issue 19 §4: DC fake being written)"),
-    gap("velocity_chart", "jira_dc", &["has no Scrum board, so it has no sprints"], "an unknown project is reported as 'has no Scrum board', not as unknown"),
     gap("link_related_tasks", "openproject", &["OpenProject refused the request: Related work package is invalid."], "an unknown related id echoes OpenProject's phrase instead of a not-found (issue 18 §4)"),
     gap("list_tasks_in_sprint", "openproject", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
     gap("list_worklogs", "openproject", &["expected error, got ok: {\"worklogs\":[]"], "an unknown task answers an empty worklog list instead of a not-found"),
@@ -1539,7 +1490,8 @@ async fn every_tool_on_every_provider_through_real_sdks() {
         ))
         .await;
         let dc_pat = "NDc4MTQ5-matrix-pat";
-        let (jira_dc, _dc_fake) = pm_testkit::fake_jira::spawn(&format!("Bearer {dc_pat}")).await;
+        let (jira_dc, _dc_fake) =
+            pm_testkit::fake_jira::spawn_dc(&format!("Bearer {dc_pat}")).await;
         let op_key = "op-matrix-apikey-0001";
         let (op, _op_fake) =
             pm_testkit::fake_openproject::spawn(op_key, "/openproject", "13.4.1").await;

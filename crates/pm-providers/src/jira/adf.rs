@@ -5,7 +5,8 @@ use serde_json::Value;
 /// Markdown for an ADF document, or for a plain string (Data Center, older payloads).
 pub fn to_markdown(doc: &Value) -> String {
     match doc {
-        Value::String(s) => s.clone(),
+        // Only Data Center (REST v2) answers rich text as a string: wiki markup.
+        Value::String(s) => super::markdown::from_wiki(s),
         Value::Null => String::new(),
         _ => {
             let mut out = String::new();

@@ -216,14 +216,22 @@ impl Jira {
                     if let Some(t) = &token {
                         body["nextPageToken"] = json!(t);
                     }
-                    let res: wire::JqlPage = self.up.post(&self.api("search/jql"), &body).await?;
+                    let res: wire::JqlPage = self
+                        .up
+                        .post(&self.api("search/jql"), &body)
+                        .await
+                        .map_err(super::jql_refusal)?;
                     token = res.next_page_token.clone();
                     let more = res.is_last != Some(true) && token.is_some();
                     (res.issues, more)
                 }
                 Edition::DataCenter => {
                     let body = json!({ "jql": jql, "startAt": start, "maxResults": want, "fields": fields, "expand": ["changelog"] });
-                    let res: wire::SearchPage = self.up.post(&self.api("search"), &body).await?;
+                    let res: wire::SearchPage = self
+                        .up
+                        .post(&self.api("search"), &body)
+                        .await
+                        .map_err(super::jql_refusal)?;
                     start = res.start_at + res.issues.len() as u64;
                     let more = !res.issues.is_empty() && res.total.is_some_and(|t| start < t);
                     (res.issues, more)

@@ -63,6 +63,11 @@ impl Jql {
         self
     }
 
+    /// Whether no condition was added (an unbounded query).
+    pub fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
     pub fn build(&self, order_by: &str) -> String {
         let conditions = self.clauses.join(" AND ");
         if conditions.is_empty() {

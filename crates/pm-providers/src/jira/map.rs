@@ -3,11 +3,14 @@ use pm_core::{Comment, Project, Sprint, SprintState, Status, StatusCategory, Tas
 
 use super::wire;
 
+/// A user's id is the account id on Cloud and the *username* (`name`) on Data Center: DC's
+/// REST API takes the username in assignee, watcher, lead and JQL values, and since Jira 8 a
+/// user's `key` (`JIRAUSER10100`) differs from it.
 pub fn user(u: wire::User) -> User {
     let id = u
         .account_id
-        .or(u.key)
         .or(u.name.clone())
+        .or(u.key)
         .unwrap_or_default();
     User {
         name: u.display_name.or(u.name).unwrap_or_else(|| id.clone()),
@@ -157,7 +160,11 @@ mod tests {
         )
         .unwrap();
         let u = user(dc);
-        assert_eq!((u.id.as_str(), u.name.as_str()), ("JIRAUSER10100", "Mia"));
+        assert_eq!(
+            (u.id.as_str(), u.name.as_str()),
+            ("mia", "Mia"),
+            "DC: the username"
+        );
         assert!(u.active);
     }
 

@@ -239,6 +239,123 @@ pub fn to_wiki(md: &str) -> String {
         .join("\n\n")
 }
 
+/// Markdown from Jira Data Center's wiki markup (the text its REST v2 answers carry): headings
+/// `hN.`, `*` / `#` lists, `{code}` blocks, and inline `*strong*`, `_emphasis_`, `{{code}}`,
+/// `[text|url]` — the inverse of [`to_wiki`], so what pm-mcp wrote reads back unchanged.
+pub fn from_wiki(wiki: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut code: Option<Vec<String>> = None;
+    let mut number = 0;
+    for line in wiki.lines() {
+        let trimmed = line.trim_end();
+        if let Some(block) = code.as_mut() {
+            if trimmed == "{code}" {
+                out.append(block);
+                out.push("```".to_string());
+                code = None;
+            } else {
+                block.push(line.to_string());
+            }
+            continue;
+        }
+        if let Some(lang) = trimmed
+            .strip_prefix("{code")
+            .and_then(|r| r.strip_suffix('}'))
+        {
+            out.push(format!("```{}", lang.trim_start_matches(':')));
+            code = Some(Vec::new());
+            continue;
+        }
+        let heading = trimmed
+            .strip_prefix('h')
+            .and_then(|r| r.split_once(". "))
+            .and_then(|(n, t)| {
+                n.parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=6).contains(n))
+                    .map(|n| (n, t))
+            });
+        if let Some((level, text)) = heading {
+            out.push(format!("{} {}", "#".repeat(level), wiki_spans(text)));
+            number = 0;
+        } else if let Some(item) = trimmed.strip_prefix("* ") {
+            out.push(format!("- {}", wiki_spans(item)));
+        } else if let Some(item) = trimmed.strip_prefix("# ") {
+            number += 1;
+            out.push(format!("{number}. {}", wiki_spans(item)));
+        } else {
+            if trimmed.is_empty() {
+                number = 0;
+            }
+            out.push(wiki_spans(trimmed));
+        }
+    }
+    if let Some(block) = code {
+        out.extend(block);
+        out.push("```".to_string());
+    }
+    out.join("\n").trim_end().to_string()
+}
+
+/// Inline wiki markup as Markdown.
+fn wiki_spans(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
+    while i < chars.len() {
+        let c = chars[i];
+        // {{monospace}}
+        if c == '{'
+            && chars.get(i + 1) == Some(&'{')
+            && let Some(end) = find(&chars, i + 2, &['}', '}'])
+        {
+            let inner: String = chars[i + 2..end].iter().collect();
+            out.push_str(&format!("`{inner}`"));
+            i = end + 2;
+            continue;
+        }
+        // [text|url]
+        if c == '['
+            && let Some(end) = chars[i..].iter().position(|&x| x == ']').map(|p| p + i)
+            && let Some((t, url)) = chars[i + 1..end]
+                .iter()
+                .collect::<String>()
+                .split_once('|')
+                .map(|(t, u)| (t.to_string(), u.to_string()))
+        {
+            out.push_str(&format!("[{}]({url})", wiki_spans(&t)));
+            i = end + 1;
+            continue;
+        }
+        // *strong* and _emphasis_, opened before a non-space and not inside a word.
+        if (c == '*' || c == '_')
+            && !word(i.checked_sub(1).and_then(|p| chars.get(p)))
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| !n.is_whitespace() && *n != c)
+        {
+            let close = (i + 2..chars.len()).find(|&j| {
+                chars[j] == c && !chars[j - 1].is_whitespace() && !word(chars.get(j + 1))
+            });
+            if let Some(j) = close {
+                let inner: String = chars[i + 1..j].iter().collect();
+                let mark = if c == '*' { "**" } else { "*" };
+                out.push_str(&format!("{mark}{}{mark}", wiki_spans(&inner)));
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+fn find(chars: &[char], from: usize, pat: &[char]) -> Option<usize> {
+    (from..chars.len().saturating_sub(pat.len() - 1)).find(|&j| chars[j..j + pat.len()] == *pat)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,6 +395,20 @@ mod tests {
         assert_eq!(
             super::super::adf::to_markdown(&to_adf("Ünïcödé — ✓")),
             "Ünïcödé — ✓"
+        );
+    }
+
+    #[test]
+    fn wiki_markup_reads_back_as_the_markdown_it_came_from() {
+        let md = "## Steps\n\nOrder **fails** on [checkout](https://shop.example/checkout)\nthen `retry` and *maybe*\n\n- one\n- two\n\n1. first\n2. second\n\n```rust\npanic!()\n```";
+        assert_eq!(from_wiki(&to_wiki(md)), md);
+        assert_eq!(
+            from_wiki("Reproduced on *Safari*"),
+            "Reproduced on **Safari**"
+        );
+        assert_eq!(
+            from_wiki("snake_case_name and 2*3*4"),
+            "snake_case_name and 2*3*4"
         );
     }
 

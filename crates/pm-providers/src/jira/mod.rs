@@ -42,6 +42,10 @@ struct FieldIds {
     story_points: Option<String>,
     /// The story points field's name, as changelogs on Data Center name fields.
     story_points_name: Option<String>,
+    /// Data Center's Epic Link (an issue's epic; `parent` is a sub-task's only there) and Epic
+    /// Name (required to create an epic), found by their Jira Software custom types.
+    epic_link: Option<String>,
+    epic_name: Option<String>,
 }
 
 impl Jira {
@@ -183,17 +187,82 @@ impl Provider for Jira {
         if let Some(d) = t.due_date {
             fields["duedate"] = json!(d.format("%Y-%m-%d").to_string());
         }
+        let (epic_link, epic_name) = self.epic_fields().await?;
+        let kind = t.task_type.as_deref().unwrap_or("Task");
+        let subtask = kind.eq_ignore_ascii_case("sub-task") || kind.eq_ignore_ascii_case("subtask");
         if let Some(p) = &t.parent {
-            fields["parent"] = json!({ "key": p });
+            // Data Center: `parent` is for sub-tasks; an epic is set through Epic Link.
+            match epic_link.as_deref().filter(|_| !subtask) {
+                Some(link) => fields[link] = json!(p),
+                None => fields["parent"] = json!({ "key": p }),
+            }
+        }
+        // Data Center requires an epic's Epic Name: the title.
+        if let Some(name) = epic_name
+            .as_deref()
+            .filter(|_| kind.eq_ignore_ascii_case("epic"))
+        {
+            fields[name] = json!(t.title.trim());
         }
         if !t.labels.is_empty() {
             fields["labels"] = json!(t.labels);
         }
+        // Story points go in the create itself and the sprint is checked first, so a task is
+        // created with every argument honoured or not at all (Jira refuses a field that is not
+        // on the create screen with 400, creating nothing).
+        if let Some(points) = t.story_points {
+            if !points.is_finite() || points < 0.0 {
+                return Err(ProviderError::BadInput(
+                    "story_points must be a number of 0 or more".into(),
+                ));
+            }
+            let field = self.story_points_field().await?.ok_or_else(|| {
+                ProviderError::BadInput(
+                    "this Jira site has no story points field, so story_points cannot be set; nothing was created".into(),
+                )
+            })?;
+            fields[field] = json!(points);
+        }
+        let sprint = match t.sprint.as_deref() {
+            Some(s) => {
+                let sprint = self.get_sprint(s).await?;
+                if sprint.state == SprintState::Closed {
+                    return Err(ProviderError::BadInput(format!(
+                        "sprint {} ({}) is closed; a task can join a future or active sprint; nothing was created",
+                        sprint.id, sprint.name
+                    )));
+                }
+                Some(sprint.id)
+            }
+            None => None,
+        };
         let created: wire::Created = self
             .up
             .post(&self.api("issue"), &json!({ "fields": fields }))
-            .await?;
+            .await
+            .map_err(|e| match e {
+                // `{"errors": {"project": "Specify a valid project ID or key"}}`.
+                ProviderError::Invalid { message, .. } if message.contains("project: ") => {
+                    ProviderError::NotFound {
+                        what: unknown_project(&t.project),
+                    }
+                }
+                other => other,
+            })?;
+        if let Some(sprint) = sprint {
+            let _: serde_json::Value = self
+                .up
+                .post(
+                    &format!("rest/agile/1.0/sprint/{sprint}/issue"),
+                    &json!({ "issues": [created.key] }),
+                )
+                .await?;
+        }
         self.get_task(&created.key).await
+    }
+
+    fn creates_in_sprint(&self) -> bool {
+        true
     }
 
     async fn transition_task(&self, id: &str, status: &str) -> ProviderResult<Task> {
@@ -253,7 +322,8 @@ impl Provider for Jira {
         let _: serde_json::Value = self
             .up
             .put(&self.api(&format!("issue/{key}/assignee")), &body)
-            .await?;
+            .await
+            .map_err(|e| unknown_user(e, assignee))?;
         Ok(())
     }
 
@@ -498,7 +568,8 @@ impl Provider for Jira {
                 &self.api(&format!("issue/{key}/watchers")),
                 &json!(user.trim()),
             )
-            .await?;
+            .await
+            .map_err(|e| unknown_user(e, Some(user.trim())))?;
         Ok(())
     }
 
@@ -515,8 +586,14 @@ impl Provider for Jira {
             Edition::Cloud => "query",
             Edition::DataCenter => "username",
         };
+        // Data Center's `username` is required and matches nothing when empty; `.` matches
+        // every user (Atlassian KB, "How to get all users using the Jira REST API").
+        let text = match (self.edition, query.trim()) {
+            (Edition::DataCenter, "") => ".".to_string(),
+            (_, t) => t.to_string(),
+        };
         let q = [
-            (name, query.trim().to_string()),
+            (name, text),
             ("startAt", start.to_string()),
             ("maxResults", page.limit.to_string()),
         ];
@@ -532,7 +609,8 @@ impl Provider for Jira {
     async fn get_user(&self, id: &str) -> ProviderResult<User> {
         let name = match self.edition {
             Edition::Cloud => "accountId",
-            Edition::DataCenter => "key",
+            // The id pm-mcp gives a DC user is the username.
+            Edition::DataCenter => "username",
         };
         let u: wire::User = self
             .up
@@ -744,7 +822,7 @@ impl Provider for Jira {
             .await
             .map_err(|e| match e {
                 ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: format!("Jira project {id}"),
+                    what: unknown_project(&id),
                 },
                 other => other,
             })?;
@@ -846,13 +924,13 @@ impl Provider for Jira {
     }
 }
 
-/// The fields a task needs; asking for only these keeps searches small.
-/// The fields a task needs, plus the site's story points field when it has one.
-fn issue_fields(story_points: Option<&str>) -> Vec<String> {
+/// The fields a task needs (asking for only these keeps searches small), plus the site's own
+/// ones it has: story points, and Epic Link on Data Center.
+fn issue_fields(custom: &[Option<&str>]) -> Vec<String> {
     ISSUE_FIELDS
         .iter()
         .map(|f| f.to_string())
-        .chain(story_points.map(str::to_string))
+        .chain(custom.iter().flatten().map(|f| f.to_string()))
         .collect()
 }
 
@@ -967,6 +1045,48 @@ fn issue_key(id: &str) -> ProviderResult<String> {
     Ok(id.to_string())
 }
 
+/// Jira's 400 for a user it does not know ("User 'x' does not exist.") as a not-found naming
+/// the user.
+fn unknown_user(e: ProviderError, user: Option<&str>) -> ProviderError {
+    match (&e, user) {
+        (ProviderError::Invalid { message, .. }, Some(u)) if message.contains("does not exist") => {
+            ProviderError::NotFound {
+                what: format!("Jira user {u}"),
+            }
+        }
+        _ => e,
+    }
+}
+
+/// How an unknown project is named in errors (the tool layer adds where to look: list_projects).
+fn unknown_project(key: &str) -> String {
+    format!("Jira project {key}")
+}
+
+/// Jira refuses a query whose values name nothing on the site with 400 and "The value 'NOPE'
+/// does not exist for the field 'project'." — that is a not-found of the thing named, said so.
+fn jql_refusal(e: ProviderError) -> ProviderError {
+    let ProviderError::Invalid { message, .. } = &e else {
+        return e;
+    };
+    let Some(rest) = message.split("The value '").nth(1) else {
+        return e;
+    };
+    let Some((value, rest)) = rest.split_once("' does not exist for the field '") else {
+        return e;
+    };
+    let field = rest.split('\'').next().unwrap_or("").to_ascii_lowercase();
+    let what = match field.as_str() {
+        "project" => unknown_project(value),
+        "sprint" => format!("Jira sprint {value}"),
+        "assignee" | "reporter" => format!("Jira user {value}"),
+        "issuetype" | "type" => format!("Jira issue type {value}"),
+        "status" => format!("Jira status {value}"),
+        _ => return e,
+    };
+    ProviderError::NotFound { what }
+}
+
 impl Jira {
     /// Markdown as the edition's rich text: ADF on Cloud, wiki markup on Data Center.
     fn rich_text(&self, markdown: &str) -> serde_json::Value {
@@ -987,7 +1107,8 @@ impl Jira {
     /// Runs a JQL search, a page at a time (Cloud: token paging; DC: offsets).
     async fn search_jql(&self, jql: String, page: &PageRequest) -> ProviderResult<Page<Task>> {
         let points = self.story_points_field().await?;
-        let fields = issue_fields(points.as_deref());
+        let (epic_link, _) = self.epic_fields().await?;
+        let fields = issue_fields(&[points.as_deref(), epic_link.as_deref()]);
         let site = self.site_url();
         match self.edition {
             Edition::Cloud => {
@@ -995,7 +1116,11 @@ impl Jira {
                 if let Some(token) = cursor::decode_token(page.cursor.as_deref())? {
                     body["nextPageToken"] = json!(token);
                 }
-                let res: wire::JqlPage = self.up.post(&self.api("search/jql"), &body).await?;
+                let res: wire::JqlPage = self
+                    .up
+                    .post(&self.api("search/jql"), &body)
+                    .await
+                    .map_err(jql_refusal)?;
                 let next = match (res.is_last, res.next_page_token) {
                     (Some(true), _) | (_, None) => None,
                     (_, Some(token)) => Some(cursor::encode_token(&token)),
@@ -1004,7 +1129,7 @@ impl Jira {
                     items: res
                         .issues
                         .into_iter()
-                        .map(|i| map::task(i, &site, points.as_deref()))
+                        .map(|i| self.to_task(i, &site, points.as_deref(), epic_link.as_deref()))
                         .collect(),
                     next,
                 })
@@ -1012,14 +1137,18 @@ impl Jira {
             Edition::DataCenter => {
                 let start = cursor::decode_offset(page.cursor.as_deref())?;
                 let body = json!({ "jql": jql, "startAt": start, "maxResults": page.limit, "fields": fields });
-                let res: wire::SearchPage = self.up.post(&self.api("search"), &body).await?;
+                let res: wire::SearchPage = self
+                    .up
+                    .post(&self.api("search"), &body)
+                    .await
+                    .map_err(jql_refusal)?;
                 let end = res.start_at + res.issues.len() as u64;
                 let more = !res.issues.is_empty() && res.total.is_some_and(|t| end < t);
                 Ok(Page {
                     items: res
                         .issues
                         .into_iter()
-                        .map(|i| map::task(i, &site, points.as_deref()))
+                        .map(|i| self.to_task(i, &site, points.as_deref(), epic_link.as_deref()))
                         .collect(),
                     next: more.then(|| cursor::encode_offset(end)),
                 })
@@ -1039,7 +1168,8 @@ impl Jira {
             )));
         }
         let points = self.story_points_field().await?;
-        let fields = issue_fields(points.as_deref()).join(",");
+        let (epic_link, _) = self.epic_fields().await?;
+        let fields = issue_fields(&[points.as_deref(), epic_link.as_deref()]).join(",");
         let issue: wire::Issue = self
             .up
             .get(&self.api(&format!("issue/{id}")), &[("fields", fields)])
@@ -1050,7 +1180,12 @@ impl Jira {
                 },
                 other => other,
             })?;
-        Ok(map::task(issue, &self.site_url(), points.as_deref()))
+        Ok(self.to_task(
+            issue,
+            &self.site_url(),
+            points.as_deref(),
+            epic_link.as_deref(),
+        ))
     }
 
     /// The id of the site's story points field, if it has one (looked up once, then cached).
@@ -1074,13 +1209,49 @@ impl Jira {
                         ["Story Points", "Story point estimate"].iter().any(|w| n.eq_ignore_ascii_case(w))
                     })
                 });
+                let typed = |kind: &str| {
+                    all.iter()
+                        .find(|f| f.schema.as_ref().and_then(|s| s.custom.as_deref()) == Some(kind))
+                        .map(|f| f.id.clone())
+                };
+                let dc = self.edition == Edition::DataCenter;
                 Ok::<_, ProviderError>(FieldIds {
                     story_points: found.map(|f| f.id.clone()),
                     story_points_name: found.and_then(|f| f.name.clone()),
+                    epic_link: typed("com.pyxis.greenhopper.jira:gh-epic-link").filter(|_| dc),
+                    epic_name: typed("com.pyxis.greenhopper.jira:gh-epic-label").filter(|_| dc),
                 })
             })
             .await?;
         Ok(ids.story_points.clone())
+    }
+
+    /// Data Center's Epic Link and Epic Name field ids, when the site has them.
+    async fn epic_fields(&self) -> ProviderResult<(Option<String>, Option<String>)> {
+        self.story_points_field().await?;
+        Ok(self
+            .fields
+            .get()
+            .map(|f| (f.epic_link.clone(), f.epic_name.clone()))
+            .unwrap_or_default())
+    }
+
+    /// A task from an issue; on Data Center an issue's epic (Epic Link) is its parent.
+    fn to_task(
+        &self,
+        mut i: wire::Issue,
+        site: &str,
+        points: Option<&str>,
+        epic_link: Option<&str>,
+    ) -> Task {
+        let epic = epic_link
+            .and_then(|f| i.fields.extra.remove(f))
+            .and_then(|v| v.as_str().map(str::to_string));
+        let mut t = map::task(i, site, points);
+        if t.parent_id.is_none() {
+            t.parent_id = epic;
+        }
+        t
     }
 
     /// The story points field's name (changelogs on Data Center name fields, not ids).
@@ -1097,12 +1268,18 @@ impl Jira {
             ("maxResults", "50".to_string()),
         ];
         let boards: wire::PageBean<wire::Board> = self.up.get("rest/agile/1.0/board", &q).await?;
-        boards
+        if let Some(b) = boards
             .values
             .iter()
             .find(|b| b.kind.as_deref().is_none_or(|k| k == "scrum"))
-            .map(|b| b.id)
-            .ok_or_else(|| ProviderError::BadInput(format!("project {project} has no Scrum board, so it has no sprints; create one in Jira first")))
+        {
+            return Ok(b.id);
+        }
+        // No board: an unknown project is a not-found that names it, not "no Scrum board".
+        self.get_project(project).await?;
+        Err(ProviderError::BadInput(format!(
+            "project {project} has no Scrum board, so it has no sprints; create one in Jira first"
+        )))
     }
 
     /// The JQL for a task query; every user value quoted (see `jql`).
@@ -1131,6 +1308,13 @@ impl Jira {
         }
         if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             jql = jql.text(t);
+        }
+        // Cloud's `search/jql` refuses a query without a restriction (spec: "this parameter
+        // requires a bounded query"); ask for one in words rather than send it.
+        if jql.is_empty() && self.edition == Edition::Cloud {
+            return Err(ProviderError::BadInput(
+                "Jira Cloud does not search all issues at once: name a project, sprint, assignee, status or search text".into(),
+            ));
         }
         Ok(jql.build("updated DESC"))
     }

@@ -274,11 +274,19 @@ pub struct Sprint {
     pub origin_board_id: Option<u64>,
 }
 
-/// One field of the site (`GET /field`), to find custom field ids by name.
+/// One field of the site (`GET /field`), to find custom field ids by name or custom type.
 #[derive(Debug, Deserialize)]
 pub struct Field {
     pub id: String,
     pub name: Option<String>,
+    #[serde(default)]
+    pub schema: Option<FieldSchema>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FieldSchema {
+    /// A custom field's type, e.g. `com.pyxis.greenhopper.jira:gh-epic-link`.
+    pub custom: Option<String>,
 }
 
 /// One issue type of a project with the statuses its workflow has
