@@ -114,6 +114,9 @@ pub struct TaskOne {
     /// ([`super::DESCRIPTION_CAP_CHARS`] characters) and is cut: the task's url has the rest.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub description_cut: bool,
+    /// What the tracker decided that was not asked for (e.g. the type used when none was given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl TaskOne {
@@ -123,6 +126,7 @@ impl TaskOne {
         TaskOne {
             task,
             description_cut,
+            notes: Vec::new(),
         }
     }
 }

@@ -191,6 +191,7 @@ impl PmServer {
                 }
             }
         };
+        let type_given = a.task_type.as_deref().is_some_and(|t| !t.trim().is_empty());
         let task = NewTask {
             project: project.native.clone(),
             title: a.title,
@@ -227,23 +228,38 @@ impl PmServer {
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         // Sprint and story points are set on the created task (trackers take them as edits).
+        // If that fails, the task is deleted again: no half-created item is left for a retry
+        // to duplicate.
         if sprint.is_some() || story_points.is_some() {
             let change = pm_core::TaskChange {
                 sprint,
                 story_points,
                 ..Default::default()
             };
-            created = provider
-                .update_task(&created.id, &change)
-                .await
-                .map_err(|e| {
-                    ToolError(format!(
-                        "created {} but could not set its sprint or story points: {e}",
-                        QualifiedId::new(&conn.name, created.id.clone())
-                    ))
-                })?;
+            match provider.update_task(&created.id, &change).await {
+                Ok(updated) => created = updated,
+                Err(e) => {
+                    let id = QualifiedId::new(&conn.name, created.id.clone());
+                    return Err(ToolError(match provider.delete_task(&created.id).await {
+                        Ok(()) => format!(
+                            "connection {}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again",
+                            conn.name
+                        ),
+                        Err(d) => format!(
+                            "connection {}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying",
+                            conn.name
+                        ),
+                    }));
+                }
+            }
         }
-        Ok(Json(TaskOut::of(requalify(created, &conn.name))))
+        let mut out = TaskOut::of(requalify(created, &conn.name));
+        if !type_given && let Some(used) = out.task.task_type.as_deref() {
+            out.notes.push(format!(
+                "task_type was not given: the tracker's default type {used:?} was used"
+            ));
+        }
+        Ok(Json(out))
     }
 
     /// Move a task to a status by name, through the workflow. If no transition leads there, the
