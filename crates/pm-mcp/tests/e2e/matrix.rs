@@ -38,9 +38,6 @@ const KNOWN_GAPS: &[Gap] = &[
     gap("list_tasks", "clickup", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
     gap("list_unassigned_tasks", "clickup", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
     gap("project_health", "clickup", &["expected error, got ok: {\"as_of\""], "project_health on an unknown project answers zeros instead of a not-found"),
-    gap("link_related_tasks", "openproject", &["OpenProject refused the request: Related work package is invalid."], "an unknown related id echoes OpenProject's phrase instead of a not-found (issue 18 §4)"),
-    gap("list_tasks_in_sprint", "openproject", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("list_worklogs", "openproject", &["expected error, got ok: {\"worklogs\":[]"], "an unknown task answers an empty worklog list instead of a not-found"),
 ];
 
 const fn gap(
