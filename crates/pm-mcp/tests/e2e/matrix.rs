@@ -31,13 +31,6 @@ struct Gap {
 /// One line per gap, so the table reads as a table.
 #[rustfmt::skip]
 const KNOWN_GAPS: &[Gap] = &[
-    gap("capacity_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("cfd_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("cycle_time_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("issue_trend_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("list_tasks", "clickup", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("list_unassigned_tasks", "clickup", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("project_health", "clickup", &["expected error, got ok: {\"as_of\""], "project_health on an unknown project answers zeros instead of a not-found"),
 ];
 
 const fn gap(
