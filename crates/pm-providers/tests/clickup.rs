@@ -166,7 +166,7 @@ async fn spaces_are_projects() {
     let missing = cu.get_project("999").await.unwrap_err();
     assert_eq!(missing.kind(), "not_found");
     assert!(
-        missing.to_string().contains("ClickUp space 999"),
+        missing.to_string().contains("ClickUp space (project) 999"),
         "{missing}"
     );
     assert_eq!(
@@ -843,4 +843,72 @@ async fn a_spaces_vocabulary_is_its_statuses_the_fixed_priorities_and_the_task_t
         p.project_vocabulary("not-a-space", None).await,
         Err(ProviderError::BadInput(_))
     ));
+}
+
+/// ClickUp's team task list filtered by a space that does not exist is empty, not an error: an
+/// empty answer looks the space up (once per connection) and a missing one is a not-found naming
+/// it; a space with tasks costs no extra request, and an empty space is an empty list.
+#[tokio::test]
+async fn an_unknown_space_is_not_found_rather_than_empty() {
+    let (cu, fake) = setup().await;
+    let in_space = |space: &str, assignee: Option<Assignee>| TaskQuery {
+        project: Some(space.into()),
+        assignee,
+        ..TaskQuery::default()
+    };
+    for q in [
+        in_space("999", None),
+        in_space("999", Some(Assignee::Nobody)),
+    ] {
+        match cu.search_tasks(&q, &page(10)).await {
+            Err(ProviderError::NotFound { what }) => {
+                assert_eq!(what, "ClickUp space (project) 999")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let since = Utc::now() - chrono::Duration::days(30);
+    match cu.project_history("999", since, 100).await {
+        Err(ProviderError::NotFound { what }) => assert_eq!(what, "ClickUp space (project) 999"),
+        other => panic!("{other:?}"),
+    }
+    // An empty space is empty, and it is looked up once.
+    for _ in 0..2 {
+        let empty = cu
+            .search_tasks(&in_space(EMPTY_SPACE, None), &page(10))
+            .await
+            .unwrap();
+        assert!(empty.items.is_empty());
+    }
+    assert!(
+        cu.project_history(EMPTY_SPACE, since, 100)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let looked = |fake: &Shared| {
+        fake.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.starts_with("GET /v2/space/"))
+            .count()
+    };
+    // 999 on each of its three calls (a missing space is not remembered), the empty space once.
+    assert_eq!(looked(&fake), 4);
+    // A space with tasks is listed without looking it up.
+    let found = cu
+        .search_tasks(&in_space(SPACE, None), &page(10))
+        .await
+        .unwrap();
+    assert!(!found.items.is_empty());
+    assert!(
+        !cu.project_history(SPACE, since, 100)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(looked(&fake), 4);
 }

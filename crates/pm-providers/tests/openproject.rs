@@ -721,3 +721,76 @@ async fn a_projects_vocabulary_comes_from_its_types_the_sites_statuses_and_the_f
         other => panic!("{other:?}"),
     }
 }
+
+/// OpenProject lists nothing for a version or a work package that does not exist, and refuses a
+/// relation to one with "Related work package is invalid.": each is a not-found naming the id,
+/// and a list that has items costs no extra request.
+#[tokio::test]
+async fn unknown_versions_work_packages_and_related_ones_are_not_found() {
+    let (op, state) = connect("", "16.2.0").await;
+    let in_sprint = |s: &str| TaskQuery {
+        sprint: Some(s.into()),
+        ..Default::default()
+    };
+    match op.search_tasks(&in_sprint("999"), &page(10)).await {
+        Err(ProviderError::NotFound { what }) => assert_eq!(what, "OpenProject version 999"),
+        other => panic!("{other:?}"),
+    }
+    match op.list_worklogs("999", &page(10)).await {
+        Err(ProviderError::NotFound { what }) => {
+            assert_eq!(what, "OpenProject work package #999")
+        }
+        other => panic!("{other:?}"),
+    }
+    let writes = |state: &Shared| {
+        state
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| h.starts_with("POST"))
+            .count()
+    };
+    match op.link_tasks("2", "999", "relates").await {
+        Err(ProviderError::NotFound { what }) => {
+            assert_eq!(what, "OpenProject work package #999")
+        }
+        other => panic!("{other:?}"),
+    }
+    match op.link_tasks("999", "2", "relates").await {
+        Err(ProviderError::NotFound { what }) => {
+            assert_eq!(what, "OpenProject work package #999")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Refusals about something else are OpenProject's words, as before.
+    let same = op.link_tasks("2", "2", "relates").await.unwrap_err();
+    assert_eq!(same.kind(), "invalid", "{same}");
+    assert_eq!(writes(&state), 3);
+    // Lists with items are answered without a look-up.
+    let b = hits(&state);
+    assert!(
+        !op.search_tasks(&in_sprint("2"), &page(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        !op.list_worklogs("2", &page(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let looked: Vec<String> = state.hits.lock().unwrap()[b..]
+        .iter()
+        .filter(|h| {
+            h.contains("/versions/")
+                || h.contains("/work_packages/2 ")
+                || h.ends_with("/work_packages/2")
+        })
+        .cloned()
+        .collect();
+    assert!(looked.is_empty(), "{looked:?}");
+}

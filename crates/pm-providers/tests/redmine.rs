@@ -190,6 +190,21 @@ async fn handle(State(st): State<Shared>, method: Method, uri: Uri, body: Bytes)
         ("GET", "/projects/demo/search.json") => ok(json!({
             "results": [ { "id": 7, "type": "issue", "title": "Bug #7: x" } ],
             "total_count": 1, "offset": 0, "limit": 100 })),
+        // As Redmine 5.0 answers: an empty list for an issue that does not exist.
+        ("GET", "/time_entries.json") => ok(json!({
+            "time_entries": [], "total_count": 0, "offset": 0, "limit": 25 })),
+        // A related issue that does not exist is "blank" to Redmine 5.0 (422).
+        ("POST", "/issues/7/relations.json") if body["relation"]["issue_to_id"] == 99 => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({ "errors": ["Related issue cannot be blank"] })),
+        )
+            .into_response(),
+        ("POST", "/issues/7/relations.json") => (
+            StatusCode::CREATED,
+            axum::Json(json!({ "relation": { "id": 1, "issue_id": 7,
+                "issue_to_id": body["relation"]["issue_to_id"], "relation_type": "relates" } })),
+        )
+            .into_response(),
         ("GET", "/issues.json") => {
             let issues: Vec<Value> = f.issue.iter().map(issue_json).collect();
             ok(json!({ "issues": issues, "total_count": issues.len(), "offset": 0, "limit": 25 }))
@@ -694,4 +709,53 @@ async fn a_real_redmines_vocabulary() {
     let moves = v.transitions.unwrap();
     assert!(!moves.is_empty());
     assert!(moves.iter().all(|m| m.to_status != created.status.name));
+}
+
+/// Redmine answers an empty list for a version or an issue that does not exist, and "Related issue
+/// cannot be blank" for a related issue that does not exist: each is a not-found naming the id,
+/// and a list that has items costs no extra request.
+#[tokio::test]
+async fn unknown_versions_issues_and_related_issues_are_not_found() {
+    let (rm, state) = spawn(json!({})).await;
+    let page = PageRequest::new(None, None);
+    let in_sprint = |s: &str| TaskQuery {
+        sprint: Some(s.into()),
+        ..TaskQuery::default()
+    };
+    match rm.search_tasks(&in_sprint("99"), &page).await {
+        Err(ProviderError::NotFound { what }) => {
+            assert!(what.contains("Redmine version (sprint) 99"), "{what}")
+        }
+        other => panic!("{other:?}"),
+    }
+    match rm.list_worklogs("99", &page).await {
+        Err(ProviderError::NotFound { what }) => assert!(what.contains("issue #99"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    rm.create_task(&task("demo")).await.unwrap();
+    match rm.link_tasks("7", "99", "relates").await {
+        Err(ProviderError::NotFound { what }) => assert!(what.contains("issue #99"), "{what}"),
+        other => panic!("{other:?}"),
+    }
+    rm.link_tasks("7", "8", "relates").await.unwrap();
+    // An issue without worklogs is an empty list, not an error.
+    assert!(rm.list_worklogs("7", &page).await.unwrap().items.is_empty());
+    // A sprint with tasks is listed without looking the version up.
+    let before = state.lock().unwrap().requests.len();
+    assert_eq!(
+        rm.search_tasks(&in_sprint("3"), &page)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let after = state.lock().unwrap().requests.clone();
+    assert!(
+        after[before..]
+            .iter()
+            .all(|r| !r.1.starts_with("/versions/")),
+        "{:?}",
+        &after[before..]
+    );
 }

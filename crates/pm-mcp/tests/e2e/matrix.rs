@@ -31,19 +31,6 @@ struct Gap {
 /// One line per gap, so the table reads as a table.
 #[rustfmt::skip]
 const KNOWN_GAPS: &[Gap] = &[
-    gap("capacity_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("cfd_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("cycle_time_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("issue_trend_chart", "clickup", &["expected error, got ok: {\"from\""], "an unknown project answers an empty chart instead of a not-found (nothing checks that the project exists)"),
-    gap("list_tasks", "clickup", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("list_unassigned_tasks", "clickup", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("project_health", "clickup", &["expected error, got ok: {\"as_of\""], "project_health on an unknown project answers zeros instead of a not-found"),
-    gap("link_related_tasks", "openproject", &["OpenProject refused the request: Related work package is invalid."], "an unknown related id echoes OpenProject's phrase instead of a not-found (issue 18 §4)"),
-    gap("list_tasks_in_sprint", "openproject", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("list_worklogs", "openproject", &["expected error, got ok: {\"worklogs\":[]"], "an unknown task answers an empty worklog list instead of a not-found"),
-    gap("link_related_tasks", "redmine", &["Redmine refused the request: Related issue cannot be blank"], "an unknown related id echoes Redmine's phrase instead of a not-found (issue 18 §4)"),
-    gap("list_tasks_in_sprint", "redmine", &["expected error, got ok: {\"tasks\":[]"], "an unknown project or sprint answers an empty list instead of a not-found"),
-    gap("list_worklogs", "redmine", &["expected error, got ok: {\"worklogs\":[]"], "an unknown issue answers an empty worklog list instead of a not-found"),
 ];
 
 const fn gap(

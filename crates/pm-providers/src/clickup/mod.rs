@@ -39,6 +39,8 @@ pub struct ClickUp {
     team: OnceCell<wire::Team>,
     me: OnceCell<wire::User>,
     custom_items: OnceCell<Vec<wire::CustomItem>>,
+    /// Spaces read once, so an empty task list need not look again whether its space exists.
+    known_spaces: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl ClickUp {
@@ -82,6 +84,7 @@ impl ClickUp {
             team: OnceCell::new(),
             me: OnceCell::new(),
             custom_items: OnceCell::new(),
+            known_spaces: std::sync::Mutex::default(),
         })
     }
 
@@ -206,10 +209,28 @@ impl ClickUp {
 
     async fn space(&self, id: &str) -> ProviderResult<wire::Space> {
         let id = number(id, "space")?;
-        self.up
+        let space: wire::Space = self
+            .up
             .get(&format!("space/{id}"), &[])
             .await
-            .map_err(|e| not_found(e, format!("ClickUp space {id}")))
+            .map_err(|e| space_missing(e, &id))?;
+        if let Ok(mut known) = self.known_spaces.lock() {
+            known.insert(id);
+        }
+        Ok(space)
+    }
+
+    /// Whether the space exists (read once per connection): ClickUp's team task list filtered
+    /// by a space that does not exist is empty, not an error.
+    async fn check_space(&self, id: &str) -> ProviderResult<()> {
+        let known = self
+            .known_spaces
+            .lock()
+            .is_ok_and(|k| k.contains(id.trim()));
+        if !known {
+            self.space(id).await?;
+        }
+        Ok(())
     }
 
     async fn folders(&self, space: &str) -> ProviderResult<Vec<wire::Folder>> {
@@ -220,7 +241,7 @@ impl ClickUp {
                 &[("archived", "false".into())],
             )
             .await
-            .map_err(|e| not_found(e, format!("ClickUp space {space}")))?;
+            .map_err(|e| space_missing(e, space))?;
         Ok(res.folders)
     }
 
@@ -260,7 +281,7 @@ impl ClickUp {
                 &[("archived", "false".into())],
             )
             .await
-            .map_err(|e| not_found(e, format!("ClickUp space {space}")))?;
+            .map_err(|e| space_missing(e, space))?;
         if let Some(l) = loose.lists.into_iter().find(|l| !l.archived) {
             return Ok(l.id);
         }
@@ -384,6 +405,10 @@ impl ClickUp {
                 ))
             })
     }
+}
+
+fn space_missing(e: ProviderError, id: &str) -> ProviderError {
+    not_found(e, format!("ClickUp space (project) {id}"))
 }
 
 fn number(id: &str, what: &str) -> ProviderResult<String> {
@@ -677,7 +702,7 @@ impl Provider for ClickUp {
             .up
             .delete(&format!("space/{id}"))
             .await
-            .map_err(|e| not_found(e, format!("ClickUp space {id}")))?;
+            .map_err(|e| space_missing(e, &id))?;
         Ok(())
     }
 
@@ -696,6 +721,7 @@ impl Provider for ClickUp {
         // space (a name ClickUp does not know would silently match nothing).
         let mut statuses = Vec::new();
         let mut not_found_as = None;
+        let mut space_asked = None;
         let path = match (&q.sprint, &q.project) {
             (Some(sprint), _) => {
                 let list = number(sprint, "sprint (list)")?;
@@ -731,6 +757,7 @@ impl Provider for ClickUp {
                             })?);
                         }
                     }
+                    space_asked = Some(space.clone());
                     params.push(("space_ids[]", space));
                 } else {
                     statuses.extend(q.statuses.iter().map(|s| s.trim().to_string()));
@@ -757,12 +784,17 @@ impl Provider for ClickUp {
                             .is_some_and(|c| c.to_lowercase().contains(needle))
                 })
         };
-        self.task_page(&path, params, &keep, page)
-            .await
-            .map_err(|e| match not_found_as {
-                Some(what) => not_found(e, what),
-                None => e,
-            })
+        let found =
+            self.task_page(&path, params, &keep, page)
+                .await
+                .map_err(|e| match not_found_as {
+                    Some(what) => not_found(e, what),
+                    None => e,
+                })?;
+        if let (Some(space), true) = (&space_asked, found.items.is_empty()) {
+            self.check_space(space).await?;
+        }
+        Ok(found)
     }
 
     async fn get_task(&self, id: &str) -> ProviderResult<Task> {
@@ -1287,11 +1319,16 @@ impl Provider for ClickUp {
         let recent = vec![
             ("include_closed", "true".to_string()),
             ("subtasks", "true".into()),
-            ("space_ids[]", space),
+            ("space_ids[]", space.clone()),
             ("date_updated_gt", since.timestamp_millis().to_string()),
         ];
-        self.history(vec![(path.clone(), open), (path, recent)], max_items)
-            .await
+        let found = self
+            .history(vec![(path.clone(), open), (path, recent)], max_items)
+            .await?;
+        if found.items.is_empty() {
+            self.check_space(&space).await?;
+        }
+        Ok(found)
     }
 
     async fn delete_sprint(&self, id: &str) -> ProviderResult<()> {

@@ -441,6 +441,24 @@ impl OpenProject {
         })
     }
 
+    /// `got` as it is, unless it is refused as invalid or `empty` says it found nothing: then
+    /// `exists` looks up the thing asked about, and its "not found" is the answer.
+    async fn or_missing<T, U>(
+        &self,
+        got: ProviderResult<T>,
+        empty: impl FnOnce(&T) -> bool,
+        exists: impl std::future::Future<Output = ProviderResult<U>>,
+    ) -> ProviderResult<T> {
+        let look = match &got {
+            Ok(t) => empty(t),
+            Err(e) => matches!(e, ProviderError::Invalid { .. }),
+        };
+        if look && let Err(missing @ ProviderError::NotFound { .. }) = exists.await {
+            return Err(missing);
+        }
+        got
+    }
+
     async fn version(&self, id: u64) -> ProviderResult<wire::Version> {
         self.up
             .get(&format!("api/v3/versions/{id}"), &[])
@@ -650,8 +668,13 @@ impl Provider for OpenProject {
             }
             f = f.add("status", "=", &ids);
         }
-        if let Some(s) = &q.sprint {
-            f = f.add("version", "=", &[number(s, "version")?.to_string()]);
+        let sprint = q
+            .sprint
+            .as_deref()
+            .map(|s| number(s, "version"))
+            .transpose()?;
+        if let Some(s) = sprint {
+            f = f.add("version", "=", &[s.to_string()]);
         }
         match &q.assignee {
             Some(Assignee::Me) => f = f.add("assignee", "=", &["me"]),
@@ -672,15 +695,24 @@ impl Provider for OpenProject {
             ("filters", f.to_query()),
             ("sortBy", sort_by("updatedAt", true)),
         ];
-        let res: Page<wire::WorkPackage> =
-            self.page(&path, query, page)
-                .await
-                .map_err(|e| match (&q.project, e) {
-                    (Some(p), ProviderError::NotFound { .. }) => ProviderError::NotFound {
-                        what: format!("OpenProject project {p}"),
-                    },
-                    (_, e) => e,
-                })?;
+        let listed = self
+            .page(&path, query, page)
+            .await
+            .map_err(|e| match (&q.project, e) {
+                (Some(p), ProviderError::NotFound { .. }) => ProviderError::NotFound {
+                    what: format!("OpenProject project {p}"),
+                },
+                (_, e) => e,
+            });
+        // A version that does not exist lists nothing (or its filter value is refused): look,
+        // and say "not found" when that is why.
+        let res: Page<wire::WorkPackage> = match sprint {
+            Some(s) => {
+                self.or_missing(listed, |r| r.items.is_empty(), self.version(s))
+                    .await?
+            }
+            None => listed?,
+        };
         Ok(Page {
             items: self.to_tasks(res.items).await?,
             next: res.next,
@@ -989,7 +1021,8 @@ impl Provider for OpenProject {
     }
 
     async fn list_worklogs(&self, task: &str, page: &PageRequest) -> ProviderResult<Page<Worklog>> {
-        let n = number(task, "work package")?.to_string();
+        let id = number(task, "work package")?;
+        let n = id.to_string();
         let f = match self.time_entry_link().await? {
             "entity" => Filters::new()
                 .add("entity_type", "=", &["WorkPackage"])
@@ -997,7 +1030,12 @@ impl Provider for OpenProject {
             _ => Filters::new().add("work_package", "=", &[n.as_str()]),
         };
         let q = vec![("filters", f.to_query()), ("sortBy", sort_by("id", false))];
-        let res: Page<wire::TimeEntry> = self.page("api/v3/time_entries", q, page).await?;
+        // A work package that does not exist has no time entries (or its filter value is
+        // refused): look, and say "not found" when that is why.
+        let listed = self.page("api/v3/time_entries", q, page).await;
+        let res: Page<wire::TimeEntry> = self
+            .or_missing(listed, |r| r.items.is_empty(), self.wp(id))
+            .await?;
         Ok(Page {
             items: res
                 .items
@@ -1024,10 +1062,14 @@ impl Provider for OpenProject {
         let kind = relation_type(link_type)?;
         let body =
             json!({ "type": kind, "_links": { "to": self.link(&format!("work_packages/{to}")) } });
-        let _: Value = self
+        let linked: ProviderResult<Value> = self
             .up
             .post(&format!("api/v3/work_packages/{from}/relations"), &body)
-            .await?;
+            .await
+            .map_err(|e| not_found(e, format!("OpenProject work package #{from}")));
+        // OpenProject answers 422 "Related work package is invalid." for one that does not
+        // exist (or that the account cannot see): look, and say "not found" when that is why.
+        self.or_missing(linked, |_| false, self.wp(to)).await?;
         Ok(())
     }
 

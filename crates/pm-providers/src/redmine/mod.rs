@@ -650,8 +650,13 @@ impl Provider for Redmine {
         if let Some(p) = &project {
             params.push(("project_id", p.clone()));
         }
-        if let Some(s) = &q.sprint {
-            params.push(("fixed_version_id", number(s, "version")?.to_string()));
+        let sprint = q
+            .sprint
+            .as_deref()
+            .map(|s| number(s, "version"))
+            .transpose()?;
+        if let Some(s) = sprint {
+            params.push(("fixed_version_id", s.to_string()));
         }
         match &q.assignee {
             Some(Assignee::Me) => params.push(("assigned_to_id", "me".into())),
@@ -707,6 +712,11 @@ impl Provider for Redmine {
                     Some(p) => project_missing(e, p),
                     None => e,
                 })?;
+        // Redmine lists no issues for a version that does not exist: when nothing is listed,
+        // look, and say "not found" when that is why.
+        if let (Some(s), true) = (sprint, res.issues.is_empty()) {
+            self.version(s).await?;
+        }
         let tasks = self.to_tasks(res.issues).await?;
         Ok(Self::page_of(tasks, res.offset, res.total_count))
     }
@@ -1055,6 +1065,11 @@ impl Provider for Redmine {
                 ],
             )
             .await?;
+        // Redmine lists no time entries for an issue that does not exist: when nothing is
+        // listed, look, and say "not found" when that is why.
+        if res.time_entries.is_empty() {
+            self.issue(&n.to_string(), "").await?;
+        }
         Ok(Self::page_of(
             res.time_entries.into_iter().map(map::worklog).collect(),
             res.offset,
@@ -1109,12 +1124,21 @@ impl Provider for Redmine {
             }
         };
         let body = json!({ "relation": { "issue_to_id": to, "relation_type": kind } });
-        let _: serde_json::Value = self
+        let linked: ProviderResult<serde_json::Value> = self
             .up
             .post(&format!("issues/{from}/relations.json"), &body)
-            .await
-            .map_err(|e| issue_missing(e, from))?;
-        Ok(())
+            .await;
+        match linked {
+            Ok(_) => Ok(()),
+            // Redmine answers 422 "Related issue cannot be blank" for a related issue that does
+            // not exist (or that the account cannot see): look, and say "not found" when that
+            // is why.
+            Err(e @ ProviderError::Invalid { .. }) => match self.issue(&to.to_string(), "").await {
+                Err(missing @ ProviderError::NotFound { .. }) => Err(missing),
+                _ => Err(e),
+            },
+            Err(e) => Err(issue_missing(e, from)),
+        }
     }
 
     async fn list_users(&self, query: &str, page: &PageRequest) -> ProviderResult<Page<User>> {
