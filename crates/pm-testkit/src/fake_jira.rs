@@ -2399,6 +2399,10 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
     platform = match edition {
         Edition::Cloud => platform
             .route("/rest/api/3/myself", get(myself))
+            // Cloud still serves REST v2 beside v3 (Atlassian's "Jira Cloud platform REST API v2"):
+            // a Cloud site configured as Data Center gets this far, and its serverInfo says Cloud.
+            .route("/rest/api/2/myself", get(myself))
+            .route("/rest/api/2/serverInfo", get(server_info))
             .route("/rest/api/3/project/search", get(project_search))
             .route("/rest/api/3/project", post(create_project))
             .route("/rest/api/3/search/jql", post(search_jql))

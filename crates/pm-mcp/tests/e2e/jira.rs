@@ -282,3 +282,64 @@ async fn a_jira_session_through_the_real_binary() {
     })
     .await;
 }
+
+/// The edition check, end to end: each Jira edition configured as the other is refused before
+/// anything is stored, saying which provider_type to use.
+#[tokio::test]
+async fn each_jira_edition_configured_as_the_other_is_refused_with_the_right_type() {
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    let token = "ATATT-edition-check-0001";
+    let (cloud, _c) =
+        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+    let pat = "NDc4MTQ5-edition-pat";
+    let (dc, _d) = pm_testkit::fake_jira::spawn_dc(&format!("Bearer {pat}")).await;
+    env.add_user("ann@acme.org");
+    let key = env.create_key("ann@acme.org", "read,write");
+    let server = env.serve(LOCAL_UPSTREAM).await;
+    let ann = server
+        .client(&key, ProtocolVersion::V_2025_11_25)
+        .await
+        .expect("ann");
+
+    // A Cloud site as Data Center (Basic with e-mail and token, which Cloud takes on v2 too).
+    let as_dc = call_with(&ann, "configure_pm_provider", json!({
+        "provider_type": "jira_data_center", "base_url": cloud, "username": "mia@example.com", "api_token": token, "name": "wrong-dc"
+    }))
+    .await;
+    assert_eq!(as_dc.is_error, Some(true), "{}", text(&as_dc));
+    assert!(
+        text(&as_dc).contains("Jira Cloud site")
+            && text(&as_dc).contains("provider_type jira_cloud"),
+        "{}",
+        text(&as_dc)
+    );
+    assert!(
+        text(&as_dc).contains("nothing was stored"),
+        "{}",
+        text(&as_dc)
+    );
+    // A Data Center site as Cloud: no REST v3 there.
+    let as_cloud = call_with(&ann, "configure_pm_provider", json!({
+        "provider_type": "jira_cloud", "base_url": dc, "username": "mia@example.com", "api_token": pat, "name": "wrong-cloud"
+    }))
+    .await;
+    assert_eq!(as_cloud.is_error, Some(true), "{}", text(&as_cloud));
+    assert!(
+        text(&as_cloud).contains("provider_type jira_data_center"),
+        "{}",
+        text(&as_cloud)
+    );
+    assert_eq!(
+        call_ok(&ann, "list_providers").await["connections"],
+        json!([]),
+        "nothing stored"
+    );
+    // Each as itself works.
+    let right = ok(&ann, "configure_pm_provider", json!({ "provider_type": "jira_data_center", "base_url": dc, "api_token": pat, "name": "acme-dc" })).await;
+    assert_eq!(right["test"]["site"]["product"], "Jira Data Center");
+    assert!(!right.to_string().contains(pat));
+
+    let _ = ann.cancel().await;
+    server.stop().await;
+    env.finish().await;
+}

@@ -162,6 +162,11 @@ fn with_edition_hint(kind: ProviderKind, e: pm_core::ProviderError) -> String {
                 "{e} (there is no Jira Cloud REST API v3 at this address; for Jira Data Center or Server use provider_type jira_data_center)"
             )
         }
+        (ProviderKind::JiraDataCenter, pm_core::ProviderError::NotFound { .. }) => {
+            format!(
+                "{e} (there is no Jira REST API v2 at this address; for Jira Cloud use provider_type jira_cloud)"
+            )
+        }
         _ => e.to_string(),
     }
 }
