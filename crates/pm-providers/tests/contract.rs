@@ -3,7 +3,8 @@
 //! ../shared/specs), and Prism must find no violation in any of them — save the documents' own
 //! flaws each test names. Prism answers with the specs' examples and keeps no state, so operations
 //! may fail afterwards on an example's content; what is checked is that the requests themselves
-//! have the documented shape.
+//! have the documented shape. Each operation must also send exactly the requests (method and
+//! path, in order) its `run!` lists, as derived from the provider's code.
 //! Needs `PM_MCP_PRISM` (the prism binary; `scripts/test` sets it); skipped without it.
 #![allow(clippy::unwrap_used)] // test code
 
@@ -50,17 +51,27 @@ fn client(
 
 /// Runs one operation; one that ends in an error after its requests (on the examples' data) is
 /// noted in `failures` for the report, not failed: the requests are what is judged. What the
-/// operation sent is checked against its kind (`sent_as_its_kind`): an operation that sends
-/// nothing, or sends what its name does not do, is recorded in `failures` with a `CONTRACT:`
-/// mark, and `judged` fails the test on any.
+/// operation sent is checked twice: against its kind (`sent_as_its_kind`), and request by request
+/// against `$want`, the `"METHOD /path"` of every request it should send, in order
+/// (`sent_as_expected`). Reads of set-up data a provider fetches once and caches (a field or
+/// status list) appear in the list of the first operation that fetches them. A misfit is
+/// recorded in `failures` with a `CONTRACT:` mark, and `judged` fails the test on any.
 macro_rules! run {
-    ($failures:ident, $log:ident, $name:literal, $e:expr) => {
+    ($failures:ident, $log:ident, $name:literal, [$($want:literal),* $(,)?], $e:expr) => {
         let before = $log.lock().unwrap().len();
         let result = $e.await;
         let sent: Vec<(String, String)> = $log.lock().unwrap()[before..]
             .iter()
             .map(|s| (s.method.clone(), s.path.clone()))
             .collect();
+        eprintln!(
+            "{}: {}",
+            $name,
+            sent.iter()
+                .map(|(m, p)| format!("{m} {p}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let refused_early = result
             .as_ref()
             .err()
@@ -68,10 +79,65 @@ macro_rules! run {
         if let Err(why) = sent_as_its_kind($name, &sent, refused_early) {
             $failures.push(format!("CONTRACT: {}: {why}", $name));
         }
+        let want: &[&str] = &[$($want),*];
+        if let Err(why) = sent_as_expected(want, &sent) {
+            $failures.push(format!("CONTRACT: {}: {why}", $name));
+        }
         if let Err(e) = result {
             $failures.push(format!("{}: {e}", $name));
         }
     };
+}
+
+/// Whether a request is the one `pattern` (`"METHOD /path"`) describes: the same method and the
+/// same path, where a `{}` segment stands for any one segment (an id the test cannot know, as one
+/// taken from an answer of the mock).
+fn matches_pattern(pattern: &str, method: &str, path: &str) -> bool {
+    let Some((want_method, want_path)) = pattern.split_once(' ') else {
+        panic!("a request pattern is \"METHOD /path\": {pattern:?}");
+    };
+    let want: Vec<&str> = want_path.split('/').collect();
+    let got: Vec<&str> = path.split('/').collect();
+    want_method == method
+        && want.len() == got.len()
+        && want
+            .iter()
+            .zip(&got)
+            .all(|(w, g)| *w == *g || (*w == "{}" && !g.is_empty()))
+}
+
+/// Whether an operation sent exactly the requests `want` lists, in that order: every pattern
+/// matched by the request at its place, and no request beyond them.
+fn sent_as_expected(want: &[&str], sent: &[(String, String)]) -> Result<(), String> {
+    let shown = |sent: &[(String, String)]| -> Vec<String> {
+        sent.iter().map(|(m, p)| format!("{m} {p}")).collect()
+    };
+    for (i, pattern) in want.iter().enumerate() {
+        match sent.get(i) {
+            Some((m, p)) if matches_pattern(pattern, m, p) => {}
+            Some((m, p)) => {
+                return Err(format!(
+                    "request {} should be {pattern}, was {m} {p}; sent {:?}",
+                    i + 1,
+                    shown(sent)
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "did not send {pattern} (request {}); sent {:?}",
+                    i + 1,
+                    shown(sent)
+                ));
+            }
+        }
+    }
+    if sent.len() > want.len() {
+        return Err(format!(
+            "sent more than expected: {:?} after {want:?}",
+            shown(&sent[want.len()..])
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the requests an operation sent fit what its name says: every operation reaches the
@@ -178,33 +244,73 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
     let page = PageRequest::new(None, Some(5));
     let when = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
     let mut failures: Vec<String> = Vec::new();
-    run!(failures, log, "whoami", jira.whoami());
-    run!(failures, log, "site", jira.site());
-    run!(failures, log, "list_projects", jira.list_projects(&page));
+    run!(
+        failures,
+        log,
+        "whoami",
+        ["GET /rest/api/3/myself"],
+        jira.whoami()
+    );
+    run!(
+        failures,
+        log,
+        "site",
+        ["GET /rest/api/3/serverInfo"],
+        jira.site()
+    );
+    run!(
+        failures,
+        log,
+        "list_projects",
+        ["GET /rest/api/3/project/search"],
+        jira.list_projects(&page)
+    );
     run!(
         failures,
         log,
         "search_projects",
+        ["GET /rest/api/3/project/search"],
         jira.search_projects("ex", &page)
     );
-    run!(failures, log, "get_project", jira.get_project("EX"));
+    run!(
+        failures,
+        log,
+        "get_project",
+        ["GET /rest/api/3/project/EX"],
+        jira.get_project("EX")
+    );
+    // The lead of a new project is the caller; the created project is read back.
     run!(
         failures,
         log,
         "create_project",
+        [
+            "GET /rest/api/3/myself",
+            "POST /rest/api/3/project",
+            "GET /rest/api/3/project/{}"
+        ],
         jira.create_project("Example Two", Some("EXT"), Some("a project"))
     );
     run!(
         failures,
         log,
         "update_project",
+        ["PUT /rest/api/3/project/EX", "GET /rest/api/3/project/EX"],
         jira.update_project("EX", Some("Example"), None)
     );
-    run!(failures, log, "delete_project", jira.delete_project("EXT"));
+    run!(
+        failures,
+        log,
+        "delete_project",
+        ["DELETE /rest/api/3/project/EXT"],
+        jira.delete_project("EXT")
+    );
+    // Set-up: the field list (the story points and sprint fields), fetched once and cached.
     run!(
         failures,
         log,
         "search_tasks",
+        ["GET /rest/api/3/field", "POST /rest/api/3/search/jql"],
         jira.search_tasks(
             &TaskQuery {
                 project: Some("EX".into()),
@@ -214,7 +320,13 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
             &page
         )
     );
-    run!(failures, log, "get_task", jira.get_task("EX-1"));
+    run!(
+        failures,
+        log,
+        "get_task",
+        ["GET /rest/api/3/issue/EX-1"],
+        jira.get_task("EX-1")
+    );
     let new = NewTask {
         project: "EX".into(),
         title: "Checkout fails".into(),
@@ -223,7 +335,14 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         labels: vec!["web".into()],
         ..Default::default()
     };
-    run!(failures, log, "create_task", jira.create_task(&new));
+    // `{}`: the key of the example's created issue, read back.
+    run!(
+        failures,
+        log,
+        "create_task",
+        ["POST /rest/api/3/issue", "GET /rest/api/3/issue/{}"],
+        jira.create_task(&new)
+    );
     let change = TaskChange {
         title: Some("New title".into()),
         description: Some("More *detail*".into()),
@@ -235,83 +354,135 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         failures,
         log,
         "update_task",
+        ["PUT /rest/api/3/issue/EX-1", "GET /rest/api/3/issue/EX-1"],
         jira.update_task("EX-1", &change)
     );
     run!(
         failures,
         log,
         "transition_task",
+        [
+            "GET /rest/api/3/issue/EX-1",
+            "GET /rest/api/3/issue/EX-1/transitions",
+            "POST /rest/api/3/issue/EX-1/transitions",
+            "GET /rest/api/3/issue/EX-1"
+        ],
         jira.transition_task("EX-1", "In Progress")
     );
     run!(
         failures,
         log,
         "assign_task",
+        ["PUT /rest/api/3/issue/EX-1/assignee"],
         jira.assign_task("EX-1", Some("5b10a2844c20165700ede21g"))
     );
     run!(
         failures,
         log,
         "add_comment",
+        ["POST /rest/api/3/issue/EX-1/comment"],
         jira.add_comment("EX-1", "Looks **good**")
     );
     run!(
         failures,
         log,
         "list_comments",
+        ["GET /rest/api/3/issue/EX-1/comment"],
         jira.list_comments("EX-1", &page)
     );
     run!(
         failures,
         log,
         "log_work",
+        ["POST /rest/api/3/issue/EX-1/worklog"],
         jira.log_work("EX-1", 5400, when, Some("debugging"))
     );
     run!(
         failures,
         log,
         "list_worklogs",
+        ["GET /rest/api/3/issue/EX-1/worklog"],
         jira.list_worklogs("EX-1", &page)
     );
     run!(
         failures,
         log,
         "add_watcher",
+        ["POST /rest/api/3/issue/EX-1/watchers"],
         jira.add_watcher("EX-1", "5b10a2844c20165700ede21g")
     );
     run!(
         failures,
         log,
         "link_tasks",
+        ["POST /rest/api/3/issueLink"],
         jira.link_tasks("EX-1", "EX-2", "Blocks")
     );
-    run!(failures, log, "delete_task", jira.delete_task("EX-2"));
-    run!(failures, log, "list_users", jira.list_users("mia", &page));
+    run!(
+        failures,
+        log,
+        "delete_task",
+        ["DELETE /rest/api/3/issue/EX-2"],
+        jira.delete_task("EX-2")
+    );
+    run!(
+        failures,
+        log,
+        "list_users",
+        ["GET /rest/api/3/user/search"],
+        jira.list_users("mia", &page)
+    );
     run!(
         failures,
         log,
         "get_user",
+        ["GET /rest/api/3/user"],
         jira.get_user("5b10a2844c20165700ede21g")
     );
-    run!(failures, log, "list_epics", jira.list_epics("EX", &page));
+    run!(
+        failures,
+        log,
+        "list_epics",
+        ["POST /rest/api/3/search/jql"],
+        jira.list_epics("EX", &page)
+    );
     run!(
         failures,
         log,
         "set_epic",
+        ["POST /rest/agile/1.0/epic/EX-7/issue"],
         jira.set_epic("EX-1", Some("EX-7"))
     );
-    run!(failures, log, "unset_epic", jira.set_epic("EX-1", None));
+    run!(
+        failures,
+        log,
+        "unset_epic",
+        ["POST /rest/agile/1.0/epic/none/issue"],
+        jira.set_epic("EX-1", None)
+    );
+    // `{}`: the board of the example's answer.
     run!(
         failures,
         log,
         "list_sprints",
+        [
+            "GET /rest/agile/1.0/board",
+            "GET /rest/agile/1.0/board/{}/sprint"
+        ],
         jira.list_sprints("EX", &[SprintState::Active], &page)
     );
-    run!(failures, log, "get_sprint", jira.get_sprint("37"));
+    run!(
+        failures,
+        log,
+        "get_sprint",
+        ["GET /rest/agile/1.0/sprint/37"],
+        jira.get_sprint("37")
+    );
     run!(
         failures,
         log,
         "create_sprint",
+        ["GET /rest/agile/1.0/board", "POST /rest/agile/1.0/sprint"],
         jira.create_sprint(&NewSprint {
             project: "EX".into(),
             name: "Sprint 9".into(),
@@ -324,6 +495,7 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         failures,
         log,
         "update_sprint",
+        ["POST /rest/agile/1.0/sprint/37"],
         jira.update_sprint(
             "37",
             &SprintChange {
@@ -332,8 +504,21 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
             }
         )
     );
-    run!(failures, log, "complete_sprint", jira.complete_sprint("37"));
-    run!(failures, log, "delete_sprint", jira.delete_sprint("37"));
+    // The example sprint is not active: refused after reading it, before the POST that closes it.
+    run!(
+        failures,
+        log,
+        "complete_sprint",
+        ["GET /rest/agile/1.0/sprint/37"],
+        jira.complete_sprint("37")
+    );
+    run!(
+        failures,
+        log,
+        "delete_sprint",
+        ["DELETE /rest/agile/1.0/sprint/37"],
+        jira.delete_sprint("37")
+    );
 
     judged(&failures);
     let seen = log.lock().unwrap().clone();
@@ -373,33 +558,56 @@ async fn every_clickup_request_matches_the_published_spec() {
     let page = PageRequest::new(None, Some(5));
     let when = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
     let mut failures: Vec<String> = Vec::new();
-    run!(failures, log, "whoami", cu.whoami());
-    run!(failures, log, "site", cu.site());
-    run!(failures, log, "list_projects", cu.list_projects(&page));
+    // `{}` below stands for ids from the example's answers: the workspace (team), lists, tags.
+    run!(failures, log, "whoami", ["GET /v2/user"], cu.whoami());
+    run!(failures, log, "site", ["GET /v2/team"], cu.site());
+    run!(
+        failures,
+        log,
+        "list_projects",
+        ["GET /v2/team/{}/space"],
+        cu.list_projects(&page)
+    );
     run!(
         failures,
         log,
         "search_projects",
+        ["GET /v2/team/{}/space"],
         cu.search_projects("space", &page)
     );
-    run!(failures, log, "get_project", cu.get_project("790"));
+    run!(
+        failures,
+        log,
+        "get_project",
+        ["GET /v2/space/790"],
+        cu.get_project("790")
+    );
     run!(
         failures,
         log,
         "create_project",
+        ["POST /v2/team/{}/space"],
         cu.create_project("Mobile", None, None)
     );
     run!(
         failures,
         log,
         "update_project",
+        ["GET /v2/space/790", "PUT /v2/space/790"],
         cu.update_project("790", Some("Product"), None)
     );
-    run!(failures, log, "delete_project", cu.delete_project("791"));
+    run!(
+        failures,
+        log,
+        "delete_project",
+        ["DELETE /v2/space/791"],
+        cu.delete_project("791")
+    );
     run!(
         failures,
         log,
         "search_tasks (project, status)",
+        ["GET /v2/space/790", "GET /v2/team/{}/task"],
         cu.search_tasks(
             &TaskQuery {
                 project: Some("790".into()),
@@ -413,6 +621,7 @@ async fn every_clickup_request_matches_the_published_spec() {
         failures,
         log,
         "search_tasks (mine)",
+        ["GET /v2/team/{}/task"],
         cu.search_tasks(
             &TaskQuery {
                 assignee: Some(pm_core::Assignee::Me),
@@ -425,6 +634,7 @@ async fn every_clickup_request_matches_the_published_spec() {
         failures,
         log,
         "search_tasks (sprint)",
+        ["GET /v2/list/124", "GET /v2/list/124/task"],
         cu.search_tasks(
             &TaskQuery {
                 sprint: Some("124".into()),
@@ -434,7 +644,13 @@ async fn every_clickup_request_matches_the_published_spec() {
             &page
         )
     );
-    run!(failures, log, "get_task", cu.get_task("9hx"));
+    run!(
+        failures,
+        log,
+        "get_task",
+        ["GET /v2/task/9hx"],
+        cu.get_task("9hx")
+    );
     let new = NewTask {
         project: "790".into(),
         title: "Checkout fails".into(),
@@ -447,7 +663,18 @@ async fn every_clickup_request_matches_the_published_spec() {
         parent: Some("9hv".into()),
         ..Default::default()
     };
-    run!(failures, log, "create_task", cu.create_task(&new));
+    // Set-up: the workspace's task types, fetched once and cached; then the space's folderless lists (the task goes in the first unarchived one).
+    run!(
+        failures,
+        log,
+        "create_task",
+        [
+            "GET /v2/team/{}/custom_item",
+            "GET /v2/space/790/list",
+            "POST /v2/list/{}/task"
+        ],
+        cu.create_task(&new)
+    );
     let change = TaskChange {
         title: Some("New title".into()),
         description: Some("More *detail*".into()),
@@ -459,72 +686,135 @@ async fn every_clickup_request_matches_the_published_spec() {
         labels: Some(vec!["api".into()]),
         sprint: Some("124".into()),
     };
-    run!(failures, log, "update_task", cu.update_task("9hx", &change));
+    run!(
+        failures,
+        log,
+        "update_task",
+        [
+            "GET /v2/task/9hx",
+            "GET /v2/list/{}/field",
+            "PUT /v2/task/9hx",
+            "POST /v2/task/9hx/tag/api",
+            "DELETE /v2/task/9hx/tag/{}",
+            "POST /v2/list/124/task/9hx",
+            "GET /v2/task/9hx"
+        ],
+        cu.update_task("9hx", &change)
+    );
     run!(
         failures,
         log,
         "transition_task",
+        ["GET /v2/task/9hx", "GET /v2/list/{}", "PUT /v2/task/9hx"],
         cu.transition_task("9hx", "complete")
     );
     run!(
         failures,
         log,
         "assign_task",
+        ["GET /v2/task/9hx", "PUT /v2/task/9hx"],
         cu.assign_task("9hx", Some("183"))
     );
     run!(
         failures,
         log,
         "add_comment",
+        ["POST /v2/task/9hx/comment"],
         cu.add_comment("9hx", "Looks **good**")
     );
     run!(
         failures,
         log,
         "list_comments",
+        ["GET /v2/task/9hx/comment"],
         cu.list_comments("9hx", &page)
     );
     run!(
         failures,
         log,
         "log_work",
+        ["POST /v2/team/{}/time_entries"],
         cu.log_work("9hx", 5400, when, Some("debugging"))
     );
     run!(
         failures,
         log,
         "list_worklogs",
+        ["GET /v2/task/9hx/time"],
         cu.list_worklogs("9hx", &page)
     );
-    run!(failures, log, "add_watcher", cu.add_watcher("9hx", "183"));
+    run!(
+        failures,
+        log,
+        "add_watcher",
+        ["PUT /v2/task/9hx"],
+        cu.add_watcher("9hx", "183")
+    );
     run!(
         failures,
         log,
         "link_tasks (relates)",
+        ["POST /v2/task/9hx/link/9hz"],
         cu.link_tasks("9hx", "9hz", "relates")
     );
     run!(
         failures,
         log,
         "link_tasks (blocks)",
+        ["POST /v2/task/9hz/dependency"],
         cu.link_tasks("9hx", "9hz", "blocks")
     );
-    run!(failures, log, "delete_task", cu.delete_task("9hz"));
-    run!(failures, log, "list_users", cu.list_users("john", &page));
-    run!(failures, log, "get_user", cu.get_user("123"));
-    run!(failures, log, "list_epics", cu.list_epics("790", &page));
-    run!(failures, log, "set_epic", cu.set_epic("9hx", Some("9hv")));
+    run!(
+        failures,
+        log,
+        "delete_task",
+        ["DELETE /v2/task/9hz"],
+        cu.delete_task("9hz")
+    );
+    run!(
+        failures,
+        log,
+        "list_users",
+        ["GET /v2/team"],
+        cu.list_users("john", &page)
+    );
+    run!(
+        failures,
+        log,
+        "get_user",
+        ["GET /v2/team"],
+        cu.get_user("123")
+    );
+    // The cached task types have no "Epic": refused before sending.
+    run!(failures, log, "list_epics", [], cu.list_epics("790", &page));
+    run!(
+        failures,
+        log,
+        "set_epic",
+        ["PUT /v2/task/9hx"],
+        cu.set_epic("9hx", Some("9hv"))
+    );
+    // The example space has no sprint folder: refused after looking for one.
     run!(
         failures,
         log,
         "list_sprints",
+        ["GET /v2/space/790/folder"],
         cu.list_sprints("790", &[SprintState::Active], &page)
     );
-    run!(failures, log, "get_sprint", cu.get_sprint("124"));
+    run!(
+        failures,
+        log,
+        "get_sprint",
+        ["GET /v2/list/124"],
+        cu.get_sprint("124")
+    );
+    // As list_sprints: no sprint folder in the example space.
     run!(
         failures,
         log,
         "create_sprint",
+        ["GET /v2/space/790/folder"],
         cu.create_sprint(&NewSprint {
             project: "790".into(),
             name: "Sprint 9".into(),
@@ -537,6 +827,7 @@ async fn every_clickup_request_matches_the_published_spec() {
         failures,
         log,
         "update_sprint",
+        ["GET /v2/list/124", "PUT /v2/list/124"],
         cu.update_sprint(
             "124",
             &SprintChange {
@@ -546,7 +837,13 @@ async fn every_clickup_request_matches_the_published_spec() {
             }
         )
     );
-    run!(failures, log, "delete_sprint", cu.delete_sprint("124"));
+    run!(
+        failures,
+        log,
+        "delete_sprint",
+        ["DELETE /v2/list/124"],
+        cu.delete_sprint("124")
+    );
 
     judged(&failures);
     let seen = log.lock().unwrap().clone();
@@ -607,33 +904,65 @@ async fn every_openproject_request_matches_the_published_spec() {
     let page = PageRequest::new(None, Some(5));
     let when = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
     let mut failures: Vec<String> = Vec::new();
-    run!(failures, log, "whoami", op.whoami());
-    run!(failures, log, "site", op.site());
-    run!(failures, log, "list_projects", op.list_projects(&page));
+    run!(
+        failures,
+        log,
+        "whoami",
+        ["GET /api/v3/users/me"],
+        op.whoami()
+    );
+    run!(failures, log, "site", ["GET /api/v3"], op.site());
+    run!(
+        failures,
+        log,
+        "list_projects",
+        ["GET /api/v3/projects"],
+        op.list_projects(&page)
+    );
     run!(
         failures,
         log,
         "search_projects",
+        ["GET /api/v3/projects"],
         op.search_projects("demo", &page)
     );
-    run!(failures, log, "get_project", op.get_project("1"));
+    run!(
+        failures,
+        log,
+        "get_project",
+        ["GET /api/v3/projects/1"],
+        op.get_project("1")
+    );
     run!(
         failures,
         log,
         "create_project",
+        ["POST /api/v3/projects"],
         op.create_project("Website Relaunch", None, Some("a *project*"))
     );
     run!(
         failures,
         log,
         "update_project",
+        ["PATCH /api/v3/projects/1"],
         op.update_project("1", Some("Demo"), Some("new text"))
     );
-    run!(failures, log, "delete_project", op.delete_project("2"));
+    run!(
+        failures,
+        log,
+        "delete_project",
+        ["DELETE /api/v3/projects/2"],
+        op.delete_project("2")
+    );
+    // Set-up: the status list, fetched once and cached.
     run!(
         failures,
         log,
         "search_tasks",
+        [
+            "GET /api/v3/projects/1/work_packages",
+            "GET /api/v3/statuses"
+        ],
         op.search_tasks(
             &TaskQuery {
                 project: Some("1".into()),
@@ -649,6 +978,7 @@ async fn every_openproject_request_matches_the_published_spec() {
         failures,
         log,
         "search_tasks_unassigned",
+        ["GET /api/v3/work_packages"],
         op.search_tasks(
             &TaskQuery {
                 assignee: Some(Assignee::Nobody),
@@ -657,11 +987,29 @@ async fn every_openproject_request_matches_the_published_spec() {
             &PageRequest::new(Some("o:5".into()), Some(5))
         )
     );
-    run!(failures, log, "get_task", op.get_task("1"));
+    // Set-up: the schemas that say which custom field holds story points (fetched once for the
+    // schemas not seen yet).
+    run!(
+        failures,
+        log,
+        "get_task",
+        [
+            "GET /api/v3/work_packages/1",
+            "GET /api/v3/work_packages/schemas"
+        ],
+        op.get_task("1")
+    );
+    // `{}`: the id of the example's project.
     run!(
         failures,
         log,
         "create_task",
+        [
+            "GET /api/v3/projects/1",
+            "GET /api/v3/projects/{}/types",
+            "GET /api/v3/priorities",
+            "POST /api/v3/projects/{}/work_packages"
+        ],
         op.create_task(&NewTask {
             project: "1".into(),
             title: "Checkout fails".into(),
@@ -676,6 +1024,11 @@ async fn every_openproject_request_matches_the_published_spec() {
         failures,
         log,
         "update_task",
+        [
+            "GET /api/v3/work_packages/1",
+            "POST /api/v3/work_packages/1/form",
+            "PATCH /api/v3/work_packages/1"
+        ],
         op.update_task(
             "1",
             &TaskChange {
@@ -693,47 +1046,142 @@ async fn every_openproject_request_matches_the_published_spec() {
         failures,
         log,
         "transition_task",
+        [
+            "GET /api/v3/work_packages/1",
+            "POST /api/v3/work_packages/1/form",
+            "PATCH /api/v3/work_packages/1"
+        ],
         op.transition_task("1", "New")
     );
-    run!(failures, log, "assign_task", op.assign_task("1", None));
+    run!(
+        failures,
+        log,
+        "assign_task",
+        [
+            "GET /api/v3/work_packages/1",
+            "POST /api/v3/work_packages/1/form",
+            "PATCH /api/v3/work_packages/1"
+        ],
+        op.assign_task("1", None)
+    );
     run!(
         failures,
         log,
         "add_comment",
+        ["POST /api/v3/work_packages/1/activities"],
         op.add_comment("1", "Looks **good**")
     );
-    run!(failures, log, "list_comments", op.list_comments("1", &page));
+    run!(
+        failures,
+        log,
+        "list_comments",
+        ["GET /api/v3/work_packages/1/activities"],
+        op.list_comments("1", &page)
+    );
+    // Set-up: which link of a time entry names the work package (from the site's schema) and the caller's id, each fetched once and cached.
     run!(
         failures,
         log,
         "log_work",
+        [
+            "GET /api/v3/time_entries/schema",
+            "GET /api/v3/work_packages/1",
+            "GET /api/v3/users/me",
+            "POST /api/v3/time_entries"
+        ],
         op.log_work("1", 5400, when, Some("debugging"))
     );
-    run!(failures, log, "list_worklogs", op.list_worklogs("1", &page));
-    run!(failures, log, "add_watcher", op.add_watcher("1", "1"));
+    run!(
+        failures,
+        log,
+        "list_worklogs",
+        ["GET /api/v3/time_entries"],
+        op.list_worklogs("1", &page)
+    );
+    run!(
+        failures,
+        log,
+        "add_watcher",
+        ["POST /api/v3/work_packages/1/watchers"],
+        op.add_watcher("1", "1")
+    );
     run!(
         failures,
         log,
         "link_tasks",
+        ["POST /api/v3/work_packages/1/relations"],
         op.link_tasks("1", "2", "Blocks")
     );
-    run!(failures, log, "delete_task", op.delete_task("2"));
-    run!(failures, log, "list_users", op.list_users("mia", &page));
-    run!(failures, log, "get_user", op.get_user("1"));
-    run!(failures, log, "list_epics", op.list_epics("1", &page));
-    run!(failures, log, "set_epic", op.set_epic("1", Some("2")));
-    run!(failures, log, "unset_epic", op.set_epic("1", None));
+    run!(
+        failures,
+        log,
+        "delete_task",
+        ["DELETE /api/v3/work_packages/2"],
+        op.delete_task("2")
+    );
+    run!(
+        failures,
+        log,
+        "list_users",
+        ["GET /api/v3/principals"],
+        op.list_users("mia", &page)
+    );
+    run!(
+        failures,
+        log,
+        "get_user",
+        ["GET /api/v3/users/1"],
+        op.get_user("1")
+    );
+    // The example types have no "Epic": refused after reading them.
+    run!(
+        failures,
+        log,
+        "list_epics",
+        ["GET /api/v3/projects/1/types"],
+        op.list_epics("1", &page)
+    );
+    run!(
+        failures,
+        log,
+        "set_epic",
+        [
+            "GET /api/v3/work_packages/1",
+            "POST /api/v3/work_packages/1/form",
+            "PATCH /api/v3/work_packages/1"
+        ],
+        op.set_epic("1", Some("2"))
+    );
+    run!(
+        failures,
+        log,
+        "unset_epic",
+        [
+            "GET /api/v3/work_packages/1",
+            "POST /api/v3/work_packages/1/form",
+            "PATCH /api/v3/work_packages/1"
+        ],
+        op.set_epic("1", None)
+    );
     run!(
         failures,
         log,
         "list_sprints",
+        ["GET /api/v3/projects/1/versions"],
         op.list_sprints("1", &[SprintState::Active], &page)
     );
-    run!(failures, log, "get_sprint", op.get_sprint("1"));
+    run!(
+        failures,
+        log,
+        "get_sprint",
+        ["GET /api/v3/versions/1"],
+        op.get_sprint("1")
+    );
     run!(
         failures,
         log,
         "create_sprint",
+        ["GET /api/v3/projects/1", "POST /api/v3/versions"],
         op.create_sprint(&NewSprint {
             project: "1".into(),
             name: "Sprint 9".into(),
@@ -746,6 +1194,7 @@ async fn every_openproject_request_matches_the_published_spec() {
         failures,
         log,
         "update_sprint",
+        ["PATCH /api/v3/versions/1"],
         op.update_sprint(
             "1",
             &SprintChange {
@@ -755,8 +1204,20 @@ async fn every_openproject_request_matches_the_published_spec() {
             }
         )
     );
-    run!(failures, log, "complete_sprint", op.complete_sprint("1"));
-    run!(failures, log, "delete_sprint", op.delete_sprint("1"));
+    run!(
+        failures,
+        log,
+        "complete_sprint",
+        ["PATCH /api/v3/versions/1"],
+        op.complete_sprint("1")
+    );
+    run!(
+        failures,
+        log,
+        "delete_sprint",
+        ["DELETE /api/v3/versions/1"],
+        op.delete_sprint("1")
+    );
 
     judged(&failures);
     let seen = log.lock().unwrap().clone();
@@ -799,4 +1260,47 @@ fn an_operation_is_judged_by_what_it_sent() {
         )
         .is_ok()
     );
+}
+
+#[test]
+fn an_operation_sends_the_requests_it_lists_in_order() {
+    let r = |m: &str, p: &str| (m.to_string(), p.to_string());
+    let sent = [
+        r("GET", "/rest/api/3/field"),
+        r("POST", "/rest/api/3/issue"),
+        r("GET", "/rest/api/3/issue/ED-24"),
+    ];
+    let want = [
+        "GET /rest/api/3/field",
+        "POST /rest/api/3/issue",
+        "GET /rest/api/3/issue/{}",
+    ];
+    assert!(sent_as_expected(&want, &sent).is_ok());
+    assert!(sent_as_expected(&[], &[]).is_ok(), "refused before sending");
+    // Another method, path or order; a missing request; an unexpected one.
+    assert!(sent_as_expected(&["PUT /rest/api/3/issue"], &sent[1..2]).is_err());
+    assert!(sent_as_expected(&["POST /rest/api/3/issues"], &sent[1..2]).is_err());
+    assert!(sent_as_expected(&[want[1], want[0], want[2]], &sent).is_err());
+    assert!(sent_as_expected(&want, &sent[..2]).is_err());
+    assert!(sent_as_expected(&want[1..], &sent).is_err());
+    assert!(sent_as_expected(&want[..2], &sent).is_err());
+    assert!(sent_as_expected(&[], &sent[..1]).is_err());
+    // `{}` is one whole, non-empty segment.
+    assert!(matches_pattern(
+        "GET /v2/list/{}/task",
+        "GET",
+        "/v2/list/124/task"
+    ));
+    assert!(!matches_pattern(
+        "GET /v2/list/{}/task",
+        "GET",
+        "/v2/list/1/2/task"
+    ));
+    assert!(!matches_pattern("GET /v2/list/{}", "GET", "/v2/list/"));
+    assert!(!matches_pattern(
+        "GET /v2/list/{}",
+        "GET",
+        "/v2/list/124/task"
+    ));
+    assert!(!matches_pattern("GET /v2/list/1{}", "GET", "/v2/list/124"));
 }
