@@ -1,7 +1,8 @@
 //! Analytics through the real binary against the fake Jira, whose Sprint 7 has a seeded history
 //! (six items planned before its start three weeks ago, EX-6 added two days in, EX-4 re-estimated
 //! from 1 to 5 points, work started on day 1, EX-2 and EX-5 done on days 5 and 4): the numbers
-//! come from that history, and the chart tools carry an 800×450 PNG.
+//! come from that history, and the chart tools carry an 800×450 PNG that draws them (decoded:
+//! series colours present, as an empty chart has none).
 use base64::Engine as _;
 use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
@@ -20,6 +21,35 @@ fn images(r: &rmcp::model::CallToolResult) -> Vec<Vec<u8>> {
                 .expect("base64")
         })
         .collect()
+}
+
+/// The chart's series palette (pm-charts' colours).
+const SERIES: [[u8; 3]; 7] = [
+    [31, 119, 180],
+    [44, 160, 44],
+    [255, 127, 14],
+    [148, 103, 189],
+    [102, 189, 99],
+    [253, 174, 97],
+    [189, 201, 225],
+];
+/// What a chart shows, decoded: drawn pixels, distinct colours and pixels of series colours. An
+/// empty ("No data") chart draws no series colour at all (pm-charts' own tests), so a chart of
+/// real numbers is told from it by its series.
+fn drawn(png_bytes: &[u8]) -> (usize, usize, usize) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().expect("PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("PNG frame");
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    let px: Vec<[u8; 3]> = buf[..info.buffer_size()]
+        .chunks_exact(3)
+        .map(|c| [c[0], c[1], c[2]])
+        .collect();
+    let ink = px.iter().filter(|p| p.iter().any(|&v| v < 230)).count();
+    let colours = px.iter().collect::<std::collections::HashSet<_>>().len();
+    let series = px.iter().filter(|p| SERIES.contains(p)).count();
+    (ink, colours, series)
 }
 
 /// Width and height from a PNG's IHDR chunk.
@@ -50,6 +80,8 @@ async fn analytics_from_history_with_charts() {
         let pngs = images(&r);
         assert_eq!(pngs.len(), 1);
         assert_eq!(png_size(&pngs[0]), (800, 450));
+        let (ink, _, series) = drawn(&pngs[0]);
+        assert!(ink > 5_000 && series > 200, "burndown: {ink} drawn, {series} series pixels");
         let b = r.structured_content.clone().expect("structured");
         assert_eq!(b["sprint_id"], "acme-jira:7");
         let changes = b["scope_changes"].as_array().expect("changes");
@@ -86,6 +118,10 @@ async fn analytics_from_history_with_charts() {
             assert_ne!(r.is_error, Some(true), "{tool}: {}", text(&r));
             assert_eq!(images(&r).len(), 1, "{tool} has no chart");
             assert_eq!(png_size(&images(&r)[0]), (800, 450), "{tool}");
+            // The picture shows the numbers: series drawn, not the empty chart's note.
+            let (ink, colours, series) = drawn(&images(&r)[0]);
+            assert!(ink > 5_000 && colours >= 20, "{tool}: {ink} drawn pixels, {colours} colours");
+            assert!(series > 50, "{tool}: only {series} pixels of series colours (an empty chart?)");
             assert!(r.structured_content.is_some(), "{tool}");
         }
         // The windows that count back from now hold the seeded history (three weeks ago), with
