@@ -163,6 +163,8 @@ async fn a_jira_session_through_the_real_binary() {
         let spare = call_with(&ann, "create_sprint", json!({ "project_id": "EX", "name": "Spare" })).await.structured_content.expect("spare");
         let deleted = call_with(&ann, "delete_sprint", json!({ "sprint_id": spare["sprint"]["id"] })).await.structured_content.expect("deleted");
         assert_eq!(deleted["deleted"], spare["sprint"]["id"]);
+        let spare_gone = call_with(&ann, "get_sprint", json!({ "sprint_id": spare["sprint"]["id"] })).await;
+        assert!(text(&spare_gone).contains("not found"), "the sprint is gone from the tracker: {}", text(&spare_gone));
         // Editing, in one task and in bulk; people; watching and linking; epics.
         let edited = call_with(&ann, "update_task", json!({
             "task_id": new_id, "title": "Checkout fails on Safari 18", "status": "Done", "story_points": 3, "sprint_id": next_id
@@ -244,6 +246,8 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(renamed.structured_content.expect("renamed")["project"]["name"], "Mobile Bank");
         let dropped = call_with(&ann, "delete_project", json!({ "project_id": "acme-jira:MBA" })).await.structured_content.expect("dropped");
         assert_eq!(dropped["deleted"], "acme-jira:MBA");
+        let project_gone = call_with(&ann, "get_project", json!({ "project_id": "acme-jira:MBA" })).await;
+        assert!(text(&project_gone).contains("not found"), "the project is gone from the tracker: {}", text(&project_gone));
         let tested = call_with(&ann, "test_pm_provider", json!({})).await.structured_content.expect("test");
         assert_eq!(tested["test"]["ok"], true);
 
