@@ -441,9 +441,12 @@ fn unreadable(body: &[u8], e: &serde_json::Error) -> String {
     let start = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     match (start, e.classify()) {
         (Some(b'<'), _) => "the answer was an HTML page, not the tracker's API: check that the connection's base URL is the tracker's address (configure_pm_provider)".to_string(),
-        (_, serde_json::error::Category::Data) => {
-            format!("the answer did not have the expected shape ({e})")
-        }
+        // serde's data errors quote the offending value; only its position is said.
+        (_, serde_json::error::Category::Data) => format!(
+            "the answer did not have the expected shape (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
         _ => "the answer was not valid JSON (cut off or malformed); try again, and check the connection's base URL if it persists".to_string(),
     }
 }

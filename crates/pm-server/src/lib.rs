@@ -34,7 +34,7 @@ pub(crate) fn assert_pinned(name: &str, actual: &str, what: &str) {
         .join(name);
     match std::env::var("UPDATE_SNAPSHOTS").as_deref() {
         Err(_) => {}
-        Ok("1") if std::env::var_os("CI").is_none() => {
+        Ok("1") if !pm_testkit::under_ci() => {
             std::fs::write(&path, actual).expect("write snapshot");
             panic!(
                 "{what}: snapshots/{name} rewritten; review the diff, then run without UPDATE_SNAPSHOTS"

@@ -185,7 +185,7 @@ async fn a_working_day_against_a_real_redmine() {
         (
             Some("Sprint 1"),
             Some(sprint_end.as_str()),
-            Some(format!("Payments\n[pm-mcp] start: {sprint_start}").as_str())
+            Some(format!("Payments [pm-mcp] start: {sprint_start}").as_str())
         )
     );
     let planned = ok(
@@ -543,7 +543,7 @@ async fn a_working_day_against_a_real_redmine() {
     let today = day(0);
     assert_eq!(
         direct.get(&version_path).await.1["version"]["description"],
-        format!("Payments\n[pm-mcp] start: {today}")
+        format!("Payments [pm-mcp] start: {today}")
     );
     let moved = ok(
         &ann,
@@ -559,7 +559,7 @@ async fn a_working_day_against_a_real_redmine() {
     );
     assert_eq!(
         direct.get(&version_path).await.1["version"]["description"],
-        format!("Payments\n[pm-mcp] start: {}", day(-2))
+        format!("Payments [pm-mcp] start: {}", day(-2))
     );
     let epics = call_with(&ann, "list_epics", json!({ "project_id": project_id })).await;
     assert!(

@@ -26,10 +26,19 @@ const PUBLIC_HOST: &str = "mcp.acme.test";
 const REVOCATION_BOUND: Duration = Duration::from_secs(2);
 
 fn nginx_binary() -> Option<PathBuf> {
+    // Debian's places, then anywhere on the PATH (where .ci/run also looks).
+    let on_path = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("nginx"))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
     let found = ["/usr/sbin/nginx", "/usr/bin/nginx"]
         .iter()
         .map(PathBuf::from)
-        .find(|p| p.exists());
+        .chain(on_path)
+        .find(|p| p.is_file());
     if found.is_none() && std::env::var("PM_MCP_REQUIRE_NGINX").as_deref() == Ok("1") {
         panic!("PM_MCP_REQUIRE_NGINX=1 but nginx is not installed (apt-get install nginx-light)");
     }

@@ -145,29 +145,32 @@ pub const START_FIELD: &str = "Start date";
 /// reading the roadmap see the line for what it is. It is stripped from the goal on read.
 pub const START_TRAILER: &str = "[pm-mcp] start: ";
 
-/// A version's description as (goal, start kept in the trailer).
+/// A version's description as (goal, start kept in the trailer). The trailer ends the
+/// description, after a space (Redmine's version form is a one-line field, so a line break would
+/// not survive an edit there) or a line break (as earlier versions of pm-mcp wrote it).
 pub fn split_goal(description: Option<&str>) -> (Option<String>, Option<NaiveDate>) {
     let d = description.unwrap_or("").trim_end();
-    let (body, last) = match d.rsplit_once('\n') {
-        Some((body, last)) => (body, last),
-        None => ("", d),
+    let parsed = d.rfind(START_TRAILER).and_then(|at| {
+        let date =
+            NaiveDate::parse_from_str(d[at + START_TRAILER.len()..].trim(), "%Y-%m-%d").ok()?;
+        Some((&d[..at], date))
+    });
+    let (goal, start) = match parsed {
+        Some((goal, date)) => (goal, Some(date)),
+        None => (d, None),
     };
-    let start = last
-        .trim()
-        .strip_prefix(START_TRAILER)
-        .and_then(|v| NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok());
-    let goal = if start.is_some() { body } else { d };
     let goal = goal.trim();
     ((!goal.is_empty()).then(|| goal.to_string()), start)
 }
 
-/// A version's description from a goal and, when kept there, the start.
+/// A version's description from a goal and, when kept there, the start (on the same line: the
+/// field is one line in Redmine's UI).
 pub fn join_goal(goal: Option<&str>, start: Option<NaiveDate>) -> String {
     let goal = goal.map(str::trim).unwrap_or("");
     match (goal.is_empty(), start) {
         (_, None) => goal.to_string(),
         (true, Some(s)) => format!("{START_TRAILER}{}", s.format("%Y-%m-%d")),
-        (false, Some(s)) => format!("{goal}\n{START_TRAILER}{}", s.format("%Y-%m-%d")),
+        (false, Some(s)) => format!("{goal} {START_TRAILER}{}", s.format("%Y-%m-%d")),
     }
 }
 
@@ -273,7 +276,31 @@ mod tests {
             .with_timezone(&Utc);
         assert_eq!(
             join_goal(Some("Payments"), NaiveDate::from_ymd_opt(2026, 12, 20)),
-            "Payments\n[pm-mcp] start: 2026-12-20"
+            "Payments [pm-mcp] start: 2026-12-20"
+        );
+        // Written on one line (Redmine's form field is one line); the older line-break form and
+        // a goal without a start read back the same.
+        for d in [
+            "Payments [pm-mcp] start: 2026-12-20",
+            "Payments\n[pm-mcp] start: 2026-12-20",
+            "Payments[pm-mcp] start: 2026-12-20",
+        ] {
+            assert_eq!(
+                split_goal(Some(d)),
+                (
+                    Some("Payments".into()),
+                    NaiveDate::from_ymd_opt(2026, 12, 20)
+                ),
+                "{d:?}"
+            );
+        }
+        assert_eq!(
+            split_goal(Some("Payments")),
+            (Some("Payments".into()), None)
+        );
+        assert_eq!(
+            split_goal(Some("Payments [pm-mcp] start: soon")),
+            (Some("Payments [pm-mcp] start: soon".into()), None)
         );
         assert_eq!(
             join_goal(None, NaiveDate::from_ymd_opt(2026, 12, 20)),

@@ -359,6 +359,17 @@ fn points_unsupported() -> ProviderError {
     }
 }
 
+/// A goal may not carry the text that keeps a start date: read back, it would set one.
+fn check_goal(goal: Option<&str>) -> ProviderResult<()> {
+    if goal.is_some_and(|g| g.contains(map::START_TRAILER)) {
+        return Err(ProviderError::BadInput(format!(
+            "a sprint goal may not contain {:?}: pm-mcp keeps the sprint's start date in that form; give the start as start_date",
+            map::START_TRAILER.trim_end()
+        )));
+    }
+    Ok(())
+}
+
 /// A version description must fit Redmine's 255 characters, the start trailer included.
 fn check_description(description: &str, trailer: bool) -> ProviderResult<()> {
     let n = description.chars().count();
@@ -366,7 +377,7 @@ fn check_description(description: &str, trailer: bool) -> ProviderResult<()> {
         return Err(ProviderError::BadInput(format!(
             "the goal is too long: Redmine keeps at most {VERSION_DESCRIPTION_MAX} characters in a version's description{}; shorten the goal by {} characters",
             if trailer {
-                ", and the line that keeps the start date takes some of them"
+                ", and the start date kept at its end takes some of them"
             } else {
                 ""
             },
@@ -1230,6 +1241,7 @@ impl Provider for Redmine {
             None => None,
         };
         let trailer = if field.is_some() { None } else { start };
+        check_goal(s.goal.as_deref())?;
         let description = map::join_goal(s.goal.as_deref(), trailer);
         check_description(&description, trailer.is_some())?;
         let mut v = json!({ "name": s.name.trim(), "status": "open", "description": description });
@@ -1259,6 +1271,7 @@ impl Provider for Redmine {
         if let Some(end) = c.end {
             v["due_date"] = json!(end.format("%Y-%m-%d").to_string());
         }
+        check_goal(c.goal.as_deref())?;
         if c.goal.is_some() || c.start.is_some() {
             // Goal and (without the custom field) start share the description.
             let current = self.version(n).await?;
