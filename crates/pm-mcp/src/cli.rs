@@ -78,9 +78,15 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct HealthArgs {
-    /// The address `serve` listens on (0.0.0.0 and [::] are asked on loopback) [default: as `serve`]
-    #[arg(long, env = "PM_MCP_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
+    /// The address `serve` listens on (0.0.0.0 and [::] are asked on loopback; of several, the
+    /// first) [default: as `serve`]
+    #[arg(
+        long,
+        env = "PM_MCP_LISTEN",
+        value_name = "ADDR",
+        value_delimiter = ','
+    )]
+    pub listen: Vec<SocketAddr>,
     /// Ask /readyz (the database is reachable) instead of /healthz (the process answers)
     #[arg(long)]
     pub ready: bool,
@@ -141,9 +147,15 @@ pub enum SecretsCommand {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on
-    #[arg(long, env = "PM_MCP_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
+    /// Address to listen on; repeat (or comma-separate in PM_MCP_LISTEN) to serve the same on
+    /// several, e.g. where an old server answered on two ports
+    #[arg(
+        long,
+        env = "PM_MCP_LISTEN",
+        value_name = "ADDR",
+        value_delimiter = ','
+    )]
+    pub listen: Vec<SocketAddr>,
     /// Do not apply migrations on start (fail if any are pending)
     #[arg(long)]
     pub no_migrate: bool,
@@ -331,9 +343,15 @@ pub struct InitArgs {
     /// URL clients use to reach /mcp, for the printed configs [default: the file's public_url, else from the listen address]
     #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// The address `serve` listens on, for the printed configs when no public URL is set [default: as `serve`]
-    #[arg(long, env = "PM_MCP_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
+    /// The address `serve` listens on (of several, the first), for the printed configs when no
+    /// public URL is set [default: as `serve`]
+    #[arg(
+        long,
+        env = "PM_MCP_LISTEN",
+        value_name = "ADDR",
+        value_delimiter = ','
+    )]
+    pub listen: Vec<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -407,9 +425,15 @@ pub struct KeyCreateArgs {
     /// URL clients use to reach /mcp, for the printed configs [default: the file's public_url, else from the listen address]
     #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// The address `serve` listens on, for the printed configs when no public URL is set [default: as `serve`]
-    #[arg(long, env = "PM_MCP_LISTEN", value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
+    /// The address `serve` listens on (of several, the first), for the printed configs when no
+    /// public URL is set [default: as `serve`]
+    #[arg(
+        long,
+        env = "PM_MCP_LISTEN",
+        value_name = "ADDR",
+        value_delimiter = ','
+    )]
+    pub listen: Vec<SocketAddr>,
     /// Print JSON (the key included) instead of the text with client configs
     #[arg(long)]
     pub json: bool,

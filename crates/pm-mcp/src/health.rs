@@ -95,7 +95,7 @@ mod tests {
         HealthArgs {
             url: url.map(str::to_string),
             ready,
-            listen: None,
+            listen: Vec::new(),
             timeout: 3,
         }
     }

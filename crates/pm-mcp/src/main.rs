@@ -73,7 +73,12 @@ async fn run(cli: Cli) -> Result<()> {
     if let Command::Health(args) = &cli.command {
         // Needs no database and no data folder: only where the server listens.
         let file = settings::FileConfig::load(cli.global.config.as_deref())?;
-        let listen = args.listen.or(file.listen).unwrap_or_else(default_listen);
+        let listen = args
+            .listen
+            .first()
+            .copied()
+            .or(file.listen)
+            .unwrap_or_else(default_listen);
         let url = health::target(args, listen)?;
         let body = health::check(&url, std::time::Duration::from_secs(args.timeout.max(1))).await?;
         println!("{url}: 200 {body}");
@@ -104,8 +109,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => {
             let store = common.open_migrated(false).await?;
             let email = args.email.unwrap_or_else(admin::default_email);
-            let (url, guessed) =
-                settings::client_url(&common.file, args.public_url.as_deref(), args.listen)?;
+            let (url, guessed) = settings::client_url(
+                &common.file,
+                args.public_url.as_deref(),
+                args.listen.first().copied(),
+            )?;
             let first =
                 admin::init_first_user(store.as_ref(), &email, args.name.as_deref()).await?;
             println!(
@@ -144,7 +152,7 @@ async fn run(cli: Cli) -> Result<()> {
                     let (url, guessed) = settings::client_url(
                         &common.file,
                         args.public_url.as_deref(),
-                        args.listen,
+                        args.listen.first().copied(),
                     )?;
                     admin::key_create(store, &args, &url, &common.stdio_launch()).await?;
                     if guessed {
@@ -198,7 +206,13 @@ fn say_url_guessed(url: &str) {
 async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     let file = &common.file;
     let (read_only, toolsets) = settings::tool_policy(file, args.read_only, &args.toolsets)?;
-    let listen = args.listen.or(file.listen).unwrap_or_else(default_listen);
+    // The first address is the main one (printed configs, the conformance check); every other
+    // serves the same endpoints.
+    let mut listens = args.listen.clone();
+    if listens.is_empty() {
+        listens.push(file.listen.unwrap_or_else(default_listen));
+    }
+    let listen = listens[0];
     // A public URL that is not one is refused at every start, not only at the first.
     settings::client_url(file, args.public_url.as_deref(), Some(listen))?;
     let store = common.open_migrated(args.no_migrate).await?;
@@ -244,6 +258,13 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     let bound = listener
         .local_addr()
         .context("cannot read the bound address")?;
+    let mut more_listeners = Vec::new();
+    for addr in &listens[1..] {
+        let more = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (is another process using it? choose another with --listen)"))?;
+        more_listeners.push(more);
+    }
     if store.count_users().await.map_err(|e| anyhow!("{e}"))? == 0 {
         if store.engine() == "sqlite" {
             // Personal first run: one command from nothing to a connected client.
@@ -295,7 +316,25 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         }
         None => None,
     };
+    let mut more_served = Vec::new();
+    for more in more_listeners {
+        let addr = more.local_addr().context("cannot read a bound address")?;
+        tracing::info!("pm-mcp also listening on http://{addr}/mcp");
+        more_served.push(tokio::spawn(pm_server::http::serve(
+            more,
+            state.clone(),
+            shutdown.clone(),
+        )));
+    }
     let served = pm_server::http::serve(listener, state.clone(), shutdown.clone()).await;
+    shutdown.cancel();
+    for task in more_served {
+        match task.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "a listener stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "a listener task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     shutdown.cancel();
     if let Some(task) = metrics {
         match task.await {

@@ -362,3 +362,64 @@ async fn read_only_mode_and_toolsets_narrow_what_is_listed_and_callable() {
     assert!(err.contains("unknown toolset \"bogus\""), "{err}");
     env.finish().await;
 }
+
+/// `--listen` repeated: one server answers the same on every address (where an old server stood
+/// on two ports, e.g. chat on one and provider sync on another).
+#[tokio::test]
+async fn one_server_answers_on_several_addresses() {
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    env.add_user("ann@acme.org");
+    let key = env.create_key("ann@acme.org", "read,write");
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    };
+    let (a, b) = (free(), free());
+    let second = format!("127.0.0.1:{b}");
+    let server = env
+        .serve_on(&format!("127.0.0.1:{a}"), &["--listen", &second], &[])
+        .await;
+    let said = format!("also listening on http://{second}/mcp");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.logs().contains(&said) {
+        assert!(std::time::Instant::now() < deadline, "{}", server.logs());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let http = reqwest::Client::new();
+    let list = |port: u16, key: Option<String>| {
+        let mut req = http
+            .post(format!("http://127.0.0.1:{port}/mcp"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#);
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        req.send()
+    };
+    for port in [a, b] {
+        let health = http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .expect("healthz");
+        assert_eq!(health.status(), 200, "port {port}");
+        let listed = list(port, Some(key.clone())).await.expect("tools/list");
+        assert_eq!(listed.status(), 200, "port {port}");
+        assert!(
+            listed.text().await.unwrap_or_default().contains("get_task"),
+            "port {port}"
+        );
+        let refused = list(port, None).await.expect("no key");
+        assert_eq!(
+            refused.status(),
+            401,
+            "port {port}: the same auth on every address"
+        );
+    }
+    server.stop().await;
+    env.finish().await;
+}
