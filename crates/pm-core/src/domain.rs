@@ -140,6 +140,28 @@ pub struct TaskType {
     pub is_default: bool,
 }
 
+impl TaskType {
+    /// A project's types in the tracker's order, as create_task chooses among them: the default
+    /// is the one named "Task", else the first; `epic` says whether the type named "Epic" makes
+    /// epics on this tracker.
+    pub fn in_order<'a>(names: impl IntoIterator<Item = &'a str>, epic: bool) -> Vec<TaskType> {
+        let names: Vec<&str> = names.into_iter().collect();
+        let default = names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case("Task"))
+            .or((!names.is_empty()).then_some(0));
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| TaskType {
+                name: n.to_string(),
+                is_epic: epic && n.eq_ignore_ascii_case("Epic"),
+                is_default: Some(i) == default,
+            })
+            .collect()
+    }
+}
+
 /// A move the workflow allows a task to make.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Transition {
@@ -159,4 +181,19 @@ pub struct Vocabulary {
     pub transitions: Option<Vec<Transition>>,
     /// What the tracker lacks or how it differs.
     pub notes: Vec<String>,
+}
+
+#[cfg(test)]
+mod task_type_tests {
+    use super::TaskType;
+
+    #[test]
+    fn the_default_type_is_task_else_the_first() {
+        let t = TaskType::in_order(["Bug", "Task", "Epic"], true);
+        let flags: Vec<(bool, bool)> = t.iter().map(|t| (t.is_default, t.is_epic)).collect();
+        assert_eq!(flags, [(false, false), (true, false), (false, true)]);
+        let t = TaskType::in_order(["Bug", "Feature", "Epic"], false);
+        assert!(t[0].is_default && !t.iter().any(|t| t.is_epic));
+        assert!(TaskType::in_order([], true).is_empty());
+    }
 }

@@ -60,31 +60,10 @@ impl ProviderHub {
         })
     }
 
-    /// A client for credentials not (yet) stored, e.g. to test them before saving.
-    pub fn build(
-        &self,
-        kind: ProviderKind,
-        base_url: &BaseUrl,
-        auth_kind: AuthKind,
-        username: Option<String>,
-        token: &str,
-        workspace_id: Option<&str>,
-    ) -> ProviderResult<Arc<dyn Provider>> {
-        pm_providers::build(
-            self.client.clone(),
-            kind,
-            base_url,
-            auth_kind,
-            username,
-            token,
-            self.settings.clone(),
-            workspace_id,
-        )
-    }
-
-    /// A client with a connection's stored options (`config`: workspace, Redmine's text format).
+    /// A client for a connection's credentials and options (`config`, as stored: workspace,
+    /// Redmine's text format), stored or about to be (tested before saving).
     #[allow(clippy::too_many_arguments)]
-    pub fn build_with_config(
+    pub fn build(
         &self,
         kind: ProviderKind,
         base_url: &BaseUrl,
@@ -128,7 +107,7 @@ impl ProviderHub {
             ToolError(format!("connection {}: its stored credentials cannot be opened ({e}); an operator must fix the master key", conn.name))
         })?;
         let provider = self
-            .build_with_config(
+            .build(
                 conn.provider_type,
                 &conn.base_url,
                 conn.auth_kind,

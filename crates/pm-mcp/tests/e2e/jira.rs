@@ -150,7 +150,7 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(planned["sprint"]["state"], "future");
         let undated = call_with(&ann, "start_sprint", json!({ "sprint_id": next_id })).await;
         assert!(text(&undated).contains("start_date and end_date"), "{}", text(&undated));
-        let backwards = call_with(&ann, "create_sprint", json!({ "project_id": "EX", "name": "x", "start_date": "2026-12-10", "end_date": "2026-12-01" })).await;
+        let backwards = call_with(&ann, "create_sprint", json!({ "project_id": "EX", "name": "x", "start_date": day(10), "end_date": day(1) })).await;
         assert!(text(&backwards).contains("after start_date"), "{}", text(&backwards));
         let renamed = call_with(&ann, "update_sprint", json!({ "sprint_id": next_id, "name": "Sprint 9 (payments)" })).await;
         assert_eq!(renamed.structured_content.expect("renamed")["sprint"]["name"], "Sprint 9 (payments)");
@@ -158,7 +158,7 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(closed["sprint"]["state"], "closed");
         let again = call_with(&ann, "complete_sprint", json!({ "sprint_id": "acme-jira:7" })).await;
         assert!(text(&again).contains("not active"), "{}", text(&again));
-        let started = call_with(&ann, "start_sprint", json!({ "sprint_id": next_id, "start_date": "2026-11-30", "end_date": "2026-12-14" })).await;
+        let started = call_with(&ann, "start_sprint", json!({ "sprint_id": next_id, "start_date": day(-2), "end_date": day(12) })).await;
         assert_eq!(started.structured_content.expect("started")["sprint"]["state"], "active");
         let spare = call_with(&ann, "create_sprint", json!({ "project_id": "EX", "name": "Spare" })).await.structured_content.expect("spare");
         let deleted = call_with(&ann, "delete_sprint", json!({ "sprint_id": spare["sprint"]["id"] })).await.structured_content.expect("deleted");

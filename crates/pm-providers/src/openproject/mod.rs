@@ -733,20 +733,7 @@ impl Provider for OpenProject {
         let types: Vec<wire::Named> = self
             .all(&format!("api/v3/projects/{}/types", p.id), &[])
             .await?;
-        // As create_task picks one when none is given: "Task", else the project's first type.
-        let default = types
-            .iter()
-            .position(|t| t.name.eq_ignore_ascii_case("Task"))
-            .or((!types.is_empty()).then_some(0));
-        let task_types = types
-            .iter()
-            .enumerate()
-            .map(|(i, t)| TaskType {
-                name: t.name.clone(),
-                is_epic: t.name.eq_ignore_ascii_case("Epic"),
-                is_default: Some(i) == default,
-            })
-            .collect();
+        let task_types = TaskType::in_order(types.iter().map(|t| t.name.as_str()), true);
         let statuses = self
             .statuses()
             .await?

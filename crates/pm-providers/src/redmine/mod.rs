@@ -574,22 +574,8 @@ impl Provider for Redmine {
     ) -> ProviderResult<Vocabulary> {
         let project = project_ref(project)?;
         let p = self.project_trackers(&project).await?;
-        // As create_task picks one when none is given: "Task", else the project's first tracker.
-        let default = p
-            .trackers
-            .iter()
-            .position(|t| t.name.eq_ignore_ascii_case("Task"))
-            .or((!p.trackers.is_empty()).then_some(0));
-        let task_types = p
-            .trackers
-            .iter()
-            .enumerate()
-            .map(|(i, t)| TaskType {
-                name: t.name.clone(),
-                is_epic: false,
-                is_default: Some(i) == default,
-            })
-            .collect();
+        // Redmine has no epic type.
+        let task_types = TaskType::in_order(p.trackers.iter().map(|t| t.name.as_str()), false);
         let statuses = self
             .statuses()
             .await?

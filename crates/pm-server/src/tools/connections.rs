@@ -275,6 +275,17 @@ pub async fn configure(
             "you already have a connection named {name}; pick another name, or remove_pm_provider it first"
         )));
     }
+    // The options are tested with the credentials (Redmine's text format, the workspace).
+    let mut config = serde_json::Map::new();
+    if let Some(o) = nonempty(args.organization_id) {
+        config.insert("organization_id".into(), o.into());
+    }
+    if let Some(w) = &workspace {
+        config.insert("workspace_id".into(), w.clone().into());
+    }
+    if let Some(f) = text_format {
+        config.insert("text_format".into(), f.into());
+    }
     let provider = state
         .providers
         .build(
@@ -283,7 +294,7 @@ pub async fn configure(
             auth_kind,
             username.clone(),
             token.expose(),
-            workspace.as_deref(),
+            &serde_json::Value::Object(config.clone()),
         )
         .map_err(|e| invalid(ToolError::provider(&name, &e).0))?;
     let test = run_test(provider.as_ref()).await;
@@ -293,20 +304,15 @@ pub async fn configure(
             test.error.as_deref().unwrap_or("unknown error")
         )));
     }
-    let mut config = serde_json::Map::new();
-    if let Some(o) = nonempty(args.organization_id) {
-        config.insert("organization_id".into(), o.into());
-    }
-    // The workspace given, or the one the tracker reported the token works in (ClickUp finds
-    // it when the token sees exactly one), so later calls need not look it up again.
-    if let Some(w) = workspace.or_else(|| test.site.as_ref().and_then(|s| s.workspace_id.clone())) {
+    // The workspace the tracker reported the token works in (ClickUp finds it when the token
+    // sees exactly one), so later calls need not look it up again.
+    if workspace.is_none()
+        && let Some(w) = test.site.as_ref().and_then(|s| s.workspace_id.clone())
+    {
         config.insert("workspace_id".into(), w.into());
     }
     if let Some(a) = &test.account {
         config.insert("account_id".into(), a.id.clone().into());
-    }
-    if let Some(f) = text_format {
-        config.insert("text_format".into(), f.into());
     }
     let id = ConnectionId::new();
     let sealed = ProviderCredentials { username, token }.seal(&state.keys, id, user);
