@@ -458,6 +458,9 @@ pub async fn connection_add(
             auth_kind,
             sealed,
             config,
+            is_active: true,
+            external_id: None,
+            display_name: None,
         })
         .await
         .map_err(db)?;

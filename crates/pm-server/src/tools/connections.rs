@@ -327,6 +327,9 @@ pub async fn configure(
             auth_kind,
             sealed,
             config: serde_json::Value::Object(config),
+            is_active: true,
+            external_id: None,
+            display_name: None,
         })
         .await
         .map_err(|e| match e {

@@ -17,6 +17,7 @@ mod epics;
 pub(crate) mod identity;
 mod people;
 mod projects;
+pub(crate) mod reference;
 mod sprints;
 mod tasks;
 mod work;
