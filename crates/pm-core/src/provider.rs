@@ -108,6 +108,35 @@ impl FromStr for ProviderKind {
     }
 }
 
+impl ProviderKind {
+    /// The kind a reference-server `provider_type` means at `base_url`: `jira` is Jira Cloud on
+    /// Atlassian's hosts (`*.atlassian.net`, `*.jira.com`) and Jira Data Center elsewhere;
+    /// `openproject_v13` and `openproject_v16` are OpenProject; pm-mcp's own names are taken as
+    /// they are. `None` for anything else (the reference stored unchecked values, and `mock`).
+    pub fn from_reference(provider_type: &str, base_url: &str) -> Option<Self> {
+        let norm = provider_type.trim().to_ascii_lowercase();
+        match norm.as_str() {
+            "jira" => {
+                let host = url::Url::parse(base_url.trim())
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                    .unwrap_or_default();
+                let cloud = [".atlassian.net", ".jira.com"]
+                    .iter()
+                    .any(|suffix| host.ends_with(suffix));
+                Some(if cloud {
+                    ProviderKind::JiraCloud
+                } else {
+                    ProviderKind::JiraDataCenter
+                })
+            }
+            "openproject_v13" | "openproject_v16" => Some(ProviderKind::OpenProject),
+            "mock" => None,
+            other => other.parse().ok(),
+        }
+    }
+}
+
 /// How pm-mcp presents the stored credentials to the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -185,6 +214,33 @@ impl ConnectionHandle {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// A handle made from a display name (`"My JIRA"` → `my-jira`): lower-case letters and
+    /// digits kept, every other run of characters one `-`, at most `MAX_LEN` characters; `None`
+    /// when nothing usable is left.
+    pub fn derive(display: &str) -> Option<Self> {
+        let mut out = String::new();
+        for c in display.trim().chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                out.push(c);
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+            }
+        }
+        let mut cut: String = out.chars().take(Self::MAX_LEN).collect();
+        while cut.ends_with('-') {
+            cut.pop();
+        }
+        Self::parse(&cut).ok()
+    }
+
+    /// This handle with `-n` at the end (shortened to fit), to tell it from a taken one.
+    pub fn with_suffix(&self, n: usize) -> Self {
+        let tail = format!("-{n}");
+        let keep = Self::MAX_LEN.saturating_sub(tail.len());
+        let head: String = self.0.chars().take(keep).collect();
+        Self(format!("{}{tail}", head.trim_end_matches('-')))
     }
 }
 
@@ -287,6 +343,52 @@ impl From<BaseUrl> for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reference_provider_types_and_display_names() {
+        let k = |t: &str, u: &str| ProviderKind::from_reference(t, u);
+        assert_eq!(
+            k("jira", "https://acme.atlassian.net"),
+            Some(ProviderKind::JiraCloud)
+        );
+        assert_eq!(
+            k("jira", "https://x.jira.com/"),
+            Some(ProviderKind::JiraCloud)
+        );
+        assert_eq!(
+            k("jira", "https://jira.acme.internal"),
+            Some(ProviderKind::JiraDataCenter)
+        );
+        assert_eq!(
+            k("openproject_v13", "http://op"),
+            Some(ProviderKind::OpenProject)
+        );
+        assert_eq!(
+            k("openproject_v16", "http://op"),
+            Some(ProviderKind::OpenProject)
+        );
+        assert_eq!(k("clickup", ""), Some(ProviderKind::ClickUp));
+        assert_eq!(k("mock", ""), None);
+        assert_eq!(k("trello", ""), None);
+        let d = |s: &str| ConnectionHandle::derive(s).map(|h| h.as_str().to_string());
+        assert_eq!(d("My JIRA"), Some("my-jira".into()));
+        assert_eq!(
+            d("  Équipe — OpenProject (v13) "),
+            Some("quipe-openproject-v13".into())
+        );
+        assert_eq!(d("!!!"), None);
+        assert_eq!(
+            d(&"x".repeat(60)).map(|h| h.len()),
+            Some(ConnectionHandle::MAX_LEN)
+        );
+        let h = ConnectionHandle::parse("my-jira").unwrap();
+        assert_eq!(h.with_suffix(2).as_str(), "my-jira-2");
+        let long = ConnectionHandle::derive(&"y".repeat(60)).unwrap();
+        assert_eq!(
+            long.with_suffix(12).as_str().len(),
+            ConnectionHandle::MAX_LEN
+        );
+    }
 
     #[test]
     fn provider_kinds_parse_with_aliases() {
