@@ -75,8 +75,8 @@ pub struct WatchArgs {
 pub struct LinkArgs {
     pub task_id: String,
     pub related_task_id: String,
-    /// "relates_to" (default), "blocks" (task blocks related), "depends_on" (related blocks
-    /// task), or the tracker's own link type name, e.g. "Duplicate".
+    /// relates_to (default), blocks, depends_on (related blocks task) or a tracker's link
+    /// type, e.g. "Duplicate".
     #[serde(default)]
     pub link_type: Option<String>,
 }
@@ -327,7 +327,7 @@ impl PmServer {
         }))
     }
 
-    /// Link two tasks: relates_to (default), blocks or depends_on, or a tracker link type.
+    /// Link two tasks (see link_type).
     #[tool(
         name = "link_related_tasks",
         annotations(

@@ -16,7 +16,7 @@ pub struct ListProjectsArgs {
     /// Connection name or id (default: your default one).
     #[serde(default)]
     pub provider_id: Option<String>,
-    /// Only projects whose name or description contains this text, any case (e.g. "mobile").
+    /// Text in the name or description, any case (e.g. "mobile").
     #[serde(default)]
     pub search: Option<String>,
     /// From the previous page's next_cursor.
@@ -82,8 +82,7 @@ pub struct UpdateProjectArgs {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
-    /// Project status where the tracker has one (OpenProject: on_track, at_risk, off_track,
-    /// not_started, finished, discontinued).
+    /// OpenProject: on_track, at_risk, off_track, not_started, finished or discontinued.
     #[serde(default)]
     pub status: Option<String>,
 }
@@ -134,8 +133,7 @@ fn qualify(mut p: Project, connection: &pm_core::ConnectionHandle) -> Project {
 
 #[tool_router(router = projects_router, vis = "pub(crate)")]
 impl PmServer {
-    /// List the projects of a tracker connection, a page at a time; `search` filters by name or
-    /// description.
+    /// List the projects of a tracker connection, a page at a time.
     #[tool(
         name = "list_projects",
         annotations(
@@ -255,7 +253,7 @@ impl PmServer {
         }))
     }
 
-    /// Rename a project, change its description or (OpenProject) its status.
+    /// Change a project's name, description or status.
     #[tool(
         name = "update_project",
         annotations(
