@@ -17,7 +17,7 @@ use super::ToolError;
 use super::identity::{ConnectionSummary, summary};
 use crate::auth::Principal;
 use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::providers::resolve_any;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -451,7 +451,7 @@ impl PmServer {
         Parameters(args): Parameters<ConnectionArgs>,
     ) -> Result<Json<TestResult>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
+        let conn = resolve_any(state, &p, args.provider_id.as_deref()).await?;
         Ok(Json(test(state, p.user.id, &conn).await?))
     }
 
@@ -472,7 +472,7 @@ impl PmServer {
         Parameters(args): Parameters<RemoveArgs>,
     ) -> Result<Json<RemoveResult>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, Some(&args.provider_id)).await?;
+        let conn = resolve_any(state, &p, Some(&args.provider_id)).await?;
         Ok(Json(remove(state, p.user.id, &conn).await?))
     }
 }

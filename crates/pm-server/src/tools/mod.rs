@@ -18,6 +18,7 @@ pub(crate) mod identity;
 mod people;
 mod projects;
 pub(crate) mod reference;
+mod scan;
 mod sprints;
 mod tasks;
 mod work;
