@@ -464,6 +464,13 @@ impl PmServer {
                     );
                     return Err(e);
                 }
+                // The reference's ids (`<connection uuid>:…`) become ours, for the caller's
+                // own connections only.
+                if tools::reference::may_hold_reference_ids(&request.arguments)
+                    && let Ok(connections) = self.state.connections_of(principal.user.id).await
+                {
+                    tools::reference::canonical_ids(&mut request.arguments, &connections);
+                }
                 context.extensions.insert(principal.clone());
                 let (result, connection) = crate::audit::track_connection(
                     self.tool_router

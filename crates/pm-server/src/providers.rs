@@ -290,6 +290,8 @@ mod tests {
             last_error: None,
             created_at: now,
             updated_at: now,
+            external_id: None,
+            display_name: None,
         };
         assert!(usable(conn.clone(), false).is_ok());
         let off = Connection {

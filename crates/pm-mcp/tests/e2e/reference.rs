@@ -342,3 +342,191 @@ async fn a_reference_database_is_imported_and_its_clients_work_unchanged() {
     })
     .await;
 }
+
+/// The reference server's tools and their parameters, read from its tool list (`TOOLS.md`, next
+/// to the checkout in `../shared/reference`, or where `PM_MCP_REFERENCE_DIR` says): every
+/// registered tool but the meeting tools, which pm-mcp does not have.
+fn reference_tools() -> Option<Vec<(String, Vec<(String, bool)>)>> {
+    let dir = std::env::var("PM_MCP_REFERENCE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference")
+        });
+    let text = std::fs::read_to_string(dir.join("TOOLS.md")).ok()?;
+    let registered = text
+        .split("## Registered tools")
+        .nth(1)?
+        .split("## Older or unregistered forms")
+        .next()?;
+    let mut tools = Vec::new();
+    for section in registered.split("\n### ").skip(1) {
+        if section.starts_with("Meetings") {
+            continue;
+        }
+        for line in section.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let name = cells[0]
+                .trim_start_matches("| `")
+                .trim_end_matches('`')
+                .to_string();
+            let params_cell = cells.get(1).copied().unwrap_or("");
+            let mut params = Vec::new();
+            let mut at = 0;
+            while let Some(found) = params_cell[at..].find('`') {
+                let start = at + found;
+                let top_level = start == 0 || params_cell[..start].ends_with("; ");
+                let Some(len) = params_cell[start + 1..].find('`') else {
+                    break;
+                };
+                let end = start + 1 + len;
+                if top_level {
+                    let param = &params_cell[start + 1..end];
+                    let required = params_cell[end + 1..].starts_with('*');
+                    params.push((param.to_string(), required));
+                }
+                at = end + 1;
+            }
+            tools.push((name, params));
+        }
+    }
+    Some(tools)
+}
+
+/// A value of the reference's meaning for each of its parameter names, against fake Jira.
+fn reference_value(tool: &str, param: &str, conn: &str, jira: &str, epic: &str) -> Value {
+    let destructive = tool.starts_with("delete_");
+    match param {
+        "project_id" if destructive => json!(format!("{conn}:NOPE")),
+        "project_id" => json!(format!("{conn}:EX")),
+        "task_id" if destructive => json!(format!("{conn}:EX-9404")),
+        "task_id" => json!(format!("{conn}:EX-2")),
+        "related_task_id" => json!(format!("{conn}:EX-3")),
+        "task_ids" => json!([format!("{conn}:EX-4")]),
+        "sprint_id" if destructive => json!(format!("{conn}:9404")),
+        "sprint_id" => json!(format!("{conn}:7")),
+        "epic_id" if destructive => json!(format!("{conn}:EX-9404")),
+        "epic_id" => json!(epic),
+        "provider_id" => json!(conn),
+        "user_id" | "assignee_id" => json!("5b10a2844c20165700ede21g"),
+        "status" => match tool {
+            "list_sprints" => json!("active"),
+            "update_sprint" => json!("active"),
+            "update_project" => json!("on_track"),
+            "update_epic" | "update_task" | "update_task_status" => json!("In Progress"),
+            _ => json!("In Progress"),
+        },
+        "scope_type" => json!("tasks"),
+        "num_sprints" => json!(20),
+        "days" => json!(90),
+        "weeks" => json!(52),
+        "dimension" => json!("priority"),
+        "relationship_type" => json!("depends_on"),
+        "active_only" => json!(true),
+        "search" | "query" => json!("exam"),
+        "updates" => json!({ "priority": "High" }),
+        "limit" => json!(10),
+        "story_points" => json!(3),
+        "estimated_hours" | "remaining_hours" => json!(2.5),
+        "due_date" | "end_date" => json!(day(14)),
+        "start_date" => json!(day(0)),
+        "provider_type" => json!("jira"),
+        "base_url" => json!(jira),
+        "username" => json!("mia@example.com"),
+        "api_token" | "api_key" => json!("ATATT-reference-names-0001"),
+        "organization_id" | "workspace_id" => json!("acme"),
+        "name" if tool == "configure_pm_provider" => json!("My JIRA"),
+        "task_type" => json!("Task"),
+        "priority" => json!("High"),
+        "parent_id" => json!(format!("{conn}:EX-1")),
+        _ => json!(format!("{param} from a reference caller")),
+    }
+}
+
+#[tokio::test]
+async fn every_reference_tool_takes_the_reference_parameter_names() {
+    let Some(tools) = reference_tools() else {
+        pm_testkit::skip(
+            "the reference parameter names test",
+            "the reference's TOOLS.md is not in ../shared/reference (set PM_MCP_REFERENCE_DIR)",
+        );
+        return;
+    };
+    assert!(
+        tools.len() >= 52,
+        "TOOLS.md lists {} tools outside the meeting tools",
+        tools.len()
+    );
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    let token = "ATATT-reference-names-0001";
+    let (jira, _fake) =
+        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+    env.add_user("ann@acme.org");
+    let key = env.create_key("ann@acme.org", "read,write");
+    let server = env.serve(LOCAL_UPSTREAM).await;
+    let ann = server
+        .client(&key, ProtocolVersion::V_2025_11_25)
+        .await
+        .expect("client");
+    ok(&ann, "configure_pm_provider", json!({
+        "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": token, "name": "acme-jira"
+    }))
+    .await;
+    // The reference's ids: the connection's uuid before the native id.
+    let providers = call_ok(&ann, "list_providers").await;
+    let conn = providers["connections"][0]["id"]
+        .as_str()
+        .expect("connection id")
+        .to_string();
+    // An epic, made the reference's way (`name`, a uuid-prefixed project).
+    let made = ok(
+        &ann,
+        "create_epic",
+        json!({ "project_id": format!("{conn}:EX"), "name": "Reference epic" }),
+    )
+    .await;
+    let epic = made["epic"]["id"].as_str().expect("epic id").to_string();
+
+    // Deleting tools last, so the others see the seeded data.
+    let mut ordered = tools.clone();
+    ordered.sort_by_key(|(name, _)| name.starts_with("delete_"));
+    let mut refused = Vec::new();
+    let mut answered = 0;
+    let mut tool_errors = Vec::new();
+    for (tool, params) in &ordered {
+        let mut args = serde_json::Map::new();
+        for (param, _required) in params {
+            args.insert(
+                param.clone(),
+                reference_value(tool, param, &conn, &jira, &epic),
+            );
+        }
+        let params =
+            rmcp::model::CallToolRequestParams::new(tool.clone()).with_arguments(args.clone());
+        match ann.call_tool(params).await {
+            Err(e) => refused.push(format!(
+                "{tool}({}): {e}",
+                args.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+            Ok(r) if r.is_error == Some(true) => {
+                answered += 1;
+                tool_errors.push(format!("{tool}: {}", text(&r)));
+            }
+            Ok(_) => answered += 1,
+        }
+    }
+    println!(
+        "reference tools called with their own parameter names: {} answered, {} refused",
+        answered,
+        refused.len()
+    );
+    for e in &tool_errors {
+        println!("  answered with a tracker-level error (not a refused name): {e}");
+    }
+    assert!(
+        refused.is_empty(),
+        "refused reference calls:\n{}",
+        refused.join("\n")
+    );
+    server.stop().await;
+    env.finish().await;
+}

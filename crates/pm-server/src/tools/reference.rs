@@ -88,7 +88,7 @@ fn renames(tool: &str) -> &'static [Rename] {
 fn project_picks_connection_of(tool: &str) -> Option<&'static str> {
     match tool {
         "get_task" => Some("task_id"),
-        "list_tasks_in_sprint" => Some("sprint_id"),
+        "list_tasks_in_sprint" | "work_distribution_chart" => Some("sprint_id"),
         _ => None,
     }
 }
@@ -191,6 +191,10 @@ fn qualify_by_project(
     target: &str,
     map: &mut Map<String, Value>,
 ) -> Result<(), ErrorData> {
+    if map.get(target).is_none_or(Value::is_null) {
+        // Nothing to qualify: the project is the tool's own argument then (or unknown to it).
+        return Ok(());
+    }
     let Some(project) = map.remove("project_id") else {
         return Ok(());
     };
@@ -233,6 +237,62 @@ fn qualify_by_project(
             format!("project_id and {target} name different connections; send ids of one"),
         )),
     }
+}
+
+/// Rewrites ids the reference's way (`<connection uuid>:<native>`, or the connection's external
+/// id before the colon) to pm-mcp's (`<handle>:<native>`), in every string argument and list of
+/// strings, for the caller's own connections only: an id naming another user's connection is left
+/// as it is and answers like an unknown one. Tools then compare connections by handle alone.
+pub(crate) fn canonical_ids(
+    args: &mut Option<Map<String, Value>>,
+    connections: &[pm_store::Connection],
+) {
+    let Some(map) = args.as_mut() else {
+        return;
+    };
+    let handle_of = |prefix: &str| -> Option<&pm_core::ConnectionHandle> {
+        if connections.iter().any(|c| c.name.as_str() == prefix) {
+            return None;
+        }
+        connections
+            .iter()
+            .find(|c| c.id.to_string() == prefix)
+            .or_else(|| {
+                connections
+                    .iter()
+                    .find(|c| c.external_id.as_deref() == Some(prefix))
+            })
+            .map(|c| &c.name)
+    };
+    let rewrite = |v: &mut Value| {
+        if let Value::String(s) = v
+            && let Some((prefix, native)) = s.split_once(':')
+            && !native.is_empty()
+            && let Some(handle) = handle_of(prefix.trim())
+        {
+            *s = format!("{handle}:{native}");
+        }
+    };
+    for value in map.values_mut() {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(rewrite),
+            other => rewrite(other),
+        }
+    }
+}
+
+/// Whether any argument looks like it might carry a reference-style id (a prefix before a colon
+/// that is not a plain handle shape is cheap to rule out only by looking), so the caller's
+/// connections are read only when there is something to rewrite.
+pub(crate) fn may_hold_reference_ids(args: &Option<Map<String, Value>>) -> bool {
+    let Some(map) = args.as_ref() else {
+        return false;
+    };
+    let has = |v: &Value| v.as_str().is_some_and(|s| s.contains(':'));
+    map.values().any(|v| match v {
+        Value::Array(items) => items.iter().any(has),
+        other => has(other),
+    })
 }
 
 fn refuse(tool: &str, field: &str, why: String) -> ErrorData {
@@ -398,6 +458,21 @@ mod tests {
                 json!({"task_id": "a:PROJ-1", "project_id": "b:PROJ"})
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn a_work_distribution_sprint_takes_the_project_connection_and_a_lone_project_stays() {
+        assert_eq!(
+            run(
+                "work_distribution_chart",
+                json!({"sprint_id": "7", "project_id": "acme:EX", "dimension": "type"})
+            ),
+            Ok(json!({"sprint_id": "acme:7", "by": "type"}))
+        );
+        assert_eq!(
+            run("work_distribution_chart", json!({"project_id": "acme:EX"})),
+            Ok(json!({"project_id": "acme:EX"}))
         );
     }
 
