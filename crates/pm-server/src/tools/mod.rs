@@ -17,6 +17,7 @@ mod epics;
 pub(crate) mod identity;
 mod people;
 mod projects;
+mod sprint_ref;
 mod sprints;
 mod tasks;
 mod work;
