@@ -99,7 +99,7 @@ async fn reference_sprint_parameters_on_jira() {
         assert_eq!(cfd["to"], json!(day(0)), "{cfd}");
         assert!(cfd["assumptions"].to_string().contains("items of sprint my-jira:7"), "{cfd}");
         let queries = fake.queries.lock().unwrap().clone();
-        assert!(queries[searches..].iter().any(|q| q.contains("sprint = 7")), "{queries:?}");
+        assert!(queries[searches..].iter().any(|q| q.starts_with("sprint = \"7\"")), "{queries:?}");
         let with_days = ok(&ann, "cfd_chart", json!({ "project_id": "EX", "sprint_id": "7", "days": 7, "chart": false })).await;
         assert_eq!(with_days["from"], json!(day(-6)), "{with_days}");
         let ct = ok(&ann, "cycle_time_chart", json!({ "project_id": "EX", "sprint_id": "Sprint 7", "chart": false })).await;

@@ -241,18 +241,21 @@ fn window(days: u32) -> (NaiveDate, NaiveDate) {
     (today - Duration::days(i64::from(days) - 1), today)
 }
 
-/// A sprint's days up to today (its end, or when it was completed, if earlier), at most
-/// `MAX_DAYS` long; `None` when it has not started.
+/// A sprint's days: from its start up to today, or (closed) up to when it was completed, at
+/// most `MAX_DAYS` long; `None` when it has not started.
 fn sprint_window(sprint: &Sprint, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
     let from = sprint.start_date?.date_naive();
     if from > today {
         return None;
     }
-    let end = sprint
-        .completed_at
-        .or(sprint.end_date)
-        .map(|d| d.date_naive());
-    let to = end.filter(|e| *e < today && *e >= from).unwrap_or(today);
+    let end = match sprint.state {
+        SprintState::Closed => sprint.completed_at.or(sprint.end_date),
+        _ => None,
+    };
+    let to = end
+        .map(|d| d.date_naive())
+        .filter(|e| *e < today && *e >= from)
+        .unwrap_or(today);
     let from = from.max(to - Duration::days(i64::from(MAX_DAYS) - 1));
     Some((from, to))
 }
@@ -745,6 +748,42 @@ mod tests {
             notes,
             ["planned lists the first 100 of 250 items; the totals count them all"]
         );
+    }
+
+    #[test]
+    fn a_sprints_window_runs_from_its_start_to_today_or_its_completion() {
+        let at = |y, m, d| {
+            NaiveDate::from_ymd_opt(y, m, d)
+                .and_then(|d| d.and_hms_opt(9, 0, 0))
+                .map(|t| t.and_utc())
+        };
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("day");
+        let today = day(2026, 12, 7);
+        let mut s = Sprint {
+            id: "7".into(),
+            name: "Sprint 7".into(),
+            state: SprintState::Active,
+            goal: None,
+            start_date: at(2026, 11, 16),
+            end_date: at(2026, 11, 30),
+            completed_at: None,
+            board_id: None,
+        };
+        // Active past its planned end: up to today.
+        assert_eq!(sprint_window(&s, today), Some((day(2026, 11, 16), today)));
+        s.state = SprintState::Closed;
+        s.completed_at = at(2026, 12, 1);
+        assert_eq!(
+            sprint_window(&s, today),
+            Some((day(2026, 11, 16), day(2026, 12, 1)))
+        );
+        s.state = SprintState::Future;
+        s.start_date = at(2026, 12, 20);
+        assert_eq!(sprint_window(&s, today), None);
+        s.start_date = at(2020, 1, 1);
+        s.state = SprintState::Active;
+        let (from, to) = sprint_window(&s, today).expect("window");
+        assert_eq!(((to - from).num_days(), to), (364, today), "at most a year");
     }
 
     #[test]
