@@ -337,3 +337,174 @@ async fn reference_sprint_parameters_on_clickup() {
     })
     .await;
 }
+
+/// Redmine (real, when PM_MCP_REDMINE_URL is set): versions are sprints; one that starts later
+/// is future, starting it records today as its start, and closing sets its status.
+#[tokio::test]
+async fn reference_sprint_parameters_on_a_real_redmine() {
+    let Ok(url) = std::env::var("PM_MCP_REDMINE_URL") else {
+        assert!(
+            std::env::var("PM_MCP_REQUIRE_REDMINE").is_err(),
+            "PM_MCP_REQUIRE_REDMINE is set but PM_MCP_REDMINE_URL is not"
+        );
+        eprintln!("PM_MCP_REDMINE_URL not set: the real-Redmine part is skipped");
+        return;
+    };
+    let _turn = real_redmine_turn().await;
+    let key = std::env::var("PM_MCP_REDMINE_KEY")
+        .unwrap_or_else(|_| "0123456789abcdef0123456789abcdef01234567".into());
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    env.add_user("ann@acme.org");
+    let ann_key = env.create_key("ann@acme.org", "read,write");
+    let host = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .expect("PM_MCP_REDMINE_URL has a host");
+    let server = env
+        .serve(&["--allow-http-providers", "--allow-upstream", &host])
+        .await;
+    let ann = server
+        .client(&ann_key, ProtocolVersion::V_2025_11_25)
+        .await
+        .expect("connect");
+    let c = ok(&ann, "configure_pm_provider", json!({ "provider_type": "redmine", "base_url": url, "api_key": key, "name": "Team Redmine" })).await;
+    assert_eq!(c["connection"]["name"], "team-redmine", "{c}");
+
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let project = ok(
+        &ann,
+        "create_project",
+        json!({ "name": format!("Reference {tag}"), "key": format!("ref-{tag}") }),
+    )
+    .await;
+    let project_id = project["project"]["id"].as_str().expect("id").to_string();
+    let running = ok(&ann, "create_sprint", json!({ "project_id": project_id, "name": "Running", "start_date": day(-7), "end_date": day(7) })).await;
+    let running = running["sprint"]["id"].as_str().expect("id").to_string();
+    let next = ok(&ann, "create_sprint", json!({ "project_id": project_id, "name": "Next one", "start_date": day(3), "end_date": day(17) })).await;
+    assert_eq!(next["sprint"]["state"], "future", "{next}");
+    let next = next["sprint"]["id"].as_str().expect("id").to_string();
+
+    let b = ok(
+        &ann,
+        "burndown_chart",
+        json!({ "project_id": project_id, "chart": false }),
+    )
+    .await;
+    assert_eq!(b["sprint_id"], json!(running), "{b}");
+    let r = ok(
+        &ann,
+        "sprint_report",
+        json!({ "sprint_id": "NEXT ONE", "project_id": project_id }),
+    )
+    .await;
+    assert_eq!(r["sprint_id"], json!(next), "{r}");
+    let cfd = ok(
+        &ann,
+        "cfd_chart",
+        json!({ "project_id": project_id, "sprint_id": "current", "chart": false }),
+    )
+    .await;
+    assert_eq!(
+        (cfd["from"].as_str(), cfd["to"].as_str()),
+        (Some(day(-7).as_str()), Some(day(0).as_str())),
+        "{cfd}"
+    );
+
+    // list_sprints across projects finds both, with their project.
+    let mut found = Vec::new();
+    let mut cursor = Value::Null;
+    for _ in 0..50 {
+        let page = ok(
+            &ann,
+            "list_sprints",
+            json!({ "provider_id": "team-redmine", "limit": 100, "cursor": cursor }),
+        )
+        .await;
+        found.extend(page["sprints"].as_array().cloned().unwrap_or_default());
+        cursor = page["next_cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    let ours: Vec<&Value> = found
+        .iter()
+        .filter(|s| s["project_id"] == json!(project_id))
+        .collect();
+    assert_eq!(ours.len(), 2, "{found:?}");
+
+    // update_sprint status, read back from Redmine through get_sprint.
+    let e = refused(
+        &ann,
+        "update_sprint",
+        json!({ "sprint_id": next, "status": "closed" }),
+    )
+    .await;
+    assert!(e.contains("has not started"), "{e}");
+    let s = ok(
+        &ann,
+        "update_sprint",
+        json!({ "sprint_id": next, "status": "active", "goal": "Go" }),
+    )
+    .await;
+    assert_eq!(s["sprint"]["state"], "active", "{s}");
+    let got = ok(&ann, "get_sprint", json!({ "sprint_id": next })).await;
+    assert_eq!(
+        (
+            got["sprint"]["state"].as_str(),
+            got["sprint"]["goal"].as_str()
+        ),
+        (Some("active"), Some("Go")),
+        "{got}"
+    );
+    assert!(
+        got["sprint"]["start_date"]
+            .as_str()
+            .is_some_and(|d| d.starts_with(&day(0))),
+        "{got}"
+    );
+    let b = ok(
+        &ann,
+        "burndown_chart",
+        json!({ "project_id": project_id, "chart": false }),
+    )
+    .await;
+    assert_eq!(
+        b["sprint_id"],
+        json!(next),
+        "the one started last is current: {b}"
+    );
+    let e = refused(
+        &ann,
+        "update_sprint",
+        json!({ "sprint_id": next, "status": "future" }),
+    )
+    .await;
+    assert!(e.contains("cannot go back"), "{e}");
+    let s = ok(
+        &ann,
+        "update_sprint",
+        json!({ "sprint_id": next, "status": "closed", "name": "Next one (done)" }),
+    )
+    .await;
+    assert_eq!(s["sprint"]["state"], "closed", "{s}");
+    let got = ok(&ann, "get_sprint", json!({ "sprint_id": next })).await;
+    assert_eq!(
+        (
+            got["sprint"]["state"].as_str(),
+            got["sprint"]["name"].as_str()
+        ),
+        (Some("closed"), Some("Next one (done)")),
+        "{got}"
+    );
+    let e = refused(
+        &ann,
+        "update_sprint",
+        json!({ "sprint_id": next, "status": "active" }),
+    )
+    .await;
+    assert!(e.contains("cannot be reopened"), "{e}");
+
+    ok(&ann, "delete_project", json!({ "project_id": project_id })).await;
+    server.stop().await;
+    env.finish().await;
+}
