@@ -508,3 +508,37 @@ async fn reference_sprint_parameters_on_a_real_redmine() {
     server.stop().await;
     env.finish().await;
 }
+
+/// Plain `jira` at a host that is not Atlassian's is Jira Data Center (a PAT, no username), and
+/// the answer says which edition was taken; the current sprint works there too.
+#[tokio::test]
+async fn plain_jira_at_an_own_host_is_data_center() {
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    let pat = "NDc4MTQ5-reference-pat";
+    let (dc, _d) = pm_testkit::fake_jira::spawn_dc(&format!("Bearer {pat}")).await;
+    env.add_user("ann@acme.org");
+    let key = env.create_key("ann@acme.org", "read,write");
+    let server = env.serve(LOCAL_UPSTREAM).await;
+    let ann = server
+        .client(&key, ProtocolVersion::V_2025_11_25)
+        .await
+        .expect("ann");
+    let c = ok(
+        &ann,
+        "configure_pm_provider",
+        json!({ "provider_type": "jira", "base_url": dc, "api_token": pat }),
+    )
+    .await;
+    assert_eq!(c["connection"]["provider_type"], "jira_data_center", "{c}");
+    assert_eq!(c["connection"]["name"], "jira-dc", "{c}");
+    assert!(c["notes"].to_string().contains("Jira Data Center"), "{c}");
+    let b = ok(
+        &ann,
+        "burndown_chart",
+        json!({ "project_id": "EX", "chart": false }),
+    )
+    .await;
+    assert_eq!(b["sprint_id"], "jira-dc:7", "{b}");
+    server.stop().await;
+    env.finish().await;
+}
