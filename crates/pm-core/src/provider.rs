@@ -72,6 +72,20 @@ impl ProviderKind {
         self.auth_kinds()[0]
     }
 
+    /// The Jira edition a plain `jira` means at `host`: Cloud for Atlassian's own hosts
+    /// (`*.atlassian.net`, `*.jira.com`), Data Center otherwise.
+    pub fn jira_at(host: &str) -> ProviderKind {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let cloud = [".atlassian.net", ".jira.com"]
+            .iter()
+            .any(|suffix| host.ends_with(suffix));
+        if cloud {
+            ProviderKind::JiraCloud
+        } else {
+            ProviderKind::JiraDataCenter
+        }
+    }
+
     /// The base URL a provider always has, when there is only one (ClickUp's cloud API).
     pub fn fixed_base_url(self) -> Option<&'static str> {
         match self {
@@ -94,7 +108,10 @@ impl FromStr for ProviderKind {
         Ok(match norm.as_str() {
             "jira_cloud" | "jira" => ProviderKind::JiraCloud,
             "jira_data_center" | "jira_dc" | "jira_server" => ProviderKind::JiraDataCenter,
-            "openproject" | "open_project" => ProviderKind::OpenProject,
+            // The reference server's names for OpenProject's API generations.
+            "openproject" | "open_project" | "openproject_v13" | "openproject_v16" => {
+                ProviderKind::OpenProject
+            }
             "clickup" | "click_up" => ProviderKind::ClickUp,
             "redmine" => ProviderKind::Redmine,
             _ => {
@@ -216,23 +233,33 @@ impl ConnectionHandle {
         &self.0
     }
 
-    /// A handle made from a display name (`"My JIRA"` → `my-jira`): lower-case letters and
-    /// digits kept, every other run of characters one `-`, at most `MAX_LEN` characters; `None`
+    /// A handle made from a display name ("My JIRA" → `my-jira`): lower-case letters, digits
+    /// and `_` kept, every run of other characters one `-`, trimmed, at most `MAX_LEN`; `None`
     /// when nothing usable is left.
-    pub fn derive(display: &str) -> Option<Self> {
+    pub fn derive(name: &str) -> Option<Self> {
         let mut out = String::new();
-        for c in display.trim().chars().flat_map(char::to_lowercase) {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+        for c in name.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
                 out.push(c);
-            } else if !out.is_empty() && !out.ends_with('-') {
+            } else if !out.ends_with('-') {
                 out.push('-');
             }
         }
-        let mut cut: String = out.chars().take(Self::MAX_LEN).collect();
-        while cut.ends_with('-') {
-            cut.pop();
+        let trimmed = |s: &str| s.trim_matches(|c| c == '-' || c == '_').to_string();
+        let mut out = trimmed(&out);
+        if out.len() > Self::MAX_LEN {
+            out.truncate(Self::MAX_LEN);
+            out = trimmed(&out);
         }
-        Self::parse(&cut).ok()
+        Self::parse(&out).ok()
+    }
+
+    /// `derive`, or `fallback` when nothing usable is left.
+    pub fn derive_or(name: &str, fallback: &str) -> Result<Self, InvalidInput> {
+        match Self::derive(name) {
+            Some(h) => Ok(h),
+            None => Self::parse(fallback),
+        }
     }
 
     /// This handle with `-n` at the end (shortened to fit), to tell it from a taken one.
@@ -317,6 +344,14 @@ impl BaseUrl {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The host name (or address), lower-case.
+    pub fn host(&self) -> String {
+        Url::parse(&self.0)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_default()
     }
 }
 
@@ -417,6 +452,52 @@ mod tests {
         assert!(ConnectionHandle::parse("r2_d2").is_ok());
         for bad in ["", "Acme", "acme:jira", "-x", "a b", &"x".repeat(41), "ü"] {
             assert!(ConnectionHandle::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn display_names_become_handles() {
+        let d = |s: &str| ConnectionHandle::derive_or(s, "jira").map(|h| h.to_string());
+        assert_eq!(d("My JIRA").as_deref(), Ok("my-jira"));
+        assert_eq!(
+            d("jira - https://acme.atlassian.net/").as_deref(),
+            Ok("jira-https-acme-atlassian-net")
+        );
+        assert_eq!(d("  --Team_A  (prod)--").as_deref(), Ok("team_a-prod"));
+        assert_eq!(d("Übersicht Büro").as_deref(), Ok("bersicht-b-ro"));
+        assert_eq!(d("!!!").as_deref(), Ok("jira"));
+        assert_eq!(d("").as_deref(), Ok("jira"));
+        let long = d(&format!("{} x", "a".repeat(39))).expect("derives");
+        assert_eq!(long, "a".repeat(39), "cut at 40 and the dash trimmed");
+        assert_eq!(d(&"B".repeat(60)).map(|h| h.len()), Ok(40));
+        // A valid handle comes back unchanged.
+        assert_eq!(d("acme-jira").as_deref(), Ok("acme-jira"));
+    }
+
+    #[test]
+    fn plain_jira_is_cloud_on_atlassian_hosts_only() {
+        assert_eq!(
+            ProviderKind::jira_at("acme.atlassian.net"),
+            ProviderKind::JiraCloud
+        );
+        assert_eq!(
+            ProviderKind::jira_at("ACME.Jira.com."),
+            ProviderKind::JiraCloud
+        );
+        assert_eq!(
+            ProviderKind::jira_at("jira.acme.org"),
+            ProviderKind::JiraDataCenter
+        );
+        assert_eq!(
+            ProviderKind::jira_at("127.0.0.1"),
+            ProviderKind::JiraDataCenter
+        );
+        assert_eq!(
+            ProviderKind::jira_at("atlassian.net.evil.org"),
+            ProviderKind::JiraDataCenter
+        );
+        for v in ["openproject_v13", "OpenProject-v16"] {
+            assert_eq!(v.parse::<ProviderKind>(), Ok(ProviderKind::OpenProject));
         }
     }
 

@@ -397,6 +397,12 @@ pub trait Provider: Send + Sync {
         Err(self.unsupported("completing sprints"))
     }
 
+    /// Whether `complete_sprint` can close an active sprint here, so a caller combining it with
+    /// other changes can refuse before writing any of them.
+    fn completes_sprints(&self) -> bool {
+        false
+    }
+
     async fn delete_sprint(&self, _id: &str) -> ProviderResult<()> {
         Err(self.unsupported("deleting sprints"))
     }

@@ -144,8 +144,13 @@ async fn analytics_from_history_with_charts() {
         assert_eq!(health["total_items"].as_u64().map(|n| n >= 6), Some(true), "{health}");
 
         // Bad input in plain words.
-        let both = call_with(&ann, "work_distribution_chart", json!({ "sprint_id": "acme-jira:7", "project_id": "acme-jira:EX" })).await;
-        assert!(text(&both).contains("either sprint_id or project_id"), "{}", text(&both));
+        // Both ids (the reference server's call): the project's sprint; of two connections, refused.
+        let both = ok(&ann, "work_distribution_chart", json!({ "sprint_id": "7", "project_id": "acme-jira:EX", "chart": false })).await;
+        assert_eq!(both["total_count"], 6, "{both}");
+        let mixed = call_with(&ann, "work_distribution_chart", json!({ "sprint_id": "other:7", "project_id": "acme-jira:EX" })).await;
+        assert!(text(&mixed).contains("give ids of one connection"), "{}", text(&mixed));
+        let neither = call_with(&ann, "work_distribution_chart", json!({})).await;
+        assert!(text(&neither).contains("give sprint_id"), "{}", text(&neither));
         let long = call_with(&ann, "cfd_chart", json!({ "project_id": "acme-jira:EX", "days": 9999 })).await;
         assert!(text(&long).contains("between 1 and 365"), "{}", text(&long));
         // A metric that does not exist is refused before anything runs, naming the argument.

@@ -19,6 +19,7 @@ mod openproject;
 mod outage;
 mod redmine;
 mod reference;
+mod reference_params;
 mod scale_out;
 mod secrets;
 mod sizes;

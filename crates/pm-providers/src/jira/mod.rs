@@ -768,6 +768,10 @@ impl Provider for Jira {
         Ok(map::sprint(s))
     }
 
+    fn completes_sprints(&self) -> bool {
+        true
+    }
+
     async fn complete_sprint(&self, id: &str) -> ProviderResult<Sprint> {
         let current = self.get_sprint(id).await?;
         if current.state != SprintState::Active {

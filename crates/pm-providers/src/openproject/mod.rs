@@ -1233,6 +1233,10 @@ impl Provider for OpenProject {
         self.patch_version(n, body).await
     }
 
+    fn completes_sprints(&self) -> bool {
+        true
+    }
+
     async fn complete_sprint(&self, id: &str) -> ProviderResult<Sprint> {
         let n = number(id, "version")?;
         self.patch_version(n, json!({ "status": "closed" })).await

@@ -1323,6 +1323,10 @@ impl Provider for Redmine {
         self.update_sprint(id, &change).await
     }
 
+    fn completes_sprints(&self) -> bool {
+        true
+    }
+
     async fn complete_sprint(&self, id: &str) -> ProviderResult<Sprint> {
         let n = number(id, "version")?;
         let _: serde_json::Value = self

@@ -24,7 +24,9 @@ use crate::mcp::PmServer;
 /// At most this many items feed one computation (a sprint, or a project's window).
 const MAX_ITEMS: u32 = 2000;
 /// Velocity looks back at most this many sprints.
-const MAX_SPRINTS: u32 = 12;
+const MAX_SPRINTS: u32 = 20;
+/// Capacity looks ahead at most this many weeks.
+const MAX_WEEKS: u32 = 52;
 /// Windows are at most this many days.
 const MAX_DAYS: u32 = 365;
 /// Lists of items in a result are cut to this many (their totals still count every item), so a
@@ -66,8 +68,13 @@ impl<T: Serialize> IntoCallToolResult for Charted<T> {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SprintChartArgs {
-    /// Sprint id (e.g. "acme-jira:42").
-    pub sprint_id: String,
+    /// Sprint id (e.g. "acme-jira:42"), "current", "#42" or the sprint's name. Default: the
+    /// project's current sprint.
+    #[serde(default)]
+    pub sprint_id: Option<String>,
+    /// Project (e.g. "acme-jira:PROJ"): whose current or named sprint.
+    #[serde(default)]
+    pub project_id: Option<String>,
     /// Default: story_points where the items have them, else task_count.
     #[serde(default)]
     pub metric: Option<Metric>,
@@ -78,7 +85,11 @@ pub struct SprintChartArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SprintReportArgs {
+    /// Sprint id (e.g. "acme-jira:42"), "current", "#42" or the sprint's name (with project_id).
     pub sprint_id: String,
+    /// Project (e.g. "acme-jira:PROJ"): whose current or named sprint.
+    #[serde(default)]
+    pub project_id: Option<String>,
     /// Default: story_points where the items have them, else task_count.
     #[serde(default)]
     pub metric: Option<Metric>,
@@ -88,7 +99,7 @@ pub struct SprintReportArgs {
 pub struct VelocityArgs {
     /// Project id (e.g. "acme-jira:PROJ") or key.
     pub project_id: String,
-    /// How many of the last closed sprints (default 6, at most 12).
+    /// How many of the last closed sprints (default 6, at most 20).
     #[serde(default)]
     pub sprints: Option<u32>,
     #[serde(default)]
@@ -109,6 +120,21 @@ pub struct WindowArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
+pub struct FlowArgs {
+    /// Project id (e.g. "acme-jira:PROJ") or key.
+    pub project_id: String,
+    /// Only this sprint's items (id, "current", "#42" or name); the window is then the sprint's
+    /// dates up to today unless days is given.
+    #[serde(default)]
+    pub sprint_id: Option<String>,
+    /// The last `days` days up to today (default 30, at most 365).
+    #[serde(default)]
+    pub days: Option<u32>,
+    #[serde(default)]
+    pub chart: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct HealthArgs {
     pub project_id: String,
     /// Items changed in the last `days` days count too (default 30).
@@ -118,7 +144,7 @@ pub struct HealthArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DistributionArgs {
-    /// A sprint's items (e.g. "acme-jira:42") ...
+    /// A sprint's items (e.g. "acme-jira:42", or "current" or a name with project_id) ...
     #[serde(default)]
     pub sprint_id: Option<String>,
     /// ... or a project's open items and those changed in the last 30 days.
@@ -136,7 +162,7 @@ pub struct DistributionArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CapacityArgs {
     pub project_id: String,
-    /// Weeks from this one (default 4, at most 26).
+    /// Weeks from this one (default 4, at most 52).
     #[serde(default)]
     pub weeks: Option<u32>,
     /// Hours a person can work a week (default 40).
@@ -215,25 +241,112 @@ fn window(days: u32) -> (NaiveDate, NaiveDate) {
     (today - Duration::days(i64::from(days) - 1), today)
 }
 
+/// A sprint's days: from its start up to today, or (closed) up to when it was completed, at
+/// most `MAX_DAYS` long; `None` when it has not started.
+fn sprint_window(sprint: &Sprint, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let from = sprint.start_date?.date_naive();
+    if from > today {
+        return None;
+    }
+    let end = match sprint.state {
+        SprintState::Closed => sprint.completed_at.or(sprint.end_date),
+        _ => None,
+    };
+    let to = end
+        .map(|d| d.date_naive())
+        .filter(|e| *e < today && *e >= from)
+        .unwrap_or(today);
+    let from = from.max(to - Duration::days(i64::from(MAX_DAYS) - 1));
+    Some((from, to))
+}
+
 impl PmServer {
+    /// A sprint named by id, `current`, `#N` or name (see `sprint_ref`), read with its history.
     async fn sprint_and_history(
         &self,
         p: &Principal,
-        sprint_id: &str,
+        sprint: Option<&str>,
+        project: Option<&str>,
     ) -> Result<(Sprint, History), ToolError> {
-        let (conn, provider, id) = self.target(p, sprint_id).await?;
-        let sprint = provider
-            .get_sprint(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let r = self.resolve_sprint(p, sprint, project).await?;
+        let (conn, provider) = (&r.conn, &r.provider);
+        let sprint = match r.sprint {
+            Some(s) => s,
+            None => provider
+                .get_sprint(&r.id)
+                .await
+                .map_err(|e| ToolError::provider(&conn.name, &e))?,
+        };
         let history = provider
-            .sprint_history(&id, MAX_ITEMS)
+            .sprint_history(&r.id, MAX_ITEMS)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok((
             qualify_sprint(sprint, &conn.name),
             qualify(history, &conn.name),
         ))
+    }
+
+    /// The items a flow chart reads and its window: a project's open and recent items over the
+    /// last `days` days, or (with a sprint of that project) the sprint's items over its dates up
+    /// to today unless `days` is given.
+    async fn flow_items(
+        &self,
+        p: &Principal,
+        a: &FlowArgs,
+    ) -> Result<(History, NaiveDate, NaiveDate, Vec<String>), ToolError> {
+        let d = days(a.days, 30)?;
+        let Some(sprint_ref) = a.sprint_id.as_deref().filter(|s| !s.trim().is_empty()) else {
+            let (_, _, _, history) = self.project_items(p, &a.project_id, d).await?;
+            let (from, to) = window(d);
+            return Ok((history, from, to, Vec::new()));
+        };
+        let r = self
+            .resolve_sprint(p, Some(sprint_ref), Some(&a.project_id))
+            .await?;
+        let (conn, provider) = (&r.conn, &r.provider);
+        let sprint = match r.sprint {
+            Some(s) => s,
+            None => {
+                // An id: it must be one of the project's sprints.
+                let project = r.project.as_deref().unwrap_or_default();
+                let (all, complete) =
+                    super::sprint_ref::all_sprints(&conn.name, provider.as_ref(), project, &[])
+                        .await?;
+                match all.into_iter().find(|s| s.id == r.id) {
+                    Some(s) => s,
+                    None if complete => {
+                        return Err(ToolError(format!(
+                            "sprint {} is not one of project {}'s sprints; list_sprints shows them",
+                            QualifiedId::new(&conn.name, r.id.clone()),
+                            QualifiedId::new(&conn.name, project.to_string()),
+                        )));
+                    }
+                    None => provider
+                        .get_sprint(&r.id)
+                        .await
+                        .map_err(|e| ToolError::provider(&conn.name, &e))?,
+                }
+            }
+        };
+        let history = provider
+            .sprint_history(&r.id, MAX_ITEMS)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let history = qualify(history, &conn.name);
+        let shown = QualifiedId::new(&conn.name, sprint.id.clone());
+        let mut notes = vec![format!("items of sprint {shown} ({}) only", sprint.name)];
+        let (from, to) = match (a.days, sprint_window(&sprint, Utc::now().date_naive())) {
+            (None, Some(w)) => w,
+            (None, None) => {
+                notes.push(format!(
+                    "sprint {shown} has not started, so the window is the last {d} days"
+                ));
+                window(d)
+            }
+            (Some(_), _) => window(d),
+        };
+        Ok((history, from, to, notes))
     }
 
     async fn project_items(
@@ -320,7 +433,9 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintChartArgs>,
     ) -> Result<Charted<analytics::Burndown>, ToolError> {
-        let (sprint, history) = self.sprint_and_history(&p, &a.sprint_id).await?;
+        let (sprint, history) = self
+            .sprint_and_history(&p, a.sprint_id.as_deref(), a.project_id.as_deref())
+            .await?;
         let (metric, note) = metric_or_default(a.metric, [&history]);
         let mut value = analytics::burndown(&sprint, &history, metric, Utc::now());
         value.assumptions.splice(0..0, note);
@@ -381,7 +496,9 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintReportArgs>,
     ) -> Result<Charted<analytics::SprintReport>, ToolError> {
-        let (sprint, history) = self.sprint_and_history(&p, &a.sprint_id).await?;
+        let (sprint, history) = self
+            .sprint_and_history(&p, Some(&a.sprint_id), a.project_id.as_deref())
+            .await?;
         let (metric, note) = metric_or_default(a.metric, [&history]);
         let mut value = analytics::sprint_report(&sprint, &history, metric, Utc::now());
         value.assumptions.splice(0..0, note);
@@ -449,12 +566,11 @@ impl PmServer {
     async fn cfd_chart(
         &self,
         Extension(p): Extension<Principal>,
-        Parameters(a): Parameters<WindowArgs>,
+        Parameters(a): Parameters<FlowArgs>,
     ) -> Result<Charted<analytics::Cfd>, ToolError> {
-        let d = days(a.days, 30)?;
-        let (_, _, _, history) = self.project_items(&p, &a.project_id, d).await?;
-        let (from, to) = window(d);
-        let value = analytics::cfd(&history, from, to);
+        let (history, from, to, notes) = self.flow_items(&p, &a).await?;
+        let mut value = analytics::cfd(&history, from, to);
+        value.assumptions.splice(0..0, notes);
         let png = png(a.chart, || pm_charts::cfd_png(&value));
         Ok(Charted { value, png })
     }
@@ -475,12 +591,11 @@ impl PmServer {
     async fn cycle_time_chart(
         &self,
         Extension(p): Extension<Principal>,
-        Parameters(a): Parameters<WindowArgs>,
+        Parameters(a): Parameters<FlowArgs>,
     ) -> Result<Charted<analytics::CycleTime>, ToolError> {
-        let d = days(a.days, 30)?;
-        let (_, _, _, history) = self.project_items(&p, &a.project_id, d).await?;
-        let (from, to) = window(d);
+        let (history, from, to, notes) = self.flow_items(&p, &a).await?;
         let mut value = analytics::cycle_time(&history, from, to);
+        value.assumptions.splice(0..0, notes);
         let png = png(a.chart, || pm_charts::cycle_time_png(&value));
         let notes = &mut value.assumptions;
         cap(&mut value.items, "items", notes);
@@ -511,11 +626,16 @@ impl PmServer {
         Parameters(a): Parameters<DistributionArgs>,
     ) -> Result<Charted<analytics::Distribution>, ToolError> {
         let history = match (&a.sprint_id, &a.project_id) {
-            (Some(s), None) => self.sprint_and_history(&p, s).await?.1,
+            // With both, the sprint is the project's (its current one, a name, or an id).
+            (Some(s), project) => {
+                self.sprint_and_history(&p, Some(s), project.as_deref())
+                    .await?
+                    .1
+            }
             (None, Some(project)) => self.project_items(&p, project, 30).await?.3,
-            _ => {
+            (None, None) => {
                 return Err(ToolError(
-                    "give either sprint_id or project_id (one of them)".into(),
+                    "give sprint_id (a sprint's items) or project_id (a project's items)".into(),
                 ));
             }
         };
@@ -574,8 +694,10 @@ impl PmServer {
         Parameters(a): Parameters<CapacityArgs>,
     ) -> Result<Charted<analytics::Capacity>, ToolError> {
         let weeks = a.weeks.unwrap_or(4);
-        if weeks == 0 || weeks > 26 {
-            return Err(ToolError("weeks must be between 1 and 26".into()));
+        if weeks == 0 || weeks > MAX_WEEKS {
+            return Err(ToolError(format!(
+                "weeks must be between 1 and {MAX_WEEKS}"
+            )));
         }
         let hours = a.hours_per_week.unwrap_or(40.0);
         if !(hours.is_finite() && (0.0..=168.0).contains(&hours)) {
@@ -626,6 +748,42 @@ mod tests {
             notes,
             ["planned lists the first 100 of 250 items; the totals count them all"]
         );
+    }
+
+    #[test]
+    fn a_sprints_window_runs_from_its_start_to_today_or_its_completion() {
+        let at = |y, m, d| {
+            NaiveDate::from_ymd_opt(y, m, d)
+                .and_then(|d| d.and_hms_opt(9, 0, 0))
+                .map(|t| t.and_utc())
+        };
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("day");
+        let today = day(2026, 12, 7);
+        let mut s = Sprint {
+            id: "7".into(),
+            name: "Sprint 7".into(),
+            state: SprintState::Active,
+            goal: None,
+            start_date: at(2026, 11, 16),
+            end_date: at(2026, 11, 30),
+            completed_at: None,
+            board_id: None,
+        };
+        // Active past its planned end: up to today.
+        assert_eq!(sprint_window(&s, today), Some((day(2026, 11, 16), today)));
+        s.state = SprintState::Closed;
+        s.completed_at = at(2026, 12, 1);
+        assert_eq!(
+            sprint_window(&s, today),
+            Some((day(2026, 11, 16), day(2026, 12, 1)))
+        );
+        s.state = SprintState::Future;
+        s.start_date = at(2026, 12, 20);
+        assert_eq!(sprint_window(&s, today), None);
+        s.start_date = at(2020, 1, 1);
+        s.state = SprintState::Active;
+        let (from, to) = sprint_window(&s, today).expect("window");
+        assert_eq!(((to - from).num_days(), to), (364, today), "at most a year");
     }
 
     #[test]

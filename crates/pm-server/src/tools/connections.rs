@@ -22,7 +22,8 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ConfigureArgs {
-    /// jira_cloud, jira_data_center, openproject, clickup or redmine.
+    /// jira_cloud, jira_data_center, openproject, clickup or redmine; jira picks the edition
+    /// from base_url (Cloud on *.atlassian.net).
     pub provider_type: String,
     /// The tracker's address, e.g. "https://acme.atlassian.net" (ClickUp: leave out).
     #[serde(default)]
@@ -45,7 +46,8 @@ pub struct ConfigureArgs {
     /// Redmine's text format, as in its settings: textile (default), markdown or common_mark.
     #[serde(default)]
     pub text_format: Option<String>,
-    /// Short name for the connection, the prefix of its ids (e.g. "acme-jira"). Default: the type.
+    /// Short name for the connection, the prefix of its ids (e.g. "acme-jira"; "My JIRA" becomes
+    /// my-jira). Default: the type.
     #[serde(default)]
     pub name: Option<String>,
     /// Store the connection even when the test against the tracker fails.
@@ -84,6 +86,9 @@ pub struct ConfigureResult {
     /// The stored connection; null when nothing was stored.
     pub connection: Option<ConnectionSummary>,
     pub test: TestReport,
+    /// What was decided that was not asked for word for word (the Jira edition, the handle).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -221,24 +226,52 @@ pub async fn configure(
     args: ConfigureArgs,
 ) -> Result<ConfigureResult, ConnectionError> {
     let invalid = ConnectionError::Invalid;
+    let mut notes = Vec::new();
+    let plain_jira = args.provider_type.trim().eq_ignore_ascii_case("jira");
     let kind: ProviderKind = args
         .provider_type
         .parse()
         .map_err(|e: pm_core::InvalidInput| invalid(e.0))?;
-    let name =
-        ConnectionHandle::parse(nonempty(args.name).as_deref().unwrap_or(default_name(kind)))
-            .map_err(|e| invalid(e.0))?;
     let raw_url = match (nonempty(args.base_url), kind.fixed_base_url()) {
         (Some(u), _) => u,
         (None, Some(fixed)) => fixed.to_string(),
         (None, None) => {
             return Err(invalid(format!(
-                "base_url is required for {kind}, e.g. https://tracker.example.org"
+                "base_url is required for {}, e.g. https://tracker.example.org",
+                if plain_jira { "jira" } else { kind.as_str() }
             )));
         }
     };
     let base_url =
         BaseUrl::parse(&raw_url, state.providers.allow_http).map_err(|e| invalid(e.0))?;
+    // Plain "jira" (the reference server's name): the edition from the host.
+    let kind = if plain_jira {
+        let k = ProviderKind::jira_at(&base_url.host());
+        notes.push(format!(
+            "provider_type jira at {} was taken as {} ({}); say jira_cloud or jira_data_center to choose",
+            base_url.host(),
+            k.display_name(),
+            k.as_str()
+        ));
+        k
+    } else {
+        kind
+    };
+    let name = match nonempty(args.name) {
+        None => ConnectionHandle::parse(default_name(kind)).map_err(|e| invalid(e.0))?,
+        Some(n) => match ConnectionHandle::parse(&n) {
+            Ok(h) => h,
+            // A display name (the reference server's "My JIRA"): a handle made from it.
+            Err(_) => {
+                let h =
+                    ConnectionHandle::derive_or(&n, default_name(kind)).map_err(|e| invalid(e.0))?;
+                notes.push(format!(
+                    "the connection's name {h} (the prefix of its ids) was derived from the name {n:?}"
+                ));
+                h
+            }
+        },
+    };
     let token = Secret::new(
         nonempty(args.api_token)
             .or(nonempty(args.api_key))
@@ -270,10 +303,20 @@ pub async fn configure(
         (ProviderKind::JiraDataCenter, Some(_)) => AuthKind::Basic,
         _ => kind.default_auth_kind(),
     };
-    if state.store.get_connection(user, &name).await?.is_some() {
-        return Err(ConnectionError::Conflict(format!(
-            "you already have a connection named {name}; pick another name, or remove_pm_provider it first"
-        )));
+    if let Some(existing) = state.store.get_connection(user, &name).await? {
+        // Never overwritten: the same tracker is already there, or the name is another's.
+        return Err(ConnectionError::Conflict(
+            if existing.provider_type == kind && existing.base_url == base_url {
+                format!(
+                    "you already have this tracker ({kind} at {base_url}) as connection {name}; use it as it is, or remove_pm_provider it first to store new credentials"
+                )
+            } else {
+                format!(
+                    "you already have a connection named {name} for another tracker ({} at {}); it is not overwritten: pick another name, or remove_pm_provider it first",
+                    existing.provider_type, existing.base_url
+                )
+            },
+        ));
     }
     // The options are tested with the credentials (Redmine's text format, the workspace).
     let mut config = serde_json::Map::new();
@@ -300,8 +343,12 @@ pub async fn configure(
     let test = run_test(provider.as_ref()).await;
     if !test.ok && !args.save_if_test_fails.unwrap_or(false) {
         return Err(ConnectionError::TestFailed(format!(
-            "connection {name}: the test failed, so nothing was stored: {}. Fix the details and try again (or pass save_if_test_fails).",
-            test.error.as_deref().unwrap_or("unknown error")
+            "connection {name}: the test failed, so nothing was stored: {}. Fix the details and try again (or pass save_if_test_fails).{}",
+            test.error.as_deref().unwrap_or("unknown error"),
+            notes
+                .iter()
+                .map(|n| format!(" Note: {n}."))
+                .collect::<String>()
         )));
     }
     // The workspace the tracker reported the token works in (ClickUp finds it when the token
@@ -363,6 +410,7 @@ pub async fn configure(
     Ok(ConfigureResult {
         connection: Some(summary(conn)),
         test,
+        notes,
     })
 }
 

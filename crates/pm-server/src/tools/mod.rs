@@ -19,6 +19,7 @@ mod people;
 mod projects;
 pub(crate) mod reference;
 mod scan;
+mod sprint_ref;
 mod sprints;
 mod tasks;
 mod work;

@@ -2,8 +2,8 @@
 //! change, start, complete, delete.
 use chrono::{DateTime, NaiveDate, Utc};
 use pm_core::{
-    ConnectionHandle, NewSprint, PageRequest, QualifiedId, Sprint, SprintChange, SprintState,
-    TaskQuery,
+    ConnectionHandle, NewSprint, PageRequest, Provider, ProviderError, QualifiedId, Sprint,
+    SprintChange, SprintState, TaskQuery,
 };
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
@@ -12,13 +12,19 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ToolError;
+use super::work::native;
 use crate::auth::Principal;
 use crate::mcp::PmServer;
+use crate::providers::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListSprintsArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
-    pub project_id: String,
+    /// Project id (e.g. "acme-jira:PROJ") or key. Default: every project of the connection.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Connection name or id (default: the project id's one, else your default).
+    #[serde(default)]
+    pub provider_id: Option<String>,
     /// future, active or closed; comma-separated for several (default: all).
     #[serde(default)]
     pub state: Option<String>,
@@ -60,7 +66,7 @@ pub struct CreateSprintArgs {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct UpdateSprintArgs {
+pub struct StartSprintArgs {
     pub sprint_id: String,
     #[serde(default)]
     pub name: Option<String>,
@@ -72,10 +78,87 @@ pub struct UpdateSprintArgs {
     pub end_date: Option<String>,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct UpdateSprintArgs {
+    pub sprint_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub goal: Option<String>,
+    #[serde(default)]
+    pub start_date: Option<String>,
+    #[serde(default)]
+    pub end_date: Option<String>,
+    /// active (starts a future sprint), closed (completes the active one), or future/planned.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SprintList {
-    pub sprints: Vec<Sprint>,
+    pub sprints: Vec<SprintItem>,
     pub next_cursor: Option<String>,
+    /// What the list rests on (e.g. projects skipped, or a page cut short).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// A sprint in a list; across projects, with the project it belongs to.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SprintItem {
+    #[serde(flatten)]
+    pub sprint: Sprint,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+}
+
+/// Where a listing of every project's sprints goes on: the page of projects (the tracker's
+/// cursor), the project's place on it, and the cursor within that project's sprints.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+struct AcrossProjects {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<String>,
+    #[serde(default)]
+    i: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    s: Option<String>,
+}
+
+const ACROSS: &str = "all:";
+/// Projects read per page of projects, and at most looked into per call of list_sprints.
+const PROJECTS_PAGE: u32 = 50;
+const PROJECTS_PER_CALL: usize = 20;
+
+impl AcrossProjects {
+    fn encode(&self) -> String {
+        use base64::Engine as _;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        format!(
+            "{ACROSS}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        )
+    }
+
+    fn decode(cursor: Option<&str>) -> Result<Self, ToolError> {
+        use base64::Engine as _;
+        let Some(c) = cursor.map(str::trim).filter(|c| !c.is_empty()) else {
+            return Ok(Self::default());
+        };
+        c.strip_prefix(ACROSS)
+            .filter(|b| b.len() <= 8192)
+            .and_then(|b| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(b)
+                    .ok()
+            })
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or_else(|| {
+                ToolError(
+                    "the cursor is not one this list handed out; start again without a cursor"
+                        .into(),
+                )
+            })
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -113,15 +196,73 @@ fn when(raw: Option<&str>, field: &str) -> Result<Option<DateTime<Utc>>, ToolErr
         })
 }
 
-impl UpdateSprintArgs {
-    /// The changes asked for, dates checked.
+/// The changes asked for, dates checked.
+fn change_of(
+    name: &Option<String>,
+    goal: &Option<String>,
+    start: &Option<String>,
+    end: &Option<String>,
+) -> Result<SprintChange, ToolError> {
+    Ok(SprintChange {
+        name: name.clone(),
+        goal: goal.clone(),
+        start: when(start.as_deref(), "start_date")?,
+        end: when(end.as_deref(), "end_date")?,
+    })
+}
+
+impl StartSprintArgs {
     fn change(&self) -> Result<SprintChange, ToolError> {
-        Ok(SprintChange {
-            name: self.name.clone(),
-            goal: self.goal.clone(),
-            start: when(self.start_date.as_deref(), "start_date")?,
-            end: when(self.end_date.as_deref(), "end_date")?,
-        })
+        change_of(&self.name, &self.goal, &self.start_date, &self.end_date)
+    }
+}
+
+impl UpdateSprintArgs {
+    fn change(&self) -> Result<SprintChange, ToolError> {
+        change_of(&self.name, &self.goal, &self.start_date, &self.end_date)
+    }
+}
+
+/// The state an `update_sprint` status asks for: pm-mcp's names, and the reference's
+/// (`planned` for future, `completed` for closed).
+fn wanted_state(raw: &str) -> Result<SprintState, ToolError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "future" | "planned" => Ok(SprintState::Future),
+        "active" => Ok(SprintState::Active),
+        "closed" | "completed" => Ok(SprintState::Closed),
+        other => Err(ToolError(format!(
+            "unknown sprint status {other:?}; use active (start it), closed (complete it) or future"
+        ))),
+    }
+}
+
+/// What reaching a sprint state takes.
+#[derive(Debug, PartialEq, Eq)]
+enum Transition {
+    /// Already there.
+    Stay,
+    /// Start the sprint (future → active).
+    Start,
+    /// Complete the sprint (active → closed).
+    Complete,
+}
+
+/// The transition from `now` to `wanted`, or why there is none (nothing is written then).
+fn transition(name: &str, now: SprintState, wanted: SprintState) -> Result<Transition, ToolError> {
+    use SprintState::{Active, Closed, Future};
+    match (now, wanted) {
+        (Future, Future) | (Active, Active) | (Closed, Closed) => Ok(Transition::Stay),
+        (Future, Active) => Ok(Transition::Start),
+        (Active, Closed) => Ok(Transition::Complete),
+        (Future, Closed) => Err(ToolError(format!(
+            "sprint {name} has not started, so it cannot be closed; start it first (status active), or delete_sprint removes a sprint that never ran; nothing was changed"
+        ))),
+        (Active, _) => Err(ToolError(format!(
+            "sprint {name} is active and cannot go back to future; close it with status closed; nothing was changed"
+        ))),
+        (Closed, _) => Err(ToolError(format!(
+            "sprint {name} is closed and cannot be reopened; create_sprint plans a new one; nothing was changed"
+        ))),
     }
 }
 
@@ -146,9 +287,102 @@ fn qualify(mut s: Sprint, c: &ConnectionHandle) -> Sprint {
     s
 }
 
+/// One page of the sprints of every project of a connection, project after project. At most
+/// `PROJECTS_PER_CALL` projects are looked into per call: a page may then hold fewer sprints than
+/// asked, with a next_cursor and a note saying so. Projects without sprints (a Jira project
+/// without a Scrum board) or whose sprints the account may not read are skipped, named in notes.
+async fn across_projects(
+    connection: &ConnectionHandle,
+    provider: &dyn Provider,
+    wanted: &[SprintState],
+    cursor: Option<String>,
+    limit: Option<u32>,
+) -> Result<SprintList, ToolError> {
+    let failed = |e: ProviderError| ToolError::provider(connection, &e);
+    let limit = PageRequest::new(None, limit).limit as usize;
+    let mut pos = AcrossProjects::decode(cursor.as_deref())?;
+    let mut out: Vec<SprintItem> = Vec::new();
+    let mut notes = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
+    let mut looked = 0usize;
+    let next = 'pages: loop {
+        let projects = provider
+            .list_projects(&PageRequest::new(pos.p.clone(), Some(PROJECTS_PAGE)))
+            .await
+            .map_err(failed)?;
+        while let Some(project) = projects.items.get(pos.i) {
+            if out.len() >= limit {
+                break 'pages Some(pos);
+            }
+            if looked == PROJECTS_PER_CALL {
+                notes.push(format!(
+                    "looked into {PROJECTS_PER_CALL} projects in this call; next_cursor goes on with the next ones"
+                ));
+                break 'pages Some(pos);
+            }
+            looked += 1;
+            let want = Some((limit - out.len()) as u32);
+            match provider
+                .list_sprints(&project.id, wanted, &PageRequest::new(pos.s.clone(), want))
+                .await
+            {
+                Ok(page) => {
+                    let pid = QualifiedId::new(connection, project.id.clone()).to_string();
+                    out.extend(page.items.into_iter().map(|s| SprintItem {
+                        sprint: qualify(s, connection),
+                        project_id: Some(pid.clone()),
+                    }));
+                    match page.next {
+                        // More of this project's sprints: the same project goes on.
+                        Some(n) => {
+                            pos.s = Some(n);
+                            continue;
+                        }
+                        None => {
+                            pos.i += 1;
+                            pos.s = None;
+                        }
+                    }
+                }
+                Err(ProviderError::BadInput(_) | ProviderError::Forbidden { .. }) => {
+                    skipped.push(project.key.clone().unwrap_or_else(|| project.id.clone()));
+                    pos.i += 1;
+                    pos.s = None;
+                }
+                Err(e) => return Err(failed(e)),
+            }
+        }
+        match projects.next {
+            Some(n) => {
+                pos = AcrossProjects {
+                    p: Some(n),
+                    i: 0,
+                    s: None,
+                };
+            }
+            None => break None,
+        }
+    };
+    if !skipped.is_empty() {
+        let shown: Vec<&str> = skipped.iter().take(10).map(String::as_str).collect();
+        notes.push(format!(
+            "{} project(s) without sprints readable here were skipped: {}{}",
+            skipped.len(),
+            shown.join(", "),
+            if skipped.len() > 10 { ", …" } else { "" }
+        ));
+    }
+    Ok(SprintList {
+        sprints: out,
+        next_cursor: next.map(|p| p.encode()),
+        notes,
+    })
+}
+
 #[tool_router(router = sprints_router, vis = "pub(crate)")]
 impl PmServer {
-    /// A project's sprints (future, active, closed), a page at a time.
+    /// Sprints (future, active, closed) of a project, or of every project of a connection, a
+    /// page at a time.
     #[tool(
         name = "list_sprints",
         annotations(
@@ -165,18 +399,58 @@ impl PmServer {
         Parameters(a): Parameters<ListSprintsArgs>,
     ) -> Result<Json<SprintList>, ToolError> {
         let wanted = states(a.state.as_deref())?;
-        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
+        let state = self.state();
+        let project = a
+            .project_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(native)
+            .transpose()?;
+        let named = a
+            .provider_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let conn = match (named, project.as_ref().and_then(|q| q.connection.as_ref())) {
+            (Some(n), Some(c)) => {
+                let conn = resolve(state, &p, Some(n)).await?;
+                if &conn.name != c {
+                    return Err(ToolError(format!(
+                        "provider_id {n:?} is connection {} but the project is on {c}; use one",
+                        conn.name
+                    )));
+                }
+                conn
+            }
+            (Some(n), None) => resolve(state, &p, Some(n)).await?,
+            (None, c) => resolve(state, &p, c.map(|c| c.as_str())).await?,
+        };
+        let provider = state.providers.client(state, &conn).await?;
+        let Some(project) = project else {
+            return across_projects(&conn.name, provider.as_ref(), &wanted, a.cursor, a.limit)
+                .await
+                .map(Json);
+        };
         let page = provider
-            .list_sprints(&project, &wanted, &PageRequest::new(a.cursor, a.limit))
+            .list_sprints(
+                &project.native,
+                &wanted,
+                &PageRequest::new(a.cursor, a.limit),
+            )
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok(Json(SprintList {
             sprints: page
                 .items
                 .into_iter()
-                .map(|s| qualify(s, &conn.name))
+                .map(|s| SprintItem {
+                    sprint: qualify(s, &conn.name),
+                    project_id: None,
+                })
                 .collect(),
             next_cursor: page.next,
+            notes: Vec::new(),
         }))
     }
 
@@ -295,7 +569,8 @@ impl PmServer {
         }))
     }
 
-    /// Change a sprint's name, goal or dates.
+    /// Change a sprint's name, goal or dates; status active starts a future sprint, closed
+    /// completes the active one.
     #[tool(
         name = "update_sprint",
         annotations(
@@ -311,12 +586,40 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<UpdateSprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
+        // Everything is checked before anything is written.
         let change = a.change()?;
+        let wanted = a.status.as_deref().map(wanted_state).transpose()?;
         let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
-        let sprint = provider
-            .update_sprint(&id, &change)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let failed = |e: pm_core::ProviderError| ToolError::provider(&conn.name, &e);
+        let Some(wanted) = wanted else {
+            let sprint = provider.update_sprint(&id, &change).await.map_err(failed)?;
+            return Ok(Json(SprintOne {
+                sprint: qualify(sprint, &conn.name),
+            }));
+        };
+        let current = provider.get_sprint(&id).await.map_err(failed)?;
+        let fields = change != SprintChange::default();
+        let sprint = match transition(&current.name, current.state, wanted)? {
+            Transition::Stay if !fields => current,
+            Transition::Stay => provider.update_sprint(&id, &change).await.map_err(failed)?,
+            // The same call as start_sprint, with the other changes in it.
+            Transition::Start => provider.start_sprint(&id, &change).await.map_err(failed)?,
+            Transition::Complete => {
+                if !provider.completes_sprints() {
+                    // The tracker's own refusal, before anything is written.
+                    return Err(failed(provider.complete_sprint(&id).await.err().unwrap_or(
+                        pm_core::ProviderError::Unsupported {
+                            provider: provider.kind().display_name(),
+                            operation: "completing sprints",
+                        },
+                    )));
+                }
+                if fields {
+                    provider.update_sprint(&id, &change).await.map_err(failed)?;
+                }
+                provider.complete_sprint(&id).await.map_err(failed)?
+            }
+        };
         Ok(Json(SprintOne {
             sprint: qualify(sprint, &conn.name),
         }))
@@ -336,7 +639,7 @@ impl PmServer {
     async fn start_sprint(
         &self,
         Extension(p): Extension<Principal>,
-        Parameters(a): Parameters<UpdateSprintArgs>,
+        Parameters(a): Parameters<StartSprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
         let change = a.change()?;
         let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
@@ -399,5 +702,54 @@ impl PmServer {
         Ok(Json(Deleted {
             deleted: QualifiedId::new(&conn.name, id).to_string(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SprintState::{Active, Closed, Future};
+
+    #[test]
+    fn statuses_take_both_vocabularies() {
+        let w = |s: &str| wanted_state(s).map_err(|e| e.0);
+        assert_eq!(w("active").ok(), Some(Active));
+        assert_eq!(w(" Planned ").ok(), Some(Future));
+        assert_eq!(w("future").ok(), Some(Future));
+        assert_eq!(w("closed").ok(), Some(Closed));
+        assert_eq!(w("COMPLETED").ok(), Some(Closed));
+        assert!(w("done").is_err_and(|e| e.contains("active")));
+    }
+
+    #[test]
+    fn the_cursor_across_projects_comes_back_as_it_went() {
+        let at = AcrossProjects {
+            p: Some("o:50".into()),
+            i: 3,
+            s: Some("t:abc".into()),
+        };
+        let c = at.encode();
+        assert!(c.starts_with(ACROSS));
+        assert_eq!(AcrossProjects::decode(Some(&c)).ok(), Some(at));
+        assert_eq!(
+            AcrossProjects::decode(None).ok(),
+            Some(AcrossProjects::default())
+        );
+        assert!(AcrossProjects::decode(Some("o:50")).is_err());
+        assert!(AcrossProjects::decode(Some("all:!!")).is_err());
+    }
+
+    #[test]
+    fn only_forward_transitions_exist() {
+        let t = |a, b| transition("S1", a, b).map_err(|e| e.0);
+        assert_eq!(t(Future, Active).ok(), Some(Transition::Start));
+        assert_eq!(t(Active, Closed).ok(), Some(Transition::Complete));
+        for s in [Future, Active, Closed] {
+            assert_eq!(t(s, s).ok(), Some(Transition::Stay));
+        }
+        assert!(t(Future, Closed).is_err_and(|e| e.contains("has not started")));
+        assert!(t(Active, Future).is_err_and(|e| e.contains("cannot go back")));
+        assert!(t(Closed, Active).is_err_and(|e| e.contains("cannot be reopened")));
+        assert!(t(Closed, Future).is_err_and(|e| e.contains("nothing was changed")));
     }
 }
