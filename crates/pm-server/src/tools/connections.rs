@@ -263,8 +263,8 @@ pub async fn configure(
             Ok(h) => h,
             // A display name (the reference server's "My JIRA"): a handle made from it.
             Err(_) => {
-                let h =
-                    ConnectionHandle::derive_or(&n, default_name(kind)).map_err(|e| invalid(e.0))?;
+                let h = ConnectionHandle::derive_or(&n, default_name(kind))
+                    .map_err(|e| invalid(e.0))?;
                 notes.push(format!(
                     "the connection's name {h} (the prefix of its ids) was derived from the name {n:?}"
                 ));
