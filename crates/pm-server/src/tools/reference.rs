@@ -88,7 +88,7 @@ fn renames(tool: &str) -> &'static [Rename] {
 fn project_picks_connection_of(tool: &str) -> Option<&'static str> {
     match tool {
         "get_task" => Some("task_id"),
-        "list_tasks_in_sprint" | "work_distribution_chart" => Some("sprint_id"),
+        "list_tasks_in_sprint" => Some("sprint_id"),
         _ => None,
     }
 }
@@ -462,16 +462,17 @@ mod tests {
     }
 
     #[test]
-    fn a_work_distribution_sprint_takes_the_project_connection_and_a_lone_project_stays() {
+    fn a_lone_project_id_stays_where_no_id_needs_it() {
+        // work_distribution_chart takes both ids itself (the project's sprint).
         assert_eq!(
             run(
                 "work_distribution_chart",
-                json!({"sprint_id": "7", "project_id": "acme:EX", "dimension": "type"})
+                json!({"sprint_id": "current", "project_id": "acme:EX", "dimension": "type"})
             ),
-            Ok(json!({"sprint_id": "acme:7", "by": "type"}))
+            Ok(json!({"sprint_id": "current", "project_id": "acme:EX", "by": "type"}))
         );
         assert_eq!(
-            run("work_distribution_chart", json!({"project_id": "acme:EX"})),
+            run("list_tasks_in_sprint", json!({"project_id": "acme:EX"})),
             Ok(json!({"project_id": "acme:EX"}))
         );
     }
