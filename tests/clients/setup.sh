@@ -24,3 +24,14 @@ if [ "$(cat venv/.pm-mcp-stamp 2>/dev/null)" != "$want" ]; then
   echo "$want" > venv/.pm-mcp-stamp
 fi
 venv/bin/python -c 'import mcp' 
+
+# The reference server's agent backend's client (its own venv: it wants mcp 1.x).
+want=$(stamp requirements-langchain.txt)
+if [ "$(cat venv-langchain/.pm-mcp-stamp 2>/dev/null)" != "$want" ]; then
+  echo "[clients] python venv (langchain-mcp-adapters)" >&2
+  rm -rf venv-langchain
+  python3 -m venv venv-langchain
+  venv-langchain/bin/pip install --quiet --disable-pip-version-check -r requirements-langchain.txt >&2
+  echo "$want" > venv-langchain/.pm-mcp-stamp
+fi
+venv-langchain/bin/python -c 'import langchain_mcp_adapters'

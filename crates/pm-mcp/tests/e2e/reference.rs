@@ -226,6 +226,74 @@ async fn sse_call(base: &str, key: &str, tool: &str, args: Value) -> Value {
     serde_json::from_str(&reply).expect("json reply")
 }
 
+/// The tools the reference's agent prompts name, called through langchain-mcp-adapters the way
+/// its backend does (`tests/clients/langchain_backend.py`), with the system key on the ownerless
+/// OpenProject connection the import gave its user: every answer is JSON with the top-level keys
+/// the backend reads.
+async fn backend_agent_calls(base: &str, key: &str) {
+    let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(std::path::PathBuf::from) else {
+        pm_testkit::skip(
+            "the langchain-mcp-adapters half (scripts/test runs it)",
+            "PM_MCP_CLIENTS_DIR is not set",
+        );
+        return;
+    };
+    let dir = std::fs::canonicalize(&dir).expect("clients dir");
+    let project = format!("{SHARED_OP}:{}", pm_testkit::fake_openproject::DEMO_PROJECT);
+    let calls = json!([
+        { "tool": "list_projects", "args": {} },
+        { "tool": "get_project", "args": { "project_id": project } },
+        { "tool": "list_tasks", "args": { "project_id": project } },
+        { "tool": "list_sprints", "args": { "project_id": project, "status": "active" } },
+        { "tool": "list_users", "args": {} },
+        { "tool": "list_my_tasks", "args": {} },
+        { "tool": "project_health", "args": { "project_id": project } },
+        { "tool": "work_distribution_chart", "args": { "project_id": project, "dimension": "status" } },
+    ]);
+    let cfg = tempfile::NamedTempFile::new().expect("cfg");
+    std::fs::write(
+        cfg.path(),
+        json!({ "url": format!("{base}/sse"), "key": key, "calls": calls }).to_string(),
+    )
+    .expect("write");
+    let out = tokio::process::Command::new(dir.join("venv-langchain/bin/python"))
+        .arg(dir.join("langchain_backend.py"))
+        .arg(cfg.path())
+        .output()
+        .await
+        .expect("run langchain_backend.py");
+    assert!(
+        out.status.success(),
+        "langchain_backend.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert!(
+        report["tools"].as_u64().is_some_and(|n| n >= 50),
+        "{report}"
+    );
+    let wanted = [
+        "projects", "project", "tasks", "sprints", "users", "tasks", "", "",
+    ];
+    for (call, key) in report["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .zip(wanted)
+    {
+        assert_eq!(call["ok"], true, "{call}");
+        let answer: Value = serde_json::from_str(call["text"].as_str().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{} answered no JSON ({e}): {call}", call["tool"]));
+        if !key.is_empty() {
+            assert!(
+                answer.get(key).is_some(),
+                "{} has no top-level {key}: {answer}",
+                call["tool"]
+            );
+        }
+    }
+}
+
 fn structured(reply: &Value) -> &Value {
     assert!(reply.get("error").is_none(), "{reply}");
     assert_ne!(reply["result"]["isError"], true, "{reply}");
@@ -319,6 +387,8 @@ async fn a_reference_database_is_imported_and_its_clients_work_unchanged() {
             // The backend's system key (a new /sse connection per call) has the ownerless one.
             let reply = sse_call(&server.base, &s.system_key, "list_projects", json!({ "provider_id": SHARED_OP })).await;
             assert!(structured(&reply)["projects"].as_array().is_some_and(|p| !p.is_empty()), "{reply}");
+            // The backend's own client: langchain-mcp-adapters over SSE, a new session per call.
+            backend_agent_calls(&server.base, &s.system_key).await;
             // Expired and revoked keys are refused like any unknown key.
             let http = reqwest::Client::new();
             for key in [&s.expired_key, &s.revoked_key] {
