@@ -126,6 +126,9 @@ pub async fn seed_users(a: SeedArgs) -> Result<()> {
                         auth_kind: AuthKind::Basic,
                         sealed: creds.seal(keys, id, uid),
                         config: json!({}),
+                        is_active: true,
+                        external_id: None,
+                        display_name: None,
                     })
                     .await?;
                 Ok::<String, anyhow::Error>(key.expose().to_string())

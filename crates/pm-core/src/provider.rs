@@ -125,6 +125,28 @@ impl FromStr for ProviderKind {
     }
 }
 
+impl ProviderKind {
+    /// The kind a reference-server `provider_type` means at `base_url`: `jira` is Jira Cloud on
+    /// Atlassian's hosts (`*.atlassian.net`, `*.jira.com`) and Jira Data Center elsewhere;
+    /// `openproject_v13` and `openproject_v16` are OpenProject; pm-mcp's own names are taken as
+    /// they are. `None` for anything else (the reference stored unchecked values, and `mock`).
+    pub fn from_reference(provider_type: &str, base_url: &str) -> Option<Self> {
+        let norm = provider_type.trim().to_ascii_lowercase();
+        match norm.as_str() {
+            "jira" => {
+                let host = url::Url::parse(base_url.trim())
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+                    .unwrap_or_default();
+                Some(ProviderKind::jira_at(&host))
+            }
+            "openproject_v13" | "openproject_v16" => Some(ProviderKind::OpenProject),
+            "mock" => None,
+            other => other.parse().ok(),
+        }
+    }
+}
+
 /// How pm-mcp presents the stored credentials to the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -204,28 +226,31 @@ impl ConnectionHandle {
         &self.0
     }
 
-    /// A handle made from a display name ("My JIRA" → `my-jira`): lower-case letters, digits
-    /// and `_` kept, every run of other characters one `-`, trimmed, at most `MAX_LEN`; when
-    /// nothing is left, `fallback`.
-    pub fn derive(name: &str, fallback: &str) -> Result<Self, InvalidInput> {
+    /// A handle made from a display name (`"My JIRA"` → `my-jira`): lower-case letters and
+    /// digits kept, every other run of characters one `-`, at most `MAX_LEN` characters; `None`
+    /// when nothing usable is left.
+    pub fn derive(display: &str) -> Option<Self> {
         let mut out = String::new();
-        for c in name.chars().flat_map(char::to_lowercase) {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+        for c in display.trim().chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
                 out.push(c);
-            } else if !out.ends_with('-') {
+            } else if !out.is_empty() && !out.ends_with('-') {
                 out.push('-');
             }
         }
-        let trimmed = |s: &str| s.trim_matches(|c| c == '-' || c == '_').to_string();
-        let mut out = trimmed(&out);
-        if out.len() > Self::MAX_LEN {
-            out.truncate(Self::MAX_LEN);
-            out = trimmed(&out);
+        let mut cut: String = out.chars().take(Self::MAX_LEN).collect();
+        while cut.ends_with('-') {
+            cut.pop();
         }
-        if out.is_empty() {
-            return Self::parse(fallback);
-        }
-        Self::parse(&out)
+        Self::parse(&cut).ok()
+    }
+
+    /// This handle with `-n` at the end (shortened to fit), to tell it from a taken one.
+    pub fn with_suffix(&self, n: usize) -> Self {
+        let tail = format!("-{n}");
+        let keep = Self::MAX_LEN.saturating_sub(tail.len());
+        let head: String = self.0.chars().take(keep).collect();
+        Self(format!("{}{tail}", head.trim_end_matches('-')))
     }
 }
 
@@ -338,6 +363,52 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reference_provider_types_and_display_names() {
+        let k = |t: &str, u: &str| ProviderKind::from_reference(t, u);
+        assert_eq!(
+            k("jira", "https://acme.atlassian.net"),
+            Some(ProviderKind::JiraCloud)
+        );
+        assert_eq!(
+            k("jira", "https://x.jira.com/"),
+            Some(ProviderKind::JiraCloud)
+        );
+        assert_eq!(
+            k("jira", "https://jira.acme.internal"),
+            Some(ProviderKind::JiraDataCenter)
+        );
+        assert_eq!(
+            k("openproject_v13", "http://op"),
+            Some(ProviderKind::OpenProject)
+        );
+        assert_eq!(
+            k("openproject_v16", "http://op"),
+            Some(ProviderKind::OpenProject)
+        );
+        assert_eq!(k("clickup", ""), Some(ProviderKind::ClickUp));
+        assert_eq!(k("mock", ""), None);
+        assert_eq!(k("trello", ""), None);
+        let d = |s: &str| ConnectionHandle::derive(s).map(|h| h.as_str().to_string());
+        assert_eq!(d("My JIRA"), Some("my-jira".into()));
+        assert_eq!(
+            d("  Équipe — OpenProject (v13) "),
+            Some("quipe-openproject-v13".into())
+        );
+        assert_eq!(d("!!!"), None);
+        assert_eq!(
+            d(&"x".repeat(60)).map(|h| h.len()),
+            Some(ConnectionHandle::MAX_LEN)
+        );
+        let h = ConnectionHandle::parse("my-jira").unwrap();
+        assert_eq!(h.with_suffix(2).as_str(), "my-jira-2");
+        let long = ConnectionHandle::derive(&"y".repeat(60)).unwrap();
+        assert_eq!(
+            long.with_suffix(12).as_str().len(),
+            ConnectionHandle::MAX_LEN
+        );
+    }
+
+    #[test]
     fn provider_kinds_parse_with_aliases() {
         assert_eq!(
             "jira-cloud".parse::<ProviderKind>(),
@@ -365,25 +436,6 @@ mod tests {
         for bad in ["", "Acme", "acme:jira", "-x", "a b", &"x".repeat(41), "ü"] {
             assert!(ConnectionHandle::parse(bad).is_err(), "{bad:?} accepted");
         }
-    }
-
-    #[test]
-    fn display_names_become_handles() {
-        let d = |s: &str| ConnectionHandle::derive(s, "jira").map(|h| h.to_string());
-        assert_eq!(d("My JIRA").as_deref(), Ok("my-jira"));
-        assert_eq!(
-            d("jira - https://acme.atlassian.net/").as_deref(),
-            Ok("jira-https-acme-atlassian-net")
-        );
-        assert_eq!(d("  --Team_A  (prod)--").as_deref(), Ok("team_a-prod"));
-        assert_eq!(d("Übersicht Büro").as_deref(), Ok("bersicht-b-ro"));
-        assert_eq!(d("!!!").as_deref(), Ok("jira"));
-        assert_eq!(d("").as_deref(), Ok("jira"));
-        let long = d(&format!("{} x", "a".repeat(39))).expect("derives");
-        assert_eq!(long, "a".repeat(39), "cut at 40 and the dash trimmed");
-        assert_eq!(d(&"B".repeat(60)).map(|h| h.len()), Ok(40));
-        // A valid handle comes back unchanged.
-        assert_eq!(d("acme-jira").as_deref(), Ok("acme-jira"));
     }
 
     #[test]

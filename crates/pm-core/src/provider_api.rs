@@ -171,6 +171,8 @@ pub struct TaskChange {
     pub labels: Option<Vec<String>>,
     /// Hours (the tracker's original estimate).
     pub estimated_hours: Option<f64>,
+    /// Hours of work left (Jira's remaining estimate, OpenProject's remaining work).
+    pub remaining_hours: Option<f64>,
     /// Move into this sprint.
     pub sprint: Option<String>,
     pub story_points: Option<f64>,
@@ -239,6 +241,17 @@ pub trait Provider: Send + Sync {
         _description: Option<&str>,
     ) -> ProviderResult<Project> {
         Err(self.unsupported("changing projects"))
+    }
+
+    /// The project statuses `update_project_status` takes (e.g. "on_track"); empty where the
+    /// tracker's projects have none.
+    fn project_statuses(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Sets a project's status, one of `project_statuses`.
+    async fn update_project_status(&self, _id: &str, _status: &str) -> ProviderResult<Project> {
+        Err(self.unsupported("a project status"))
     }
 
     async fn delete_project(&self, _id: &str) -> ProviderResult<()> {

@@ -1,5 +1,8 @@
 //! Key scopes. `admin` includes `write`, which includes `read`: a key is granted a scope when it
-//! holds that scope or a broader one.
+//! holds that scope or a broader one. Two permissions stand apart, granted only when held
+//! explicitly (not even `admin` implies them): `sync` (an agent backend pushing its users' tracker
+//! connections through `/providers/sync`) and `act_as` (a service key calling tools for a named
+//! user with `X-PM-MCP-Act-As`).
 use std::fmt;
 use std::str::FromStr;
 
@@ -20,7 +23,7 @@ use crate::InvalidInput;
     Deserialize,
     schemars::JsonSchema,
 )]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Call read-only tools.
     Read,
@@ -28,17 +31,31 @@ pub enum Scope {
     Write,
     /// Also administer pm-mcp (users, other users' keys).
     Admin,
+    /// Push tracker connections through `/providers/sync` (they belong to the key's user).
+    Sync,
+    /// Call tools for a named user (`X-PM-MCP-Act-As: <email>`), with that user's connections.
+    ActAs,
 }
 
 impl Scope {
+    /// The nested scopes of tool calls and administration.
     pub const ALL: [Scope; 3] = [Scope::Read, Scope::Write, Scope::Admin];
+    /// The permissions granted only when held explicitly.
+    pub const PERMISSIONS: [Scope; 2] = [Scope::Sync, Scope::ActAs];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
             Scope::Write => "write",
             Scope::Admin => "admin",
+            Scope::Sync => "sync",
+            Scope::ActAs => "act_as",
         }
+    }
+
+    /// Whether this is one of the explicit-only permissions.
+    pub fn is_permission(self) -> bool {
+        Self::PERMISSIONS.contains(&self)
     }
 }
 
@@ -55,8 +72,10 @@ impl FromStr for Scope {
             "read" => Ok(Scope::Read),
             "write" => Ok(Scope::Write),
             "admin" => Ok(Scope::Admin),
+            "sync" => Ok(Scope::Sync),
+            "act_as" | "act-as" => Ok(Scope::ActAs),
             other => Err(InvalidInput::new(format!(
-                "unknown scope {other:?}; use read, write or admin"
+                "unknown scope {other:?}; use read, write, admin, sync or act_as"
             ))),
         }
     }
@@ -76,6 +95,8 @@ impl Scopes {
             Scope::Read => 1,
             Scope::Write => 2,
             Scope::Admin => 4,
+            Scope::Sync => 8,
+            Scope::ActAs => 16,
         }
     }
 
@@ -91,8 +112,12 @@ impl Scopes {
         Ok(Self(bits))
     }
 
-    /// Whether a key with these scopes may do what `needed` allows.
+    /// Whether a key with these scopes may do what `needed` allows: a nested scope by itself or
+    /// a broader one, a permission only by itself.
     pub fn grants(&self, needed: Scope) -> bool {
+        if needed.is_permission() {
+            return self.holds(needed);
+        }
         Scope::ALL
             .iter()
             .filter(|held| self.holds(**held))
@@ -104,7 +129,10 @@ impl Scopes {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Scope> + '_ {
-        Scope::ALL.into_iter().filter(|s| self.holds(*s))
+        Scope::ALL
+            .into_iter()
+            .chain(Scope::PERMISSIONS)
+            .filter(|s| self.holds(*s))
     }
 
     pub fn to_vec(&self) -> Vec<Scope> {
@@ -152,6 +180,14 @@ mod tests {
         assert!(read.grants(Scope::Read));
         assert!(!read.grants(Scope::Write));
         assert!(!read.grants(Scope::Admin));
+        let backend: Scopes = "read,write,sync,act_as".parse().unwrap();
+        assert!(backend.grants(Scope::Sync) && backend.grants(Scope::ActAs));
+        assert!(!backend.grants(Scope::Admin));
+        assert_eq!(backend.to_string(), "read,write,sync,act_as");
+        // Not even admin implies the permissions; a permission alone grants no tool calls.
+        assert!(!admin.grants(Scope::Sync) && !admin.grants(Scope::ActAs));
+        let sync_only = Scopes::only(Scope::Sync);
+        assert!(!sync_only.grants(Scope::Read));
         let rw: Scopes = "read, write".parse().unwrap();
         assert!(rw.grants(Scope::Write) && !rw.grants(Scope::Admin));
     }

@@ -216,7 +216,11 @@ pub async fn key_list(store: &dyn Store, user: &str, as_json: bool) -> Result<()
             k.scopes.to_string(),
             fmt_time(k.expires_at),
             fmt_time(k.last_used_at),
-            k.status(now)
+            match k.imported_at {
+                // Imported from the reference server: still the old `mcp_…` string.
+                Some(_) => format!("{} (imported)", k.status(now)),
+                None => k.status(now).to_string(),
+            }
         );
     }
     Ok(())
@@ -458,6 +462,9 @@ pub async fn connection_add(
             auth_kind,
             sealed,
             config,
+            is_active: true,
+            external_id: None,
+            display_name: None,
         })
         .await
         .map_err(db)?;

@@ -71,9 +71,37 @@ pub enum Command {
     /// Master-key operations on the sealed credentials
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Bring over the reference PM MCP server's users, MCP API keys (still valid as the same
+    /// strings; only their hashes are stored) and tracker connections (sealed), from its
+    /// PostgreSQL database, read-only; a second run adds only what is new
+    Import(ImportArgs),
     /// Ask a running server whether it is up: GET /healthz (or /readyz with --ready) at the listen
     /// address; exit 0 on 200, 1 otherwise (the container health check)
     Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The reference server's database (its DATABASE_URL), e.g.
+    /// postgres://mcp_user:…@mcp_postgres:5432/mcp_server; opened read-only
+    #[arg(long, value_name = "URL", env = "PM_MCP_IMPORT_FROM")]
+    pub from: String,
+    /// Say what would be imported, write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Give the reference's ownerless connections (its backend's synced providers, usable by
+    /// everyone there) to this user, typically the system user holding the backend's key;
+    /// without it they are reported and skipped
+    #[arg(long, value_name = "EMAIL")]
+    pub ownerless_to: Option<String>,
+    /// Give this user's imported keys the sync permission (the agent backend's system user,
+    /// which pushes connections through /providers/sync)
+    #[arg(long, value_name = "EMAIL")]
+    pub grant_sync_to: Option<String>,
+    /// Imported keys stop working after this long (e.g. 30d), so their holders move to pm-mcp
+    /// keys; an earlier expiry from the reference is kept
+    #[arg(long, value_name = "DURATION")]
+    pub expire_imported: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod clients;
 mod health;
+mod import;
 mod rotate;
 mod settings;
 
@@ -188,6 +189,14 @@ async fn run(cli: Cli) -> Result<()> {
             let store = common.open_migrated(false).await?;
             let keys = common.existing_master_keys()?;
             rotate::run(store.as_ref(), &keys, batch_size, limit).await
+        }
+        Command::Import(args) => {
+            let store = common.open_migrated(false).await?;
+            let keys = common.master_keys()?;
+            check_master_keys(store.as_ref(), &keys).await?;
+            let report = import::run(store.as_ref(), &keys, &args).await?;
+            import::print(&report, &args.from, args.dry_run);
+            import::check(&report)
         }
         // Answered at the top of this function, before the settings are resolved.
         Command::Health(_) => bail!("the health check runs without settings"),

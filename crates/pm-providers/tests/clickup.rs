@@ -399,6 +399,26 @@ async fn tasks_are_created_changed_moved_and_deleted() {
         .await
         .unwrap();
     assert_eq!(changed.title, "Checkout fails on Safari");
+    // ClickUp has no remaining work: refused, and the title given with it is not written.
+    let remaining = cu
+        .update_task(
+            &created.id,
+            &TaskChange {
+                title: Some("never saved".into()),
+                remaining_hours: Some(2.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(remaining, pm_core::ProviderError::Unsupported { .. }),
+        "{remaining}"
+    );
+    assert_eq!(
+        cu.get_task(&created.id).await.unwrap().title,
+        "Checkout fails on Safari"
+    );
     assert_eq!(
         changed.story_points,
         Some(5.0),

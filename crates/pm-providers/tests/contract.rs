@@ -682,6 +682,7 @@ async fn every_clickup_request_matches_the_published_spec() {
         assignee: Some(Some("183".into())),
         due_date: Some(when.date_naive()),
         estimated_hours: Some(2.0),
+        remaining_hours: None,
         story_points: Some(3.0),
         labels: Some(vec!["api".into()]),
         sprint: Some("124".into()),

@@ -438,6 +438,63 @@ async fn story_points_are_written_to_the_discovered_field() {
     assert_eq!(changed.story_points, Some(8.0));
 }
 
+/// remaining_hours is Jira's remaining estimate, beside the original one, on both editions.
+#[tokio::test]
+async fn remaining_hours_set_the_remaining_estimate() {
+    for dc in [false, true] {
+        let (base, fake) = if dc {
+            spawn_dc("Bearer pat-dc").await
+        } else {
+            spawn(&basic("mia@example.com", "t")).await
+        };
+        let jira = if dc {
+            data_center(&base, "pat-dc")
+        } else {
+            cloud(&base, "t")
+        };
+        jira.update_task(
+            "EX-3",
+            &pm_core::TaskChange {
+                estimated_hours: Some(4.0),
+                remaining_hours: Some(2.5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        jira.update_task(
+            "EX-3",
+            &pm_core::TaskChange {
+                remaining_hours: Some(1.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let tt = fake
+            .issues
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|i| i.key == "EX-3")
+            .map(|i| i.timetracking.clone())
+            .unwrap();
+        assert_eq!(tt["remainingEstimateSeconds"], 3600, "dc={dc}");
+        assert_eq!(tt["originalEstimateSeconds"], 4 * 3600, "dc={dc}: kept");
+        let bad = jira
+            .update_task(
+                "EX-3",
+                &pm_core::TaskChange {
+                    remaining_hours: Some(-1.0),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(bad.to_string().contains("remaining_hours"), "{bad}");
+    }
+}
+
 fn data_center(base: &str, pat: &str) -> Arc<dyn Provider> {
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(base, true).unwrap();

@@ -363,6 +363,7 @@ async fn changes_go_through_the_form_and_lock_version() {
             &TaskChange {
                 title: Some("Checkout fails on Safari 18".into()),
                 estimated_hours: Some(2.5),
+                remaining_hours: Some(1.25),
                 story_points: Some(3.0),
                 sprint: Some("2".into()),
                 ..Default::default()
@@ -374,6 +375,7 @@ async fn changes_go_through_the_form_and_lock_version() {
     assert_eq!(t.story_points, Some(3.0));
     let stored = state.work_package(id).unwrap();
     assert_eq!(stored["estimatedTime"], "PT2H30M");
+    assert_eq!(stored["remainingTime"], "PT1H15M");
     assert_eq!(stored["_links"]["version"]["href"], "/api/v3/versions/2");
     assert!(stored["lockVersion"].as_u64().unwrap() >= before + 2);
     state.set_conflicts(10);
@@ -793,4 +795,30 @@ async fn unknown_versions_work_packages_and_related_ones_are_not_found() {
         .cloned()
         .collect();
     assert!(looked.is_empty(), "{looked:?}");
+}
+
+/// A project's status is OpenProject's project status link; an unknown one is refused before
+/// anything is written.
+#[tokio::test]
+async fn a_project_status_is_set_through_its_link() {
+    let (op, state) = connect("", "16.2.0").await;
+    assert!(op.project_statuses().contains(&"at_risk"));
+    op.update_project_status("demo-project", "at_risk")
+        .await
+        .unwrap();
+    let status = |state: &Shared| {
+        state
+            .projects()
+            .iter()
+            .find(|p| p["identifier"] == "demo-project")
+            .map(|p| p["_links"]["status"]["href"].clone())
+            .unwrap()
+    };
+    assert_eq!(status(&state), "/api/v3/project_statuses/at_risk");
+    let bad = op
+        .update_project_status("demo-project", "sideways")
+        .await
+        .unwrap_err();
+    assert_eq!(bad.kind(), "bad_input");
+    assert_eq!(status(&state), "/api/v3/project_statuses/at_risk");
 }

@@ -326,6 +326,11 @@ async fn what_redmine_lacks_is_refused_before_anything_is_written() {
             title: Some("x".into()),
             ..Default::default()
         },
+        TaskChange {
+            remaining_hours: Some(2.0),
+            title: Some("x".into()),
+            ..Default::default()
+        },
     ] {
         let e = rm.update_task("7", &change).await.unwrap_err();
         assert!(matches!(e, ProviderError::Unsupported { .. }), "{e}");

@@ -86,8 +86,9 @@ pub fn parse_duration(t: &str, field: &str) -> Result<Duration, String> {
     .ok_or_else(|| format!("{field} {t:?} is too far away"))
 }
 
-/// Validates a new key's scopes (`read,write`) and toolsets for `user`: the admin scope only for
-/// administrators, known toolsets only. No toolsets means every toolset.
+/// Validates a new key's scopes (`read,write`) and toolsets for `user`: the admin scope and the
+/// act_as permission only for administrators, known toolsets only. No toolsets means every
+/// toolset. (`sync` puts connections in the key's own user's name only, so anyone may hold it.)
 pub fn key_settings(
     user: &User,
     scopes: &str,
@@ -99,6 +100,12 @@ pub fn key_settings(
     if scopes.holds(Scope::Admin) && !user.is_admin {
         return Err(ManageError::Invalid(format!(
             "{} is not an administrator, so their keys cannot have the admin scope",
+            user.email
+        )));
+    }
+    if scopes.holds(Scope::ActAs) && !user.is_admin {
+        return Err(ManageError::Invalid(format!(
+            "{} is not an administrator, so their keys cannot act for other users (act_as)",
             user.email
         )));
     }

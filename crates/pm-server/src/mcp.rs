@@ -133,6 +133,7 @@ impl PmServer {
             duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
             error_kind: error_kind.map(str::to_string),
             request_id: call.request_id.map(str::to_string),
+            actor_user_id: None,
         });
     }
 }
@@ -393,7 +394,7 @@ impl ServerHandler for PmServer {
 impl PmServer {
     async fn run_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let started = Instant::now();
@@ -409,6 +410,17 @@ impl PmServer {
             return result;
         }
         let Some(tool) = self.tool_router.get(&request.name).cloned() else {
+            if tools::reference::is_reference_meeting_tool(&request.name) {
+                return Err(ErrorData::invalid_params(
+                    format!(
+                        "unknown tool {:?}: the reference server's meeting tools (recordings, \
+                         transcripts, action items) are not part of pm-mcp, which works only in \
+                         trackers",
+                        request.name
+                    ),
+                    None,
+                ));
+            }
             return Err(ErrorData::invalid_params(
                 format!("unknown tool {:?}", request.name),
                 None,
@@ -432,7 +444,12 @@ impl PmServer {
             Ok(()) => {
                 // Arguments are checked only for tools the caller may use at all; a call
                 // refused here is audited too (never with its arguments).
-                if let Err(e) = tools::validate_arguments(&tool.name, request.arguments.as_ref()) {
+                // The reference server's names become ours first, then the arguments are checked.
+                let checked = tools::reference::translate(&tool.name, &mut request.arguments)
+                    .and_then(|()| {
+                        tools::validate_arguments(&tool.name, request.arguments.as_ref())
+                    });
+                if let Err(e) = checked {
                     let call = CallInfo {
                         tool: &tool.name,
                         started,
@@ -446,6 +463,13 @@ impl PmServer {
                         None,
                     );
                     return Err(e);
+                }
+                // The reference's ids (`<connection uuid>:…`) become ours, for the caller's
+                // own connections only.
+                if tools::reference::may_hold_reference_ids(&request.arguments)
+                    && let Ok(connections) = self.state.connections_of(principal.user.id).await
+                {
+                    tools::reference::canonical_ids(&mut request.arguments, &connections);
                 }
                 context.extensions.insert(principal.clone());
                 let (result, connection) = crate::audit::track_connection(

@@ -96,6 +96,8 @@ impl ScopeNames {
             Scope::Read => &self.read,
             Scope::Write => &self.write,
             Scope::Admin => &self.admin,
+            // Never granted through a sign-in: only keys hold these.
+            Scope::Sync | Scope::ActAs => "",
         }
     }
 

@@ -157,9 +157,42 @@ fn keep_room(cache: &mut HashMap<ConnectionId, Cached>, max: usize, idle: Durati
     }
 }
 
-/// The caller's connection named by `provider_id` (a handle or a connection id), or their default.
-/// Another user's connection answers exactly like one that does not exist.
+/// The caller's active connection named by `provider_id` (a handle or a connection id), or their
+/// default. Another user's connection answers exactly like one that does not exist; an inactive
+/// one (`is_active = false`) is never used: naming it, or having it as the default, is refused.
 pub async fn resolve(
+    state: &AppState,
+    principal: &Principal,
+    provider_id: Option<&str>,
+) -> Result<Connection, ToolError> {
+    let conn = resolve_any(state, principal, provider_id).await?;
+    usable(
+        conn,
+        provider_id.map(str::trim).is_some_and(|s| !s.is_empty()),
+    )
+}
+
+/// The connection if it is active; else the refusal, naming it (`named`: the caller named it,
+/// else it is their default).
+fn usable(conn: Connection, named: bool) -> Result<Connection, ToolError> {
+    if conn.is_active {
+        return Ok(conn);
+    }
+    let which = if named {
+        "connection"
+    } else {
+        "your default connection"
+    };
+    Err(ToolError(format!(
+        "{which} {} is inactive and is not used; name an active one in provider_id \
+         (list_providers shows which are active)",
+        conn.name
+    )))
+}
+
+/// Like [`resolve`], but an inactive connection is found too: for the tools that manage
+/// connections (test_pm_provider, remove_pm_provider), never for ones that call its tracker.
+pub async fn resolve_any(
     state: &AppState,
     principal: &Principal,
     provider_id: Option<&str>,
@@ -237,6 +270,48 @@ mod tests {
             None,
         )
         .expect("build")
+    }
+
+    #[test]
+    fn an_inactive_connection_is_never_used() {
+        let now = chrono::Utc::now();
+        let conn = Connection {
+            id: ConnectionId::new(),
+            user_id: pm_core::UserId::new(),
+            name: ConnectionHandle::parse("old-jira").expect("handle"),
+            provider_type: ProviderKind::JiraCloud,
+            base_url: BaseUrl::parse("https://acme.atlassian.net", false).expect("url"),
+            auth_kind: AuthKind::Basic,
+            key_id: "k".into(),
+            config: serde_json::json!({}),
+            is_default: true,
+            is_active: true,
+            last_checked_at: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            external_id: None,
+            display_name: None,
+        };
+        assert!(usable(conn.clone(), false).is_ok());
+        let off = Connection {
+            is_active: false,
+            ..conn
+        };
+        let named = usable(off.clone(), true).expect_err("inactive");
+        assert!(
+            named.0.starts_with("connection old-jira is inactive"),
+            "{}",
+            named.0
+        );
+        let default = usable(off, false).expect_err("inactive default");
+        assert!(
+            default
+                .0
+                .starts_with("your default connection old-jira is inactive"),
+            "{}",
+            default.0
+        );
     }
 
     #[test]

@@ -108,6 +108,9 @@ impl Fixture {
                     auth_kind: AuthKind::Basic,
                     sealed,
                     config: json!({}),
+                    is_active: true,
+                    external_id: None,
+                    display_name: None,
                 })
                 .await
                 .expect("connection");

@@ -2,6 +2,10 @@
 //! checksum. The checksum lets a typo or a truncated paste be refused without a database hit, and
 //! the prefix makes a leaked key recognisable to secret scanners. Only SHA-256 of the whole key is
 //! ever stored.
+//!
+//! Keys imported from the reference server (`pm-mcp import`) keep working as the same string:
+//! `mcp_` + its body, or the body alone, as the reference accepted both. They have no checksum;
+//! their hash is SHA-256 of `mcp_` + body, whichever spelling is presented.
 use std::fmt;
 
 use rand::Rng;
@@ -9,6 +13,11 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
 pub const KEY_PREFIX: &str = "pmcp_";
+/// The reference server's key prefix.
+pub const LEGACY_PREFIX: &str = "mcp_";
+/// A reference key's body: 32 to 128 characters of letters, digits, `-` and `_` (it generated 64
+/// lower-case hex characters).
+const LEGACY_BODY: std::ops::RangeInclusive<usize> = 32..=128;
 const BODY_LEN: usize = 43;
 const CHECK_LEN: usize = 6;
 const KEY_LEN: usize = KEY_PREFIX.len() + BODY_LEN + CHECK_LEN;
@@ -19,7 +28,9 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// Why a presented string is not a well-formed key. Says nothing about whether a key exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MalformedKey {
-    #[error("an API key starts with \"pmcp_\"")]
+    #[error(
+        "an API key starts with \"pmcp_\" (or \"mcp_\", for a key imported from the reference server)"
+    )]
     Prefix,
     #[error("an API key is {KEY_LEN} characters long")]
     Length,
@@ -48,10 +59,13 @@ impl ApiKey {
         Self(body)
     }
 
-    /// Checks a presented key's shape and checksum (no I/O).
+    /// Checks a presented key's shape and checksum (no I/O). A reference server's key is taken
+    /// in either spelling and held as `mcp_` + body.
     pub fn parse(raw: &str) -> Result<Self, MalformedKey> {
         let raw = raw.trim();
-        let rest = raw.strip_prefix(KEY_PREFIX).ok_or(MalformedKey::Prefix)?;
+        let Some(rest) = raw.strip_prefix(KEY_PREFIX) else {
+            return Self::parse_legacy(raw).ok_or(MalformedKey::Prefix);
+        };
         if raw.len() != KEY_LEN {
             return Err(MalformedKey::Length);
         }
@@ -65,6 +79,22 @@ impl ApiKey {
         Ok(Self(raw.to_string()))
     }
 
+    /// A reference server key (`mcp_…` or its bare body), if `raw` has that shape.
+    pub fn parse_legacy(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let body = raw.strip_prefix(LEGACY_PREFIX).unwrap_or(raw);
+        let shaped = LEGACY_BODY.contains(&body.len())
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        shaped.then(|| Self(format!("{LEGACY_PREFIX}{body}")))
+    }
+
+    /// Whether this is a reference server key.
+    pub fn is_legacy(&self) -> bool {
+        !self.0.starts_with(KEY_PREFIX)
+    }
+
     /// The whole key; call only to show it once to its owner, or to send it as a client.
     pub fn expose(&self) -> &str {
         &self.0
@@ -75,9 +105,15 @@ impl ApiKey {
         KeyHash(Sha256::digest(self.0.as_bytes()).into())
     }
 
-    /// The public part shown in listings, e.g. `pmcp_3fA9xQ2b`.
+    /// The public part shown in listings, e.g. `pmcp_3fA9xQ2b` (`mcp_3fa9c2b1` for an imported
+    /// key).
     pub fn display_prefix(&self) -> String {
-        self.0[..KEY_PREFIX.len() + DISPLAY_LEN].to_string()
+        let prefix = if self.is_legacy() {
+            LEGACY_PREFIX
+        } else {
+            KEY_PREFIX
+        };
+        self.0.chars().take(prefix.len() + DISPLAY_LEN).collect()
     }
 }
 
@@ -143,6 +179,30 @@ mod tests {
         let mut bad = s.to_string();
         bad.replace_range(7..8, "-");
         assert_eq!(ApiKey::parse(&bad), Err(MalformedKey::Charset));
+    }
+
+    #[test]
+    fn reference_keys_are_one_key_in_either_spelling() {
+        let body = "0123456789abcdef".repeat(4);
+        let prefixed = ApiKey::parse(&format!("mcp_{body}")).expect("prefixed");
+        let bare = ApiKey::parse(&body).expect("bare");
+        assert!(prefixed.is_legacy() && bare.is_legacy());
+        assert_eq!(prefixed, bare);
+        assert_eq!(prefixed.hash(), bare.hash());
+        assert_eq!(prefixed.display_prefix(), "mcp_01234567");
+        assert!(!ApiKey::generate().is_legacy());
+        // Too short, or characters no reference key had: malformed, no lookup.
+        assert_eq!(ApiKey::parse("mcp_abc"), Err(MalformedKey::Prefix));
+        assert_eq!(
+            ApiKey::parse(&format!("mcp_{}", "a b".repeat(20))),
+            Err(MalformedKey::Prefix)
+        );
+        // A new key's typo is still caught by its checksum, never taken as a reference key.
+        let key = ApiKey::generate();
+        let mut typo: Vec<char> = key.expose().chars().collect();
+        typo[10] = if typo[10] == 'a' { 'b' } else { 'a' };
+        let typo: String = typo.into_iter().collect();
+        assert_eq!(ApiKey::parse(&typo), Err(MalformedKey::Checksum));
     }
 
     #[test]

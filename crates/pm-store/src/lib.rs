@@ -79,6 +79,14 @@ pub trait ConnectionStore: Send + Sync {
         user: UserId,
         id: ConnectionId,
     ) -> StoreResult<Option<Connection>>;
+    /// Changes one of `user`'s connections; `NotFound` if it is not theirs. New credentials or a
+    /// new URL clear the last check. Made inactive, it stops being the default.
+    async fn update_connection(
+        &self,
+        user: UserId,
+        id: ConnectionId,
+        change: &ConnectionChange,
+    ) -> StoreResult<Connection>;
     async fn get_sealed_credentials(
         &self,
         user: UserId,

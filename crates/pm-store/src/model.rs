@@ -66,6 +66,9 @@ pub struct ApiKeyInfo {
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When the key was brought over from the reference server (`pm-mcp import`); `None` for
+    /// keys pm-mcp issued.
+    pub imported_at: Option<DateTime<Utc>>,
 }
 
 impl ApiKeyInfo {
@@ -95,6 +98,16 @@ pub struct NewApiKey {
     pub scopes: Scopes,
     pub toolsets: Option<Vec<String>>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Set for a key imported from the reference server, with its last use there.
+    pub imported: Option<ImportedKey>,
+}
+
+/// What an imported key carries over besides its hash.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportedKey {
+    pub at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
 impl NewApiKey {
@@ -115,6 +128,7 @@ impl NewApiKey {
             scopes,
             toolsets: None,
             expires_at,
+            imported: None,
         }
     }
 }
@@ -144,6 +158,10 @@ pub struct Connection {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Another system's id for this connection (an agent backend's `backend_provider_id`).
+    pub external_id: Option<String>,
+    /// A free-form name beside the handle ("My JIRA").
+    pub display_name: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +174,25 @@ pub struct NewConnection {
     pub auth_kind: AuthKind,
     pub sealed: Sealed,
     pub config: serde_json::Value,
+    /// An inactive connection is kept but never used (and never becomes the default).
+    pub is_active: bool,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// What `update_connection` changes: each field given replaces the stored one.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionChange {
+    pub name: Option<ConnectionHandle>,
+    pub provider_type: Option<ProviderKind>,
+    pub base_url: Option<BaseUrl>,
+    /// New credentials, sealed for this connection, with their kind.
+    pub credentials: Option<(AuthKind, Sealed)>,
+    pub config: Option<serde_json::Value>,
+    pub is_active: Option<bool>,
+    /// `Some(None)` clears it.
+    pub external_id: Option<Option<String>>,
+    pub display_name: Option<Option<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -201,6 +238,9 @@ pub struct AuditEvent {
     /// The HTTP request the call came in (`X-Request-Id`), as in the log lines; `None` over
     /// stdio and legacy SSE.
     pub request_id: Option<String>,
+    /// The key owner who made the call for `user_id` (a service key acting for a user with
+    /// `X-PM-MCP-Act-As`); `None` when the caller acted as themselves.
+    pub actor_user_id: Option<UserId>,
 }
 
 /// Which audit events to list: all conditions given must hold. Newest first, at most `limit`.

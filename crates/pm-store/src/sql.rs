@@ -9,8 +9,8 @@ use crate::error::{StoreError, StoreResult};
 use crate::model::{ApiKeyInfo, AuditEvent, Connection, KeyOwner, Outcome, User};
 
 pub(crate) const USER_COLS: &str = "id, email, name, is_admin, created_at, updated_at, disabled_at";
-pub(crate) const KEY_COLS: &str = "id, user_id, name, key_prefix, scopes, toolsets, expires_at, last_used_at, revoked_at, created_at";
-pub(crate) const CONN_COLS: &str = "id, user_id, name, provider_type, base_url, auth_kind, key_id, config, is_default, is_active, last_checked_at, last_error, created_at, updated_at";
+pub(crate) const KEY_COLS: &str = "id, user_id, name, key_prefix, scopes, toolsets, expires_at, last_used_at, revoked_at, created_at, imported_at";
+pub(crate) const CONN_COLS: &str = "id, user_id, name, provider_type, base_url, auth_kind, key_id, config, is_default, is_active, last_checked_at, last_error, created_at, updated_at, external_id, display_name";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("stored {what} is invalid: {e}"))
@@ -53,6 +53,7 @@ pub(crate) struct KeyRow {
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    imported_at: Option<DateTime<Utc>>,
 }
 
 impl KeyRow {
@@ -70,6 +71,7 @@ impl KeyRow {
             last_used_at: self.last_used_at,
             revoked_at: self.revoked_at,
             created_at: self.created_at,
+            imported_at: self.imported_at,
         })
     }
 }
@@ -111,7 +113,7 @@ impl KeyOwnerRow {
 }
 
 pub(crate) const KEY_OWNER_QUERY: &str = "SELECT k.id, k.user_id, k.name, k.key_prefix, k.scopes, k.toolsets, k.expires_at, \
-     k.last_used_at, k.revoked_at, k.created_at, u.email AS u_email, u.name AS u_name, \
+     k.last_used_at, k.revoked_at, k.created_at, k.imported_at, u.email AS u_email, u.name AS u_name, \
      u.is_admin AS u_is_admin, u.created_at AS u_created_at, u.updated_at AS u_updated_at, \
      u.disabled_at AS u_disabled_at \
      FROM user_mcp_api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1";
@@ -132,6 +134,8 @@ pub(crate) struct ConnRow {
     last_error: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    external_id: Option<String>,
+    display_name: Option<String>,
 }
 
 impl ConnRow {
@@ -163,6 +167,8 @@ impl ConnRow {
             last_error: self.last_error,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            external_id: self.external_id,
+            display_name: self.display_name,
         })
     }
 }
@@ -179,6 +185,7 @@ pub(crate) struct AuditRow {
     duration_ms: i64,
     error_kind: Option<String>,
     request_id: Option<String>,
+    actor_user_id: Option<Uuid>,
 }
 
 impl AuditRow {
@@ -194,6 +201,7 @@ impl AuditRow {
             duration_ms: self.duration_ms,
             error_kind: self.error_kind,
             request_id: self.request_id,
+            actor_user_id: self.actor_user_id.map(UserId::from_uuid),
         }
     }
 }
@@ -231,8 +239,8 @@ macro_rules! impl_sql_store {
             E: sqlx::Executor<'e, Database = $db>,
         {
             sqlx::query_as::<_, KeyRow>(&format!(
-                "INSERT INTO user_mcp_api_keys (id, user_id, name, key_prefix, key_hash, scopes, toolsets, expires_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {KEY_COLS}"
+                "INSERT INTO user_mcp_api_keys (id, user_id, name, key_prefix, key_hash, scopes, toolsets, expires_at, created_at, last_used_at, imported_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {KEY_COLS}"
             ))
             .bind(key.id.as_uuid())
             .bind(key.user_id.as_uuid())
@@ -242,7 +250,9 @@ macro_rules! impl_sql_store {
             .bind(key.scopes.to_string())
             .bind(toolsets_text(&key.toolsets))
             .bind(key.expires_at)
-            .bind(now)
+            .bind(key.imported.map_or(now, |i| i.created_at))
+            .bind(key.imported.and_then(|i| i.last_used_at))
+            .bind(key.imported.map(|i| i.at))
             .fetch_one(ex)
             .await
             .map_err(|e| match e {
@@ -412,9 +422,9 @@ macro_rules! impl_sql_store {
                     attempt += 1;
                     let inserted = sqlx::query_as::<_, ConnRow>(&format!(
                         "INSERT INTO pm_provider_connections (id, user_id, name, provider_type, base_url, auth_kind, \
-                         credentials_ciphertext, key_id, config, is_default, is_active, created_at, updated_at) \
+                         credentials_ciphertext, key_id, config, is_default, is_active, created_at, updated_at, external_id, display_name) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-                         NOT EXISTS (SELECT 1 FROM pm_provider_connections WHERE user_id = $2 AND is_default), TRUE, $10, $10) \
+                         $11 AND NOT EXISTS (SELECT 1 FROM pm_provider_connections WHERE user_id = $2 AND is_default), $11, $10, $10, $12, $13) \
                          RETURNING {CONN_COLS}"
                     ))
                     .bind(c.id.as_uuid())
@@ -427,6 +437,9 @@ macro_rules! impl_sql_store {
                     .bind(&c.sealed.key_id)
                     .bind(sqlx::types::Json(&c.config))
                     .bind(now)
+                    .bind(c.is_active)
+                    .bind(c.external_id.as_deref())
+                    .bind(c.display_name.as_deref())
                     .fetch_one(&self.pool)
                     .await;
                     match inserted {
@@ -436,8 +449,9 @@ macro_rules! impl_sql_store {
                         }
                         Err(sqlx::Error::Database(ref db)) if db.is_unique_violation() && attempt == 1 => continue,
                         Err(e) => {
-                            return Err($crate::StoreError::from_sqlx(e, || {
-                                format!("a connection named {} already exists", c.name)
+                            return Err($crate::StoreError::from_sqlx(e, || match &c.external_id {
+                                Some(x) => format!("a connection named {} or with external id {x:?} already exists", c.name),
+                                None => format!("a connection named {} already exists", c.name),
                             }));
                         }
                     }
@@ -478,6 +492,79 @@ macro_rules! impl_sql_store {
                 .await?
                 .map(ConnRow::into_connection)
                 .transpose()
+            }
+
+            async fn update_connection(
+                &self,
+                user: pm_core::UserId,
+                id: pm_core::ConnectionId,
+                change: &$crate::model::ConnectionChange,
+            ) -> $crate::StoreResult<$crate::model::Connection> {
+                let mut tx = self.pool.begin().await?;
+                let (auth_kind, sealed) = match &change.credentials {
+                    Some((kind, sealed)) => (Some(kind.as_str()), Some(sealed)),
+                    None => (None, None),
+                };
+                let updated = sqlx::query_as::<_, ConnRow>(&format!(
+                    "UPDATE pm_provider_connections SET \
+                     name = COALESCE($3, name), provider_type = COALESCE($4, provider_type), \
+                     base_url = COALESCE($5, base_url), auth_kind = COALESCE($6, auth_kind), \
+                     credentials_ciphertext = COALESCE($7, credentials_ciphertext), key_id = COALESCE($8, key_id), \
+                     config = COALESCE($9, config), is_active = COALESCE($10, is_active), \
+                     external_id = CASE WHEN $11 THEN $12 ELSE external_id END, \
+                     display_name = CASE WHEN $13 THEN $14 ELSE display_name END, \
+                     is_default = is_default AND COALESCE($10, is_active), \
+                     last_error = CASE WHEN $7 IS NULL AND $5 IS NULL THEN last_error ELSE NULL END, \
+                     last_checked_at = CASE WHEN $7 IS NULL AND $5 IS NULL THEN last_checked_at ELSE NULL END, \
+                     updated_at = $15 \
+                     WHERE user_id = $1 AND id = $2 RETURNING {CONN_COLS}"
+                ))
+                .bind(user.as_uuid())
+                .bind(id.as_uuid())
+                .bind(change.name.as_ref().map(|n| n.as_str()))
+                .bind(change.provider_type.map(|p| p.as_str()))
+                .bind(change.base_url.as_ref().map(|u| u.as_str()))
+                .bind(auth_kind)
+                .bind(sealed.map(|s| s.ciphertext.as_slice()))
+                .bind(sealed.map(|s| s.key_id.as_str()))
+                .bind(change.config.as_ref().map(sqlx::types::Json))
+                .bind(change.is_active)
+                .bind(change.external_id.is_some())
+                .bind(change.external_id.clone().flatten())
+                .bind(change.display_name.is_some())
+                .bind(change.display_name.clone().flatten())
+                .bind(chrono::Utc::now())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| $crate::StoreError::from_sqlx(e, || {
+                    "another of your connections already has that name or external id".to_string()
+                }))?
+                .ok_or($crate::StoreError::NotFound("connection"))?
+                .into_connection()?;
+                // A connection made inactive stops being the default; the oldest active one
+                // takes over, as when the default is removed.
+                if change.is_active == Some(false) {
+                    sqlx::query(
+                        "UPDATE pm_provider_connections SET is_default = TRUE WHERE id = \
+                         (SELECT id FROM pm_provider_connections WHERE user_id = $1 AND is_active ORDER BY created_at, name LIMIT 1) \
+                         AND NOT EXISTS (SELECT 1 FROM pm_provider_connections WHERE user_id = $1 AND is_default)",
+                    )
+                    .bind(user.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                } else if change.is_active == Some(true) {
+                    sqlx::query(
+                        "UPDATE pm_provider_connections SET is_default = TRUE WHERE id = $2 AND user_id = $1 \
+                         AND NOT EXISTS (SELECT 1 FROM pm_provider_connections WHERE user_id = $1 AND is_default)",
+                    )
+                    .bind(user.as_uuid())
+                    .bind(id.as_uuid())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                // Read again: the default may have moved after the update.
+                Ok(self.get_connection_by_id(user, id).await?.unwrap_or(updated))
             }
 
             async fn record_connection_check(
@@ -524,7 +611,7 @@ macro_rules! impl_sql_store {
                 if removed.is_default {
                     sqlx::query(
                         "UPDATE pm_provider_connections SET is_default = TRUE WHERE id = \
-                         (SELECT id FROM pm_provider_connections WHERE user_id = $1 ORDER BY created_at, name LIMIT 1)",
+                         (SELECT id FROM pm_provider_connections WHERE user_id = $1 AND is_active ORDER BY created_at, name LIMIT 1)",
                     )
                     .bind(user.as_uuid())
                     .execute(&mut *tx)
@@ -598,7 +685,7 @@ macro_rules! impl_sql_store {
                 let mut tx = self.pool.begin().await?;
                 for chunk in events.chunks(100) {
                     let mut insert = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO audit_events (id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind, request_id) ",
+                        "INSERT INTO audit_events (id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind, request_id, actor_user_id) ",
                     );
                     insert.push_values(chunk, |mut row, e| {
                         row.push_bind(e.id)
@@ -610,7 +697,8 @@ macro_rules! impl_sql_store {
                             .push_bind(e.outcome.as_str())
                             .push_bind(e.duration_ms)
                             .push_bind(&e.error_kind)
-                            .push_bind(&e.request_id);
+                            .push_bind(&e.request_id)
+                            .push_bind(e.actor_user_id.map(|u| u.as_uuid()));
                     });
                     insert.build().execute(&mut *tx).await?;
                 }
@@ -620,7 +708,7 @@ macro_rules! impl_sql_store {
 
             async fn list_audit_events(&self, filter: &$crate::model::AuditFilter) -> $crate::StoreResult<Vec<$crate::model::AuditEvent>> {
                 let rows = sqlx::query_as::<_, AuditRow>(
-                    "SELECT id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind, request_id FROM audit_events \
+                    "SELECT id, at, user_id, key_id, tool, connection_id, outcome, duration_ms, error_kind, request_id, actor_user_id FROM audit_events \
                      WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR tool = $2) \
                      AND ($3 IS NULL OR outcome = $3) AND ($4 IS NULL OR at >= $4) \
                      ORDER BY at DESC, id DESC LIMIT $5",

@@ -39,6 +39,9 @@ fn new_connection(keys: &MasterKeys, owner: &User, name: &str, token: &str) -> N
         auth_kind: AuthKind::Basic,
         sealed: creds.seal(keys, id, owner.id),
         config: serde_json::json!({"project_key": "PROJ"}),
+        is_active: true,
+        external_id: None,
+        display_name: None,
     }
 }
 
@@ -458,6 +461,7 @@ async fn a_large_audit_batch_is_written_whole() {
                 duration_ms: i,
                 error_kind: (i % 2 == 1).then(|| "tool_error".to_string()),
                 request_id: Some(format!("req-{i}")),
+                actor_user_id: None,
             })
             .collect();
         store.add_audit_events(&events).await.expect("add");
@@ -508,6 +512,7 @@ async fn audit_events_are_kept_and_listed_per_user() {
             duration_ms: 3,
             error_kind: None,
             request_id: Some(format!("req-{tool}-{secs}")),
+            actor_user_id: None,
         };
         store
             .add_audit_events(&[
@@ -840,6 +845,174 @@ async fn users_can_be_renamed_promoted_and_deleted_with_everything_they_own() {
             store.delete_user(ann.id).await,
             Err(StoreError::NotFound("user"))
         ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn connections_change_in_place_and_an_inactive_one_is_never_the_default() {
+    on_each_engine(|store| async move {
+        let keys = keys();
+        let ann = user(&store, "ann@acme.org").await;
+        let bob = user(&store, "bob@acme.org").await;
+        let mut synced = new_connection(&keys, &ann, "my-jira", "tok-AAA");
+        synced.external_id = Some("backend-7".into());
+        synced.display_name = Some("My JIRA".into());
+        let first = store.add_connection(synced).await.expect("add");
+        assert!(first.is_default && first.is_active);
+        assert_eq!(first.external_id.as_deref(), Some("backend-7"));
+        assert_eq!(first.display_name.as_deref(), Some("My JIRA"));
+        // The external id is unique per user, not across users.
+        let mut again = new_connection(&keys, &ann, "other", "tok-BBB");
+        again.external_id = Some("backend-7".into());
+        assert!(matches!(
+            store.add_connection(again).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let mut bobs = new_connection(&keys, &bob, "my-jira", "tok-CCC");
+        bobs.external_id = Some("backend-7".into());
+        store.add_connection(bobs).await.expect("bob's own");
+        // An inactive connection added first is not the default.
+        let mut idle = new_connection(&keys, &bob, "idle", "tok-DDD");
+        idle.is_active = false;
+        let idle = store.add_connection(idle).await.expect("add inactive");
+        assert!(!idle.is_active && !idle.is_default);
+
+        let second = store
+            .add_connection(new_connection(&keys, &ann, "side", "tok-EEE"))
+            .await
+            .expect("add");
+        let e0 = store.auth_epoch().await.expect("epoch");
+        // New credentials and URL: stored sealed, the last check forgotten; the rest untouched.
+        store
+            .record_connection_check(ann.id, first.id, Utc::now(), Some("401".into()))
+            .await
+            .expect("check");
+        let creds = ProviderCredentials {
+            username: Some("ann@acme.org".into()),
+            token: Secret::new("tok-NEW"),
+        };
+        let changed = store
+            .update_connection(
+                ann.id,
+                first.id,
+                &ConnectionChange {
+                    base_url: Some(
+                        BaseUrl::parse("https://new.atlassian.net", false).expect("url"),
+                    ),
+                    credentials: Some((AuthKind::Basic, creds.seal(&keys, first.id, ann.id))),
+                    display_name: Some(Some("Jira (new)".into())),
+                    ..ConnectionChange::default()
+                },
+            )
+            .await
+            .expect("update");
+        assert_eq!(changed.base_url.as_str(), "https://new.atlassian.net");
+        assert_eq!(changed.display_name.as_deref(), Some("Jira (new)"));
+        assert_eq!(changed.external_id.as_deref(), Some("backend-7"));
+        assert!(changed.last_error.is_none() && changed.last_checked_at.is_none());
+        let sealed = store
+            .get_sealed_credentials(ann.id, first.id)
+            .await
+            .expect("read")
+            .expect("sealed");
+        let opened = ProviderCredentials::open(&keys, &sealed, first.id, ann.id).expect("open");
+        assert_eq!(opened.token.expose(), "tok-NEW");
+        assert!(store.auth_epoch().await.expect("epoch") > e0);
+        // Deactivated, the default passes to the other active connection; reactivated, it
+        // does not take it back.
+        let off = store
+            .update_connection(
+                ann.id,
+                first.id,
+                &ConnectionChange {
+                    is_active: Some(false),
+                    ..ConnectionChange::default()
+                },
+            )
+            .await
+            .expect("deactivate");
+        assert!(!off.is_active && !off.is_default);
+        let side = store
+            .get_connection_by_id(ann.id, second.id)
+            .await
+            .expect("read")
+            .expect("side");
+        assert!(side.is_default);
+        let on = store
+            .update_connection(
+                ann.id,
+                first.id,
+                &ConnectionChange {
+                    is_active: Some(true),
+                    external_id: Some(None),
+                    ..ConnectionChange::default()
+                },
+            )
+            .await
+            .expect("activate");
+        assert!(on.is_active && !on.is_default && on.external_id.is_none());
+        // Another user's connection answers like a missing one.
+        assert!(matches!(
+            store
+                .update_connection(bob.id, first.id, &ConnectionChange::default())
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn imported_keys_keep_their_history_and_act_for_is_audited() {
+    on_each_engine(|store| async move {
+        let ann = user(&store, "ann@acme.org").await;
+        let svc = user(&store, "svc@acme.org").await;
+        let key = ApiKey::parse(&"ab12".repeat(16)).expect("a reference key");
+        let then = Utc::now() - Duration::days(40);
+        let used = Utc::now() - Duration::days(2);
+        let mut row = NewApiKey::for_key(&key, ann.id, "Cursor", Scopes::only(Scope::Write), None);
+        row.imported = Some(ImportedKey {
+            at: Utc::now(),
+            last_used_at: Some(used),
+            created_at: then,
+        });
+        let info = store.add_api_key(row).await.expect("add");
+        assert!(info.imported_at.is_some());
+        assert_eq!(info.key_prefix, "mcp_ab12ab12");
+        assert_eq!(info.created_at.timestamp(), then.timestamp());
+        assert_eq!(
+            info.last_used_at.map(|t| t.timestamp()),
+            Some(used.timestamp())
+        );
+        let presented = ApiKey::parse(&format!("mcp_{}", "ab12".repeat(16))).expect("prefixed");
+        let found = store
+            .find_api_key(&presented.hash())
+            .await
+            .expect("find")
+            .expect("the same key in the other spelling");
+        assert_eq!(found.key.id, info.id);
+        assert!(found.key.imported_at.is_some());
+
+        let event = AuditEvent {
+            id: uuid::Uuid::new_v4(),
+            at: Utc::now(),
+            user_id: Some(ann.id),
+            key_id: None,
+            tool: "list_projects".into(),
+            connection_id: None,
+            outcome: Outcome::Ok,
+            duration_ms: 3,
+            error_kind: None,
+            request_id: None,
+            actor_user_id: Some(svc.id),
+        };
+        store.add_audit_events(&[event]).await.expect("audit");
+        let mut filter = AuditFilter::newest(10);
+        filter.user = Some(ann.id);
+        let got = store.list_audit_events(&filter).await.expect("list");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].actor_user_id, Some(svc.id));
     })
     .await;
 }

@@ -123,6 +123,9 @@ pub struct FakeIssue {
     pub labels: Vec<String>,
     pub watchers: Vec<String>,
     pub links: Vec<(String, String)>,
+    /// `fields.timetracking` as Jira shows it (`originalEstimate`, `remainingEstimate` and their
+    /// `…Seconds`); empty when nothing is estimated.
+    pub timetracking: serde_json::Map<String, Value>,
     pub created: String,
     /// The changelog, oldest first, as Jira records it (`created`, `items[]`).
     pub history: Vec<Value>,
@@ -246,10 +249,31 @@ fn fake_issues(edition: Edition) -> Vec<FakeIssue> {
             labels: Vec::new(),
             watchers: Vec::new(),
             links: Vec::new(),
+            timetracking: serde_json::Map::new(),
             created: at(-6, 9),
             history: seed_history(i, statuses[i % 3].0, edition),
         })
         .collect()
+}
+
+/// Seconds in a Jira duration ("3h 30m", "90m", "2d"; a day is 8 hours, a week 5 days).
+fn jira_duration(d: &str) -> Option<i64> {
+    let mut total = 0i64;
+    let mut any = false;
+    for part in d.split_whitespace() {
+        let unit = part.chars().last()?;
+        let n: f64 = part[..part.len() - unit.len_utf8()].parse().ok()?;
+        let per = match unit {
+            'w' => 5 * 8 * 3600,
+            'd' => 8 * 3600,
+            'h' => 3600,
+            'm' => 60,
+            _ => return None,
+        };
+        total += (n * f64::from(per)).round() as i64;
+        any = true;
+    }
+    any.then_some(total)
 }
 
 /// Jira's status ids for the fake's workflow.
@@ -407,6 +431,7 @@ fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
     };
     fields["duedate"] = json!(i.due);
     fields["labels"] = json!(i.labels);
+    fields["timetracking"] = Value::Object(i.timetracking.clone());
     fields["created"] = json!(i.created);
     fields["updated"] = json!(
         i.history
@@ -926,7 +951,35 @@ fn apply_fields(
                     errors.insert(k.clone(), json!("Could not find issue by id or key."));
                 }
             },
-            "timetracking" => {}
+            // TimeTrackingDetails: the estimates given change, the others stay; a duration
+            // Jira cannot read is refused.
+            "timetracking" => {
+                for (name, seconds) in [
+                    ("originalEstimate", "originalEstimateSeconds"),
+                    ("remainingEstimate", "remainingEstimateSeconds"),
+                ] {
+                    match v.get(name) {
+                        None => {}
+                        Some(Value::String(d)) => {
+                            match jira_duration(d) {
+                                Some(secs) => {
+                                    next.timetracking.insert(name.into(), json!(d));
+                                    next.timetracking.insert(seconds.into(), json!(secs));
+                                }
+                                None => {
+                                    errors.insert(
+                                    k.clone(),
+                                    json!("Please specify a valid time duration, e.g. 2w 4d 6h 45m."),
+                                );
+                                }
+                            }
+                        }
+                        Some(_) => {
+                            errors.insert(k.clone(), json!("Operation value must be a string"));
+                        }
+                    }
+                }
+            }
             id if id == points_id => match v {
                 Value::Null => next.story_points = None,
                 Value::Number(n) => next.story_points = n.as_f64(),
@@ -1017,6 +1070,7 @@ async fn create_issue(
         labels: Vec::new(),
         watchers: Vec::new(),
         links: Vec::new(),
+        timetracking: serde_json::Map::new(),
         created: jira_now(),
         history: Vec::new(),
     };

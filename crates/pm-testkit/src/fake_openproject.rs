@@ -125,6 +125,8 @@ struct Project {
     backlogs: bool,
     /// Whether the project has the integer custom field 7 ("Story Points").
     cf7: bool,
+    /// The project status id (`on_track`, `at_risk`, …), `None` when not set.
+    status: Option<String>,
     types: Vec<u64>,
     created: DateTime<Utc>,
     updated: DateTime<Utc>,
@@ -157,6 +159,8 @@ struct Wp {
     due: Option<NaiveDate>,
     /// Hours.
     estimated: Option<f64>,
+    /// Remaining work (`remainingTime`), hours.
+    remaining: Option<f64>,
     percentage_done: Option<i64>,
     story_points: Option<i64>,
     cf7: Option<i64>,
@@ -391,6 +395,7 @@ fn seed(now: DateTime<Utc>) -> Db {
             public: true,
             backlogs: true,
             cf7: false,
+            status: None,
             types: vec![TASK, MILESTONE, PHASE, FEATURE, EPIC, USER_STORY, BUG],
             created,
             updated: created,
@@ -404,6 +409,7 @@ fn seed(now: DateTime<Utc>) -> Db {
             public: false,
             backlogs: false,
             cf7: true,
+            status: None,
             types: vec![TASK, MILESTONE, EPIC, USER_STORY, BUG],
             created,
             updated: created,
@@ -419,6 +425,7 @@ fn seed(now: DateTime<Utc>) -> Db {
             public: false,
             backlogs: false,
             cf7: false,
+            status: None,
             types: vec![TASK, MILESTONE, PHASE],
             created: created + Duration::days(i as i64),
             updated: created + Duration::days(i as i64),
@@ -519,6 +526,7 @@ fn seed(now: DateTime<Utc>) -> Db {
                 start + Duration::days(5)
             }),
             estimated: (i % 2 == 0 && !milestone).then(|| ((i % 8) + 1) as f64 + 0.5),
+            remaining: None,
             percentage_done: Some(if closed {
                 100
             } else {
@@ -548,6 +556,7 @@ fn seed(now: DateTime<Utc>) -> Db {
             start: None,
             due: None,
             estimated: None,
+            remaining: None,
             percentage_done: None,
             story_points: None,
             cf7: (k > 0).then_some(k as i64 * 2),
@@ -1599,6 +1608,23 @@ fn principal_link(f: &Fake, db: &Db, id: Option<u64>) -> Value {
     }
 }
 
+/// OpenProject's project statuses (`GET /api/v3/project_statuses/{id}`) and their names.
+const PROJECT_STATUSES: [(&str, &str); 6] = [
+    ("on_track", "On track"),
+    ("at_risk", "At risk"),
+    ("off_track", "Off track"),
+    ("not_started", "Not started"),
+    ("finished", "Finished"),
+    ("discontinued", "Discontinued"),
+];
+
+fn project_status_name(id: &str) -> String {
+    PROJECT_STATUSES
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map_or_else(|| id.to_string(), |(_, n)| n.to_string())
+}
+
 fn project_json(f: &Fake, p: &Project) -> Value {
     let base = format!("/api/v3/projects/{}", p.id);
     json!({
@@ -1620,7 +1646,10 @@ fn project_json(f: &Fake, p: &Project) -> Value {
             "updateImmediately": { "href": f.h(&base), "method": "patch" },
             "delete": { "href": f.h(&base), "method": "delete" },
             "parent": null_link(),
-            "status": null_link(),
+            "status": match &p.status {
+                Some(st) => link(f, &format!("/api/v3/project_statuses/{st}"), &project_status_name(st)),
+                None => null_link(),
+            },
             "ancestors": [],
         },
     })
@@ -1695,7 +1724,11 @@ fn wp_json(f: &Fake, db: &Db, w: &Wp) -> Value {
             .map_or(Value::Null, |h| json!(format_duration(h))),
     );
     o.insert("derivedEstimatedTime".into(), Value::Null);
-    o.insert("remainingTime".into(), Value::Null);
+    o.insert(
+        "remainingTime".into(),
+        w.remaining
+            .map_or(Value::Null, |h| json!(format_duration(h))),
+    );
     o.insert("derivedRemainingTime".into(), Value::Null);
     o.insert(
         "spentTime".into(),
@@ -2505,6 +2538,24 @@ fn project_fields(c: &Ctx, db: &Db, p: &mut Project) -> Vec<Violation> {
     if let Some(i) = b.get("identifier") {
         p.identifier = i.as_str().unwrap_or("").to_string();
     }
+    if let Some(st) = b.get("_links").and_then(|l| l.get("status")) {
+        match st["href"].as_str() {
+            None if st["href"].is_null() => p.status = None,
+            Some(h) => match h.rsplit_once("/api/v3/project_statuses/") {
+                Some((_, id)) if PROJECT_STATUSES.iter().any(|(i, _)| *i == id) => {
+                    p.status = Some(id.to_string());
+                }
+                _ => errors.push(v(
+                    "status",
+                    "Status is not set to one of the allowed values.",
+                )),
+            },
+            None => errors.push(v(
+                "status",
+                "Status is not set to one of the allowed values.",
+            )),
+        }
+    }
     if p.name.trim().is_empty() {
         errors.push(v("name", "Name can't be blank."));
     }
@@ -2546,6 +2597,7 @@ fn project_create(c: &Ctx, db: &mut Db) -> Response {
         public: false,
         backlogs: false,
         cf7: false,
+        status: None,
         types: vec![TASK, MILESTONE, PHASE],
         created: now,
         updated: now,
@@ -3103,6 +3155,18 @@ fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<
             )),
         }
     }
+    if let Some(e) = body.get("remainingTime") {
+        match e {
+            Value::Null => w.remaining = None,
+            Value::String(s) if parse_duration(s).is_some() => w.remaining = parse_duration(s),
+            other => errors.push(format_error(
+                "remainingTime",
+                "Remaining work",
+                "ISO 8601 duration",
+                other,
+            )),
+        }
+    }
     if let Some(p) = body.get("percentageDone") {
         match p {
             Value::Null => w.percentage_done = None,
@@ -3243,6 +3307,7 @@ fn new_wp(db: &Db, project: u64) -> Wp {
         start: None,
         due: None,
         estimated: None,
+        remaining: None,
         percentage_done: None,
         story_points: None,
         cf7: None,

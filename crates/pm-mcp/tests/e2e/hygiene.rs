@@ -123,20 +123,20 @@ async fn protocol_errors_are_answered_as_the_spec_says() {
 }
 
 /// Reads SSE events (`event`, `data`) from a streaming response.
-struct Events {
+pub(crate) struct Events {
     stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
     buf: String,
 }
 
 impl Events {
-    fn new(res: reqwest::Response) -> Self {
+    pub(crate) fn new(res: reqwest::Response) -> Self {
         Self {
             stream: res.bytes_stream().boxed(),
             buf: String::new(),
         }
     }
 
-    async fn next(&mut self) -> (String, String) {
+    pub(crate) async fn next(&mut self) -> (String, String) {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();

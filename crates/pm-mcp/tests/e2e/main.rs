@@ -18,6 +18,7 @@ mod oauth;
 mod openproject;
 mod outage;
 mod redmine;
+mod reference;
 mod reference_params;
 mod scale_out;
 mod secrets;

@@ -835,6 +835,13 @@ impl Provider for ClickUp {
     }
 
     async fn update_task(&self, id: &str, c: &TaskChange) -> ProviderResult<Task> {
+        // ClickUp tasks have a time estimate and tracked time, no remaining work.
+        if c.remaining_hours.is_some() {
+            return Err(ProviderError::Unsupported {
+                provider: NAME,
+                operation: "remaining_hours (ClickUp tasks have no remaining-work field; nothing was written)",
+            });
+        }
         let current = self.wire_task(id).await?;
         let id = current.id.clone();
         let mut body = json!({});

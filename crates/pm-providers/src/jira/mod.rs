@@ -511,15 +511,27 @@ impl Provider for Jira {
         if let Some(l) = &c.labels {
             fields.insert("labels".into(), json!(l));
         }
-        if let Some(h) = c.estimated_hours {
-            if !(0.0..=10_000.0).contains(&h) {
-                return Err(ProviderError::BadInput(
-                    "estimated_hours must be between 0 and 10000".into(),
-                ));
+        let mut timetracking = serde_json::Map::new();
+        for (hours, name, arg) in [
+            (c.estimated_hours, "originalEstimate", "estimated_hours"),
+            (c.remaining_hours, "remainingEstimate", "remaining_hours"),
+        ] {
+            if let Some(h) = hours {
+                if !(0.0..=10_000.0).contains(&h) {
+                    return Err(ProviderError::BadInput(format!(
+                        "{arg} must be between 0 and 10000"
+                    )));
+                }
+                timetracking.insert(
+                    name.into(),
+                    json!(format!("{}m", (h * 60.0).round() as i64)),
+                );
             }
+        }
+        if !timetracking.is_empty() {
             fields.insert(
                 "timetracking".into(),
-                json!({ "originalEstimate": format!("{}m", (h * 60.0).round() as i64) }),
+                serde_json::Value::Object(timetracking),
             );
         }
         if let Some(points) = c.story_points {
@@ -1338,6 +1350,8 @@ impl Jira {
                     ("startAt", start.to_string()),
                     ("maxResults", page.limit.to_string()),
                     ("orderBy", "key".to_string()),
+                    // Lists show the description (list_projects' search looks in it).
+                    ("expand", "description".to_string()),
                 ];
                 if let Some(text) = query {
                     q.push(("query", text.to_string()));
@@ -1357,7 +1371,10 @@ impl Jira {
                 })
             }
             Edition::DataCenter => {
-                let all: Vec<wire::Project> = self.up.get(&self.api("project"), &[]).await?;
+                let all: Vec<wire::Project> = self
+                    .up
+                    .get(&self.api("project"), &[("expand", "description".into())])
+                    .await?;
                 let needle = query.map(str::to_lowercase);
                 let matching: Vec<wire::Project> = all
                     .into_iter()

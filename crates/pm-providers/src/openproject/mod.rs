@@ -407,6 +407,14 @@ impl OpenProject {
             }
             body["estimatedTime"] = json!(map::format_duration((h * 3600.0).round() as i64));
         }
+        if let Some(h) = c.remaining_hours {
+            if !(h.is_finite() && h >= 0.0) {
+                return Err(ProviderError::BadInput(
+                    "remaining_hours must be a positive number".into(),
+                ));
+            }
+            body["remainingTime"] = json!(map::format_duration((h * 3600.0).round() as i64));
+        }
         if let Some(s) = &c.sprint {
             let v = number(s, "version")?;
             links.insert("version".into(), self.link(&format!("versions/{v}")));
@@ -638,6 +646,37 @@ impl Provider for OpenProject {
         if let Some(d) = description {
             body["description"] = json!({ "raw": d });
         }
+        let p: wire::Project = self
+            .up
+            .patch(&format!("api/v3/projects/{id}"), &body)
+            .await
+            .map_err(|e| not_found(e, format!("OpenProject project {id}")))?;
+        Ok(map::project(p, &self.site()))
+    }
+
+    /// OpenProject's project statuses (`/api/v3/project_statuses/{id}`).
+    fn project_statuses(&self) -> &'static [&'static str] {
+        &[
+            "on_track",
+            "at_risk",
+            "off_track",
+            "not_started",
+            "finished",
+            "discontinued",
+        ]
+    }
+
+    async fn update_project_status(&self, id: &str, status: &str) -> ProviderResult<Project> {
+        let id = project_ref(id)?;
+        let status = status.trim().to_ascii_lowercase();
+        if !self.project_statuses().contains(&status.as_str()) {
+            return Err(ProviderError::BadInput(format!(
+                "OpenProject has no project status {status:?}; use one of {}",
+                self.project_statuses().join(", ")
+            )));
+        }
+        let body =
+            json!({ "_links": { "status": self.link(&format!("project_statuses/{status}")) } });
         let p: wire::Project = self
             .up
             .patch(&format!("api/v3/projects/{id}"), &body)

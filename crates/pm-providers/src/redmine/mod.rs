@@ -878,6 +878,13 @@ impl Provider for Redmine {
         if c.story_points.is_some() {
             return Err(points_unsupported());
         }
+        // Redmine 5.0's issues have an estimate and spent time, no remaining work.
+        if c.remaining_hours.is_some() {
+            return Err(ProviderError::Unsupported {
+                provider: "Redmine",
+                operation: "remaining_hours (Redmine issues have no remaining-work field; nothing was written)",
+            });
+        }
         let n = number(id, "issue")?;
         let mut issue = json!({});
         if let Some(t) = &c.title {

@@ -122,6 +122,7 @@ fn guarded(
                     duration_ms: started.elapsed().as_millis() as i64,
                     error_kind: res.extensions().get::<ErrorCode>().map(|c| c.0.to_string()),
                     request_id,
+                    actor_user_id: None,
                 });
             }
             res

@@ -17,7 +17,7 @@ use super::ToolError;
 use super::identity::{ConnectionSummary, summary};
 use crate::auth::Principal;
 use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::providers::resolve_any;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -257,17 +257,20 @@ pub async fn configure(
     } else {
         kind
     };
+    let fallback = ConnectionHandle::parse(default_name(kind)).map_err(|e| invalid(e.0))?;
+    let mut display_name = None;
     let name = match nonempty(args.name) {
-        None => ConnectionHandle::parse(default_name(kind)).map_err(|e| invalid(e.0))?,
+        None => fallback,
         Some(n) => match ConnectionHandle::parse(&n) {
             Ok(h) => h,
-            // A display name (the reference server's "My JIRA"): a handle made from it.
+            // A display name (the reference server's "My JIRA"): a handle made from it, and the
+            // name kept as the connection's display name.
             Err(_) => {
-                let h =
-                    ConnectionHandle::derive(&n, default_name(kind)).map_err(|e| invalid(e.0))?;
+                let h = ConnectionHandle::derive(&n).unwrap_or(fallback);
                 notes.push(format!(
                     "the connection's name {h} (the prefix of its ids) was derived from the name {n:?}"
                 ));
+                display_name = Some(n);
                 h
             }
         },
@@ -374,6 +377,9 @@ pub async fn configure(
             auth_kind,
             sealed,
             config: serde_json::Value::Object(config),
+            is_active: true,
+            external_id: None,
+            display_name,
         })
         .await
         .map_err(|e| match e {
@@ -496,7 +502,7 @@ impl PmServer {
         Parameters(args): Parameters<ConnectionArgs>,
     ) -> Result<Json<TestResult>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
+        let conn = resolve_any(state, &p, args.provider_id.as_deref()).await?;
         Ok(Json(test(state, p.user.id, &conn).await?))
     }
 
@@ -517,7 +523,7 @@ impl PmServer {
         Parameters(args): Parameters<RemoveArgs>,
     ) -> Result<Json<RemoveResult>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, Some(&args.provider_id)).await?;
+        let conn = resolve_any(state, &p, Some(&args.provider_id)).await?;
         Ok(Json(remove(state, p.user.id, &conn).await?))
     }
 }

@@ -33,6 +33,9 @@ pub struct Changes {
     pub due_date: Option<String>,
     #[serde(default)]
     pub estimated_hours: Option<f64>,
+    /// Hours of work left, e.g. 3.5 (Jira, OpenProject).
+    #[serde(default)]
+    pub remaining_hours: Option<f64>,
     #[serde(default)]
     pub story_points: Option<f64>,
     #[serde(default)]
@@ -72,9 +75,22 @@ pub struct WatchArgs {
 pub struct LinkArgs {
     pub task_id: String,
     pub related_task_id: String,
-    /// Link type name (default "Relates").
+    /// relates_to (default), blocks, depends_on (related blocks task) or a tracker's link
+    /// type, e.g. "Duplicate".
     #[serde(default)]
     pub link_type: Option<String>,
+}
+
+/// A reference link type (`relates_to`, `blocks`, `depends_on`) as the link pm-mcp creates: the
+/// tracker's link type name, and whether the two tasks swap places ("A depends_on B" is "B
+/// blocks A"). `None` for any other name, which goes to the tracker as it is.
+fn reference_link(kind: &str) -> Option<(&'static str, bool)> {
+    match kind.trim().to_ascii_lowercase().as_str() {
+        "relates_to" => Some(("Relates", false)),
+        "blocks" => Some(("Blocks", false)),
+        "depends_on" => Some(("Blocks", true)),
+        _ => None,
+    }
 }
 
 /// A write's answer: the task as the tracker now holds it (description capped like get_task's).
@@ -121,6 +137,14 @@ impl Changes {
                 .transpose()?,
             labels: self.labels.clone(),
             estimated_hours: self.estimated_hours,
+            remaining_hours: match self.remaining_hours {
+                Some(h) if !(h.is_finite() && h >= 0.0) => {
+                    return Err(ToolError(format!(
+                        "remaining_hours must be 0 or more, not {h}"
+                    )));
+                }
+                h => h,
+            },
             sprint: self.sprint_id.as_deref().map(native).transpose()?,
             story_points: self.story_points,
         })
@@ -303,7 +327,7 @@ impl PmServer {
         }))
     }
 
-    /// Link two tasks ("Relates" by default, or "Blocks", "Duplicate", …).
+    /// Link two tasks (see link_type).
     #[tool(
         name = "link_related_tasks",
         annotations(
@@ -326,19 +350,40 @@ impl PmServer {
                 "both tasks must be in the same connection".into(),
             ));
         }
-        let kind = a
+        let given = a
             .link_type
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .unwrap_or("Relates");
+        let (kind, swap) = reference_link(given).unwrap_or((given, false));
+        let (from, to) = if swap {
+            (other.native.as_str(), id.as_str())
+        } else {
+            (id.as_str(), other.native.as_str())
+        };
         provider
-            .link_tasks(&id, &other.native, kind)
+            .link_tasks(from, to, kind)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok(Json(Done {
             ok: true,
-            message: format!("linked {id} to {} ({kind})", other.native),
+            message: format!("linked {from} to {to} ({kind})"),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference_link;
+
+    #[test]
+    fn reference_link_types_keep_their_meaning() {
+        assert_eq!(reference_link("relates_to"), Some(("Relates", false)));
+        assert_eq!(reference_link("blocks"), Some(("Blocks", false)));
+        // "A depends_on B" is "B blocks A": the same link, the tasks swapped.
+        assert_eq!(reference_link(" Depends_On "), Some(("Blocks", true)));
+        assert_eq!(reference_link("Duplicate"), None);
+        assert_eq!(reference_link("Blocks"), Some(("Blocks", false)));
     }
 }

@@ -88,6 +88,9 @@ pub struct ListProvidersArgs {
     /// Only connections of this provider type, e.g. "jira_cloud".
     #[serde(default)]
     pub provider_type: Option<ProviderKind>,
+    /// true: only active connections (default: all, inactive ones marked is_active false).
+    #[serde(default)]
+    pub active_only: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -108,6 +111,7 @@ pub struct ConnectionSummary {
     pub base_url: String,
     pub auth_kind: AuthKind,
     pub is_default: bool,
+    /// false: the connection is switched off and no tool uses it.
     pub is_active: bool,
     pub last_checked_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
@@ -157,13 +161,17 @@ impl PmServer {
             .map(str::trim)
             .filter(|s| !s.is_empty());
         let provider_account = if named.is_some() || connections.iter().any(|c| c.is_default) {
-            let conn = crate::providers::resolve(state, &p, named).await?;
-            let found = match state.providers.client(state, &conn).await {
-                Ok(client) => client
-                    .whoami()
-                    .await
-                    .map_err(|e| ToolError::provider(&conn.name, &e).0),
-                Err(e) => Err(e.0),
+            let conn = crate::providers::resolve_any(state, &p, named).await?;
+            let found = if !conn.is_active {
+                Err("the connection is inactive and is not used".to_string())
+            } else {
+                match state.providers.client(state, &conn).await {
+                    Ok(client) => client
+                        .whoami()
+                        .await
+                        .map_err(|e| ToolError::provider(&conn.name, &e).0),
+                    Err(e) => Err(e.0),
+                }
             };
             let (account, error) = match found {
                 Ok(a) => (Some(a), None),
@@ -234,6 +242,9 @@ impl PmServer {
         let mut connections = self.state().store.list_connections(p.user.id).await?;
         if let Some(kind) = args.provider_type {
             connections.retain(|c| c.provider_type == kind);
+        }
+        if args.active_only {
+            connections.retain(|c| c.is_active);
         }
         Ok(Json(ProviderList {
             connections: connections.into_iter().map(summary).collect(),

@@ -17,6 +17,8 @@ mod epics;
 pub(crate) mod identity;
 mod people;
 mod projects;
+pub(crate) mod reference;
+mod scan;
 mod sprint_ref;
 mod sprints;
 mod tasks;

@@ -6,7 +6,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::ToolError;
+use super::{ToolError, scan};
 use crate::auth::Principal;
 use crate::mcp::PmServer;
 use crate::providers::resolve;
@@ -16,6 +16,9 @@ pub struct ListProjectsArgs {
     /// Connection name or id (default: your default one).
     #[serde(default)]
     pub provider_id: Option<String>,
+    /// Text in the name or description, any case (e.g. "mobile").
+    #[serde(default)]
+    pub search: Option<String>,
     /// From the previous page's next_cursor.
     #[serde(default)]
     pub cursor: Option<String>,
@@ -79,6 +82,9 @@ pub struct UpdateProjectArgs {
     pub name: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// OpenProject: on_track, at_risk, off_track, not_started, finished or discontinued.
+    #[serde(default)]
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -146,10 +152,36 @@ impl PmServer {
         let state = self.state();
         let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
         let provider = state.providers.client(state, &conn).await?;
-        let page = provider
-            .list_projects(&PageRequest::new(args.cursor, args.limit))
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let search = args
+            .search
+            .as_deref()
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty());
+        let page = match search {
+            None => provider
+                .list_projects(&PageRequest::new(args.cursor, args.limit))
+                .await
+                .map_err(|e| ToolError::provider(&conn.name, &e))?,
+            // Trackers search projects by name or key at most; the description needs a scan.
+            Some(needle) => {
+                let limit = PageRequest::new(None, args.limit).limit;
+                let fetch = |cursor: Option<String>| {
+                    let provider = provider.clone();
+                    let conn = conn.name.clone();
+                    async move {
+                        provider
+                            .list_projects(&PageRequest::new(cursor, Some(scan::SCAN_PAGE)))
+                            .await
+                            .map_err(|e| ToolError::provider(&conn, &e))
+                    }
+                };
+                scan::scan(args.cursor.as_deref(), limit, fetch, |p: &Project| {
+                    scan::holds(Some(&p.name), &needle)
+                        || scan::holds(p.description.as_deref(), &needle)
+                })
+                .await?
+            }
+        };
         Ok(Json(ProjectList {
             projects: page
                 .items
@@ -221,7 +253,7 @@ impl PmServer {
         }))
     }
 
-    /// Rename a project or change its description.
+    /// Change a project's name, description or status.
     #[tool(
         name = "update_project",
         annotations(
@@ -238,16 +270,52 @@ impl PmServer {
         Parameters(args): Parameters<UpdateProjectArgs>,
     ) -> Result<Json<ProjectOne>, ToolError> {
         // Checked here, once, so every provider answers an empty change the same way.
-        if args.name.as_deref().is_none_or(|n| n.trim().is_empty()) && args.description.is_none() {
+        let status = args
+            .status
+            .as_deref()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty());
+        let fields = args.name.as_deref().is_some_and(|n| !n.trim().is_empty())
+            || args.description.is_some();
+        if !fields && status.is_none() {
             return Err(ToolError(
-                "nothing to change: give a name or a description".into(),
+                "nothing to change: give a name, a description or a status".into(),
             ));
         }
         let (conn, provider, native) = self.target(&p, &args.project_id).await?;
-        let project = provider
-            .update_project(&native, args.name.as_deref(), args.description.as_deref())
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        // The status is checked before anything is written: a tracker without project statuses
+        // refuses the whole change.
+        if let Some(s) = &status {
+            let known = provider.project_statuses();
+            if known.is_empty() {
+                let e = provider.unsupported("a project status");
+                return Err(ToolError::provider(&conn.name, &e));
+            }
+            if !known.contains(&s.as_str()) {
+                return Err(ToolError(format!(
+                    "status {s:?} is not a project status here; use one of {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        let mut project = None;
+        if let Some(s) = &status {
+            project = Some(
+                provider
+                    .update_project_status(&native, s)
+                    .await
+                    .map_err(|e| ToolError::provider(&conn.name, &e))?,
+            );
+        }
+        if fields {
+            project = Some(
+                provider
+                    .update_project(&native, args.name.as_deref(), args.description.as_deref())
+                    .await
+                    .map_err(|e| ToolError::provider(&conn.name, &e))?,
+            );
+        }
+        let project = project.ok_or_else(|| ToolError("nothing was changed".into()))?;
         Ok(Json(ProjectOne {
             project: qualify(project, &conn.name),
         }))

@@ -72,6 +72,9 @@ pub struct ByAssigneeArgs {
 pub struct InSprintArgs {
     /// Sprint id (e.g. "acme-jira:42").
     pub sprint_id: String,
+    /// Tracker user id of the assignee.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
@@ -86,6 +89,9 @@ pub struct SearchTasksArgs {
     pub query: String,
     #[serde(default)]
     pub project_id: Option<String>,
+    /// Status name(s), comma-separated.
+    #[serde(default)]
+    pub status: Option<String>,
     #[serde(default)]
     pub provider_id: Option<String>,
     #[serde(default)]
@@ -386,6 +392,7 @@ impl PmServer {
         let mut ids = Ids::new();
         let query = TaskQuery {
             sprint: ids.native(Some(&a.sprint_id))?,
+            assignee: ids.native(a.assignee_id.as_deref())?.map(Assignee::User),
             statuses: statuses(a.status.as_deref()),
             ..TaskQuery::default()
         };
@@ -415,6 +422,7 @@ impl PmServer {
         let mut ids = Ids::new();
         let query = TaskQuery {
             project: ids.native(a.project_id.as_deref())?,
+            statuses: statuses(a.status.as_deref()),
             text: Some(a.query),
             ..TaskQuery::default()
         };
