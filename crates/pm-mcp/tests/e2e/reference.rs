@@ -346,7 +346,10 @@ async fn a_reference_database_is_imported_and_its_clients_work_unchanged() {
 /// The reference server's tools and their parameters, read from its tool list (`TOOLS.md`, next
 /// to the checkout in `../shared/reference`, or where `PM_MCP_REFERENCE_DIR` says): every
 /// registered tool but the meeting tools, which pm-mcp does not have.
-fn reference_tools() -> Option<Vec<(String, Vec<(String, bool)>)>> {
+/// A reference tool and its parameters (name, required).
+type ReferenceTool = (String, Vec<(String, bool)>);
+
+fn reference_tools() -> Option<Vec<ReferenceTool>> {
     let dir = std::env::var("PM_MCP_REFERENCE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| {
