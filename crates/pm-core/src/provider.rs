@@ -138,14 +138,7 @@ impl ProviderKind {
                     .ok()
                     .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
                     .unwrap_or_default();
-                let cloud = [".atlassian.net", ".jira.com"]
-                    .iter()
-                    .any(|suffix| host.ends_with(suffix));
-                Some(if cloud {
-                    ProviderKind::JiraCloud
-                } else {
-                    ProviderKind::JiraDataCenter
-                })
+                Some(ProviderKind::jira_at(&host))
             }
             "openproject_v13" | "openproject_v16" => Some(ProviderKind::OpenProject),
             "mock" => None,

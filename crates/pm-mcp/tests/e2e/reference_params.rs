@@ -108,7 +108,8 @@ async fn reference_sprint_parameters_on_jira() {
         assert!(e.contains("not one of project my-jira:EX"), "{e}");
 
         // work_distribution_chart: the reference's project_id with a sprint.
-        ok(&ann, "work_distribution_chart", json!({ "project_id": "EX", "sprint_id": "current", "chart": false })).await;
+        let d = ok(&ann, "work_distribution_chart", json!({ "project_id": "my-jira:EX", "sprint_id": "7", "chart": false })).await;
+        assert_eq!(d["total_count"], 6, "{d}");
 
         // Ranges: velocity up to 20 sprints, capacity up to 52 weeks.
         ok(&ann, "velocity_chart", json!({ "project_id": "EX", "sprints": 20, "chart": false })).await;

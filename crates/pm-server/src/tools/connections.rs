@@ -257,17 +257,20 @@ pub async fn configure(
     } else {
         kind
     };
+    let fallback = ConnectionHandle::parse(default_name(kind)).map_err(|e| invalid(e.0))?;
+    let mut display_name = None;
     let name = match nonempty(args.name) {
-        None => ConnectionHandle::parse(default_name(kind)).map_err(|e| invalid(e.0))?,
+        None => fallback,
         Some(n) => match ConnectionHandle::parse(&n) {
             Ok(h) => h,
-            // A display name (the reference server's "My JIRA"): a handle made from it.
+            // A display name (the reference server's "My JIRA"): a handle made from it, and the
+            // name kept as the connection's display name.
             Err(_) => {
-                let h = ConnectionHandle::derive_or(&n, default_name(kind))
-                    .map_err(|e| invalid(e.0))?;
+                let h = ConnectionHandle::derive(&n).unwrap_or(fallback);
                 notes.push(format!(
                     "the connection's name {h} (the prefix of its ids) was derived from the name {n:?}"
                 ));
+                display_name = Some(n);
                 h
             }
         },
@@ -376,7 +379,7 @@ pub async fn configure(
             config: serde_json::Value::Object(config),
             is_active: true,
             external_id: None,
-            display_name: None,
+            display_name,
         })
         .await
         .map_err(|e| match e {
