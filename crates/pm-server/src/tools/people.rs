@@ -16,7 +16,7 @@ pub struct ListUsersArgs {
     /// Part of a name or e-mail.
     #[serde(default)]
     pub query: Option<String>,
-    /// Only the members of this project (who can be assigned its tasks).
+    /// Only this project's members.
     #[serde(default)]
     pub project_id: Option<String>,
     #[serde(default)]
@@ -46,8 +46,7 @@ pub struct UserOne {
 
 #[tool_router(router = people_router, vis = "pub(crate)")]
 impl PmServer {
-    /// Find tracker users by name or e-mail, or a project's members (their ids are what
-    /// assignee_id takes).
+    /// Find tracker users by name or e-mail (their ids are what assignee_id takes).
     #[tool(
         name = "list_users",
         annotations(

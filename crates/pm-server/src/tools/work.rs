@@ -15,7 +15,7 @@ use crate::providers::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTaskArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
+    /// Project id, e.g. "acme-jira:PROJ".
     pub project_id: String,
     pub title: String,
     /// Markdown.
@@ -79,16 +79,14 @@ pub struct TaskPageArgs {
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListWorklogsArgs {
-    /// One task's time (e.g. "acme-jira:PROJ-42").
     #[serde(default)]
     pub task_id: Option<String>,
-    /// Only this tracker user's entries (see list_users).
+    /// Only this user's entries.
     #[serde(default)]
     pub user_id: Option<String>,
-    /// The time logged on a project's tasks (the most recently changed 200).
     #[serde(default)]
     pub project_id: Option<String>,
-    /// YYYY-MM-DD, inclusive (the day the work was done).
+    /// YYYY-MM-DD, inclusive.
     #[serde(default)]
     pub start_date: Option<String>,
     /// YYYY-MM-DD, inclusive.
@@ -143,10 +141,8 @@ pub struct WorklogItem {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct WorklogsOut {
     pub worklogs: Vec<WorklogItem>,
-    /// Hours of the entries listed (of all matching ones when project_id was read).
     pub total_hours: f64,
     pub next_cursor: Option<String>,
-    /// What was not read or not listed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -332,8 +328,8 @@ impl PmServer {
         Ok(Json(out))
     }
 
-    /// Move a task to a status by name, through the workflow. If no transition leads there, the
-    /// error lists the statuses it can move to.
+    /// Move a task to a status by name, through the workflow; if none leads there, the error
+    /// lists those it can reach.
     #[tool(
         name = "update_task_status",
         annotations(
@@ -445,7 +441,7 @@ impl PmServer {
         }))
     }
 
-    /// Log time spent on a task: hours (e.g. 1.5), the day (YYYY-MM-DD, default today), a comment.
+    /// Log time on a task: hours (e.g. 1.5), day (YYYY-MM-DD, default today), comment.
     #[tool(
         name = "log_work",
         annotations(
@@ -482,8 +478,7 @@ impl PmServer {
         Ok(Json(WorklogOut { worklog }))
     }
 
-    /// Time logged on a task, or on a project's tasks, by user and date range; with the total
-    /// in hours.
+    /// Time logged on a task or a project, with the total in hours.
     #[tool(
         name = "list_worklogs",
         annotations(
