@@ -683,7 +683,7 @@ impl PmServer {
                 }
             }
         }
-        found.sort_by(|x, y| y.worklog.started_at.cmp(&x.worklog.started_at));
+        found.sort_by_key(|w| std::cmp::Reverse(w.worklog.started_at));
         let total_hours = hours(found.iter().map(|w| &w.worklog));
         let limit = PageRequest::new(None, a.limit).limit as usize;
         if found.len() > limit {
