@@ -353,6 +353,17 @@ pub trait Provider: Send + Sync {
         Err(self.unsupported("listing users"))
     }
 
+    /// The people who are members of a project (who can be assigned its tasks), those whose
+    /// name or e-mail matches `query` when it is not empty.
+    async fn list_project_members(
+        &self,
+        _project: &str,
+        _query: &str,
+        _page: &PageRequest,
+    ) -> ProviderResult<Page<User>> {
+        Err(self.unsupported("listing a project's members"))
+    }
+
     async fn get_user(&self, _id: &str) -> ProviderResult<User> {
         Err(self.unsupported("reading a user"))
     }

@@ -705,3 +705,74 @@ async fn cloud_create_honours_every_field_and_refuses_before_writing() {
     assert_eq!(err.kind(), "not_found");
     assert_eq!(err.to_string(), "Jira project NOPE was not found");
 }
+
+#[tokio::test]
+async fn project_members_are_the_assignable_users_on_cloud_and_data_center() {
+    let (base, _) = spawn(&basic("mia@example.com", "m")).await;
+    let jira = cloud(&base, "m");
+    let ids =
+        |p: &pm_core::Page<pm_core::User>| p.items.iter().map(|u| u.id.clone()).collect::<Vec<_>>();
+    let all = jira
+        .list_project_members("EX", "", &PageRequest::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 2, "{:?}", ids(&all));
+    let one = jira
+        .list_project_members("P1", "", &PageRequest::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(one.items.len(), 1, "only the connection's account in P1");
+    let ravi = jira
+        .list_project_members("EX", "ravi", &PageRequest::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(ravi.items.len(), 1);
+    assert_eq!(ravi.items[0].name, "Ravi Sharma");
+    let paged = jira
+        .list_project_members("EX", "", &PageRequest::new(None, Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(paged.items.len(), 1);
+    let rest = jira
+        .list_project_members("EX", "", &PageRequest::new(paged.next, Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_ne!(rest.items[0].id, paged.items[0].id);
+    let missing = jira
+        .list_project_members("NOPE", "", &PageRequest::new(None, None))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), "not_found");
+    assert!(missing.to_string().contains("NOPE"), "{missing}");
+
+    let (base, _) = spawn_dc("Bearer pat-m").await;
+    let client = pm_providers::http::shared_client(&settings()).unwrap();
+    let url = BaseUrl::parse(&base, true).unwrap();
+    let dc = pm_providers::build(
+        client,
+        ProviderKind::JiraDataCenter,
+        &url,
+        AuthKind::Bearer,
+        None,
+        "pat-m",
+        settings(),
+        None,
+    )
+    .unwrap();
+    let all = dc
+        .list_project_members("EX", "", &PageRequest::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(&all), ["mia", "ravi"]);
+    let ravi = dc
+        .list_project_members("EX", "rav", &PageRequest::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(&ravi), ["ravi"]);
+    let one = dc
+        .list_project_members("P2", "", &PageRequest::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(ids(&one), ["mia"]);
+}

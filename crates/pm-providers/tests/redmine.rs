@@ -78,6 +78,33 @@ async fn handle(State(st): State<Shared>, method: Method, uri: Uri, body: Bytes)
     let ok = |v: Value| (StatusCode::OK, axum::Json(v)).into_response();
     match (method.as_str(), path.as_str()) {
         ("GET", "/users/current.json") => ok(json!({ "user": { "id": 1, "login": "admin" } })),
+        // Redmine 5.0's memberships: users and groups, each with its roles, paged by
+        // offset/limit with total_count (REST API wiki, Rest_Memberships).
+        ("GET", "/projects/demo/memberships.json") => {
+            let all = [
+                json!({ "id": 1, "project": { "id": 1, "name": "Demo" },
+                        "user": { "id": 5, "name": "Dave Lopper" },
+                        "roles": [{ "id": 3, "name": "Manager" }] }),
+                json!({ "id": 2, "project": { "id": 1, "name": "Demo" },
+                        "group": { "id": 24, "name": "Contributors" },
+                        "roles": [{ "id": 4, "name": "Developer" }] }),
+                json!({ "id": 3, "project": { "id": 1, "name": "Demo" },
+                        "user": { "id": 6, "name": "Jane Doe" },
+                        "roles": [{ "id": 4, "name": "Developer", "inherited": true }] }),
+            ];
+            let arg = |k: &str| {
+                query.split('&').find_map(|kv| {
+                    kv.strip_prefix(k)
+                        .and_then(|r| r.strip_prefix('='))
+                        .and_then(|v| v.parse::<usize>().ok())
+                })
+            };
+            let offset = arg("offset").unwrap_or(0);
+            let limit = arg("limit").unwrap_or(25);
+            let page: Vec<Value> = all.iter().skip(offset).take(limit).cloned().collect();
+            ok(json!({ "memberships": page, "total_count": all.len(),
+                       "offset": offset, "limit": limit }))
+        }
         ("GET", "/projects/demo.json") => ok(json!({ "project": {
             "id": 1, "name": "Demo", "identifier": "demo",
             "trackers": [tracker(1), tracker(2), tracker(3)] } })),
@@ -765,5 +792,53 @@ async fn unknown_versions_issues_and_related_issues_are_not_found() {
             .all(|r| !r.1.starts_with("/versions/")),
         "{:?}",
         &after[before..]
+    );
+}
+
+#[tokio::test]
+async fn project_members_are_its_users_groups_left_out() {
+    let (rm, state) = spawn(json!({})).await;
+    let all = rm
+        .list_project_members("demo", "", &PageRequest::new(None, None))
+        .await
+        .unwrap();
+    let names: Vec<_> = all
+        .items
+        .iter()
+        .map(|u| (u.id.as_str(), u.name.as_str()))
+        .collect();
+    assert_eq!(names, [("5", "Dave Lopper"), ("6", "Jane Doe")]);
+    assert!(all.next.is_none());
+    let jane = rm
+        .list_project_members("demo", "jane", &PageRequest::new(None, None))
+        .await
+        .unwrap();
+    assert_eq!(jane.items.len(), 1);
+    assert_eq!(jane.items[0].id, "6");
+    // Paged as Redmine pages: a group on the first page leaves it short, not the cursor wrong.
+    let first = rm
+        .list_project_members("demo", "", &PageRequest::new(None, Some(2)))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 1);
+    let rest = rm
+        .list_project_members("demo", "", &PageRequest::new(first.next, Some(2)))
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].id, "6");
+    assert!(rest.next.is_none());
+    let missing = rm
+        .list_project_members("nope", "", &PageRequest::new(None, None))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.kind(), "not_found");
+    let f = state.lock().unwrap();
+    assert!(
+        f.requests
+            .iter()
+            .any(|r| r.1 == "/projects/demo/memberships.json" && r.2.contains("offset=2")),
+        "{:?}",
+        f.requests
     );
 }

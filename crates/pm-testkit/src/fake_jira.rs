@@ -1596,6 +1596,76 @@ async fn user_search(
     axum::Json(Value::Array(page)).into_response()
 }
 
+/// `GET /rest/api/{2,3}/user/assignable/search`: the users who can be assigned issues in a
+/// project (`project`, its id or key, case sensitive), as a JSON array paged by `startAt` /
+/// `maxResults`. Cloud requires `query` or `accountId` besides (the spec); Data Center takes an
+/// optional `username`. In the fake, everyone can be assigned in EX and only the connection's own
+/// account in P1..P7; another project answers 404 as Jira does.
+async fn assignable_search(
+    State(f): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(r) = authorised(&f, &headers) {
+        return r;
+    }
+    let Some(project) = q.get("project") else {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            "One of the following parameters must be provided: project, issueKey, issueId.",
+        );
+    };
+    if f.edition == Edition::Cloud && !q.contains_key("query") && !q.contains_key("accountId") {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            "The query parameter 'query' or 'accountId' is required.",
+        );
+    }
+    if !f.projects.lock().unwrap().iter().any(|(k, _)| k == project) {
+        return jira_error(
+            StatusCode::NOT_FOUND,
+            &format!("No project could be found with key '{project}'."),
+        );
+    }
+    let everyone = project == "EX";
+    let (start, max) = paging(&q, 50, 1000);
+    let found: Vec<Value> = match f.edition {
+        Edition::Cloud => {
+            let needle = q.get("query").map(|s| s.to_lowercase()).unwrap_or_default();
+            CLOUD_USERS
+                .iter()
+                .take(if everyone { CLOUD_USERS.len() } else { 1 })
+                .filter(|(_, n, e)| {
+                    needle.is_empty() || n.to_lowercase().contains(&needle) || e.contains(&needle)
+                })
+                .map(|(id, _, _)| f.user_json(id))
+                .collect()
+        }
+        Edition::DataCenter => {
+            let needle = q
+                .get("username")
+                .map(|s| s.to_lowercase())
+                .unwrap_or_default();
+            DC_USERS
+                .iter()
+                .take(if everyone { DC_USERS.len() } else { 1 })
+                .filter(|(_, name, display, email)| {
+                    needle.is_empty()
+                        || name.starts_with(&needle)
+                        || display
+                            .to_lowercase()
+                            .split(' ')
+                            .any(|w| w.starts_with(&needle))
+                        || email.starts_with(&needle)
+                })
+                .map(|(_, name, _, _)| f.user_json(name))
+                .collect()
+        }
+    };
+    let page: Vec<Value> = found.into_iter().skip(start).take(max).collect();
+    axum::Json(Value::Array(page)).into_response()
+}
+
 /// `GET /rest/api/{2,3}/user`: `accountId` on Cloud; `username` or `key` on Data Center.
 async fn user_get(
     State(f): State<Shared>,
@@ -2429,6 +2499,10 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
         .route(&format!("{v}/issue/{{key}}/watchers"), post(add_watcher))
         .route(&format!("{v}/issueLink"), post(issue_link))
         .route(&format!("{v}/user/search"), get(user_search))
+        .route(
+            &format!("{v}/user/assignable/search"),
+            get(assignable_search),
+        )
         .route(&format!("{v}/user"), get(user_get))
         .route(
             &format!("{v}/issue/{{key}}/transitions"),

@@ -122,6 +122,30 @@ async fn a_jira_session_through_the_real_binary() {
         let logs = call_with(&ann, "list_worklogs", json!({ "task_id": new_id })).await.structured_content.expect("logs");
         assert_eq!(logs["total_hours"], 1.5);
         assert!(text(&call_with(&ann, "log_work", json!({ "task_id": new_id, "hours": -2 })).await).contains("more than 0"));
+        // The reference's list_worklogs filters: a project's time by user and day, inclusive.
+        let mia = "acme-jira:5b10a2844c20165700ede21g";
+        let theirs = call_with(&ann, "list_worklogs", json!({ "project_id": "acme-jira:EX", "user_id": mia, "start_date": day(-3), "end_date": day(-3) })).await;
+        assert_ne!(theirs.is_error, Some(true), "{}", text(&theirs));
+        let theirs = theirs.structured_content.expect("project logs");
+        assert_eq!(theirs["total_hours"], 1.5, "{theirs}");
+        assert_eq!(theirs["worklogs"][0]["task_id"], new_id.as_str());
+        assert_eq!(theirs["worklogs"][0]["seconds"], 5400);
+        let later = call_with(&ann, "list_worklogs", json!({ "project_id": "EX", "start_date": day(-2) })).await.structured_content.expect("later");
+        assert_eq!(later["worklogs"].as_array().map(Vec::len), Some(0), "{later}");
+        let someone_else = call_with(&ann, "list_worklogs", json!({ "task_id": new_id, "user_id": "acme-jira:ravi-id" })).await.structured_content.expect("none");
+        assert_eq!(someone_else["total_hours"], 0.0);
+        let user_only = call_with(&ann, "list_worklogs", json!({ "user_id": mia })).await;
+        assert!(user_only.is_error == Some(true) && text(&user_only).contains("project_id"), "{}", text(&user_only));
+        let backwards = call_with(&ann, "list_worklogs", json!({ "project_id": "EX", "start_date": day(1), "end_date": day(-1) })).await;
+        assert!(text(&backwards).contains("after end_date"), "{}", text(&backwards));
+        let elsewhere = call_with(&ann, "list_worklogs", json!({ "task_id": new_id, "project_id": "P1" })).await;
+        assert!(text(&elsewhere).contains("not in project P1"), "{}", text(&elsewhere));
+        // list_users with the reference's project_id: who can be assigned the project's tasks.
+        let members = call_with(&ann, "list_users", json!({ "project_id": "acme-jira:EX" })).await.structured_content.expect("members");
+        assert_eq!(members["users"].as_array().map(Vec::len), Some(2), "{members}");
+        let few = call_with(&ann, "list_users", json!({ "project_id": "P1" })).await.structured_content.expect("few");
+        assert_eq!(few["users"][0]["id"], mia, "{few}");
+        assert_eq!(few["users"].as_array().map(Vec::len), Some(1));
         // Assign to Mia, then unassign: each read back from the tracker itself.
         let assignee_of = |key: &str| fake.issues.lock().unwrap().iter().find(|i| i.key == key).and_then(|i| i.assignee.clone());
         let assigned = call_with(&ann, "assign_task", json!({ "task_id": new_id, "assignee_id": "acme-jira:5b10a2844c20165700ede21g" })).await.structured_content.expect("assign");

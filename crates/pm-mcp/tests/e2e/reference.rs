@@ -516,7 +516,7 @@ fn reference_value(tool: &str, param: &str, conn: &str, jira: &str, epic: &str) 
 }
 
 /// Reference tools some of whose parameters pm-mcp does not take yet (docs/moving-from-reference.md).
-const REFERENCE_GAPS: &[&str] = &["list_users", "list_worklogs"];
+const REFERENCE_GAPS: &[&str] = &[];
 
 #[tokio::test]
 async fn every_reference_tool_takes_the_reference_parameter_names() {

@@ -618,6 +618,47 @@ impl Provider for Jira {
         })
     }
 
+    async fn list_project_members(
+        &self,
+        project: &str,
+        query: &str,
+        page: &PageRequest,
+    ) -> ProviderResult<Page<User>> {
+        let start = cursor::decode_offset(page.cursor.as_deref())?;
+        let project = project.trim();
+        if project.is_empty() {
+            return Err(ProviderError::BadInput("the project id is empty".into()));
+        }
+        let mut q = vec![
+            ("project", project.to_string()),
+            ("startAt", start.to_string()),
+            ("maxResults", page.limit.to_string()),
+        ];
+        // Cloud wants `query` (or `accountId`) present; an empty one matches everyone. Data
+        // Center's `username` is optional here.
+        match (self.edition, query.trim()) {
+            (Edition::Cloud, t) => q.push(("query", t.to_string())),
+            (Edition::DataCenter, "") => {}
+            (Edition::DataCenter, t) => q.push(("username", t.to_string())),
+        }
+        let users: Vec<wire::User> = self
+            .up
+            .get(&self.api("user/assignable/search"), &q)
+            .await
+            .map_err(|e| match e {
+                ProviderError::NotFound { .. } => ProviderError::NotFound {
+                    what: format!("Jira project {project}"),
+                },
+                other => other,
+            })?;
+        let got = users.len() as u64;
+        Ok(Page {
+            items: users.into_iter().map(map::user).collect(),
+            next: (got > 0 && got == u64::from(page.limit))
+                .then(|| cursor::encode_offset(start + got)),
+        })
+    }
+
     async fn get_user(&self, id: &str) -> ProviderResult<User> {
         let name = match self.edition {
             Edition::Cloud => "accountId",

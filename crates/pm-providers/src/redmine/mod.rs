@@ -1165,6 +1165,46 @@ impl Provider for Redmine {
         ))
     }
 
+    async fn list_project_members(
+        &self,
+        project: &str,
+        query: &str,
+        page: &PageRequest,
+    ) -> ProviderResult<Page<User>> {
+        let id = project_ref(project)?;
+        let (offset, limit) = paging(page)?;
+        let res: wire::Memberships = self
+            .up
+            .get(
+                &format!("projects/{id}/memberships.json"),
+                &[("offset", offset.to_string()), ("limit", limit.to_string())],
+            )
+            .await
+            .map_err(|e| project_missing(e, &id))?;
+        let seen = res.memberships.len() as u64;
+        // Groups are skipped: their users are listed as members of their own. Redmine cannot
+        // filter memberships by name, so `query` is matched here, on this page.
+        let needle = query.trim().to_lowercase();
+        let users: Vec<User> = res
+            .memberships
+            .into_iter()
+            .filter_map(|m| m.user)
+            .filter(|u| needle.is_empty() || u.name.to_lowercase().contains(&needle))
+            .map(|u| User {
+                id: u.id.to_string(),
+                name: u.name,
+                email: None,
+                active: true,
+            })
+            .collect();
+        let end = res.offset + seen;
+        Ok(Page {
+            items: users,
+            next: (seen > 0 && res.total_count.is_some_and(|t| end < t))
+                .then(|| cursor::encode_offset(end)),
+        })
+    }
+
     async fn get_user(&self, id: &str) -> ProviderResult<User> {
         let n = user_number(id)?;
         let one: wire::UserOne = self

@@ -33,6 +33,22 @@ pub struct Users {
     pub offset: u64,
 }
 
+/// `GET /projects/:id/memberships.json`: a project's members, users or groups.
+#[derive(Debug, Deserialize)]
+pub struct Memberships {
+    #[serde(default)]
+    pub memberships: Vec<Membership>,
+    pub total_count: Option<u64>,
+    #[serde(default)]
+    pub offset: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Membership {
+    /// Absent where the member is a group (then `group` is set).
+    pub user: Option<Named>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Project {
     pub id: u64,

@@ -97,7 +97,7 @@ pub struct SprintReportArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct VelocityArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
+    /// Project id, e.g. "acme-jira:PROJ".
     pub project_id: String,
     /// How many of the last closed sprints (default 6, at most 20).
     #[serde(default)]
@@ -110,9 +110,9 @@ pub struct VelocityArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct WindowArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
+    /// Project id, e.g. "acme-jira:PROJ".
     pub project_id: String,
-    /// The last `days` days up to today (default 30, at most 365).
+    /// The last `days` days (default 30, at most 365).
     #[serde(default)]
     pub days: Option<u32>,
     #[serde(default)]
@@ -121,13 +121,12 @@ pub struct WindowArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct FlowArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
+    /// Project id, e.g. "acme-jira:PROJ".
     pub project_id: String,
-    /// Only this sprint's items (id, "current", "#42" or name); the window is then the sprint's
-    /// dates up to today unless days is given.
+    /// Only this sprint's items (id, "current", "#42" or name); its dates unless days is given.
     #[serde(default)]
     pub sprint_id: Option<String>,
-    /// The last `days` days up to today (default 30, at most 365).
+    /// The last `days` days (default 30, at most 365).
     #[serde(default)]
     pub days: Option<u32>,
     #[serde(default)]
@@ -414,9 +413,9 @@ impl PmServer {
 
 #[tool_router(router = analytics_router, vis = "pub(crate)")]
 impl PmServer {
-    /// Burndown of a sprint from its history: remaining work per day against the ideal line, the
-    /// scope changes (added, removed, re-estimated after start), and what was assumed. A PNG
-    /// chart too unless chart is false.
+    /// Burndown of a sprint from its history: remaining work per day vs the ideal line, scope
+    /// changes (added, removed, re-estimated after start) and what was assumed. Also a PNG
+    /// unless chart is false.
     #[tool(
         name = "burndown_chart",
         output_schema = schema_for_output::<analytics::Burndown>(),
@@ -444,7 +443,7 @@ impl PmServer {
     }
 
     /// Velocity over the last closed sprints: committed at start vs completed by the end, the
-    /// mean and the trend. A PNG chart too unless chart is false.
+    /// mean and the trend. Also a PNG unless chart is false.
     #[tool(
         name = "velocity_chart",
         output_schema = schema_for_output::<analytics::Velocity>(),
@@ -551,7 +550,7 @@ impl PmServer {
     }
 
     /// Cumulative flow over the last `days` days: items in to do, in progress and done at the end
-    /// of each day, from their status history. A PNG chart too unless chart is false.
+    /// of each day, from their status history. Also a PNG unless chart is false.
     #[tool(
         name = "cfd_chart",
         output_schema = schema_for_output::<analytics::Cfd>(),
@@ -576,7 +575,7 @@ impl PmServer {
     }
 
     /// Cycle time of the items finished in the last `days` days: from first in progress to done,
-    /// with p50/p85/p95 and outliers. A PNG chart too unless chart is false.
+    /// with p50/p85/p95 and outliers. Also a PNG unless chart is false.
     #[tool(
         name = "cycle_time_chart",
         output_schema = schema_for_output::<analytics::CycleTime>(),
@@ -608,7 +607,7 @@ impl PmServer {
     }
 
     /// How work is spread: a sprint's items, or a project's open and recent items, by assignee,
-    /// status, priority or type. A PNG chart too unless chart is false.
+    /// status, priority or type. Also a PNG unless chart is false.
     #[tool(
         name = "work_distribution_chart",
         output_schema = schema_for_output::<analytics::Distribution>(),
@@ -649,7 +648,7 @@ impl PmServer {
     }
 
     /// Created vs resolved per day over the last `days` days, and the open backlog it leaves.
-    /// A PNG chart too unless chart is false.
+    /// Also a PNG unless chart is false.
     #[tool(
         name = "issue_trend_chart",
         output_schema = schema_for_output::<analytics::IssueTrend>(),
@@ -674,9 +673,8 @@ impl PmServer {
         Ok(Charted { value, png })
     }
 
-    /// Demand vs capacity per week and person for the coming weeks: the remaining estimates of
-    /// open items against each person's hours (40 a week unless given). A PNG chart too unless
-    /// chart is false.
+    /// Demand vs capacity per week and person ahead: the remaining estimates of open items
+    /// against each person's hours (40 a week unless given). Also a PNG unless chart is false.
     #[tool(
         name = "capacity_chart",
         output_schema = schema_for_output::<analytics::Capacity>(),

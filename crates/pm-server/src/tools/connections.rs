@@ -46,8 +46,8 @@ pub struct ConfigureArgs {
     /// Redmine's text format, as in its settings: textile (default), markdown or common_mark.
     #[serde(default)]
     pub text_format: Option<String>,
-    /// Short name for the connection, the prefix of its ids (e.g. "acme-jira"; "My JIRA" becomes
-    /// my-jira). Default: the type.
+    /// Short name, the prefix of its ids (e.g. "acme-jira"; "My JIRA" becomes my-jira).
+    /// Default: the type.
     #[serde(default)]
     pub name: Option<String>,
     /// Store the connection even when the test against the tracker fails.

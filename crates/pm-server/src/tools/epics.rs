@@ -13,7 +13,7 @@ use crate::mcp::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListEpicsArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
+    /// Project id, e.g. "acme-jira:PROJ".
     pub project_id: String,
     #[serde(default)]
     pub cursor: Option<String>,

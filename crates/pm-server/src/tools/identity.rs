@@ -222,8 +222,8 @@ impl PmServer {
         }))
     }
 
-    /// The caller's tracker connections (Jira, OpenProject, ClickUp, Redmine): name, type, URL,
-    /// default flag and last check. Never shows credentials.
+    /// Your tracker connections (Jira, OpenProject, ClickUp, Redmine): name, type, URL, default
+    /// flag, last check. Never shows credentials.
     #[tool(
         name = "list_providers",
         annotations(

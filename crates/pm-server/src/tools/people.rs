@@ -16,6 +16,9 @@ pub struct ListUsersArgs {
     /// Part of a name or e-mail.
     #[serde(default)]
     pub query: Option<String>,
+    /// Only this project's members.
+    #[serde(default)]
+    pub project_id: Option<String>,
     #[serde(default)]
     pub provider_id: Option<String>,
     #[serde(default)]
@@ -60,15 +63,45 @@ impl PmServer {
         Parameters(a): Parameters<ListUsersArgs>,
     ) -> Result<Json<UserList>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, a.provider_id.as_deref()).await?;
+        let project = match a.project_id.as_deref().map(str::trim) {
+            Some(raw) if !raw.is_empty() => {
+                Some(QualifiedId::parse(raw).map_err(|e| ToolError(e.0))?)
+            }
+            _ => None,
+        };
+        let given = a
+            .provider_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let named = match (
+            project
+                .as_ref()
+                .and_then(|q| q.connection.as_ref())
+                .map(|c| c.as_str()),
+            given,
+        ) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(ToolError(format!(
+                    "provider_id {b:?} and project_id's connection {a:?} differ; use one"
+                )));
+            }
+            (Some(a), _) => Some(a),
+            (None, b) => b,
+        };
+        let conn = resolve(state, &p, named).await?;
         let provider = state.providers.client(state, &conn).await?;
-        let page = provider
-            .list_users(
-                a.query.as_deref().unwrap_or(""),
-                &PageRequest::new(a.cursor, a.limit),
-            )
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let query = a.query.as_deref().unwrap_or("");
+        let request = PageRequest::new(a.cursor, a.limit);
+        let page = match &project {
+            Some(q) => {
+                provider
+                    .list_project_members(&q.native, query, &request)
+                    .await
+            }
+            None => provider.list_users(query, &request).await,
+        }
+        .map_err(|e| ToolError::provider(&conn.name, &e))?;
         let users = page
             .items
             .into_iter()

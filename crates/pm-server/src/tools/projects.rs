@@ -41,7 +41,7 @@ pub struct SearchProjectsArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct GetProjectArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
+    /// Project id, e.g. "acme-jira:PROJ".
     pub project_id: String,
 }
 

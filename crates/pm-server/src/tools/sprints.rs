@@ -19,7 +19,7 @@ use crate::providers::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListSprintsArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key. Default: every project of the connection.
+    /// Project id, e.g. "acme-jira:PROJ". Default: every project of the connection.
     #[serde(default)]
     pub project_id: Option<String>,
     /// Connection name or id (default: the project id's one, else your default).

@@ -14,7 +14,7 @@ use crate::providers::resolve;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
+    /// Project id, e.g. "acme-jira:PROJ".
     #[serde(default)]
     pub project_id: Option<String>,
     /// Sprint id (e.g. "acme-jira:42").

@@ -8,14 +8,14 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::ToolError;
+use super::{ToolError, scan};
 use crate::auth::Principal;
 use crate::mcp::PmServer;
 use crate::providers::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTaskArgs {
-    /// Project id (e.g. "acme-jira:PROJ") or key.
+    /// Project id, e.g. "acme-jira:PROJ".
     pub project_id: String,
     pub title: String,
     /// Markdown.
@@ -77,6 +77,27 @@ pub struct TaskPageArgs {
     pub limit: Option<u32>,
 }
 
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct ListWorklogsArgs {
+    #[serde(default)]
+    pub task_id: Option<String>,
+    /// Only this user's entries.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// YYYY-MM-DD, inclusive.
+    #[serde(default)]
+    pub start_date: Option<String>,
+    /// YYYY-MM-DD, inclusive.
+    #[serde(default)]
+    pub end_date: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct LogWorkArgs {
     pub task_id: String,
@@ -111,10 +132,55 @@ pub struct WorklogOut {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
+pub struct WorklogItem {
+    #[serde(flatten)]
+    pub worklog: Worklog,
+    pub task_id: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct WorklogsOut {
-    pub worklogs: Vec<Worklog>,
+    pub worklogs: Vec<WorklogItem>,
     pub total_hours: f64,
     pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// How many of a project's tasks `list_worklogs` reads (the most recently changed first).
+pub(crate) const WORKLOG_PROJECT_TASKS: usize = 200;
+
+/// Tracker pages of one task's worklogs read when scanning a project.
+const WORKLOG_PAGES_PER_TASK: usize = 10;
+
+/// Which entries `list_worklogs` keeps: by author and by the day the work was done.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct WorklogFilter {
+    pub user: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl WorklogFilter {
+    fn is_empty(&self) -> bool {
+        self.user.is_none() && self.from.is_none() && self.to.is_none()
+    }
+
+    /// An entry with no author or no day does not match a filter on it.
+    pub(crate) fn keeps(&self, w: &Worklog) -> bool {
+        if let Some(u) = &self.user
+            && w.author.as_ref().is_none_or(|a| &a.id != u)
+        {
+            return false;
+        }
+        if self.from.is_none() && self.to.is_none() {
+            return true;
+        }
+        let Some(day) = w.started_at.map(|t| t.date_naive()) else {
+            return false;
+        };
+        self.from.is_none_or(|f| day >= f) && self.to.is_none_or(|t| day <= t)
+    }
 }
 
 pub(crate) fn date(raw: &str, field: &str) -> Result<NaiveDate, ToolError> {
@@ -262,8 +328,8 @@ impl PmServer {
         Ok(Json(out))
     }
 
-    /// Move a task to a status by name, through the workflow. If no transition leads there, the
-    /// error lists the statuses it can move to.
+    /// Move a task to a status by name, through the workflow; if none leads there, the error
+    /// lists those it can reach.
     #[tool(
         name = "update_task_status",
         annotations(
@@ -375,7 +441,7 @@ impl PmServer {
         }))
     }
 
-    /// Log time spent on a task: hours (e.g. 1.5), the day (YYYY-MM-DD, default today), a comment.
+    /// Log time on a task: hours (e.g. 1.5), day (YYYY-MM-DD, default today), comment.
     #[tool(
         name = "log_work",
         annotations(
@@ -412,7 +478,7 @@ impl PmServer {
         Ok(Json(WorklogOut { worklog }))
     }
 
-    /// Time logged on a task, with the total in hours.
+    /// Time logged on a task or a project, with the total in hours.
     #[tool(
         name = "list_worklogs",
         annotations(
@@ -426,18 +492,272 @@ impl PmServer {
     async fn list_worklogs(
         &self,
         Extension(p): Extension<Principal>,
-        Parameters(a): Parameters<TaskPageArgs>,
+        Parameters(a): Parameters<ListWorklogsArgs>,
     ) -> Result<Json<WorklogsOut>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let page = provider
-            .list_worklogs(&id, &PageRequest::new(a.cursor, a.limit))
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let total_hours = page.items.iter().map(|w| w.seconds).sum::<i64>() as f64 / 3600.0;
+        let given = |raw: &Option<String>| -> Result<Option<QualifiedId>, ToolError> {
+            raw.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(native)
+                .transpose()
+        };
+        let task = given(&a.task_id)?;
+        let project = given(&a.project_id)?;
+        let user = given(&a.user_id)?;
+        let from = a
+            .start_date
+            .as_deref()
+            .map(|d| date(d, "start_date"))
+            .transpose()?;
+        let to = a
+            .end_date
+            .as_deref()
+            .map(|d| date(d, "end_date"))
+            .transpose()?;
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(ToolError(format!(
+                "start_date {f} is after end_date {t}; nothing can match"
+            )));
+        }
+        if task.is_none() && project.is_none() {
+            return Err(ToolError(if user.is_some() {
+                "list_worklogs needs task_id or project_id as well as user_id: a user's time \
+                 across every project is not read; name the project (list_projects) or the task"
+                    .into()
+            } else {
+                "list_worklogs needs task_id or project_id (with user_id, start_date and \
+                 end_date to narrow it)"
+                    .into()
+            }));
+        }
+        let mut connection: Option<pm_core::ConnectionHandle> = None;
+        for id in [&task, &project, &user].into_iter().flatten() {
+            if let Some(c) = &id.connection {
+                match &connection {
+                    Some(existing) if existing != c => {
+                        return Err(ToolError(format!(
+                            "the ids name two connections ({existing} and {c}); use one"
+                        )));
+                    }
+                    _ => connection = Some(c.clone()),
+                }
+            }
+        }
+        let state = self.state();
+        let conn = resolve(state, &p, connection.as_ref().map(|c| c.as_str())).await?;
+        let provider = state.providers.client(state, &conn).await?;
+        let filter = WorklogFilter {
+            user: user.map(|u| u.native),
+            from,
+            to,
+        };
+        let err = |e: pm_core::ProviderError| ToolError::provider(&conn.name, &e);
+        if let Some(task) = task {
+            if let Some(project) = &project {
+                // The task's project may be named by id or by key: compare with both.
+                let t = provider.get_task(&task.native).await.map_err(err)?;
+                let belongs = match t.project_id.as_deref() {
+                    None => false,
+                    Some(id) if id == project.native => true,
+                    Some(id) => {
+                        let pr = provider.get_project(&project.native).await.map_err(err)?;
+                        pr.id == id || pr.key.as_deref() == Some(id)
+                    }
+                };
+                if !belongs {
+                    return Err(ToolError(format!(
+                        "task {} is not in project {}; drop one of task_id and project_id",
+                        task.native, project.native
+                    )));
+                }
+            }
+            let task_ref = QualifiedId::new(&conn.name, task.native.clone()).to_string();
+            let page = if filter.is_empty() {
+                provider
+                    .list_worklogs(&task.native, &PageRequest::new(a.cursor, a.limit))
+                    .await
+                    .map_err(err)?
+            } else {
+                let limit = PageRequest::new(None, a.limit).limit;
+                let fetch = |cursor: Option<String>| {
+                    let provider = provider.clone();
+                    let conn = conn.name.clone();
+                    let id = task.native.clone();
+                    async move {
+                        provider
+                            .list_worklogs(&id, &PageRequest::new(cursor, Some(scan::SCAN_PAGE)))
+                            .await
+                            .map_err(|e| ToolError::provider(&conn, &e))
+                    }
+                };
+                scan::scan(a.cursor.as_deref(), limit, fetch, |w| filter.keeps(w)).await?
+            };
+            let total_hours = hours(page.items.iter());
+            return Ok(Json(WorklogsOut {
+                worklogs: page
+                    .items
+                    .into_iter()
+                    .map(|worklog| WorklogItem {
+                        worklog,
+                        task_id: task_ref.clone(),
+                    })
+                    .collect(),
+                total_hours,
+                next_cursor: page.next,
+                notes: Vec::new(),
+            }));
+        }
+        // A project: its most recently changed tasks, and each one's entries.
+        let Some(project) = project else {
+            return Err(ToolError("project_id is empty".into()));
+        };
+        if a.cursor.as_deref().is_some_and(|c| !c.trim().is_empty()) {
+            return Err(ToolError(
+                "a project's worklogs come in one answer; call again without cursor".into(),
+            ));
+        }
+        let mut notes = Vec::new();
+        let mut tasks = Vec::new();
+        let mut cursor = None;
+        loop {
+            let query = pm_core::TaskQuery {
+                project: Some(project.native.clone()),
+                ..Default::default()
+            };
+            let page = provider
+                .search_tasks(
+                    &query,
+                    &PageRequest::new(cursor, Some(PageRequest::MAX_LIMIT)),
+                )
+                .await
+                .map_err(err)?;
+            tasks.extend(page.items);
+            match page.next {
+                Some(n) if tasks.len() < WORKLOG_PROJECT_TASKS => cursor = Some(n),
+                Some(_) => {
+                    notes.push(format!(
+                        "the project has more than {WORKLOG_PROJECT_TASKS} tasks: only the \
+                         {WORKLOG_PROJECT_TASKS} most recently changed were read; name a task_id \
+                         for an older one"
+                    ));
+                    break;
+                }
+                None => break,
+            }
+        }
+        tasks.truncate(WORKLOG_PROJECT_TASKS);
+        let mut found = Vec::new();
+        for t in &tasks {
+            let mut cursor = None;
+            let mut pages = 0;
+            loop {
+                let page = provider
+                    .list_worklogs(&t.id, &PageRequest::new(cursor, Some(scan::SCAN_PAGE)))
+                    .await
+                    .map_err(err)?;
+                pages += 1;
+                let task_ref = QualifiedId::new(&conn.name, t.id.clone()).to_string();
+                found.extend(
+                    page.items
+                        .into_iter()
+                        .filter(|w| filter.keeps(w))
+                        .map(|worklog| WorklogItem {
+                            worklog,
+                            task_id: task_ref.clone(),
+                        }),
+                );
+                match page.next {
+                    Some(n) if pages < WORKLOG_PAGES_PER_TASK => cursor = Some(n),
+                    Some(_) => {
+                        notes.push(format!(
+                            "task {} has more than {} entries: only the first {} were read",
+                            t.id,
+                            WORKLOG_PAGES_PER_TASK as u32 * scan::SCAN_PAGE,
+                            WORKLOG_PAGES_PER_TASK as u32 * scan::SCAN_PAGE
+                        ));
+                        break;
+                    }
+                    None => break,
+                }
+            }
+        }
+        found.sort_by_key(|w| std::cmp::Reverse(w.worklog.started_at));
+        let total_hours = hours(found.iter().map(|w| &w.worklog));
+        let limit = PageRequest::new(None, a.limit).limit as usize;
+        if found.len() > limit {
+            notes.push(format!(
+                "{} entries match; the {limit} latest are listed (total_hours counts all; \
+                 narrow by date or user, or raise limit)",
+                found.len()
+            ));
+            found.truncate(limit);
+        }
         Ok(Json(WorklogsOut {
-            worklogs: page.items,
+            worklogs: found,
             total_hours,
-            next_cursor: page.next,
+            next_cursor: None,
+            notes,
         }))
+    }
+}
+
+fn hours<'a>(items: impl Iterator<Item = &'a Worklog>) -> f64 {
+    items.map(|w| w.seconds).sum::<i64>() as f64 / 3600.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use pm_core::User;
+
+    fn log(author: Option<&str>, day: Option<(i32, u32, u32)>) -> Worklog {
+        Worklog {
+            id: "1".into(),
+            author: author.map(|a| User {
+                id: a.into(),
+                name: a.into(),
+                email: None,
+                active: true,
+            }),
+            started_at: day.and_then(|(y, m, d)| Utc.with_ymd_and_hms(y, m, d, 23, 30, 0).single()),
+            seconds: 60,
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn worklogs_are_kept_by_author_and_inclusive_days() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd);
+        let f = WorklogFilter {
+            user: Some("mia".into()),
+            from: d(2026, 12, 1),
+            to: d(2026, 12, 3),
+        };
+        assert!(f.keeps(&log(Some("mia"), Some((2026, 12, 1)))));
+        assert!(
+            f.keeps(&log(Some("mia"), Some((2026, 12, 3)))),
+            "end_date is inclusive"
+        );
+        assert!(!f.keeps(&log(Some("mia"), Some((2026, 12, 4)))));
+        assert!(!f.keeps(&log(Some("mia"), Some((2026, 11, 30)))));
+        assert!(!f.keeps(&log(Some("ravi"), Some((2026, 12, 2)))));
+        assert!(
+            !f.keeps(&log(None, Some((2026, 12, 2)))),
+            "no author, no match"
+        );
+        assert!(
+            !f.keeps(&log(Some("mia"), None)),
+            "no day, no match on dates"
+        );
+        let anyone = WorklogFilter {
+            to: d(2026, 12, 3),
+            ..Default::default()
+        };
+        assert!(anyone.keeps(&log(None, Some((2026, 1, 1)))));
+        assert!(WorklogFilter::default().keeps(&log(None, None)));
+        assert!(WorklogFilter::default().is_empty());
     }
 }
