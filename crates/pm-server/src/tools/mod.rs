@@ -915,6 +915,11 @@ mod tests {
             .filter(|t| toolset_of(&t.name).is_some_and(|s| DEFAULT_TOOLSETS.contains(&s)))
             .collect();
         let default = serde_json::to_string(&default).expect("serialise");
+        println!(
+            "tools/list: {} bytes for all tools, {} for the default toolsets",
+            compact.len(),
+            default.len()
+        );
         assert!(
             default.len() + 100 <= DEFAULT_BUDGET_BYTES,
             "tools/list for the default toolsets grew to {} bytes (budget {DEFAULT_BUDGET_BYTES})",
