@@ -157,7 +157,8 @@ fn keep_room(cache: &mut HashMap<ConnectionId, Cached>, max: usize, idle: Durati
     }
 }
 
-/// The caller's connection named by `provider_id` (a handle or a connection id), or their default.
+/// The caller's connection named by `provider_id` (a handle, a connection id, or the external id
+/// an agent backend synced it under), or their default.
 /// Another user's connection answers exactly like one that does not exist.
 pub async fn resolve(
     state: &AppState,
@@ -175,6 +176,8 @@ pub async fn resolve(
             all.iter()
                 .find(|c| Some(&c.name) == handle.as_ref())
                 .or_else(|| all.iter().find(|c| Some(c.id) == id))
+                // An agent backend's own id for a connection it synced (`backend_provider_id`).
+                .or_else(|| all.iter().find(|c| c.external_id.as_deref() == Some(name)))
                 .cloned()
                 .inspect(|c| crate::audit::note_connection(c.id))
                 .ok_or_else(|| {

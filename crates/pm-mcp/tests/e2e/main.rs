@@ -4,6 +4,7 @@ mod harness;
 
 mod admin_api;
 mod analytics;
+mod backend;
 mod auth;
 mod cli;
 mod clickup;

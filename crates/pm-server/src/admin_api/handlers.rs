@@ -157,6 +157,13 @@ pub struct AuditEventOut {
     pub outcome: String,
     pub duration_ms: i64,
     pub error_kind: Option<String>,
+    /// Who made the call or change for another user: a service key's owner acting with
+    /// `X-PM-MCP-Act-As`, or an administrator changing a user's keys or connections; `null` when
+    /// the user acted themselves.
+    pub actor_user_id: Option<String>,
+    /// The user the call or change was made for when someone else made it (then the same as
+    /// `user_id`); `null` when the user acted themselves.
+    pub for_user_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -530,6 +537,11 @@ pub async fn list_audit(
                 outcome: e.outcome.as_str().to_string(),
                 duration_ms: e.duration_ms,
                 error_kind: e.error_kind,
+                for_user_id: e
+                    .actor_user_id
+                    .and(e.user_id)
+                    .map(|u| u.to_string()),
+                actor_user_id: e.actor_user_id.map(|u| u.to_string()),
             })
             .collect(),
     ))
