@@ -270,7 +270,7 @@ async fn a_service_key_acts_for_a_named_user_only_with_the_permission_and_is_aud
         env.ok(&["user", "add", "--email", "system@acme.org", "--admin"]);
         env.add_user("ann@acme.org");
         env.add_user("gone@acme.org");
-        env.ok(&["user", "disable", "gone@acme.org"]);
+        env.ok(&["user", "disable", "--email", "gone@acme.org"]);
         let acting = env.create_key("system@acme.org", "read,act_as");
         let plain = env.create_key("system@acme.org", "read,write");
         let admin = env.create_key("system@acme.org", "admin");
