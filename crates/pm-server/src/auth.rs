@@ -158,7 +158,9 @@ pub enum ActAsError {
         "this key holds no read, write or admin scope to use for the user; create it with e.g. --scopes read,act_as"
     )]
     NoScope,
-    #[error("the user cannot be looked up right now (the database cannot be reached); try again shortly")]
+    #[error(
+        "the user cannot be looked up right now (the database cannot be reached); try again shortly"
+    )]
     Unavailable,
 }
 
@@ -622,7 +624,10 @@ mod tests {
         assert_eq!(acting_scopes(s("read,act_as"), true), Some(s("read")));
         assert_eq!(acting_scopes(s("admin,act_as"), false), Some(s("write")));
         assert_eq!(acting_scopes(s("admin,act_as"), true), Some(s("admin")));
-        assert_eq!(acting_scopes(s("write,act_as,sync"), false), Some(s("write")));
+        assert_eq!(
+            acting_scopes(s("write,act_as,sync"), false),
+            Some(s("write"))
+        );
         assert_eq!(acting_scopes(Scopes::only(Scope::ActAs), true), None);
     }
     use http::HeaderValue;

@@ -64,7 +64,10 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
     // The reference's agent backend and web app: provider sync (the `sync` permission) and the
     // REST helpers, with the same key checks and limits, answering errors with `detail`.
     let backend = Router::new()
-        .route("/providers/sync", post(crate::sync::sync).delete(crate::sync::delete))
+        .route(
+            "/providers/sync",
+            post(crate::sync::sync).delete(crate::sync::delete),
+        )
         .route("/providers/sync/bulk", post(crate::sync::bulk))
         .route("/providers/sync/status", get(crate::sync::status))
         .route(
@@ -505,7 +508,11 @@ async fn acting(
         )),
         Err(e) => {
             tracing::info!(actor_user_id = %actor, reason = ?e, "act-as refused");
-            Err(json_error(StatusCode::FORBIDDEN, "forbidden", &e.to_string()))
+            Err(json_error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &e.to_string(),
+            ))
         }
     }
 }

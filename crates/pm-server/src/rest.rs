@@ -69,7 +69,8 @@ async fn run(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
-    let Ok(bytes) = axum::body::to_bytes(axum::body::Body::new(response.into_body()), 64 << 20).await
+    let Ok(bytes) =
+        axum::body::to_bytes(axum::body::Body::new(response.into_body()), 64 << 20).await
     else {
         return Ran::Refused(detail(
             StatusCode::BAD_GATEWAY,
@@ -84,8 +85,7 @@ async fn run(
             .lines()
             .filter_map(|l| l.strip_prefix("data:"))
             .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .filter(|m| m.get("id").is_some())
-            .last()
+            .rfind(|m| m.get("id").is_some())
     } else {
         serde_json::from_slice(&bytes).ok()
     };
@@ -105,7 +105,9 @@ async fn run(
             .and_then(Value::as_str)
             .unwrap_or("the tool call failed");
         let (status, code) = match code {
-            -32602 if message.starts_with("unknown tool") => (StatusCode::NOT_FOUND, "unknown_tool"),
+            -32602 if message.starts_with("unknown tool") => {
+                (StatusCode::NOT_FOUND, "unknown_tool")
+            }
             -32602 => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_arguments"),
             -32600 => (StatusCode::FORBIDDEN, "forbidden"),
             _ => (StatusCode::BAD_REQUEST, "tool_error"),

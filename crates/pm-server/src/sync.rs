@@ -110,11 +110,7 @@ impl Detail {
     }
 
     fn invalid(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_request",
-            message,
-        )
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
     }
 }
 
@@ -122,7 +118,9 @@ impl IntoResponse for Detail {
     fn into_response(self) -> Response {
         (
             self.status,
-            axum::Json(json!({ "detail": self.message, "error": self.code, "message": self.message })),
+            axum::Json(
+                json!({ "detail": self.message, "error": self.code, "message": self.message }),
+            ),
         )
             .into_response()
     }
@@ -256,7 +254,11 @@ pub async fn sync_one(
         },
     )?;
     let mut given = given;
-    if let Some(k) = p.project_key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty()) {
+    if let Some(k) = p
+        .project_key
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+    {
         given.insert("project_key".into(), k.into());
     }
     let (conn, action) = match existing {
@@ -331,7 +333,11 @@ pub async fn sync_one(
                     r.test.error.as_deref().unwrap_or("unknown error")
                 ),
             ),
-            Err(e) => (true, Some(false), format!("; the connection test failed: {e}")),
+            Err(e) => (
+                true,
+                Some(false),
+                format!("; the connection test failed: {e}"),
+            ),
         }
     } else {
         (false, None, String::new())
@@ -393,7 +399,10 @@ pub async fn bulk(
                     is_active: Some(false),
                     ..ConnectionChange::default()
                 };
-                state.store.update_connection(user, conn.id, &change).await?;
+                state
+                    .store
+                    .update_connection(user, conn.id, &change)
+                    .await?;
                 state.providers.forget(conn.id);
                 deactivated += 1;
             }
@@ -452,7 +461,10 @@ pub async fn delete(
             is_active: Some(false),
             ..ConnectionChange::default()
         };
-        state.store.update_connection(user, conn.id, &change).await?;
+        state
+            .store
+            .update_connection(user, conn.id, &change)
+            .await?;
         state.providers.forget(conn.id);
         state.forget_connections(user);
         "deactivated"
@@ -566,15 +578,21 @@ mod tests {
     #[test]
     fn handles_come_from_display_names_and_stay_unique() {
         assert_eq!(
-            handle_from("My JIRA", ProviderKind::JiraCloud).expect("h").as_str(),
+            handle_from("My JIRA", ProviderKind::JiraCloud)
+                .expect("h")
+                .as_str(),
             "my-jira"
         );
         assert_eq!(
-            handle_from("  Équipe / Projets 2026 ", ProviderKind::OpenProject).expect("h").as_str(),
+            handle_from("  Équipe / Projets 2026 ", ProviderKind::OpenProject)
+                .expect("h")
+                .as_str(),
             "quipe-projets-2026"
         );
         assert_eq!(
-            handle_from("!!!", ProviderKind::ClickUp).expect("h").as_str(),
+            handle_from("!!!", ProviderKind::ClickUp)
+                .expect("h")
+                .as_str(),
             "clickup"
         );
         let long = handle_from(&"x".repeat(100), ProviderKind::Redmine).expect("h");

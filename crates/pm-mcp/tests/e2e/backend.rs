@@ -39,7 +39,8 @@ impl Http {
     }
 
     async fn post(&self, path: &str, key: Option<&str>, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, key, &[], Some(body)).await
+        self.send(reqwest::Method::POST, path, key, &[], Some(body))
+            .await
     }
 
     async fn get(&self, path: &str, key: Option<&str>) -> (u16, Value) {
@@ -254,7 +255,10 @@ async fn provider_sync_keeps_the_backends_ids_for_the_sync_keys_user_only() {
 
 /// A raw stateless `/mcp` call.
 async fn mcp_call(api: &Http, key: &str, headers: &[(&str, &str)], tool: &str) -> Value {
-    let mut all = vec![("Accept", "application/json, text/event-stream"), ("MCP-Protocol-Version", "2025-06-18")];
+    let mut all = vec![
+        ("Accept", "application/json, text/event-stream"),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
     all.extend_from_slice(headers);
     let (status, body) = api
         .send(reqwest::Method::POST, "/mcp", Some(key), &all,
@@ -369,7 +373,10 @@ async fn a_service_key_acts_for_a_named_user_only_with_the_permission_and_is_aud
     .await;
 }
 
-type Events = (futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>, String);
+type Events = (
+    futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    String,
+);
 
 fn sse_events(res: reqwest::Response) -> Events {
     use futures::StreamExt;
@@ -401,6 +408,8 @@ async fn next_event(events: &mut Events) -> (String, String) {
             .expect("an SSE event within 10 s")
             .expect("stream open")
             .expect("chunk");
-        events.1.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        events
+            .1
+            .push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
     }
 }

@@ -4,8 +4,8 @@ mod harness;
 
 mod admin_api;
 mod analytics;
-mod backend;
 mod auth;
+mod backend;
 mod cli;
 mod clickup;
 mod clients;

@@ -537,10 +537,7 @@ pub async fn list_audit(
                 outcome: e.outcome.as_str().to_string(),
                 duration_ms: e.duration_ms,
                 error_kind: e.error_kind,
-                for_user_id: e
-                    .actor_user_id
-                    .and(e.user_id)
-                    .map(|u| u.to_string()),
+                for_user_id: e.actor_user_id.and(e.user_id).map(|u| u.to_string()),
                 actor_user_id: e.actor_user_id.map(|u| u.to_string()),
             })
             .collect(),
