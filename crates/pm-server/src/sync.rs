@@ -79,7 +79,7 @@ pub struct DeleteRequest {
 }
 
 /// The answer to one sync (and to a delete).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SyncAnswer {
     pub success: bool,
     /// `created`, `updated`, `deactivated`, `deleted` or `not_found`.

@@ -264,7 +264,22 @@ async fn applied(state: &AppState) {
 
 // ---- users ----
 
-pub async fn list_users(State(state): St) -> Answer<Vec<UserOut>> {
+pub async fn list_users(
+    State(state): St,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer<Vec<UserOut>> {
+    if let Some(unknown) = q.keys().find(|k| k.as_str() != "email") {
+        return Err(ApiError::invalid(format!(
+            "unknown query parameter {unknown:?}; use email"
+        )));
+    }
+    // One user by e-mail (case-insensitively): a list of one, or empty.
+    if let Some(raw) = q.get("email") {
+        let email = Email::parse(raw.trim())
+            .map_err(|_| ApiError::invalid("email must be an e-mail address"))?;
+        let found = state.store.get_user_by_email(&email).await?;
+        return Ok(axum::Json(found.into_iter().map(UserOut::from).collect()));
+    }
     let users = state.store.list_users().await?;
     Ok(axum::Json(users.into_iter().map(UserOut::from).collect()))
 }
@@ -667,4 +682,249 @@ pub async fn remove_my_connection(
     Ok(axum::Json(
         connections::remove(&state, p.user.id, &conn).await?,
     ))
+}
+
+// ---- connections: changes, and sync by another system's id ----
+
+/// What changes on a connection: each field given replaces the stored one.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnectionIn {
+    /// A new handle (the prefix of the connection's ids; old ids with the old handle stop working).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A free-form name beside the handle; empty clears it.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// A new API token (or key); sealed, never shown again.
+    #[serde(default)]
+    pub api_token: Option<String>,
+    /// Same as api_token.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Changes the sign-in name; needs api_token too.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// Redmine only: textile, markdown or common_mark.
+    #[serde(default)]
+    pub text_format: Option<String>,
+    /// `false` keeps the connection but stops it being used (and being the default).
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// Test a new URL, token or options against the tracker before storing them (default true);
+    /// nothing is stored when the test fails.
+    #[serde(default)]
+    pub test: Option<bool>,
+}
+
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+async fn update_connection_for(
+    state: &AppState,
+    user: UserId,
+    conn: Connection,
+    body: UpdateConnectionIn,
+) -> Answer<ConnectionSummary> {
+    let token = given(&body.api_token).or(given(&body.api_key));
+    let username = given(&body.username);
+    let touches_tracker = given(&body.base_url).is_some()
+        || token.is_some()
+        || username.is_some()
+        || given(&body.organization_id).is_some()
+        || given(&body.workspace_id).is_some()
+        || given(&body.text_format).is_some();
+    if username.is_some() && token.is_none() {
+        return Err(ApiError::invalid(
+            "a new username needs the token that goes with it: send api_token too",
+        ));
+    }
+    // The stored credentials, when only the URL or options change (tested with them).
+    let stored = if touches_tracker && token.is_none() {
+        let sealed = state
+            .store
+            .get_sealed_credentials(user, conn.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("connection"))?;
+        let creds = pm_store::ProviderCredentials::open(&state.keys, &sealed, conn.id, user)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    format!("the stored credentials cannot be opened ({e}); send api_token"),
+                )
+            })?;
+        Some(creds)
+    } else {
+        None
+    };
+    let mut change = pm_store::ConnectionChange {
+        is_active: body.is_active,
+        ..Default::default()
+    };
+    if let Some(name) = given(&body.name) {
+        change.name =
+            Some(pm_core::ConnectionHandle::parse(&name).map_err(|e| ApiError::invalid(e.0))?);
+    }
+    if let Some(d) = &body.display_name {
+        change.display_name = Some(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
+    }
+    if touches_tracker {
+        let current = |key: &str| {
+            conn.config
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let prepared = connections::prepare(
+            state,
+            conn.provider_type,
+            connections::Details {
+                base_url: given(&body.base_url).or(Some(conn.base_url.to_string())),
+                token: token.clone(),
+                username: username
+                    .clone()
+                    .or_else(|| stored.as_ref().and_then(|c| c.username.clone())),
+                organization_id: given(&body.organization_id).or(current("organization_id")),
+                workspace_id: given(&body.workspace_id).or(current("workspace_id")),
+                text_format: given(&body.text_format).or(current("text_format")),
+            },
+        )?;
+        let secret = match (&prepared.token, &stored) {
+            (Some(t), _) => t.clone(),
+            (None, Some(c)) => c.token.clone(),
+            (None, None) => return Err(ApiError::invalid("api_token is required")),
+        };
+        let mut config = conn.config.as_object().cloned().unwrap_or_default();
+        config.extend(prepared.config.clone());
+        if body.test.unwrap_or(true) {
+            let provider = state
+                .providers
+                .build(
+                    prepared.kind,
+                    &prepared.base_url,
+                    prepared.auth_kind,
+                    prepared.username.clone(),
+                    secret.expose(),
+                    &serde_json::Value::Object(config.clone()),
+                )
+                .map_err(|e| ApiError::invalid(e.to_string()))?;
+            let test = connections::run_test(provider.as_ref()).await;
+            if !test.ok {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "connection_test_failed",
+                    format!(
+                        "connection {}: the test failed, so nothing was changed: {}",
+                        conn.name,
+                        test.error.as_deref().unwrap_or("unknown error")
+                    ),
+                ));
+            }
+        }
+        change.base_url = Some(prepared.base_url);
+        change.config = Some(serde_json::Value::Object(config));
+        if prepared.token.is_some() {
+            let creds = pm_store::ProviderCredentials {
+                username: prepared.username,
+                token: secret,
+            };
+            change.credentials = Some((prepared.auth_kind, creds.seal(&state.keys, conn.id, user)));
+        }
+    }
+    let updated = state
+        .store
+        .update_connection(user, conn.id, &change)
+        .await?;
+    state.providers.forget(conn.id);
+    state.forget_connections(user);
+    Ok(axum::Json(summary(updated)))
+}
+
+pub async fn update_user_connection(
+    State(state): St,
+    Path((id, conn)): Path<(String, String)>,
+    Body(body): Body<UpdateConnectionIn>,
+) -> Answer<ConnectionSummary> {
+    let user = user_of(&state, &id).await?;
+    let conn = connection_of(&state, user.id, &conn).await?;
+    update_connection_for(&state, user.id, conn, body).await
+}
+
+pub async fn update_my_connection(
+    State(state): St,
+    Extension(p): Me,
+    Path(conn): Path<String>,
+    Body(body): Body<UpdateConnectionIn>,
+) -> Answer<ConnectionSummary> {
+    need_write(&p)?;
+    let conn = connection_of(&state, p.user.id, &conn).await?;
+    update_connection_for(&state, p.user.id, conn, body).await
+}
+
+/// A connection as another system (an agent backend) knows it, under its own id (the path's
+/// `external_id`); the reference's provider types and names.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalConnectionIn {
+    /// Display name; the handle is made from it (`"My JIRA"` → `my-jira`) when the connection is new.
+    pub name: String,
+    /// jira (Cloud on *.atlassian.net / *.jira.com, else Data Center), jira_cloud,
+    /// jira_data_center, openproject (openproject_v13, openproject_v16), clickup or redmine.
+    pub provider_type: String,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_token: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    #[serde(default)]
+    pub project_key: Option<String>,
+    /// Default true.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// Test it after storing it (the answer says how it went).
+    #[serde(default)]
+    pub test_connection: bool,
+}
+
+pub async fn put_user_connection_by_external_id(
+    State(state): St,
+    Path((id, external_id)): Path<(String, String)>,
+    Body(body): Body<ExternalConnectionIn>,
+) -> Answer<crate::sync::SyncAnswer> {
+    let user = user_of(&state, &id).await?;
+    let provider = crate::sync::SyncProvider {
+        backend_provider_id: external_id,
+        name: body.name,
+        provider_type: body.provider_type,
+        base_url: body.base_url,
+        api_key: body.api_key,
+        api_token: body.api_token,
+        username: body.username,
+        organization_id: body.organization_id,
+        workspace_id: body.workspace_id,
+        project_key: body.project_key,
+        is_active: body.is_active.unwrap_or(true),
+        test_connection: body.test_connection,
+    };
+    crate::sync::sync_one(&state, user.id, provider)
+        .await
+        .map(axum::Json)
+        .map_err(|d| ApiError::new(d.status, d.code, d.message))
 }
