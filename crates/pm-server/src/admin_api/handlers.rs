@@ -206,6 +206,80 @@ pub struct CreateKeyIn {
     pub expires: Option<String>,
 }
 
+// ---- paging ----
+
+/// The response header carrying the cursor of the next page (absent on the last page). List
+/// answers stay JSON arrays, so clients that read the whole list keep working.
+pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+
+/// One page of a list: the items as a JSON array, and the next page's cursor in `X-Next-Cursor`.
+pub struct Paged<T>(pub Vec<T>, pub Option<String>);
+
+impl<T: Serialize> IntoResponse for Paged<T> {
+    fn into_response(self) -> Response {
+        let mut res = axum::Json(self.0).into_response();
+        if let Some(next) = self.1
+            && let Ok(v) = axum::http::HeaderValue::from_str(&next)
+        {
+            res.headers_mut().insert(NEXT_CURSOR_HEADER, v);
+        }
+        res
+    }
+}
+
+/// The largest page.
+const PAGE_MAX: usize = 1000;
+
+fn encode_cursor(offset: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+fn decode_cursor(raw: &str) -> Result<usize, ApiError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| t.strip_prefix("o:")?.parse().ok())
+        .ok_or_else(|| ApiError::invalid("cursor is not one this server gave out"))
+}
+
+/// `?cursor=&limit=` as an offset and a page size (`None`: the rest of the list).
+fn page_request(q: &HashMap<String, String>) -> Result<(usize, Option<usize>), ApiError> {
+    let offset = q
+        .get("cursor")
+        .map(|c| decode_cursor(c))
+        .transpose()?
+        .unwrap_or(0);
+    let limit = match q.get("limit") {
+        None => None,
+        Some(l) => match l.trim().parse::<usize>() {
+            Ok(n) if (1..=PAGE_MAX).contains(&n) => Some(n),
+            _ => return Err(ApiError::invalid(format!("limit must be 1 to {PAGE_MAX}"))),
+        },
+    };
+    Ok((offset, limit))
+}
+
+/// One page of `items` as `q` asks (`?cursor=&limit=`; without them, everything).
+fn page<T>(items: Vec<T>, q: &HashMap<String, String>) -> Result<Paged<T>, ApiError> {
+    let (offset, limit) = page_request(q)?;
+    let total = items.len();
+    let rest = items.into_iter().skip(offset);
+    Ok(match limit {
+        Some(n) => {
+            let list: Vec<T> = rest.take(n).collect();
+            let next = (offset + n < total).then(|| encode_cursor(offset + n));
+            Paged(list, next)
+        }
+        None => Paged(rest.collect(), None),
+    })
+}
+
+type PageAnswer<T> = Result<Paged<T>, ApiError>;
+type Q = Query<HashMap<String, String>>;
+
 // ---- lookups ----
 
 fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
@@ -264,13 +338,13 @@ async fn applied(state: &AppState) {
 
 // ---- users ----
 
-pub async fn list_users(
-    State(state): St,
-    Query(q): Query<HashMap<String, String>>,
-) -> Answer<Vec<UserOut>> {
-    if let Some(unknown) = q.keys().find(|k| k.as_str() != "email") {
+pub async fn list_users(State(state): St, Query(q): Q) -> PageAnswer<UserOut> {
+    if let Some(unknown) = q
+        .keys()
+        .find(|k| !["email", "cursor", "limit"].contains(&k.as_str()))
+    {
         return Err(ApiError::invalid(format!(
-            "unknown query parameter {unknown:?}; use email"
+            "unknown query parameter {unknown:?}; use email, cursor, limit"
         )));
     }
     // One user by e-mail (case-insensitively): a list of one, or empty.
@@ -278,10 +352,10 @@ pub async fn list_users(
         let email = Email::parse(raw.trim())
             .map_err(|_| ApiError::invalid("email must be an e-mail address"))?;
         let found = state.store.get_user_by_email(&email).await?;
-        return Ok(axum::Json(found.into_iter().map(UserOut::from).collect()));
+        return page(found.into_iter().map(UserOut::from).collect(), &q);
     }
     let users = state.store.list_users().await?;
-    Ok(axum::Json(users.into_iter().map(UserOut::from).collect()))
+    page(users.into_iter().map(UserOut::from).collect(), &q)
 }
 
 pub async fn create_user(
@@ -411,8 +485,12 @@ async fn rotate_key_of(state: &AppState, user: &User, raw: &str) -> Result<Respo
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
-pub async fn list_user_keys(State(state): St, Path(id): Path<String>) -> Answer<Vec<KeyOut>> {
-    keys_of(&state, &user_of(&state, &id).await?).await
+pub async fn list_user_keys(
+    State(state): St,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> PageAnswer<KeyOut> {
+    page(keys_of(&state, &user_of(&state, &id).await?).await?.0, &q)
 }
 
 pub async fn create_user_key(
@@ -456,8 +534,14 @@ async fn add_connection_for(
 pub async fn list_user_connections(
     State(state): St,
     Path(id): Path<String>,
-) -> Answer<Vec<ConnectionSummary>> {
-    connections_of(&state, user_of(&state, &id).await?.id).await
+    Query(q): Q,
+) -> PageAnswer<ConnectionSummary> {
+    page(
+        connections_of(&state, user_of(&state, &id).await?.id)
+            .await?
+            .0,
+        &q,
+    )
 }
 
 pub async fn add_user_connection(
@@ -493,16 +577,21 @@ pub async fn remove_user_connection(
 pub async fn list_audit(
     State(state): St,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-) -> Answer<Vec<AuditEventOut>> {
+) -> PageAnswer<AuditEventOut> {
     let Query(q) = query.map_err(|_| ApiError::invalid("the query string cannot be read"))?;
     if let Some(unknown) = q
         .keys()
-        .find(|k| !["user", "tool", "outcome", "since", "limit"].contains(&k.as_str()))
+        .find(|k| !["user", "tool", "outcome", "since", "limit", "cursor"].contains(&k.as_str()))
     {
         return Err(ApiError::invalid(format!(
-            "unknown query parameter {unknown:?}; use user, tool, outcome, since, limit"
+            "unknown query parameter {unknown:?}; use user, tool, outcome, since, limit, cursor"
         )));
     }
+    let offset = q
+        .get("cursor")
+        .map(|c| decode_cursor(c))
+        .transpose()?
+        .unwrap_or(0);
     let user = q
         .get("user")
         .map(|u| u.parse::<UserId>())
@@ -529,19 +618,27 @@ pub async fn list_audit(
             _ => return Err(ApiError::invalid("limit must be 1 to 1000")),
         },
     };
+    // Pages reach back as far as the store lists (10,000 events); narrow with `since` for more.
     let filter = AuditFilter {
         user,
         tool: q.get("tool").cloned(),
         outcome,
         since,
-        limit,
+        limit: i64::try_from(offset)
+            .unwrap_or(i64::MAX)
+            .saturating_add(limit + 1),
     };
     // What this replica has queued is written first, so a change just made is listed.
     state.audit.flush().await;
     let events = state.store.list_audit_events(&filter).await?;
-    Ok(axum::Json(
+    let page_size = usize::try_from(limit).unwrap_or(PAGE_MAX);
+    let more = events.len() > offset + page_size;
+    let next = more.then(|| encode_cursor(offset + page_size));
+    Ok(Paged(
         events
             .into_iter()
+            .skip(offset)
+            .take(page_size)
             .map(|e| AuditEventOut {
                 id: e.id.to_string(),
                 at: e.at,
@@ -556,6 +653,7 @@ pub async fn list_audit(
                 actor_user_id: e.actor_user_id.map(|u| u.to_string()),
             })
             .collect(),
+        next,
     ))
 }
 
@@ -569,8 +667,8 @@ pub async fn get_me(Extension(p): Me) -> Answer<MeOut> {
     }))
 }
 
-pub async fn list_my_keys(State(state): St, Extension(p): Me) -> Answer<Vec<KeyOut>> {
-    keys_of(&state, &p.user).await
+pub async fn list_my_keys(State(state): St, Extension(p): Me, Query(q): Q) -> PageAnswer<KeyOut> {
+    page(keys_of(&state, &p.user).await?.0, &q)
 }
 
 pub async fn create_my_key(
@@ -648,8 +746,9 @@ pub async fn rotate_my_key(
 pub async fn list_my_connections(
     State(state): St,
     Extension(p): Me,
-) -> Answer<Vec<ConnectionSummary>> {
-    connections_of(&state, p.user.id).await
+    Query(q): Q,
+) -> PageAnswer<ConnectionSummary> {
+    page(connections_of(&state, p.user.id).await?.0, &q)
 }
 
 pub async fn add_my_connection(
@@ -927,4 +1026,42 @@ pub async fn put_user_connection_by_external_id(
         .await
         .map(axum::Json)
         .map_err(|d| ApiError::new(d.status, d.code, d.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn pages_follow_their_cursors_to_the_end() {
+        let Paged(all, next) = page((0..5).collect::<Vec<_>>(), &q(&[])).expect("all");
+        assert_eq!((all, next), (vec![0, 1, 2, 3, 4], None));
+        let Paged(first, next) =
+            page((0..5).collect::<Vec<_>>(), &q(&[("limit", "2")])).expect("p1");
+        assert_eq!(first, vec![0, 1]);
+        let cursor = next.expect("more");
+        let Paged(second, next) = page(
+            (0..5).collect::<Vec<_>>(),
+            &q(&[("limit", "2"), ("cursor", &cursor)]),
+        )
+        .expect("p2");
+        assert_eq!(second, vec![2, 3]);
+        let cursor = next.expect("more");
+        let Paged(last, next) = page(
+            (0..5).collect::<Vec<_>>(),
+            &q(&[("limit", "2"), ("cursor", &cursor)]),
+        )
+        .expect("p3");
+        assert_eq!((last, next), (vec![4], None));
+        assert!(page(vec![1], &q(&[("cursor", "bogus")])).is_err());
+        assert!(page(vec![1], &q(&[("limit", "0")])).is_err());
+        assert!(page(vec![1], &q(&[("limit", "1001")])).is_err());
+    }
 }

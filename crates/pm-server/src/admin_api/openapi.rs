@@ -100,12 +100,27 @@ const AUDIT_QUERY: &[(&str, &str)] = &[
         "limit",
         "At most this many events, 1 to 1000 (default 100), newest first.",
     ),
+    CURSOR,
 ];
 
-const USERS_QUERY: &[(&str, &str)] = &[(
-    "email",
-    "Only the user with this e-mail address (case-insensitively): a list of one, or empty.",
-)];
+const CURSOR: (&str, &str) = (
+    "cursor",
+    "The `X-Next-Cursor` header of the previous page: the page after it.",
+);
+const LIMIT: (&str, &str) = (
+    "limit",
+    "At most this many items, 1 to 1000 (default: all); the `X-Next-Cursor` header then names the next page.",
+);
+const PAGED: &[(&str, &str)] = &[CURSOR, LIMIT];
+
+const USERS_QUERY: &[(&str, &str)] = &[
+    (
+        "email",
+        "Only the user with this e-mail address (case-insensitively): a list of one, or empty.",
+    ),
+    CURSOR,
+    LIMIT,
+];
 
 /// Every operation of the admin API.
 pub fn operations() -> Vec<Operation> {
@@ -499,6 +514,13 @@ pub fn operations() -> Vec<Operation> {
         if o.id == "listUsers" {
             o.query = USERS_QUERY;
         }
+        if matches!(
+            o.id,
+            "listUserKeys" | "listUserConnections" | "listMyKeys" | "listMyConnections"
+        ) {
+            o.query = PAGED;
+            o.errors = &[422];
+        }
     }
     all
 }
@@ -562,6 +584,11 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         let (status, description, body) = o.ok;
         let mut ok = json!({ "description": description });
+        if o.query.iter().any(|(name, _)| *name == "cursor") {
+            ok["headers"] = json!({ "X-Next-Cursor": {
+                "description": "The cursor of the next page; absent on the last page.",
+                "schema": { "type": "string" } } });
+        }
         match body {
             Some(f) => {
                 ok["content"] =
