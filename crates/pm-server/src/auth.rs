@@ -17,6 +17,9 @@ use crate::oauth::{TokenError, TokenVerifier, VerifiedToken};
 pub struct Principal {
     pub user: User,
     pub credential: Credential,
+    /// The key's owner when a service key acts for `user` (`X-PM-MCP-Act-As`); `None` when the
+    /// caller acts as themselves.
+    pub actor: Option<User>,
 }
 
 /// What the caller presented.
@@ -136,6 +139,42 @@ impl From<MalformedKey> for AuthError {
     fn from(e: MalformedKey) -> Self {
         AuthError::Malformed(e.to_string())
     }
+}
+
+/// The header a service key names the user it acts for in.
+pub const ACT_AS_HEADER: &str = "x-pm-mcp-act-as";
+
+/// Why a key may not act for the user it named.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActAsError {
+    #[error(
+        "this key may not act for other users: X-PM-MCP-Act-As needs an administrator's API key created with the act_as permission"
+    )]
+    NoPermission,
+    /// Unknown, disabled, malformed: one answer, so nobody learns which users exist.
+    #[error("this key may not act for that user")]
+    Refused,
+    #[error(
+        "this key holds no read, write or admin scope to use for the user; create it with e.g. --scopes read,act_as"
+    )]
+    NoScope,
+    #[error(
+        "the user cannot be looked up right now (the database cannot be reached); try again shortly"
+    )]
+    Unavailable,
+}
+
+/// The scopes a key holding `key` acts with for a user: its broadest nested scope, capped at
+/// `write` for a non-administrator; the explicit permissions (sync, act_as) never carry over.
+/// `None` when the key holds no nested scope at all.
+pub fn acting_scopes(key: Scopes, target_is_admin: bool) -> Option<Scopes> {
+    let broadest = Scope::ALL.into_iter().rev().find(|s| key.holds(*s))?;
+    let cap = if target_is_admin {
+        Scope::Admin
+    } else {
+        Scope::Write
+    };
+    Some(Scopes::only(broadest.min(cap)))
 }
 
 /// The headers a key may come in, in the order they are read.
@@ -403,6 +442,7 @@ impl Authenticator {
         Ok(Principal {
             user: owner.user,
             credential: Credential::Key(owner.key),
+            actor: None,
         })
     }
 
@@ -493,6 +533,53 @@ impl Authenticator {
                 scopes: token.scopes,
                 expires_at: token.expires_at,
             }),
+            actor: None,
+        })
+    }
+
+    /// `principal` acting for the user with e-mail `email` (`X-PM-MCP-Act-As`): only an API key
+    /// holding the explicit `act_as` permission, owned by an administrator, may. The call then
+    /// runs as that user with the key's scope capped at the user's own rights (never more than
+    /// the key, never admin for a non-admin), and names the key's owner as the actor. An unknown,
+    /// disabled or malformed e-mail is refused exactly like a user the key may not act for.
+    pub async fn act_as(&self, principal: Principal, email: &str) -> Result<Principal, ActAsError> {
+        let Credential::Key(key) = &principal.credential else {
+            return Err(ActAsError::NoPermission);
+        };
+        if !key.scopes.holds(Scope::ActAs) || !principal.user.is_admin || principal.actor.is_some()
+        {
+            return Err(ActAsError::NoPermission);
+        }
+        let Ok(email) = Email::parse(email.trim()) else {
+            return Err(ActAsError::Refused);
+        };
+        let target = match self.cache.user(&email) {
+            Some(user) => user,
+            None => {
+                let epoch = self.cache.epoch();
+                match self.store.get_user_by_email(&email).await {
+                    Ok(Some(user)) => {
+                        self.cache.put_user(user.clone(), epoch);
+                        user
+                    }
+                    Ok(None) => return Err(ActAsError::Refused),
+                    Err(e) => {
+                        tracing::error!(error = %e, "user lookup for act-as failed");
+                        return Err(ActAsError::Unavailable);
+                    }
+                }
+            }
+        };
+        if target.is_disabled() {
+            return Err(ActAsError::Refused);
+        }
+        let scopes = acting_scopes(key.scopes, target.is_admin).ok_or(ActAsError::NoScope)?;
+        let mut acting_key = key.clone();
+        acting_key.scopes = scopes;
+        Ok(Principal {
+            user: target,
+            credential: Credential::Key(acting_key),
+            actor: Some(principal.user),
         })
     }
 
@@ -530,6 +617,19 @@ impl Authenticator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn acting_scopes_never_exceed_the_key_or_the_user() {
+        let s = |text: &str| text.parse::<Scopes>().expect("scopes");
+        assert_eq!(acting_scopes(s("read,act_as"), true), Some(s("read")));
+        assert_eq!(acting_scopes(s("admin,act_as"), false), Some(s("write")));
+        assert_eq!(acting_scopes(s("admin,act_as"), true), Some(s("admin")));
+        assert_eq!(
+            acting_scopes(s("write,act_as,sync"), false),
+            Some(s("write"))
+        );
+        assert_eq!(acting_scopes(Scopes::only(Scope::ActAs), true), None);
+    }
     use http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

@@ -37,7 +37,7 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
             .disable_allowed_hosts()
             .disable_allowed_origins()
             .with_max_request_body_bytes(state.http.max_body_bytes)
-            .with_cancellation_token(shutdown);
+            .with_cancellation_token(shutdown.clone());
         let factory_state = state.clone();
         StreamableHttpService::new(
             move || Ok(PmServer::for_http(factory_state.clone())),
@@ -45,6 +45,46 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
             config,
         )
     };
+    // The same handler, stateless, for the REST helpers that run one tool (`/tools/call`).
+    let runner = {
+        let config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .disable_allowed_hosts()
+            .disable_allowed_origins()
+            .with_max_request_body_bytes(state.http.max_body_bytes)
+            .with_cancellation_token(shutdown.child_token());
+        let factory_state = state.clone();
+        crate::rest::ToolRunner(StreamableHttpService::new(
+            move || Ok(PmServer::for_http(factory_state.clone())),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        ))
+    };
+    // The reference's agent backend and web app: provider sync (the `sync` permission) and the
+    // REST helpers, with the same key checks and limits, answering errors with `detail`.
+    let backend = Router::new()
+        .route(
+            "/providers/sync",
+            post(crate::sync::sync).delete(crate::sync::delete),
+        )
+        .route("/providers/sync/bulk", post(crate::sync::bulk))
+        .route("/providers/sync/status", get(crate::sync::status))
+        .route(
+            "/providers/sync/test/{mcp_provider_id}",
+            post(crate::sync::test),
+        )
+        .route("/tools/call", post(crate::rest::call_tool))
+        .route("/users", get(crate::rest::users))
+        .layer(axum::Extension(runner))
+        .layer(DefaultBodyLimit::max(state.http.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), limit_per_key))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard_host_origin,
+        ))
+        .layer(middleware::from_fn(crate::rest::with_detail));
     let protected = Router::new()
         .route_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(
@@ -85,6 +125,8 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
     ));
     Router::new()
         .route("/healthz", get(healthz))
+        // The reference's name for it (its web app calls /health); answers with or without a key.
+        .route("/health", get(healthz))
         .route("/readyz", get(readyz))
         // Public metadata for OAuth clients (RFC 9728): no key, no Host/Origin guard (a browser
         // client on any origin may read it; it holds nothing secret).
@@ -97,6 +139,7 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
             get(resource_metadata).options(metadata_preflight),
         )
         .merge(protected)
+        .merge(backend)
         .merge(docs)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), request_id))
@@ -400,6 +443,15 @@ async fn authenticate(
     match result {
         Ok(principal) => {
             tracing::debug!(user_id = %principal.user.id, key_id = principal.key_id().map(|k| k.to_string()), oauth = principal.token().is_some(), "authenticated");
+            let act_as = req
+                .headers()
+                .get(crate::auth::ACT_AS_HEADER)
+                .map(|v| v.to_str().map(str::to_string).unwrap_or_default());
+            let path = req.uri().path().to_string();
+            let principal = match acting(&state, principal, act_as, &path).await {
+                Ok(p) => p,
+                Err(res) => return closing(res),
+            };
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
@@ -411,6 +463,56 @@ async fn authenticate(
                 state.auth.oauth().map(|v| v.settings())
             };
             closing(unauthorized(&e, oauth))
+        }
+    }
+}
+
+/// The paths a key may act for another user on (`X-PM-MCP-Act-As`): the tool transports and the
+/// REST helpers that run tools. Administration and provider sync always act as the key's owner.
+const ACT_AS_PATHS: [&str; 5] = ["/mcp", "/sse", "/messages", "/tools/call", "/users"];
+
+/// The caller, or the user they act for when the request names one (`X-PM-MCP-Act-As`), or the
+/// refusal (403, and nothing runs).
+async fn acting(
+    state: &AppState,
+    principal: Principal,
+    act_as: Option<String>,
+    path: &str,
+) -> Result<Principal, Response> {
+    let Some(value) = act_as else {
+        return Ok(principal);
+    };
+    let email = value.trim();
+    if email.is_empty() {
+        return Err(json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "X-PM-MCP-Act-As must name a user by e-mail address",
+        ));
+    }
+    if !ACT_AS_PATHS.contains(&path) {
+        return Err(json_error(
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "X-PM-MCP-Act-As is accepted on /mcp, /sse, /messages, /tools/call and /users only",
+        ));
+    }
+    let actor = principal.user.id;
+    match state.auth.act_as(principal, email).await {
+        Ok(p) => {
+            tracing::debug!(user_id = %p.user.id, actor_user_id = %actor, "acting for a user");
+            Ok(p)
+        }
+        Err(crate::auth::ActAsError::Unavailable) => Err(database_unavailable(
+            &crate::auth::ActAsError::Unavailable.to_string(),
+        )),
+        Err(e) => {
+            tracing::info!(actor_user_id = %actor, reason = ?e, "act-as refused");
+            Err(json_error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &e.to_string(),
+            ))
         }
     }
 }

@@ -14,9 +14,11 @@ pub mod mcp;
 pub mod metrics;
 pub mod oauth;
 pub mod providers;
+pub mod rest;
 pub mod sse;
 pub mod state;
 pub mod stdio;
+pub mod sync;
 pub mod tools;
 
 pub use auth::{AuthError, Authenticator, Principal};

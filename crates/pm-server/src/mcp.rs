@@ -32,8 +32,12 @@ enum Identity {
     /// Authenticated by the HTTP layer; the `Principal` rides in the request's extensions.
     Http,
     /// A session bound to this key (stdio, legacy SSE); the key is re-checked on every request, so
-    /// revoking it or disabling the user ends the session's access at once.
-    Key(Arc<str>),
+    /// revoking it or disabling the user ends the session's access at once. With `act_as`, every
+    /// request acts for that user (re-checked each time too).
+    Key {
+        key: Arc<str>,
+        act_as: Option<Arc<str>>,
+    },
 }
 
 #[derive(Clone)]
@@ -54,9 +58,18 @@ impl PmServer {
 
     /// A server for one session whose every request acts as the owner of `key` (stdio, SSE).
     pub fn for_key(state: Arc<AppState>, key: &str) -> Self {
+        Self::for_key_acting(state, key, None)
+    }
+
+    /// A session for `key` acting for the user with e-mail `act_as` (legacy SSE with
+    /// `X-PM-MCP-Act-As`); the permission is checked again on every request.
+    pub fn for_key_acting(state: Arc<AppState>, key: &str, act_as: Option<&str>) -> Self {
         Self {
             state,
-            identity: Identity::Key(Arc::from(key)),
+            identity: Identity::Key {
+                key: Arc::from(key),
+                act_as: act_as.map(Arc::from),
+            },
             tool_router: tools::router(),
         }
     }
@@ -86,13 +99,24 @@ impl PmServer {
                         None,
                     )
                 }),
-            Identity::Key(key) => self.state.auth.authenticate(key).await.map_err(|e| {
-                self.state.metrics.auth_failure(&e);
-                ErrorData::invalid_request(
-                    e.to_string(),
-                    Some(serde_json::json!({ "reason": e.reason() })),
-                )
-            }),
+            Identity::Key { key, act_as } => {
+                let principal = self.state.auth.authenticate(key).await.map_err(|e| {
+                    self.state.metrics.auth_failure(&e);
+                    ErrorData::invalid_request(
+                        e.to_string(),
+                        Some(serde_json::json!({ "reason": e.reason() })),
+                    )
+                })?;
+                match act_as {
+                    None => Ok(principal),
+                    Some(email) => self
+                        .state
+                        .auth
+                        .act_as(principal, email)
+                        .await
+                        .map_err(|e| ErrorData::invalid_request(e.to_string(), None)),
+                }
+            }
         }
     }
 }
@@ -115,6 +139,7 @@ impl PmServer {
         tracing::debug!(
             tool,
             user_id = %principal.user.id,
+            actor_user_id = principal.actor.as_ref().map(|a| a.id.to_string()),
             key_id = principal.key_id().map(|k| k.to_string()),
             outcome = outcome.as_str(),
             error_kind,
@@ -133,7 +158,7 @@ impl PmServer {
             duration_ms: i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX),
             error_kind: error_kind.map(str::to_string),
             request_id: call.request_id.map(str::to_string),
-            actor_user_id: None,
+            actor_user_id: principal.actor.as_ref().map(|a| a.id),
         });
     }
 }

@@ -157,9 +157,10 @@ fn keep_room(cache: &mut HashMap<ConnectionId, Cached>, max: usize, idle: Durati
     }
 }
 
-/// The caller's active connection named by `provider_id` (a handle or a connection id), or their
-/// default. Another user's connection answers exactly like one that does not exist; an inactive
-/// one (`is_active = false`) is never used: naming it, or having it as the default, is refused.
+/// The caller's active connection named by `provider_id` (a handle, a connection id, or the
+/// external id an agent backend synced it under), or their default. Another user's connection
+/// answers exactly like one that does not exist; an inactive one (`is_active = false`) is never
+/// used: naming it, or having it as the default, is refused.
 pub async fn resolve(
     state: &AppState,
     principal: &Principal,
@@ -208,6 +209,8 @@ pub async fn resolve_any(
             all.iter()
                 .find(|c| Some(&c.name) == handle.as_ref())
                 .or_else(|| all.iter().find(|c| Some(c.id) == id))
+                // An agent backend's own id for a connection it synced (`backend_provider_id`).
+                .or_else(|| all.iter().find(|c| c.external_id.as_deref() == Some(name)))
                 .cloned()
                 .inspect(|c| crate::audit::note_connection(c.id))
                 .ok_or_else(|| {

@@ -33,7 +33,17 @@ const QUEUE: usize = 64;
 
 struct Session {
     key: Holder,
+    /// The user the session acts as: the key's owner, or the user named by `X-PM-MCP-Act-As`.
+    user: pm_core::UserId,
     inbound: mpsc::Sender<ClientJsonRpcMessage>,
+}
+
+/// Why a message cannot be handed to a session.
+enum Refused {
+    /// No such session, or another key's (answered alike).
+    Unknown,
+    /// The key's session, but opened for another user (`X-PM-MCP-Act-As` differs).
+    OtherUser,
 }
 
 /// The open SSE sessions of this process.
@@ -57,12 +67,22 @@ impl SseSessions {
         Ok(())
     }
 
-    /// The inbound queue of `id`, if it is open and belongs to `key`.
-    fn inbound(&self, id: &str, key: Holder) -> Option<mpsc::Sender<ClientJsonRpcMessage>> {
-        let map = self.sessions.lock().ok()?;
-        map.get(id)
+    /// The inbound queue of `id`, if it is open, belongs to `key` and acts as `user`.
+    fn inbound(
+        &self,
+        id: &str,
+        key: Holder,
+        user: pm_core::UserId,
+    ) -> Result<mpsc::Sender<ClientJsonRpcMessage>, Refused> {
+        let map = self.sessions.lock().map_err(|_| Refused::Unknown)?;
+        let session = map
+            .get(id)
             .filter(|s| s.key == key)
-            .map(|s| s.inbound.clone())
+            .ok_or(Refused::Unknown)?;
+        if session.user != user {
+            return Err(Refused::OtherUser);
+        }
+        Ok(session.inbound.clone())
     }
 
     fn remove(&self, id: &str) {
@@ -111,6 +131,14 @@ pub async fn open(
     let Ok(raw_key) = key_from_headers(&headers) else {
         return error(StatusCode::UNAUTHORIZED, "unauthorized", "no API key");
     };
+    // The auth layer checked X-PM-MCP-Act-As (when sent); the session acts for that user, and
+    // checks the permission again on every request.
+    let act_as = headers
+        .get(crate::auth::ACT_AS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .filter(|_| principal.actor.is_some());
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (in_tx, in_rx) = mpsc::channel::<ClientJsonRpcMessage>(QUEUE);
     let (out_tx, out_rx) = mpsc::channel(QUEUE);
@@ -118,12 +146,13 @@ pub async fn open(
         &id,
         Session {
             key: principal.holder(),
+            user: principal.user.id,
             inbound: in_tx,
         },
     ) {
         return error(StatusCode::TOO_MANY_REQUESTS, "too_many_sessions", why);
     }
-    let server = PmServer::for_key(state.clone(), &raw_key);
+    let server = PmServer::for_key_acting(state.clone(), &raw_key, act_as);
     let session = id.clone();
     tokio::spawn(async move {
         match server.serve((out_tx, in_rx)).await {
@@ -167,12 +196,22 @@ pub async fn post(
         );
     };
     // Another key's session answers exactly like one that does not exist.
-    let Some(mut inbound) = state.sse.inbound(id, principal.holder()) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "unknown_session",
-            "no such SSE session; open a new one with GET /sse",
-        );
+    let mut inbound = match state.sse.inbound(id, principal.holder(), principal.user.id) {
+        Ok(inbound) => inbound,
+        Err(Refused::Unknown) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "unknown_session",
+                "no such SSE session; open a new one with GET /sse",
+            );
+        }
+        Err(Refused::OtherUser) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this SSE session acts for another user: send the same X-PM-MCP-Act-As header as on GET /sse",
+            );
+        }
     };
     let message: ClientJsonRpcMessage = match serde_json::from_slice::<serde_json::Value>(&body) {
         Err(e) => return crate::http::parse_error(&e),

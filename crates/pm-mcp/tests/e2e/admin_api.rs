@@ -216,6 +216,28 @@ async fn the_admin_api_does_what_its_openapi_document_says() {
         assert_eq!((s, b["error"].as_str()), (400, Some("malformed_request")));
         let (s, users) = api.call(r, "get", "/admin/v1/users", &[], "", None).await;
         assert_eq!((s, users.as_array().map(Vec::len)), (200, Some(3)));
+        // Cursor paging: the answer stays an array; X-Next-Cursor names the next page.
+        let mut paged = Vec::new();
+        let mut query = "?limit=2".to_string();
+        loop {
+            let res = api.http.get(format!("{}/admin/v1/users{query}", api.base)).bearer_auth(&root).send().await.expect("send");
+            let next = res.headers().get("x-next-cursor").and_then(|v| v.to_str().ok()).map(str::to_string);
+            let (s, page) = api.call(r, "get", "/admin/v1/users", &[], &query, None).await;
+            assert_eq!(s, 200);
+            paged.extend(page.as_array().expect("array").iter().filter_map(|u| u["id"].as_str().map(str::to_string)));
+            match next {
+                Some(cursor) => query = format!("?limit=2&cursor={cursor}"),
+                None => break,
+            }
+        }
+        let all_ids: Vec<String> = users.as_array().expect("users").iter().filter_map(|u| u["id"].as_str().map(str::to_string)).collect();
+        assert_eq!(paged, all_ids);
+        let (s, _) = api.call(r, "get", "/admin/v1/users", &[], "?cursor=bogus", None).await;
+        assert_eq!(s, 422);
+        let (s, _) = api.call(r, "get", "/admin/v1/users", &[], "?limit=0", None).await;
+        assert_eq!(s, 422);
+        let (s, one) = api.call(r, "get", "/admin/v1/audit", &[], "?limit=1", None).await;
+        assert_eq!((s, one.as_array().map(Vec::len)), (200, Some(1)));
         let root_id = users
             .as_array()
             .expect("users")
@@ -609,6 +631,137 @@ async fn the_admin_api_does_what_its_openapi_document_says() {
             )
             .await;
         assert_eq!(s, 200);
+        // Changing a connection: renamed and deactivated without a test; a wrong token is
+        // tested and refused (nothing changes); the right one is stored.
+        let (s, changed) = api
+            .call(
+                r,
+                "patch",
+                "/admin/v1/users/{id}/connections/{conn}",
+                &[&ann_id, &second_id],
+                "",
+                Some(json!({ "display_name": "Second Jira", "is_active": false, "test": false })),
+            )
+            .await;
+        assert_eq!((s, &changed["is_active"]), (200, &json!(false)), "{changed}");
+        let (s, refused) = api
+            .call(
+                r,
+                "patch",
+                "/admin/v1/users/{id}/connections/{conn}",
+                &[&ann_id, "second"],
+                "",
+                Some(json!({ "api_token": "wrong", "username": "mia@example.com" })),
+            )
+            .await;
+        assert_eq!((s, &refused["error"]), (422, &json!("connection_test_failed")), "{refused}");
+        let (s, changed) = api
+            .call(
+                r,
+                "patch",
+                "/admin/v1/users/{id}/connections/{conn}",
+                &[&ann_id, "second"],
+                "",
+                Some(json!({ "api_token": TOKEN, "username": "mia@example.com", "is_active": true })),
+            )
+            .await;
+        assert_eq!((s, &changed["is_active"]), (200, &json!(true)), "{changed}");
+        assert!(!changed.to_string().contains(TOKEN));
+        let (s, _) = api
+            .call(
+                r,
+                "patch",
+                "/admin/v1/users/{id}/connections/{conn}",
+                &[&ann_id, "second"],
+                "",
+                Some(json!({ "username": "mia@example.com" })),
+            )
+            .await;
+        assert_eq!(s, 422, "a new username needs its token");
+        let (s, _) = api
+            .call(
+                a,
+                "patch",
+                "/admin/v1/me/connections/{conn}",
+                &["acme-jira"],
+                "",
+                Some(json!({ "display_name": "Ann's Jira", "test": false })),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let (s, _) = api
+            .call(
+                a,
+                "patch",
+                "/admin/v1/me/connections/{conn}",
+                &["nope-jira"],
+                "",
+                Some(json!({ "is_active": true })),
+            )
+            .await;
+        assert_eq!(s, 404);
+        // Create or update by another system's id: the second call updates the same connection.
+        let external = json!({ "name": "Backend Jira", "provider_type": "jira_cloud", "base_url": jira,
+                               "username": "mia@example.com", "api_token": TOKEN, "test_connection": true });
+        let (s, put) = api
+            .call(
+                r,
+                "put",
+                "/admin/v1/users/{id}/connections/by-external-id/{external_id}",
+                &[&ann_id, "bp-42"],
+                "",
+                Some(external.clone()),
+            )
+            .await;
+        assert_eq!((s, &put["action"], &put["connection_healthy"]), (200, &json!("created"), &json!(true)), "{put}");
+        let (s, again) = api
+            .call(
+                r,
+                "put",
+                "/admin/v1/users/{id}/connections/by-external-id/{external_id}",
+                &[&ann_id, "bp-42"],
+                "",
+                Some(external),
+            )
+            .await;
+        assert_eq!((s, &again["action"], &again["mcp_provider_id"]), (200, &json!("updated"), &put["mcp_provider_id"]));
+        let (s, _) = api
+            .call(
+                r,
+                "put",
+                "/admin/v1/users/{id}/connections/by-external-id/{external_id}",
+                &[&ann_id, "bp-43"],
+                "",
+                Some(json!({ "name": "x", "provider_type": "trello" })),
+            )
+            .await;
+        assert_eq!(s, 422);
+        let (s, _) = api
+            .call(
+                r,
+                "delete",
+                "/admin/v1/users/{id}/connections/{conn}",
+                &[&ann_id, "backend-jira"],
+                "",
+                None,
+            )
+            .await;
+        assert_eq!(s, 200);
+        // A user by e-mail (case-insensitively).
+        let (s, found) = api
+            .call(r, "get", "/admin/v1/users", &[], "?email=ANN@acme.org", None)
+            .await;
+        assert_eq!(s, 200);
+        let found_ids: Vec<&str> = found.as_array().expect("list").iter().filter_map(|u| u["id"].as_str()).collect();
+        assert_eq!(found_ids, [ann_id.as_str()], "{found}");
+        let (s, none) = api
+            .call(r, "get", "/admin/v1/users", &[], "?email=nobody@example.com", None)
+            .await;
+        assert_eq!((s, none), (200, json!([])));
+        let (s, _) = api
+            .call(r, "get", "/admin/v1/users", &[], "?email=not-an-address", None)
+            .await;
+        assert_eq!(s, 422);
         let (s, removed) = api
             .call(
                 r,
@@ -648,16 +801,20 @@ async fn the_admin_api_does_what_its_openapi_document_says() {
 
         // The audit trail holds every change, and none of the secrets.
         let (s, events) = api
-            .call(
-                r,
-                "get",
-                "/admin/v1/audit",
-                &[],
-                &format!("?user={root_id}&limit=1000"),
-                None,
-            )
+            .call(r, "get", "/admin/v1/audit", &[], "?limit=1000", None)
             .await;
         assert_eq!(s, 200);
+        // A change for another user names them, with the administrator as the actor.
+        for e in events.as_array().expect("events") {
+            if e["outcome"] == "ok" && (e["tool"] == "admin.addUserConnection" || e["tool"] == "admin.updateUserConnection") {
+                assert_eq!(e["user_id"], ann_id.as_str(), "{e}");
+                assert_eq!(e["for_user_id"], ann_id.as_str(), "{e}");
+                assert_eq!(e["actor_user_id"], root_id.as_str(), "{e}");
+            }
+            if e["tool"] == "admin.updateMyConnection" {
+                assert!(e["actor_user_id"].is_null(), "{e}");
+            }
+        }
         let tools: Vec<&str> = events
             .as_array()
             .expect("events")
@@ -671,6 +828,9 @@ async fn the_admin_api_does_what_its_openapi_document_says() {
             "admin.rotateUserKey",
             "admin.addUserConnection",
             "admin.removeUserConnection",
+            "admin.updateUserConnection",
+            "admin.updateMyConnection",
+            "admin.putUserConnectionByExternalId",
         ] {
             assert!(tools.contains(&t), "{t} not audited: {tools:?}");
         }
@@ -753,7 +913,7 @@ async fn the_admin_api_does_what_its_openapi_document_says() {
             missing.is_empty(),
             "operations never exercised: {missing:?}"
         );
-        assert_eq!(count, 24);
+        assert_eq!(count, 27);
         let logs = server.stop().await;
         assert!(
             !logs.contains(TOKEN) && !logs.contains(&ann_key[13..]),

@@ -5,6 +5,7 @@ mod harness;
 mod admin_api;
 mod analytics;
 mod auth;
+mod backend;
 mod cli;
 mod clickup;
 mod clients;

@@ -157,6 +157,13 @@ pub struct AuditEventOut {
     pub outcome: String,
     pub duration_ms: i64,
     pub error_kind: Option<String>,
+    /// Who made the call or change for another user: a service key's owner acting with
+    /// `X-PM-MCP-Act-As`, or an administrator changing a user's keys or connections; `null` when
+    /// the user acted themselves.
+    pub actor_user_id: Option<String>,
+    /// The user the call or change was made for when someone else made it (then the same as
+    /// `user_id`); `null` when the user acted themselves.
+    pub for_user_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -198,6 +205,80 @@ pub struct CreateKeyIn {
     #[serde(default)]
     pub expires: Option<String>,
 }
+
+// ---- paging ----
+
+/// The response header carrying the cursor of the next page (absent on the last page). List
+/// answers stay JSON arrays, so clients that read the whole list keep working.
+pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+
+/// One page of a list: the items as a JSON array, and the next page's cursor in `X-Next-Cursor`.
+pub struct Paged<T>(pub Vec<T>, pub Option<String>);
+
+impl<T: Serialize> IntoResponse for Paged<T> {
+    fn into_response(self) -> Response {
+        let mut res = axum::Json(self.0).into_response();
+        if let Some(next) = self.1
+            && let Ok(v) = axum::http::HeaderValue::from_str(&next)
+        {
+            res.headers_mut().insert(NEXT_CURSOR_HEADER, v);
+        }
+        res
+    }
+}
+
+/// The largest page.
+const PAGE_MAX: usize = 1000;
+
+fn encode_cursor(offset: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+fn decode_cursor(raw: &str) -> Result<usize, ApiError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| t.strip_prefix("o:")?.parse().ok())
+        .ok_or_else(|| ApiError::invalid("cursor is not one this server gave out"))
+}
+
+/// `?cursor=&limit=` as an offset and a page size (`None`: the rest of the list).
+fn page_request(q: &HashMap<String, String>) -> Result<(usize, Option<usize>), ApiError> {
+    let offset = q
+        .get("cursor")
+        .map(|c| decode_cursor(c))
+        .transpose()?
+        .unwrap_or(0);
+    let limit = match q.get("limit") {
+        None => None,
+        Some(l) => match l.trim().parse::<usize>() {
+            Ok(n) if (1..=PAGE_MAX).contains(&n) => Some(n),
+            _ => return Err(ApiError::invalid(format!("limit must be 1 to {PAGE_MAX}"))),
+        },
+    };
+    Ok((offset, limit))
+}
+
+/// One page of `items` as `q` asks (`?cursor=&limit=`; without them, everything).
+fn page<T>(items: Vec<T>, q: &HashMap<String, String>) -> Result<Paged<T>, ApiError> {
+    let (offset, limit) = page_request(q)?;
+    let total = items.len();
+    let rest = items.into_iter().skip(offset);
+    Ok(match limit {
+        Some(n) => {
+            let list: Vec<T> = rest.take(n).collect();
+            let next = (offset + n < total).then(|| encode_cursor(offset + n));
+            Paged(list, next)
+        }
+        None => Paged(rest.collect(), None),
+    })
+}
+
+type PageAnswer<T> = Result<Paged<T>, ApiError>;
+type Q = Query<HashMap<String, String>>;
 
 // ---- lookups ----
 
@@ -257,9 +338,24 @@ async fn applied(state: &AppState) {
 
 // ---- users ----
 
-pub async fn list_users(State(state): St) -> Answer<Vec<UserOut>> {
+pub async fn list_users(State(state): St, Query(q): Q) -> PageAnswer<UserOut> {
+    if let Some(unknown) = q
+        .keys()
+        .find(|k| !["email", "cursor", "limit"].contains(&k.as_str()))
+    {
+        return Err(ApiError::invalid(format!(
+            "unknown query parameter {unknown:?}; use email, cursor, limit"
+        )));
+    }
+    // One user by e-mail (case-insensitively): a list of one, or empty.
+    if let Some(raw) = q.get("email") {
+        let email = Email::parse(raw.trim())
+            .map_err(|_| ApiError::invalid("email must be an e-mail address"))?;
+        let found = state.store.get_user_by_email(&email).await?;
+        return page(found.into_iter().map(UserOut::from).collect(), &q);
+    }
     let users = state.store.list_users().await?;
-    Ok(axum::Json(users.into_iter().map(UserOut::from).collect()))
+    page(users.into_iter().map(UserOut::from).collect(), &q)
 }
 
 pub async fn create_user(
@@ -389,8 +485,12 @@ async fn rotate_key_of(state: &AppState, user: &User, raw: &str) -> Result<Respo
     Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
-pub async fn list_user_keys(State(state): St, Path(id): Path<String>) -> Answer<Vec<KeyOut>> {
-    keys_of(&state, &user_of(&state, &id).await?).await
+pub async fn list_user_keys(
+    State(state): St,
+    Path(id): Path<String>,
+    Query(q): Q,
+) -> PageAnswer<KeyOut> {
+    page(keys_of(&state, &user_of(&state, &id).await?).await?.0, &q)
 }
 
 pub async fn create_user_key(
@@ -434,8 +534,14 @@ async fn add_connection_for(
 pub async fn list_user_connections(
     State(state): St,
     Path(id): Path<String>,
-) -> Answer<Vec<ConnectionSummary>> {
-    connections_of(&state, user_of(&state, &id).await?.id).await
+    Query(q): Q,
+) -> PageAnswer<ConnectionSummary> {
+    page(
+        connections_of(&state, user_of(&state, &id).await?.id)
+            .await?
+            .0,
+        &q,
+    )
 }
 
 pub async fn add_user_connection(
@@ -471,16 +577,21 @@ pub async fn remove_user_connection(
 pub async fn list_audit(
     State(state): St,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-) -> Answer<Vec<AuditEventOut>> {
+) -> PageAnswer<AuditEventOut> {
     let Query(q) = query.map_err(|_| ApiError::invalid("the query string cannot be read"))?;
     if let Some(unknown) = q
         .keys()
-        .find(|k| !["user", "tool", "outcome", "since", "limit"].contains(&k.as_str()))
+        .find(|k| !["user", "tool", "outcome", "since", "limit", "cursor"].contains(&k.as_str()))
     {
         return Err(ApiError::invalid(format!(
-            "unknown query parameter {unknown:?}; use user, tool, outcome, since, limit"
+            "unknown query parameter {unknown:?}; use user, tool, outcome, since, limit, cursor"
         )));
     }
+    let offset = q
+        .get("cursor")
+        .map(|c| decode_cursor(c))
+        .transpose()?
+        .unwrap_or(0);
     let user = q
         .get("user")
         .map(|u| u.parse::<UserId>())
@@ -507,19 +618,27 @@ pub async fn list_audit(
             _ => return Err(ApiError::invalid("limit must be 1 to 1000")),
         },
     };
+    // Pages reach back as far as the store lists (10,000 events); narrow with `since` for more.
     let filter = AuditFilter {
         user,
         tool: q.get("tool").cloned(),
         outcome,
         since,
-        limit,
+        limit: i64::try_from(offset)
+            .unwrap_or(i64::MAX)
+            .saturating_add(limit + 1),
     };
     // What this replica has queued is written first, so a change just made is listed.
     state.audit.flush().await;
     let events = state.store.list_audit_events(&filter).await?;
-    Ok(axum::Json(
+    let page_size = usize::try_from(limit).unwrap_or(PAGE_MAX);
+    let more = events.len() > offset + page_size;
+    let next = more.then(|| encode_cursor(offset + page_size));
+    Ok(Paged(
         events
             .into_iter()
+            .skip(offset)
+            .take(page_size)
             .map(|e| AuditEventOut {
                 id: e.id.to_string(),
                 at: e.at,
@@ -530,8 +649,11 @@ pub async fn list_audit(
                 outcome: e.outcome.as_str().to_string(),
                 duration_ms: e.duration_ms,
                 error_kind: e.error_kind,
+                for_user_id: e.actor_user_id.and(e.user_id).map(|u| u.to_string()),
+                actor_user_id: e.actor_user_id.map(|u| u.to_string()),
             })
             .collect(),
+        next,
     ))
 }
 
@@ -545,8 +667,8 @@ pub async fn get_me(Extension(p): Me) -> Answer<MeOut> {
     }))
 }
 
-pub async fn list_my_keys(State(state): St, Extension(p): Me) -> Answer<Vec<KeyOut>> {
-    keys_of(&state, &p.user).await
+pub async fn list_my_keys(State(state): St, Extension(p): Me, Query(q): Q) -> PageAnswer<KeyOut> {
+    page(keys_of(&state, &p.user).await?.0, &q)
 }
 
 pub async fn create_my_key(
@@ -624,8 +746,9 @@ pub async fn rotate_my_key(
 pub async fn list_my_connections(
     State(state): St,
     Extension(p): Me,
-) -> Answer<Vec<ConnectionSummary>> {
-    connections_of(&state, p.user.id).await
+    Query(q): Q,
+) -> PageAnswer<ConnectionSummary> {
+    page(connections_of(&state, p.user.id).await?.0, &q)
 }
 
 pub async fn add_my_connection(
@@ -658,4 +781,287 @@ pub async fn remove_my_connection(
     Ok(axum::Json(
         connections::remove(&state, p.user.id, &conn).await?,
     ))
+}
+
+// ---- connections: changes, and sync by another system's id ----
+
+/// What changes on a connection: each field given replaces the stored one.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnectionIn {
+    /// A new handle (the prefix of the connection's ids; old ids with the old handle stop working).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A free-form name beside the handle; empty clears it.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// A new API token (or key); sealed, never shown again.
+    #[serde(default)]
+    pub api_token: Option<String>,
+    /// Same as api_token.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Changes the sign-in name; needs api_token too.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// Redmine only: textile, markdown or common_mark.
+    #[serde(default)]
+    pub text_format: Option<String>,
+    /// `false` keeps the connection but stops it being used (and being the default).
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// Test a new URL, token or options against the tracker before storing them (default true);
+    /// nothing is stored when the test fails.
+    #[serde(default)]
+    pub test: Option<bool>,
+}
+
+fn given(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+async fn update_connection_for(
+    state: &AppState,
+    user: UserId,
+    conn: Connection,
+    body: UpdateConnectionIn,
+) -> Answer<ConnectionSummary> {
+    let token = given(&body.api_token).or(given(&body.api_key));
+    let username = given(&body.username);
+    let touches_tracker = given(&body.base_url).is_some()
+        || token.is_some()
+        || username.is_some()
+        || given(&body.organization_id).is_some()
+        || given(&body.workspace_id).is_some()
+        || given(&body.text_format).is_some();
+    if username.is_some() && token.is_none() {
+        return Err(ApiError::invalid(
+            "a new username needs the token that goes with it: send api_token too",
+        ));
+    }
+    // The stored credentials, when only the URL or options change (tested with them).
+    let stored = if touches_tracker && token.is_none() {
+        let sealed = state
+            .store
+            .get_sealed_credentials(user, conn.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("connection"))?;
+        let creds = pm_store::ProviderCredentials::open(&state.keys, &sealed, conn.id, user)
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    format!("the stored credentials cannot be opened ({e}); send api_token"),
+                )
+            })?;
+        Some(creds)
+    } else {
+        None
+    };
+    let mut change = pm_store::ConnectionChange {
+        is_active: body.is_active,
+        ..Default::default()
+    };
+    if let Some(name) = given(&body.name) {
+        change.name =
+            Some(pm_core::ConnectionHandle::parse(&name).map_err(|e| ApiError::invalid(e.0))?);
+    }
+    if let Some(d) = &body.display_name {
+        change.display_name = Some(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
+    }
+    if touches_tracker {
+        let current = |key: &str| {
+            conn.config
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let prepared = connections::prepare(
+            state,
+            conn.provider_type,
+            connections::Details {
+                base_url: given(&body.base_url).or(Some(conn.base_url.to_string())),
+                token: token.clone(),
+                username: username
+                    .clone()
+                    .or_else(|| stored.as_ref().and_then(|c| c.username.clone())),
+                organization_id: given(&body.organization_id).or(current("organization_id")),
+                workspace_id: given(&body.workspace_id).or(current("workspace_id")),
+                text_format: given(&body.text_format).or(current("text_format")),
+            },
+        )?;
+        let secret = match (&prepared.token, &stored) {
+            (Some(t), _) => t.clone(),
+            (None, Some(c)) => c.token.clone(),
+            (None, None) => return Err(ApiError::invalid("api_token is required")),
+        };
+        let mut config = conn.config.as_object().cloned().unwrap_or_default();
+        config.extend(prepared.config.clone());
+        if body.test.unwrap_or(true) {
+            let provider = state
+                .providers
+                .build(
+                    prepared.kind,
+                    &prepared.base_url,
+                    prepared.auth_kind,
+                    prepared.username.clone(),
+                    secret.expose(),
+                    &serde_json::Value::Object(config.clone()),
+                )
+                .map_err(|e| ApiError::invalid(e.to_string()))?;
+            let test = connections::run_test(provider.as_ref()).await;
+            if !test.ok {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "connection_test_failed",
+                    format!(
+                        "connection {}: the test failed, so nothing was changed: {}",
+                        conn.name,
+                        test.error.as_deref().unwrap_or("unknown error")
+                    ),
+                ));
+            }
+        }
+        change.base_url = Some(prepared.base_url);
+        change.config = Some(serde_json::Value::Object(config));
+        if prepared.token.is_some() {
+            let creds = pm_store::ProviderCredentials {
+                username: prepared.username,
+                token: secret,
+            };
+            change.credentials = Some((prepared.auth_kind, creds.seal(&state.keys, conn.id, user)));
+        }
+    }
+    let updated = state
+        .store
+        .update_connection(user, conn.id, &change)
+        .await?;
+    state.providers.forget(conn.id);
+    state.forget_connections(user);
+    Ok(axum::Json(summary(updated)))
+}
+
+pub async fn update_user_connection(
+    State(state): St,
+    Path((id, conn)): Path<(String, String)>,
+    Body(body): Body<UpdateConnectionIn>,
+) -> Answer<ConnectionSummary> {
+    let user = user_of(&state, &id).await?;
+    let conn = connection_of(&state, user.id, &conn).await?;
+    update_connection_for(&state, user.id, conn, body).await
+}
+
+pub async fn update_my_connection(
+    State(state): St,
+    Extension(p): Me,
+    Path(conn): Path<String>,
+    Body(body): Body<UpdateConnectionIn>,
+) -> Answer<ConnectionSummary> {
+    need_write(&p)?;
+    let conn = connection_of(&state, p.user.id, &conn).await?;
+    update_connection_for(&state, p.user.id, conn, body).await
+}
+
+/// A connection as another system (an agent backend) knows it, under its own id (the path's
+/// `external_id`); the reference's provider types and names.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalConnectionIn {
+    /// Display name; the handle is made from it (`"My JIRA"` → `my-jira`) when the connection is new.
+    pub name: String,
+    /// jira (Cloud on *.atlassian.net / *.jira.com, else Data Center), jira_cloud,
+    /// jira_data_center, openproject (openproject_v13, openproject_v16), clickup or redmine.
+    pub provider_type: String,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_token: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    #[serde(default)]
+    pub project_key: Option<String>,
+    /// Default true.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// Test it after storing it (the answer says how it went).
+    #[serde(default)]
+    pub test_connection: bool,
+}
+
+pub async fn put_user_connection_by_external_id(
+    State(state): St,
+    Path((id, external_id)): Path<(String, String)>,
+    Body(body): Body<ExternalConnectionIn>,
+) -> Answer<crate::sync::SyncAnswer> {
+    let user = user_of(&state, &id).await?;
+    let provider = crate::sync::SyncProvider {
+        backend_provider_id: external_id,
+        name: body.name,
+        provider_type: body.provider_type,
+        base_url: body.base_url,
+        api_key: body.api_key,
+        api_token: body.api_token,
+        username: body.username,
+        organization_id: body.organization_id,
+        workspace_id: body.workspace_id,
+        project_key: body.project_key,
+        is_active: body.is_active.unwrap_or(true),
+        test_connection: body.test_connection,
+    };
+    crate::sync::sync_one(&state, user.id, provider)
+        .await
+        .map(axum::Json)
+        .map_err(|d| ApiError::new(d.status, d.code, d.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn pages_follow_their_cursors_to_the_end() {
+        let Paged(all, next) = page((0..5).collect::<Vec<_>>(), &q(&[])).expect("all");
+        assert_eq!((all, next), (vec![0, 1, 2, 3, 4], None));
+        let Paged(first, next) =
+            page((0..5).collect::<Vec<_>>(), &q(&[("limit", "2")])).expect("p1");
+        assert_eq!(first, vec![0, 1]);
+        let cursor = next.expect("more");
+        let Paged(second, next) = page(
+            (0..5).collect::<Vec<_>>(),
+            &q(&[("limit", "2"), ("cursor", &cursor)]),
+        )
+        .expect("p2");
+        assert_eq!(second, vec![2, 3]);
+        let cursor = next.expect("more");
+        let Paged(last, next) = page(
+            (0..5).collect::<Vec<_>>(),
+            &q(&[("limit", "2"), ("cursor", &cursor)]),
+        )
+        .expect("p3");
+        assert_eq!((last, next), (vec![4], None));
+        assert!(page(vec![1], &q(&[("cursor", "bogus")])).is_err());
+        assert!(page(vec![1], &q(&[("limit", "0")])).is_err());
+        assert!(page(vec![1], &q(&[("limit", "1001")])).is_err());
+    }
 }

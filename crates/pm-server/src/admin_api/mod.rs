@@ -84,6 +84,13 @@ fn guarded(
         let state = state.clone();
         async move {
             let principal = req.extensions().get::<Principal>().cloned();
+            // The user an administrator's change is made for (`/admin/v1/users/{id}/…`).
+            let for_user = req
+                .uri()
+                .path()
+                .strip_prefix("/admin/v1/users/")
+                .and_then(|rest| rest.split('/').next())
+                .and_then(|id| id.parse::<pm_core::UserId>().ok());
             let request_id = req
                 .headers()
                 .get("x-request-id")
@@ -111,10 +118,17 @@ fn guarded(
                 } else {
                     Outcome::Error
                 };
+                // A change for another user names them, with the administrator as the actor.
+                let (user_id, actor_user_id) = match for_user {
+                    Some(target) if target != p.user.id && status != StatusCode::FORBIDDEN => {
+                        (target, Some(p.user.id))
+                    }
+                    _ => (p.user.id, p.actor.as_ref().map(|a| a.id)),
+                };
                 state.audit.record(AuditEvent {
                     id: uuid::Uuid::new_v4(),
                     at: Utc::now(),
-                    user_id: Some(p.user.id),
+                    user_id: Some(user_id),
                     key_id: p.key_id(),
                     tool: format!("admin.{id}"),
                     connection_id: connection,
@@ -122,7 +136,7 @@ fn guarded(
                     duration_ms: started.elapsed().as_millis() as i64,
                     error_kind: res.extensions().get::<ErrorCode>().map(|c| c.0.to_string()),
                     request_id,
-                    actor_user_id: None,
+                    actor_user_id,
                 });
             }
             res

@@ -4,7 +4,7 @@
 //! document is pinned in `snapshots/admin_openapi.json` so every change to it is reviewed.
 use std::sync::Arc;
 
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
@@ -100,6 +100,26 @@ const AUDIT_QUERY: &[(&str, &str)] = &[
         "limit",
         "At most this many events, 1 to 1000 (default 100), newest first.",
     ),
+    CURSOR,
+];
+
+const CURSOR: (&str, &str) = (
+    "cursor",
+    "The `X-Next-Cursor` header of the previous page: the page after it.",
+);
+const LIMIT: (&str, &str) = (
+    "limit",
+    "At most this many items, 1 to 1000 (default: all); the `X-Next-Cursor` header then names the next page.",
+);
+const PAGED: &[(&str, &str)] = &[CURSOR, LIMIT];
+
+const USERS_QUERY: &[(&str, &str)] = &[
+    (
+        "email",
+        "Only the user with this e-mail address (case-insensitively): a list of one, or empty.",
+    ),
+    CURSOR,
+    LIMIT,
 ];
 
 /// Every operation of the admin API.
@@ -131,7 +151,7 @@ pub fn operations() -> Vec<Operation> {
             Admin,
             None,
             (200, "Every user.", Some(schema::<Vec<UserOut>>)),
-            &[],
+            &[422],
             get(list_users),
         ),
         op(
@@ -303,6 +323,38 @@ pub fn operations() -> Vec<Operation> {
             delete(remove_user_connection),
         ),
         op(
+            "patch",
+            "/admin/v1/users/{id}/connections/{conn}",
+            "updateUserConnection",
+            "Change a user's connection: a new token, URL or options (tested against the tracker before they are stored unless `test` is false), its name, or whether it is active.",
+            conns,
+            Admin,
+            Some(schema::<UpdateConnectionIn>),
+            (
+                200,
+                "The connection as changed.",
+                Some(schema::<ConnectionSummary>),
+            ),
+            &[409, 500],
+            patch(update_user_connection),
+        ),
+        op(
+            "put",
+            "/admin/v1/users/{id}/connections/by-external-id/{external_id}",
+            "putUserConnectionByExternalId",
+            "Create or update a user's connection under another system's id for it (an agent backend's provider id): stored, then tested when asked.",
+            conns,
+            Admin,
+            Some(schema::<ExternalConnectionIn>),
+            (
+                200,
+                "What was done (`created` or `updated`) and the connection's id.",
+                Some(schema::<crate::sync::SyncAnswer>),
+            ),
+            &[409],
+            put(put_user_connection_by_external_id),
+        ),
+        op(
             "get",
             "/admin/v1/audit",
             "listAuditEvents",
@@ -423,6 +475,22 @@ pub fn operations() -> Vec<Operation> {
             post(test_my_connection),
         ),
         op(
+            "patch",
+            "/admin/v1/me/connections/{conn}",
+            "updateMyConnection",
+            "Change one of your connections: a new token, URL or options (tested before they are stored unless `test` is false), its name, or whether it is active.",
+            me,
+            Own,
+            Some(schema::<UpdateConnectionIn>),
+            (
+                200,
+                "The connection as changed.",
+                Some(schema::<ConnectionSummary>),
+            ),
+            &[403, 409, 500],
+            patch(update_my_connection),
+        ),
+        op(
             "delete",
             "/admin/v1/me/connections/{conn}",
             "removeMyConnection",
@@ -443,6 +511,16 @@ pub fn operations() -> Vec<Operation> {
         if o.id == "listAuditEvents" {
             o.query = AUDIT_QUERY;
         }
+        if o.id == "listUsers" {
+            o.query = USERS_QUERY;
+        }
+        if matches!(
+            o.id,
+            "listUserKeys" | "listUserConnections" | "listMyKeys" | "listMyConnections"
+        ) {
+            o.query = PAGED;
+            o.errors = &[422];
+        }
     }
     all
 }
@@ -456,6 +534,9 @@ fn param_description(name: &str) -> &'static str {
         "id" => "The user's id.",
         "key_id" => "The key's id.",
         "conn" => "The connection's name or id.",
+        "external_id" => {
+            "Another system's id for the connection (e.g. an agent backend's provider id)."
+        }
         _ => "",
     }
 }
@@ -503,6 +584,11 @@ pub fn document() -> Value {
         let mut responses = Map::new();
         let (status, description, body) = o.ok;
         let mut ok = json!({ "description": description });
+        if o.query.iter().any(|(name, _)| *name == "cursor") {
+            ok["headers"] = json!({ "X-Next-Cursor": {
+                "description": "The cursor of the next page; absent on the last page.",
+                "schema": { "type": "string" } } });
+        }
         match body {
             Some(f) => {
                 ok["content"] =

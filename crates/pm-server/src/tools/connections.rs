@@ -105,7 +105,7 @@ pub struct RemoveResult {
 }
 
 /// Authenticates, reads the site, and lists one page of projects.
-async fn run_test(provider: &dyn Provider) -> TestReport {
+pub async fn run_test(provider: &dyn Provider) -> TestReport {
     let failed = |account, site, error: String| TestReport {
         ok: false,
         account,
@@ -176,7 +176,7 @@ fn with_edition_hint(kind: ProviderKind, e: pm_core::ProviderError) -> String {
     }
 }
 
-fn default_name(kind: ProviderKind) -> &'static str {
+pub fn default_name(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::JiraCloud => "jira",
         ProviderKind::JiraDataCenter => "jira-dc",
@@ -218,72 +218,55 @@ impl From<ConnectionError> for ToolError {
     }
 }
 
-/// Adds a connection for `user` after testing it (sign-in, site, projects); tokens are sealed
-/// before they are stored. Shared by `configure_pm_provider` and the admin API.
-pub async fn configure(
+/// What a connection is made of, as given (by configure_pm_provider, the admin API or an agent
+/// backend's sync).
+#[derive(Debug, Default)]
+pub struct Details {
+    pub base_url: Option<String>,
+    /// API token or key; `None` when not given (an update may keep the stored one).
+    pub token: Option<String>,
+    pub username: Option<String>,
+    pub organization_id: Option<String>,
+    pub workspace_id: Option<String>,
+    pub text_format: Option<String>,
+}
+
+/// A connection's details, checked: a kind, a URL the server accepts, how to sign in, and its
+/// options (`config`) as stored.
+#[derive(Debug)]
+pub struct Prepared {
+    pub kind: ProviderKind,
+    pub base_url: BaseUrl,
+    pub auth_kind: AuthKind,
+    pub username: Option<String>,
+    pub token: Option<Secret>,
+    pub config: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Checks a connection's details for `kind` (the URL, the sign-in the tracker needs, options the
+/// tracker takes), refusing what cannot work before anything is stored or sent.
+pub fn prepare(
     state: &AppState,
-    user: UserId,
-    args: ConfigureArgs,
-) -> Result<ConfigureResult, ConnectionError> {
+    kind: ProviderKind,
+    details: Details,
+) -> Result<Prepared, ConnectionError> {
     let invalid = ConnectionError::Invalid;
-    let mut notes = Vec::new();
-    let plain_jira = args.provider_type.trim().eq_ignore_ascii_case("jira");
-    let kind: ProviderKind = args
-        .provider_type
-        .parse()
-        .map_err(|e: pm_core::InvalidInput| invalid(e.0))?;
-    let raw_url = match (nonempty(args.base_url), kind.fixed_base_url()) {
+    let raw_url = match (nonempty(details.base_url), kind.fixed_base_url()) {
         (Some(u), _) => u,
         (None, Some(fixed)) => fixed.to_string(),
         (None, None) => {
             return Err(invalid(format!(
-                "base_url is required for {}, e.g. https://tracker.example.org",
-                if plain_jira { "jira" } else { kind.as_str() }
+                "base_url is required for {kind}, e.g. https://tracker.example.org"
             )));
         }
     };
     let base_url =
         BaseUrl::parse(&raw_url, state.providers.allow_http).map_err(|e| invalid(e.0))?;
-    // Plain "jira" (the reference server's name): the edition from the host.
-    let kind = if plain_jira {
-        let k = ProviderKind::jira_at(&base_url.host());
-        notes.push(format!(
-            "provider_type jira at {} was taken as {} ({}); say jira_cloud or jira_data_center to choose",
-            base_url.host(),
-            k.display_name(),
-            k.as_str()
-        ));
-        k
-    } else {
-        kind
-    };
-    let fallback = ConnectionHandle::parse(default_name(kind)).map_err(|e| invalid(e.0))?;
-    let mut display_name = None;
-    let name = match nonempty(args.name) {
-        None => fallback,
-        Some(n) => match ConnectionHandle::parse(&n) {
-            Ok(h) => h,
-            // A display name (the reference server's "My JIRA"): a handle made from it, and the
-            // name kept as the connection's display name.
-            Err(_) => {
-                let h = ConnectionHandle::derive(&n).unwrap_or(fallback);
-                notes.push(format!(
-                    "the connection's name {h} (the prefix of its ids) was derived from the name {n:?}"
-                ));
-                display_name = Some(n);
-                h
-            }
-        },
-    };
-    let token = Secret::new(
-        nonempty(args.api_token)
-            .or(nonempty(args.api_key))
-            .ok_or_else(|| invalid(format!("api_token is required for {kind}")))?,
-    );
-    let username = nonempty(args.username);
-    let workspace = nonempty(args.workspace_id);
+    let token = nonempty(details.token).map(Secret::new);
+    let username = nonempty(details.username);
+    let workspace = nonempty(details.workspace_id);
     // Redmine's REST API does not tell its text format: the connection says it.
-    let text_format = match nonempty(args.text_format) {
+    let text_format = match nonempty(details.text_format) {
         None => None,
         Some(_) if kind != ProviderKind::Redmine => {
             return Err(invalid(format!(
@@ -306,6 +289,101 @@ pub async fn configure(
         (ProviderKind::JiraDataCenter, Some(_)) => AuthKind::Basic,
         _ => kind.default_auth_kind(),
     };
+    // The options are tested with the credentials (Redmine's text format, the workspace).
+    let mut config = serde_json::Map::new();
+    if let Some(o) = nonempty(details.organization_id) {
+        config.insert("organization_id".into(), o.into());
+    }
+    if let Some(w) = &workspace {
+        config.insert("workspace_id".into(), w.clone().into());
+    }
+    if let Some(f) = text_format {
+        config.insert("text_format".into(), f.into());
+    }
+    Ok(Prepared {
+        kind,
+        base_url,
+        auth_kind,
+        username,
+        token,
+        config,
+    })
+}
+
+/// Adds a connection for `user` after testing it (sign-in, site, projects); tokens are sealed
+/// before they are stored. Shared by `configure_pm_provider` and the admin API.
+pub async fn configure(
+    state: &AppState,
+    user: UserId,
+    args: ConfigureArgs,
+) -> Result<ConfigureResult, ConnectionError> {
+    let invalid = ConnectionError::Invalid;
+    let mut notes = Vec::new();
+    let plain_jira = args.provider_type.trim().eq_ignore_ascii_case("jira");
+    let mut kind: ProviderKind = args
+        .provider_type
+        .parse()
+        .map_err(|e: pm_core::InvalidInput| invalid(e.0))?;
+    // Plain "jira" (the reference server's name): the edition from the host.
+    if plain_jira {
+        let Some(url) = nonempty(args.base_url.clone()) else {
+            return Err(invalid(
+                "base_url is required for jira, e.g. https://acme.atlassian.net".into(),
+            ));
+        };
+        if let Some(k) = ProviderKind::from_reference("jira", &url) {
+            kind = k;
+        }
+    }
+    let display_given = nonempty(args.name);
+    let Prepared {
+        kind,
+        base_url,
+        auth_kind,
+        username,
+        token,
+        config,
+    } = prepare(
+        state,
+        kind,
+        Details {
+            base_url: args.base_url,
+            token: nonempty(args.api_token).or(nonempty(args.api_key)),
+            username: args.username,
+            organization_id: args.organization_id,
+            workspace_id: args.workspace_id,
+            text_format: args.text_format,
+        },
+    )?;
+    if plain_jira {
+        notes.push(format!(
+            "provider_type jira at {} was taken as {} ({}); say jira_cloud or jira_data_center to choose",
+            base_url.host(),
+            kind.display_name(),
+            kind.as_str()
+        ));
+    }
+    let fallback = ConnectionHandle::parse(default_name(kind)).map_err(|e| invalid(e.0))?;
+    let mut display_name = None;
+    let name = match display_given {
+        None => fallback,
+        Some(n) => match ConnectionHandle::parse(&n) {
+            Ok(h) => h,
+            // A display name (the reference server's "My JIRA"): a handle made from it, and the
+            // name kept as the connection's display name.
+            Err(_) => {
+                let h = ConnectionHandle::derive(&n).unwrap_or(fallback);
+                notes.push(format!(
+                    "the connection's name {h} (the prefix of its ids) was derived from the name {n:?}"
+                ));
+                display_name = Some(n);
+                h
+            }
+        },
+    };
+    let token = token.ok_or_else(|| invalid(format!("api_token is required for {kind}")))?;
+    let workspace = config.get("workspace_id").cloned();
+    let mut config = config;
     if let Some(existing) = state.store.get_connection(user, &name).await? {
         // Never overwritten: the same tracker is already there, or the name is another's.
         return Err(ConnectionError::Conflict(
@@ -320,17 +398,6 @@ pub async fn configure(
                 )
             },
         ));
-    }
-    // The options are tested with the credentials (Redmine's text format, the workspace).
-    let mut config = serde_json::Map::new();
-    if let Some(o) = nonempty(args.organization_id) {
-        config.insert("organization_id".into(), o.into());
-    }
-    if let Some(w) = &workspace {
-        config.insert("workspace_id".into(), w.clone().into());
-    }
-    if let Some(f) = text_format {
-        config.insert("text_format".into(), f.into());
     }
     let provider = state
         .providers
