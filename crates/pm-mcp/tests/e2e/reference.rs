@@ -294,6 +294,129 @@ async fn backend_agent_calls(base: &str, key: &str) {
     }
 }
 
+/// The backend's five sync calls with its bodies, with the imported system key (which the import
+/// gave the sync permission): the connection it pushes is the system user's, found by the
+/// backend's id.
+async fn backend_sync_calls(base: &str, key: &str, jira: &str) {
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .header("x-mcp-api-key", key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.expect("send");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let provider = json!({
+        "backend_provider_id": "be-900", "name": "Backend Jira", "provider_type": "jira",
+        "base_url": jira, "api_token": "ATATT-ref-jira-token-7781", "username": "mia@example.com",
+        "project_key": "EX", "is_active": true, "test_connection": true,
+    });
+    let (status, created) = call(
+        reqwest::Method::POST,
+        "/providers/sync".into(),
+        Some(provider.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(
+        (created["success"].clone(), created["action"].clone()),
+        (json!(true), json!("created")),
+        "{created}"
+    );
+    assert_eq!(created["connection_tested"], true, "{created}");
+    assert_eq!(created["connection_healthy"], true, "{created}");
+    let mcp_id = created["mcp_provider_id"]
+        .as_str()
+        .expect("mcp_provider_id")
+        .to_string();
+    // The backend's id works as a provider_id, and as an id prefix.
+    let reply = sse_call(
+        base,
+        key,
+        "get_project",
+        json!({ "project_id": "be-900:EX" }),
+    )
+    .await;
+    assert_eq!(structured(&reply)["project"]["name"], "Example", "{reply}");
+    let (status, again) = call(
+        reqwest::Method::POST,
+        "/providers/sync".into(),
+        Some(provider.clone()),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            again["action"].clone(),
+            again["mcp_provider_id"].clone()
+        ),
+        (200, json!("updated"), json!(mcp_id)),
+        "{again}"
+    );
+    let (status, bulk) = call(
+        reqwest::Method::POST,
+        "/providers/sync/bulk".into(),
+        Some(json!({ "providers": [provider], "delete_missing": true })),
+    )
+    .await;
+    assert_eq!(status, 200, "{bulk}");
+    assert_eq!(
+        (
+            bulk["total"].clone(),
+            bulk["synced"].clone(),
+            bulk["failed"].clone()
+        ),
+        (json!(1), json!(1), json!(0)),
+        "{bulk}"
+    );
+    let (status, listed) = call(reqwest::Method::GET, "/providers/sync/status".into(), None).await;
+    assert_eq!(status, 200, "{listed}");
+    let mine = listed["providers"]
+        .as_array()
+        .expect("providers")
+        .iter()
+        .find(|p| p["backend_provider_id"] == "be-900")
+        .cloned()
+        .expect("listed");
+    assert_eq!(
+        (mine["synced"].clone(), mine["has_api_token"].clone()),
+        (json!(true), json!(true)),
+        "{mine}"
+    );
+    assert!(
+        !listed.to_string().contains("ATATT-ref-jira-token-7781"),
+        "the status never shows a token"
+    );
+    let (status, tested) = call(
+        reqwest::Method::POST,
+        format!("/providers/sync/test/{mcp_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, tested["connection_healthy"].clone()),
+        (200, json!(true)),
+        "{tested}"
+    );
+    let (status, gone) = call(
+        reqwest::Method::DELETE,
+        "/providers/sync".into(),
+        Some(json!({ "backend_provider_id": "be-900", "hard_delete": false })),
+    )
+    .await;
+    assert_eq!(
+        (status, gone["action"].clone()),
+        (200, json!("deactivated")),
+        "{gone}"
+    );
+}
+
 fn structured(reply: &Value) -> &Value {
     assert!(reply.get("error").is_none(), "{reply}");
     assert_ne!(reply["result"]["isError"], true, "{reply}");
@@ -389,6 +512,7 @@ async fn a_reference_database_is_imported_and_its_clients_work_unchanged() {
             assert!(structured(&reply)["projects"].as_array().is_some_and(|p| !p.is_empty()), "{reply}");
             // The backend's own client: langchain-mcp-adapters over SSE, a new session per call.
             backend_agent_calls(&server.base, &s.system_key).await;
+            backend_sync_calls(&server.base, &s.system_key, &jira).await;
             // Expired and revoked keys are refused like any unknown key.
             let http = reqwest::Client::new();
             for key in [&s.expired_key, &s.revoked_key] {
