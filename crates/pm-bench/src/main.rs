@@ -6,6 +6,7 @@ mod mcp;
 mod procstat;
 mod report;
 mod scale;
+mod sse;
 mod upstream;
 
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ enum Cmd {
     Run(RunArgs),
     /// The upstream's own speed: N clients in a closed loop of plain GETs (or POSTs)
     Http(HttpArgs),
+    /// N clients each opening a new legacy `/sse` connection per call, as the reference's agent
+    /// backend does; appends a JSON line to --out
+    Sse(SseArgs),
     /// One MCP call; prints the result's size, its tool count and the JSON-RPC message
     Call {
         #[command(flatten)]
@@ -183,6 +187,30 @@ struct RunArgs {
     #[arg(long)]
     upstream_status: Option<String>,
     /// JSON lines file to append the row to
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct SseArgs {
+    /// The server's base URL, e.g. http://127.0.0.1:8765
+    #[arg(long)]
+    base: String,
+    /// An API key (sent as X-MCP-API-Key, as the backend does)
+    #[arg(long)]
+    key: String,
+    #[arg(long, value_enum)]
+    mode: sse::SseMode,
+    #[arg(long)]
+    label: String,
+    #[arg(long)]
+    clients: usize,
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    #[arg(long)]
+    pid: Option<u32>,
     #[arg(long)]
     out: PathBuf,
 }
@@ -381,6 +409,52 @@ async fn http(a: HttpArgs) -> Result<()> {
     )
 }
 
+async fn sse(a: SseArgs) -> Result<()> {
+    if a.clients == 0 {
+        bail!("--clients must be at least 1");
+    }
+    let http = http_client()?;
+    sse::probe(&http, &a.base, &a.key).await?;
+    let workers: Vec<sse::SseWorker> = (0..a.clients)
+        .map(|_| sse::SseWorker {
+            http: http.clone(),
+            base: a.base.trim_end_matches('/').to_string(),
+            key: a.key.clone(),
+            mode: a.mode,
+        })
+        .collect();
+    let plan = load::Plan {
+        warmup: secs(a.warmup)?,
+        measure: secs(a.seconds)?,
+    };
+    let o = load::run(
+        workers,
+        plan,
+        &load::Watch {
+            pid: a.pid,
+            upstream_status: None,
+        },
+    )
+    .await?;
+    eprintln!(
+        "  {:<22} sse {:<5} {:>3} clients: {:>9.1} per s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+        a.label,
+        match a.mode {
+            sse::SseMode::Open => "open",
+            sse::SseMode::Call => "call",
+        },
+        a.clients,
+        o.calls_per_s,
+        o.p50_ms,
+        o.p99_ms,
+        o.errors
+    );
+    append(
+        &a.out,
+        &json!({ "kind": "sse", "label": a.label, "mode": a.mode, "clients": a.clients, "outcome": o }),
+    )
+}
+
 async fn call(target: Target, workload: Workload, show: bool, label: Option<String>) -> Result<()> {
     let http = http_client()?;
     let mut c =
@@ -414,6 +488,7 @@ async fn main() -> Result<()> {
         }
         Cmd::Run(a) => run(a).await,
         Cmd::Http(a) => http(a).await,
+        Cmd::Sse(a) => sse(a).await,
         Cmd::Call {
             target,
             workload,

@@ -88,6 +88,31 @@ pub fn print(file: &Path) -> Result<()> {
         println!();
     }
 
+    if of("sse").next().is_some() {
+        println!(
+            "Legacy SSE, a new connection per call (the reference's agent backend): `open` = GET /sse until the `endpoint` event (connections/s, time to the event); `call` = open, initialize, one tools/call (list_providers), close:\n"
+        );
+        println!("| server | mode | clients | per s | p50 | p99 | errors | server CPU |");
+        println!("|---|---|---:|---:|---:|---:|---:|---:|");
+        for r in of("sse") {
+            let o = &r["outcome"];
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                r["label"].as_str().unwrap_or(""),
+                r["mode"].as_str().unwrap_or(""),
+                r["clients"],
+                rate(f(o, "calls_per_s").unwrap_or(0.0)),
+                ms(f(o, "p50_ms")),
+                ms(f(o, "p99_ms")),
+                o["errors"],
+                f(o, "cpu_pct")
+                    .map(|c| format!("{c:.0}%"))
+                    .unwrap_or_default()
+            );
+        }
+        println!();
+    }
+
     let mcp: Vec<&Value> = of("mcp").collect();
     if !mcp.is_empty() {
         println!(
@@ -243,6 +268,23 @@ pub fn problems(rows: &[Value]) -> Vec<String> {
                 }
                 if o["calls"].as_u64().unwrap_or(0) == 0 {
                     out.push(format!("{what}: no call was answered"));
+                }
+            }
+            Some("sse") => {
+                let o = &r["outcome"];
+                let what = format!(
+                    "{label}, sse {} at {} clients",
+                    r["mode"].as_str().unwrap_or("?"),
+                    r["clients"]
+                );
+                if o["errors"].as_u64().unwrap_or(1) > 0 {
+                    out.push(format!(
+                        "{what}: {} errors {}",
+                        o["errors"], o["error_kinds"]
+                    ));
+                }
+                if o["calls"].as_u64().unwrap_or(0) == 0 {
+                    out.push(format!("{what}: no connection was opened"));
                 }
             }
             Some("tools_bytes") if r["tools"].as_u64().unwrap_or(0) == 0 => {
