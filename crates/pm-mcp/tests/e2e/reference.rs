@@ -513,6 +513,20 @@ async fn a_reference_database_is_imported_and_its_clients_work_unchanged() {
             // The backend's own client: langchain-mcp-adapters over SSE, a new session per call.
             backend_agent_calls(&server.base, &s.system_key).await;
             backend_sync_calls(&server.base, &s.system_key, &jira).await;
+            // Over stdio too: Bob's key in the other spelling as PM_MCP_API_KEY.
+            {
+                use rmcp::ServiceExt;
+                let (transport, _stderr) = rmcp::transport::TokioChildProcess::builder(
+                    env.stdio_command(Some(&format!("mcp_{}", s.bob_key_bare))),
+                )
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn stdio");
+                let client = client_config(ProtocolVersion::V_2025_11_25).serve(transport).await.expect("stdio with an imported key");
+                let me = call_ok(&client, "get_current_user").await;
+                assert_eq!(me["user"]["email"], "bob@acme.org", "{me}");
+                client.cancel().await.expect("close");
+            }
             // Expired and revoked keys are refused like any unknown key.
             let http = reqwest::Client::new();
             for key in [&s.expired_key, &s.revoked_key] {
