@@ -27,7 +27,10 @@ use crate::mcp::PmServer;
 use crate::state::AppState;
 
 /// Open sessions per key, and in all: enough for any real use, small enough to stop a runaway.
-const MAX_PER_KEY: usize = 16;
+/// An agent backend holds one key for all its chatting users and opens a new session for every
+/// tool call, so one key may well have a few hundred calls in flight (a session costs ~66 KiB:
+/// 256 of them about 17 MiB).
+const MAX_PER_KEY: usize = 256;
 const MAX_TOTAL: usize = 10_000;
 const QUEUE: usize = 64;
 
