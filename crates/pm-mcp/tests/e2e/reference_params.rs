@@ -47,12 +47,22 @@ async fn reference_sprint_parameters_on_jira() {
         .await;
         assert_eq!(c["connection"]["name"], "my-jira", "{c}");
         assert!(c["notes"].to_string().contains("derived from the name"), "{c}");
-        // The same name again: the same tracker is not stored twice, another is never overwritten.
-        let e = refused(&ann, "configure_pm_provider", json!({
+        // The same name again: the same tracker takes the new credentials once they pass the test
+        // (as the reference server updated it), in place; wrong ones change nothing; another
+        // tracker is never overwritten.
+        let again = ok(&ann, "configure_pm_provider", json!({
             "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": token, "name": "my jira!"
         }))
         .await;
-        assert!(e.contains("already have this tracker") && e.contains("my-jira"), "{e}");
+        assert_eq!(again["connection"]["id"], c["connection"]["id"], "updated in place: {again}");
+        assert!(again["notes"].to_string().contains("now uses the new credentials"), "{again}");
+        let e = refused(&ann, "configure_pm_provider", json!({
+            "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": "wrong", "name": "My JIRA"
+        }))
+        .await;
+        assert!(e.contains("nothing was changed"), "{e}");
+        let still = ok(&ann, "get_project", json!({ "project_id": "my-jira:EX" })).await;
+        assert_eq!(still["project"]["id"], "my-jira:EX", "the stored credentials still work: {still}");
         let e = refused(&ann, "configure_pm_provider", json!({
             "provider_type": "jira_cloud", "base_url": other_jira, "username": "mia@example.com", "api_token": token, "name": "My JIRA"
         }))

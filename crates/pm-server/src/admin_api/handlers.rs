@@ -527,7 +527,8 @@ async fn add_connection_for(
     user: UserId,
     body: ConfigureArgs,
 ) -> Result<Response, ApiError> {
-    let added: ConfigureResult = connections::configure(state, user, body).await?;
+    let added: ConfigureResult =
+        connections::configure(state, user, body, connections::SameTracker::Refuse).await?;
     Ok((StatusCode::CREATED, axum::Json(added)).into_response())
 }
 

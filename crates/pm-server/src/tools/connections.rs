@@ -311,11 +311,22 @@ pub fn prepare(
 }
 
 /// Adds a connection for `user` after testing it (sign-in, site, projects); tokens are sealed
+/// What `configure` does when the name already holds the same tracker (type and URL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameTracker {
+    /// Test the new credentials and store them in place (configure_pm_provider, as the reference
+    /// server did).
+    TakeNewCredentials,
+    /// Refuse: a create is not an update (the admin API, which has PATCH).
+    Refuse,
+}
+
 /// before they are stored. Shared by `configure_pm_provider` and the admin API.
 pub async fn configure(
     state: &AppState,
     user: UserId,
     args: ConfigureArgs,
+    same_tracker: SameTracker,
 ) -> Result<ConfigureResult, ConnectionError> {
     let invalid = ConnectionError::Invalid;
     let mut notes = Vec::new();
@@ -384,21 +395,30 @@ pub async fn configure(
     let token = token.ok_or_else(|| invalid(format!("api_token is required for {kind}")))?;
     let workspace = config.get("workspace_id").cloned();
     let mut config = config;
-    if let Some(existing) = state.store.get_connection(user, &name).await? {
-        // Never overwritten: the same tracker is already there, or the name is another's.
-        return Err(ConnectionError::Conflict(
-            if existing.provider_type == kind && existing.base_url == base_url {
-                format!(
-                    "you already have this tracker ({kind} at {base_url}) as connection {name}; use it as it is, or remove_pm_provider it first to store new credentials"
-                )
-            } else {
-                format!(
-                    "you already have a connection named {name} for another tracker ({} at {}); it is not overwritten: pick another name, or remove_pm_provider it first",
-                    existing.provider_type, existing.base_url
-                )
-            },
-        ));
-    }
+    // The same tracker configured again takes the new credentials once they pass the test (as
+    // the reference server updated a connection of the same user, type and URL); a connection of
+    // another tracker is never overwritten.
+    let replacing = match state.store.get_connection(user, &name).await? {
+        Some(existing)
+            if existing.provider_type == kind
+                && existing.base_url == base_url
+                && same_tracker == SameTracker::TakeNewCredentials =>
+        {
+            Some(existing)
+        }
+        Some(existing) if existing.provider_type == kind && existing.base_url == base_url => {
+            return Err(ConnectionError::Conflict(format!(
+                "you already have this tracker ({kind} at {base_url}) as connection {name}; change it with PATCH, or remove it first"
+            )));
+        }
+        Some(existing) => {
+            return Err(ConnectionError::Conflict(format!(
+                "you already have a connection named {name} for another tracker ({} at {}); it is not overwritten: pick another name, or remove_pm_provider it first",
+                existing.provider_type, existing.base_url
+            )));
+        }
+        None => None,
+    };
     let provider = state
         .providers
         .build(
@@ -413,7 +433,12 @@ pub async fn configure(
     let test = run_test(provider.as_ref()).await;
     if !test.ok && !args.save_if_test_fails.unwrap_or(false) {
         return Err(ConnectionError::TestFailed(format!(
-            "connection {name}: the test failed, so nothing was stored: {}. Fix the details and try again (or pass save_if_test_fails).{}",
+            "connection {name}: the test failed, so nothing was {}: {}. Fix the details and try again (or pass save_if_test_fails).{}",
+            if replacing.is_some() {
+                "changed"
+            } else {
+                "stored"
+            },
             test.error.as_deref().unwrap_or("unknown error"),
             notes
                 .iter()
@@ -431,28 +456,60 @@ pub async fn configure(
     if let Some(a) = &test.account {
         config.insert("account_id".into(), a.id.clone().into());
     }
-    let id = ConnectionId::new();
-    let sealed = ProviderCredentials { username, token }.seal(&state.keys, id, user);
-    let conn = state
-        .store
-        .add_connection(NewConnection {
-            id,
-            user_id: user,
-            name: name.clone(),
-            provider_type: kind,
-            base_url,
-            auth_kind,
-            sealed,
-            config: serde_json::Value::Object(config),
-            is_active: true,
-            external_id: None,
-            display_name,
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(m) => ConnectionError::Conflict(m),
-            other => other.into(),
-        })?;
+    let conn = match replacing {
+        Some(existing) => {
+            // New credentials and the options given (over the stored ones); nothing else moves.
+            let sealed =
+                ProviderCredentials { username, token }.seal(&state.keys, existing.id, user);
+            let mut merged = existing.config.as_object().cloned().unwrap_or_default();
+            merged.extend(config);
+            notes.push(format!(
+                "connection {name} already held this tracker; it now uses the new credentials"
+            ));
+            if !existing.is_active {
+                notes.push(format!(
+                    "connection {name} is inactive and stays so; an administrator can activate it"
+                ));
+            }
+            state
+                .store
+                .update_connection(
+                    user,
+                    existing.id,
+                    &pm_store::ConnectionChange {
+                        credentials: Some((auth_kind, sealed)),
+                        config: Some(serde_json::Value::Object(merged)),
+                        display_name: display_name.map(Some),
+                        ..pm_store::ConnectionChange::default()
+                    },
+                )
+                .await?
+        }
+        None => {
+            let id = ConnectionId::new();
+            let sealed = ProviderCredentials { username, token }.seal(&state.keys, id, user);
+            state
+                .store
+                .add_connection(NewConnection {
+                    id,
+                    user_id: user,
+                    name: name.clone(),
+                    provider_type: kind,
+                    base_url,
+                    auth_kind,
+                    sealed,
+                    config: serde_json::Value::Object(config),
+                    is_active: true,
+                    external_id: None,
+                    display_name,
+                })
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(m) => ConnectionError::Conflict(m),
+                    other => other.into(),
+                })?
+        }
+    };
     crate::audit::note_connection(conn.id);
     // The connection is stored (one insert, credentials and all): from here on the call
     // succeeds, so a database lost now cannot make a stored connection look refused (and a
@@ -549,7 +606,15 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<ConfigureArgs>,
     ) -> Result<Json<ConfigureResult>, ToolError> {
-        Ok(Json(configure(self.state(), p.user.id, args).await?))
+        Ok(Json(
+            configure(
+                self.state(),
+                p.user.id,
+                args,
+                SameTracker::TakeNewCredentials,
+            )
+            .await?,
+        ))
     }
 
     /// Test one of your tracker connections now (sign-in, site, projects) and record the outcome.
