@@ -8,7 +8,7 @@ use chrono::{TimeZone, Utc};
 use pm_core::analytics::{self, Metric};
 use pm_core::{AuthKind, BaseUrl, Provider, ProviderKind, StatusCategory};
 use pm_providers::HttpSettings;
-use pm_testkit::fake_jira::{FakeIssue, Shared, basic, spawn};
+use pm_testkit::fake_jira::{FakeIssue, Shared, at, basic, spawn};
 use serde_json::json;
 
 fn cloud(base: &str) -> Arc<dyn Provider> {
@@ -145,12 +145,12 @@ async fn a_200_item_sprint_costs_a_few_requests() {
                 ("In Progress", "indeterminate")
             };
             i.history = vec![
-                json!({ "id": "1", "created": "2026-11-16T08:00:00.000+0000", "items": [ { "field": "Sprint", "from": "", "to": "8" } ] }),
-                json!({ "id": "2", "created": "2026-11-17T10:00:00.000+0000", "items": [
+                json!({ "id": "1", "created": at(7, 8), "items": [ { "field": "Sprint", "from": "", "to": "8" } ] }),
+                json!({ "id": "2", "created": at(8, 10), "items": [
                     { "field": "status", "fieldId": "status", "from": "10000", "fromString": "To Do", "to": "3", "toString": "In Progress" } ] }),
             ];
             if n % 3 == 0 {
-                i.history.push(json!({ "id": "3", "created": format!("2026-11-{}T15:00:00.000+0000", 18 + n % 8), "items": [
+                i.history.push(json!({ "id": "3", "created": at(9 + i64::from(n % 8), 15), "items": [
                     { "field": "status", "fieldId": "status", "from": "3", "fromString": "In Progress", "to": "10001", "toString": "Done" } ] }));
             }
             issues.push(i);

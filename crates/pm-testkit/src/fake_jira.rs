@@ -313,7 +313,7 @@ pub fn sprint7_start() -> chrono::DateTime<chrono::Utc> {
 }
 
 /// Jira's changelog time `days` after Sprint 7's start day, at `hour` UTC.
-fn at(days: i64, hour: u32) -> String {
+pub fn at(days: i64, hour: u32) -> String {
     let day = sprint7_start().date_naive() + chrono::Duration::days(days);
     format!("{}T{hour:02}:00:00.000+0000", day.format("%Y-%m-%d"))
 }
