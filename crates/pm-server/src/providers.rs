@@ -191,6 +191,18 @@ fn usable(conn: Connection, named: bool) -> Result<Connection, ToolError> {
     )))
 }
 
+/// The connection of `all` that `name` names: its handle, its id, or the external id an agent
+/// backend synced it under (`backend_provider_id`), in that order.
+pub(crate) fn named<'a>(all: &'a [Connection], name: &str) -> Option<&'a Connection> {
+    let name = name.trim();
+    let handle = ConnectionHandle::parse(name).ok();
+    let id = name.parse::<ConnectionId>().ok();
+    all.iter()
+        .find(|c| Some(&c.name) == handle.as_ref())
+        .or_else(|| all.iter().find(|c| Some(c.id) == id))
+        .or_else(|| all.iter().find(|c| c.external_id.as_deref() == Some(name)))
+}
+
 /// Like [`resolve`], but an inactive connection is found too: for the tools that manage
 /// connections (test_pm_provider, remove_pm_provider), never for ones that call its tracker.
 pub async fn resolve_any(
@@ -202,15 +214,9 @@ pub async fn resolve_any(
     let all = state.connections_of(user).await?;
     match provider_id.map(str::trim).filter(|s| !s.is_empty()) {
         Some(name) => {
-            let handle = ConnectionHandle::parse(name).ok();
-            let id = name.parse::<ConnectionId>().ok();
             // Only the caller's own connections are searched: another user's name or id
             // answers exactly like one that does not exist.
-            all.iter()
-                .find(|c| Some(&c.name) == handle.as_ref())
-                .or_else(|| all.iter().find(|c| Some(c.id) == id))
-                // An agent backend's own id for a connection it synced (`backend_provider_id`).
-                .or_else(|| all.iter().find(|c| c.external_id.as_deref() == Some(name)))
+            named(&all, name)
                 .cloned()
                 .inspect(|c| crate::audit::note_connection(c.id))
                 .ok_or_else(|| {

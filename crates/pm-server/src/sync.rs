@@ -153,51 +153,28 @@ fn syncing_user(p: &Principal) -> Result<UserId, Detail> {
     }
 }
 
-/// The reference's provider types (and pm-mcp's own names): `jira` is Jira Cloud on an
-/// Atlassian-hosted address (`*.atlassian.net`, `*.jira.com`), Jira Data Center elsewhere;
-/// `openproject_v13` and `openproject_v16` are OpenProject.
+/// The reference's provider types (and pm-mcp's own names), as `ProviderKind::from_reference`
+/// reads them (`jira` by host, `openproject_v13`/`_v16`), with the message the backend sees.
 pub fn kind_of(provider_type: &str, base_url: Option<&str>) -> Result<ProviderKind, String> {
-    let norm = provider_type.trim().to_ascii_lowercase().replace('-', "_");
-    match norm.as_str() {
-        "jira" => {
-            let host = base_url
-                .and_then(|u| url::Url::parse(u.trim()).ok())
-                .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-                .unwrap_or_default();
-            let cloud = [".atlassian.net", ".jira.com"]
-                .iter()
-                .any(|suffix| host.ends_with(suffix));
-            Ok(if cloud {
-                ProviderKind::JiraCloud
-            } else {
-                ProviderKind::JiraDataCenter
-            })
-        }
-        "openproject_v13" | "openproject_v16" => Ok(ProviderKind::OpenProject),
-        _ => norm.parse().map_err(|_| {
-            format!(
-                "unknown provider_type {provider_type:?}; use jira, openproject, openproject_v13, openproject_v16, clickup, redmine, jira_cloud or jira_data_center"
-            )
-        }),
-    }
+    ProviderKind::from_reference(provider_type, base_url.unwrap_or_default()).ok_or_else(|| {
+        format!(
+            "unknown provider_type {provider_type:?}; use jira, openproject, openproject_v13, openproject_v16, clickup, redmine, jira_cloud or jira_data_center"
+        )
+    })
 }
 
-/// A connection handle made from a display name (`"My JIRA"` → `my-jira`); the tracker type's
-/// name when nothing usable is left.
+/// A connection handle made from a display name (`ConnectionHandle::derive`, with room left for
+/// a `-NN` suffix); the tracker type's name when nothing usable is left.
 pub fn handle_from(name: &str, kind: ProviderKind) -> Result<ConnectionHandle, String> {
-    let mut slug = String::new();
-    for c in name.trim().chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
+    let short: String = name
+        .trim()
+        .chars()
+        .take(ConnectionHandle::MAX_LEN - 4)
+        .collect();
+    match ConnectionHandle::derive(&short) {
+        Some(h) => Ok(h),
+        None => ConnectionHandle::parse(connections::default_name(kind)).map_err(|e| e.0),
     }
-    // Room for a `-NN` suffix when the name is taken.
-    let slug: String = slug.chars().take(ConnectionHandle::MAX_LEN - 4).collect();
-    ConnectionHandle::parse(slug.trim_end_matches('-'))
-        .or_else(|_| ConnectionHandle::parse(connections::default_name(kind)))
-        .map_err(|e| e.0)
 }
 
 /// `base`, or `base-2`, `base-3`… — the first not among `taken`.
@@ -206,7 +183,7 @@ fn free_handle(base: &ConnectionHandle, taken: &[&ConnectionHandle]) -> Connecti
         return base.clone();
     }
     (2..1000)
-        .filter_map(|n| ConnectionHandle::parse(&format!("{base}-{n}")).ok())
+        .map(|n| base.with_suffix(n))
         .find(|h| !taken.contains(&h))
         .unwrap_or_else(|| base.clone())
 }

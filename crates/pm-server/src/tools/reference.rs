@@ -250,18 +250,10 @@ pub(crate) fn canonical_ids(
     let Some(map) = args.as_mut() else {
         return;
     };
+    // A prefix that is already a handle stays; an id or external id becomes its handle.
     let handle_of = |prefix: &str| -> Option<&pm_core::ConnectionHandle> {
-        if connections.iter().any(|c| c.name.as_str() == prefix) {
-            return None;
-        }
-        connections
-            .iter()
-            .find(|c| c.id.to_string() == prefix)
-            .or_else(|| {
-                connections
-                    .iter()
-                    .find(|c| c.external_id.as_deref() == Some(prefix))
-            })
+        crate::providers::named(connections, prefix)
+            .filter(|c| c.name.as_str() != prefix)
             .map(|c| &c.name)
     };
     let rewrite = |v: &mut Value| {
