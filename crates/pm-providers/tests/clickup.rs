@@ -932,3 +932,479 @@ async fn an_unknown_space_is_not_found_rather_than_empty() {
     );
     assert_eq!(looked(&fake), 4);
 }
+
+/// The ClickUp time of `day` at 04:00 in `tz`, as ClickUp keeps a date without a time.
+fn four_am(day: NaiveDate, tz: &str) -> i64 {
+    let zone: chrono_tz::Tz = tz.parse().unwrap();
+    day.and_hms_opt(4, 0, 0)
+        .unwrap()
+        .and_local_timezone(zone)
+        .unwrap()
+        .timestamp_millis()
+}
+
+/// Issue 21, point 10: ClickUp snaps a date-only value to 04:00 in the user's time zone on the
+/// calendar day the sent instant falls on there. Midnight UTC is the day before west of UTC,
+/// and 04:00 of the day east of UTC reads back as the day before in UTC; dates are written and
+/// read in the zone `GET /v2/user` reports.
+#[tokio::test]
+async fn date_only_dates_round_trip_in_the_users_time_zone() {
+    for tz in ["America/Los_Angeles", "Pacific/Auckland", "Asia/Tokyo"] {
+        let (cu, fake) = setup().await;
+        *fake.timezone.lock().unwrap() = tz.to_string();
+        let due = NaiveDate::from_ymd_opt(2026, 12, 24).unwrap();
+        let created = cu
+            .create_task(&NewTask {
+                project: SPACE.into(),
+                title: "Ship".into(),
+                due_date: Some(due),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(created.due_date, Some(due), "{tz}: as created");
+        let stored = fake.tasks.lock().unwrap().last().unwrap().due_date;
+        assert_eq!(stored, Some(four_am(due, tz)), "{tz}: as ClickUp keeps it");
+        assert_eq!(
+            cu.get_task(&created.id).await.unwrap().due_date,
+            Some(due),
+            "{tz}: read back"
+        );
+        let later = NaiveDate::from_ymd_opt(2027, 1, 5).unwrap();
+        let changed = cu
+            .update_task(
+                &created.id,
+                &TaskChange {
+                    due_date: Some(later),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(changed.due_date, Some(later), "{tz}: updated");
+        let q = TaskQuery {
+            project: Some(SPACE.into()),
+            text: Some("Ship".into()),
+            ..Default::default()
+        };
+        let listed = all_tasks(cu.as_ref(), &q, 10).await;
+        assert_eq!(listed[0].due_date, Some(later), "{tz}: listed");
+    }
+}
+
+/// Issue 21, point 11: a custom task id (`DEV-1`) is a task only with
+/// `custom_task_ids=true&team_id=…`; it is resolved once to the task's own id, which every later
+/// call (comments, tags, links, time, lists) uses.
+#[tokio::test]
+async fn custom_task_ids_are_resolved_once_to_the_task_id() {
+    let (cu, fake) = setup().await;
+    let before = fake.request_count();
+    let t = cu.get_task("DEV-1").await.unwrap();
+    assert_eq!((t.id.as_str(), t.key.as_deref()), ("86b01", Some("DEV-1")));
+    let first = fake.requests_since(before);
+    assert!(
+        first[0].starts_with("GET /v2/task/DEV-1?")
+            && first[0].contains("custom_task_ids=true")
+            && first[0].contains(&format!("team_id={TEAM}")),
+        "{first:?}"
+    );
+    cu.add_comment("DEV-1", "seen").await.unwrap();
+    assert_eq!(
+        cu.list_comments("DEV-1", &page(5))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+    cu.log_work("DEV-1", 600, when, None).await.unwrap();
+    cu.update_task(
+        "DEV-1",
+        &TaskChange {
+            labels: Some(vec!["api".into()]),
+            sprint: Some(SPRINT_NEXT.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    cu.link_tasks("DEV-1", "DEV-2", "blocks").await.unwrap();
+    cu.add_watcher("DEV-1", &JANE.to_string()).await.unwrap();
+    let moved = cu.transition_task("DEV-3", "review").await.unwrap();
+    assert_eq!(moved.id, "86b03");
+    let t1 = fake.tasks.lock().unwrap()[0].clone();
+    assert_eq!(t1.tags, vec!["api"]);
+    assert!(t1.also_in.contains(&SPRINT_NEXT.to_string()));
+    assert!(
+        fake.tasks.lock().unwrap()[1]
+            .depends_on
+            .contains(&"86b01".to_string())
+    );
+    assert_eq!(fake.time.lock().unwrap()["86b01"].len(), 1);
+    let log = fake.requests_since(before);
+    let lookups = log
+        .iter()
+        .filter(|r| r.contains("/task/DEV-1") && r.contains("custom_task_ids=true"))
+        .count();
+    assert_eq!(lookups, 1, "DEV-1 resolved once: {log:?}");
+    assert!(
+        log.iter()
+            .filter(|r| !r.contains("custom_task_ids=true"))
+            .all(|r| !r.contains("DEV-")),
+        "{log:?}"
+    );
+    // An id that is no task's custom id is not found, in words.
+    let missing = cu.get_task("DEV-999").await.unwrap_err();
+    assert_eq!(missing.kind(), "not_found", "{missing}");
+    assert!(missing.to_string().contains("DEV-999"), "{missing}");
+}
+
+/// Issue 21, point 12: "The parent task ID you include ... must be in the same List specified in
+/// the path parameter" (Create Task): a subtask goes to its parent's list.
+#[tokio::test]
+async fn a_subtask_is_created_in_its_parents_list() {
+    let (cu, fake) = setup().await;
+    fake.tasks
+        .lock()
+        .unwrap()
+        .push(pm_testkit::fake_clickup::FakeTask::new(
+            "86p1",
+            "Parent in a sprint list",
+            SPRINT_NEXT,
+            "to do",
+            pm_testkit::fake_clickup::now_ms(),
+        ));
+    for parent in ["86p1", "DEV-2"] {
+        let sub = cu
+            .create_task(&NewTask {
+                project: SPACE.into(),
+                title: format!("Part of {parent}"),
+                parent: Some(parent.into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let stored = fake.tasks.lock().unwrap().last().unwrap().clone();
+        let want = if parent == "86p1" {
+            ("86p1", SPRINT_NEXT)
+        } else {
+            ("86b02", BACKLOG)
+        };
+        assert_eq!(
+            (stored.parent.as_deref(), stored.list.as_str()),
+            (Some(want.0), want.1)
+        );
+        assert_eq!(sub.parent_id.as_deref(), Some(want.0));
+    }
+}
+
+/// Issue 21, point 13: worklogs come from the workspace's time entries (with their
+/// descriptions), every member's and older than the search's 30-day default; an account that
+/// may not list others' entries falls back to the legacy intervals (own comments kept).
+#[tokio::test]
+async fn worklogs_are_time_entries_with_their_comments() {
+    let (cu, fake) = setup().await;
+    let old = Utc::now() - chrono::Duration::days(40);
+    let mine = cu
+        .log_work("86b01", 3600, old, Some("old work"))
+        .await
+        .unwrap();
+    let jane_at = (Utc::now() - chrono::Duration::days(2)).timestamp_millis();
+    fake.time.lock().unwrap().get_mut("86b01").unwrap().push((
+        "4999".into(),
+        JANE,
+        jane_at,
+        1_800_000,
+        "pairing".into(),
+    ));
+    let before = fake.request_count();
+    let logs = cu.list_worklogs("86b01", &page(10)).await.unwrap().items;
+    let got: Vec<(String, Option<String>, i64)> = logs
+        .iter()
+        .map(|w| {
+            (
+                w.author.as_ref().unwrap().id.clone(),
+                w.comment.clone(),
+                w.seconds,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (ME.to_string(), Some("old work".into()), 3600),
+            (JANE.to_string(), Some("pairing".into()), 1800)
+        ]
+    );
+    assert_eq!(logs[0].id, mine.id);
+    let sent = fake.requests_since(before);
+    assert!(
+        sent.iter().any(
+            |r| r.starts_with(&format!("GET /v2/team/{TEAM}/time_entries?"))
+                && r.contains("task_id=86b01")
+                && r.contains("start_date=")
+                && r.contains(&format!("assignee={ME}%2C{JANE}"))
+        ),
+        "{sent:?}"
+    );
+
+    // A member who may not see others' entries: every interval, own comments kept.
+    fake.admin.store(false, Ordering::SeqCst);
+    let logs = cu.list_worklogs("86b01", &page(10)).await.unwrap().items;
+    let got: Vec<(String, Option<String>)> = logs
+        .iter()
+        .map(|w| (w.author.as_ref().unwrap().id.clone(), w.comment.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (ME.to_string(), Some("old work".into())),
+            (JANE.to_string(), None)
+        ]
+    );
+}
+
+/// Issue 21, point 14: the bulk time-in-status endpoint takes 2–100 ids (one task is asked on
+/// its own endpoint); only a refusal that names the ClickApp means it is off; `since` is when a
+/// status was last entered, so the earliest entry is a change unless it is the creation.
+#[tokio::test]
+async fn time_in_status_for_one_task_and_a_clickapp_that_is_off() {
+    let (cu, fake) = setup().await;
+    let now = pm_testkit::fake_clickup::now_ms();
+    let day = pm_testkit::fake_clickup::DAY;
+    fake.lists
+        .lock()
+        .unwrap()
+        .push(pm_testkit::fake_clickup::FakeList {
+            id: "210".into(),
+            name: "Sprint 9".into(),
+            space: SPACE.into(),
+            folder: Some(pm_testkit::fake_clickup::SPRINT_FOLDER.into()),
+            content: String::new(),
+            start_date: Some(now - 10 * day),
+            due_date: Some(now + 4 * day),
+            statuses: None,
+        });
+    fake.tasks
+        .lock()
+        .unwrap()
+        .push(pm_testkit::fake_clickup::FakeTask::new(
+            "86s1",
+            "Reopened once",
+            "210",
+            "complete",
+            now - 9 * day,
+        ));
+    // Created in "to do" (9 days ago), in progress (8), review (6), reopened (5), complete (1):
+    // "to do" keeps only its latest entry.
+    fake.status_history.lock().unwrap().insert(
+        "86s1".into(),
+        vec![
+            ("to do".into(), now - 5 * day),
+            ("in progress".into(), now - 8 * day),
+            ("review".into(), now - 6 * day),
+            ("complete".into(), now - day),
+        ],
+    );
+    let before = fake.request_count();
+    let h = cu.sprint_history("210", 100).await.unwrap();
+    assert!(
+        h.source.history.contains("Time in Status ("),
+        "{}",
+        h.source.history
+    );
+    let sent = fake.requests_since(before);
+    assert!(
+        sent.iter().any(|r| r == "GET /v2/task/86s1/time_in_status"),
+        "{sent:?}"
+    );
+    let moves: Vec<(Option<String>, String, i64)> = h.items[0]
+        .status_changes
+        .iter()
+        .map(|c| {
+            (
+                c.from.as_ref().map(|s| s.name.clone()),
+                c.to.name.clone(),
+                (now - c.at.timestamp_millis()) / day,
+            )
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            (None, "in progress".into(), 8),
+            (Some("in progress".into()), "review".into(), 6),
+            (Some("review".into()), "to do".into(), 5),
+            (Some("to do".into()), "complete".into(), 1),
+        ]
+    );
+
+    // Several tasks: the bulk endpoint, up to 100 ids a request.
+    let before = fake.request_count();
+    let h = cu.sprint_history(SPRINT_NOW, 100).await.unwrap();
+    assert_eq!(h.items.len(), 6);
+    assert!(
+        fake.requests_since(before)
+            .iter()
+            .any(|r| r.starts_with("GET /v2/task/bulk_time_in_status/task_ids?task_ids=")),
+    );
+
+    // The ClickApp off, in ClickUp's words: current statuses only, and said so.
+    fake.time_in_status_on.store(false, Ordering::SeqCst);
+    for sprint in ["210", SPRINT_NOW] {
+        let h = cu.sprint_history(sprint, 100).await.unwrap();
+        assert!(
+            h.source.history.contains("current statuses only"),
+            "{}",
+            h.source.history
+        );
+        assert!(h.items.iter().all(|i| i.status_changes.is_empty()));
+    }
+}
+
+/// Issue 21, point 15: `comment_text` is plain text; Markdown goes in ClickUp's rich `comment`
+/// form (bold, italic, code, links, lists, code blocks) and is read back as Markdown.
+#[tokio::test]
+async fn comments_are_written_in_the_rich_form_and_read_back_as_markdown() {
+    let (cu, fake) = setup().await;
+    let md = "Looks **good**, *mostly*: see [the docs](https://example.com/d) and `cargo test`\n\n- one\n- two\n\n1. first\n2. second\n\n```\nlet x = 1;\n```";
+    let c = cu.add_comment("86b02", md).await.unwrap();
+    assert_eq!(c.body, md);
+    let stored = fake.comments.lock().unwrap()["86b02"][0]["comment"].clone();
+    let parts = stored.as_array().unwrap();
+    let has = |text: &str, attr: serde_json::Value| {
+        parts
+            .iter()
+            .any(|p| p["text"] == text && p["attributes"] == attr)
+    };
+    assert!(has("good", serde_json::json!({ "bold": true })), "{stored}");
+    assert!(
+        has("mostly", serde_json::json!({ "italic": true })),
+        "{stored}"
+    );
+    assert!(
+        has("cargo test", serde_json::json!({ "code": true })),
+        "{stored}"
+    );
+    assert!(
+        has(
+            "the docs",
+            serde_json::json!({ "link": "https://example.com/d" })
+        ),
+        "{stored}"
+    );
+    assert!(
+        has("\n", serde_json::json!({ "list": { "list": "bullet" } })),
+        "{stored}"
+    );
+    assert!(
+        has("\n", serde_json::json!({ "list": { "list": "ordered" } })),
+        "{stored}"
+    );
+    assert!(
+        has(
+            "\n",
+            serde_json::json!({ "code-block": { "code-block": "plain" } })
+        ),
+        "{stored}"
+    );
+    assert!(!stored.to_string().contains("**"), "{stored}");
+    let read = cu.list_comments("86b02", &page(5)).await.unwrap().items;
+    assert_eq!(read[0].body, md);
+}
+
+/// Issue 21, point 15: a list may override its space's statuses; a task's statuses are its
+/// list's (a status only an overriding list has is still a status of the space's tasks).
+#[tokio::test]
+async fn a_list_with_its_own_statuses() {
+    let (cu, fake) = setup().await;
+    let own = vec![
+        ("open".to_string(), "open".to_string()),
+        ("in qa".to_string(), "custom".to_string()),
+        ("shipped".to_string(), "closed".to_string()),
+    ];
+    fake.lists
+        .lock()
+        .unwrap()
+        .push(pm_testkit::fake_clickup::FakeList {
+            id: "126".into(),
+            name: "QA".into(),
+            space: SPACE.into(),
+            folder: None,
+            content: String::new(),
+            start_date: None,
+            due_date: None,
+            statuses: Some(own),
+        });
+    fake.tasks
+        .lock()
+        .unwrap()
+        .push(pm_testkit::fake_clickup::FakeTask::new(
+            "86q1",
+            "Check the release",
+            "126",
+            "in qa",
+            pm_testkit::fake_clickup::now_ms(),
+        ));
+    let q = TaskQuery {
+        project: Some(SPACE.into()),
+        statuses: vec!["In QA".into()],
+        ..Default::default()
+    };
+    let found = all_tasks(cu.as_ref(), &q, 10).await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].status.category, StatusCategory::InProgress);
+    let v = cu.project_vocabulary(SPACE, Some("86q1")).await.unwrap();
+    let to: Vec<String> = v
+        .transitions
+        .unwrap()
+        .into_iter()
+        .map(|t| t.to_status)
+        .collect();
+    assert_eq!(to, ["open", "shipped"]);
+    let nope = cu.transition_task("86q1", "review").await.unwrap_err();
+    assert!(
+        nope.to_string().contains("it has: open, in qa, shipped"),
+        "{nope}"
+    );
+    let done = cu.transition_task("86q1", "shipped").await.unwrap();
+    assert_eq!(done.status.category, StatusCategory::Done);
+}
+
+/// Issue 21, point 15: a task joins a sprint list as a second list, which needs the Tasks in
+/// Multiple Lists ClickApp: refused in words, before anything else of the change is written.
+#[tokio::test]
+async fn sprint_membership_needs_tasks_in_multiple_lists() {
+    let (cu, fake) = setup().await;
+    fake.multiple_lists_on.store(false, Ordering::SeqCst);
+    let err = cu
+        .update_task(
+            "86b08",
+            &TaskChange {
+                title: Some("never saved".into()),
+                sprint: Some(SPRINT_NEXT.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("Tasks in Multiple Lists ClickApp") && text.contains("nothing was changed"),
+        "{text}"
+    );
+    assert_eq!(cu.get_task("86b08").await.unwrap().title, "Example task 8");
+}
+
+/// Issue 21, point 15: an OAuth access token goes as `Bearer <token>`; a personal token
+/// (`pk_…`) as it is.
+#[tokio::test]
+async fn an_oauth_token_is_sent_as_bearer() {
+    let oauth = "4242_0f6a3c9e1b7d_SECRET";
+    let (base, _fake) = spawn(oauth).await;
+    let me = client(&base, oauth, None).whoami().await.unwrap();
+    assert_eq!(me.id, ME.to_string());
+    let given = client(&base, &format!("Bearer {oauth}"), None);
+    assert_eq!(given.whoami().await.unwrap().id, ME.to_string());
+}

@@ -3,6 +3,14 @@
 //! paging with `last_page`, `include_closed`, `statuses[]`/`assignees[]` filters, 401/404/429 with
 //! ClickUp's `{"err", "ECODE"}` bodies and `X-RateLimit-Reset`, and state for every write. Every
 //! request is logged (`requests`) so tests can count upstream calls per tool call.
+//!
+//! Where the real ClickUp is inconvenient, so is the fake (each with its source at the code):
+//! date-only dates snap to 04:00 in the user's time zone; custom task ids (`DEV-1`) answer only
+//! with `custom_task_ids=true&team_id=…`; a subtask must be created in its parent's list; the time
+//! entry search has a 30-day, own-entries default and refuses others' entries to a non-admin; the
+//! bulk time-in-status takes 2–100 ids and `since` is a status's latest entry; comments take the
+//! rich `comment` form (`comment_text` is plain text); lists may override the space's statuses;
+//! a second list needs the Tasks in Multiple Lists ClickApp; OAuth tokens need `Bearer `.
 #![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
 
 use std::collections::HashMap;
@@ -59,6 +67,10 @@ pub fn example(path: &str, method: &str) -> Value {
 #[derive(Clone)]
 pub struct FakeTask {
     pub id: String,
+    /// The custom task id (`DEV-1`), as the Custom Task IDs ClickApp gives one.
+    pub custom_id: Option<String>,
+    /// When the task was created (ms).
+    pub created: i64,
     pub name: String,
     pub description: String,
     pub list: String,
@@ -70,6 +82,8 @@ pub struct FakeTask {
     pub tags: Vec<String>,
     pub priority: Option<u8>,
     pub due_date: Option<i64>,
+    /// Whether the due date has a time of day (`due_date_time`).
+    pub due_date_time: bool,
     pub points: Option<f64>,
     /// The value of the list's "Story Points" field.
     pub story_field: Option<f64>,
@@ -78,6 +92,35 @@ pub struct FakeTask {
     pub links: Vec<String>,
     pub depends_on: Vec<String>,
     pub time_estimate: Option<i64>,
+}
+
+impl FakeTask {
+    /// A plain task of `list` in `status`, created `created` (ms), for tests to add.
+    pub fn new(id: &str, name: &str, list: &str, status: &str, created: i64) -> Self {
+        FakeTask {
+            id: id.into(),
+            custom_id: None,
+            created,
+            name: name.into(),
+            description: String::new(),
+            list: list.into(),
+            also_in: Vec::new(),
+            status: status.into(),
+            assignees: Vec::new(),
+            watchers: vec![ME],
+            tags: Vec::new(),
+            priority: None,
+            due_date: None,
+            due_date_time: false,
+            points: None,
+            story_field: None,
+            parent: None,
+            custom_item_id: 0,
+            links: Vec::new(),
+            depends_on: Vec::new(),
+            time_estimate: None,
+        }
+    }
 }
 
 /// One time entry: (interval id, user id, start ms, duration ms, description).
@@ -92,6 +135,8 @@ pub struct FakeList {
     pub content: String,
     pub start_date: Option<i64>,
     pub due_date: Option<i64>,
+    /// The list's own statuses (name, type) where it overrides the space's (`override_statuses`).
+    pub statuses: Option<Vec<(String, String)>>,
 }
 
 pub struct Fake {
@@ -118,9 +163,17 @@ pub struct Fake {
     /// Answer this many of the next requests with 429.
     pub rate_limit_next: AtomicUsize,
     next_id: AtomicUsize,
-    /// When each task entered each status (ms), as the Time in Status ClickApp keeps it; tasks
-    /// without an entry have been in their current status since they were created.
+    /// When each task last entered each status (ms), as the Time in Status ClickApp keeps it;
+    /// tasks without an entry have been in their current status since they were created.
     pub status_history: Mutex<HashMap<String, Vec<(String, i64)>>>,
+    /// The token's user's time zone (IANA), as `GET /v2/user` reports it.
+    pub timezone: Mutex<String>,
+    /// Whether the token's user is a workspace owner or admin (may list others' time entries).
+    pub admin: std::sync::atomic::AtomicBool,
+    /// Whether the Total Time in Status ClickApp is on.
+    pub time_in_status_on: std::sync::atomic::AtomicBool,
+    /// Whether the Tasks in Multiple Lists ClickApp is on.
+    pub multiple_lists_on: std::sync::atomic::AtomicBool,
 }
 
 pub type Shared = Arc<Fake>;
@@ -160,33 +213,61 @@ fn not_found(what: &str) -> Response {
     )
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
 }
 
-const DAY: i64 = 86_400_000;
+pub const DAY: i64 = 86_400_000;
 
-fn status_json(name: &str) -> Value {
-    let (n, t) = STATUSES
+/// The space's statuses (every space of the fake has the same).
+fn space_statuses() -> Vec<(String, String)> {
+    STATUSES
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .copied()
-        .unwrap_or(STATUSES[0]);
-    let i = STATUSES.iter().position(|(x, _)| *x == n).unwrap_or(0);
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect()
+}
+
+/// The statuses a list offers: its own where it overrides the space's, else the space's. ClickUp
+/// lets a list (or folder) override its space's statuses (the list's `override_statuses`; "Get
+/// List" returns the list's `statuses`), and a task's status must be one of its home list's.
+pub fn list_statuses(f: &Fake, list: &str) -> Vec<(String, String)> {
+    f.lists
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|l| l.id == list)
+        .and_then(|l| l.statuses.clone())
+        .unwrap_or_else(space_statuses)
+}
+
+fn status_in(statuses: &[(String, String)], name: &str) -> Value {
+    let i = statuses
+        .iter()
+        .position(|(n, _)| n.eq_ignore_ascii_case(name))
+        .unwrap_or(0);
+    let (n, t) = statuses[i].clone();
     json!({ "id": format!("p{i}_status"), "status": n, "color": "#d3d3d3", "orderindex": i, "type": t })
 }
 
-fn statuses_json() -> Value {
+fn status_json(name: &str) -> Value {
+    status_in(&space_statuses(), name)
+}
+
+fn statuses_in(statuses: &[(String, String)]) -> Value {
     Value::Array(
-        STATUSES
+        statuses
             .iter()
             .enumerate()
             .map(|(i, (n, t))| json!({ "id": format!("p{i}_status"), "status": n, "orderindex": i, "color": "#d3d3d3", "type": t }))
             .collect(),
     )
+}
+
+fn statuses_json() -> Value {
+    statuses_in(&space_statuses())
 }
 
 fn user_json(f: &Fake, id: u64) -> Value {
@@ -204,11 +285,13 @@ fn task_json(f: &Fake, t: &FakeTask) -> Value {
     drop(lists);
     let mut v = f.task_template.clone();
     v["id"] = json!(t.id);
+    v["custom_id"] = json!(t.custom_id);
+    v["date_created"] = json!(t.created.to_string());
     v["name"] = json!(t.name);
     v["text_content"] = json!(t.description);
     v["description"] = json!(t.description);
     v["markdown_description"] = json!(t.description);
-    v["status"] = status_json(&t.status);
+    v["status"] = status_in(&list_statuses(f, &t.list), &t.status);
     v["custom_item_id"] = json!(t.custom_item_id);
     v["creator"] = user_json(f, ME);
     v["assignees"] = Value::Array(t.assignees.iter().map(|a| user_json(f, *a)).collect());
@@ -228,6 +311,7 @@ fn task_json(f: &Fake, t: &FakeTask) -> Value {
         None => Value::Null,
     };
     v["due_date"] = json!(t.due_date.map(|d| d.to_string()));
+    v["due_date_time"] = json!(t.due_date.map(|_| t.due_date_time));
     v["points"] = json!(t.points);
     v["time_estimate"] = json!(t.time_estimate.map(|d| d.to_string()));
     v["url"] = json!(format!("https://app.clickup.com/t/{}", t.id));
@@ -310,7 +394,8 @@ fn list_json(f: &Fake, l: &FakeList) -> Value {
         .map(|(_, n)| n.clone())
         .unwrap_or_default();
     v["space"] = json!({ "id": l.space, "name": space_name, "access": true });
-    v["statuses"] = statuses_json();
+    v["override_statuses"] = json!(l.statuses.is_some());
+    v["statuses"] = statuses_in(&l.statuses.clone().unwrap_or_else(space_statuses));
     v
 }
 
@@ -334,14 +419,16 @@ fn pair<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-/// Logs, rate-limits and authenticates every request, as ClickUp does before routing.
-async fn gate(State(f): State<Shared>, req: Request, next: Next) -> Response {
+/// Logs, rate-limits and authenticates every request, as ClickUp does before routing, and
+/// resolves custom task ids. Runs in front of the `/api` router, so a custom id can be replaced
+/// by its task's id before the route is chosen.
+async fn front(State(f): State<Shared>, mut req: Request, next: Next) -> Response {
     let line = format!(
         "{} {}",
         req.method(),
         req.uri()
             .path_and_query()
-            .map(|p| p.as_str().to_string())
+            .map(|p| p.as_str().trim_start_matches("/api").to_string())
             .unwrap_or_default()
     );
     f.requests.lock().unwrap().push(line);
@@ -361,35 +448,116 @@ async fn gate(State(f): State<Shared>, req: Request, next: Next) -> Response {
         )
             .into_response();
     }
+    // ClickUp's authentication page: a personal token (`pk_…`) goes in `Authorization` as it
+    // is; an OAuth access token as `Bearer <token>` (developer.clickup.com/docs/authentication).
+    let wanted = if f.token.starts_with("pk_") {
+        f.token.clone()
+    } else {
+        format!("Bearer {}", f.token)
+    };
     match req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
     {
-        None => err(
-            StatusCode::BAD_REQUEST,
-            "Authorization header required",
-            "OAUTH_017",
-        ),
-        Some(v) if v == f.token => {
-            // A workspace the token does not belong to.
-            let path = req.uri().path().to_string();
-            if let Some(rest) = path.strip_prefix("/v2/team/") {
-                let team = rest.split('/').next().unwrap_or("");
-                if team != TEAM {
-                    return err(StatusCode::UNAUTHORIZED, "Team not authorized", "OAUTH_027");
-                }
-            }
-            next.run(req).await
+        None => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "Authorization header required",
+                "OAUTH_017",
+            );
         }
-        Some(_) => err(StatusCode::UNAUTHORIZED, "Token invalid", "OAUTH_025"),
+        Some(v) if v == wanted => {}
+        Some(_) => return err(StatusCode::UNAUTHORIZED, "Token invalid", "OAUTH_025"),
     }
+    let path = req.uri().path().trim_start_matches("/api").to_string();
+    // A workspace the token does not belong to.
+    if let Some(rest) = path.strip_prefix("/v2/team/") {
+        let team = rest.split('/').next().unwrap_or("");
+        if team != TEAM {
+            return err(StatusCode::UNAUTHORIZED, "Team not authorized", "OAUTH_027");
+        }
+    }
+    if let Some(rest) = path.strip_prefix("/v2/task/") {
+        let (seg, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let q: Vec<(String, String)> =
+            url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+                .into_owned()
+                .collect();
+        let custom = pair(&q, "custom_task_ids") == Some("true");
+        let canonical = f
+            .tasks
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| {
+                t.custom_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(seg))
+            })
+            .map(|t| t.id.clone());
+        // Every task endpoint documents `custom_task_ids` ("If you want to reference a task by
+        // its custom task id, this value must be true") with `team_id` ("When the
+        // custom_task_ids parameter is set to true, the Workspace ID must be provided using the
+        // team_id parameter"). A custom id without them is not found as a task id, and ClickUp
+        // answers 401 "Team not authorized" (as nicholasbester/clickup-cli#98 and #101 report).
+        if seg != "bulk_time_in_status" && (custom || canonical.is_some() || seg.contains('-')) {
+            if !custom || pair(&q, "team_id") != Some(TEAM) {
+                return err(StatusCode::UNAUTHORIZED, "Team not authorized", "OAUTH_027");
+            }
+            let Some(id) = canonical else {
+                return not_found("Task");
+            };
+            let tail = if tail.is_empty() {
+                String::new()
+            } else {
+                format!("/{tail}")
+            };
+            let query = req
+                .uri()
+                .query()
+                .map(|q| format!("?{q}"))
+                .unwrap_or_default();
+            if let Ok(uri) = format!("/api/v2/task/{id}{tail}{query}").parse() {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(req).await
 }
 
 async fn user(State(f): State<Shared>) -> Response {
     let mut me = f.me.clone();
     me["user"]["id"] = json!(ME);
+    me["user"]["timezone"] = json!(f.timezone.lock().unwrap().clone());
     axum::Json(me).into_response()
+}
+
+/// ClickUp keeps a date without a time (`due_date_time` / `start_date_time` false or left out)
+/// as 04:00 in the user's time zone on the calendar day the sent instant falls on *in that
+/// zone*: 2026-12-31 sent as midnight UTC is stored as 2026-12-30 04:00 America/New_York
+/// (nicholasbester/clickup-cli#126, read back from the REST API; fixed in its PR #128).
+pub fn snap_date_only(ms: i64, tz: &str) -> i64 {
+    use chrono::{TimeZone, Utc};
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    let Some(at) = Utc.timestamp_millis_opt(ms).single() else {
+        return ms;
+    };
+    let day = at.with_timezone(&zone).date_naive();
+    day.and_hms_opt(4, 0, 0)
+        .and_then(|t| zone.from_local_datetime(&t).earliest())
+        .map_or(ms, |t| t.timestamp_millis())
+}
+
+/// A due date as ClickUp stores it from a create or update body.
+fn due_from(f: &Fake, body: &Value) -> Option<(i64, bool)> {
+    let ms = body["due_date"].as_i64()?;
+    let timed = body["due_date_time"].as_bool().unwrap_or(false);
+    if timed {
+        Some((ms, true))
+    } else {
+        Some((snap_date_only(ms, &f.timezone.lock().unwrap()), false))
+    }
 }
 
 async fn teams(State(f): State<Shared>) -> Response {
@@ -565,6 +733,7 @@ async fn create_list(
         content: body["content"].as_str().unwrap_or("").to_string(),
         start_date: None,
         due_date: body["due_date"].as_i64(),
+        statuses: None,
     };
     f.lists.lock().unwrap().push(l.clone());
     axum::Json(list_json(&f, &l)).into_response()
@@ -725,13 +894,30 @@ async fn create_task(
     let Some(name) = body["name"].as_str().filter(|n| !n.trim().is_empty()) else {
         return err(StatusCode::BAD_REQUEST, "Task name invalid", "INPUT_005");
     };
+    // Create Task's `parent`: "The parent task ID you include can be a subtask, but must be in
+    // the same List specified in the path parameter" (the spec, POST /v2/list/{list_id}/task).
+    if let Some(p) = body["parent"].as_str() {
+        match find_task(&f, p) {
+            None => return not_found("Parent task"),
+            Some(parent) if parent.list != list => {
+                return err(
+                    StatusCode::BAD_REQUEST,
+                    "Parent task must be in the same list as the subtask",
+                    "ITEM_140",
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    let statuses = list_statuses(&f, &list);
     let status = match body["status"].as_str() {
-        None => STATUSES[0].0.to_string(),
-        Some(s) => match STATUSES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
-            Some((n, _)) => n.to_string(),
+        None => statuses[0].0.clone(),
+        Some(s) => match statuses.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+            Some((n, _)) => n.clone(),
             None => return err(StatusCode::BAD_REQUEST, "Status does not exist", "ITEM_114"),
         },
     };
+    let due = due_from(&f, &body);
     let priority = match &body["priority"] {
         Value::Null => None,
         p => match p.as_u64().filter(|p| (1..=4).contains(p)) {
@@ -741,6 +927,8 @@ async fn create_task(
     };
     let t = FakeTask {
         id: format!("86c{}", f.id()),
+        custom_id: None,
+        created: now_ms(),
         name: name.to_string(),
         description: body["markdown_content"]
             .as_str()
@@ -764,7 +952,8 @@ async fn create_task(
             .filter_map(|t| t.as_str().map(str::to_string))
             .collect(),
         priority,
-        due_date: body["due_date"].as_i64(),
+        due_date: due.map(|d| d.0),
+        due_date_time: due.is_some_and(|d| d.1),
         points: body["points"].as_f64(),
         story_field: None,
         parent: body["parent"].as_str().map(str::to_string),
@@ -801,6 +990,12 @@ async fn update_task(
     Path(id): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
+    // A task's status is one of its home list's (read before the tasks are locked).
+    let Some(home) = find_task(&f, &id).map(|t| t.list) else {
+        return not_found("Task");
+    };
+    let statuses = list_statuses(&f, &home);
+    let due = due_from(&f, &body);
     let mut tasks = f.tasks.lock().unwrap();
     let Some(t) = tasks.iter_mut().find(|t| t.id == id) else {
         return not_found("Task");
@@ -815,16 +1010,20 @@ async fn update_task(
         t.description = d.to_string();
     }
     if let Some(s) = body["status"].as_str() {
-        match STATUSES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+        match statuses.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
             Some((n, _)) => {
                 if t.status != *n {
                     let mut h = f.status_history.lock().unwrap();
                     let entries = h
                         .entry(t.id.clone())
-                        .or_insert_with(|| vec![(t.status.clone(), now_ms() - 7 * DAY)]);
-                    // One entry per status, with when it was first entered, as ClickUp keeps it.
-                    if !entries.iter().any(|(s, _)| s == n) {
-                        entries.push((n.to_string(), now_ms()));
+                        .or_insert_with(|| vec![(t.status.clone(), t.created)]);
+                    // One entry per status, whose `since` is when the task *last* entered it
+                    // (the spec's example of GET /v2/task/{task_id}/time_in_status: the current
+                    // "open" is `since` after "active status", which it was in before).
+                    let at = now_ms();
+                    match entries.iter_mut().find(|(s, _)| s == n) {
+                        Some(e) => e.1 = at,
+                        None => entries.push((n.to_string(), at)),
                     }
                 }
                 t.status = n.to_string()
@@ -861,8 +1060,9 @@ async fn update_task(
             }
         }
     }
-    if let Some(d) = body["due_date"].as_i64() {
+    if let Some((d, timed)) = due {
         t.due_date = Some(d);
+        t.due_date_time = timed;
     }
     if let Some(p) = body["points"].as_f64() {
         t.points = Some(p);
@@ -906,6 +1106,15 @@ async fn add_to_list(
 ) -> Response {
     if find_list(&f, &list).is_none() {
         return not_found("List");
+    }
+    // "This endpoint requires the Tasks in Multiple List ClickApp to be enabled" (the spec,
+    // POST /v2/list/{list_id}/task/{task_id}); the words of ClickUp's refusal are not published.
+    if !f.multiple_lists_on.load(Ordering::SeqCst) {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "Tasks in Multiple Lists is not enabled",
+            "ITEM_120",
+        );
     }
     with_task(&f, &id, |t| {
         if t.list != list && !t.also_in.contains(&list) {
@@ -1018,17 +1227,24 @@ async fn add_comment(
     if find_task(&f, &id).is_none() {
         return not_found("Task");
     }
-    let Some(text) = body["comment_text"]
-        .as_str()
-        .filter(|t| !t.trim().is_empty())
-    else {
-        return err(StatusCode::BAD_REQUEST, "Comment text invalid", "COMM_002");
+    // ClickUp's comment formatting page (developer.clickup.com/docs/comment-formatting): a
+    // comment is a `comment` array of `{text, attributes}` segments (bold, italic, code, links;
+    // lists and code blocks as attributes of the "\n" that ends their line); `comment_text` is
+    // plain text, kept as one unformatted segment (Markdown in it shows as typed).
+    let segments: Vec<Value> = match (&body["comment"], body["comment_text"].as_str()) {
+        (Value::Array(parts), _) if !parts.is_empty() => parts.clone(),
+        (_, Some(text)) => vec![json!({ "text": text, "attributes": {} })],
+        _ => Vec::new(),
     };
+    let text: String = segments.iter().filter_map(|p| p["text"].as_str()).collect();
+    if text.trim().is_empty() {
+        return err(StatusCode::BAD_REQUEST, "Comment text invalid", "COMM_002");
+    }
     let n = f.id();
     let date = 1_764_000_000_000_i64 + n as i64 * 1000;
     let mut c = f.comment_template.clone();
     c["id"] = json!((90_000 + n).to_string());
-    c["comment"] = json!([{ "text": text }]);
+    c["comment"] = Value::Array(segments);
     c["comment_text"] = json!(text);
     c["user"] = user_json(&f, ME);
     c["date"] = json!(date.to_string());
@@ -1042,8 +1258,59 @@ async fn add_comment(
     axum::Json(json!({ "id": c["id"], "hist_id": format!("h{n}"), "date": date })).into_response()
 }
 
-/// `GET /task/bulk_time_in_status/task_ids?task_ids=a&task_ids=b` (up to 100): per task, the
-/// current status and every status it has been in, with when it first entered it.
+/// The Time in Status answer for one task: its current status and every status it has been
+/// in, each with when it last entered it (`since`).
+fn time_in_status_of(f: &Fake, t: &FakeTask) -> Value {
+    let now = now_ms();
+    let statuses = list_statuses(f, &t.list);
+    let history = f
+        .status_history
+        .lock()
+        .unwrap()
+        .get(&t.id)
+        .cloned()
+        .unwrap_or_else(|| vec![(t.status.clone(), t.created)]);
+    let entry = |(status, since): &(String, i64)| {
+        let mut s = status_in(&statuses, status);
+        s["total_time"] =
+            json!({ "by_minute": (now - since) / 60_000, "since": since.to_string() });
+        s
+    };
+    let current = history
+        .iter()
+        .find(|(s, _)| *s == t.status)
+        .cloned()
+        .unwrap_or((t.status.clone(), now));
+    json!({ "current_status": entry(&current), "status_history": history.iter().map(entry).collect::<Vec<_>>() })
+}
+
+/// Both time-in-status endpoints: "The Total time in Status ClickApp must first be enabled by
+/// the Workspace owner or an admin" (the spec). ClickUp does not publish the words of its
+/// refusal; the fake's names the ClickApp, as a refusal must for pm-mcp to call it off.
+fn time_in_status_off(f: &Fake) -> Option<Response> {
+    (!f.time_in_status_on.load(Ordering::SeqCst)).then(|| {
+        err(
+            StatusCode::BAD_REQUEST,
+            "Time in Status ClickApp is not enabled for this Workspace",
+            "TIS_001",
+        )
+    })
+}
+
+/// `GET /task/{task_id}/time_in_status`: one task.
+async fn time_in_status(State(f): State<Shared>, Path(id): Path<String>) -> Response {
+    let Some(t) = find_task(&f, &id) else {
+        return not_found("Task");
+    };
+    if let Some(off) = time_in_status_off(&f) {
+        return off;
+    }
+    axum::Json(time_in_status_of(&f, &t)).into_response()
+}
+
+/// `GET /task/bulk_time_in_status/task_ids?task_ids=a&task_ids=b`: "View how long two or more
+/// tasks have been in each status" and "You can include up to 100 task ids per request" (the
+/// spec, GetBulkTasks'TimeinStatus): one id is refused.
 async fn bulk_time_in_status(
     State(f): State<Shared>,
     axum::extract::RawQuery(q): axum::extract::RawQuery,
@@ -1052,46 +1319,108 @@ async fn bulk_time_in_status(
         .filter(|(k, _)| k == "task_ids")
         .map(|(_, v)| v.into_owned())
         .collect();
-    if ids.is_empty() || ids.len() > 100 {
+    if ids.len() < 2 || ids.len() > 100 {
         return err(
             StatusCode::BAD_REQUEST,
-            "Include between 1 and 100 task_ids",
+            "Include between 2 and 100 task_ids",
             "INPUT_004",
         );
     }
-    let now = now_ms();
+    if let Some(off) = time_in_status_off(&f) {
+        return off;
+    }
     let mut out = serde_json::Map::new();
     for id in ids {
         let Some(t) = find_task(&f, &id) else {
             return not_found("Task");
         };
-        let history = f
-            .status_history
-            .lock()
-            .unwrap()
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| vec![(t.status.clone(), now - 7 * DAY)]);
-        let entry = |(status, since): &(String, i64)| {
-            let mut s = status_json(status);
-            s["total_time"] =
-                json!({ "by_minute": (now - since) / 60_000, "since": since.to_string() });
-            s
-        };
-        let current = history
-            .iter()
-            .rev()
-            .find(|(s, _)| *s == t.status)
-            .cloned()
-            .unwrap_or((t.status.clone(), now));
-        out.insert(
-            id,
-            json!({ "current_status": entry(&current), "status_history": history.iter().map(entry).collect::<Vec<_>>() }),
-        );
+        out.insert(id, time_in_status_of(&f, &t));
     }
     axum::Json(Value::Object(out)).into_response()
 }
 
+/// `GET /team/{team_Id}/time_entries` (the spec, Gettimeentrieswithinadaterange): "By default,
+/// this endpoint returns time entries from the last 30 days created by the authenticated user";
+/// others' entries need `assignee` (user ids, comma-separated), which "Only Workspace
+/// Owners/Admins have access to" (the fake refuses it to a member with 401; ClickUp's words are
+/// not published); only one of `space_id`, `folder_id`, `list_id`, `task_id`.
+async fn time_entries(State(f): State<Shared>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    let now = now_ms();
+    let num = |k: &str| {
+        pair(&q, k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|v| v as i64)
+    };
+    let end = num("end_date").unwrap_or(now);
+    let start = num("start_date").unwrap_or(end - 30 * DAY);
+    let who: Vec<u64> = match pair(&q, "assignee") {
+        None => vec![ME],
+        Some(a) => a.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+    };
+    if who.iter().any(|u| *u != ME) && !f.admin.load(Ordering::SeqCst) {
+        return err(
+            StatusCode::UNAUTHORIZED,
+            "Only Workspace owners and admins can view other users' time entries",
+            "TIMEENTRY_070",
+        );
+    }
+    let locations = ["space_id", "folder_id", "list_id", "task_id"]
+        .iter()
+        .filter(|k| pair(&q, k).is_some())
+        .count();
+    if locations > 1 {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "Only one of space_id, folder_id, list_id or task_id",
+            "TIMEENTRY_010",
+        );
+    }
+    let mut task_filter = pair(&q, "task_id").map(str::to_string);
+    if let Some(t) = &task_filter
+        && pair(&q, "custom_task_ids") == Some("true")
+    {
+        let canonical = f
+            .tasks
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|x| x.custom_id.as_deref() == Some(t.as_str()))
+            .map(|x| x.id.clone());
+        task_filter = canonical.or(task_filter);
+    }
+    let template = example("/v2/team/{team_Id}/time_entries", "get")["data"][0].clone();
+    let all = f.time.lock().unwrap().clone();
+    let mut data = Vec::new();
+    for (tid, entries) in &all {
+        if task_filter.as_ref().is_some_and(|t| t != tid) {
+            continue;
+        }
+        let Some(task) = find_task(&f, tid) else {
+            continue;
+        };
+        for (id, user, at, duration, description) in entries {
+            if !who.contains(user) || *at < start || *at > end {
+                continue;
+            }
+            let mut e = template.clone();
+            e["id"] = json!(id);
+            e["task"] = json!({ "id": task.id, "custom_id": task.custom_id, "name": task.name, "status": status_json(&task.status), "custom_type": null });
+            e["wid"] = json!(TEAM);
+            e["user"] = user_json(&f, *user);
+            e["start"] = json!(at);
+            e["end"] = json!(at + duration);
+            e["duration"] = json!(duration.to_string());
+            e["description"] = json!(description);
+            e["at"] = json!((at + duration).to_string());
+            e["task_url"] = json!(format!("https://app.clickup.com/t/{}", task.id));
+            data.push(e);
+        }
+    }
+    axum::Json(json!({ "data": data })).into_response()
+}
+
+/// `GET /task/{task_id}/time`, "a legacy time tracking endpoint" (the spec): every user's
+/// intervals, without their descriptions (the spec's example interval has none).
 async fn tracked(State(f): State<Shared>, Path(id): Path<String>) -> Response {
     if find_task(&f, &id).is_none() {
         return not_found("Task");
@@ -1116,6 +1445,7 @@ async fn tracked(State(f): State<Shared>, Path(id): Path<String>) -> Response {
 
 async fn create_time_entry(
     State(f): State<Shared>,
+    Query(q): Query<Vec<(String, String)>>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
     let (Some(start), Some(duration)) = (body["start"].as_i64(), body["duration"].as_i64()) else {
@@ -1127,6 +1457,18 @@ async fn create_time_entry(
     };
     let Some(tid) = body["tid"].as_str().map(str::to_string) else {
         return err(StatusCode::BAD_REQUEST, "Task id required", "TIMEENTRY_002");
+    };
+    // A custom `tid` is a task only with `custom_task_ids=true&team_id=…` (the spec).
+    let custom = pair(&q, "custom_task_ids") == Some("true") && pair(&q, "team_id") == Some(TEAM);
+    let tid = if custom {
+        f.tasks
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|t| t.custom_id.as_deref() == Some(tid.as_str()))
+            .map_or(tid, |t| t.id.clone())
+    } else {
+        tid
     };
     if find_task(&f, &tid).is_none() {
         return not_found("Task");
@@ -1170,6 +1512,8 @@ fn seed_tasks() -> Vec<FakeTask> {
     (1..=12)
         .map(|i| FakeTask {
             id: format!("86b{i:02}"),
+            custom_id: Some(format!("DEV-{i}")),
+            created: now_ms() - 30 * DAY,
             name: format!("Example task {i}"),
             description: format!("Details of **task {i}**"),
             list: BACKLOG.into(),
@@ -1188,6 +1532,7 @@ fn seed_tasks() -> Vec<FakeTask> {
             },
             priority: Some((i % 4 + 1) as u8),
             due_date: None,
+            due_date_time: false,
             points: None,
             story_field: Some((i % 5 + 1) as f64),
             parent: None,
@@ -1226,6 +1571,7 @@ pub async fn spawn(token: &str) -> (String, Shared) {
                 content: String::new(),
                 start_date: None,
                 due_date: None,
+                statuses: None,
             },
             FakeList {
                 id: SPRINT_DONE.into(),
@@ -1235,6 +1581,7 @@ pub async fn spawn(token: &str) -> (String, Shared) {
                 content: "Ship search".into(),
                 start_date: Some(now - 18 * DAY),
                 due_date: Some(now - 4 * DAY),
+                statuses: None,
             },
             FakeList {
                 id: SPRINT_NOW.into(),
@@ -1244,6 +1591,7 @@ pub async fn spawn(token: &str) -> (String, Shared) {
                 content: "Fix checkout".into(),
                 start_date: Some(now - 3 * DAY),
                 due_date: Some(now + 11 * DAY),
+                statuses: None,
             },
             FakeList {
                 id: SPRINT_NEXT.into(),
@@ -1253,6 +1601,7 @@ pub async fn spawn(token: &str) -> (String, Shared) {
                 content: String::new(),
                 start_date: Some(now + 11 * DAY),
                 due_date: Some(now + 25 * DAY),
+                statuses: None,
             },
         ]),
         tasks: Mutex::new(seed_tasks()),
@@ -1263,6 +1612,16 @@ pub async fn spawn(token: &str) -> (String, Shared) {
         rate_limit_next: AtomicUsize::new(0),
         next_id: AtomicUsize::new(1),
         status_history: Mutex::default(),
+        // The spec's example user's zone.
+        timezone: Mutex::new(
+            example("/v2/user", "get")["user"]["timezone"]
+                .as_str()
+                .unwrap_or("America/Los_Angeles")
+                .to_string(),
+        ),
+        admin: true.into(),
+        time_in_status_on: true.into(),
+        multiple_lists_on: true.into(),
     });
     let app = Router::new()
         .route("/v2/user", get(user))
@@ -1270,7 +1629,10 @@ pub async fn spawn(token: &str) -> (String, Shared) {
         .route("/v2/team/{team}/space", get(spaces).post(create_space))
         .route("/v2/team/{team}/task", get(team_tasks))
         .route("/v2/team/{team}/custom_item", get(custom_items))
-        .route("/v2/team/{team}/time_entries", post(create_time_entry))
+        .route(
+            "/v2/team/{team}/time_entries",
+            get(time_entries).post(create_time_entry),
+        )
         .route(
             "/v2/space/{id}",
             get(space).put(update_space).delete(delete_space),
@@ -1294,6 +1656,7 @@ pub async fn spawn(token: &str) -> (String, Shared) {
         )
         .route("/v2/task/{id}/comment", get(comments).post(add_comment))
         .route("/v2/task/{id}/time", get(tracked))
+        .route("/v2/task/{id}/time_in_status", get(time_in_status))
         .route(
             "/v2/task/bulk_time_in_status/task_ids",
             get(bulk_time_in_status),
@@ -1303,10 +1666,11 @@ pub async fn spawn(token: &str) -> (String, Shared) {
         .route("/v2/task/{id}/dependency", post(dependency))
         .route("/v2/task/{id}/link/{to}", post(link))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "Route not found", "APP_001") })
-        .layer(axum::middleware::from_fn_with_state(fake.clone(), gate))
         .with_state(fake.clone());
     // Served under /api as ClickUp is, so the client's joining of `/v2` to the base is tested.
-    let app = Router::new().nest("/api", app);
+    let app = Router::new()
+        .nest("/api", app)
+        .layer(axum::middleware::from_fn_with_state(fake.clone(), front));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
