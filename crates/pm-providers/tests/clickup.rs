@@ -1002,10 +1002,12 @@ async fn custom_task_ids_are_resolved_once_to_the_task_id() {
     let t = cu.get_task("DEV-1").await.unwrap();
     assert_eq!((t.id.as_str(), t.key.as_deref()), ("86b01", Some("DEV-1")));
     let first = fake.requests_since(before);
+    // The workspace is read (for its id), then the task by its custom id.
+    assert_eq!(first.len(), 2, "{first:?}");
     assert!(
-        first[0].starts_with("GET /v2/task/DEV-1?")
-            && first[0].contains("custom_task_ids=true")
-            && first[0].contains(&format!("team_id={TEAM}")),
+        first[1].starts_with("GET /v2/task/DEV-1?")
+            && first[1].contains("custom_task_ids=true")
+            && first[1].contains(&format!("team_id={TEAM}")),
         "{first:?}"
     );
     cu.add_comment("DEV-1", "seen").await.unwrap();

@@ -1668,8 +1668,10 @@ pub async fn spawn(token: &str) -> (String, Shared) {
         .fallback(|| async { err(StatusCode::NOT_FOUND, "Route not found", "APP_001") })
         .with_state(fake.clone());
     // Served under /api as ClickUp is, so the client's joining of `/v2` to the base is tested.
+    // `front` runs before routing (a custom task id is replaced before the route is chosen):
+    // layers of a router run after its routing, so the routes sit behind a fallback.
     let app = Router::new()
-        .nest("/api", app)
+        .fallback_service(Router::new().nest("/api", app))
         .layer(axum::middleware::from_fn_with_state(fake.clone(), front));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -1,16 +1,18 @@
 //! ClickUp's status history for analytics, from the Time in Status ClickApp: one paged listing
-//! of the sprint list's (or space's) tasks, then `bulk_time_in_status` for 100 tasks a request.
-//! ClickUp keeps one entry per status with when the task first entered it, and records neither
-//! sprint moves nor estimate changes; without the ClickApp only the current statuses are known.
-//! The result's source says which.
+//! of the sprint list's (or space's) tasks, then `bulk_time_in_status` for 2–100 tasks a request
+//! (one task on its own endpoint). ClickUp keeps one entry per status with when the task last
+//! entered it (`since`), and records neither sprint moves nor estimate changes; without the
+//! ClickApp (only a refusal that says so counts) only the current statuses are known. The
+//! result's source says which.
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use pm_core::{
-    History, HistorySource, ItemHistory, ProviderError, ProviderResult, Status, StatusChange, Task,
-};
+use pm_core::{History, HistorySource, ItemHistory, ProviderResult, Status, StatusChange, Task};
 
 use super::{ClickUp, TASK_PAGE, map, wire};
+
+/// How far a status's entry may be from the task's creation and still be the creation.
+const CREATION_SLACK_SECONDS: i64 = 60;
 
 fn at_ms(ms: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
@@ -42,9 +44,14 @@ pub fn item(
     entries.sort_by_key(|(at, _)| *at);
     let mut changes = Vec::new();
     let mut previous: Option<Status> = None;
+    // `since` is a status's latest entry: the earliest one is the status the task was created
+    // in only when it was entered at the creation (else the task was in another status before,
+    // entered again later, and the move into this one is a change from a status not known).
+    let created = task.created_at;
     for (i, (at, status)) in entries.into_iter().enumerate() {
-        // The first entry is the status the task was created in, not a change.
-        if i > 0 {
+        let at_creation =
+            created.is_none_or(|c| (at - c).num_seconds().abs() <= CREATION_SLACK_SECONDS);
+        if i > 0 || !at_creation {
             changes.push(StatusChange {
                 at,
                 from: previous.clone(),
@@ -98,24 +105,32 @@ impl ClickUp {
         Ok(out)
     }
 
-    /// Time in status for these tasks, 100 a request; `None` when the ClickApp is off.
+    /// Time in status for these tasks: 2–100 a bulk request ("two or more tasks", "up to 100
+    /// task ids"), a lone task on its own endpoint; `None` when ClickUp says the ClickApp is off.
     async fn times(
         &self,
         ids: &[String],
     ) -> ProviderResult<Option<HashMap<String, wire::TimeInStatus>>> {
         let mut all = HashMap::new();
         for chunk in ids.chunks(100) {
-            let q: Vec<(&str, String)> = chunk.iter().map(|id| ("task_ids", id.clone())).collect();
-            match self
-                .up
-                .get::<HashMap<String, wire::TimeInStatus>>("task/bulk_time_in_status/task_ids", &q)
-                .await
-            {
+            let answer = if let [one] = chunk {
+                self.up
+                    .get::<wire::TimeInStatus>(&format!("task/{one}/time_in_status"), &[])
+                    .await
+                    .map(|t| HashMap::from([(one.clone(), t)]))
+            } else {
+                let q: Vec<(&str, String)> =
+                    chunk.iter().map(|id| ("task_ids", id.clone())).collect();
+                self.up
+                    .get::<HashMap<String, wire::TimeInStatus>>(
+                        "task/bulk_time_in_status/task_ids",
+                        &q,
+                    )
+                    .await
+            };
+            match answer {
                 Ok(part) => all.extend(part),
-                // The ClickApp is off (or the plan lacks it): current statuses only.
-                Err(ProviderError::Invalid { .. } | ProviderError::Forbidden { .. }) => {
-                    return Ok(None);
-                }
+                Err(e) if super::time_in_status_off(&e) => return Ok(None),
                 Err(e) => return Err(e),
             }
         }
@@ -144,7 +159,7 @@ impl ClickUp {
         } else {
             self.times(&ids).await?
         };
-        let mapped = self.to_tasks(tasks).await;
+        let mapped = self.to_tasks(tasks).await?;
         let items = mapped
             .into_iter()
             .zip(estimates)
@@ -157,7 +172,7 @@ impl ClickUp {
             items,
             source: HistorySource {
                 history: if times.is_some() {
-                    "ClickUp Time in Status (one entry per status, when first entered)".into()
+                    "ClickUp Time in Status (one entry per status, when last entered)".into()
                 } else {
                     "ClickUp current statuses only (the Time in Status ClickApp is off)".into()
                 },

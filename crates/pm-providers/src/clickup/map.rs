@@ -1,6 +1,7 @@
 //! ClickUp wire types → pm-mcp's domain, and the small rules the mapping rests on (status types
 //! as categories, priorities 1–4, sprint state from a list's dates, story points).
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use pm_core::{Comment, Project, Sprint, SprintState, Status, StatusCategory, Task, User, Worklog};
 use serde_json::Value;
 
@@ -10,14 +11,28 @@ pub fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(DateTime::from_timestamp_millis)
 }
 
-pub fn date(ms: Option<i64>) -> Option<NaiveDate> {
-    time(ms).map(|t| t.date_naive())
+/// The user's time zone from its IANA name (UTC when ClickUp names none pm-mcp knows).
+pub fn zone(name: Option<&str>) -> Tz {
+    name.and_then(|n| n.trim().parse().ok()).unwrap_or(Tz::UTC)
 }
 
-/// A date as ClickUp takes it: epoch milliseconds at midnight UTC.
-pub fn date_ms(d: NaiveDate) -> i64 {
-    d.and_hms_opt(0, 0, 0)
-        .map(|t| t.and_utc().timestamp_millis())
+/// A date ClickUp keeps as a time: the calendar day of that time in the user's zone. ClickUp
+/// stores a date without a time as 04:00 in the user's zone on that day.
+pub fn date(ms: Option<i64>, zone: Tz) -> Option<NaiveDate> {
+    time(ms).map(|t| t.with_timezone(&zone).date_naive())
+}
+
+/// A date as ClickUp takes it (epoch milliseconds, `due_date_time: false`): noon of that day in
+/// the user's zone. ClickUp keeps the calendar day the instant falls on in the user's zone (at
+/// 04:00); midnight UTC would be the day before anywhere west of UTC.
+pub fn date_ms(d: NaiveDate, zone: Tz) -> i64 {
+    d.and_hms_opt(12, 0, 0)
+        .and_then(|t| t.and_local_timezone(zone).earliest())
+        .map(|t| t.timestamp_millis())
+        .or_else(|| {
+            d.and_hms_opt(12, 0, 0)
+                .map(|t| t.and_utc().timestamp_millis())
+        })
         .unwrap_or(0)
 }
 
@@ -130,8 +145,9 @@ pub fn assignees(list: &[Value]) -> Vec<wire::User> {
         .collect()
 }
 
-/// `type_name` turns a custom task type id into its name (0 or none is the plain "Task").
-pub fn task(t: wire::Task, type_name: &dyn Fn(i64) -> Option<String>) -> Task {
+/// `type_name` turns a custom task type id into its name (0 or none is the plain "Task"); due
+/// dates are days in `zone`, the user's.
+pub fn task(t: wire::Task, type_name: &dyn Fn(i64) -> Option<String>, zone: Tz) -> Task {
     let story_points = story_points(&t);
     let description = t
         .markdown_description
@@ -159,7 +175,7 @@ pub fn task(t: wire::Task, type_name: &dyn Fn(i64) -> Option<String>) -> Task {
         project_id: t.space.map(|s| s.id),
         parent_id: t.parent.filter(|p| !p.is_empty()),
         story_points,
-        due_date: date(t.due_date),
+        due_date: date(t.due_date, zone),
         labels: tag_names(&t.tags),
         created_at: time(t.date_created),
         updated_at: time(t.date_updated),
@@ -211,11 +227,17 @@ pub fn is_sprint_folder(f: &wire::Folder) -> bool {
     f.name.to_ascii_lowercase().contains("sprint")
 }
 
+/// A comment, its rich form read back as Markdown (plain `comment_text` where it has none).
 pub fn comment(c: wire::Comment) -> Comment {
+    let body = if c.comment.is_empty() {
+        c.comment_text
+    } else {
+        super::rich::to_markdown(&c.comment)
+    };
     Comment {
         id: c.id,
         author: c.user.map(user),
-        body: c.comment_text,
+        body,
         created_at: time(c.date),
         updated_at: None,
     }
@@ -229,6 +251,19 @@ pub fn worklog(i: wire::Interval, author: Option<wire::User>) -> Worklog {
         seconds: i.time.unwrap_or(0) / 1000,
         comment: i.description.filter(|d| !d.trim().is_empty()),
     }
+}
+
+/// A time entry of the workspace's time tracking as a worklog; a running timer (negative
+/// duration) is not one yet.
+pub fn time_entry(e: wire::TimeEntry) -> Option<Worklog> {
+    let ms = e.duration.filter(|d| *d >= 0)?;
+    Some(Worklog {
+        id: e.id?,
+        author: e.user.map(user),
+        started_at: time(e.start),
+        seconds: ms / 1000,
+        comment: e.description.filter(|d| !d.trim().is_empty()),
+    })
 }
 
 /// ClickUp's error body (`{"err": "...", "ECODE": "..."}`) as one sentence.
@@ -295,7 +330,7 @@ mod tests {
             "custom_fields": [{ "id": "f1", "name": "Story Points", "type": "number", "value": "8" }],
             "url": "https://app.clickup.com/t/9hx", "list": { "id": "124" }, "space": { "id": "790" }
         }));
-        let task = task(t, &|_| None);
+        let task = task(t, &|_| None, Tz::UTC);
         assert_eq!(task.status.category, StatusCategory::InProgress);
         assert_eq!(task.description.as_deref(), Some("**bold**"));
         assert_eq!(task.priority.as_deref(), Some("high"));
@@ -323,7 +358,7 @@ mod tests {
             "points": 3, "custom_item_id": 1300, "priority": 1,
             "custom_fields": [{ "id": "f1", "name": "Story Points", "type": "number", "value": 8 }]
         }));
-        let task = task(t, &|n| (n == 1300).then(|| "Epic".to_string()));
+        let task = task(t, &|n| (n == 1300).then(|| "Epic".to_string()), Tz::UTC);
         assert_eq!(task.story_points, Some(3.0));
         assert_eq!(task.task_type.as_deref(), Some("Epic"));
         assert_eq!(task.priority.as_deref(), Some("urgent"));
@@ -396,10 +431,25 @@ mod tests {
         let w = worklog(i, None);
         assert_eq!((w.id.as_str(), w.seconds), ("318", 5400));
         assert!(w.started_at.is_some());
-        assert_eq!(
-            date_ms(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()),
-            86_400_000
-        );
+        let day = NaiveDate::from_ymd_opt(2026, 12, 24).unwrap();
+        assert_eq!(date_ms(day, Tz::UTC), 1_798_113_600_000);
+        for z in [
+            "America/Los_Angeles",
+            "Pacific/Auckland",
+            "Asia/Tokyo",
+            "nowhere",
+        ] {
+            let z = zone(Some(z));
+            // ClickUp's 04:00 of that day in the zone reads back as that day.
+            let at_four = day
+                .and_hms_opt(4, 0, 0)
+                .unwrap()
+                .and_local_timezone(z)
+                .unwrap()
+                .timestamp_millis();
+            assert_eq!(date(Some(at_four), z), Some(day));
+            assert_eq!(date(Some(date_ms(day, z)), z), Some(day));
+        }
     }
 
     #[test]

@@ -7,9 +7,13 @@
 //! task types (e.g. "Epic") as task types and parent tasks as epics. ClickUp's manners: `page`
 //! (0-based, 100 tasks a page) with `last_page`, `include_closed=true` for closed tasks, 429 with
 //! `X-RateLimit-Reset`, `{"err", "ECODE"}` error bodies. A connection works in one workspace: the
-//! one given, or the only one the token sees.
+//! one given, or the only one the token sees. A personal token (`pk_…`) goes in `Authorization`
+//! as it is, an OAuth access token as `Bearer …`. Date-only dates are days in the user's time
+//! zone (ClickUp keeps them at 04:00 there); custom task ids (`DEV-42`) are resolved once to the
+//! task's own id; comments are written in ClickUp's rich form.
 mod history;
 mod map;
+mod rich;
 pub mod wire;
 
 use async_trait::async_trait;
@@ -41,6 +45,45 @@ pub struct ClickUp {
     custom_items: OnceCell<Vec<wire::CustomItem>>,
     /// Spaces read once, so an empty task list need not look again whether its space exists.
     known_spaces: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Custom task ids (`DEV-42`, upper-cased) resolved to the tasks' own ids.
+    custom_ids: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+/// The earliest time the time-entry search is asked from: ClickUp's own default is the last 30
+/// days, and no ClickUp time entry is older than this.
+const TIME_ENTRIES_FROM_MS: i64 = 946_684_800_000; // 2000-01-01
+
+/// Whether an error is ClickUp saying the Time in Status ClickApp is off (any other refusal is
+/// an error, not "off").
+fn time_in_status_off(e: &ProviderError) -> bool {
+    let text = match e {
+        ProviderError::Invalid { message, .. }
+        | ProviderError::Forbidden { message, .. }
+        | ProviderError::Auth { message, .. }
+        | ProviderError::Upstream { message, .. } => message.to_lowercase(),
+        _ => return false,
+    };
+    text.contains("time in status") || text.contains("clickapp")
+}
+
+/// The `Authorization` value: a personal token (`pk_…`) as it is, an OAuth access token as
+/// `Bearer <token>` (ClickUp's authentication page), one given with `Bearer ` as given.
+fn authorization(token: &str) -> String {
+    let t = token.trim();
+    if t.starts_with("pk_")
+        || t.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
+    {
+        t.to_string()
+    } else {
+        format!("Bearer {t}")
+    }
+}
+
+/// Whether a task reference is a custom task id (`DEV-42`): ClickUp's own ids are letters and
+/// digits only.
+fn is_custom_id(id: &str) -> bool {
+    id.contains('-')
 }
 
 impl ClickUp {
@@ -53,7 +96,7 @@ impl ClickUp {
         settings: HttpSettings,
         workspace_id: Option<&str>,
     ) -> ProviderResult<Self> {
-        let key = HeaderValue::from_str(token.trim()).map_err(|_| {
+        let key = HeaderValue::from_str(&authorization(token)).map_err(|_| {
             ProviderError::BadInput(
                 "the API token contains characters a header cannot carry".into(),
             )
@@ -85,7 +128,33 @@ impl ClickUp {
             me: OnceCell::new(),
             custom_items: OnceCell::new(),
             known_spaces: std::sync::Mutex::default(),
+            custom_ids: std::sync::Mutex::default(),
         })
+    }
+
+    /// The user's time zone (from `GET /v2/user`, read once): date-only dates are its days.
+    async fn zone(&self) -> ProviderResult<chrono_tz::Tz> {
+        Ok(map::zone(self.me().await?.timezone.as_deref()))
+    }
+
+    /// A task reference as the task's own id: a custom task id (`DEV-42`) is looked up once
+    /// with `custom_task_ids=true&team_id=…` (ClickUp knows it only so) and remembered.
+    async fn task_id(&self, raw: &str) -> ProviderResult<String> {
+        let id = task_ref(raw)?;
+        if !is_custom_id(&id) {
+            return Ok(id);
+        }
+        if let Some(known) = self.known_custom(&id) {
+            return Ok(known);
+        }
+        Ok(self.wire_task(&id).await?.id)
+    }
+
+    fn known_custom(&self, custom: &str) -> Option<String> {
+        self.custom_ids
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&custom.to_uppercase()).cloned())
     }
 
     async fn teams(&self) -> ProviderResult<Vec<wire::Team>> {
@@ -159,8 +228,13 @@ impl ClickUp {
     }
 
     /// Maps tasks; custom task types are named from the workspace's list, read only when a task
-    /// has one.
-    async fn to_tasks(&self, tasks: Vec<wire::Task>) -> Vec<Task> {
+    /// has one, and due dates are days in the user's zone (read once, when a task has one).
+    async fn to_tasks(&self, tasks: Vec<wire::Task>) -> ProviderResult<Vec<Task>> {
+        let zone = if tasks.iter().any(|t| t.due_date.is_some()) {
+            self.zone().await?
+        } else {
+            chrono_tz::Tz::UTC
+        };
         let typed = tasks
             .iter()
             .any(|t| t.custom_item_id.is_some_and(|n| n != 0));
@@ -175,12 +249,15 @@ impl ClickUp {
                 .find(|i| i.id == n.to_string())
                 .map(|i| i.name.clone())
         };
-        tasks.into_iter().map(|t| map::task(t, &name)).collect()
+        Ok(tasks
+            .into_iter()
+            .map(|t| map::task(t, &name, zone))
+            .collect())
     }
 
     async fn to_task(&self, t: wire::Task) -> ProviderResult<Task> {
         self.to_tasks(vec![t])
-            .await
+            .await?
             .pop()
             .ok_or_else(|| ProviderError::Decode {
                 provider: NAME,
@@ -188,15 +265,30 @@ impl ClickUp {
             })
     }
 
-    async fn wire_task(&self, id: &str) -> ProviderResult<wire::Task> {
-        let id = task_ref(id)?;
-        self.up
-            .get(
-                &format!("task/{id}"),
-                &[("include_markdown_description", "true".into())],
-            )
+    /// A task by its id or its custom id (resolved and remembered on the way).
+    async fn wire_task(&self, raw: &str) -> ProviderResult<wire::Task> {
+        let given = task_ref(raw)?;
+        let mut params = vec![("include_markdown_description", "true".to_string())];
+        let id = match (is_custom_id(&given), self.known_custom(&given)) {
+            (false, _) => given.clone(),
+            (true, Some(known)) => known,
+            (true, None) => {
+                params.push(("custom_task_ids", "true".into()));
+                params.push(("team_id", self.team_id().await?));
+                given.clone()
+            }
+        };
+        let task: wire::Task = self
+            .up
+            .get(&format!("task/{id}"), &params)
             .await
-            .map_err(|e| not_found(e, format!("ClickUp task {id}")))
+            .map_err(|e| not_found(e, format!("ClickUp task {given}")))?;
+        if is_custom_id(&given)
+            && let Ok(mut m) = self.custom_ids.lock()
+        {
+            m.insert(given.to_uppercase(), task.id.clone());
+        }
+        Ok(task)
     }
 
     async fn list(&self, id: &str) -> ProviderResult<wire::List> {
@@ -303,6 +395,64 @@ impl ClickUp {
         )))
     }
 
+    /// The statuses of a space's tasks by name: the space's, and those of its lists that have
+    /// their own (a list may override its space's statuses; the lists are read only when a
+    /// name is not the space's). The error names every status there is.
+    async fn space_status_names(
+        &self,
+        space: &str,
+        wanted: &[String],
+    ) -> ProviderResult<Vec<String>> {
+        let s = self.space(space).await?;
+        let mut known: Vec<String> = s.statuses.iter().map(|x| x.status.clone()).collect();
+        let find = |known: &[String], name: &str| {
+            known
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(name.trim()))
+                .cloned()
+        };
+        if wanted.iter().any(|w| find(&known, w).is_none()) {
+            let mut lists: Vec<wire::List> = self
+                .up
+                .get::<wire::Lists>(
+                    &format!("space/{space}/list"),
+                    &[("archived", "false".into())],
+                )
+                .await
+                .map_err(|e| space_missing(e, space))?
+                .lists;
+            for f in self.folders(space).await? {
+                lists.extend(self.folder_lists(&f.id).await?);
+            }
+            for l in lists {
+                // A listing may leave a list's statuses out: then the list itself is read.
+                let own = if l.statuses.is_empty() {
+                    self.list(&l.id).await?.statuses
+                } else {
+                    l.statuses
+                };
+                for st in own {
+                    if find(&known, &st.status).is_none() {
+                        known.push(st.status);
+                    }
+                }
+            }
+        }
+        wanted
+            .iter()
+            .map(|w| {
+                find(&known, w).ok_or_else(|| {
+                    ProviderError::BadInput(format!(
+                        "ClickUp space {:?} ({}) has no status {w:?}; it has: {}",
+                        s.name,
+                        s.id,
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect()
+    }
+
     /// A status of a list by name; the error lists the list's statuses.
     fn pick_status(list: &wire::List, name: &str) -> ProviderResult<String> {
         list.statuses
@@ -350,7 +500,7 @@ impl ClickUp {
             None
         };
         Ok(Page {
-            items: self.to_tasks(items).await,
+            items: self.to_tasks(items).await?,
             next,
         })
     }
@@ -404,6 +554,25 @@ impl ClickUp {
                     names.join(", ")
                 ))
             })
+    }
+}
+
+/// ClickUp's refusal to put a task in a sprint list as a second list, in words: "This endpoint
+/// requires the Tasks in Multiple List ClickApp to be enabled" (Add Task To List).
+fn sprint_refused(e: ProviderError, task: &str, list: &str) -> ProviderError {
+    match e {
+        ProviderError::NotFound { .. } => ProviderError::NotFound {
+            what: format!("ClickUp sprint list {list}"),
+        },
+        ProviderError::Invalid { message, .. } | ProviderError::Forbidden { message, .. } => {
+            ProviderError::Invalid {
+                provider: NAME,
+                message: format!(
+                    "task {task} cannot join sprint list {list} ({message}): a task joins a sprint list besides its home list only with the Tasks in Multiple Lists ClickApp, which a workspace owner or admin turns on in ClickUp (Settings → ClickApps); nothing was changed"
+                ),
+            }
+        }
+        other => other,
     }
 }
 
@@ -739,23 +908,7 @@ impl Provider for ClickUp {
                 if let Some(p) = project {
                     let space = number(p, "space")?;
                     if !q.statuses.is_empty() {
-                        let s = self.space(&space).await?;
-                        let as_list = wire::List {
-                            id: s.id.clone(),
-                            name: s.name.clone(),
-                            content: None,
-                            start_date: None,
-                            due_date: None,
-                            folder: None,
-                            space: None,
-                            statuses: s.statuses,
-                            archived: false,
-                        };
-                        for st in &q.statuses {
-                            statuses.push(Self::pick_status(&as_list, st).map_err(|e| {
-                                ProviderError::BadInput(e.to_string().replacen("list", "space", 1))
-                            })?);
-                        }
+                        statuses = self.space_status_names(&space, &q.statuses).await?;
                     }
                     space_asked = Some(space.clone());
                     params.push(("space_ids[]", space));
@@ -804,6 +957,27 @@ impl Provider for ClickUp {
 
     async fn create_task(&self, t: &NewTask) -> ProviderResult<Task> {
         let space = number(&t.project, "space (project)")?;
+        // A subtask is created in its parent's list: ClickUp's Create Task takes a `parent`
+        // only "in the same List specified in the path parameter".
+        let parent = match &t.parent {
+            Some(p) => {
+                let parent = self.wire_task(p).await?;
+                if let Some(other) = parent.space.as_ref().filter(|s| s.id != space) {
+                    return Err(ProviderError::BadInput(format!(
+                        "the parent task {} is in ClickUp space {}, not in space {space}; a subtask is created in its parent's list, so give project {} (or another parent)",
+                        parent.id, other.id, other.id
+                    )));
+                }
+                let list = parent.list.as_ref().map(|l| l.id.clone()).ok_or_else(|| {
+                    ProviderError::Decode {
+                        provider: NAME,
+                        message: format!("task {} came without its list", parent.id),
+                    }
+                })?;
+                Some((parent.id, list))
+            }
+            None => None,
+        };
         let mut body = json!({ "name": t.title.trim() });
         if let Some(d) = &t.description {
             body["markdown_content"] = json!(d);
@@ -820,16 +994,19 @@ impl Provider for ClickUp {
             body["assignees"] = json!([user_number(a)?]);
         }
         if let Some(d) = t.due_date {
-            body["due_date"] = json!(map::date_ms(d));
+            body["due_date"] = json!(map::date_ms(d, self.zone().await?));
             body["due_date_time"] = json!(false);
-        }
-        if let Some(p) = &t.parent {
-            body["parent"] = json!(task_ref(p)?);
         }
         if !t.labels.is_empty() {
             body["tags"] = json!(t.labels);
         }
-        let list = self.home_list(&space).await?;
+        let list = match parent {
+            Some((id, list)) => {
+                body["parent"] = json!(id);
+                list
+            }
+            None => self.home_list(&space).await?,
+        };
         let created: wire::Task = self.up.post(&format!("list/{list}/task"), &body).await?;
         self.to_task(created).await
     }
@@ -858,7 +1035,7 @@ impl Provider for ClickUp {
             body["assignees"] = Self::assignee_change(&current, a.as_deref())?;
         }
         if let Some(d) = c.due_date {
-            body["due_date"] = json!(map::date_ms(d));
+            body["due_date"] = json!(map::date_ms(d, self.zone().await?));
             body["due_date_time"] = json!(false);
         }
         if let Some(h) = c.estimated_hours {
@@ -868,6 +1045,7 @@ impl Provider for ClickUp {
             Some(s) => Some(number(s, "sprint (list)")?),
             None => None,
         };
+        let mut points_field = None;
         if let Some(points) = c.story_points {
             // A "Story Points" number field of the task's list wins; else Sprint Points.
             let field = match current.list.as_ref() {
@@ -881,20 +1059,30 @@ impl Provider for ClickUp {
                 None => None,
             };
             match field {
-                Some(f) => {
-                    let _: Value = self
-                        .up
-                        .post(
-                            &format!("task/{id}/field/{}", segment(&f.id)),
-                            &json!({ "value": points }),
-                        )
-                        .await?;
-                }
+                Some(f) => points_field = Some((f.id, points)),
                 None => body["points"] = json!(points),
             }
         }
+        if let Some(list) = &sprint {
+            // A sprint is a list; the task joins it and keeps its home list. First, so that a
+            // refusal (the ClickApp off) leaves the task as it was.
+            let _: Value = self
+                .up
+                .post_empty(&format!("list/{list}/task/{id}"))
+                .await
+                .map_err(|e| sprint_refused(e, &id, list))?;
+        }
         if body.as_object().is_some_and(|o| !o.is_empty()) {
             self.put_task(&id, &body).await?;
+        }
+        if let Some((field, points)) = points_field {
+            let _: Value = self
+                .up
+                .post(
+                    &format!("task/{id}/field/{}", segment(&field)),
+                    &json!({ "value": points }),
+                )
+                .await?;
         }
         if let Some(labels) = &c.labels {
             let have = map::tag_names(&current.tags);
@@ -910,14 +1098,6 @@ impl Provider for ClickUp {
                     .delete(&format!("task/{id}/tag/{}", segment(gone)))
                     .await?;
             }
-        }
-        if let Some(list) = sprint {
-            // A sprint is a list; the task joins it and keeps its home list.
-            let _: Value = self
-                .up
-                .post_empty(&format!("list/{list}/task/{id}"))
-                .await
-                .map_err(|e| not_found(e, format!("ClickUp sprint list {list}")))?;
         }
         self.get_task(&id).await
     }
@@ -953,7 +1133,7 @@ impl Provider for ClickUp {
     }
 
     async fn delete_task(&self, id: &str) -> ProviderResult<()> {
-        let id = task_ref(id)?;
+        let id = self.task_id(id).await?;
         let _: Value = self
             .up
             .delete(&format!("task/{id}"))
@@ -963,15 +1143,16 @@ impl Provider for ClickUp {
     }
 
     async fn add_comment(&self, task: &str, markdown: &str) -> ProviderResult<Comment> {
-        let id = task_ref(task)?;
         if markdown.trim().is_empty() {
             return Err(ProviderError::BadInput("the comment is empty".into()));
         }
+        let id = self.task_id(task).await?;
+        // `comment_text` is plain text: the Markdown goes in the rich form.
         let created: wire::CommentCreated = self
             .up
             .post(
                 &format!("task/{id}/comment"),
-                &json!({ "comment_text": markdown, "notify_all": false }),
+                &json!({ "comment": rich::to_segments(markdown), "notify_all": false }),
             )
             .await
             .map_err(|e| not_found(e, format!("ClickUp task {id}")))?;
@@ -985,7 +1166,7 @@ impl Provider for ClickUp {
     }
 
     async fn list_comments(&self, task: &str, page: &PageRequest) -> ProviderResult<Page<Comment>> {
-        let id = task_ref(task)?;
+        let id = self.task_id(task).await?;
         // Cursor: the (date, id) of the oldest comment already read — ClickUp pages backwards
         // from there, 25 at a time — and how many of that page were handed out.
         let bad = || {
@@ -1053,7 +1234,7 @@ impl Provider for ClickUp {
         started: chrono::DateTime<Utc>,
         comment: Option<&str>,
     ) -> ProviderResult<Worklog> {
-        let id = task_ref(task)?;
+        let id = self.task_id(task).await?;
         let team = self.team_id().await?;
         let start = started.timestamp_millis();
         let mut body = json!({ "tid": id, "start": start, "duration": seconds * 1000 });
@@ -1082,36 +1263,84 @@ impl Provider for ClickUp {
     }
 
     async fn list_worklogs(&self, task: &str, page: &PageRequest) -> ProviderResult<Page<Worklog>> {
-        let id = task_ref(task)?;
-        // Every user's time on the task, without the 30-day window of the time-entry search.
-        let res: wire::Tracked = self
-            .up
-            .get(&format!("task/{id}/time"), &[])
-            .await
-            .map_err(|e| not_found(e, format!("ClickUp task {id}")))?;
-        let mut all: Vec<Worklog> = res
-            .data
-            .into_iter()
-            .flat_map(|by| {
-                let user = by.user;
-                by.intervals
+        let id = self.task_id(task).await?;
+        let team = self.team_id().await?;
+        // The workspace's time entries, with their descriptions. The search's defaults are the
+        // last 30 days and the token's own entries: the window is opened and every member is
+        // asked for, which only owners and admins may do.
+        let mut window: Vec<(&'static str, String)> = vec![
+            ("task_id", id.clone()),
+            ("start_date", TIME_ENTRIES_FROM_MS.to_string()),
+            (
+                "end_date",
+                (Utc::now() + chrono::Duration::days(1))
+                    .timestamp_millis()
+                    .to_string(),
+            ),
+        ];
+        let members: Vec<String> = self.members().await?.into_iter().map(|u| u.id).collect();
+        let path = format!("team/{team}/time_entries");
+        let mut everyone = window.clone();
+        everyone.push(("assignee", members.join(",")));
+        let mut all: Vec<Worklog> = match self.up.get::<wire::TimeEntries>(&path, &everyone).await {
+            Ok(res) => res.data.into_iter().filter_map(map::time_entry).collect(),
+            Err(
+                ProviderError::Auth { .. }
+                | ProviderError::Forbidden { .. }
+                | ProviderError::Invalid { .. },
+            ) => {
+                // Not allowed to list others' entries: every user's intervals from the legacy
+                // endpoint (which has no descriptions), the account's own descriptions added.
+                let res: wire::Tracked = self
+                    .up
+                    .get(&format!("task/{id}/time"), &[])
+                    .await
+                    .map_err(|e| not_found(e, format!("ClickUp task {id}")))?;
+                window.truncate(3);
+                let own: std::collections::HashMap<String, String> = self
+                    .up
+                    .get::<wire::TimeEntries>(&path, &window)
+                    .await
+                    .map(|r| r.data)
+                    .unwrap_or_default()
                     .into_iter()
-                    .map(move |i| map::worklog(i, user.clone()))
-            })
-            .collect();
+                    .filter_map(|e| Some((e.id?, e.description?)))
+                    .collect();
+                res.data
+                    .into_iter()
+                    .flat_map(|by| {
+                        let user = by.user;
+                        by.intervals
+                            .into_iter()
+                            .map(move |i| map::worklog(i, user.clone()))
+                    })
+                    .map(|mut w| {
+                        if w.comment.is_none() {
+                            w.comment = own.get(&w.id).filter(|d| !d.trim().is_empty()).cloned();
+                        }
+                        w
+                    })
+                    .collect()
+            }
+            Err(e) => return Err(not_found(e, format!("ClickUp task {id}"))),
+        };
+        if all.is_empty() {
+            // No entries, or no such task: the search does not say which.
+            self.wire_task(&id).await?;
+        }
         all.sort_by_key(|w| w.started_at);
         cursor::slice(all, page)
     }
 
     async fn add_watcher(&self, task: &str, user: &str) -> ProviderResult<()> {
-        let id = task_ref(task)?;
+        let id = self.task_id(task).await?;
         let body = json!({ "watchers": { "add": [user_number(user)?], "rem": [] } });
         self.put_task(&id, &body).await?;
         Ok(())
     }
 
     async fn link_tasks(&self, from: &str, to: &str, link_type: &str) -> ProviderResult<()> {
-        let (from, to) = (task_ref(from)?, task_ref(to)?);
+        let (from, to) = (self.task_id(from).await?, self.task_id(to).await?);
         match link_type.trim().to_lowercase().as_str() {
             "" | "relates" | "relates to" | "related" | "link" | "links to" => {
                 let _: Value = self
@@ -1197,11 +1426,11 @@ impl Provider for ClickUp {
     }
 
     async fn set_epic(&self, task: &str, epic: Option<&str>) -> ProviderResult<()> {
-        let id = task_ref(task)?;
         match epic {
             Some(e) => {
-                self.put_task(&id, &json!({ "parent": task_ref(e)? }))
-                    .await?;
+                let id = self.task_id(task).await?;
+                let parent = self.task_id(e).await?;
+                self.put_task(&id, &json!({ "parent": parent })).await?;
                 Ok(())
             }
             None => Err(ProviderError::Unsupported {

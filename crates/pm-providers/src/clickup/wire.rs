@@ -40,6 +40,8 @@ pub struct User {
     pub username: Option<String>,
     pub email: Option<String>,
     pub initials: Option<String>,
+    /// The user's time zone (IANA name), on `GET /v2/user`.
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,6 +222,9 @@ pub struct Tasks {
 pub struct Comment {
     #[serde(deserialize_with = "id")]
     pub id: String,
+    /// The rich form: `{text, attributes}` segments.
+    #[serde(default)]
+    pub comment: Vec<Value>,
     #[serde(default)]
     pub comment_text: String,
     pub user: Option<User>,
@@ -273,6 +278,13 @@ pub struct TimeEntryCreated {
     pub data: Option<TimeEntry>,
     #[serde(flatten)]
     pub bare: TimeEntry,
+}
+
+/// `GET /team/{team_Id}/time_entries`.
+#[derive(Debug, Deserialize)]
+pub struct TimeEntries {
+    #[serde(default)]
+    pub data: Vec<TimeEntry>,
 }
 
 #[derive(Debug, Default, Deserialize)]
