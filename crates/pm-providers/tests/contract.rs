@@ -651,6 +651,14 @@ async fn every_clickup_request_matches_the_published_spec() {
         ["GET /v2/task/9hx"],
         cu.get_task("9hx")
     );
+    // A custom task id: asked for with `custom_task_ids=true&team_id=…`, then remembered.
+    run!(
+        failures,
+        log,
+        "get_task (custom id)",
+        ["GET /v2/task/DEV-42"],
+        cu.get_task("DEV-42")
+    );
     let new = NewTask {
         project: "790".into(),
         title: "Checkout fails".into(),
@@ -663,17 +671,33 @@ async fn every_clickup_request_matches_the_published_spec() {
         parent: Some("9hv".into()),
         ..Default::default()
     };
-    // Set-up: the workspace's task types, fetched once and cached; then the space's folderless lists (the task goes in the first unarchived one).
+    // A subtask goes to its parent's list: the parent is read (the document's example task is
+    // in space 7002367); set-up: the workspace's task types, fetched once and cached.
     run!(
         failures,
         log,
         "create_task",
         [
+            "GET /v2/task/9hv",
             "GET /v2/team/{}/custom_item",
-            "GET /v2/space/790/list",
             "POST /v2/list/{}/task"
         ],
-        cu.create_task(&new)
+        cu.create_task(&NewTask {
+            project: "7002367".into(),
+            ..new.clone()
+        })
+    );
+    // Without a parent: in the space's first folderless list.
+    run!(
+        failures,
+        log,
+        "create_task (no parent)",
+        ["GET /v2/space/790/list", "POST /v2/list/{}/task"],
+        cu.create_task(&NewTask {
+            parent: None,
+            task_type: None,
+            ..new.clone()
+        })
     );
     let change = TaskChange {
         title: Some("New title".into()),
@@ -694,10 +718,10 @@ async fn every_clickup_request_matches_the_published_spec() {
         [
             "GET /v2/task/9hx",
             "GET /v2/list/{}/field",
+            "POST /v2/list/124/task/9hx",
             "PUT /v2/task/9hx",
             "POST /v2/task/9hx/tag/api",
             "DELETE /v2/task/9hx/tag/{}",
-            "POST /v2/list/124/task/9hx",
             "GET /v2/task/9hx"
         ],
         cu.update_task("9hx", &change)
@@ -737,11 +761,13 @@ async fn every_clickup_request_matches_the_published_spec() {
         ["POST /v2/team/{}/time_entries"],
         cu.log_work("9hx", 5400, when, Some("debugging"))
     );
+    // The workspace's time entries of the task, every member's, from long before ClickUp's
+    // 30-day default.
     run!(
         failures,
         log,
         "list_worklogs",
-        ["GET /v2/task/9hx/time"],
+        ["GET /v2/team", "GET /v2/team/{}/time_entries"],
         cu.list_worklogs("9hx", &page)
     );
     run!(
@@ -796,6 +822,7 @@ async fn every_clickup_request_matches_the_published_spec() {
         cu.set_epic("9hx", Some("9hv"))
     );
     // The example space has no sprint folder: refused after looking for one.
+    // (The task types were read by create_task.)
     run!(
         failures,
         log,
@@ -845,6 +872,24 @@ async fn every_clickup_request_matches_the_published_spec() {
         ["DELETE /v2/list/124"],
         cu.delete_sprint("124")
     );
+    run!(
+        failures,
+        log,
+        "sprint_history",
+        ["GET /v2/list/124/task", "GET /v2/task/{}/time_in_status"],
+        cu.sprint_history("124", 1)
+    );
+    run!(
+        failures,
+        log,
+        "project_history",
+        [
+            "GET /v2/team/{}/task",
+            "GET /v2/team/{}/task",
+            "GET /v2/task/{}/time_in_status"
+        ],
+        cu.project_history("790", when - chrono::Duration::days(30), 100)
+    );
 
     judged(&failures);
     let seen = log.lock().unwrap().clone();
@@ -858,7 +903,19 @@ async fn every_clickup_request_matches_the_published_spec() {
             && (problem == "Request body must have required property 'color'"
                 || problem == "Request body must have required property 'admin_can_manage'")
     };
-    prism::judge(&seen, &failures, &unreported_setting, 25);
+    // And one more: the document describes only the plain-text comment (`comment_text`
+    // required), while ClickUp's comment formatting page (developer.clickup.com/docs/
+    // comment-formatting) documents the rich `comment` array that takes its place; pm-mcp
+    // sends Markdown in the rich form.
+    let rich_comment = |s: &prism::Seen, problem: &str| {
+        s.method == "POST"
+            && s.path.starts_with("/v2/task/")
+            && s.path.ends_with("/comment")
+            && problem == "Request body must have required property 'comment_text'"
+    };
+    let documented_elsewhere =
+        |s: &prism::Seen, problem: &str| unreported_setting(s, problem) || rich_comment(s, problem);
+    prism::judge(&seen, &failures, &documented_elsewhere, 25);
 }
 
 /// The one place where the document asks for what no client can send: `POST /api/v3/time_entries`
