@@ -49,8 +49,8 @@ pub struct ClickUp {
     custom_ids: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
-/// The earliest time the time-entry search is asked from: ClickUp's own default is the last 30
-/// days, and no ClickUp time entry is older than this.
+/// The earliest time the time-entry search is asked from (ClickUp's own default is the last 30
+/// days): long before ClickUp existed (2017), so a back-dated entry is found too.
 const TIME_ENTRIES_FROM_MS: i64 = 946_684_800_000; // 2000-01-01
 
 /// Whether an error is ClickUp saying the Time in Status ClickApp is off (any other refusal is
