@@ -191,9 +191,8 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn time_in_status_becomes_status_changes() {
-        let task = Task {
+    fn h_task() -> Task {
+        Task {
             id: "9hx".into(),
             key: None,
             title: "Pay".into(),
@@ -214,7 +213,12 @@ mod tests {
             created_at: None,
             updated_at: None,
             url: None,
-        };
+        }
+    }
+
+    #[test]
+    fn time_in_status_becomes_status_changes() {
+        let task = h_task();
         let tis: wire::TimeInStatus = serde_json::from_value(json!({
             "status_history": [
                 { "status": "complete", "type": "closed", "total_time": { "by_minute": 10, "since": "1764000000000" } },
@@ -223,7 +227,7 @@ mod tests {
             ]
         }))
         .unwrap();
-        let h = item(task, Some(7_200_000), Some(&tis));
+        let h = item(task.clone(), Some(7_200_000), Some(&tis));
         assert_eq!(h.estimate_seconds, Some(7200));
         let cats: Vec<(StatusCategory, StatusCategory)> = h
             .status_changes
@@ -237,5 +241,21 @@ mod tests {
                 (StatusCategory::InProgress, StatusCategory::Done)
             ]
         );
+        // Created long before its earliest entry: that entry is a move from a status entered
+        // again later (`since` is the latest entry), not the creation.
+        let older = Task {
+            created_at: at_ms(1_763_000_000_000),
+            ..task
+        };
+        let h = item(older, None, Some(&tis));
+        assert_eq!(h.status_changes.len(), 3);
+        assert_eq!(h.status_changes[0].from, None);
+        assert_eq!(h.status_changes[0].to.name, "to do");
+        // Created when it entered its earliest status: the creation.
+        let at_once = Task {
+            created_at: at_ms(1_763_800_000_000),
+            ..h_task()
+        };
+        assert_eq!(item(at_once, None, Some(&tis)).status_changes.len(), 2);
     }
 }

@@ -1594,6 +1594,27 @@ mod tests {
     }
 
     #[test]
+    fn tokens_and_custom_ids() {
+        assert_eq!(authorization(" pk_42_ABC "), "pk_42_ABC");
+        assert_eq!(authorization("42_0f6a3c"), "Bearer 42_0f6a3c");
+        assert_eq!(authorization("Bearer 42_0f6a3c"), "Bearer 42_0f6a3c");
+        assert!(is_custom_id("DEV-42") && !is_custom_id("86b1x2y3z"));
+        let off = |m: &str| ProviderError::Invalid {
+            provider: NAME,
+            message: m.into(),
+        };
+        assert!(time_in_status_off(&off(
+            "Time in Status ClickApp is not enabled (TIS_001)"
+        )));
+        assert!(!time_in_status_off(&off(
+            "Include between 2 and 100 task_ids (INPUT_004)"
+        )));
+        assert!(!time_in_status_off(&ProviderError::NotFound {
+            what: "ClickUp task x".into()
+        }));
+    }
+
+    #[test]
     fn task_cursors_round_trip_and_garbage_is_refused() {
         assert_eq!(decode_task_cursor(None).unwrap(), (0, 0));
         let c = encode_task_cursor(3, 40);
