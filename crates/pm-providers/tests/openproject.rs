@@ -492,6 +492,60 @@ async fn time_entries_follow_the_sites_version() {
     }
 }
 
+/// Issue 21 point 16: a site without a default time-entry activity refuses a time entry without
+/// one (422); the client takes the form's default activity, else its first, and retries once.
+#[tokio::test]
+async fn a_site_without_a_default_activity_logs_time_with_the_forms_first_activity() {
+    for version in ["13.4.1", "16.2.0"] {
+        let (op, state) = connect("", version).await;
+        state.set_default_activity(false);
+        let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+        let w = op
+            .log_work("2", 2700, when, Some("pairing"))
+            .await
+            .unwrap_or_else(|e| panic!("{version}: {e}"));
+        assert_eq!(w.seconds, 2700, "{version}");
+        // The form lists Management first; no activity is the default here.
+        assert_eq!(w.comment.as_deref(), Some("Management: pairing"), "{version}");
+        let saved = state.time_entries();
+        let last = saved.last().unwrap();
+        assert!(
+            last["_links"]["activity"]["href"]
+                .as_str()
+                .is_some_and(|h| h.ends_with("/time_entries/activity/1")),
+            "{version}: {last}"
+        );
+        let hits = state.hits.lock().unwrap().clone();
+        let posts: Vec<&String> = hits.iter().filter(|h| h.starts_with("POST")).collect();
+        assert_eq!(
+            posts
+                .iter()
+                .filter(|h| h.ends_with("/api/v3/time_entries"))
+                .count(),
+            2,
+            "{version}: one refused, one retried: {posts:?}"
+        );
+        assert_eq!(
+            posts.iter().filter(|h| h.ends_with("/time_entries/form")).count(),
+            1,
+            "{version}: {posts:?}"
+        );
+    }
+    // With a default activity the first POST is taken as it is: no form.
+    let (op, state) = connect("", "15.5.0").await;
+    let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+    let w = op.log_work("2", 600, when, None).await.unwrap();
+    assert_eq!(w.comment.as_deref(), Some("Development"));
+    assert!(
+        !state
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|h| h.contains("time_entries/form"))
+    );
+}
+
 #[tokio::test]
 async fn versions_are_sprints() {
     let (op, state) = connect("", "15.5.0").await;

@@ -250,6 +250,8 @@ pub struct Fake {
     admin: AtomicBool,
     conflicts: AtomicUsize,
     failures: Mutex<Option<(u16, usize)>>,
+    /// Whether one time-entry activity is the default (see [`Fake::set_default_activity`]).
+    default_activity: AtomicBool,
     db: Mutex<Db>,
 }
 
@@ -272,6 +274,23 @@ impl Fake {
     /// `coreVersion` in the root resource and is refused the user list (403).
     pub fn set_admin(&self, admin: bool) {
         self.admin.store(admin, Ordering::SeqCst);
+    }
+
+    /// Whether the site has a default time-entry activity (default true). Without one, a time
+    /// entry created without an activity is refused with 422 `Activity can't be blank.`, as real
+    /// sites answer (open-time-tracker issue #47: `POST /api/v3/time_entries` without activity →
+    /// 422 on 13.0.7; opf/openproject PRs #6925 and #14041: the default is assigned only when one
+    /// exists and is active), and the activities are listed only by the time-entry form
+    /// (`POST /api/v3/time_entries/form`, opf/openproject PR #5816's review).
+    pub fn set_default_activity(&self, on: bool) {
+        self.default_activity.store(on, Ordering::SeqCst);
+    }
+
+    fn default_activity(&self) -> Option<u64> {
+        if !self.default_activity.load(Ordering::SeqCst) {
+            return None;
+        }
+        TE_ACTIVITIES.iter().find(|a| a.2).map(|a| a.0)
     }
 
     /// All work packages, as `GET /api/v3/work_packages/{id}` shows them.
@@ -696,6 +715,7 @@ pub async fn spawn(api_key: &str, prefix: &str, core_version: &str) -> (String, 
         admin: AtomicBool::new(true),
         conflicts: AtomicUsize::new(0),
         failures: Mutex::new(None),
+        default_activity: AtomicBool::new(true),
         db: Mutex::new(seed(Utc::now())),
     });
     let app = Router::new().fallback(handle).with_state(fake.clone());
@@ -1149,6 +1169,7 @@ fn route(c: &Ctx, db: &mut Db, method: &str, segs: &[&str]) -> Response {
         }
         ("GET", ["time_entries"]) => te_list(c, db),
         ("POST", ["time_entries"]) => te_create(c, db),
+        ("POST", ["time_entries", "form"]) => te_form(c, db),
         ("GET", ["time_entries", "schema"]) => ok(te_schema(f)),
         ("GET", ["time_entries", "activity", id]) => {
             match TE_ACTIVITIES.iter().find(|a| Some(a.0) == num(id)) {
@@ -1518,7 +1539,8 @@ fn priority_json(f: &Fake, id: u64) -> Value {
 }
 
 fn te_activity_json(f: &Fake, id: u64) -> Value {
-    let (id, name, default) = *TE_ACTIVITIES.iter().find(|a| a.0 == id).unwrap();
+    let (id, name, _) = *TE_ACTIVITIES.iter().find(|a| a.0 == id).unwrap();
+    let default = f.default_activity() == Some(id);
     json!({
         "_type": "TimeEntriesActivity", "id": id, "name": name,
         "position": id, "default": default,
@@ -3890,21 +3912,35 @@ fn apply_te(c: &Ctx, db: &Db, t: &mut TimeEntry, creating: bool) -> Vec<Violatio
     errors
 }
 
-fn te_create(c: &Ctx, db: &mut Db) -> Response {
+/// A time entry as `POST /api/v3/time_entries` starts it: the site's default activity, if any.
+fn new_te(f: &Fake) -> TimeEntry {
     let now = Utc::now();
-    let mut t = TimeEntry {
+    TimeEntry {
         id: 0,
         project: 0,
         wp: None,
         user: ME,
-        activity: TE_ACTIVITIES.iter().find(|a| a.2).unwrap().0,
+        activity: f.default_activity().unwrap_or(0),
         hours: 0.0,
         spent_on: now.date_naive(),
         comment: String::new(),
         created: now,
         updated: now,
-    };
-    let errors = apply_te(c, db, &mut t, true);
+    }
+}
+
+/// A time entry without an activity (none given, the site has no default) is invalid: OpenProject
+/// validates the activity's presence (`Activity can't be blank.`, attribute `activity`).
+fn activity_violation(t: &TimeEntry, errors: &mut Vec<Violation>) {
+    if t.activity == 0 && !errors.iter().any(|e| e.attr == "activity") {
+        errors.push(v("activity", "Activity can't be blank."));
+    }
+}
+
+fn te_create(c: &Ctx, db: &mut Db) -> Response {
+    let mut t = new_te(c.f);
+    let mut errors = apply_te(c, db, &mut t, true);
+    activity_violation(&t, &mut errors);
     if !errors.is_empty() {
         return unprocessable(&errors);
     }
@@ -3913,6 +3949,45 @@ fn te_create(c: &Ctx, db: &mut Db) -> Response {
     let out = te_json(c.f, db, &t);
     db.time_entries.push(t);
     created(out)
+}
+
+/// `POST /api/v3/time_entries/form` (operation `Time_entry_create_form`): the payload as it would
+/// be saved, the schema (its `activity` lists the activities allowed, the only place a client
+/// finds them) and the validation errors by property; nothing is saved.
+fn te_form(c: &Ctx, db: &Db) -> Response {
+    let f = c.f;
+    let mut t = new_te(f);
+    let mut errors = apply_te(c, db, &mut t, true);
+    activity_violation(&t, &mut errors);
+    let mut validation = Map::new();
+    for e in &errors {
+        validation
+            .entry(e.attr.clone())
+            .or_insert_with(|| violation_json(e));
+    }
+    let mut payload = te_json(f, db, &t);
+    if let Some(o) = payload.as_object_mut() {
+        for key in ["id", "createdAt", "updatedAt", "_type"] {
+            o.remove(key);
+        }
+    }
+    let href = f.h("/api/v3/time_entries/form");
+    let mut links = json!({
+        "self": { "href": href, "method": "post" },
+        "validate": { "href": href, "method": "post" },
+    });
+    if errors.is_empty() {
+        links["commit"] = json!({ "href": f.h("/api/v3/time_entries"), "method": "post" });
+    }
+    ok(json!({
+        "_type": "Form",
+        "_embedded": {
+            "payload": payload,
+            "schema": te_schema(f),
+            "validationErrors": Value::Object(validation),
+        },
+        "_links": links,
+    }))
 }
 
 fn te_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
