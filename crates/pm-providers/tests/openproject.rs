@@ -506,7 +506,11 @@ async fn a_site_without_a_default_activity_logs_time_with_the_forms_first_activi
             .unwrap_or_else(|e| panic!("{version}: {e}"));
         assert_eq!(w.seconds, 2700, "{version}");
         // The form lists Management first; no activity is the default here.
-        assert_eq!(w.comment.as_deref(), Some("Management: pairing"), "{version}");
+        assert_eq!(
+            w.comment.as_deref(),
+            Some("Management: pairing"),
+            "{version}"
+        );
         let saved = state.time_entries();
         let last = saved.last().unwrap();
         assert!(
@@ -526,7 +530,10 @@ async fn a_site_without_a_default_activity_logs_time_with_the_forms_first_activi
             "{version}: one refused, one retried: {posts:?}"
         );
         assert_eq!(
-            posts.iter().filter(|h| h.ends_with("/time_entries/form")).count(),
+            posts
+                .iter()
+                .filter(|h| h.ends_with("/time_entries/form"))
+                .count(),
             1,
             "{version}: {posts:?}"
         );

@@ -467,6 +467,48 @@ impl OpenProject {
         got
     }
 
+    /// The activity to log time with when the time-entry form says the activity is missing
+    /// (`validationErrors.activity`, whatever the account's language): the one the form marks
+    /// as the default, else the first it allows. `None` when the activity is not what is wrong.
+    async fn form_activity(&self, body: &Value) -> ProviderResult<Option<String>> {
+        let form: wire::Form = self.up.post("api/v3/time_entries/form", body).await?;
+        if !form.embedded.validation_errors.contains_key("activity") {
+            return Ok(None);
+        }
+        let activity = form
+            .embedded
+            .schema
+            .as_ref()
+            .and_then(|s| s.get("activity"));
+        let embedded = activity
+            .and_then(|a| a.pointer("/_embedded/allowedValues"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let href_of = |v: &Value| -> Option<String> {
+            v.pointer("/_links/self/href")
+                .or_else(|| v.get("href"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let chosen = embedded
+            .iter()
+            .find(|v| v.get("default").and_then(Value::as_bool) == Some(true))
+            .or(embedded.first())
+            .and_then(href_of)
+            .or_else(|| {
+                activity
+                    .and_then(|a| a.pointer("/_links/allowedValues/0"))
+                    .and_then(href_of)
+            });
+        match chosen {
+            Some(href) => Ok(Some(href)),
+            None => Err(ProviderError::BadInput(
+                "OpenProject needs an activity for this time entry, and the site has no default activity and offers none for this project; an administrator can enable one (Administration → Time and costs → Activities)".into(),
+            )),
+        }
+    }
+
     async fn version(&self, id: u64) -> ProviderResult<wire::Version> {
         self.up
             .get(&format!("api/v3/versions/{id}"), &[])
@@ -1033,8 +1075,7 @@ impl Provider for OpenProject {
             body["comment"] = json!({ "raw": c });
         }
         // OpenProject documents project and user as required links of a time entry; the activity
-        // is left out so that the site's default activity applies (a client cannot list the
-        // activities: they are offered only by the time-entry form).
+        // is left out so that the site's default activity applies.
         let w = self.wp(n).await?;
         let me = self.me().await?;
         body["_links"] = json!({
@@ -1042,7 +1083,19 @@ impl Provider for OpenProject {
             "project": { "href": w.links.project.href },
             "user": self.user_link(Some(&me))?,
         });
-        let t: wire::TimeEntry = self.up.post("api/v3/time_entries", &body).await?;
+        let t: wire::TimeEntry = match self.up.post("api/v3/time_entries", &body).await {
+            Ok(t) => t,
+            Err(e @ ProviderError::Invalid { .. }) => {
+                // A site without a default activity refuses it (422 "Activity can't be blank."):
+                // the time-entry form, the only place that lists the activities, offers them.
+                let Some(activity) = self.form_activity(&body).await? else {
+                    return Err(e);
+                };
+                body["_links"]["activity"] = json!({ "href": activity });
+                self.up.post("api/v3/time_entries", &body).await?
+            }
+            Err(e) => return Err(e),
+        };
         map::worklog(t)
     }
 
