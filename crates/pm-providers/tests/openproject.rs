@@ -883,3 +883,80 @@ async fn a_project_status_is_set_through_its_link() {
     assert_eq!(bad.kind(), "bad_input");
     assert_eq!(status(&state), "/api/v3/project_statuses/at_risk");
 }
+
+/// Issue 21 point 18: a German account reads activities in German ("Status geändert von Neu zu
+/// In Bearbeitung", "Version wurde auf Sprint 2 gesetzt", "Story-Punkte geändert von 3 zu 5"),
+/// aggregated (one user's changes within minutes are one journal); the history finds the status,
+/// version and story-points changes all the same.
+#[tokio::test]
+async fn history_is_read_from_german_activities() {
+    let (op, state) = connect("/openproject", "15.5.0").await;
+    state.set_german(true);
+    // #37: New, 3 story points, in no version; #26: in Sprint 3.
+    op.update_task(
+        "37",
+        &TaskChange {
+            sprint: Some("2".into()),
+            story_points: Some(5.0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    op.transition_task("37", "In Bearbeitung").await.unwrap();
+    op.transition_task("37", "Geschlossen").await.unwrap();
+    op.update_task(
+        "26",
+        &TaskChange {
+            sprint: Some("2".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Three changes by one user within minutes: one journal, from before the first to after the last.
+    let acts = state.activities(37);
+    let last = acts.last().unwrap();
+    let raw: Vec<&str> = last["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["raw"].as_str().unwrap())
+        .collect();
+    assert!(
+        raw.contains(&"Status geändert von Neu zu Geschlossen"),
+        "{raw:?}"
+    );
+    assert!(
+        raw.contains(&"Version wurde auf Sprint 2 gesetzt"),
+        "{raw:?}"
+    );
+    assert!(raw.contains(&"Story-Punkte geändert von 3 zu 5"), "{raw:?}");
+
+    let h = op.sprint_history("2", 100).await.unwrap();
+    let item = |id: &str| h.items.iter().find(|i| i.id == id).unwrap();
+    let w = item("37");
+    assert_eq!(w.status.name, "Geschlossen");
+    assert_eq!(w.status.category, StatusCategory::Done);
+    let moves: Vec<(Option<&str>, &str)> = w
+        .status_changes
+        .iter()
+        .map(|c| (c.from.as_ref().map(|s| s.name.as_str()), c.to.name.as_str()))
+        .collect();
+    assert_eq!(moves, vec![(Some("Neu"), "Geschlossen")]);
+    assert_eq!(w.status_changes[0].to.category, StatusCategory::Done);
+    assert_eq!(w.sprint_moves.len(), 1, "{:?}", w.sprint_moves);
+    assert!(w.sprint_moves[0].added && w.sprint_moves[0].sprint_id == "2");
+    let points: Vec<(Option<f64>, Option<f64>)> =
+        w.points_changes.iter().map(|c| (c.from, c.to)).collect();
+    assert_eq!(points, vec![(Some(3.0), Some(5.0))]);
+    // Moved in from Sprint 3: "Version geändert von Sprint 3 zu Sprint 2".
+    let moved = item("26");
+    assert_eq!(moved.sprint_moves.len(), 1, "{:?}", moved.sprint_moves);
+    assert!(moved.sprint_moves[0].added);
+    assert!(
+        !h.source.history.contains("not read"),
+        "{}",
+        h.source.history
+    );
+}

@@ -180,9 +180,22 @@ struct Act {
     wp: u64,
     user: u64,
     comment: String,
-    details: Vec<String>,
+    details: Vec<Detail>,
     version: u64,
     created: DateTime<Utc>,
+    /// The work package before this journal's changes (`None` for the creation journal and
+    /// comments): what an aggregated journal's details are computed from.
+    before: Option<Wp>,
+}
+
+/// One change a journal records: the attribute (`status`, `version`, `storyPoints`, …) and its
+/// values before and after as names (empty: none). Rendered in the reading account's language
+/// (see [`detail_json`]).
+#[derive(Clone, Debug)]
+struct Detail {
+    key: &'static str,
+    old: String,
+    new: String,
 }
 
 #[derive(Clone, Debug)]
@@ -252,6 +265,8 @@ pub struct Fake {
     failures: Mutex<Option<(u16, usize)>>,
     /// Whether one time-entry activity is the default (see [`Fake::set_default_activity`]).
     default_activity: AtomicBool,
+    /// A German site (see [`Fake::set_german`]).
+    german: AtomicBool,
     db: Mutex<Db>,
 }
 
@@ -284,6 +299,22 @@ impl Fake {
     /// (`POST /api/v3/time_entries/form`, opf/openproject PR #5816's review).
     pub fn set_default_activity(&self, on: bool) {
         self.default_activity.store(on, Ordering::SeqCst);
+    }
+
+    /// A German site: its statuses named as OpenProject's German seed data names them ("Neu",
+    /// "In Bearbeitung", "Geschlossen", "Zurückgestellt", "Abgelehnt") and the API key's account
+    /// set to German, so that activities' `details` and the schemas' property names come in
+    /// German, as OpenProject renders them for the reading user (config/locales/crowdin/de.yml:
+    /// `text_journal_changed_plain` "%{label} geändert von %{old} %{linebreak}zu %{new}",
+    /// `text_journal_set_to` "%{label} wurde auf %{value} gesetzt", `text_journal_deleted`
+    /// "%{label} %{old} wurde gelöscht"; modules/backlogs/config/locales/crowdin/de.yml:
+    /// `story_points` "Story-Punkte").
+    pub fn set_german(&self, on: bool) {
+        self.german.store(on, Ordering::SeqCst);
+    }
+
+    fn is_german(&self) -> bool {
+        self.german.load(Ordering::SeqCst)
     }
 
     fn default_activity(&self) -> Option<u64> {
@@ -601,6 +632,7 @@ fn seed(now: DateTime<Utc>) -> Db {
             details: Vec::new(),
             version: 1,
             created: w.created,
+            before: None,
         });
         next_act += 1;
     }
@@ -620,6 +652,7 @@ fn seed(now: DateTime<Utc>) -> Db {
             details: Vec::new(),
             version,
             created,
+            before: None,
         });
         next_act += 1;
     }
@@ -716,6 +749,7 @@ pub async fn spawn(api_key: &str, prefix: &str, core_version: &str) -> (String, 
         conflicts: AtomicUsize::new(0),
         failures: Mutex::new(None),
         default_activity: AtomicBool::new(true),
+        german: AtomicBool::new(false),
         db: Mutex::new(seed(Utc::now())),
     });
     let app = Router::new().fallback(handle).with_state(fake.clone());
@@ -1283,6 +1317,7 @@ fn wp_routes(c: &Ctx, db: &mut Db, method: &str, i: usize, rest: &[&str]) -> Res
                 details: Vec::new(),
                 version,
                 created: now,
+                before: None,
             };
             db.next_act += 1;
             // Saving a journal note saves the work package: lockVersion and updatedAt move.
@@ -1506,8 +1541,25 @@ fn priority_of(id: u64) -> Option<&'static (u64, &'static str, bool)> {
     PRIORITIES.iter().find(|p| p.0 == id)
 }
 
+/// A status's name as the site names it (a German site: as OpenProject's German seed data does).
+fn status_name(f: &Fake, id: u64) -> &'static str {
+    let name = status_of(id).map_or("", |s| s.1);
+    if !f.is_german() {
+        return name;
+    }
+    match id {
+        NEW => "Neu",
+        IN_PROGRESS => "In Bearbeitung",
+        CLOSED => "Geschlossen",
+        ON_HOLD => "Zurückgestellt",
+        REJECTED => "Abgelehnt",
+        _ => name,
+    }
+}
+
 fn status_json(f: &Fake, id: u64) -> Value {
-    let (id, name, closed, default, color) = *status_of(id).unwrap();
+    let (id, _, closed, default, color) = *status_of(id).unwrap();
+    let name = status_name(f, id);
     let position = STATUSES.iter().position(|s| s.0 == id).unwrap() + 1;
     json!({
         "_type": "Status", "id": id, "name": name, "isClosed": closed, "color": color,
@@ -1816,7 +1868,7 @@ fn wp_json(f: &Fake, db: &Db, w: &Wp) -> Value {
         "type": link(f, &format!("/api/v3/types/{}", w.type_id), type_of(w.type_id).map_or("", |t| t.1)),
         "priority": link(f, &format!("/api/v3/priorities/{}", w.priority), priority_of(w.priority).map_or("", |p| p.1)),
         "project": project.map_or(null_link(), |p| link(f, &format!("/api/v3/projects/{}", p.id), &p.name)),
-        "status": link(f, &format!("/api/v3/statuses/{}", w.status), status_of(w.status).map_or("", |s| s.1)),
+        "status": link(f, &format!("/api/v3/statuses/{}", w.status), status_name(f, w.status)),
         "author": principal_link(f, db, Some(w.author)),
         "responsible": principal_link(f, db, w.responsible),
         "assignee": principal_link(f, db, w.assignee),
@@ -1880,7 +1932,7 @@ fn act_json(f: &Fake, db: &Db, a: &Act) -> Value {
         "_type": if a.comment.is_empty() { "Activity" } else { "Activity::Comment" },
         "id": a.id,
         "comment": formattable("markdown", &a.comment),
-        "details": a.details.iter().map(|d| json!({ "format": "custom", "raw": d, "html": format!("<strong>{}</strong>", escape_html(d)) })).collect::<Vec<_>>(),
+        "details": a.details.iter().map(|d| detail_json(f, a.id, d)).collect::<Vec<_>>(),
         "version": a.version,
         "internal": false,
         "createdAt": ts(a.created),
@@ -2907,7 +2959,7 @@ fn wp_schema(
     if p.is_some_and(|p| p.backlogs) {
         o.insert(
             "storyPoints".into(),
-            prop("Integer", "Story Points", false, true),
+            prop("Integer", &attr_label(f, "storyPoints"), false, true),
         );
         o.insert("position".into(), prop("Integer", "Position", false, false));
     }
@@ -2948,7 +3000,7 @@ fn wp_schema(
     o.insert(
         "status".into(),
         with_allowed(
-            link_prop("Status", "Status", true, true),
+            link_prop("Status", &attr_label(f, "status"), true, true),
             statuses.iter().map(|s| status_json(f, *s)).collect(),
         ),
     );
@@ -2964,7 +3016,10 @@ fn wp_schema(
         .collect();
     o.insert(
         "version".into(),
-        with_allowed(link_prop("Version", "Version", false, true), versions),
+        with_allowed(
+            link_prop("Version", &attr_label(f, "version"), false, true),
+            versions,
+        ),
     );
     o.insert(
         "priority".into(),
@@ -3471,6 +3526,7 @@ fn wp_create(c: &Ctx, db: &mut Db, project: Option<u64>, form: bool) -> Response
         details: Vec::new(),
         version: 1,
         created: w.created,
+        before: None,
     });
     db.next_act += 1;
     let out = wp_full_json(f, db, &w);
@@ -3488,12 +3544,13 @@ fn lock_version_of(body: &Value) -> Option<u64> {
     }
 }
 
-fn change_details(db: &Db, old: &Wp, new: &Wp) -> Vec<String> {
+/// What changed between two states of a work package, as journal details (values as names).
+fn change_details(f: &Fake, db: &Db, old: &Wp, new: &Wp) -> Vec<Detail> {
     let mut out = Vec::new();
     let name_of = |kind: &str, id: Option<u64>| -> String {
         match (kind, id) {
             (_, None) => String::new(),
-            ("status", Some(i)) => status_of(i).map_or(String::new(), |s| s.1.to_string()),
+            ("status", Some(i)) => status_name(f, i).to_string(),
             ("type", Some(i)) => type_of(i).map_or(String::new(), |s| s.1.to_string()),
             ("priority", Some(i)) => priority_of(i).map_or(String::new(), |s| s.1.to_string()),
             ("version", Some(i)) => db
@@ -3505,78 +3562,64 @@ fn change_details(db: &Db, old: &Wp, new: &Wp) -> Vec<String> {
             (_, Some(i)) => format!("#{i}"),
         }
     };
-    let change = |out: &mut Vec<String>, label: &str, a: String, b: String| {
+    let mut change = |key: &'static str, a: String, b: String| {
         if a != b {
-            out.push(match (a.is_empty(), b.is_empty()) {
-                (true, _) => format!("{label} set to {b}"),
-                (_, true) => format!("{label} deleted ({a})"),
-                _ => format!("{label} changed from {a} to {b}"),
+            out.push(Detail {
+                key,
+                old: a,
+                new: b,
             });
         }
     };
-    change(
-        &mut out,
-        "Subject",
-        old.subject.clone(),
-        new.subject.clone(),
-    );
+    change("subject", old.subject.clone(), new.subject.clone());
     if old.description != new.description {
-        out.push("Description changed".into());
+        change("description", "old".into(), "new".into());
     }
     change(
-        &mut out,
-        "Status",
+        "status",
         name_of("status", Some(old.status)),
         name_of("status", Some(new.status)),
     );
     change(
-        &mut out,
-        "Type",
+        "type",
         name_of("type", Some(old.type_id)),
         name_of("type", Some(new.type_id)),
     );
     change(
-        &mut out,
-        "Priority",
+        "priority",
         name_of("priority", Some(old.priority)),
         name_of("priority", Some(new.priority)),
     );
     change(
-        &mut out,
-        "Assignee",
+        "assignee",
         name_of("user", old.assignee),
         name_of("user", new.assignee),
     );
     change(
-        &mut out,
-        "Accountable",
+        "responsible",
         name_of("user", old.responsible),
         name_of("user", new.responsible),
     );
     change(
-        &mut out,
-        "Version",
+        "version",
         name_of("version", old.version),
         name_of("version", new.version),
     );
     change(
-        &mut out,
-        "Parent",
+        "parent",
         name_of("wp", old.parent),
         name_of("wp", new.parent),
     );
     let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_default();
-    change(&mut out, "Start date", d(old.start), d(new.start));
-    change(&mut out, "Finish date", d(old.due), d(new.due));
+    change("startDate", d(old.start), d(new.start));
+    change("dueDate", d(old.due), d(new.due));
     change(
-        &mut out,
-        "Work",
+        "estimatedTime",
         old.estimated.map(format_duration).unwrap_or_default(),
         new.estimated.map(format_duration).unwrap_or_default(),
     );
     change(
-        &mut out,
-        "% Complete",
+        "percentageDone",
         old.percentage_done
             .map(|x| x.to_string())
             .unwrap_or_default(),
@@ -3585,21 +3628,109 @@ fn change_details(db: &Db, old: &Wp, new: &Wp) -> Vec<String> {
             .unwrap_or_default(),
     );
     change(
-        &mut out,
-        "Story Points",
+        "storyPoints",
         old.story_points.map(|x| x.to_string()).unwrap_or_default(),
         new.story_points.map(|x| x.to_string()).unwrap_or_default(),
     );
     change(
-        &mut out,
-        "Story Points",
+        "customField7",
         old.cf7.map(|x| x.to_string()).unwrap_or_default(),
         new.cf7.map(|x| x.to_string()).unwrap_or_default(),
     );
     out
 }
 
-fn add_journal(db: &mut Db, wp: u64, user: u64, details: Vec<String>) {
+/// An attribute's name in the account's language, as OpenProject labels journal details and
+/// schema properties (`human_attribute_name`). The custom field's name is its own, in no
+/// language. German: status, version and story points as in OpenProject's de.yml files; the
+/// others close to them (only those three are read by a client).
+fn attr_label(f: &Fake, key: &str) -> String {
+    let (en, de) = match key {
+        "subject" => ("Subject", "Thema"),
+        "description" => ("Description", "Beschreibung"),
+        "status" => ("Status", "Status"),
+        "type" => ("Type", "Typ"),
+        "priority" => ("Priority", "Priorität"),
+        "assignee" => ("Assignee", "Zugewiesen an"),
+        "responsible" => ("Accountable", "Verantwortlich"),
+        "version" => ("Version", "Version"),
+        "parent" => ("Parent", "Übergeordnetes Arbeitspaket"),
+        "startDate" => ("Start date", "Startdatum"),
+        "dueDate" => ("Finish date", "Endtermin"),
+        "estimatedTime" => ("Work", "Aufwand"),
+        "percentageDone" => ("% Complete", "% abgeschlossen"),
+        "storyPoints" => ("Story Points", "Story-Punkte"),
+        "customField7" => ("Story Points", "Story Points"),
+        other => (other, other),
+    };
+    if f.is_german() { de } else { en }.to_string()
+}
+
+/// One journal detail as `GET /api/v3/work_packages/{id}/activities` renders it for the reading
+/// account: `raw` in plain words, `html` with the label in `<strong>`, values in `<i>` and a
+/// removed value struck (OpenProject's `JournalFormatter::Base#format_html_details` and
+/// `render_ternary_detail_text`: deleted when the new value is blank, set when the old one is,
+/// changed otherwise, with a line break between long values; the description as a diff link).
+fn detail_json(f: &Fake, journal: u64, d: &Detail) -> Value {
+    let de = f.is_german();
+    let label = attr_label(f, d.key);
+    let strong = format!("<strong>{}</strong>", escape_html(&label));
+    let (raw, html) = if d.key == "description" {
+        let url = f.h(&format!("/journals/{journal}/diffs/description"));
+        let verb = if de { "geändert" } else { "changed" };
+        (
+            format!("{label} {verb} ({url})"),
+            format!("{strong} {verb} (<a href=\"{url}\">Details</a>)"),
+        )
+    } else {
+        let i = |v: &str| format!("<i>{}</i>", escape_html(v));
+        let long = d.old.chars().count() > 100 || d.new.chars().count() > 100;
+        match (d.old.is_empty(), d.new.is_empty(), de) {
+            (_, true, false) => (
+                format!("{label} deleted ({})", d.old),
+                format!("{strong} deleted (<strike>{}</strike>)", i(&d.old)),
+            ),
+            (_, true, true) => (
+                format!("{label} {} wurde gelöscht", d.old),
+                format!("{strong} <strike>{}</strike> wurde gelöscht", i(&d.old)),
+            ),
+            (true, false, false) => (
+                format!("{label} set to {}", d.new),
+                format!("{strong} set to {}", i(&d.new)),
+            ),
+            (true, false, true) => (
+                format!("{label} wurde auf {} gesetzt", d.new),
+                format!("{strong} wurde auf {} gesetzt", i(&d.new)),
+            ),
+            (false, false, _) => {
+                let (from, to) = if de {
+                    ("geändert von", "zu")
+                } else {
+                    ("changed from", "to")
+                };
+                let (raw_break, html_break) = if long { ("\n", "<br/>") } else { ("", "") };
+                (
+                    format!("{label} {from} {} {raw_break}{to} {}", d.old, d.new),
+                    format!(
+                        "{strong} {from} {} {html_break}{to} {}",
+                        i(&d.old),
+                        i(&d.new)
+                    ),
+                )
+            }
+        }
+    };
+    json!({ "format": "custom", "raw": raw, "html": html })
+}
+
+/// OpenProject's journal aggregation (Administration → Users and permissions → "Aggregate
+/// journals", 5 minutes by default): a change by the same user within that time of their
+/// previous change of the work package joins that journal, whose details then say what changed
+/// from before the first change to after the last one (so "New → In progress" and "In progress
+/// → Closed" read as one "New → Closed"). The creation journal is not joined here.
+const AGGREGATION: Duration = Duration::minutes(5);
+
+fn add_journal(db: &mut Db, wp: u64, user: u64, details: Vec<Detail>, before: Option<Wp>) {
     let version = db.acts.iter().filter(|a| a.wp == wp).count() as u64 + 1;
     db.acts.push(Act {
         id: db.next_act,
@@ -3609,8 +3740,27 @@ fn add_journal(db: &mut Db, wp: u64, user: u64, details: Vec<String>) {
         details,
         version,
         created: Utc::now(),
+        before,
     });
     db.next_act += 1;
+}
+
+/// Journals `user`'s change of a work package from `old` to `new`, aggregated as OpenProject does.
+fn journal_change(f: &Fake, db: &mut Db, user: u64, old: &Wp, new: &Wp) {
+    let now = Utc::now();
+    let last = db.acts.iter().rposition(|a| a.wp == old.id);
+    if let Some(i) = last {
+        let a = &db.acts[i];
+        if a.user == user && a.comment.is_empty() && now - a.created < AGGREGATION {
+            if let Some(first) = a.before.clone() {
+                let details = change_details(f, db, &first, new);
+                db.acts[i].details = details;
+                return;
+            }
+        }
+    }
+    let details = change_details(f, db, old, new);
+    add_journal(db, old.id, user, details, Some(old.clone()));
 }
 
 fn wp_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
@@ -3623,7 +3773,12 @@ fn wp_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
     {
         db.wps[i].lock_version += 1;
         db.wps[i].updated = Utc::now();
-        add_journal(db, wp_id, 4, vec!["Description changed".into()]);
+        let change = Detail {
+            key: "description",
+            old: "old".into(),
+            new: "new".into(),
+        };
+        add_journal(db, wp_id, 4, vec![change], None);
         return conflict();
     }
     // OpenProject needs the lockVersion the change was made on; without it, or with a stale
@@ -3637,11 +3792,10 @@ fn wp_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
     if !errors.is_empty() {
         return unprocessable(&errors);
     }
-    let details = change_details(db, &old, &w);
-    if !details.is_empty() {
+    if !change_details(f, db, &old, &w).is_empty() {
         w.lock_version += 1;
         w.updated = Utc::now();
-        add_journal(db, wp_id, ME, details);
+        journal_change(f, db, ME, &old, &w);
     }
     db.wps[i] = w;
     ok(wp_full_json(f, db, &db.wps[i]))
