@@ -3751,12 +3751,14 @@ fn journal_change(f: &Fake, db: &mut Db, user: u64, old: &Wp, new: &Wp) {
     let last = db.acts.iter().rposition(|a| a.wp == old.id);
     if let Some(i) = last {
         let a = &db.acts[i];
-        if a.user == user && a.comment.is_empty() && now - a.created < AGGREGATION {
-            if let Some(first) = a.before.clone() {
-                let details = change_details(f, db, &first, new);
-                db.acts[i].details = details;
-                return;
-            }
+        if a.user == user
+            && a.comment.is_empty()
+            && now - a.created < AGGREGATION
+            && let Some(first) = a.before.clone()
+        {
+            let details = change_details(f, db, &first, new);
+            db.acts[i].details = details;
+            return;
         }
     }
     let details = change_details(f, db, old, new);

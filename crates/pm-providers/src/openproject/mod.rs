@@ -44,8 +44,9 @@ pub struct OpenProject {
     /// How time entries name their work package: `workPackage` (≤ 15) or `entity` (≥ 16).
     time_entry_link: tokio::sync::OnceCell<&'static str>,
     me: tokio::sync::OnceCell<String>,
-    /// Schemas already read, and the custom-field keys among them named like story points.
-    points: Mutex<(HashSet<String>, HashSet<String>)>,
+    /// Schemas already read, the custom-field keys among them named like story points, and the
+    /// names (in the account's language) they give the properties history reads.
+    points: Mutex<Known>,
 }
 
 impl OpenProject {
@@ -218,35 +219,62 @@ impl OpenProject {
     /// Learns which custom fields hold story points from the schemas of these work packages
     /// (one request for all the schemas not seen yet; none once they are known).
     async fn learn_points(&self, wps: &[wire::WorkPackage]) -> ProviderResult<HashSet<String>> {
+        let wanted: Vec<&wire::WorkPackage> = wps
+            .iter()
+            .filter(|w| {
+                w.story_points.is_none() && w.other.keys().any(|k| k.starts_with("customField"))
+            })
+            .collect();
+        self.learn_schemas(&wanted).await?;
+        Ok(self
+            .points
+            .lock()
+            .map(|k| k.points.clone())
+            .unwrap_or_default())
+    }
+
+    /// Reads the schemas of these work packages not read yet, in one request.
+    async fn learn_schemas(&self, wps: &[&wire::WorkPackage]) -> ProviderResult<()> {
         let unknown: Vec<String> = {
             let Ok(known) = self.points.lock() else {
-                return Ok(HashSet::new());
+                return Ok(());
             };
             let mut ids: Vec<String> = wps
                 .iter()
-                .filter(|w| {
-                    w.story_points.is_none() && w.other.keys().any(|k| k.starts_with("customField"))
-                })
                 .filter_map(|w| w.links.schema.id().map(str::to_string))
-                .filter(|id| !known.0.contains(id))
+                .filter(|id| !known.seen.contains(id))
                 .collect();
             ids.sort();
             ids.dedup();
             ids
         };
-        if !unknown.is_empty() {
-            let f = Filters::new().add("id", "=", &unknown);
-            let schemas: Vec<wire::Schema> = self
-                .all("api/v3/work_packages/schemas", &[("filters", f.to_query())])
-                .await?;
-            if let Ok(mut known) = self.points.lock() {
-                known.0.extend(unknown);
-                for s in schemas {
-                    known.1.extend(points_keys(&s.properties));
-                }
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let f = Filters::new().add("id", "=", &unknown);
+        let schemas: Vec<wire::Schema> = self
+            .all("api/v3/work_packages/schemas", &[("filters", f.to_query())])
+            .await?;
+        if let Ok(mut known) = self.points.lock() {
+            known.seen.extend(unknown);
+            for s in schemas {
+                let keys = points_keys(&s.properties);
+                known.labels.learn(&s.properties, &keys);
+                known.points.extend(keys);
             }
         }
-        Ok(self.points.lock().map(|k| k.1.clone()).unwrap_or_default())
+        Ok(())
+    }
+
+    /// The schemas' names for status, version and story points (every schema of `wps` read).
+    async fn labels(&self, wps: &[wire::WorkPackage]) -> ProviderResult<history::Labels> {
+        let all: Vec<&wire::WorkPackage> = wps.iter().collect();
+        self.learn_schemas(&all).await?;
+        Ok(self
+            .points
+            .lock()
+            .map(|k| k.labels.clone())
+            .unwrap_or_default())
     }
 
     async fn to_tasks(&self, wps: Vec<wire::WorkPackage>) -> ProviderResult<Vec<Task>> {
@@ -524,6 +552,16 @@ impl OpenProject {
             .map_err(|e| not_found(e, format!("OpenProject version {id}")))?;
         Ok(map::sprint(v, today()))
     }
+}
+
+/// What the work-package schemas read so far say.
+#[derive(Default)]
+struct Known {
+    /// Ids of the schemas read (`1-7`: project 1, type 7).
+    seen: HashSet<String>,
+    /// Custom-field keys named like story points.
+    points: HashSet<String>,
+    labels: history::Labels,
 }
 
 /// Keys of custom fields a schema names like story points.

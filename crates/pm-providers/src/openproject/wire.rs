@@ -22,10 +22,12 @@ impl Link {
     }
 }
 
-/// Text with its format: `raw` is what was written (Markdown in OpenProject).
+/// Text with its format: `raw` is what was written (Markdown in OpenProject); `html` as shown
+/// (read for activities' details).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Formattable {
     pub raw: Option<String>,
+    pub html: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
