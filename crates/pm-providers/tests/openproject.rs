@@ -960,3 +960,83 @@ async fn history_is_read_from_german_activities() {
         h.source.history
     );
 }
+
+/// Issue 21 point 17: a project's versions list shares other projects' versions too; only its own
+/// are its sprints. A locked version is running (closed to new work packages only); an open one
+/// without dates is a backlog, not a sprint. Milestones carry `date`, not `startDate`/`dueDate`.
+#[tokio::test]
+async fn versions_as_sprints_are_the_projects_own_and_milestones_have_one_date() {
+    let (op, state) = connect("", "15.5.0").await;
+    let names = |p: &pm_core::Page<pm_core::Sprint>| -> Vec<(String, SprintState)> {
+        let mut v: Vec<(String, SprintState)> =
+            p.items.iter().map(|s| (s.name.clone(), s.state)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    // "Company release" of project-03 is shared with every project: not demo's sprint.
+    let demo = op
+        .list_sprints("demo-project", &[], &page(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&demo),
+        vec![
+            ("Sprint 1".into(), SprintState::Closed),
+            ("Sprint 2".into(), SprintState::Active),
+            ("Sprint 3".into(), SprintState::Future),
+        ]
+    );
+    let own = op.list_sprints("project-03", &[], &page(50)).await.unwrap();
+    assert_eq!(
+        names(&own),
+        vec![
+            ("Company release".into(), SprintState::Active),
+            ("Hotfix 1.1".into(), SprintState::Active),
+        ],
+        "the locked version runs; the backlog without dates is no sprint"
+    );
+    let active = op
+        .list_sprints("project-03", &[SprintState::Active], &page(50))
+        .await
+        .unwrap();
+    assert_eq!(active.items.len(), 2);
+    assert_eq!(op.get_sprint("6").await.unwrap().state, SprintState::Active);
+    assert_ne!(op.get_sprint("7").await.unwrap().state, SprintState::Active);
+
+    // #40 is a milestone: one date, read and written as `date`.
+    let date = state.work_package(40).unwrap()["date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = op.get_task("40").await.unwrap();
+    assert_eq!(
+        m.due_date.map(|d| d.to_string()).as_deref(),
+        Some(date.as_str())
+    );
+    let new_date = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    let moved = op
+        .update_task(
+            "40",
+            &TaskChange {
+                due_date: Some(new_date),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.due_date, Some(new_date));
+    assert_eq!(state.work_package(40).unwrap()["date"], "2027-03-01");
+    let created = op
+        .create_task(&NewTask {
+            project: "demo-project".into(),
+            title: "Go live".into(),
+            task_type: Some("Milestone".into()),
+            due_date: Some(new_date),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.due_date, Some(new_date));
+    let w = state.work_package(created.id.parse().unwrap()).unwrap();
+    assert_eq!(w["date"], "2027-03-01", "{w}");
+}

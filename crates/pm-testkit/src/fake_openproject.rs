@@ -24,6 +24,9 @@ pub const ME: u64 = 5;
 pub const DEMO_PROJECT: u64 = 1;
 /// The project without backlogs, whose story points are the custom field `customField7`.
 pub const SCRUM_PROJECT: u64 = 2;
+/// `project-03`: defines a version shared with every project ("Company release", sharing
+/// `system`), a locked one ("Hotfix 1.1") and an open one without dates ("Product backlog").
+pub const SHARING_PROJECT: u64 = 3;
 
 // Status ids (as in OpenProject's demo data).
 pub const NEW: u64 = 1;
@@ -493,12 +496,21 @@ fn seed(now: DateTime<Utc>) -> Db {
         created,
         updated: created,
     };
-    let versions = vec![
+    let mut versions = vec![
         version(1, DEMO_PROJECT, "Sprint 1", -28, -15, "closed"),
         version(2, DEMO_PROJECT, "Sprint 2", -7, 7, "open"),
         version(3, DEMO_PROJECT, "Sprint 3", 8, 21, "open"),
         version(4, SCRUM_PROJECT, "Scrum sprint", -3, 11, "open"),
+        // Project 03's versions: one shared with every project (so listed by every project's
+        // versions), one locked (running, closed to new work packages), one open without dates
+        // (the Backlogs module's backlog column, not a sprint).
+        version(5, SHARING_PROJECT, "Company release", -10, 50, "open"),
+        version(6, SHARING_PROJECT, "Hotfix 1.1", -5, 5, "locked"),
+        version(7, SHARING_PROJECT, "Product backlog", 0, 0, "open"),
     ];
+    versions[4].sharing = "system".into();
+    versions[6].start = None;
+    versions[6].end = None;
 
     let mut wps = Vec::new();
     for i in 1..=60u64 {
@@ -717,7 +729,7 @@ fn seed(now: DateTime<Utc>) -> Db {
         }],
         memberships,
         next_project: 26,
-        next_version: 5,
+        next_version: 8,
         next_wp: 67,
         next_act,
         next_te: 4,
@@ -1119,7 +1131,7 @@ fn route(c: &Ctx, db: &mut Db, method: &str, segs: &[&str]) -> Response {
                 let list = db
                     .versions
                     .iter()
-                    .filter(|v| v.project == pid)
+                    .filter(|v| available_in(v, pid))
                     .map(|v| version_json(f, db, v))
                     .collect();
                 ok(plain_collection(
@@ -1727,6 +1739,15 @@ fn project_json(f: &Fake, p: &Project) -> Value {
             "ancestors": [],
         },
     })
+}
+
+/// Whether a version is available in a project: its own, or shared with it. The spec's
+/// `GET /api/v3/projects/{id}/versions`: "lists the versions that are *available* in a given
+/// project. Note that due to sharing this might be more than the versions *defined* by that
+/// project." (The fake has no project tree: `system` shares with every project, the tree-wide
+/// sharings with none besides the defining one.)
+fn available_in(v: &Version, project: u64) -> bool {
+    v.project == project || v.sharing == "system"
 }
 
 fn version_json(f: &Fake, db: &Db, v: &Version) -> Value {
@@ -3011,7 +3032,7 @@ fn wp_schema(
     let versions: Vec<Value> = db
         .versions
         .iter()
-        .filter(|v| v.project == project && v.status == "open")
+        .filter(|v| available_in(v, project) && v.status == "open")
         .map(|v| version_json(f, db, v))
         .collect();
     o.insert(
@@ -3200,8 +3221,14 @@ fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<
         w.description = d["raw"].as_str().unwrap_or("").to_string();
     }
     let milestone = type_of(w.type_id).is_some_and(|t| t.2);
+    // A milestone is rendered with `date` only, but its start and finish dates are still parsed
+    // (then they must be one day: see the milestone check below).
     let dates: &[(&str, &str)] = if milestone {
-        &[("date", "Date")]
+        &[
+            ("startDate", "Start date"),
+            ("dueDate", "Finish date"),
+            ("date", "Date"),
+        ]
     } else {
         &[("startDate", "Start date"), ("dueDate", "Finish date")]
     };
@@ -3331,7 +3358,7 @@ fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<
         && !db
             .versions
             .iter()
-            .any(|x| x.id == vid && x.project == w.project && x.status == "open")
+            .any(|x| x.id == vid && available_in(x, w.project) && x.status == "open")
     {
         errors.push(not_allowed("version"));
     }
@@ -3348,6 +3375,16 @@ fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<
         if !ok {
             errors.push(v("parent", "Parent is invalid."));
         }
+    }
+    // OpenProject's work package contract: a milestone's finish date must be its start date
+    // (`not_start_date`: "is not on start date, although this is required for milestones").
+    if let (true, Some(s), Some(d)) = (milestone, w.start, w.due)
+        && s != d
+    {
+        errors.push(v(
+            "dueDate",
+            "Finish date is not on start date, although this is required for milestones.",
+        ));
     }
     if let (Some(s), Some(d)) = (w.start, w.due)
         && d < s
