@@ -5005,9 +5005,10 @@ mod tests {
         )
         .await;
         assert_eq!(s, 201, "{v}");
-        assert_eq!(fake.versions().len(), 5);
+        assert_eq!(fake.versions().len(), 8);
+        // Its own four, and project 03's version shared with every project.
         let (_, _, vs) = call(&base, "GET", "/api/v3/projects/1/versions", None).await;
-        assert_eq!(vs["total"], 4);
+        assert_eq!(vs["total"], 5);
         let project = enc(r#"[{"project":{"operator":"=","values":["1"]}}]"#);
         let (_, _, m) = call(
             &base,
