@@ -325,6 +325,12 @@ impl OpenProject {
         for attempt in 0..2 {
             let current = self.wp(id).await?;
             let mut body = changes.clone();
+            // A milestone has one date, `date`: its finish date is that.
+            if map::is_milestone(&current)
+                && let Some(d) = body.as_object_mut().and_then(|o| o.remove("dueDate"))
+            {
+                body["date"] = d;
+            }
             body["lockVersion"] = json!(current.lock_version);
             let form: wire::Form = match self
                 .up
@@ -1018,7 +1024,9 @@ impl Provider for OpenProject {
             body["description"] = json!({ "raw": d });
         }
         if let Some(d) = t.due_date {
-            body["dueDate"] = json!(d.format("%Y-%m-%d").to_string());
+            // A milestone has one date, `date`.
+            let key = if kind.is_milestone { "date" } else { "dueDate" };
+            body[key] = json!(d.format("%Y-%m-%d").to_string());
         }
         let created: wire::WorkPackage = self
             .up
@@ -1263,9 +1271,27 @@ impl Provider for OpenProject {
             .all(&format!("api/v3/projects/{project}/versions"), &[])
             .await
             .map_err(|e| not_found(e, format!("OpenProject project {project}")))?;
+        // The list holds the versions *available* in the project, those other projects share
+        // with it among them: its sprints are the ones it defines (the shared ones are listed
+        // under the project that defines them).
+        let id = match project.parse::<u64>() {
+            Ok(n) => n.to_string(),
+            Err(_) if versions.is_empty() => String::new(),
+            Err(_) => {
+                let p: wire::Project = self
+                    .up
+                    .get(&format!("api/v3/projects/{project}"), &[])
+                    .await
+                    .map_err(|e| not_found(e, format!("OpenProject project {project}")))?;
+                p.id.to_string()
+            }
+        };
         let day = today();
         let all: Vec<Sprint> = versions
             .into_iter()
+            .filter(|v| v.links.defining_project.id() == Some(id.as_str()))
+            // An open version without dates is a backlog, not a sprint.
+            .filter(|v| !map::is_backlog(v))
             .map(|v| map::sprint(v, day))
             .filter(|s| states.is_empty() || states.contains(&s.state))
             .collect();
@@ -1320,7 +1346,8 @@ impl Provider for OpenProject {
         if c.start.is_none() {
             body["startDate"] = json!(today().format("%Y-%m-%d").to_string());
         }
-        body["status"] = json!("open");
+        // The status stays: a future version is open or locked (locked to new work packages,
+        // which starting does not change).
         self.patch_version(n, body).await
     }
 

@@ -97,6 +97,9 @@ pub struct Named {
     pub name: String,
     #[serde(rename = "isDefault", default)]
     pub is_default: bool,
+    /// Types only: work packages of a milestone type have one `date`.
+    #[serde(rename = "isMilestone", default)]
+    pub is_milestone: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
