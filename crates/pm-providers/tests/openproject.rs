@@ -1040,3 +1040,79 @@ async fn versions_as_sprints_are_the_projects_own_and_milestones_have_one_date()
     let w = state.work_package(created.id.parse().unwrap()).unwrap();
     assert_eq!(w["date"], "2027-03-01", "{w}");
 }
+
+fn client_with(url: &str, config: Value) -> Arc<dyn Provider> {
+    let settings = HttpSettings {
+        timeout: Duration::from_secs(10),
+        max_attempts: 3,
+        max_concurrency_per_connection: 4,
+        policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+        ..HttpSettings::default()
+    };
+    pm_providers::build_with_config(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        ProviderKind::OpenProject,
+        &BaseUrl::parse(url, true).unwrap(),
+        AuthKind::ApiKey,
+        None,
+        KEY,
+        settings,
+        &config,
+    )
+    .unwrap()
+}
+
+/// Issue 21 point 19: OpenProject mails every watcher, the author and the assignee of each
+/// change unless the request says `notify=false`. A single change tells them as OpenProject
+/// would; a bulk change does not; the connection option `notify` (true or false) decides for both.
+#[tokio::test]
+async fn watchers_are_mailed_as_the_connection_says_and_not_for_bulk_changes() {
+    let (url, state) = fake::spawn(KEY, "/openproject", "15.5.0").await;
+    let title = |t: &str| TaskChange {
+        title: Some(t.into()),
+        ..Default::default()
+    };
+    let told = |wp: u64| -> usize { state.mails().iter().filter(|m| m.0 == wp).count() };
+    let op = client(&url, KEY);
+    op.add_comment("1", "Looks good").await.unwrap();
+    assert!(told(1) > 0, "a single change tells the watchers");
+    let before = state.mails().len();
+    let bulk = op.for_bulk().unwrap_or_else(|| op.clone());
+    bulk.update_task("1", &title("Quietly renamed"))
+        .await
+        .unwrap();
+    bulk.transition_task("1", "In progress").await.unwrap();
+    assert_eq!(
+        state.mails().len(),
+        before,
+        "a bulk change mails nobody: {:?}",
+        state.mails()
+    );
+    assert_eq!(state.work_package(1).unwrap()["subject"], "Quietly renamed");
+
+    let quiet = client_with(&url, serde_json::json!({ "notify": "false" }));
+    quiet.update_task("2", &title("Renamed")).await.unwrap();
+    quiet.add_comment("2", "Noted").await.unwrap();
+    assert_eq!(told(2), 0, "notify false: nobody is told");
+
+    let loud = client_with(&url, serde_json::json!({ "notify": "true" }));
+    let loud_bulk = loud.for_bulk().unwrap_or_else(|| loud.clone());
+    loud_bulk.update_task("3", &title("Renamed")).await.unwrap();
+    assert!(told(3) > 0, "notify true: bulk changes tell them too");
+
+    let wrong = pm_providers::build_with_config(
+        reqwest::Client::new(),
+        ProviderKind::OpenProject,
+        &BaseUrl::parse(&url, true).unwrap(),
+        AuthKind::ApiKey,
+        None,
+        KEY,
+        HttpSettings::default(),
+        &serde_json::json!({ "notify": "sometimes" }),
+    );
+    let e = wrong
+        .err()
+        .expect("notify must be true or false")
+        .to_string();
+    assert!(e.contains("notify") && e.contains("true"), "{e}");
+}

@@ -270,6 +270,8 @@ pub struct Fake {
     default_activity: AtomicBool,
     /// A German site (see [`Fake::set_german`]).
     german: AtomicBool,
+    /// Mails sent about changes: (work package, user told). See [`Fake::mails`].
+    mails: Mutex<Vec<(u64, u64)>>,
     db: Mutex<Db>,
 }
 
@@ -314,6 +316,19 @@ impl Fake {
     /// `story_points` "Story-Punkte").
     pub fn set_german(&self, on: bool) {
         self.german.store(on, Ordering::SeqCst);
+    }
+
+    /// The mails OpenProject sent about changes through the API, as (work package, user told):
+    /// a work package created or changed, or commented on, tells its watchers, author, assignee
+    /// and accountable (not the user who made the change) — unless the request said
+    /// `notify=false`. The spec's `notify` query parameter of `PATCH /api/v3/work_packages/{id}`,
+    /// `POST /api/v3/work_packages`, `POST /api/v3/projects/{id}/work_packages` and
+    /// `POST /api/v3/work_packages/{id}/activities`: "Indicates whether change notifications
+    /// should be sent. Note that this controls notifications for all users interested in changes
+    /// to the work package (e.g. watchers, author and assignee), not just the current user."
+    /// (default `true`).
+    pub fn mails(&self) -> Vec<(u64, u64)> {
+        self.mails.lock().unwrap().clone()
     }
 
     fn is_german(&self) -> bool {
@@ -762,6 +777,7 @@ pub async fn spawn(api_key: &str, prefix: &str, core_version: &str) -> (String, 
         failures: Mutex::new(None),
         default_activity: AtomicBool::new(true),
         german: AtomicBool::new(false),
+        mails: Mutex::default(),
         db: Mutex::new(seed(Utc::now())),
     });
     let app = Router::new().fallback(handle).with_state(fake.clone());
@@ -1037,6 +1053,46 @@ struct Ctx<'a> {
     path: String,
     q: &'a Query,
     body: &'a Value,
+}
+
+/// Whether a request asks for mails (`notify`, default true); one that is not a boolean is
+/// refused (400) before anything is written.
+fn notify_wanted(c: &Ctx) -> Result<bool, Response> {
+    match c.q.get("notify") {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(error(
+            400,
+            "InvalidQuery",
+            "Notify is not a boolean (true or false).",
+        )),
+    }
+}
+
+/// Tells the people interested in a work package of a change (see [`Fake::mails`]).
+fn tell(c: &Ctx, db: &Db, wp: u64) {
+    let Some(w) = db.wps.iter().find(|w| w.id == wp) else {
+        return;
+    };
+    let mut told: Vec<u64> = db
+        .watchers
+        .iter()
+        .filter(|(x, _)| *x == wp)
+        .map(|(_, u)| *u)
+        .chain(
+            [Some(w.author), w.assignee, w.responsible]
+                .into_iter()
+                .flatten(),
+        )
+        .filter(|u| *u != ME)
+        .filter(|u| db.users.iter().any(|x| x.id == *u && x.status == "active"))
+        .collect();
+    told.sort_unstable();
+    told.dedup();
+    c.f.mails
+        .lock()
+        .unwrap()
+        .extend(told.into_iter().map(|u| (wp, u)));
 }
 
 fn num(s: &str) -> Option<u64> {
@@ -1315,6 +1371,10 @@ fn wp_routes(c: &Ctx, db: &mut Db, method: &str, i: usize, rest: &[&str]) -> Res
             ))
         }
         ("POST", ["activities"]) => {
+            let mail = match notify_wanted(c) {
+                Ok(m) => m,
+                Err(r) => return r,
+            };
             let raw = c.body["comment"]["raw"].as_str().unwrap_or("").to_string();
             if raw.trim().is_empty() {
                 return unprocessable(&[v("comment", "Comment can't be blank.")]);
@@ -1337,6 +1397,9 @@ fn wp_routes(c: &Ctx, db: &mut Db, method: &str, i: usize, rest: &[&str]) -> Res
             db.wps[i].updated = now;
             let out = act_json(f, db, &act);
             db.acts.push(act);
+            if mail {
+                tell(c, db, wp_id);
+            }
             created(out)
         }
         ("GET", ["watchers"]) => {
@@ -3514,6 +3577,10 @@ fn form_json(
 
 fn wp_create(c: &Ctx, db: &mut Db, project: Option<u64>, form: bool) -> Response {
     let f = c.f;
+    let mail = match notify_wanted(c) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     let from_link = c.body["_links"]["project"]["href"]
         .as_str()
         .and_then(|h| parse_href(f, h, "projects"))
@@ -3567,9 +3634,11 @@ fn wp_create(c: &Ctx, db: &mut Db, project: Option<u64>, form: bool) -> Response
     });
     db.next_act += 1;
     let out = wp_full_json(f, db, &w);
+    let id = w.id;
     db.wps.push(w);
-    let w = db.wps.last().unwrap();
-    let _ = w;
+    if mail {
+        tell(c, db, id);
+    }
     created(out)
 }
 
@@ -3805,6 +3874,10 @@ fn journal_change(f: &Fake, db: &mut Db, user: u64, old: &Wp, new: &Wp) {
 fn wp_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
     let f = c.f;
     let wp_id = db.wps[i].id;
+    let mail = match notify_wanted(c) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     // Someone else edits first.
     if f.conflicts
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -3831,12 +3904,16 @@ fn wp_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
     if !errors.is_empty() {
         return unprocessable(&errors);
     }
-    if !change_details(f, db, &old, &w).is_empty() {
+    let changed = !change_details(f, db, &old, &w).is_empty();
+    if changed {
         w.lock_version += 1;
         w.updated = Utc::now();
         journal_change(f, db, ME, &old, &w);
     }
     db.wps[i] = w;
+    if changed && mail {
+        tell(c, db, wp_id);
+    }
     ok(wp_full_json(f, db, &db.wps[i]))
 }
 
