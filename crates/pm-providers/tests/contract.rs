@@ -1060,6 +1060,35 @@ async fn every_openproject_request_matches_the_published_spec() {
         ],
         op.transition_task("1", "New")
     );
+    // A bulk change asks OpenProject not to mail anyone (`notify=false`).
+    let bulk = op
+        .for_bulk()
+        .expect("OpenProject has a quiet client for bulk changes");
+    run!(
+        failures,
+        log,
+        "bulk_update_task",
+        [
+            "GET /api/v3/work_packages/1",
+            "POST /api/v3/work_packages/1/form",
+            "PATCH /api/v3/work_packages/1"
+        ],
+        bulk.update_task(
+            "1",
+            &TaskChange {
+                title: Some("Quiet".into()),
+                ..Default::default()
+            }
+        )
+    );
+    if !log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|s| s.method == "PATCH" && s.query.as_deref() == Some("notify=false"))
+    {
+        failures.push("CONTRACT: bulk_update_task: the PATCH did not say notify=false".into());
+    }
     run!(
         failures,
         log,

@@ -1042,6 +1042,10 @@ async fn versions_as_sprints_are_the_projects_own_and_milestones_have_one_date()
 }
 
 fn client_with(url: &str, config: Value) -> Arc<dyn Provider> {
+    try_client_with(url, config).unwrap()
+}
+
+fn try_client_with(url: &str, config: Value) -> Result<Arc<dyn Provider>, pm_core::ProviderError> {
     let settings = HttpSettings {
         timeout: Duration::from_secs(10),
         max_attempts: 3,
@@ -1059,7 +1063,6 @@ fn client_with(url: &str, config: Value) -> Arc<dyn Provider> {
         settings,
         &config,
     )
-    .unwrap()
 }
 
 /// Issue 21 point 19: OpenProject mails every watcher, the author and the assignee of each
@@ -1100,16 +1103,7 @@ async fn watchers_are_mailed_as_the_connection_says_and_not_for_bulk_changes() {
     loud_bulk.update_task("3", &title("Renamed")).await.unwrap();
     assert!(told(3) > 0, "notify true: bulk changes tell them too");
 
-    let wrong = pm_providers::build_with_config(
-        reqwest::Client::new(),
-        ProviderKind::OpenProject,
-        &BaseUrl::parse(&url, true).unwrap(),
-        AuthKind::ApiKey,
-        None,
-        KEY,
-        HttpSettings::default(),
-        &serde_json::json!({ "notify": "sometimes" }),
-    );
+    let wrong = try_client_with(&url, serde_json::json!({ "notify": "sometimes" }));
     let e = wrong
         .err()
         .expect("notify must be true or false")

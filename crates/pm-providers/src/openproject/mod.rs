@@ -47,6 +47,11 @@ pub struct OpenProject {
     /// Schemas already read, the custom-field keys among them named like story points, and the
     /// names (in the account's language) they give the properties history reads.
     points: Mutex<Known>,
+    /// The connection's `notify` option: whether changes mail the people interested in the work
+    /// package (`None`: single changes do, bulk changes do not).
+    notify: Option<bool>,
+    /// This client serves a bulk change.
+    bulk: bool,
 }
 
 impl OpenProject {
@@ -80,7 +85,28 @@ impl OpenProject {
             time_entry_link: tokio::sync::OnceCell::new(),
             me: tokio::sync::OnceCell::new(),
             points: Mutex::default(),
+            notify: None,
+            bulk: false,
         })
+    }
+
+    /// The connection's `notify` option: `Some(false)` never mails anyone about pm-mcp's changes,
+    /// `Some(true)` mails for bulk changes too, `None` (default) mails for single changes only.
+    pub fn with_notify(mut self, notify: Option<bool>) -> Self {
+        self.notify = notify;
+        self
+    }
+
+    /// `path` with `notify=false` when this change should mail nobody. OpenProject's `notify`
+    /// (on creating, changing and commenting a work package) is true by default and "controls
+    /// notifications for all users interested in changes to the work package (e.g. watchers,
+    /// author and assignee)".
+    fn told(&self, path: String) -> String {
+        if self.notify.unwrap_or(!self.bulk) {
+            path
+        } else {
+            format!("{path}?notify=false")
+        }
     }
 
     fn site(&self) -> String {
@@ -346,7 +372,10 @@ impl OpenProject {
             }
             match self
                 .up
-                .patch::<wire::WorkPackage, _>(&format!("api/v3/work_packages/{id}"), &body)
+                .patch::<wire::WorkPackage, _>(
+                    &self.told(format!("api/v3/work_packages/{id}")),
+                    &body,
+                )
                 .await
             {
                 Ok(w) => return Ok(w),
@@ -560,8 +589,27 @@ impl OpenProject {
     }
 }
 
+/// The connection option `notify` as stored: `true` or `false` (a string or a boolean), or absent.
+pub fn notify_option(v: Option<&Value>) -> ProviderResult<Option<bool>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(None),
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            other => Err(ProviderError::BadInput(format!(
+                "notify is true or false (whether OpenProject mails watchers, author and assignee about pm-mcp's changes), not {other:?}"
+            ))),
+        },
+        Some(other) => Err(ProviderError::BadInput(format!(
+            "notify is true or false, not {other}"
+        ))),
+    }
+}
+
 /// What the work-package schemas read so far say.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Known {
     /// Ids of the schemas read (`1-7`: project 1, type 7).
     seen: HashSet<String>,
@@ -633,6 +681,22 @@ impl Provider for OpenProject {
     async fn whoami(&self) -> ProviderResult<User> {
         let me: wire::User = self.up.get("api/v3/users/me", &[]).await?;
         Ok(map::user(me))
+    }
+
+    /// A bulk change mails nobody unless the connection's `notify` option says otherwise.
+    fn for_bulk(&self) -> Option<std::sync::Arc<dyn Provider>> {
+        if self.notify.is_some() {
+            return None;
+        }
+        Some(std::sync::Arc::new(OpenProject {
+            up: self.up.clone(),
+            statuses: self.statuses.clone(),
+            time_entry_link: self.time_entry_link.clone(),
+            me: self.me.clone(),
+            points: Mutex::new(self.points.lock().map(|k| k.clone()).unwrap_or_default()),
+            notify: None,
+            bulk: true,
+        }))
     }
 
     async fn site(&self) -> ProviderResult<SiteInfo> {
@@ -1030,7 +1094,10 @@ impl Provider for OpenProject {
         }
         let created: wire::WorkPackage = self
             .up
-            .post(&format!("api/v3/projects/{}/work_packages", p.id), &body)
+            .post(
+                &self.told(format!("api/v3/projects/{}/work_packages", p.id)),
+                &body,
+            )
             .await?;
         self.to_task(created).await
     }
@@ -1075,7 +1142,7 @@ impl Provider for OpenProject {
         let a: wire::Activity = self
             .up
             .post(
-                &format!("api/v3/work_packages/{n}/activities"),
+                &self.told(format!("api/v3/work_packages/{n}/activities")),
                 &json!({ "comment": { "raw": markdown } }),
             )
             .await
