@@ -1110,3 +1110,33 @@ async fn watchers_are_mailed_as_the_connection_says_and_not_for_bulk_changes() {
         .to_string();
     assert!(e.contains("notify") && e.contains("true"), "{e}");
 }
+
+/// Issue 21 point 19: an activity's author link has no title (the spec's own examples); comment
+/// authors are named from the users they link to (read once each), and one that cannot be read is
+/// named in words.
+#[tokio::test]
+async fn comment_authors_are_named_though_their_links_have_no_title() {
+    let (op, state) = connect("/openproject", "16.2.0").await;
+    let comments = op.list_comments("2", &page(10)).await.unwrap();
+    let authors: Vec<(String, String)> = comments
+        .items
+        .iter()
+        .map(|c| {
+            let a = c.author.clone().unwrap();
+            (a.id, a.name)
+        })
+        .collect();
+    assert_eq!(
+        authors,
+        vec![
+            ("5".to_string(), "Mia Krystof".to_string()),
+            ("6".to_string(), "Jonas Weber".to_string())
+        ]
+    );
+    let added = op.add_comment("2", "Me again").await.unwrap();
+    assert_eq!(added.author.unwrap().name, "Mia Krystof");
+    // Each user is read once.
+    let b = hits(&state);
+    op.list_comments("2", &page(10)).await.unwrap();
+    assert_eq!(hits(&state) - b, 1, "{:?}", &state.hits.lock().unwrap()[b..]);
+}
