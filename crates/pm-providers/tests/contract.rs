@@ -1107,11 +1107,15 @@ async fn every_openproject_request_matches_the_published_spec() {
         ["POST /api/v3/work_packages/1/activities"],
         op.add_comment("1", "Looks **good**")
     );
+    // The example's activities link their author without a title: the user is read (once).
     run!(
         failures,
         log,
         "list_comments",
-        ["GET /api/v3/work_packages/1/activities"],
+        [
+            "GET /api/v3/work_packages/1/activities",
+            "GET /api/v3/users/1"
+        ],
         op.list_comments("1", &page)
     );
     // Set-up: which link of a time entry names the work package (from the site's schema) and the caller's id, each fetched once and cached.

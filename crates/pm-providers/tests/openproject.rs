@@ -1138,5 +1138,10 @@ async fn comment_authors_are_named_though_their_links_have_no_title() {
     // Each user is read once.
     let b = hits(&state);
     op.list_comments("2", &page(10)).await.unwrap();
-    assert_eq!(hits(&state) - b, 1, "{:?}", &state.hits.lock().unwrap()[b..]);
+    assert_eq!(
+        hits(&state) - b,
+        1,
+        "{:?}",
+        &state.hits.lock().unwrap()[b..]
+    );
 }

@@ -52,6 +52,8 @@ pub struct OpenProject {
     notify: Option<bool>,
     /// This client serves a bulk change.
     bulk: bool,
+    /// Users' names by id, read for links that carry no title (activities' authors).
+    names: Mutex<HashMap<String, String>>,
 }
 
 impl OpenProject {
@@ -87,6 +89,7 @@ impl OpenProject {
             points: Mutex::default(),
             notify: None,
             bulk: false,
+            names: Mutex::default(),
         })
     }
 
@@ -572,6 +575,44 @@ impl OpenProject {
         }
     }
 
+    /// Comments with their authors named: an activity's link to its author has no title, so
+    /// each author is read once (`/api/v3/users/{id}`, cached); one this account may not see
+    /// is named in words.
+    async fn named_comments(&self, acts: Vec<wire::Activity>) -> ProviderResult<Vec<Comment>> {
+        let mut comments: Vec<Comment> = acts.into_iter().filter_map(map::comment).collect();
+        for c in &mut comments {
+            let Some(author) = c.author.as_mut() else {
+                continue;
+            };
+            if author.name != author.id {
+                continue;
+            }
+            author.name = self.user_name(&author.id).await?;
+        }
+        Ok(comments)
+    }
+
+    async fn user_name(&self, id: &str) -> ProviderResult<String> {
+        if let Some(n) = self.names.lock().ok().and_then(|n| n.get(id).cloned()) {
+            return Ok(n);
+        }
+        let name = match self
+            .up
+            .get::<wire::User>(&format!("api/v3/users/{id}"), &[])
+            .await
+        {
+            Ok(u) => map::user(u).name,
+            Err(ProviderError::NotFound { .. } | ProviderError::Forbidden { .. }) => {
+                format!("OpenProject user {id} (not visible to this account)")
+            }
+            Err(e) => return Err(e),
+        };
+        if let Ok(mut n) = self.names.lock() {
+            n.insert(id.to_string(), name.clone());
+        }
+        Ok(name)
+    }
+
     async fn version(&self, id: u64) -> ProviderResult<wire::Version> {
         self.up
             .get(&format!("api/v3/versions/{id}"), &[])
@@ -696,6 +737,7 @@ impl Provider for OpenProject {
             points: Mutex::new(self.points.lock().map(|k| k.clone()).unwrap_or_default()),
             notify: None,
             bulk: true,
+            names: Mutex::new(self.names.lock().map(|n| n.clone()).unwrap_or_default()),
         }))
     }
 
@@ -1148,10 +1190,13 @@ impl Provider for OpenProject {
             .await
             .map_err(|e| not_found(e, format!("OpenProject work package #{n}")))?;
         let id = a.id;
-        map::comment(a).ok_or_else(|| ProviderError::Decode {
-            provider: P,
-            message: format!("activity {id} was created without the comment"),
-        })
+        self.named_comments(vec![a])
+            .await?
+            .pop()
+            .ok_or_else(|| ProviderError::Decode {
+                provider: P,
+                message: format!("activity {id} was created without the comment"),
+            })
     }
 
     async fn list_comments(&self, task: &str, page: &PageRequest) -> ProviderResult<Page<Comment>> {
@@ -1160,7 +1205,7 @@ impl Provider for OpenProject {
             .all(&format!("api/v3/work_packages/{n}/activities"), &[])
             .await
             .map_err(|e| not_found(e, format!("OpenProject work package #{n}")))?;
-        let comments: Vec<Comment> = all.into_iter().filter_map(map::comment).collect();
+        let comments = self.named_comments(all).await?;
         cursor::slice(comments, page)
     }
 
