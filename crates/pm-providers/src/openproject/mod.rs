@@ -8,7 +8,12 @@
 //! are JSON in the query string; every change goes through the form endpoint first (for the
 //! workflow's verdict in plain words) and then a PATCH carrying `lockVersion`, retried once on 409;
 //! links are followed only on the connection's own origin; time entries name their work package
-//! `workPackage` up to 15 and `entity` from 16 on (read from the time-entry schema, cached).
+//! `workPackage` up to 15 and `entity` from 16 on (read from the time-entry schema, cached), and
+//! take the time-entry form's activity where the site has no default one; a project's versions
+//! list holds versions shared with it (its sprints are those it defines); milestones have one
+//! `date`; every change mails the people interested unless `notify=false` (the connection's
+//! `notify` option; bulk changes are quiet by default); activities link their author without a
+//! name (read once per user).
 mod filters;
 mod history;
 mod map;
