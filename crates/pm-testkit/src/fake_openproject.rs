@@ -4554,6 +4554,72 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_site_without_a_default_activity_refuses_time_entries_without_one() {
+        let (base, fake) = spawn(KEY, "", "15.5.0").await;
+        fake.set_default_activity(false);
+        let body = json!({ "hours": "PT1H", "spentOn": "2026-11-27",
+            "_links": { "workPackage": { "href": "/api/v3/work_packages/2" } } });
+        let (s, _, e) = call(&base, "POST", "/api/v3/time_entries", Some(body.clone())).await;
+        assert_eq!(s, 422, "{e}");
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:PropertyConstraintViolation"
+        );
+        assert_eq!(e["_embedded"]["details"]["attribute"], "activity");
+        let (s, _, form) = call(&base, "POST", "/api/v3/time_entries/form", Some(body)).await;
+        assert_eq!(s, 200, "{form}");
+        assert!(form["_embedded"]["validationErrors"]["activity"].is_object());
+        let allowed = form["_embedded"]["schema"]["activity"]["_embedded"]["allowedValues"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(allowed.len(), 6);
+        assert!(allowed.iter().all(|a| a["default"] == false));
+        assert!(form["_links"]["commit"].is_null());
+        // notify must be a boolean.
+        let (s, _, _) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/2?notify=maybe",
+            Some(json!({ "lockVersion": 3, "subject": "x" })),
+        )
+        .await;
+        assert_eq!(s, 400);
+    }
+
+    #[tokio::test]
+    async fn a_german_account_reads_details_in_german() {
+        let (base, fake) = spawn(KEY, "", "15.5.0").await;
+        fake.set_german(true);
+        let lock = fake.work_package(1).unwrap()["lockVersion"].clone();
+        let (s, _, w) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/1",
+            Some(json!({ "lockVersion": lock,
+                "_links": { "status": { "href": "/api/v3/statuses/7" }, "version": { "href": null } } })),
+        )
+        .await;
+        assert_eq!(s, 200, "{w}");
+        assert_eq!(w["_links"]["status"]["title"], "In Bearbeitung");
+        let acts = fake.activities(1);
+        let details = &acts.last().unwrap()["details"];
+        assert_eq!(
+            details[0]["raw"],
+            "Status geändert von Neu zu In Bearbeitung"
+        );
+        assert_eq!(
+            details[0]["html"],
+            "<strong>Status</strong> geändert von <i>Neu</i> zu <i>In Bearbeitung</i>"
+        );
+        assert_eq!(details[1]["raw"], "Version Sprint 1 wurde gelöscht");
+        assert_eq!(
+            details[1]["html"],
+            "<strong>Version</strong> <strike><i>Sprint 1</i></strike> wurde gelöscht"
+        );
+    }
+
+    #[tokio::test]
     async fn without_filters_only_open_work_packages_are_listed() {
         let (base, _) = spawn(KEY, "", "16.2.0").await;
         let (s, h, open) = call(&base, "GET", "/api/v3/work_packages?pageSize=1000", None).await;
