@@ -205,6 +205,13 @@ pub trait Provider: Send + Sync {
     /// The account the connection's credentials belong to.
     async fn whoami(&self) -> ProviderResult<User>;
 
+    /// This client for a bulk change (`bulk_update_tasks`): a tracker that tells people of every
+    /// change (OpenProject mails each watcher, author and assignee) stays quiet there unless the
+    /// connection asks otherwise. `None`: this client serves as it is.
+    fn for_bulk(&self) -> Option<std::sync::Arc<dyn Provider>> {
+        None
+    }
+
     /// What product and version answers at the base URL.
     async fn site(&self) -> ProviderResult<SiteInfo>;
 

@@ -62,7 +62,8 @@ pub fn build(
 
 /// Builds the client for one connection with the connection's options (`config`, as stored):
 /// `workspace_id` (ClickUp), `text_format` (Redmine: textile, markdown or common_mark; Textile
-/// when absent). Options a tracker does not use are ignored.
+/// when absent), `notify` (OpenProject: true or false; absent, single changes mail the people
+/// interested and bulk changes do not). Options a tracker does not use are ignored.
 #[allow(clippy::too_many_arguments)]
 pub fn build_with_config(
     client: reqwest::Client,
@@ -96,12 +97,10 @@ pub fn build_with_config(
             &creds,
             settings,
         )?)),
-        ProviderKind::OpenProject => Ok(Arc::new(openproject::OpenProject::new(
-            client,
-            base_url.as_str(),
-            token,
-            settings,
-        )?)),
+        ProviderKind::OpenProject => Ok(Arc::new(
+            openproject::OpenProject::new(client, base_url.as_str(), token, settings)?
+                .with_notify(openproject::notify_option(config.get("notify"))?),
+        )),
         ProviderKind::Redmine => Ok(Arc::new(
             redmine::Redmine::new(client, base_url.as_str(), token, settings)?
                 .with_text_format(option("text_format").unwrap_or("textile").parse()?),

@@ -492,6 +492,67 @@ async fn time_entries_follow_the_sites_version() {
     }
 }
 
+/// Issue 21 point 16: a site without a default time-entry activity refuses a time entry without
+/// one (422); the client takes the form's default activity, else its first, and retries once.
+#[tokio::test]
+async fn a_site_without_a_default_activity_logs_time_with_the_forms_first_activity() {
+    for version in ["13.4.1", "16.2.0"] {
+        let (op, state) = connect("", version).await;
+        state.set_default_activity(false);
+        let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+        let w = op
+            .log_work("2", 2700, when, Some("pairing"))
+            .await
+            .unwrap_or_else(|e| panic!("{version}: {e}"));
+        assert_eq!(w.seconds, 2700, "{version}");
+        // The form lists Management first; no activity is the default here.
+        assert_eq!(
+            w.comment.as_deref(),
+            Some("Management: pairing"),
+            "{version}"
+        );
+        let saved = state.time_entries();
+        let last = saved.last().unwrap();
+        assert!(
+            last["_links"]["activity"]["href"]
+                .as_str()
+                .is_some_and(|h| h.ends_with("/time_entries/activity/1")),
+            "{version}: {last}"
+        );
+        let hits = state.hits.lock().unwrap().clone();
+        let posts: Vec<&String> = hits.iter().filter(|h| h.starts_with("POST")).collect();
+        assert_eq!(
+            posts
+                .iter()
+                .filter(|h| h.ends_with("/api/v3/time_entries"))
+                .count(),
+            2,
+            "{version}: one refused, one retried: {posts:?}"
+        );
+        assert_eq!(
+            posts
+                .iter()
+                .filter(|h| h.ends_with("/time_entries/form"))
+                .count(),
+            1,
+            "{version}: {posts:?}"
+        );
+    }
+    // With a default activity the first POST is taken as it is: no form.
+    let (op, state) = connect("", "15.5.0").await;
+    let when = Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap();
+    let w = op.log_work("2", 600, when, None).await.unwrap();
+    assert_eq!(w.comment.as_deref(), Some("Development"));
+    assert!(
+        !state
+            .hits
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|h| h.contains("time_entries/form"))
+    );
+}
+
 #[tokio::test]
 async fn versions_are_sprints() {
     let (op, state) = connect("", "15.5.0").await;
@@ -821,4 +882,266 @@ async fn a_project_status_is_set_through_its_link() {
         .unwrap_err();
     assert_eq!(bad.kind(), "bad_input");
     assert_eq!(status(&state), "/api/v3/project_statuses/at_risk");
+}
+
+/// Issue 21 point 18: a German account reads activities in German ("Status geändert von Neu zu
+/// In Bearbeitung", "Version wurde auf Sprint 2 gesetzt", "Story-Punkte geändert von 3 zu 5"),
+/// aggregated (one user's changes within minutes are one journal); the history finds the status,
+/// version and story-points changes all the same.
+#[tokio::test]
+async fn history_is_read_from_german_activities() {
+    let (op, state) = connect("/openproject", "15.5.0").await;
+    state.set_german(true);
+    // #37: New, 3 story points, in no version; #26: in Sprint 3.
+    op.update_task(
+        "37",
+        &TaskChange {
+            sprint: Some("2".into()),
+            story_points: Some(5.0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    op.transition_task("37", "In Bearbeitung").await.unwrap();
+    op.transition_task("37", "Geschlossen").await.unwrap();
+    op.update_task(
+        "26",
+        &TaskChange {
+            sprint: Some("2".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Three changes by one user within minutes: one journal, from before the first to after the last.
+    let acts = state.activities(37);
+    let last = acts.last().unwrap();
+    let raw: Vec<&str> = last["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["raw"].as_str().unwrap())
+        .collect();
+    assert!(
+        raw.contains(&"Status geändert von Neu zu Geschlossen"),
+        "{raw:?}"
+    );
+    assert!(
+        raw.contains(&"Version wurde auf Sprint 2 gesetzt"),
+        "{raw:?}"
+    );
+    assert!(raw.contains(&"Story-Punkte geändert von 3 zu 5"), "{raw:?}");
+
+    let h = op.sprint_history("2", 100).await.unwrap();
+    let item = |id: &str| h.items.iter().find(|i| i.id == id).unwrap();
+    let w = item("37");
+    assert_eq!(w.status.name, "Geschlossen");
+    assert_eq!(w.status.category, StatusCategory::Done);
+    let moves: Vec<(Option<&str>, &str)> = w
+        .status_changes
+        .iter()
+        .map(|c| (c.from.as_ref().map(|s| s.name.as_str()), c.to.name.as_str()))
+        .collect();
+    assert_eq!(moves, vec![(Some("Neu"), "Geschlossen")]);
+    assert_eq!(w.status_changes[0].to.category, StatusCategory::Done);
+    assert_eq!(w.sprint_moves.len(), 1, "{:?}", w.sprint_moves);
+    assert!(w.sprint_moves[0].added && w.sprint_moves[0].sprint_id == "2");
+    let points: Vec<(Option<f64>, Option<f64>)> =
+        w.points_changes.iter().map(|c| (c.from, c.to)).collect();
+    assert_eq!(points, vec![(Some(3.0), Some(5.0))]);
+    // Moved in from Sprint 3: "Version geändert von Sprint 3 zu Sprint 2".
+    let moved = item("26");
+    assert_eq!(moved.sprint_moves.len(), 1, "{:?}", moved.sprint_moves);
+    assert!(moved.sprint_moves[0].added);
+    assert!(
+        !h.source.history.contains("not read"),
+        "{}",
+        h.source.history
+    );
+}
+
+/// Issue 21 point 17: a project's versions list shares other projects' versions too; only its own
+/// are its sprints. A locked version is running (closed to new work packages only); an open one
+/// without dates is a backlog, not a sprint. Milestones carry `date`, not `startDate`/`dueDate`.
+#[tokio::test]
+async fn versions_as_sprints_are_the_projects_own_and_milestones_have_one_date() {
+    let (op, state) = connect("", "15.5.0").await;
+    let names = |p: &pm_core::Page<pm_core::Sprint>| -> Vec<(String, SprintState)> {
+        let mut v: Vec<(String, SprintState)> =
+            p.items.iter().map(|s| (s.name.clone(), s.state)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    // "Company release" of project-03 is shared with every project: not demo's sprint.
+    let demo = op
+        .list_sprints("demo-project", &[], &page(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&demo),
+        vec![
+            ("Sprint 1".into(), SprintState::Closed),
+            ("Sprint 2".into(), SprintState::Active),
+            ("Sprint 3".into(), SprintState::Future),
+        ]
+    );
+    let own = op.list_sprints("project-03", &[], &page(50)).await.unwrap();
+    assert_eq!(
+        names(&own),
+        vec![
+            ("Company release".into(), SprintState::Active),
+            ("Hotfix 1.1".into(), SprintState::Active),
+        ],
+        "the locked version runs; the backlog without dates is no sprint"
+    );
+    let active = op
+        .list_sprints("project-03", &[SprintState::Active], &page(50))
+        .await
+        .unwrap();
+    assert_eq!(active.items.len(), 2);
+    assert_eq!(op.get_sprint("6").await.unwrap().state, SprintState::Active);
+    assert_ne!(op.get_sprint("7").await.unwrap().state, SprintState::Active);
+
+    // #40 is a milestone: one date, read and written as `date`.
+    let date = state.work_package(40).unwrap()["date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let m = op.get_task("40").await.unwrap();
+    assert_eq!(
+        m.due_date.map(|d| d.to_string()).as_deref(),
+        Some(date.as_str())
+    );
+    let new_date = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+    let moved = op
+        .update_task(
+            "40",
+            &TaskChange {
+                due_date: Some(new_date),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.due_date, Some(new_date));
+    assert_eq!(state.work_package(40).unwrap()["date"], "2027-03-01");
+    let created = op
+        .create_task(&NewTask {
+            project: "demo-project".into(),
+            title: "Go live".into(),
+            task_type: Some("Milestone".into()),
+            due_date: Some(new_date),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.due_date, Some(new_date));
+    let w = state.work_package(created.id.parse().unwrap()).unwrap();
+    assert_eq!(w["date"], "2027-03-01", "{w}");
+}
+
+fn client_with(url: &str, config: Value) -> Arc<dyn Provider> {
+    try_client_with(url, config).unwrap()
+}
+
+fn try_client_with(url: &str, config: Value) -> Result<Arc<dyn Provider>, pm_core::ProviderError> {
+    let settings = HttpSettings {
+        timeout: Duration::from_secs(10),
+        max_attempts: 3,
+        max_concurrency_per_connection: 4,
+        policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+        ..HttpSettings::default()
+    };
+    pm_providers::build_with_config(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        ProviderKind::OpenProject,
+        &BaseUrl::parse(url, true).unwrap(),
+        AuthKind::ApiKey,
+        None,
+        KEY,
+        settings,
+        &config,
+    )
+}
+
+/// Issue 21 point 19: OpenProject mails every watcher, the author and the assignee of each
+/// change unless the request says `notify=false`. A single change tells them as OpenProject
+/// would; a bulk change does not; the connection option `notify` (true or false) decides for both.
+#[tokio::test]
+async fn watchers_are_mailed_as_the_connection_says_and_not_for_bulk_changes() {
+    let (url, state) = fake::spawn(KEY, "/openproject", "15.5.0").await;
+    let title = |t: &str| TaskChange {
+        title: Some(t.into()),
+        ..Default::default()
+    };
+    let told = |wp: u64| -> usize { state.mails().iter().filter(|m| m.0 == wp).count() };
+    let op = client(&url, KEY);
+    op.add_comment("1", "Looks good").await.unwrap();
+    assert!(told(1) > 0, "a single change tells the watchers");
+    let before = state.mails().len();
+    let bulk = op.for_bulk().unwrap_or_else(|| op.clone());
+    bulk.update_task("1", &title("Quietly renamed"))
+        .await
+        .unwrap();
+    bulk.transition_task("1", "In progress").await.unwrap();
+    assert_eq!(
+        state.mails().len(),
+        before,
+        "a bulk change mails nobody: {:?}",
+        state.mails()
+    );
+    assert_eq!(state.work_package(1).unwrap()["subject"], "Quietly renamed");
+
+    let quiet = client_with(&url, serde_json::json!({ "notify": "false" }));
+    quiet.update_task("2", &title("Renamed")).await.unwrap();
+    quiet.add_comment("2", "Noted").await.unwrap();
+    assert_eq!(told(2), 0, "notify false: nobody is told");
+
+    let loud = client_with(&url, serde_json::json!({ "notify": "true" }));
+    let loud_bulk = loud.for_bulk().unwrap_or_else(|| loud.clone());
+    loud_bulk.update_task("3", &title("Renamed")).await.unwrap();
+    assert!(told(3) > 0, "notify true: bulk changes tell them too");
+
+    let wrong = try_client_with(&url, serde_json::json!({ "notify": "sometimes" }));
+    let e = wrong
+        .err()
+        .expect("notify must be true or false")
+        .to_string();
+    assert!(e.contains("notify") && e.contains("true"), "{e}");
+}
+
+/// Issue 21 point 19: an activity's author link has no title (the spec's own examples); comment
+/// authors are named from the users they link to (read once each), and one that cannot be read is
+/// named in words.
+#[tokio::test]
+async fn comment_authors_are_named_though_their_links_have_no_title() {
+    let (op, state) = connect("/openproject", "16.2.0").await;
+    let comments = op.list_comments("2", &page(10)).await.unwrap();
+    let authors: Vec<(String, String)> = comments
+        .items
+        .iter()
+        .map(|c| {
+            let a = c.author.clone().unwrap();
+            (a.id, a.name)
+        })
+        .collect();
+    assert_eq!(
+        authors,
+        vec![
+            ("5".to_string(), "Mia Krystof".to_string()),
+            ("6".to_string(), "Jonas Weber".to_string())
+        ]
+    );
+    let added = op.add_comment("2", "Me again").await.unwrap();
+    assert_eq!(added.author.unwrap().name, "Mia Krystof");
+    // Each user is read once.
+    let b = hits(&state);
+    op.list_comments("2", &page(10)).await.unwrap();
+    assert_eq!(
+        hits(&state) - b,
+        1,
+        "{:?}",
+        &state.hits.lock().unwrap()[b..]
+    );
 }

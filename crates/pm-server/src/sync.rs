@@ -228,6 +228,7 @@ pub async fn sync_one(
             organization_id: p.organization_id,
             workspace_id: p.workspace_id,
             text_format: None,
+            notify: None,
         },
     )?;
     let mut given = given;

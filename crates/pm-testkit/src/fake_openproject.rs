@@ -24,6 +24,9 @@ pub const ME: u64 = 5;
 pub const DEMO_PROJECT: u64 = 1;
 /// The project without backlogs, whose story points are the custom field `customField7`.
 pub const SCRUM_PROJECT: u64 = 2;
+/// `project-03`: defines a version shared with every project ("Company release", sharing
+/// `system`), a locked one ("Hotfix 1.1") and an open one without dates ("Product backlog").
+pub const SHARING_PROJECT: u64 = 3;
 
 // Status ids (as in OpenProject's demo data).
 pub const NEW: u64 = 1;
@@ -180,9 +183,22 @@ struct Act {
     wp: u64,
     user: u64,
     comment: String,
-    details: Vec<String>,
+    details: Vec<Detail>,
     version: u64,
     created: DateTime<Utc>,
+    /// The work package before this journal's changes (`None` for the creation journal and
+    /// comments): what an aggregated journal's details are computed from.
+    before: Option<Wp>,
+}
+
+/// One change a journal records: the attribute (`status`, `version`, `storyPoints`, …) and its
+/// values before and after as names (empty: none). Rendered in the reading account's language
+/// (see [`detail_json`]).
+#[derive(Clone, Debug)]
+struct Detail {
+    key: &'static str,
+    old: String,
+    new: String,
 }
 
 #[derive(Clone, Debug)]
@@ -250,6 +266,12 @@ pub struct Fake {
     admin: AtomicBool,
     conflicts: AtomicUsize,
     failures: Mutex<Option<(u16, usize)>>,
+    /// Whether one time-entry activity is the default (see [`Fake::set_default_activity`]).
+    default_activity: AtomicBool,
+    /// A German site (see [`Fake::set_german`]).
+    german: AtomicBool,
+    /// Mails sent about changes: (work package, user told). See [`Fake::mails`].
+    mails: Mutex<Vec<(u64, u64)>>,
     db: Mutex<Db>,
 }
 
@@ -272,6 +294,52 @@ impl Fake {
     /// `coreVersion` in the root resource and is refused the user list (403).
     pub fn set_admin(&self, admin: bool) {
         self.admin.store(admin, Ordering::SeqCst);
+    }
+
+    /// Whether the site has a default time-entry activity (default true). Without one, a time
+    /// entry created without an activity is refused with 422 `Activity can't be blank.`, as real
+    /// sites answer (open-time-tracker issue #47: `POST /api/v3/time_entries` without activity →
+    /// 422 on 13.0.7; opf/openproject PRs #6925 and #14041: the default is assigned only when one
+    /// exists and is active), and the activities are listed only by the time-entry form
+    /// (`POST /api/v3/time_entries/form`, opf/openproject PR #5816's review).
+    pub fn set_default_activity(&self, on: bool) {
+        self.default_activity.store(on, Ordering::SeqCst);
+    }
+
+    /// A German site: its statuses named as OpenProject's German seed data names them ("Neu",
+    /// "In Bearbeitung", "Geschlossen", "Zurückgestellt", "Abgelehnt") and the API key's account
+    /// set to German, so that activities' `details` and the schemas' property names come in
+    /// German, as OpenProject renders them for the reading user (config/locales/crowdin/de.yml:
+    /// `text_journal_changed_plain` "%{label} geändert von %{old} %{linebreak}zu %{new}",
+    /// `text_journal_set_to` "%{label} wurde auf %{value} gesetzt", `text_journal_deleted`
+    /// "%{label} %{old} wurde gelöscht"; modules/backlogs/config/locales/crowdin/de.yml:
+    /// `story_points` "Story-Punkte").
+    pub fn set_german(&self, on: bool) {
+        self.german.store(on, Ordering::SeqCst);
+    }
+
+    /// The mails OpenProject sent about changes through the API, as (work package, user told):
+    /// a work package created or changed, or commented on, tells its watchers, author, assignee
+    /// and accountable (not the user who made the change) — unless the request said
+    /// `notify=false`. The spec's `notify` query parameter of `PATCH /api/v3/work_packages/{id}`,
+    /// `POST /api/v3/work_packages`, `POST /api/v3/projects/{id}/work_packages` and
+    /// `POST /api/v3/work_packages/{id}/activities`: "Indicates whether change notifications
+    /// should be sent. Note that this controls notifications for all users interested in changes
+    /// to the work package (e.g. watchers, author and assignee), not just the current user."
+    /// (default `true`).
+    pub fn mails(&self) -> Vec<(u64, u64)> {
+        self.mails.lock().unwrap().clone()
+    }
+
+    fn is_german(&self) -> bool {
+        self.german.load(Ordering::SeqCst)
+    }
+
+    fn default_activity(&self) -> Option<u64> {
+        if !self.default_activity.load(Ordering::SeqCst) {
+            return None;
+        }
+        TE_ACTIVITIES.iter().find(|a| a.2).map(|a| a.0)
     }
 
     /// All work packages, as `GET /api/v3/work_packages/{id}` shows them.
@@ -443,12 +511,21 @@ fn seed(now: DateTime<Utc>) -> Db {
         created,
         updated: created,
     };
-    let versions = vec![
+    let mut versions = vec![
         version(1, DEMO_PROJECT, "Sprint 1", -28, -15, "closed"),
         version(2, DEMO_PROJECT, "Sprint 2", -7, 7, "open"),
         version(3, DEMO_PROJECT, "Sprint 3", 8, 21, "open"),
         version(4, SCRUM_PROJECT, "Scrum sprint", -3, 11, "open"),
+        // Project 03's versions: one shared with every project (so listed by every project's
+        // versions), one locked (running, closed to new work packages), one open without dates
+        // (the Backlogs module's backlog column, not a sprint).
+        version(5, SHARING_PROJECT, "Company release", -10, 50, "open"),
+        version(6, SHARING_PROJECT, "Hotfix 1.1", -5, 5, "locked"),
+        version(7, SHARING_PROJECT, "Product backlog", 0, 0, "open"),
     ];
+    versions[4].sharing = "system".into();
+    versions[6].start = None;
+    versions[6].end = None;
 
     let mut wps = Vec::new();
     for i in 1..=60u64 {
@@ -582,6 +659,7 @@ fn seed(now: DateTime<Utc>) -> Db {
             details: Vec::new(),
             version: 1,
             created: w.created,
+            before: None,
         });
         next_act += 1;
     }
@@ -601,6 +679,7 @@ fn seed(now: DateTime<Utc>) -> Db {
             details: Vec::new(),
             version,
             created,
+            before: None,
         });
         next_act += 1;
     }
@@ -665,7 +744,7 @@ fn seed(now: DateTime<Utc>) -> Db {
         }],
         memberships,
         next_project: 26,
-        next_version: 5,
+        next_version: 8,
         next_wp: 67,
         next_act,
         next_te: 4,
@@ -696,6 +775,9 @@ pub async fn spawn(api_key: &str, prefix: &str, core_version: &str) -> (String, 
         admin: AtomicBool::new(true),
         conflicts: AtomicUsize::new(0),
         failures: Mutex::new(None),
+        default_activity: AtomicBool::new(true),
+        german: AtomicBool::new(false),
+        mails: Mutex::default(),
         db: Mutex::new(seed(Utc::now())),
     });
     let app = Router::new().fallback(handle).with_state(fake.clone());
@@ -973,6 +1055,46 @@ struct Ctx<'a> {
     body: &'a Value,
 }
 
+/// Whether a request asks for mails (`notify`, default true); one that is not a boolean is
+/// refused (400) before anything is written.
+fn notify_wanted(c: &Ctx) -> Result<bool, Response> {
+    match c.q.get("notify") {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(_) => Err(error(
+            400,
+            "InvalidQuery",
+            "Notify is not a boolean (true or false).",
+        )),
+    }
+}
+
+/// Tells the people interested in a work package of a change (see [`Fake::mails`]).
+fn tell(c: &Ctx, db: &Db, wp: u64) {
+    let Some(w) = db.wps.iter().find(|w| w.id == wp) else {
+        return;
+    };
+    let mut told: Vec<u64> = db
+        .watchers
+        .iter()
+        .filter(|(x, _)| *x == wp)
+        .map(|(_, u)| *u)
+        .chain(
+            [Some(w.author), w.assignee, w.responsible]
+                .into_iter()
+                .flatten(),
+        )
+        .filter(|u| *u != ME)
+        .filter(|u| db.users.iter().any(|x| x.id == *u && x.status == "active"))
+        .collect();
+    told.sort_unstable();
+    told.dedup();
+    c.f.mails
+        .lock()
+        .unwrap()
+        .extend(told.into_iter().map(|u| (wp, u)));
+}
+
 fn num(s: &str) -> Option<u64> {
     s.parse().ok()
 }
@@ -1065,7 +1187,7 @@ fn route(c: &Ctx, db: &mut Db, method: &str, segs: &[&str]) -> Response {
                 let list = db
                     .versions
                     .iter()
-                    .filter(|v| v.project == pid)
+                    .filter(|v| available_in(v, pid))
                     .map(|v| version_json(f, db, v))
                     .collect();
                 ok(plain_collection(
@@ -1149,6 +1271,7 @@ fn route(c: &Ctx, db: &mut Db, method: &str, segs: &[&str]) -> Response {
         }
         ("GET", ["time_entries"]) => te_list(c, db),
         ("POST", ["time_entries"]) => te_create(c, db),
+        ("POST", ["time_entries", "form"]) => te_form(c, db),
         ("GET", ["time_entries", "schema"]) => ok(te_schema(f)),
         ("GET", ["time_entries", "activity", id]) => {
             match TE_ACTIVITIES.iter().find(|a| Some(a.0) == num(id)) {
@@ -1248,6 +1371,10 @@ fn wp_routes(c: &Ctx, db: &mut Db, method: &str, i: usize, rest: &[&str]) -> Res
             ))
         }
         ("POST", ["activities"]) => {
+            let mail = match notify_wanted(c) {
+                Ok(m) => m,
+                Err(r) => return r,
+            };
             let raw = c.body["comment"]["raw"].as_str().unwrap_or("").to_string();
             if raw.trim().is_empty() {
                 return unprocessable(&[v("comment", "Comment can't be blank.")]);
@@ -1262,6 +1389,7 @@ fn wp_routes(c: &Ctx, db: &mut Db, method: &str, i: usize, rest: &[&str]) -> Res
                 details: Vec::new(),
                 version,
                 created: now,
+                before: None,
             };
             db.next_act += 1;
             // Saving a journal note saves the work package: lockVersion and updatedAt move.
@@ -1269,6 +1397,9 @@ fn wp_routes(c: &Ctx, db: &mut Db, method: &str, i: usize, rest: &[&str]) -> Res
             db.wps[i].updated = now;
             let out = act_json(f, db, &act);
             db.acts.push(act);
+            if mail {
+                tell(c, db, wp_id);
+            }
             created(out)
         }
         ("GET", ["watchers"]) => {
@@ -1485,8 +1616,25 @@ fn priority_of(id: u64) -> Option<&'static (u64, &'static str, bool)> {
     PRIORITIES.iter().find(|p| p.0 == id)
 }
 
+/// A status's name as the site names it (a German site: as OpenProject's German seed data does).
+fn status_name(f: &Fake, id: u64) -> &'static str {
+    let name = status_of(id).map_or("", |s| s.1);
+    if !f.is_german() {
+        return name;
+    }
+    match id {
+        NEW => "Neu",
+        IN_PROGRESS => "In Bearbeitung",
+        CLOSED => "Geschlossen",
+        ON_HOLD => "Zurückgestellt",
+        REJECTED => "Abgelehnt",
+        _ => name,
+    }
+}
+
 fn status_json(f: &Fake, id: u64) -> Value {
-    let (id, name, closed, default, color) = *status_of(id).unwrap();
+    let (id, _, closed, default, color) = *status_of(id).unwrap();
+    let name = status_name(f, id);
     let position = STATUSES.iter().position(|s| s.0 == id).unwrap() + 1;
     json!({
         "_type": "Status", "id": id, "name": name, "isClosed": closed, "color": color,
@@ -1518,7 +1666,8 @@ fn priority_json(f: &Fake, id: u64) -> Value {
 }
 
 fn te_activity_json(f: &Fake, id: u64) -> Value {
-    let (id, name, default) = *TE_ACTIVITIES.iter().find(|a| a.0 == id).unwrap();
+    let (id, name, _) = *TE_ACTIVITIES.iter().find(|a| a.0 == id).unwrap();
+    let default = f.default_activity() == Some(id);
     json!({
         "_type": "TimeEntriesActivity", "id": id, "name": name,
         "position": id, "default": default,
@@ -1653,6 +1802,15 @@ fn project_json(f: &Fake, p: &Project) -> Value {
             "ancestors": [],
         },
     })
+}
+
+/// Whether a version is available in a project: its own, or shared with it. The spec's
+/// `GET /api/v3/projects/{id}/versions`: "lists the versions that are *available* in a given
+/// project. Note that due to sharing this might be more than the versions *defined* by that
+/// project." (The fake has no project tree: `system` shares with every project, the tree-wide
+/// sharings with none besides the defining one.)
+fn available_in(v: &Version, project: u64) -> bool {
+    v.project == project || v.sharing == "system"
 }
 
 fn version_json(f: &Fake, db: &Db, v: &Version) -> Value {
@@ -1794,7 +1952,7 @@ fn wp_json(f: &Fake, db: &Db, w: &Wp) -> Value {
         "type": link(f, &format!("/api/v3/types/{}", w.type_id), type_of(w.type_id).map_or("", |t| t.1)),
         "priority": link(f, &format!("/api/v3/priorities/{}", w.priority), priority_of(w.priority).map_or("", |p| p.1)),
         "project": project.map_or(null_link(), |p| link(f, &format!("/api/v3/projects/{}", p.id), &p.name)),
-        "status": link(f, &format!("/api/v3/statuses/{}", w.status), status_of(w.status).map_or("", |s| s.1)),
+        "status": link(f, &format!("/api/v3/statuses/{}", w.status), status_name(f, w.status)),
         "author": principal_link(f, db, Some(w.author)),
         "responsible": principal_link(f, db, w.responsible),
         "assignee": principal_link(f, db, w.assignee),
@@ -1858,7 +2016,7 @@ fn act_json(f: &Fake, db: &Db, a: &Act) -> Value {
         "_type": if a.comment.is_empty() { "Activity" } else { "Activity::Comment" },
         "id": a.id,
         "comment": formattable("markdown", &a.comment),
-        "details": a.details.iter().map(|d| json!({ "format": "custom", "raw": d, "html": format!("<strong>{}</strong>", escape_html(d)) })).collect::<Vec<_>>(),
+        "details": a.details.iter().map(|d| detail_json(f, a.id, d)).collect::<Vec<_>>(),
         "version": a.version,
         "internal": false,
         "createdAt": ts(a.created),
@@ -1866,7 +2024,9 @@ fn act_json(f: &Fake, db: &Db, a: &Act) -> Value {
         "_links": {
             "self": { "href": f.h(&format!("/api/v3/activities/{}", a.id)) },
             "workPackage": wp.map_or(null_link(), |w| link(f, &format!("/api/v3/work_packages/{}", w.id), &w.subject)),
-            "user": principal_link(f, db, Some(a.user)),
+            // The author's link has no title, as in the spec's own examples of
+            // `GET /api/v3/work_packages/{id}/activities` (`"user": {"href": "/api/v3/users/1"}`).
+            "user": { "href": f.h(&format!("/api/v3/users/{}", a.user)) },
             "update": { "href": f.h(&format!("/api/v3/activities/{}", a.id)), "method": "patch" },
         },
     })
@@ -2885,7 +3045,7 @@ fn wp_schema(
     if p.is_some_and(|p| p.backlogs) {
         o.insert(
             "storyPoints".into(),
-            prop("Integer", "Story Points", false, true),
+            prop("Integer", &attr_label(f, "storyPoints"), false, true),
         );
         o.insert("position".into(), prop("Integer", "Position", false, false));
     }
@@ -2926,7 +3086,7 @@ fn wp_schema(
     o.insert(
         "status".into(),
         with_allowed(
-            link_prop("Status", "Status", true, true),
+            link_prop("Status", &attr_label(f, "status"), true, true),
             statuses.iter().map(|s| status_json(f, *s)).collect(),
         ),
     );
@@ -2937,12 +3097,15 @@ fn wp_schema(
     let versions: Vec<Value> = db
         .versions
         .iter()
-        .filter(|v| v.project == project && v.status == "open")
+        .filter(|v| available_in(v, project) && v.status == "open")
         .map(|v| version_json(f, db, v))
         .collect();
     o.insert(
         "version".into(),
-        with_allowed(link_prop("Version", "Version", false, true), versions),
+        with_allowed(
+            link_prop("Version", &attr_label(f, "version"), false, true),
+            versions,
+        ),
     );
     o.insert(
         "priority".into(),
@@ -3123,8 +3286,14 @@ fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<
         w.description = d["raw"].as_str().unwrap_or("").to_string();
     }
     let milestone = type_of(w.type_id).is_some_and(|t| t.2);
+    // A milestone is rendered with `date` only, but its start and finish dates are still parsed
+    // (then they must be one day: see the milestone check below).
     let dates: &[(&str, &str)] = if milestone {
-        &[("date", "Date")]
+        &[
+            ("startDate", "Start date"),
+            ("dueDate", "Finish date"),
+            ("date", "Date"),
+        ]
     } else {
         &[("startDate", "Start date"), ("dueDate", "Finish date")]
     };
@@ -3254,7 +3423,7 @@ fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<
         && !db
             .versions
             .iter()
-            .any(|x| x.id == vid && x.project == w.project && x.status == "open")
+            .any(|x| x.id == vid && available_in(x, w.project) && x.status == "open")
     {
         errors.push(not_allowed("version"));
     }
@@ -3271,6 +3440,16 @@ fn apply_wp(f: &Fake, db: &Db, w: &mut Wp, body: &Value, creating: bool) -> Vec<
         if !ok {
             errors.push(v("parent", "Parent is invalid."));
         }
+    }
+    // OpenProject's work package contract: a milestone's finish date must be its start date
+    // (`not_start_date`: "is not on start date, although this is required for milestones").
+    if let (true, Some(s), Some(d)) = (milestone, w.start, w.due)
+        && s != d
+    {
+        errors.push(v(
+            "dueDate",
+            "Finish date is not on start date, although this is required for milestones.",
+        ));
     }
     if let (Some(s), Some(d)) = (w.start, w.due)
         && d < s
@@ -3400,6 +3579,10 @@ fn form_json(
 
 fn wp_create(c: &Ctx, db: &mut Db, project: Option<u64>, form: bool) -> Response {
     let f = c.f;
+    let mail = match notify_wanted(c) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     let from_link = c.body["_links"]["project"]["href"]
         .as_str()
         .and_then(|h| parse_href(f, h, "projects"))
@@ -3449,12 +3632,15 @@ fn wp_create(c: &Ctx, db: &mut Db, project: Option<u64>, form: bool) -> Response
         details: Vec::new(),
         version: 1,
         created: w.created,
+        before: None,
     });
     db.next_act += 1;
     let out = wp_full_json(f, db, &w);
+    let id = w.id;
     db.wps.push(w);
-    let w = db.wps.last().unwrap();
-    let _ = w;
+    if mail {
+        tell(c, db, id);
+    }
     created(out)
 }
 
@@ -3466,12 +3652,13 @@ fn lock_version_of(body: &Value) -> Option<u64> {
     }
 }
 
-fn change_details(db: &Db, old: &Wp, new: &Wp) -> Vec<String> {
+/// What changed between two states of a work package, as journal details (values as names).
+fn change_details(f: &Fake, db: &Db, old: &Wp, new: &Wp) -> Vec<Detail> {
     let mut out = Vec::new();
     let name_of = |kind: &str, id: Option<u64>| -> String {
         match (kind, id) {
             (_, None) => String::new(),
-            ("status", Some(i)) => status_of(i).map_or(String::new(), |s| s.1.to_string()),
+            ("status", Some(i)) => status_name(f, i).to_string(),
             ("type", Some(i)) => type_of(i).map_or(String::new(), |s| s.1.to_string()),
             ("priority", Some(i)) => priority_of(i).map_or(String::new(), |s| s.1.to_string()),
             ("version", Some(i)) => db
@@ -3483,78 +3670,64 @@ fn change_details(db: &Db, old: &Wp, new: &Wp) -> Vec<String> {
             (_, Some(i)) => format!("#{i}"),
         }
     };
-    let change = |out: &mut Vec<String>, label: &str, a: String, b: String| {
+    let mut change = |key: &'static str, a: String, b: String| {
         if a != b {
-            out.push(match (a.is_empty(), b.is_empty()) {
-                (true, _) => format!("{label} set to {b}"),
-                (_, true) => format!("{label} deleted ({a})"),
-                _ => format!("{label} changed from {a} to {b}"),
+            out.push(Detail {
+                key,
+                old: a,
+                new: b,
             });
         }
     };
-    change(
-        &mut out,
-        "Subject",
-        old.subject.clone(),
-        new.subject.clone(),
-    );
+    change("subject", old.subject.clone(), new.subject.clone());
     if old.description != new.description {
-        out.push("Description changed".into());
+        change("description", "old".into(), "new".into());
     }
     change(
-        &mut out,
-        "Status",
+        "status",
         name_of("status", Some(old.status)),
         name_of("status", Some(new.status)),
     );
     change(
-        &mut out,
-        "Type",
+        "type",
         name_of("type", Some(old.type_id)),
         name_of("type", Some(new.type_id)),
     );
     change(
-        &mut out,
-        "Priority",
+        "priority",
         name_of("priority", Some(old.priority)),
         name_of("priority", Some(new.priority)),
     );
     change(
-        &mut out,
-        "Assignee",
+        "assignee",
         name_of("user", old.assignee),
         name_of("user", new.assignee),
     );
     change(
-        &mut out,
-        "Accountable",
+        "responsible",
         name_of("user", old.responsible),
         name_of("user", new.responsible),
     );
     change(
-        &mut out,
-        "Version",
+        "version",
         name_of("version", old.version),
         name_of("version", new.version),
     );
     change(
-        &mut out,
-        "Parent",
+        "parent",
         name_of("wp", old.parent),
         name_of("wp", new.parent),
     );
     let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_default();
-    change(&mut out, "Start date", d(old.start), d(new.start));
-    change(&mut out, "Finish date", d(old.due), d(new.due));
+    change("startDate", d(old.start), d(new.start));
+    change("dueDate", d(old.due), d(new.due));
     change(
-        &mut out,
-        "Work",
+        "estimatedTime",
         old.estimated.map(format_duration).unwrap_or_default(),
         new.estimated.map(format_duration).unwrap_or_default(),
     );
     change(
-        &mut out,
-        "% Complete",
+        "percentageDone",
         old.percentage_done
             .map(|x| x.to_string())
             .unwrap_or_default(),
@@ -3563,21 +3736,109 @@ fn change_details(db: &Db, old: &Wp, new: &Wp) -> Vec<String> {
             .unwrap_or_default(),
     );
     change(
-        &mut out,
-        "Story Points",
+        "storyPoints",
         old.story_points.map(|x| x.to_string()).unwrap_or_default(),
         new.story_points.map(|x| x.to_string()).unwrap_or_default(),
     );
     change(
-        &mut out,
-        "Story Points",
+        "customField7",
         old.cf7.map(|x| x.to_string()).unwrap_or_default(),
         new.cf7.map(|x| x.to_string()).unwrap_or_default(),
     );
     out
 }
 
-fn add_journal(db: &mut Db, wp: u64, user: u64, details: Vec<String>) {
+/// An attribute's name in the account's language, as OpenProject labels journal details and
+/// schema properties (`human_attribute_name`). The custom field's name is its own, in no
+/// language. German: status, version and story points as in OpenProject's de.yml files; the
+/// others close to them (only those three are read by a client).
+fn attr_label(f: &Fake, key: &str) -> String {
+    let (en, de) = match key {
+        "subject" => ("Subject", "Thema"),
+        "description" => ("Description", "Beschreibung"),
+        "status" => ("Status", "Status"),
+        "type" => ("Type", "Typ"),
+        "priority" => ("Priority", "Priorität"),
+        "assignee" => ("Assignee", "Zugewiesen an"),
+        "responsible" => ("Accountable", "Verantwortlich"),
+        "version" => ("Version", "Version"),
+        "parent" => ("Parent", "Übergeordnetes Arbeitspaket"),
+        "startDate" => ("Start date", "Startdatum"),
+        "dueDate" => ("Finish date", "Endtermin"),
+        "estimatedTime" => ("Work", "Aufwand"),
+        "percentageDone" => ("% Complete", "% abgeschlossen"),
+        "storyPoints" => ("Story Points", "Story-Punkte"),
+        "customField7" => ("Story Points", "Story Points"),
+        other => (other, other),
+    };
+    if f.is_german() { de } else { en }.to_string()
+}
+
+/// One journal detail as `GET /api/v3/work_packages/{id}/activities` renders it for the reading
+/// account: `raw` in plain words, `html` with the label in `<strong>`, values in `<i>` and a
+/// removed value struck (OpenProject's `JournalFormatter::Base#format_html_details` and
+/// `render_ternary_detail_text`: deleted when the new value is blank, set when the old one is,
+/// changed otherwise, with a line break between long values; the description as a diff link).
+fn detail_json(f: &Fake, journal: u64, d: &Detail) -> Value {
+    let de = f.is_german();
+    let label = attr_label(f, d.key);
+    let strong = format!("<strong>{}</strong>", escape_html(&label));
+    let (raw, html) = if d.key == "description" {
+        let url = f.h(&format!("/journals/{journal}/diffs/description"));
+        let verb = if de { "geändert" } else { "changed" };
+        (
+            format!("{label} {verb} ({url})"),
+            format!("{strong} {verb} (<a href=\"{url}\">Details</a>)"),
+        )
+    } else {
+        let i = |v: &str| format!("<i>{}</i>", escape_html(v));
+        let long = d.old.chars().count() > 100 || d.new.chars().count() > 100;
+        match (d.old.is_empty(), d.new.is_empty(), de) {
+            (_, true, false) => (
+                format!("{label} deleted ({})", d.old),
+                format!("{strong} deleted (<strike>{}</strike>)", i(&d.old)),
+            ),
+            (_, true, true) => (
+                format!("{label} {} wurde gelöscht", d.old),
+                format!("{strong} <strike>{}</strike> wurde gelöscht", i(&d.old)),
+            ),
+            (true, false, false) => (
+                format!("{label} set to {}", d.new),
+                format!("{strong} set to {}", i(&d.new)),
+            ),
+            (true, false, true) => (
+                format!("{label} wurde auf {} gesetzt", d.new),
+                format!("{strong} wurde auf {} gesetzt", i(&d.new)),
+            ),
+            (false, false, _) => {
+                let (from, to) = if de {
+                    ("geändert von", "zu")
+                } else {
+                    ("changed from", "to")
+                };
+                let (raw_break, html_break) = if long { ("\n", "<br/>") } else { ("", "") };
+                (
+                    format!("{label} {from} {} {raw_break}{to} {}", d.old, d.new),
+                    format!(
+                        "{strong} {from} {} {html_break}{to} {}",
+                        i(&d.old),
+                        i(&d.new)
+                    ),
+                )
+            }
+        }
+    };
+    json!({ "format": "custom", "raw": raw, "html": html })
+}
+
+/// OpenProject's journal aggregation (Administration → Users and permissions → "Aggregate
+/// journals", 5 minutes by default): a change by the same user within that time of their
+/// previous change of the work package joins that journal, whose details then say what changed
+/// from before the first change to after the last one (so "New → In progress" and "In progress
+/// → Closed" read as one "New → Closed"). The creation journal is not joined here.
+const AGGREGATION: Duration = Duration::minutes(5);
+
+fn add_journal(db: &mut Db, wp: u64, user: u64, details: Vec<Detail>, before: Option<Wp>) {
     let version = db.acts.iter().filter(|a| a.wp == wp).count() as u64 + 1;
     db.acts.push(Act {
         id: db.next_act,
@@ -3587,13 +3848,38 @@ fn add_journal(db: &mut Db, wp: u64, user: u64, details: Vec<String>) {
         details,
         version,
         created: Utc::now(),
+        before,
     });
     db.next_act += 1;
+}
+
+/// Journals `user`'s change of a work package from `old` to `new`, aggregated as OpenProject does.
+fn journal_change(f: &Fake, db: &mut Db, user: u64, old: &Wp, new: &Wp) {
+    let now = Utc::now();
+    let last = db.acts.iter().rposition(|a| a.wp == old.id);
+    if let Some(i) = last {
+        let a = &db.acts[i];
+        if a.user == user
+            && a.comment.is_empty()
+            && now - a.created < AGGREGATION
+            && let Some(first) = a.before.clone()
+        {
+            let details = change_details(f, db, &first, new);
+            db.acts[i].details = details;
+            return;
+        }
+    }
+    let details = change_details(f, db, old, new);
+    add_journal(db, old.id, user, details, Some(old.clone()));
 }
 
 fn wp_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
     let f = c.f;
     let wp_id = db.wps[i].id;
+    let mail = match notify_wanted(c) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
     // Someone else edits first.
     if f.conflicts
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -3601,7 +3887,12 @@ fn wp_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
     {
         db.wps[i].lock_version += 1;
         db.wps[i].updated = Utc::now();
-        add_journal(db, wp_id, 4, vec!["Description changed".into()]);
+        let change = Detail {
+            key: "description",
+            old: "old".into(),
+            new: "new".into(),
+        };
+        add_journal(db, wp_id, 4, vec![change], None);
         return conflict();
     }
     // OpenProject needs the lockVersion the change was made on; without it, or with a stale
@@ -3615,13 +3906,16 @@ fn wp_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
     if !errors.is_empty() {
         return unprocessable(&errors);
     }
-    let details = change_details(db, &old, &w);
-    if !details.is_empty() {
+    let changed = !change_details(f, db, &old, &w).is_empty();
+    if changed {
         w.lock_version += 1;
         w.updated = Utc::now();
-        add_journal(db, wp_id, ME, details);
+        journal_change(f, db, ME, &old, &w);
     }
     db.wps[i] = w;
+    if changed && mail {
+        tell(c, db, wp_id);
+    }
     ok(wp_full_json(f, db, &db.wps[i]))
 }
 
@@ -3890,21 +4184,35 @@ fn apply_te(c: &Ctx, db: &Db, t: &mut TimeEntry, creating: bool) -> Vec<Violatio
     errors
 }
 
-fn te_create(c: &Ctx, db: &mut Db) -> Response {
+/// A time entry as `POST /api/v3/time_entries` starts it: the site's default activity, if any.
+fn new_te(f: &Fake) -> TimeEntry {
     let now = Utc::now();
-    let mut t = TimeEntry {
+    TimeEntry {
         id: 0,
         project: 0,
         wp: None,
         user: ME,
-        activity: TE_ACTIVITIES.iter().find(|a| a.2).unwrap().0,
+        activity: f.default_activity().unwrap_or(0),
         hours: 0.0,
         spent_on: now.date_naive(),
         comment: String::new(),
         created: now,
         updated: now,
-    };
-    let errors = apply_te(c, db, &mut t, true);
+    }
+}
+
+/// A time entry without an activity (none given, the site has no default) is invalid: OpenProject
+/// validates the activity's presence (`Activity can't be blank.`, attribute `activity`).
+fn activity_violation(t: &TimeEntry, errors: &mut Vec<Violation>) {
+    if t.activity == 0 && !errors.iter().any(|e| e.attr == "activity") {
+        errors.push(v("activity", "Activity can't be blank."));
+    }
+}
+
+fn te_create(c: &Ctx, db: &mut Db) -> Response {
+    let mut t = new_te(c.f);
+    let mut errors = apply_te(c, db, &mut t, true);
+    activity_violation(&t, &mut errors);
     if !errors.is_empty() {
         return unprocessable(&errors);
     }
@@ -3913,6 +4221,45 @@ fn te_create(c: &Ctx, db: &mut Db) -> Response {
     let out = te_json(c.f, db, &t);
     db.time_entries.push(t);
     created(out)
+}
+
+/// `POST /api/v3/time_entries/form` (operation `Time_entry_create_form`): the payload as it would
+/// be saved, the schema (its `activity` lists the activities allowed, the only place a client
+/// finds them) and the validation errors by property; nothing is saved.
+fn te_form(c: &Ctx, db: &Db) -> Response {
+    let f = c.f;
+    let mut t = new_te(f);
+    let mut errors = apply_te(c, db, &mut t, true);
+    activity_violation(&t, &mut errors);
+    let mut validation = Map::new();
+    for e in &errors {
+        validation
+            .entry(e.attr.clone())
+            .or_insert_with(|| violation_json(e));
+    }
+    let mut payload = te_json(f, db, &t);
+    if let Some(o) = payload.as_object_mut() {
+        for key in ["id", "createdAt", "updatedAt", "_type"] {
+            o.remove(key);
+        }
+    }
+    let href = f.h("/api/v3/time_entries/form");
+    let mut links = json!({
+        "self": { "href": href, "method": "post" },
+        "validate": { "href": href, "method": "post" },
+    });
+    if errors.is_empty() {
+        links["commit"] = json!({ "href": f.h("/api/v3/time_entries"), "method": "post" });
+    }
+    ok(json!({
+        "_type": "Form",
+        "_embedded": {
+            "payload": payload,
+            "schema": te_schema(f),
+            "validationErrors": Value::Object(validation),
+        },
+        "_links": links,
+    }))
 }
 
 fn te_update(c: &Ctx, db: &mut Db, i: usize) -> Response {
@@ -4204,6 +4551,72 @@ mod tests {
 
     fn enc(s: &str) -> String {
         url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_site_without_a_default_activity_refuses_time_entries_without_one() {
+        let (base, fake) = spawn(KEY, "", "15.5.0").await;
+        fake.set_default_activity(false);
+        let body = json!({ "hours": "PT1H", "spentOn": "2026-11-27",
+            "_links": { "workPackage": { "href": "/api/v3/work_packages/2" } } });
+        let (s, _, e) = call(&base, "POST", "/api/v3/time_entries", Some(body.clone())).await;
+        assert_eq!(s, 422, "{e}");
+        assert_eq!(
+            e["errorIdentifier"],
+            "urn:openproject-org:api:v3:errors:PropertyConstraintViolation"
+        );
+        assert_eq!(e["_embedded"]["details"]["attribute"], "activity");
+        let (s, _, form) = call(&base, "POST", "/api/v3/time_entries/form", Some(body)).await;
+        assert_eq!(s, 200, "{form}");
+        assert!(form["_embedded"]["validationErrors"]["activity"].is_object());
+        let allowed = form["_embedded"]["schema"]["activity"]["_embedded"]["allowedValues"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(allowed.len(), 6);
+        assert!(allowed.iter().all(|a| a["default"] == false));
+        assert!(form["_links"]["commit"].is_null());
+        // notify must be a boolean.
+        let (s, _, _) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/2?notify=maybe",
+            Some(json!({ "lockVersion": 3, "subject": "x" })),
+        )
+        .await;
+        assert_eq!(s, 400);
+    }
+
+    #[tokio::test]
+    async fn a_german_account_reads_details_in_german() {
+        let (base, fake) = spawn(KEY, "", "15.5.0").await;
+        fake.set_german(true);
+        let lock = fake.work_package(1).unwrap()["lockVersion"].clone();
+        let (s, _, w) = call(
+            &base,
+            "PATCH",
+            "/api/v3/work_packages/1",
+            Some(json!({ "lockVersion": lock,
+                "_links": { "status": { "href": "/api/v3/statuses/7" }, "version": { "href": null } } })),
+        )
+        .await;
+        assert_eq!(s, 200, "{w}");
+        assert_eq!(w["_links"]["status"]["title"], "In Bearbeitung");
+        let acts = fake.activities(1);
+        let details = &acts.last().unwrap()["details"];
+        assert_eq!(
+            details[0]["raw"],
+            "Status geändert von Neu zu In Bearbeitung"
+        );
+        assert_eq!(
+            details[0]["html"],
+            "<strong>Status</strong> geändert von <i>Neu</i> zu <i>In Bearbeitung</i>"
+        );
+        assert_eq!(details[1]["raw"], "Version Sprint 1 wurde gelöscht");
+        assert_eq!(
+            details[1]["html"],
+            "<strong>Version</strong> <strike><i>Sprint 1</i></strike> wurde gelöscht"
+        );
     }
 
     #[tokio::test]
@@ -4737,9 +5150,10 @@ mod tests {
         )
         .await;
         assert_eq!(s, 201, "{v}");
-        assert_eq!(fake.versions().len(), 5);
+        assert_eq!(fake.versions().len(), 8);
+        // Its own four, and project 03's version shared with every project.
         let (_, _, vs) = call(&base, "GET", "/api/v3/projects/1/versions", None).await;
-        assert_eq!(vs["total"], 4);
+        assert_eq!(vs["total"], 5);
         let project = enc(r#"[{"project":{"operator":"=","values":["1"]}}]"#);
         let (_, _, m) = call(
             &base,

@@ -98,6 +98,28 @@ async fn an_openproject_session_through_the_real_binary() {
         assert!(fake.watchers(native).iter().any(|u| u["id"] == 5));
         ok(&ann, "link_related_tasks", json!({ "task_id": id, "related_task_id": "acme-op:3", "link_type": "Blocks" })).await;
 
+        // OpenProject mails watchers, author and assignee of each change: a single change does,
+        // a bulk change does not (the connection's notify option unset); notify=false stops both.
+        let before = fake.mails().len();
+        ok(&ann, "bulk_update_tasks", json!({ "task_ids": ["acme-op:1", "acme-op:2"], "priority": "High", "status": "In progress" })).await;
+        assert_eq!(fake.mails().len(), before, "{:?}", fake.mails());
+        assert_eq!(fake.work_package(1).expect("wp")["_links"]["priority"]["title"], "High");
+        ok(&ann, "update_task", json!({ "task_id": "acme-op:1", "priority": "Low" })).await;
+        assert!(fake.mails().len() > before);
+        let refused = call_with(&ann, "configure_pm_provider", json!({
+            "provider_type": "redmine", "base_url": url, "api_key": key, "name": "rm", "notify": false
+        }))
+        .await;
+        assert!(text(&refused).contains("notify is an OpenProject option"), "{}", text(&refused));
+        let quiet = ok(&ann, "configure_pm_provider", json!({
+            "provider_type": "openproject", "base_url": url, "api_key": key, "name": "quiet-op", "notify": false
+        }))
+        .await;
+        assert_eq!(quiet["test"]["ok"], true);
+        let before = fake.mails().len();
+        ok(&ann, "update_task", json!({ "task_id": "quiet-op:1", "priority": "Normal" })).await;
+        assert_eq!(fake.mails().len(), before, "notify false: nobody is told");
+
         // Epics are the Epic type; the parent is the epic link.
         let epics = ok(&ann, "list_epics", json!({ "project_id": "acme-op:demo-project" })).await;
         assert_eq!(epics["epics"].as_array().map(Vec::len), Some(3));

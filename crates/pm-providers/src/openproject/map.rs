@@ -167,6 +167,8 @@ pub fn task(
         .clone()
         .unwrap_or_else(|| "unknown".into());
     let is_closed = w.links.status.id().is_some_and(closed);
+    // A milestone has one date, `date`, and neither `startDate` nor `dueDate`.
+    let due_date = date(w.due_date.as_deref()).or_else(|| date(milestone_date(&w)));
     let story_points = w.story_points.or_else(|| {
         points_field
             .and_then(|f| w.other.get(f))
@@ -186,11 +188,26 @@ pub fn task(
         project_id: w.links.project.id().map(str::to_string),
         parent_id: w.links.parent.id().map(str::to_string),
         story_points,
-        due_date: date(w.due_date.as_deref()),
+        due_date,
         labels: Vec::new(),
         created_at: time(w.created_at.as_deref()),
         updated_at: time(w.updated_at.as_deref()),
     }
+}
+
+/// A milestone's date (`date`, rendered for milestones only).
+fn milestone_date(w: &wire::WorkPackage) -> Option<&str> {
+    w.other.get("date").and_then(serde_json::Value::as_str)
+}
+
+/// Whether a work package is a milestone: OpenProject renders `date` for milestones only.
+pub fn is_milestone(w: &wire::WorkPackage) -> bool {
+    w.other.contains_key("date")
+}
+
+/// An open (or locked) version without dates: the Backlogs module's backlog, not a sprint.
+pub fn is_backlog(v: &wire::Version) -> bool {
+    v.status.as_deref() != Some("closed") && v.start_date.is_none() && v.end_date.is_none()
 }
 
 /// A comment activity; activities that only record changes have no comment and are skipped.
@@ -228,13 +245,14 @@ pub fn worklog(t: wire::TimeEntry) -> ProviderResult<Worklog> {
     })
 }
 
-/// Versions are OpenProject's sprints. Closed or locked: over. Open and starting after `today`:
-/// future. Open otherwise: active (an open version past its end date is late, not completed).
+/// Versions are OpenProject's sprints. Closed: over. Open or locked (locked only to new work
+/// packages, still running) and starting after `today`, or without any date (a backlog, never
+/// started): future. Otherwise active (an open version past its end date is late, not completed).
 pub fn sprint(v: wire::Version, today: NaiveDate) -> Sprint {
     let start = date(v.start_date.as_deref());
     let state = match v.status.as_deref() {
-        Some("closed") | Some("locked") => SprintState::Closed,
-        _ if start.is_some_and(|s| s > today) => SprintState::Future,
+        Some("closed") => SprintState::Closed,
+        _ if start.is_some_and(|s| s > today) || is_backlog(&v) => SprintState::Future,
         _ => SprintState::Active,
     };
     Sprint {
@@ -400,13 +418,17 @@ mod tests {
             SprintState::Active
         );
         assert_eq!(sprint(v("open", None), today).state, SprintState::Active);
+        let mut backlog = v("open", None);
+        backlog.end_date = None;
+        assert!(is_backlog(&backlog));
+        assert_eq!(sprint(backlog, today).state, SprintState::Future);
         assert_eq!(
             sprint(v("open", Some("2026-12-01")), today).state,
             SprintState::Future
         );
         assert_eq!(
             sprint(v("locked", Some("2026-11-01")), today).state,
-            SprintState::Closed
+            SprintState::Active
         );
         let closed = sprint(v("closed", Some("2026-11-01")), today);
         assert_eq!(closed.state, SprintState::Closed);

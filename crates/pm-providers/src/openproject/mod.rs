@@ -8,7 +8,12 @@
 //! are JSON in the query string; every change goes through the form endpoint first (for the
 //! workflow's verdict in plain words) and then a PATCH carrying `lockVersion`, retried once on 409;
 //! links are followed only on the connection's own origin; time entries name their work package
-//! `workPackage` up to 15 and `entity` from 16 on (read from the time-entry schema, cached).
+//! `workPackage` up to 15 and `entity` from 16 on (read from the time-entry schema, cached), and
+//! take the time-entry form's activity where the site has no default one; a project's versions
+//! list holds versions shared with it (its sprints are those it defines); milestones have one
+//! `date`; every change mails the people interested unless `notify=false` (the connection's
+//! `notify` option; bulk changes are quiet by default); activities link their author without a
+//! name (read once per user).
 mod filters;
 mod history;
 mod map;
@@ -44,8 +49,16 @@ pub struct OpenProject {
     /// How time entries name their work package: `workPackage` (≤ 15) or `entity` (≥ 16).
     time_entry_link: tokio::sync::OnceCell<&'static str>,
     me: tokio::sync::OnceCell<String>,
-    /// Schemas already read, and the custom-field keys among them named like story points.
-    points: Mutex<(HashSet<String>, HashSet<String>)>,
+    /// Schemas already read, the custom-field keys among them named like story points, and the
+    /// names (in the account's language) they give the properties history reads.
+    points: Mutex<Known>,
+    /// The connection's `notify` option: whether changes mail the people interested in the work
+    /// package (`None`: single changes do, bulk changes do not).
+    notify: Option<bool>,
+    /// This client serves a bulk change.
+    bulk: bool,
+    /// Users' names by id, read for links that carry no title (activities' authors).
+    names: Mutex<HashMap<String, String>>,
 }
 
 impl OpenProject {
@@ -79,7 +92,29 @@ impl OpenProject {
             time_entry_link: tokio::sync::OnceCell::new(),
             me: tokio::sync::OnceCell::new(),
             points: Mutex::default(),
+            notify: None,
+            bulk: false,
+            names: Mutex::default(),
         })
+    }
+
+    /// The connection's `notify` option: `Some(false)` never mails anyone about pm-mcp's changes,
+    /// `Some(true)` mails for bulk changes too, `None` (default) mails for single changes only.
+    pub fn with_notify(mut self, notify: Option<bool>) -> Self {
+        self.notify = notify;
+        self
+    }
+
+    /// `path` with `notify=false` when this change should mail nobody. OpenProject's `notify`
+    /// (on creating, changing and commenting a work package) is true by default and "controls
+    /// notifications for all users interested in changes to the work package (e.g. watchers,
+    /// author and assignee)".
+    fn told(&self, path: String) -> String {
+        if self.notify.unwrap_or(!self.bulk) {
+            path
+        } else {
+            format!("{path}?notify=false")
+        }
     }
 
     fn site(&self) -> String {
@@ -218,35 +253,62 @@ impl OpenProject {
     /// Learns which custom fields hold story points from the schemas of these work packages
     /// (one request for all the schemas not seen yet; none once they are known).
     async fn learn_points(&self, wps: &[wire::WorkPackage]) -> ProviderResult<HashSet<String>> {
+        let wanted: Vec<&wire::WorkPackage> = wps
+            .iter()
+            .filter(|w| {
+                w.story_points.is_none() && w.other.keys().any(|k| k.starts_with("customField"))
+            })
+            .collect();
+        self.learn_schemas(&wanted).await?;
+        Ok(self
+            .points
+            .lock()
+            .map(|k| k.points.clone())
+            .unwrap_or_default())
+    }
+
+    /// Reads the schemas of these work packages not read yet, in one request.
+    async fn learn_schemas(&self, wps: &[&wire::WorkPackage]) -> ProviderResult<()> {
         let unknown: Vec<String> = {
             let Ok(known) = self.points.lock() else {
-                return Ok(HashSet::new());
+                return Ok(());
             };
             let mut ids: Vec<String> = wps
                 .iter()
-                .filter(|w| {
-                    w.story_points.is_none() && w.other.keys().any(|k| k.starts_with("customField"))
-                })
                 .filter_map(|w| w.links.schema.id().map(str::to_string))
-                .filter(|id| !known.0.contains(id))
+                .filter(|id| !known.seen.contains(id))
                 .collect();
             ids.sort();
             ids.dedup();
             ids
         };
-        if !unknown.is_empty() {
-            let f = Filters::new().add("id", "=", &unknown);
-            let schemas: Vec<wire::Schema> = self
-                .all("api/v3/work_packages/schemas", &[("filters", f.to_query())])
-                .await?;
-            if let Ok(mut known) = self.points.lock() {
-                known.0.extend(unknown);
-                for s in schemas {
-                    known.1.extend(points_keys(&s.properties));
-                }
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let f = Filters::new().add("id", "=", &unknown);
+        let schemas: Vec<wire::Schema> = self
+            .all("api/v3/work_packages/schemas", &[("filters", f.to_query())])
+            .await?;
+        if let Ok(mut known) = self.points.lock() {
+            known.seen.extend(unknown);
+            for s in schemas {
+                let keys = points_keys(&s.properties);
+                known.labels.learn(&s.properties, &keys);
+                known.points.extend(keys);
             }
         }
-        Ok(self.points.lock().map(|k| k.1.clone()).unwrap_or_default())
+        Ok(())
+    }
+
+    /// The schemas' names for status, version and story points (every schema of `wps` read).
+    async fn labels(&self, wps: &[wire::WorkPackage]) -> ProviderResult<history::Labels> {
+        let all: Vec<&wire::WorkPackage> = wps.iter().collect();
+        self.learn_schemas(&all).await?;
+        Ok(self
+            .points
+            .lock()
+            .map(|k| k.labels.clone())
+            .unwrap_or_default())
     }
 
     async fn to_tasks(&self, wps: Vec<wire::WorkPackage>) -> ProviderResult<Vec<Task>> {
@@ -297,6 +359,12 @@ impl OpenProject {
         for attempt in 0..2 {
             let current = self.wp(id).await?;
             let mut body = changes.clone();
+            // A milestone has one date, `date`: its finish date is that.
+            if map::is_milestone(&current)
+                && let Some(d) = body.as_object_mut().and_then(|o| o.remove("dueDate"))
+            {
+                body["date"] = d;
+            }
             body["lockVersion"] = json!(current.lock_version);
             let form: wire::Form = match self
                 .up
@@ -312,7 +380,10 @@ impl OpenProject {
             }
             match self
                 .up
-                .patch::<wire::WorkPackage, _>(&format!("api/v3/work_packages/{id}"), &body)
+                .patch::<wire::WorkPackage, _>(
+                    &self.told(format!("api/v3/work_packages/{id}")),
+                    &body,
+                )
                 .await
             {
                 Ok(w) => return Ok(w),
@@ -467,6 +538,86 @@ impl OpenProject {
         got
     }
 
+    /// The activity to log time with when the time-entry form says the activity is missing
+    /// (`validationErrors.activity`, whatever the account's language): the one the form marks
+    /// as the default, else the first it allows. `None` when the activity is not what is wrong.
+    async fn form_activity(&self, body: &Value) -> ProviderResult<Option<String>> {
+        let form: wire::Form = self.up.post("api/v3/time_entries/form", body).await?;
+        if !form.embedded.validation_errors.contains_key("activity") {
+            return Ok(None);
+        }
+        let activity = form
+            .embedded
+            .schema
+            .as_ref()
+            .and_then(|s| s.get("activity"));
+        let embedded = activity
+            .and_then(|a| a.pointer("/_embedded/allowedValues"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let href_of = |v: &Value| -> Option<String> {
+            v.pointer("/_links/self/href")
+                .or_else(|| v.get("href"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let chosen = embedded
+            .iter()
+            .find(|v| v.get("default").and_then(Value::as_bool) == Some(true))
+            .or(embedded.first())
+            .and_then(href_of)
+            .or_else(|| {
+                activity
+                    .and_then(|a| a.pointer("/_links/allowedValues/0"))
+                    .and_then(href_of)
+            });
+        match chosen {
+            Some(href) => Ok(Some(href)),
+            None => Err(ProviderError::BadInput(
+                "OpenProject needs an activity for this time entry, and the site has no default activity and offers none for this project; an administrator can enable one (Administration → Time and costs → Activities)".into(),
+            )),
+        }
+    }
+
+    /// Comments with their authors named: an activity's link to its author has no title, so
+    /// each author is read once (`/api/v3/users/{id}`, cached); one this account may not see
+    /// is named in words.
+    async fn named_comments(&self, acts: Vec<wire::Activity>) -> ProviderResult<Vec<Comment>> {
+        let mut comments: Vec<Comment> = acts.into_iter().filter_map(map::comment).collect();
+        for c in &mut comments {
+            let Some(author) = c.author.as_mut() else {
+                continue;
+            };
+            if author.name != author.id {
+                continue;
+            }
+            author.name = self.user_name(&author.id).await?;
+        }
+        Ok(comments)
+    }
+
+    async fn user_name(&self, id: &str) -> ProviderResult<String> {
+        if let Some(n) = self.names.lock().ok().and_then(|n| n.get(id).cloned()) {
+            return Ok(n);
+        }
+        let name = match self
+            .up
+            .get::<wire::User>(&format!("api/v3/users/{id}"), &[])
+            .await
+        {
+            Ok(u) => map::user(u).name,
+            Err(ProviderError::NotFound { .. } | ProviderError::Forbidden { .. }) => {
+                format!("OpenProject user {id} (not visible to this account)")
+            }
+            Err(e) => return Err(e),
+        };
+        if let Ok(mut n) = self.names.lock() {
+            n.insert(id.to_string(), name.clone());
+        }
+        Ok(name)
+    }
+
     async fn version(&self, id: u64) -> ProviderResult<wire::Version> {
         self.up
             .get(&format!("api/v3/versions/{id}"), &[])
@@ -482,6 +633,35 @@ impl OpenProject {
             .map_err(|e| not_found(e, format!("OpenProject version {id}")))?;
         Ok(map::sprint(v, today()))
     }
+}
+
+/// The connection option `notify` as stored: `true` or `false` (a string or a boolean), or absent.
+pub fn notify_option(v: Option<&Value>) -> ProviderResult<Option<bool>> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(None),
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            other => Err(ProviderError::BadInput(format!(
+                "notify is true or false (whether OpenProject mails watchers, author and assignee about pm-mcp's changes), not {other:?}"
+            ))),
+        },
+        Some(other) => Err(ProviderError::BadInput(format!(
+            "notify is true or false, not {other}"
+        ))),
+    }
+}
+
+/// What the work-package schemas read so far say.
+#[derive(Default, Clone)]
+struct Known {
+    /// Ids of the schemas read (`1-7`: project 1, type 7).
+    seen: HashSet<String>,
+    /// Custom-field keys named like story points.
+    points: HashSet<String>,
+    labels: history::Labels,
 }
 
 /// Keys of custom fields a schema names like story points.
@@ -547,6 +727,23 @@ impl Provider for OpenProject {
     async fn whoami(&self) -> ProviderResult<User> {
         let me: wire::User = self.up.get("api/v3/users/me", &[]).await?;
         Ok(map::user(me))
+    }
+
+    /// A bulk change mails nobody unless the connection's `notify` option says otherwise.
+    fn for_bulk(&self) -> Option<std::sync::Arc<dyn Provider>> {
+        if self.notify.is_some() {
+            return None;
+        }
+        Some(std::sync::Arc::new(OpenProject {
+            up: self.up.clone(),
+            statuses: self.statuses.clone(),
+            time_entry_link: self.time_entry_link.clone(),
+            me: self.me.clone(),
+            points: Mutex::new(self.points.lock().map(|k| k.clone()).unwrap_or_default()),
+            notify: None,
+            bulk: true,
+            names: Mutex::new(self.names.lock().map(|n| n.clone()).unwrap_or_default()),
+        }))
     }
 
     async fn site(&self) -> ProviderResult<SiteInfo> {
@@ -938,11 +1135,16 @@ impl Provider for OpenProject {
             body["description"] = json!({ "raw": d });
         }
         if let Some(d) = t.due_date {
-            body["dueDate"] = json!(d.format("%Y-%m-%d").to_string());
+            // A milestone has one date, `date`.
+            let key = if kind.is_milestone { "date" } else { "dueDate" };
+            body[key] = json!(d.format("%Y-%m-%d").to_string());
         }
         let created: wire::WorkPackage = self
             .up
-            .post(&format!("api/v3/projects/{}/work_packages", p.id), &body)
+            .post(
+                &self.told(format!("api/v3/projects/{}/work_packages", p.id)),
+                &body,
+            )
             .await?;
         self.to_task(created).await
     }
@@ -987,16 +1189,19 @@ impl Provider for OpenProject {
         let a: wire::Activity = self
             .up
             .post(
-                &format!("api/v3/work_packages/{n}/activities"),
+                &self.told(format!("api/v3/work_packages/{n}/activities")),
                 &json!({ "comment": { "raw": markdown } }),
             )
             .await
             .map_err(|e| not_found(e, format!("OpenProject work package #{n}")))?;
         let id = a.id;
-        map::comment(a).ok_or_else(|| ProviderError::Decode {
-            provider: P,
-            message: format!("activity {id} was created without the comment"),
-        })
+        self.named_comments(vec![a])
+            .await?
+            .pop()
+            .ok_or_else(|| ProviderError::Decode {
+                provider: P,
+                message: format!("activity {id} was created without the comment"),
+            })
     }
 
     async fn list_comments(&self, task: &str, page: &PageRequest) -> ProviderResult<Page<Comment>> {
@@ -1005,7 +1210,7 @@ impl Provider for OpenProject {
             .all(&format!("api/v3/work_packages/{n}/activities"), &[])
             .await
             .map_err(|e| not_found(e, format!("OpenProject work package #{n}")))?;
-        let comments: Vec<Comment> = all.into_iter().filter_map(map::comment).collect();
+        let comments = self.named_comments(all).await?;
         cursor::slice(comments, page)
     }
 
@@ -1033,8 +1238,7 @@ impl Provider for OpenProject {
             body["comment"] = json!({ "raw": c });
         }
         // OpenProject documents project and user as required links of a time entry; the activity
-        // is left out so that the site's default activity applies (a client cannot list the
-        // activities: they are offered only by the time-entry form).
+        // is left out so that the site's default activity applies.
         let w = self.wp(n).await?;
         let me = self.me().await?;
         body["_links"] = json!({
@@ -1042,7 +1246,19 @@ impl Provider for OpenProject {
             "project": { "href": w.links.project.href },
             "user": self.user_link(Some(&me))?,
         });
-        let t: wire::TimeEntry = self.up.post("api/v3/time_entries", &body).await?;
+        let t: wire::TimeEntry = match self.up.post("api/v3/time_entries", &body).await {
+            Ok(t) => t,
+            Err(e @ ProviderError::Invalid { .. }) => {
+                // A site without a default activity refuses it (422 "Activity can't be blank."):
+                // the time-entry form, the only place that lists the activities, offers them.
+                let Some(activity) = self.form_activity(&body).await? else {
+                    return Err(e);
+                };
+                body["_links"]["activity"] = json!({ "href": activity });
+                self.up.post("api/v3/time_entries", &body).await?
+            }
+            Err(e) => return Err(e),
+        };
         map::worklog(t)
     }
 
@@ -1172,9 +1388,27 @@ impl Provider for OpenProject {
             .all(&format!("api/v3/projects/{project}/versions"), &[])
             .await
             .map_err(|e| not_found(e, format!("OpenProject project {project}")))?;
+        // The list holds the versions *available* in the project, those other projects share
+        // with it among them: its sprints are the ones it defines (the shared ones are listed
+        // under the project that defines them).
+        let id = match project.parse::<u64>() {
+            Ok(n) => n.to_string(),
+            Err(_) if versions.is_empty() => String::new(),
+            Err(_) => {
+                let p: wire::Project = self
+                    .up
+                    .get(&format!("api/v3/projects/{project}"), &[])
+                    .await
+                    .map_err(|e| not_found(e, format!("OpenProject project {project}")))?;
+                p.id.to_string()
+            }
+        };
         let day = today();
         let all: Vec<Sprint> = versions
             .into_iter()
+            .filter(|v| v.links.defining_project.id() == Some(id.as_str()))
+            // An open version without dates is a backlog, not a sprint.
+            .filter(|v| !map::is_backlog(v))
             .map(|v| map::sprint(v, day))
             .filter(|s| states.is_empty() || states.contains(&s.state))
             .collect();
@@ -1229,7 +1463,8 @@ impl Provider for OpenProject {
         if c.start.is_none() {
             body["startDate"] = json!(today().format("%Y-%m-%d").to_string());
         }
-        body["status"] = json!("open");
+        // The status stays: a future version is open or locked (locked to new work packages,
+        // which starting does not change).
         self.patch_version(n, body).await
     }
 

@@ -22,10 +22,12 @@ impl Link {
     }
 }
 
-/// Text with its format: `raw` is what was written (Markdown in OpenProject).
+/// Text with its format: `raw` is what was written (Markdown in OpenProject); `html` as shown
+/// (read for activities' details).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Formattable {
     pub raw: Option<String>,
+    pub html: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +97,9 @@ pub struct Named {
     pub name: String,
     #[serde(rename = "isDefault", default)]
     pub is_default: bool,
+    /// Types only: work packages of a milestone type have one `date`.
+    #[serde(rename = "isMilestone", default)]
+    pub is_milestone: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -814,6 +814,10 @@ pub struct UpdateConnectionIn {
     /// Redmine only: textile, markdown or common_mark.
     #[serde(default)]
     pub text_format: Option<String>,
+    /// OpenProject only: whether pm-mcp's changes mail watchers, author and assignee (absent:
+    /// single changes do, bulk changes do not).
+    #[serde(default)]
+    pub notify: Option<bool>,
     /// `false` keeps the connection but stops it being used (and being the default).
     #[serde(default)]
     pub is_active: Option<bool>,
@@ -842,7 +846,8 @@ async fn update_connection_for(
         || username.is_some()
         || given(&body.organization_id).is_some()
         || given(&body.workspace_id).is_some()
-        || given(&body.text_format).is_some();
+        || given(&body.text_format).is_some()
+        || body.notify.is_some();
     if username.is_some() && token.is_none() {
         return Err(ApiError::invalid(
             "a new username needs the token that goes with it: send api_token too",
@@ -897,6 +902,9 @@ async fn update_connection_for(
                 organization_id: given(&body.organization_id).or(current("organization_id")),
                 workspace_id: given(&body.workspace_id).or(current("workspace_id")),
                 text_format: given(&body.text_format).or(current("text_format")),
+                notify: body
+                    .notify
+                    .or_else(|| current("notify").and_then(|n| n.parse().ok())),
             },
         )?;
         let secret = match (&prepared.token, &stored) {

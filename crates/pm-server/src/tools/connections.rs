@@ -37,20 +37,23 @@ pub struct ConfigureArgs {
     /// API key (OpenProject, Redmine); same as api_token.
     #[serde(default)]
     pub api_key: Option<String>,
-    /// Organisation id, where the tracker has one.
+    /// Organisation id (if any).
     #[serde(default)]
     pub organization_id: Option<String>,
-    /// Workspace (team) id, where the tracker has one (ClickUp).
+    /// ClickUp workspace (team) id.
     #[serde(default)]
     pub workspace_id: Option<String>,
-    /// Redmine's text format, as in its settings: textile (default), markdown or common_mark.
+    /// Redmine: textile (default), markdown or common_mark.
     #[serde(default)]
     pub text_format: Option<String>,
+    /// OpenProject: mail watchers (default: not for bulk).
+    #[serde(default)]
+    pub notify: Option<bool>,
     /// Short name, the prefix of its ids (e.g. "acme-jira"; "My JIRA" becomes my-jira).
     /// Default: the type.
     #[serde(default)]
     pub name: Option<String>,
-    /// Store the connection even when the test against the tracker fails.
+    /// Store it even if the test fails.
     #[serde(default)]
     pub save_if_test_fails: Option<bool>,
 }
@@ -229,6 +232,8 @@ pub struct Details {
     pub organization_id: Option<String>,
     pub workspace_id: Option<String>,
     pub text_format: Option<String>,
+    /// OpenProject: whether pm-mcp's changes mail the people interested in a work package.
+    pub notify: Option<bool>,
 }
 
 /// A connection's details, checked: a kind, a URL the server accepts, how to sign in, and its
@@ -279,6 +284,15 @@ pub fn prepare(
                 .as_str(),
         ),
     };
+    // OpenProject mails watchers, author and assignee of every change unless told not to.
+    let notify = match details.notify {
+        Some(_) if kind != ProviderKind::OpenProject => {
+            return Err(invalid(format!(
+                "notify is an OpenProject option; {kind} connections take no notify"
+            )));
+        }
+        n => n,
+    };
     let auth_kind = match (kind, &username) {
         (ProviderKind::JiraCloud, None) => {
             return Err(invalid(
@@ -299,6 +313,9 @@ pub fn prepare(
     }
     if let Some(f) = text_format {
         config.insert("text_format".into(), f.into());
+    }
+    if let Some(n) = notify {
+        config.insert("notify".into(), n.to_string().into());
     }
     Ok(Prepared {
         kind,
@@ -364,6 +381,7 @@ pub async fn configure(
             organization_id: args.organization_id,
             workspace_id: args.workspace_id,
             text_format: args.text_format,
+            notify: args.notify,
         },
     )?;
     if plain_jira {

@@ -244,6 +244,8 @@ impl PmServer {
                     error: e.0,
                 }),
                 Ok((conn, provider, id)) => {
+                    // A bulk change mails nobody unless the connection says so (OpenProject).
+                    let provider = provider.for_bulk().unwrap_or(provider);
                     match apply(provider.as_ref(), &id, &change, a.changes.status.as_deref()).await
                     {
                         Ok(t) => result.updated.push(super::tasks::qualify(t, &conn.name).id),
