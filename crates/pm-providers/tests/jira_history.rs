@@ -119,9 +119,94 @@ async fn a_changelog_longer_than_the_search_embeds_is_read_for_that_issue_only()
         "{}",
         ex1.status_changes.len()
     );
-    assert_eq!(hits(&fake, "changelog"), 1);
+    // The rest in one bulk request, not per issue.
+    assert_eq!(hits(&fake, "changelog/bulkfetch"), 1);
+    assert_eq!(hits(&fake, "changelog"), 0);
     // Sorted oldest first whatever order Jira sent.
     assert!(ex1.status_changes.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
+/// Cloud's `search/jql` embeds only the newest 40 entries of a changelog (newest first, with
+/// `total`), and `/issue/{key}/changelog` pages oldest first: reading "the rest" from offset 40
+/// would drop the 40 oldest and count the newest twice. The whole changelog of the long ones
+/// is read again in one bulk request (only the fields analytics read) and merged by history id.
+#[tokio::test]
+async fn a_long_changelog_is_read_whole_with_each_entry_once() {
+    let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
+    let seeded = {
+        let mut issues = fake.issues.lock().unwrap();
+        let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
+        // The oldest entry of all: a re-estimate long before the rest.
+        ex1.history.insert(0, json!({ "id": "900000", "created": at(-5, 9), "items": [
+            { "field": "Story point estimate", "fieldId": "customfield_10016", "fromString": "2", "toString": "3" } ] }));
+        // 130 status changes, one a minute on day 4 (after the seeded history), with other
+        // fields' noise in between.
+        for n in 0..130u32 {
+            let (from, to) = if n % 2 == 0 { ("3", "10001") } else { ("10001", "3") };
+            ex1.history.push(json!({ "id": (900_001 + n).to_string(), "created": format!("{}:{:02}:00.000+0000", &at(4, 10 + n / 60)[..13], n % 60), "items": [
+                { "field": "status", "fieldId": "status", "from": from, "to": to, "fromString": "x", "toString": "y" },
+                { "field": "labels", "fieldId": "labels", "fromString": "", "toString": "noise" } ] }));
+        }
+        ex1.history.iter().filter(|h| h["items"].as_array().unwrap().iter().any(|i| i["field"] == "status")).count()
+    };
+    let jira = cloud(&base);
+    let h = jira.sprint_history("7", 500).await.unwrap();
+    let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
+    assert_eq!(ex1.status_changes.len(), seeded, "every status change, once");
+    let mut times: Vec<_> = ex1.status_changes.iter().map(|c| c.at).collect();
+    times.dedup();
+    assert_eq!(times.len(), seeded, "no entry counted twice");
+    assert_eq!(ex1.points_changes.len(), 1, "the oldest entry is kept");
+    assert_eq!(ex1.points_changes[0].to, Some(3.0));
+    assert!(ex1.status_changes.windows(2).all(|w| w[0].at <= w[1].at));
+    // One bulk request for the one long changelog, with the fields analytics read; nothing
+    // per issue.
+    assert_eq!(hits(&fake, "changelog/bulkfetch"), 1);
+    assert_eq!(hits(&fake, "changelog"), 0);
+    let bulk = fake.read.bulk_requests.lock().unwrap().clone();
+    assert_eq!(bulk[0]["issueIdsOrKeys"], json!(["21"]));
+    let fields: Vec<&str> = bulk[0]["fieldIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for f in ["status", "customfield_10020", "customfield_10016", "timeoriginalestimate"] {
+        assert!(fields.contains(&f), "{fields:?}");
+    }
+}
+
+/// On Data Center the search embeds the whole changelog (oldest first): nothing more is read.
+#[tokio::test]
+async fn data_center_reads_a_long_changelog_from_the_search_alone() {
+    let (base, fake) = pm_testkit::fake_jira::spawn_dc("Bearer pat").await;
+    {
+        let mut issues = fake.issues.lock().unwrap();
+        let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
+        for n in 0..130u32 {
+            ex1.history.push(json!({ "id": (800_000 + n).to_string(), "created": format!("{}:{:02}:00.000+0000", &at(4, 10 + n / 60)[..13], n % 60), "items": [
+                { "field": "status", "fieldId": "status", "from": "3", "to": "10001", "fromString": "In Progress", "toString": "Done" } ] }));
+        }
+    }
+    let settings = HttpSettings {
+        policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+        ..HttpSettings::default()
+    };
+    let dc = pm_providers::build(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        ProviderKind::JiraDataCenter,
+        &BaseUrl::parse(&base, true).unwrap(),
+        AuthKind::Bearer,
+        None,
+        "pat",
+        settings,
+        None,
+    )
+    .unwrap();
+    let h = dc.sprint_history("7", 500).await.unwrap();
+    let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
+    assert_eq!(ex1.status_changes.len(), 130 + 1);
+    assert_eq!(hits(&fake, "issue/EX-1"), 0);
 }
 
 /// The figures the issue asks for: upstream requests and wall time for burndown and

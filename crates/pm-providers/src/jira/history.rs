@@ -1,8 +1,12 @@
-//! Jira's changelog as item history: one paged JQL search with `expand=changelog` (Jira embeds
-//! up to 100 entries per issue; the rest of a longer changelog is read from
-//! `/issue/{key}/changelog`, for those issues only), statuses mapped to their category with the
-//! site's status list (read once), sprint moves from the `Sprint` field's id lists, story points
-//! and original-estimate changes from their fields.
+//! Jira's changelog as item history: one paged JQL search with `expand=changelog`, statuses
+//! mapped to their category with the site's status list (read once), sprint moves from the
+//! `Sprint` field's id lists, story points and original-estimate changes from their fields.
+//!
+//! A search embeds only part of a long changelog — on Cloud's `search/jql` the *newest* 40
+//! entries, newest first, with `total` counting them all — so the whole changelog of those
+//! issues only is read again from its start: on Cloud in one bulk request for many issues
+//! (`POST /changelog/bulkfetch`, only the fields analytics read), on Data Center from the issue
+//! itself; entries are merged by their history id, so none is lost or counted twice.
 use std::collections::{BTreeSet, HashMap};
 
 use pm_core::{
@@ -68,6 +72,35 @@ fn ids(list: Option<&str>) -> BTreeSet<String> {
         .collect()
 }
 
+/// A changelog time: Jira's timestamp string, or epoch seconds / milliseconds (the bulk
+/// changelog's spec example shows a number).
+fn when(v: &serde_json::Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    match v {
+        serde_json::Value::String(s) => map::timestamp(s),
+        serde_json::Value::Number(n) => {
+            let n = n.as_i64()?;
+            if n > 100_000_000_000 {
+                chrono::DateTime::from_timestamp_millis(n)
+            } else {
+                chrono::DateTime::from_timestamp(n, 0)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Adds `more` to `into`, skipping entries whose history id is already there.
+fn merge(into: &mut Vec<wire::ChangeEntry>, more: Vec<wire::ChangeEntry>) {
+    let mut seen: std::collections::HashSet<String> =
+        into.iter().filter_map(|e| e.id.clone()).collect();
+    for e in more {
+        match &e.id {
+            Some(id) if !seen.insert(id.clone()) => {}
+            _ => into.push(e),
+        }
+    }
+}
+
 fn number(s: Option<&str>) -> Option<f64> {
     s.and_then(|s| s.trim().parse::<f64>().ok())
 }
@@ -109,9 +142,9 @@ pub fn item(
         estimate_changes: Vec::new(),
     };
     let mut entries = changelog.histories;
-    entries.sort_by_key(|e| e.created.as_str().and_then(map::timestamp));
+    entries.sort_by_key(|e| when(&e.created));
     for entry in entries {
-        let Some(at) = entry.created.as_str().and_then(map::timestamp) else {
+        let Some(at) = when(&entry.created) else {
             continue;
         };
         for change in entry.items {
@@ -218,7 +251,7 @@ impl Jira {
                     }
                     let res: wire::JqlPage = self
                         .up
-                        .post(&self.api("search/jql"), &body)
+                        .post_read(&self.api("search/jql"), &body)
                         .await
                         .map_err(super::jql_refusal)?;
                     token = res.next_page_token.clone();
@@ -229,7 +262,7 @@ impl Jira {
                     let body = json!({ "jql": jql, "startAt": start, "maxResults": want, "fields": fields, "expand": ["changelog"] });
                     let res: wire::SearchPage = self
                         .up
-                        .post(&self.api("search"), &body)
+                        .post_read(&self.api("search"), &body)
                         .await
                         .map_err(super::jql_refusal)?;
                     start = res.start_at + res.issues.len() as u64;
@@ -243,46 +276,129 @@ impl Jira {
                 break;
             }
         }
-        // Changelogs longer than what the search embedded: the rest, for those issues only.
-        for issue in out.iter_mut() {
-            let Some(log) = issue.changelog.as_mut() else {
-                continue;
-            };
-            let total = log.total.unwrap_or(0) as usize;
-            while log.histories.len() < total {
-                let key = issue_key(&issue.key)?;
-                let at = log.histories.len();
-                let rest: Vec<wire::ChangeEntry> = match self.edition {
-                    Edition::Cloud => {
-                        let page: wire::ChangelogPage = self
-                            .up
-                            .get(
-                                &self.api(&format!("issue/{key}/changelog")),
-                                &[("startAt", at.to_string()), ("maxResults", "100".into())],
-                            )
-                            .await?;
-                        page.values
+        self.complete_changelogs(&mut out).await?;
+        Ok(out)
+    }
+
+    /// Reads again, from its start, the changelog of every issue whose search embedded only
+    /// part of it, and merges it in by history id.
+    async fn complete_changelogs(&self, issues: &mut [wire::Issue]) -> ProviderResult<()> {
+        let short: Vec<usize> = issues
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                i.changelog
+                    .as_ref()
+                    .is_some_and(|c| (c.histories.len() as u64) < c.total.unwrap_or(0))
+            })
+            .map(|(n, _)| n)
+            .collect();
+        if short.is_empty() {
+            return Ok(());
+        }
+        match self.edition {
+            Edition::Cloud => {
+                let ids: Vec<String> = short.iter().map(|&n| issues[n].id.clone()).collect();
+                let mut found: HashMap<String, Vec<wire::ChangeEntry>> = HashMap::new();
+                for chunk in ids.chunks(1000) {
+                    match self.bulk_changelogs(chunk).await {
+                        Ok(logs) => {
+                            for (id, mut entries) in logs {
+                                found.entry(id).or_default().append(&mut entries);
+                            }
+                        }
+                        // A site without the bulk endpoint: each issue's changelog, paged from 0.
+                        Err(ProviderError::NotFound { .. })
+                        | Err(ProviderError::Upstream { status: 405, .. }) => {
+                            for id in chunk {
+                                found.insert(id.clone(), self.paged_changelog(id).await?);
+                            }
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Edition::DataCenter => {
-                        let full: wire::Issue = self
-                            .up
-                            .get(
-                                &self.api(&format!("issue/{key}")),
-                                &[("fields", "status".into()), ("expand", "changelog".into())],
-                            )
-                            .await?;
-                        full.changelog
-                            .unwrap_or_default()
-                            .histories
-                            .into_iter()
-                            .skip(at)
-                            .collect()
-                    }
-                };
-                if rest.is_empty() {
-                    break;
                 }
-                log.histories.extend(rest);
+                for &n in &short {
+                    let more = found.remove(&issues[n].id).unwrap_or_default();
+                    if let Some(log) = issues[n].changelog.as_mut() {
+                        merge(&mut log.histories, more);
+                    }
+                }
+            }
+            Edition::DataCenter => {
+                for &n in &short {
+                    let key = issue_key(&issues[n].key)?;
+                    let full: wire::Issue = self
+                        .up
+                        .get(
+                            &self.api(&format!("issue/{key}")),
+                            &[("fields", "status".into()), ("expand", "changelog".into())],
+                        )
+                        .await?;
+                    if let Some(log) = issues[n].changelog.as_mut() {
+                        merge(
+                            &mut log.histories,
+                            full.changelog.unwrap_or_default().histories,
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Cloud's bulk changelog for up to 1000 issues, every page, by issue id; only the fields
+    /// analytics read when the site's Sprint field is known (the filter takes at most 10).
+    pub async fn bulk_changelogs(
+        &self,
+        ids: &[String],
+    ) -> ProviderResult<Vec<(String, Vec<wire::ChangeEntry>)>> {
+        let points = self.story_points_field().await?;
+        let sprint = self.sprint_field().await?;
+        let mut body = json!({ "issueIdsOrKeys": ids, "maxResults": 1000 });
+        if let Some(sprint) = sprint {
+            let mut fields = vec!["status".to_string(), sprint, "timeoriginalestimate".into()];
+            fields.extend(points);
+            body["fieldIds"] = json!(fields);
+        }
+        let mut out = Vec::new();
+        loop {
+            let page: wire::BulkChangelogs = self
+                .up
+                .post_read(&self.api("changelog/bulkfetch"), &body)
+                .await?;
+            let got = page.issue_change_logs.len();
+            for log in page.issue_change_logs {
+                if let Some(id) = log.issue_id {
+                    out.push((id, log.change_histories));
+                }
+            }
+            match page.next_page_token {
+                Some(t) if got > 0 => body["nextPageToken"] = json!(t),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// One issue's whole changelog from `/issue/{id}/changelog`, paged oldest first from 0.
+    async fn paged_changelog(&self, id: &str) -> ProviderResult<Vec<wire::ChangeEntry>> {
+        let id = issue_key(id)?;
+        let mut out = Vec::new();
+        loop {
+            let page: wire::ChangelogPage = self
+                .up
+                .get(
+                    &self.api(&format!("issue/{id}/changelog")),
+                    &[
+                        ("startAt", out.len().to_string()),
+                        ("maxResults", "100".into()),
+                    ],
+                )
+                .await?;
+            let got = page.values.len();
+            out.extend(page.values);
+            if got == 0 || page.is_last != Some(false) {
+                break;
             }
         }
         Ok(out)
