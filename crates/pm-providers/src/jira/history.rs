@@ -361,6 +361,7 @@ impl Jira {
             body["fieldIds"] = json!(fields);
         }
         let mut out = Vec::new();
+        let mut pages = 1;
         loop {
             let page: wire::BulkChangelogs = self
                 .up
@@ -372,8 +373,12 @@ impl Jira {
                     out.push((id, log.change_histories));
                 }
             }
+            // A token repeated (or an endless run of pages) ends the reading rather than loop.
             match page.next_page_token {
-                Some(t) if got > 0 => body["nextPageToken"] = json!(t),
+                Some(t) if got > 0 && body["nextPageToken"] != json!(t) && pages < 1000 => {
+                    body["nextPageToken"] = json!(t);
+                    pages += 1;
+                }
                 _ => break,
             }
         }
