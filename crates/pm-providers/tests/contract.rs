@@ -519,13 +519,19 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         ["DELETE /rest/agile/1.0/sprint/37"],
         jira.delete_sprint("37")
     );
-    // The sprint's issues with their changelogs (`expand=changelog`); the site's statuses are
-    // read once first.
+    // The sprint's issues with their changelogs (`expand=changelog`; the site's statuses are
+    // read once first), then the sprint's start and the issues of its projects changed since
+    // then that are not in it now (those it lost mid-sprint).
     run!(
         failures,
         log,
         "sprint_history",
-        ["GET /rest/api/3/status", "POST /rest/api/3/search/jql"],
+        [
+            "GET /rest/api/3/status",
+            "POST /rest/api/3/search/jql",
+            "GET /rest/agile/1.0/sprint/37",
+            "POST /rest/api/3/search/jql"
+        ],
         jira.sprint_history("37", 50)
     );
     // The rest of long changelogs in one bulk request (the example's issue embeds none, so the

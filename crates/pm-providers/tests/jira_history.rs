@@ -46,20 +46,20 @@ async fn a_sprints_history_is_one_search_with_the_changelog() {
     let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
     let jira = cloud(&base);
     let h = jira.sprint_history("7", 500).await.unwrap();
-    assert_eq!(h.items.len(), 6);
+    // The six in the sprint, and EX-7, taken out of it on day 2.
+    assert_eq!(h.items.len(), 7);
     assert_eq!(h.source.points_field.as_deref(), Some("customfield_10016"));
     assert!(h.source.sprint_moves_known);
-    // One search (with the changelog), the status list and the field list; nothing per issue.
-    assert_eq!(hits(&fake, "search/jql"), 1);
+    // Two searches (the sprint's items; the items changed since its start that are not in it
+    // now), both with the changelog, the sprint, the status list and the field list; nothing
+    // per issue.
+    assert_eq!(hits(&fake, "search/jql"), 2);
     assert_eq!(hits(&fake, "status"), 1);
     assert_eq!(hits(&fake, "field"), 1);
     assert_eq!(hits(&fake, "changelog"), 0);
     let ex6 = h.items.iter().find(|i| i.id == "EX-6").unwrap();
     assert_eq!(ex6.sprint_moves.len(), 1);
-    assert_eq!(
-        ex6.sprint_moves[0].at,
-        Utc.with_ymd_and_hms(2026, 11, 18, 10, 0, 0).unwrap()
-    );
+    assert_eq!(ex6.sprint_moves[0].at, time(&at(2, 10)));
     let ex4 = h.items.iter().find(|i| i.id == "EX-4").unwrap();
     assert_eq!(ex4.points_changes[0].from, Some(1.0));
     assert_eq!(ex4.points_changes[0].to, Some(5.0));
@@ -76,7 +76,7 @@ async fn a_sprints_history_is_one_search_with_the_changelog() {
     // A second read reuses the site's statuses and fields.
     jira.sprint_history("7", 500).await.unwrap();
     assert_eq!(hits(&fake, "status"), 1);
-    assert_eq!(hits(&fake, "search/jql"), 2);
+    assert_eq!(hits(&fake, "search/jql"), 4);
 
     // The burndown computed from it sees EX-6 added after the start and EX-4 re-estimated.
     let sprint = jira.get_sprint("7").await.unwrap();
@@ -98,6 +98,51 @@ async fn a_sprints_history_is_one_search_with_the_changelog() {
             .any(|(id, kind)| id == "EX-4" && kind.contains("ReEstimated")),
         "{changes:?}"
     );
+}
+
+fn time(jira: &str) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_str(jira, "%Y-%m-%dT%H:%M:%S%.3f%z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// `sprint = 7` finds only the sprint's items now: EX-7, taken out on day 2, is read too (from
+/// the items changed since the start that are not in the sprint now, kept for the removal their
+/// changelog shows), and the burndown shows its scope leaving.
+#[tokio::test]
+async fn an_item_taken_out_mid_sprint_is_in_the_sprints_history() {
+    let (base, _fake) = spawn(&basic("mia@example.com", "tok")).await;
+    let jira = cloud(&base);
+    let now = jira
+        .search_tasks(
+            &pm_core::TaskQuery {
+                sprint: Some("7".into()),
+                ..Default::default()
+            },
+            &pm_core::PageRequest::new(None, None),
+        )
+        .await
+        .unwrap();
+    assert!(now.items.iter().all(|t| t.id != "EX-7"));
+    let h = jira.sprint_history("7", 500).await.unwrap();
+    let ex7 = h.items.iter().find(|i| i.id == "EX-7").expect("EX-7");
+    let moves: Vec<(bool, chrono::DateTime<Utc>)> =
+        ex7.sprint_moves.iter().map(|m| (m.added, m.at)).collect();
+    assert_eq!(moves, [(true, time(&at(0, 8))), (false, time(&at(2, 12)))]);
+    // Items never in the sprint stay out.
+    assert!(h.items.iter().all(|i| i.id != "EX-8" && i.id != "EX-9"));
+    let sprint = jira.get_sprint("7").await.unwrap();
+    let b = analytics::burndown(&sprint, &h, Metric::StoryPoints, Utc::now());
+    assert!(
+        b.scope_changes
+            .iter()
+            .any(|c| c.item_id == "EX-7" && format!("{:?}", c.change).contains("Removed")),
+        "{:?}",
+        b.scope_changes
+    );
+    // A max_items the sprint's own items fill leaves no room to look further.
+    let h = jira.sprint_history("7", 6).await.unwrap();
+    assert_eq!(h.items.len(), 6);
 }
 
 #[tokio::test]

@@ -646,6 +646,8 @@ fn matches(f: &Fake, issue: &FakeIssue, jql: &str) -> Result<bool, String> {
         } else if let Some(v) = c.strip_prefix("text ~ ") {
             let t = unquote(v).ok_or_else(|| bad_jql(c))?.to_lowercase();
             issue.summary.to_lowercase().contains(&t)
+        } else if let Some(ok) = read::clause(f, issue, c) {
+            ok?
         } else {
             return Err(format!("Error in the JQL Query: unexpected clause '{c}'"));
         };
@@ -2472,7 +2474,7 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
         hits: Mutex::default(),
         queries: Mutex::default(),
         issue_template: example_of("/rest/api/3/search/jql", "post")["issues"][0].clone(),
-        issues: Mutex::new(fake_issues(edition)),
+        issues: Mutex::new(read::with_removed_item(fake_issues(edition))),
         next_key: Mutex::new([("EX".to_string(), 13)].into_iter().collect()),
         comments: Mutex::default(),
         worklogs: Mutex::default(),

@@ -23,7 +23,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{Edition, FakeIssue, Shared, authorised, count, jql_error, matches, validate_jql};
+use super::{
+    Edition, FakeIssue, Shared, at, authorised, count, entry, jql_error, matches, sprint_item,
+    unquote, validate_jql,
+};
 
 /// How long Cloud's search index takes to see a write, in the fake (the real lag is usually
 /// seconds; Atlassian, "Search and reconcile": "Recent updates might not be immediately
@@ -385,4 +388,45 @@ pub(super) async fn bulkfetch(
         out["nextPageToken"] = json!(format!("cl-{end}"));
     }
     axum::Json(out).into_response()
+}
+
+/// The JQL clauses the read side sends beyond `matches`' own: `project in ("A", "B")` and
+/// `(field is EMPTY OR field != "v")` for the sprint (JQL operators reference: `!=` never
+/// matches an empty field, hence the `is EMPTY` alternative).
+pub(super) fn clause(f: &super::Fake, issue: &FakeIssue, c: &str) -> Option<Result<bool, String>> {
+    if let Some(list) = c.strip_prefix("project in (").and_then(|l| l.strip_suffix(')')) {
+        let keys: Vec<Option<String>> = list.split(", ").map(unquote).collect();
+        if keys.iter().any(Option::is_none) {
+            return Some(Err(format!("Error in the JQL Query: bad list in '{c}'")));
+        }
+        return Some(Ok(keys.into_iter().flatten().any(|k| k == issue.project)));
+    }
+    let inner = c.strip_prefix('(')?.strip_suffix(')')?;
+    let (a, b) = inner.split_once(" OR ")?;
+    let (a, b) = (a.trim(), b.trim());
+    if a != "sprint is EMPTY" {
+        return None;
+    }
+    let v = b.strip_prefix("sprint != ")?;
+    let Some(s) = unquote(v).and_then(|s| s.parse::<u64>().ok()) else {
+        return Some(Err(format!("Error in the JQL Query: bad sprint in '{c}'")));
+    };
+    let _ = f;
+    Some(Ok(issue.sprint != Some(s)))
+}
+
+/// The seeded site with one item taken out of Sprint 7 mid-sprint: EX-7 (in progress) joined
+/// the sprint before it started (day 0, 08:00) and went back to the backlog on day 2 — so
+/// `sprint = 7` no longer finds it, though the sprint's burndown must count it (Jira records
+/// the removal in the Sprint field's changelog: from "7" to "").
+pub(super) fn with_removed_item(mut issues: Vec<FakeIssue>) -> Vec<FakeIssue> {
+    if let Some(ex7) = issues.iter_mut().find(|i| i.key == "EX-7") {
+        ex7.sprint = None;
+        ex7.history.push(entry(&at(0, 8), vec![sprint_item(None, Some(7))]));
+        ex7.history
+            .push(entry(&at(2, 12), vec![sprint_item(Some(7), None)]));
+        ex7.history
+            .sort_by(|a, b| a["created"].as_str().cmp(&b["created"].as_str()));
+    }
+    issues
 }

@@ -409,6 +409,73 @@ impl Jira {
         Ok(out)
     }
 
+    /// Adds the items taken out of sprint `id` after it started: `sprint = X` finds only the
+    /// sprint's items now, and JQL has no documented way to ask for past members (`WAS` is
+    /// documented for assignee, fix version, priority, reporter, resolution and status only). So
+    /// the sprint's projects' items changed since its start that are not in it now are read with
+    /// their changelogs, and those whose changelog shows them leaving the sprint are kept.
+    pub(super) async fn add_removed_items(
+        &self,
+        history: &mut History,
+        id: u64,
+        max_items: u32,
+    ) -> ProviderResult<()> {
+        let left = max_items.saturating_sub(history.items.len() as u32);
+        let mut projects: Vec<String> = history
+            .items
+            .iter()
+            .filter_map(|i| i.id.rsplit_once('-').map(|(p, _)| p.to_string()))
+            .collect();
+        projects.sort();
+        projects.dedup();
+        if left == 0 || projects.is_empty() {
+            return Ok(());
+        }
+        let sprint: wire::Sprint = self
+            .up
+            .get(&format!("rest/agile/1.0/sprint/{id}"), &[])
+            .await?;
+        // A sprint not started yet has had nothing taken out of it mid-sprint.
+        let Some(start) = sprint
+            .start_date
+            .as_deref()
+            .and_then(map::timestamp)
+        else {
+            return Ok(());
+        };
+        let keys: Vec<&str> = projects.iter().map(String::as_str).collect();
+        let jql = super::jql::Jql::new()
+            .one_of("project", &keys)
+            // A day early: JQL dates are in the account's time zone.
+            .eq_op(
+                "updated",
+                ">=",
+                &(start - chrono::Duration::days(1))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            )
+            .empty_or_not("sprint", &id.to_string())
+            .build("created ASC");
+        let table = self.status_table().await?.clone();
+        let points = self.story_points_field().await?;
+        let points_name = self.story_points_name().await?;
+        let wanted = id.to_string();
+        for issue in self.history_search(&jql, left).await? {
+            if history.items.iter().any(|i| i.id == issue.key) {
+                continue;
+            }
+            let h = item(
+                issue,
+                points.as_deref().map(|p| (p, points_name.as_deref())),
+                &table,
+            );
+            if h.sprint_moves.iter().any(|m| m.sprint_id == wanted && !m.added) {
+                history.items.push(h);
+            }
+        }
+        Ok(())
+    }
+
     pub(super) async fn history(&self, jqls: &[String], max_items: u32) -> ProviderResult<History> {
         let table = self.status_table().await?.clone();
         let points = self.story_points_field().await?;

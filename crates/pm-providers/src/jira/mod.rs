@@ -932,7 +932,9 @@ impl Provider for Jira {
         let jql = jql::Jql::new()
             .eq("sprint", &id.to_string())
             .build("created ASC");
-        self.history(&[jql], max_items).await
+        let mut history = self.history(&[jql], max_items).await?;
+        self.add_removed_items(&mut history, id, max_items).await?;
+        Ok(history)
     }
 
     async fn project_history(
