@@ -187,17 +187,34 @@ async fn a_long_changelog_is_read_whole_with_each_entry_once() {
         // 130 status changes, one a minute on day 4 (after the seeded history), with other
         // fields' noise in between.
         for n in 0..130u32 {
-            let (from, to) = if n % 2 == 0 { ("3", "10001") } else { ("10001", "3") };
+            let (from, to) = if n % 2 == 0 {
+                ("3", "10001")
+            } else {
+                ("10001", "3")
+            };
             ex1.history.push(json!({ "id": (900_001 + n).to_string(), "created": format!("{}:{:02}:00.000+0000", &at(4, 10 + n / 60)[..13], n % 60), "items": [
                 { "field": "status", "fieldId": "status", "from": from, "to": to, "fromString": "x", "toString": "y" },
                 { "field": "labels", "fieldId": "labels", "fromString": "", "toString": "noise" } ] }));
         }
-        ex1.history.iter().filter(|h| h["items"].as_array().unwrap().iter().any(|i| i["field"] == "status")).count()
+        ex1.history
+            .iter()
+            .filter(|h| {
+                h["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i["field"] == "status")
+            })
+            .count()
     };
     let jira = cloud(&base);
     let h = jira.sprint_history("7", 500).await.unwrap();
     let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
-    assert_eq!(ex1.status_changes.len(), seeded, "every status change, once");
+    assert_eq!(
+        ex1.status_changes.len(),
+        seeded,
+        "every status change, once"
+    );
     let mut times: Vec<_> = ex1.status_changes.iter().map(|c| c.at).collect();
     times.dedup();
     assert_eq!(times.len(), seeded, "no entry counted twice");
@@ -216,7 +233,12 @@ async fn a_long_changelog_is_read_whole_with_each_entry_once() {
         .iter()
         .map(|f| f.as_str().unwrap())
         .collect();
-    for f in ["status", "customfield_10020", "customfield_10016", "timeoriginalestimate"] {
+    for f in [
+        "status",
+        "customfield_10020",
+        "customfield_10016",
+        "timeoriginalestimate",
+    ] {
         assert!(fields.contains(&f), "{fields:?}");
     }
 }

@@ -20,7 +20,13 @@ fn settings() -> HttpSettings {
     }
 }
 
-fn connect(kind: ProviderKind, base: &str, auth: AuthKind, user: Option<&str>, token: &str) -> Arc<dyn Provider> {
+fn connect(
+    kind: ProviderKind,
+    base: &str,
+    auth: AuthKind,
+    user: Option<&str>,
+    token: &str,
+) -> Arc<dyn Provider> {
     pm_providers::build(
         pm_providers::http::shared_client(&settings()).unwrap(),
         kind,
@@ -35,7 +41,13 @@ fn connect(kind: ProviderKind, base: &str, auth: AuthKind, user: Option<&str>, t
 }
 
 fn cloud(base: &str) -> Arc<dyn Provider> {
-    connect(ProviderKind::JiraCloud, base, AuthKind::Basic, Some("mia@example.com"), "t")
+    connect(
+        ProviderKind::JiraCloud,
+        base,
+        AuthKind::Basic,
+        Some("mia@example.com"),
+        "t",
+    )
 }
 
 fn in_project(p: &str) -> TaskQuery {
@@ -51,13 +63,23 @@ fn in_project(p: &str) -> TaskQuery {
 async fn searches_are_retried_after_a_429_and_writes_are_not() {
     let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
     let jira = cloud(&base);
-    fake.fail_next(Some("POST"), "/search/jql", 2, FakeFault::RateLimited { retry_after: 0 });
+    fake.fail_next(
+        Some("POST"),
+        "/search/jql",
+        2,
+        FakeFault::RateLimited { retry_after: 0 },
+    );
     let page = jira
         .search_tasks(&in_project("EX"), &PageRequest::new(None, None))
         .await
         .unwrap();
     assert_eq!(page.items.len(), 12);
-    fake.fail_next(Some("POST"), "/rest/api/3/issue", 1, FakeFault::RateLimited { retry_after: 0 });
+    fake.fail_next(
+        Some("POST"),
+        "/rest/api/3/issue",
+        1,
+        FakeFault::RateLimited { retry_after: 0 },
+    );
     let before = fake.issues.lock().unwrap().len();
     let err = jira
         .create_task(&NewTask {
@@ -72,8 +94,19 @@ async fn searches_are_retried_after_a_429_and_writes_are_not() {
 
     // Data Center's search too.
     let (base, fake) = spawn_dc("Bearer pat").await;
-    let dc = connect(ProviderKind::JiraDataCenter, &base, AuthKind::Bearer, None, "pat");
-    fake.fail_next(Some("POST"), "/rest/api/2/search", 2, FakeFault::RateLimited { retry_after: 0 });
+    let dc = connect(
+        ProviderKind::JiraDataCenter,
+        &base,
+        AuthKind::Bearer,
+        None,
+        "pat",
+    );
+    fake.fail_next(
+        Some("POST"),
+        "/rest/api/2/search",
+        2,
+        FakeFault::RateLimited { retry_after: 0 },
+    );
     let page = dc
         .search_tasks(&in_project("EX"), &PageRequest::new(None, None))
         .await
@@ -120,11 +153,23 @@ async fn cloud_messages_and_plain_text_bodies_are_read() {
 #[tokio::test]
 async fn data_centers_captcha_says_to_sign_in_through_the_browser() {
     let (base, _fake) = spawn_dc(&basic("mia", "right")).await;
-    let wrong = connect(ProviderKind::JiraDataCenter, &base, AuthKind::Basic, Some("mia"), "wrong");
+    let wrong = connect(
+        ProviderKind::JiraDataCenter,
+        &base,
+        AuthKind::Basic,
+        Some("mia"),
+        "wrong",
+    );
     for _ in 0..3 {
         assert_eq!(wrong.whoami().await.unwrap_err().kind(), "auth");
     }
-    let right = connect(ProviderKind::JiraDataCenter, &base, AuthKind::Basic, Some("mia"), "right");
+    let right = connect(
+        ProviderKind::JiraDataCenter,
+        &base,
+        AuthKind::Basic,
+        Some("mia"),
+        "right",
+    );
     let err = right.whoami().await.unwrap_err();
     assert_eq!(err.kind(), "forbidden", "{err}");
     assert!(
@@ -181,7 +226,13 @@ async fn a_search_right_after_a_write_sees_it() {
     );
     let id = pm_testkit::fake_jira::Fake::issue_id(&created.id);
     assert!(
-        fake.read.reconciled.lock().unwrap().last().unwrap().contains(&id),
+        fake.read
+            .reconciled
+            .lock()
+            .unwrap()
+            .last()
+            .unwrap()
+            .contains(&id),
         "{:?}",
         fake.read.reconciled.lock().unwrap()
     );
@@ -257,5 +308,69 @@ async fn links_use_the_sites_own_base_url() {
             .starts_with("https://your-domain.atlassian.net/browse/"),
         "{:?}",
         found.items[0].url
+    );
+}
+
+/// Both editions' searches answer only the fields asked for (Cloud's `search/jql` defaults to
+/// `id` only; Data Center's `search` to every navigable field), as the client relies on.
+#[tokio::test]
+async fn searches_answer_the_fields_asked_for() {
+    let http = reqwest::Client::new();
+    let (base, _) = spawn(&basic("mia@example.com", "t")).await;
+    let search = |body: serde_json::Value, path: &str, auth: String| {
+        let req = http
+            .post(format!("{base}{path}"))
+            .header("authorization", auth)
+            .json(&body);
+        async move {
+            let v: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
+            v
+        }
+    };
+    let auth = basic("mia@example.com", "t");
+    let some = search(
+        serde_json::json!({ "jql": "project = \"EX\"", "maxResults": 1, "fields": ["summary"] }),
+        "/rest/api/3/search/jql",
+        auth.clone(),
+    )
+    .await;
+    let fields = some["issues"][0]["fields"].as_object().unwrap();
+    assert_eq!(fields.keys().collect::<Vec<_>>(), ["summary"]);
+    let bare = search(
+        serde_json::json!({ "jql": "project = \"EX\"", "maxResults": 1 }),
+        "/rest/api/3/search/jql",
+        auth,
+    )
+    .await;
+    assert!(bare["issues"][0].get("fields").is_none(), "{bare}");
+    assert_eq!(bare["issues"][0]["id"], "21");
+
+    let (base, _) = spawn_dc("Bearer pat").await;
+    let dc = |body: serde_json::Value| {
+        let req = http
+            .post(format!("{base}/rest/api/2/search"))
+            .header("authorization", "Bearer pat")
+            .json(&body);
+        async move {
+            let v: serde_json::Value = req.send().await.unwrap().json().await.unwrap();
+            v
+        }
+    };
+    let some = dc(serde_json::json!({ "jql": "project = \"EX\"", "maxResults": 1, "fields": ["summary", "status"] })).await;
+    let mut keys: Vec<&String> = some["issues"][0]["fields"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["status", "summary"]);
+    let all = dc(serde_json::json!({ "jql": "project = \"EX\"", "maxResults": 1 })).await;
+    assert!(
+        all["issues"][0]["fields"]["assignee"].is_object()
+            || all["issues"][0]["fields"]["assignee"].is_null()
+    );
+    assert!(
+        all["issues"][0]["fields"].as_object().unwrap().len() > 5,
+        "{all}"
     );
 }

@@ -308,7 +308,7 @@ fn points_item(field: (&str, &str), from: Option<f64>, to: Option<f64>) -> Value
     json!({ "field": field.1, "fieldtype": "custom", "fieldId": field.0, "from": null, "fromString": s(from), "to": null, "toString": s(to) })
 }
 
- /// A changelog entry; its id is unique on the site, as Jira's history ids are.
+/// A changelog entry; its id is unique on the site, as Jira's history ids are.
 fn entry(at: &str, items: Vec<Value>) -> Value {
     static NEXT: AtomicUsize = AtomicUsize::new(10_000);
     let id = NEXT.fetch_add(1, Ordering::SeqCst).to_string();

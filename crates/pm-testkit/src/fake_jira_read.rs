@@ -224,7 +224,11 @@ pub(super) fn wrap(app: Router, fake: Shared) -> Router {
 /// named in `reconcileIssues`, which are read as they are now (spec, `reconcileIssues` of
 /// `POST /rest/api/3/search/jql`: "Strong consistency issue ids to be reconciled with search
 /// results. Accepts max 50 ids").
-pub(super) fn cloud_hits(f: &super::Fake, jql: &str, body: &Value) -> Result<Vec<FakeIssue>, Response> {
+pub(super) fn cloud_hits(
+    f: &super::Fake,
+    jql: &str,
+    body: &Value,
+) -> Result<Vec<FakeIssue>, Response> {
     let reconcile: Vec<i64> = body["reconcileIssues"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_i64).collect())
@@ -242,7 +246,10 @@ pub(super) fn cloud_hits(f: &super::Fake, jql: &str, body: &Value) -> Result<Vec
     let live = f.issues.lock().unwrap().clone();
     let seen = {
         let mut index = f.read.index.lock().unwrap();
-        if index.as_ref().is_some_and(|(_, at)| at.elapsed() >= INDEX_LAG) {
+        if index
+            .as_ref()
+            .is_some_and(|(_, at)| at.elapsed() >= INDEX_LAG)
+        {
             *index = None;
         }
         index.as_ref().map(|(issues, _)| issues.clone())
@@ -251,10 +258,7 @@ pub(super) fn cloud_hits(f: &super::Fake, jql: &str, body: &Value) -> Result<Vec
         None => live,
         Some(stale) => {
             let wanted = |i: &FakeIssue| reconcile.contains(&super::Fake::issue_id(&i.key));
-            let mut set: Vec<FakeIssue> = stale
-                .into_iter()
-                .filter(|i| !wanted(i))
-                .collect();
+            let mut set: Vec<FakeIssue> = stale.into_iter().filter(|i| !wanted(i)).collect();
             set.extend(live.into_iter().filter(|i| wanted(i)));
             set.sort_by_key(|i| super::Fake::issue_id(&i.key));
             set
@@ -394,7 +398,10 @@ pub(super) async fn bulkfetch(
 /// `(field is EMPTY OR field != "v")` for the sprint (JQL operators reference: `!=` never
 /// matches an empty field, hence the `is EMPTY` alternative).
 pub(super) fn clause(f: &super::Fake, issue: &FakeIssue, c: &str) -> Option<Result<bool, String>> {
-    if let Some(list) = c.strip_prefix("project in (").and_then(|l| l.strip_suffix(')')) {
+    if let Some(list) = c
+        .strip_prefix("project in (")
+        .and_then(|l| l.strip_suffix(')'))
+    {
         let keys: Vec<Option<String>> = list.split(", ").map(unquote).collect();
         if keys.iter().any(Option::is_none) {
             return Some(Err(format!("Error in the JQL Query: bad list in '{c}'")));
@@ -422,7 +429,8 @@ pub(super) fn clause(f: &super::Fake, issue: &FakeIssue, c: &str) -> Option<Resu
 pub(super) fn with_removed_item(mut issues: Vec<FakeIssue>) -> Vec<FakeIssue> {
     if let Some(ex7) = issues.iter_mut().find(|i| i.key == "EX-7") {
         ex7.sprint = None;
-        ex7.history.push(entry(&at(0, 8), vec![sprint_item(None, Some(7))]));
+        ex7.history
+            .push(entry(&at(0, 8), vec![sprint_item(None, Some(7))]));
         ex7.history
             .push(entry(&at(2, 12), vec![sprint_item(Some(7), None)]));
         ex7.history

@@ -436,11 +436,7 @@ impl Jira {
             .get(&format!("rest/agile/1.0/sprint/{id}"), &[])
             .await?;
         // A sprint not started yet has had nothing taken out of it mid-sprint.
-        let Some(start) = sprint
-            .start_date
-            .as_deref()
-            .and_then(map::timestamp)
-        else {
+        let Some(start) = sprint.start_date.as_deref().and_then(map::timestamp) else {
             return Ok(());
         };
         let keys: Vec<&str> = projects.iter().map(String::as_str).collect();
@@ -469,7 +465,10 @@ impl Jira {
                 points.as_deref().map(|p| (p, points_name.as_deref())),
                 &table,
             );
-            if h.sprint_moves.iter().any(|m| m.sprint_id == wanted && !m.added) {
+            if h.sprint_moves
+                .iter()
+                .any(|m| m.sprint_id == wanted && !m.added)
+            {
                 history.items.push(h);
             }
         }

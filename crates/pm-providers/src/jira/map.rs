@@ -190,7 +190,10 @@ mod tests {
     #[test]
     fn error_bodies_in_every_shape_become_sentences() {
         assert_eq!(
-            error_text(br#"{"errorMessages":["Issue does not exist."],"errors":{"summary":"required"}}"#).as_deref(),
+            error_text(
+                br#"{"errorMessages":["Issue does not exist."],"errors":{"summary":"required"}}"#
+            )
+            .as_deref(),
             Some("Issue does not exist.; summary: required")
         );
         assert_eq!(

@@ -141,9 +141,10 @@ impl Jira {
         }
         let info: ProviderResult<wire::ServerInfo> =
             self.up.get(&self.api("serverInfo"), &[]).await;
-        let said = info.ok().and_then(|i| i.base_url).filter(|b| {
-            url::Url::parse(b).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
-        });
+        let said = info
+            .ok()
+            .and_then(|i| i.base_url)
+            .filter(|b| url::Url::parse(b).is_ok_and(|u| matches!(u.scheme(), "https" | "http")));
         match said {
             Some(b) => {
                 let b = b.trim_end_matches('/').to_string();
@@ -163,7 +164,8 @@ impl Jira {
             w.ids.insert(key.to_string(), id);
         }
         w.recent.retain(|(k, _)| k != key);
-        w.recent.push_back((key.to_string(), std::time::Instant::now()));
+        w.recent
+            .push_back((key.to_string(), std::time::Instant::now()));
         while w.recent.len() > RECONCILE_MAX {
             w.recent.pop_front();
         }
@@ -208,9 +210,11 @@ impl Provider for Jira {
 
     async fn site(&self) -> ProviderResult<SiteInfo> {
         let info: wire::ServerInfo = self.up.get(&self.api("serverInfo"), &[]).await?;
-        if let Some(b) = info.base_url.as_deref().filter(|b| {
-            url::Url::parse(b).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
-        }) {
+        if let Some(b) = info
+            .base_url
+            .as_deref()
+            .filter(|b| url::Url::parse(b).is_ok_and(|u| matches!(u.scheme(), "https" | "http")))
+        {
             let _ = self.link_base.set(b.trim_end_matches('/').to_string());
         }
         let product = match info.deployment_type.as_deref() {
