@@ -50,10 +50,12 @@ async fn a_sprints_history_is_one_search_with_the_changelog() {
     assert_eq!(h.items.len(), 7);
     assert_eq!(h.source.points_field.as_deref(), Some("customfield_10016"));
     assert!(h.source.sprint_moves_known);
-    // Two searches (the sprint's items; the items changed since its start that are not in it
-    // now), both with the changelog, the sprint, the status list and the field list; nothing
-    // per issue.
-    assert_eq!(hits(&fake, "search/jql"), 2);
+    // Three searches (the sprint's items with their changelogs; the ids of the items changed
+    // since its start that are not in it now; the history of the one of those that left it),
+    // one bulk read of those candidates' Sprint changes, the sprint, the status list and the
+    // field list; nothing per issue.
+    assert_eq!(hits(&fake, "search/jql"), 3);
+    assert_eq!(hits(&fake, "changelog/bulkfetch"), 1);
     assert_eq!(hits(&fake, "status"), 1);
     assert_eq!(hits(&fake, "field"), 1);
     assert_eq!(hits(&fake, "changelog"), 0);
@@ -76,7 +78,7 @@ async fn a_sprints_history_is_one_search_with_the_changelog() {
     // A second read reuses the site's statuses and fields.
     jira.sprint_history("7", 500).await.unwrap();
     assert_eq!(hits(&fake, "status"), 1);
-    assert_eq!(hits(&fake, "search/jql"), 4);
+    assert_eq!(hits(&fake, "search/jql"), 6);
 
     // The burndown computed from it sees EX-6 added after the start and EX-4 re-estimated.
     let sprint = jira.get_sprint("7").await.unwrap();
@@ -111,7 +113,7 @@ fn time(jira: &str) -> chrono::DateTime<Utc> {
 /// changelog shows), and the burndown shows its scope leaving.
 #[tokio::test]
 async fn an_item_taken_out_mid_sprint_is_in_the_sprints_history() {
-    let (base, _fake) = spawn(&basic("mia@example.com", "tok")).await;
+    let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
     let jira = cloud(&base);
     let now = jira
         .search_tasks(
@@ -129,8 +131,14 @@ async fn an_item_taken_out_mid_sprint_is_in_the_sprints_history() {
     let moves: Vec<(bool, chrono::DateTime<Utc>)> =
         ex7.sprint_moves.iter().map(|m| (m.added, m.at)).collect();
     assert_eq!(moves, [(true, time(&at(0, 8))), (false, time(&at(2, 12)))]);
-    // Items never in the sprint stay out.
+    // Items never in the sprint stay out; only the candidates' Sprint field changes were read
+    // for them (`fieldIds`), in one bulk request.
     assert!(h.items.iter().all(|i| i.id != "EX-8" && i.id != "EX-9"));
+    let bulk = fake.read.bulk_requests.lock().unwrap().clone();
+    assert_eq!(bulk.len(), 1);
+    assert_eq!(bulk[0]["fieldIds"], json!(["customfield_10020"]));
+    // EX-7, 8, 10 and 11 changed since the start (EX-9 and EX-12 did not).
+    assert_eq!(bulk[0]["issueIdsOrKeys"], json!(["27", "28", "210", "211"]));
     let sprint = jira.get_sprint("7").await.unwrap();
     let b = analytics::burndown(&sprint, &h, Metric::StoryPoints, Utc::now());
     assert!(
@@ -164,8 +172,9 @@ async fn a_changelog_longer_than_the_search_embeds_is_read_for_that_issue_only()
         "{}",
         ex1.status_changes.len()
     );
-    // The rest in one bulk request, not per issue.
-    assert_eq!(hits(&fake, "changelog/bulkfetch"), 1);
+    // The rest in one bulk request, not per issue (the second is the Sprint field's changes of
+    // the items that may have left the sprint).
+    assert_eq!(hits(&fake, "changelog/bulkfetch"), 2);
     assert_eq!(hits(&fake, "changelog"), 0);
     // Sorted oldest first whatever order Jira sent.
     assert!(ex1.status_changes.windows(2).all(|w| w[0].at <= w[1].at));
@@ -221,9 +230,9 @@ async fn a_long_changelog_is_read_whole_with_each_entry_once() {
     assert_eq!(ex1.points_changes.len(), 1, "the oldest entry is kept");
     assert_eq!(ex1.points_changes[0].to, Some(3.0));
     assert!(ex1.status_changes.windows(2).all(|w| w[0].at <= w[1].at));
-    // One bulk request for the one long changelog, with the fields analytics read; nothing
-    // per issue.
-    assert_eq!(hits(&fake, "changelog/bulkfetch"), 1);
+    // One bulk request for the one long changelog, with the fields analytics read (and one for
+    // the Sprint field's changes of the items that may have left the sprint); nothing per issue.
+    assert_eq!(hits(&fake, "changelog/bulkfetch"), 2);
     assert_eq!(hits(&fake, "changelog"), 0);
     let bulk = fake.read.bulk_requests.lock().unwrap().clone();
     assert_eq!(bulk[0]["issueIdsOrKeys"], json!(["21"]));
@@ -274,6 +283,10 @@ async fn data_center_reads_a_long_changelog_from_the_search_alone() {
     let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
     assert_eq!(ex1.status_changes.len(), 130 + 1);
     assert_eq!(hits(&fake, "issue/EX-1"), 0);
+    // EX-7, taken out of the sprint on day 2, is there too (Data Center: the candidates are
+    // searched with their changelogs).
+    assert!(h.items.iter().any(|i| i.id == "EX-7"));
+    assert!(h.items.iter().all(|i| i.id != "EX-8"));
 }
 
 /// The figures the issue asks for: upstream requests and wall time for burndown and

@@ -394,19 +394,23 @@ pub(super) async fn bulkfetch(
     axum::Json(out).into_response()
 }
 
-/// The JQL clauses the read side sends beyond `matches`' own: `project in ("A", "B")` and
+/// The JQL clauses the read side sends beyond `matches`' own: `project in ("A", "B")`,
+/// `key in ("A-1", "A-2")` and
 /// `(field is EMPTY OR field != "v")` for the sprint (JQL operators reference: `!=` never
 /// matches an empty field, hence the `is EMPTY` alternative).
 pub(super) fn clause(f: &super::Fake, issue: &FakeIssue, c: &str) -> Option<Result<bool, String>> {
-    if let Some(list) = c
-        .strip_prefix("project in (")
-        .and_then(|l| l.strip_suffix(')'))
-    {
+    for (field, value) in [("project", &issue.project), ("key", &issue.key)] {
+        let Some(list) = c
+            .strip_prefix(&format!("{field} in ("))
+            .and_then(|l| l.strip_suffix(')'))
+        else {
+            continue;
+        };
         let keys: Vec<Option<String>> = list.split(", ").map(unquote).collect();
         if keys.iter().any(Option::is_none) {
             return Some(Err(format!("Error in the JQL Query: bad list in '{c}'")));
         }
-        return Some(Ok(keys.into_iter().flatten().any(|k| k == issue.project)));
+        return Some(Ok(keys.into_iter().flatten().any(|k| k == *value)));
     }
     let inner = c.strip_prefix('(')?.strip_suffix(')')?;
     let (a, b) = inner.split_once(" OR ")?;

@@ -17,6 +17,9 @@ use serde_json::json;
 
 use super::{Edition, Jira, issue_key, map, wire};
 
+/// How many items changed since a sprint's start are looked through for those taken out of it.
+const REMOVAL_CANDIDATES: u32 = 5000;
+
 /// The fields analytics needs (the story points field is added when the site has one).
 const HISTORY_FIELDS: [&str; 8] = [
     "summary",
@@ -353,11 +356,22 @@ impl Jira {
         ids: &[String],
     ) -> ProviderResult<Vec<(String, Vec<wire::ChangeEntry>)>> {
         let points = self.story_points_field().await?;
-        let sprint = self.sprint_field().await?;
-        let mut body = json!({ "issueIdsOrKeys": ids, "maxResults": 1000 });
-        if let Some(sprint) = sprint {
+        let fields = self.sprint_field().await?.map(|sprint| {
             let mut fields = vec!["status".to_string(), sprint, "timeoriginalestimate".into()];
             fields.extend(points);
+            fields
+        });
+        self.bulk_fetch(ids, fields).await
+    }
+
+    /// `POST /changelog/bulkfetch` for up to 1000 issues, every page, only `fields` when given.
+    async fn bulk_fetch(
+        &self,
+        ids: &[String],
+        fields: Option<Vec<String>>,
+    ) -> ProviderResult<Vec<(String, Vec<wire::ChangeEntry>)>> {
+        let mut body = json!({ "issueIdsOrKeys": ids, "maxResults": 1000 });
+        if let Some(fields) = fields {
             body["fieldIds"] = json!(fields);
         }
         let mut out = Vec::new();
@@ -382,6 +396,30 @@ impl Jira {
                 _ => break,
             }
         }
+        Ok(out)
+    }
+
+    /// The ids and keys of the issues a query finds, at most `cap` (Cloud; no fields, so pages
+    /// are cheap).
+    async fn issue_refs(&self, jql: &str, cap: usize) -> ProviderResult<Vec<wire::IssueRef>> {
+        let mut out: Vec<wire::IssueRef> = Vec::new();
+        let mut body = json!({ "jql": jql, "maxResults": 1000, "fields": ["id"] });
+        while out.len() < cap {
+            let page: wire::IssueRefPage = self
+                .up
+                .post_read(&self.api("search/jql"), &body)
+                .await
+                .map_err(super::jql_refusal)?;
+            let got = page.issues.len();
+            out.extend(page.issues);
+            match page.next_page_token {
+                Some(t) if got > 0 && page.is_last != Some(true) => {
+                    body["nextPageToken"] = json!(t)
+                }
+                _ => break,
+            }
+        }
+        out.truncate(cap);
         Ok(out)
     }
 
@@ -452,11 +490,49 @@ impl Jira {
             )
             .empty_or_not("sprint", &id.to_string())
             .build("created ASC");
+        let wanted = id.to_string();
+        let found = match (self.edition, self.sprint_field().await?) {
+            // Cloud: the candidates' ids alone, then only their Sprint field's changes in bulk,
+            // then the whole history of just those that left the sprint.
+            (Edition::Cloud, Some(sprint_field)) => {
+                let candidates = self.issue_refs(&jql, REMOVAL_CANDIDATES as usize).await?;
+                let mut left_it: Vec<String> = Vec::new();
+                for chunk in candidates.chunks(1000) {
+                    let batch: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
+                    for (issue_id, entries) in self
+                        .bulk_fetch(&batch, Some(vec![sprint_field.clone()]))
+                        .await?
+                    {
+                        let gone = entries.iter().flat_map(|e| &e.items).any(|i| {
+                            ids(i.from.as_deref()).contains(&wanted)
+                                && !ids(i.to.as_deref()).contains(&wanted)
+                        });
+                        if let Some(c) = chunk.iter().find(|c| c.id == issue_id)
+                            && gone
+                            && !left_it.contains(&c.key)
+                        {
+                            left_it.push(c.key.clone());
+                        }
+                    }
+                }
+                if left_it.is_empty() {
+                    return Ok(());
+                }
+                let keys: Vec<&str> = left_it.iter().map(String::as_str).collect();
+                let jql = super::jql::Jql::new()
+                    .one_of("key", &keys)
+                    .build("created ASC");
+                self.history_search(&jql, left).await?
+            }
+            _ => {
+                self.history_search(&jql, left.min(REMOVAL_CANDIDATES))
+                    .await?
+            }
+        };
         let table = self.status_table().await?.clone();
         let points = self.story_points_field().await?;
         let points_name = self.story_points_name().await?;
-        let wanted = id.to_string();
-        for issue in self.history_search(&jql, left).await? {
+        for issue in found {
             if history.items.iter().any(|i| i.id == issue.key) {
                 continue;
             }

@@ -139,20 +139,30 @@ impl Jira {
         if let Some(b) = self.link_base.get() {
             return b.clone();
         }
-        let info: ProviderResult<wire::ServerInfo> =
-            self.up.get(&self.api("serverInfo"), &[]).await;
-        let said = info
-            .ok()
-            .and_then(|i| i.base_url)
-            .filter(|b| url::Url::parse(b).is_ok_and(|u| matches!(u.scheme(), "https" | "http")));
-        match said {
-            Some(b) => {
-                let b = b.trim_end_matches('/').to_string();
-                let _ = self.link_base.set(b.clone());
-                b
-            }
-            None => self.site_url(),
-        }
+        let base = match self
+            .up
+            .get::<wire::ServerInfo>(&self.api("serverInfo"), &[])
+            .await
+        {
+            Ok(info) => info
+                .base_url
+                .filter(|b| {
+                    url::Url::parse(b).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
+                })
+                .map(|b| b.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| self.site_url()),
+            // The site will not say (a refusal, not a passing fault): the connection's URL.
+            Err(
+                ProviderError::Auth { .. }
+                | ProviderError::Forbidden { .. }
+                | ProviderError::NotFound { .. }
+                | ProviderError::Invalid { .. },
+            ) => self.site_url(),
+            // Asked again on the next read.
+            Err(_) => return self.site_url(),
+        };
+        let _ = self.link_base.set(base.clone());
+        base
     }
 
     /// Notes a write to `key` (and its id when known), for searches to reconcile.

@@ -195,6 +195,22 @@ pub struct SearchPage {
     pub total: Option<u64>,
 }
 
+/// `search/jql` asked for no fields: each issue's id and key.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueRefPage {
+    #[serde(default)]
+    pub issues: Vec<IssueRef>,
+    pub next_page_token: Option<String>,
+    pub is_last: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueRef {
+    pub id: String,
+    pub key: String,
+}
+
 /// `POST /rest/api/3/changelog/bulkfetch` (Cloud): changelogs grouped per issue id.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
