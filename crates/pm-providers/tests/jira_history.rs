@@ -252,6 +252,43 @@ async fn a_long_changelog_is_read_whole_with_each_entry_once() {
     }
 }
 
+/// The bulk changelog is a read: a 429 on it is waited out and retried. A site without it (404)
+/// has each long changelog paged from its start instead, and nothing is lost or doubled.
+#[tokio::test]
+async fn the_bulk_changelog_is_retried_and_paged_per_issue_where_missing() {
+    for fault in [
+        pm_testkit::fake_jira::FakeFault::RateLimited { retry_after: 0 },
+        pm_testkit::fake_jira::FakeFault::CloudMessage {
+            status: 404,
+            message: "Not Found".into(),
+        },
+    ] {
+        let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
+        let seeded = {
+            let mut issues = fake.issues.lock().unwrap();
+            let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
+            for n in 0..150u32 {
+                ex1.history.push(json!({ "id": (700_000 + n).to_string(), "created": format!("{}:{:02}:00.000+0000", &at(4, 10 + n / 60)[..13], n % 60), "items": [
+                    { "field": "status", "fieldId": "status", "from": "3", "to": "10001", "fromString": "In Progress", "toString": "Done" } ] }));
+            }
+            ex1.history.len()
+        };
+        fake.fail_next(Some("POST"), "/changelog/bulkfetch", 1, fault.clone());
+        let h = cloud(&base).sprint_history("7", 500).await.unwrap();
+        let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
+        // The seeded sprint join, the move to In Progress, and the 150.
+        assert_eq!(seeded, 152);
+        assert_eq!(ex1.status_changes.len(), 151, "{fault:?}");
+        assert_eq!(ex1.sprint_moves.len(), 1, "{fault:?}");
+        match fault {
+            pm_testkit::fake_jira::FakeFault::RateLimited { .. } => {
+                assert_eq!(hits(&fake, "changelog"), 0)
+            }
+            _ => assert_eq!(hits(&fake, "changelog"), 2, "two pages of 100, from 0"),
+        }
+    }
+}
+
 /// On Data Center the search embeds the whole changelog (oldest first): nothing more is read.
 #[tokio::test]
 async fn data_center_reads_a_long_changelog_from_the_search_alone() {

@@ -92,6 +92,15 @@ fn when(v: &serde_json::Value) -> Option<chrono::DateTime<chrono::Utc>> {
     }
 }
 
+/// Whether the bulk changelog is missing on this site (an older Cloud, a proxy that does not
+/// pass it).
+fn no_bulk(e: &ProviderError) -> bool {
+    matches!(
+        e,
+        ProviderError::NotFound { .. } | ProviderError::Upstream { status: 405, .. }
+    )
+}
+
 /// Adds `more` to `into`, skipping entries whose history id is already there.
 fn merge(into: &mut Vec<wire::ChangeEntry>, more: Vec<wire::ChangeEntry>) {
     let mut seen: std::collections::HashSet<String> =
@@ -311,10 +320,13 @@ impl Jira {
                             }
                         }
                         // A site without the bulk endpoint: each issue's changelog, paged from 0.
-                        Err(ProviderError::NotFound { .. })
-                        | Err(ProviderError::Upstream { status: 405, .. }) => {
+                        Err(e) if no_bulk(&e) => {
                             for id in chunk {
-                                found.insert(id.clone(), self.paged_changelog(id).await?);
+                                let key = short
+                                    .iter()
+                                    .find(|&&n| issues[n].id == *id)
+                                    .map_or(id.as_str(), |&n| issues[n].key.as_str());
+                                found.insert(id.clone(), self.paged_changelog(key).await?);
                             }
                         }
                         Err(e) => return Err(e),
@@ -491,40 +503,19 @@ impl Jira {
             .empty_or_not("sprint", &id.to_string())
             .build("created ASC");
         let wanted = id.to_string();
-        let found = match (self.edition, self.sprint_field().await?) {
-            // Cloud: the candidates' ids alone, then only their Sprint field's changes in bulk,
-            // then the whole history of just those that left the sprint.
+        let cheap = match (self.edition, self.sprint_field().await?) {
             (Edition::Cloud, Some(sprint_field)) => {
-                let candidates = self.issue_refs(&jql, REMOVAL_CANDIDATES as usize).await?;
-                let mut left_it: Vec<String> = Vec::new();
-                for chunk in candidates.chunks(1000) {
-                    let batch: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
-                    for (issue_id, entries) in self
-                        .bulk_fetch(&batch, Some(vec![sprint_field.clone()]))
-                        .await?
-                    {
-                        let gone = entries.iter().flat_map(|e| &e.items).any(|i| {
-                            ids(i.from.as_deref()).contains(&wanted)
-                                && !ids(i.to.as_deref()).contains(&wanted)
-                        });
-                        if let Some(c) = chunk.iter().find(|c| c.id == issue_id)
-                            && gone
-                            && !left_it.contains(&c.key)
-                        {
-                            left_it.push(c.key.clone());
-                        }
-                    }
+                match self.removed_from(&jql, &sprint_field, &wanted, left).await {
+                    Ok(found) => Some(found),
+                    Err(e) if no_bulk(&e) => None,
+                    Err(e) => return Err(e),
                 }
-                if left_it.is_empty() {
-                    return Ok(());
-                }
-                let keys: Vec<&str> = left_it.iter().map(String::as_str).collect();
-                let jql = super::jql::Jql::new()
-                    .one_of("key", &keys)
-                    .build("created ASC");
-                self.history_search(&jql, left).await?
             }
-            _ => {
+            _ => None,
+        };
+        let found = match cheap {
+            Some(found) => found,
+            None => {
                 self.history_search(&jql, left.min(REMOVAL_CANDIDATES))
                     .await?
             }
@@ -549,6 +540,45 @@ impl Jira {
             }
         }
         Ok(())
+    }
+
+    /// Cloud: the ids of the items `jql` finds, then only their Sprint field's changes in bulk,
+    /// then the whole history of just those that left sprint `wanted`.
+    async fn removed_from(
+        &self,
+        jql: &str,
+        sprint_field: &str,
+        wanted: &str,
+        left: u32,
+    ) -> ProviderResult<Vec<wire::Issue>> {
+        let candidates = self.issue_refs(jql, REMOVAL_CANDIDATES as usize).await?;
+        let mut gone: Vec<String> = Vec::new();
+        for chunk in candidates.chunks(1000) {
+            let batch: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
+            for (issue_id, entries) in self
+                .bulk_fetch(&batch, Some(vec![sprint_field.to_string()]))
+                .await?
+            {
+                let left_it = entries.iter().flat_map(|e| &e.items).any(|i| {
+                    ids(i.from.as_deref()).contains(wanted)
+                        && !ids(i.to.as_deref()).contains(wanted)
+                });
+                if let Some(c) = chunk.iter().find(|c| c.id == issue_id)
+                    && left_it
+                    && !gone.contains(&c.key)
+                {
+                    gone.push(c.key.clone());
+                }
+            }
+        }
+        if gone.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<&str> = gone.iter().map(String::as_str).collect();
+        let jql = super::jql::Jql::new()
+            .one_of("key", &keys)
+            .build("created ASC");
+        self.history_search(&jql, left).await
     }
 
     pub(super) async fn history(&self, jqls: &[String], max_items: u32) -> ProviderResult<History> {
