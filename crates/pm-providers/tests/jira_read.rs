@@ -250,6 +250,10 @@ async fn a_search_right_after_a_write_sees_it() {
         .await
         .unwrap();
     assert!(todo.items.iter().any(|t| t.id == "EX-1"));
+    // Analytics right after the writes see them too: EX-1 is To Do in the sprint's history.
+    let h = jira.sprint_history("7", 100).await.unwrap();
+    let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
+    assert_eq!(ex1.status.name, "To Do");
 }
 
 /// Cloud refuses a query without a restriction exactly as it says it does; pm-mcp never sends

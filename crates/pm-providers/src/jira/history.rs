@@ -261,6 +261,10 @@ impl Jira {
                     if let Some(t) = &token {
                         body["nextPageToken"] = json!(t);
                     }
+                    let recent = self.to_reconcile();
+                    if !recent.is_empty() {
+                        body["reconcileIssues"] = json!(recent);
+                    }
                     let res: wire::JqlPage = self
                         .up
                         .post_read(&self.api("search/jql"), &body)

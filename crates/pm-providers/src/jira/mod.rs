@@ -192,7 +192,7 @@ impl Jira {
     }
 
     /// The ids of issues written in the last minutes, for `reconcileIssues`.
-    fn to_reconcile(&self) -> Vec<u64> {
+    pub(super) fn to_reconcile(&self) -> Vec<u64> {
         let Ok(mut w) = self.written.lock() else {
             return Vec::new();
         };
