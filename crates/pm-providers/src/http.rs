@@ -1,5 +1,6 @@
 //! The one HTTP client every provider uses: a timeout on every request, retries with backoff and
-//! jitter for safe (GET) requests on 429, 5xx and broken connections honouring `Retry-After`, a
+//! jitter for safe requests (GETs, and POSTs the caller marks as reads with [`Upstream::post_read`])
+//! on 429, 5xx and broken connections honouring `Retry-After`, a
 //! per-connection limit on concurrent requests and a per-connection circuit breaker, a cap on the
 //! size of an answer, the SSRF guard (`guard`) on every address connected to, credentials only
 //! ever sent to the connection's own origin (redirects are never followed), and errors mapped to
@@ -56,6 +57,19 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 /// Turns a tracker's error body into a sentence (each provider knows its own shape).
 pub type ErrorText = fn(&[u8]) -> Option<String>;
 
+/// Words for an error answer read from its status and headers alone, before the body (e.g. Jira
+/// Data Center's CAPTCHA challenge, said only in `X-Authentication-Denied-Reason`).
+pub type HeaderText = fn(StatusCode, &HeaderMap) -> Option<String>;
+
+/// Whether a request may be sent again after a 429, a 5xx or a broken connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Reads: GETs, and POSTs that only read (a search sent as a body).
+    Safe,
+    /// Writes: sent once, whatever happens.
+    Never,
+}
+
 /// A client bound to one connection: its base URL, its credentials, its limits.
 #[derive(Clone)]
 pub struct Upstream {
@@ -65,6 +79,7 @@ pub struct Upstream {
     auth_header: &'static str,
     provider: &'static str,
     error_text: ErrorText,
+    header_text: Option<HeaderText>,
     settings: HttpSettings,
     permits: Arc<Semaphore>,
     breaker: Arc<Mutex<Breaker>>,
@@ -142,6 +157,7 @@ impl Upstream {
             auth_header,
             provider,
             error_text,
+            header_text: None,
             settings,
             permits,
             breaker,
@@ -154,6 +170,12 @@ impl Upstream {
     /// (OpenProject answers `application/hal+json`).
     pub fn with_accept(mut self, accept: &'static str) -> Self {
         self.accept = accept;
+        self
+    }
+
+    /// Reads some errors from their headers first (see [`HeaderText`]).
+    pub fn with_header_text(mut self, header_text: HeaderText) -> Self {
+        self.header_text = Some(header_text);
         self
     }
 
@@ -191,22 +213,39 @@ impl Upstream {
         query: &[(&str, String)],
     ) -> ProviderResult<T> {
         let url = self.url(path)?;
-        self.send::<T, ()>(Method::GET, url, query, None).await
+        self.send::<T, ()>(Method::GET, url, query, None, Retry::Safe)
+            .await
     }
 
+    /// A POST that writes: sent once, never retried.
     pub async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         path: &str,
         body: &B,
     ) -> ProviderResult<T> {
         let url = self.url(path)?;
-        self.send(Method::POST, url, &[], Some(body)).await
+        self.send(Method::POST, url, &[], Some(body), Retry::Never)
+            .await
+    }
+
+    /// A POST that only reads (a search whose query travels in the body, a bulk fetch, a
+    /// count): retried like a GET on 429, 5xx and broken connections, honouring `Retry-After`.
+    /// The caller says so; it is never guessed from the path.
+    pub async fn post_read<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> ProviderResult<T> {
+        let url = self.url(path)?;
+        self.send(Method::POST, url, &[], Some(body), Retry::Safe)
+            .await
     }
 
     /// A POST without a body (ClickUp's tag and link endpoints take none).
     pub async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> ProviderResult<T> {
         let url = self.url(path)?;
-        self.send::<T, ()>(Method::POST, url, &[], None).await
+        self.send::<T, ()>(Method::POST, url, &[], None, Retry::Never)
+            .await
     }
 
     pub async fn put<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -215,7 +254,8 @@ impl Upstream {
         body: &B,
     ) -> ProviderResult<T> {
         let url = self.url(path)?;
-        self.send(Method::PUT, url, &[], Some(body)).await
+        self.send(Method::PUT, url, &[], Some(body), Retry::Never)
+            .await
     }
 
     pub async fn patch<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -224,14 +264,16 @@ impl Upstream {
         body: &B,
     ) -> ProviderResult<T> {
         let url = self.url(path)?;
-        self.send(Method::PATCH, url, &[], Some(body)).await
+        self.send(Method::PATCH, url, &[], Some(body), Retry::Never)
+            .await
     }
 
     /// GET a link the tracker handed out (an absolute path such as `/api/v3/projects?offset=2`, or
     /// a full URL): followed only when it stays on the connection's origin and under its base path.
     pub async fn get_href<T: DeserializeOwned>(&self, href: &str) -> ProviderResult<T> {
         let url = self.href(href)?;
-        self.send::<T, ()>(Method::GET, url, &[], None).await
+        self.send::<T, ()>(Method::GET, url, &[], None, Retry::Safe)
+            .await
     }
 
     fn href(&self, href: &str) -> ProviderResult<Url> {
@@ -250,7 +292,8 @@ impl Upstream {
 
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> ProviderResult<T> {
         let url = self.url(path)?;
-        self.send::<T, ()>(Method::DELETE, url, &[], None).await
+        self.send::<T, ()>(Method::DELETE, url, &[], None, Retry::Never)
+            .await
     }
 
     /// Fails at once while the circuit is open; `probe` lets the probe of a half-open circuit go
@@ -288,8 +331,9 @@ impl Upstream {
         url: Url,
         query: &[(&str, String)],
         body: Option<&B>,
+        retry: Retry,
     ) -> ProviderResult<T> {
-        let safe = method == Method::GET;
+        let safe = retry == Retry::Safe;
         // A dead tracker fails its callers before they queue for a connection slot.
         self.admit(false)?;
         let _permit = self
@@ -403,6 +447,9 @@ impl Upstream {
                     message: "the tracker redirected the request; pm-mcp does not follow redirects (credentials stay with the base URL's host), so check the connection's base URL"
                         .into(),
                 });
+            }
+            if let Some(message) = self.header_text.and_then(|h| h(status, res.headers())) {
+                return Err(map_status(self.provider, status, message, retry_after));
             }
             let body = read_prefix(res, MAX_ERROR_BODY).await;
             // The tracker's own explanation when it gave one; otherwise words for the status,

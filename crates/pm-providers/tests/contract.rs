@@ -519,6 +519,55 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         ["DELETE /rest/agile/1.0/sprint/37"],
         jira.delete_sprint("37")
     );
+    // The sprint's issues with their changelogs (`expand=changelog`; the site's statuses are
+    // read once first), then the sprint's start and the issues of its projects changed since
+    // then that are not in it now (those it lost mid-sprint).
+    run!(
+        failures,
+        log,
+        "sprint_history",
+        [
+            "GET /rest/api/3/status",
+            "POST /rest/api/3/search/jql",
+            "GET /rest/agile/1.0/sprint/37",
+            "POST /rest/api/3/search/jql"
+        ],
+        jira.sprint_history("37", 50)
+    );
+    // The rest of long changelogs in one bulk request (the example's issue embeds none, so the
+    // client is asked directly). The example answers a `nextPageToken` whatever is asked: the
+    // second page repeats it, and the client stops there.
+    let direct = pm_providers::jira::Jira::new(
+        pm_providers::http::shared_client(&HttpSettings {
+            policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+            ..HttpSettings::default()
+        })
+        .unwrap(),
+        pm_providers::jira::Edition::Cloud,
+        &addr,
+        &pm_providers::Credentials {
+            username: Some("mia@example.com".into()),
+            token: "tok".into(),
+            bearer: false,
+        },
+        HttpSettings {
+            max_attempts: 1,
+            policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+            ..HttpSettings::default()
+        },
+    )
+    .unwrap();
+    run!(
+        failures,
+        log,
+        "sprint_history_bulk_changelogs",
+        [
+            "GET /rest/api/3/field",
+            "POST /rest/api/3/changelog/bulkfetch",
+            "POST /rest/api/3/changelog/bulkfetch"
+        ],
+        direct.bulk_changelogs(&["10002".to_string()])
+    );
 
     judged(&failures);
     let seen = log.lock().unwrap().clone();

@@ -161,6 +161,38 @@ async fn rate_limits_are_waited_out_as_asked_then_passed_on() {
     }
 }
 
+/// A search is a POST that only reads: marked so (`post_read`), it is retried on 429 and 503 as a
+/// GET is, honouring `Retry-After`; a plain `post` (a write) is still sent once (above).
+#[tokio::test]
+async fn read_only_posts_are_retried_like_reads() {
+    let body = serde_json::json!({"jql": "project = EX", "maxResults": 1});
+    for (code, retry_after) in [(429, Some(1)), (503, None)] {
+        let server = Hostile::start(Fault::Status { code, retry_after }).await;
+        let up = upstream(&server.url(), settings());
+        let started = Instant::now();
+        let e = up
+            .post_read::<Value, _>("rest/api/3/search/jql", &body)
+            .await
+            .unwrap_err();
+        seen(&e);
+        assert_eq!(server.hits(), 3, "{code}: {e}");
+        assert!(
+            server.requests().iter().all(|r| r.starts_with("POST ")),
+            "{:?}",
+            server.requests()
+        );
+        if retry_after.is_some() {
+            assert!(started.elapsed() >= Duration::from_secs(2), "{code}");
+        }
+        let server = Hostile::start(Fault::Status { code, retry_after }).await;
+        let up = upstream(&server.url(), settings());
+        up.post::<Value, _>("rest/api/3/search/jql", &body)
+            .await
+            .unwrap_err();
+        assert_eq!(server.hits(), 1, "{code}: a write is sent once");
+    }
+}
+
 #[tokio::test]
 async fn a_long_retry_after_is_passed_on_at_once() {
     let server = Hostile::start(Fault::Status {

@@ -111,7 +111,11 @@ async fn project_lookups_map_jira_errors() {
     let jira = cloud(&base, "t");
     let p = jira.get_project("EX").await.unwrap();
     assert_eq!((p.id.as_str(), p.name.as_str()), ("EX", "Example"));
-    assert_eq!(p.url.as_deref(), Some(format!("{base}/browse/EX").as_str()));
+    // Links use the site's own base URL (serverInfo's `baseUrl`), not the connection's.
+    assert_eq!(
+        p.url.as_deref(),
+        Some("https://your-domain.atlassian.net/browse/EX")
+    );
     let missing = jira.get_project("NOPE").await.unwrap_err();
     assert_eq!(missing.kind(), "not_found");
     assert!(missing.to_string().contains("NOPE"), "{missing}");

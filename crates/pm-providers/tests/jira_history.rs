@@ -46,20 +46,22 @@ async fn a_sprints_history_is_one_search_with_the_changelog() {
     let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
     let jira = cloud(&base);
     let h = jira.sprint_history("7", 500).await.unwrap();
-    assert_eq!(h.items.len(), 6);
+    // The six in the sprint, and EX-7, taken out of it on day 2.
+    assert_eq!(h.items.len(), 7);
     assert_eq!(h.source.points_field.as_deref(), Some("customfield_10016"));
     assert!(h.source.sprint_moves_known);
-    // One search (with the changelog), the status list and the field list; nothing per issue.
-    assert_eq!(hits(&fake, "search/jql"), 1);
+    // Three searches (the sprint's items with their changelogs; the ids of the items changed
+    // since its start that are not in it now; the history of the one of those that left it),
+    // one bulk read of those candidates' Sprint changes, the sprint, the status list and the
+    // field list; nothing per issue.
+    assert_eq!(hits(&fake, "search/jql"), 3);
+    assert_eq!(hits(&fake, "changelog/bulkfetch"), 1);
     assert_eq!(hits(&fake, "status"), 1);
     assert_eq!(hits(&fake, "field"), 1);
     assert_eq!(hits(&fake, "changelog"), 0);
     let ex6 = h.items.iter().find(|i| i.id == "EX-6").unwrap();
     assert_eq!(ex6.sprint_moves.len(), 1);
-    assert_eq!(
-        ex6.sprint_moves[0].at,
-        Utc.with_ymd_and_hms(2026, 11, 18, 10, 0, 0).unwrap()
-    );
+    assert_eq!(ex6.sprint_moves[0].at, time(&at(2, 10)));
     let ex4 = h.items.iter().find(|i| i.id == "EX-4").unwrap();
     assert_eq!(ex4.points_changes[0].from, Some(1.0));
     assert_eq!(ex4.points_changes[0].to, Some(5.0));
@@ -76,7 +78,7 @@ async fn a_sprints_history_is_one_search_with_the_changelog() {
     // A second read reuses the site's statuses and fields.
     jira.sprint_history("7", 500).await.unwrap();
     assert_eq!(hits(&fake, "status"), 1);
-    assert_eq!(hits(&fake, "search/jql"), 2);
+    assert_eq!(hits(&fake, "search/jql"), 6);
 
     // The burndown computed from it sees EX-6 added after the start and EX-4 re-estimated.
     let sprint = jira.get_sprint("7").await.unwrap();
@@ -100,6 +102,57 @@ async fn a_sprints_history_is_one_search_with_the_changelog() {
     );
 }
 
+fn time(jira: &str) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_str(jira, "%Y-%m-%dT%H:%M:%S%.3f%z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// `sprint = 7` finds only the sprint's items now: EX-7, taken out on day 2, is read too (from
+/// the items changed since the start that are not in the sprint now, kept for the removal their
+/// changelog shows), and the burndown shows its scope leaving.
+#[tokio::test]
+async fn an_item_taken_out_mid_sprint_is_in_the_sprints_history() {
+    let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
+    let jira = cloud(&base);
+    let now = jira
+        .search_tasks(
+            &pm_core::TaskQuery {
+                sprint: Some("7".into()),
+                ..Default::default()
+            },
+            &pm_core::PageRequest::new(None, None),
+        )
+        .await
+        .unwrap();
+    assert!(now.items.iter().all(|t| t.id != "EX-7"));
+    let h = jira.sprint_history("7", 500).await.unwrap();
+    let ex7 = h.items.iter().find(|i| i.id == "EX-7").expect("EX-7");
+    let moves: Vec<(bool, chrono::DateTime<Utc>)> =
+        ex7.sprint_moves.iter().map(|m| (m.added, m.at)).collect();
+    assert_eq!(moves, [(true, time(&at(0, 8))), (false, time(&at(2, 12)))]);
+    // Items never in the sprint stay out; only the candidates' Sprint field changes were read
+    // for them (`fieldIds`), in one bulk request.
+    assert!(h.items.iter().all(|i| i.id != "EX-8" && i.id != "EX-9"));
+    let bulk = fake.read.bulk_requests.lock().unwrap().clone();
+    assert_eq!(bulk.len(), 1);
+    assert_eq!(bulk[0]["fieldIds"], json!(["customfield_10020"]));
+    // EX-7, 8, 10 and 11 changed since the start (EX-9 and EX-12 did not).
+    assert_eq!(bulk[0]["issueIdsOrKeys"], json!(["27", "28", "210", "211"]));
+    let sprint = jira.get_sprint("7").await.unwrap();
+    let b = analytics::burndown(&sprint, &h, Metric::StoryPoints, Utc::now());
+    assert!(
+        b.scope_changes
+            .iter()
+            .any(|c| c.item_id == "EX-7" && format!("{:?}", c.change).contains("Removed")),
+        "{:?}",
+        b.scope_changes
+    );
+    // A max_items the sprint's own items fill leaves no room to look further.
+    let h = jira.sprint_history("7", 6).await.unwrap();
+    assert_eq!(h.items.len(), 6);
+}
+
 #[tokio::test]
 async fn a_changelog_longer_than_the_search_embeds_is_read_for_that_issue_only() {
     let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
@@ -119,9 +172,158 @@ async fn a_changelog_longer_than_the_search_embeds_is_read_for_that_issue_only()
         "{}",
         ex1.status_changes.len()
     );
-    assert_eq!(hits(&fake, "changelog"), 1);
+    // The rest in one bulk request, not per issue (the second is the Sprint field's changes of
+    // the items that may have left the sprint).
+    assert_eq!(hits(&fake, "changelog/bulkfetch"), 2);
+    assert_eq!(hits(&fake, "changelog"), 0);
     // Sorted oldest first whatever order Jira sent.
     assert!(ex1.status_changes.windows(2).all(|w| w[0].at <= w[1].at));
+}
+
+/// Cloud's `search/jql` embeds only the newest 40 entries of a changelog (newest first, with
+/// `total`), and `/issue/{key}/changelog` pages oldest first: reading "the rest" from offset 40
+/// would drop the 40 oldest and count the newest twice. The whole changelog of the long ones
+/// is read again in one bulk request (only the fields analytics read) and merged by history id.
+#[tokio::test]
+async fn a_long_changelog_is_read_whole_with_each_entry_once() {
+    let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
+    let seeded = {
+        let mut issues = fake.issues.lock().unwrap();
+        let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
+        // The oldest entry of all: a re-estimate long before the rest.
+        ex1.history.insert(0, json!({ "id": "900000", "created": at(-5, 9), "items": [
+            { "field": "Story point estimate", "fieldId": "customfield_10016", "fromString": "2", "toString": "3" } ] }));
+        // 130 status changes, one a minute on day 4 (after the seeded history), with other
+        // fields' noise in between.
+        for n in 0..130u32 {
+            let (from, to) = if n % 2 == 0 {
+                ("3", "10001")
+            } else {
+                ("10001", "3")
+            };
+            ex1.history.push(json!({ "id": (900_001 + n).to_string(), "created": format!("{}:{:02}:00.000+0000", &at(4, 10 + n / 60)[..13], n % 60), "items": [
+                { "field": "status", "fieldId": "status", "from": from, "to": to, "fromString": "x", "toString": "y" },
+                { "field": "labels", "fieldId": "labels", "fromString": "", "toString": "noise" } ] }));
+        }
+        ex1.history
+            .iter()
+            .filter(|h| {
+                h["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i["field"] == "status")
+            })
+            .count()
+    };
+    let jira = cloud(&base);
+    let h = jira.sprint_history("7", 500).await.unwrap();
+    let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
+    assert_eq!(
+        ex1.status_changes.len(),
+        seeded,
+        "every status change, once"
+    );
+    let mut times: Vec<_> = ex1.status_changes.iter().map(|c| c.at).collect();
+    times.dedup();
+    assert_eq!(times.len(), seeded, "no entry counted twice");
+    assert_eq!(ex1.points_changes.len(), 1, "the oldest entry is kept");
+    assert_eq!(ex1.points_changes[0].to, Some(3.0));
+    assert!(ex1.status_changes.windows(2).all(|w| w[0].at <= w[1].at));
+    // One bulk request for the one long changelog, with the fields analytics read (and one for
+    // the Sprint field's changes of the items that may have left the sprint); nothing per issue.
+    assert_eq!(hits(&fake, "changelog/bulkfetch"), 2);
+    assert_eq!(hits(&fake, "changelog"), 0);
+    let bulk = fake.read.bulk_requests.lock().unwrap().clone();
+    assert_eq!(bulk[0]["issueIdsOrKeys"], json!(["21"]));
+    let fields: Vec<&str> = bulk[0]["fieldIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for f in [
+        "status",
+        "customfield_10020",
+        "customfield_10016",
+        "timeoriginalestimate",
+    ] {
+        assert!(fields.contains(&f), "{fields:?}");
+    }
+}
+
+/// The bulk changelog is a read: a 429 on it is waited out and retried. A site without it (404)
+/// has each long changelog paged from its start instead, and nothing is lost or doubled.
+#[tokio::test]
+async fn the_bulk_changelog_is_retried_and_paged_per_issue_where_missing() {
+    for fault in [
+        pm_testkit::fake_jira::FakeFault::RateLimited { retry_after: 0 },
+        pm_testkit::fake_jira::FakeFault::CloudMessage {
+            status: 404,
+            message: "Not Found".into(),
+        },
+    ] {
+        let (base, fake) = spawn(&basic("mia@example.com", "tok")).await;
+        let seeded = {
+            let mut issues = fake.issues.lock().unwrap();
+            let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
+            for n in 0..150u32 {
+                ex1.history.push(json!({ "id": (700_000 + n).to_string(), "created": format!("{}:{:02}:00.000+0000", &at(4, 10 + n / 60)[..13], n % 60), "items": [
+                    { "field": "status", "fieldId": "status", "from": "3", "to": "10001", "fromString": "In Progress", "toString": "Done" } ] }));
+            }
+            ex1.history.len()
+        };
+        fake.fail_next(Some("POST"), "/changelog/bulkfetch", 1, fault.clone());
+        let h = cloud(&base).sprint_history("7", 500).await.unwrap();
+        let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
+        // The seeded sprint join, the move to In Progress, and the 150.
+        assert_eq!(seeded, 152);
+        assert_eq!(ex1.status_changes.len(), 151, "{fault:?}");
+        assert_eq!(ex1.sprint_moves.len(), 1, "{fault:?}");
+        match fault {
+            pm_testkit::fake_jira::FakeFault::RateLimited { .. } => {
+                assert_eq!(hits(&fake, "changelog"), 0)
+            }
+            _ => assert_eq!(hits(&fake, "changelog"), 2, "two pages of 100, from 0"),
+        }
+    }
+}
+
+/// On Data Center the search embeds the whole changelog (oldest first): nothing more is read.
+#[tokio::test]
+async fn data_center_reads_a_long_changelog_from_the_search_alone() {
+    let (base, fake) = pm_testkit::fake_jira::spawn_dc("Bearer pat").await;
+    {
+        let mut issues = fake.issues.lock().unwrap();
+        let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
+        for n in 0..130u32 {
+            ex1.history.push(json!({ "id": (800_000 + n).to_string(), "created": format!("{}:{:02}:00.000+0000", &at(4, 10 + n / 60)[..13], n % 60), "items": [
+                { "field": "status", "fieldId": "status", "from": "3", "to": "10001", "fromString": "In Progress", "toString": "Done" } ] }));
+        }
+    }
+    let settings = HttpSettings {
+        policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
+        ..HttpSettings::default()
+    };
+    let dc = pm_providers::build(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        ProviderKind::JiraDataCenter,
+        &BaseUrl::parse(&base, true).unwrap(),
+        AuthKind::Bearer,
+        None,
+        "pat",
+        settings,
+        None,
+    )
+    .unwrap();
+    let h = dc.sprint_history("7", 500).await.unwrap();
+    let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
+    assert_eq!(ex1.status_changes.len(), 130 + 1);
+    assert_eq!(hits(&fake, "issue/EX-1"), 0);
+    // EX-7, taken out of the sprint on day 2, is there too (Data Center: the candidates are
+    // searched with their changelogs).
+    assert!(h.items.iter().any(|i| i.id == "EX-7"));
+    assert!(h.items.iter().all(|i| i.id != "EX-8"));
 }
 
 /// The figures the issue asks for: upstream requests and wall time for burndown and

@@ -85,7 +85,7 @@ async fn check(p: &dyn Provider) {
 
     match p.project_vocabulary("NOPE", None).await {
         Err(ProviderError::NotFound { what }) => {
-            assert_eq!(what, "Jira project NOPE")
+            assert_eq!(what, "Jira project NOPE visible to this account")
         }
         other => panic!("{other:?}"),
     }

@@ -24,6 +24,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+#[path = "fake_jira_read.rs"]
+mod read;
+pub use read::{CLOUD_ID, FakeFault};
+
 /// Where the providers' published specs are.
 /// `PM_MCP_SPECS_DIR`, or the first `shared/specs` beside the checkout or one of its parents
 /// (the layout the project and its CI use: `<checkout>/../shared/specs`).
@@ -93,6 +97,9 @@ pub struct Fake {
     pub bodies: Mutex<Vec<(String, Value)>>,
     flaky: AtomicUsize,
     expected_auth: String,
+    /// Faults on any route, Data Center's CAPTCHA, Cloud's lagging search index, bulk
+    /// changelogs (see `fake_jira_read.rs`).
+    pub read: read::ReadState,
 }
 
 pub type Shared = Arc<Fake>;
@@ -301,8 +308,11 @@ fn points_item(field: (&str, &str), from: Option<f64>, to: Option<f64>) -> Value
     json!({ "field": field.1, "fieldtype": "custom", "fieldId": field.0, "from": null, "fromString": s(from), "to": null, "toString": s(to) })
 }
 
+/// A changelog entry; its id is unique on the site, as Jira's history ids are.
 fn entry(at: &str, items: Vec<Value>) -> Value {
-    json!({ "id": "1", "author": { "accountId": MIA, "displayName": "Mia Krystof" }, "created": at, "items": items })
+    static NEXT: AtomicUsize = AtomicUsize::new(10_000);
+    let id = NEXT.fetch_add(1, Ordering::SeqCst).to_string();
+    json!({ "id": id, "author": { "accountId": MIA, "displayName": "Mia Krystof" }, "created": at, "items": items })
 }
 
 /// The day Sprint 7 started, 09:00 UTC: three weeks before today, so the seeded history always
@@ -476,11 +486,18 @@ fn field_list(v: &Value) -> Option<Vec<String>> {
     }
 }
 
-/// Jira's search embeds at most 100 changelog entries per issue; the rest is read from
-/// `/issue/{key}/changelog`.
-fn with_changelog(mut v: Value, i: &FakeIssue, changelog: bool) -> Value {
+/// The changelog `expand=changelog` embeds outside Cloud's `search/jql` (see
+/// `read::cloud_changelog` for that one): Data Center's search and issue give the whole
+/// changelog, oldest first (Jira Server loads it all: JRASERVER-60107, memory use of
+/// `expand=changelog` on long histories); Cloud's `GET /issue/{key}` the newest 100, newest
+/// first (pycontribs/jira#911: "supplies the most recent 100 histories"; the rest via
+/// `/issue/{key}/changelog`).
+fn with_changelog(mut v: Value, i: &FakeIssue, changelog: bool, edition: Edition) -> Value {
     if changelog {
-        let shown: Vec<Value> = i.history.iter().take(100).cloned().collect();
+        let shown: Vec<Value> = match edition {
+            Edition::DataCenter => i.history.clone(),
+            Edition::Cloud => i.history.iter().rev().take(100).cloned().collect(),
+        };
         v["changelog"] = json!({ "startAt": 0, "maxResults": shown.len(), "total": i.history.len(), "histories": shown });
     }
     v
@@ -629,6 +646,8 @@ fn matches(f: &Fake, issue: &FakeIssue, jql: &str) -> Result<bool, String> {
         } else if let Some(v) = c.strip_prefix("text ~ ") {
             let t = unquote(v).ok_or_else(|| bad_jql(c))?.to_lowercase();
             issue.summary.to_lowercase().contains(&t)
+        } else if let Some(ok) = read::clause(f, issue, c) {
+            ok?
         } else {
             return Err(format!("Error in the JQL Query: unexpected clause '{c}'"));
         };
@@ -686,12 +705,12 @@ async fn search_jql(
         .unwrap_or(0);
     // "For performance reasons, this parameter requires a bounded query" (spec, `jql` of
     // `POST /rest/api/3/search/jql`): a query without a condition is refused.
-    if clauses(&jql).is_empty() {
+    if read::unbounded(&jql) {
         return jql_error(
             "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
         );
     }
-    let hits = match run_jql(&f, &jql) {
+    let hits = match read::cloud_hits(&f, &jql, &body) {
         Ok(h) => h,
         Err(r) => return r,
     };
@@ -705,7 +724,7 @@ async fn search_jql(
         .take(max)
         .map(|i| {
             select_fields(
-                with_changelog(issue_json(&f, i), i, changelog),
+                read::cloud_changelog(issue_json(&f, i), i, changelog),
                 Some(&wanted),
             )
         })
@@ -747,7 +766,7 @@ async fn dc_search(
         .take(max)
         .map(|i| {
             select_fields(
-                with_changelog(issue_json(&f, i), i, changelog),
+                with_changelog(issue_json(&f, i), i, changelog, f.edition),
                 wanted.as_deref(),
             )
         })
@@ -1097,7 +1116,7 @@ async fn create_issue(
     issue.key = format!("{project}-{n}");
     let key = issue.key.clone();
     issues.push(issue);
-    (StatusCode::CREATED, axum::Json(json!({ "id": format!("3{n}"), "key": key, "self": format!("https://jira.example.com/rest/api/{}/issue/{key}", f.api()) })))
+    (StatusCode::CREATED, axum::Json(json!({ "id": format!("2{n}"), "key": key, "self": format!("https://jira.example.com/rest/api/{}/issue/{key}", f.api()) })))
         .into_response()
 }
 
@@ -1508,6 +1527,8 @@ async fn fields(State(f): State<Shared>, headers: HeaderMap) -> Response {
     let mut all = example("/rest/api/3/field");
     if let Some(list) = all.as_array_mut() {
         list.push(json!({ "id": "customfield_10016", "key": "customfield_10016", "name": "Story point estimate", "custom": true, "schema": { "type": "number", "custom": "com.pyxis.greenhopper.jira:jsw-story-points", "customId": 10016 } }));
+        // Jira Software's Sprint field (its changelog items name it by this id).
+        list.push(json!({ "id": "customfield_10020", "key": "customfield_10020", "name": "Sprint", "custom": true, "schema": { "type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint", "customId": 10020 } }));
     }
     axum::Json(all).into_response()
 }
@@ -2127,7 +2148,7 @@ async fn issue(
             let changelog = q
                 .get("expand")
                 .is_some_and(|e| e.split(',').any(|x| x.trim() == "changelog"));
-            let v = with_changelog(issue_json(&f, &i), &i, changelog);
+            let v = with_changelog(issue_json(&f, &i), &i, changelog, f.edition);
             axum::Json(select_fields(v, wanted.as_deref())).into_response()
         }
         None => jira_error(
@@ -2453,7 +2474,7 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
         hits: Mutex::default(),
         queries: Mutex::default(),
         issue_template: example_of("/rest/api/3/search/jql", "post")["issues"][0].clone(),
-        issues: Mutex::new(fake_issues(edition)),
+        issues: Mutex::new(read::with_removed_item(fake_issues(edition))),
         next_key: Mutex::new([("EX".to_string(), 13)].into_iter().collect()),
         comments: Mutex::default(),
         worklogs: Mutex::default(),
@@ -2466,6 +2487,7 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
         ]),
         flaky: AtomicUsize::new(0),
         expected_auth: expected_auth.to_string(),
+        read: read::ReadState::default(),
     });
     use axum::routing::{post, put};
     // The Agile API (`/rest/agile/1.0`) is the same on both editions.
@@ -2535,7 +2557,8 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
             .route("/rest/api/3/project", post(create_project))
             .route("/rest/api/3/search/jql", post(search_jql))
             // Cloud only: Data Center embeds the whole changelog with `expand=changelog`.
-            .route("/rest/api/3/issue/{key}/changelog", get(changelog)),
+            .route("/rest/api/3/issue/{key}/changelog", get(changelog))
+            .route("/rest/api/3/changelog/bulkfetch", post(read::bulkfetch)),
         // Data Center lists every project at once (`GET /project`), searches with offsets
         // (`POST /search`) and has no `project/search` or `search/jql`.
         Edition::DataCenter => platform
@@ -2543,7 +2566,7 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
             .route("/rest/api/2/project", get(dc_projects).post(create_project))
             .route("/rest/api/2/search", post(dc_search)),
     };
-    let app = platform.merge(agile).with_state(fake.clone());
+    let app = read::wrap(platform.merge(agile).with_state(fake.clone()), fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

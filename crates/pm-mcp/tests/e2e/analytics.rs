@@ -96,11 +96,14 @@ async fn analytics_from_history_with_charts() {
         assert!(images(&bare).is_empty());
         assert_eq!(bare.structured_content.expect("numbers")["metric"], "task_count");
 
-        // Sprint report: five planned at the start, EX-6 added after it; done by category.
+        // Sprint report: six planned at the start (EX-7 among them, taken out on day 2, which
+        // `sprint = 7` no longer finds), EX-6 added after it; done by category.
         let report = ok(&ann, "sprint_report", json!({ "sprint_id": "acme-jira:7", "metric": "task_count" })).await;
-        assert_eq!(report["planned"].as_array().map(Vec::len), Some(5), "{report}");
+        assert_eq!(report["planned"].as_array().map(Vec::len), Some(6), "{report}");
         let added: Vec<&str> = report["added_after_start"].as_array().expect("added").iter().filter_map(|i| i["id"].as_str()).collect();
         assert_eq!(added, ["acme-jira:EX-6"]);
+        let removed: Vec<&str> = report["removed_after_start"].as_array().expect("removed").iter().filter_map(|i| i["id"].as_str()).collect();
+        assert_eq!(removed, ["acme-jira:EX-7"]);
         let done: Vec<&str> = report["completed"].as_array().expect("completed").iter().filter_map(|i| i["id"].as_str()).collect();
         assert_eq!(done.len(), 2, "{report}");
         assert!(done.contains(&"acme-jira:EX-2") && done.contains(&"acme-jira:EX-5"), "{done:?}");

@@ -346,7 +346,6 @@ async fn upstream_requests_are_counted_by_provider_and_status() {
         "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": token, "name": "acme-jira"
     }), None).await;
     assert_ne!(v["result"]["isError"], true, "{v}");
-    let mid = scrape(&url).await;
     let ok = |s: &[Sample]| {
         value(
             s,
@@ -354,7 +353,19 @@ async fn upstream_requests_are_counted_by_provider_and_status() {
             &[("provider", "jira_cloud"), ("status", "200")],
         )
     };
-    // One get_project is one upstream GET.
+    // One get_project is one upstream GET, once the connection knows the site's own base URL
+    // for links (its first read asks `serverInfo`, once).
+    let (_, _, v) = post_call(
+        &http,
+        &mcp,
+        &key,
+        "get_project",
+        json!({"project_id": "acme-jira:EX"}),
+        None,
+    )
+    .await;
+    assert_ne!(v["result"]["isError"], true, "{v}");
+    let mid = scrape(&url).await;
     let (_, _, v) = post_call(
         &http,
         &mcp,

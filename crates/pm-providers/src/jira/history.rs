@@ -1,8 +1,12 @@
-//! Jira's changelog as item history: one paged JQL search with `expand=changelog` (Jira embeds
-//! up to 100 entries per issue; the rest of a longer changelog is read from
-//! `/issue/{key}/changelog`, for those issues only), statuses mapped to their category with the
-//! site's status list (read once), sprint moves from the `Sprint` field's id lists, story points
-//! and original-estimate changes from their fields.
+//! Jira's changelog as item history: one paged JQL search with `expand=changelog`, statuses
+//! mapped to their category with the site's status list (read once), sprint moves from the
+//! `Sprint` field's id lists, story points and original-estimate changes from their fields.
+//!
+//! A search embeds only part of a long changelog — on Cloud's `search/jql` the *newest* 40
+//! entries, newest first, with `total` counting them all — so the whole changelog of those
+//! issues only is read again from its start: on Cloud in one bulk request for many issues
+//! (`POST /changelog/bulkfetch`, only the fields analytics read), on Data Center from the issue
+//! itself; entries are merged by their history id, so none is lost or counted twice.
 use std::collections::{BTreeSet, HashMap};
 
 use pm_core::{
@@ -12,6 +16,9 @@ use pm_core::{
 use serde_json::json;
 
 use super::{Edition, Jira, issue_key, map, wire};
+
+/// How many items changed since a sprint's start are looked through for those taken out of it.
+const REMOVAL_CANDIDATES: u32 = 5000;
 
 /// The fields analytics needs (the story points field is added when the site has one).
 const HISTORY_FIELDS: [&str; 8] = [
@@ -68,6 +75,44 @@ fn ids(list: Option<&str>) -> BTreeSet<String> {
         .collect()
 }
 
+/// A changelog time: Jira's timestamp string, or epoch seconds / milliseconds (the bulk
+/// changelog's spec example shows a number).
+fn when(v: &serde_json::Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    match v {
+        serde_json::Value::String(s) => map::timestamp(s),
+        serde_json::Value::Number(n) => {
+            let n = n.as_i64()?;
+            if n > 100_000_000_000 {
+                chrono::DateTime::from_timestamp_millis(n)
+            } else {
+                chrono::DateTime::from_timestamp(n, 0)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Whether the bulk changelog is missing on this site (an older Cloud, a proxy that does not
+/// pass it).
+fn no_bulk(e: &ProviderError) -> bool {
+    matches!(
+        e,
+        ProviderError::NotFound { .. } | ProviderError::Upstream { status: 405, .. }
+    )
+}
+
+/// Adds `more` to `into`, skipping entries whose history id is already there.
+fn merge(into: &mut Vec<wire::ChangeEntry>, more: Vec<wire::ChangeEntry>) {
+    let mut seen: std::collections::HashSet<String> =
+        into.iter().filter_map(|e| e.id.clone()).collect();
+    for e in more {
+        match &e.id {
+            Some(id) if !seen.insert(id.clone()) => {}
+            _ => into.push(e),
+        }
+    }
+}
+
 fn number(s: Option<&str>) -> Option<f64> {
     s.and_then(|s| s.trim().parse::<f64>().ok())
 }
@@ -109,9 +154,9 @@ pub fn item(
         estimate_changes: Vec::new(),
     };
     let mut entries = changelog.histories;
-    entries.sort_by_key(|e| e.created.as_str().and_then(map::timestamp));
+    entries.sort_by_key(|e| when(&e.created));
     for entry in entries {
-        let Some(at) = entry.created.as_str().and_then(map::timestamp) else {
+        let Some(at) = when(&entry.created) else {
             continue;
         };
         for change in entry.items {
@@ -216,9 +261,13 @@ impl Jira {
                     if let Some(t) = &token {
                         body["nextPageToken"] = json!(t);
                     }
+                    let recent = self.to_reconcile();
+                    if !recent.is_empty() {
+                        body["reconcileIssues"] = json!(recent);
+                    }
                     let res: wire::JqlPage = self
                         .up
-                        .post(&self.api("search/jql"), &body)
+                        .post_read(&self.api("search/jql"), &body)
                         .await
                         .map_err(super::jql_refusal)?;
                     token = res.next_page_token.clone();
@@ -229,7 +278,7 @@ impl Jira {
                     let body = json!({ "jql": jql, "startAt": start, "maxResults": want, "fields": fields, "expand": ["changelog"] });
                     let res: wire::SearchPage = self
                         .up
-                        .post(&self.api("search"), &body)
+                        .post_read(&self.api("search"), &body)
                         .await
                         .map_err(super::jql_refusal)?;
                     start = res.start_at + res.issues.len() as u64;
@@ -243,49 +292,297 @@ impl Jira {
                 break;
             }
         }
-        // Changelogs longer than what the search embedded: the rest, for those issues only.
-        for issue in out.iter_mut() {
-            let Some(log) = issue.changelog.as_mut() else {
-                continue;
-            };
-            let total = log.total.unwrap_or(0) as usize;
-            while log.histories.len() < total {
-                let key = issue_key(&issue.key)?;
-                let at = log.histories.len();
-                let rest: Vec<wire::ChangeEntry> = match self.edition {
-                    Edition::Cloud => {
-                        let page: wire::ChangelogPage = self
-                            .up
-                            .get(
-                                &self.api(&format!("issue/{key}/changelog")),
-                                &[("startAt", at.to_string()), ("maxResults", "100".into())],
-                            )
-                            .await?;
-                        page.values
+        self.complete_changelogs(&mut out).await?;
+        Ok(out)
+    }
+
+    /// Reads again, from its start, the changelog of every issue whose search embedded only
+    /// part of it, and merges it in by history id.
+    async fn complete_changelogs(&self, issues: &mut [wire::Issue]) -> ProviderResult<()> {
+        let short: Vec<usize> = issues
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                i.changelog
+                    .as_ref()
+                    .is_some_and(|c| (c.histories.len() as u64) < c.total.unwrap_or(0))
+            })
+            .map(|(n, _)| n)
+            .collect();
+        if short.is_empty() {
+            return Ok(());
+        }
+        match self.edition {
+            Edition::Cloud => {
+                let ids: Vec<String> = short.iter().map(|&n| issues[n].id.clone()).collect();
+                let mut found: HashMap<String, Vec<wire::ChangeEntry>> = HashMap::new();
+                for chunk in ids.chunks(1000) {
+                    match self.bulk_changelogs(chunk).await {
+                        Ok(logs) => {
+                            for (id, mut entries) in logs {
+                                found.entry(id).or_default().append(&mut entries);
+                            }
+                        }
+                        // A site without the bulk endpoint: each issue's changelog, paged from 0.
+                        Err(e) if no_bulk(&e) => {
+                            for id in chunk {
+                                let key = short
+                                    .iter()
+                                    .find(|&&n| issues[n].id == *id)
+                                    .map_or(id.as_str(), |&n| issues[n].key.as_str());
+                                found.insert(id.clone(), self.paged_changelog(key).await?);
+                            }
+                        }
+                        Err(e) => return Err(e),
                     }
-                    Edition::DataCenter => {
-                        let full: wire::Issue = self
-                            .up
-                            .get(
-                                &self.api(&format!("issue/{key}")),
-                                &[("fields", "status".into()), ("expand", "changelog".into())],
-                            )
-                            .await?;
-                        full.changelog
-                            .unwrap_or_default()
-                            .histories
-                            .into_iter()
-                            .skip(at)
-                            .collect()
-                    }
-                };
-                if rest.is_empty() {
-                    break;
                 }
-                log.histories.extend(rest);
+                for &n in &short {
+                    let more = found.remove(&issues[n].id).unwrap_or_default();
+                    if let Some(log) = issues[n].changelog.as_mut() {
+                        merge(&mut log.histories, more);
+                    }
+                }
+            }
+            Edition::DataCenter => {
+                for &n in &short {
+                    let key = issue_key(&issues[n].key)?;
+                    let full: wire::Issue = self
+                        .up
+                        .get(
+                            &self.api(&format!("issue/{key}")),
+                            &[("fields", "status".into()), ("expand", "changelog".into())],
+                        )
+                        .await?;
+                    if let Some(log) = issues[n].changelog.as_mut() {
+                        merge(
+                            &mut log.histories,
+                            full.changelog.unwrap_or_default().histories,
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Cloud's bulk changelog for up to 1000 issues, every page, by issue id; only the fields
+    /// analytics read when the site's Sprint field is known (the filter takes at most 10).
+    pub async fn bulk_changelogs(
+        &self,
+        ids: &[String],
+    ) -> ProviderResult<Vec<(String, Vec<wire::ChangeEntry>)>> {
+        let points = self.story_points_field().await?;
+        let fields = self.sprint_field().await?.map(|sprint| {
+            let mut fields = vec!["status".to_string(), sprint, "timeoriginalestimate".into()];
+            fields.extend(points);
+            fields
+        });
+        self.bulk_fetch(ids, fields).await
+    }
+
+    /// `POST /changelog/bulkfetch` for up to 1000 issues, every page, only `fields` when given.
+    async fn bulk_fetch(
+        &self,
+        ids: &[String],
+        fields: Option<Vec<String>>,
+    ) -> ProviderResult<Vec<(String, Vec<wire::ChangeEntry>)>> {
+        let mut body = json!({ "issueIdsOrKeys": ids, "maxResults": 1000 });
+        if let Some(fields) = fields {
+            body["fieldIds"] = json!(fields);
+        }
+        let mut out = Vec::new();
+        let mut pages = 1;
+        loop {
+            let page: wire::BulkChangelogs = self
+                .up
+                .post_read(&self.api("changelog/bulkfetch"), &body)
+                .await?;
+            let got = page.issue_change_logs.len();
+            for log in page.issue_change_logs {
+                if let Some(id) = log.issue_id {
+                    out.push((id, log.change_histories));
+                }
+            }
+            // A token repeated (or an endless run of pages) ends the reading rather than loop.
+            match page.next_page_token {
+                Some(t) if got > 0 && body["nextPageToken"] != json!(t) && pages < 1000 => {
+                    body["nextPageToken"] = json!(t);
+                    pages += 1;
+                }
+                _ => break,
             }
         }
         Ok(out)
+    }
+
+    /// The ids and keys of the issues a query finds, at most `cap` (Cloud; no fields, so pages
+    /// are cheap).
+    async fn issue_refs(&self, jql: &str, cap: usize) -> ProviderResult<Vec<wire::IssueRef>> {
+        let mut out: Vec<wire::IssueRef> = Vec::new();
+        let mut body = json!({ "jql": jql, "maxResults": 1000, "fields": ["id"] });
+        while out.len() < cap {
+            let page: wire::IssueRefPage = self
+                .up
+                .post_read(&self.api("search/jql"), &body)
+                .await
+                .map_err(super::jql_refusal)?;
+            let got = page.issues.len();
+            out.extend(page.issues);
+            match page.next_page_token {
+                Some(t) if got > 0 && page.is_last != Some(true) => {
+                    body["nextPageToken"] = json!(t)
+                }
+                _ => break,
+            }
+        }
+        out.truncate(cap);
+        Ok(out)
+    }
+
+    /// One issue's whole changelog from `/issue/{id}/changelog`, paged oldest first from 0.
+    async fn paged_changelog(&self, id: &str) -> ProviderResult<Vec<wire::ChangeEntry>> {
+        let id = issue_key(id)?;
+        let mut out = Vec::new();
+        loop {
+            let page: wire::ChangelogPage = self
+                .up
+                .get(
+                    &self.api(&format!("issue/{id}/changelog")),
+                    &[
+                        ("startAt", out.len().to_string()),
+                        ("maxResults", "100".into()),
+                    ],
+                )
+                .await?;
+            let got = page.values.len();
+            out.extend(page.values);
+            if got == 0 || page.is_last != Some(false) {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds the items taken out of sprint `id` after it started: `sprint = X` finds only the
+    /// sprint's items now, and JQL has no documented way to ask for past members (`WAS` is
+    /// documented for assignee, fix version, priority, reporter, resolution and status only). So
+    /// the sprint's projects' items changed since its start that are not in it now are read with
+    /// their changelogs, and those whose changelog shows them leaving the sprint are kept.
+    pub(super) async fn add_removed_items(
+        &self,
+        history: &mut History,
+        id: u64,
+        max_items: u32,
+    ) -> ProviderResult<()> {
+        let left = max_items.saturating_sub(history.items.len() as u32);
+        let mut projects: Vec<String> = history
+            .items
+            .iter()
+            .filter_map(|i| i.id.rsplit_once('-').map(|(p, _)| p.to_string()))
+            .collect();
+        projects.sort();
+        projects.dedup();
+        if left == 0 || projects.is_empty() {
+            return Ok(());
+        }
+        let sprint: wire::Sprint = self
+            .up
+            .get(&format!("rest/agile/1.0/sprint/{id}"), &[])
+            .await?;
+        // A sprint not started yet has had nothing taken out of it mid-sprint.
+        let Some(start) = sprint.start_date.as_deref().and_then(map::timestamp) else {
+            return Ok(());
+        };
+        let keys: Vec<&str> = projects.iter().map(String::as_str).collect();
+        let jql = super::jql::Jql::new()
+            .one_of("project", &keys)
+            // A day early: JQL dates are in the account's time zone.
+            .eq_op(
+                "updated",
+                ">=",
+                &(start - chrono::Duration::days(1))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            )
+            .empty_or_not("sprint", &id.to_string())
+            .build("created ASC");
+        let wanted = id.to_string();
+        let cheap = match (self.edition, self.sprint_field().await?) {
+            (Edition::Cloud, Some(sprint_field)) => {
+                match self.removed_from(&jql, &sprint_field, &wanted, left).await {
+                    Ok(found) => Some(found),
+                    Err(e) if no_bulk(&e) => None,
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => None,
+        };
+        let found = match cheap {
+            Some(found) => found,
+            None => {
+                self.history_search(&jql, left.min(REMOVAL_CANDIDATES))
+                    .await?
+            }
+        };
+        let table = self.status_table().await?.clone();
+        let points = self.story_points_field().await?;
+        let points_name = self.story_points_name().await?;
+        for issue in found {
+            if history.items.iter().any(|i| i.id == issue.key) {
+                continue;
+            }
+            let h = item(
+                issue,
+                points.as_deref().map(|p| (p, points_name.as_deref())),
+                &table,
+            );
+            if h.sprint_moves
+                .iter()
+                .any(|m| m.sprint_id == wanted && !m.added)
+            {
+                history.items.push(h);
+            }
+        }
+        Ok(())
+    }
+
+    /// Cloud: the ids of the items `jql` finds, then only their Sprint field's changes in bulk,
+    /// then the whole history of just those that left sprint `wanted`.
+    async fn removed_from(
+        &self,
+        jql: &str,
+        sprint_field: &str,
+        wanted: &str,
+        left: u32,
+    ) -> ProviderResult<Vec<wire::Issue>> {
+        let candidates = self.issue_refs(jql, REMOVAL_CANDIDATES as usize).await?;
+        let mut gone: Vec<String> = Vec::new();
+        for chunk in candidates.chunks(1000) {
+            let batch: Vec<String> = chunk.iter().map(|c| c.id.clone()).collect();
+            for (issue_id, entries) in self
+                .bulk_fetch(&batch, Some(vec![sprint_field.to_string()]))
+                .await?
+            {
+                let left_it = entries.iter().flat_map(|e| &e.items).any(|i| {
+                    ids(i.from.as_deref()).contains(wanted)
+                        && !ids(i.to.as_deref()).contains(wanted)
+                });
+                if let Some(c) = chunk.iter().find(|c| c.id == issue_id)
+                    && left_it
+                    && !gone.contains(&c.key)
+                {
+                    gone.push(c.key.clone());
+                }
+            }
+        }
+        if gone.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<&str> = gone.iter().map(String::as_str).collect();
+        let jql = super::jql::Jql::new()
+            .one_of("key", &keys)
+            .build("created ASC");
+        self.history_search(&jql, left).await
     }
 
     pub(super) async fn history(&self, jqls: &[String], max_items: u32) -> ProviderResult<History> {

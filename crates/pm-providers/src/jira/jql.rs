@@ -51,6 +51,14 @@ impl Jql {
         self
     }
 
+    /// `(field is EMPTY OR field != "value")`: `!=` alone never matches an empty field (JQL
+    /// operators reference: "The != operator will not match a field that has no value").
+    pub fn empty_or_not(mut self, field: &str, value: &str) -> Self {
+        self.clauses
+            .push(format!("({field} is EMPTY OR {field} != {})", quote(value)));
+        self
+    }
+
     /// A clause pm-mcp writes itself (never user input), e.g. `assignee = currentUser()`.
     pub fn raw(mut self, clause: &'static str) -> Self {
         self.clauses.push(clause.to_string());
@@ -118,5 +126,12 @@ mod tests {
             r#"project = "EX" AND status in ("To Do", "In Progress") AND assignee = currentUser() ORDER BY updated DESC"#
         );
         assert_eq!(Jql::new().build("key"), "ORDER BY key");
+        assert_eq!(
+            Jql::new()
+                .one_of("project", &["EX"])
+                .empty_or_not("sprint", "7")
+                .build("created ASC"),
+            r#"project in ("EX") AND (sprint is EMPTY OR sprint != "7") ORDER BY created ASC"#
+        );
     }
 }

@@ -121,24 +121,111 @@ pub fn worklog(w: wire::Worklog) -> Worklog {
     }
 }
 
-/// A Jira error body as one sentence: its messages, then `field: message` pairs.
+/// Jira's explanation in an error body, in the shapes it comes in: Jira's ErrorCollection
+/// (`errorMessages`, `errors` by field); Atlassian's edge and gateway (`{"code": 401,
+/// "message": "Unauthorized; scope does not match"}`, some `{"errorMessage": …}`); or a short
+/// plain-text body (proxies' "Service Unavailable", rate-limit texts). HTML pages say nothing
+/// usable.
 pub fn error_text(body: &[u8]) -> Option<String> {
-    let e: wire::ErrorCollection = serde_json::from_slice(body).ok()?;
-    let mut parts = e.error_messages;
-    for (field, msg) in e.errors {
-        parts.push(format!(
-            "{field}: {}",
-            msg.as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| msg.to_string())
-        ));
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Ok(e) = serde_json::from_value::<wire::ErrorCollection>(v.clone()) {
+            let mut parts = e.error_messages;
+            for (field, msg) in e.errors {
+                parts.push(format!(
+                    "{field}: {}",
+                    msg.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| msg.to_string())
+                ));
+            }
+            if !parts.is_empty() {
+                return Some(parts.join("; "));
+            }
+        }
+        return ["message", "errorMessage", "error"]
+            .iter()
+            .find_map(|k| v.get(k).and_then(serde_json::Value::as_str))
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty());
     }
-    (!parts.is_empty()).then(|| parts.join("; "))
+    let text = std::str::from_utf8(body).ok()?.trim();
+    let short = !text.is_empty()
+        && text.len() <= 300
+        && !text.starts_with('<')
+        && !text.contains('{')
+        && text.lines().count() <= 3;
+    short.then(|| text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// Data Center's refusal said only in a header: after failed sign-ins Jira asks for a CAPTCHA
+/// and answers every Basic request 403 with `X-Authentication-Denied-Reason:
+/// CAPTCHA_CHALLENGE; login-url=…` (Atlassian KB, "REST API calls fail with 403 …
+/// CAPTCHA_CHALLENGE") until the user signs in through the browser once.
+pub fn denied_text(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+) -> Option<String> {
+    if !matches!(status.as_u16(), 401 | 403) {
+        return None;
+    }
+    let reason = headers
+        .get("x-authentication-denied-reason")?
+        .to_str()
+        .ok()?;
+    if reason.to_ascii_uppercase().contains("CAPTCHA") {
+        return Some(
+            "Jira asks for a CAPTCHA after failed sign-ins, so it refuses this account's API calls: sign in through the browser once (solving the CAPTCHA), check the password or token, then retry".to_string(),
+        );
+    }
+    Some(format!(
+        "Jira refused the sign-in ({}); sign in through the browser once to see why",
+        reason.split(';').next().unwrap_or(reason).trim()
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_bodies_in_every_shape_become_sentences() {
+        assert_eq!(
+            error_text(
+                br#"{"errorMessages":["Issue does not exist."],"errors":{"summary":"required"}}"#
+            )
+            .as_deref(),
+            Some("Issue does not exist.; summary: required")
+        );
+        assert_eq!(
+            error_text(br#"{"code":401,"message":"Unauthorized; scope does not match"}"#)
+                .as_deref(),
+            Some("Unauthorized; scope does not match")
+        );
+        assert_eq!(
+            error_text(b"Rate limit exceeded.\n").as_deref(),
+            Some("Rate limit exceeded.")
+        );
+        assert_eq!(error_text(b"<html><body>Oops</body></html>"), None);
+        assert_eq!(error_text(br#"{"errorMessages":[],"errors":{}}"#), None);
+        assert_eq!(error_text(b""), None);
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            "x-authentication-denied-reason",
+            reqwest::header::HeaderValue::from_static(
+                "CAPTCHA_CHALLENGE; login-url=https://jira.example.com/login.jsp",
+            ),
+        );
+        let said = denied_text(reqwest::StatusCode::FORBIDDEN, &h).unwrap();
+        assert!(said.contains("sign in through the browser once"), "{said}");
+        assert_eq!(denied_text(reqwest::StatusCode::NOT_FOUND, &h), None);
+        assert_eq!(
+            denied_text(
+                reqwest::StatusCode::FORBIDDEN,
+                &reqwest::header::HeaderMap::new()
+            ),
+            None
+        );
+    }
 
     #[test]
     fn cloud_and_data_center_users_map_to_one_shape() {

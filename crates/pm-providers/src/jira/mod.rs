@@ -35,7 +35,28 @@ pub struct Jira {
     fields: tokio::sync::OnceCell<FieldIds>,
     /// The site's statuses by id, with their categories, read once (for history).
     statuses: tokio::sync::OnceCell<std::collections::HashMap<String, pm_core::Status>>,
+    /// Issues this client changed lately, for Cloud searches to reconcile (see `Written`).
+    written: std::sync::Mutex<Written>,
+    /// The site's own base URL from `serverInfo`, for links (read once it answers).
+    link_base: tokio::sync::OnceCell<String>,
 }
+
+/// Issues this client wrote lately, so Cloud searches can ask for them consistently: Cloud's
+/// search index lags writes ("Recent updates might not be immediately visible in the returned
+/// search results"; `reconcileIssues`, at most 50 issue ids, makes a search see them — spec,
+/// `POST /rest/api/3/search/jql`). Issue ids come from creates and from reads of the issue.
+#[derive(Debug, Default)]
+struct Written {
+    /// Issue key → numeric id, from creates and reads.
+    ids: std::collections::HashMap<String, u64>,
+    /// Keys written, newest last, with when.
+    recent: std::collections::VecDeque<(String, std::time::Instant)>,
+}
+
+/// How long a write is reconciled in searches (Cloud's index catches up within seconds).
+const RECONCILE_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+/// `reconcileIssues` takes at most 50 ids.
+const RECONCILE_MAX: usize = 50;
 
 #[derive(Debug, Default)]
 struct FieldIds {
@@ -46,6 +67,8 @@ struct FieldIds {
     /// Name (required to create an epic), found by their Jira Software custom types.
     epic_link: Option<String>,
     epic_name: Option<String>,
+    /// Jira Software's Sprint field (custom type gh-sprint): the bulk changelog filters by it.
+    sprint: Option<String>,
 }
 
 impl Jira {
@@ -86,12 +109,15 @@ impl Jira {
             name,
             map::error_text,
             settings,
-        )?;
+        )?
+        .with_header_text(map::denied_text);
         Ok(Self {
             up,
             edition,
             fields: tokio::sync::OnceCell::new(),
             statuses: tokio::sync::OnceCell::new(),
+            written: std::sync::Mutex::default(),
+            link_base: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -104,6 +130,77 @@ impl Jira {
 
     fn site_url(&self) -> String {
         self.up.base().as_str().trim_end_matches('/').to_string()
+    }
+
+    /// Where links to the site point: its own base URL from `serverInfo` (with a scoped token
+    /// the connection's URL is Atlassian's gateway, `api.atlassian.com/ex/jira/{cloudId}`, where
+    /// `/browse/KEY` is nothing), read once; the connection's URL while the site does not say.
+    async fn links(&self) -> String {
+        if let Some(b) = self.link_base.get() {
+            return b.clone();
+        }
+        let base = match self
+            .up
+            .get::<wire::ServerInfo>(&self.api("serverInfo"), &[])
+            .await
+        {
+            Ok(info) => info
+                .base_url
+                .filter(|b| {
+                    url::Url::parse(b).is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
+                })
+                .map(|b| b.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| self.site_url()),
+            // The site will not say (a refusal, not a passing fault): the connection's URL.
+            Err(
+                ProviderError::Auth { .. }
+                | ProviderError::Forbidden { .. }
+                | ProviderError::NotFound { .. }
+                | ProviderError::Invalid { .. },
+            ) => self.site_url(),
+            // Asked again on the next read.
+            Err(_) => return self.site_url(),
+        };
+        let _ = self.link_base.set(base.clone());
+        base
+    }
+
+    /// Notes a write to `key` (and its id when known), for searches to reconcile.
+    fn wrote(&self, key: &str, id: Option<&str>) {
+        let Ok(mut w) = self.written.lock() else {
+            return;
+        };
+        if let Some(id) = id.and_then(|i| i.parse::<u64>().ok()) {
+            w.ids.insert(key.to_string(), id);
+        }
+        w.recent.retain(|(k, _)| k != key);
+        w.recent
+            .push_back((key.to_string(), std::time::Instant::now()));
+        while w.recent.len() > RECONCILE_MAX {
+            w.recent.pop_front();
+        }
+    }
+
+    /// Notes an issue's numeric id seen on a read.
+    fn saw(&self, key: &str, id: &str) {
+        if let (Ok(mut w), Ok(id)) = (self.written.lock(), id.parse::<u64>()) {
+            if w.ids.len() > 10_000 {
+                w.ids.clear();
+            }
+            w.ids.insert(key.to_string(), id);
+        }
+    }
+
+    /// The ids of issues written in the last minutes, for `reconcileIssues`.
+    pub(super) fn to_reconcile(&self) -> Vec<u64> {
+        let Ok(mut w) = self.written.lock() else {
+            return Vec::new();
+        };
+        w.recent.retain(|(_, at)| at.elapsed() < RECONCILE_FOR);
+        w.recent
+            .iter()
+            .filter_map(|(k, _)| w.ids.get(k).copied())
+            .collect()
     }
 }
 
@@ -123,6 +220,13 @@ impl Provider for Jira {
 
     async fn site(&self) -> ProviderResult<SiteInfo> {
         let info: wire::ServerInfo = self.up.get(&self.api("serverInfo"), &[]).await?;
+        if let Some(b) = info
+            .base_url
+            .as_deref()
+            .filter(|b| url::Url::parse(b).is_ok_and(|u| matches!(u.scheme(), "https" | "http")))
+        {
+            let _ = self.link_base.set(b.trim_end_matches('/').to_string());
+        }
         let product = match info.deployment_type.as_deref() {
             Some("Cloud") => "Jira Cloud".to_string(),
             Some("DataCenter") => "Jira Data Center".to_string(),
@@ -249,6 +353,7 @@ impl Provider for Jira {
                 }
                 other => other,
             })?;
+        self.wrote(&created.key, created.id.as_deref());
         if let Some(sprint) = sprint {
             let _: serde_json::Value = self
                 .up
@@ -307,6 +412,7 @@ impl Provider for Jira {
                 &json!({ "transition": { "id": chosen.id } }),
             )
             .await?;
+        self.wrote(&key, None);
         self.get_task(&key).await
     }
 
@@ -324,6 +430,7 @@ impl Provider for Jira {
             .put(&self.api(&format!("issue/{key}/assignee")), &body)
             .await
             .map_err(|e| unknown_user(e, assignee))?;
+        self.wrote(&key, None);
         Ok(())
     }
 
@@ -353,7 +460,8 @@ impl Provider for Jira {
         let res: wire::Comments = self
             .up
             .get(&self.api(&format!("issue/{key}/comment")), &q)
-            .await?;
+            .await
+            .map_err(|e| not_found(e, hidden(format!("Jira issue {key}"))))?;
         let end = res.start_at + res.comments.len() as u64;
         let more = !res.comments.is_empty() && res.total.is_some_and(|t| end < t);
         Ok(Page {
@@ -399,7 +507,8 @@ impl Provider for Jira {
         let res: wire::Worklogs = self
             .up
             .get(&self.api(&format!("issue/{key}/worklog")), &q)
-            .await?;
+            .await
+            .map_err(|e| not_found(e, hidden(format!("Jira issue {key}"))))?;
         let end = res.start_at + res.worklogs.len() as u64;
         let more = !res.worklogs.is_empty() && res.total.is_some_and(|t| end < t);
         Ok(Page {
@@ -562,12 +671,14 @@ impl Provider for Jira {
                 )
                 .await?;
         }
+        self.wrote(&key, None);
         self.read_task(&key).await
     }
 
     async fn delete_task(&self, id: &str) -> ProviderResult<()> {
         let key = issue_key(id)?;
         let _: serde_json::Value = self.up.delete(&self.api(&format!("issue/{key}"))).await?;
+        self.wrote(&key, None);
         Ok(())
     }
 
@@ -645,12 +756,7 @@ impl Provider for Jira {
             .up
             .get(&self.api("user/assignable/search"), &q)
             .await
-            .map_err(|e| match e {
-                ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: format!("Jira project {project}"),
-                },
-                other => other,
-            })?;
+            .map_err(|e| not_found(e, hidden(format!("Jira project {project}"))))?;
         let got = users.len() as u64;
         Ok(Page {
             items: users.into_iter().map(map::user).collect(),
@@ -669,12 +775,7 @@ impl Provider for Jira {
             .up
             .get(&self.api("user"), &[(name, id.trim().to_string())])
             .await
-            .map_err(|e| match e {
-                ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: format!("Jira user {id}"),
-                },
-                other => other,
-            })?;
+            .map_err(|e| not_found(e, hidden(format!("Jira user {id}"))))?;
         Ok(map::user(u))
     }
 
@@ -700,6 +801,7 @@ impl Provider for Jira {
                 &json!({ "issues": [key] }),
             )
             .await?;
+        self.wrote(&key, None);
         Ok(())
     }
 
@@ -738,12 +840,7 @@ impl Provider for Jira {
             .up
             .get(&format!("rest/agile/1.0/sprint/{id}"), &[])
             .await
-            .map_err(|e| match e {
-                ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: format!("Jira sprint {id}"),
-                },
-                other => other,
-            })?;
+            .map_err(|e| not_found(e, hidden(format!("Jira sprint {id}"))))?;
         Ok(map::sprint(s))
     }
 
@@ -849,7 +946,9 @@ impl Provider for Jira {
         let jql = jql::Jql::new()
             .eq("sprint", &id.to_string())
             .build("created ASC");
-        self.history(&[jql], max_items).await
+        let mut history = self.history(&[jql], max_items).await?;
+        self.add_removed_items(&mut history, id, max_items).await?;
+        Ok(history)
     }
 
     async fn project_history(
@@ -877,13 +976,8 @@ impl Provider for Jira {
             .up
             .get(&self.api(&format!("project/{id}")), &[])
             .await
-            .map_err(|e| match e {
-                ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: unknown_project(&id),
-                },
-                other => other,
-            })?;
-        Ok(map::project(p, &self.site_url()))
+            .map_err(|e| not_found(e, hidden(unknown_project(&id))))?;
+        Ok(map::project(p, &self.links().await))
     }
 
     async fn project_vocabulary(
@@ -896,7 +990,7 @@ impl Provider for Jira {
             .up
             .get(&self.api(&format!("project/{key}/statuses")), &[])
             .await
-            .map_err(|e| not_found(e, format!("Jira project {key}")))?;
+            .map_err(|e| not_found(e, hidden(format!("Jira project {key}"))))?;
         // Each issue type has its workflow's statuses; the project's are their union, in the
         // order they first appear. A status without its category takes the site's.
         let mut statuses: Vec<Status> = Vec::new();
@@ -954,7 +1048,7 @@ impl Provider for Jira {
                     .up
                     .get(&self.api(&format!("issue/{key}/transitions")), &[])
                     .await
-                    .map_err(|e| not_found(e, format!("Jira issue {key}")))?;
+                    .map_err(|e| not_found(e, hidden(format!("Jira issue {key}"))))?;
                 Some(
                     available
                         .transitions
@@ -1115,6 +1209,13 @@ fn unknown_user(e: ProviderError, user: Option<&str>) -> ProviderError {
     }
 }
 
+/// A thing a read did not find, said as Jira means its 404: Jira answers the same for what does
+/// not exist and for what this account may not browse ("Issue does not exist or you do not have
+/// permission to see it.").
+fn hidden(what: String) -> String {
+    format!("{what} visible to this account")
+}
+
 /// How an unknown project is named in errors (the tool layer adds where to look: list_projects).
 fn unknown_project(key: &str) -> String {
     format!("Jira project {key}")
@@ -1166,18 +1267,25 @@ impl Jira {
         let points = self.story_points_field().await?;
         let (epic_link, _) = self.epic_fields().await?;
         let fields = issue_fields(&[points.as_deref(), epic_link.as_deref()]);
-        let site = self.site_url();
+        let site = self.links().await;
         match self.edition {
             Edition::Cloud => {
                 let mut body = json!({ "jql": jql, "maxResults": page.limit, "fields": fields });
                 if let Some(token) = cursor::decode_token(page.cursor.as_deref())? {
                     body["nextPageToken"] = json!(token);
                 }
+                let recent = self.to_reconcile();
+                if !recent.is_empty() {
+                    body["reconcileIssues"] = json!(recent);
+                }
                 let res: wire::JqlPage = self
                     .up
-                    .post(&self.api("search/jql"), &body)
+                    .post_read(&self.api("search/jql"), &body)
                     .await
                     .map_err(jql_refusal)?;
+                for i in &res.issues {
+                    self.saw(&i.key, &i.id);
+                }
                 let next = match (res.is_last, res.next_page_token) {
                     (Some(true), _) | (_, None) => None,
                     (_, Some(token)) => Some(cursor::encode_token(&token)),
@@ -1196,7 +1304,7 @@ impl Jira {
                 let body = json!({ "jql": jql, "startAt": start, "maxResults": page.limit, "fields": fields });
                 let res: wire::SearchPage = self
                     .up
-                    .post(&self.api("search"), &body)
+                    .post_read(&self.api("search"), &body)
                     .await
                     .map_err(jql_refusal)?;
                 let end = res.start_at + res.issues.len() as u64;
@@ -1231,18 +1339,10 @@ impl Jira {
             .up
             .get(&self.api(&format!("issue/{id}")), &[("fields", fields)])
             .await
-            .map_err(|e| match e {
-                ProviderError::NotFound { .. } => ProviderError::NotFound {
-                    what: format!("Jira issue {id}"),
-                },
-                other => other,
-            })?;
-        Ok(self.to_task(
-            issue,
-            &self.site_url(),
-            points.as_deref(),
-            epic_link.as_deref(),
-        ))
+            .map_err(|e| not_found(e, hidden(format!("Jira issue {id}"))))?;
+        self.saw(&issue.key, &issue.id);
+        let site = self.links().await;
+        Ok(self.to_task(issue, &site, points.as_deref(), epic_link.as_deref()))
     }
 
     /// The id of the site's story points field, if it has one (looked up once, then cached).
@@ -1277,6 +1377,7 @@ impl Jira {
                     story_points_name: found.and_then(|f| f.name.clone()),
                     epic_link: typed("com.pyxis.greenhopper.jira:gh-epic-link").filter(|_| dc),
                     epic_name: typed("com.pyxis.greenhopper.jira:gh-epic-label").filter(|_| dc),
+                    sprint: typed("com.pyxis.greenhopper.jira:gh-sprint"),
                 })
             })
             .await?;
@@ -1309,6 +1410,12 @@ impl Jira {
             t.parent_id = epic;
         }
         t
+    }
+
+    /// The site's Sprint field id, when it has Jira Software.
+    async fn sprint_field(&self) -> ProviderResult<Option<String>> {
+        self.story_points_field().await?;
+        Ok(self.fields.get().and_then(|f| f.sprint.clone()))
     }
 
     /// The story points field's name (changelogs on Data Center name fields, not ids).
@@ -1384,7 +1491,7 @@ impl Jira {
         page: &PageRequest,
     ) -> ProviderResult<Page<Project>> {
         let start = cursor::decode_offset(page.cursor.as_deref())?;
-        let site = self.site_url();
+        let site = self.links().await;
         match self.edition {
             Edition::Cloud => {
                 let mut q = vec![

@@ -120,7 +120,8 @@ pub struct Issue {
     pub id: String,
     pub key: String,
     pub fields: IssueFields,
-    /// With `expand=changelog`: up to 100 entries, and how many there are.
+    /// With `expand=changelog`: some entries (Cloud's `search/jql`: the newest 40), and how
+    /// many there are.
     #[serde(default)]
     pub changelog: Option<Changelog>,
 }
@@ -134,6 +135,10 @@ pub struct Changelog {
 
 #[derive(Debug, Deserialize)]
 pub struct ChangeEntry {
+    /// The history id, unique on the site (entries are de-duplicated by it).
+    #[serde(default, deserialize_with = "lenient_id")]
+    pub id: Option<String>,
+    /// A timestamp string; the bulk changelog's spec example has epoch seconds instead.
     #[serde(default)]
     pub created: serde_json::Value,
     #[serde(default)]
@@ -190,8 +195,54 @@ pub struct SearchPage {
     pub total: Option<u64>,
 }
 
+/// `search/jql` asked for no fields: each issue's id and key.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueRefPage {
+    #[serde(default)]
+    pub issues: Vec<IssueRef>,
+    pub next_page_token: Option<String>,
+    pub is_last: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IssueRef {
+    pub id: String,
+    pub key: String,
+}
+
+/// `POST /rest/api/3/changelog/bulkfetch` (Cloud): changelogs grouped per issue id.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkChangelogs {
+    #[serde(default)]
+    pub issue_change_logs: Vec<IssueChangeLog>,
+    pub next_page_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueChangeLog {
+    #[serde(default, deserialize_with = "lenient_id")]
+    pub issue_id: Option<String>,
+    #[serde(default)]
+    pub change_histories: Vec<ChangeEntry>,
+}
+
+/// An id sent as a string or a number.
+fn lenient_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = <serde_json::Value as Deserialize>::deserialize(d)?;
+    Ok(match v {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Created {
+    #[serde(default, deserialize_with = "lenient_id")]
+    pub id: Option<String>,
     pub key: String,
 }
 

@@ -198,6 +198,21 @@ fn png<E: std::fmt::Display>(
     }
 }
 
+/// Only the items in sprint `sprint_id` now. A sprint's history also holds the items taken out
+/// of it mid-sprint (burndowns and reports count their scope leaving); a sprint's distribution
+/// and flow are about its items, so they leave those out. Ids as in `h` (both native or both
+/// qualified).
+fn members_now(mut h: History, sprint_id: &str) -> History {
+    h.items.retain(|i| {
+        i.sprint_moves
+            .iter()
+            .filter(|m| m.sprint_id == sprint_id)
+            .max_by_key(|m| m.at)
+            .is_none_or(|m| m.added)
+    });
+    h
+}
+
 /// Ids as every other tool gives them: qualified with the connection's name, so an item, a
 /// sprint or a person in a result can be passed to the other tools as it is.
 fn qualify(mut h: History, c: &ConnectionHandle) -> History {
@@ -332,7 +347,7 @@ impl PmServer {
             .sprint_history(&r.id, MAX_ITEMS)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let history = qualify(history, &conn.name);
+        let history = qualify(members_now(history, &r.id), &conn.name);
         let shown = QualifiedId::new(&conn.name, sprint.id.clone());
         let mut notes = vec![format!("items of sprint {shown} ({}) only", sprint.name)];
         let (from, to) = match (a.days, sprint_window(&sprint, Utc::now().date_naive())) {
@@ -627,9 +642,10 @@ impl PmServer {
         let history = match (&a.sprint_id, &a.project_id) {
             // With both, the sprint is the project's (its current one, a name, or an id).
             (Some(s), project) => {
-                self.sprint_and_history(&p, Some(s), project.as_deref())
-                    .await?
-                    .1
+                let (sprint, history) = self
+                    .sprint_and_history(&p, Some(s), project.as_deref())
+                    .await?;
+                members_now(history, &sprint.id)
             }
             (None, Some(project)) => self.project_items(&p, project, 30).await?.3,
             (None, None) => {
@@ -782,6 +798,57 @@ mod tests {
         s.state = SprintState::Active;
         let (from, to) = sprint_window(&s, today).expect("window");
         assert_eq!(((to - from).num_days(), to), (364, today), "at most a year");
+    }
+
+    #[test]
+    fn a_sprints_distribution_and_flow_keep_only_its_items_now() {
+        let item = |id: &str, moves: &[(bool, i64)]| pm_core::ItemHistory {
+            id: id.into(),
+            title: id.into(),
+            task_type: None,
+            priority: None,
+            assignee: None,
+            created_at: None,
+            due_date: None,
+            blocked: false,
+            status: pm_core::Status {
+                name: "To Do".into(),
+                category: pm_core::StatusCategory::Todo,
+            },
+            points: None,
+            estimate_seconds: None,
+            status_changes: Vec::new(),
+            sprint_moves: moves
+                .iter()
+                .map(|(added, day)| pm_core::SprintMove {
+                    at: chrono::DateTime::from_timestamp(day * 86_400, 0).unwrap_or_default(),
+                    sprint_id: "7".into(),
+                    added: *added,
+                })
+                .collect(),
+            points_changes: Vec::new(),
+            estimate_changes: Vec::new(),
+        };
+        let h = History {
+            items: vec![
+                item("EX-1", &[]),
+                item("EX-6", &[(true, 2)]),
+                item("EX-7", &[(true, 0), (false, 2)]),
+                item("EX-8", &[(false, 1), (true, 3)]),
+            ],
+            source: pm_core::HistorySource {
+                history: "test".into(),
+                points_field: None,
+                sprint_moves_known: true,
+                estimate_changes_known: true,
+            },
+        };
+        let kept: Vec<String> = members_now(h, "7")
+            .items
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        assert_eq!(kept, ["EX-1", "EX-6", "EX-8"]);
     }
 
     #[test]
