@@ -776,3 +776,47 @@ async fn project_members_are_the_assignable_users_on_cloud_and_data_center() {
         .unwrap();
     assert_eq!(ids(&one), ["mia"]);
 }
+
+/// A transition's screen may require fields (`expand=transitions.fields`): the resolution of a
+/// move to done is filled (Done where the screen allows it), and any other required field is
+/// refused in words, naming it and its allowed values, before anything moves. Both editions.
+#[tokio::test]
+async fn transitions_fill_the_resolution_and_refuse_other_required_fields() {
+    for dc in [false, true] {
+        let (base, fake) = if dc {
+            spawn_dc("Bearer pat-t").await
+        } else {
+            spawn(&basic("mia@example.com", "t")).await
+        };
+        let jira = if dc {
+            data_center(&base, "pat-t")
+        } else {
+            cloud(&base, "t")
+        };
+        // EX-1 is In Progress; its move to Done has the resolve screen.
+        let done = jira.transition_task("EX-1", "Done").await.unwrap();
+        assert_eq!(done.status.name, "Done", "dc={dc}");
+        assert_eq!(
+            fake.resolutions.lock().unwrap().get("EX-1").map(String::as_str),
+            Some("Done"),
+            "dc={dc}"
+        );
+        // Reopening asks for a reason pm-mcp cannot choose: refused before the POST.
+        let err = jira.transition_task("EX-1", "To Do").await.unwrap_err();
+        assert_eq!(err.kind(), "bad_input", "dc={dc}: {err}");
+        let text = err.to_string();
+        for part in ["Reopen reason", "Regression, Incomplete", "nothing was changed"] {
+            assert!(text.contains(part), "dc={dc}: {text}");
+        }
+        assert_eq!(fake.hits.lock().unwrap()["transition"], 1, "dc={dc}");
+        let still = fake
+            .issues
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|i| i.key == "EX-1")
+            .map(|i| i.status.0)
+            .unwrap();
+        assert_eq!(still, "Done", "dc={dc}");
+    }
+}

@@ -24,6 +24,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+mod screens;
+
 /// Where the providers' published specs are.
 /// `PM_MCP_SPECS_DIR`, or the first `shared/specs` beside the checkout or one of its parents
 /// (the layout the project and its CI use: `<checkout>/../shared/specs`).
@@ -91,6 +93,8 @@ pub struct Fake {
     pub dc_texts: Mutex<Vec<String>>,
     /// Every request body received by the write routes, in order (`"METHOD path"`, body).
     pub bodies: Mutex<Vec<(String, Value)>>,
+    /// The resolution each issue was given by a transition screen, by key.
+    pub resolutions: Mutex<HashMap<String, String>>,
     flaky: AtomicUsize,
     expected_auth: String,
 }
@@ -771,7 +775,8 @@ fn transitions_from(status: &str) -> Vec<(String, (&'static str, &'static str))>
             out.push(("21".to_string(), WORKFLOW[2]));
             out.push(("31".to_string(), WORKFLOW[0]));
         }
-        _ => out.push(("31".to_string(), WORKFLOW[0])),
+        // Reopening a done issue has its own transition, with a screen (see `screens`).
+        _ => out.push(("41".to_string(), WORKFLOW[0])),
     }
     out
 }
@@ -1225,6 +1230,7 @@ async fn get_transitions(
     State(f): State<Shared>,
     headers: HeaderMap,
     Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
@@ -1242,9 +1248,19 @@ async fn get_transitions(
             "Issue does not exist or you do not have permission to see it.",
         );
     };
+    // `expand=transitions.fields` adds each transition's screen fields (see `screens`).
+    let with_fields = q
+        .get("expand")
+        .is_some_and(|e| e.split(',').any(|x| x.trim() == "transitions.fields"));
     let list: Vec<Value> = transitions_from(issue.status.0)
         .into_iter()
-        .map(|(id, (name, cat))| json!({ "id": id, "name": format!("Move to {name}"), "to": { "name": name, "statusCategory": { "key": cat } } }))
+        .map(|(id, (name, cat))| {
+            let mut t = json!({ "id": id, "name": if id == "41" { "Reopen".to_string() } else { format!("Move to {name}") }, "hasScreen": !screens::fields(&id).as_object().is_some_and(|m| m.is_empty()), "to": { "name": name, "statusCategory": { "key": cat } } });
+            if with_fields {
+                t["fields"] = screens::fields(&id);
+            }
+            t
+        })
         .collect();
     axum::Json(json!({ "expand": "transitions", "transitions": list })).into_response()
 }
@@ -1271,7 +1287,14 @@ async fn do_transition(
         .into_iter()
         .find(|(id, _)| id == wanted)
     {
-        Some((_, to)) => {
+        Some((id, to)) => {
+            match screens::check(&id, &body) {
+                Ok(Some(resolution)) => {
+                    f.resolutions.lock().unwrap().insert(key.clone(), resolution);
+                }
+                Ok(None) => {}
+                Err(errors) => return field_errors(errors),
+            }
             let item = status_item(issue.status.0, to.0);
             issue.history.push(entry(&jira_now(), vec![item]));
             issue.status = to;
@@ -2459,6 +2482,7 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
         worklogs: Mutex::default(),
         dc_texts: Mutex::default(),
         bodies: Mutex::default(),
+        resolutions: Mutex::default(),
         sprints: Mutex::new(vec![
             json!({ "id": 6, "name": "Sprint 6", "state": "closed", "startDate": sprint_at(-14, 9), "endDate": sprint_at(0, 9), "completeDate": sprint_at(0, 10), "originBoardId": 84, "goal": "Ship search" }),
             json!({ "id": 7, "name": "Sprint 7", "state": "active", "startDate": sprint_at(0, 9), "endDate": sprint_at(14, 9), "originBoardId": 84, "goal": "Fix checkout" }),

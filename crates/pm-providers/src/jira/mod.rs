@@ -272,9 +272,14 @@ impl Provider for Jira {
         if current.status.name.eq_ignore_ascii_case(wanted) {
             return Ok(current);
         }
+        // The transitions with their screens' fields: a move may require some (platform spec,
+        // `GET /issue/{issueIdOrKey}/transitions`, `expand=transitions.fields`).
         let available: wire::Transitions = self
             .up
-            .get(&self.api(&format!("issue/{key}/transitions")), &[])
+            .get(
+                &self.api(&format!("issue/{key}/transitions")),
+                &[("expand", "transitions.fields".to_string())],
+            )
             .await?;
         let target = |t: &wire::Transition| {
             t.to.as_ref()
@@ -300,12 +305,14 @@ impl Provider for Jira {
                 }
             )));
         };
+        let fields = screen_fields(&key, &target(chosen), &chosen.fields)?;
+        let mut body = json!({ "transition": { "id": chosen.id } });
+        if !fields.is_empty() {
+            body["fields"] = serde_json::Value::Object(fields);
+        }
         let _: serde_json::Value = self
             .up
-            .post(
-                &self.api(&format!("issue/{key}/transitions")),
-                &json!({ "transition": { "id": chosen.id } }),
-            )
+            .post(&self.api(&format!("issue/{key}/transitions")), &body)
             .await?;
         self.get_task(&key).await
     }
@@ -1100,6 +1107,57 @@ fn issue_key(id: &str) -> ProviderResult<String> {
         )));
     }
     Ok(id.to_string())
+}
+
+/// The values a transition's screen requires: the resolution is filled (Done where the screen
+/// offers it, else its first choice, as Jira's own resolve screen preselects); any other required
+/// field without a default is refused in words, naming it and its choices, before anything moves.
+fn screen_fields(
+    key: &str,
+    to: &str,
+    screen: &serde_json::Map<String, serde_json::Value>,
+) -> ProviderResult<serde_json::Map<String, serde_json::Value>> {
+    let mut out = serde_json::Map::new();
+    let mut missing = Vec::new();
+    for (id, meta) in screen {
+        let Ok(f) = serde_json::from_value::<wire::ScreenField>(meta.clone()) else {
+            continue;
+        };
+        if !f.required || f.has_default_value {
+            continue;
+        }
+        let label = |v: &serde_json::Value| {
+            v.get("name")
+                .or_else(|| v.get("value"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        if id == "resolution" {
+            let names: Vec<String> = f.allowed_values.iter().filter_map(label).collect();
+            let pick = names
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case("Done"))
+                .or(names.first());
+            if let Some(name) = pick {
+                out.insert(id.clone(), json!({ "name": name }));
+                continue;
+            }
+        }
+        let name = f.name.unwrap_or_else(|| id.clone());
+        let choices: Vec<String> = f.allowed_values.iter().filter_map(label).collect();
+        missing.push(if choices.is_empty() {
+            name
+        } else {
+            format!("{name} (one of: {})", choices.join(", "))
+        });
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    Err(ProviderError::BadInput(format!(
+        "moving {key} to {to:?} needs {} on Jira's transition screen, which update_task_status cannot fill; make the move in Jira; nothing was changed",
+        missing.join(" and ")
+    )))
 }
 
 /// Jira's 400 for a user it does not know ("User 'x' does not exist.") as a not-found naming

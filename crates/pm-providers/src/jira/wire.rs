@@ -200,6 +200,23 @@ pub struct Transition {
     pub id: String,
     pub name: Option<String>,
     pub to: Option<Status>,
+    /// With `expand=transitions.fields`: the transition screen's fields, by field id.
+    #[serde(default)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One field of a transition screen (`FieldMetadata`): whether it must be given, and the
+/// choices it takes (`{"name": …}` for a resolution, `{"value": …}` for an option).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenField {
+    #[serde(default)]
+    pub required: bool,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub has_default_value: bool,
+    #[serde(default)]
+    pub allowed_values: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
