@@ -797,7 +797,11 @@ async fn transitions_fill_the_resolution_and_refuse_other_required_fields() {
         let done = jira.transition_task("EX-1", "Done").await.unwrap();
         assert_eq!(done.status.name, "Done", "dc={dc}");
         assert_eq!(
-            fake.resolutions.lock().unwrap().get("EX-1").map(String::as_str),
+            fake.resolutions
+                .lock()
+                .unwrap()
+                .get("EX-1")
+                .map(String::as_str),
             Some("Done"),
             "dc={dc}"
         );
@@ -805,7 +809,11 @@ async fn transitions_fill_the_resolution_and_refuse_other_required_fields() {
         let err = jira.transition_task("EX-1", "To Do").await.unwrap_err();
         assert_eq!(err.kind(), "bad_input", "dc={dc}: {err}");
         let text = err.to_string();
-        for part in ["Reopen reason", "Regression, Incomplete", "nothing was changed"] {
+        for part in [
+            "Reopen reason",
+            "Regression, Incomplete",
+            "nothing was changed",
+        ] {
             assert!(text.contains(part), "dc={dc}: {text}");
         }
         assert_eq!(fake.hits.lock().unwrap()["transition"], 1, "dc={dc}");
@@ -819,4 +827,53 @@ async fn transitions_fill_the_resolution_and_refuse_other_required_fields() {
             .unwrap();
         assert_eq!(still, "Done", "dc={dc}");
     }
+}
+
+/// Jira Cloud refuses an ADF document with an empty text node (400 `INVALID_INPUT`); Markdown
+/// with an empty code block or a link without text is still written, as real ADF nodes, and a
+/// table, quote, rule and nested list come back as the Markdown they were.
+#[tokio::test]
+async fn cloud_rich_text_is_valid_adf_and_reads_back_as_written() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let md = "Logs:\n\n```\n```\n\nSee [](https://status.example.com)\n\n> quoted\n\n---\n\n- a\n  - b\n\n| k | v |\n| --- | --- |\n| x | 1 |";
+    let t = jira
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Rich".into(),
+            description: Some(md.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        t.description.as_deref(),
+        Some(
+            "Logs:\n\n```\n```\n\nSee [https://status.example.com](https://status.example.com)\n\n> quoted\n\n---\n\n- a\n  - b\n\n| k | v |\n| --- | --- |\n| x | 1 |"
+        )
+    );
+    let sent = fake.bodies.lock().unwrap().last().cloned().unwrap().1;
+    let kinds: Vec<&str> = sent["fields"]["description"]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["type"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "paragraph",
+            "codeBlock",
+            "paragraph",
+            "blockquote",
+            "rule",
+            "bulletList",
+            "table"
+        ]
+    );
+    let c = jira
+        .add_comment(&t.id, "[](https://example.org)")
+        .await
+        .unwrap();
+    assert_eq!(c.body, "[https://example.org](https://example.org)");
 }

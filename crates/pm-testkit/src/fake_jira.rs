@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+mod adf;
 mod screens;
 
 /// Where the providers' published specs are.
@@ -1033,6 +1034,9 @@ async fn create_issue(
         .lock()
         .unwrap()
         .push(("POST issue".into(), body.clone()));
+    if f.edition == Edition::Cloud && adf::has_empty_text(&body["fields"]["description"]) {
+        return adf::invalid_input();
+    }
     let empty = serde_json::Map::new();
     let fields = body["fields"].as_object().unwrap_or(&empty);
     let project = body["fields"]["project"]["key"].as_str().unwrap_or("");
@@ -1121,6 +1125,9 @@ async fn update_issue(
         .lock()
         .unwrap()
         .push((format!("PUT issue/{key}"), body.clone()));
+    if f.edition == Edition::Cloud && adf::has_empty_text(&body["fields"]["description"]) {
+        return adf::invalid_input();
+    }
     let mut issues = f.issues.lock().unwrap();
     let snapshot = issues.clone();
     let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
@@ -1290,7 +1297,10 @@ async fn do_transition(
         Some((id, to)) => {
             match screens::check(&id, &body) {
                 Ok(Some(resolution)) => {
-                    f.resolutions.lock().unwrap().insert(key.clone(), resolution);
+                    f.resolutions
+                        .lock()
+                        .unwrap()
+                        .insert(key.clone(), resolution);
                 }
                 Ok(None) => {}
                 Err(errors) => return field_errors(errors),
@@ -1335,6 +1345,9 @@ async fn add_comment(
     }
     if !exists(&f, &key) {
         return no_issue();
+    }
+    if f.edition == Edition::Cloud && adf::has_empty_text(&body["body"]) {
+        return adf::invalid_input();
     }
     let ok = match f.edition {
         Edition::Cloud => body["body"]["type"] == "doc",
@@ -1418,6 +1431,9 @@ async fn add_worklog(
             axum::Json(json!({ "errorMessages": ["Worklog must not be null."], "errors": {} })),
         )
             .into_response();
+    }
+    if f.edition == Edition::Cloud && adf::has_empty_text(&body["comment"]) {
+        return adf::invalid_input();
     }
     let comment_ok = match f.edition {
         Edition::Cloud => body["comment"].is_null() || body["comment"]["type"] == "doc",

@@ -6,6 +6,7 @@ mod history;
 pub mod jql;
 mod map;
 pub mod markdown;
+pub mod wiki;
 pub mod wire;
 
 use async_trait::async_trait;

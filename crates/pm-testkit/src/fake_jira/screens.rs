@@ -67,7 +67,10 @@ pub fn check(id: &str, body: &Value) -> Result<Option<String>, serde_json::Map<S
             continue;
         }
         // A choice is given by `name` (resolution) or `value` (option), or by `id`.
-        let allowed = meta["allowedValues"].as_array().cloned().unwrap_or_default();
+        let allowed = meta["allowedValues"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let chosen = allowed.iter().find(|a| {
             (value["id"].is_string() && a["id"] == value["id"])
                 || (value["name"].is_string() && a["name"] == value["name"])
