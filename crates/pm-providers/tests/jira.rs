@@ -877,3 +877,38 @@ async fn cloud_rich_text_is_valid_adf_and_reads_back_as_written() {
         .unwrap();
     assert_eq!(c.body, "[https://example.org](https://example.org)");
 }
+
+/// A Data Center description in wiki markup reads as Markdown, and written back as read it is
+/// the same wiki text (nothing a round trip through pm-mcp may change).
+#[tokio::test]
+async fn data_center_wiki_descriptions_read_as_markdown_and_write_back_unchanged() {
+    let (base, fake) = spawn_dc("Bearer pat-r").await;
+    let dc = data_center(&base, "pat-r");
+    let t = dc.get_task("EX-5").await.unwrap();
+    let md = t.description.unwrap();
+    assert_eq!(
+        md,
+        "### Context\nSeen on **Safari** and *Firefox*, ~~only on v2~~; see [the log](https://logs.example.com/5).\n\n- open `/cart`\n  - pay\n- retry\n\n1. one\n2. two\n\n| Browser | Fails |\n| --- | --- |\n| Safari | yes |\n\n{color:red}urgent{color} and \\{braces\\}"
+    );
+    dc.update_task(
+        "EX-5",
+        &pm_core::TaskChange {
+            description: Some(md),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let stored = fake
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|i| i.key == "EX-5")
+        .map(|i| i.description.clone())
+        .unwrap();
+    assert_eq!(
+        stored,
+        serde_json::json!(pm_testkit::fake_jira::DC_WIKI_DESCRIPTION)
+    );
+}

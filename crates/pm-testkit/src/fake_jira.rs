@@ -218,6 +218,11 @@ impl Fake {
     }
 }
 
+/// EX-5's description on Data Center, in wiki markup as Jira Server stores and answers it
+/// (Atlassian, "Text formatting notation help"): a heading, emphasis, a deleted span, a link,
+/// monospace, nested and numbered lists, a table, a macro Markdown has no form for, escapes.
+pub const DC_WIKI_DESCRIPTION: &str = "h3. Context\nSeen on *Safari* and _Firefox_, -only on v2-; see [the log|https://logs.example.com/5].\n\n* open {{/cart}}\n** pay\n* retry\n\n# one\n# two\n\n||Browser||Fails||\n|Safari|yes|\n\n{color:red}urgent{color} and \\{braces\\}";
+
 /// A one-paragraph ADF document.
 fn adf_text(text: &str) -> Value {
     json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [{ "type": "text", "text": text }] }] })
@@ -240,6 +245,7 @@ fn fake_issues(edition: Edition) -> Vec<FakeIssue> {
             summary: format!("Example task {i}"),
             description: match edition {
                 Edition::Cloud => adf_text(&format!("Details of EX-{i}")),
+                Edition::DataCenter if i == 5 => json!(DC_WIKI_DESCRIPTION),
                 Edition::DataCenter => json!(format!("Details of EX-{i}")),
             },
             status: statuses[i % 3],

@@ -122,7 +122,14 @@ pub(super) fn blocks(md: &str) -> Vec<Block> {
 }
 
 fn parse(lines: &[&str]) -> Vec<Block> {
-    let mut out = Vec::new();
+    parse_tight(lines).into_iter().map(|(b, _)| b).collect()
+}
+
+/// The blocks, each with whether it follows the one before without a blank line between (a
+/// wiki heading and its text, say), so that wiki markup is written back line for line.
+fn parse_tight(lines: &[&str]) -> Vec<(Block, bool)> {
+    let mut out: Vec<Block> = Vec::new();
+    let mut tight: Vec<bool> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i].trim_end();
@@ -130,6 +137,9 @@ fn parse(lines: &[&str]) -> Vec<Block> {
         if t.is_empty() {
             i += 1;
             continue;
+        }
+        if out.len() == tight.len() {
+            tight.push(i > 0 && !lines[i - 1].trim().is_empty());
         }
         if let Some(lang) = t.strip_prefix("```") {
             let mut code = Vec::new();
@@ -184,7 +194,7 @@ fn parse(lines: &[&str]) -> Vec<Block> {
         }
         out.push(Block::Paragraph(para));
     }
-    out
+    out.into_iter().zip(tight).collect()
 }
 
 /// A list at indent `base` and the lists nested in it (lines indented further).
@@ -588,7 +598,15 @@ fn to_wiki_blocks(blocks: &[Block]) -> String {
 
 /// Wiki markup for Jira Data Center / Server.
 pub fn to_wiki(md: &str) -> String {
-    to_wiki_blocks(&blocks(md))
+    let lines: Vec<&str> = md.lines().collect();
+    let mut out = String::new();
+    for (i, (block, tight)) in parse_tight(&lines).iter().enumerate() {
+        if i > 0 {
+            out.push_str(if *tight { "\n" } else { "\n\n" });
+        }
+        out.push_str(&wiki_block(block));
+    }
+    out
 }
 
 #[cfg(test)]
