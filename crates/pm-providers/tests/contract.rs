@@ -471,6 +471,36 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         ],
         jira.list_sprints("EX", &[SprintState::Active], &page)
     );
+    // A board the caller names is read first (it must exist and have sprints).
+    run!(
+        failures,
+        log,
+        "list_board_sprints",
+        [
+            "GET /rest/agile/1.0/board/84",
+            "GET /rest/agile/1.0/board/84/sprint"
+        ],
+        jira.list_board_sprints("EX", Some("84"), &[], &page)
+    );
+    // Story points go to the field the project's board estimates with (its configuration).
+    run!(
+        failures,
+        log,
+        "update_task_points",
+        [
+            "GET /rest/agile/1.0/board",
+            "GET /rest/agile/1.0/board/{}/configuration",
+            "PUT /rest/api/3/issue/EX-1",
+            "GET /rest/api/3/issue/EX-1"
+        ],
+        jira.update_task(
+            "EX-1",
+            &TaskChange {
+                story_points: Some(3.0),
+                ..Default::default()
+            }
+        )
+    );
     run!(
         failures,
         log,

@@ -912,3 +912,162 @@ async fn data_center_wiki_descriptions_read_as_markdown_and_write_back_unchanged
         serde_json::json!(pm_testkit::fake_jira::DC_WIKI_DESCRIPTION)
     );
 }
+
+/// A project's sprints are on the board located in it, not on the first board that shows the
+/// project (Portfolio, 12, located in P2, lists EX too); the choice is said, and board_id picks
+/// another. A team-managed project's `simple` board has sprints when its Sprints feature is on.
+#[tokio::test]
+async fn sprints_are_on_the_projects_own_board_and_any_board_can_be_named() {
+    use pm_core::SprintState;
+    for dc in [false, true] {
+        let (base, _fake) = if dc {
+            spawn_dc("Bearer pat-b").await
+        } else {
+            spawn(&basic("mia@example.com", "t")).await
+        };
+        let jira = if dc {
+            data_center(&base, "pat-b")
+        } else {
+            cloud(&base, "t")
+        };
+        let page = PageRequest::new(None, None);
+        let ex = jira.list_sprints("EX", &[], &page).await.unwrap();
+        let ids: Vec<&str> = ex.items.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["6", "7", "8"], "dc={dc}");
+        let notes = ex.items[0].notes.join(" ");
+        assert!(
+            notes.contains("board 84 (EX board)") && notes.contains("board 12 (Portfolio)"),
+            "dc={dc}: {notes}"
+        );
+        // The caller names a board: the cross-project one has no sprints yet; a Kanban board
+        // has none at all.
+        let portfolio = jira
+            .list_board_sprints("EX", Some("12"), &[], &page)
+            .await
+            .unwrap();
+        assert!(portfolio.items.is_empty(), "dc={dc}");
+        let kanban = jira
+            .list_board_sprints("EX", Some("92"), &[SprintState::Active], &page)
+            .await
+            .unwrap_err();
+        assert!(kanban.to_string().contains("Kanban"), "dc={dc}: {kanban}");
+        let planned = jira
+            .create_board_sprint(
+                &pm_core::NewSprint {
+                    project: "EX".into(),
+                    name: "Portfolio 1".into(),
+                    ..Default::default()
+                },
+                Some("12"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(planned.board_id.as_deref(), Some("12"), "dc={dc}");
+        // Team-managed: the simple board, with sprints (P3) or with the feature off (P4).
+        let tm = jira
+            .create_sprint(&pm_core::NewSprint {
+                project: "P3".into(),
+                name: "TM 1".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(tm.board_id.as_deref(), Some("95"), "dc={dc}");
+        let off = jira.list_sprints("P4", &[], &page).await.unwrap_err();
+        assert_eq!(off.kind(), "bad_input", "dc={dc}");
+        assert!(
+            off.to_string().contains("Sprints feature"),
+            "dc={dc}: {off}"
+        );
+        let none = jira.list_sprints("P1", &[], &page).await.unwrap_err();
+        assert!(
+            none.to_string().contains("no Scrum board"),
+            "dc={dc}: {none}"
+        );
+    }
+}
+
+/// The story points of a project are its board's estimation field: the site has both "Story
+/// Points" and "Story point estimate", and P5's board estimates with the first while EX's uses
+/// the second; each is written where its project's screens take it and read back.
+#[tokio::test]
+async fn story_points_go_to_the_field_the_projects_board_estimates_with() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let t = jira
+        .create_task(&pm_core::NewTask {
+            project: "P5".into(),
+            title: "Pointed".into(),
+            story_points: Some(5.0),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(t.story_points, Some(5.0));
+    let sent = fake.bodies.lock().unwrap().last().cloned().unwrap().1;
+    assert_eq!(sent["fields"]["customfield_10026"], 5.0, "{sent}");
+    let changed = jira
+        .update_task(
+            &t.id,
+            &pm_core::TaskChange {
+                story_points: Some(8.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.story_points, Some(8.0));
+    assert_eq!(
+        fake.hits.lock().unwrap()["board/configuration"],
+        1,
+        "read once"
+    );
+    // A fresh client reads P5's points without knowing the board yet.
+    let fresh = cloud(&base, "t");
+    assert_eq!(fresh.get_task(&t.id).await.unwrap().story_points, Some(8.0));
+    assert_eq!(
+        fresh.get_task("EX-3").await.unwrap().story_points,
+        Some(4.0)
+    );
+}
+
+/// A project is created from Jira's Scrum template, so it has a board and sprints at once; a
+/// completed sprint's unfinished tasks go back to the backlog, and the result says so.
+#[tokio::test]
+async fn new_projects_get_a_board_and_completed_sprints_say_what_went_back() {
+    for dc in [false, true] {
+        let (base, fake) = if dc {
+            spawn_dc("Bearer pat-p").await
+        } else {
+            spawn(&basic("mia@example.com", "t")).await
+        };
+        let jira = if dc {
+            data_center(&base, "pat-p")
+        } else {
+            cloud(&base, "t")
+        };
+        let p = jira
+            .create_project("Mobile", Some("MOB"), None)
+            .await
+            .unwrap();
+        assert_eq!(p.id, "MOB");
+        let s = jira
+            .create_sprint(&pm_core::NewSprint {
+                project: "MOB".into(),
+                name: "MOB 1".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(s.name, "MOB 1", "dc={dc}");
+
+        let done = jira.complete_sprint("7").await.unwrap();
+        assert_eq!(fake.moved_to_backlog.lock().unwrap()[&7], 4, "dc={dc}");
+        let notes = done.notes.join(" ");
+        assert!(
+            notes.contains("4 unfinished task(s) went back to the backlog")
+                && notes.contains("EX-1, EX-3, EX-4, EX-6"),
+            "dc={dc}: {notes}"
+        );
+    }
+}

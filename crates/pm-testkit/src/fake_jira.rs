@@ -25,6 +25,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 mod adf;
+pub mod boards;
 mod screens;
 
 /// Where the providers' published specs are.
@@ -96,6 +97,10 @@ pub struct Fake {
     pub bodies: Mutex<Vec<(String, Value)>>,
     /// The resolution each issue was given by a transition screen, by key.
     pub resolutions: Mutex<HashMap<String, String>>,
+    /// The site's boards (see `boards`).
+    pub boards: Mutex<Vec<boards::FakeBoard>>,
+    /// How many unfinished issues each completed sprint sent to the backlog.
+    pub moved_to_backlog: Mutex<HashMap<u64, usize>>,
     flaky: AtomicUsize,
     expected_auth: String,
 }
@@ -208,6 +213,12 @@ impl Fake {
             Edition::Cloud => ("customfield_10016", "Story point estimate"),
             Edition::DataCenter => ("customfield_10106", "Story Points"),
         }
+    }
+
+    /// The story points field of a project's issues: its board's estimation field, else the
+    /// site's (see `boards`).
+    fn points_field_of(&self, project: &str) -> (&'static str, &'static str) {
+        boards::points_of(self, project).unwrap_or(self.points_field())
     }
 
     fn api(&self) -> &'static str {
@@ -419,7 +430,7 @@ fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
     };
     fields["reporter"] = f.user_json(f.me());
     fields["project"] = json!({ "key": i.project, "id": "10000", "name": "Example" });
-    fields[f.points_field().0] = json!(i.story_points);
+    fields[f.points_field_of(&i.project).0] = json!(i.story_points);
     fields["issuetype"] = json!({ "name": i.issue_type, "subtask": i.issue_type == "Sub-task" });
     let subtask = i.issue_type == "Sub-task";
     fields["parent"] = match &i.parent {
@@ -817,7 +828,7 @@ fn apply_fields(
     let mut errors = serde_json::Map::new();
     let mut changes = Vec::new();
     let mut next = issue.clone();
-    let (points_id, points_name) = f.points_field();
+    let (points_id, points_name) = f.points_field_of(&issue.project);
     for (k, v) in fields {
         match k.as_str() {
             "project" | "issuetype" => {} // create only; checked by the caller
@@ -1015,7 +1026,7 @@ fn apply_fields(
     }
     if next.story_points != issue.story_points {
         changes.push(points_item(
-            f.points_field(),
+            f.points_field_of(&issue.project),
             issue.story_points,
             next.story_points,
         ));
@@ -1552,6 +1563,10 @@ async fn fields(State(f): State<Shared>, headers: HeaderMap) -> Response {
     }
     let mut all = example("/rest/api/3/field");
     if let Some(list) = all.as_array_mut() {
+        // Sites often have both: the legacy "Story Points" number field and Jira Software's
+        // "Story point estimate" (see `boards`); the name alone does not tell which to use.
+        let (legacy, legacy_name) = boards::LEGACY_POINTS;
+        list.push(json!({ "id": legacy, "key": legacy, "name": legacy_name, "custom": true, "schema": { "type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float", "customId": 10026 } }));
         list.push(json!({ "id": "customfield_10016", "key": "customfield_10016", "name": "Story point estimate", "custom": true, "schema": { "type": "number", "custom": "com.pyxis.greenhopper.jira:jsw-story-points", "customId": 10016 } }));
     }
     axum::Json(all).into_response()
@@ -1887,6 +1902,16 @@ async fn create_project(
             .collect(),
         );
     }
+    let board = match boards::check_template(&f, &body) {
+        Ok(b) => b,
+        Err(e) => {
+            return field_errors(
+                [("projectTemplateKey".to_string(), json!(e))]
+                    .into_iter()
+                    .collect(),
+            );
+        }
+    };
     let mut projects = f.projects.lock().unwrap();
     if projects.iter().any(|(k, _)| *k == key) {
         return field_errors(
@@ -1899,6 +1924,9 @@ async fn create_project(
         );
     }
     projects.push((key.clone(), name));
+    if let Some(kind) = board {
+        boards::add_board(&f, &key, kind);
+    }
     (StatusCode::CREATED, axum::Json(json!({ "id": 10100 + projects.len(), "key": key, "self": format!("https://jira.example.com/rest/api/{}/project/{key}", f.api()) }))).into_response()
 }
 
@@ -1947,73 +1975,6 @@ async fn delete_project(
     }
 }
 
-async fn boards(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    // Agile `GET /rest/agile/1.0/board` (spec): filtered by `projectKeyOrId` and `type`, paged by
-    // `startAt` / `maxResults` (default 50) with `total` and `isLast`.
-    let project = q.get("projectKeyOrId").map(String::as_str).unwrap_or("");
-    let (start, max) = paging(&q, 50, 50);
-    let all: Vec<Value> = if project == "EX" {
-        let mut b = example_of_agile("/rest/agile/1.0/board")["values"][0].clone();
-        b["location"] = json!({ "projectKey": "EX" });
-        vec![b]
-    } else {
-        vec![]
-    };
-    let kind = q.get("type");
-    let all: Vec<Value> = all
-        .into_iter()
-        .filter(|b| kind.is_none_or(|k| b["type"] == json!(k)))
-        .collect();
-    let page: Vec<Value> = all.iter().skip(start).take(max).cloned().collect();
-    let is_last = start + page.len() >= all.len();
-    axum::Json(json!({ "maxResults": max, "startAt": start, "total": all.len(), "isLast": is_last, "values": page })).into_response()
-}
-
-async fn board_sprints(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(board): Path<u64>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    count(&f, "board/sprint");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    if board != 84 {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            "Board does not exist or you do not have permission to see it.",
-        );
-    }
-    let states: Vec<String> = q
-        .get("state")
-        .map(|s| s.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
-    let start: usize = q.get("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let max: usize = q
-        .get("maxResults")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
-    let all: Vec<Value> = f
-        .sprints
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| states.is_empty() || states.iter().any(|st| s["state"] == json!(st)))
-        .cloned()
-        .collect();
-    let page: Vec<Value> = all.iter().skip(start).take(max).cloned().collect();
-    let is_last = start + page.len() >= all.len();
-    axum::Json(json!({ "maxResults": max, "startAt": start, "total": all.len(), "isLast": is_last, "values": page })).into_response()
-}
-
 async fn sprint_get(State(f): State<Shared>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
@@ -2041,7 +2002,10 @@ async fn sprint_create(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    if body["originBoardId"] != json!(84) || body["name"].as_str().is_none_or(str::is_empty) {
+    // A sprint is made on a board that has sprints (see `boards`).
+    if !boards::takes_sprints(&f, &body["originBoardId"])
+        || body["name"].as_str().is_none_or(str::is_empty)
+    {
         return (
             StatusCode::BAD_REQUEST,
             axum::Json(
@@ -2052,7 +2016,7 @@ async fn sprint_create(
     }
     let mut sprints = f.sprints.lock().unwrap();
     let id = 6 + sprints.len() as u64;
-    let mut s = json!({ "id": id, "name": body["name"], "state": "future", "originBoardId": 84 });
+    let mut s = json!({ "id": id, "name": body["name"], "state": "future", "originBoardId": body["originBoardId"] });
     for k in ["startDate", "endDate", "goal"] {
         if !body[k].is_null() {
             s[k] = body[k].clone();
@@ -2098,6 +2062,7 @@ async fn sprint_update(
             );
         }
         if state == "closed" {
+            boards::complete(&f, id);
             s["completeDate"] = json!(
                 chrono::Utc::now()
                     .format("%Y-%m-%dT%H:%M:%S%.3fZ")
@@ -2505,6 +2470,8 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
         dc_texts: Mutex::default(),
         bodies: Mutex::default(),
         resolutions: Mutex::default(),
+        boards: Mutex::new(boards::seed(edition)),
+        moved_to_backlog: Mutex::default(),
         sprints: Mutex::new(vec![
             json!({ "id": 6, "name": "Sprint 6", "state": "closed", "startDate": sprint_at(-14, 9), "endDate": sprint_at(0, 9), "completeDate": sprint_at(0, 10), "originBoardId": 84, "goal": "Ship search" }),
             json!({ "id": 7, "name": "Sprint 7", "state": "active", "startDate": sprint_at(0, 9), "endDate": sprint_at(14, 9), "originBoardId": 84, "goal": "Fix checkout" }),
@@ -2516,10 +2483,18 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
     use axum::routing::{post, put};
     // The Agile API (`/rest/agile/1.0`) is the same on both editions.
     let agile = Router::new()
-        .route("/rest/agile/1.0/sprint/{id}/issue", post(move_to_sprint))
+        .route(
+            "/rest/agile/1.0/sprint/{id}/issue",
+            get(boards::sprint_issues).post(move_to_sprint),
+        )
         .route("/rest/agile/1.0/epic/{key}/issue", post(epic_issues))
-        .route("/rest/agile/1.0/board", get(boards))
-        .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))
+        .route("/rest/agile/1.0/board", get(boards::list))
+        .route("/rest/agile/1.0/board/{id}", get(boards::get))
+        .route(
+            "/rest/agile/1.0/board/{id}/configuration",
+            get(boards::configuration),
+        )
+        .route("/rest/agile/1.0/board/{id}/sprint", get(boards::sprints))
         .route("/rest/agile/1.0/sprint", post(sprint_create))
         .route(
             "/rest/agile/1.0/sprint/{id}",
