@@ -450,14 +450,14 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         failures,
         log,
         "set_epic",
-        ["POST /rest/agile/1.0/epic/EX-7/issue"],
+        ["PUT /rest/api/3/issue/EX-1"],
         jira.set_epic("EX-1", Some("EX-7"))
     );
     run!(
         failures,
         log,
         "unset_epic",
-        ["POST /rest/agile/1.0/epic/none/issue"],
+        ["PUT /rest/api/3/issue/EX-1"],
         jira.set_epic("EX-1", None)
     );
     // `{}`: the board of the example's answer.

@@ -975,10 +975,14 @@ async fn sprints_are_on_the_projects_own_board_and_any_board_can_be_named() {
         assert_eq!(tm.board_id.as_deref(), Some("95"), "dc={dc}");
         let off = jira.list_sprints("P4", &[], &page).await.unwrap_err();
         assert_eq!(off.kind(), "bad_input", "dc={dc}");
-        assert!(
-            off.to_string().contains("Sprints feature"),
-            "dc={dc}: {off}"
-        );
+        // Cloud: a team-managed project without its Sprints feature; Data Center (which has no
+        // team-managed projects): a project with only a Kanban board.
+        let why = if dc {
+            "no Scrum board"
+        } else {
+            "Sprints feature"
+        };
+        assert!(off.to_string().contains(why), "dc={dc}: {off}");
         let none = jira.list_sprints("P1", &[], &page).await.unwrap_err();
         assert!(
             none.to_string().contains("no Scrum board"),
@@ -1068,6 +1072,48 @@ async fn new_projects_get_a_board_and_completed_sprints_say_what_went_back() {
             notes.contains("4 unfinished task(s) went back to the backlog")
                 && notes.contains("EX-1, EX-3, EX-4, EX-6"),
             "dc={dc}: {notes}"
+        );
+    }
+}
+
+/// Cloud: an issue's epic is its `parent` (the Agile epic endpoint refuses team-managed
+/// projects); set and cleared on a team-managed project (P3) and a company-managed one (EX).
+/// Data Center keeps the Agile endpoint (Epic Link).
+#[tokio::test]
+async fn cloud_epics_are_the_parent_field_in_every_project() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    for project in ["P3", "EX"] {
+        let new = |title: &str, kind: Option<&str>| pm_core::NewTask {
+            project: project.into(),
+            title: title.into(),
+            task_type: kind.map(str::to_string),
+            ..Default::default()
+        };
+        let epic = jira
+            .create_task(&new("Payments", Some("Epic")))
+            .await
+            .unwrap();
+        let task = jira.create_task(&new("Refunds", None)).await.unwrap();
+        jira.set_epic(&task.id, Some(&epic.id)).await.unwrap();
+        let read = jira.get_task(&task.id).await.unwrap();
+        assert_eq!(
+            read.parent_id.as_deref(),
+            Some(epic.id.as_str()),
+            "{project}"
+        );
+        let sent = fake.bodies.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(sent.0, format!("PUT issue/{}", task.id), "{project}");
+        assert_eq!(
+            sent.1["fields"]["parent"]["key"],
+            epic.id.as_str(),
+            "{project}"
+        );
+        jira.set_epic(&task.id, None).await.unwrap();
+        assert_eq!(
+            jira.get_task(&task.id).await.unwrap().parent_id,
+            None,
+            "{project}"
         );
     }
 }

@@ -1850,6 +1850,29 @@ async fn epic_issues(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
+    // The Agile epic operations do not work for team-managed (next-gen) projects: there an
+    // issue's epic is its `parent` field, set by editing the issue (Atlassian ACJIRA-1634, "Move
+    // issues to epic — edit the issue and set the parent field"; ankitpokhrel/jira-cli#186).
+    let keys_of: Vec<String> = body["issues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .chain((epic != "none").then(|| epic.clone()))
+        .collect();
+    let next_gen = f
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|i| keys_of.contains(&i.key))
+        .any(|i| boards::team_managed(&f, &i.project));
+    if next_gen {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            "This operation is not supported for issues in next-gen projects. Edit the issue and set its parent instead.",
+        );
+    }
     let mut issues = f.issues.lock().unwrap();
     let parent = if epic == "none" {
         None

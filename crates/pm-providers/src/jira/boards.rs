@@ -70,26 +70,14 @@ impl Jira {
                 .then(|| format!("{} is not located in project {project}", describe(&board)));
             return Ok(Chosen { board, note });
         }
-        let mut boards: Vec<wire::Board> = Vec::new();
-        let mut start = 0u64;
-        // At most a few pages: a project is rarely on more than a handful of boards.
-        for _ in 0..4 {
-            let q = [
-                ("projectKeyOrId", project.to_string()),
-                ("startAt", start.to_string()),
-                ("maxResults", "50".to_string()),
-            ];
-            let page: wire::PageBean<wire::Board> = self.up.get("rest/agile/1.0/board", &q).await?;
-            let got = page.values.len() as u64;
-            boards.extend(page.values);
-            let last = page.is_last.unwrap_or(true)
-                || got == 0
-                || page.total.is_some_and(|t| start + got >= t);
-            if last {
-                break;
-            }
-            start += got;
-        }
+        // One page of 50: a project is rarely on more than a handful of boards.
+        let q = [
+            ("projectKeyOrId", project.to_string()),
+            ("maxResults", "50".to_string()),
+        ];
+        let page: wire::PageBean<wire::Board> = self.up.get("rest/agile/1.0/board", &q).await?;
+        let more = page.is_last == Some(false);
+        let boards = page.values;
         let rank = |b: &wire::Board| {
             let kind = match b.kind.as_deref() {
                 Some("scrum") => 0,
@@ -120,6 +108,11 @@ impl Jira {
                 "project {project}'s sprints are those of {}; other boards with sprints: {} (board_id picks one)",
                 describe(chosen),
                 others.join(", ")
+            ));
+        }
+        if more {
+            notes.push(format!(
+                "project {project} is on more than 50 boards; the first 50 were looked at"
             ));
         }
         Ok(Chosen {

@@ -712,7 +712,24 @@ impl Provider for Jira {
 
     async fn set_epic(&self, task: &str, epic: Option<&str>) -> ProviderResult<()> {
         let key = issue_key(task)?;
-        // The Agile API links an issue to an epic the same way on Cloud and Data Center.
+        // Cloud: an issue's epic is its `parent`, in company- and team-managed projects alike
+        // (the Agile epic operations refuse team-managed ones; `parent: null` clears it).
+        if self.edition == Edition::Cloud {
+            let parent = match epic {
+                Some(e) => json!({ "key": issue_key(e)? }),
+                None => serde_json::Value::Null,
+            };
+            let _: serde_json::Value = self
+                .up
+                .put(
+                    &self.api(&format!("issue/{key}")),
+                    &json!({ "fields": { "parent": parent } }),
+                )
+                .await
+                .map_err(|e| not_found(e, format!("Jira issue {key}")))?;
+            return Ok(());
+        }
+        // Data Center: `parent` is a sub-task's only; the Agile API sets the Epic Link.
         let target = match epic {
             Some(e) => issue_key(e)?,
             None => "none".to_string(),

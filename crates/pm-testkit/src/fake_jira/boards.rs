@@ -72,6 +72,17 @@ pub fn seed(edition: Edition) -> Vec<FakeBoard> {
             estimation,
             sprints,
         };
+    // Data Center has no team-managed projects: P3 and P4 have a Scrum and a Kanban board.
+    let (p3, p4) = match edition {
+        Edition::Cloud => (
+            board(95, "P3 board", "simple", "P3", &["P3"], Some(points), true),
+            board(96, "P4 board", "simple", "P4", &["P4"], Some(points), false),
+        ),
+        Edition::DataCenter => (
+            board(95, "P3 board", "scrum", "P3", &["P3"], Some(points), true),
+            board(96, "P4 board", "kanban", "P4", &["P4"], None, false),
+        ),
+    };
     vec![
         board(
             12,
@@ -84,10 +95,19 @@ pub fn seed(edition: Edition) -> Vec<FakeBoard> {
         ),
         board(84, "EX board", "scrum", "EX", &["EX"], Some(points), true),
         board(92, "EX flow", "kanban", "EX", &["EX"], None, false),
-        board(95, "P3 board", "simple", "P3", &["P3"], Some(points), true),
-        board(96, "P4 board", "simple", "P4", &["P4"], Some(points), false),
+        p3,
+        p4,
         board(97, "P5 board", "scrum", "P5", &["P5"], Some(legacy), true),
     ]
+}
+
+/// Whether `project` is team-managed (next-gen): its board is a `simple` one (Cloud only).
+pub fn team_managed(f: &super::Fake, project: &str) -> bool {
+    f.boards
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|b| b.location == project && b.kind == "simple")
 }
 
 /// The story points field of a project's issues: the estimation field of the board located in
