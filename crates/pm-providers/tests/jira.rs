@@ -1117,3 +1117,62 @@ async fn cloud_epics_are_the_parent_field_in_every_project() {
         );
     }
 }
+
+/// Data Center names a user by the username everywhere (watchers, JQL, project lead); the
+/// fake's users have keys (`JIRAUSER10100`) that differ, which Jira refuses where a username
+/// belongs ("User 'JIRAUSER…' does not exist").
+#[tokio::test]
+async fn data_center_users_are_usernames_in_watchers_searches_and_leads() {
+    let (base, fake) = spawn_dc("Bearer pat-u").await;
+    let dc = data_center(&base, "pat-u");
+    let ravi = dc
+        .list_users("ravi", &PageRequest::new(None, None))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert_eq!(ravi.id, "ravi");
+    dc.add_watcher("EX-1", &ravi.id).await.unwrap();
+    let watchers = fake
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|i| i.key == "EX-1")
+        .map(|i| i.watchers.clone())
+        .unwrap();
+    assert_eq!(watchers, ["ravi"]);
+    let by_key = dc.add_watcher("EX-1", "JIRAUSER10200").await.unwrap_err();
+    assert_eq!(by_key.kind(), "not_found", "{by_key}");
+    let mine = all_tasks(
+        dc.as_ref(),
+        &pm_core::TaskQuery {
+            assignee: Some(pm_core::Assignee::User("mia".into())),
+            ..Default::default()
+        },
+        50,
+    )
+    .await;
+    assert_eq!(mine.len(), 6);
+    assert!(
+        mine.iter()
+            .all(|t| t.assignee.as_ref().is_some_and(|a| a.id == "mia"))
+    );
+    let err = dc
+        .search_tasks(
+            &pm_core::TaskQuery {
+                assignee: Some(pm_core::Assignee::User("JIRAUSER10100".into())),
+                ..Default::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "Jira user JIRAUSER10100 was not found");
+    // The lead of a new project is the caller's username (Jira refuses a key there too).
+    let p = dc
+        .create_project("Lead Check", Some("LEAD"), None)
+        .await
+        .unwrap();
+    assert_eq!(p.lead.map(|u| u.id).as_deref(), Some("mia"));
+}
