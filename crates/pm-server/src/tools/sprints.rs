@@ -22,10 +22,10 @@ pub struct ListSprintsArgs {
     /// Project id, e.g. "acme-jira:PROJ" (default: all projects).
     #[serde(default)]
     pub project_id: Option<String>,
-    /// Connection name or id (default: the project's, else yours).
+    /// Connection name or id (default: the project's or yours).
     #[serde(default)]
     pub provider_id: Option<String>,
-    /// future, active or closed; comma-separated (default: all).
+    /// future, active, closed; comma-separated (default: all).
     #[serde(default)]
     pub state: Option<String>,
     // Jira: the board whose sprints to list (default: the project's; the notes name the others).
