@@ -9,6 +9,12 @@
 //! Both validate as Jira does: JQL values that name nothing are a 400 in Jira's error shape,
 //! create/edit fields are checked (and refused) before anything is stored, searches return only
 //! the asked fields, keys are never reused; plus 401/403/404/429/5xx and slow answers.
+//! Also, each in its own module: transition screens with required fields (`screens`: the
+//! resolution of a move to Done, a reason to reopen), Cloud's refusal of an ADF document with an
+//! empty text node (`adf`), and boards (`boards`: cross-project and team-managed boards, board
+//! configuration with its estimation field, boards made by project templates, a completed
+//! sprint's unfinished issues sent to the backlog); the Agile epic operations refuse
+//! team-managed projects. Data Center's EX-5 has a real wiki-markup description.
 #![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
 
 use std::collections::HashMap;
