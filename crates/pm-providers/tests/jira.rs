@@ -1176,3 +1176,15 @@ async fn data_center_users_are_usernames_in_watchers_searches_and_leads() {
         .unwrap();
     assert_eq!(p.lead.map(|u| u.id).as_deref(), Some("mia"));
 }
+
+/// Cloud: a task goes only under an epic (Jira refuses another parent: "Given parent issue does
+/// not belong to appropriate hierarchy"), said in words.
+#[tokio::test]
+async fn cloud_refuses_a_parent_that_is_not_an_epic() {
+    let (base, _fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let err = jira.set_epic("EX-1", Some("EX-2")).await.unwrap_err();
+    assert_eq!(err.kind(), "bad_input", "{err}");
+    assert!(err.to_string().contains("EX-2 is not an epic"), "{err}");
+    assert_eq!(jira.get_task("EX-1").await.unwrap().parent_id, None);
+}

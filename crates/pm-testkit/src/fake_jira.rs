@@ -973,7 +973,20 @@ fn apply_fields(
                     }
                 }
             }
+            // The issue hierarchy: a sub-task's parent is a standard issue, a standard issue's
+            // is an epic, an epic has none ("Given parent issue does not belong to appropriate
+            // hierarchy.", as Jira answers: elastic/kibana#131285).
             "parent" => match v["key"].as_str() {
+                Some(p)
+                    if all.iter().any(|i| {
+                        i.key == p && !hierarchy_fits(&next.issue_type, &i.issue_type)
+                    }) =>
+                {
+                    errors.insert(
+                        k.clone(),
+                        json!("Given parent issue does not belong to appropriate hierarchy."),
+                    );
+                }
                 Some(p) if all.iter().any(|i| i.key == p) => next.parent = Some(p.to_string()),
                 None if v.is_null() => next.parent = None,
                 _ => {
@@ -1039,6 +1052,17 @@ fn apply_fields(
     }
     *issue = next;
     Ok(changes)
+}
+
+/// Whether an issue of type `child` may have a parent of type `parent` (Jira's hierarchy:
+/// sub-task < standard issue < epic).
+fn hierarchy_fits(child: &str, parent: &str) -> bool {
+    let level = |t: &str| match t {
+        "Sub-task" => 0,
+        "Epic" => 2,
+        _ => 1,
+    };
+    level(parent) == level(child) + 1
 }
 
 /// `POST /rest/api/{2,3}/issue`: the project and issue type must exist, then every field is

@@ -726,7 +726,16 @@ impl Provider for Jira {
                     &json!({ "fields": { "parent": parent } }),
                 )
                 .await
-                .map_err(|e| not_found(e, format!("Jira issue {key}")))?;
+                .map_err(|e| match e {
+                    // "Given parent issue does not belong to appropriate hierarchy."
+                    ProviderError::Invalid { message, .. } if message.contains("hierarchy") => {
+                        ProviderError::BadInput(format!(
+                            "{} is not an epic, so {key} cannot go under it (Jira: {message}); list_epics names the epics",
+                            epic.unwrap_or_default()
+                        ))
+                    }
+                    other => not_found(other, format!("Jira issue {key}")),
+                })?;
             return Ok(());
         }
         // Data Center: `parent` is a sub-task's only; the Agile API sets the Epic Link.
