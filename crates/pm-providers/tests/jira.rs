@@ -931,7 +931,10 @@ async fn sprints_are_on_the_projects_own_board_and_any_board_can_be_named() {
             cloud(&base, "t")
         };
         let page = PageRequest::new(None, None);
-        let ex = jira.list_sprints("EX", &[], &page).await.unwrap();
+        let ex = jira
+            .list_board_sprints("EX", None, &[], &page)
+            .await
+            .unwrap();
         let ids: Vec<&str> = ex.items.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["6", "7", "8"], "dc={dc}");
         let notes = ex.items[0].notes.join(" ");

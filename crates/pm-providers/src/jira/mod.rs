@@ -759,7 +759,12 @@ impl Provider for Jira {
         states: &[SprintState],
         page: &PageRequest,
     ) -> ProviderResult<Page<Sprint>> {
-        self.list_board_sprints(project, None, states, page).await
+        // The board's note is for list_sprints' caller (list_board_sprints), not for analytics.
+        let mut page = self.list_board_sprints(project, None, states, page).await?;
+        for s in &mut page.items {
+            s.notes.clear();
+        }
+        Ok(page)
     }
 
     async fn list_board_sprints(
