@@ -1191,3 +1191,47 @@ async fn cloud_refuses_a_parent_that_is_not_an_epic() {
     assert!(err.to_string().contains("EX-2 is not an epic"), "{err}");
     assert_eq!(jira.get_task("EX-1").await.unwrap().parent_id, None);
 }
+
+/// A board is Jira's: another tracker refuses `board_id` in words, before any request.
+#[tokio::test]
+async fn other_trackers_refuse_a_board_before_any_request() {
+    let client = pm_providers::http::shared_client(&settings()).unwrap();
+    // Nothing listens there: a request would fail as a network error, not as unsupported.
+    let url = BaseUrl::parse("http://127.0.0.1:9", true).unwrap();
+    for kind in [ProviderKind::Redmine, ProviderKind::OpenProject] {
+        let p = pm_providers::build(
+            client.clone(),
+            kind,
+            &url,
+            kind.default_auth_kind(),
+            None,
+            "key",
+            settings(),
+            None,
+        )
+        .unwrap();
+        let listed = p
+            .list_board_sprints("demo", Some("84"), &[], &PageRequest::new(None, None))
+            .await
+            .unwrap_err();
+        assert_eq!(listed.kind(), "unsupported", "{kind}: {listed}");
+        assert!(
+            listed
+                .to_string()
+                .starts_with("choosing a board (board_id) is not supported by"),
+            "{listed}"
+        );
+        let created = p
+            .create_board_sprint(
+                &pm_core::NewSprint {
+                    project: "demo".into(),
+                    name: "S".into(),
+                    ..Default::default()
+                },
+                Some("84"),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(created.kind(), "unsupported", "{kind}: {created}");
+    }
+}
