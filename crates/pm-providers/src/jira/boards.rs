@@ -222,7 +222,16 @@ impl Jira {
                         &[],
                     )
                     .await;
-                config.ok().and_then(|c| c.estimation).and_then(|e| {
+                let config = match config {
+                    Ok(c) => Some(c),
+                    // A board whose configuration this account may not read: the site's field.
+                    Err(ProviderError::Forbidden { .. } | ProviderError::NotFound { .. }) => None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, project, "cannot read the board's configuration; story points use the site's field");
+                        return Ok(site);
+                    }
+                };
+                config.and_then(|c| c.estimation).and_then(|e| {
                     (e.kind.as_deref() == Some("field"))
                         .then_some(e.field)
                         .flatten()
@@ -230,10 +239,16 @@ impl Jira {
                         .filter(|id| id.starts_with("customfield_"))
                 })
             }
+            // No board: the site's field, remembered.
+            Err(ProviderError::BadInput(_) | ProviderError::Forbidden { .. }) => None,
             Err(e @ (ProviderError::Auth { .. } | ProviderError::NotFound { .. })) => {
                 return Err(e);
             }
-            Err(_) => None,
+            // Anything passing (a rate limit, a timeout): the site's field this time only.
+            Err(e) => {
+                tracing::warn!(error = %e, project, "cannot read the project's board; story points use the site's field");
+                return Ok(site);
+            }
         };
         if let Ok(mut m) = self.project_points.lock() {
             m.insert(key, from_board.clone());
