@@ -871,6 +871,18 @@ async fn cloud_rich_text_is_valid_adf_and_reads_back_as_written() {
             "table"
         ]
     );
+    // A quote holds only what ADF lets it (paragraphs, lists, code): a heading in it is bold
+    // text, a quote in it is part of it.
+    let quoted = jira
+        .add_comment(&t.id, "> # Title\n> > inner\n> - item")
+        .await
+        .unwrap();
+    assert_eq!(quoted.body, "> **Title**\n>\n> inner\n>\n> - item");
+    let nested = jira
+        .add_comment(&t.id, "- step\n  > why\n  ## Note")
+        .await
+        .unwrap();
+    assert_eq!(nested.body, "- step\n  why\n  **Note**");
     let c = jira
         .add_comment(&t.id, "[](https://example.org)")
         .await

@@ -213,7 +213,7 @@ fn list(lines: &[&str], i: &mut usize, base: usize, ordered: bool, start: u64) -
         while *i < lines.len() && !lines[*i].trim().is_empty() {
             let l = lines[*i];
             let deeper = indent(l) > base;
-            if deeper && (marker(l).is_some() || !nested.is_empty()) {
+            if deeper && (marker(l).is_some() || !nested.is_empty() || starts_block(lines, *i)) {
                 nested.push(l);
             } else if marker(l).is_none() && !starts_block(lines, *i) && nested.is_empty() {
                 // A continuation of the item's text.
@@ -387,8 +387,9 @@ fn adf_block(b: &Block) -> Value {
             let content: Vec<Value> = items
                 .iter()
                 .map(|item| {
+                    // A list item holds what a quote does (paragraphs, lists, code).
                     let mut c = vec![adf_paragraph(&item.text)];
-                    c.extend(item.children.iter().map(adf_block));
+                    c.extend(quoted(&item.children));
                     json!({ "type": "listItem", "content": c })
                 })
                 .collect();
@@ -409,7 +410,7 @@ fn adf_block(b: &Block) -> Value {
             node
         }
         Block::Quote(inner) => {
-            json!({ "type": "blockquote", "content": inner.iter().map(adf_block).collect::<Vec<_>>() })
+            json!({ "type": "blockquote", "content": quoted(inner) })
         }
         Block::Rule => json!({ "type": "rule" }),
         Block::Table(rows) => {
@@ -434,6 +435,24 @@ fn adf_block(b: &Block) -> Value {
             json!({ "type": "table", "attrs": { "isNumberColumnEnabled": false, "layout": "default" }, "content": rows })
         }
     }
+}
+
+/// The content of an ADF quote or list item, which hold paragraphs, lists and code only: a heading becomes
+/// bold text, a nested quote part of this one, a rule is left out, a table's rows become lines.
+fn quoted(inner: &[Block]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for b in inner {
+        match b {
+            Block::Heading(_, t) if !t.trim().is_empty() => {
+                out.push(adf_paragraph(&format!("**{t}**")));
+            }
+            Block::Heading(..) | Block::Rule => {}
+            Block::Quote(more) => out.extend(quoted(more)),
+            Block::Table(rows) => out.extend(rows.iter().map(|r| adf_paragraph(&r.join(" | ")))),
+            other => out.push(adf_block(other)),
+        }
+    }
+    out
 }
 
 /// An ADF document for Jira Cloud.
