@@ -199,6 +199,7 @@ fn empty_inputs_draw_a_no_data_chart() {
         end_date: None,
         completed_at: None,
         board_id: None,
+        notes: Vec::new(),
     };
     let now = Utc.with_ymd_and_hms(2025, 3, 10, 0, 0, 0).unwrap();
     let b = burndown(&undated, &empty, Metric::StoryPoints, now);

@@ -80,6 +80,10 @@ pub struct Sprint {
     pub end_date: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub board_id: Option<String>,
+    /// What the tracker did besides (e.g. the board used, or the unfinished tasks a completed
+    /// sprint sent back to the backlog).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

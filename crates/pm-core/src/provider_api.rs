@@ -395,12 +395,40 @@ pub trait Provider: Send + Sync {
         Err(self.unsupported("listing sprints"))
     }
 
+    /// `list_sprints` on a board the caller names (Jira: a project may have several); `None`
+    /// is the project's own. Trackers without boards refuse a board in words.
+    async fn list_board_sprints(
+        &self,
+        project: &str,
+        board: Option<&str>,
+        states: &[SprintState],
+        page: &PageRequest,
+    ) -> ProviderResult<Page<Sprint>> {
+        match board {
+            Some(_) => Err(self.unsupported("choosing a board (board_id)")),
+            None => self.list_sprints(project, states, page).await,
+        }
+    }
+
     async fn get_sprint(&self, _id: &str) -> ProviderResult<Sprint> {
         Err(self.unsupported("reading a sprint"))
     }
 
     async fn create_sprint(&self, _sprint: &NewSprint) -> ProviderResult<Sprint> {
         Err(self.unsupported("creating sprints"))
+    }
+
+    /// `create_sprint` on a board the caller names (see `list_board_sprints`); a tracker without
+    /// boards refuses one before writing anything.
+    async fn create_board_sprint(
+        &self,
+        sprint: &NewSprint,
+        board: Option<&str>,
+    ) -> ProviderResult<Sprint> {
+        match board {
+            Some(_) => Err(self.unsupported("choosing a board (board_id)")),
+            None => self.create_sprint(sprint).await,
+        }
     }
 
     async fn update_sprint(&self, _id: &str, _change: &SprintChange) -> ProviderResult<Sprint> {

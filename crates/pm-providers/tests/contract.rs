@@ -450,14 +450,14 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         failures,
         log,
         "set_epic",
-        ["POST /rest/agile/1.0/epic/EX-7/issue"],
+        ["PUT /rest/api/3/issue/EX-1"],
         jira.set_epic("EX-1", Some("EX-7"))
     );
     run!(
         failures,
         log,
         "unset_epic",
-        ["POST /rest/agile/1.0/epic/none/issue"],
+        ["PUT /rest/api/3/issue/EX-1"],
         jira.set_epic("EX-1", None)
     );
     // `{}`: the board of the example's answer.
@@ -470,6 +470,36 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
             "GET /rest/agile/1.0/board/{}/sprint"
         ],
         jira.list_sprints("EX", &[SprintState::Active], &page)
+    );
+    // A board the caller names is read first (it must exist and have sprints).
+    run!(
+        failures,
+        log,
+        "list_board_sprints",
+        [
+            "GET /rest/agile/1.0/board/84",
+            "GET /rest/agile/1.0/board/84/sprint"
+        ],
+        jira.list_board_sprints("EX", Some("84"), &[], &page)
+    );
+    // Story points go to the field the project's board estimates with (its configuration).
+    run!(
+        failures,
+        log,
+        "update_task_points",
+        [
+            "GET /rest/agile/1.0/board",
+            "GET /rest/agile/1.0/board/{}/configuration",
+            "PUT /rest/api/3/issue/EX-1",
+            "GET /rest/api/3/issue/EX-1"
+        ],
+        jira.update_task(
+            "EX-1",
+            &TaskChange {
+                story_points: Some(3.0),
+                ..Default::default()
+            }
+        )
     );
     run!(
         failures,

@@ -780,3 +780,474 @@ async fn project_members_are_the_assignable_users_on_cloud_and_data_center() {
         .unwrap();
     assert_eq!(ids(&one), ["mia"]);
 }
+
+/// A transition's screen may require fields (`expand=transitions.fields`): the resolution of a
+/// move to done is filled (Done where the screen allows it), and any other required field is
+/// refused in words, naming it and its allowed values, before anything moves. Both editions.
+#[tokio::test]
+async fn transitions_fill_the_resolution_and_refuse_other_required_fields() {
+    for dc in [false, true] {
+        let (base, fake) = if dc {
+            spawn_dc("Bearer pat-t").await
+        } else {
+            spawn(&basic("mia@example.com", "t")).await
+        };
+        let jira = if dc {
+            data_center(&base, "pat-t")
+        } else {
+            cloud(&base, "t")
+        };
+        // EX-1 is In Progress; its move to Done has the resolve screen.
+        let done = jira.transition_task("EX-1", "Done").await.unwrap();
+        assert_eq!(done.status.name, "Done", "dc={dc}");
+        assert_eq!(
+            fake.resolutions
+                .lock()
+                .unwrap()
+                .get("EX-1")
+                .map(String::as_str),
+            Some("Done"),
+            "dc={dc}"
+        );
+        // Reopening asks for a reason pm-mcp cannot choose: refused before the POST.
+        let err = jira.transition_task("EX-1", "To Do").await.unwrap_err();
+        assert_eq!(err.kind(), "bad_input", "dc={dc}: {err}");
+        let text = err.to_string();
+        for part in [
+            "Reopen reason",
+            "Regression, Incomplete",
+            "nothing was changed",
+        ] {
+            assert!(text.contains(part), "dc={dc}: {text}");
+        }
+        assert_eq!(fake.hits.lock().unwrap()["transition"], 1, "dc={dc}");
+        let still = fake
+            .issues
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|i| i.key == "EX-1")
+            .map(|i| i.status.0)
+            .unwrap();
+        assert_eq!(still, "Done", "dc={dc}");
+    }
+}
+
+/// Jira Cloud refuses an ADF document with an empty text node (400 `INVALID_INPUT`); Markdown
+/// with an empty code block or a link without text is still written, as real ADF nodes, and a
+/// table, quote, rule and nested list come back as the Markdown they were.
+#[tokio::test]
+async fn cloud_rich_text_is_valid_adf_and_reads_back_as_written() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let md = "Logs:\n\n```\n```\n\nSee [](https://status.example.com)\n\n> quoted\n\n---\n\n- a\n  - b\n\n| k | v |\n| --- | --- |\n| x | 1 |";
+    let t = jira
+        .create_task(&pm_core::NewTask {
+            project: "EX".into(),
+            title: "Rich".into(),
+            description: Some(md.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        t.description.as_deref(),
+        Some(
+            "Logs:\n\n```\n```\n\nSee [https://status.example.com](https://status.example.com)\n\n> quoted\n\n---\n\n- a\n  - b\n\n| k | v |\n| --- | --- |\n| x | 1 |"
+        )
+    );
+    let sent = fake.bodies.lock().unwrap().last().cloned().unwrap().1;
+    let kinds: Vec<&str> = sent["fields"]["description"]["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["type"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "paragraph",
+            "codeBlock",
+            "paragraph",
+            "blockquote",
+            "rule",
+            "bulletList",
+            "table"
+        ]
+    );
+    // A quote holds only what ADF lets it (paragraphs, lists, code): a heading in it is bold
+    // text, a quote in it is part of it.
+    let quoted = jira
+        .add_comment(&t.id, "> # Title\n> > inner\n> - item")
+        .await
+        .unwrap();
+    assert_eq!(quoted.body, "> **Title**\n>\n> inner\n>\n> - item");
+    let nested = jira
+        .add_comment(&t.id, "- step\n  > why\n  ## Note")
+        .await
+        .unwrap();
+    assert_eq!(nested.body, "- step\n  why\n  **Note**");
+    let c = jira
+        .add_comment(&t.id, "[](https://example.org)")
+        .await
+        .unwrap();
+    assert_eq!(c.body, "[https://example.org](https://example.org)");
+}
+
+/// A Data Center description in wiki markup reads as Markdown, and written back as read it is
+/// the same wiki text (nothing a round trip through pm-mcp may change).
+#[tokio::test]
+async fn data_center_wiki_descriptions_read_as_markdown_and_write_back_unchanged() {
+    let (base, fake) = spawn_dc("Bearer pat-r").await;
+    let dc = data_center(&base, "pat-r");
+    let t = dc.get_task("EX-5").await.unwrap();
+    let md = t.description.unwrap();
+    assert_eq!(
+        md,
+        "### Context\nSeen on **Safari** and *Firefox*, ~~only on v2~~; see [the log](https://logs.example.com/5).\n\n- open `/cart`\n  - pay\n- retry\n\n1. one\n2. two\n\n| Browser | Fails |\n| --- | --- |\n| Safari | yes |\n\n{color:red}urgent{color} and \\{braces\\}"
+    );
+    dc.update_task(
+        "EX-5",
+        &pm_core::TaskChange {
+            description: Some(md),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let stored = fake
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|i| i.key == "EX-5")
+        .map(|i| i.description.clone())
+        .unwrap();
+    assert_eq!(
+        stored,
+        serde_json::json!(pm_testkit::fake_jira::DC_WIKI_DESCRIPTION)
+    );
+}
+
+/// A project's sprints are on the board located in it, not on the first board that shows the
+/// project (Portfolio, 12, located in P2, lists EX too); the choice is said, and board_id picks
+/// another. A team-managed project's `simple` board has sprints when its Sprints feature is on.
+#[tokio::test]
+async fn sprints_are_on_the_projects_own_board_and_any_board_can_be_named() {
+    use pm_core::SprintState;
+    for dc in [false, true] {
+        let (base, _fake) = if dc {
+            spawn_dc("Bearer pat-b").await
+        } else {
+            spawn(&basic("mia@example.com", "t")).await
+        };
+        let jira = if dc {
+            data_center(&base, "pat-b")
+        } else {
+            cloud(&base, "t")
+        };
+        let page = PageRequest::new(None, None);
+        let ex = jira
+            .list_board_sprints("EX", None, &[], &page)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = ex.items.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["6", "7", "8"], "dc={dc}");
+        let notes = ex.items[0].notes.join(" ");
+        assert!(
+            notes.contains("board 84 (EX board)") && notes.contains("board 12 (Portfolio)"),
+            "dc={dc}: {notes}"
+        );
+        // The caller names a board: the cross-project one has no sprints yet; a Kanban board
+        // has none at all.
+        let portfolio = jira
+            .list_board_sprints("EX", Some("12"), &[], &page)
+            .await
+            .unwrap();
+        assert!(portfolio.items.is_empty(), "dc={dc}");
+        let kanban = jira
+            .list_board_sprints("EX", Some("92"), &[SprintState::Active], &page)
+            .await
+            .unwrap_err();
+        assert!(kanban.to_string().contains("Kanban"), "dc={dc}: {kanban}");
+        let planned = jira
+            .create_board_sprint(
+                &pm_core::NewSprint {
+                    project: "EX".into(),
+                    name: "Portfolio 1".into(),
+                    ..Default::default()
+                },
+                Some("12"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(planned.board_id.as_deref(), Some("12"), "dc={dc}");
+        // Team-managed: the simple board, with sprints (P3) or with the feature off (P4).
+        let tm = jira
+            .create_sprint(&pm_core::NewSprint {
+                project: "P3".into(),
+                name: "TM 1".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(tm.board_id.as_deref(), Some("95"), "dc={dc}");
+        let off = jira.list_sprints("P4", &[], &page).await.unwrap_err();
+        assert_eq!(off.kind(), "bad_input", "dc={dc}");
+        // Cloud: a team-managed project without its Sprints feature; Data Center (which has no
+        // team-managed projects): a project with only a Kanban board.
+        let why = if dc {
+            "no Scrum board"
+        } else {
+            "Sprints feature"
+        };
+        assert!(off.to_string().contains(why), "dc={dc}: {off}");
+        let none = jira.list_sprints("P1", &[], &page).await.unwrap_err();
+        assert!(
+            none.to_string().contains("no Scrum board"),
+            "dc={dc}: {none}"
+        );
+    }
+}
+
+/// The story points of a project are its board's estimation field: the site has both "Story
+/// Points" and "Story point estimate", and P5's board estimates with the first while EX's uses
+/// the second; each is written where its project's screens take it and read back.
+#[tokio::test]
+async fn story_points_go_to_the_field_the_projects_board_estimates_with() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let t = jira
+        .create_task(&pm_core::NewTask {
+            project: "P5".into(),
+            title: "Pointed".into(),
+            story_points: Some(5.0),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(t.story_points, Some(5.0));
+    let sent = fake.bodies.lock().unwrap().last().cloned().unwrap().1;
+    assert_eq!(sent["fields"]["customfield_10026"], 5.0, "{sent}");
+    let changed = jira
+        .update_task(
+            &t.id,
+            &pm_core::TaskChange {
+                story_points: Some(8.0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.story_points, Some(8.0));
+    assert_eq!(
+        fake.hits.lock().unwrap()["board/configuration"],
+        1,
+        "read once"
+    );
+    // A fresh client reads P5's points without knowing the board yet.
+    let fresh = cloud(&base, "t");
+    assert_eq!(fresh.get_task(&t.id).await.unwrap().story_points, Some(8.0));
+    assert_eq!(
+        fresh.get_task("EX-3").await.unwrap().story_points,
+        Some(4.0)
+    );
+}
+
+/// A project is created from Jira's Scrum template, so it has a board and sprints at once; a
+/// completed sprint's unfinished tasks go back to the backlog, and the result says so.
+#[tokio::test]
+async fn new_projects_get_a_board_and_completed_sprints_say_what_went_back() {
+    for dc in [false, true] {
+        let (base, fake) = if dc {
+            spawn_dc("Bearer pat-p").await
+        } else {
+            spawn(&basic("mia@example.com", "t")).await
+        };
+        let jira = if dc {
+            data_center(&base, "pat-p")
+        } else {
+            cloud(&base, "t")
+        };
+        let p = jira
+            .create_project("Mobile", Some("MOB"), None)
+            .await
+            .unwrap();
+        assert_eq!(p.id, "MOB");
+        let s = jira
+            .create_sprint(&pm_core::NewSprint {
+                project: "MOB".into(),
+                name: "MOB 1".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(s.name, "MOB 1", "dc={dc}");
+
+        let done = jira.complete_sprint("7").await.unwrap();
+        assert_eq!(fake.moved_to_backlog.lock().unwrap()[&7], 4, "dc={dc}");
+        let notes = done.notes.join(" ");
+        assert!(
+            notes.contains("4 unfinished task(s) went back to the backlog")
+                && notes.contains("EX-1, EX-3, EX-4, EX-6"),
+            "dc={dc}: {notes}"
+        );
+    }
+}
+
+/// Cloud: an issue's epic is its `parent` (the Agile epic endpoint refuses team-managed
+/// projects); set and cleared on a team-managed project (P3) and a company-managed one (EX).
+/// Data Center keeps the Agile endpoint (Epic Link).
+#[tokio::test]
+async fn cloud_epics_are_the_parent_field_in_every_project() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    for project in ["P3", "EX"] {
+        let new = |title: &str, kind: Option<&str>| pm_core::NewTask {
+            project: project.into(),
+            title: title.into(),
+            task_type: kind.map(str::to_string),
+            ..Default::default()
+        };
+        let epic = jira
+            .create_task(&new("Payments", Some("Epic")))
+            .await
+            .unwrap();
+        let task = jira.create_task(&new("Refunds", None)).await.unwrap();
+        jira.set_epic(&task.id, Some(&epic.id)).await.unwrap();
+        let read = jira.get_task(&task.id).await.unwrap();
+        assert_eq!(
+            read.parent_id.as_deref(),
+            Some(epic.id.as_str()),
+            "{project}"
+        );
+        let sent = fake.bodies.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(sent.0, format!("PUT issue/{}", task.id), "{project}");
+        assert_eq!(
+            sent.1["fields"]["parent"]["key"],
+            epic.id.as_str(),
+            "{project}"
+        );
+        jira.set_epic(&task.id, None).await.unwrap();
+        assert_eq!(
+            jira.get_task(&task.id).await.unwrap().parent_id,
+            None,
+            "{project}"
+        );
+    }
+}
+
+/// Data Center names a user by the username everywhere (watchers, JQL, project lead); the
+/// fake's users have keys (`JIRAUSER10100`) that differ, which Jira refuses where a username
+/// belongs ("User 'JIRAUSER…' does not exist").
+#[tokio::test]
+async fn data_center_users_are_usernames_in_watchers_searches_and_leads() {
+    let (base, fake) = spawn_dc("Bearer pat-u").await;
+    let dc = data_center(&base, "pat-u");
+    let ravi = dc
+        .list_users("ravi", &PageRequest::new(None, None))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert_eq!(ravi.id, "ravi");
+    dc.add_watcher("EX-1", &ravi.id).await.unwrap();
+    let watchers = fake
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|i| i.key == "EX-1")
+        .map(|i| i.watchers.clone())
+        .unwrap();
+    assert_eq!(watchers, ["ravi"]);
+    let by_key = dc.add_watcher("EX-1", "JIRAUSER10200").await.unwrap_err();
+    assert_eq!(by_key.kind(), "not_found", "{by_key}");
+    let mine = all_tasks(
+        dc.as_ref(),
+        &pm_core::TaskQuery {
+            assignee: Some(pm_core::Assignee::User("mia".into())),
+            ..Default::default()
+        },
+        50,
+    )
+    .await;
+    assert_eq!(mine.len(), 6);
+    assert!(
+        mine.iter()
+            .all(|t| t.assignee.as_ref().is_some_and(|a| a.id == "mia"))
+    );
+    let err = dc
+        .search_tasks(
+            &pm_core::TaskQuery {
+                assignee: Some(pm_core::Assignee::User("JIRAUSER10100".into())),
+                ..Default::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "Jira user JIRAUSER10100 was not found");
+    // The lead of a new project is the caller's username (Jira refuses a key there too).
+    let p = dc
+        .create_project("Lead Check", Some("LEAD"), None)
+        .await
+        .unwrap();
+    assert_eq!(p.lead.map(|u| u.id).as_deref(), Some("mia"));
+}
+
+/// Cloud: a task goes only under an epic (Jira refuses another parent: "Given parent issue does
+/// not belong to appropriate hierarchy"), said in words.
+#[tokio::test]
+async fn cloud_refuses_a_parent_that_is_not_an_epic() {
+    let (base, _fake) = spawn(&basic("mia@example.com", "t")).await;
+    let jira = cloud(&base, "t");
+    let err = jira.set_epic("EX-1", Some("EX-2")).await.unwrap_err();
+    assert_eq!(err.kind(), "bad_input", "{err}");
+    assert!(err.to_string().contains("EX-2 is not an epic"), "{err}");
+    assert_eq!(jira.get_task("EX-1").await.unwrap().parent_id, None);
+}
+
+/// A board is Jira's: another tracker refuses `board_id` in words, before any request.
+#[tokio::test]
+async fn other_trackers_refuse_a_board_before_any_request() {
+    let client = pm_providers::http::shared_client(&settings()).unwrap();
+    // Nothing listens there: a request would fail as a network error, not as unsupported.
+    let url = BaseUrl::parse("http://127.0.0.1:9", true).unwrap();
+    for kind in [ProviderKind::Redmine, ProviderKind::OpenProject] {
+        let p = pm_providers::build(
+            client.clone(),
+            kind,
+            &url,
+            kind.default_auth_kind(),
+            None,
+            "key",
+            settings(),
+            None,
+        )
+        .unwrap();
+        let listed = p
+            .list_board_sprints("demo", Some("84"), &[], &PageRequest::new(None, None))
+            .await
+            .unwrap_err();
+        assert_eq!(listed.kind(), "unsupported", "{kind}: {listed}");
+        assert!(
+            listed
+                .to_string()
+                .starts_with("choosing a board (board_id) is not supported by"),
+            "{listed}"
+        );
+        let created = p
+            .create_board_sprint(
+                &pm_core::NewSprint {
+                    project: "demo".into(),
+                    name: "S".into(),
+                    ..Default::default()
+                },
+                Some("84"),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(created.kind(), "unsupported", "{kind}: {created}");
+    }
+}

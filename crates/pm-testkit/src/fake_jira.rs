@@ -9,6 +9,12 @@
 //! Both validate as Jira does: JQL values that name nothing are a 400 in Jira's error shape,
 //! create/edit fields are checked (and refused) before anything is stored, searches return only
 //! the asked fields, keys are never reused; plus 401/403/404/429/5xx and slow answers.
+//! Also, each in its own module: transition screens with required fields (`screens`: the
+//! resolution of a move to Done, a reason to reopen), Cloud's refusal of an ADF document with an
+//! empty text node (`adf`), and boards (`boards`: cross-project and team-managed boards, board
+//! configuration with its estimation field, boards made by project templates, a completed
+//! sprint's unfinished issues sent to the backlog); the Agile epic operations refuse
+//! team-managed projects. Data Center's EX-5 has a real wiki-markup description.
 #![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
 
 use std::collections::HashMap;
@@ -24,9 +30,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-#[path = "fake_jira_read.rs"]
 mod read;
 pub use read::{CLOUD_ID, FakeFault};
+mod adf;
+pub mod boards;
+mod screens;
 
 /// Where the providers' published specs are.
 /// `PM_MCP_SPECS_DIR`, or the first `shared/specs` beside the checkout or one of its parents
@@ -95,6 +103,12 @@ pub struct Fake {
     pub dc_texts: Mutex<Vec<String>>,
     /// Every request body received by the write routes, in order (`"METHOD path"`, body).
     pub bodies: Mutex<Vec<(String, Value)>>,
+    /// The resolution each issue was given by a transition screen, by key.
+    pub resolutions: Mutex<HashMap<String, String>>,
+    /// The site's boards (see `boards`).
+    pub boards: Mutex<Vec<boards::FakeBoard>>,
+    /// How many unfinished issues each completed sprint sent to the backlog.
+    pub moved_to_backlog: Mutex<HashMap<u64, usize>>,
     flaky: AtomicUsize,
     expected_auth: String,
     /// Faults on any route, Data Center's CAPTCHA, Cloud's lagging search index, bulk
@@ -212,6 +226,12 @@ impl Fake {
         }
     }
 
+    /// The story points field of a project's issues: its board's estimation field, else the
+    /// site's (see `boards`).
+    fn points_field_of(&self, project: &str) -> (&'static str, &'static str) {
+        boards::points_of(self, project).unwrap_or(self.points_field())
+    }
+
     fn api(&self) -> &'static str {
         match self.edition {
             Edition::Cloud => "3",
@@ -219,6 +239,11 @@ impl Fake {
         }
     }
 }
+
+/// EX-5's description on Data Center, in wiki markup as Jira Server stores and answers it
+/// (Atlassian, "Text formatting notation help"): a heading, emphasis, a deleted span, a link,
+/// monospace, nested and numbered lists, a table, a macro Markdown has no form for, escapes.
+pub const DC_WIKI_DESCRIPTION: &str = "h3. Context\nSeen on *Safari* and _Firefox_, -only on v2-; see [the log|https://logs.example.com/5].\n\n* open {{/cart}}\n** pay\n* retry\n\n# one\n# two\n\n||Browser||Fails||\n|Safari|yes|\n\n{color:red}urgent{color} and \\{braces\\}";
 
 /// A one-paragraph ADF document.
 fn adf_text(text: &str) -> Value {
@@ -242,6 +267,7 @@ fn fake_issues(edition: Edition) -> Vec<FakeIssue> {
             summary: format!("Example task {i}"),
             description: match edition {
                 Edition::Cloud => adf_text(&format!("Details of EX-{i}")),
+                Edition::DataCenter if i == 5 => json!(DC_WIKI_DESCRIPTION),
                 Edition::DataCenter => json!(format!("Details of EX-{i}")),
             },
             status: statuses[i % 3],
@@ -418,7 +444,7 @@ fn issue_json(f: &Fake, i: &FakeIssue) -> Value {
     };
     fields["reporter"] = f.user_json(f.me());
     fields["project"] = json!({ "key": i.project, "id": "10000", "name": "Example" });
-    fields[f.points_field().0] = json!(i.story_points);
+    fields[f.points_field_of(&i.project).0] = json!(i.story_points);
     fields["issuetype"] = json!({ "name": i.issue_type, "subtask": i.issue_type == "Sub-task" });
     let subtask = i.issue_type == "Sub-task";
     fields["parent"] = match &i.parent {
@@ -790,7 +816,8 @@ fn transitions_from(status: &str) -> Vec<(String, (&'static str, &'static str))>
             out.push(("21".to_string(), WORKFLOW[2]));
             out.push(("31".to_string(), WORKFLOW[0]));
         }
-        _ => out.push(("31".to_string(), WORKFLOW[0])),
+        // Reopening a done issue has its own transition, with a screen (see `screens`).
+        _ => out.push(("41".to_string(), WORKFLOW[0])),
     }
     out
 }
@@ -824,7 +851,7 @@ fn apply_fields(
     let mut errors = serde_json::Map::new();
     let mut changes = Vec::new();
     let mut next = issue.clone();
-    let (points_id, points_name) = f.points_field();
+    let (points_id, points_name) = f.points_field_of(&issue.project);
     for (k, v) in fields {
         match k.as_str() {
             "project" | "issuetype" => {} // create only; checked by the caller
@@ -963,7 +990,20 @@ fn apply_fields(
                     }
                 }
             }
+            // The issue hierarchy: a sub-task's parent is a standard issue, a standard issue's
+            // is an epic, an epic has none ("Given parent issue does not belong to appropriate
+            // hierarchy.", as Jira answers: elastic/kibana#131285).
             "parent" => match v["key"].as_str() {
+                Some(p)
+                    if all.iter().any(|i| {
+                        i.key == p && !hierarchy_fits(&next.issue_type, &i.issue_type)
+                    }) =>
+                {
+                    errors.insert(
+                        k.clone(),
+                        json!("Given parent issue does not belong to appropriate hierarchy."),
+                    );
+                }
                 Some(p) if all.iter().any(|i| i.key == p) => next.parent = Some(p.to_string()),
                 None if v.is_null() => next.parent = None,
                 _ => {
@@ -1022,13 +1062,24 @@ fn apply_fields(
     }
     if next.story_points != issue.story_points {
         changes.push(points_item(
-            f.points_field(),
+            f.points_field_of(&issue.project),
             issue.story_points,
             next.story_points,
         ));
     }
     *issue = next;
     Ok(changes)
+}
+
+/// Whether an issue of type `child` may have a parent of type `parent` (Jira's hierarchy:
+/// sub-task < standard issue < epic).
+fn hierarchy_fits(child: &str, parent: &str) -> bool {
+    let level = |t: &str| match t {
+        "Sub-task" => 0,
+        "Epic" => 2,
+        _ => 1,
+    };
+    level(parent) == level(child) + 1
 }
 
 /// `POST /rest/api/{2,3}/issue`: the project and issue type must exist, then every field is
@@ -1047,6 +1098,9 @@ async fn create_issue(
         .lock()
         .unwrap()
         .push(("POST issue".into(), body.clone()));
+    if f.edition == Edition::Cloud && adf::has_empty_text(&body["fields"]["description"]) {
+        return adf::invalid_input();
+    }
     let empty = serde_json::Map::new();
     let fields = body["fields"].as_object().unwrap_or(&empty);
     let project = body["fields"]["project"]["key"].as_str().unwrap_or("");
@@ -1135,6 +1189,9 @@ async fn update_issue(
         .lock()
         .unwrap()
         .push((format!("PUT issue/{key}"), body.clone()));
+    if f.edition == Edition::Cloud && adf::has_empty_text(&body["fields"]["description"]) {
+        return adf::invalid_input();
+    }
     let mut issues = f.issues.lock().unwrap();
     let snapshot = issues.clone();
     let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
@@ -1244,6 +1301,7 @@ async fn get_transitions(
     State(f): State<Shared>,
     headers: HeaderMap,
     Path(key): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
@@ -1261,9 +1319,19 @@ async fn get_transitions(
             "Issue does not exist or you do not have permission to see it.",
         );
     };
+    // `expand=transitions.fields` adds each transition's screen fields (see `screens`).
+    let with_fields = q
+        .get("expand")
+        .is_some_and(|e| e.split(',').any(|x| x.trim() == "transitions.fields"));
     let list: Vec<Value> = transitions_from(issue.status.0)
         .into_iter()
-        .map(|(id, (name, cat))| json!({ "id": id, "name": format!("Move to {name}"), "to": { "name": name, "statusCategory": { "key": cat } } }))
+        .map(|(id, (name, cat))| {
+            let mut t = json!({ "id": id, "name": if id == "41" { "Reopen".to_string() } else { format!("Move to {name}") }, "hasScreen": !screens::fields(&id).as_object().is_some_and(|m| m.is_empty()), "to": { "name": name, "statusCategory": { "key": cat } } });
+            if with_fields {
+                t["fields"] = screens::fields(&id);
+            }
+            t
+        })
         .collect();
     axum::Json(json!({ "expand": "transitions", "transitions": list })).into_response()
 }
@@ -1290,7 +1358,17 @@ async fn do_transition(
         .into_iter()
         .find(|(id, _)| id == wanted)
     {
-        Some((_, to)) => {
+        Some((id, to)) => {
+            match screens::check(&id, &body) {
+                Ok(Some(resolution)) => {
+                    f.resolutions
+                        .lock()
+                        .unwrap()
+                        .insert(key.clone(), resolution);
+                }
+                Ok(None) => {}
+                Err(errors) => return field_errors(errors),
+            }
             let item = status_item(issue.status.0, to.0);
             issue.history.push(entry(&jira_now(), vec![item]));
             issue.status = to;
@@ -1331,6 +1409,9 @@ async fn add_comment(
     }
     if !exists(&f, &key) {
         return no_issue();
+    }
+    if f.edition == Edition::Cloud && adf::has_empty_text(&body["body"]) {
+        return adf::invalid_input();
     }
     let ok = match f.edition {
         Edition::Cloud => body["body"]["type"] == "doc",
@@ -1414,6 +1495,9 @@ async fn add_worklog(
             axum::Json(json!({ "errorMessages": ["Worklog must not be null."], "errors": {} })),
         )
             .into_response();
+    }
+    if f.edition == Edition::Cloud && adf::has_empty_text(&body["comment"]) {
+        return adf::invalid_input();
     }
     let comment_ok = match f.edition {
         Edition::Cloud => body["comment"].is_null() || body["comment"]["type"] == "doc",
@@ -1526,6 +1610,10 @@ async fn fields(State(f): State<Shared>, headers: HeaderMap) -> Response {
     }
     let mut all = example("/rest/api/3/field");
     if let Some(list) = all.as_array_mut() {
+        // Sites often have both: the legacy "Story Points" number field and Jira Software's
+        // "Story point estimate" (see `boards`); the name alone does not tell which to use.
+        let (legacy, legacy_name) = boards::LEGACY_POINTS;
+        list.push(json!({ "id": legacy, "key": legacy, "name": legacy_name, "custom": true, "schema": { "type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float", "customId": 10026 } }));
         list.push(json!({ "id": "customfield_10016", "key": "customfield_10016", "name": "Story point estimate", "custom": true, "schema": { "type": "number", "custom": "com.pyxis.greenhopper.jira:jsw-story-points", "customId": 10016 } }));
         // Jira Software's Sprint field (its changelog items name it by this id).
         list.push(json!({ "id": "customfield_10020", "key": "customfield_10020", "name": "Sprint", "custom": true, "schema": { "type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint", "customId": 10020 } }));
@@ -1811,6 +1899,29 @@ async fn epic_issues(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
+    // The Agile epic operations do not work for team-managed (next-gen) projects: there an
+    // issue's epic is its `parent` field, set by editing the issue (Atlassian ACJIRA-1634, "Move
+    // issues to epic — edit the issue and set the parent field"; ankitpokhrel/jira-cli#186).
+    let keys_of: Vec<String> = body["issues"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .chain((epic != "none").then(|| epic.clone()))
+        .collect();
+    let next_gen = f
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|i| keys_of.contains(&i.key))
+        .any(|i| boards::team_managed(&f, &i.project));
+    if next_gen {
+        return jira_error(
+            StatusCode::BAD_REQUEST,
+            "This operation is not supported for issues in next-gen projects. Edit the issue and set its parent instead.",
+        );
+    }
     let mut issues = f.issues.lock().unwrap();
     let parent = if epic == "none" {
         None
@@ -1863,6 +1974,16 @@ async fn create_project(
             .collect(),
         );
     }
+    let board = match boards::check_template(&f, &body) {
+        Ok(b) => b,
+        Err(e) => {
+            return field_errors(
+                [("projectTemplateKey".to_string(), json!(e))]
+                    .into_iter()
+                    .collect(),
+            );
+        }
+    };
     let mut projects = f.projects.lock().unwrap();
     if projects.iter().any(|(k, _)| *k == key) {
         return field_errors(
@@ -1875,6 +1996,9 @@ async fn create_project(
         );
     }
     projects.push((key.clone(), name));
+    if let Some(kind) = board {
+        boards::add_board(&f, &key, kind);
+    }
     (StatusCode::CREATED, axum::Json(json!({ "id": 10100 + projects.len(), "key": key, "self": format!("https://jira.example.com/rest/api/{}/project/{key}", f.api()) }))).into_response()
 }
 
@@ -1923,73 +2047,6 @@ async fn delete_project(
     }
 }
 
-async fn boards(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    // Agile `GET /rest/agile/1.0/board` (spec): filtered by `projectKeyOrId` and `type`, paged by
-    // `startAt` / `maxResults` (default 50) with `total` and `isLast`.
-    let project = q.get("projectKeyOrId").map(String::as_str).unwrap_or("");
-    let (start, max) = paging(&q, 50, 50);
-    let all: Vec<Value> = if project == "EX" {
-        let mut b = example_of_agile("/rest/agile/1.0/board")["values"][0].clone();
-        b["location"] = json!({ "projectKey": "EX" });
-        vec![b]
-    } else {
-        vec![]
-    };
-    let kind = q.get("type");
-    let all: Vec<Value> = all
-        .into_iter()
-        .filter(|b| kind.is_none_or(|k| b["type"] == json!(k)))
-        .collect();
-    let page: Vec<Value> = all.iter().skip(start).take(max).cloned().collect();
-    let is_last = start + page.len() >= all.len();
-    axum::Json(json!({ "maxResults": max, "startAt": start, "total": all.len(), "isLast": is_last, "values": page })).into_response()
-}
-
-async fn board_sprints(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(board): Path<u64>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    count(&f, "board/sprint");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
-    if board != 84 {
-        return jira_error(
-            StatusCode::NOT_FOUND,
-            "Board does not exist or you do not have permission to see it.",
-        );
-    }
-    let states: Vec<String> = q
-        .get("state")
-        .map(|s| s.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
-    let start: usize = q.get("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let max: usize = q
-        .get("maxResults")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
-    let all: Vec<Value> = f
-        .sprints
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| states.is_empty() || states.iter().any(|st| s["state"] == json!(st)))
-        .cloned()
-        .collect();
-    let page: Vec<Value> = all.iter().skip(start).take(max).cloned().collect();
-    let is_last = start + page.len() >= all.len();
-    axum::Json(json!({ "maxResults": max, "startAt": start, "total": all.len(), "isLast": is_last, "values": page })).into_response()
-}
-
 async fn sprint_get(State(f): State<Shared>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
     if let Err(r) = authorised(&f, &headers) {
         return r;
@@ -2017,7 +2074,10 @@ async fn sprint_create(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    if body["originBoardId"] != json!(84) || body["name"].as_str().is_none_or(str::is_empty) {
+    // A sprint is made on a board that has sprints (see `boards`).
+    if !boards::takes_sprints(&f, &body["originBoardId"])
+        || body["name"].as_str().is_none_or(str::is_empty)
+    {
         return (
             StatusCode::BAD_REQUEST,
             axum::Json(
@@ -2028,7 +2088,7 @@ async fn sprint_create(
     }
     let mut sprints = f.sprints.lock().unwrap();
     let id = 6 + sprints.len() as u64;
-    let mut s = json!({ "id": id, "name": body["name"], "state": "future", "originBoardId": 84 });
+    let mut s = json!({ "id": id, "name": body["name"], "state": "future", "originBoardId": body["originBoardId"] });
     for k in ["startDate", "endDate", "goal"] {
         if !body[k].is_null() {
             s[k] = body[k].clone();
@@ -2074,6 +2134,7 @@ async fn sprint_update(
             );
         }
         if state == "closed" {
+            boards::complete(&f, id);
             s["completeDate"] = json!(
                 chrono::Utc::now()
                     .format("%Y-%m-%dT%H:%M:%S%.3fZ")
@@ -2480,6 +2541,9 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
         worklogs: Mutex::default(),
         dc_texts: Mutex::default(),
         bodies: Mutex::default(),
+        resolutions: Mutex::default(),
+        boards: Mutex::new(boards::seed(edition)),
+        moved_to_backlog: Mutex::default(),
         sprints: Mutex::new(vec![
             json!({ "id": 6, "name": "Sprint 6", "state": "closed", "startDate": sprint_at(-14, 9), "endDate": sprint_at(0, 9), "completeDate": sprint_at(0, 10), "originBoardId": 84, "goal": "Ship search" }),
             json!({ "id": 7, "name": "Sprint 7", "state": "active", "startDate": sprint_at(0, 9), "endDate": sprint_at(14, 9), "originBoardId": 84, "goal": "Fix checkout" }),
@@ -2492,10 +2556,18 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
     use axum::routing::{post, put};
     // The Agile API (`/rest/agile/1.0`) is the same on both editions.
     let agile = Router::new()
-        .route("/rest/agile/1.0/sprint/{id}/issue", post(move_to_sprint))
+        .route(
+            "/rest/agile/1.0/sprint/{id}/issue",
+            get(boards::sprint_issues).post(move_to_sprint),
+        )
         .route("/rest/agile/1.0/epic/{key}/issue", post(epic_issues))
-        .route("/rest/agile/1.0/board", get(boards))
-        .route("/rest/agile/1.0/board/{id}/sprint", get(board_sprints))
+        .route("/rest/agile/1.0/board", get(boards::list))
+        .route("/rest/agile/1.0/board/{id}", get(boards::get))
+        .route(
+            "/rest/agile/1.0/board/{id}/configuration",
+            get(boards::configuration),
+        )
+        .route("/rest/agile/1.0/board/{id}/sprint", get(boards::sprints))
         .route("/rest/agile/1.0/sprint", post(sprint_create))
         .route(
             "/rest/agile/1.0/sprint/{id}",

@@ -169,6 +169,7 @@ pub fn sprint(n: i64) -> Sprint {
         end_date: Some(start + Duration::days(11) + Duration::hours(8)),
         completed_at: Some(start + Duration::days(11) + Duration::hours(9)),
         board_id: None,
+        notes: Vec::new(),
     }
 }
 

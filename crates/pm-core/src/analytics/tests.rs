@@ -114,6 +114,7 @@ fn sprint() -> Sprint {
         end_date: Some(t(7, 17)),
         completed_at: Some(t(7, 18)),
         board_id: None,
+        notes: Vec::new(),
     }
 }
 
@@ -512,6 +513,7 @@ fn velocity_sprint(n: u32, done_pts: f64) -> (Sprint, History) {
         end_date: Some(t(d + 4, 17)),
         completed_at: Some(t(d + 4, 17)),
         board_id: None,
+        notes: Vec::new(),
     };
     let mut x = mv(pts(item(&format!("X{n}")), done_pts), t(d + 1, 12), done());
     x.created_at = Some(t(1, 0));

@@ -168,6 +168,14 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(with_tasks["tasks"].as_array().map(Vec::len), Some(7), "the six planned tasks and the one created into it");
         let no_board = call_with(&ann, "list_sprints", json!({ "project_id": "P1" })).await;
         assert!(text(&no_board).contains("no Scrum board"), "{}", text(&no_board));
+        // EX is also shown by a cross-project board: the notes say which board was used, and
+        // board_id names another (a Kanban board has no sprints).
+        let notes = sprints["notes"].to_string();
+        assert!(notes.contains("board 84 (EX board)") && notes.contains("board 12 (Portfolio)"), "{sprints}");
+        let portfolio = call_with(&ann, "list_sprints", json!({ "project_id": "EX", "board_id": "12" })).await.structured_content.expect("portfolio");
+        assert_eq!(portfolio["sprints"].as_array().map(Vec::len), Some(0), "{portfolio}");
+        let kanban = call_with(&ann, "list_sprints", json!({ "project_id": "EX", "board_id": "92" })).await;
+        assert!(text(&kanban).contains("Kanban"), "{}", text(&kanban));
         let planned = call_with(&ann, "create_sprint", json!({ "project_id": "acme-jira:EX", "name": "Sprint 9", "goal": "Payments" })).await;
         let planned = planned.structured_content.expect("planned");
         let next_id = planned["sprint"]["id"].as_str().expect("id").to_string();
@@ -180,6 +188,7 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(renamed.structured_content.expect("renamed")["sprint"]["name"], "Sprint 9 (payments)");
         let closed = call_with(&ann, "complete_sprint", json!({ "sprint_id": "acme-jira:7" })).await.structured_content.expect("closed");
         assert_eq!(closed["sprint"]["state"], "closed");
+        assert!(closed["sprint"]["notes"].to_string().contains("went back to the backlog"), "{closed}");
         let again = call_with(&ann, "complete_sprint", json!({ "sprint_id": "acme-jira:7" })).await;
         assert!(text(&again).contains("not active"), "{}", text(&again));
         let started = call_with(&ann, "start_sprint", json!({ "sprint_id": next_id, "start_date": day(-2), "end_date": day(12) })).await;

@@ -215,6 +215,7 @@ pub fn sprint(l: wire::List, now: DateTime<Utc>) -> Sprint {
         end_date: time(l.due_date),
         completed_at: None,
         board_id: l.folder.map(|f| f.id),
+        notes: Vec::new(),
         goal: l.content.filter(|c| !c.trim().is_empty()),
         name: l.name,
         id: l.id,

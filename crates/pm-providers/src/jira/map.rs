@@ -98,6 +98,7 @@ pub fn sprint(s: wire::Sprint) -> Sprint {
         end_date: s.end_date.as_deref().and_then(timestamp),
         completed_at: s.complete_date.as_deref().and_then(timestamp),
         board_id: s.origin_board_id.map(|b| b.to_string()),
+        notes: Vec::new(),
     }
 }
 

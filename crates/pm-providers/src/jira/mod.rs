@@ -2,10 +2,12 @@
 //! personal access token as Bearer, or Basic). One client; the edition picks the API version and
 //! the paging style.
 mod adf;
+mod boards;
 mod history;
 pub mod jql;
 mod map;
 pub mod markdown;
+pub mod wiki;
 pub mod wire;
 
 use async_trait::async_trait;
@@ -39,6 +41,8 @@ pub struct Jira {
     written: std::sync::Mutex<Written>,
     /// The site's own base URL from `serverInfo`, for links (read once it answers).
     link_base: tokio::sync::OnceCell<String>,
+    /// Each project's story points field, from its board's estimation (see `boards`).
+    project_points: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
 
 /// Issues this client wrote lately, so Cloud searches can ask for them consistently: Cloud's
@@ -63,6 +67,9 @@ struct FieldIds {
     story_points: Option<String>,
     /// The story points field's name, as changelogs on Data Center name fields.
     story_points_name: Option<String>,
+    /// Every field that may hold a project's story points, the site's own first: a board may
+    /// estimate with another one (see `boards`).
+    points_candidates: Vec<String>,
     /// Data Center's Epic Link (an issue's epic; `parent` is a sub-task's only there) and Epic
     /// Name (required to create an epic), found by their Jira Software custom types.
     epic_link: Option<String>,
@@ -118,6 +125,7 @@ impl Jira {
             statuses: tokio::sync::OnceCell::new(),
             written: std::sync::Mutex::default(),
             link_base: tokio::sync::OnceCell::new(),
+            project_points: std::sync::Mutex::default(),
         })
     }
 
@@ -320,7 +328,7 @@ impl Provider for Jira {
                     "story_points must be a number of 0 or more".into(),
                 ));
             }
-            let field = self.story_points_field().await?.ok_or_else(|| {
+            let field = self.points_field_for(&t.project).await?.ok_or_else(|| {
                 ProviderError::BadInput(
                     "this Jira site has no story points field, so story_points cannot be set; nothing was created".into(),
                 )
@@ -377,9 +385,14 @@ impl Provider for Jira {
         if current.status.name.eq_ignore_ascii_case(wanted) {
             return Ok(current);
         }
+        // The transitions with their screens' fields: a move may require some (platform spec,
+        // `GET /issue/{issueIdOrKey}/transitions`, `expand=transitions.fields`).
         let available: wire::Transitions = self
             .up
-            .get(&self.api(&format!("issue/{key}/transitions")), &[])
+            .get(
+                &self.api(&format!("issue/{key}/transitions")),
+                &[("expand", "transitions.fields".to_string())],
+            )
             .await?;
         let target = |t: &wire::Transition| {
             t.to.as_ref()
@@ -405,12 +418,14 @@ impl Provider for Jira {
                 }
             )));
         };
+        let fields = screen_fields(&key, &target(chosen), &chosen.fields)?;
+        let mut body = json!({ "transition": { "id": chosen.id } });
+        if !fields.is_empty() {
+            body["fields"] = serde_json::Value::Object(fields);
+        }
         let _: serde_json::Value = self
             .up
-            .post(
-                &self.api(&format!("issue/{key}/transitions")),
-                &json!({ "transition": { "id": chosen.id } }),
-            )
+            .post(&self.api(&format!("issue/{key}/transitions")), &body)
             .await?;
         self.wrote(&key, None);
         self.get_task(&key).await
@@ -543,7 +558,13 @@ impl Provider for Jira {
             )));
         }
         let me = self.whoami().await?;
-        let mut body = json!({ "key": key, "name": name, "projectTypeKey": "software" });
+        // Jira Software's Scrum template, so the project has a board and can have sprints at
+        // once (without a template Jira makes no board; platform spec, `POST /project`).
+        let template = match self.edition {
+            Edition::Cloud => "com.pyxis.greenhopper.jira:gh-simplified-scrum-classic",
+            Edition::DataCenter => "com.pyxis.greenhopper.jira:gh-scrum-template",
+        };
+        let mut body = json!({ "key": key, "name": name, "projectTypeKey": "software", "projectTemplateKey": template });
         match self.edition {
             Edition::Cloud => body["leadAccountId"] = json!(me.id),
             Edition::DataCenter => body["lead"] = json!(me.id),
@@ -644,12 +665,15 @@ impl Provider for Jira {
             );
         }
         if let Some(points) = c.story_points {
-            let field = self.story_points_field().await?.ok_or_else(|| {
-                ProviderError::BadInput(
-                    "this Jira site has no story points field, so story_points cannot be set"
-                        .into(),
-                )
-            })?;
+            let field = self
+                .points_field_for(&self.project_of(&key).await?)
+                .await?
+                .ok_or_else(|| {
+                    ProviderError::BadInput(
+                        "this Jira site has no story points field, so story_points cannot be set"
+                            .into(),
+                    )
+                })?;
             fields.insert(field, json!(points));
         }
         if !fields.is_empty() {
@@ -789,7 +813,33 @@ impl Provider for Jira {
 
     async fn set_epic(&self, task: &str, epic: Option<&str>) -> ProviderResult<()> {
         let key = issue_key(task)?;
-        // The Agile API links an issue to an epic the same way on Cloud and Data Center.
+        // Cloud: an issue's epic is its `parent`, in company- and team-managed projects alike
+        // (the Agile epic operations refuse team-managed ones; `parent: null` clears it).
+        if self.edition == Edition::Cloud {
+            let parent = match epic {
+                Some(e) => json!({ "key": issue_key(e)? }),
+                None => serde_json::Value::Null,
+            };
+            let _: serde_json::Value = self
+                .up
+                .put(
+                    &self.api(&format!("issue/{key}")),
+                    &json!({ "fields": { "parent": parent } }),
+                )
+                .await
+                .map_err(|e| match e {
+                    // "Given parent issue does not belong to appropriate hierarchy."
+                    ProviderError::Invalid { message, .. } if message.contains("hierarchy") => {
+                        ProviderError::BadInput(format!(
+                            "{} is not an epic, so {key} cannot go under it (Jira: {message}); list_epics names the epics",
+                            epic.unwrap_or_default()
+                        ))
+                    }
+                    other => not_found(other, format!("Jira issue {key}")),
+                })?;
+            return Ok(());
+        }
+        // Data Center: `parent` is a sub-task's only; the Agile API sets the Epic Link.
         let target = match epic {
             Some(e) => issue_key(e)?,
             None => "none".to_string(),
@@ -811,27 +861,23 @@ impl Provider for Jira {
         states: &[SprintState],
         page: &PageRequest,
     ) -> ProviderResult<Page<Sprint>> {
-        let board = self.scrum_board(project).await?;
-        let start = cursor::decode_offset(page.cursor.as_deref())?;
-        let mut q = vec![
-            ("startAt", start.to_string()),
-            ("maxResults", page.limit.to_string()),
-        ];
-        if !states.is_empty() {
-            let names: Vec<&str> = states.iter().map(|s| sprint_state(*s)).collect();
-            q.push(("state", names.join(",")));
+        // The board's note is for list_sprints' caller (list_board_sprints), not for analytics.
+        let mut page = self.list_board_sprints(project, None, states, page).await?;
+        for s in &mut page.items {
+            s.notes.clear();
         }
-        let bean: wire::PageBean<wire::Sprint> = self
-            .up
-            .get(&format!("rest/agile/1.0/board/{board}/sprint"), &q)
-            .await?;
-        let got = bean.values.len() as u64;
-        let last = bean.is_last.unwrap_or(got == 0)
-            || bean.total.is_some_and(|t| bean.start_at + got >= t);
-        Ok(Page {
-            items: bean.values.into_iter().map(map::sprint).collect(),
-            next: (!last && got > 0).then(|| cursor::encode_offset(bean.start_at + got)),
-        })
+        Ok(page)
+    }
+
+    async fn list_board_sprints(
+        &self,
+        project: &str,
+        board: Option<&str>,
+        states: &[SprintState],
+        page: &PageRequest,
+    ) -> ProviderResult<Page<Sprint>> {
+        let chosen = self.choose_board(project, board).await?;
+        self.board_sprints(chosen, project, states, page).await
     }
 
     async fn get_sprint(&self, id: &str) -> ProviderResult<Sprint> {
@@ -845,11 +891,19 @@ impl Provider for Jira {
     }
 
     async fn create_sprint(&self, s: &NewSprint) -> ProviderResult<Sprint> {
+        self.create_board_sprint(s, None).await
+    }
+
+    async fn create_board_sprint(
+        &self,
+        s: &NewSprint,
+        board: Option<&str>,
+    ) -> ProviderResult<Sprint> {
         if s.name.trim().is_empty() {
             return Err(ProviderError::BadInput("a sprint needs a name".into()));
         }
-        let board = self.scrum_board(&s.project).await?;
-        let mut body = json!({ "name": s.name.trim(), "originBoardId": board });
+        let chosen = self.choose_board(&s.project, board).await?;
+        let mut body = json!({ "name": s.name.trim(), "originBoardId": chosen.board.id });
         if let Some(d) = s.start {
             body["startDate"] = json!(jira_time(d));
         }
@@ -860,7 +914,9 @@ impl Provider for Jira {
             body["goal"] = json!(g);
         }
         let created: wire::Sprint = self.up.post("rest/agile/1.0/sprint", &body).await?;
-        Ok(map::sprint(created))
+        let mut sprint = map::sprint(created);
+        sprint.notes.extend(chosen.note);
+        Ok(sprint)
     }
 
     async fn update_sprint(&self, id: &str, change: &SprintChange) -> ProviderResult<Sprint> {
@@ -918,14 +974,30 @@ impl Provider for Jira {
                 current.name
             )));
         }
+        // Jira sends a completed sprint's unfinished issues back to the backlog: counted first,
+        // and said in the result.
+        let id = sprint_id(id)?;
+        let (open, keys) = self.unfinished(id).await?;
         let s: wire::Sprint = self
             .up
             .post(
-                &format!("rest/agile/1.0/sprint/{}", sprint_id(id)?),
+                &format!("rest/agile/1.0/sprint/{id}"),
                 &json!({ "state": "closed" }),
             )
             .await?;
-        Ok(map::sprint(s))
+        let mut sprint = map::sprint(s);
+        if open > 0 {
+            let more = if open > keys.len() as u64 {
+                ", …"
+            } else {
+                ""
+            };
+            sprint.notes.push(format!(
+                "{open} unfinished task(s) went back to the backlog, as Jira does when a sprint is completed: {}{more}; update_task with sprint_id moves them into another sprint",
+                keys.join(", ")
+            ));
+        }
+        Ok(sprint)
     }
 
     async fn delete_sprint(&self, id: &str) -> ProviderResult<()> {
@@ -1075,13 +1147,40 @@ impl Provider for Jira {
     }
 }
 
+impl Jira {
+    /// The project of an issue: the key's prefix (`EX-3` → `EX`), or read for an issue id.
+    async fn project_of(&self, key: &str) -> ProviderResult<String> {
+        if let Some((p, n)) = key.rsplit_once('-')
+            && !p.is_empty()
+            && n.chars().all(|c| c.is_ascii_digit())
+        {
+            return Ok(p.to_string());
+        }
+        let issue: wire::Issue = self
+            .up
+            .get(
+                &self.api(&format!("issue/{key}")),
+                &[("fields", "project".to_string())],
+            )
+            .await
+            .map_err(|e| not_found(e, format!("Jira issue {key}")))?;
+        issue
+            .fields
+            .project
+            .and_then(|p| p.key)
+            .ok_or_else(|| ProviderError::NotFound {
+                what: format!("the project of Jira issue {key}"),
+            })
+    }
+}
+
 /// The fields a task needs (asking for only these keeps searches small), plus the site's own
 /// ones it has: story points, and Epic Link on Data Center.
-fn issue_fields(custom: &[Option<&str>]) -> Vec<String> {
+fn issue_fields(custom: &[String]) -> Vec<String> {
     ISSUE_FIELDS
         .iter()
         .map(|f| f.to_string())
-        .chain(custom.iter().flatten().map(|f| f.to_string()))
+        .chain(custom.iter().cloned())
         .collect()
 }
 
@@ -1196,6 +1295,57 @@ fn issue_key(id: &str) -> ProviderResult<String> {
     Ok(id.to_string())
 }
 
+/// The values a transition's screen requires: the resolution is filled (Done where the screen
+/// offers it, else its first choice, as Jira's own resolve screen preselects); any other required
+/// field without a default is refused in words, naming it and its choices, before anything moves.
+fn screen_fields(
+    key: &str,
+    to: &str,
+    screen: &serde_json::Map<String, serde_json::Value>,
+) -> ProviderResult<serde_json::Map<String, serde_json::Value>> {
+    let mut out = serde_json::Map::new();
+    let mut missing = Vec::new();
+    for (id, meta) in screen {
+        let Ok(f) = serde_json::from_value::<wire::ScreenField>(meta.clone()) else {
+            continue;
+        };
+        if !f.required || f.has_default_value {
+            continue;
+        }
+        let label = |v: &serde_json::Value| {
+            v.get("name")
+                .or_else(|| v.get("value"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        if id == "resolution" {
+            let names: Vec<String> = f.allowed_values.iter().filter_map(label).collect();
+            let pick = names
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case("Done"))
+                .or(names.first());
+            if let Some(name) = pick {
+                out.insert(id.clone(), json!({ "name": name }));
+                continue;
+            }
+        }
+        let name = f.name.unwrap_or_else(|| id.clone());
+        let choices: Vec<String> = f.allowed_values.iter().filter_map(label).collect();
+        missing.push(if choices.is_empty() {
+            name
+        } else {
+            format!("{name} (one of: {})", choices.join(", "))
+        });
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    Err(ProviderError::BadInput(format!(
+        "moving {key} to {to:?} needs {} on Jira's transition screen, which update_task_status cannot fill; make the move in Jira; nothing was changed",
+        missing.join(" and ")
+    )))
+}
+
 /// Jira's 400 for a user it does not know ("User 'x' does not exist.") as a not-found naming
 /// the user.
 fn unknown_user(e: ProviderError, user: Option<&str>) -> ProviderError {
@@ -1266,7 +1416,7 @@ impl Jira {
     async fn search_jql(&self, jql: String, page: &PageRequest) -> ProviderResult<Page<Task>> {
         let points = self.story_points_field().await?;
         let (epic_link, _) = self.epic_fields().await?;
-        let fields = issue_fields(&[points.as_deref(), epic_link.as_deref()]);
+        let fields = issue_fields(&self.points_fields(epic_link.as_deref()));
         let site = self.links().await;
         match self.edition {
             Edition::Cloud => {
@@ -1334,7 +1484,7 @@ impl Jira {
         }
         let points = self.story_points_field().await?;
         let (epic_link, _) = self.epic_fields().await?;
-        let fields = issue_fields(&[points.as_deref(), epic_link.as_deref()]).join(",");
+        let fields = issue_fields(&self.points_fields(epic_link.as_deref())).join(",");
         let issue: wire::Issue = self
             .up
             .get(&self.api(&format!("issue/{id}")), &[("fields", fields)])
@@ -1361,11 +1511,27 @@ impl Jira {
                         Vec::new()
                     }
                 };
-                let found = all.iter().find(|f| {
-                    f.name.as_deref().is_some_and(|n| {
-                        ["Story Points", "Story point estimate"].iter().any(|w| n.eq_ignore_ascii_case(w))
-                    })
-                });
+                // Jira Software's own type first (Cloud's "Story point estimate"), then the names
+                // sites give it (Data Center's "Story Points" is a plain number field): sites
+                // often have both fields, and a name alone does not say which one boards use.
+                let named = |name: &str| {
+                    all.iter()
+                        .find(|f| f.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+                };
+                let candidates: Vec<&wire::Field> = all
+                    .iter()
+                    .filter(|f| f.schema.as_ref().and_then(|s| s.custom.as_deref()) == Some("com.pyxis.greenhopper.jira:jsw-story-points"))
+                    .take(1)
+                    .chain(named("Story Points"))
+                    .chain(named("Story point estimate"))
+                    .collect();
+                let found = candidates.first().copied();
+                let mut points_candidates: Vec<String> = Vec::new();
+                for f in &candidates {
+                    if !points_candidates.contains(&f.id) {
+                        points_candidates.push(f.id.clone());
+                    }
+                }
                 let typed = |kind: &str| {
                     all.iter()
                         .find(|f| f.schema.as_ref().and_then(|s| s.custom.as_deref()) == Some(kind))
@@ -1375,6 +1541,7 @@ impl Jira {
                 Ok::<_, ProviderError>(FieldIds {
                     story_points: found.map(|f| f.id.clone()),
                     story_points_name: found.and_then(|f| f.name.clone()),
+                    points_candidates,
                     epic_link: typed("com.pyxis.greenhopper.jira:gh-epic-link").filter(|_| dc),
                     epic_name: typed("com.pyxis.greenhopper.jira:gh-epic-label").filter(|_| dc),
                     sprint: typed("com.pyxis.greenhopper.jira:gh-sprint"),
@@ -1405,7 +1572,8 @@ impl Jira {
         let epic = epic_link
             .and_then(|f| i.fields.extra.remove(f))
             .and_then(|v| v.as_str().map(str::to_string));
-        let mut t = map::task(i, site, points);
+        let points = self.points_of_issue(&i, points);
+        let mut t = map::task(i, site, points.as_deref());
         if t.parent_id.is_none() {
             t.parent_id = epic;
         }
@@ -1422,28 +1590,6 @@ impl Jira {
     async fn story_points_name(&self) -> ProviderResult<Option<String>> {
         self.story_points_field().await?;
         Ok(self.fields.get().and_then(|f| f.story_points_name.clone()))
-    }
-
-    /// The project's Scrum board, where its sprints live.
-    async fn scrum_board(&self, project: &str) -> ProviderResult<u64> {
-        let q = [
-            ("projectKeyOrId", project.to_string()),
-            ("type", "scrum".to_string()),
-            ("maxResults", "50".to_string()),
-        ];
-        let boards: wire::PageBean<wire::Board> = self.up.get("rest/agile/1.0/board", &q).await?;
-        if let Some(b) = boards
-            .values
-            .iter()
-            .find(|b| b.kind.as_deref().is_none_or(|k| k == "scrum"))
-        {
-            return Ok(b.id);
-        }
-        // No board: an unknown project is a not-found that names it, not "no Scrum board".
-        self.get_project(project).await?;
-        Err(ProviderError::BadInput(format!(
-            "project {project} has no Scrum board, so it has no sprints; create one in Jira first"
-        )))
     }
 
     /// The JQL for a task query; every user value quoted (see `jql`).

@@ -251,6 +251,23 @@ pub struct Transition {
     pub id: String,
     pub name: Option<String>,
     pub to: Option<Status>,
+    /// With `expand=transitions.fields`: the transition screen's fields, by field id.
+    #[serde(default)]
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One field of a transition screen (`FieldMetadata`): whether it must be given, and the
+/// choices it takes (`{"name": …}` for a resolution, `{"value": …}` for an option).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenField {
+    #[serde(default)]
+    pub required: bool,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub has_default_value: bool,
+    #[serde(default)]
+    pub allowed_values: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -304,11 +321,51 @@ pub struct Worklogs {
     pub total: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Board {
     pub id: u64,
+    pub name: Option<String>,
+    /// `scrum`, `kanban` or `simple` (a team-managed project's board).
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// The project the board is located in (a board may show other projects too).
+    pub location: Option<BoardLocation>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BoardLocation {
+    pub project_key: Option<String>,
+    pub project_id: Option<serde_json::Value>,
+}
+
+/// `GET /rest/agile/1.0/board/{boardId}/configuration`, only its estimation.
+#[derive(Debug, Deserialize)]
+pub struct BoardConfiguration {
+    pub estimation: Option<Estimation>,
+}
+
+/// How a board estimates: `{"type": "field", "field": {"fieldId": …}}`, or `none`.
+#[derive(Debug, Deserialize)]
+pub struct Estimation {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub field: Option<EstimationField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EstimationField {
+    pub field_id: Option<String>,
+}
+
+/// `GET /rest/agile/1.0/sprint/{sprintId}/issue`: keys and the total.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SprintIssues {
+    #[serde(default)]
+    pub issues: Vec<Created>,
+    pub total: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

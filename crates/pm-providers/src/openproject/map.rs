@@ -266,6 +266,7 @@ pub fn sprint(v: wire::Version, today: NaiveDate) -> Sprint {
             .then(|| time(v.updated_at.as_deref()))
             .flatten(),
         board_id: None,
+        notes: Vec::new(),
     }
 }
 

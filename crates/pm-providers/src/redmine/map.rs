@@ -210,6 +210,7 @@ pub fn sprint(v: wire::Version, now: DateTime<Utc>) -> Sprint {
         end_date: date(v.due_date.as_deref()).and_then(midnight),
         completed_at: None,
         board_id: None,
+        notes: Vec::new(),
     }
 }
 

@@ -782,6 +782,7 @@ mod tests {
             end_date: at(2026, 11, 30),
             completed_at: None,
             board_id: None,
+            notes: Vec::new(),
         };
         // Active past its planned end: up to today.
         assert_eq!(sprint_window(&s, today), Some((day(2026, 11, 16), today)));

@@ -229,6 +229,7 @@ mod tests {
             end_date: None,
             completed_at: None,
             board_id: None,
+            notes: Vec::new(),
         }
     }
 

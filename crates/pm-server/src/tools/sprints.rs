@@ -19,15 +19,18 @@ use crate::providers::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListSprintsArgs {
-    /// Project id, e.g. "acme-jira:PROJ". Default: every project of the connection.
+    /// Project id, e.g. "acme-jira:PROJ" (default: all projects).
     #[serde(default)]
     pub project_id: Option<String>,
-    /// Connection name or id (default: the project id's one, else your default).
+    /// Connection name or id (default: the project's or yours).
     #[serde(default)]
     pub provider_id: Option<String>,
-    /// future, active or closed; comma-separated for several (default: all).
+    /// future, active, closed; comma-separated (default: all).
     #[serde(default)]
     pub state: Option<String>,
+    // Jira: the board whose sprints to list (default: the project's; the notes name the others).
+    #[serde(default)]
+    pub board_id: Option<String>,
     #[serde(default)]
     pub cursor: Option<String>,
     #[serde(default)]
@@ -56,13 +59,16 @@ pub struct SprintTasksArgs {
 pub struct CreateSprintArgs {
     pub project_id: String,
     pub name: String,
-    /// YYYY-MM-DD or an RFC 3339 time.
+    /// YYYY-MM-DD or RFC 3339.
     #[serde(default)]
     pub start_date: Option<String>,
     #[serde(default)]
     pub end_date: Option<String>,
     #[serde(default)]
     pub goal: Option<String>,
+    // Jira: the board to plan it on (default: the project's).
+    #[serde(default)]
+    pub board_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -282,6 +288,17 @@ fn states(raw: Option<&str>) -> Result<Vec<SprintState>, ToolError> {
         .collect()
 }
 
+/// The notes a list's sprints carry (the board used, say) go to the list's notes, once each.
+fn hoist_notes(list: &mut SprintList) {
+    for item in &mut list.sprints {
+        for note in std::mem::take(&mut item.sprint.notes) {
+            if !list.notes.contains(&note) {
+                list.notes.push(note);
+            }
+        }
+    }
+}
+
 fn qualify(mut s: Sprint, c: &ConnectionHandle) -> Sprint {
     s.id = QualifiedId::new(c, s.id).to_string();
     s
@@ -427,20 +444,34 @@ impl PmServer {
             (None, c) => resolve(state, &p, c.map(|c| c.as_str())).await?,
         };
         let provider = state.providers.client(state, &conn).await?;
+        let board = a
+            .board_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty());
         let Some(project) = project else {
+            if board.is_some() {
+                return Err(ToolError(
+                    "board_id needs the project_id of the board's project".into(),
+                ));
+            }
             return across_projects(&conn.name, provider.as_ref(), &wanted, a.cursor, a.limit)
                 .await
-                .map(Json);
+                .map(|mut list| {
+                    hoist_notes(&mut list);
+                    Json(list)
+                });
         };
         let page = provider
-            .list_sprints(
+            .list_board_sprints(
                 &project.native,
+                board,
                 &wanted,
                 &PageRequest::new(a.cursor, a.limit),
             )
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(SprintList {
+        let mut list = SprintList {
             sprints: page
                 .items
                 .into_iter()
@@ -451,7 +482,9 @@ impl PmServer {
                 .collect(),
             next_cursor: page.next,
             notes: Vec::new(),
-        }))
+        };
+        hoist_notes(&mut list);
+        Ok(Json(list))
     }
 
     /// One sprint: name, state, dates, goal.
@@ -554,14 +587,22 @@ impl PmServer {
             return Err(ToolError("end_date must come after start_date".into()));
         }
         let (conn, provider, project) = self.target(&p, &a.project_id).await?;
+        let board = a
+            .board_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty());
         let sprint = provider
-            .create_sprint(&NewSprint {
-                project,
-                name: a.name,
-                start,
-                end,
-                goal: a.goal,
-            })
+            .create_board_sprint(
+                &NewSprint {
+                    project,
+                    name: a.name,
+                    start,
+                    end,
+                    goal: a.goal,
+                },
+                board,
+            )
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok(Json(SprintOne {
