@@ -1052,6 +1052,19 @@ async fn story_points_go_to_the_field_the_projects_board_estimates_with() {
         fresh.get_task("EX-3").await.unwrap().story_points,
         Some(4.0)
     );
+    // Analytics read the field P5's board estimates with, not the site's "Story point estimate".
+    // (The client that wrote it: Cloud's search index lags writes it does not reconcile.)
+    let history = jira
+        .project_history("P5", chrono::Utc::now() - chrono::Duration::days(1), 50)
+        .await
+        .unwrap();
+    let item = history.items.iter().find(|i| i.id == t.id).unwrap();
+    assert_eq!(item.points, Some(8.0));
+    assert_eq!(item.points_changes.last().and_then(|c| c.to), Some(8.0));
+    assert_eq!(
+        history.source.points_field.as_deref(),
+        Some("customfield_10026")
+    );
 }
 
 /// A project is created from Jira's Scrum template, so it has a board and sprints at once; a

@@ -20,8 +20,10 @@ use super::{Edition, Jira, issue_key, map, wire};
 /// How many items changed since a sprint's start are looked through for those taken out of it.
 const REMOVAL_CANDIDATES: u32 = 5000;
 
-/// The fields analytics needs (the story points field is added when the site has one).
-const HISTORY_FIELDS: [&str; 8] = [
+/// The fields analytics needs (the fields that may hold story points are added: each project's
+/// board says which one it estimates with, see `points_field_for`).
+const HISTORY_FIELDS: [&str; 9] = [
+    "project",
     "summary",
     "status",
     "issuetype",
@@ -241,11 +243,11 @@ impl Jira {
         jql: &str,
         max_items: u32,
     ) -> ProviderResult<Vec<wire::Issue>> {
-        let points = self.story_points_field().await?;
+        self.story_points_field().await?;
         let fields: Vec<String> = HISTORY_FIELDS
             .iter()
             .map(|f| f.to_string())
-            .chain(points.clone())
+            .chain(self.points_fields(None))
             .collect();
         let mut out: Vec<wire::Issue> = Vec::new();
         let mut token: Option<String> = None;
@@ -371,10 +373,10 @@ impl Jira {
         &self,
         ids: &[String],
     ) -> ProviderResult<Vec<(String, Vec<wire::ChangeEntry>)>> {
-        let points = self.story_points_field().await?;
         let fields = self.sprint_field().await?.map(|sprint| {
             let mut fields = vec!["status".to_string(), sprint, "timeoriginalestimate".into()];
-            fields.extend(points);
+            // The filter takes at most 10 fields.
+            fields.extend(self.points_fields(None).into_iter().take(7));
             fields
         });
         self.bulk_fetch(ids, fields).await
@@ -525,15 +527,16 @@ impl Jira {
             }
         };
         let table = self.status_table().await?.clone();
-        let points = self.story_points_field().await?;
-        let points_name = self.story_points_name().await?;
         for issue in found {
             if history.items.iter().any(|i| i.id == issue.key) {
                 continue;
             }
+            let points = self.points_pair_of(&issue).await?;
             let h = item(
                 issue,
-                points.as_deref().map(|p| (p, points_name.as_deref())),
+                points
+                    .as_ref()
+                    .map(|(id, name)| (id.as_str(), name.as_deref())),
                 &table,
             );
             if h.sprint_moves
@@ -585,24 +588,59 @@ impl Jira {
         self.history_search(&jql, left).await
     }
 
+    /// The story points field (id, and name as Data Center's changelogs give it) of the project
+    /// `issue` is in: its board's estimation field, else the site's.
+    async fn points_pair_of(
+        &self,
+        issue: &wire::Issue,
+    ) -> ProviderResult<Option<(String, Option<String>)>> {
+        let site = self.story_points_field().await?;
+        let project = issue.fields.project.as_ref().and_then(|p| p.key.as_deref());
+        let id = match project {
+            Some(p) => match self.points_field_for(p).await {
+                Ok(id) => id,
+                Err(e @ ProviderError::Auth { .. }) => return Err(e),
+                // A project whose board cannot be read: the site's field.
+                Err(_) => site,
+            },
+            None => site,
+        };
+        Ok(id.map(|id| {
+            let name = self.fields.get().and_then(|f| f.names.get(&id).cloned());
+            (id, name)
+        }))
+    }
+
     pub(super) async fn history(&self, jqls: &[String], max_items: u32) -> ProviderResult<History> {
         let table = self.status_table().await?.clone();
-        let points = self.story_points_field().await?;
-        let points_name = self.story_points_name().await?;
+        let mut used: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut items = Vec::new();
         for jql in jqls {
             let left = max_items.saturating_sub(items.len() as u32);
             for issue in self.history_search(jql, left).await? {
                 if seen.insert(issue.key.clone()) {
+                    let points = self.points_pair_of(&issue).await?;
+                    if let Some((id, _)) = &points
+                        && !used.contains(id)
+                    {
+                        used.push(id.clone());
+                    }
                     items.push(item(
                         issue,
-                        points.as_deref().map(|id| (id, points_name.as_deref())),
+                        points
+                            .as_ref()
+                            .map(|(id, name)| (id.as_str(), name.as_deref())),
                         &table,
                     ));
                 }
             }
         }
+        let points = if used.is_empty() {
+            self.story_points_field().await?
+        } else {
+            Some(used.join(", "))
+        };
         Ok(History {
             items,
             source: HistorySource {

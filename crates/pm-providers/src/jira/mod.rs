@@ -65,8 +65,6 @@ const RECONCILE_MAX: usize = 50;
 #[derive(Debug, Default)]
 struct FieldIds {
     story_points: Option<String>,
-    /// The story points field's name, as changelogs on Data Center name fields.
-    story_points_name: Option<String>,
     /// Every field that may hold a project's story points, the site's own first: a board may
     /// estimate with another one (see `boards`).
     points_candidates: Vec<String>,
@@ -76,6 +74,8 @@ struct FieldIds {
     epic_name: Option<String>,
     /// Jira Software's Sprint field (custom type gh-sprint): the bulk changelog filters by it.
     sprint: Option<String>,
+    /// Every field's name by id: Data Center's changelogs name a project's points field.
+    names: std::collections::HashMap<String, String>,
 }
 
 impl Jira {
@@ -1540,11 +1540,14 @@ impl Jira {
                 let dc = self.edition == Edition::DataCenter;
                 Ok::<_, ProviderError>(FieldIds {
                     story_points: found.map(|f| f.id.clone()),
-                    story_points_name: found.and_then(|f| f.name.clone()),
                     points_candidates,
                     epic_link: typed("com.pyxis.greenhopper.jira:gh-epic-link").filter(|_| dc),
                     epic_name: typed("com.pyxis.greenhopper.jira:gh-epic-label").filter(|_| dc),
                     sprint: typed("com.pyxis.greenhopper.jira:gh-sprint"),
+                    names: all
+                        .iter()
+                        .filter_map(|f| Some((f.id.clone(), f.name.clone()?)))
+                        .collect(),
                 })
             })
             .await?;
@@ -1584,12 +1587,6 @@ impl Jira {
     async fn sprint_field(&self) -> ProviderResult<Option<String>> {
         self.story_points_field().await?;
         Ok(self.fields.get().and_then(|f| f.sprint.clone()))
-    }
-
-    /// The story points field's name (changelogs on Data Center name fields, not ids).
-    async fn story_points_name(&self) -> ProviderResult<Option<String>> {
-        self.story_points_field().await?;
-        Ok(self.fields.get().and_then(|f| f.story_points_name.clone()))
     }
 
     /// The JQL for a task query; every user value quoted (see `jql`).
