@@ -384,8 +384,12 @@ async fn a_200_item_sprint_costs_a_few_requests() {
         r.planned.len(),
         r.completed.len(),
     );
-    // Two pages of 100 with the changelog, the statuses and the fields: nothing per item,
-    // nothing per assignee.
-    assert_eq!(requests, 4);
+    // Two pages of 100 with the changelog, the statuses and the fields, and the project's board
+    // and its configuration (which field it estimates with; once per project and connection):
+    // nothing per item, nothing per assignee.
+    assert_eq!(requests, 6);
+    let again = total_hits(&fake);
+    jira.sprint_history("8", 2000).await.unwrap();
+    assert_eq!(total_hits(&fake) - again, 2, "only the two searches again");
     assert_eq!(r.completed.len(), 67);
 }

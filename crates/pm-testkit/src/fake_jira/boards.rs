@@ -160,6 +160,7 @@ pub async fn list(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
+    super::count(&f, "board");
     let project = q.get("projectKeyOrId").cloned();
     let kinds: Option<Vec<String>> = q
         .get("type")
