@@ -298,6 +298,13 @@ pub trait Provider: Send + Sync {
         false
     }
 
+    /// Checks, without changing anything, that task `id` can move to `status` now: a refusal
+    /// the move would meet (no transition to it, a field its screen requires) comes before any
+    /// other change of the same call is written. The default checks nothing.
+    async fn check_transition(&self, _id: &str, _status: &str) -> ProviderResult<()> {
+        Ok(())
+    }
+
     /// Moves a task to the status named `status` through the workflow; when no transition leads
     /// there, the error lists the statuses that can be reached.
     async fn transition_task(&self, _id: &str, _status: &str) -> ProviderResult<Task> {

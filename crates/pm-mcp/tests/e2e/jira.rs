@@ -210,6 +210,13 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(edited["task"]["story_points"], 3.0);
         let nothing = call_with(&ann, "update_task", json!({ "task_id": new_id })).await;
         assert!(text(&nothing).contains("nothing to change"), "{}", text(&nothing));
+        // A move whose screen asks for what pm-mcp cannot choose (Reopen's reason) is refused
+        // before the other fields of the same call are written.
+        let reopened = call_with(&ann, "update_task", json!({ "task_id": new_id, "title": "Reopened", "status": "To Do" })).await;
+        assert_eq!(reopened.is_error, Some(true), "{}", text(&reopened));
+        assert!(text(&reopened).contains("Reopen reason"), "{}", text(&reopened));
+        let title_of = |key: &str| fake.issues.lock().unwrap().iter().find(|i| i.key == key).map(|i| i.summary.clone());
+        assert_eq!(title_of("EX-13").as_deref(), Some("Checkout fails on Safari 18"), "nothing was written");
         // Bulk-unassign two tasks the seed assigned to Mia (odd keys), read back from the tracker.
         assert!(assignee_of("EX-1").is_some() && assignee_of("EX-3").is_some());
         let bulk = call_with(&ann, "bulk_update_tasks", json!({ "task_ids": ["acme-jira:EX-1", "EX-3", "acme-jira:EX-404"], "assignee_id": "" }))

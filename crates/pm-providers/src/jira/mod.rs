@@ -378,51 +378,18 @@ impl Provider for Jira {
         true
     }
 
+    async fn check_transition(&self, id: &str, status: &str) -> ProviderResult<()> {
+        self.plan_transition(&issue_key(id)?, status.trim())
+            .await
+            .map(|_| ())
+    }
+
     async fn transition_task(&self, id: &str, status: &str) -> ProviderResult<Task> {
         let key = issue_key(id)?;
-        let wanted = status.trim();
-        let current = self.get_task(&key).await?;
-        if current.status.name.eq_ignore_ascii_case(wanted) {
+        let (current, body) = self.plan_transition(&key, status.trim()).await?;
+        let Some(body) = body else {
             return Ok(current);
-        }
-        // The transitions with their screens' fields: a move may require some (platform spec,
-        // `GET /issue/{issueIdOrKey}/transitions`, `expand=transitions.fields`).
-        let available: wire::Transitions = self
-            .up
-            .get(
-                &self.api(&format!("issue/{key}/transitions")),
-                &[("expand", "transitions.fields".to_string())],
-            )
-            .await?;
-        let target = |t: &wire::Transition| {
-            t.to.as_ref()
-                .and_then(|s| s.name.clone())
-                .or(t.name.clone())
-                .unwrap_or_default()
         };
-        let chosen = available.transitions.iter().find(|t| {
-            target(t).eq_ignore_ascii_case(wanted)
-                || t.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
-        });
-        let Some(chosen) = chosen else {
-            let reachable: Vec<String> = available.transitions.iter().map(target).collect();
-            return Err(ProviderError::BadInput(format!(
-                "{key} is in {:?} and no transition leads to {wanted:?}; it can move to: {}",
-                current.status.name,
-                if reachable.is_empty() {
-                    "nothing (no transitions available to this account)".into()
-                } else {
-                    reachable.join(", ")
-                }
-            )));
-        };
-        let fields = screen_fields(&key, &target(chosen), &chosen.fields)?;
-        let mut body = json!({ "transition": { "id": chosen.id } });
-        if !fields.is_empty() {
-            body["fields"] = serde_json::Value::Object(fields);
-        }
         let _: serde_json::Value = self
             .up
             .post(&self.api(&format!("issue/{key}/transitions")), &body)
@@ -1493,6 +1460,60 @@ impl Jira {
         self.saw(&issue.key, &issue.id);
         let site = self.links().await;
         Ok(self.to_task(issue, &site, points.as_deref(), epic_link.as_deref()))
+    }
+
+    /// The transition that moves issue `key` to `wanted`, with the values its screen requires,
+    /// as the body to post (`None` when the issue is there already); refused in words, before
+    /// anything moves, when no transition leads there or its screen requires what cannot be
+    /// filled.
+    async fn plan_transition(
+        &self,
+        key: &str,
+        wanted: &str,
+    ) -> ProviderResult<(Task, Option<serde_json::Value>)> {
+        let current = self.get_task(key).await?;
+        if current.status.name.eq_ignore_ascii_case(wanted) {
+            return Ok((current, None));
+        }
+        // The transitions with their screens' fields: a move may require some (platform spec,
+        // `GET /issue/{issueIdOrKey}/transitions`, `expand=transitions.fields`).
+        let available: wire::Transitions = self
+            .up
+            .get(
+                &self.api(&format!("issue/{key}/transitions")),
+                &[("expand", "transitions.fields".to_string())],
+            )
+            .await?;
+        let target = |t: &wire::Transition| {
+            t.to.as_ref()
+                .and_then(|s| s.name.clone())
+                .or(t.name.clone())
+                .unwrap_or_default()
+        };
+        let chosen = available.transitions.iter().find(|t| {
+            target(t).eq_ignore_ascii_case(wanted)
+                || t.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(wanted))
+        });
+        let Some(chosen) = chosen else {
+            let reachable: Vec<String> = available.transitions.iter().map(target).collect();
+            return Err(ProviderError::BadInput(format!(
+                "{key} is in {:?} and no transition leads to {wanted:?}; it can move to: {}",
+                current.status.name,
+                if reachable.is_empty() {
+                    "nothing (no transitions available to this account)".into()
+                } else {
+                    reachable.join(", ")
+                }
+            )));
+        };
+        let fields = screen_fields(key, &target(chosen), &chosen.fields)?;
+        let mut body = json!({ "transition": { "id": chosen.id } });
+        if !fields.is_empty() {
+            body["fields"] = serde_json::Value::Object(fields);
+        }
+        Ok((current, Some(body)))
     }
 
     /// The id of the site's story points field, if it has one (looked up once, then cached).

@@ -155,19 +155,25 @@ impl Changes {
     }
 }
 
-/// Applies field changes, then the status move, to one task.
+/// Applies field changes, then the status move, to one task; a move the tracker would refuse
+/// is refused before anything is written.
 async fn apply(
     provider: &dyn Provider,
     id: &str,
     change: &TaskChange,
     status: Option<&str>,
 ) -> Result<Task, pm_core::ProviderError> {
+    let status = status.map(str::trim).filter(|s| !s.is_empty());
     let mut task = if *change != TaskChange::default() {
+        // A move the workflow would refuse is refused before the fields are written.
+        if let Some(s) = status {
+            provider.check_transition(id, s).await?;
+        }
         Some(provider.update_task(id, change).await?)
     } else {
         None
     };
-    if let Some(s) = status.map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(s) = status {
         task = Some(provider.transition_task(id, s).await?);
     }
     match task {
