@@ -378,3 +378,58 @@ async fn searches_answer_the_fields_asked_for() {
         "{all}"
     );
 }
+
+/// A server that ignores `startAt` and never says the last page (a proxy, a broken plugin) does
+/// not keep the changelog read going forever: a page of entries seen already ends it.
+#[tokio::test]
+async fn a_changelog_that_never_ends_is_read_once() {
+    use axum::routing::{get, post};
+    use serde_json::json;
+    let pages = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = pages.clone();
+    let app = axum::Router::new()
+        .route("/rest/api/3/status", get(|| async { axum::Json(json!([])) }))
+        .route("/rest/api/3/field", get(|| async { axum::Json(json!([])) }))
+        .route(
+            "/rest/api/3/search/jql",
+            post(|| async {
+                axum::Json(json!({ "isLast": true, "issues": [{
+                    "id": "10001", "key": "EX-1",
+                    "fields": { "summary": "Loop", "project": { "key": "EX" },
+                                "status": { "id": "1", "name": "To Do", "statusCategory": { "key": "new" } } },
+                    "changelog": { "startAt": 0, "maxResults": 1, "total": 5, "histories": [
+                        { "id": "900", "created": "2026-12-01T10:00:00.000+0000", "items": [] } ] }
+                }] }))
+            }),
+        )
+        .route(
+            "/rest/api/3/issue/{key}/changelog",
+            get(move || {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    axum::Json(json!({ "startAt": 0, "maxResults": 1, "isLast": false, "values": [
+                        { "id": "900", "created": "2026-12-01T10:00:00.000+0000", "items": [] } ] }))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let jira = cloud(&base);
+    let read = tokio::time::timeout(
+        Duration::from_secs(20),
+        jira.project_history("EX", chrono::Utc::now() - chrono::Duration::days(30), 10),
+    )
+    .await
+    .expect("the read ends");
+    let history = read.unwrap();
+    assert_eq!(history.items.len(), 1);
+    // Two searches (open and done items) each find EX-1 and read its changelog: a page, then
+    // the same page again, which ends it.
+    assert!(
+        pages.load(std::sync::atomic::Ordering::SeqCst) <= 4,
+        "{} pages",
+        pages.load(std::sync::atomic::Ordering::SeqCst)
+    );
+}

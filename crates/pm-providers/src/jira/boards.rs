@@ -251,6 +251,9 @@ impl Jira {
             }
         };
         if let Ok(mut m) = self.project_points.lock() {
+            if m.len() >= super::PROJECT_POINTS_KEPT {
+                m.clear();
+            }
             m.insert(key, from_board.clone());
         }
         Ok(from_board.or(site))

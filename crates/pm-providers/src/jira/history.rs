@@ -444,8 +444,11 @@ impl Jira {
     /// One issue's whole changelog from `/issue/{id}/changelog`, paged oldest first from 0.
     async fn paged_changelog(&self, id: &str) -> ProviderResult<Vec<wire::ChangeEntry>> {
         let id = issue_key(id)?;
-        let mut out = Vec::new();
-        loop {
+        let mut out: Vec<wire::ChangeEntry> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        // At most 1000 pages of 100: a server that ignores `startAt` and never says the last
+        // page (a proxy, a broken plugin) ends the read instead of looping.
+        for _ in 0..1000 {
             let page: wire::ChangelogPage = self
                 .up
                 .get(
@@ -457,8 +460,19 @@ impl Jira {
                 )
                 .await?;
             let got = page.values.len();
-            out.extend(page.values);
-            if got == 0 || page.is_last != Some(false) {
+            let mut fresh = 0;
+            for e in page.values {
+                // An entry seen already (a page sent again) is not counted twice.
+                if e.id.as_ref().is_none_or(|h| seen.insert(h.clone())) {
+                    out.push(e);
+                    fresh += 1;
+                }
+            }
+            if got == 0
+                || fresh == 0
+                || page.is_last != Some(false)
+                || page.total.is_some_and(|t| out.len() as u64 >= t)
+            {
                 break;
             }
         }
@@ -507,7 +521,8 @@ impl Jira {
                     .to_string(),
             )
             .empty_or_not("sprint", &id.to_string())
-            .build("created ASC");
+            // The most recently changed first: past the cap, the oldest changes are the ones left.
+            .build("updated DESC");
         let wanted = id.to_string();
         let cheap = match (self.edition, self.sprint_field().await?) {
             (Edition::Cloud, Some(sprint_field)) => {

@@ -61,6 +61,10 @@ struct Written {
 const RECONCILE_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 /// `reconcileIssues` takes at most 50 ids.
 const RECONCILE_MAX: usize = 50;
+/// Issue ids kept for `reconcileIssues` (cleared past this: bounded memory per connection).
+const ISSUE_IDS_KEPT: usize = 10_000;
+/// Projects whose story points field is kept (cleared past this, then read again).
+const PROJECT_POINTS_KEPT: usize = 1_000;
 
 #[derive(Debug, Default)]
 struct FieldIds {
@@ -179,6 +183,9 @@ impl Jira {
             return;
         };
         if let Some(id) = id.and_then(|i| i.parse::<u64>().ok()) {
+            if w.ids.len() > ISSUE_IDS_KEPT {
+                w.ids.clear();
+            }
             w.ids.insert(key.to_string(), id);
         }
         w.recent.retain(|(k, _)| k != key);
@@ -192,7 +199,7 @@ impl Jira {
     /// Notes an issue's numeric id seen on a read.
     fn saw(&self, key: &str, id: &str) {
         if let (Ok(mut w), Ok(id)) = (self.written.lock(), id.parse::<u64>()) {
-            if w.ids.len() > 10_000 {
+            if w.ids.len() > ISSUE_IDS_KEPT {
                 w.ids.clear();
             }
             w.ids.insert(key.to_string(), id);

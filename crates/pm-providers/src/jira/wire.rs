@@ -163,6 +163,7 @@ pub struct ChangelogPage {
     #[serde(default)]
     pub values: Vec<ChangeEntry>,
     pub is_last: Option<bool>,
+    pub total: Option<u64>,
 }
 
 /// One status of the site with its category (`GET /status`).

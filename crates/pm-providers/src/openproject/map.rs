@@ -205,9 +205,10 @@ pub fn is_milestone(w: &wire::WorkPackage) -> bool {
     w.other.contains_key("date")
 }
 
-/// An open (or locked) version without dates: the Backlogs module's backlog, not a sprint.
+/// An open version without dates: the Backlogs module's backlog, not a sprint. (A locked one is
+/// a sprint still running, closed to new work packages, even without dates.)
 pub fn is_backlog(v: &wire::Version) -> bool {
-    v.status.as_deref() != Some("closed") && v.start_date.is_none() && v.end_date.is_none()
+    v.status.as_deref() == Some("open") && v.start_date.is_none() && v.end_date.is_none()
 }
 
 /// A comment activity; activities that only record changes have no comment and are skipped.
@@ -423,6 +424,11 @@ mod tests {
         backlog.end_date = None;
         assert!(is_backlog(&backlog));
         assert_eq!(sprint(backlog, today).state, SprintState::Future);
+        // Locked without dates: still running (closed to new work), not a backlog.
+        let mut locked = v("locked", None);
+        locked.end_date = None;
+        assert!(!is_backlog(&locked));
+        assert_eq!(sprint(locked, today).state, SprintState::Active);
         assert_eq!(
             sprint(v("open", Some("2026-12-01")), today).state,
             SprintState::Future

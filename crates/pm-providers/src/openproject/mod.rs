@@ -613,6 +613,10 @@ impl OpenProject {
             Err(e) => return Err(e),
         };
         if let Ok(mut n) = self.names.lock() {
+            // Bounded: past 10,000 users the names are read again.
+            if n.len() >= 10_000 {
+                n.clear();
+            }
             n.insert(id.to_string(), name.clone());
         }
         Ok(name)
