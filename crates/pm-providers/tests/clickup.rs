@@ -1168,7 +1168,7 @@ async fn worklogs_are_time_entries_with_their_comments() {
 }
 
 /// Issue 21, point 14: the bulk time-in-status endpoint takes 2–100 ids (one task is asked on
-/// its own endpoint); only a refusal that names the ClickApp means it is off; `since` is when a
+/// its own endpoint); a refusal (400/401/403) means current statuses only; `since` is when a
 /// status was last entered, so the earliest entry is a change unless it is the creation.
 #[tokio::test]
 async fn time_in_status_for_one_task_and_a_clickapp_that_is_off() {
@@ -1252,7 +1252,7 @@ async fn time_in_status_for_one_task_and_a_clickapp_that_is_off() {
             .any(|r| r.starts_with("GET /v2/task/bulk_time_in_status/task_ids?task_ids=")),
     );
 
-    // The ClickApp off, in ClickUp's words: current statuses only, and said so.
+    // The ClickApp off: current statuses only, and said so in ClickUp's words.
     fake.time_in_status_on.store(false, Ordering::SeqCst);
     for sprint in ["210", SPRINT_NOW] {
         let h = cu.sprint_history(sprint, 100).await.unwrap();
