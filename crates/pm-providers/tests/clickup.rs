@@ -1168,7 +1168,7 @@ async fn worklogs_are_time_entries_with_their_comments() {
 }
 
 /// Issue 21, point 14: the bulk time-in-status endpoint takes 2–100 ids (one task is asked on
-/// its own endpoint); only a refusal that names the ClickApp means it is off; `since` is when a
+/// its own endpoint); a refusal (400/401/403) means current statuses only; `since` is when a
 /// status was last entered, so the earliest entry is a change unless it is the creation.
 #[tokio::test]
 async fn time_in_status_for_one_task_and_a_clickapp_that_is_off() {
@@ -1252,7 +1252,7 @@ async fn time_in_status_for_one_task_and_a_clickapp_that_is_off() {
             .any(|r| r.starts_with("GET /v2/task/bulk_time_in_status/task_ids?task_ids=")),
     );
 
-    // The ClickApp off, in ClickUp's words: current statuses only, and said so.
+    // The ClickApp off: current statuses only, and said so in ClickUp's words.
     fake.time_in_status_on.store(false, Ordering::SeqCst);
     for sprint in ["210", SPRINT_NOW] {
         let h = cu.sprint_history(sprint, 100).await.unwrap();
@@ -1409,4 +1409,229 @@ async fn an_oauth_token_is_sent_as_bearer() {
     assert_eq!(me.id, ME.to_string());
     let given = client(&base, &format!("Bearer {oauth}"), None);
     assert_eq!(given.whoami().await.unwrap().id, ME.to_string());
+}
+
+/// Whether the fake has task `task` in list `list` besides its home list.
+fn in_list(fake: &Shared, task: &str, list: &str) -> bool {
+    fake.tasks
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|t| t.id == task && t.also_in.iter().any(|l| l == list))
+}
+
+/// Review of issue 21: the sprint join comes first, so whatever can be checked beforehand is
+/// checked before it (a refused change must not leave the task in the sprint), and a refusal
+/// after it says the task has joined.
+#[tokio::test]
+async fn a_sprint_join_is_not_left_behind_by_a_refused_change() {
+    let (cu, fake) = setup().await;
+    let change = |c: TaskChange| TaskChange {
+        sprint: Some(SPRINT_NEXT.into()),
+        ..c
+    };
+    let join = format!("POST /v2/list/{SPRINT_NEXT}/task/86b08");
+    for bad in [
+        TaskChange {
+            title: Some("   ".into()),
+            ..Default::default()
+        },
+        TaskChange {
+            assignee: Some(Some("4242".into())),
+            ..Default::default()
+        },
+        TaskChange {
+            estimated_hours: Some(-2.0),
+            ..Default::default()
+        },
+    ] {
+        let before = fake.request_count();
+        let err = cu.update_task("86b08", &change(bad)).await.unwrap_err();
+        assert!(matches!(err, ProviderError::BadInput(_)), "{err}");
+        let sent = fake.requests_since(before);
+        assert!(!sent.iter().any(|r| r.starts_with(&join)), "{sent:?}");
+        assert!(!in_list(&fake, "86b08", SPRINT_NEXT));
+    }
+
+    // A refusal nothing could foresee, after the join: said so, never "nothing was changed".
+    fake.refuse_next.lock().unwrap().push((
+        "PUT /v2/task/86b08".into(),
+        403,
+        "You do not have permission to edit this task".into(),
+        "ACCESS_099".into(),
+    ));
+    let err = cu
+        .update_task(
+            "86b08",
+            &change(TaskChange {
+                title: Some("Renamed".into()),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(in_list(&fake, "86b08", SPRINT_NEXT));
+    assert!(
+        text.contains("You do not have permission to edit this task")
+            && text.contains(&format!("already joined sprint list {SPRINT_NEXT}"))
+            && !text.contains("nothing was changed"),
+        "{text}"
+    );
+}
+
+/// Review of issue 21: a refused sprint join is explained by what ClickUp said: the ClickApp only
+/// when ClickUp names it (covered above), a permission as a permission, and an unclear refusal
+/// with the ClickApp as one possible cause.
+#[tokio::test]
+async fn a_refused_sprint_join_is_explained_by_what_clickup_said() {
+    let (cu, fake) = setup().await;
+    let join = format!("POST /v2/list/{SPRINT_NEXT}/task/");
+    let try_join = || async {
+        cu.update_task(
+            "86b08",
+            &TaskChange {
+                sprint: Some(SPRINT_NEXT.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string()
+    };
+    fake.refuse_next.lock().unwrap().push((
+        join.clone(),
+        403,
+        "You do not have permission to add tasks to this List".into(),
+        "ACCESS_083".into(),
+    ));
+    let text = try_join().await;
+    assert!(
+        text.contains("You do not have permission to add tasks to this List")
+            && !text.contains("ClickApp")
+            && text.contains("nothing was changed"),
+        "{text}"
+    );
+    fake.refuse_next.lock().unwrap().push((
+        join,
+        400,
+        "Oops, something went wrong".into(),
+        "ITEM_000".into(),
+    ));
+    let text = try_join().await;
+    assert!(
+        text.contains("Oops, something went wrong")
+            && text.contains("one possible cause")
+            && text.contains("Tasks in Multiple Lists ClickApp"),
+        "{text}"
+    );
+    assert!(!in_list(&fake, "86b08", SPRINT_NEXT));
+}
+
+/// Review of issue 21: a Time in Status refusal in words pm-mcp does not know (ClickUp does not
+/// publish them) still falls back to current statuses, and ClickUp's own words are reported.
+#[tokio::test]
+async fn time_in_status_refused_in_other_words_falls_back_and_says_why() {
+    let (cu, fake) = setup().await;
+    fake.time_in_status_on.store(false, Ordering::SeqCst);
+    *fake.time_in_status_refusal.lock().unwrap() = (
+        403,
+        "Your plan does not include this feature".into(),
+        "FEAT_021".into(),
+    );
+    let h = cu.sprint_history(SPRINT_NOW, 100).await.unwrap();
+    assert_eq!(h.items.len(), 6);
+    assert!(
+        h.source.history.contains("current statuses only")
+            && h.source
+                .history
+                .contains("Your plan does not include this feature"),
+        "{}",
+        h.source.history
+    );
+    assert!(h.items.iter().all(|i| i.status_changes.is_empty()));
+
+    // A failure that is not a refusal (ClickUp down) is an error, not "off".
+    fake.time_in_status_on.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        fake.refuse_next.lock().unwrap().push((
+            "GET /v2/task/bulk_time_in_status/".into(),
+            503,
+            "Service unavailable".into(),
+            "APP_500".into(),
+        ));
+    }
+    assert!(cu.sprint_history(SPRINT_NOW, 100).await.is_err());
+}
+
+/// Review of issue 21: only the documented owner/admin refusal (401/403) makes worklogs fall back
+/// to the legacy intervals; any other refusal is an error.
+#[tokio::test]
+async fn a_refused_time_entry_search_falls_back_only_for_the_admin_refusal() {
+    let (cu, fake) = setup().await;
+    cu.log_work("86b01", 3600, Utc::now(), Some("work"))
+        .await
+        .unwrap();
+    fake.refuse_next.lock().unwrap().push((
+        format!("GET /v2/team/{TEAM}/time_entries"),
+        400,
+        "Start date must be before end date".into(),
+        "TIMEENTRY_041".into(),
+    ));
+    let before = fake.request_count();
+    let err = cu.list_worklogs("86b01", &page(10)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Start date must be before end date"),
+        "{err}"
+    );
+    let sent = fake.requests_since(before);
+    assert!(
+        !sent
+            .iter()
+            .any(|r| r.starts_with("GET /v2/task/86b01/time")),
+        "{sent:?}"
+    );
+}
+
+/// Review of issue 21: every member is asked for, 50 ids a request, so a large workspace's URL
+/// stays within the limits (Cloudflare's 16 KB, as the fake enforces) and no entry is lost.
+#[tokio::test]
+async fn worklogs_of_a_large_workspace_are_all_found() {
+    let (cu, fake) = setup().await;
+    let extra: Vec<u64> = (0..2000).map(|i| 10_000_000 + i).collect();
+    *fake.more_members.lock().unwrap() = extra.clone();
+    let at = (Utc::now() - chrono::Duration::days(1)).timestamp_millis();
+    let mut want = BTreeSet::new();
+    for (n, who) in [extra[0], extra[60], extra[1999], JANE]
+        .into_iter()
+        .enumerate()
+    {
+        fake.time
+            .lock()
+            .unwrap()
+            .entry("86b01".into())
+            .or_default()
+            .push((
+                format!("77{n}"),
+                who,
+                at + n as i64,
+                60_000,
+                format!("by {who}"),
+            ));
+        want.insert(who.to_string());
+    }
+    let before = fake.request_count();
+    let logs = cu.list_worklogs("86b01", &page(50)).await.unwrap().items;
+    let got: BTreeSet<String> = logs
+        .iter()
+        .map(|w| w.author.as_ref().unwrap().id.clone())
+        .collect();
+    assert_eq!(got, want);
+    let searches = fake
+        .requests_since(before)
+        .iter()
+        .filter(|r| r.starts_with(&format!("GET /v2/team/{TEAM}/time_entries?")))
+        .count();
+    assert_eq!(searches, 2002usize.div_ceil(50));
 }

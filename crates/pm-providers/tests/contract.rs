@@ -782,7 +782,9 @@ async fn every_clickup_request_matches_the_published_spec() {
         title: Some("New title".into()),
         description: Some("More *detail*".into()),
         priority: Some("low".into()),
-        assignee: Some(Some("183".into())),
+        // The spec's example workspace's member: with a sprint, membership is checked (GET
+        // /v2/team) before the join.
+        assignee: Some(Some("123".into())),
         due_date: Some(when.date_naive()),
         estimated_hours: Some(2.0),
         remaining_hours: None,
@@ -796,6 +798,7 @@ async fn every_clickup_request_matches_the_published_spec() {
         "update_task",
         [
             "GET /v2/task/9hx",
+            "GET /v2/team",
             "GET /v2/list/{}/field",
             "POST /v2/list/124/task/9hx",
             "PUT /v2/task/9hx",

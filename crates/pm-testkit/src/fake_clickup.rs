@@ -10,7 +10,10 @@
 //! entry search has a 30-day, own-entries default and refuses others' entries to a non-admin; the
 //! bulk time-in-status takes 2–100 ids and `since` is a status's latest entry; comments take the
 //! rich `comment` form (`comment_text` is plain text); lists may override the space's statuses;
-//! a second list needs the Tasks in Multiple Lists ClickApp; OAuth tokens need `Bearer `.
+//! a second list needs the Tasks in Multiple Lists ClickApp; OAuth tokens need `Bearer `; only
+//! workspace members can be assigned; a URL over 16 KB is refused (414). Refusals whose words
+//! ClickUp does not publish can be worded otherwise by a test (`time_in_status_refusal`,
+//! `refuse_next`), so pm-mcp cannot depend on the fake's wording.
 #![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
 
 use std::collections::HashMap;
@@ -174,6 +177,15 @@ pub struct Fake {
     pub time_in_status_on: std::sync::atomic::AtomicBool,
     /// Whether the Tasks in Multiple Lists ClickApp is on.
     pub multiple_lists_on: std::sync::atomic::AtomicBool,
+    /// How both time-in-status endpoints refuse while the ClickApp is off: (HTTP status, `err`,
+    /// `ECODE`). ClickUp does not publish the words, so a test may word them otherwise.
+    pub time_in_status_refusal: Mutex<(u16, String, String)>,
+    /// Members of the workspace besides `ME` and `JANE` (ids; shown as Jane-like users).
+    pub more_members: Mutex<Vec<u64>>,
+    /// Refusals ClickUp may give for reasons pm-mcp cannot know beforehand (a permission, a
+    /// ClickApp, a limit, an outage): (request line prefix `METHOD /v2/...`, HTTP status, `err`,
+    /// `ECODE`), each answered once to the first request it matches, in ClickUp's error shape.
+    pub refuse_next: Mutex<Vec<(String, u16, String, String)>>,
 }
 
 pub type Shared = Arc<Fake>;
@@ -431,7 +443,13 @@ async fn front(State(f): State<Shared>, mut req: Request, next: Next) -> Respons
             .map(|p| p.as_str().trim_start_matches("/api").to_string())
             .unwrap_or_default()
     );
-    f.requests.lock().unwrap().push(line);
+    f.requests.lock().unwrap().push(line.clone());
+    // ClickUp's API is served through Cloudflare, whose documented request limit is a URL of
+    // 16 KB (developers.cloudflare.com, "Cloudflare request limits"): a longer one is refused
+    // with 414 before ClickUp sees it.
+    if line.len() > 16 * 1024 {
+        return (StatusCode::URI_TOO_LONG, "414 Request-URI Too Large").into_response();
+    }
     if f.rate_limit_next
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok()
@@ -469,6 +487,19 @@ async fn front(State(f): State<Shared>, mut req: Request, next: Next) -> Respons
         }
         Some(v) if v == wanted => {}
         Some(_) => return err(StatusCode::UNAUTHORIZED, "Token invalid", "OAUTH_025"),
+    }
+    let refusal = {
+        let mut r = f.refuse_next.lock().unwrap();
+        r.iter()
+            .position(|(prefix, ..)| line.starts_with(prefix.as_str()))
+            .map(|i| r.remove(i))
+    };
+    if let Some((_, status, message, code)) = refusal {
+        return err(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &message,
+            &code,
+        );
     }
     let path = req.uri().path().trim_start_matches("/api").to_string();
     // A workspace the token does not belong to.
@@ -564,7 +595,14 @@ async fn teams(State(f): State<Shared>) -> Response {
     let mut t = f.team_template.clone();
     t["id"] = json!(TEAM);
     t["name"] = json!("Acme");
-    t["members"] = json!([{ "user": user_json(&f, ME) }, { "user": user_json(&f, JANE) }]);
+    let mut members = vec![
+        json!({ "user": user_json(&f, ME) }),
+        json!({ "user": user_json(&f, JANE) }),
+    ];
+    for m in f.more_members.lock().unwrap().iter() {
+        members.push(json!({ "user": user_json(&f, *m) }));
+    }
+    t["members"] = Value::Array(members);
     axum::Json(json!({ "teams": [t] })).into_response()
 }
 
@@ -1045,6 +1083,19 @@ async fn update_task(
                 "INPUT_004",
             );
         }
+        // Only the workspace's members can be assigned (the spec's Update Task: `assignees.add`
+        // takes user ids of the Workspace); ClickUp's words for a stranger are not published.
+        let members = f.more_members.lock().unwrap().clone();
+        if ids(&a["add"])
+            .iter()
+            .any(|x| *x != ME && *x != JANE && !members.contains(x))
+        {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "Assignee is not a member of this Workspace",
+                "ITEM_059",
+            );
+        }
         let rem = ids(&a["rem"]);
         t.assignees.retain(|x| !rem.contains(x));
         for x in ids(&a["add"]) {
@@ -1285,14 +1336,15 @@ fn time_in_status_of(f: &Fake, t: &FakeTask) -> Value {
 }
 
 /// Both time-in-status endpoints: "The Total time in Status ClickApp must first be enabled by
-/// the Workspace owner or an admin" (the spec). ClickUp does not publish the words of its
-/// refusal; the fake's names the ClickApp, as a refusal must for pm-mcp to call it off.
+/// the Workspace owner or an admin" (the spec). ClickUp does not publish the status or the words
+/// of its refusal: `time_in_status_refusal` holds them (by default a 400 naming the ClickApp).
 fn time_in_status_off(f: &Fake) -> Option<Response> {
     (!f.time_in_status_on.load(Ordering::SeqCst)).then(|| {
+        let (status, message, code) = f.time_in_status_refusal.lock().unwrap().clone();
         err(
-            StatusCode::BAD_REQUEST,
-            "Time in Status ClickApp is not enabled for this Workspace",
-            "TIS_001",
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            &message,
+            &code,
         )
     })
 }
@@ -1622,6 +1674,13 @@ pub async fn spawn(token: &str) -> (String, Shared) {
         admin: true.into(),
         time_in_status_on: true.into(),
         multiple_lists_on: true.into(),
+        time_in_status_refusal: Mutex::new((
+            400,
+            "Time in Status ClickApp is not enabled for this Workspace".into(),
+            "TIS_001".into(),
+        )),
+        more_members: Mutex::default(),
+        refuse_next: Mutex::default(),
     });
     let app = Router::new()
         .route("/v2/user", get(user))

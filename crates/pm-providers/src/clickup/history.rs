@@ -2,8 +2,8 @@
 //! of the sprint list's (or space's) tasks, then `bulk_time_in_status` for 2–100 tasks a request
 //! (one task on its own endpoint). ClickUp keeps one entry per status with when the task last
 //! entered it (`since`), and records neither sprint moves nor estimate changes; without the
-//! ClickApp (only a refusal that says so counts) only the current statuses are known. The
-//! result's source says which.
+//! ClickApp (ClickUp refuses with 400, 401 or 403, in words it does not publish) only the current
+//! statuses are known. The result's source says which, with ClickUp's words.
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -106,11 +106,12 @@ impl ClickUp {
     }
 
     /// Time in status for these tasks: 2–100 a bulk request ("two or more tasks", "up to 100
-    /// task ids"), a lone task on its own endpoint; `None` when ClickUp says the ClickApp is off.
+    /// task ids"), a lone task on its own endpoint; `Err` with ClickUp's words when it refuses
+    /// (the ClickApp off, or not allowed).
     async fn times(
         &self,
         ids: &[String],
-    ) -> ProviderResult<Option<HashMap<String, wire::TimeInStatus>>> {
+    ) -> ProviderResult<Result<HashMap<String, wire::TimeInStatus>, String>> {
         let mut all = HashMap::new();
         for chunk in ids.chunks(100) {
             let answer = if let [one] = chunk {
@@ -130,11 +131,13 @@ impl ClickUp {
             };
             match answer {
                 Ok(part) => all.extend(part),
-                Err(e) if super::time_in_status_off(&e) => return Ok(None),
-                Err(e) => return Err(e),
+                Err(e) => match super::time_in_status_refusal(&e) {
+                    Some(why) => return Ok(Err(why)),
+                    None => return Err(e),
+                },
             }
         }
-        Ok(Some(all))
+        Ok(Ok(all))
     }
 
     pub(super) async fn history(
@@ -155,7 +158,7 @@ impl ClickUp {
         let ids: Vec<String> = tasks.iter().map(|t| t.id.clone()).collect();
         let estimates: Vec<Option<i64>> = tasks.iter().map(|t| t.time_estimate).collect();
         let times = if ids.is_empty() {
-            Some(HashMap::new())
+            Ok(HashMap::new())
         } else {
             self.times(&ids).await?
         };
@@ -164,17 +167,20 @@ impl ClickUp {
             .into_iter()
             .zip(estimates)
             .map(|(t, est)| {
-                let tis = times.as_ref().and_then(|m| m.get(&t.id));
+                let tis = times.as_ref().ok().and_then(|m| m.get(&t.id));
                 item(t, est, tis)
             })
             .collect();
         Ok(History {
             items,
             source: HistorySource {
-                history: if times.is_some() {
-                    "ClickUp Time in Status (one entry per status, when last entered)".into()
-                } else {
-                    "ClickUp current statuses only (the Time in Status ClickApp is off)".into()
+                history: match &times {
+                    Ok(_) => {
+                        "ClickUp Time in Status (one entry per status, when last entered)".into()
+                    }
+                    Err(why) => format!(
+                        "ClickUp current statuses only (ClickUp refused Time in Status: {why}; the Time in Status ClickApp may be off, or the account not allowed to use it)"
+                    ),
                 },
                 points_field: Some("Sprint Points or a Story Points field".into()),
                 sprint_moves_known: false,

@@ -53,18 +53,25 @@ pub struct ClickUp {
 /// days): long before ClickUp existed (2017), so a back-dated entry is found too.
 const TIME_ENTRIES_FROM_MS: i64 = 946_684_800_000; // 2000-01-01
 
-/// Whether an error is ClickUp saying the Time in Status ClickApp is off (any other refusal is
-/// an error, not "off").
-fn time_in_status_off(e: &ProviderError) -> bool {
-    let text = match e {
+/// ClickUp's own words when it refuses Time in Status (400, 401 or 403: the ClickApp is off, or
+/// the plan or the account may not use it; ClickUp does not publish which words it uses), so the
+/// history can fall back to current statuses and say why. Not found, rate limits and outages
+/// are errors, not refusals.
+fn time_in_status_refusal(e: &ProviderError) -> Option<String> {
+    match e {
         ProviderError::Invalid { message, .. }
         | ProviderError::Forbidden { message, .. }
-        | ProviderError::Auth { message, .. }
-        | ProviderError::Upstream { message, .. } => message.to_lowercase(),
-        _ => return false,
-    };
-    text.contains("time in status") || text.contains("clickapp")
+        | ProviderError::Auth { message, .. } => Some(message.clone()),
+        _ => None,
+    }
 }
+
+/// How many custom task ids a connection remembers before it starts again (as other caches do).
+const CUSTOM_IDS_MAX: usize = 10_000;
+
+/// How many user ids one time-entry search names in `assignee` (the URL stays short however
+/// large the workspace).
+const ASSIGNEES_PER_SEARCH: usize = 50;
 
 /// The `Authorization` value: a personal token (`pk_…`) as it is, an OAuth access token as
 /// `Bearer <token>` (ClickUp's authentication page), one given with `Bearer ` as given.
@@ -283,12 +290,20 @@ impl ClickUp {
             .get(&format!("task/{id}"), &params)
             .await
             .map_err(|e| not_found(e, format!("ClickUp task {given}")))?;
-        if is_custom_id(&given)
-            && let Ok(mut m) = self.custom_ids.lock()
-        {
-            m.insert(given.to_uppercase(), task.id.clone());
+        if is_custom_id(&given) {
+            self.remember_custom(&given, &task.id);
         }
         Ok(task)
+    }
+
+    /// Remembers a custom task id's task; the memory starts again when it is full.
+    fn remember_custom(&self, custom: &str, id: &str) {
+        if let Ok(mut m) = self.custom_ids.lock() {
+            if m.len() >= CUSTOM_IDS_MAX {
+                m.clear();
+            }
+            m.insert(custom.to_uppercase(), id.to_string());
+        }
     }
 
     async fn list(&self, id: &str) -> ProviderResult<wire::List> {
@@ -537,6 +552,46 @@ impl ClickUp {
         Ok(json!({ "add": add, "rem": rem }))
     }
 
+    /// The writes of `update_task` after the sprint join: the task's fields, the points field,
+    /// the tags, then the task read back.
+    async fn update_rest(
+        &self,
+        current: &wire::Task,
+        c: &TaskChange,
+        body: &Value,
+        points_field: Option<(String, f64)>,
+    ) -> ProviderResult<Task> {
+        let id = current.id.clone();
+        if body.as_object().is_some_and(|o| !o.is_empty()) {
+            self.put_task(&id, body).await?;
+        }
+        if let Some((field, points)) = points_field {
+            let _: Value = self
+                .up
+                .post(
+                    &format!("task/{id}/field/{}", segment(&field)),
+                    &json!({ "value": points }),
+                )
+                .await?;
+        }
+        if let Some(labels) = &c.labels {
+            let have = map::tag_names(&current.tags);
+            for add in labels.iter().filter(|l| !have.contains(l)) {
+                let _: Value = self
+                    .up
+                    .post_empty(&format!("task/{id}/tag/{}", segment(add)))
+                    .await?;
+            }
+            for gone in have.iter().filter(|h| !labels.contains(h)) {
+                let _: Value = self
+                    .up
+                    .delete(&format!("task/{id}/tag/{}", segment(gone)))
+                    .await?;
+            }
+        }
+        self.get_task(&id).await
+    }
+
     async fn task_type_id(&self, name: &str) -> ProviderResult<Option<String>> {
         if name.trim().eq_ignore_ascii_case("task") {
             return Ok(None);
@@ -557,22 +612,97 @@ impl ClickUp {
     }
 }
 
-/// ClickUp's refusal to put a task in a sprint list as a second list, in words: "This endpoint
-/// requires the Tasks in Multiple List ClickApp to be enabled" (Add Task To List).
+const MULTIPLE_LISTS: &str = "the Tasks in Multiple Lists ClickApp, which a workspace owner or admin turns on in ClickUp (Settings → ClickApps)";
+
+/// ClickUp's refusal to put a task in a sprint list as a second list, in words. The endpoint
+/// "requires the Tasks in Multiple List ClickApp to be enabled" (Add Task To List), but ClickUp
+/// does not publish the words of that refusal: the ClickApp is blamed when ClickUp's message
+/// names it (or multiple lists), a 403 is reported as the permission it is, and any other
+/// refusal gives ClickUp's words with the ClickApp as one possible cause.
 fn sprint_refused(e: ProviderError, task: &str, list: &str) -> ProviderError {
+    let about_clickapp = |m: &str| {
+        let m = m.to_lowercase();
+        m.contains("clickapp") || m.contains("multiple list")
+    };
     match e {
         ProviderError::NotFound { .. } => ProviderError::NotFound {
             what: format!("ClickUp sprint list {list}"),
         },
-        ProviderError::Invalid { message, .. } | ProviderError::Forbidden { message, .. } => {
+        ProviderError::Invalid { message, .. } | ProviderError::Forbidden { message, .. }
+            if about_clickapp(&message) =>
+        {
             ProviderError::Invalid {
                 provider: NAME,
                 message: format!(
-                    "task {task} cannot join sprint list {list} ({message}): a task joins a sprint list besides its home list only with the Tasks in Multiple Lists ClickApp, which a workspace owner or admin turns on in ClickUp (Settings → ClickApps); nothing was changed"
+                    "task {task} cannot join sprint list {list} ({message}): a task joins a sprint list besides its home list only with {MULTIPLE_LISTS}; nothing was changed"
                 ),
             }
         }
+        ProviderError::Forbidden { message, .. } => ProviderError::Forbidden {
+            provider: NAME,
+            message: format!(
+                "task {task} cannot be added to sprint list {list}: {message}; ask a workspace admin for the permission, or leave out the sprint; nothing was changed"
+            ),
+        },
+        ProviderError::Invalid { message, .. } => ProviderError::Invalid {
+            provider: NAME,
+            message: format!(
+                "task {task} cannot join sprint list {list}: {message}; one possible cause is that a task joins a sprint list besides its home list only with {MULTIPLE_LISTS}; nothing was changed"
+            ),
+        },
         other => other,
+    }
+}
+
+/// An error after the task joined its sprint list: it says that the join stands.
+fn after_join(e: ProviderError, task: &str, list: &str) -> ProviderError {
+    let note = format!(
+        "task {task} had already joined sprint list {list}, which stands; the rest of the change may be only partly saved: read the task, then send what is missing without `sprint`"
+    );
+    let with = |m: String| format!("{m}; {note}");
+    match e {
+        ProviderError::Invalid { provider, message } => ProviderError::Invalid {
+            provider,
+            message: with(message),
+        },
+        ProviderError::Forbidden { provider, message } => ProviderError::Forbidden {
+            provider,
+            message: with(message),
+        },
+        ProviderError::Auth { provider, message } => ProviderError::Auth {
+            provider,
+            message: with(message),
+        },
+        ProviderError::Conflict { provider, message } => ProviderError::Conflict {
+            provider,
+            message: with(message),
+        },
+        ProviderError::Upstream {
+            provider,
+            status,
+            message,
+        } => ProviderError::Upstream {
+            provider,
+            status,
+            message: with(message),
+        },
+        ProviderError::Network { provider, message } => ProviderError::Network {
+            provider,
+            message: with(message),
+        },
+        ProviderError::Decode { provider, message } => ProviderError::Decode {
+            provider,
+            message: with(message),
+        },
+        ProviderError::Unavailable { provider, message } => ProviderError::Unavailable {
+            provider,
+            message: with(message),
+        },
+        ProviderError::BadInput(message) => ProviderError::BadInput(with(message)),
+        other => ProviderError::Unavailable {
+            provider: NAME,
+            message: with(other.to_string()),
+        },
     }
 }
 
@@ -1019,6 +1149,30 @@ impl Provider for ClickUp {
                 operation: "remaining_hours (ClickUp tasks have no remaining-work field; nothing was written)",
             });
         }
+        // Checked before anything is written (the sprint join comes first and stays).
+        if c.title.as_ref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(ProviderError::BadInput(
+                "title cannot be empty; nothing was written".into(),
+            ));
+        }
+        for (arg, v) in [
+            ("estimated_hours", c.estimated_hours),
+            ("story_points", c.story_points),
+        ] {
+            if v.is_some_and(|v| !v.is_finite() || v < 0.0) {
+                return Err(ProviderError::BadInput(format!(
+                    "{arg} must be a number of 0 or more; nothing was written"
+                )));
+            }
+        }
+        if c.labels
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|l| l.trim().is_empty()))
+        {
+            return Err(ProviderError::BadInput(
+                "labels cannot contain an empty name; nothing was written".into(),
+            ));
+        }
         let current = self.wire_task(id).await?;
         let id = current.id.clone();
         let mut body = json!({});
@@ -1045,6 +1199,18 @@ impl Provider for ClickUp {
             Some(s) => Some(number(s, "sprint (list)")?),
             None => None,
         };
+        if sprint.is_some()
+            && let Some(Some(who)) = &c.assignee
+        {
+            // ClickUp assigns only the workspace's members: a stranger is refused here, before
+            // the join, not by the PUT after it.
+            let n = user_number(who)?.to_string();
+            if !self.members().await?.iter().any(|m| m.id == n) {
+                return Err(ProviderError::BadInput(format!(
+                    "user {who} is not a member of the ClickUp workspace, so cannot be assigned (list_users shows the members); nothing was written"
+                )));
+            }
+        }
         let mut points_field = None;
         if let Some(points) = c.story_points {
             // A "Story Points" number field of the task's list wins; else Sprint Points.
@@ -1065,41 +1231,19 @@ impl Provider for ClickUp {
         }
         if let Some(list) = &sprint {
             // A sprint is a list; the task joins it and keeps its home list. First, so that a
-            // refusal (the ClickApp off) leaves the task as it was.
+            // refusal (the ClickApp off) leaves the task as it was; what follows fails only for
+            // reasons not known beforehand, and then says the join stands.
             let _: Value = self
                 .up
                 .post_empty(&format!("list/{list}/task/{id}"))
                 .await
                 .map_err(|e| sprint_refused(e, &id, list))?;
         }
-        if body.as_object().is_some_and(|o| !o.is_empty()) {
-            self.put_task(&id, &body).await?;
+        let rest = self.update_rest(&current, c, &body, points_field).await;
+        match (rest, &sprint) {
+            (Err(e), Some(list)) => Err(after_join(e, &id, list)),
+            (r, _) => r,
         }
-        if let Some((field, points)) = points_field {
-            let _: Value = self
-                .up
-                .post(
-                    &format!("task/{id}/field/{}", segment(&field)),
-                    &json!({ "value": points }),
-                )
-                .await?;
-        }
-        if let Some(labels) = &c.labels {
-            let have = map::tag_names(&current.tags);
-            for add in labels.iter().filter(|l| !have.contains(l)) {
-                let _: Value = self
-                    .up
-                    .post_empty(&format!("task/{id}/tag/{}", segment(add)))
-                    .await?;
-            }
-            for gone in have.iter().filter(|h| !labels.contains(h)) {
-                let _: Value = self
-                    .up
-                    .delete(&format!("task/{id}/tag/{}", segment(gone)))
-                    .await?;
-            }
-        }
-        self.get_task(&id).await
     }
 
     async fn transition_task(&self, id: &str, status: &str) -> ProviderResult<Task> {
@@ -1280,15 +1424,42 @@ impl Provider for ClickUp {
         ];
         let members: Vec<String> = self.members().await?.into_iter().map(|u| u.id).collect();
         let path = format!("team/{team}/time_entries");
-        let mut everyone = window.clone();
-        everyone.push(("assignee", members.join(",")));
-        let mut all: Vec<Worklog> = match self.up.get::<wire::TimeEntries>(&path, &everyone).await {
-            Ok(res) => res.data.into_iter().filter_map(map::time_entry).collect(),
-            Err(
-                ProviderError::Auth { .. }
-                | ProviderError::Forbidden { .. }
-                | ProviderError::Invalid { .. },
-            ) => {
+        // Every member, a few dozen ids a search, so the URL stays short in a large workspace.
+        let groups: Vec<&[String]> = if members.is_empty() {
+            vec![&[]]
+        } else {
+            members.chunks(ASSIGNEES_PER_SEARCH).collect()
+        };
+        let mut searched: Option<Vec<Worklog>> = Some(Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for group in groups {
+            let mut q = window.clone();
+            if !group.is_empty() {
+                q.push(("assignee", group.join(",")));
+            }
+            match self.up.get::<wire::TimeEntries>(&path, &q).await {
+                Ok(res) => {
+                    if let Some(found) = searched.as_mut() {
+                        found.extend(
+                            res.data
+                                .into_iter()
+                                .filter_map(map::time_entry)
+                                .filter(|w| seen.insert(w.id.clone())),
+                        );
+                    }
+                }
+                // "Only Workspace Owners/Admins" may name others (the spec): the documented
+                // refusal is the only one that falls back; any other is an error.
+                Err(ProviderError::Auth { .. } | ProviderError::Forbidden { .. }) => {
+                    searched = None;
+                    break;
+                }
+                Err(e) => return Err(not_found(e, format!("ClickUp task {id}"))),
+            }
+        }
+        let mut all: Vec<Worklog> = match searched {
+            Some(found) => found,
+            None => {
                 // Not allowed to list others' entries: every user's intervals from the legacy
                 // endpoint (which has no descriptions), the account's own descriptions added.
                 let res: wire::Tracked = self
@@ -1322,7 +1493,6 @@ impl Provider for ClickUp {
                     })
                     .collect()
             }
-            Err(e) => return Err(not_found(e, format!("ClickUp task {id}"))),
         };
         if all.is_empty() {
             // No entries, or no such task: the search does not say which.
@@ -1599,19 +1769,60 @@ mod tests {
         assert_eq!(authorization("42_0f6a3c"), "Bearer 42_0f6a3c");
         assert_eq!(authorization("Bearer 42_0f6a3c"), "Bearer 42_0f6a3c");
         assert!(is_custom_id("DEV-42") && !is_custom_id("86b1x2y3z"));
-        let off = |m: &str| ProviderError::Invalid {
+        let refused = |m: &str| ProviderError::Invalid {
             provider: NAME,
             message: m.into(),
         };
-        assert!(time_in_status_off(&off(
-            "Time in Status ClickApp is not enabled (TIS_001)"
-        )));
-        assert!(!time_in_status_off(&off(
-            "Include between 2 and 100 task_ids (INPUT_004)"
-        )));
-        assert!(!time_in_status_off(&ProviderError::NotFound {
-            what: "ClickUp task x".into()
-        }));
+        // Any refusal, in whatever words, is reported as ClickUp gave it.
+        assert_eq!(
+            time_in_status_refusal(&refused("Feature unavailable (FEAT_1)")).as_deref(),
+            Some("Feature unavailable (FEAT_1)")
+        );
+        assert!(
+            time_in_status_refusal(&ProviderError::Forbidden {
+                provider: NAME,
+                message: "no".into()
+            })
+            .is_some()
+        );
+        for not_refused in [
+            ProviderError::NotFound {
+                what: "ClickUp task x".into(),
+            },
+            ProviderError::RateLimited {
+                provider: NAME,
+                retry_after: None,
+            },
+            ProviderError::Upstream {
+                provider: NAME,
+                status: 503,
+                message: "down".into(),
+            },
+        ] {
+            assert!(time_in_status_refusal(&not_refused).is_none());
+        }
+    }
+
+    #[test]
+    fn remembered_custom_ids_are_capped() {
+        let cu = ClickUp::new(
+            reqwest::Client::new(),
+            "https://api.clickup.com/api",
+            "pk_1_X",
+            HttpSettings::default(),
+            None,
+        )
+        .unwrap();
+        for i in 0..=CUSTOM_IDS_MAX + 5 {
+            cu.remember_custom(&format!("dev-{i}"), &format!("86x{i}"));
+        }
+        let n = cu.custom_ids.lock().unwrap().len();
+        assert!((1..=CUSTOM_IDS_MAX).contains(&n), "{n}");
+        let last = CUSTOM_IDS_MAX + 5;
+        assert_eq!(
+            cu.known_custom(&format!("DEV-{last}")),
+            Some(format!("86x{last}"))
+        );
     }
 
     #[test]
