@@ -1264,3 +1264,35 @@ async fn other_trackers_refuse_a_board_before_any_request() {
         assert_eq!(created.kind(), "unsupported", "{kind}: {created}");
     }
 }
+
+/// Jira Software treats a board's last column as "Done", whatever its statuses' categories: on a
+/// board whose last column also holds In Progress, a completed sprint's In Progress issues stay
+/// done, and only the others are said to have gone back to the backlog.
+#[tokio::test]
+async fn completed_sprints_count_what_is_not_in_the_boards_last_column() {
+    let (base, fake) = spawn(&basic("mia@example.com", "t")).await;
+    fake.boards
+        .lock()
+        .unwrap()
+        .iter_mut()
+        .filter(|b| b.id == 84)
+        .for_each(|b| b.done = vec!["3", "10001"]);
+    let to_do = fake
+        .issues
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|i| i.sprint == Some(7) && i.status.0 == "To Do")
+        .count();
+    let done = cloud(&base, "t").complete_sprint("7").await.unwrap();
+    let moved = fake.moved_to_backlog.lock().unwrap()[&7];
+    assert_eq!(moved, to_do);
+    assert!(moved < 4, "In Progress is in the Done column: {moved}");
+    let notes = done.notes.join(" ");
+    assert!(
+        notes.contains(&format!(
+            "{moved} unfinished task(s) went back to the backlog"
+        )),
+        "{notes}"
+    );
+}

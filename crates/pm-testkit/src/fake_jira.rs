@@ -657,6 +657,15 @@ fn matches(f: &Fake, issue: &FakeIssue, jql: &str) -> Result<bool, String> {
                 .map(|p| p.trim_matches(|ch| ch == '"' || ch == ' ').to_string())
                 .collect();
             names.iter().any(|n| n.eq_ignore_ascii_case(issue.status.0))
+        } else if let Some(list) = c
+            .strip_prefix("status not in (")
+            .and_then(|l| l.strip_suffix(')'))
+        {
+            // Status ids, as Jira takes them in JQL.
+            !list
+                .split(',')
+                .map(|p| p.trim().trim_matches('"'))
+                .any(|id| id == status_id(issue.status.0))
         } else if c == "statusCategory != Done" {
             issue.status.1 != "done"
         } else if c == "statusCategory = Done" {
@@ -2134,7 +2143,7 @@ async fn sprint_update(
             );
         }
         if state == "closed" {
-            boards::complete(&f, id);
+            boards::complete(&f, id, s["originBoardId"].as_u64());
             s["completeDate"] = json!(
                 chrono::Utc::now()
                     .format("%Y-%m-%dT%H:%M:%S%.3fZ")

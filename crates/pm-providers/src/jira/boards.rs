@@ -260,9 +260,56 @@ impl Jira {
     }
 
     /// The unfinished issues of sprint `id` (how many, and the first keys).
-    pub(super) async fn unfinished(&self, id: u64) -> ProviderResult<(u64, Vec<String>)> {
+    /// Unfinished means not in the last column of the sprint's board (`board`) with statuses
+    /// mapped to it, which Jira Software treats as "Done" whatever the statuses' categories
+    /// (Agile spec, board configuration); without a readable board, not in the Done category.
+    pub(super) async fn unfinished(
+        &self,
+        id: u64,
+        board: Option<&str>,
+    ) -> ProviderResult<(u64, Vec<String>)> {
+        let mut done: Vec<String> = Vec::new();
+        if let Some(board) = board.and_then(|b| b.parse::<u64>().ok()) {
+            match self
+                .up
+                .get::<wire::BoardConfiguration>(
+                    &format!("rest/agile/1.0/board/{board}/configuration"),
+                    &[],
+                )
+                .await
+            {
+                Ok(config) => {
+                    done = config
+                        .column_config
+                        .map(|c| c.columns)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .rev()
+                        .find(|c| !c.statuses.is_empty())
+                        .map(|c| {
+                            c.statuses
+                                .into_iter()
+                                .map(|s| s.id)
+                                .filter(|id| {
+                                    !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                }
+                Err(e @ ProviderError::Auth { .. }) => return Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, board, "cannot read the sprint's board; unfinished means not in the Done category");
+                }
+            }
+        }
+        let jql = if done.is_empty() {
+            "statusCategory != Done".to_string()
+        } else {
+            format!("status not in ({})", done.join(", "))
+        };
         let q = [
-            ("jql", "statusCategory != Done".to_string()),
+            ("jql", jql),
             ("fields", "status".to_string()),
             ("maxResults", "10".to_string()),
         ];

@@ -951,7 +951,7 @@ impl Provider for Jira {
         // Jira sends a completed sprint's unfinished issues back to the backlog: counted first,
         // and said in the result.
         let id = sprint_id(id)?;
-        let (open, keys) = self.unfinished(id).await?;
+        let (open, keys) = self.unfinished(id, current.board_id.as_deref()).await?;
         let s: wire::Sprint = self
             .up
             .post(

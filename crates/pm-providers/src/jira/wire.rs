@@ -344,6 +344,26 @@ pub struct BoardLocation {
 #[derive(Debug, Deserialize)]
 pub struct BoardConfiguration {
     pub estimation: Option<Estimation>,
+    #[serde(rename = "columnConfig")]
+    pub column_config: Option<ColumnConfig>,
+}
+
+/// A board's columns, in order, with the statuses mapped to each.
+#[derive(Debug, Deserialize)]
+pub struct ColumnConfig {
+    #[serde(default)]
+    pub columns: Vec<BoardColumn>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BoardColumn {
+    #[serde(default)]
+    pub statuses: Vec<IdOnly>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdOnly {
+    pub id: String,
 }
 
 /// How a board estimates: `{"type": "field", "field": {"fieldId": …}}`, or `none`.

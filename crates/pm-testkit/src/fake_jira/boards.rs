@@ -47,6 +47,11 @@ pub struct FakeBoard {
     pub estimation: Option<(&'static str, &'static str)>,
     /// Whether the board has sprints (scrum; simple with the Sprints feature on).
     pub sprints: bool,
+    /// The status ids mapped to the board's last column: Jira Software treats that column as
+    /// "Done" (Agile spec, `GET /board/{boardId}/configuration`: "the last column with statuses
+    /// mapped to it is treated as the 'Done' column"), whatever the statuses' categories; a
+    /// completed sprint sends every issue not in it back to the backlog.
+    pub done: Vec<&'static str>,
 }
 
 /// The legacy "Story Points" number field of Cloud sites, beside "Story point estimate".
@@ -71,6 +76,7 @@ pub fn seed(edition: Edition) -> Vec<FakeBoard> {
             projects: projects.iter().map(|p| p.to_string()).collect(),
             estimation,
             sprints,
+            done: vec!["10001"],
         };
     // Data Center has no team-managed projects: P3 and P4 have a Scrum and a Kanban board.
     let (p3, p4) = match edition {
@@ -230,6 +236,15 @@ pub async fn configuration(
     v["name"] = json!(b.name);
     v["type"] = json!(b.kind);
     v["location"] = json!({ "type": "project", "key": b.location, "id": project_id(&b.location).to_string(), "name": format!("Project {}", b.location) });
+    // The board's columns: To Do, In Progress, and the last ("Done") with the board's done
+    // statuses; a status mapped to the last column is in no other.
+    let column = |name: &str, ids: Vec<&str>| json!({ "name": name, "statuses": ids.iter().map(|id| json!({ "id": id, "self": "" })).collect::<Vec<_>>() });
+    let before = |id: &'static str| (!b.done.contains(&id)).then_some(id);
+    v["columnConfig"] = json!({ "constraintType": "issueCount", "columns": [
+        column("To Do", before("10000").into_iter().collect()),
+        column("In Progress", before("3").into_iter().collect()),
+        column("Done", b.done.clone()),
+    ] });
     v["estimation"] = match b.estimation {
         Some((id, name)) => {
             json!({ "type": "field", "field": { "fieldId": id, "displayName": name } })
@@ -367,6 +382,7 @@ pub fn add_board(f: &super::Fake, key: &str, kind: &'static str) {
         projects: vec![key.to_string()],
         estimation: (kind != "kanban").then_some(points),
         sprints: kind != "kanban",
+        done: vec!["10001"],
     });
 }
 
@@ -412,14 +428,23 @@ pub async fn sprint_issues(
     axum::Json(json!({ "expand": "schema,names", "startAt": start, "maxResults": max, "total": hits.len(), "issues": page })).into_response()
 }
 
-/// On completing sprint `id`: its unfinished issues go to the backlog (see the module doc).
-pub fn complete(f: &super::Fake, id: u64) {
+/// On completing sprint `id`: its issues not in its board's last column go to the backlog (see
+/// the module doc and `FakeBoard::done`).
+/// (`board` is the sprint's origin board; the caller holds the sprints' lock.)
+pub fn complete(f: &super::Fake, id: u64, board: Option<u64>) {
+    let done: Vec<&'static str> = f
+        .boards
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|b| Some(b.id) == board)
+        .map_or_else(|| vec!["10001"], |b| b.done.clone());
     let moved = f
         .issues
         .lock()
         .unwrap()
         .iter()
-        .filter(|i| i.sprint == Some(id) && i.status.1 != "done")
+        .filter(|i| i.sprint == Some(id) && !done.contains(&super::status_id(i.status.0)))
         .count();
     f.moved_to_backlog.lock().unwrap().insert(id, moved);
 }
