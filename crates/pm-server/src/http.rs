@@ -811,11 +811,17 @@ fn split_host_port(s: &str) -> (&str, Option<&str>) {
     if let Some(rest) = s.strip_prefix('[') {
         // [v6]:port
         return match rest.split_once(']') {
-            Some((addr, tail)) => {
-                let end = addr.len() + 2;
-                (&s[..end], tail.strip_prefix(':'))
+            // After `]` only nothing or `:` and digits may follow: `[::1].evil.com`,
+            // `[::1]:8765.evil.com`, `[::1]@evil.com` name another host, and match no entry.
+            Some((addr, "")) => (&s[..addr.len() + 2], None),
+            Some((addr, tail))
+                if tail.len() > 1
+                    && tail.starts_with(':')
+                    && tail[1..].bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                (&s[..addr.len() + 2], Some(&tail[1..]))
             }
-            None => (s, None),
+            _ => (s, None),
         };
     }
     match s.rsplit_once(':') {
@@ -878,6 +884,17 @@ mod tests {
         assert!(!host_allowed(&allowed, "evil.example:8765"));
         assert!(!host_allowed(&allowed, "localhost.evil.example"));
         assert!(host_allowed(&list(&["*"]), "anything:1"));
+        // Nothing but a port may follow an IPv6 address's `]`.
+        for evil in [
+            "[::1].evil.com",
+            "[::1]:8765.evil.com",
+            "[::1]evil",
+            "[::1]@evil.com",
+            "[::1]:",
+            "[::1]:80:80",
+        ] {
+            assert!(!host_allowed(&allowed, evil), "{evil}");
+        }
     }
 
     #[test]
@@ -896,6 +913,16 @@ mod tests {
             "http://localhost.evil.example:80"
         ));
         assert!(origin_allowed(&list(&["null"]), "null"));
+        let v6 = list(&["http://[::1]:*"]);
+        assert!(origin_allowed(&v6, "http://[::1]:8765"));
+        assert!(origin_allowed(&v6, "http://[::1]"));
+        for evil in [
+            "http://[::1]evil.com",
+            "http://[::1].evil.com:80",
+            "http://[::1]@evil.com",
+        ] {
+            assert!(!origin_allowed(&v6, evil), "{evil}");
+        }
     }
 
     #[test]

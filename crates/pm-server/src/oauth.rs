@@ -511,7 +511,15 @@ impl TokenVerifier {
                 s.user_claim
             ))
         })?;
-        if claims.get("email_verified") == Some(&Value::Bool(false)) {
+        // Present, the claim must say true: some identity providers send it as a string, and
+        // `"false"` (or anything else) is not a verified address.
+        let verified = match claims.get("email_verified") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(v)) => v.trim().eq_ignore_ascii_case("true"),
+            Some(_) => false,
+        };
+        if !verified {
             return Err(TokenError::NoUser(
                 "the identity provider says the e-mail address in the token is not verified".into(),
             ));

@@ -171,6 +171,27 @@ async fn good_tokens_verify_and_every_kind_of_bad_one_is_refused() {
         verifier.verify(&key.sign(&c)).await,
         Err(TokenError::NoUser(_))
     ));
+    // Some providers send the claim as a string: "false" (or anything but true) is unverified.
+    for unverified in [
+        json!("false"),
+        json!("FALSE"),
+        json!("no"),
+        json!(0),
+        json!(""),
+    ] {
+        c["email_verified"] = unverified.clone();
+        assert!(
+            matches!(
+                verifier.verify(&key.sign(&c)).await,
+                Err(TokenError::NoUser(_))
+            ),
+            "{unverified}"
+        );
+    }
+    for verified in [json!(true), json!("true"), json!("True")] {
+        c["email_verified"] = verified.clone();
+        assert!(verifier.verify(&key.sign(&c)).await.is_ok(), "{verified}");
+    }
     // All that with one fetch of the keys.
     assert_eq!(idp.jwks_fetches.load(Ordering::SeqCst), 1);
 }

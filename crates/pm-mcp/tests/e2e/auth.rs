@@ -315,6 +315,23 @@ async fn hosts_and_origins_are_checked_and_health_is_open() {
             .status(),
         200
     );
+    // After an IPv6 address's `]` only a port may follow (an attack run found these let in).
+    let v6 = format!("[::1]:{port}");
+    assert_eq!(
+        post(&server, &[("authorization", &bearer), ("host", &v6)])
+            .await
+            .status(),
+        200
+    );
+    for evil in [
+        "[::1].evil.com".to_string(),
+        format!("[::1]:{port}.evil.com"),
+        "[::1]evil".to_string(),
+        "[::1]@evil.com".to_string(),
+    ] {
+        let res = post(&server, &[("authorization", &bearer), ("host", &evil)]).await;
+        assert_eq!(res.status(), 403, "{evil}");
+    }
     let res = http
         .get(format!("{}/nope", server.base))
         .send()
