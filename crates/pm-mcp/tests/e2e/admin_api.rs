@@ -495,6 +495,42 @@ async fn the_admin_api_does_what_its_openapi_document_says() {
             .await;
         assert_eq!(s, 200, "revoking twice is harmless");
 
+        // A key never makes a key stronger than itself, by creating or by rotating: a key
+        // limited to `users` that expires in an hour (an attack run rotated its owner's
+        // unrestricted key with one, and minted keys that never expire).
+        let (s, small) = api
+            .call(a, "post", "/admin/v1/me/keys", &[], "", Some(json!({ "name": "small", "toolsets": ["users"], "expires": "1h" })))
+            .await;
+        assert_eq!(s, 201, "{small}");
+        let small_key = small["key"].as_str().expect("key").to_string();
+        let sm = Some(small_key.as_str());
+        let small_expires = small["api_key"]["expires_at"].as_str().expect("expires").to_string();
+        let ann_key_now = rotated["api_key"]["id"].as_str().expect("id").to_string();
+        let (s, b) = api
+            .call(sm, "post", "/admin/v1/me/keys/{key_id}/rotate", &[&ann_key_now], "", None)
+            .await;
+        assert_eq!(s, 403, "an unrestricted key is not rotated by a limited one: {b}");
+        let (s, _) = api.call(a, "get", "/admin/v1/me", &[], "", None).await;
+        assert_eq!(s, 200, "and it still works");
+        let (s, b) = api
+            .call(sm, "post", "/admin/v1/me/keys", &[], "", Some(json!({ "name": "long", "toolsets": ["users"], "expires": "30d" })))
+            .await;
+        assert_eq!(s, 403, "no key outlives its maker: {b}");
+        let (s, b) = api
+            .call(sm, "post", "/admin/v1/me/keys", &[], "", Some(json!({ "name": "forever", "toolsets": ["users"] })))
+            .await;
+        assert_eq!(s, 201, "{b}");
+        assert_eq!(b["api_key"]["expires_at"].as_str(), Some(small_expires.as_str()), "asked for no expiry, it expires with its maker");
+        let (s, _) = api
+            .call(sm, "post", "/admin/v1/me/keys", &[], "", Some(json!({ "name": "wide", "expires": "10m" })))
+            .await;
+        assert_eq!(s, 403, "no toolset beyond its maker's");
+        let small_id = small["api_key"]["id"].as_str().expect("id").to_string();
+        let (s, b) = api
+            .call(sm, "post", "/admin/v1/me/keys/{key_id}/rotate", &[&small_id], "", None)
+            .await;
+        assert_eq!(s, 201, "a key as strong as itself may be rotated: {b}");
+
         // Self-service connections.
         let (s, b) = api
             .call(

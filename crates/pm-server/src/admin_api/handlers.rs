@@ -201,7 +201,8 @@ pub struct CreateKeyIn {
     /// Toolsets the key may use; absent or empty: every toolset.
     #[serde(default)]
     pub toolsets: Vec<String>,
-    /// A duration (90d, 12h, 2w), a date (2027-01-31) or an RFC 3339 time; absent: never.
+    /// A duration (90d, 12h, 2w), a date (2027-01-31) or an RFC 3339 time; absent: never (asked
+    /// with a key that expires: when that key does; a key never outlives the key that made it).
     #[serde(default)]
     pub expires: Option<String>,
 }
@@ -672,37 +673,72 @@ pub async fn list_my_keys(State(state): St, Extension(p): Me, Query(q): Q) -> Pa
     page(keys_of(&state, &p.user).await?.0, &q)
 }
 
-pub async fn create_my_key(
-    State(state): St,
-    Extension(p): Me,
-    Body(body): Body<CreateKeyIn>,
-) -> Result<Response, ApiError> {
-    need_write(&p)?;
-    no_keys_from_tokens(&p)?;
-    // A key cannot make a key stronger than itself: no scope it lacks, no toolset it lacks.
-    let asked = body
-        .scopes
-        .clone()
-        .unwrap_or_else(|| vec![Scope::Read, Scope::Write]);
-    if let Some(s) = asked.iter().find(|s| !p.may(**s)) {
+/// A key never makes (by creating or rotating) a key stronger than itself: no scope it lacks,
+/// no toolset it lacks (an unlimited key is stronger than a limited one), and no later expiry
+/// (a key that never expires outlives one that does). `verb` is "create" or "rotate".
+fn no_stronger_than_caller(
+    p: &Principal,
+    verb: &str,
+    scopes: &[Scope],
+    toolsets: Option<&[String]>,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), ApiError> {
+    if let Some(s) = scopes.iter().find(|s| !p.may(**s)) {
         return Err(ApiError::forbidden(format!(
-            "this key cannot create a key with the {} scope (it does not hold it)",
+            "this key cannot {verb} a key with the {} scope (it does not hold it)",
             s.as_str()
         )));
     }
     if let Some(mine) = p.toolsets() {
-        let wanted: Vec<&String> = body
-            .toolsets
+        let wanted: Vec<&String> = toolsets
+            .unwrap_or_default()
             .iter()
             .filter(|t| !t.trim().is_empty())
             .collect();
         if wanted.is_empty() || wanted.iter().any(|t| !mine.contains(t)) {
             return Err(ApiError::forbidden(format!(
-                "this key is limited to the toolsets {}; a key it creates must name only those",
+                "this key is limited to the toolsets {}; a key it may {verb} names only those",
                 mine.join(", ")
             )));
         }
     }
+    if let Some(mine) = p.key().and_then(|k| k.expires_at)
+        && expires_at.is_none_or(|at| at > mine)
+    {
+        return Err(ApiError::forbidden(format!(
+            "this key expires at {}; a key it may {verb} expires no later",
+            mine.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )));
+    }
+    Ok(())
+}
+
+pub async fn create_my_key(
+    State(state): St,
+    Extension(p): Me,
+    Body(mut body): Body<CreateKeyIn>,
+) -> Result<Response, ApiError> {
+    need_write(&p)?;
+    no_keys_from_tokens(&p)?;
+    let asked = body
+        .scopes
+        .clone()
+        .unwrap_or_else(|| vec![Scope::Read, Scope::Write]);
+    // From a key that expires, a key asked for without an expiry expires with it (the answer
+    // shows when); one asked to outlive it is refused.
+    let caller_expires = p.key().and_then(|k| k.expires_at);
+    if body.expires.is_none()
+        && let Some(at) = caller_expires
+    {
+        body.expires = Some(at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    }
+    let expires_at = match body.expires.as_deref() {
+        Some(text) => Some(
+            manage::parse_expiry(text, chrono::Utc::now(), "expires").map_err(ApiError::invalid)?,
+        ),
+        None => None,
+    };
+    no_stronger_than_caller(&p, "create", &asked, Some(&body.toolsets), expires_at)?;
     if asked.contains(&Scope::Admin) && !is_admin(&p) {
         return Err(ApiError::forbidden(
             "only an administrator's admin key can create an admin key",
@@ -728,18 +764,17 @@ pub async fn rotate_my_key(
     need_write(&p)?;
     no_keys_from_tokens(&p)?;
     let id: ApiKeyId = parse_id(&key, "key")?;
-    // Rotating keeps the settings, so a key may only rotate keys no stronger than itself.
+    // Rotating keeps the settings (scopes, toolsets, expiry), so a key may only rotate keys no
+    // stronger than itself in any of them.
     if let Some(k) = state
         .store
         .list_api_keys(p.user.id)
         .await?
         .into_iter()
         .find(|k| k.id == id)
-        && k.scopes.iter().any(|s| !p.may(s))
     {
-        return Err(ApiError::forbidden(
-            "this key cannot rotate a key with scopes it does not hold",
-        ));
+        let scopes = k.scopes.to_vec();
+        no_stronger_than_caller(&p, "rotate", &scopes, k.toolsets.as_deref(), k.expires_at)?;
     }
     rotate_key_of(&state, &p.user, &key).await
 }
