@@ -32,6 +32,20 @@ pub async fn find_user(store: &dyn Store, email: &str) -> Result<User> {
         })
 }
 
+/// Text that came from a user, safe to print in a terminal: control characters (an ESC or OSC
+/// sequence stored before names were checked) are shown escaped, never sent to the terminal.
+pub(crate) fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if manage::is_unprintable(c) {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn fmt_time(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| "-".into())
@@ -46,6 +60,9 @@ pub async fn user_add(
     admin: bool,
 ) -> Result<()> {
     let email = Email::parse(email)?;
+    if let Some(n) = name {
+        pm_server::manage::check_printable("--name", n).map_err(anyhow::Error::msg)?;
+    }
     let user = store
         .add_user(NewUser::new(
             email.clone(),
@@ -92,8 +109,8 @@ pub async fn user_list(store: &dyn Store, as_json: bool) -> Result<()> {
         println!(
             "{:<36}  {:<32}  {:<20}  {:<5}  {}",
             u.id,
-            u.email,
-            u.name,
+            shown(u.email.as_str()),
+            shown(&u.name),
             if u.is_admin { "yes" } else { "no" },
             status
         );
@@ -212,7 +229,7 @@ pub async fn key_list(store: &dyn Store, user: &str, as_json: bool) -> Result<()
             "{:<36}  {:<14}  {:<20}  {:<16}  {:<20}  {:<20}  {}",
             k.id,
             k.key_prefix,
-            k.name,
+            shown(&k.name),
             k.scopes.to_string(),
             fmt_time(k.expires_at),
             fmt_time(k.last_used_at),
@@ -297,6 +314,9 @@ pub async fn init_first_user(
         bail!(
             "this database already has users; add more with `pm-mcp user add` and `pm-mcp key create`"
         );
+    }
+    if let Some(n) = name {
+        pm_server::manage::check_printable("--name", n).map_err(anyhow::Error::msg)?;
     }
     let user = NewUser::new(email.clone(), display_name(&email, name), true);
     let admin_key = ApiKey::generate();
@@ -546,5 +566,14 @@ mod tests {
     #[test]
     fn default_email_is_valid() {
         assert!(Email::parse(&default_email()).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod shown_tests {
+    #[test]
+    fn control_characters_are_printed_escaped() {
+        assert_eq!(super::shown("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(super::shown("Ann Müller"), "Ann Müller");
     }
 }

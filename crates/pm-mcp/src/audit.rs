@@ -131,7 +131,10 @@ pub async fn list(store: &dyn Store, args: &AuditArgs) -> Result<()> {
                 .map(|u| emails.get(&u).cloned().unwrap_or_else(|| u.to_string()))
                 .unwrap_or_else(|| "-".into()),
             e.key_id
-                .map(|k| keys.get(&k).cloned().unwrap_or_else(|| k.to_string()))
+                .map(|k| keys
+                    .get(&k)
+                    .map(|n| crate::admin::shown(n))
+                    .unwrap_or_else(|| k.to_string()))
                 .unwrap_or_else(|| "-".into()),
             e.tool,
             connection,

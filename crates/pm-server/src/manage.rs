@@ -30,6 +30,25 @@ impl From<StoreError> for ManageError {
     }
 }
 
+/// Whether `c` may not be in a stored name: control characters (C0, DEL, C1: an ESC or OSC
+/// sequence would be run by the terminal of an administrator listing names) and the bidirectional
+/// overrides and isolates (they make a name read as another).
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Refuses a name (of a user, key or connection) holding control characters, in words naming
+/// `field`.
+pub fn check_printable(field: &str, value: &str) -> Result<(), String> {
+    match value.chars().find(|c| is_unprintable(*c)) {
+        Some(c) => Err(format!(
+            "{field} must not contain control characters (found U+{:04X})",
+            u32::from(c)
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The name given, or the e-mail's local part.
 pub fn display_name(email: &Email, name: Option<&str>) -> String {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
@@ -155,6 +174,7 @@ pub async fn create_key(
         .transpose()
         .map_err(ManageError::Invalid)?;
     let name = spec.name.trim();
+    check_printable(spec.name_field, name).map_err(ManageError::Invalid)?;
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ManageError::Invalid(format!(
             "{} must be 1 to 100 characters",
@@ -272,6 +292,20 @@ mod tests {
         assert_eq!(sets, Some(vec!["tasks".to_string()]));
         assert_eq!(key_settings(&user(false), "read", &[]).unwrap().1, None);
         assert!(key_settings(&user(false), "read", &["task".into()]).is_err());
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        for bad in [
+            "a\u{1b}]8;;http://evil\u{7}b",
+            "x\u{1b}[2J",
+            "del\u{7f}",
+            "c1\u{9b}",
+            "rtl\u{202e}gpj.exe",
+        ] {
+            assert!(check_printable("name", bad).is_err(), "{bad:?}");
+        }
+        assert!(check_printable("name", "Ann Müller (laptop) 🚀").is_ok());
     }
 
     #[test]

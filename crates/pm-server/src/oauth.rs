@@ -529,7 +529,14 @@ impl TokenVerifier {
             subject,
             client_id: text("client_id").or_else(|| text("azp")),
             email,
-            name: text("name").or_else(|| text("preferred_username")),
+            // An identity provider's name is stored: control characters are dropped.
+            name: text("name")
+                .or_else(|| text("preferred_username"))
+                .map(|n| {
+                    n.chars()
+                        .filter(|c| !crate::manage::is_unprintable(*c))
+                        .collect()
+                }),
             scopes,
             admin: s.admin_claim.as_ref().map(|m| m.holds(claims)),
             expires_at,

@@ -530,6 +530,16 @@ async fn the_admin_api_does_what_its_openapi_document_says() {
             .call(sm, "post", "/admin/v1/me/keys/{key_id}/rotate", &[&small_id], "", None)
             .await;
         assert_eq!(s, 201, "a key as strong as itself may be rotated: {b}");
+        // Names are printed in administrators' terminals: no control characters in them.
+        let (s, b) = api
+            .call(a, "post", "/admin/v1/me/keys", &[], "", Some(json!({ "name": "x\u{1b}]8;;http://evil.example\u{7}click\u{1b}]8;;\u{7}" })))
+            .await;
+        assert_eq!((s, b["error"].as_str()), (422, Some("invalid_request")), "{b}");
+        assert!(b.to_string().contains("control characters"), "{b}");
+        let (s, b) = api
+            .call(r, "post", "/admin/v1/users", &[], "", Some(json!({ "email": "eve@acme.org", "name": "Eve\u{1b}[2J" })))
+            .await;
+        assert_eq!(s, 422, "{b}");
 
         // Self-service connections.
         let (s, b) = api

@@ -364,6 +364,9 @@ pub async fn create_user(
     Body(body): Body<CreateUserIn>,
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid(e.0))?;
+    if let Some(n) = &body.name {
+        manage::check_printable("name", n).map_err(ApiError::invalid)?;
+    }
     let name = manage::display_name(&email, body.name.as_deref());
     let user = state
         .store
@@ -387,6 +390,9 @@ pub async fn update_user(
         return Err(ApiError::conflict(
             "you cannot disable yourself or take away your own administrator role; ask another administrator",
         ));
+    }
+    if let Some(n) = &body.name {
+        manage::check_printable("name", n).map_err(ApiError::invalid)?;
     }
     let name = match body.name.as_deref().map(str::trim) {
         Some("") => return Err(ApiError::invalid("name cannot be empty")),
@@ -916,6 +922,7 @@ async fn update_connection_for(
             Some(pm_core::ConnectionHandle::parse(&name).map_err(|e| ApiError::invalid(e.0))?);
     }
     if let Some(d) = &body.display_name {
+        manage::check_printable("display_name", d).map_err(ApiError::invalid)?;
         change.display_name = Some(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
     }
     if touches_tracker {

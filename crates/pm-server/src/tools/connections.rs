@@ -401,6 +401,7 @@ pub async fn configure(
             // A display name (the reference server's "My JIRA"): a handle made from it, and the
             // name kept as the connection's display name.
             Err(_) => {
+                crate::manage::check_printable("name", &n).map_err(invalid)?;
                 let h = ConnectionHandle::derive(&n).unwrap_or(fallback);
                 notes.push(format!(
                     "the connection's name {h} (the prefix of its ids) was derived from the name {n:?}"
