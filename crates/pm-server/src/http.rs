@@ -87,6 +87,11 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
         .layer(middleware::from_fn(crate::rest::with_detail));
     let protected = Router::new()
         .route_service("/mcp", mcp)
+        // Runs after `authenticate`: a stateful session answers only the principal that opened it.
+        .layer(middleware::from_fn_with_state(
+            SessionOwners::default(),
+            bind_session,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_tool_scope,
@@ -144,6 +149,82 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), request_id))
         .with_state(state)
+}
+
+/// Who opened each stateful MCP session (`--sessions`): the session id as rmcp gave it, and the
+/// principal (the user and the key, or the user for an OAuth sign-in, whose tokens are renewed).
+/// Bounded: past [`SESSION_OWNERS_KEPT`] the oldest sessions are forgotten, and a forgotten
+/// session answers as an unknown one (its client opens a new one).
+#[derive(Clone, Default)]
+pub struct SessionOwners(Arc<std::sync::Mutex<SessionBook>>);
+
+#[derive(Default)]
+struct SessionBook {
+    owner: std::collections::HashMap<String, String>,
+    order: std::collections::VecDeque<String>,
+}
+
+/// Stateful sessions whose owners are kept (see [`SessionOwners`]).
+const SESSION_OWNERS_KEPT: usize = 100_000;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+fn principal_tag(p: &Principal) -> String {
+    match p.key() {
+        Some(k) => format!("{}:key:{}", p.user.id, k.id),
+        None => format!("{}:oauth", p.user.id),
+    }
+}
+
+/// Binds each stateful MCP session to the principal that opened it: any other caller naming the
+/// session is answered exactly as for an unknown session (its id is swapped for one that names
+/// no session before rmcp sees it), so a leaked `Mcp-Session-Id` is worth nothing to another user
+/// or key. Sessions this server did not see opened are unknown too.
+async fn bind_session(
+    State(owners): State<SessionOwners>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let who = req.extensions().get::<Principal>().map(principal_tag);
+    let asked = req
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let is_delete = req.method() == axum::http::Method::DELETE;
+    if let Some(id) = &asked {
+        let owned = owners.0.lock().ok().and_then(|b| b.owner.get(id).cloned());
+        if owned.is_none() || owned != who {
+            let nobody = format!("unknown-{}", uuid::Uuid::new_v4().simple());
+            if let Ok(v) = HeaderValue::from_str(&nobody) {
+                req.headers_mut().insert(SESSION_HEADER, v);
+            }
+            return next.run(req).await;
+        }
+    }
+    let res = next.run(req).await;
+    if let Ok(mut book) = owners.0.lock() {
+        match (&asked, res.headers().get(SESSION_HEADER)) {
+            // A session opened (initialize): its owner is the caller.
+            (None, Some(id)) => {
+                if let (Some(id), Some(who)) = (id.to_str().ok(), who) {
+                    book.owner.insert(id.to_string(), who);
+                    book.order.push_back(id.to_string());
+                    while book.order.len() > SESSION_OWNERS_KEPT {
+                        if let Some(old) = book.order.pop_front() {
+                            book.owner.remove(&old);
+                        }
+                    }
+                }
+            }
+            (Some(id), _) if is_delete && res.status().is_success() => {
+                book.owner.remove(id);
+                book.order.retain(|s| s != id);
+            }
+            _ => {}
+        }
+    }
+    res
 }
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then drains in-flight requests.

@@ -118,6 +118,79 @@ async fn protocol_errors_are_answered_as_the_spec_says() {
     )
     .await;
     assert_eq!(res.status(), 404);
+    let unknown_body = res.text().await.expect("body");
+    // A session answers only the principal that opened it: another user's key (or another key
+    // of the same user) naming it is answered exactly as for an unknown session.
+    env.add_user("bob@acme.org");
+    let bobs = env.create_key("bob@acme.org", "read");
+    let anns_other = env.create_key("ann@acme.org", "read");
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"hygiene","version":"1"}}}"#;
+    let opened = post_raw(&server, &key, init, &v).await;
+    assert_eq!(opened.status(), 200);
+    let session = opened
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|h| h.to_str().ok())
+        .expect("a session id")
+        .to_string();
+    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    let with = [
+        ("mcp-protocol-version", "2025-11-25"),
+        ("mcp-session-id", session.as_str()),
+    ];
+    assert!(
+        post_raw(&server, &key, initialized, &with)
+            .await
+            .status()
+            .is_success()
+    );
+    let list = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#;
+    let delete = |who: &str, id: &str| {
+        reqwest::Client::new()
+            .delete(server.mcp_url())
+            .bearer_auth(who)
+            .header("mcp-session-id", id)
+            .header("mcp-protocol-version", "2025-11-25")
+            .send()
+    };
+    let unknown_delete = delete(&key, "no-such-session")
+        .await
+        .expect("delete")
+        .status();
+    for other in [&bobs, &anns_other] {
+        let res = post_raw(&server, other, list, &with).await;
+        assert_eq!(res.status(), 404);
+        assert_eq!(res.text().await.expect("body"), unknown_body);
+        let res = reqwest::Client::new()
+            .get(server.mcp_url())
+            .bearer_auth(other)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", session.as_str())
+            .header("mcp-protocol-version", "2025-11-25")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 404, "nor read its stream");
+        let res = delete(other, &session).await.expect("delete");
+        assert_eq!(
+            res.status(),
+            unknown_delete,
+            "nor end it (answered as for no session)"
+        );
+    }
+    let res = post_raw(&server, &key, list, &with).await;
+    assert_eq!(res.status(), 200, "its owner still uses it");
+    let msg = jsonrpc(res).await;
+    assert!(msg["result"]["tools"].is_array(), "{msg}");
+    // Its owner ends it; then it is gone.
+    assert!(
+        delete(&key, &session)
+            .await
+            .expect("delete")
+            .status()
+            .is_success()
+    );
+    assert_eq!(post_raw(&server, &key, list, &with).await.status(), 404);
     server.stop().await;
     env.finish().await;
 }
