@@ -89,7 +89,7 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
         .route_service("/mcp", mcp)
         // Runs after `authenticate`: a stateful session answers only the principal that opened it.
         .layer(middleware::from_fn_with_state(
-            SessionOwners::default(),
+            SessionOwners::new(state.http.sessions),
             bind_session,
         ))
         .layer(middleware::from_fn_with_state(
@@ -155,8 +155,21 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
 /// principal (the user and the key, or the user for an OAuth sign-in, whose tokens are renewed).
 /// Bounded: past [`SESSION_OWNERS_KEPT`] the oldest sessions are forgotten, and a forgotten
 /// session answers as an unknown one (its client opens a new one).
-#[derive(Clone, Default)]
-pub struct SessionOwners(Arc<std::sync::Mutex<SessionBook>>);
+#[derive(Clone)]
+pub struct SessionOwners {
+    /// Off without `--sessions`: stateless answers have no session to bind.
+    enabled: bool,
+    book: Arc<std::sync::Mutex<SessionBook>>,
+}
+
+impl SessionOwners {
+    fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            book: Arc::default(),
+        }
+    }
+}
 
 #[derive(Default)]
 struct SessionBook {
@@ -185,6 +198,9 @@ async fn bind_session(
     mut req: Request,
     next: Next,
 ) -> Response {
+    if !owners.enabled {
+        return next.run(req).await;
+    }
     let who = req.extensions().get::<Principal>().map(principal_tag);
     let asked = req
         .headers()
@@ -193,7 +209,11 @@ async fn bind_session(
         .map(str::to_string);
     let is_delete = req.method() == axum::http::Method::DELETE;
     if let Some(id) = &asked {
-        let owned = owners.0.lock().ok().and_then(|b| b.owner.get(id).cloned());
+        let owned = owners
+            .book
+            .lock()
+            .ok()
+            .and_then(|b| b.owner.get(id).cloned());
         if owned.is_none() || owned != who {
             let nobody = format!("unknown-{}", uuid::Uuid::new_v4().simple());
             if let Ok(v) = HeaderValue::from_str(&nobody) {
@@ -203,7 +223,7 @@ async fn bind_session(
         }
     }
     let res = next.run(req).await;
-    if let Ok(mut book) = owners.0.lock() {
+    if let Ok(mut book) = owners.book.lock() {
         match (&asked, res.headers().get(SESSION_HEADER)) {
             // A session opened (initialize): its owner is the caller.
             (None, Some(id)) => {
