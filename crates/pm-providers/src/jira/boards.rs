@@ -201,6 +201,13 @@ impl Jira {
             .or_else(|| site.map(str::to_string))
     }
 
+    /// Board `id`'s configuration (its estimation field and columns).
+    async fn board_configuration(&self, id: u64) -> ProviderResult<wire::BoardConfiguration> {
+        self.up
+            .get(&format!("rest/agile/1.0/board/{id}/configuration"), &[])
+            .await
+    }
+
     /// The story points field of `project`: its board's estimation field, else the site's.
     pub(super) async fn points_field_for(&self, project: &str) -> ProviderResult<Option<String>> {
         let site = self.story_points_field().await?;
@@ -215,13 +222,7 @@ impl Jira {
         }
         let from_board = match self.choose_board(project, None).await {
             Ok(chosen) => {
-                let config: Result<wire::BoardConfiguration, _> = self
-                    .up
-                    .get(
-                        &format!("rest/agile/1.0/board/{}/configuration", chosen.board.id),
-                        &[],
-                    )
-                    .await;
+                let config = self.board_configuration(chosen.board.id).await;
                 let config = match config {
                     Ok(c) => Some(c),
                     // A board whose configuration this account may not read: the site's field.
@@ -270,14 +271,7 @@ impl Jira {
     ) -> ProviderResult<(u64, Vec<String>)> {
         let mut done: Vec<String> = Vec::new();
         if let Some(board) = board.and_then(|b| b.parse::<u64>().ok()) {
-            match self
-                .up
-                .get::<wire::BoardConfiguration>(
-                    &format!("rest/agile/1.0/board/{board}/configuration"),
-                    &[],
-                )
-                .await
-            {
+            match self.board_configuration(board).await {
                 Ok(config) => {
                     done = config
                         .column_config

@@ -197,17 +197,21 @@ pub async fn get(State(f): State<Shared>, headers: HeaderMap, Path(id): Path<u64
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    let found = f
-        .boards
+    match board_of(&f, id) {
+        Ok(b) => axum::Json(board_json(&b)).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// Board `id`, or Jira's 404 for a board that does not exist.
+fn board_of(f: &super::Fake, id: u64) -> Result<FakeBoard, Response> {
+    f.boards
         .lock()
         .unwrap()
         .iter()
         .find(|b| b.id == id)
-        .cloned();
-    match found {
-        Some(b) => axum::Json(board_json(&b)).into_response(),
-        None => no_board(),
-    }
+        .cloned()
+        .ok_or_else(no_board)
 }
 
 /// `GET /rest/agile/1.0/board/{boardId}/configuration`: the spec's example, with the board's
@@ -221,15 +225,9 @@ pub async fn configuration(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    let Some(b) = f
-        .boards
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|b| b.id == id)
-        .cloned()
-    else {
-        return no_board();
+    let b = match board_of(&f, id) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     let mut v = example_of_agile("/rest/agile/1.0/board/{boardId}/configuration");
     v["id"] = json!(b.id);
@@ -266,15 +264,9 @@ pub async fn sprints(
     if let Err(r) = authorised(&f, &headers) {
         return r;
     }
-    let Some(b) = f
-        .boards
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|b| b.id == board)
-        .cloned()
-    else {
-        return no_board();
+    let b = match board_of(&f, board) {
+        Ok(b) => b,
+        Err(r) => return r,
     };
     if !b.sprints {
         return jira_error(
