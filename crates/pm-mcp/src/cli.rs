@@ -209,6 +209,18 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes
     #[arg(long, env = "PM_MCP_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Seconds a client has to send a request's headers whole, counted from when the connection
+    /// is ready for a request (slower clients are closed) [default: 15]
+    #[arg(long, env = "PM_MCP_HEADER_READ_TIMEOUT", value_name = "SECS")]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a connection the server is waiting on (for a request or the rest of its body) may
+    /// send nothing before it is closed; never applies while an answer is owed [default: 60]
+    #[arg(long, env = "PM_MCP_IDLE_TIMEOUT", value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Open client connections per listener, lowered to fit the open-file limit; at the cap a new
+    /// connection replaces the one waiting longest on its client, or gets 503 [default: 4096]
+    #[arg(long, env = "PM_MCP_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Requests per second each API key may make, on average (over it: 429 with Retry-After); 0 turns the rate limit off [default: 50]
     #[arg(long, env = "PM_MCP_RATE_LIMIT", value_name = "PER_SECOND")]
     pub rate_limit: Option<u32>,

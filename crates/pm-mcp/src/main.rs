@@ -239,6 +239,12 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(HttpConfig::default().max_body_bytes),
+        connections: settings::conn_limits(
+            file,
+            args.header_read_timeout,
+            args.idle_timeout,
+            args.max_connections,
+        )?,
         sessions: args.sessions || file.sessions.unwrap_or(false),
         allow_http_providers: args.allow_http_providers || allow_http_providers(file),
         allow_upstream: allow_upstream(file, args.allow_upstream),

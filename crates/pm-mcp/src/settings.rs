@@ -29,6 +29,10 @@ pub struct FileConfig {
     pub allowed_origins: Option<Vec<String>>,
     pub public_url: Option<String>,
     pub max_body_bytes: Option<usize>,
+    /// Seconds (see `serve --help`).
+    pub header_read_timeout: Option<u64>,
+    pub idle_timeout: Option<u64>,
+    pub max_connections: Option<usize>,
     pub rate_limit: Option<u32>,
     pub rate_burst: Option<u32>,
     pub max_in_flight_per_key: Option<u32>,
@@ -339,4 +343,43 @@ pub fn key_limits(
             .or(file.max_in_flight_per_key)
             .unwrap_or(default.max_in_flight),
     }
+}
+
+/// The bounds on slow clients and open connections: flag or environment over the file over the
+/// defaults. Zero is refused: a timeout of nothing or no connections at all is never meant.
+pub fn conn_limits(
+    file: &FileConfig,
+    header_read_timeout: Option<u64>,
+    idle_timeout: Option<u64>,
+    max_connections: Option<usize>,
+) -> Result<pm_server::listen::ConnLimits> {
+    let defaults = pm_server::listen::ConnLimits::default();
+    let secs =
+        |flag: Option<u64>, file: Option<u64>, default: std::time::Duration, name: &str| match flag
+            .or(file)
+        {
+            Some(0) => Err(anyhow!("--{name} must be at least 1 second")),
+            Some(s) => Ok(std::time::Duration::from_secs(s)),
+            None => Ok(default),
+        };
+    let max_connections = match max_connections.or(file.max_connections) {
+        Some(0) => bail!("--max-connections must be at least 1"),
+        Some(n) => n,
+        None => defaults.max_connections,
+    };
+    Ok(pm_server::listen::ConnLimits {
+        header_read_timeout: secs(
+            header_read_timeout,
+            file.header_read_timeout,
+            defaults.header_read_timeout,
+            "header-read-timeout",
+        )?,
+        idle_timeout: secs(
+            idle_timeout,
+            file.idle_timeout,
+            defaults.idle_timeout,
+            "idle-timeout",
+        )?,
+        max_connections,
+    })
 }

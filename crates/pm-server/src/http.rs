@@ -1,7 +1,6 @@
 //! The HTTP front: Streamable HTTP MCP at `/mcp` behind Host/Origin checks and API-key
 //! authentication, the admin REST API at `/admin/v1` (see `admin_api`) behind the same guards,
 //! plus `/healthz` (the process) and `/readyz` (the database).
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -247,27 +246,16 @@ async fn bind_session(
     res
 }
 
-/// Serves `app` on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+/// Serves `app` on `listener` until `shutdown` is cancelled, then drains in-flight requests,
+/// within the configured bounds on slow clients and open connections (`crate::listen`).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt as _;
+    let limits = state.http.connections;
     let app = app(state, shutdown.clone());
-    // Answers go out as they are written: without TCP_NODELAY, Nagle's algorithm held the last
-    // small write of a streamed answer until the client's delayed ACK, adding ~40 ms to every call.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
+    crate::listen::serve(listener, app, limits, shutdown).await
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod conformance;
 pub mod http;
 pub mod limits;
+pub mod listen;
 pub mod manage;
 pub mod mcp;
 pub mod metrics;

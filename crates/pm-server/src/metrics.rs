@@ -4,7 +4,6 @@
 //! text exposition format 0.0.4 when scraped (`/metrics`, on its own listener: see `serve`).
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
@@ -348,18 +347,14 @@ async fn scrape(State(state): State<Arc<AppState>>) -> Response {
     res
 }
 
-/// Serves `/metrics` on `listener` until `shutdown` is cancelled.
+/// Serves `/metrics` on `listener` until `shutdown` is cancelled (bounded like the main listener).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
+    let limits = state.http.connections;
+    crate::listen::serve(listener, app(state), limits, shutdown).await
 }
 
 #[cfg(test)]

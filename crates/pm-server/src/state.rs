@@ -16,6 +16,8 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Header-read and idle timeouts and the cap on open connections of every listener.
+    pub connections: crate::listen::ConnLimits,
     /// Keep per-client sessions (older protocol revisions only). Off by default: stateless
     /// replicas need no sticky sessions.
     pub sessions: bool,
@@ -46,6 +48,7 @@ impl Default for HttpConfig {
             allowed_hosts: default_allowed_hosts(),
             allowed_origins: default_allowed_origins(),
             max_body_bytes: 4 * 1024 * 1024,
+            connections: crate::listen::ConnLimits::default(),
             sessions: false,
             read_only: false,
             toolsets: None,

@@ -228,9 +228,24 @@ impl Env {
         for name in unset {
             command.env_remove(name);
         }
+        command.args(["serve", "--listen", listen]).args(extra);
+        self.start(command).await
+    }
+
+    /// `serve` as a process allowed `open_files` descriptors (util-linux `prlimit`, which runs
+    /// the binary in its own place).
+    pub async fn serve_with_open_files(&self, open_files: u32, extra: &[&str]) -> Server {
+        let mut command = std::process::Command::new("prlimit");
+        self.apply_env(&mut command);
+        command
+            .arg(format!("--nofile={open_files}:{open_files}"))
+            .args(["--", BIN, "serve", "--listen", "127.0.0.1:0"])
+            .args(extra);
+        self.start(command).await
+    }
+
+    async fn start(&self, mut command: std::process::Command) -> Server {
         let mut child = command
-            .args(["serve", "--listen", listen])
-            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
