@@ -497,19 +497,22 @@ impl PmServer {
                     tools::reference::canonical_ids(&mut request.arguments, &connections);
                 }
                 context.extensions.insert(principal.clone());
-                let (result, connection) = crate::audit::track_connection(
+                let (result, notes) = crate::audit::track_connection(
                     self.tool_router
                         .call(ToolCallContext::new(self, request, context)),
                 )
                 .await;
+                // A tool's error names its kind (the service's); an error result that named
+                // none is a plain tool error.
                 let (outcome, kind) = match &result {
-                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
-                        (Outcome::Error, Some("tool_error"))
-                    }
+                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => (
+                        Outcome::Error,
+                        Some(notes.error_kind.map_or("tool_error", |k| k.as_str())),
+                    ),
                     Ok(_) => (Outcome::Ok, None),
                     Err(_) => (Outcome::Error, Some("protocol_error")),
                 };
-                (result, outcome, kind, connection)
+                (result, outcome, kind, notes.connection)
             }
         };
         let call = CallInfo {

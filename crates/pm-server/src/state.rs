@@ -82,7 +82,7 @@ pub struct AppState {
     pub audit: AuditSink,
     pub http: HttpConfig,
     pub sse: crate::sse::SseSessions,
-    pub providers: crate::providers::ProviderHub,
+    pub providers: crate::service::ProviderHub,
     /// Per-key rate limit and in-flight cap.
     pub limiter: crate::limits::KeyLimiter,
     /// This process's instance id (see `HttpConfig::instance_id`).
@@ -104,7 +104,7 @@ impl AppState {
         http: HttpConfig,
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
         let providers =
-            crate::providers::ProviderHub::new(http.allow_http_providers, &http.allow_upstream)?;
+            crate::service::ProviderHub::new(http.allow_http_providers, &http.allow_upstream)?;
         let auth = match &http.oauth {
             Some(verifier) => Authenticator::new(store.clone()).with_oauth(verifier.clone()),
             None => Authenticator::new(store.clone()),

@@ -181,6 +181,11 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
                 serde_json::json!({ "task_id": "acme-jira:EX-404" }),
             ),
             ("get_task", serde_json::json!({ "task_id": "stale:EX-1" })),
+            ("get_task", serde_json::json!({ "task_id": "nowhere:EX-1" })),
+            (
+                "log_work",
+                serde_json::json!({ "task_id": "acme-jira:EX-1", "hours": 1, "date": "someday" }),
+            ),
             (
                 "test_pm_provider",
                 serde_json::json!({ "provider_id": "stale" }),
@@ -318,8 +323,24 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
         assert_eq!(got_task["connection"], "acme-jira");
         assert!(rows.iter().any(|r| r["tool"] == "get_task"
             && r["outcome"] == "error"
-            && r["error_kind"] == "tool_error"
+            && r["error_kind"] == "tracker_auth"
             && r["connection"] == "stale"));
+        // Each failure is audited with its kind: the tracker's, the caller's connection, its input.
+        assert!(
+            rows.iter()
+                .any(|r| r["tool"] == "get_task" && r["error_kind"] == "tracker_not_found"),
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r["tool"] == "get_task" && r["error_kind"] == "connection"),
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r["tool"] == "log_work" && r["error_kind"] == "invalid_input"),
+            "{rows:?}"
+        );
         assert!(
             rows.iter()
                 .any(|r| r["tool"] == "log_work" && r["error_kind"] == "invalid_arguments")
@@ -351,7 +372,7 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
         assert!(
             trail_text.contains("get_task")
                 && trail_text.contains("acme-jira")
-                && trail_text.contains("error (tool_error)"),
+                && trail_text.contains("error (tracker_auth)"),
             "{trail_text}"
         );
         assert!(

@@ -17,7 +17,7 @@ use super::ToolError;
 use super::identity::{ConnectionSummary, summary};
 use crate::auth::Principal;
 use crate::mcp::PmServer;
-use crate::providers::resolve_any;
+use crate::service::resolve_any;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -216,7 +216,7 @@ impl From<ConnectionError> for ToolError {
     fn from(e: ConnectionError) -> Self {
         match e {
             ConnectionError::Store(e) => e.into(),
-            other => ToolError(other.to_string()),
+            other => ToolError::new(other.to_string()),
         }
     }
 }
@@ -570,7 +570,7 @@ pub async fn test(
         .providers
         .client(state, conn)
         .await
-        .map_err(|e| ConnectionError::Credentials(e.0))?;
+        .map_err(|e| ConnectionError::Credentials(e.message))?;
     let test = run_test(provider.as_ref()).await;
     state
         .store

@@ -161,7 +161,7 @@ impl PmServer {
             .map(str::trim)
             .filter(|s| !s.is_empty());
         let provider_account = if named.is_some() || connections.iter().any(|c| c.is_default) {
-            let conn = crate::providers::resolve_any(state, &p, named).await?;
+            let conn = crate::service::resolve_any(state, &p, named).await?;
             let found = if !conn.is_active {
                 Err("the connection is inactive and is not used".to_string())
             } else {
@@ -170,7 +170,7 @@ impl PmServer {
                         .whoami()
                         .await
                         .map_err(|e| ToolError::provider(&conn.name, &e).0),
-                    Err(e) => Err(e.0),
+                    Err(e) => Err(e.message),
                 }
             };
             let (account, error) = match found {

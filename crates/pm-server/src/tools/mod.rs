@@ -9,6 +9,7 @@ use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, Tool};
 
 use crate::mcp::PmServer;
+use crate::service::{ErrorKind, ServiceError};
 
 mod analytics;
 pub(crate) mod connections;
@@ -786,26 +787,40 @@ pub fn required_scope(tool: &Tool) -> Scope {
 }
 
 /// A tool that ran and failed in a way the model can act on: becomes a result with `isError`.
+/// Its kind is noted for the call's audit row.
 #[derive(Debug)]
-pub struct ToolError(pub String);
+pub struct ToolError(pub String, pub ErrorKind);
+
+impl ToolError {
+    /// A failure of the call's own input.
+    pub fn new(message: String) -> Self {
+        ToolError(message, ErrorKind::Invalid)
+    }
+
+    /// A tracker's failure on `connection` (see [`ServiceError::tracker`]).
+    pub fn provider(connection: &pm_core::ConnectionHandle, e: &pm_core::ProviderError) -> Self {
+        ServiceError::tracker(connection, e).into()
+    }
+}
+
+impl From<ServiceError> for ToolError {
+    fn from(e: ServiceError) -> Self {
+        ToolError(e.message, e.kind)
+    }
+}
 
 impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        crate::audit::note_error_kind(self.1);
         Ok(CallToolResult::error(vec![ContentBlock::text(self.0)]).into())
     }
 }
 
-/// What a tool says when pm-mcp's own database cannot be reached.
-pub const DATABASE_UNAVAILABLE: &str = "pm-mcp's database is unavailable; try again shortly";
+pub use crate::service::DATABASE_UNAVAILABLE;
 
 impl From<pm_store::StoreError> for ToolError {
     fn from(e: pm_store::StoreError) -> Self {
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "the database is unavailable to a tool");
-            return ToolError(DATABASE_UNAVAILABLE.into());
-        }
-        tracing::error!(error = %e, "store error in a tool");
-        ToolError("pm-mcp's database could not answer; try again shortly".into())
+        ServiceError::from(e).into()
     }
 }
 

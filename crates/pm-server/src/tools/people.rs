@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::ToolError;
 use crate::auth::Principal;
 use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::service::resolve;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListUsersArgs {
@@ -65,7 +65,7 @@ impl PmServer {
         let state = self.state();
         let project = match a.project_id.as_deref().map(str::trim) {
             Some(raw) if !raw.is_empty() => {
-                Some(QualifiedId::parse(raw).map_err(|e| ToolError(e.0))?)
+                Some(QualifiedId::parse(raw).map_err(|e| ToolError::new(e.0))?)
             }
             _ => None,
         };
@@ -82,7 +82,7 @@ impl PmServer {
             given,
         ) {
             (Some(a), Some(b)) if a != b => {
-                return Err(ToolError(format!(
+                return Err(ToolError::new(format!(
                     "provider_id {b:?} and project_id's connection {a:?} differ; use one"
                 )));
             }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{ToolError, scan};
 use crate::auth::Principal;
 use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::service::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListProjectsArgs {
@@ -278,7 +278,7 @@ impl PmServer {
         let fields = args.name.as_deref().is_some_and(|n| !n.trim().is_empty())
             || args.description.is_some();
         if !fields && status.is_none() {
-            return Err(ToolError(
+            return Err(ToolError::new(
                 "nothing to change: give a name, a description or a status".into(),
             ));
         }
@@ -292,7 +292,7 @@ impl PmServer {
                 return Err(ToolError::provider(&conn.name, &e));
             }
             if !known.contains(&s.as_str()) {
-                return Err(ToolError(format!(
+                return Err(ToolError::new(format!(
                     "status {s:?} is not a project status here; use one of {}",
                     known.join(", ")
                 )));
@@ -315,7 +315,7 @@ impl PmServer {
                     .map_err(|e| ToolError::provider(&conn.name, &e))?,
             );
         }
-        let project = project.ok_or_else(|| ToolError("nothing was changed".into()))?;
+        let project = project.ok_or_else(|| ToolError::new("nothing was changed".into()))?;
         Ok(Json(ProjectOne {
             project: qualify(project, &conn.name),
         }))
@@ -367,9 +367,9 @@ impl PmServer {
         let (conn, provider, native) = self.target(&p, &args.project_id).await?;
         let task = match args.task_id.as_deref().map(str::trim) {
             Some(t) if !t.is_empty() => {
-                let id = QualifiedId::parse(t).map_err(|e| ToolError(e.0))?;
+                let id = QualifiedId::parse(t).map_err(|e| ToolError::new(e.0))?;
                 if id.connection.as_ref().is_some_and(|c| *c != conn.name) {
-                    return Err(ToolError(
+                    return Err(ToolError::new(
                         "the task and the project must be in the same connection".into(),
                     ));
                 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::ToolError;
 use crate::auth::Principal;
 use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::service::resolve;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
@@ -173,11 +173,11 @@ impl Ids {
         let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
-        let q = QualifiedId::parse(raw).map_err(|e| ToolError(e.0))?;
+        let q = QualifiedId::parse(raw).map_err(|e| ToolError::new(e.0))?;
         if let Some(c) = q.connection {
             match &self.connection {
                 Some(existing) if *existing != c => {
-                    return Err(ToolError(format!(
+                    return Err(ToolError::new(format!(
                         "the ids name two connections ({existing} and {c}); use one"
                     )));
                 }
@@ -251,7 +251,7 @@ impl PmServer {
             provider_id.map(str::trim).filter(|s| !s.is_empty()),
         ) {
             (Some(a), Some(b)) if a != b => {
-                return Err(ToolError(format!(
+                return Err(ToolError::new(format!(
                     "provider_id {b:?} and the ids' connection {a:?} differ; use one"
                 )));
             }
@@ -343,7 +343,7 @@ impl PmServer {
         let mut ids = Ids::new();
         let assignee = ids
             .native(Some(&a.assignee_id))?
-            .ok_or_else(|| ToolError("assignee_id is empty".into()))?;
+            .ok_or_else(|| ToolError::new("assignee_id is empty".into()))?;
         let query = TaskQuery {
             project: ids.native(a.project_id.as_deref())?,
             assignee: Some(Assignee::User(assignee)),
@@ -417,7 +417,9 @@ impl PmServer {
         Parameters(a): Parameters<SearchTasksArgs>,
     ) -> Result<Json<TaskList>, ToolError> {
         if a.query.trim().is_empty() {
-            return Err(ToolError("query is empty; give words to search for".into()));
+            return Err(ToolError::new(
+                "query is empty; give words to search for".into(),
+            ));
         }
         let mut ids = Ids::new();
         let query = TaskQuery {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{ToolError, scan};
 use crate::auth::Principal;
 use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::service::resolve;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTaskArgs {
@@ -185,14 +185,14 @@ impl WorklogFilter {
 
 pub(crate) fn date(raw: &str, field: &str) -> Result<NaiveDate, ToolError> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        ToolError(format!(
+        ToolError::new(format!(
             "{field} {raw:?} is not a date; use YYYY-MM-DD, e.g. 2026-12-01"
         ))
     })
 }
 
 pub(crate) fn native(raw: &str) -> Result<QualifiedId, ToolError> {
-    QualifiedId::parse(raw).map_err(|e| ToolError(e.0))
+    QualifiedId::parse(raw).map_err(|e| ToolError::new(e.0))
 }
 
 impl PmServer {
@@ -248,7 +248,7 @@ impl PmServer {
                 Some(r) => {
                     let q = native(r)?;
                     match q.connection {
-                        Some(c) if c != conn.name => Err(ToolError(format!(
+                        Some(c) if c != conn.name => Err(ToolError::new(format!(
                             "{r:?} belongs to connection {c}, the project to {}",
                             conn.name
                         ))),
@@ -306,16 +306,18 @@ impl PmServer {
                 Ok(updated) => created = updated,
                 Err(e) => {
                     let id = QualifiedId::new(&conn.name, created.id.clone());
-                    return Err(ToolError(match provider.delete_task(&created.id).await {
-                        Ok(()) => format!(
-                            "connection {}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again",
-                            conn.name
-                        ),
-                        Err(d) => format!(
-                            "connection {}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying",
-                            conn.name
-                        ),
-                    }));
+                    return Err(ToolError::new(
+                        match provider.delete_task(&created.id).await {
+                            Ok(()) => format!(
+                                "connection {}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again",
+                                conn.name
+                            ),
+                            Err(d) => format!(
+                                "connection {}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying",
+                                conn.name
+                            ),
+                        },
+                    ));
                 }
             }
         }
@@ -458,7 +460,7 @@ impl PmServer {
         Parameters(a): Parameters<LogWorkArgs>,
     ) -> Result<Json<WorklogOut>, ToolError> {
         if !a.hours.is_finite() || a.hours <= 0.0 || a.hours > 24.0 {
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "hours must be more than 0 and at most 24 (got {})",
                 a.hours
             )));
@@ -517,12 +519,12 @@ impl PmServer {
         if let (Some(f), Some(t)) = (from, to)
             && f > t
         {
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "start_date {f} is after end_date {t}; nothing can match"
             )));
         }
         if task.is_none() && project.is_none() {
-            return Err(ToolError(if user.is_some() {
+            return Err(ToolError::new(if user.is_some() {
                 "list_worklogs needs task_id or project_id as well as user_id: a user's time \
                  across every project is not read; name the project (list_projects) or the task"
                     .into()
@@ -537,7 +539,7 @@ impl PmServer {
             if let Some(c) = &id.connection {
                 match &connection {
                     Some(existing) if existing != c => {
-                        return Err(ToolError(format!(
+                        return Err(ToolError::new(format!(
                             "the ids name two connections ({existing} and {c}); use one"
                         )));
                     }
@@ -567,7 +569,7 @@ impl PmServer {
                     }
                 };
                 if !belongs {
-                    return Err(ToolError(format!(
+                    return Err(ToolError::new(format!(
                         "task {} is not in project {}; drop one of task_id and project_id",
                         task.native, project.native
                     )));
@@ -611,10 +613,10 @@ impl PmServer {
         }
         // A project: its most recently changed tasks, and each one's entries.
         let Some(project) = project else {
-            return Err(ToolError("project_id is empty".into()));
+            return Err(ToolError::new("project_id is empty".into()));
         };
         if a.cursor.as_deref().is_some_and(|c| !c.trim().is_empty()) {
-            return Err(ToolError(
+            return Err(ToolError::new(
                 "a project's worklogs come in one answer; call again without cursor".into(),
             ));
         }

@@ -1,6 +1,9 @@
-//! From a caller and a connection name to a ready tracker client: the connection is looked up
-//! among the caller's own only, its credentials unsealed, and the client built once and cached by
-//! connection id and `updated_at` (a changed connection gets a new client).
+//! The PM service between the tools (and the admin API, the CLI) and the providers: from a caller
+//! and a connection name to a ready tracker client. The connection is looked up among the
+//! caller's own only, its credentials unsealed, and the client built once and cached by
+//! connection id and `updated_at` (a changed connection gets a new client). Its failures are
+//! [`ServiceError`]s: the connection they happened on, a kind (which becomes the audit row's
+//! kind), and the words for the caller.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,7 +19,9 @@ use pm_store::{Connection, ProviderCredentials};
 
 use crate::auth::Principal;
 use crate::state::AppState;
-use crate::tools::ToolError;
+
+mod error;
+pub use error::{DATABASE_UNAVAILABLE, ErrorKind, ServiceError};
 
 /// A built client, the `updated_at` of the connection it was built from, and its last use.
 struct Cached {
@@ -89,7 +94,7 @@ impl ProviderHub {
         &self,
         state: &AppState,
         conn: &Connection,
-    ) -> Result<Arc<dyn Provider>, ToolError> {
+    ) -> Result<Arc<dyn Provider>, ServiceError> {
         if let Ok(mut cache) = self.cache.lock()
             && let Some(hit) = cache.get_mut(&conn.id)
             && hit.updated_at == conn.updated_at
@@ -101,10 +106,16 @@ impl ProviderHub {
             .store
             .get_sealed_credentials(conn.user_id, conn.id)
             .await?
-            .ok_or_else(|| ToolError(format!("connection {} was just removed", conn.name)))?;
+            .ok_or_else(|| {
+                ServiceError::new(
+                    ErrorKind::Connection,
+                    format!("connection {} was just removed", conn.name),
+                )
+                .on(&conn.name)
+            })?;
         let creds = ProviderCredentials::open(&state.keys, &sealed, conn.id, conn.user_id).map_err(|e| {
             tracing::error!(connection = %conn.id, error = %e, "cannot unseal credentials");
-            ToolError(format!("connection {}: its stored credentials cannot be opened ({e}); an operator must fix the master key", conn.name))
+            ServiceError::new(ErrorKind::Credentials, format!("connection {}: its stored credentials cannot be opened ({e}); an operator must fix the master key", conn.name)).on(&conn.name)
         })?;
         let provider = self
             .build(
@@ -115,7 +126,7 @@ impl ProviderHub {
                 creds.token.expose(),
                 &conn.config,
             )
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+            .map_err(|e| ServiceError::tracker(&conn.name, &e))?;
         if let Ok(mut cache) = self.cache.lock() {
             keep_room(&mut cache, CLIENTS_MAX, CLIENT_IDLE, Instant::now());
             cache.insert(
@@ -165,7 +176,7 @@ pub async fn resolve(
     state: &AppState,
     principal: &Principal,
     provider_id: Option<&str>,
-) -> Result<Connection, ToolError> {
+) -> Result<Connection, ServiceError> {
     let conn = resolve_any(state, principal, provider_id).await?;
     usable(
         conn,
@@ -175,7 +186,7 @@ pub async fn resolve(
 
 /// The connection if it is active; else the refusal, naming it (`named`: the caller named it,
 /// else it is their default).
-fn usable(conn: Connection, named: bool) -> Result<Connection, ToolError> {
+fn usable(conn: Connection, named: bool) -> Result<Connection, ServiceError> {
     if conn.is_active {
         return Ok(conn);
     }
@@ -184,11 +195,15 @@ fn usable(conn: Connection, named: bool) -> Result<Connection, ToolError> {
     } else {
         "your default connection"
     };
-    Err(ToolError(format!(
-        "{which} {} is inactive and is not used; name an active one in provider_id \
-         (list_providers shows which are active)",
-        conn.name
-    )))
+    Err(ServiceError::new(
+        ErrorKind::Connection,
+        format!(
+            "{which} {} is inactive and is not used; name an active one in provider_id \
+             (list_providers shows which are active)",
+            conn.name
+        ),
+    )
+    .on(&conn.name))
 }
 
 /// The connection of `all` that `name` names: its handle, its id, or the external id an agent
@@ -209,7 +224,7 @@ pub async fn resolve_any(
     state: &AppState,
     principal: &Principal,
     provider_id: Option<&str>,
-) -> Result<Connection, ToolError> {
+) -> Result<Connection, ServiceError> {
     let user = principal.user.id;
     let all = state.connections_of(user).await?;
     match provider_id.map(str::trim).filter(|s| !s.is_empty()) {
@@ -220,9 +235,10 @@ pub async fn resolve_any(
                 .cloned()
                 .inspect(|c| crate::audit::note_connection(c.id))
                 .ok_or_else(|| {
-                    ToolError(format!(
-                        "you have no connection {name:?}; list_providers shows yours"
-                    ))
+                    ServiceError::new(
+                        ErrorKind::Connection,
+                        format!("you have no connection {name:?}; list_providers shows yours"),
+                    )
                 })
         }
         None => all
@@ -230,17 +246,23 @@ pub async fn resolve_any(
             .find(|c| c.is_default)
             .inspect(|c| crate::audit::note_connection(c.id))
             .ok_or_else(|| {
-                ToolError(
-                    "you have no tracker connection yet; add one with configure_pm_provider".into(),
+                ServiceError::new(
+                    ErrorKind::Connection,
+                    "you have no tracker connection yet; add one with configure_pm_provider",
                 )
             }),
     }
 }
 
-impl ToolError {
-    /// A provider failure, prefixed with the connection it happened on.
-    pub fn provider(connection: &ConnectionHandle, e: &ProviderError) -> Self {
-        ToolError(format!("connection {connection}: {e}{}", hint(e)))
+impl ServiceError {
+    /// A tracker's failure, prefixed with the connection it happened on and followed by what
+    /// the model can do next.
+    pub fn tracker(connection: &ConnectionHandle, e: &ProviderError) -> Self {
+        ServiceError::new(
+            ErrorKind::Tracker(e.kind()),
+            format!("connection {connection}: {e}{}", hint(e)),
+        )
+        .on(connection)
     }
 }
 
@@ -309,37 +331,49 @@ mod tests {
         };
         let named = usable(off.clone(), true).expect_err("inactive");
         assert!(
-            named.0.starts_with("connection old-jira is inactive"),
+            named.message.starts_with("connection old-jira is inactive"),
             "{}",
-            named.0
+            named.message
+        );
+        assert_eq!(named.kind, ErrorKind::Connection);
+        assert_eq!(
+            named.connection.as_ref().map(|c| c.as_str()),
+            Some("old-jira")
         );
         let default = usable(off, false).expect_err("inactive default");
         assert!(
             default
-                .0
+                .message
                 .starts_with("your default connection old-jira is inactive"),
             "{}",
-            default.0
+            default.message
         );
     }
 
     #[test]
     fn provider_errors_say_what_to_do_next() {
         let c = ConnectionHandle::parse("acme-jira").expect("handle");
-        let missing = ToolError::provider(
+        let missing = ServiceError::tracker(
             &c,
             &ProviderError::NotFound {
                 what: "Jira issue PROJ-9".into(),
             },
         );
+        assert_eq!(missing.kind, ErrorKind::Tracker("not_found"));
+        assert_eq!(missing.kind.as_str(), "tracker_not_found");
         assert_eq!(
-            missing.0,
+            missing.message,
             "connection acme-jira: Jira issue PROJ-9 was not found; check the id: list_projects, \
              list_tasks, search_tasks and list_sprints show what exists"
         );
-        let down = ToolError::provider(&c, &ProviderError::Timeout { provider: "Jira" });
-        assert!(down.0.contains("test_pm_provider"), "{}", down.0);
-        let refused = ToolError::provider(
+        let down = ServiceError::tracker(&c, &ProviderError::Timeout { provider: "Jira" });
+        assert!(
+            down.message.contains("test_pm_provider"),
+            "{}",
+            down.message
+        );
+        assert_eq!(down.kind.as_str(), "tracker_timeout");
+        let refused = ServiceError::tracker(
             &c,
             &ProviderError::Invalid {
                 provider: "Jira",
@@ -347,7 +381,7 @@ mod tests {
             },
         );
         assert_eq!(
-            refused.0,
+            refused.message,
             "connection acme-jira: Jira refused the request: Summary is required"
         );
     }
