@@ -9,6 +9,7 @@ pub mod fake_openproject;
 pub mod hostile;
 pub mod idp;
 pub mod prism;
+pub mod proxy;
 
 /// Says why a test (or half of one) does not run here — and fails instead under CI (`CI` set, as
 /// `.ci/run` runs) or when `PM_MCP_REQUIRE_ALL=1`: CI runs everything, or it is red.

@@ -26,3 +26,4 @@ mod secrets;
 mod sizes;
 mod ssrf;
 mod tenant;
+mod upstream;
