@@ -14,14 +14,25 @@ async fn tracker_calls_go_through_the_upstream_proxy() {
     let token = "ATATT-proxy-e2e-secret-0042";
     let (jira, fake) =
         pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
-    let target = jira.trim_start_matches("http://").to_string();
+    // The tracker's name resolves only at the proxy (as on a network where only the proxy
+    // resolves internet names; the operator allow-listed it by name): a request that went around
+    // the proxy could not reach it.
+    let addr: std::net::SocketAddr = jira.trim_start_matches("http://").parse().expect("addr");
+    let target = format!("jira.proxied.test:{}", addr.port());
+    let base_url = format!("http://{target}");
     let proxy = pm_testkit::proxy::RecordingProxy::start().await;
+    proxy.route("jira.proxied.test", addr);
     proxy.require("svc-pm", PROXY_PASSWORD);
     env.add_user("ann@acme.org");
     let key = env.create_key("ann@acme.org", "read,write");
     let proxy_url = proxy.url();
     let mut flags = LOCAL_UPSTREAM.to_vec();
-    flags.extend(["--upstream-proxy", proxy_url.as_str()]);
+    flags.extend([
+        "--allow-upstream",
+        "jira.proxied.test",
+        "--upstream-proxy",
+        proxy_url.as_str(),
+    ]);
     let server = env
         .serve_with_env(
             "127.0.0.1:0",
@@ -41,7 +52,7 @@ async fn tracker_calls_go_through_the_upstream_proxy() {
         &ann,
         "configure_pm_provider",
         json!({
-            "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com",
+            "provider_type": "jira_cloud", "base_url": base_url, "username": "mia@example.com",
             "api_token": token, "name": "acme-jira"
         }),
     )
@@ -57,7 +68,7 @@ async fn tracker_calls_go_through_the_upstream_proxy() {
         assert_eq!(a.user.as_deref(), Some("svc-pm"), "{a:?}");
     }
     let hits: usize = fake.hits.lock().expect("hits").values().sum();
-    assert_eq!(hits, asked.len(), "a call went around the proxy");
+    assert!(hits > 0, "the tracker was not reached");
     let logs = server.stop().await;
     assert!(logs.contains("through the upstream proxy"), "{logs}");
     assert!(
