@@ -254,10 +254,6 @@ pub struct ServeArgs {
     /// pod name; up to 64 letters, digits, `.`, `_`, `-`) [default: random at each start]
     #[arg(long, env = "PM_MCP_INSTANCE_ID", value_name = "NAME")]
     pub instance_id: Option<String>,
-    #[command(flatten)]
-    pub oauth: OAuthArgs,
-    #[command(flatten)]
-    pub upstream: UpstreamArgs,
     /// E-mail for the first user created at first run [default: $USER@localhost]
     #[arg(long, value_name = "EMAIL")]
     pub first_user_email: Option<String>,
@@ -265,6 +261,11 @@ pub struct ServeArgs {
     #[cfg(feature = "conformance")]
     #[arg(long)]
     pub conformance: bool,
+    // Flattened groups come last: a group's help heading carries over to the fields after it.
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
 }
 
 /// OAuth sign-in with the company's identity provider (MCP clients get a token from it instead of
