@@ -25,7 +25,8 @@ pub mod tools;
 pub use auth::{AuthError, Authenticator, Principal};
 pub use limits::{KeyLimiter, KeyLimits};
 pub use mcp::PmServer;
-pub use state::{AppState, HttpConfig};
+pub use pm_providers::{BreakerSettings, UpstreamProxy};
+pub use state::{AppState, HttpConfig, UpstreamConfig};
 
 /// Compares `actual` with the pinned snapshot `name` (in `snapshots/`). `UPDATE_SNAPSHOTS=1`,
 /// outside CI only, rewrites the file and then fails, so a rewrite is never taken for a pass:

@@ -12,6 +12,11 @@
 //!   on its client the longest; when every connection is busy, it waits a moment for a free
 //!   place and is then answered `503` with `Retry-After` and closed. So a flood of stalled
 //!   clients costs descriptors only up to the cap, and a health check still gets through.
+//! - **Event streams hold at most half the places**: a stream (legacy SSE, a session's GET
+//!   stream) is owed for as long as it is open and never makes room, so past that share a new
+//!   stream is answered `503` instead: keys that open streams cannot take every place.
+//! - **Shutdown** lets answers under way finish but ends event streams at once (they never end
+//!   by themselves), and gives up on whatever is left after [`DRAIN`].
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
@@ -60,6 +65,8 @@ const RESERVED_DESCRIPTORS: u64 = 96;
 const WAITING: usize = 32;
 /// How long such a connection waits before it is answered `503`.
 const WAIT_FOR_PLACE: Duration = Duration::from_secs(1);
+/// How long a shutdown waits for answers under way before it stops anyway.
+pub const DRAIN: Duration = Duration::from_secs(30);
 
 impl ConnLimits {
     /// The cap actually applied: `max_connections`, lowered so that every client connection can
@@ -100,6 +107,9 @@ struct Conn {
     /// Requests whose bodies have arrived whole and whose answers are not yet sent: while any
     /// is, the server owes the client, and the connection is neither idle nor evictable.
     owed: AtomicUsize,
+    /// Of those, the answers that are event streams (open until the client or the server ends
+    /// them).
+    streams: AtomicUsize,
     /// Cancelled to close the connection at once (it was chosen to make room).
     evict: CancellationToken,
 }
@@ -108,6 +118,9 @@ struct Conn {
 struct Registry {
     epoch: Instant,
     conns: Mutex<HashMap<u64, Arc<Conn>>>,
+    /// Event streams open on this listener, and how many may be.
+    streams: AtomicUsize,
+    max_streams: usize,
 }
 
 impl Registry {
@@ -119,6 +132,7 @@ impl Registry {
         let conn = Arc::new(Conn {
             last_active: AtomicU64::new(self.now_ms()),
             owed: AtomicUsize::new(0),
+            streams: AtomicUsize::new(0),
             evict: CancellationToken::new(),
         });
         self.lock().insert(id, conn.clone());
@@ -173,6 +187,8 @@ pub async fn serve(
     let registry = Arc::new(Registry {
         epoch: Instant::now(),
         conns: Mutex::new(HashMap::new()),
+        streams: AtomicUsize::new(0),
+        max_streams: (max / 2).max(1),
     });
     let mut next_id: u64 = 0;
     let mut last_accept_warning: Option<Instant> = None;
@@ -249,8 +265,27 @@ pub async fn serve(
     }
     // Every connection task holds a place: all of them back means all connections have ended.
     let all = u32::try_from(max).unwrap_or(u32::MAX);
-    let _ = places.acquire_many(all).await;
+    if tokio::time::timeout(DRAIN, places.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "stopping with answers still under way after {} s",
+            DRAIN.as_secs()
+        );
+    }
     Ok(())
+}
+
+/// The answer to an event stream past the listener's share of streams.
+fn too_many_streams() -> axum::response::Response {
+    let body = r#"{"error":"too_many_streams","message":"the server holds as many event streams as it may; try again in a moment"}"#;
+    axum::response::Response::builder()
+        .status(http::StatusCode::SERVICE_UNAVAILABLE)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::RETRY_AFTER, "5")
+        .body(Body::from(body))
+        .unwrap_or_default()
 }
 
 /// The answer to a connection there is no place for.
@@ -289,6 +324,7 @@ async fn serve_connection(
                 conn: conn.clone(),
                 registry: registry.clone(),
                 counted: AtomicBool::new(false),
+                stream: AtomicBool::new(false),
             });
             if http_body::Body::is_end_stream(req.body()) {
                 owed.start();
@@ -306,6 +342,17 @@ async fn serve_connection(
                     Ok(res) => res,
                     Err(never) => match never {},
                 };
+                let is_stream = res
+                    .headers()
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("text/event-stream"));
+                if is_stream && !owed.start_stream() {
+                    // Dropping the stream's answer ends it (and its session) at once.
+                    drop(res);
+                    tracing::warn!("an event stream was refused: half the places hold streams");
+                    return Ok::<_, Infallible>(too_many_streams());
+                }
                 Ok::<_, Infallible>(res.map(|body| Body::new(AnswerBody { inner: body, owed })))
             }
         })
@@ -335,17 +382,18 @@ async fn serve_connection(
                 return;
             }
             _ = shutdown.cancelled(), if !draining => {
-                if conn.owed.load(Relaxed) == 0 {
+                // Nothing owed but event streams, which never end by themselves: close now.
+                if conn.owed.load(Relaxed) == conn.streams.load(Relaxed) {
                     return;
                 }
                 served.as_mut().graceful_shutdown();
                 draining = true;
             }
             _ = tick.tick() => {
+                if draining && conn.owed.load(Relaxed) == conn.streams.load(Relaxed) {
+                    return;
+                }
                 if conn.owed.load(Relaxed) == 0 {
-                    if draining {
-                        return;
-                    }
                     let quiet = registry.now_ms().saturating_sub(conn.last_active.load(Relaxed));
                     if quiet >= idle_ms {
                         tracing::debug!(quiet_ms = quiet, "idle connection closed");
@@ -416,6 +464,8 @@ struct Owed {
     conn: Arc<Conn>,
     registry: Arc<Registry>,
     counted: AtomicBool,
+    /// The answer is an event stream (counted in the listener's streams).
+    stream: AtomicBool,
 }
 
 impl Owed {
@@ -424,10 +474,34 @@ impl Owed {
             self.conn.owed.fetch_add(1, Relaxed);
         }
     }
+
+    /// Counts the answer as an event stream; false (nothing counted) when the listener already
+    /// holds as many as it may.
+    fn start_stream(&self) -> bool {
+        let streams = &self.registry.streams;
+        let mut open = streams.load(Relaxed);
+        loop {
+            if open >= self.registry.max_streams {
+                return false;
+            }
+            match streams.compare_exchange_weak(open, open + 1, Relaxed, Relaxed) {
+                Ok(_) => break,
+                Err(now) => open = now,
+            }
+        }
+        self.start();
+        self.stream.store(true, Relaxed);
+        self.conn.streams.fetch_add(1, Relaxed);
+        true
+    }
 }
 
 impl Drop for Owed {
     fn drop(&mut self) {
+        if *self.stream.get_mut() {
+            self.registry.streams.fetch_sub(1, Relaxed);
+            self.conn.streams.fetch_sub(1, Relaxed);
+        }
         if *self.counted.get_mut() {
             self.conn.owed.fetch_sub(1, Relaxed);
             // The idle clock starts again when an answer ends, not when its request came.

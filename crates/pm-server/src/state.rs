@@ -30,6 +30,8 @@ pub struct HttpConfig {
     /// Hosts and CIDR blocks trackers may be called at although they are loopback, private or
     /// link-local (the SSRF guard refuses those otherwise).
     pub allow_upstream: Vec<String>,
+    /// How trackers are called: limits, circuit breaker, the company's proxy.
+    pub upstream: UpstreamConfig,
     /// Per-key rate limit and in-flight cap on the HTTP routes (in this process).
     pub key_limits: crate::limits::KeyLimits,
     /// This process's name in the `X-PM-MCP-Instance` response header, logs and metrics (`None`:
@@ -54,11 +56,47 @@ impl Default for HttpConfig {
             toolsets: None,
             allow_http_providers: false,
             allow_upstream: Vec::new(),
+            upstream: UpstreamConfig::default(),
             key_limits: crate::limits::KeyLimits::default(),
             instance_id: None,
             oauth: None,
             #[cfg(feature = "conformance")]
             anonymous: None,
+        }
+    }
+}
+
+/// How trackers are called (see `pm_providers::HttpSettings`, whose defaults these are).
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// The whole of one attempt: connecting, sending, reading the answer.
+    pub timeout: std::time::Duration,
+    /// Attempts of a read (GET, or a POST that only reads) on timeouts, broken connections, 429
+    /// and 5xx; writes are sent once.
+    pub max_attempts: u32,
+    /// The largest answer read from a tracker.
+    pub max_body_bytes: usize,
+    /// The longest `Retry-After` waited out before retrying.
+    pub max_retry_wait: std::time::Duration,
+    /// Requests to one connection at once.
+    pub max_concurrency_per_connection: usize,
+    /// Each connection's circuit breaker.
+    pub breaker: pm_providers::BreakerSettings,
+    /// The company's forward proxy, if tracker calls go through one.
+    pub proxy: Option<pm_providers::UpstreamProxy>,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        let d = pm_providers::HttpSettings::default();
+        Self {
+            timeout: d.timeout,
+            max_attempts: d.max_attempts,
+            max_body_bytes: d.max_body_bytes,
+            max_retry_wait: d.max_retry_wait,
+            max_concurrency_per_connection: d.max_concurrency_per_connection,
+            breaker: d.breaker,
+            proxy: d.proxy,
         }
     }
 }
@@ -103,8 +141,11 @@ impl AppState {
         keys: Arc<MasterKeys>,
         http: HttpConfig,
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
-        let providers =
-            crate::service::ProviderHub::new(http.allow_http_providers, &http.allow_upstream)?;
+        let providers = crate::service::ProviderHub::new(
+            http.allow_http_providers,
+            &http.allow_upstream,
+            &http.upstream,
+        )?;
         let auth = match &http.oauth {
             Some(verifier) => Authenticator::new(store.clone()).with_oauth(verifier.clone()),
             None => Authenticator::new(store.clone()),

@@ -9,6 +9,7 @@ pub mod fake_openproject;
 pub mod hostile;
 pub mod idp;
 pub mod prism;
+pub mod proxy;
 
 /// What is said when the providers' published OpenAPI documents are not found.
 pub const SPECS_MISSING: &str = "the providers' published OpenAPI documents are not here (set PM_MCP_SPECS_DIR to their folder, or fetch them with scripts/fetch-specs)";

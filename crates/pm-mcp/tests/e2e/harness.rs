@@ -224,9 +224,23 @@ impl Env {
 
     /// `serve_without`, listening on `listen` (when the address must be known before the start).
     pub async fn serve_on(&self, listen: &str, extra: &[&str], unset: &[&str]) -> Server {
+        self.serve_with_env(listen, extra, unset, &[]).await
+    }
+
+    /// `serve_on` with more environment variables set (e.g. credentials no flag takes).
+    pub async fn serve_with_env(
+        &self,
+        listen: &str,
+        extra: &[&str],
+        unset: &[&str],
+        set: &[(&str, &str)],
+    ) -> Server {
         let mut command = self.command();
         for name in unset {
             command.env_remove(name);
+        }
+        for (name, value) in set {
+            command.env(name, value);
         }
         command.args(["serve", "--listen", listen]).args(extra);
         self.start(command).await

@@ -27,3 +27,4 @@ mod sizes;
 mod slow_clients;
 mod ssrf;
 mod tenant;
+mod upstream;

@@ -209,3 +209,72 @@ async fn connection_bounds_of_zero_are_refused_in_words() {
     }
     env.finish().await;
 }
+
+#[tokio::test]
+async fn event_streams_hold_at_most_half_the_places_and_end_at_shutdown() {
+    let env = Env::new(Engine::Sqlite).await.expect("env");
+    env.add_user("ann@acme.org");
+    let key = env.create_key("ann@acme.org", "read");
+    // Four places: two may hold event streams.
+    let server = env.serve(&["--max-connections", "4"]).await;
+    let http = reqwest::Client::new();
+    let open = || {
+        http.get(format!("{}/sse", server.base))
+            .header("x-mcp-api-key", &key)
+            .header("accept", "text/event-stream")
+            .send()
+    };
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let res = open().await.expect("GET /sse");
+        assert_eq!(res.status(), 200);
+        let mut events = Events::new(res);
+        assert_eq!(events.next().await.0, "endpoint");
+        streams.push(events);
+    }
+    let third = open().await.expect("GET /sse");
+    assert_eq!(third.status(), 503, "a third stream of four places");
+    assert_eq!(third.headers()["retry-after"], "5");
+    let body: serde_json::Value = third.json().await.expect("json");
+    assert_eq!(body["error"], "too_many_streams");
+    // The other places still answer.
+    let health = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    for _ in 0..3 {
+        let res = health
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .expect("healthz");
+        assert_eq!(res.status(), 200);
+    }
+    // A stream that ends gives its place back.
+    drop(streams.pop());
+    let mut again = None;
+    for _ in 0..50 {
+        let res = open().await.expect("GET /sse");
+        if res.status() == 200 {
+            again = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut events = Events::new(again.expect("a place for a stream once one ended"));
+    assert_eq!(events.next().await.0, "endpoint");
+    streams.push(events);
+
+    // Legacy SSE streams never end by themselves: a shutdown ends them instead of waiting.
+    let stopping = Instant::now();
+    let logs = server.stop().await;
+    eprintln!(
+        "stopped with 2 open event streams in {:?}",
+        stopping.elapsed()
+    );
+    assert!(
+        !logs.contains("answers still under way"),
+        "the shutdown waited for the streams: {logs}"
+    );
+    env.finish().await;
+}

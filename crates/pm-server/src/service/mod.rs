@@ -18,7 +18,7 @@ use pm_providers::{HttpSettings, UpstreamPolicy};
 use pm_store::{Connection, ProviderCredentials};
 
 use crate::auth::Principal;
-use crate::state::AppState;
+use crate::state::{AppState, UpstreamConfig};
 
 mod error;
 pub use error::{DATABASE_UNAVAILABLE, ErrorKind, ServiceError};
@@ -47,22 +47,57 @@ pub struct ProviderHub {
 
 impl ProviderHub {
     /// `allow_upstream`: hosts and CIDR blocks exempt from the SSRF guard (see `pm_providers::guard`).
-    pub fn new(allow_http: bool, allow_upstream: &[String]) -> ProviderResult<Self> {
-        let policy = UpstreamPolicy::new(allow_http, allow_upstream)
-            .map_err(|e| ProviderError::BadInput(format!("--allow-upstream: {e}")))?;
-        if !policy.allowed().is_empty() {
-            tracing::info!(allowed = ?policy.allowed(), "trackers may be called at these private or loopback hosts and addresses");
+    pub fn new(
+        allow_http: bool,
+        allow_upstream: &[String],
+        upstream: &UpstreamConfig,
+    ) -> ProviderResult<Self> {
+        let settings = Self::settings(allow_http, allow_upstream, upstream)?;
+        if !settings.policy.allowed().is_empty() {
+            tracing::info!(allowed = ?settings.policy.allowed(), "trackers may be called at these private or loopback hosts and addresses");
         }
-        let settings = HttpSettings {
-            policy,
-            ..HttpSettings::default()
-        };
+        if let Some(proxy) = &settings.proxy {
+            tracing::info!(proxy = %proxy.url(), user = proxy.user().unwrap_or("(none)"), "tracker calls go through the upstream proxy");
+        }
         Ok(Self {
             client: pm_providers::http::shared_client(&settings)?,
             settings,
             allow_http,
             cache: Mutex::default(),
         })
+    }
+
+    /// The HTTP settings of tracker calls, from the server's configuration.
+    pub fn settings(
+        allow_http: bool,
+        allow_upstream: &[String],
+        upstream: &UpstreamConfig,
+    ) -> ProviderResult<HttpSettings> {
+        let policy = UpstreamPolicy::new(allow_http, allow_upstream)
+            .map_err(|e| ProviderError::BadInput(format!("--allow-upstream: {e}")))?;
+        Ok(HttpSettings {
+            timeout: upstream.timeout,
+            max_attempts: upstream.max_attempts,
+            max_concurrency_per_connection: upstream.max_concurrency_per_connection,
+            max_body_bytes: upstream.max_body_bytes,
+            max_retry_wait: upstream.max_retry_wait,
+            breaker: upstream.breaker,
+            policy,
+            proxy: upstream.proxy.clone(),
+            ..HttpSettings::default()
+        })
+    }
+
+    /// Refuses an upstream proxy the SSRF policy does not allow (one on a loopback or private
+    /// address must be on `--allow-upstream`); run at start, before anything is served.
+    pub async fn check_proxy(
+        allow_http: bool,
+        allow_upstream: &[String],
+        upstream: &UpstreamConfig,
+    ) -> ProviderResult<()> {
+        Self::settings(allow_http, allow_upstream, upstream)?
+            .check_proxy()
+            .await
     }
 
     /// A client for a connection's credentials and options (`config`, as stored: workspace,
