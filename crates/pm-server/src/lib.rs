@@ -20,6 +20,8 @@ pub mod sse;
 pub mod state;
 pub mod stdio;
 pub mod sync;
+#[cfg(test)]
+mod tool_docs;
 pub mod tools;
 
 pub use auth::{AuthError, Authenticator, Principal};
@@ -36,20 +38,25 @@ pub(crate) fn assert_pinned(name: &str, actual: &str, what: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("snapshots")
         .join(name);
+    assert_pinned_at(&path, &format!("snapshots/{name}"), actual, what);
+}
+
+/// [`assert_pinned`] for a file anywhere (`shown` names it in messages), such as the generated
+/// `docs/tools.md`.
+#[cfg(test)]
+pub(crate) fn assert_pinned_at(path: &std::path::Path, shown: &str, actual: &str, what: &str) {
     match std::env::var("UPDATE_SNAPSHOTS").as_deref() {
         Err(_) => {}
         Ok("1") if !pm_testkit::under_ci() => {
-            std::fs::write(&path, actual).expect("write snapshot");
-            panic!(
-                "{what}: snapshots/{name} rewritten; review the diff, then run without UPDATE_SNAPSHOTS"
-            );
+            std::fs::write(path, actual).expect("write snapshot");
+            panic!("{what}: {shown} rewritten; review the diff, then run without UPDATE_SNAPSHOTS");
         }
         Ok(other) => panic!(
             "UPDATE_SNAPSHOTS={other:?}: snapshots are rewritten only with UPDATE_SNAPSHOTS=1 outside CI"
         ),
     }
-    let pinned = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("snapshots/{name} is missing (UPDATE_SNAPSHOTS=1 writes it)"));
+    let pinned = std::fs::read_to_string(path)
+        .unwrap_or_else(|_| panic!("{shown} is missing (UPDATE_SNAPSHOTS=1 writes it)"));
     assert_eq!(
         actual, pinned,
         "{what} changed; rerun with UPDATE_SNAPSHOTS=1 if intended"

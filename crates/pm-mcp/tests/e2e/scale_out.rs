@@ -66,7 +66,7 @@ impl Drop for Nginx {
     }
 }
 
-/// The balancer configuration the README shows, with test paths and ports.
+/// The balancer configuration docs/operations.md shows, with test paths and ports.
 fn nginx_config(dir: &std::path::Path, port: u16, replicas: &[String]) -> String {
     let servers: String = replicas
         .iter()
