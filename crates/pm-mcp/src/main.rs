@@ -325,7 +325,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
                 .local_addr()
                 .context("cannot read the metrics address")?;
             tracing::info!("metrics at http://{addr}/metrics");
-            Some(tokio::spawn(pm_server::metrics::serve(
+            Some(tokio::spawn(pm_server::metrics_endpoint::serve(
                 listener,
                 state.clone(),
                 shutdown.clone(),
@@ -413,7 +413,7 @@ async fn conformance_mode(
 
 /// Refuses to start with an upstream proxy the SSRF policy does not allow, saying why.
 async fn check_upstream_proxy(http: &HttpConfig) -> Result<()> {
-    pm_server::service::ProviderHub::check_proxy(
+    pm_server::service::Service::check_proxy(
         http.allow_http_providers,
         &http.allow_upstream,
         &http.upstream,

@@ -10,15 +10,14 @@ use pm_core::ConnectionId;
 use pm_store::{AuditEvent, Store};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::service::ErrorKind;
-
 /// What a tool call noted about itself for its audit row.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct CallNotes {
     /// The first connection the call resolved.
     pub connection: Option<ConnectionId>,
-    /// The kind of the error the call answered with, if it answered with one.
-    pub error_kind: Option<ErrorKind>,
+    /// The kind of the error the call answered with, if it answered with one (the service's
+    /// `ErrorKind::as_str`).
+    pub error_kind: Option<&'static str>,
 }
 
 tokio::task_local! {
@@ -38,7 +37,7 @@ pub(crate) async fn track_connection<F: Future>(call: F) -> (F::Output, CallNote
 }
 
 /// Records the kind of error the current tool call answers with; a no-op outside a tracked call.
-pub(crate) fn note_error_kind(kind: ErrorKind) {
+pub(crate) fn note_error_kind(kind: &'static str) {
     let _ = CALL_NOTES.try_with(|c| {
         let mut notes = c.get();
         notes.error_kind = Some(kind);

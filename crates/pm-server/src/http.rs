@@ -18,9 +18,10 @@ use serde_json::json;
 use tokio::net::TcpListener;
 pub use tokio_util::sync::CancellationToken;
 
+use crate::answers::{json_error, parse_error};
 use crate::auth::{AuthError, Principal, key_from_headers};
 use crate::limits::Refusal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 use crate::state::AppState;
 
 /// The whole HTTP application.
@@ -300,14 +301,6 @@ fn closing(mut res: Response) -> Response {
     res
 }
 
-fn json_error(status: StatusCode, error: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": error, "message": message })),
-    )
-        .into_response()
-}
-
 /// The log span of the HTTP request being handled (carrying its request id).
 #[derive(Clone)]
 pub struct RequestSpan(pub tracing::Span);
@@ -405,18 +398,6 @@ async fn guard_host_origin(
         }
     }
     next.run(req).await
-}
-
-/// A JSON-RPC parse error (-32700), answered as the protocol wants: HTTP 400 with a JSON-RPC body.
-pub fn parse_error(e: &serde_json::Error) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({
-            "jsonrpc": "2.0", "id": null,
-            "error": { "code": -32700, "message": format!("Parse error: {e}") }
-        })),
-    )
-        .into_response()
 }
 
 /// For POSTs to `/mcp` and `/messages`: refuses a body over the size limit (413, on the declared

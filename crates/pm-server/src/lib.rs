@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin_api;
+pub mod answers;
 pub mod audit;
 pub mod auth;
 #[cfg(feature = "conformance")]
@@ -13,16 +14,20 @@ pub mod listen;
 pub mod manage;
 pub mod mcp;
 pub mod metrics;
+pub mod metrics_endpoint;
 pub mod oauth;
 pub mod rest;
+pub mod server;
 pub mod service;
 pub mod sse;
+pub mod sse_sessions;
 pub mod state;
 pub mod stdio;
 pub mod sync;
 #[cfg(test)]
 mod tool_docs;
 pub mod tools;
+pub mod toolsets;
 
 pub use auth::{AuthError, Authenticator, Principal};
 pub use limits::{KeyLimiter, KeyLimits};

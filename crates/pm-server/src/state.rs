@@ -66,40 +66,7 @@ impl Default for HttpConfig {
     }
 }
 
-/// How trackers are called (see `pm_providers::HttpSettings`, whose defaults these are).
-#[derive(Debug, Clone)]
-pub struct UpstreamConfig {
-    /// The whole of one attempt: connecting, sending, reading the answer.
-    pub timeout: std::time::Duration,
-    /// Attempts of a read (GET, or a POST that only reads) on timeouts, broken connections, 429
-    /// and 5xx; writes are sent once.
-    pub max_attempts: u32,
-    /// The largest answer read from a tracker.
-    pub max_body_bytes: usize,
-    /// The longest `Retry-After` waited out before retrying.
-    pub max_retry_wait: std::time::Duration,
-    /// Requests to one connection at once.
-    pub max_concurrency_per_connection: usize,
-    /// Each connection's circuit breaker.
-    pub breaker: pm_providers::BreakerSettings,
-    /// The company's forward proxy, if tracker calls go through one.
-    pub proxy: Option<pm_providers::UpstreamProxy>,
-}
-
-impl Default for UpstreamConfig {
-    fn default() -> Self {
-        let d = pm_providers::HttpSettings::default();
-        Self {
-            timeout: d.timeout,
-            max_attempts: d.max_attempts,
-            max_body_bytes: d.max_body_bytes,
-            max_retry_wait: d.max_retry_wait,
-            max_concurrency_per_connection: d.max_concurrency_per_connection,
-            breaker: d.breaker,
-            proxy: d.proxy,
-        }
-    }
-}
+pub use crate::service::UpstreamConfig;
 
 pub fn default_allowed_hosts() -> Vec<String> {
     ["localhost", "127.0.0.1", "[::1]"]
@@ -119,8 +86,9 @@ pub struct AppState {
     pub auth: Authenticator,
     pub audit: AuditSink,
     pub http: HttpConfig,
-    pub sse: crate::sse::SseSessions,
-    pub providers: crate::service::ProviderHub,
+    pub sse: crate::sse_sessions::SseSessions,
+    /// The PM service: connections, credentials, tracker clients.
+    pub service: crate::service::Service,
     /// Per-key rate limit and in-flight cap.
     pub limiter: crate::limits::KeyLimiter,
     /// This process's instance id (see `HttpConfig::instance_id`).
@@ -128,10 +96,6 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Each user's connections, valid while the auth epoch they were read under stands.
-    connections: std::sync::Mutex<
-        std::collections::HashMap<pm_core::UserId, (i64, Vec<pm_store::Connection>)>,
-    >,
 }
 
 impl AppState {
@@ -141,24 +105,29 @@ impl AppState {
         keys: Arc<MasterKeys>,
         http: HttpConfig,
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
-        let providers = crate::service::ProviderHub::new(
-            http.allow_http_providers,
-            &http.allow_upstream,
-            &http.upstream,
-        )?;
         let auth = match &http.oauth {
             Some(verifier) => Authenticator::new(store.clone()).with_oauth(verifier.clone()),
             None => Authenticator::new(store.clone()),
         };
+        let service = crate::service::Service::new(
+            store.clone(),
+            keys.clone(),
+            auth.clone(),
+            http.allow_http_providers,
+            &http.allow_upstream,
+            &http.upstream,
+        )?;
         let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
         let limiter = crate::limits::KeyLimiter::new(http.key_limits);
         let instance: Arc<str> = match &http.instance_id {
             Some(id) => Arc::from(id.as_str()),
             None => Arc::from(&uuid::Uuid::new_v4().simple().to_string()[..12]),
         };
-        let tools = crate::mcp::PmServer::all_tools();
-        let metrics =
-            crate::metrics::Metrics::new(instance.clone(), tools.iter().map(|t| &*t.name));
+        // Every tool is in exactly one toolset (a test of the tools checks it).
+        let tools = crate::toolsets::TOOLSETS
+            .iter()
+            .flat_map(|(_, tools)| tools.iter().copied());
+        let metrics = crate::metrics::Metrics::new(instance.clone(), tools);
         Ok(Arc::new(Self {
             instance,
             metrics,
@@ -168,9 +137,8 @@ impl AppState {
             keys,
             http,
             sse: Default::default(),
-            providers,
+            service,
             limiter,
-            connections: Default::default(),
             auth_watch,
         }))
     }
@@ -186,33 +154,16 @@ impl AppState {
         self.audit.flush().await;
     }
 
-    /// A user's connections: from memory while nothing changed them (the auth epoch stands,
-    /// moved by database triggers on any change by any process), else from the store.
+    /// A user's connections (see `Service::connections_of`).
     pub async fn connections_of(
         &self,
         user: pm_core::UserId,
     ) -> Result<Vec<pm_store::Connection>, pm_store::StoreError> {
-        let epoch = self.auth.epoch();
-        if let (Some(e), Ok(cache)) = (epoch, self.connections.lock())
-            && let Some((at, list)) = cache.get(&user)
-            && *at == e
-        {
-            return Ok(list.clone());
-        }
-        let list = self.store.list_connections(user).await?;
-        if let (Some(e), Ok(mut cache)) = (epoch, self.connections.lock()) {
-            if cache.len() >= 10_000 {
-                cache.clear();
-            }
-            cache.insert(user, (e, list.clone()));
-        }
-        Ok(list)
+        self.service.connections_of(user).await
     }
 
     /// Forgets a user's cached connections (after this process changed them).
     pub fn forget_connections(&self, user: pm_core::UserId) {
-        if let Ok(mut cache) = self.connections.lock() {
-            cache.remove(&user);
-        }
+        self.service.forget_connections(user);
     }
 }

@@ -15,13 +15,48 @@ use pm_core::{
 };
 use pm_providers::http::HttpClient;
 use pm_providers::{HttpSettings, UpstreamPolicy};
-use pm_store::{Connection, ProviderCredentials};
+use pm_store::{Connection, MasterKeys, ProviderCredentials, Store};
 
+use crate::auth::Authenticator;
 use crate::auth::Principal;
-use crate::state::{AppState, UpstreamConfig};
 
 mod error;
 pub use error::{DATABASE_UNAVAILABLE, ErrorKind, ServiceError};
+
+/// How trackers are called (see `pm_providers::HttpSettings`, whose defaults these are).
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// The whole of one attempt: connecting, sending, reading the answer.
+    pub timeout: std::time::Duration,
+    /// Attempts of a read (GET, or a POST that only reads) on timeouts, broken connections, 429
+    /// and 5xx; writes are sent once.
+    pub max_attempts: u32,
+    /// The largest answer read from a tracker.
+    pub max_body_bytes: usize,
+    /// The longest `Retry-After` waited out before retrying.
+    pub max_retry_wait: std::time::Duration,
+    /// Requests to one connection at once.
+    pub max_concurrency_per_connection: usize,
+    /// Each connection's circuit breaker.
+    pub breaker: pm_providers::BreakerSettings,
+    /// The company's forward proxy, if tracker calls go through one.
+    pub proxy: Option<pm_providers::UpstreamProxy>,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        let d = pm_providers::HttpSettings::default();
+        Self {
+            timeout: d.timeout,
+            max_attempts: d.max_attempts,
+            max_body_bytes: d.max_body_bytes,
+            max_retry_wait: d.max_retry_wait,
+            max_concurrency_per_connection: d.max_concurrency_per_connection,
+            breaker: d.breaker,
+            proxy: d.proxy,
+        }
+    }
+}
 
 /// A built client, the `updated_at` of the connection it was built from, and its last use.
 struct Cached {
@@ -37,17 +72,28 @@ const CLIENTS_MAX: usize = 2_048;
 /// A client unused this long is dropped when the cache is next full (it is rebuilt on demand).
 const CLIENT_IDLE: Duration = Duration::from_secs(3_600);
 
-pub struct ProviderHub {
+/// The service: the caller's connections (cached while the auth epoch stands), their unsealed
+/// credentials, and the tracker clients built from them (cached by connection).
+pub struct Service {
+    store: Arc<dyn Store>,
+    keys: Arc<MasterKeys>,
+    /// Whose epoch says whether a cached list of connections still stands.
+    auth: Authenticator,
     client: HttpClient,
     settings: HttpSettings,
     /// Accept plain-http base URLs (on-prem trackers on a trusted network, and tests).
     pub allow_http: bool,
     cache: Mutex<HashMap<ConnectionId, Cached>>,
+    /// Each user's connections, valid while the auth epoch they were read under stands.
+    connections: Mutex<HashMap<pm_core::UserId, (i64, Vec<Connection>)>>,
 }
 
-impl ProviderHub {
+impl Service {
     /// `allow_upstream`: hosts and CIDR blocks exempt from the SSRF guard (see `pm_providers::guard`).
     pub fn new(
+        store: Arc<dyn Store>,
+        keys: Arc<MasterKeys>,
+        auth: Authenticator,
         allow_http: bool,
         allow_upstream: &[String],
         upstream: &UpstreamConfig,
@@ -60,10 +106,14 @@ impl ProviderHub {
             tracing::info!(proxy = %proxy.url(), user = proxy.user().unwrap_or("(none)"), "tracker calls go through the upstream proxy");
         }
         Ok(Self {
+            store,
+            keys,
+            auth,
             client: pm_providers::http::shared_client(&settings)?,
             settings,
             allow_http,
             cache: Mutex::default(),
+            connections: Mutex::default(),
         })
     }
 
@@ -125,11 +175,7 @@ impl ProviderHub {
     }
 
     /// The client for one of the caller's stored connections.
-    pub async fn client(
-        &self,
-        state: &AppState,
-        conn: &Connection,
-    ) -> Result<Arc<dyn Provider>, ServiceError> {
+    pub async fn client(&self, conn: &Connection) -> Result<Arc<dyn Provider>, ServiceError> {
         if let Ok(mut cache) = self.cache.lock()
             && let Some(hit) = cache.get_mut(&conn.id)
             && hit.updated_at == conn.updated_at
@@ -137,7 +183,7 @@ impl ProviderHub {
             hit.used = Instant::now();
             return Ok(hit.provider.clone());
         }
-        let sealed = state
+        let sealed = self
             .store
             .get_sealed_credentials(conn.user_id, conn.id)
             .await?
@@ -148,7 +194,7 @@ impl ProviderHub {
                 )
                 .on(&conn.name)
             })?;
-        let creds = ProviderCredentials::open(&state.keys, &sealed, conn.id, conn.user_id).map_err(|e| {
+        let creds = ProviderCredentials::open(&self.keys, &sealed, conn.id, conn.user_id).map_err(|e| {
             tracing::error!(connection = %conn.id, error = %e, "cannot unseal credentials");
             ServiceError::new(ErrorKind::Credentials, format!("connection {}: its stored credentials cannot be opened ({e}); an operator must fix the master key", conn.name)).on(&conn.name)
         })?;
@@ -207,16 +253,18 @@ fn keep_room(cache: &mut HashMap<ConnectionId, Cached>, max: usize, idle: Durati
 /// external id an agent backend synced it under), or their default. Another user's connection
 /// answers exactly like one that does not exist; an inactive one (`is_active = false`) is never
 /// used: naming it, or having it as the default, is refused.
-pub async fn resolve(
-    state: &AppState,
-    principal: &Principal,
-    provider_id: Option<&str>,
-) -> Result<Connection, ServiceError> {
-    let conn = resolve_any(state, principal, provider_id).await?;
-    usable(
-        conn,
-        provider_id.map(str::trim).is_some_and(|s| !s.is_empty()),
-    )
+impl Service {
+    pub async fn resolve(
+        &self,
+        principal: &Principal,
+        provider_id: Option<&str>,
+    ) -> Result<Connection, ServiceError> {
+        let conn = self.resolve_any(principal, provider_id).await?;
+        usable(
+            conn,
+            provider_id.map(str::trim).is_some_and(|s| !s.is_empty()),
+        )
+    }
 }
 
 /// The connection if it is active; else the refusal, naming it (`named`: the caller named it,
@@ -255,37 +303,69 @@ pub(crate) fn named<'a>(all: &'a [Connection], name: &str) -> Option<&'a Connect
 
 /// Like [`resolve`], but an inactive connection is found too: for the tools that manage
 /// connections (test_pm_provider, remove_pm_provider), never for ones that call its tracker.
-pub async fn resolve_any(
-    state: &AppState,
-    principal: &Principal,
-    provider_id: Option<&str>,
-) -> Result<Connection, ServiceError> {
-    let user = principal.user.id;
-    let all = state.connections_of(user).await?;
-    match provider_id.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(name) => {
-            // Only the caller's own connections are searched: another user's name or id
-            // answers exactly like one that does not exist.
-            named(&all, name)
-                .cloned()
+impl Service {
+    pub async fn resolve_any(
+        &self,
+        principal: &Principal,
+        provider_id: Option<&str>,
+    ) -> Result<Connection, ServiceError> {
+        let user = principal.user.id;
+        let all = self.connections_of(user).await?;
+        match provider_id.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(name) => {
+                // Only the caller's own connections are searched: another user's name or id
+                // answers exactly like one that does not exist.
+                named(&all, name)
+                    .cloned()
+                    .inspect(|c| crate::audit::note_connection(c.id))
+                    .ok_or_else(|| {
+                        ServiceError::new(
+                            ErrorKind::Connection,
+                            format!("you have no connection {name:?}; list_providers shows yours"),
+                        )
+                    })
+            }
+            None => all
+                .into_iter()
+                .find(|c| c.is_default)
                 .inspect(|c| crate::audit::note_connection(c.id))
                 .ok_or_else(|| {
                     ServiceError::new(
                         ErrorKind::Connection,
-                        format!("you have no connection {name:?}; list_providers shows yours"),
+                        "you have no tracker connection yet; add one with configure_pm_provider",
                     )
-                })
+                }),
         }
-        None => all
-            .into_iter()
-            .find(|c| c.is_default)
-            .inspect(|c| crate::audit::note_connection(c.id))
-            .ok_or_else(|| {
-                ServiceError::new(
-                    ErrorKind::Connection,
-                    "you have no tracker connection yet; add one with configure_pm_provider",
-                )
-            }),
+    }
+
+    /// A user's connections: from memory while nothing changed them (the auth epoch stands,
+    /// moved by database triggers on any change by any process), else from the store.
+    pub async fn connections_of(
+        &self,
+        user: pm_core::UserId,
+    ) -> Result<Vec<Connection>, pm_store::StoreError> {
+        let epoch = self.auth.epoch();
+        if let (Some(e), Ok(cache)) = (epoch, self.connections.lock())
+            && let Some((at, list)) = cache.get(&user)
+            && *at == e
+        {
+            return Ok(list.clone());
+        }
+        let list = self.store.list_connections(user).await?;
+        if let (Some(e), Ok(mut cache)) = (epoch, self.connections.lock()) {
+            if cache.len() >= 10_000 {
+                cache.clear();
+            }
+            cache.insert(user, (e, list.clone()));
+        }
+        Ok(list)
+    }
+
+    /// Forgets a user's cached connections (after this process changed them).
+    pub fn forget_connections(&self, user: pm_core::UserId) {
+        if let Ok(mut cache) = self.connections.lock() {
+            cache.remove(&user);
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 
 /// At most this many items feed one computation (a sprint, or a project's window).
 const MAX_ITEMS: u32 = 2000;

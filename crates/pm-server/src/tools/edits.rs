@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct Changes {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListEpicsArgs {

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::service::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListUsersArgs {
@@ -89,8 +88,8 @@ impl PmServer {
             (Some(a), _) => Some(a),
             (None, b) => b,
         };
-        let conn = resolve(state, &p, named).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state.service.resolve(&p, named).await?;
+        let provider = state.service.client(&conn).await?;
         let query = a.query.as_deref().unwrap_or("");
         let request = PageRequest::new(a.cursor, a.limit);
         let page = match &project {

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ToolError, scan};
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::service::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListProjectsArgs {
@@ -150,8 +149,11 @@ impl PmServer {
         Parameters(args): Parameters<ListProjectsArgs>,
     ) -> Result<Json<ProjectList>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(&p, args.provider_id.as_deref())
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let search = args
             .search
             .as_deref()
@@ -209,8 +211,11 @@ impl PmServer {
         Parameters(args): Parameters<SearchProjectsArgs>,
     ) -> Result<Json<ProjectList>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(&p, args.provider_id.as_deref())
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let page = provider
             .search_projects(&args.query, &PageRequest::new(args.cursor, args.limit))
             .await
@@ -242,8 +247,11 @@ impl PmServer {
         Parameters(args): Parameters<CreateProjectArgs>,
     ) -> Result<Json<ProjectOne>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(&p, args.provider_id.as_deref())
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let project = provider
             .create_project(&args.name, args.key.as_deref(), args.description.as_deref())
             .await

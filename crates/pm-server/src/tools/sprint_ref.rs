@@ -10,8 +10,7 @@ use pm_store::Connection;
 use super::ToolError;
 use super::work::native;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::service::resolve;
+use crate::server::PmServer;
 
 /// At most this many pages of 100 sprints are read to find one by name or the current one.
 const MAX_PAGES: usize = 20;
@@ -111,8 +110,11 @@ impl PmServer {
         }
         let state = self.state();
         let handle = sprint_conn.or(project_conn);
-        let conn = resolve(state, p, handle.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(p, handle.as_ref().map(|c| c.as_str()))
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let project = project.map(|q| q.native);
         let (id, sprint) = match reference {
             SprintRef::Id(id) => (id, None),

@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::ToolError;
 use super::work::native;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::service::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListSprintsArgs {
@@ -431,7 +430,7 @@ impl PmServer {
             .filter(|s| !s.is_empty());
         let conn = match (named, project.as_ref().and_then(|q| q.connection.as_ref())) {
             (Some(n), Some(c)) => {
-                let conn = resolve(state, &p, Some(n)).await?;
+                let conn = state.service.resolve(&p, Some(n)).await?;
                 if &conn.name != c {
                     return Err(ToolError::new(format!(
                         "provider_id {n:?} is connection {} but the project is on {c}; use one",
@@ -440,10 +439,10 @@ impl PmServer {
                 }
                 conn
             }
-            (Some(n), None) => resolve(state, &p, Some(n)).await?,
-            (None, c) => resolve(state, &p, c.map(|c| c.as_str())).await?,
+            (Some(n), None) => state.service.resolve(&p, Some(n)).await?,
+            (None, c) => state.service.resolve(&p, c.map(|c| c.as_str())).await?,
         };
-        let provider = state.providers.client(state, &conn).await?;
+        let provider = state.service.client(&conn).await?;
         let board = a
             .board_id
             .as_deref()

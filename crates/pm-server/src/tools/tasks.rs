@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::service::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
@@ -258,8 +257,8 @@ impl PmServer {
             (Some(a), _) => Some(a.to_string()),
             (None, b) => b.map(str::to_string),
         };
-        let conn = resolve(state, p, named.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state.service.resolve(p, named.as_deref()).await?;
+        let provider = state.service.client(&conn).await?;
         let page = provider
             .search_tasks(&query, &PageRequest::new(cursor, limit))
             .await

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ToolError, scan};
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::service::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTaskArgs {
@@ -211,8 +210,11 @@ impl PmServer {
     > {
         let state = self.state();
         let id = native(task_id)?;
-        let conn = resolve(state, p, id.connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(p, id.connection.as_ref().map(|c| c.as_str()))
+            .await?;
+        let provider = state.service.client(&conn).await?;
         Ok((conn, provider, id.native))
     }
 }
@@ -241,7 +243,10 @@ impl PmServer {
     ) -> Result<Json<TaskOut>, ToolError> {
         let state = self.state();
         let project = native(&a.project_id)?;
-        let conn = resolve(state, &p, project.connection.as_ref().map(|c| c.as_str())).await?;
+        let conn = state
+            .service
+            .resolve(&p, project.connection.as_ref().map(|c| c.as_str()))
+            .await?;
         let other = |raw: &Option<String>| -> Result<Option<String>, ToolError> {
             match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 None => Ok(None),
@@ -276,7 +281,7 @@ impl PmServer {
             story_points: None,
         };
         let sprint = other(&a.sprint_id)?;
-        let provider = state.providers.client(state, &conn).await?;
+        let provider = state.service.client(&conn).await?;
         // Where the tracker takes sprint and story points in the create itself (or refuses them
         // before writing), they go there; elsewhere they are set on the created task.
         let (task, sprint, story_points) = if provider.creates_in_sprint() {
@@ -548,8 +553,11 @@ impl PmServer {
             }
         }
         let state = self.state();
-        let conn = resolve(state, &p, connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(&p, connection.as_ref().map(|c| c.as_str()))
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let filter = WorklogFilter {
             user: user.map(|u| u.native),
             from,
