@@ -236,7 +236,7 @@ pub struct ServeArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
+    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, connections, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
@@ -409,7 +409,7 @@ pub struct StdioArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
+    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, connections, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
