@@ -75,6 +75,25 @@ async fn reference_sprint_parameters_on_jira() {
         let providers = ok(&ann, "list_providers", json!({})).await;
         assert_eq!(providers["connections"].as_array().map(Vec::len), Some(1), "{providers}");
 
+        // Ids given together must be on one connection: one rule, one wording, refused before
+        // anything is written.
+        ok(&ann, "configure_pm_provider", json!({
+            "provider_type": "jira_cloud", "base_url": other_jira, "username": "mia@example.com", "api_token": token, "name": "other-jira"
+        }))
+        .await;
+        for (tool, args, what) in [
+            ("link_task_to_epic", json!({ "task_id": "my-jira:EX-1", "epic_id": "other-jira:EX-2" }), "epic_id"),
+            ("link_related_tasks", json!({ "task_id": "my-jira:EX-1", "related_task_id": "other-jira:EX-2" }), "related_task_id"),
+            ("create_task", json!({ "project_id": "my-jira:EX", "title": "t", "assignee_id": "other-jira:abc" }), "\"other-jira:abc\""),
+        ] {
+            let e = refused(&ann, tool, args).await;
+            assert!(
+                e.contains(&format!("{what} is on connection other-jira, but this call works on connection my-jira; give ids of one connection")),
+                "{tool}: {e}"
+            );
+        }
+        ok(&ann, "remove_pm_provider", json!({ "provider_id": "other-jira" })).await;
+
         // burndown_chart: the project's current sprint when none is named, or named as people do.
         for args in [
             json!({ "project_id": "my-jira:EX" }),

@@ -267,6 +267,27 @@ impl Service {
     }
 }
 
+/// The one rule for ids given together: an id qualified with a connection must be on the
+/// connection the call works on (`conn`), and a bare id is taken as on it. Returns the native id;
+/// `what` names the id in the refusal ("the epic", "assignee_id").
+pub fn on_connection(
+    conn: &ConnectionHandle,
+    id: &pm_core::QualifiedId,
+    what: &str,
+) -> Result<String, ServiceError> {
+    match &id.connection {
+        Some(c) if c != conn => Err(ServiceError::new(
+            ErrorKind::Invalid,
+            format!(
+                "{what} is on connection {c}, but this call works on connection {conn}; \
+                 give ids of one connection"
+            ),
+        )
+        .on(conn)),
+        _ => Ok(id.native.clone()),
+    }
+}
+
 /// The connection if it is active; else the refusal, naming it (`named`: the caller named it,
 /// else it is their default).
 fn usable(conn: Connection, named: bool) -> Result<Connection, ServiceError> {
@@ -462,6 +483,29 @@ mod tests {
                 .starts_with("your default connection old-jira is inactive"),
             "{}",
             default.message
+        );
+    }
+
+    #[test]
+    fn ids_given_together_must_be_on_one_connection() {
+        let jira = ConnectionHandle::parse("acme-jira").expect("handle");
+        let here = pm_core::QualifiedId::parse("acme-jira:EX-7").expect("id");
+        assert_eq!(
+            on_connection(&jira, &here, "the epic"),
+            Ok("EX-7".to_string())
+        );
+        let bare = pm_core::QualifiedId::parse("EX-8").expect("id");
+        assert_eq!(
+            on_connection(&jira, &bare, "the epic"),
+            Ok("EX-8".to_string())
+        );
+        let there = pm_core::QualifiedId::parse("team-op:42").expect("id");
+        let refused = on_connection(&jira, &there, "the epic").expect_err("other connection");
+        assert_eq!(refused.kind, ErrorKind::Invalid);
+        assert_eq!(
+            refused.message,
+            "the epic is on connection team-op, but this call works on connection acme-jira; \
+             give ids of one connection"
         );
     }
 

@@ -357,11 +357,7 @@ impl PmServer {
     ) -> Result<Json<Done>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let other = QualifiedId::parse(&a.related_task_id).map_err(|e| ToolError::new(e.0))?;
-        if other.connection.as_ref().is_some_and(|c| *c != conn.name) {
-            return Err(ToolError::new(
-                "both tasks must be in the same connection".into(),
-            ));
-        }
+        crate::service::on_connection(&conn.name, &other, "related_task_id")?;
         let given = a
             .link_type
             .as_deref()

@@ -310,11 +310,7 @@ impl PmServer {
     ) -> Result<Json<EpicLinked>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.task_id).await?;
         let epic = QualifiedId::parse(&a.epic_id).map_err(|e| ToolError::new(e.0))?;
-        if epic.connection.as_ref().is_some_and(|c| *c != conn.name) {
-            return Err(ToolError::new(
-                "the task and the epic must be in the same connection".into(),
-            ));
-        }
+        crate::service::on_connection(&conn.name, &epic, "epic_id")?;
         provider
             .set_epic(&id, Some(&epic.native))
             .await

@@ -376,12 +376,7 @@ impl PmServer {
         let task = match args.task_id.as_deref().map(str::trim) {
             Some(t) if !t.is_empty() => {
                 let id = QualifiedId::parse(t).map_err(|e| ToolError::new(e.0))?;
-                if id.connection.as_ref().is_some_and(|c| *c != conn.name) {
-                    return Err(ToolError::new(
-                        "the task and the project must be in the same connection".into(),
-                    ));
-                }
-                Some(id.native)
+                Some(crate::service::on_connection(&conn.name, &id, "task_id")?)
             }
             _ => None,
         };

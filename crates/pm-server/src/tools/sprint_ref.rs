@@ -105,7 +105,7 @@ impl PmServer {
             && s != pc
         {
             return Err(ToolError::new(format!(
-                "the sprint is on connection {s} but the project on {pc}; give ids of one connection"
+                "sprint_id is on connection {s}, but project_id on connection {pc}; give ids of one connection"
             )));
         }
         let state = self.state();

@@ -252,13 +252,11 @@ impl PmServer {
                 None => Ok(None),
                 Some(r) => {
                     let q = native(r)?;
-                    match q.connection {
-                        Some(c) if c != conn.name => Err(ToolError::new(format!(
-                            "{r:?} belongs to connection {c}, the project to {}",
-                            conn.name
-                        ))),
-                        _ => Ok(Some(q.native)),
-                    }
+                    Ok(Some(crate::service::on_connection(
+                        &conn.name,
+                        &q,
+                        &format!("{r:?}"),
+                    )?))
                 }
             }
         };
