@@ -1,7 +1,7 @@
 //! Jira Cloud (REST v3, e-mail + API token as Basic) and Jira Data Center / Server (REST v2,
 //! personal access token as Bearer, or Basic). One client; the edition picks the API version and
 //! the paging style.
-mod adf;
+pub(crate) mod adf;
 mod boards;
 mod history;
 pub mod jql;
@@ -1208,14 +1208,14 @@ fn sprint_changes(c: &SprintChange, state: Option<&str>) -> serde_json::Value {
 }
 
 /// A sprint id: a number.
-fn sprint_id(id: &str) -> ProviderResult<u64> {
+pub(crate) fn sprint_id(id: &str) -> ProviderResult<u64> {
     id.trim()
         .parse::<u64>()
         .map_err(|_| ProviderError::BadInput(format!("{id:?} is not a Jira sprint id (a number)")))
 }
 
 /// A project key or id, checked so it can go into a URL path.
-fn project_ref(id: &str) -> ProviderResult<String> {
+pub(crate) fn project_ref(id: &str) -> ProviderResult<String> {
     let id = id.trim();
     if id.is_empty() || id.len() > 32 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
@@ -1227,7 +1227,7 @@ fn project_ref(id: &str) -> ProviderResult<String> {
 }
 
 /// A project key from a name: the initials of its words, or its first letters.
-fn project_key_from(name: &str) -> String {
+pub(crate) fn project_key_from(name: &str) -> String {
     let words: Vec<&str> = name
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -1254,7 +1254,7 @@ fn project_key_from(name: &str) -> String {
 }
 
 /// An issue key or id, checked so it can go into a URL path.
-fn issue_key(id: &str) -> ProviderResult<String> {
+pub(crate) fn issue_key(id: &str) -> ProviderResult<String> {
     let id = id.trim();
     if id.is_empty()
         || id.len() > 64

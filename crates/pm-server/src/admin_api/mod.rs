@@ -25,7 +25,7 @@ use crate::manage::ManageError;
 use crate::state::AppState;
 use crate::tools::connections::ConnectionError;
 
-mod handlers;
+pub(crate) mod handlers;
 pub mod openapi;
 
 pub use openapi::{document, operations};
