@@ -1226,7 +1226,9 @@ pub(crate) fn project_ref(id: &str) -> ProviderResult<String> {
     Ok(id.to_string())
 }
 
-/// A project key from a name: the initials of its words, or its first letters.
+/// A project key from a name: the initials of its words, or its first letters; `PROJ` when the
+/// name has no ASCII letter or digit. Jira wants an upper-case letter and at least one more
+/// letter or digit.
 pub(crate) fn project_key_from(name: &str) -> String {
     let words: Vec<&str> = name
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -1246,10 +1248,17 @@ pub(crate) fn project_key_from(name: &str) -> String {
             .collect()
     };
     let key: String = key.to_ascii_uppercase().chars().take(10).collect();
-    if key.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+    let key = if key.is_empty() {
+        "PROJ".to_string()
+    } else if key.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
         key
     } else {
         format!("P{key}").chars().take(10).collect()
+    };
+    if key.len() < 2 {
+        format!("{key}X")
+    } else {
+        key
     }
 }
 
@@ -1730,5 +1739,15 @@ mod key_tests {
         assert_eq!(project_key_from("payments"), "PAYM");
         assert_eq!(project_key_from("42 things"), "P42TH");
         assert_eq!(project_key_from("a b c d e f g h i j k l"), "ABCDEFGHIJ");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/ids.rs): an empty or one-letter name gave a
+    /// one-letter key, which Jira refuses.
+    #[test]
+    fn project_keys_have_two_characters_at_least() {
+        assert_eq!(project_key_from(""), "PROJ");
+        assert_eq!(project_key_from("  ♥ "), "PROJ");
+        assert_eq!(project_key_from("Q"), "QX");
+        assert_eq!(project_key_from("7"), "P7");
     }
 }
