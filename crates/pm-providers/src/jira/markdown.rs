@@ -426,9 +426,11 @@ fn adf_block(b: &Block) -> Value {
             }
             node
         }
-        Block::Quote(inner) => {
-            json!({ "type": "blockquote", "content": quoted(inner) })
-        }
+        // ADF refuses an empty quote or table: what holds nothing is an empty paragraph.
+        Block::Quote(inner) => match quoted(inner) {
+            content if content.is_empty() => json!({ "type": "paragraph", "content": [] }),
+            content => json!({ "type": "blockquote", "content": content }),
+        },
         Block::Rule => json!({ "type": "rule" }),
         Block::Table(rows) => {
             let headed = rows
@@ -449,6 +451,9 @@ fn adf_block(b: &Block) -> Value {
                     json!({ "type": "tableRow", "content": cells })
                 })
                 .collect();
+            if rows.is_empty() {
+                return json!({ "type": "paragraph", "content": [] });
+            }
             json!({ "type": "table", "attrs": { "isNumberColumnEnabled": false, "layout": "default" }, "content": rows })
         }
     }
@@ -655,6 +660,22 @@ mod tests {
     use crate::jira::adf::to_markdown;
 
     const SAMPLE: &str = "## Steps\n\nOrder **fails** on [checkout](https://shop.example/checkout)\nthen `retry`\n\n- one\n- *two*\n\n1. first\n2. second\n\n```rust\npanic!()\n```";
+
+    /// Found by fuzzing (fuzz/fuzz_targets/markdown_to_adf.rs): a table with an empty header
+    /// and no rows, or a quote holding only a rule, became an empty table or quote, which the
+    /// ADF schema forbids (Jira refuses the whole document).
+    #[test]
+    fn no_empty_table_or_quote_is_written() {
+        let empty = json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [] }] });
+        assert_eq!(to_adf("|  |\n|--|"), empty);
+        assert_eq!(to_adf("> ---"), empty);
+        assert_eq!(to_adf(">"), empty);
+        assert_eq!(
+            to_adf("> kept")["content"][0]["type"],
+            "blockquote",
+            "a quote with text stays one"
+        );
+    }
 
     /// A tool call's body may be 4 MiB: a description of 200,000 `>` (or lists nested
     /// hundreds deep) must convert on a server worker's 2 MiB stack, with its text kept.
