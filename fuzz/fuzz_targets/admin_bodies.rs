@@ -18,30 +18,48 @@ use pm_server::sync::{handle_from, kind_of};
 use pm_store::User;
 use serde_json::Value;
 
-/// Values in the input that look like secrets: 12 or more letters and digits with both in them.
+/// Words in the input's string values (not its keys: field names may be named back) that look
+/// like secrets: 12 or more letters and digits with both in them. Read from the raw text, so
+/// that a body that is not valid JSON counts too.
 fn secret_like(data: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(data)
-        .split(|c: char| !c.is_ascii_alphanumeric())
+    let text = String::from_utf8_lossy(data);
+    let (mut keys, mut values) = (Vec::new(), Vec::new());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut literal = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => break,
+                '\\' => {
+                    chars.next();
+                    literal.push(' ');
+                }
+                c => literal.push(c),
+            }
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek() == Some(&':') {
+            keys.push(literal);
+        } else {
+            values.push(literal);
+        }
+    }
+    values
+        .iter()
+        .flat_map(|v| v.split(|c: char| !c.is_ascii_alphanumeric()))
         .filter(|w| {
             w.len() >= 12
                 && w.chars().any(|c| c.is_ascii_digit())
                 && w.chars().any(|c| c.is_ascii_alphabetic())
+                && !keys.iter().any(|k| k.contains(w))
         })
         .map(str::to_string)
         .collect()
-}
-
-fn keys_of(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, v) in m {
-                out.push(k.clone());
-                keys_of(v, out);
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| keys_of(v, out)),
-        _ => {}
-    }
 }
 
 fn check_rejection(e: &ApiError, data: &[u8]) {
@@ -53,15 +71,7 @@ fn check_rejection(e: &ApiError, data: &[u8]) {
         "code {}",
         e.code
     );
-    // Field names may be named back (`unknown field …`); values never.
-    let mut names = Vec::new();
-    if let Ok(v) = serde_json::from_slice::<Value>(data) {
-        keys_of(&v, &mut names);
-    }
     for secret in secret_like(data) {
-        if names.iter().any(|n| n.contains(&secret)) {
-            continue;
-        }
         assert!(
             !e.message.contains(&secret),
             "{:?} repeats {secret:?}",
