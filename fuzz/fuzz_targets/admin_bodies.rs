@@ -20,33 +20,49 @@ use serde_json::Value;
 
 /// Words in the input's string values (not its keys: field names may be named back) that look
 /// like secrets: 12 or more letters and digits with both in them. Read from the raw text, so
-/// that a body that is not valid JSON counts too.
+/// that a body that is not valid JSON counts too: a string is a key where an object expects one
+/// (after `{` or, in an object, after `,`).
 fn secret_like(data: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(data);
     let (mut keys, mut values) = (Vec::new(), Vec::new());
-    let mut chars = text.chars().peekable();
+    let mut open: Vec<char> = Vec::new();
+    let mut key_next = false;
+    let mut chars = text.chars();
     while let Some(c) = chars.next() {
-        if c != '"' {
-            continue;
-        }
-        let mut literal = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => {
-                    chars.next();
-                    literal.push(' ');
-                }
-                c => literal.push(c),
+        match c {
+            '{' => {
+                open.push('{');
+                key_next = true;
             }
-        }
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        if chars.peek() == Some(&':') {
-            keys.push(literal);
-        } else {
-            values.push(literal);
+            '[' => {
+                open.push('[');
+                key_next = false;
+            }
+            '}' | ']' => {
+                open.pop();
+                key_next = false;
+            }
+            ',' => key_next = open.last() == Some(&'{'),
+            '"' => {
+                let mut literal = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            chars.next();
+                            literal.push(' ');
+                        }
+                        c => literal.push(c),
+                    }
+                }
+                if key_next {
+                    keys.push(literal);
+                } else {
+                    values.push(literal);
+                }
+                key_next = false;
+            }
+            _ => {}
         }
     }
     values

@@ -326,7 +326,24 @@ fn unquote(text: &str) -> String {
     if quoted {
         out.push('…');
     }
-    out
+    // serde names a value that is none of an enum's variants in backticks (`unknown variant
+    // `x`, expected one of …`): that value is left out too. Field names stay: they help.
+    const VARIANT: &str = "unknown variant `";
+    let mut text = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(at) = rest.find(VARIANT) {
+        text.push_str(&rest[..at + VARIANT.len()]);
+        text.push('…');
+        rest = &rest[at + VARIANT.len()..];
+        let end = ["`, expected", "`, there are no variants"]
+            .iter()
+            .filter_map(|m| rest.find(m))
+            .min()
+            .unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    text.push_str(rest);
+    text
 }
 
 #[cfg(test)]
@@ -339,6 +356,29 @@ mod tests {
         assert!(!m.contains("hunter2"), "{m}");
         assert!(m.contains("expected a boolean"), "{m}");
         assert_eq!(unquote(r#"x "open"#), "x …");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/admin_bodies.rs): a value sent where a scope goes
+    /// came back in backticks (`unknown variant `…``).
+    #[test]
+    fn unknown_variants_are_not_repeated() {
+        let m = unquote(
+            "scopes[0]: unknown variant `tok3nV4lue123456`, expected one of `read`, `write` at line 1 column 30",
+        );
+        assert_eq!(
+            m,
+            "scopes[0]: unknown variant `…`, expected one of `read`, `write` at line 1 column 30"
+        );
+        assert_eq!(
+            unquote("unknown variant `a`b`, there are no variants"),
+            "unknown variant `…`, there are no variants"
+        );
+        assert_eq!(unquote("unknown variant `cut"), "unknown variant `…");
+        assert_eq!(
+            unquote("unknown field `api_tokn`, expected `name`"),
+            "unknown field `api_tokn`, expected `name`",
+            "field names stay"
+        );
     }
 
     #[test]
