@@ -312,8 +312,13 @@ fn body_rejection(rejection: &JsonRejection) -> ApiError {
 fn unquote(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut quoted = false;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match c {
+            // A quote or backslash inside the value is escaped (`\"`): skipped with it.
+            '\\' if quoted => {
+                chars.next();
+            }
             '"' if quoted => {
                 quoted = false;
                 out.push_str("\"…\"");
@@ -356,6 +361,19 @@ mod tests {
         assert!(!m.contains("hunter2"), "{m}");
         assert!(m.contains("expected a boolean"), "{m}");
         assert_eq!(unquote(r#"x "open"#), "x …");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/admin_bodies.rs): a quote inside a value (`\"`)
+    /// ended its hiding, and the rest of the value came back.
+    #[test]
+    fn escaped_quotes_do_not_end_a_hidden_value() {
+        let m = unquote(
+            r#"invalid type: string "a\", s3cr3tT0ken12345\\", expected a boolean at line 1"#,
+        );
+        assert_eq!(
+            m,
+            r#"invalid type: string "…", expected a boolean at line 1"#
+        );
     }
 
     /// Found by fuzzing (fuzz/fuzz_targets/admin_bodies.rs): a value sent where a scope goes
