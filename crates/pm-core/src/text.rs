@@ -19,7 +19,14 @@ impl Email {
                 "{raw:?} is not an e-mail address (expected name@domain)"
             ))
         };
-        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // No spaces, control characters or bidirectional overrides: an address is also a
+        // user's default display name, printed in terminals and shown to models.
+        let unprintable = |c: char| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        };
+        if value.len() > 254 || value.chars().any(unprintable) {
             return Err(bad());
         }
         let (local, domain) = value.split_once('@').ok_or_else(bad)?;
@@ -84,6 +91,12 @@ mod tests {
             "a@b@c",
             "ann@.org",
             "ann@org.",
+            // Bidirectional overrides and marks (they would reach the default display name).
+            "a\u{202e}b@acme.test",
+            "\"\u{202e}evil\"@acme.test",
+            "ann@ac\u{2067}me.test",
+            "a\u{200f}nn@acme.test",
+            "a\u{1b}[31mnn@acme.test",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -209,6 +209,18 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes
     #[arg(long, env = "PM_MCP_MAX_BODY_BYTES", value_name = "BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Seconds a client has to send a request's headers whole, counted from when the connection
+    /// is ready for a request (slower clients are closed) [default: 15]
+    #[arg(long, env = "PM_MCP_HEADER_READ_TIMEOUT", value_name = "SECS")]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds a connection the server is waiting on (for a request or the rest of its body) may
+    /// send nothing before it is closed; never applies while an answer is owed [default: 60]
+    #[arg(long, env = "PM_MCP_IDLE_TIMEOUT", value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+    /// Open client connections per listener, lowered to fit the open-file limit; at the cap a new
+    /// connection replaces the one waiting longest on its client, or gets 503 [default: 4096]
+    #[arg(long, env = "PM_MCP_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
     /// Requests per second each API key may make, on average (over it: 429 with Retry-After); 0 turns the rate limit off [default: 50]
     #[arg(long, env = "PM_MCP_RATE_LIMIT", value_name = "PER_SECOND")]
     pub rate_limit: Option<u32>,
@@ -224,7 +236,7 @@ pub struct ServeArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
+    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, connections, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
@@ -254,8 +266,6 @@ pub struct ServeArgs {
     /// pod name; up to 64 letters, digits, `.`, `_`, `-`) [default: random at each start]
     #[arg(long, env = "PM_MCP_INSTANCE_ID", value_name = "NAME")]
     pub instance_id: Option<String>,
-    #[command(flatten)]
-    pub oauth: OAuthArgs,
     /// E-mail for the first user created at first run [default: $USER@localhost]
     #[arg(long, value_name = "EMAIL")]
     pub first_user_email: Option<String>,
@@ -263,6 +273,11 @@ pub struct ServeArgs {
     #[cfg(feature = "conformance")]
     #[arg(long)]
     pub conformance: bool,
+    // Flattened groups come last: a group's help heading carries over to the fields after it.
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
 }
 
 /// OAuth sign-in with the company's identity provider (MCP clients get a token from it instead of
@@ -332,6 +347,60 @@ pub struct OAuthArgs {
     pub leeway_secs: u64,
 }
 
+/// How pm-mcp calls trackers: the limits of each call, each connection's circuit breaker, and a
+/// company's forward proxy.
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Tracker calls")]
+pub struct UpstreamArgs {
+    /// Call trackers through this forward proxy, http://host:port (https trackers through a
+    /// CONNECT tunnel). Its user and password come from PM_MCP_UPSTREAM_PROXY_USER and
+    /// PM_MCP_UPSTREAM_PROXY_PASSWORD only, never from the URL; HTTP_PROXY, HTTPS_PROXY and
+    /// NO_PROXY are ignored. A proxy on a loopback or private address must be on
+    /// --allow-upstream [default: no proxy]
+    #[arg(long, env = "PM_MCP_UPSTREAM_PROXY", value_name = "URL")]
+    pub upstream_proxy: Option<String>,
+    /// Hosts called directly, not through --upstream-proxy: host names (each covers the names
+    /// under it: acme.corp, .acme.corp), IP addresses or CIDR blocks, or * for all; repeat or
+    /// comma-separate
+    #[arg(
+        long = "upstream-no-proxy",
+        env = "PM_MCP_UPSTREAM_NO_PROXY",
+        value_delimiter = ',',
+        value_name = "HOST|CIDR"
+    )]
+    pub upstream_no_proxy: Vec<String>,
+    /// Seconds one attempt of a tracker call may take: connecting, sending and reading the
+    /// answer (1 to 3600) [default: 30]
+    #[arg(long, env = "PM_MCP_UPSTREAM_TIMEOUT", value_name = "SECONDS")]
+    pub upstream_timeout: Option<u64>,
+    /// Attempts of a read on timeouts, broken connections, 429 and 5xx; writes are sent once (1
+    /// to 10) [default: 3]
+    #[arg(long, env = "PM_MCP_UPSTREAM_ATTEMPTS", value_name = "N")]
+    pub upstream_attempts: Option<u32>,
+    /// Largest answer read from a tracker, in bytes (65536 to 1073741824) [default: 16777216, 16 MiB]
+    #[arg(long, env = "PM_MCP_UPSTREAM_MAX_BODY_BYTES", value_name = "BYTES")]
+    pub upstream_max_body_bytes: Option<usize>,
+    /// Longest Retry-After waited out before retrying a read, in seconds; a tracker asking for
+    /// longer has its wait passed on to the caller (0 to 300) [default: 10]
+    #[arg(long, env = "PM_MCP_UPSTREAM_RETRY_WAIT_MAX", value_name = "SECONDS")]
+    pub upstream_retry_wait_max: Option<u64>,
+    /// Requests one tracker connection may have under way at once; more wait their turn (1 to
+    /// 256) [default: 8]
+    #[arg(long, env = "PM_MCP_UPSTREAM_CONCURRENCY", value_name = "N")]
+    pub upstream_concurrency: Option<usize>,
+    /// Failures in a row (timeouts, broken connections, 5xx) that open a connection's circuit,
+    /// after which its calls fail at once for --breaker-cooldown; 0 turns the breaker off (0 to
+    /// 1000) [default: 5]
+    #[arg(long, env = "PM_MCP_BREAKER_THRESHOLD", value_name = "N")]
+    pub breaker_threshold: Option<u32>,
+    /// Seconds within which failures count as in a row (1 to 86400) [default: 60]
+    #[arg(long, env = "PM_MCP_BREAKER_WINDOW", value_name = "SECONDS")]
+    pub breaker_window: Option<u64>,
+    /// Seconds an open circuit refuses calls before one probe call may go (1 to 86400) [default: 30]
+    #[arg(long, env = "PM_MCP_BREAKER_COOLDOWN", value_name = "SECONDS")]
+    pub breaker_cooldown: Option<u64>,
+}
+
 #[derive(Debug, Args)]
 pub struct StdioArgs {
     /// Do not apply migrations on start (fail if any are pending)
@@ -340,7 +409,7 @@ pub struct StdioArgs {
     /// Serve read-only: tools that change data are neither listed nor callable
     #[arg(long, env = "PM_MCP_READ_ONLY")]
     pub read_only: bool,
-    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
+    /// Offer these toolsets (comma-separated: users, connections, projects, tasks, epics, sprints, comments, worklogs, analytics; `all`; `default` = users, connections, projects, tasks, comments) [default: the default set, unless a key or request names toolsets]
     #[arg(
         long,
         env = "PM_MCP_TOOLSETS",
@@ -358,6 +427,8 @@ pub struct StdioArgs {
         value_name = "HOST|CIDR"
     )]
     pub allow_upstream: Vec<String>,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
 }
 
 #[derive(Debug, Args)]

@@ -239,9 +239,16 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(HttpConfig::default().max_body_bytes),
+        connections: settings::conn_limits(
+            file,
+            args.header_read_timeout,
+            args.idle_timeout,
+            args.max_connections,
+        )?,
         sessions: args.sessions || file.sessions.unwrap_or(false),
         allow_http_providers: args.allow_http_providers || allow_http_providers(file),
         allow_upstream: allow_upstream(file, args.allow_upstream),
+        upstream: settings::upstream(file, &args.upstream, |k| std::env::var(k).ok())?,
         key_limits: settings::key_limits(
             file,
             args.rate_limit,
@@ -261,6 +268,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     if http.max_body_bytes < 1024 {
         bail!("--max-body-bytes must be at least 1024");
     }
+    check_upstream_proxy(&http).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (is another process using it? choose another with --listen)"))?;
@@ -317,7 +325,7 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
                 .local_addr()
                 .context("cannot read the metrics address")?;
             tracing::info!("metrics at http://{addr}/metrics");
-            Some(tokio::spawn(pm_server::metrics::serve(
+            Some(tokio::spawn(pm_server::metrics_endpoint::serve(
                 listener,
                 state.clone(),
                 shutdown.clone(),
@@ -401,6 +409,17 @@ async fn conformance_mode(
     http.anonymous = Some(principal);
     tracing::warn!("conformance mode: requests without an API key act as conformance@localhost");
     Ok(http)
+}
+
+/// Refuses to start with an upstream proxy the SSRF policy does not allow, saying why.
+async fn check_upstream_proxy(http: &HttpConfig) -> Result<()> {
+    pm_server::service::Service::check_proxy(
+        http.allow_http_providers,
+        &http.allow_upstream,
+        &http.upstream,
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))
 }
 
 /// Whether plain-http tracker URLs are allowed: the TOML setting, or PM_MCP_ALLOW_HTTP_PROVIDERS.
@@ -529,10 +548,12 @@ async fn stdio(common: &Common, args: cli::StdioArgs) -> Result<()> {
     let http = HttpConfig {
         allow_http_providers: allow_http_providers(&common.file),
         allow_upstream: allow_upstream(&common.file, args.allow_upstream),
+        upstream: settings::upstream(&common.file, &args.upstream, |k| std::env::var(k).ok())?,
         read_only,
         toolsets,
         ..HttpConfig::default()
     };
+    check_upstream_proxy(&http).await?;
     let state = AppState::new(store.clone(), Arc::new(keys), http).map_err(|e| anyhow!("{e}"))?;
     let result = pm_server::stdio::serve_stdio(state.clone(), &key).await;
     state.shutdown().await;

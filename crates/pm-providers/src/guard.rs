@@ -143,6 +143,11 @@ impl UpstreamPolicy {
         all
     }
 
+    /// Whether `host` is on the allow-list by name (it may then be at any address).
+    pub fn allows_host(&self, host: &str) -> bool {
+        self.host_allowed(host)
+    }
+
     fn host_allowed(&self, host: &str) -> bool {
         let host = normal_host(host);
         self.inner.hosts.contains(&host)

@@ -3,8 +3,9 @@
 //! on 429, 5xx and broken connections honouring `Retry-After`, a
 //! per-connection limit on concurrent requests and a per-connection circuit breaker, a cap on the
 //! size of an answer, the SSRF guard (`guard`) on every address connected to, credentials only
-//! ever sent to the connection's own origin (redirects are never followed), and errors mapped to
-//! `ProviderError` with the tracker's own explanation (never the credentials).
+//! ever sent to the connection's own origin (redirects are never followed), an optional upstream
+//! proxy (`proxy`) with the guard kept in front of it, and errors mapped to `ProviderError` with
+//! the tracker's own explanation (never the credentials).
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,8 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::breaker::{Breaker, BreakerSettings};
-use crate::guard::{GuardedResolver, Lookup, SystemLookup, UpstreamPolicy};
+use crate::guard::{GuardError, GuardedResolver, Lookup, SystemLookup, UpstreamPolicy};
+use crate::proxy::UpstreamProxy;
 
 /// Settings shared by every upstream client of a process.
 #[derive(Debug, Clone)]
@@ -35,6 +37,57 @@ pub struct HttpSettings {
     pub breaker: BreakerSettings,
     /// Which schemes and addresses may be called (the SSRF guard).
     pub policy: UpstreamPolicy,
+    /// The company's forward proxy, if tracker calls must go through one. The client
+    /// ([`shared_client`]) and every [`Upstream`] on it must be given the same settings: the
+    /// `Upstream` checks a tracker's name before the client sends anything to the proxy.
+    pub proxy: Option<UpstreamProxy>,
+    /// How names are looked up, by the client's guarded resolver and by the check in front of the
+    /// proxy (the system's resolver; tests script it).
+    pub lookup: DnsLookup,
+}
+
+/// The name lookup of [`HttpSettings`].
+#[derive(Clone)]
+pub struct DnsLookup(pub Arc<dyn Lookup>);
+
+impl Default for DnsLookup {
+    fn default() -> Self {
+        Self(Arc::new(SystemLookup))
+    }
+}
+
+impl std::fmt::Debug for DnsLookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DnsLookup")
+    }
+}
+
+impl HttpSettings {
+    fn guard(&self) -> GuardedResolver {
+        GuardedResolver::new(self.policy.clone(), self.lookup.0.clone())
+    }
+
+    /// Checks the upstream proxy's own address against the policy (a proxy on a loopback or
+    /// private address must be allow-listed like a tracker there); `Ok` without a proxy. Run at
+    /// start, so a proxy that can never be used stops the server with the reason.
+    pub async fn check_proxy(&self) -> ProviderResult<()> {
+        let Some(proxy) = &self.proxy else {
+            return Ok(());
+        };
+        let host = proxy.host();
+        let checked = match proxy.url().host() {
+            Some(url::Host::Ipv4(ip)) => self
+                .policy
+                .check_addr(&host, ip.into())
+                .map_err(GuardError::Refused),
+            Some(url::Host::Ipv6(ip)) => self
+                .policy
+                .check_addr(&host, ip.into())
+                .map_err(GuardError::Refused),
+            _ => self.guard().resolve_checked(&host).await.map(|_| ()),
+        };
+        checked.map_err(|e| ProviderError::BadInput(crate::proxy::proxy_refused(&host, &e)))
+    }
 }
 
 impl Default for HttpSettings {
@@ -47,6 +100,8 @@ impl Default for HttpSettings {
             max_retry_wait: Duration::from_secs(10),
             breaker: BreakerSettings::default(),
             policy: UpstreamPolicy::strict(),
+            proxy: None,
+            lookup: DnsLookup::default(),
         }
     }
 }
@@ -93,24 +148,21 @@ pub struct Upstream {
 pub type HttpClient = reqwest::Client;
 
 /// One process-wide connection pool. Every DNS answer passes the SSRF guard of
-/// `settings.policy` before a connection is made; redirects are not followed, so a redirect can
-/// never carry credentials anywhere; proxy variables from the environment are ignored (a proxy
-/// would resolve names itself, out of the guard's sight).
+/// `settings.policy` before a connection is made (`settings.lookup` answers); redirects are not
+/// followed, so a redirect can never carry credentials anywhere; proxy variables from the
+/// environment (`HTTPS_PROXY` …) are ignored: only `settings.proxy` is used, with the guard kept
+/// in front of it by [`Upstream`].
 pub fn shared_client(settings: &HttpSettings) -> Result<reqwest::Client, ProviderError> {
-    shared_client_with_lookup(settings, Arc::new(SystemLookup))
-}
-
-/// [`shared_client`] with the name lookup given (tests script DNS answers with it).
-pub fn shared_client_with_lookup(
-    settings: &HttpSettings,
-    lookup: Arc<dyn Lookup>,
-) -> Result<reqwest::Client, ProviderError> {
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(settings.timeout)
         .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .dns_resolver(GuardedResolver::new(settings.policy.clone(), lookup))
+        .no_proxy();
+    if let Some(proxy) = &settings.proxy {
+        builder = builder.proxy(proxy.reqwest_proxy());
+    }
+    builder
+        .dns_resolver(settings.guard())
         .user_agent(concat!("pm-mcp/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| ProviderError::Network {
@@ -344,6 +396,7 @@ impl Upstream {
                 provider: self.provider,
                 message: "the client is shutting down".into(),
             })?;
+        self.check_before_proxy(&url).await?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -461,6 +514,46 @@ impl Upstream {
         }
     }
 
+    /// With an upstream proxy, the proxy resolves the tracker's name, out of the guard's sight:
+    /// so the name is resolved and checked here first, and a refused one is refused before
+    /// anything is sent to the proxy. (Hosts written as IP addresses were checked in `new`; a host
+    /// name on the allow-list may be anywhere.)
+    async fn check_before_proxy(&self, url: &Url) -> ProviderResult<()> {
+        let Some(proxy) = &self.settings.proxy else {
+            return Ok(());
+        };
+        let Some(url::Host::Domain(name)) = url.host() else {
+            return Ok(());
+        };
+        if !proxy.proxies(url) || self.settings.policy.allows_host(name) {
+            return Ok(());
+        }
+        match self.settings.guard().resolve_checked(name).await {
+            Ok(_) => Ok(()),
+            Err(GuardError::Refused(r)) => {
+                tracing::warn!(provider = self.provider, reason = %r, "upstream address refused by the SSRF guard before the proxy");
+                Err(ProviderError::Blocked {
+                    provider: self.provider,
+                    message: r.to_string(),
+                })
+            }
+            Err(GuardError::Lookup(_)) => Err(ProviderError::Network {
+                provider: self.provider,
+                message: format!(
+                    "the host name {name} does not resolve on pm-mcp's host; pm-mcp checks a tracker's address itself before asking the upstream proxy, so check the connection's base URL (an operator can allow a name that only the proxy resolves with --allow-upstream {name})"
+                ),
+            }),
+        }
+    }
+
+    /// Whether requests to this connection go through the upstream proxy.
+    fn via_proxy(&self) -> bool {
+        self.settings
+            .proxy
+            .as_ref()
+            .is_some_and(|p| p.proxies(&self.base))
+    }
+
     /// A failed exchange as the caller should see it: the guard's refusal, a timeout, or a
     /// network error (its text without the URL).
     fn transport_error(&self, e: &reqwest::Error) -> ProviderError {
@@ -478,7 +571,11 @@ impl Upstream {
         }
         ProviderError::Network {
             provider: self.provider,
-            message: transport_words(e, self.base.host_str().unwrap_or("the tracker")),
+            message: transport_words(
+                e,
+                self.base.host_str().unwrap_or("the tracker"),
+                self.via_proxy(),
+            ),
         }
     }
 }
@@ -502,6 +599,7 @@ fn unreadable(body: &[u8], e: &serde_json::Error) -> String {
 fn status_words(provider: &str, status: StatusCode, path: &str) -> String {
     match status.as_u16() {
         401 => "the token was not accepted".to_string(),
+        407 => "the upstream proxy refused pm-mcp's credentials (HTTP 407); an operator must check PM_MCP_UPSTREAM_PROXY_USER and PM_MCP_UPSTREAM_PROXY_PASSWORD".to_string(),
         403 => "the connection's account lacks the permission for this".to_string(),
         404 => format!("{provider} has nothing at {path}"),
         409 => "the item changed meanwhile; read it again and retry".to_string(),
@@ -519,12 +617,15 @@ fn status_words(provider: &str, status: StatusCode, path: &str) -> String {
 
 /// A failed exchange in words (refused, unknown host, TLS, reset), without the URL or the HTTP
 /// client's own phrasing.
-fn transport_words(e: &reqwest::Error, host: &str) -> String {
+fn transport_words(e: &reqwest::Error, host: &str, via_proxy: bool) -> String {
     use std::error::Error as _;
     let mut chain = Vec::new();
     let mut source: Option<&dyn std::error::Error> = e.source();
     while let Some(s) = source {
         chain.push(s.to_string().to_ascii_lowercase());
+        if via_proxy && let Some(words) = proxy_words(&chain, host) {
+            return words;
+        }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
@@ -571,6 +672,22 @@ fn transport_words(e: &reqwest::Error, host: &str) -> String {
         format!(
             "the connection to {host} failed; check the connection's base URL and that the tracker is up"
         )
+    }
+}
+
+/// A failure of the upstream proxy itself, in words (the connection to the proxy, or its tunnel).
+fn proxy_words(chain: &[String], host: &str) -> Option<String> {
+    let said = |needle: &str| chain.iter().any(|c| c.contains(needle));
+    if said("proxy authorization required") {
+        Some("the upstream proxy refused pm-mcp's credentials (HTTP 407); an operator must check PM_MCP_UPSTREAM_PROXY_USER and PM_MCP_UPSTREAM_PROXY_PASSWORD".to_string())
+    } else if said("tunnel error") && !said("failed to create underlying connection") {
+        Some(format!(
+            "the upstream proxy did not open a tunnel to {host} (it refused or could not reach it); check the connection's base URL, and with the proxy's operator that it lets pm-mcp reach this host"
+        ))
+    } else if said("connection refused") || said("failed to create underlying connection") {
+        Some("the upstream proxy refused the connection: is it running at the address given with --upstream-proxy?".to_string())
+    } else {
+        None
     }
 }
 

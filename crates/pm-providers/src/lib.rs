@@ -14,6 +14,7 @@ pub mod ids;
 pub mod jira;
 pub mod metrics;
 pub mod openproject;
+pub mod proxy;
 pub mod redmine;
 
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use pm_core::{AuthKind, BaseUrl, Provider, ProviderKind, ProviderResult};
 
 pub use breaker::BreakerSettings;
 pub use guard::UpstreamPolicy;
-pub use http::HttpSettings;
+pub use http::{DnsLookup, HttpSettings};
+pub use proxy::UpstreamProxy;
 
 /// A connection's credentials in the clear, for the moment a client is built.
 pub struct Credentials {

@@ -214,7 +214,9 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
         );
         return;
     };
-    let specs = pm_testkit::fake_jira::spec_dir();
+    let Some(specs) = pm_testkit::specs_for("the contract tests") else {
+        return;
+    };
     let platform = prism::start(&bin, &specs.join("jira-platform-v3.json")).await;
     let agile = prism::start(&bin, &specs.join("jira-software-agile-1.0.json")).await;
     let (addr, log) = prism::proxy(vec![
@@ -616,7 +618,9 @@ async fn every_clickup_request_matches_the_published_spec() {
         );
         return;
     };
-    let specs = pm_testkit::fake_jira::spec_dir();
+    let Some(specs) = pm_testkit::specs_for("the contract tests") else {
+        return;
+    };
     let mock = prism::start(&bin, &specs.join("clickup-v2.json")).await;
     let (addr, log) = prism::proxy(vec![prism::Route {
         prefix: "/".into(),
@@ -1030,7 +1034,10 @@ async fn every_openproject_request_matches_the_published_spec() {
         );
         return;
     };
-    let spec = pm_testkit::fake_jira::spec_dir().join("openproject-v3.json");
+    let Some(specs) = pm_testkit::specs_for("the contract tests") else {
+        return;
+    };
+    let spec = specs.join("openproject-v3.json");
     let mock = prism::start(&bin, &spec).await;
     let (base, log) = prism::proxy(vec![prism::Route {
         prefix: "/".into(),

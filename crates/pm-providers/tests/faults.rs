@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use pm_core::ProviderError;
 use pm_providers::guard::Lookup;
-use pm_providers::http::{Upstream, shared_client, shared_client_with_lookup};
-use pm_providers::{BreakerSettings, HttpSettings, UpstreamPolicy};
+use pm_providers::http::{Upstream, shared_client};
+use pm_providers::{BreakerSettings, DnsLookup, HttpSettings, UpstreamPolicy};
 use pm_testkit::hostile::{Fault, Hostile};
 use reqwest::header::HeaderValue;
 use serde_json::Value;
@@ -454,12 +454,16 @@ async fn the_guard_refuses_loopback_unless_allow_listed() {
         assert!(matches!(e, ProviderError::Blocked { .. }), "{url}: {e}");
     }
     // A name whose DNS answer is loopback: refused at connect time, not retried.
-    let dns = Arc::new(FixedDns(vec!["127.0.0.1:0".parse().unwrap()]));
-    let guarded = shared_client_with_lookup(&strict, dns.clone()).unwrap();
+    let dns = DnsLookup(Arc::new(FixedDns(vec!["127.0.0.1:0".parse().unwrap()])));
+    let strict_named = HttpSettings {
+        lookup: dns.clone(),
+        ..strict.clone()
+    };
+    let guarded = shared_client(&strict_named).unwrap();
     let up = upstream_on(
         guarded,
         &format!("http://tracker.example.org:{port}"),
-        strict.clone(),
+        strict_named,
     );
     let e = get(&up).await.unwrap_err();
     let text = seen(&e);
@@ -477,7 +481,11 @@ async fn the_guard_refuses_loopback_unless_allow_listed() {
     };
     let up = upstream(&format!("http://127.0.0.1:{port}"), allowed.clone());
     assert_eq!(get(&up).await.unwrap()["ok"], true);
-    let named = shared_client_with_lookup(&allowed, dns).unwrap();
+    let allowed = HttpSettings {
+        lookup: dns,
+        ..allowed
+    };
+    let named = shared_client(&allowed).unwrap();
     let up = upstream_on(
         named,
         &format!("http://tracker.example.org:{port}"),

@@ -10,28 +10,49 @@ use pm_core::ConnectionId;
 use pm_store::{AuditEvent, Store};
 use tokio::sync::{mpsc, oneshot};
 
-tokio::task_local! {
-    /// The connection the tool call running on this task used, for its audit row.
-    static CALL_CONNECTION: Cell<Option<ConnectionId>>;
+/// What a tool call noted about itself for its audit row.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CallNotes {
+    /// The first connection the call resolved.
+    pub connection: Option<ConnectionId>,
+    /// The kind of the error the call answered with, if it answered with one (the service's
+    /// `ErrorKind::as_str`).
+    pub error_kind: Option<&'static str>,
 }
 
-/// Runs one tool call, noting the first connection it resolves (see `note_connection`).
-pub(crate) async fn track_connection<F: Future>(call: F) -> (F::Output, Option<ConnectionId>) {
-    CALL_CONNECTION
-        .scope(Cell::new(None), async move {
+tokio::task_local! {
+    /// What the tool call running on this task noted, for its audit row.
+    static CALL_NOTES: Cell<CallNotes>;
+}
+
+/// Runs one tool call, taking what it notes (see `note_connection`, `note_error_kind`).
+pub(crate) async fn track_connection<F: Future>(call: F) -> (F::Output, CallNotes) {
+    CALL_NOTES
+        .scope(Cell::new(CallNotes::default()), async move {
             let out = call.await;
-            let used = CALL_CONNECTION.try_with(Cell::get).ok().flatten();
-            (out, used)
+            let notes = CALL_NOTES.try_with(Cell::get).unwrap_or_default();
+            (out, notes)
         })
         .await
+}
+
+/// Records the kind of error the current tool call answers with; a no-op outside a tracked call.
+pub(crate) fn note_error_kind(kind: &'static str) {
+    let _ = CALL_NOTES.try_with(|c| {
+        let mut notes = c.get();
+        notes.error_kind = Some(kind);
+        c.set(notes);
+    });
 }
 
 /// Records that the current tool call works on `connection` (the first one noted wins); a no-op
 /// outside a tracked call.
 pub(crate) fn note_connection(connection: ConnectionId) {
-    let _ = CALL_CONNECTION.try_with(|c| {
-        if c.get().is_none() {
-            c.set(Some(connection));
+    let _ = CALL_NOTES.try_with(|c| {
+        let mut notes = c.get();
+        if notes.connection.is_none() {
+            notes.connection = Some(connection);
+            c.set(notes);
         }
     });
 }

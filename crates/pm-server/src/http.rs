@@ -1,7 +1,6 @@
 //! The HTTP front: Streamable HTTP MCP at `/mcp` behind Host/Origin checks and API-key
 //! authentication, the admin REST API at `/admin/v1` (see `admin_api`) behind the same guards,
 //! plus `/healthz` (the process) and `/readyz` (the database).
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -19,9 +18,10 @@ use serde_json::json;
 use tokio::net::TcpListener;
 pub use tokio_util::sync::CancellationToken;
 
+use crate::answers::{json_error, parse_error};
 use crate::auth::{AuthError, Principal, key_from_headers};
 use crate::limits::Refusal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 use crate::state::AppState;
 
 /// The whole HTTP application.
@@ -247,27 +247,16 @@ async fn bind_session(
     res
 }
 
-/// Serves `app` on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+/// Serves `app` on `listener` until `shutdown` is cancelled, then drains in-flight requests,
+/// within the configured bounds on slow clients and open connections (`crate::listen`).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt as _;
+    let limits = state.http.connections;
     let app = app(state, shutdown.clone());
-    // Answers go out as they are written: without TCP_NODELAY, Nagle's algorithm held the last
-    // small write of a streamed answer until the client's delayed ACK, adding ~40 ms to every call.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
+    crate::listen::serve(listener, app, limits, shutdown).await
 }
 
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
@@ -310,14 +299,6 @@ fn closing(mut res: Response) -> Response {
     res.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     res
-}
-
-fn json_error(status: StatusCode, error: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": error, "message": message })),
-    )
-        .into_response()
 }
 
 /// The log span of the HTTP request being handled (carrying its request id).
@@ -417,18 +398,6 @@ async fn guard_host_origin(
         }
     }
     next.run(req).await
-}
-
-/// A JSON-RPC parse error (-32700), answered as the protocol wants: HTTP 400 with a JSON-RPC body.
-pub fn parse_error(e: &serde_json::Error) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(json!({
-            "jsonrpc": "2.0", "id": null,
-            "error": { "code": -32700, "message": format!("Parse error: {e}") }
-        })),
-    )
-        .into_response()
 }
 
 /// For POSTs to `/mcp` and `/messages`: refuses a body over the size limit (413, on the declared

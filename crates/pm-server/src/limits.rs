@@ -1,6 +1,7 @@
 //! Per-key limits on the HTTP front: a token bucket (requests per second, with a burst) and a cap
 //! on requests in flight, both keyed by the API key that authenticated the request. Kept in this
-//! process: with N replicas a key gets up to N times the limit (see the README).
+//! process: with N replicas a key gets up to N times the limit (see docs/operations.md, "Limits
+//! and outages").
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

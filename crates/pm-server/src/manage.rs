@@ -134,7 +134,7 @@ pub fn key_settings(
         .filter(|t| !t.is_empty())
         .collect();
     for t in &toolsets {
-        crate::tools::check_toolset_name(t).map_err(ManageError::Invalid)?;
+        crate::toolsets::check_toolset_name(t).map_err(ManageError::Invalid)?;
     }
     Ok((scopes, (!toolsets.is_empty()).then_some(toolsets)))
 }

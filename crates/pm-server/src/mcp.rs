@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use chrono::Utc;
 use pm_store::{AuditEvent, Outcome};
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
@@ -26,26 +25,8 @@ tracker connections exist.";
 /// How long a 2026-07-28 client may keep a `tools/list` answer.
 const LIST_TTL_MS: u64 = 60_000;
 
-/// How the caller's identity reaches the handler.
-#[derive(Clone)]
-enum Identity {
-    /// Authenticated by the HTTP layer; the `Principal` rides in the request's extensions.
-    Http,
-    /// A session bound to this key (stdio, legacy SSE); the key is re-checked on every request, so
-    /// revoking it or disabling the user ends the session's access at once. With `act_as`, every
-    /// request acts for that user (re-checked each time too).
-    Key {
-        key: Arc<str>,
-        act_as: Option<Arc<str>>,
-    },
-}
-
-#[derive(Clone)]
-pub struct PmServer {
-    state: Arc<AppState>,
-    identity: Identity,
-    tool_router: Arc<ToolRouter<PmServer>>,
-}
+use crate::server::Identity;
+pub use crate::server::PmServer;
 
 impl PmServer {
     pub fn for_http(state: Arc<AppState>) -> Self {
@@ -72,10 +53,6 @@ impl PmServer {
             },
             tool_router: tools::router(),
         }
-    }
-
-    pub(crate) fn state(&self) -> &AppState {
-        &self.state
     }
 
     /// Every tool this server has, whoever asks (for docs and schema snapshots).
@@ -497,19 +474,22 @@ impl PmServer {
                     tools::reference::canonical_ids(&mut request.arguments, &connections);
                 }
                 context.extensions.insert(principal.clone());
-                let (result, connection) = crate::audit::track_connection(
+                let (result, notes) = crate::audit::track_connection(
                     self.tool_router
                         .call(ToolCallContext::new(self, request, context)),
                 )
                 .await;
+                // A tool's error names its kind (the service's); an error result that named
+                // none is a plain tool error.
                 let (outcome, kind) = match &result {
-                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
-                        (Outcome::Error, Some("tool_error"))
-                    }
+                    Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => (
+                        Outcome::Error,
+                        Some(notes.error_kind.unwrap_or("tool_error")),
+                    ),
                     Ok(_) => (Outcome::Ok, None),
                     Err(_) => (Outcome::Error, Some("protocol_error")),
                 };
-                (result, outcome, kind, connection)
+                (result, outcome, kind, notes.connection)
             }
         };
         let call = CallInfo {

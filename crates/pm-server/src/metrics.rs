@@ -1,25 +1,16 @@
 //! Prometheus metrics: counters and histograms kept in atomics, label sets registered up front
 //! (routes, statuses, tools, outcomes, auth failure reasons), so recording a request or a tool call
 //! is a hash lookup and a few relaxed additions, never a lock or an allocation. Rendered in the
-//! text exposition format 0.0.4 when scraped (`/metrics`, on its own listener: see `serve`).
+//! text exposition format 0.0.4 when scraped (`/metrics`, on its own listener: see `metrics_endpoint`).
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use pm_store::{Outcome, PoolStats};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::auth::AuthError;
-use crate::state::AppState;
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -107,7 +98,7 @@ const AUTH_REASONS: [&str; 12] = [
     "issuer_unavailable",
 ];
 
-/// Everything this process counts. Shared by every request through `AppState`.
+/// Everything this process counts. Shared by every request through the shared state.
 pub struct Metrics {
     instance: Arc<str>,
     started_unix: f64,
@@ -330,36 +321,6 @@ fn escape(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
-}
-
-/// The metrics application: `GET /metrics`, nothing else. Unauthenticated: serve it on an address
-/// only the scraper reaches (`--metrics-listen`), never on the public MCP listener.
-pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/metrics", get(scrape))
-        .with_state(state)
-}
-
-async fn scrape(State(state): State<Arc<AppState>>) -> Response {
-    let body = state.metrics.render(state.store.pool_stats());
-    let mut res = (StatusCode::OK, body).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    res
-}
-
-/// Serves `/metrics` on `listener` until `shutdown` is cancelled.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 use crate::state::AppState;
 
 /// The stateless MCP service the helpers run tools through (the same handler as `/mcp`).

@@ -6,10 +6,9 @@
 //! SSE clients need sticky load balancing when there are several replicas.
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::limits::Holder;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -22,86 +21,13 @@ use rmcp::ServiceExt;
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::json;
 
+use crate::answers::json_error;
 use crate::auth::{Principal, key_from_headers};
-use crate::mcp::PmServer;
+use crate::server::PmServer;
+use crate::sse_sessions::{Refused, Session};
 use crate::state::AppState;
 
-/// Open sessions per key, and in all: enough for any real use, small enough to stop a runaway.
-/// An agent backend holds one key for all its chatting users and opens a new session for every
-/// tool call, so one key may well have a few hundred calls in flight (a session costs ~66 KiB:
-/// 256 of them about 17 MiB).
-const MAX_PER_KEY: usize = 256;
-const MAX_TOTAL: usize = 10_000;
 const QUEUE: usize = 64;
-
-struct Session {
-    key: Holder,
-    /// The user the session acts as: the key's owner, or the user named by `X-PM-MCP-Act-As`.
-    user: pm_core::UserId,
-    inbound: mpsc::Sender<ClientJsonRpcMessage>,
-}
-
-/// Why a message cannot be handed to a session.
-enum Refused {
-    /// No such session, or another key's (answered alike).
-    Unknown,
-    /// The key's session, but opened for another user (`X-PM-MCP-Act-As` differs).
-    OtherUser,
-}
-
-/// The open SSE sessions of this process.
-#[derive(Default)]
-pub struct SseSessions {
-    sessions: Mutex<HashMap<String, Session>>,
-}
-
-impl SseSessions {
-    fn insert(&self, id: &str, session: Session) -> Result<(), &'static str> {
-        let Ok(mut map) = self.sessions.lock() else {
-            return Err("session table unavailable");
-        };
-        if map.len() >= MAX_TOTAL {
-            return Err("too many open SSE sessions on this server");
-        }
-        if map.values().filter(|s| s.key == session.key).count() >= MAX_PER_KEY {
-            return Err("too many open SSE sessions for this key; close some first");
-        }
-        map.insert(id.to_string(), session);
-        Ok(())
-    }
-
-    /// The inbound queue of `id`, if it is open, belongs to `key` and acts as `user`.
-    fn inbound(
-        &self,
-        id: &str,
-        key: Holder,
-        user: pm_core::UserId,
-    ) -> Result<mpsc::Sender<ClientJsonRpcMessage>, Refused> {
-        let map = self.sessions.lock().map_err(|_| Refused::Unknown)?;
-        let session = map
-            .get(id)
-            .filter(|s| s.key == key)
-            .ok_or(Refused::Unknown)?;
-        if session.user != user {
-            return Err(Refused::OtherUser);
-        }
-        Ok(session.inbound.clone())
-    }
-
-    fn remove(&self, id: &str) {
-        if let Ok(mut map) = self.sessions.lock() {
-            map.remove(id);
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.sessions.lock().map(|m| m.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// Removes its session when the event stream is dropped (the client went away, or the server ended).
 struct Guard {
@@ -116,14 +42,6 @@ impl Drop for Guard {
     }
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": code, "message": message })),
-    )
-        .into_response()
-}
-
 /// `GET /sse`: starts a session for the authenticated key and streams its messages.
 pub async fn open(
     State(state): State<Arc<AppState>>,
@@ -132,7 +50,7 @@ pub async fn open(
 ) -> Response {
     // The key was verified by the auth layer; the session re-checks it on every request.
     let Ok(raw_key) = key_from_headers(&headers) else {
-        return error(StatusCode::UNAUTHORIZED, "unauthorized", "no API key");
+        return json_error(StatusCode::UNAUTHORIZED, "unauthorized", "no API key");
     };
     // The auth layer checked X-PM-MCP-Act-As (when sent); the session acts for that user, and
     // checks the permission again on every request.
@@ -153,7 +71,7 @@ pub async fn open(
             inbound: in_tx,
         },
     ) {
-        return error(StatusCode::TOO_MANY_REQUESTS, "too_many_sessions", why);
+        return json_error(StatusCode::TOO_MANY_REQUESTS, "too_many_sessions", why);
     }
     let server = PmServer::for_key_acting(state.clone(), &raw_key, act_as);
     let session = id.clone();
@@ -192,7 +110,7 @@ pub async fn post(
     body: Bytes,
 ) -> Response {
     let Some(id) = query.get("sessionId").or_else(|| query.get("session_id")) else {
-        return error(
+        return json_error(
             StatusCode::BAD_REQUEST,
             "session_missing",
             "add ?sessionId=… from the endpoint event",
@@ -202,14 +120,14 @@ pub async fn post(
     let mut inbound = match state.sse.inbound(id, principal.holder(), principal.user.id) {
         Ok(inbound) => inbound,
         Err(Refused::Unknown) => {
-            return error(
+            return json_error(
                 StatusCode::NOT_FOUND,
                 "unknown_session",
                 "no such SSE session; open a new one with GET /sse",
             );
         }
         Err(Refused::OtherUser) => {
-            return error(
+            return json_error(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "this SSE session acts for another user: send the same X-PM-MCP-Act-As header as on GET /sse",
@@ -217,7 +135,7 @@ pub async fn post(
         }
     };
     let message: ClientJsonRpcMessage = match serde_json::from_slice::<serde_json::Value>(&body) {
-        Err(e) => return crate::http::parse_error(&e),
+        Err(e) => return crate::answers::parse_error(&e),
         Ok(value) => match serde_json::from_value(value) {
             Ok(m) => m,
             Err(e) => {
@@ -234,12 +152,12 @@ pub async fn post(
     };
     match tokio::time::timeout(Duration::from_secs(10), inbound.send(message)).await {
         Ok(Ok(())) => StatusCode::ACCEPTED.into_response(),
-        Ok(Err(_)) => error(
+        Ok(Err(_)) => json_error(
             StatusCode::NOT_FOUND,
             "unknown_session",
             "the SSE session has ended; open a new one",
         ),
-        Err(_) => error(
+        Err(_) => json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
             "the session is not keeping up; retry shortly",

@@ -16,6 +16,8 @@ pub struct HttpConfig {
     pub allowed_origins: Vec<String>,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Header-read and idle timeouts and the cap on open connections of every listener.
+    pub connections: crate::listen::ConnLimits,
     /// Keep per-client sessions (older protocol revisions only). Off by default: stateless
     /// replicas need no sticky sessions.
     pub sessions: bool,
@@ -28,6 +30,8 @@ pub struct HttpConfig {
     /// Hosts and CIDR blocks trackers may be called at although they are loopback, private or
     /// link-local (the SSRF guard refuses those otherwise).
     pub allow_upstream: Vec<String>,
+    /// How trackers are called: limits, circuit breaker, the company's proxy.
+    pub upstream: UpstreamConfig,
     /// Per-key rate limit and in-flight cap on the HTTP routes (in this process).
     pub key_limits: crate::limits::KeyLimits,
     /// This process's name in the `X-PM-MCP-Instance` response header, logs and metrics (`None`:
@@ -46,11 +50,13 @@ impl Default for HttpConfig {
             allowed_hosts: default_allowed_hosts(),
             allowed_origins: default_allowed_origins(),
             max_body_bytes: 4 * 1024 * 1024,
+            connections: crate::listen::ConnLimits::default(),
             sessions: false,
             read_only: false,
             toolsets: None,
             allow_http_providers: false,
             allow_upstream: Vec::new(),
+            upstream: UpstreamConfig::default(),
             key_limits: crate::limits::KeyLimits::default(),
             instance_id: None,
             oauth: None,
@@ -59,6 +65,8 @@ impl Default for HttpConfig {
         }
     }
 }
+
+pub use crate::service::UpstreamConfig;
 
 pub fn default_allowed_hosts() -> Vec<String> {
     ["localhost", "127.0.0.1", "[::1]"]
@@ -78,8 +86,9 @@ pub struct AppState {
     pub auth: Authenticator,
     pub audit: AuditSink,
     pub http: HttpConfig,
-    pub sse: crate::sse::SseSessions,
-    pub providers: crate::providers::ProviderHub,
+    pub sse: crate::sse_sessions::SseSessions,
+    /// The PM service: connections, credentials, tracker clients.
+    pub service: crate::service::Service,
     /// Per-key rate limit and in-flight cap.
     pub limiter: crate::limits::KeyLimiter,
     /// This process's instance id (see `HttpConfig::instance_id`).
@@ -87,10 +96,6 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-    /// Each user's connections, valid while the auth epoch they were read under stands.
-    connections: std::sync::Mutex<
-        std::collections::HashMap<pm_core::UserId, (i64, Vec<pm_store::Connection>)>,
-    >,
 }
 
 impl AppState {
@@ -100,21 +105,29 @@ impl AppState {
         keys: Arc<MasterKeys>,
         http: HttpConfig,
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
-        let providers =
-            crate::providers::ProviderHub::new(http.allow_http_providers, &http.allow_upstream)?;
         let auth = match &http.oauth {
             Some(verifier) => Authenticator::new(store.clone()).with_oauth(verifier.clone()),
             None => Authenticator::new(store.clone()),
         };
+        let service = crate::service::Service::new(
+            store.clone(),
+            keys.clone(),
+            auth.clone(),
+            http.allow_http_providers,
+            &http.allow_upstream,
+            &http.upstream,
+        )?;
         let auth_watch = std::sync::Mutex::new(Some(auth.watch()));
         let limiter = crate::limits::KeyLimiter::new(http.key_limits);
         let instance: Arc<str> = match &http.instance_id {
             Some(id) => Arc::from(id.as_str()),
             None => Arc::from(&uuid::Uuid::new_v4().simple().to_string()[..12]),
         };
-        let tools = crate::mcp::PmServer::all_tools();
-        let metrics =
-            crate::metrics::Metrics::new(instance.clone(), tools.iter().map(|t| &*t.name));
+        // Every tool is in exactly one toolset (a test of the tools checks it).
+        let tools = crate::toolsets::TOOLSETS
+            .iter()
+            .flat_map(|(_, tools)| tools.iter().copied());
+        let metrics = crate::metrics::Metrics::new(instance.clone(), tools);
         Ok(Arc::new(Self {
             instance,
             metrics,
@@ -124,9 +137,8 @@ impl AppState {
             keys,
             http,
             sse: Default::default(),
-            providers,
+            service,
             limiter,
-            connections: Default::default(),
             auth_watch,
         }))
     }
@@ -142,33 +154,16 @@ impl AppState {
         self.audit.flush().await;
     }
 
-    /// A user's connections: from memory while nothing changed them (the auth epoch stands,
-    /// moved by database triggers on any change by any process), else from the store.
+    /// A user's connections (see `Service::connections_of`).
     pub async fn connections_of(
         &self,
         user: pm_core::UserId,
     ) -> Result<Vec<pm_store::Connection>, pm_store::StoreError> {
-        let epoch = self.auth.epoch();
-        if let (Some(e), Ok(cache)) = (epoch, self.connections.lock())
-            && let Some((at, list)) = cache.get(&user)
-            && *at == e
-        {
-            return Ok(list.clone());
-        }
-        let list = self.store.list_connections(user).await?;
-        if let (Some(e), Ok(mut cache)) = (epoch, self.connections.lock()) {
-            if cache.len() >= 10_000 {
-                cache.clear();
-            }
-            cache.insert(user, (e, list.clone()));
-        }
-        Ok(list)
+        self.service.connections_of(user).await
     }
 
     /// Forgets a user's cached connections (after this process changed them).
     pub fn forget_connections(&self, user: pm_core::UserId) {
-        if let Ok(mut cache) = self.connections.lock() {
-            cache.remove(&user);
-        }
+        self.service.forget_connections(user);
     }
 }

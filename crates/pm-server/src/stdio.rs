@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rmcp::ServiceExt;
 
 use crate::auth::AuthError;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]

@@ -294,7 +294,7 @@ pub async fn sync_one(
                 ..ConnectionChange::default()
             };
             let conn = state.store.update_connection(user, old.id, &change).await?;
-            state.providers.forget(conn.id);
+            state.service.forget(conn.id);
             (conn, "updated")
         }
     };
@@ -381,7 +381,7 @@ pub async fn bulk(
                     .store
                     .update_connection(user, conn.id, &change)
                     .await?;
-                state.providers.forget(conn.id);
+                state.service.forget(conn.id);
                 deactivated += 1;
             }
         }
@@ -443,7 +443,7 @@ pub async fn delete(
             .store
             .update_connection(user, conn.id, &change)
             .await?;
-        state.providers.forget(conn.id);
+        state.service.forget(conn.id);
         state.forget_connections(user);
         "deactivated"
     };

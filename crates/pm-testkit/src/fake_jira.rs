@@ -36,24 +36,10 @@ mod adf;
 pub mod boards;
 mod screens;
 
-/// Where the providers' published specs are.
-/// `PM_MCP_SPECS_DIR`, or the first `shared/specs` beside the checkout or one of its parents
-/// (the layout the project and its CI use: `<checkout>/../shared/specs`).
+/// Where the providers' published specs are (see [`crate::specs_dir`]); only called once a fake
+/// has started, which it does only where they are.
 pub fn spec_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PM_MCP_SPECS_DIR") {
-        return PathBuf::from(dir);
-    }
-    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    crate_dir
-        .ancestors()
-        .map(|a| a.join("shared/specs"))
-        .find(|d| d.join("jira-platform-v3.json").is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "the providers' published specs were not found in a shared/specs folder above {}; set PM_MCP_SPECS_DIR",
-                crate_dir.display()
-            )
-        })
+    crate::specs_dir().unwrap_or_else(|| panic!("{}", crate::SPECS_MISSING))
 }
 
 /// The `example` of an operation's 200 answer in the Jira Cloud platform spec.
@@ -2519,17 +2505,19 @@ async fn dc_myself(State(f): State<Shared>, headers: HeaderMap) -> Response {
 
 /// Starts a fake Jira accepting exactly `expected_auth` as the Authorization header; returns its
 /// base URL and its state (request counts per route in `hits`).
-pub async fn spawn(expected_auth: &str) -> (String, Shared) {
+pub async fn spawn(expected_auth: &str) -> Option<(String, Shared)> {
     spawn_edition(expected_auth, Edition::Cloud).await
 }
 
 /// Starts a fake Jira Data Center (REST v2 only, plus the Agile API), accepting exactly
 /// `expected_auth` (a PAT as `Bearer …`).
-pub async fn spawn_dc(expected_auth: &str) -> (String, Shared) {
+pub async fn spawn_dc(expected_auth: &str) -> Option<(String, Shared)> {
     spawn_edition(expected_auth, Edition::DataCenter).await
 }
 
-pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Shared) {
+/// `None` (the test skipped, in one line) where the providers' published specs are not.
+pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> Option<(String, Shared)> {
+    crate::specs_for("the tests with the fake Jira")?;
     let projects = (1..=7)
         .map(|i| (format!("P{i}"), format!("Project {i}")))
         .chain([("EX".into(), "Example".into())])
@@ -2651,7 +2639,7 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> (String, Sh
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), fake)
+    Some((format!("http://{addr}"), fake))
 }
 
 /// The Basic header Jira Cloud expects for an e-mail and API token.

@@ -224,13 +224,42 @@ impl Env {
 
     /// `serve_without`, listening on `listen` (when the address must be known before the start).
     pub async fn serve_on(&self, listen: &str, extra: &[&str], unset: &[&str]) -> Server {
+        self.serve_with_env(listen, extra, unset, &[]).await
+    }
+
+    /// `serve_on` with more environment variables set (e.g. credentials no flag takes).
+    pub async fn serve_with_env(
+        &self,
+        listen: &str,
+        extra: &[&str],
+        unset: &[&str],
+        set: &[(&str, &str)],
+    ) -> Server {
         let mut command = self.command();
         for name in unset {
             command.env_remove(name);
         }
+        for (name, value) in set {
+            command.env(name, value);
+        }
+        command.args(["serve", "--listen", listen]).args(extra);
+        self.start(command).await
+    }
+
+    /// `serve` as a process allowed `open_files` descriptors (util-linux `prlimit`, which runs
+    /// the binary in its own place).
+    pub async fn serve_with_open_files(&self, open_files: u32, extra: &[&str]) -> Server {
+        let mut command = std::process::Command::new("prlimit");
+        self.apply_env(&mut command);
+        command
+            .arg(format!("--nofile={open_files}:{open_files}"))
+            .args(["--", BIN, "serve", "--listen", "127.0.0.1:0"])
+            .args(extra);
+        self.start(command).await
+    }
+
+    async fn start(&self, mut command: std::process::Command) -> Server {
         let mut child = command
-            .args(["serve", "--listen", listen])
-            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

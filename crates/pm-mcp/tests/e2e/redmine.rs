@@ -1,5 +1,5 @@
 //! A working day against a real Redmine 5.0 (Debian's package, started by the test command via
-//! `../shared/ci/redmine.sh`): configure it, create a project, a version (sprint), an epic-like
+//! `scripts/redmine.sh`): configure it, create a project, a version (sprint), an epic-like
 //! parent and tasks; assign, move through statuses, comment, watch, relate, log time; list with
 //! filters and page past 100 items; delete. Every write is read back from Redmine itself.
 //! Also what Redmine lacks: labels and story points refused before anything is written, the

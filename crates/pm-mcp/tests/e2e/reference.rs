@@ -435,9 +435,13 @@ async fn a_reference_database_is_imported_and_its_clients_work_unchanged() {
     on_each_engine(|env| {
         let admin_url = admin_url.clone();
         async move {
-            let (jira, _jira_fake) = pm_testkit::fake_jira::spawn_dc(&pm_testkit::fake_jira::basic("mia@example.com", "ATATT-ref-jira-token-7781")).await;
+            let Some((jira, _jira_fake)) = pm_testkit::fake_jira::spawn_dc(&pm_testkit::fake_jira::basic("mia@example.com", "ATATT-ref-jira-token-7781")).await else {
+        return;
+    };
             let (op, _op_fake) = pm_testkit::fake_openproject::spawn("op-ref-apikey-5521", "", "13.4.1").await;
-            let (cu, _cu_fake) = pm_testkit::fake_clickup::spawn("pk_ref_clickup_9932").await;
+            let Some((cu, _cu_fake)) = pm_testkit::fake_clickup::spawn("pk_ref_clickup_9932").await else {
+        return;
+    };
             let (team_op, _team_op_fake) = pm_testkit::fake_openproject::spawn("op-ref-shared-4410", "", "16.0.0").await;
             let (ref_url, ref_name) = reference_db(&admin_url).await;
             let s = seed(&ref_url, &jira, &op, &cu, &team_op).await;
@@ -672,8 +676,11 @@ async fn every_reference_tool_takes_the_reference_parameter_names() {
     );
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-reference-names-0001";
-    let (jira, _fake) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+    let Some((jira, _fake)) =
+        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    else {
+        return;
+    };
     env.add_user("ann@acme.org");
     let key = env.create_key("ann@acme.org", "read,write");
     let server = env.serve(LOCAL_UPSTREAM).await;

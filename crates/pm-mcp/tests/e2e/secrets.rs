@@ -124,7 +124,9 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
         let token = format!("SECRET-TOKEN-{}", uuid::Uuid::new_v4().simple());
         let wrong = format!("SECRET-TOKEN-WRONG-{}", uuid::Uuid::new_v4().simple());
         let basic = pm_testkit::fake_jira::basic("mia@example.com", &token);
-        let (jira, _fake) = pm_testkit::fake_jira::spawn(&basic).await;
+        let Some((jira, _fake)) = pm_testkit::fake_jira::spawn(&basic).await else {
+            return;
+        };
         env.add_user("ann@acme.org");
         let key = env.create_key("ann@acme.org", "read,write");
         let server = env.serve(LOCAL_UPSTREAM).await;
@@ -179,6 +181,11 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
                 serde_json::json!({ "task_id": "acme-jira:EX-404" }),
             ),
             ("get_task", serde_json::json!({ "task_id": "stale:EX-1" })),
+            ("get_task", serde_json::json!({ "task_id": "nowhere:EX-1" })),
+            (
+                "log_work",
+                serde_json::json!({ "task_id": "acme-jira:EX-1", "hours": 1, "date": "someday" }),
+            ),
             (
                 "test_pm_provider",
                 serde_json::json!({ "provider_id": "stale" }),
@@ -316,8 +323,24 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
         assert_eq!(got_task["connection"], "acme-jira");
         assert!(rows.iter().any(|r| r["tool"] == "get_task"
             && r["outcome"] == "error"
-            && r["error_kind"] == "tool_error"
+            && r["error_kind"] == "tracker_auth"
             && r["connection"] == "stale"));
+        // Each failure is audited with its kind: the tracker's, the caller's connection, its input.
+        assert!(
+            rows.iter()
+                .any(|r| r["tool"] == "get_task" && r["error_kind"] == "tracker_not_found"),
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r["tool"] == "get_task" && r["error_kind"] == "connection"),
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter()
+                .any(|r| r["tool"] == "log_work" && r["error_kind"] == "invalid_input"),
+            "{rows:?}"
+        );
         assert!(
             rows.iter()
                 .any(|r| r["tool"] == "log_work" && r["error_kind"] == "invalid_arguments")
@@ -349,7 +372,7 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
         assert!(
             trail_text.contains("get_task")
                 && trail_text.contains("acme-jira")
-                && trail_text.contains("error (tool_error)"),
+                && trail_text.contains("error (tracker_auth)"),
             "{trail_text}"
         );
         assert!(
@@ -375,7 +398,9 @@ async fn master_key_rotation_is_resumable_and_the_old_key_removable() {
         let new_id = pm_store::MasterKeys::parse(&new, None).expect("new").current_id().to_string();
         env.master_key = Some(old.clone());
         let token = "ATATT-rotation-secret-5511";
-        let (jira, _fake) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await;
+        let Some((jira, _fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await else {
+        return;
+    };
         env.add_user("ann@acme.org");
         env.add_user("bob@acme.org");
         let key = env.create_key("ann@acme.org", "read,write");

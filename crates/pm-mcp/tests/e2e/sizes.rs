@@ -148,7 +148,7 @@ async fn answers_stay_lean_whatever_the_tracker_holds() {
         let structured = serde_json::to_string(&before).unwrap_or_default();
         let mirror = serde_json::to_string(&Value::from(structured.clone())).unwrap_or_default();
         let before = structured.len() + mirror.len();
-        // The documented caps (README, "Answers"): a list page at most 256 KiB at any limit; a
+        // The documented caps (docs/providers.md, "Answers stay small"): a list page at most 256 KiB at any limit; a
         // five-item page of typical tasks a few KB.
         assert!(after <= 256 * 1024, "{tool} {args}: {after} bytes");
         if args["limit"] == 5 {

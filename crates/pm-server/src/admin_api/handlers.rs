@@ -428,7 +428,7 @@ pub async fn delete_user(
         ));
     }
     for c in state.store.list_connections(user.id).await? {
-        state.providers.forget(c.id);
+        state.service.forget(c.id);
     }
     state.store.delete_user(user.id).await?;
     state.forget_connections(user.id);
@@ -958,7 +958,7 @@ async fn update_connection_for(
         config.extend(prepared.config.clone());
         if body.test.unwrap_or(true) {
             let provider = state
-                .providers
+                .service
                 .build(
                     prepared.kind,
                     &prepared.base_url,
@@ -995,7 +995,7 @@ async fn update_connection_for(
         .store
         .update_connection(user, conn.id, &change)
         .await?;
-    state.providers.forget(conn.id);
+    state.service.forget(conn.id);
     state.forget_connections(user);
     Ok(axum::Json(summary(updated)))
 }

@@ -105,7 +105,10 @@ fn guarded(
                     .into_response(),
                     None,
                 ),
-                _ => crate::audit::track_connection(next.run(req)).await,
+                _ => {
+                    let (res, notes) = crate::audit::track_connection(next.run(req)).await;
+                    (res, notes.connection)
+                }
             };
             if method != "get"
                 && let Some(p) = principal

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 
 /// At most this many items feed one computation (a sprint, or a project's window).
 const MAX_ITEMS: u32 = 2000;
@@ -177,7 +177,9 @@ pub struct CapacityArgs {
 fn days(raw: Option<u32>, default: u32) -> Result<u32, ToolError> {
     let d = raw.unwrap_or(default);
     if d == 0 || d > MAX_DAYS {
-        return Err(ToolError(format!("days must be between 1 and {MAX_DAYS}")));
+        return Err(ToolError::new(format!(
+            "days must be between 1 and {MAX_DAYS}"
+        )));
     }
     Ok(d)
 }
@@ -330,7 +332,7 @@ impl PmServer {
                 match all.into_iter().find(|s| s.id == r.id) {
                     Some(s) => s,
                     None if complete => {
-                        return Err(ToolError(format!(
+                        return Err(ToolError::new(format!(
                             "sprint {} is not one of project {}'s sprints; list_sprints shows them",
                             QualifiedId::new(&conn.name, r.id.clone()),
                             QualifiedId::new(&conn.name, project.to_string()),
@@ -477,7 +479,7 @@ impl PmServer {
     ) -> Result<Charted<analytics::Velocity>, ToolError> {
         let n = a.sprints.unwrap_or(6);
         if n == 0 || n > MAX_SPRINTS {
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "sprints must be between 1 and {MAX_SPRINTS}"
             )));
         }
@@ -649,7 +651,7 @@ impl PmServer {
             }
             (None, Some(project)) => self.project_items(&p, project, 30).await?.3,
             (None, None) => {
-                return Err(ToolError(
+                return Err(ToolError::new(
                     "give sprint_id (a sprint's items) or project_id (a project's items)".into(),
                 ));
             }
@@ -709,18 +711,20 @@ impl PmServer {
     ) -> Result<Charted<analytics::Capacity>, ToolError> {
         let weeks = a.weeks.unwrap_or(4);
         if weeks == 0 || weeks > MAX_WEEKS {
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "weeks must be between 1 and {MAX_WEEKS}"
             )));
         }
         let hours = a.hours_per_week.unwrap_or(40.0);
         if !(hours.is_finite() && (0.0..=168.0).contains(&hours)) {
-            return Err(ToolError("hours_per_week must be between 0 and 168".into()));
+            return Err(ToolError::new(
+                "hours_per_week must be between 0 and 168".into(),
+            ));
         }
         let mut per_person = std::collections::BTreeMap::new();
         for (user, h) in a.capacity.unwrap_or_default() {
             if !(h.is_finite() && (0.0..=168.0).contains(&h)) {
-                return Err(ToolError(format!(
+                return Err(ToolError::new(format!(
                     "capacity for {user} must be between 0 and 168 hours"
                 )));
             }

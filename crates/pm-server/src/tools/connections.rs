@@ -16,8 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::ToolError;
 use super::identity::{ConnectionSummary, summary};
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::providers::resolve_any;
+use crate::server::PmServer;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -216,7 +215,7 @@ impl From<ConnectionError> for ToolError {
     fn from(e: ConnectionError) -> Self {
         match e {
             ConnectionError::Store(e) => e.into(),
-            other => ToolError(other.to_string()),
+            other => ToolError::new(other.to_string()),
         }
     }
 }
@@ -265,8 +264,7 @@ pub fn prepare(
             )));
         }
     };
-    let base_url =
-        BaseUrl::parse(&raw_url, state.providers.allow_http).map_err(|e| invalid(e.0))?;
+    let base_url = BaseUrl::parse(&raw_url, state.service.allow_http).map_err(|e| invalid(e.0))?;
     let token = nonempty(details.token).map(Secret::new);
     let username = nonempty(details.username);
     let workspace = nonempty(details.workspace_id);
@@ -439,7 +437,7 @@ pub async fn configure(
         None => None,
     };
     let provider = state
-        .providers
+        .service
         .build(
             kind,
             &base_url,
@@ -567,10 +565,10 @@ pub async fn test(
     conn: &Connection,
 ) -> Result<TestResult, ConnectionError> {
     let provider = state
-        .providers
-        .client(state, conn)
+        .service
+        .client(conn)
         .await
-        .map_err(|e| ConnectionError::Credentials(e.0))?;
+        .map_err(|e| ConnectionError::Credentials(e.message))?;
     let test = run_test(provider.as_ref()).await;
     state
         .store
@@ -591,7 +589,7 @@ pub async fn remove(
 ) -> Result<RemoveResult, ConnectionError> {
     state.store.delete_connection(user, &conn.name).await?;
     state.forget_connections(user);
-    state.providers.forget(conn.id);
+    state.service.forget(conn.id);
     let default = state
         .store
         .list_connections(user)
@@ -653,7 +651,10 @@ impl PmServer {
         Parameters(args): Parameters<ConnectionArgs>,
     ) -> Result<Json<TestResult>, ToolError> {
         let state = self.state();
-        let conn = resolve_any(state, &p, args.provider_id.as_deref()).await?;
+        let conn = state
+            .service
+            .resolve_any(&p, args.provider_id.as_deref())
+            .await?;
         Ok(Json(test(state, p.user.id, &conn).await?))
     }
 
@@ -674,7 +675,10 @@ impl PmServer {
         Parameters(args): Parameters<RemoveArgs>,
     ) -> Result<Json<RemoveResult>, ToolError> {
         let state = self.state();
-        let conn = resolve_any(state, &p, Some(&args.provider_id)).await?;
+        let conn = state
+            .service
+            .resolve_any(&p, Some(&args.provider_id))
+            .await?;
         Ok(Json(remove(state, p.user.id, &conn).await?))
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct Changes {
@@ -119,7 +119,7 @@ impl Changes {
         let native = |raw: &str| {
             QualifiedId::parse(raw)
                 .map(|q| q.native)
-                .map_err(|e| ToolError(e.0))
+                .map_err(|e| ToolError::new(e.0))
         };
         Ok(TaskChange {
             title: self.title.clone(),
@@ -139,7 +139,7 @@ impl Changes {
             estimated_hours: self.estimated_hours,
             remaining_hours: match self.remaining_hours {
                 Some(h) if !(h.is_finite() && h >= 0.0) => {
-                    return Err(ToolError(format!(
+                    return Err(ToolError::new(format!(
                         "remaining_hours must be 0 or more, not {h}"
                     )));
                 }
@@ -203,7 +203,7 @@ impl PmServer {
     ) -> Result<Json<Updated>, ToolError> {
         let change = a.changes.to_change()?;
         if a.changes.is_empty(&change) {
-            return Err(ToolError(
+            return Err(ToolError::new(
                 "nothing to change: give at least one field (title, status, assignee_id, …)".into(),
             ));
         }
@@ -231,11 +231,11 @@ impl PmServer {
         Parameters(a): Parameters<BulkArgs>,
     ) -> Result<Json<BulkResult>, ToolError> {
         if a.task_ids.is_empty() || a.task_ids.len() > 50 {
-            return Err(ToolError("give between 1 and 50 task_ids".into()));
+            return Err(ToolError::new("give between 1 and 50 task_ids".into()));
         }
         let change = a.changes.to_change()?;
         if a.changes.is_empty(&change) {
-            return Err(ToolError(
+            return Err(ToolError::new(
                 "nothing to change: give at least one field (status, assignee_id, …)".into(),
             ));
         }
@@ -316,7 +316,11 @@ impl PmServer {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            Some(u) => QualifiedId::parse(u).map_err(|e| ToolError(e.0))?.native,
+            Some(u) => {
+                QualifiedId::parse(u)
+                    .map_err(|e| ToolError::new(e.0))?
+                    .native
+            }
             None => {
                 provider
                     .whoami()
@@ -352,9 +356,9 @@ impl PmServer {
         Parameters(a): Parameters<LinkArgs>,
     ) -> Result<Json<Done>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let other = QualifiedId::parse(&a.related_task_id).map_err(|e| ToolError(e.0))?;
+        let other = QualifiedId::parse(&a.related_task_id).map_err(|e| ToolError::new(e.0))?;
         if other.connection.as_ref().is_some_and(|c| *c != conn.name) {
-            return Err(ToolError(
+            return Err(ToolError::new(
                 "both tasks must be in the same connection".into(),
             ));
         }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListEpicsArgs {
@@ -129,7 +129,7 @@ async fn the_epic(
     if is_epic(&item) {
         return Ok(item);
     }
-    Err(ToolError(format!(
+    Err(ToolError::new(format!(
         "{} is a {}, not an epic; the task tools (get_task, update_task, delete_task) handle it, and list_epics lists the epics",
         QualifiedId::new(connection, id),
         item.task_type.as_deref().unwrap_or("task without a type")
@@ -309,9 +309,9 @@ impl PmServer {
         Parameters(a): Parameters<EpicLinkArgs>,
     ) -> Result<Json<EpicLinked>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let epic = QualifiedId::parse(&a.epic_id).map_err(|e| ToolError(e.0))?;
+        let epic = QualifiedId::parse(&a.epic_id).map_err(|e| ToolError::new(e.0))?;
         if epic.connection.as_ref().is_some_and(|c| *c != conn.name) {
-            return Err(ToolError(
+            return Err(ToolError::new(
                 "the task and the epic must be in the same connection".into(),
             ));
         }

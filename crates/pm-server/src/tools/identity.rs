@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
+use crate::server::PmServer;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CurrentUser {
@@ -161,16 +161,16 @@ impl PmServer {
             .map(str::trim)
             .filter(|s| !s.is_empty());
         let provider_account = if named.is_some() || connections.iter().any(|c| c.is_default) {
-            let conn = crate::providers::resolve_any(state, &p, named).await?;
+            let conn = state.service.resolve_any(&p, named).await?;
             let found = if !conn.is_active {
                 Err("the connection is inactive and is not used".to_string())
             } else {
-                match state.providers.client(state, &conn).await {
+                match state.service.client(&conn).await {
                     Ok(client) => client
                         .whoami()
                         .await
                         .map_err(|e| ToolError::provider(&conn.name, &e).0),
-                    Err(e) => Err(e.0),
+                    Err(e) => Err(e.message),
                 }
             };
             let (account, error) = match found {

@@ -8,7 +8,8 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, Tool};
 
-use crate::mcp::PmServer;
+use crate::server::PmServer;
+use crate::service::{ErrorKind, ServiceError};
 
 mod analytics;
 pub(crate) mod connections;
@@ -644,93 +645,6 @@ fn string_constants(options: &[serde_json::Value]) -> Option<Vec<serde_json::Val
     (!values.is_empty()).then_some(values)
 }
 
-/// Toolsets group tools so a server, a key or a request can narrow what a model sees.
-pub const TOOLSETS: &[(&str, &[&str])] = &[
-    ("users", &["get_current_user", "list_users", "get_user"]),
-    (
-        "connections",
-        &[
-            "list_providers",
-            "configure_pm_provider",
-            "test_pm_provider",
-            "remove_pm_provider",
-        ],
-    ),
-    (
-        "projects",
-        &[
-            "list_projects",
-            "search_projects",
-            "get_project",
-            "get_project_vocabulary",
-            "create_project",
-            "update_project",
-            "delete_project",
-        ],
-    ),
-    (
-        "tasks",
-        &[
-            "list_tasks",
-            "list_my_tasks",
-            "list_tasks_by_assignee",
-            "list_unassigned_tasks",
-            "search_tasks",
-            "get_task",
-            "create_task",
-            "update_task",
-            "update_task_status",
-            "assign_task",
-            "bulk_update_tasks",
-            "delete_task",
-            "add_task_watcher",
-            "link_related_tasks",
-        ],
-    ),
-    (
-        "epics",
-        &[
-            "list_epics",
-            "get_epic",
-            "create_epic",
-            "update_epic",
-            "delete_epic",
-            "link_task_to_epic",
-            "unlink_task_from_epic",
-        ],
-    ),
-    (
-        "sprints",
-        &[
-            "list_sprints",
-            "get_sprint",
-            "get_sprint_tasks",
-            "list_tasks_in_sprint",
-            "create_sprint",
-            "update_sprint",
-            "start_sprint",
-            "complete_sprint",
-            "delete_sprint",
-        ],
-    ),
-    ("comments", &["add_task_comment", "get_task_comments"]),
-    ("worklogs", &["log_work", "list_worklogs"]),
-    (
-        "analytics",
-        &[
-            "burndown_chart",
-            "velocity_chart",
-            "sprint_report",
-            "project_health",
-            "cfd_chart",
-            "cycle_time_chart",
-            "work_distribution_chart",
-            "issue_trend_chart",
-            "capacity_chart",
-        ],
-    ),
-];
-
 /// The budget of `tools/list` for all tools, in bytes of JSON (about 11,000 tokens). DESIGN's
 /// 40 KB was set before every result field was declared in the output schemas (issue 18): a
 /// schema that leaves out `next_cursor` to save bytes tells the model less than it must know.
@@ -743,39 +657,9 @@ pub const ALL_BUDGET_BYTES: usize = 44_000;
 /// every one-task answer its `description_cut` flag.
 pub const DEFAULT_BUDGET_BYTES: usize = 22_000;
 
-/// What a caller sees when neither the server, nor the key, nor the request names toolsets: an
-/// engineer's everyday work, within [`DEFAULT_BUDGET_BYTES`] of `tools/list`. `all` (or naming sets) offers more.
-/// The connections toolset is always in it: the assistant must be able to add a second tracker
-/// and repair a broken one (errors point it to `list_providers` and `configure_pm_provider`).
-pub const DEFAULT_TOOLSETS: &[&str] = &["users", "connections", "projects", "tasks", "comments"];
-
-/// Words accepted wherever toolsets are named, besides the toolsets' own names.
-pub const TOOLSET_WORDS: &[&str] = &["all", "default"];
-
-/// Whether `sets` (as named by a server, key or request) include the toolset `set`.
-pub fn includes(sets: &[String], set: &str) -> bool {
-    sets.iter()
-        .any(|s| s == set || s == "all" || (s == "default" && DEFAULT_TOOLSETS.contains(&set)))
-}
-
-/// Refuses a toolset name that is neither a toolset nor `all`/`default`, listing the known ones.
-pub fn check_toolset_name(name: &str) -> Result<(), String> {
-    if TOOLSETS.iter().any(|(n, _)| *n == name) || TOOLSET_WORDS.contains(&name) {
-        return Ok(());
-    }
-    let known: Vec<&str> = TOOLSETS.iter().map(|(n, _)| *n).collect();
-    Err(format!(
-        "unknown toolset {name:?}; known toolsets: {} (or all, default)",
-        known.join(", ")
-    ))
-}
-
-pub fn toolset_of(tool: &str) -> Option<&'static str> {
-    TOOLSETS
-        .iter()
-        .find(|(_, tools)| tools.contains(&tool))
-        .map(|(set, _)| *set)
-}
+pub use crate::toolsets::{
+    DEFAULT_TOOLSETS, TOOLSET_WORDS, TOOLSETS, check_toolset_name, includes, toolset_of,
+};
 
 /// Read-only tools need `read`; everything else needs `write`.
 pub fn required_scope(tool: &Tool) -> Scope {
@@ -786,26 +670,40 @@ pub fn required_scope(tool: &Tool) -> Scope {
 }
 
 /// A tool that ran and failed in a way the model can act on: becomes a result with `isError`.
+/// Its kind is noted for the call's audit row.
 #[derive(Debug)]
-pub struct ToolError(pub String);
+pub struct ToolError(pub String, pub ErrorKind);
+
+impl ToolError {
+    /// A failure of the call's own input.
+    pub fn new(message: String) -> Self {
+        ToolError(message, ErrorKind::Invalid)
+    }
+
+    /// A tracker's failure on `connection` (see [`ServiceError::tracker`]).
+    pub fn provider(connection: &pm_core::ConnectionHandle, e: &pm_core::ProviderError) -> Self {
+        ServiceError::tracker(connection, e).into()
+    }
+}
+
+impl From<ServiceError> for ToolError {
+    fn from(e: ServiceError) -> Self {
+        ToolError(e.message, e.kind)
+    }
+}
 
 impl IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        crate::audit::note_error_kind(self.1.as_str());
         Ok(CallToolResult::error(vec![ContentBlock::text(self.0)]).into())
     }
 }
 
-/// What a tool says when pm-mcp's own database cannot be reached.
-pub const DATABASE_UNAVAILABLE: &str = "pm-mcp's database is unavailable; try again shortly";
+pub use crate::service::DATABASE_UNAVAILABLE;
 
 impl From<pm_store::StoreError> for ToolError {
     fn from(e: pm_store::StoreError) -> Self {
-        if e.is_unavailable() {
-            tracing::warn!(error = %e, "the database is unavailable to a tool");
-            return ToolError(DATABASE_UNAVAILABLE.into());
-        }
-        tracing::error!(error = %e, "store error in a tool");
-        ToolError("pm-mcp's database could not answer; try again shortly".into())
+        ServiceError::from(e).into()
     }
 }
 

@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListUsersArgs {
@@ -65,7 +64,7 @@ impl PmServer {
         let state = self.state();
         let project = match a.project_id.as_deref().map(str::trim) {
             Some(raw) if !raw.is_empty() => {
-                Some(QualifiedId::parse(raw).map_err(|e| ToolError(e.0))?)
+                Some(QualifiedId::parse(raw).map_err(|e| ToolError::new(e.0))?)
             }
             _ => None,
         };
@@ -82,15 +81,15 @@ impl PmServer {
             given,
         ) {
             (Some(a), Some(b)) if a != b => {
-                return Err(ToolError(format!(
+                return Err(ToolError::new(format!(
                     "provider_id {b:?} and project_id's connection {a:?} differ; use one"
                 )));
             }
             (Some(a), _) => Some(a),
             (None, b) => b,
         };
-        let conn = resolve(state, &p, named).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state.service.resolve(&p, named).await?;
+        let provider = state.service.client(&conn).await?;
         let query = a.query.as_deref().unwrap_or("");
         let request = PageRequest::new(a.cursor, a.limit);
         let page = match &project {

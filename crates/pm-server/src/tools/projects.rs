@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ToolError, scan};
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListProjectsArgs {
@@ -150,8 +149,11 @@ impl PmServer {
         Parameters(args): Parameters<ListProjectsArgs>,
     ) -> Result<Json<ProjectList>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(&p, args.provider_id.as_deref())
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let search = args
             .search
             .as_deref()
@@ -209,8 +211,11 @@ impl PmServer {
         Parameters(args): Parameters<SearchProjectsArgs>,
     ) -> Result<Json<ProjectList>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(&p, args.provider_id.as_deref())
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let page = provider
             .search_projects(&args.query, &PageRequest::new(args.cursor, args.limit))
             .await
@@ -242,8 +247,11 @@ impl PmServer {
         Parameters(args): Parameters<CreateProjectArgs>,
     ) -> Result<Json<ProjectOne>, ToolError> {
         let state = self.state();
-        let conn = resolve(state, &p, args.provider_id.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(&p, args.provider_id.as_deref())
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let project = provider
             .create_project(&args.name, args.key.as_deref(), args.description.as_deref())
             .await
@@ -278,7 +286,7 @@ impl PmServer {
         let fields = args.name.as_deref().is_some_and(|n| !n.trim().is_empty())
             || args.description.is_some();
         if !fields && status.is_none() {
-            return Err(ToolError(
+            return Err(ToolError::new(
                 "nothing to change: give a name, a description or a status".into(),
             ));
         }
@@ -292,7 +300,7 @@ impl PmServer {
                 return Err(ToolError::provider(&conn.name, &e));
             }
             if !known.contains(&s.as_str()) {
-                return Err(ToolError(format!(
+                return Err(ToolError::new(format!(
                     "status {s:?} is not a project status here; use one of {}",
                     known.join(", ")
                 )));
@@ -315,7 +323,7 @@ impl PmServer {
                     .map_err(|e| ToolError::provider(&conn.name, &e))?,
             );
         }
-        let project = project.ok_or_else(|| ToolError("nothing was changed".into()))?;
+        let project = project.ok_or_else(|| ToolError::new("nothing was changed".into()))?;
         Ok(Json(ProjectOne {
             project: qualify(project, &conn.name),
         }))
@@ -367,9 +375,9 @@ impl PmServer {
         let (conn, provider, native) = self.target(&p, &args.project_id).await?;
         let task = match args.task_id.as_deref().map(str::trim) {
             Some(t) if !t.is_empty() => {
-                let id = QualifiedId::parse(t).map_err(|e| ToolError(e.0))?;
+                let id = QualifiedId::parse(t).map_err(|e| ToolError::new(e.0))?;
                 if id.connection.as_ref().is_some_and(|c| *c != conn.name) {
-                    return Err(ToolError(
+                    return Err(ToolError::new(
                         "the task and the project must be in the same connection".into(),
                     ));
                 }

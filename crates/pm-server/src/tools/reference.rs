@@ -252,7 +252,7 @@ pub(crate) fn canonical_ids(
     };
     // A prefix that is already a handle stays; an id or external id becomes its handle.
     let handle_of = |prefix: &str| -> Option<&pm_core::ConnectionHandle> {
-        crate::providers::named(connections, prefix)
+        crate::service::named(connections, prefix)
             .filter(|c| c.name.as_str() != prefix)
             .map(|c| &c.name)
     };

@@ -26,7 +26,9 @@ fn decode(cursor: Option<&str>) -> Result<(usize, Option<String>), ToolError> {
         return Ok((0, None));
     };
     let bad = || {
-        ToolError("the cursor is not one this list handed out; start again without a cursor".into())
+        ToolError::new(
+            "the cursor is not one this list handed out; start again without a cursor".into(),
+        )
     };
     let rest = c.strip_prefix(SCAN).ok_or_else(bad)?;
     let (skip, inner) = rest.split_once(':').ok_or_else(bad)?;

@@ -10,8 +10,7 @@ use pm_store::Connection;
 use super::ToolError;
 use super::work::native;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::server::PmServer;
 
 /// At most this many pages of 100 sprints are read to find one by name or the current one.
 const MAX_PAGES: usize = 20;
@@ -38,7 +37,7 @@ pub(crate) fn parse(raw: &str) -> Result<(Option<ConnectionHandle>, SprintRef), 
     } else if let Some(n) = rest.strip_prefix('#') {
         let n = n.trim();
         if n.is_empty() {
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "{raw:?} names no sprint; use a sprint id (e.g. 42 or \"#42\"), its name, or current"
             )));
         }
@@ -95,7 +94,7 @@ impl PmServer {
             Some(s) => parse(s)?,
             None if project.is_some() => (None, SprintRef::Current),
             None => {
-                return Err(ToolError(
+                return Err(ToolError::new(
                     "give sprint_id (e.g. \"acme-jira:42\", \"current\" or a sprint name) or project_id (its current sprint is used)".into(),
                 ));
             }
@@ -105,14 +104,17 @@ impl PmServer {
         if let (Some(s), Some(pc)) = (&sprint_conn, &project_conn)
             && s != pc
         {
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "the sprint is on connection {s} but the project on {pc}; give ids of one connection"
             )));
         }
         let state = self.state();
         let handle = sprint_conn.or(project_conn);
-        let conn = resolve(state, p, handle.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(p, handle.as_ref().map(|c| c.as_str()))
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let project = project.map(|q| q.native);
         let (id, sprint) = match reference {
             SprintRef::Id(id) => (id, None),
@@ -122,7 +124,7 @@ impl PmServer {
                         SprintRef::Current => "current".to_string(),
                         _ => format!("a sprint name ({:?})", sprint.unwrap_or_default()),
                     };
-                    return Err(ToolError(format!(
+                    return Err(ToolError::new(format!(
                         "{what} needs project_id to say whose sprint (e.g. project_id \"acme-jira:PROJ\"), or give the sprint's id"
                     )));
                 };
@@ -177,7 +179,7 @@ async fn find(
             let (active, _) =
                 all_sprints(connection, provider, project, &[SprintState::Active]).await?;
             pick_current(active).ok_or_else(|| {
-                ToolError(format!(
+                ToolError::new(format!(
                     "project {shown} has no active sprint, so there is no current one; list_sprints shows its sprints (give one's id or name)"
                 ))
             })
@@ -186,11 +188,11 @@ async fn find(
             let (all, _) = all_sprints(connection, provider, project, &[]).await?;
             let mut matches = by_name(all, name);
             match matches.len() {
-                0 => Err(ToolError(format!(
+                0 => Err(ToolError::new(format!(
                     "project {shown} has no sprint named {name:?}; list_sprints shows its sprints"
                 ))),
                 1 => Ok(matches.remove(0)),
-                _ => Err(ToolError(format!(
+                _ => Err(ToolError::new(format!(
                     "{} sprints of project {shown} are named {name:?}: {}; give the id of one",
                     matches.len(),
                     matches
@@ -206,7 +208,7 @@ async fn find(
                 ))),
             }
         }
-        SprintRef::Id(id) => Err(ToolError(format!("sprint {id} is an id, not a name"))),
+        SprintRef::Id(id) => Err(ToolError::new(format!("sprint {id} is an id, not a name"))),
     }
 }
 

@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::ToolError;
 use super::work::native;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListSprintsArgs {
@@ -159,7 +158,7 @@ impl AcrossProjects {
             })
             .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or_else(|| {
-                ToolError(
+                ToolError::new(
                     "the cursor is not one this list handed out; start again without a cursor"
                         .into(),
                 )
@@ -196,7 +195,7 @@ fn when(raw: Option<&str>, field: &str) -> Result<Option<DateTime<Utc>>, ToolErr
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| Some(d.and_utc()))
         .ok_or_else(|| {
-            ToolError(format!(
+            ToolError::new(format!(
                 "{field} {raw:?} is not a date; use YYYY-MM-DD, e.g. 2026-12-01"
             ))
         })
@@ -236,7 +235,7 @@ fn wanted_state(raw: &str) -> Result<SprintState, ToolError> {
         "future" | "planned" => Ok(SprintState::Future),
         "active" => Ok(SprintState::Active),
         "closed" | "completed" => Ok(SprintState::Closed),
-        other => Err(ToolError(format!(
+        other => Err(ToolError::new(format!(
             "unknown sprint status {other:?}; use active (start it), closed (complete it) or future"
         ))),
     }
@@ -260,13 +259,13 @@ fn transition(name: &str, now: SprintState, wanted: SprintState) -> Result<Trans
         (Future, Future) | (Active, Active) | (Closed, Closed) => Ok(Transition::Stay),
         (Future, Active) => Ok(Transition::Start),
         (Active, Closed) => Ok(Transition::Complete),
-        (Future, Closed) => Err(ToolError(format!(
+        (Future, Closed) => Err(ToolError::new(format!(
             "sprint {name} has not started, so it cannot be closed; start it first (status active), or delete_sprint removes a sprint that never ran; nothing was changed"
         ))),
-        (Active, _) => Err(ToolError(format!(
+        (Active, _) => Err(ToolError::new(format!(
             "sprint {name} is active and cannot go back to future; close it with status closed; nothing was changed"
         ))),
-        (Closed, _) => Err(ToolError(format!(
+        (Closed, _) => Err(ToolError::new(format!(
             "sprint {name} is closed and cannot be reopened; create_sprint plans a new one; nothing was changed"
         ))),
     }
@@ -281,7 +280,7 @@ fn states(raw: Option<&str>) -> Result<Vec<SprintState>, ToolError> {
             "future" => Ok(SprintState::Future),
             "active" => Ok(SprintState::Active),
             "closed" => Ok(SprintState::Closed),
-            other => Err(ToolError(format!(
+            other => Err(ToolError::new(format!(
                 "unknown sprint state {other:?}; use future, active or closed"
             ))),
         })
@@ -431,19 +430,19 @@ impl PmServer {
             .filter(|s| !s.is_empty());
         let conn = match (named, project.as_ref().and_then(|q| q.connection.as_ref())) {
             (Some(n), Some(c)) => {
-                let conn = resolve(state, &p, Some(n)).await?;
+                let conn = state.service.resolve(&p, Some(n)).await?;
                 if &conn.name != c {
-                    return Err(ToolError(format!(
+                    return Err(ToolError::new(format!(
                         "provider_id {n:?} is connection {} but the project is on {c}; use one",
                         conn.name
                     )));
                 }
                 conn
             }
-            (Some(n), None) => resolve(state, &p, Some(n)).await?,
-            (None, c) => resolve(state, &p, c.map(|c| c.as_str())).await?,
+            (Some(n), None) => state.service.resolve(&p, Some(n)).await?,
+            (None, c) => state.service.resolve(&p, c.map(|c| c.as_str())).await?,
         };
-        let provider = state.providers.client(state, &conn).await?;
+        let provider = state.service.client(&conn).await?;
         let board = a
             .board_id
             .as_deref()
@@ -451,7 +450,7 @@ impl PmServer {
             .filter(|b| !b.is_empty());
         let Some(project) = project else {
             if board.is_some() {
-                return Err(ToolError(
+                return Err(ToolError::new(
                     "board_id needs the project_id of the board's project".into(),
                 ));
             }
@@ -584,7 +583,7 @@ impl PmServer {
         if let (Some(s), Some(e)) = (start, end)
             && e <= s
         {
-            return Err(ToolError("end_date must come after start_date".into()));
+            return Err(ToolError::new("end_date must come after start_date".into()));
         }
         let (conn, provider, project) = self.target(&p, &a.project_id).await?;
         let board = a

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ToolError;
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
@@ -173,11 +172,11 @@ impl Ids {
         let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
             return Ok(None);
         };
-        let q = QualifiedId::parse(raw).map_err(|e| ToolError(e.0))?;
+        let q = QualifiedId::parse(raw).map_err(|e| ToolError::new(e.0))?;
         if let Some(c) = q.connection {
             match &self.connection {
                 Some(existing) if *existing != c => {
-                    return Err(ToolError(format!(
+                    return Err(ToolError::new(format!(
                         "the ids name two connections ({existing} and {c}); use one"
                     )));
                 }
@@ -251,15 +250,15 @@ impl PmServer {
             provider_id.map(str::trim).filter(|s| !s.is_empty()),
         ) {
             (Some(a), Some(b)) if a != b => {
-                return Err(ToolError(format!(
+                return Err(ToolError::new(format!(
                     "provider_id {b:?} and the ids' connection {a:?} differ; use one"
                 )));
             }
             (Some(a), _) => Some(a.to_string()),
             (None, b) => b.map(str::to_string),
         };
-        let conn = resolve(state, p, named.as_deref()).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state.service.resolve(p, named.as_deref()).await?;
+        let provider = state.service.client(&conn).await?;
         let page = provider
             .search_tasks(&query, &PageRequest::new(cursor, limit))
             .await
@@ -343,7 +342,7 @@ impl PmServer {
         let mut ids = Ids::new();
         let assignee = ids
             .native(Some(&a.assignee_id))?
-            .ok_or_else(|| ToolError("assignee_id is empty".into()))?;
+            .ok_or_else(|| ToolError::new("assignee_id is empty".into()))?;
         let query = TaskQuery {
             project: ids.native(a.project_id.as_deref())?,
             assignee: Some(Assignee::User(assignee)),
@@ -417,7 +416,9 @@ impl PmServer {
         Parameters(a): Parameters<SearchTasksArgs>,
     ) -> Result<Json<TaskList>, ToolError> {
         if a.query.trim().is_empty() {
-            return Err(ToolError("query is empty; give words to search for".into()));
+            return Err(ToolError::new(
+                "query is empty; give words to search for".into(),
+            ));
         }
         let mut ids = Ids::new();
         let query = TaskQuery {

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ToolError, scan};
 use crate::auth::Principal;
-use crate::mcp::PmServer;
-use crate::providers::resolve;
+use crate::server::PmServer;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTaskArgs {
@@ -185,14 +184,14 @@ impl WorklogFilter {
 
 pub(crate) fn date(raw: &str, field: &str) -> Result<NaiveDate, ToolError> {
     NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        ToolError(format!(
+        ToolError::new(format!(
             "{field} {raw:?} is not a date; use YYYY-MM-DD, e.g. 2026-12-01"
         ))
     })
 }
 
 pub(crate) fn native(raw: &str) -> Result<QualifiedId, ToolError> {
-    QualifiedId::parse(raw).map_err(|e| ToolError(e.0))
+    QualifiedId::parse(raw).map_err(|e| ToolError::new(e.0))
 }
 
 impl PmServer {
@@ -211,8 +210,11 @@ impl PmServer {
     > {
         let state = self.state();
         let id = native(task_id)?;
-        let conn = resolve(state, p, id.connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(p, id.connection.as_ref().map(|c| c.as_str()))
+            .await?;
+        let provider = state.service.client(&conn).await?;
         Ok((conn, provider, id.native))
     }
 }
@@ -241,14 +243,17 @@ impl PmServer {
     ) -> Result<Json<TaskOut>, ToolError> {
         let state = self.state();
         let project = native(&a.project_id)?;
-        let conn = resolve(state, &p, project.connection.as_ref().map(|c| c.as_str())).await?;
+        let conn = state
+            .service
+            .resolve(&p, project.connection.as_ref().map(|c| c.as_str()))
+            .await?;
         let other = |raw: &Option<String>| -> Result<Option<String>, ToolError> {
             match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 None => Ok(None),
                 Some(r) => {
                     let q = native(r)?;
                     match q.connection {
-                        Some(c) if c != conn.name => Err(ToolError(format!(
+                        Some(c) if c != conn.name => Err(ToolError::new(format!(
                             "{r:?} belongs to connection {c}, the project to {}",
                             conn.name
                         ))),
@@ -276,7 +281,7 @@ impl PmServer {
             story_points: None,
         };
         let sprint = other(&a.sprint_id)?;
-        let provider = state.providers.client(state, &conn).await?;
+        let provider = state.service.client(&conn).await?;
         // Where the tracker takes sprint and story points in the create itself (or refuses them
         // before writing), they go there; elsewhere they are set on the created task.
         let (task, sprint, story_points) = if provider.creates_in_sprint() {
@@ -306,16 +311,18 @@ impl PmServer {
                 Ok(updated) => created = updated,
                 Err(e) => {
                     let id = QualifiedId::new(&conn.name, created.id.clone());
-                    return Err(ToolError(match provider.delete_task(&created.id).await {
-                        Ok(()) => format!(
-                            "connection {}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again",
-                            conn.name
-                        ),
-                        Err(d) => format!(
-                            "connection {}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying",
-                            conn.name
-                        ),
-                    }));
+                    return Err(ToolError::new(
+                        match provider.delete_task(&created.id).await {
+                            Ok(()) => format!(
+                                "connection {}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again",
+                                conn.name
+                            ),
+                            Err(d) => format!(
+                                "connection {}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying",
+                                conn.name
+                            ),
+                        },
+                    ));
                 }
             }
         }
@@ -458,7 +465,7 @@ impl PmServer {
         Parameters(a): Parameters<LogWorkArgs>,
     ) -> Result<Json<WorklogOut>, ToolError> {
         if !a.hours.is_finite() || a.hours <= 0.0 || a.hours > 24.0 {
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "hours must be more than 0 and at most 24 (got {})",
                 a.hours
             )));
@@ -517,12 +524,12 @@ impl PmServer {
         if let (Some(f), Some(t)) = (from, to)
             && f > t
         {
-            return Err(ToolError(format!(
+            return Err(ToolError::new(format!(
                 "start_date {f} is after end_date {t}; nothing can match"
             )));
         }
         if task.is_none() && project.is_none() {
-            return Err(ToolError(if user.is_some() {
+            return Err(ToolError::new(if user.is_some() {
                 "list_worklogs needs task_id or project_id as well as user_id: a user's time \
                  across every project is not read; name the project (list_projects) or the task"
                     .into()
@@ -537,7 +544,7 @@ impl PmServer {
             if let Some(c) = &id.connection {
                 match &connection {
                     Some(existing) if existing != c => {
-                        return Err(ToolError(format!(
+                        return Err(ToolError::new(format!(
                             "the ids name two connections ({existing} and {c}); use one"
                         )));
                     }
@@ -546,8 +553,11 @@ impl PmServer {
             }
         }
         let state = self.state();
-        let conn = resolve(state, &p, connection.as_ref().map(|c| c.as_str())).await?;
-        let provider = state.providers.client(state, &conn).await?;
+        let conn = state
+            .service
+            .resolve(&p, connection.as_ref().map(|c| c.as_str()))
+            .await?;
+        let provider = state.service.client(&conn).await?;
         let filter = WorklogFilter {
             user: user.map(|u| u.native),
             from,
@@ -567,7 +577,7 @@ impl PmServer {
                     }
                 };
                 if !belongs {
-                    return Err(ToolError(format!(
+                    return Err(ToolError::new(format!(
                         "task {} is not in project {}; drop one of task_id and project_id",
                         task.native, project.native
                     )));
@@ -611,10 +621,10 @@ impl PmServer {
         }
         // A project: its most recently changed tasks, and each one's entries.
         let Some(project) = project else {
-            return Err(ToolError("project_id is empty".into()));
+            return Err(ToolError::new("project_id is empty".into()));
         };
         if a.cursor.as_deref().is_some_and(|c| !c.trim().is_empty()) {
-            return Err(ToolError(
+            return Err(ToolError::new(
                 "a project's worklogs come in one answer; call again without cursor".into(),
             ));
         }

@@ -1,6 +1,9 @@
-//! From a caller and a connection name to a ready tracker client: the connection is looked up
-//! among the caller's own only, its credentials unsealed, and the client built once and cached by
-//! connection id and `updated_at` (a changed connection gets a new client).
+//! The PM service between the tools (and the admin API, the CLI) and the providers: from a caller
+//! and a connection name to a ready tracker client. The connection is looked up among the
+//! caller's own only, its credentials unsealed, and the client built once and cached by
+//! connection id and `updated_at` (a changed connection gets a new client). Its failures are
+//! [`ServiceError`]s: the connection they happened on, a kind (which becomes the audit row's
+//! kind), and the words for the caller.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,11 +15,48 @@ use pm_core::{
 };
 use pm_providers::http::HttpClient;
 use pm_providers::{HttpSettings, UpstreamPolicy};
-use pm_store::{Connection, ProviderCredentials};
+use pm_store::{Connection, MasterKeys, ProviderCredentials, Store};
 
+use crate::auth::Authenticator;
 use crate::auth::Principal;
-use crate::state::AppState;
-use crate::tools::ToolError;
+
+mod error;
+pub use error::{DATABASE_UNAVAILABLE, ErrorKind, ServiceError};
+
+/// How trackers are called (see `pm_providers::HttpSettings`, whose defaults these are).
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// The whole of one attempt: connecting, sending, reading the answer.
+    pub timeout: std::time::Duration,
+    /// Attempts of a read (GET, or a POST that only reads) on timeouts, broken connections, 429
+    /// and 5xx; writes are sent once.
+    pub max_attempts: u32,
+    /// The largest answer read from a tracker.
+    pub max_body_bytes: usize,
+    /// The longest `Retry-After` waited out before retrying.
+    pub max_retry_wait: std::time::Duration,
+    /// Requests to one connection at once.
+    pub max_concurrency_per_connection: usize,
+    /// Each connection's circuit breaker.
+    pub breaker: pm_providers::BreakerSettings,
+    /// The company's forward proxy, if tracker calls go through one.
+    pub proxy: Option<pm_providers::UpstreamProxy>,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        let d = pm_providers::HttpSettings::default();
+        Self {
+            timeout: d.timeout,
+            max_attempts: d.max_attempts,
+            max_body_bytes: d.max_body_bytes,
+            max_retry_wait: d.max_retry_wait,
+            max_concurrency_per_connection: d.max_concurrency_per_connection,
+            breaker: d.breaker,
+            proxy: d.proxy,
+        }
+    }
+}
 
 /// A built client, the `updated_at` of the connection it was built from, and its last use.
 struct Cached {
@@ -32,32 +72,82 @@ const CLIENTS_MAX: usize = 2_048;
 /// A client unused this long is dropped when the cache is next full (it is rebuilt on demand).
 const CLIENT_IDLE: Duration = Duration::from_secs(3_600);
 
-pub struct ProviderHub {
+/// The service: the caller's connections (cached while the auth epoch stands), their unsealed
+/// credentials, and the tracker clients built from them (cached by connection).
+pub struct Service {
+    store: Arc<dyn Store>,
+    keys: Arc<MasterKeys>,
+    /// Whose epoch says whether a cached list of connections still stands.
+    auth: Authenticator,
     client: HttpClient,
     settings: HttpSettings,
     /// Accept plain-http base URLs (on-prem trackers on a trusted network, and tests).
     pub allow_http: bool,
     cache: Mutex<HashMap<ConnectionId, Cached>>,
+    /// Each user's connections, valid while the auth epoch they were read under stands.
+    connections: Mutex<HashMap<pm_core::UserId, (i64, Vec<Connection>)>>,
 }
 
-impl ProviderHub {
+impl Service {
     /// `allow_upstream`: hosts and CIDR blocks exempt from the SSRF guard (see `pm_providers::guard`).
-    pub fn new(allow_http: bool, allow_upstream: &[String]) -> ProviderResult<Self> {
-        let policy = UpstreamPolicy::new(allow_http, allow_upstream)
-            .map_err(|e| ProviderError::BadInput(format!("--allow-upstream: {e}")))?;
-        if !policy.allowed().is_empty() {
-            tracing::info!(allowed = ?policy.allowed(), "trackers may be called at these private or loopback hosts and addresses");
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: Arc<MasterKeys>,
+        auth: Authenticator,
+        allow_http: bool,
+        allow_upstream: &[String],
+        upstream: &UpstreamConfig,
+    ) -> ProviderResult<Self> {
+        let settings = Self::settings(allow_http, allow_upstream, upstream)?;
+        if !settings.policy.allowed().is_empty() {
+            tracing::info!(allowed = ?settings.policy.allowed(), "trackers may be called at these private or loopback hosts and addresses");
         }
-        let settings = HttpSettings {
-            policy,
-            ..HttpSettings::default()
-        };
+        if let Some(proxy) = &settings.proxy {
+            tracing::info!(proxy = %proxy.url(), user = proxy.user().unwrap_or("(none)"), "tracker calls go through the upstream proxy");
+        }
         Ok(Self {
+            store,
+            keys,
+            auth,
             client: pm_providers::http::shared_client(&settings)?,
             settings,
             allow_http,
             cache: Mutex::default(),
+            connections: Mutex::default(),
         })
+    }
+
+    /// The HTTP settings of tracker calls, from the server's configuration.
+    pub fn settings(
+        allow_http: bool,
+        allow_upstream: &[String],
+        upstream: &UpstreamConfig,
+    ) -> ProviderResult<HttpSettings> {
+        let policy = UpstreamPolicy::new(allow_http, allow_upstream)
+            .map_err(|e| ProviderError::BadInput(format!("--allow-upstream: {e}")))?;
+        Ok(HttpSettings {
+            timeout: upstream.timeout,
+            max_attempts: upstream.max_attempts,
+            max_concurrency_per_connection: upstream.max_concurrency_per_connection,
+            max_body_bytes: upstream.max_body_bytes,
+            max_retry_wait: upstream.max_retry_wait,
+            breaker: upstream.breaker,
+            policy,
+            proxy: upstream.proxy.clone(),
+            ..HttpSettings::default()
+        })
+    }
+
+    /// Refuses an upstream proxy the SSRF policy does not allow (one on a loopback or private
+    /// address must be on `--allow-upstream`); run at start, before anything is served.
+    pub async fn check_proxy(
+        allow_http: bool,
+        allow_upstream: &[String],
+        upstream: &UpstreamConfig,
+    ) -> ProviderResult<()> {
+        Self::settings(allow_http, allow_upstream, upstream)?
+            .check_proxy()
+            .await
     }
 
     /// A client for a connection's credentials and options (`config`, as stored: workspace,
@@ -85,11 +175,7 @@ impl ProviderHub {
     }
 
     /// The client for one of the caller's stored connections.
-    pub async fn client(
-        &self,
-        state: &AppState,
-        conn: &Connection,
-    ) -> Result<Arc<dyn Provider>, ToolError> {
+    pub async fn client(&self, conn: &Connection) -> Result<Arc<dyn Provider>, ServiceError> {
         if let Ok(mut cache) = self.cache.lock()
             && let Some(hit) = cache.get_mut(&conn.id)
             && hit.updated_at == conn.updated_at
@@ -97,14 +183,20 @@ impl ProviderHub {
             hit.used = Instant::now();
             return Ok(hit.provider.clone());
         }
-        let sealed = state
+        let sealed = self
             .store
             .get_sealed_credentials(conn.user_id, conn.id)
             .await?
-            .ok_or_else(|| ToolError(format!("connection {} was just removed", conn.name)))?;
-        let creds = ProviderCredentials::open(&state.keys, &sealed, conn.id, conn.user_id).map_err(|e| {
+            .ok_or_else(|| {
+                ServiceError::new(
+                    ErrorKind::Connection,
+                    format!("connection {} was just removed", conn.name),
+                )
+                .on(&conn.name)
+            })?;
+        let creds = ProviderCredentials::open(&self.keys, &sealed, conn.id, conn.user_id).map_err(|e| {
             tracing::error!(connection = %conn.id, error = %e, "cannot unseal credentials");
-            ToolError(format!("connection {}: its stored credentials cannot be opened ({e}); an operator must fix the master key", conn.name))
+            ServiceError::new(ErrorKind::Credentials, format!("connection {}: its stored credentials cannot be opened ({e}); an operator must fix the master key", conn.name)).on(&conn.name)
         })?;
         let provider = self
             .build(
@@ -115,7 +207,7 @@ impl ProviderHub {
                 creds.token.expose(),
                 &conn.config,
             )
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+            .map_err(|e| ServiceError::tracker(&conn.name, &e))?;
         if let Ok(mut cache) = self.cache.lock() {
             keep_room(&mut cache, CLIENTS_MAX, CLIENT_IDLE, Instant::now());
             cache.insert(
@@ -161,21 +253,23 @@ fn keep_room(cache: &mut HashMap<ConnectionId, Cached>, max: usize, idle: Durati
 /// external id an agent backend synced it under), or their default. Another user's connection
 /// answers exactly like one that does not exist; an inactive one (`is_active = false`) is never
 /// used: naming it, or having it as the default, is refused.
-pub async fn resolve(
-    state: &AppState,
-    principal: &Principal,
-    provider_id: Option<&str>,
-) -> Result<Connection, ToolError> {
-    let conn = resolve_any(state, principal, provider_id).await?;
-    usable(
-        conn,
-        provider_id.map(str::trim).is_some_and(|s| !s.is_empty()),
-    )
+impl Service {
+    pub async fn resolve(
+        &self,
+        principal: &Principal,
+        provider_id: Option<&str>,
+    ) -> Result<Connection, ServiceError> {
+        let conn = self.resolve_any(principal, provider_id).await?;
+        usable(
+            conn,
+            provider_id.map(str::trim).is_some_and(|s| !s.is_empty()),
+        )
+    }
 }
 
 /// The connection if it is active; else the refusal, naming it (`named`: the caller named it,
 /// else it is their default).
-fn usable(conn: Connection, named: bool) -> Result<Connection, ToolError> {
+fn usable(conn: Connection, named: bool) -> Result<Connection, ServiceError> {
     if conn.is_active {
         return Ok(conn);
     }
@@ -184,11 +278,15 @@ fn usable(conn: Connection, named: bool) -> Result<Connection, ToolError> {
     } else {
         "your default connection"
     };
-    Err(ToolError(format!(
-        "{which} {} is inactive and is not used; name an active one in provider_id \
-         (list_providers shows which are active)",
-        conn.name
-    )))
+    Err(ServiceError::new(
+        ErrorKind::Connection,
+        format!(
+            "{which} {} is inactive and is not used; name an active one in provider_id \
+             (list_providers shows which are active)",
+            conn.name
+        ),
+    )
+    .on(&conn.name))
 }
 
 /// The connection of `all` that `name` names: its handle, its id, or the external id an agent
@@ -205,42 +303,81 @@ pub(crate) fn named<'a>(all: &'a [Connection], name: &str) -> Option<&'a Connect
 
 /// Like [`resolve`], but an inactive connection is found too: for the tools that manage
 /// connections (test_pm_provider, remove_pm_provider), never for ones that call its tracker.
-pub async fn resolve_any(
-    state: &AppState,
-    principal: &Principal,
-    provider_id: Option<&str>,
-) -> Result<Connection, ToolError> {
-    let user = principal.user.id;
-    let all = state.connections_of(user).await?;
-    match provider_id.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(name) => {
-            // Only the caller's own connections are searched: another user's name or id
-            // answers exactly like one that does not exist.
-            named(&all, name)
-                .cloned()
+impl Service {
+    pub async fn resolve_any(
+        &self,
+        principal: &Principal,
+        provider_id: Option<&str>,
+    ) -> Result<Connection, ServiceError> {
+        let user = principal.user.id;
+        let all = self.connections_of(user).await?;
+        match provider_id.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(name) => {
+                // Only the caller's own connections are searched: another user's name or id
+                // answers exactly like one that does not exist.
+                named(&all, name)
+                    .cloned()
+                    .inspect(|c| crate::audit::note_connection(c.id))
+                    .ok_or_else(|| {
+                        ServiceError::new(
+                            ErrorKind::Connection,
+                            format!("you have no connection {name:?}; list_providers shows yours"),
+                        )
+                    })
+            }
+            None => all
+                .into_iter()
+                .find(|c| c.is_default)
                 .inspect(|c| crate::audit::note_connection(c.id))
                 .ok_or_else(|| {
-                    ToolError(format!(
-                        "you have no connection {name:?}; list_providers shows yours"
-                    ))
-                })
+                    ServiceError::new(
+                        ErrorKind::Connection,
+                        "you have no tracker connection yet; add one with configure_pm_provider",
+                    )
+                }),
         }
-        None => all
-            .into_iter()
-            .find(|c| c.is_default)
-            .inspect(|c| crate::audit::note_connection(c.id))
-            .ok_or_else(|| {
-                ToolError(
-                    "you have no tracker connection yet; add one with configure_pm_provider".into(),
-                )
-            }),
+    }
+
+    /// A user's connections: from memory while nothing changed them (the auth epoch stands,
+    /// moved by database triggers on any change by any process), else from the store.
+    pub async fn connections_of(
+        &self,
+        user: pm_core::UserId,
+    ) -> Result<Vec<Connection>, pm_store::StoreError> {
+        let epoch = self.auth.epoch();
+        if let (Some(e), Ok(cache)) = (epoch, self.connections.lock())
+            && let Some((at, list)) = cache.get(&user)
+            && *at == e
+        {
+            return Ok(list.clone());
+        }
+        let list = self.store.list_connections(user).await?;
+        if let (Some(e), Ok(mut cache)) = (epoch, self.connections.lock()) {
+            if cache.len() >= 10_000 {
+                cache.clear();
+            }
+            cache.insert(user, (e, list.clone()));
+        }
+        Ok(list)
+    }
+
+    /// Forgets a user's cached connections (after this process changed them).
+    pub fn forget_connections(&self, user: pm_core::UserId) {
+        if let Ok(mut cache) = self.connections.lock() {
+            cache.remove(&user);
+        }
     }
 }
 
-impl ToolError {
-    /// A provider failure, prefixed with the connection it happened on.
-    pub fn provider(connection: &ConnectionHandle, e: &ProviderError) -> Self {
-        ToolError(format!("connection {connection}: {e}{}", hint(e)))
+impl ServiceError {
+    /// A tracker's failure, prefixed with the connection it happened on and followed by what
+    /// the model can do next.
+    pub fn tracker(connection: &ConnectionHandle, e: &ProviderError) -> Self {
+        ServiceError::new(
+            ErrorKind::Tracker(e.kind()),
+            format!("connection {connection}: {e}{}", hint(e)),
+        )
+        .on(connection)
     }
 }
 
@@ -309,37 +446,49 @@ mod tests {
         };
         let named = usable(off.clone(), true).expect_err("inactive");
         assert!(
-            named.0.starts_with("connection old-jira is inactive"),
+            named.message.starts_with("connection old-jira is inactive"),
             "{}",
-            named.0
+            named.message
+        );
+        assert_eq!(named.kind, ErrorKind::Connection);
+        assert_eq!(
+            named.connection.as_ref().map(|c| c.as_str()),
+            Some("old-jira")
         );
         let default = usable(off, false).expect_err("inactive default");
         assert!(
             default
-                .0
+                .message
                 .starts_with("your default connection old-jira is inactive"),
             "{}",
-            default.0
+            default.message
         );
     }
 
     #[test]
     fn provider_errors_say_what_to_do_next() {
         let c = ConnectionHandle::parse("acme-jira").expect("handle");
-        let missing = ToolError::provider(
+        let missing = ServiceError::tracker(
             &c,
             &ProviderError::NotFound {
                 what: "Jira issue PROJ-9".into(),
             },
         );
+        assert_eq!(missing.kind, ErrorKind::Tracker("not_found"));
+        assert_eq!(missing.kind.as_str(), "tracker_not_found");
         assert_eq!(
-            missing.0,
+            missing.message,
             "connection acme-jira: Jira issue PROJ-9 was not found; check the id: list_projects, \
              list_tasks, search_tasks and list_sprints show what exists"
         );
-        let down = ToolError::provider(&c, &ProviderError::Timeout { provider: "Jira" });
-        assert!(down.0.contains("test_pm_provider"), "{}", down.0);
-        let refused = ToolError::provider(
+        let down = ServiceError::tracker(&c, &ProviderError::Timeout { provider: "Jira" });
+        assert!(
+            down.message.contains("test_pm_provider"),
+            "{}",
+            down.message
+        );
+        assert_eq!(down.kind.as_str(), "tracker_timeout");
+        let refused = ServiceError::tracker(
             &c,
             &ProviderError::Invalid {
                 provider: "Jira",
@@ -347,7 +496,7 @@ mod tests {
             },
         );
         assert_eq!(
-            refused.0,
+            refused.message,
             "connection acme-jira: Jira refused the request: Summary is required"
         );
     }
