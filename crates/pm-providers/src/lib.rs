@@ -5,6 +5,9 @@
 pub mod breaker;
 pub mod clickup;
 pub mod cursor;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod guard;
 pub mod http;
 pub mod ids;

@@ -877,7 +877,7 @@ pub fn host_allowed(allowed: &[String], host: &str) -> bool {
     })
 }
 
-fn split_host_port(s: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_host_port(s: &str) -> (&str, Option<&str>) {
     if let Some(rest) = s.strip_prefix('[') {
         // [v6]:port
         return match rest.split_once(']') {

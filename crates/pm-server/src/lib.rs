@@ -8,6 +8,9 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod limits;
 pub mod listen;

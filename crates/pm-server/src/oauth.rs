@@ -286,7 +286,7 @@ const ALGORITHMS: [Algorithm; 9] = [
 
 /// One trusted issuer's published keys.
 #[derive(Default)]
-struct IssuerKeys {
+pub(crate) struct IssuerKeys {
     /// The keys by `kid`, and when they were fetched.
     keys: Mutex<Option<(Arc<KeySet>, Instant)>>,
     /// Serialises fetches, and remembers when the last one started.
@@ -410,6 +410,19 @@ impl TokenVerifier {
 
     /// The full check: signature, issuer, audience, times, claims.
     async fn verify_now(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+        let (header, issuer, keys) = self.unverified(token)?;
+        let key = self
+            .key_for(issuer, keys, header.kid.as_deref(), header.alg)
+            .await?;
+        self.check(token, &header, issuer, &key)
+    }
+
+    /// What is read before the signature is checked: the header (an accepted algorithm and
+    /// type) and the trusted issuer the claims name, with its keys.
+    pub(crate) fn unverified(
+        &self,
+        token: &str,
+    ) -> Result<(jsonwebtoken::Header, &str, &IssuerKeys), TokenError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| TokenError::Invalid(format!("it is not a JWT ({e})")))?;
         if !ALGORITHMS.contains(&header.alg) {
@@ -440,9 +453,18 @@ impl TokenVerifier {
                 "it was issued by an issuer this server does not trust".into(),
             ));
         };
-        let key = self
-            .key_for(issuer, keys, header.kid.as_deref(), header.alg)
-            .await?;
+        Ok((header, issuer.as_str(), keys))
+    }
+
+    /// The signature, issuer, audience and times checked with the issuer's `key`, then the
+    /// claims read.
+    pub(crate) fn check(
+        &self,
+        token: &str,
+        header: &jsonwebtoken::Header,
+        issuer: &str,
+        key: &DecodingKey,
+    ) -> Result<VerifiedToken, TokenError> {
         let mut validation = Validation::new(header.alg);
         validation.algorithms = vec![header.alg];
         validation.set_issuer(&[issuer]);
@@ -450,36 +472,33 @@ impl TokenVerifier {
         validation.leeway = self.settings.leeway.as_secs();
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    ErrorKind::InvalidAudience => TokenError::Invalid(format!(
-                        "it was issued for another audience, not {}",
-                        self.settings.resource
-                    )),
-                    ErrorKind::InvalidIssuer => {
-                        TokenError::Invalid("its issuer does not match".into())
-                    }
-                    ErrorKind::InvalidSignature => {
-                        TokenError::Invalid("its signature does not verify".into())
-                    }
-                    ErrorKind::ImmatureSignature => {
-                        TokenError::Invalid("it is not valid yet (nbf)".into())
-                    }
-                    ErrorKind::MissingRequiredClaim(c) => {
-                        TokenError::Invalid(format!("it has no {c} claim"))
-                    }
-                    ErrorKind::InvalidAlgorithm => {
-                        TokenError::Invalid("its algorithm does not fit the issuer's key".into())
-                    }
-                    _ => TokenError::Invalid(format!("it cannot be verified ({e})")),
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation).map_err(
+            |e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::InvalidAudience => TokenError::Invalid(format!(
+                    "it was issued for another audience, not {}",
+                    self.settings.resource
+                )),
+                ErrorKind::InvalidIssuer => TokenError::Invalid("its issuer does not match".into()),
+                ErrorKind::InvalidSignature => {
+                    TokenError::Invalid("its signature does not verify".into())
                 }
-            })?;
+                ErrorKind::ImmatureSignature => {
+                    TokenError::Invalid("it is not valid yet (nbf)".into())
+                }
+                ErrorKind::MissingRequiredClaim(c) => {
+                    TokenError::Invalid(format!("it has no {c} claim"))
+                }
+                ErrorKind::InvalidAlgorithm => {
+                    TokenError::Invalid("its algorithm does not fit the issuer's key".into())
+                }
+                _ => TokenError::Invalid(format!("it cannot be verified ({e})")),
+            },
+        )?;
         self.read_claims(issuer, &data.claims)
     }
 
-    fn read_claims(
+    pub(crate) fn read_claims(
         &self,
         issuer: &str,
         claims: &Map<String, Value>,
@@ -675,6 +694,47 @@ impl TokenVerifier {
             bytes.extend_from_slice(&chunk);
         }
         serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not JSON: {e}"))
+    }
+}
+
+/// For the fuzz target (cargo feature `fuzzing`): keys set by hand, and `verify` without the
+/// memory of verified tokens and without fetching keys.
+#[cfg(feature = "fuzzing")]
+impl TokenVerifier {
+    /// Trusts `key`, named `kid`, as `issuer`'s only published key.
+    pub fn trust_key_for_fuzzing(&self, issuer: &str, kid: &str, key: DecodingKey) {
+        if let Some(keys) = self.issuers.get(issuer)
+            && let Ok(mut k) = keys.keys.lock()
+        {
+            let mut set = KeySet::default();
+            set.by_kid.insert(kid.to_string(), (key, None));
+            *k = Some((Arc::new(set), Instant::now()));
+        }
+    }
+
+    /// The full check with the keys set by hand.
+    pub fn verify_for_fuzzing(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Invalid("it is too long".into()));
+        }
+        let (header, issuer, keys) = self.unverified(token)?;
+        let key = match keys.current() {
+            Some(set) => pick(&set, header.kid.as_deref(), header.alg)?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            TokenError::Invalid("it is signed by a key the issuer does not publish".into())
+        })?;
+        self.check(token, &header, issuer, &key)
+    }
+
+    /// The claims of a token as if its signature had verified.
+    pub fn read_claims_for_fuzzing(
+        &self,
+        issuer: &str,
+        claims: &Map<String, Value>,
+    ) -> Result<VerifiedToken, TokenError> {
+        self.read_claims(issuer, claims)
     }
 }
 

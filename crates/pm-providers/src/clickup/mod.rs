@@ -13,7 +13,7 @@
 //! task's own id; comments are written in ClickUp's rich form.
 mod history;
 mod map;
-mod rich;
+pub(crate) mod rich;
 pub mod wire;
 
 use async_trait::async_trait;

@@ -115,19 +115,27 @@ fn starts_block(lines: &[&str], i: usize) -> bool {
         || (t.starts_with('|') && lines.get(i + 1).is_some_and(|n| is_separator(n)))
 }
 
+/// How deep quotes and lists nest; a deeper `>` or list marker is kept as text. The parser
+/// descends once per level, and a tool call's body (4 MiB) could otherwise nest a million levels
+/// deep and exhaust a server thread's stack.
+const MAX_NESTING: usize = 32;
+
 /// The blocks of a Markdown text.
 pub(super) fn blocks(md: &str) -> Vec<Block> {
     let lines: Vec<&str> = md.lines().collect();
-    parse(&lines)
+    parse(&lines, 0)
 }
 
-fn parse(lines: &[&str]) -> Vec<Block> {
-    parse_tight(lines).into_iter().map(|(b, _)| b).collect()
+fn parse(lines: &[&str], depth: usize) -> Vec<Block> {
+    parse_tight(lines, depth)
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect()
 }
 
 /// The blocks, each with whether it follows the one before without a blank line between (a
 /// wiki heading and its text, say), so that wiki markup is written back line for line.
-fn parse_tight(lines: &[&str]) -> Vec<(Block, bool)> {
+fn parse_tight(lines: &[&str], depth: usize) -> Vec<(Block, bool)> {
     let mut out: Vec<Block> = Vec::new();
     let mut tight: Vec<bool> = Vec::new();
     let mut i = 0;
@@ -162,14 +170,14 @@ fn parse_tight(lines: &[&str]) -> Vec<(Block, bool)> {
             i += 1;
             continue;
         }
-        if t.starts_with('>') {
+        if t.starts_with('>') && depth < MAX_NESTING {
             let mut inner = Vec::new();
             while i < lines.len() && lines[i].trim_start().starts_with('>') {
                 let l = &lines[i].trim_start()[1..];
                 inner.push(l.strip_prefix(' ').unwrap_or(l));
                 i += 1;
             }
-            out.push(Block::Quote(parse(&inner)));
+            out.push(Block::Quote(parse(&inner, depth + 1)));
             continue;
         }
         if t.starts_with('|') && lines.get(i + 1).is_some_and(|n| is_separator(n)) {
@@ -182,8 +190,10 @@ fn parse_tight(lines: &[&str]) -> Vec<(Block, bool)> {
             out.push(Block::Table(rows));
             continue;
         }
-        if let Some((base, ordered, start, _)) = marker(line) {
-            out.push(list(lines, &mut i, base, ordered, start));
+        if let Some((base, ordered, start, _)) = marker(line)
+            && depth < MAX_NESTING
+        {
+            out.push(list(lines, &mut i, base, ordered, start, depth));
             continue;
         }
         let mut para = vec![t.to_string()];
@@ -198,7 +208,14 @@ fn parse_tight(lines: &[&str]) -> Vec<(Block, bool)> {
 }
 
 /// A list at indent `base` and the lists nested in it (lines indented further).
-fn list(lines: &[&str], i: &mut usize, base: usize, ordered: bool, start: u64) -> Block {
+fn list(
+    lines: &[&str],
+    i: &mut usize,
+    base: usize,
+    ordered: bool,
+    start: u64,
+    depth: usize,
+) -> Block {
     let mut items = Vec::new();
     while *i < lines.len() {
         let Some((ind, o, _, text)) = marker(lines[*i]) else {
@@ -232,7 +249,7 @@ fn list(lines: &[&str], i: &mut usize, base: usize, ordered: bool, start: u64) -
         let dedented: Vec<&str> = dedented.iter().map(String::as_str).collect();
         items.push(Item {
             text,
-            children: parse(&dedented),
+            children: parse(&dedented, depth + 1),
         });
     }
     Block::List {
@@ -409,9 +426,11 @@ fn adf_block(b: &Block) -> Value {
             }
             node
         }
-        Block::Quote(inner) => {
-            json!({ "type": "blockquote", "content": quoted(inner) })
-        }
+        // ADF refuses an empty quote or table: what holds nothing is an empty paragraph.
+        Block::Quote(inner) => match quoted(inner) {
+            content if content.is_empty() => json!({ "type": "paragraph", "content": [] }),
+            content => json!({ "type": "blockquote", "content": content }),
+        },
         Block::Rule => json!({ "type": "rule" }),
         Block::Table(rows) => {
             let headed = rows
@@ -432,6 +451,9 @@ fn adf_block(b: &Block) -> Value {
                     json!({ "type": "tableRow", "content": cells })
                 })
                 .collect();
+            if rows.is_empty() {
+                return json!({ "type": "paragraph", "content": [] });
+            }
             json!({ "type": "table", "attrs": { "isNumberColumnEnabled": false, "layout": "default" }, "content": rows })
         }
     }
@@ -469,29 +491,33 @@ const MACROS: [&str; 9] = [
 /// Plain text as wiki markup: what Jira would read as markup is escaped with a backslash (an
 /// unknown `{macro}`, a `[` that is no wiki link, an emphasis opener, a block prefix).
 fn wiki_plain(t: &str) -> String {
-    let chars: Vec<char> = t.chars().collect();
     let mut out = String::new();
-    for (i, c) in chars.iter().enumerate() {
-        let rest: String = chars[i + 1..].iter().collect();
+    // The last `]`: a `[` after it is no link (found once, not per `[`).
+    let last_close = t.rfind(']');
+    for (at, c) in t.char_indices() {
+        // The text after `c`, borrowed (copying it for every character was quadratic).
+        let rest = &t[at + c.len_utf8()..];
         let escape = match c {
             '{' => !MACROS.iter().any(|m| {
                 rest.strip_prefix(m)
                     .is_some_and(|r| r.starts_with('}') || r.starts_with(':'))
             }),
-            '[' => {
-                let inner = rest.split(']').next().unwrap_or("");
-                !(rest.contains(']')
-                    && (inner.contains('|')
+            '[' => match last_close.filter(|l| *l > at).and_then(|_| rest.find(']')) {
+                Some(end) => {
+                    let inner = &rest[..end];
+                    !(inner.contains('|')
                         || ["~", "^", "#", "http", "mailto:"]
                             .iter()
-                            .any(|p| inner.starts_with(p))))
-            }
+                            .any(|p| inner.starts_with(p)))
+                }
+                None => true,
+            },
             _ => false,
         };
         if escape {
             out.push('\\');
         }
-        out.push(*c);
+        out.push(c);
     }
     // Emphasis Jira's wiki would read where Markdown has none (`-x-`, a lone `*x*`). `+x+`,
     // `^x^` and `~x~` pass as written: Jira's own underline, superscript and subscript, which
@@ -619,7 +645,7 @@ fn to_wiki_blocks(blocks: &[Block]) -> String {
 pub fn to_wiki(md: &str) -> String {
     let lines: Vec<&str> = md.lines().collect();
     let mut out = String::new();
-    for (i, (block, tight)) in parse_tight(&lines).iter().enumerate() {
+    for (i, (block, tight)) in parse_tight(&lines, 0).iter().enumerate() {
         if i > 0 {
             out.push_str(if *tight { "\n" } else { "\n\n" });
         }
@@ -634,6 +660,50 @@ mod tests {
     use crate::jira::adf::to_markdown;
 
     const SAMPLE: &str = "## Steps\n\nOrder **fails** on [checkout](https://shop.example/checkout)\nthen `retry`\n\n- one\n- *two*\n\n1. first\n2. second\n\n```rust\npanic!()\n```";
+
+    /// Found by fuzzing (fuzz/fuzz_targets/markdown_to_adf.rs): a table with an empty header
+    /// and no rows, or a quote holding only a rule, became an empty table or quote, which the
+    /// ADF schema forbids (Jira refuses the whole document).
+    #[test]
+    fn no_empty_table_or_quote_is_written() {
+        let empty = json!({ "type": "doc", "version": 1, "content": [{ "type": "paragraph", "content": [] }] });
+        assert_eq!(to_adf("|  |\n|--|"), empty);
+        assert_eq!(to_adf("> ---"), empty);
+        assert_eq!(to_adf(">"), empty);
+        assert_eq!(
+            to_adf("> kept")["content"][0]["type"],
+            "blockquote",
+            "a quote with text stays one"
+        );
+    }
+
+    /// A tool call's body may be 4 MiB: a description of 200,000 `>` (or lists nested
+    /// hundreds deep) must convert on a server worker's 2 MiB stack, with its text kept.
+    #[test]
+    fn deep_nesting_does_not_exhaust_the_stack() {
+        let deep = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(|| {
+                let quotes = format!("{} deep", ">".repeat(200_000));
+                let lists: String = (0..200)
+                    .map(|i| format!("{}- item{i}\n", " ".repeat(i * 2)))
+                    .collect();
+                (
+                    to_adf(&quotes),
+                    to_wiki(&quotes),
+                    to_adf(&lists),
+                    to_wiki(&lists),
+                )
+            })
+            .expect("a thread")
+            .join()
+            .expect("no panic");
+        let (adf_quotes, wiki_quotes, adf_lists, wiki_lists) = deep;
+        assert!(adf_quotes.to_string().contains("deep"));
+        assert!(wiki_quotes.contains("deep"));
+        assert!(adf_lists.to_string().contains("item199"));
+        assert!(wiki_lists.contains("item199"));
+    }
 
     #[test]
     fn markdown_round_trips_through_adf() {

@@ -1,7 +1,7 @@
 //! Jira Cloud (REST v3, e-mail + API token as Basic) and Jira Data Center / Server (REST v2,
 //! personal access token as Bearer, or Basic). One client; the edition picks the API version and
 //! the paging style.
-mod adf;
+pub(crate) mod adf;
 mod boards;
 mod history;
 pub mod jql;
@@ -1208,14 +1208,14 @@ fn sprint_changes(c: &SprintChange, state: Option<&str>) -> serde_json::Value {
 }
 
 /// A sprint id: a number.
-fn sprint_id(id: &str) -> ProviderResult<u64> {
+pub(crate) fn sprint_id(id: &str) -> ProviderResult<u64> {
     id.trim()
         .parse::<u64>()
         .map_err(|_| ProviderError::BadInput(format!("{id:?} is not a Jira sprint id (a number)")))
 }
 
 /// A project key or id, checked so it can go into a URL path.
-fn project_ref(id: &str) -> ProviderResult<String> {
+pub(crate) fn project_ref(id: &str) -> ProviderResult<String> {
     let id = id.trim();
     if id.is_empty() || id.len() > 32 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     {
@@ -1226,8 +1226,10 @@ fn project_ref(id: &str) -> ProviderResult<String> {
     Ok(id.to_string())
 }
 
-/// A project key from a name: the initials of its words, or its first letters.
-fn project_key_from(name: &str) -> String {
+/// A project key from a name: the initials of its words, or its first letters; `PROJ` when the
+/// name has no ASCII letter or digit. Jira wants an upper-case letter and at least one more
+/// letter or digit.
+pub(crate) fn project_key_from(name: &str) -> String {
     let words: Vec<&str> = name
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -1246,15 +1248,22 @@ fn project_key_from(name: &str) -> String {
             .collect()
     };
     let key: String = key.to_ascii_uppercase().chars().take(10).collect();
-    if key.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+    let key = if key.is_empty() {
+        "PROJ".to_string()
+    } else if key.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
         key
     } else {
         format!("P{key}").chars().take(10).collect()
+    };
+    if key.len() < 2 {
+        format!("{key}X")
+    } else {
+        key
     }
 }
 
 /// An issue key or id, checked so it can go into a URL path.
-fn issue_key(id: &str) -> ProviderResult<String> {
+pub(crate) fn issue_key(id: &str) -> ProviderResult<String> {
     let id = id.trim();
     if id.is_empty()
         || id.len() > 64
@@ -1730,5 +1739,15 @@ mod key_tests {
         assert_eq!(project_key_from("payments"), "PAYM");
         assert_eq!(project_key_from("42 things"), "P42TH");
         assert_eq!(project_key_from("a b c d e f g h i j k l"), "ABCDEFGHIJ");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/ids.rs): an empty or one-letter name gave a
+    /// one-letter key, which Jira refuses.
+    #[test]
+    fn project_keys_have_two_characters_at_least() {
+        assert_eq!(project_key_from(""), "PROJ");
+        assert_eq!(project_key_from("  ♥ "), "PROJ");
+        assert_eq!(project_key_from("Q"), "QX");
+        assert_eq!(project_key_from("7"), "P7");
     }
 }

@@ -244,10 +244,11 @@ fn blank(out: &mut Vec<String>) {
 
 fn looks_like_textile_block(line: &str) -> bool {
     let t = line.trim_start();
-    let heading = t.len() > 3
-        && t.starts_with('h')
-        && t[1..2].chars().all(|c| ('1'..='6').contains(&c))
-        && t[2..].starts_with(". ");
+    // Bytes, not a slice of the text: a line starting with `h` and a letter outside ASCII
+    // (`hôtel`) has no character boundary after one byte.
+    let b = t.as_bytes();
+    let heading =
+        b.len() > 3 && b[0] == b'h' && (b'1'..=b'6').contains(&b[1]) && t[2..].starts_with(". ");
     heading || t.starts_with("bq. ") || t.starts_with("* ") || t.starts_with("# ")
 }
 
@@ -619,6 +620,18 @@ mod tests {
         assert_eq!(
             textile_to_markdown("| a | b |\n| c | d |"),
             "|   |   |\n|---|---|\n| a | b |\n| c | d |"
+        );
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/redmine_textile.rs): a line starting with `h` and a
+    /// letter outside ASCII panicked (and a release build aborts on a panic).
+    #[test]
+    fn lines_starting_with_h_and_an_accented_letter_convert() {
+        assert_eq!(markdown_to_textile("hôtel booked"), "hôtel booked");
+        assert_eq!(markdown_to_textile("h€2. x"), "h€2. x");
+        assert_eq!(
+            markdown_to_textile("h1. looks like textile"),
+            "<notextile>h1. looks like textile</notextile>"
         );
     }
 

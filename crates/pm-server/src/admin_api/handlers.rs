@@ -231,12 +231,12 @@ impl<T: Serialize> IntoResponse for Paged<T> {
 /// The largest page.
 const PAGE_MAX: usize = 1000;
 
-fn encode_cursor(offset: usize) -> String {
+pub(crate) fn encode_cursor(offset: usize) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
 }
 
-fn decode_cursor(raw: &str) -> Result<usize, ApiError> {
+pub(crate) fn decode_cursor(raw: &str) -> Result<usize, ApiError> {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(raw.trim())

@@ -25,7 +25,7 @@ use crate::manage::ManageError;
 use crate::state::AppState;
 use crate::tools::connections::ConnectionError;
 
-mod handlers;
+pub(crate) mod handlers;
 pub mod openapi;
 
 pub use openapi::{document, operations};
@@ -315,8 +315,13 @@ fn body_rejection(rejection: &JsonRejection) -> ApiError {
 fn unquote(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut quoted = false;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match c {
+            // A quote or backslash inside the value is escaped (`\"`): skipped with it.
+            '\\' if quoted => {
+                chars.next();
+            }
             '"' if quoted => {
                 quoted = false;
                 out.push_str("\"…\"");
@@ -329,7 +334,24 @@ fn unquote(text: &str) -> String {
     if quoted {
         out.push('…');
     }
-    out
+    // serde names a value that is none of an enum's variants in backticks (`unknown variant
+    // `x`, expected one of …`): that value is left out too. Field names stay: they help.
+    const VARIANT: &str = "unknown variant `";
+    let mut text = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(at) = rest.find(VARIANT) {
+        text.push_str(&rest[..at + VARIANT.len()]);
+        text.push('…');
+        rest = &rest[at + VARIANT.len()..];
+        let end = ["`, expected", "`, there are no variants"]
+            .iter()
+            .filter_map(|m| rest.find(m))
+            .min()
+            .unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    text.push_str(rest);
+    text
 }
 
 #[cfg(test)]
@@ -342,6 +364,42 @@ mod tests {
         assert!(!m.contains("hunter2"), "{m}");
         assert!(m.contains("expected a boolean"), "{m}");
         assert_eq!(unquote(r#"x "open"#), "x …");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/admin_bodies.rs): a quote inside a value (`\"`)
+    /// ended its hiding, and the rest of the value came back.
+    #[test]
+    fn escaped_quotes_do_not_end_a_hidden_value() {
+        let m = unquote(
+            r#"invalid type: string "a\", s3cr3tT0ken12345\\", expected a boolean at line 1"#,
+        );
+        assert_eq!(
+            m,
+            r#"invalid type: string "…", expected a boolean at line 1"#
+        );
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/admin_bodies.rs): a value sent where a scope goes
+    /// came back in backticks (`unknown variant `…``).
+    #[test]
+    fn unknown_variants_are_not_repeated() {
+        let m = unquote(
+            "scopes[0]: unknown variant `tok3nV4lue123456`, expected one of `read`, `write` at line 1 column 30",
+        );
+        assert_eq!(
+            m,
+            "scopes[0]: unknown variant `…`, expected one of `read`, `write` at line 1 column 30"
+        );
+        assert_eq!(
+            unquote("unknown variant `a`b`, there are no variants"),
+            "unknown variant `…`, there are no variants"
+        );
+        assert_eq!(unquote("unknown variant `cut"), "unknown variant `…");
+        assert_eq!(
+            unquote("unknown field `api_tokn`, expected `name`"),
+            "unknown field `api_tokn`, expected `name`",
+            "field names stay"
+        );
     }
 
     #[test]
