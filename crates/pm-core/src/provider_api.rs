@@ -85,6 +85,60 @@ pub enum ProviderError {
 }
 
 impl ProviderError {
+    /// The same error with its message rewritten by `f`, keeping its kind; `Err(self)` for the
+    /// kinds that carry no message of their own (not found, rate limited, timeout, unsupported).
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Result<Self, Self> {
+        use ProviderError as E;
+        Ok(match self {
+            E::Auth { provider, message } => E::Auth {
+                provider,
+                message: f(message),
+            },
+            E::Forbidden { provider, message } => E::Forbidden {
+                provider,
+                message: f(message),
+            },
+            E::Invalid { provider, message } => E::Invalid {
+                provider,
+                message: f(message),
+            },
+            E::Conflict { provider, message } => E::Conflict {
+                provider,
+                message: f(message),
+            },
+            E::Upstream {
+                provider,
+                status,
+                message,
+            } => E::Upstream {
+                provider,
+                status,
+                message: f(message),
+            },
+            E::Network { provider, message } => E::Network {
+                provider,
+                message: f(message),
+            },
+            E::Decode { provider, message } => E::Decode {
+                provider,
+                message: f(message),
+            },
+            E::Blocked { provider, message } => E::Blocked {
+                provider,
+                message: f(message),
+            },
+            E::Unavailable { provider, message } => E::Unavailable {
+                provider,
+                message: f(message),
+            },
+            E::BadInput(message) => E::BadInput(f(message)),
+            other @ (E::NotFound { .. }
+            | E::RateLimited { .. }
+            | E::Timeout { .. }
+            | E::Unsupported { .. }) => return Err(other),
+        })
+    }
+
     /// Stable machine-readable kind, for audit rows.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -483,5 +537,34 @@ pub trait Provider: Send + Sync {
             provider: self.kind().display_name(),
             operation,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_rewritten_and_the_kind_kept() {
+        let e = ProviderError::Upstream {
+            provider: "ClickUp",
+            status: 502,
+            message: "bad gateway".into(),
+        };
+        let noted = e
+            .map_message(|m| format!("{m}; note"))
+            .expect("has a message");
+        assert_eq!(noted.kind(), "upstream");
+        assert_eq!(
+            noted.to_string(),
+            "ClickUp failed (HTTP 502): bad gateway; note"
+        );
+        let timeout = ProviderError::Timeout {
+            provider: "ClickUp",
+        };
+        let kept = timeout
+            .map_message(|m| m + "!")
+            .expect_err("no message of its own");
+        assert_eq!(kept.kind(), "timeout");
     }
 }

@@ -660,50 +660,12 @@ fn after_join(e: ProviderError, task: &str, list: &str) -> ProviderError {
         "task {task} had already joined sprint list {list}, which stands; the rest of the change may be only partly saved: read the task, then send what is missing without `sprint`"
     );
     let with = |m: String| format!("{m}; {note}");
-    match e {
-        ProviderError::Invalid { provider, message } => ProviderError::Invalid {
-            provider,
-            message: with(message),
-        },
-        ProviderError::Forbidden { provider, message } => ProviderError::Forbidden {
-            provider,
-            message: with(message),
-        },
-        ProviderError::Auth { provider, message } => ProviderError::Auth {
-            provider,
-            message: with(message),
-        },
-        ProviderError::Conflict { provider, message } => ProviderError::Conflict {
-            provider,
-            message: with(message),
-        },
-        ProviderError::Upstream {
-            provider,
-            status,
-            message,
-        } => ProviderError::Upstream {
-            provider,
-            status,
-            message: with(message),
-        },
-        ProviderError::Network { provider, message } => ProviderError::Network {
-            provider,
-            message: with(message),
-        },
-        ProviderError::Decode { provider, message } => ProviderError::Decode {
-            provider,
-            message: with(message),
-        },
-        ProviderError::Unavailable { provider, message } => ProviderError::Unavailable {
-            provider,
-            message: with(message),
-        },
-        ProviderError::BadInput(message) => ProviderError::BadInput(with(message)),
-        other => ProviderError::Unavailable {
+    // A kind without words of its own becomes "not answering", with its sentence and the note.
+    e.map_message(with)
+        .unwrap_or_else(|other| ProviderError::Unavailable {
             provider: NAME,
-            message: with(other.to_string()),
-        },
-    }
+            message: format!("{other}; {note}"),
+        })
 }
 
 fn space_missing(e: ProviderError, id: &str) -> ProviderError {
