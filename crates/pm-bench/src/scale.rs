@@ -125,7 +125,7 @@ pub async fn seed_users(a: SeedArgs) -> Result<()> {
                         base_url: base,
                         auth_kind: AuthKind::Basic,
                         sealed: creds.seal(keys, id, uid),
-                        config: json!({}),
+                        config: pm_core::ConnectionOptions::default(),
                         is_active: true,
                         external_id: None,
                         display_name: None,

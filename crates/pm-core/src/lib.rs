@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod analytics;
+pub mod connection;
 pub mod domain;
 pub mod history;
 pub mod ids;
@@ -13,6 +14,7 @@ pub mod scope;
 pub mod secret;
 pub mod text;
 
+pub use connection::{ConnectionOptions, ConnectionSpec, SignIn, TextFormat, WorkspaceId};
 pub use domain::*;
 pub use history::{EstimateChange, History, HistorySource, ItemHistory, SprintMove, StatusChange};
 pub use ids::{ApiKeyId, ConnectionId, UserId};

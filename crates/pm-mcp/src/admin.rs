@@ -4,7 +4,7 @@ use std::io::BufRead;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, Duration, Utc};
 use pm_core::{
-    ApiKeyId, AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scope,
+    ApiKeyId, ConnectionHandle, ConnectionId, ConnectionOptions, Email, ProviderKind, Scope,
     Scopes, Secret,
 };
 use pm_server::manage::{self, display_name};
@@ -402,22 +402,16 @@ fn read_token(args: &ConnectionAddArgs) -> Result<Secret> {
     Ok(Secret::new(token))
 }
 
-fn parse_options(options: &[String]) -> Result<serde_json::Value> {
-    let mut map = serde_json::Map::new();
+/// `--option KEY=VALUE` words as the connection's options (each one a tracker takes).
+fn parse_options(options: &[String]) -> Result<ConnectionOptions> {
+    let mut parsed = ConnectionOptions::default();
     for o in options {
         let (k, v) = o
             .split_once('=')
             .ok_or_else(|| anyhow!("--option {o:?} must be KEY=VALUE"))?;
-        let k = k.trim();
-        if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            bail!("--option key {k:?} must be letters, digits or '_'");
-        }
-        map.insert(
-            k.to_string(),
-            serde_json::Value::String(v.trim().to_string()),
-        );
+        parsed.set(k, v)?;
     }
-    Ok(serde_json::Value::Object(map))
+    Ok(parsed)
 }
 
 pub async fn connection_add(
@@ -428,47 +422,37 @@ pub async fn connection_add(
     let user = find_user(store, &args.user).await?;
     let name = ConnectionHandle::parse(&args.name)?;
     let provider: ProviderKind = args.provider.parse()?;
-    let auth_kind = match &args.auth_kind {
-        Some(k) => {
-            let k: AuthKind = k.parse()?;
-            if !provider.auth_kinds().contains(&k) {
-                let ok: Vec<&str> = provider.auth_kinds().iter().map(|k| k.as_str()).collect();
-                bail!("{provider} does not use {k} auth; use {}", ok.join(" or "));
-            }
-            k
-        }
-        None => provider.default_auth_kind(),
-    };
-    let raw_url = match (&args.base_url, provider.fixed_base_url()) {
-        (Some(u), _) => u.clone(),
-        (None, Some(fixed)) => fixed.to_string(),
-        (None, None) => {
-            bail!("--base-url is required for {provider} (e.g. https://tracker.example.org)")
-        }
-    };
-    let base_url = BaseUrl::parse(&raw_url, args.allow_http)?;
-    let username = args
-        .username
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map(str::to_string);
-    if auth_kind.needs_username() && username.is_none() {
-        bail!(
-            "{provider} with {auth_kind} auth needs --username (Jira Cloud: your Atlassian account e-mail)"
-        );
-    }
-    let mut config = parse_options(&args.options)?;
-    if let Some(w) = args
-        .workspace_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        && let Some(map) = config.as_object_mut()
-    {
-        map.insert("workspace_id".into(), w.into());
-    }
+    let options = parse_options(&args.options)?;
+    // The same rules as configure_pm_provider and the admin API (the service's `prepare`): the
+    // address, how the tracker signs in, the options it takes.
+    let prepared = pm_server::service::connections::prepare(
+        args.allow_http,
+        provider,
+        pm_server::service::connections::Details {
+            base_url: args.base_url.clone(),
+            // Read after the details are checked: bad input is one line, before any prompt.
+            token: None,
+            username: args.username.clone(),
+            auth_kind: args.auth_kind.as_deref().map(str::parse).transpose()?,
+            workspace_id: args
+                .workspace_id
+                .clone()
+                .or(options.workspace_id.map(|w| w.to_string())),
+            organization_id: None,
+            text_format: options.text_format.map(|f| f.as_str().to_string()),
+            notify: options.notify,
+        },
+    )?;
     let token = read_token(args)?;
+    // Checked as a client would be built from it, before anything is stored.
+    prepared.spec(token.clone())?;
+    let username = prepared.username.clone();
+    let (provider, base_url, auth_kind, config) = (
+        prepared.kind,
+        prepared.base_url,
+        prepared.auth_kind,
+        prepared.options,
+    );
     let id = ConnectionId::new();
     let creds = ProviderCredentials { username, token };
     let sealed = creds.seal(keys, id, user.id);
@@ -556,11 +540,15 @@ mod tests {
     #[test]
     fn options_are_key_value_pairs() {
         assert_eq!(
-            parse_options(&["project_key=PROJ".into()]).unwrap()["project_key"],
-            "PROJ"
+            parse_options(&["text_format=markdown".into()])
+                .unwrap()
+                .text_format,
+            Some(pm_core::TextFormat::Markdown)
         );
         assert!(parse_options(&["novalue".into()]).is_err());
         assert!(parse_options(&["bad key=x".into()]).is_err());
+        // Options nothing reads are refused, not stored.
+        assert!(parse_options(&["project_key=PROJ".into()]).is_err());
     }
 
     #[test]

@@ -8,13 +8,13 @@ use std::str::FromStr;
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use pm_core::{
-    ApiKeyId, AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Email, ProviderKind, Scope,
-    Scopes, Secret, UserId,
+    ApiKeyId, AuthKind, BaseUrl, ConnectionHandle, ConnectionId, ConnectionOptions, Email,
+    ProviderKind, Scope, Scopes, Secret, UserId,
 };
 use pm_store::{
     ApiKey, ImportedKey, MasterKeys, NewApiKey, NewConnection, NewUser, ProviderCredentials, Store,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Row};
 
@@ -426,23 +426,25 @@ pub async fn run(store: &dyn Store, keys: &MasterKeys, args: &ImportArgs) -> Res
             ));
         }
         names.insert(handle.as_str().to_string());
-        let mut config = Map::new();
-        if let Some(o) = &c.organization_id {
-            config.insert("organization_id".into(), o.clone().into());
-        }
-        // The reference kept ClickUp's team as the organisation; pm-mcp calls it the workspace.
-        match (&c.workspace_id, kind, &c.organization_id) {
-            (Some(w), _, _) => {
-                config.insert("workspace_id".into(), w.clone().into());
+        // The options pm-mcp reads (ClickUp's team, under either name); what it would never
+        // read is not imported, and the report says so.
+        let mut config = ConnectionOptions::default();
+        let mut unused = Vec::new();
+        let workspace = match kind {
+            ProviderKind::ClickUp => c.workspace_id.as_ref().or(c.organization_id.as_ref()),
+            _ => {
+                unused.extend(c.workspace_id.as_ref().map(|_| "workspace_id"));
+                unused.extend(c.organization_id.as_ref().map(|_| "organization_id"));
+                None
             }
-            (None, ProviderKind::ClickUp, Some(o)) => {
-                config.insert("workspace_id".into(), o.clone().into());
+        };
+        if let Some(w) = workspace {
+            match w.parse() {
+                Ok(w) => config.workspace_id = Some(w),
+                Err(_) => unused.push("workspace_id (not a ClickUp workspace id)"),
             }
-            _ => {}
         }
-        if let Some(p) = &c.project_key {
-            config.insert("project_key".into(), p.clone().into());
-        }
+        unused.extend(c.project_key.as_ref().map(|_| "project_key"));
         let mut external_id = None;
         if let Some(extra) = &c.additional_config {
             if let Some(x) = extra.get("backend_provider_id").and_then(|v| match v {
@@ -455,13 +457,25 @@ pub async fn run(store: &dyn Store, keys: &MasterKeys, args: &ImportArgs) -> Res
                     external_id = Some(x);
                 }
             }
-            if !extra.is_null() {
-                config.insert("additional_config".into(), extra.clone());
+            let kept_only_the_id = extra
+                .as_object()
+                .is_some_and(|m| m.keys().all(|k| k == "backend_provider_id"));
+            if !extra.is_null() && !kept_only_the_id {
+                unused.push("additional_config");
             }
+        }
+        if !unused.is_empty() {
+            report.notes.push(format!(
+                "connection {:?} ({}): {} not imported, as pm-mcp does not use them",
+                c.name,
+                c.id,
+                unused.join(", ")
+            ));
         }
         if !args.dry_run {
             let sealed = ProviderCredentials {
-                username: c.username.clone(),
+                // A user name goes only with Basic sign-in (any other never sent it).
+                username: c.username.clone().filter(|_| auth_kind == AuthKind::Basic),
                 token,
             }
             .seal(keys, id, owner.id);
@@ -474,7 +488,7 @@ pub async fn run(store: &dyn Store, keys: &MasterKeys, args: &ImportArgs) -> Res
                     base_url,
                     auth_kind,
                     sealed,
-                    config: Value::Object(config),
+                    config,
                     is_active: c.is_active,
                     external_id,
                     display_name: Some(c.name.trim().to_string()).filter(|n| !n.is_empty()),

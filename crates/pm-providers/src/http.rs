@@ -171,6 +171,16 @@ pub fn shared_client(settings: &HttpSettings) -> Result<reqwest::Client, Provide
         })
 }
 
+/// The header value a connection's secret is sent as, made once when its client is built; the
+/// text it was made from is wiped, and `Upstream` marks the value sensitive (never logged).
+pub(crate) fn credential(value: pm_core::Secret, what: &str) -> ProviderResult<HeaderValue> {
+    HeaderValue::from_str(value.expose()).map_err(|_| {
+        ProviderError::BadInput(format!(
+            "the {what} contains characters a header cannot carry"
+        ))
+    })
+}
+
 impl Upstream {
     #[allow(clippy::too_many_arguments)]
     pub fn new(

@@ -32,15 +32,21 @@ fn settings() -> HttpSettings {
 fn client(base: &str, token: &str, workspace: Option<&str>) -> Arc<dyn Provider> {
     let http = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(base, true).unwrap();
-    pm_providers::build(
+    pm_providers::connect(
         http,
-        ProviderKind::ClickUp,
-        &url,
-        AuthKind::ApiKey,
-        None,
-        token,
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::ClickUp,
+            (url).clone(),
+            AuthKind::ApiKey,
+            None,
+            pm_core::Secret::new(token),
+            pm_core::ConnectionOptions {
+                workspace_id: workspace.map(|w| w.parse().expect("workspace id")),
+                ..Default::default()
+            },
+        )
+        .expect("spec"),
         settings(),
-        workspace,
     )
     .unwrap()
 }
@@ -130,23 +136,11 @@ async fn a_bad_token_and_another_workspace_are_refused_plainly() {
     let given = client(&base, TOKEN, Some(TEAM));
     assert_eq!(given.list_projects(&page(10)).await.unwrap().items.len(), 2);
 
-    let http = pm_providers::http::shared_client(&settings()).unwrap();
-    let bad = pm_providers::build(
-        http,
-        ProviderKind::ClickUp,
-        &BaseUrl::parse(&base, true).unwrap(),
-        AuthKind::ApiKey,
-        None,
-        TOKEN,
-        settings(),
-        Some("acme"),
-    )
-    .err()
-    .unwrap();
-    assert!(
-        bad.to_string().contains("not a ClickUp workspace id"),
-        "{bad}"
-    );
+    // A workspace that is not a number is refused before any client is built.
+    let bad = "acme"
+        .parse::<pm_core::WorkspaceId>()
+        .expect_err("not a workspace id");
+    assert!(bad.0.contains("not a ClickUp workspace id"), "{bad}");
 }
 
 #[tokio::test]

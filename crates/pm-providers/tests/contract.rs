@@ -36,15 +36,18 @@ fn client(
         policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
         ..HttpSettings::default()
     };
-    pm_providers::build(
+    pm_providers::connect(
         pm_providers::http::shared_client(&settings).unwrap(),
-        kind,
-        &BaseUrl::parse(base, true).unwrap(),
-        auth,
-        username.map(str::to_string),
-        token,
+        &pm_core::ConnectionSpec::stored(
+            kind,
+            BaseUrl::parse(base, true).unwrap(),
+            auth,
+            username.map(str::to_string),
+            pm_core::Secret::new(token),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings,
-        None,
     )
     .unwrap()
 }
@@ -575,13 +578,16 @@ async fn every_jira_cloud_request_matches_the_published_specs() {
             ..HttpSettings::default()
         })
         .unwrap(),
-        pm_providers::jira::Edition::Cloud,
-        &addr,
-        &pm_providers::Credentials {
-            username: Some("mia@example.com".into()),
-            token: "tok".into(),
-            bearer: false,
-        },
+        &pm_core::ConnectionSpec::new(
+            ProviderKind::JiraCloud,
+            BaseUrl::parse(&addr, true).unwrap(),
+            pm_core::SignIn::Basic {
+                username: "mia@example.com".into(),
+                token: pm_core::Secret::new("tok"),
+            },
+            pm_core::ConnectionOptions::default(),
+        )
+        .unwrap(),
         HttpSettings {
             max_attempts: 1,
             policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),

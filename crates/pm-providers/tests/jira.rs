@@ -24,17 +24,16 @@ fn settings() -> HttpSettings {
 fn cloud(base: &str, token: &str) -> Arc<dyn Provider> {
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(base, true).unwrap();
-    pm_providers::build(
-        client,
+    let spec = pm_core::ConnectionSpec::stored(
         ProviderKind::JiraCloud,
-        &url,
+        url,
         AuthKind::Basic,
         Some("mia@example.com".into()),
-        token,
-        settings(),
-        None,
+        pm_core::Secret::new(token),
+        pm_core::ConnectionOptions::default(),
     )
-    .unwrap()
+    .expect("spec");
+    pm_providers::connect(client, &spec, settings()).unwrap()
 }
 
 #[tokio::test]
@@ -161,15 +160,18 @@ async fn data_center_uses_v2_bearer_tokens_and_pages_locally() {
     };
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
-    let dc = pm_providers::build(
+    let dc = pm_providers::connect(
         client,
-        ProviderKind::JiraDataCenter,
-        &url,
-        AuthKind::Bearer,
-        None,
-        "pat-123",
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::JiraDataCenter,
+            (url).clone(),
+            AuthKind::Bearer,
+            None,
+            pm_core::Secret::new("pat-123"),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings(),
-        None,
     )
     .unwrap();
     // The fake's DC user has key JIRAUSER10100 ≠ name mia: a DC user's id is the username.
@@ -371,15 +373,18 @@ async fn data_center_searches_with_offsets_and_plain_text() {
     };
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
-    let dc = pm_providers::build(
+    let dc = pm_providers::connect(
         client,
-        ProviderKind::JiraDataCenter,
-        &url,
-        AuthKind::Bearer,
-        None,
-        "pat-9",
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::JiraDataCenter,
+            (url).clone(),
+            AuthKind::Bearer,
+            None,
+            pm_core::Secret::new("pat-9"),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings(),
-        None,
     )
     .unwrap();
     let all = all_tasks(
@@ -403,15 +408,18 @@ async fn data_center_writes_wiki_markup() {
     };
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
-    let dc = pm_providers::build(
+    let dc = pm_providers::connect(
         client,
-        ProviderKind::JiraDataCenter,
-        &url,
-        AuthKind::Bearer,
-        None,
-        "pat-w",
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::JiraDataCenter,
+            (url).clone(),
+            AuthKind::Bearer,
+            None,
+            pm_core::Secret::new("pat-w"),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings(),
-        None,
     )
     .unwrap();
     let task = pm_core::NewTask {
@@ -524,15 +532,18 @@ async fn remaining_hours_set_the_remaining_estimate() {
 fn data_center(base: &str, pat: &str) -> Arc<dyn Provider> {
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(base, true).unwrap();
-    pm_providers::build(
+    pm_providers::connect(
         client,
-        ProviderKind::JiraDataCenter,
-        &url,
-        AuthKind::Bearer,
-        None,
-        pat,
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::JiraDataCenter,
+            (url).clone(),
+            AuthKind::Bearer,
+            None,
+            pm_core::Secret::new(pat),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings(),
-        None,
     )
     .unwrap()
 }
@@ -783,15 +794,18 @@ async fn project_members_are_the_assignable_users_on_cloud_and_data_center() {
     };
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
-    let dc = pm_providers::build(
+    let dc = pm_providers::connect(
         client,
-        ProviderKind::JiraDataCenter,
-        &url,
-        AuthKind::Bearer,
-        None,
-        "pat-m",
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::JiraDataCenter,
+            (url).clone(),
+            AuthKind::Bearer,
+            None,
+            pm_core::Secret::new("pat-m"),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings(),
-        None,
     )
     .unwrap();
     let all = dc
@@ -1276,15 +1290,18 @@ async fn other_trackers_refuse_a_board_before_any_request() {
     // Nothing listens there: a request would fail as a network error, not as unsupported.
     let url = BaseUrl::parse("http://127.0.0.1:9", true).unwrap();
     for kind in [ProviderKind::Redmine, ProviderKind::OpenProject] {
-        let p = pm_providers::build(
+        let p = pm_providers::connect(
             client.clone(),
-            kind,
-            &url,
-            kind.default_auth_kind(),
-            None,
-            "key",
+            &pm_core::ConnectionSpec::stored(
+                kind,
+                (url).clone(),
+                kind.default_auth_kind(),
+                None,
+                pm_core::Secret::new("key"),
+                pm_core::ConnectionOptions::default(),
+            )
+            .expect("spec"),
             settings(),
-            None,
         )
         .unwrap();
         let listed = p

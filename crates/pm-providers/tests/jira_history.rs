@@ -20,15 +20,19 @@ fn cloud(base: &str) -> Arc<dyn Provider> {
         policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
         ..HttpSettings::default()
     };
-    pm_providers::build(
-        pm_providers::http::shared_client(&settings).unwrap(),
+    let spec = pm_core::ConnectionSpec::stored(
         ProviderKind::JiraCloud,
-        &BaseUrl::parse(base, true).unwrap(),
+        BaseUrl::parse(base, true).unwrap(),
         AuthKind::Basic,
         Some("mia@example.com".into()),
-        "tok",
+        pm_core::Secret::new("tok"),
+        pm_core::ConnectionOptions::default(),
+    )
+    .expect("spec");
+    pm_providers::connect(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        &spec,
         settings,
-        None,
     )
     .unwrap()
 }
@@ -317,15 +321,18 @@ async fn data_center_reads_a_long_changelog_from_the_search_alone() {
         policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
         ..HttpSettings::default()
     };
-    let dc = pm_providers::build(
+    let dc = pm_providers::connect(
         pm_providers::http::shared_client(&settings).unwrap(),
-        ProviderKind::JiraDataCenter,
-        &BaseUrl::parse(&base, true).unwrap(),
-        AuthKind::Bearer,
-        None,
-        "pat",
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::JiraDataCenter,
+            BaseUrl::parse(&base, true).unwrap(),
+            AuthKind::Bearer,
+            None,
+            pm_core::Secret::new("pat"),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings,
-        None,
     )
     .unwrap();
     let h = dc.sprint_history("7", 500).await.unwrap();

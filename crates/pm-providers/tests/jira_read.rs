@@ -27,15 +27,19 @@ fn connect(
     user: Option<&str>,
     token: &str,
 ) -> Arc<dyn Provider> {
-    pm_providers::build(
-        pm_providers::http::shared_client(&settings()).unwrap(),
+    let spec = pm_core::ConnectionSpec::stored(
         kind,
-        &BaseUrl::parse(base, true).unwrap(),
+        BaseUrl::parse(base, true).unwrap(),
         auth,
         user.map(str::to_string),
-        token,
+        pm_core::Secret::new(token),
+        pm_core::ConnectionOptions::default(),
+    )
+    .expect("spec");
+    pm_providers::connect(
+        pm_providers::http::shared_client(&settings()).unwrap(),
+        &spec,
         settings(),
-        None,
     )
     .unwrap()
 }

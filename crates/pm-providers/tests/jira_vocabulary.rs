@@ -23,7 +23,20 @@ fn jira(base: &str, kind: ProviderKind, auth: AuthKind, token: &str) -> Arc<dyn 
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(base, true).unwrap();
     let user = (auth == AuthKind::Basic).then(|| "mia@example.com".to_string());
-    pm_providers::build(client, kind, &url, auth, user, token, settings(), None).unwrap()
+    pm_providers::connect(
+        client,
+        &pm_core::ConnectionSpec::stored(
+            kind,
+            (url).clone(),
+            auth,
+            user,
+            pm_core::Secret::new(token),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
+        settings(),
+    )
+    .unwrap()
 }
 
 async fn check(p: &dyn Provider) {

@@ -31,15 +31,18 @@ fn client(url: &str, key: &str) -> Arc<dyn Provider> {
         policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
         ..HttpSettings::default()
     };
-    pm_providers::build(
+    pm_providers::connect(
         pm_providers::http::shared_client(&settings).unwrap(),
-        ProviderKind::OpenProject,
-        &BaseUrl::parse(url, true).unwrap(),
-        AuthKind::ApiKey,
-        None,
-        key,
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::OpenProject,
+            BaseUrl::parse(url, true).unwrap(),
+            AuthKind::ApiKey,
+            None,
+            pm_core::Secret::new(key),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings,
-        None,
     )
     .unwrap()
 }
@@ -1053,15 +1056,21 @@ fn try_client_with(url: &str, config: Value) -> Result<Arc<dyn Provider>, pm_cor
         policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
         ..HttpSettings::default()
     };
-    pm_providers::build_with_config(
-        pm_providers::http::shared_client(&settings).unwrap(),
+    let options: pm_core::ConnectionOptions = serde_json::from_value(config.clone())
+        .map_err(|e| pm_core::ProviderError::BadInput(e.to_string()))?;
+    let spec = pm_core::ConnectionSpec::stored(
         ProviderKind::OpenProject,
-        &BaseUrl::parse(url, true).unwrap(),
+        BaseUrl::parse(url, true).unwrap(),
         AuthKind::ApiKey,
         None,
-        KEY,
+        pm_core::Secret::new(KEY),
+        options,
+    )
+    .map_err(|e| pm_core::ProviderError::BadInput(e.0))?;
+    pm_providers::connect(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        &spec,
         settings,
-        &config,
     )
 }
 

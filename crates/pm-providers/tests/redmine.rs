@@ -255,15 +255,19 @@ async fn spawn(config: Value) -> (Arc<dyn Provider>, Shared) {
         policy: pm_providers::UpstreamPolicy::new(true, &["127.0.0.1/32".into()]).unwrap(),
         ..HttpSettings::default()
     };
-    let provider = pm_providers::build_with_config(
-        pm_providers::http::shared_client(&settings).unwrap(),
+    let spec = pm_core::ConnectionSpec::stored(
         ProviderKind::Redmine,
-        &BaseUrl::parse(&url, true).unwrap(),
+        BaseUrl::parse(&url, true).unwrap(),
         AuthKind::ApiKey,
         None,
-        "0123456789abcdef",
+        pm_core::Secret::new("0123456789abcdef"),
+        serde_json::from_value(config.clone()).expect("options"),
+    )
+    .expect("spec");
+    let provider = pm_providers::connect(
+        pm_providers::http::shared_client(&settings).unwrap(),
+        &spec,
         settings,
-        &config,
     )
     .unwrap();
     (provider, state)
@@ -689,15 +693,18 @@ async fn a_real_redmines_vocabulary() {
         policy: pm_providers::UpstreamPolicy::new(true, &[host]).unwrap(),
         ..HttpSettings::default()
     };
-    let p = pm_providers::build(
+    let p = pm_providers::connect(
         pm_providers::http::shared_client(&settings).unwrap(),
-        ProviderKind::Redmine,
-        &BaseUrl::parse(&url, true).unwrap(),
-        AuthKind::ApiKey,
-        None,
-        &key,
+        &pm_core::ConnectionSpec::stored(
+            ProviderKind::Redmine,
+            BaseUrl::parse(&url, true).unwrap(),
+            AuthKind::ApiKey,
+            None,
+            pm_core::Secret::new(&key),
+            pm_core::ConnectionOptions::default(),
+        )
+        .expect("spec"),
         settings,
-        None,
     )
     .unwrap();
     let ident = format!(

@@ -9,7 +9,7 @@ pub use crate::admin_api::handlers::{
 };
 pub use crate::admin_api::{ApiError, Body};
 pub use crate::http::{MAX_JSON_DEPTH, host_allowed, nesting_exceeds, origin_allowed};
-pub use crate::tools::connections::ConfigureArgs;
+pub use crate::service::connections::ConfigureArgs;
 
 /// `host` split as the Host and Origin checks split it: (name, port).
 pub fn split_host_port(host: &str) -> (&str, Option<&str>) {

@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 
 use crate::admin_api::Body;
 use crate::auth::Principal;
+use crate::service::connections::{self, ConnectionError, Details, Prepared};
 use crate::state::AppState;
-use crate::tools::connections::{self, ConnectionError, Details, Prepared};
 
 /// One provider as the backend sends it (null fields omitted).
 #[derive(Debug, Clone, Deserialize)]
@@ -211,34 +211,47 @@ pub async fn sync_one(
         .iter()
         .find(|c| c.external_id.as_deref() == Some(external.as_str()))
         .cloned();
+    // What the reference kept and pm-mcp has no use for is not stored: said in the answer.
+    let mut unused = Vec::new();
+    if let Some(k) = p
+        .project_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        unused.push(format!("project_key {k:?}"));
+    }
+    let organization_id = match p.organization_id {
+        Some(o) if kind != ProviderKind::ClickUp && !o.trim().is_empty() => {
+            unused.push(format!("organization_id {:?}", o.trim()));
+            None
+        }
+        other => other,
+    };
     let Prepared {
         kind,
         base_url,
         auth_kind,
         username,
         token,
-        config: given,
-    } = connections::prepare(
-        state,
+        options: given,
+    } = state.service.prepare(
         kind,
         Details {
             base_url: p.base_url,
-            token: p.api_token.or(p.api_key),
+            token: p
+                .api_token
+                .filter(|t| !t.trim().is_empty())
+                .or(p.api_key)
+                .map(pm_core::Secret::new),
             username: p.username,
-            organization_id: p.organization_id,
+            auth_kind: None,
             workspace_id: p.workspace_id,
+            organization_id,
             text_format: None,
             notify: None,
         },
     )?;
-    let mut given = given;
-    if let Some(k) = p
-        .project_key
-        .map(|k| k.trim().to_string())
-        .filter(|k| !k.is_empty())
-    {
-        given.insert("project_key".into(), k.into());
-    }
     let (conn, action) = match existing {
         None => {
             let token = token.ok_or_else(|| {
@@ -259,7 +272,7 @@ pub async fn sync_one(
                     base_url,
                     auth_kind,
                     sealed,
-                    config: Value::Object(given),
+                    config: given,
                     is_active: p.is_active,
                     external_id: Some(external.clone()),
                     display_name: Some(display),
@@ -268,9 +281,8 @@ pub async fn sync_one(
             (conn, "created")
         }
         Some(old) => {
-            // Options not sent are kept (with what a test learned: the account, the workspace).
-            let mut config = old.config.as_object().cloned().unwrap_or_default();
-            config.extend(given);
+            // Options not sent are kept (with what a test learned: the workspace).
+            let config = given.over(&old.config);
             let credentials = match token {
                 Some(token) => Some((
                     auth_kind,
@@ -288,7 +300,7 @@ pub async fn sync_one(
                 provider_type: Some(kind),
                 base_url: Some(base_url),
                 credentials,
-                config: Some(Value::Object(config)),
+                config: Some(config),
                 is_active: Some(p.is_active),
                 display_name: Some(Some(display)),
                 ..ConnectionChange::default()
@@ -301,7 +313,7 @@ pub async fn sync_one(
     state.forget_connections(user);
     crate::audit::note_connection(conn.id);
     let (tested, healthy, outcome) = if p.test_connection {
-        match connections::test(state, user, &conn).await {
+        match state.service.test_connection(user, &conn).await {
             Ok(r) if r.test.ok => (true, Some(true), "; the connection test passed".to_string()),
             Ok(r) => (
                 true,
@@ -325,7 +337,18 @@ pub async fn sync_one(
         action,
         mcp_provider_id: Some(conn.id.to_string()),
         backend_provider_id: external,
-        message: format!("provider {action} as connection {}{outcome}", conn.name),
+        message: format!(
+            "provider {action} as connection {}{outcome}{}",
+            conn.name,
+            if unused.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; not stored, as pm-mcp does not use them: {}",
+                    unused.join(", ")
+                )
+            }
+        ),
         connection_tested: tested,
         connection_healthy: healthy,
     })
@@ -432,7 +455,7 @@ pub async fn delete(
     };
     crate::audit::note_connection(conn.id);
     let action = if body.hard_delete {
-        connections::remove(&state, user, conn).await?;
+        state.service.remove_connection(user, conn).await?;
         "deleted"
     } else {
         let change = ConnectionChange {
@@ -507,7 +530,7 @@ pub async fn test(
         ));
     };
     crate::audit::note_connection(conn.id);
-    let (healthy, message) = match connections::test(&state, user, conn).await {
+    let (healthy, message) = match state.service.test_connection(user, conn).await {
         Ok(r) if r.test.ok => (true, "the connection works".to_string()),
         Ok(r) => (
             false,

@@ -107,7 +107,7 @@ impl Fixture {
                     base_url: BaseUrl::parse("https://127.0.0.1:1", false).expect("url"),
                     auth_kind: AuthKind::Basic,
                     sealed,
-                    config: json!({}),
+                    config: pm_core::ConnectionOptions::default(),
                     is_active: true,
                     external_id: None,
                     display_name: None,

@@ -151,7 +151,8 @@ pub struct Connection {
     pub auth_kind: AuthKind,
     /// Fingerprint of the master key that sealed the credentials.
     pub key_id: String,
-    pub config: serde_json::Value,
+    /// The connection's options (workspace, text format, notify), as its tracker takes them.
+    pub config: pm_core::ConnectionOptions,
     pub is_default: bool,
     pub is_active: bool,
     pub last_checked_at: Option<DateTime<Utc>>,
@@ -173,7 +174,7 @@ pub struct NewConnection {
     pub base_url: BaseUrl,
     pub auth_kind: AuthKind,
     pub sealed: Sealed,
-    pub config: serde_json::Value,
+    pub config: pm_core::ConnectionOptions,
     /// An inactive connection is kept but never used (and never becomes the default).
     pub is_active: bool,
     pub external_id: Option<String>,
@@ -188,7 +189,7 @@ pub struct ConnectionChange {
     pub base_url: Option<BaseUrl>,
     /// New credentials, sealed for this connection, with their kind.
     pub credentials: Option<(AuthKind, Sealed)>,
-    pub config: Option<serde_json::Value>,
+    pub config: Option<pm_core::ConnectionOptions>,
     pub is_active: Option<bool>,
     /// `Some(None)` clears it.
     pub external_id: Option<Option<String>>,

@@ -160,7 +160,8 @@ impl ConnRow {
                 .parse()
                 .map_err(|e| corrupt("auth kind", e))?,
             key_id: self.key_id,
-            config: self.config.0,
+            config: serde_json::from_value(self.config.0)
+                .map_err(|e| corrupt("connection options", e))?,
             is_default: self.is_default,
             is_active: self.is_active,
             last_checked_at: self.last_checked_at,

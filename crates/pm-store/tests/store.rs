@@ -38,7 +38,10 @@ fn new_connection(keys: &MasterKeys, owner: &User, name: &str, token: &str) -> N
         base_url: BaseUrl::parse("https://acme.atlassian.net", false).expect("url"),
         auth_kind: AuthKind::Basic,
         sealed: creds.seal(keys, id, owner.id),
-        config: serde_json::json!({"project_key": "PROJ"}),
+        config: pm_core::ConnectionOptions {
+            text_format: Some(pm_core::TextFormat::Markdown),
+            ..Default::default()
+        },
         is_active: true,
         external_id: None,
         display_name: None,
@@ -303,7 +306,10 @@ async fn connections_are_scoped_to_their_owner() {
             .await
             .expect("add");
         assert!(first.is_default, "first connection becomes the default");
-        assert_eq!(first.config["project_key"], "PROJ");
+        assert_eq!(
+            first.config.text_format,
+            Some(pm_core::TextFormat::Markdown)
+        );
         assert_eq!(first.key_id, keys.current_id());
         let second = store
             .add_connection(new_connection(&keys, &ann, "side", "tok-BBB"))

@@ -649,7 +649,7 @@ async fn bad_input_gets_one_clear_line_and_changes_nothing() {
                     "https://acme.atlassian.net",
                     "--token-stdin",
                 ],
-                "needs --username",
+                "needs username",
             ),
             (
                 vec!["connection", "remove", "--user", "ann@acme.org", "nothere"],

@@ -19,11 +19,11 @@ pub mod wire;
 use async_trait::async_trait;
 use chrono::Utc;
 use pm_core::{
-    Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
-    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Status, Task,
-    TaskChange, TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
+    Assignee, Comment, ConnectionSpec, NewSprint, NewTask, Page, PageRequest, Project, Provider,
+    ProviderError, ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState,
+    Status, Task, TaskChange, TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
 };
-use reqwest::header::HeaderValue;
+use pm_core::{Secret, SignIn};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
@@ -75,15 +75,15 @@ const ASSIGNEES_PER_SEARCH: usize = 50;
 
 /// The `Authorization` value: a personal token (`pk_…`) as it is, an OAuth access token as
 /// `Bearer <token>` (ClickUp's authentication page), one given with `Bearer ` as given.
-fn authorization(token: &str) -> String {
-    let t = token.trim();
+fn authorization(token: &Secret) -> Secret {
+    let t = token.expose().trim();
     if t.starts_with("pk_")
         || t.get(..7)
             .is_some_and(|p| p.eq_ignore_ascii_case("bearer "))
     {
-        t.to_string()
+        Secret::new(t)
     } else {
-        format!("Bearer {t}")
+        Secret::new(format!("Bearer {t}"))
     }
 }
 
@@ -98,16 +98,16 @@ impl ClickUp {
     /// is already there (a mock of the published document serves under `/v2`).
     pub fn new(
         client: reqwest::Client,
-        base_url: &str,
-        token: &str,
+        spec: &ConnectionSpec,
         settings: HttpSettings,
-        workspace_id: Option<&str>,
     ) -> ProviderResult<Self> {
-        let key = HeaderValue::from_str(&authorization(token)).map_err(|_| {
-            ProviderError::BadInput(
-                "the API token contains characters a header cannot carry".into(),
-            )
-        })?;
+        let SignIn::ApiKey(token) = &spec.sign_in else {
+            return Err(ProviderError::BadInput(
+                "ClickUp signs in with an API token".into(),
+            ));
+        };
+        let key = crate::http::credential(authorization(token), "API token")?;
+        let base_url = spec.base_url.as_str();
         let root = base_url.trim_end_matches('/');
         let api = if root.ends_with("/v2") {
             root.to_string()
@@ -124,10 +124,7 @@ impl ClickUp {
             settings,
         )?
         .with_json_content_type_always();
-        let wanted_team = match workspace_id.map(str::trim).filter(|w| !w.is_empty()) {
-            Some(w) => Some(number(w, "workspace")?),
-            None => None,
-        };
+        let wanted_team = spec.options.workspace_id.map(|w| w.to_string());
         Ok(Self {
             up,
             wanted_team,
@@ -1727,9 +1724,10 @@ mod tests {
 
     #[test]
     fn tokens_and_custom_ids() {
-        assert_eq!(authorization(" pk_42_ABC "), "pk_42_ABC");
-        assert_eq!(authorization("42_0f6a3c"), "Bearer 42_0f6a3c");
-        assert_eq!(authorization("Bearer 42_0f6a3c"), "Bearer 42_0f6a3c");
+        let auth = |t: &str| authorization(&Secret::new(t)).expose().to_string();
+        assert_eq!(auth(" pk_42_ABC "), "pk_42_ABC");
+        assert_eq!(auth("42_0f6a3c"), "Bearer 42_0f6a3c");
+        assert_eq!(auth("Bearer 42_0f6a3c"), "Bearer 42_0f6a3c");
         assert!(is_custom_id("DEV-42") && !is_custom_id("86b1x2y3z"));
         let refused = |m: &str| ProviderError::Invalid {
             provider: NAME,
@@ -1767,14 +1765,14 @@ mod tests {
 
     #[test]
     fn remembered_custom_ids_are_capped() {
-        let cu = ClickUp::new(
-            reqwest::Client::new(),
-            "https://api.clickup.com/api",
-            "pk_1_X",
-            HttpSettings::default(),
-            None,
+        let spec = ConnectionSpec::new(
+            ProviderKind::ClickUp,
+            pm_core::BaseUrl::parse("https://api.clickup.com/api", false).unwrap(),
+            SignIn::ApiKey(Secret::new("pk_1_X")),
+            pm_core::ConnectionOptions::default(),
         )
         .unwrap();
+        let cu = ClickUp::new(reqwest::Client::new(), &spec, HttpSettings::default()).unwrap();
         for i in 0..=CUSTOM_IDS_MAX + 5 {
             cu.remember_custom(&format!("dev-{i}"), &format!("86x{i}"));
         }

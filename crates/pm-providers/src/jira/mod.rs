@@ -13,16 +13,16 @@ pub mod wire;
 use async_trait::async_trait;
 use base64::Engine as _;
 use pm_core::{
-    Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
-    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Status, Task,
-    TaskChange, TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
+    Assignee, Comment, ConnectionSpec, NewSprint, NewTask, Page, PageRequest, Project, Provider,
+    ProviderError, ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState,
+    Status, Task, TaskChange, TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
 };
-use reqwest::header::HeaderValue;
+use pm_core::{Secret, SignIn};
 use serde_json::json;
 
+use crate::cursor;
 use crate::http::{HttpSettings, Upstream};
 use crate::ids::not_found;
-use crate::{Credentials, cursor};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Edition {
@@ -83,31 +83,36 @@ struct FieldIds {
 }
 
 impl Jira {
+    /// The client for a Jira Cloud or Data Center connection (the edition is the spec's kind).
     pub fn new(
         client: reqwest::Client,
-        edition: Edition,
-        base_url: &str,
-        creds: &Credentials,
+        spec: &ConnectionSpec,
         settings: HttpSettings,
     ) -> ProviderResult<Self> {
-        let auth = match (&creds.username, creds.bearer) {
-            (_, true) => format!("Bearer {}", creds.token),
-            (Some(user), false) => {
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD
-                        .encode(format!("{user}:{}", creds.token))
-                )
+        let edition = match spec.kind {
+            ProviderKind::JiraCloud => Edition::Cloud,
+            ProviderKind::JiraDataCenter => Edition::DataCenter,
+            other => {
+                return Err(ProviderError::BadInput(format!(
+                    "a {other} connection is not a Jira one"
+                )));
             }
-            (None, false) => {
+        };
+        let auth = match &spec.sign_in {
+            SignIn::Basic { username, token } => Secret::new(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{}", token.expose()))
+            )),
+            SignIn::Bearer(token) => Secret::new(format!("Bearer {}", token.expose())),
+            SignIn::ApiKey(_) => {
                 return Err(ProviderError::BadInput(
-                    "Jira Basic auth needs a user name or e-mail".into(),
+                    "Jira signs in with basic or bearer auth".into(),
                 ));
             }
         };
-        let auth = HeaderValue::from_str(&auth).map_err(|_| {
-            ProviderError::BadInput("the token contains characters a header cannot carry".into())
-        })?;
+        let auth = crate::http::credential(auth, "token")?;
+        let base_url = spec.base_url.as_str();
         let name = match edition {
             Edition::Cloud => "Jira Cloud",
             Edition::DataCenter => "Jira Data Center",

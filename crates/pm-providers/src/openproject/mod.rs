@@ -25,11 +25,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use base64::Engine as _;
 use pm_core::{
-    Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
-    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskChange,
-    TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
+    Assignee, Comment, ConnectionSpec, NewSprint, NewTask, Page, PageRequest, Project, Provider,
+    ProviderError, ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task,
+    TaskChange, TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
 };
-use reqwest::header::HeaderValue;
+use pm_core::{Secret, SignIn};
 use serde_json::{Value, json};
 
 use self::filters::{Filters, sort_by};
@@ -62,20 +62,27 @@ pub struct OpenProject {
 }
 
 impl OpenProject {
+    /// The client for an OpenProject connection: its API key as Basic `apikey:<key>`, and the
+    /// `notify` option.
     pub fn new(
         client: reqwest::Client,
-        base_url: &str,
-        api_key: &str,
+        spec: &ConnectionSpec,
         settings: HttpSettings,
     ) -> ProviderResult<Self> {
+        let SignIn::ApiKey(api_key) = &spec.sign_in else {
+            return Err(ProviderError::BadInput(
+                "OpenProject signs in with an API key".into(),
+            ));
+        };
         // A pasted API address (`https://op.acme.org/api/v3`) names the same site.
-        let trimmed = base_url.trim_end_matches('/');
+        let trimmed = spec.base_url.as_str().trim_end_matches('/');
         let base_url = trimmed.strip_suffix("/api/v3").unwrap_or(trimmed);
-        let encoded =
-            base64::engine::general_purpose::STANDARD.encode(format!("apikey:{}", api_key.trim()));
-        let auth = HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| {
-            ProviderError::BadInput("the API key contains characters a header cannot carry".into())
-        })?;
+        let auth = Secret::new(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("apikey:{}", api_key.expose().trim()))
+        ));
+        let auth = crate::http::credential(auth, "API key")?;
         let up = Upstream::new(
             client,
             base_url,
@@ -92,17 +99,10 @@ impl OpenProject {
             time_entry_link: tokio::sync::OnceCell::new(),
             me: tokio::sync::OnceCell::new(),
             points: Mutex::default(),
-            notify: None,
+            notify: spec.options.notify,
             bulk: false,
             names: Mutex::default(),
         })
-    }
-
-    /// The connection's `notify` option: `Some(false)` never mails anyone about pm-mcp's changes,
-    /// `Some(true)` mails for bulk changes too, `None` (default) mails for single changes only.
-    pub fn with_notify(mut self, notify: Option<bool>) -> Self {
-        self.notify = notify;
-        self
     }
 
     /// `path` with `notify=false` when this change should mail nobody. OpenProject's `notify`
@@ -636,25 +636,6 @@ impl OpenProject {
             .await
             .map_err(|e| not_found(e, format!("OpenProject version {id}")))?;
         Ok(map::sprint(v, today()))
-    }
-}
-
-/// The connection option `notify` as stored: `true` or `false` (a string or a boolean), or absent.
-pub fn notify_option(v: Option<&Value>) -> ProviderResult<Option<bool>> {
-    match v {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "" => Ok(None),
-            "true" => Ok(Some(true)),
-            "false" => Ok(Some(false)),
-            other => Err(ProviderError::BadInput(format!(
-                "notify is true or false (whether OpenProject mails watchers, author and assignee about pm-mcp's changes), not {other:?}"
-            ))),
-        },
-        Some(other) => Err(ProviderError::BadInput(format!(
-            "notify is true or false, not {other}"
-        ))),
     }
 }
 

@@ -2,7 +2,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use pm_core::{Comment, Project, Sprint, SprintState, Status, StatusCategory, Task, User, Worklog};
 
-use super::text::TextFormat;
+use super::text::{Markup as _, TextFormat};
 use super::wire;
 
 pub fn time(s: Option<&str>) -> Option<DateTime<Utc>> {

@@ -15,17 +15,17 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use pm_core::{
-    Assignee, Comment, NewSprint, NewTask, Page, PageRequest, Project, Provider, ProviderError,
-    ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task, TaskChange,
-    TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
+    Assignee, Comment, ConnectionSpec, NewSprint, NewTask, Page, PageRequest, Project, Provider,
+    ProviderError, ProviderKind, ProviderResult, SiteInfo, Sprint, SprintChange, SprintState, Task,
+    TaskChange, TaskQuery, TaskType, Transition, User, Vocabulary, Worklog,
 };
-use reqwest::header::HeaderValue;
+use pm_core::{Secret, SignIn};
 use serde_json::json;
 
 use crate::cursor;
 use crate::http::{HttpSettings, Upstream};
 use crate::ids::{self, not_found};
-pub use text::TextFormat;
+pub use text::{Markup, TextFormat};
 
 pub struct Redmine {
     up: Upstream,
@@ -47,15 +47,20 @@ const MAX_SEARCH_HITS: usize = 500;
 const VERSION_DESCRIPTION_MAX: usize = 255;
 
 impl Redmine {
+    /// The client for a Redmine connection: its API key in `X-Redmine-API-Key`, and the site's
+    /// text format (Textile unless the connection says otherwise).
     pub fn new(
         client: reqwest::Client,
-        base_url: &str,
-        api_key: &str,
+        spec: &ConnectionSpec,
         settings: HttpSettings,
     ) -> ProviderResult<Self> {
-        let key = HeaderValue::from_str(api_key.trim()).map_err(|_| {
-            ProviderError::BadInput("the API key contains characters a header cannot carry".into())
-        })?;
+        let SignIn::ApiKey(api_key) = &spec.sign_in else {
+            return Err(ProviderError::BadInput(
+                "Redmine signs in with an API key".into(),
+            ));
+        };
+        let key = crate::http::credential(Secret::new(api_key.expose().trim()), "API key")?;
+        let base_url = spec.base_url.as_str();
         let up = Upstream::new(
             client,
             base_url,
@@ -68,15 +73,9 @@ impl Redmine {
         Ok(Self {
             up,
             statuses: tokio::sync::OnceCell::new(),
-            text: TextFormat::default(),
+            text: spec.options.text_format.unwrap_or_default(),
             start_field: tokio::sync::OnceCell::new(),
         })
-    }
-
-    /// The site's text formatting (Textile unless the connection says otherwise).
-    pub fn with_text_format(mut self, text: TextFormat) -> Self {
-        self.text = text;
-        self
     }
 
     fn site(&self) -> String {

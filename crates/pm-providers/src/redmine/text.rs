@@ -6,64 +6,28 @@
 //! people write in tickets: headings, bold, italics, strike, inline code, code fences (`<pre>`),
 //! bullet and numbered lists (nested), links, block quotes and tables. Anything else stays
 //! literal text.
-use std::fmt;
-use std::str::FromStr;
+pub use pm_core::TextFormat;
 
-use pm_core::ProviderError;
-
-/// The text formatting a Redmine site is configured with (Administration → Settings → General).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TextFormat {
-    #[default]
-    Textile,
-    /// Redmine's Redcarpet "Markdown".
-    Markdown,
-    /// "CommonMark Markdown (GitHub Flavored)", Redmine 5 and later.
-    CommonMark,
+/// Markdown to and from a Redmine site's text format.
+pub trait Markup {
+    /// Markdown as the site stores it.
+    fn from_markdown(self, md: &str) -> String;
+    /// The site's stored text as Markdown (Redmine stores line ends as CRLF; they come back LF).
+    fn to_markdown(self, text: &str) -> String;
 }
 
-impl TextFormat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TextFormat::Textile => "textile",
-            TextFormat::Markdown => "markdown",
-            TextFormat::CommonMark => "common_mark",
-        }
-    }
-
-    /// Markdown as the site stores it.
-    pub fn from_markdown(self, md: &str) -> String {
+impl Markup for TextFormat {
+    fn from_markdown(self, md: &str) -> String {
         match self {
             TextFormat::Textile => markdown_to_textile(md),
             TextFormat::Markdown | TextFormat::CommonMark => md.to_string(),
         }
     }
 
-    /// The site's stored text as Markdown (Redmine stores line ends as CRLF; they come back LF).
-    pub fn to_markdown(self, text: &str) -> String {
+    fn to_markdown(self, text: &str) -> String {
         match self {
             TextFormat::Textile => textile_to_markdown(text),
             TextFormat::Markdown | TextFormat::CommonMark => text.replace("\r\n", "\n"),
-        }
-    }
-}
-
-impl fmt::Display for TextFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TextFormat {
-    type Err = ProviderError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "" | "textile" => Ok(TextFormat::Textile),
-            "markdown" | "redcarpet" => Ok(TextFormat::Markdown),
-            "common_mark" | "commonmark" => Ok(TextFormat::CommonMark),
-            _ => Err(ProviderError::BadInput(format!(
-                "text_format {s:?} is not one Redmine has; use textile, markdown or common_mark (as set in Redmine's Administration → Settings → General → Text formatting)"
-            ))),
         }
     }
 }

@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use super::{ApiError, Body, is_admin};
 use crate::auth::Principal;
 use crate::manage::{self, KeySpec};
+use crate::service::connections::{
+    self, ConfigureArgs, ConfigureResult, ConnectionSummary, RemoveResult, TestResult, summary,
+};
 use crate::state::AppState;
-use crate::tools::connections::{self, ConfigureArgs, ConfigureResult, RemoveResult, TestResult};
-use crate::tools::identity::{ConnectionSummary, summary};
 
 type St = State<Arc<AppState>>;
 type Me = Extension<Principal>;
@@ -534,8 +535,10 @@ async fn add_connection_for(
     user: UserId,
     body: ConfigureArgs,
 ) -> Result<Response, ApiError> {
-    let added: ConfigureResult =
-        connections::configure(state, user, body, connections::SameTracker::Refuse).await?;
+    let added: ConfigureResult = state
+        .service
+        .configure(user, body, connections::SameTracker::Refuse)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(added)).into_response())
 }
 
@@ -566,7 +569,9 @@ pub async fn test_user_connection(
 ) -> Answer<TestResult> {
     let user = user_of(&state, &id).await?;
     let conn = connection_of(&state, user.id, &conn).await?;
-    Ok(axum::Json(connections::test(&state, user.id, &conn).await?))
+    Ok(axum::Json(
+        state.service.test_connection(user.id, &conn).await?,
+    ))
 }
 
 pub async fn remove_user_connection(
@@ -576,7 +581,7 @@ pub async fn remove_user_connection(
     let user = user_of(&state, &id).await?;
     let conn = connection_of(&state, user.id, &conn).await?;
     Ok(axum::Json(
-        connections::remove(&state, user.id, &conn).await?,
+        state.service.remove_connection(user.id, &conn).await?,
     ))
 }
 
@@ -809,7 +814,7 @@ pub async fn test_my_connection(
 ) -> Answer<TestResult> {
     let conn = connection_of(&state, p.user.id, &conn).await?;
     Ok(axum::Json(
-        connections::test(&state, p.user.id, &conn).await?,
+        state.service.test_connection(p.user.id, &conn).await?,
     ))
 }
 
@@ -821,7 +826,7 @@ pub async fn remove_my_connection(
     need_write(&p)?;
     let conn = connection_of(&state, p.user.id, &conn).await?;
     Ok(axum::Json(
-        connections::remove(&state, p.user.id, &conn).await?,
+        state.service.remove_connection(p.user.id, &conn).await?,
     ))
 }
 
@@ -848,6 +853,7 @@ pub struct UpdateConnectionIn {
     /// Changes the sign-in name; needs api_token too.
     #[serde(default)]
     pub username: Option<String>,
+    /// ClickUp's team: the same as workspace_id.
     #[serde(default)]
     pub organization_id: Option<String>,
     #[serde(default)]
@@ -868,135 +874,30 @@ pub struct UpdateConnectionIn {
     pub test: Option<bool>,
 }
 
-fn given(v: &Option<String>) -> Option<String> {
-    v.as_ref()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
 async fn update_connection_for(
     state: &AppState,
     user: UserId,
     conn: Connection,
     body: UpdateConnectionIn,
 ) -> Answer<ConnectionSummary> {
-    let token = given(&body.api_token).or(given(&body.api_key));
-    let username = given(&body.username);
-    let touches_tracker = given(&body.base_url).is_some()
-        || token.is_some()
-        || username.is_some()
-        || given(&body.organization_id).is_some()
-        || given(&body.workspace_id).is_some()
-        || given(&body.text_format).is_some()
-        || body.notify.is_some();
-    if username.is_some() && token.is_none() {
-        return Err(ApiError::invalid(
-            "a new username needs the token that goes with it: send api_token too",
-        ));
-    }
-    // The stored credentials, when only the URL or options change (tested with them).
-    let stored = if touches_tracker && token.is_none() {
-        let sealed = state
-            .store
-            .get_sealed_credentials(user, conn.id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("connection"))?;
-        let creds = pm_store::ProviderCredentials::open(&state.keys, &sealed, conn.id, user)
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    format!("the stored credentials cannot be opened ({e}); send api_token"),
-                )
-            })?;
-        Some(creds)
-    } else {
-        None
-    };
-    let mut change = pm_store::ConnectionChange {
+    let change = connections::Change {
+        name: body.name,
+        display_name: body.display_name,
+        base_url: body.base_url,
+        token: body
+            .api_token
+            .filter(|t| !t.trim().is_empty())
+            .or(body.api_key)
+            .map(pm_core::Secret::new),
+        username: body.username,
+        workspace_id: body.workspace_id,
+        organization_id: body.organization_id,
+        text_format: body.text_format,
+        notify: body.notify,
         is_active: body.is_active,
-        ..Default::default()
+        test: body.test.unwrap_or(true),
     };
-    if let Some(name) = given(&body.name) {
-        change.name =
-            Some(pm_core::ConnectionHandle::parse(&name).map_err(|e| ApiError::invalid(e.0))?);
-    }
-    if let Some(d) = &body.display_name {
-        manage::check_printable("display_name", d).map_err(ApiError::invalid)?;
-        change.display_name = Some(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
-    }
-    if touches_tracker {
-        let current = |key: &str| {
-            conn.config
-                .get(key)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
-        let prepared = connections::prepare(
-            state,
-            conn.provider_type,
-            connections::Details {
-                base_url: given(&body.base_url).or(Some(conn.base_url.to_string())),
-                token: token.clone(),
-                username: username
-                    .clone()
-                    .or_else(|| stored.as_ref().and_then(|c| c.username.clone())),
-                organization_id: given(&body.organization_id).or(current("organization_id")),
-                workspace_id: given(&body.workspace_id).or(current("workspace_id")),
-                text_format: given(&body.text_format).or(current("text_format")),
-                notify: body
-                    .notify
-                    .or_else(|| current("notify").and_then(|n| n.parse().ok())),
-            },
-        )?;
-        let secret = match (&prepared.token, &stored) {
-            (Some(t), _) => t.clone(),
-            (None, Some(c)) => c.token.clone(),
-            (None, None) => return Err(ApiError::invalid("api_token is required")),
-        };
-        let mut config = conn.config.as_object().cloned().unwrap_or_default();
-        config.extend(prepared.config.clone());
-        if body.test.unwrap_or(true) {
-            let provider = state
-                .service
-                .build(
-                    prepared.kind,
-                    &prepared.base_url,
-                    prepared.auth_kind,
-                    prepared.username.clone(),
-                    secret.expose(),
-                    &serde_json::Value::Object(config.clone()),
-                )
-                .map_err(|e| ApiError::invalid(e.to_string()))?;
-            let test = connections::run_test(provider.as_ref()).await;
-            if !test.ok {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "connection_test_failed",
-                    format!(
-                        "connection {}: the test failed, so nothing was changed: {}",
-                        conn.name,
-                        test.error.as_deref().unwrap_or("unknown error")
-                    ),
-                ));
-            }
-        }
-        change.base_url = Some(prepared.base_url);
-        change.config = Some(serde_json::Value::Object(config));
-        if prepared.token.is_some() {
-            let creds = pm_store::ProviderCredentials {
-                username: prepared.username,
-                token: secret,
-            };
-            change.credentials = Some((prepared.auth_kind, creds.seal(&state.keys, conn.id, user)));
-        }
-    }
-    let updated = state
-        .store
-        .update_connection(user, conn.id, &change)
-        .await?;
-    state.service.forget(conn.id);
-    state.forget_connections(user);
+    let updated = state.service.change_connection(user, conn, change).await?;
     Ok(axum::Json(summary(updated)))
 }
 

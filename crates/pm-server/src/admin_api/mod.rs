@@ -22,8 +22,8 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::Principal;
 use crate::manage::ManageError;
+use crate::service::connections::ConnectionError;
 use crate::state::AppState;
-use crate::tools::connections::ConnectionError;
 
 pub(crate) mod handlers;
 pub mod openapi;

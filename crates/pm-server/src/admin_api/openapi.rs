@@ -11,9 +11,10 @@ use serde_json::{Map, Value, json};
 
 use super::handlers::*;
 use super::{Access, ErrorBody};
+use crate::service::connections::{
+    ConfigureArgs, ConfigureResult, ConnectionSummary, RemoveResult, TestResult,
+};
 use crate::state::AppState;
-use crate::tools::connections::{ConfigureArgs, ConfigureResult, RemoveResult, TestResult};
-use crate::tools::identity::ConnectionSummary;
 
 type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 

@@ -9,10 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use pm_core::{
-    AuthKind, BaseUrl, ConnectionHandle, ConnectionId, Provider, ProviderError, ProviderKind,
-    ProviderResult,
-};
+use pm_core::{ConnectionHandle, ConnectionId, Provider, ProviderError, ProviderResult};
 use pm_providers::http::HttpClient;
 use pm_providers::{HttpSettings, UpstreamPolicy};
 use pm_store::{Connection, MasterKeys, ProviderCredentials, Store};
@@ -20,6 +17,7 @@ use pm_store::{Connection, MasterKeys, ProviderCredentials, Store};
 use crate::auth::Authenticator;
 use crate::auth::Principal;
 
+pub mod connections;
 mod error;
 pub use error::{DATABASE_UNAVAILABLE, ErrorKind, ServiceError};
 
@@ -150,30 +148,6 @@ impl Service {
             .await
     }
 
-    /// A client for a connection's credentials and options (`config`, as stored: workspace,
-    /// Redmine's text format), stored or about to be (tested before saving).
-    #[allow(clippy::too_many_arguments)]
-    pub fn build(
-        &self,
-        kind: ProviderKind,
-        base_url: &BaseUrl,
-        auth_kind: AuthKind,
-        username: Option<String>,
-        token: &str,
-        config: &serde_json::Value,
-    ) -> ProviderResult<Arc<dyn Provider>> {
-        pm_providers::build_with_config(
-            self.client.clone(),
-            kind,
-            base_url,
-            auth_kind,
-            username,
-            token,
-            self.settings.clone(),
-            config,
-        )
-    }
-
     /// The client for one of the caller's stored connections.
     pub async fn client(&self, conn: &Connection) -> Result<Arc<dyn Provider>, ServiceError> {
         if let Ok(mut cache) = self.cache.lock()
@@ -198,15 +172,23 @@ impl Service {
             tracing::error!(connection = %conn.id, error = %e, "cannot unseal credentials");
             ServiceError::new(ErrorKind::Credentials, format!("connection {}: its stored credentials cannot be opened ({e}); an operator must fix the master key", conn.name)).on(&conn.name)
         })?;
-        let provider = self
-            .build(
-                conn.provider_type,
-                &conn.base_url,
-                conn.auth_kind,
-                creds.username.clone(),
-                creds.token.expose(),
-                &conn.config,
+        let spec = pm_core::ConnectionSpec::stored(
+            conn.provider_type,
+            conn.base_url.clone(),
+            conn.auth_kind,
+            creds.username,
+            creds.token,
+            conn.config.clone(),
+        )
+        .map_err(|e| {
+            ServiceError::new(
+                ErrorKind::Connection,
+                format!("connection {}: {e}", conn.name),
             )
+            .on(&conn.name)
+        })?;
+        let provider = self
+            .connect(&spec)
             .map_err(|e| ServiceError::tracker(&conn.name, &e))?;
         if let Ok(mut cache) = self.cache.lock() {
             keep_room(&mut cache, CLIENTS_MAX, CLIENT_IDLE, Instant::now());
@@ -422,21 +404,21 @@ fn hint(e: &ProviderError) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pm_core::{AuthKind, BaseUrl, ProviderKind};
 
     fn provider() -> Arc<dyn Provider> {
         let client = pm_providers::http::shared_client(&HttpSettings::default()).expect("client");
         let url = BaseUrl::parse("https://acme.atlassian.net", false).expect("url");
-        pm_providers::build(
-            client,
+        let spec = pm_core::ConnectionSpec::stored(
             ProviderKind::JiraCloud,
-            &url,
+            url,
             AuthKind::Basic,
             Some("ann@acme.org".into()),
-            "token",
-            HttpSettings::default(),
-            None,
+            pm_core::Secret::new("token"),
+            pm_core::ConnectionOptions::default(),
         )
-        .expect("build")
+        .expect("spec");
+        pm_providers::connect(client, &spec, HttpSettings::default()).expect("build")
     }
 
     #[test]
@@ -450,7 +432,7 @@ mod tests {
             base_url: BaseUrl::parse("https://acme.atlassian.net", false).expect("url"),
             auth_kind: AuthKind::Basic,
             key_id: "k".into(),
-            config: serde_json::json!({}),
+            config: pm_core::ConnectionOptions::default(),
             is_default: true,
             is_active: true,
             last_checked_at: None,

@@ -1,7 +1,7 @@
 //! Identity tools: who is calling (`get_current_user`) and which tracker connections they have
 //! (`list_providers`). Neither ever shows a secret.
 use chrono::{DateTime, Utc};
-use pm_core::{AuthKind, ProviderKind, Scope};
+use pm_core::{ProviderKind, Scope};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
@@ -100,39 +100,7 @@ pub struct ProviderList {
     pub supported_provider_types: Vec<ProviderKind>,
 }
 
-/// A tracker connection, without its credentials.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ConnectionSummary {
-    /// The connection's id (`provider_id` takes it as well as the name).
-    pub id: String,
-    /// The handle used as a prefix in ids, e.g. `acme-jira` in `acme-jira:PROJ-42`.
-    pub name: String,
-    pub provider_type: ProviderKind,
-    pub base_url: String,
-    pub auth_kind: AuthKind,
-    pub is_default: bool,
-    /// false: the connection is switched off and no tool uses it.
-    pub is_active: bool,
-    pub last_checked_at: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-/// A connection as tools show it: never its credentials.
-pub(crate) fn summary(c: pm_store::Connection) -> ConnectionSummary {
-    ConnectionSummary {
-        id: c.id.to_string(),
-        name: c.name.to_string(),
-        provider_type: c.provider_type,
-        base_url: c.base_url.to_string(),
-        auth_kind: c.auth_kind,
-        is_default: c.is_default,
-        is_active: c.is_active,
-        last_checked_at: c.last_checked_at,
-        last_error: c.last_error,
-        created_at: c.created_at,
-    }
-}
+pub use crate::service::connections::{ConnectionSummary, summary};
 
 #[tool_router(router = identity_router, vis = "pub(crate)")]
 impl PmServer {
