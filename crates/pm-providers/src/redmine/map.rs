@@ -54,7 +54,7 @@ pub fn project(p: wire::Project, site: &str, fmt: TextFormat) -> Project {
         description: p
             .description
             .filter(|d| !d.trim().is_empty())
-            .map(|d| fmt.to_markdown(&d)),
+            .map(|d| fmt.read_markdown(&d)),
         lead: None,
     }
 }
@@ -88,7 +88,7 @@ pub fn task(i: wire::Issue, site: &str, fmt: TextFormat, closed: &dyn Fn(u64) ->
         description: i
             .description
             .filter(|d| !d.trim().is_empty())
-            .map(|d| fmt.to_markdown(&d)),
+            .map(|d| fmt.read_markdown(&d)),
         status: status(&i.status, closed(i.status.id)),
         priority: i.priority.map(|p| p.name),
         task_type: i.tracker.map(|t| t.name),
@@ -109,7 +109,7 @@ pub fn comment(j: wire::Journal, fmt: TextFormat) -> Option<Comment> {
     Some(Comment {
         id: j.id.to_string(),
         author: j.user.map(named_user),
-        body: fmt.to_markdown(&body),
+        body: fmt.read_markdown(&body),
         created_at: time(j.created_on.as_deref()),
         updated_at: None,
     })

@@ -528,7 +528,7 @@ impl Provider for Redmine {
                     .collect()
             }
         };
-        let description = self.text.from_markdown(description.unwrap_or(""));
+        let description = self.text.write_markdown(description.unwrap_or(""));
         let body = json!({ "project": { "name": name.trim(), "identifier": identifier, "description": description } });
         let created: wire::ProjectOne = self.up.post("projects.json", &body).await?;
         self.get_project(&created.project.id.to_string()).await
@@ -546,7 +546,7 @@ impl Provider for Redmine {
             p["name"] = json!(n);
         }
         if let Some(d) = description {
-            p["description"] = json!(self.text.from_markdown(d));
+            p["description"] = json!(self.text.write_markdown(d));
         }
         let _: serde_json::Value = self
             .up
@@ -842,7 +842,7 @@ impl Provider for Redmine {
             "subject": t.title.trim(),
         });
         if let Some(d) = &t.description {
-            issue["description"] = json!(self.text.from_markdown(d));
+            issue["description"] = json!(self.text.write_markdown(d));
         }
         if let Some(pr) = &t.priority {
             issue["priority_id"] = json!(
@@ -890,7 +890,7 @@ impl Provider for Redmine {
             issue["subject"] = json!(t.trim());
         }
         if let Some(d) = &c.description {
-            issue["description"] = json!(self.text.from_markdown(d));
+            issue["description"] = json!(self.text.write_markdown(d));
         }
         if let Some(p) = &c.priority {
             issue["priority_id"] = json!(
@@ -993,7 +993,7 @@ impl Provider for Redmine {
             .up
             .put(
                 &format!("issues/{n}.json"),
-                &json!({ "issue": { "notes": self.text.from_markdown(markdown) } }),
+                &json!({ "issue": { "notes": self.text.write_markdown(markdown) } }),
             )
             .await
             .map_err(|e| issue_missing(e, n))?;

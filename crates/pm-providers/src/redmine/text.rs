@@ -11,20 +11,20 @@ pub use pm_core::TextFormat;
 /// Markdown to and from a Redmine site's text format.
 pub trait Markup {
     /// Markdown as the site stores it.
-    fn from_markdown(self, md: &str) -> String;
+    fn write_markdown(self, md: &str) -> String;
     /// The site's stored text as Markdown (Redmine stores line ends as CRLF; they come back LF).
-    fn to_markdown(self, text: &str) -> String;
+    fn read_markdown(self, text: &str) -> String;
 }
 
 impl Markup for TextFormat {
-    fn from_markdown(self, md: &str) -> String {
+    fn write_markdown(self, md: &str) -> String {
         match self {
             TextFormat::Textile => markdown_to_textile(md),
             TextFormat::Markdown | TextFormat::CommonMark => md.to_string(),
         }
     }
 
-    fn to_markdown(self, text: &str) -> String {
+    fn read_markdown(self, text: &str) -> String {
         match self {
             TextFormat::Textile => textile_to_markdown(text),
             TextFormat::Markdown | TextFormat::CommonMark => text.replace("\r\n", "\n"),
@@ -636,10 +636,10 @@ mod tests {
         let err = "wiki".parse::<TextFormat>().unwrap_err().to_string();
         assert!(err.contains("textile, markdown or common_mark"), "{err}");
         for f in [TextFormat::Markdown, TextFormat::CommonMark] {
-            assert_eq!(f.from_markdown(MD), MD);
-            assert_eq!(f.to_markdown(MD), MD);
-            assert_eq!(f.to_markdown(&MD.replace('\n', "\r\n")), MD);
+            assert_eq!(f.write_markdown(MD), MD);
+            assert_eq!(f.read_markdown(MD), MD);
+            assert_eq!(f.read_markdown(&MD.replace('\n', "\r\n")), MD);
         }
-        assert_eq!(TextFormat::default().from_markdown(MD), TEXTILE);
+        assert_eq!(TextFormat::default().write_markdown(MD), TEXTILE);
     }
 }
