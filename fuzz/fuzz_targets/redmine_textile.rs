@@ -4,7 +4,7 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use pm_mcp_fuzz::{plain_words, text};
-use pm_providers::redmine::TextFormat;
+use pm_providers::redmine::{Markup as _, TextFormat};
 use pm_providers::redmine::text::{markdown_to_textile, textile_to_markdown};
 
 fuzz_target!(|data: &[u8]| {
@@ -17,8 +17,8 @@ fuzz_target!(|data: &[u8]| {
         TextFormat::Markdown,
         TextFormat::CommonMark,
     ] {
-        let stored = format.from_markdown(&s);
-        let read = format.to_markdown(&stored);
+        let stored = format.write_markdown(&s);
+        let read = format.read_markdown(&stored);
         if format != TextFormat::Textile {
             assert_eq!(
                 read,
