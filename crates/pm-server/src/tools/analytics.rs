@@ -428,6 +428,25 @@ impl PmServer {
     }
 }
 
+/// The analytics toolset.
+pub(super) fn family() -> super::Family {
+    super::Family {
+        toolset: super::Toolset::Analytics,
+        router: PmServer::analytics_router(),
+        order: &[
+            "burndown_chart",
+            "velocity_chart",
+            "sprint_report",
+            "project_health",
+            "cfd_chart",
+            "cycle_time_chart",
+            "work_distribution_chart",
+            "issue_trend_chart",
+            "capacity_chart",
+        ],
+    }
+}
+
 #[tool_router(router = analytics_router, vis = "pub(crate)")]
 impl PmServer {
     /// Burndown of a sprint from its history: remaining work per day vs the ideal line, scope

@@ -136,6 +136,23 @@ async fn the_epic(
     )))
 }
 
+/// The epics toolset.
+pub(super) fn family() -> super::Family {
+    super::Family {
+        toolset: super::Toolset::Epics,
+        router: PmServer::epics_router(),
+        order: &[
+            "list_epics",
+            "get_epic",
+            "create_epic",
+            "update_epic",
+            "delete_epic",
+            "link_task_to_epic",
+            "unlink_task_from_epic",
+        ],
+    }
+}
+
 #[tool_router(router = epics_router, vis = "pub(crate)")]
 impl PmServer {
     /// A project's epics, newest first.
@@ -278,7 +295,7 @@ impl PmServer {
         &self,
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<EpicArgs>,
-    ) -> Result<Json<super::edits::Done>, ToolError> {
+    ) -> Result<Json<super::tasks::Done>, ToolError> {
         let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
         // An ordinary task given as the epic is refused, never deleted.
         the_epic(provider.as_ref(), &conn.name, &id).await?;
@@ -286,7 +303,7 @@ impl PmServer {
             .delete_task(&id)
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(super::edits::Done {
+        Ok(Json(super::tasks::Done {
             ok: true,
             message: format!("deleted epic {}", QualifiedId::new(&conn.name, id)),
         }))

@@ -130,6 +130,23 @@ fn qualify(mut p: Project, connection: &pm_core::ConnectionHandle) -> Project {
     p
 }
 
+/// The projects toolset.
+pub(super) fn family() -> super::Family {
+    super::Family {
+        toolset: super::Toolset::Projects,
+        router: PmServer::projects_router(),
+        order: &[
+            "list_projects",
+            "search_projects",
+            "get_project",
+            "get_project_vocabulary",
+            "create_project",
+            "update_project",
+            "delete_project",
+        ],
+    }
+}
+
 #[tool_router(router = projects_router, vis = "pub(crate)")]
 impl PmServer {
     /// List the projects of a tracker connection, a page at a time.

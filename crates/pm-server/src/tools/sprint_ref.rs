@@ -8,7 +8,7 @@ use pm_core::{ConnectionHandle, PageRequest, Provider, QualifiedId, Sprint, Spri
 use pm_store::Connection;
 
 use super::ToolError;
-use super::work::native;
+use super::args::native;
 use crate::auth::Principal;
 use crate::server::PmServer;
 

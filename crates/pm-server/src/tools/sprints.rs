@@ -2,8 +2,8 @@
 //! change, start, complete, delete.
 use chrono::{DateTime, NaiveDate, Utc};
 use pm_core::{
-    ConnectionHandle, NewSprint, PageRequest, Provider, ProviderError, QualifiedId, Sprint,
-    SprintChange, SprintState, TaskQuery,
+    Assignee, ConnectionHandle, NewSprint, PageRequest, Provider, ProviderError, QualifiedId,
+    Sprint, SprintChange, SprintState, TaskQuery,
 };
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
@@ -12,7 +12,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ToolError;
-use super::work::native;
+use super::args::native;
+use super::args::statuses;
+use super::tasks::{Ids, TaskList};
 use crate::auth::Principal;
 use crate::server::PmServer;
 
@@ -46,6 +48,21 @@ pub struct SprintArgs {
 pub struct SprintTasksArgs {
     pub sprint_id: String,
     /// Status name(s), comma-separated.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct InSprintArgs {
+    /// Sprint id (e.g. "acme-jira:42").
+    pub sprint_id: String,
+    /// Tracker user id of the assignee.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
@@ -395,6 +412,25 @@ async fn across_projects(
     })
 }
 
+/// The sprints toolset.
+pub(super) fn family() -> super::Family {
+    super::Family {
+        toolset: super::Toolset::Sprints,
+        router: PmServer::sprints_router(),
+        order: &[
+            "list_sprints",
+            "get_sprint",
+            "get_sprint_tasks",
+            "list_tasks_in_sprint",
+            "create_sprint",
+            "update_sprint",
+            "start_sprint",
+            "complete_sprint",
+            "delete_sprint",
+        ],
+    }
+}
+
 #[tool_router(router = sprints_router, vis = "pub(crate)")]
 impl PmServer {
     /// Sprints (future, active, closed) of a project, or of every project of a connection, a
@@ -560,6 +596,33 @@ impl PmServer {
                 .collect(),
             next_cursor: page.next,
         }))
+    }
+
+    /// The tasks of one sprint.
+    #[tool(
+        name = "list_tasks_in_sprint",
+        annotations(
+            title = "Tasks in a sprint",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_tasks_in_sprint(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<InSprintArgs>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let mut ids = Ids::new();
+        let query = TaskQuery {
+            sprint: ids.native(Some(&a.sprint_id))?,
+            assignee: ids.native(a.assignee_id.as_deref())?.map(Assignee::User),
+            statuses: statuses(a.status.as_deref()),
+            ..TaskQuery::default()
+        };
+        self.run_task_query(&p, ids, None, query, a.cursor, a.limit)
+            .await
     }
 
     /// Plan a new sprint in a project (it starts as future).

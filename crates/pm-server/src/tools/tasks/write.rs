@@ -1,14 +1,64 @@
-//! Changing tasks: edit fields (and status) one at a time or in bulk, delete, watch, link.
-use pm_core::{Provider, QualifiedId, Task, TaskChange};
+//! Task tools that write: create, move through the workflow, assign, edit fields one at a time
+//! or in bulk, delete, watch, link.
+use pm_core::{NewTask, Provider, QualifiedId, Task, TaskChange};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::ToolError;
 use crate::auth::Principal;
 use crate::server::PmServer;
+use crate::tools::ToolError;
+use crate::tools::args::{date, native};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateTaskArgs {
+    /// Project id, e.g. "acme-jira:PROJ".
+    pub project_id: String,
+    pub title: String,
+    /// Markdown.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Tracker user id (see list_users).
+    #[serde(default)]
+    pub assignee_id: Option<String>,
+    /// Priority name, e.g. "High".
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// YYYY-MM-DD.
+    #[serde(default)]
+    pub due_date: Option<String>,
+    /// Type, e.g. "Bug" (default Task, else the tracker's own).
+    #[serde(default)]
+    pub task_type: Option<String>,
+    /// Parent task id, for a sub-task or a task under an epic.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+    /// Sprint id (e.g. "acme-jira:42").
+    #[serde(default)]
+    pub sprint_id: Option<String>,
+    #[serde(default)]
+    pub story_points: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StatusArgs {
+    /// Task id (e.g. "acme-jira:PROJ-42").
+    pub task_id: String,
+    /// The status to move to, by name (e.g. "In Progress").
+    pub status: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AssignArgs {
+    pub task_id: String,
+    /// Tracker user id; empty or null to unassign.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
+}
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct Changes {
@@ -94,7 +144,7 @@ fn reference_link(kind: &str) -> Option<(&'static str, bool)> {
 }
 
 /// A write's answer: the task as the tracker now holds it (description capped like get_task's).
-pub type Updated = super::tasks::TaskOne;
+pub type Updated = super::TaskOne;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct BulkFailure {
@@ -133,7 +183,7 @@ impl Changes {
             due_date: self
                 .due_date
                 .as_deref()
-                .map(|d| super::work::date(d, "due_date"))
+                .map(|d| crate::tools::args::date(d, "due_date"))
                 .transpose()?,
             labels: self.labels.clone(),
             estimated_hours: self.estimated_hours,
@@ -182,8 +232,186 @@ async fn apply(
     }
 }
 
-#[tool_router(router = edits_router, vis = "pub(crate)")]
+/// A write's answer: the task as the tracker now holds it (description capped like get_task's).
+pub type TaskOut = super::TaskOne;
+pub type AssignOut = super::TaskOne;
+
+fn requalify(t: Task, c: &pm_core::ConnectionHandle) -> Task {
+    super::qualify(t, c)
+}
+
+#[tool_router(router = task_writes_router, vis = "pub(crate)")]
 impl PmServer {
+    /// Create a task in a project; returns it with its id.
+    #[tool(
+        name = "create_task",
+        annotations(
+            title = "Create a task",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_task(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<CreateTaskArgs>,
+    ) -> Result<Json<TaskOut>, ToolError> {
+        let state = self.state();
+        let project = native(&a.project_id)?;
+        let conn = state
+            .service
+            .resolve(&p, project.connection.as_ref().map(|c| c.as_str()))
+            .await?;
+        let other = |raw: &Option<String>| -> Result<Option<String>, ToolError> {
+            match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(r) => {
+                    let q = native(r)?;
+                    Ok(Some(crate::service::on_connection(
+                        &conn.name,
+                        &q,
+                        &format!("{r:?}"),
+                    )?))
+                }
+            }
+        };
+        let type_given = a.task_type.as_deref().is_some_and(|t| !t.trim().is_empty());
+        let task = NewTask {
+            project: project.native.clone(),
+            title: a.title,
+            description: a.description,
+            task_type: a.task_type,
+            assignee: other(&a.assignee_id)?,
+            priority: a.priority,
+            due_date: a
+                .due_date
+                .as_deref()
+                .map(|d| date(d, "due_date"))
+                .transpose()?,
+            parent: other(&a.parent_id)?,
+            labels: a.labels.unwrap_or_default(),
+            sprint: None,
+            story_points: None,
+        };
+        let sprint = other(&a.sprint_id)?;
+        let provider = state.service.client(&conn).await?;
+        // Where the tracker takes sprint and story points in the create itself (or refuses them
+        // before writing), they go there; elsewhere they are set on the created task.
+        let (task, sprint, story_points) = if provider.creates_in_sprint() {
+            let task = NewTask {
+                sprint,
+                story_points: a.story_points,
+                ..task
+            };
+            (task, None, None)
+        } else {
+            (task, sprint, a.story_points)
+        };
+        let mut created = provider
+            .create_task(&task)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        // Sprint and story points are set on the created task (trackers take them as edits).
+        // If that fails, the task is deleted again: no half-created item is left for a retry
+        // to duplicate.
+        if sprint.is_some() || story_points.is_some() {
+            let change = pm_core::TaskChange {
+                sprint,
+                story_points,
+                ..Default::default()
+            };
+            match provider.update_task(&created.id, &change).await {
+                Ok(updated) => created = updated,
+                Err(e) => {
+                    let id = QualifiedId::new(&conn.name, created.id.clone());
+                    return Err(ToolError::new(
+                        match provider.delete_task(&created.id).await {
+                            Ok(()) => format!(
+                                "connection {}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again",
+                                conn.name
+                            ),
+                            Err(d) => format!(
+                                "connection {}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying",
+                                conn.name
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+        let mut out = TaskOut::of(requalify(created, &conn.name));
+        if !type_given && let Some(used) = out.task.task_type.as_deref() {
+            out.notes.push(format!(
+                "task_type was not given: the tracker's default type {used:?} was used"
+            ));
+        }
+        Ok(Json(out))
+    }
+
+    /// Move a task to a status by name, through the workflow; if none leads there, the error
+    /// lists those it can reach.
+    #[tool(
+        name = "update_task_status",
+        annotations(
+            title = "Change a task's status",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn update_task_status(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<StatusArgs>,
+    ) -> Result<Json<TaskOut>, ToolError> {
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
+        let task = provider
+            .transition_task(&id, &a.status)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(TaskOut::of(requalify(task, &conn.name))))
+    }
+
+    /// Assign a task to a tracker user, or unassign it.
+    #[tool(
+        name = "assign_task",
+        annotations(
+            title = "Assign a task",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn assign_task(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<AssignArgs>,
+    ) -> Result<Json<AssignOut>, ToolError> {
+        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
+        let who = match a
+            .assignee_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(raw) => Some(native(raw)?.native),
+            None => None,
+        };
+        provider
+            .assign_task(&id, who.as_deref())
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let task = provider
+            .get_task(&id)
+            .await
+            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        Ok(Json(AssignOut::of(requalify(task, &conn.name))))
+    }
+
     /// Change a task; only the fields given change. A status is a name, reached through the
     /// workflow.
     #[tool(
@@ -211,7 +439,7 @@ impl PmServer {
         let task = apply(provider.as_ref(), &id, &change, a.changes.status.as_deref())
             .await
             .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(Updated::of(super::tasks::qualify(task, &conn.name))))
+        Ok(Json(Updated::of(super::qualify(task, &conn.name))))
     }
 
     /// Apply the same change to several tasks; reports which were updated and why others failed.
@@ -254,7 +482,7 @@ impl PmServer {
                     let provider = provider.for_bulk().unwrap_or(provider);
                     match apply(provider.as_ref(), &id, &change, a.changes.status.as_deref()).await
                     {
-                        Ok(t) => result.updated.push(super::tasks::qualify(t, &conn.name).id),
+                        Ok(t) => result.updated.push(super::qualify(t, &conn.name).id),
                         Err(e) => result.failed.push(BulkFailure {
                             task_id: raw.clone(),
                             error: ToolError::provider(&conn.name, &e).0,
