@@ -1,12 +1,12 @@
 //! The tasks toolset: list, search and read tasks (`read`), create and change them (`write`).
 //! Here: the answers both sides give, and the task query lists and searches share.
-use pm_core::{Assignee, ConnectionHandle, PageRequest, QualifiedId, Task, TaskQuery, User};
+use pm_core::{Assignee, Page, PageRequest, QualifiedId, Task, TaskQuery};
 use rmcp::handler::server::wrapper::Json;
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::ToolError;
-use super::args::statuses;
+use super::args::{given, native_of, statuses};
 use crate::auth::Principal;
 use crate::server::PmServer;
 
@@ -93,51 +93,14 @@ impl TaskItem {
     }
 }
 
-/// The native ids of qualified inputs, and the one connection they name (mixing is refused).
-pub(crate) struct Ids {
-    connection: Option<ConnectionHandle>,
-}
-
-impl Ids {
-    pub(crate) fn new() -> Self {
-        Self { connection: None }
-    }
-
-    pub(crate) fn native(&mut self, raw: Option<&str>) -> Result<Option<String>, ToolError> {
-        let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
-            return Ok(None);
-        };
-        let q = QualifiedId::parse(raw).map_err(|e| ToolError::new(e.0))?;
-        if let Some(c) = q.connection {
-            match &self.connection {
-                Some(existing) if *existing != c => {
-                    return Err(ToolError::new(format!(
-                        "the ids name two connections ({existing} and {c}); use one"
-                    )));
-                }
-                _ => self.connection = Some(c),
-            }
+impl TaskList {
+    /// A page of qualified tasks, in the list form.
+    pub(crate) fn of(page: Page<Task>) -> Self {
+        TaskList {
+            tasks: page.items.into_iter().map(TaskItem::of).collect(),
+            next_cursor: page.next,
         }
-        Ok(Some(q.native))
     }
-}
-
-fn qualify_user(u: &mut User, c: &ConnectionHandle) {
-    u.id = QualifiedId::new(c, u.id.clone()).to_string();
-}
-
-/// Ids handed out are qualified with the connection, so they work as input as they are.
-pub(crate) fn qualify(mut t: Task, c: &ConnectionHandle) -> Task {
-    t.id = QualifiedId::new(c, t.id).to_string();
-    t.project_id = t.project_id.map(|p| QualifiedId::new(c, p).to_string());
-    t.parent_id = t.parent_id.map(|p| QualifiedId::new(c, p).to_string());
-    if let Some(u) = t.assignee.as_mut() {
-        qualify_user(u, c);
-    }
-    if let Some(u) = t.reporter.as_mut() {
-        qualify_user(u, c);
-    }
-    t
 }
 
 impl PmServer {
@@ -149,52 +112,36 @@ impl PmServer {
         a: MyTasksArgs,
         who: Assignee,
     ) -> Result<Json<TaskList>, ToolError> {
-        let mut ids = Ids::new();
+        let project = given(a.project_id.as_deref())?;
         let query = TaskQuery {
-            project: ids.native(a.project_id.as_deref())?,
+            project: native_of(&project),
             assignee: Some(who),
             statuses: statuses(a.status.as_deref()),
             ..TaskQuery::default()
         };
-        self.run_task_query(p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+        let ids = [("project_id", project)];
+        self.run_task_query(p, a.provider_id.as_deref(), &ids, query, a.cursor, a.limit)
             .await
     }
 
+    /// A page of the tasks `query` finds, on the connection `provider_id` and the `ids` the
+    /// query was built from name.
     pub(crate) async fn run_task_query(
         &self,
         p: &Principal,
-        ids: Ids,
         provider_id: Option<&str>,
+        ids: &[(&'static str, Option<QualifiedId>)],
         query: TaskQuery,
         cursor: Option<String>,
         limit: Option<u32>,
     ) -> Result<Json<TaskList>, ToolError> {
-        let state = self.state();
-        let named = match (
-            ids.connection.as_ref().map(|c| c.as_str()),
-            provider_id.map(str::trim).filter(|s| !s.is_empty()),
-        ) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(ToolError::new(format!(
-                    "provider_id {b:?} and the ids' connection {a:?} differ; use one"
-                )));
-            }
-            (Some(a), _) => Some(a.to_string()),
-            (None, b) => b.map(str::to_string),
-        };
-        let conn = state.service.resolve(p, named.as_deref()).await?;
-        let provider = state.service.client(&conn).await?;
-        let page = provider
-            .search_tasks(&query, &PageRequest::new(cursor, limit))
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(TaskList {
-            tasks: page
-                .items
-                .into_iter()
-                .map(|t| TaskItem::of(qualify(t, &conn.name)))
-                .collect(),
-            next_cursor: page.next,
-        }))
+        let tracker = self.tracker_for(p, provider_id, ids).await?;
+        let page = tracker
+            .call(|t| async move {
+                t.search_tasks(&query, &PageRequest::new(cursor, limit))
+                    .await
+            })
+            .await?;
+        Ok(Json(TaskList::of(page)))
     }
 }

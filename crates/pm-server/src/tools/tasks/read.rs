@@ -7,11 +7,11 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{Ids, TaskList, TaskOne, qualify};
+use super::{TaskList, TaskOne};
 use crate::auth::Principal;
 use crate::server::PmServer;
 use crate::tools::ToolError;
-use crate::tools::args::statuses;
+use crate::tools::args::{given, native_of, statuses};
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct ListTasksArgs {
@@ -110,15 +110,22 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<ListTasksArgs>,
     ) -> Result<Json<TaskList>, ToolError> {
-        let mut ids = Ids::new();
+        let project = given(a.project_id.as_deref())?;
+        let sprint = given(a.sprint_id.as_deref())?;
+        let assignee = given(a.assignee_id.as_deref())?;
         let query = TaskQuery {
-            project: ids.native(a.project_id.as_deref())?,
-            sprint: ids.native(a.sprint_id.as_deref())?,
-            assignee: ids.native(a.assignee_id.as_deref())?.map(Assignee::User),
+            project: native_of(&project),
+            sprint: native_of(&sprint),
+            assignee: native_of(&assignee).map(Assignee::User),
             statuses: statuses(a.status.as_deref()),
             text: None,
         };
-        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+        let ids = [
+            ("project_id", project),
+            ("sprint_id", sprint),
+            ("assignee_id", assignee),
+        ];
+        self.run_task_query(&p, a.provider_id.as_deref(), &ids, query, a.cursor, a.limit)
             .await
     }
 
@@ -157,17 +164,17 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<ByAssigneeArgs>,
     ) -> Result<Json<TaskList>, ToolError> {
-        let mut ids = Ids::new();
-        let assignee = ids
-            .native(Some(&a.assignee_id))?
+        let assignee = given(Some(&a.assignee_id))?
             .ok_or_else(|| ToolError::new("assignee_id is empty".into()))?;
+        let project = given(a.project_id.as_deref())?;
         let query = TaskQuery {
-            project: ids.native(a.project_id.as_deref())?,
-            assignee: Some(Assignee::User(assignee)),
+            project: native_of(&project),
+            assignee: Some(Assignee::User(assignee.native.clone())),
             statuses: statuses(a.status.as_deref()),
             ..TaskQuery::default()
         };
-        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+        let ids = [("assignee_id", Some(assignee)), ("project_id", project)];
+        self.run_task_query(&p, a.provider_id.as_deref(), &ids, query, a.cursor, a.limit)
             .await
     }
 
@@ -211,14 +218,15 @@ impl PmServer {
                 "query is empty; give words to search for".into(),
             ));
         }
-        let mut ids = Ids::new();
+        let project = given(a.project_id.as_deref())?;
         let query = TaskQuery {
-            project: ids.native(a.project_id.as_deref())?,
+            project: native_of(&project),
             statuses: statuses(a.status.as_deref()),
             text: Some(a.query),
             ..TaskQuery::default()
         };
-        self.run_task_query(&p, ids, a.provider_id.as_deref(), query, a.cursor, a.limit)
+        let ids = [("project_id", project)];
+        self.run_task_query(&p, a.provider_id.as_deref(), &ids, query, a.cursor, a.limit)
             .await
     }
 
@@ -238,11 +246,10 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<GetTaskArgs>,
     ) -> Result<Json<TaskOne>, ToolError> {
-        let (conn, provider, native) = self.target(&p, &a.task_id).await?;
-        let task = provider
-            .get_task(&native)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(TaskOne::of(qualify(task, &conn.name))))
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let task = tracker
+            .call(|t| async move { t.get_task(&id).await })
+            .await?;
+        Ok(Json(TaskOne::of(task)))
     }
 }

@@ -1,6 +1,6 @@
 //! Task tools that write: create, move through the workflow, assign, edit fields one at a time
 //! or in bulk, delete, watch, link.
-use pm_core::{NewTask, Provider, QualifiedId, Task, TaskChange};
+use pm_core::{NewTask, Provider, Task, TaskChange};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::server::PmServer;
+use crate::service::Qualify;
 use crate::tools::ToolError;
-use crate::tools::args::{date, native};
+use crate::tools::args::{date, given, native};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CreateTaskArgs {
@@ -166,11 +167,7 @@ pub struct Done {
 
 impl Changes {
     fn to_change(&self) -> Result<TaskChange, ToolError> {
-        let native = |raw: &str| {
-            QualifiedId::parse(raw)
-                .map(|q| q.native)
-                .map_err(|e| ToolError::new(e.0))
-        };
+        let native = |raw: &str| native(raw).map(|q| q.native);
         Ok(TaskChange {
             title: self.title.clone(),
             description: self.description.clone(),
@@ -236,10 +233,6 @@ async fn apply(
 pub type TaskOut = super::TaskOne;
 pub type AssignOut = super::TaskOne;
 
-fn requalify(t: Task, c: &pm_core::ConnectionHandle) -> Task {
-    super::qualify(t, c)
-}
-
 #[tool_router(router = task_writes_router, vis = "pub(crate)")]
 impl PmServer {
     /// Create a task in a project; returns it with its id.
@@ -258,28 +251,16 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<CreateTaskArgs>,
     ) -> Result<Json<TaskOut>, ToolError> {
-        let state = self.state();
-        let project = native(&a.project_id)?;
-        let conn = state
-            .service
-            .resolve(&p, project.connection.as_ref().map(|c| c.as_str()))
-            .await?;
+        let (tracker, project) = self.tracker_of(&p, &a.project_id).await?;
         let other = |raw: &Option<String>| -> Result<Option<String>, ToolError> {
             match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
                 None => Ok(None),
-                Some(r) => {
-                    let q = native(r)?;
-                    Ok(Some(crate::service::on_connection(
-                        &conn.name,
-                        &q,
-                        &format!("{r:?}"),
-                    )?))
-                }
+                Some(r) => Ok(Some(tracker.native_of(&native(r)?, &format!("{r:?}"))?)),
             }
         };
         let type_given = a.task_type.as_deref().is_some_and(|t| !t.trim().is_empty());
         let task = NewTask {
-            project: project.native.clone(),
+            project,
             title: a.title,
             description: a.description,
             task_type: a.task_type,
@@ -296,10 +277,9 @@ impl PmServer {
             story_points: None,
         };
         let sprint = other(&a.sprint_id)?;
-        let provider = state.service.client(&conn).await?;
         // Where the tracker takes sprint and story points in the create itself (or refuses them
         // before writing), they go there; elsewhere they are set on the created task.
-        let (task, sprint, story_points) = if provider.creates_in_sprint() {
+        let (task, sprint, story_points) = if tracker.provider().creates_in_sprint() {
             let task = NewTask {
                 sprint,
                 story_points: a.story_points,
@@ -309,39 +289,37 @@ impl PmServer {
         } else {
             (task, sprint, a.story_points)
         };
-        let mut created = provider
-            .create_task(&task)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let mut created = tracker
+            .call_native(|t| async move { t.create_task(&task).await })
+            .await?;
         // Sprint and story points are set on the created task (trackers take them as edits).
         // If that fails, the task is deleted again: no half-created item is left for a retry
         // to duplicate.
         if sprint.is_some() || story_points.is_some() {
-            let change = pm_core::TaskChange {
+            let change = TaskChange {
                 sprint,
                 story_points,
                 ..Default::default()
             };
+            let provider = tracker.provider();
             match provider.update_task(&created.id, &change).await {
                 Ok(updated) => created = updated,
                 Err(e) => {
-                    let id = QualifiedId::new(&conn.name, created.id.clone());
+                    let (id, conn) = (tracker.qualified(created.id.clone()), tracker.name());
                     return Err(ToolError::new(
                         match provider.delete_task(&created.id).await {
                             Ok(()) => format!(
-                                "connection {}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again",
-                                conn.name
+                                "connection {conn}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again"
                             ),
                             Err(d) => format!(
-                                "connection {}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying",
-                                conn.name
+                                "connection {conn}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying"
                             ),
                         },
                     ));
                 }
             }
         }
-        let mut out = TaskOut::of(requalify(created, &conn.name));
+        let mut out = TaskOut::of(created.qualify(tracker.name()));
         if !type_given && let Some(used) = out.task.task_type.as_deref() {
             out.notes.push(format!(
                 "task_type was not given: the tracker's default type {used:?} was used"
@@ -367,12 +345,12 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<StatusArgs>,
     ) -> Result<Json<TaskOut>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let task = provider
-            .transition_task(&id, &a.status)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(TaskOut::of(requalify(task, &conn.name))))
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let status = a.status;
+        let task = tracker
+            .call(|t| async move { t.transition_task(&id, &status).await })
+            .await?;
+        Ok(Json(TaskOut::of(task)))
     }
 
     /// Assign a task to a tracker user, or unassign it.
@@ -391,25 +369,16 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<AssignArgs>,
     ) -> Result<Json<AssignOut>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let who = match a
-            .assignee_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(raw) => Some(native(raw)?.native),
-            None => None,
-        };
-        provider
-            .assign_task(&id, who.as_deref())
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let task = provider
-            .get_task(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(AssignOut::of(requalify(task, &conn.name))))
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let who = given(a.assignee_id.as_deref())?.map(|q| q.native);
+        let id = id.as_str();
+        tracker
+            .call(|t| async move { t.assign_task(id, who.as_deref()).await })
+            .await?;
+        let task = tracker
+            .call(|t| async move { t.get_task(id).await })
+            .await?;
+        Ok(Json(AssignOut::of(task)))
     }
 
     /// Change a task; only the fields given change. A status is a name, reached through the
@@ -435,11 +404,12 @@ impl PmServer {
                 "nothing to change: give at least one field (title, status, assignee_id, …)".into(),
             ));
         }
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let task = apply(provider.as_ref(), &id, &change, a.changes.status.as_deref())
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(Updated::of(super::qualify(task, &conn.name))))
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let status = a.changes.status;
+        let task = tracker
+            .call(|t| async move { apply(t.as_ref(), &id, &change, status.as_deref()).await })
+            .await?;
+        Ok(Json(Updated::of(task)))
     }
 
     /// Apply the same change to several tasks; reports which were updated and why others failed.
@@ -471,24 +441,23 @@ impl PmServer {
             updated: Vec::new(),
             failed: Vec::new(),
         };
+        let (change, status) = (&change, a.changes.status.as_deref());
         for raw in &a.task_ids {
-            match self.target(&p, raw).await {
+            let updated = async {
+                let (tracker, id) = self.tracker_of(&p, raw).await?;
+                // A bulk change mails nobody unless the connection says so (OpenProject).
+                let tracker = tracker.for_bulk();
+                let task = tracker
+                    .call(|t| async move { apply(t.as_ref(), &id, change, status).await })
+                    .await?;
+                Ok::<_, ToolError>(task.id)
+            };
+            match updated.await {
+                Ok(id) => result.updated.push(id),
                 Err(e) => result.failed.push(BulkFailure {
                     task_id: raw.clone(),
                     error: e.0,
                 }),
-                Ok((conn, provider, id)) => {
-                    // A bulk change mails nobody unless the connection says so (OpenProject).
-                    let provider = provider.for_bulk().unwrap_or(provider);
-                    match apply(provider.as_ref(), &id, &change, a.changes.status.as_deref()).await
-                    {
-                        Ok(t) => result.updated.push(super::qualify(t, &conn.name).id),
-                        Err(e) => result.failed.push(BulkFailure {
-                            task_id: raw.clone(),
-                            error: ToolError::provider(&conn.name, &e).0,
-                        }),
-                    }
-                }
             }
         }
         Ok(Json(result))
@@ -510,14 +479,14 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<TaskIdArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        provider
-            .delete_task(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let id = id.as_str();
+        tracker
+            .call(|t| async move { t.delete_task(id).await })
+            .await?;
         Ok(Json(Done {
             ok: true,
-            message: format!("deleted {}", QualifiedId::new(&conn.name, id)),
+            message: format!("deleted {}", tracker.qualified(id)),
         }))
     }
 
@@ -537,33 +506,23 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<WatchArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let user = match a
-            .user_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(u) => {
-                QualifiedId::parse(u)
-                    .map_err(|e| ToolError::new(e.0))?
-                    .native
-            }
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let user = match given(a.user_id.as_deref())? {
+            Some(u) => u.native,
             None => {
-                provider
-                    .whoami()
-                    .await
-                    .map_err(|e| ToolError::provider(&conn.name, &e))?
+                tracker
+                    .call_native(|t| async move { t.whoami().await })
+                    .await?
                     .id
             }
         };
-        provider
-            .add_watcher(&id, &user)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (task, watcher) = (id.as_str(), user.as_str());
+        tracker
+            .call(|t| async move { t.add_watcher(task, watcher).await })
+            .await?;
         Ok(Json(Done {
             ok: true,
-            message: format!("{user} now watches {}", QualifiedId::new(&conn.name, id)),
+            message: format!("{user} now watches {}", tracker.qualified(id)),
         }))
     }
 
@@ -583,9 +542,8 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<LinkArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let other = QualifiedId::parse(&a.related_task_id).map_err(|e| ToolError::new(e.0))?;
-        crate::service::on_connection(&conn.name, &other, "related_task_id")?;
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let other = tracker.native_of(&native(&a.related_task_id)?, "related_task_id")?;
         let given = a
             .link_type
             .as_deref()
@@ -594,14 +552,13 @@ impl PmServer {
             .unwrap_or("Relates");
         let (kind, swap) = reference_link(given).unwrap_or((given, false));
         let (from, to) = if swap {
-            (other.native.as_str(), id.as_str())
+            (other.as_str(), id.as_str())
         } else {
-            (id.as_str(), other.native.as_str())
+            (id.as_str(), other.as_str())
         };
-        provider
-            .link_tasks(from, to, kind)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        tracker
+            .call(|t| async move { t.link_tasks(from, to, kind).await })
+            .await?;
         Ok(Json(Done {
             ok: true,
             message: format!("linked {from} to {to} ({kind})"),
