@@ -64,11 +64,12 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<CommentArgs>,
     ) -> Result<Json<CommentOut>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let comment = provider
-            .add_comment(&id, &a.comment)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let body = a.comment;
+        // Comments come back as the tracker gives them (their authors' ids unqualified).
+        let comment = tracker
+            .call_native(|t| async move { t.add_comment(&id, &body).await })
+            .await?;
         Ok(Json(CommentOut { comment }))
     }
 
@@ -88,11 +89,11 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<TaskPageArgs>,
     ) -> Result<Json<CommentsOut>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let page = provider
-            .list_comments(&id, &PageRequest::new(a.cursor, a.limit))
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let page = PageRequest::new(a.cursor, a.limit);
+        let page = tracker
+            .call_native(|t| async move { t.list_comments(&id, &page).await })
+            .await?;
         Ok(Json(CommentsOut {
             comments: page.items,
             next_cursor: page.next,
