@@ -1,13 +1,13 @@
 //! The worklogs toolset: log time on a task, read the time logged on a task or a project.
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
-use pm_core::{PageRequest, QualifiedId, Worklog};
+use pm_core::{PageRequest, Worklog};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::args::{date, native};
+use super::args::{date, given, native_of};
 use super::{ToolError, scan};
 use crate::auth::Principal;
 use crate::server::PmServer;
@@ -143,11 +143,14 @@ impl PmServer {
         let started = Utc
             .from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default()));
         let seconds = (a.hours * 3600.0 / 60.0).round() as i64 * 60;
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let worklog = provider
-            .log_work(&id, seconds, started, a.comment.as_deref())
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let comment = a.comment;
+        // Worklogs come back as the tracker gives them (their authors' ids unqualified).
+        let worklog = tracker
+            .call_native(
+                |t| async move { t.log_work(&id, seconds, started, comment.as_deref()).await },
+            )
+            .await?;
         Ok(Json(WorklogOut { worklog }))
     }
 
@@ -167,16 +170,9 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<ListWorklogsArgs>,
     ) -> Result<Json<WorklogsOut>, ToolError> {
-        let given = |raw: &Option<String>| -> Result<Option<QualifiedId>, ToolError> {
-            raw.as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(native)
-                .transpose()
-        };
-        let task = given(&a.task_id)?;
-        let project = given(&a.project_id)?;
-        let user = given(&a.user_id)?;
+        let task = given(a.task_id.as_deref())?;
+        let project = given(a.project_id.as_deref())?;
+        let user = given(a.user_id.as_deref())?;
         let from = a
             .start_date
             .as_deref()
@@ -205,67 +201,56 @@ impl PmServer {
                     .into()
             }));
         }
-        let mut connection: Option<pm_core::ConnectionHandle> = None;
-        for id in [&task, &project, &user].into_iter().flatten() {
-            if let Some(c) = &id.connection {
-                match &connection {
-                    Some(existing) if existing != c => {
-                        return Err(ToolError::new(format!(
-                            "the ids name two connections ({existing} and {c}); use one"
-                        )));
-                    }
-                    _ => connection = Some(c.clone()),
-                }
-            }
-        }
-        let state = self.state();
-        let conn = state
-            .service
-            .resolve(&p, connection.as_ref().map(|c| c.as_str()))
-            .await?;
-        let provider = state.service.client(&conn).await?;
         let filter = WorklogFilter {
-            user: user.map(|u| u.native),
+            user: native_of(&user),
             from,
             to,
         };
-        let err = |e: pm_core::ProviderError| ToolError::provider(&conn.name, &e);
-        if let Some(task) = task {
-            if let Some(project) = &project {
+        let natives = (native_of(&task), native_of(&project));
+        let ids = [
+            ("task_id", task),
+            ("project_id", project),
+            ("user_id", user),
+        ];
+        let tracker = self.tracker_for(&p, None, &ids).await?;
+        let (task, project) = natives;
+        if let Some(task) = task.as_deref() {
+            if let Some(project) = project.as_deref() {
                 // The task's project may be named by id or by key: compare with both.
-                let t = provider.get_task(&task.native).await.map_err(err)?;
+                let t = tracker
+                    .call_native(|t| async move { t.get_task(task).await })
+                    .await?;
                 let belongs = match t.project_id.as_deref() {
                     None => false,
-                    Some(id) if id == project.native => true,
+                    Some(id) if id == project => true,
                     Some(id) => {
-                        let pr = provider.get_project(&project.native).await.map_err(err)?;
+                        let pr = tracker
+                            .call_native(|t| async move { t.get_project(project).await })
+                            .await?;
                         pr.id == id || pr.key.as_deref() == Some(id)
                     }
                 };
                 if !belongs {
                     return Err(ToolError::new(format!(
-                        "task {} is not in project {}; drop one of task_id and project_id",
-                        task.native, project.native
+                        "task {task} is not in project {project}; drop one of task_id and project_id"
                     )));
                 }
             }
-            let task_ref = QualifiedId::new(&conn.name, task.native.clone()).to_string();
+            let task_ref = tracker.qualified(task);
             let page = if filter.is_empty() {
-                provider
-                    .list_worklogs(&task.native, &PageRequest::new(a.cursor, a.limit))
-                    .await
-                    .map_err(err)?
+                let page = PageRequest::new(a.cursor, a.limit);
+                tracker
+                    .call_native(|t| async move { t.list_worklogs(task, &page).await })
+                    .await?
             } else {
                 let limit = PageRequest::new(None, a.limit).limit;
                 let fetch = |cursor: Option<String>| {
-                    let provider = provider.clone();
-                    let conn = conn.name.clone();
-                    let id = task.native.clone();
+                    let (tracker, page) =
+                        (&tracker, PageRequest::new(cursor, Some(scan::SCAN_PAGE)));
                     async move {
-                        provider
-                            .list_worklogs(&id, &PageRequest::new(cursor, Some(scan::SCAN_PAGE)))
+                        tracker
+                            .call_native(|t| async move { t.list_worklogs(task, &page).await })
                             .await
-                            .map_err(|e| ToolError::provider(&conn, &e))
                     }
                 };
                 scan::scan(a.cursor.as_deref(), limit, fetch, |w| filter.keeps(w)).await?
@@ -299,16 +284,13 @@ impl PmServer {
         let mut cursor = None;
         loop {
             let query = pm_core::TaskQuery {
-                project: Some(project.native.clone()),
+                project: Some(project.clone()),
                 ..Default::default()
             };
-            let page = provider
-                .search_tasks(
-                    &query,
-                    &PageRequest::new(cursor, Some(PageRequest::MAX_LIMIT)),
-                )
-                .await
-                .map_err(err)?;
+            let page = PageRequest::new(cursor, Some(PageRequest::MAX_LIMIT));
+            let page = tracker
+                .call_native(|t| async move { t.search_tasks(&query, &page).await })
+                .await?;
             tasks.extend(page.items);
             match page.next {
                 Some(n) if tasks.len() < WORKLOG_PROJECT_TASKS => cursor = Some(n),
@@ -329,12 +311,15 @@ impl PmServer {
             let mut cursor = None;
             let mut pages = 0;
             loop {
-                let page = provider
-                    .list_worklogs(&t.id, &PageRequest::new(cursor, Some(scan::SCAN_PAGE)))
-                    .await
-                    .map_err(err)?;
+                let (task, page) = (
+                    t.id.as_str(),
+                    PageRequest::new(cursor, Some(scan::SCAN_PAGE)),
+                );
+                let page = tracker
+                    .call_native(|t| async move { t.list_worklogs(task, &page).await })
+                    .await?;
                 pages += 1;
-                let task_ref = QualifiedId::new(&conn.name, t.id.clone()).to_string();
+                let task_ref = tracker.qualified(task);
                 found.extend(
                     page.items
                         .into_iter()
