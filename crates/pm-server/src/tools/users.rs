@@ -1,7 +1,7 @@
 //! The users toolset: who is calling (`get_current_user`, never a secret), and the users of a
 //! tracker: find them (for assignee ids), read one.
 use chrono::{DateTime, Utc};
-use pm_core::{PageRequest, QualifiedId, Scope, User};
+use pm_core::{PageRequest, Scope, User};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
@@ -9,8 +9,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ToolError;
+use super::args::{given, native_of};
 use crate::auth::Principal;
 use crate::server::PmServer;
+use crate::service::ServiceError;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CurrentUser {
@@ -160,7 +162,7 @@ impl PmServer {
                     Ok(client) => client
                         .whoami()
                         .await
-                        .map_err(|e| ToolError::provider(&conn.name, &e).0),
+                        .map_err(|e| ServiceError::tracker(&conn.name, &e).message),
                     Err(e) => Err(e.message),
                 }
             };
@@ -229,56 +231,22 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<ListUsersArgs>,
     ) -> Result<Json<UserList>, ToolError> {
-        let state = self.state();
-        let project = match a.project_id.as_deref().map(str::trim) {
-            Some(raw) if !raw.is_empty() => {
-                Some(QualifiedId::parse(raw).map_err(|e| ToolError::new(e.0))?)
-            }
-            _ => None,
-        };
-        let given = a
-            .provider_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        let named = match (
-            project
-                .as_ref()
-                .and_then(|q| q.connection.as_ref())
-                .map(|c| c.as_str()),
-            given,
-        ) {
-            (Some(a), Some(b)) if a != b => {
-                return Err(ToolError::new(format!(
-                    "provider_id {b:?} and project_id's connection {a:?} differ; use one"
-                )));
-            }
-            (Some(a), _) => Some(a),
-            (None, b) => b,
-        };
-        let conn = state.service.resolve(&p, named).await?;
-        let provider = state.service.client(&conn).await?;
-        let query = a.query.as_deref().unwrap_or("");
+        let project = given(a.project_id.as_deref())?;
+        let members_of = native_of(&project);
+        let ids = [("project_id", project)];
+        let tracker = self.tracker_for(&p, a.provider_id.as_deref(), &ids).await?;
+        let query = a.query.unwrap_or_default();
         let request = PageRequest::new(a.cursor, a.limit);
-        let page = match &project {
-            Some(q) => {
-                provider
-                    .list_project_members(&q.native, query, &request)
-                    .await
-            }
-            None => provider.list_users(query, &request).await,
-        }
-        .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let users = page
-            .items
-            .into_iter()
-            .map(|mut u| {
-                u.id = QualifiedId::new(&conn.name, u.id).to_string();
-                u
+        let page = tracker
+            .call(|t| async move {
+                match &members_of {
+                    Some(project) => t.list_project_members(project, &query, &request).await,
+                    None => t.list_users(&query, &request).await,
+                }
             })
-            .collect();
+            .await?;
         Ok(Json(UserList {
-            users,
+            users: page.items,
             next_cursor: page.next,
         }))
     }
@@ -299,12 +267,10 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<GetUserArgs>,
     ) -> Result<Json<UserOne>, ToolError> {
-        let (conn, provider, native) = self.target(&p, &a.user_id).await?;
-        let mut user = provider
-            .get_user(&native)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        user.id = QualifiedId::new(&conn.name, user.id).to_string();
+        let (tracker, id) = self.tracker_of(&p, &a.user_id).await?;
+        let user = tracker
+            .call(|t| async move { t.get_user(&id).await })
+            .await?;
         Ok(Json(UserOne { user }))
     }
 }
