@@ -156,7 +156,7 @@ fn allowed(
     principal: &Principal,
     tool: &Tool,
     requested: Option<&[String]>,
-    defaults: &[&str],
+    defaults: &[tools::Toolset],
 ) -> Result<(), String> {
     let needed = tools::required_scope(tool);
     if http.read_only && needed != pm_core::Scope::Read {
@@ -172,7 +172,8 @@ fn allowed(
             principal.scopes()
         ));
     }
-    let set = tools::toolset_of(&tool.name).unwrap_or("");
+    let toolset = tools::toolset_of(&tool.name);
+    let set = toolset.map_or("", tools::Toolset::as_str);
     let named = [
         ("this server", http.toolsets.as_deref()),
         ("this key", principal.toolsets()),
@@ -180,19 +181,23 @@ fn allowed(
     ];
     if named.iter().all(|(_, sets)| sets.is_none()) {
         // Nobody chose: the default toolsets.
-        if defaults.contains(&set) {
+        if toolset.is_some_and(|t| defaults.contains(&t)) {
             return Ok(());
         }
         return Err(format!(
             "{} is in the {set} toolset, which is not in the default set ({}); ask for it with \
              the X-MCP-Toolsets header, a key made with --toolsets, or serve --toolsets all",
             tool.name,
-            defaults.join(",")
+            defaults
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
         ));
     }
     for (whose, sets) in named {
         if let Some(sets) = sets
-            && !tools::includes(sets, set)
+            && !tools::includes(sets, toolset)
         {
             return Err(format!(
                 "{} is in the {set} toolset, which {whose} does not include ({})",
@@ -242,7 +247,7 @@ impl ServerHandler for PmServer {
     ) -> Result<ListToolsResult, ErrorData> {
         let principal = self.principal(&context).await?;
         let requested = requested_toolsets(&context);
-        let defaults = tools::DEFAULT_TOOLSETS;
+        let defaults = tools::Toolset::DEFAULT;
         #[allow(unused_mut)]
         let mut tools: Vec<Tool> = self
             .tool_router
@@ -429,7 +434,7 @@ impl PmServer {
             ));
         };
         let requested = requested_toolsets(&context);
-        let defaults = tools::DEFAULT_TOOLSETS;
+        let defaults = tools::Toolset::DEFAULT;
         let (result, outcome, error_kind, connection_id) = match allowed(
             &self.state.http,
             &principal,

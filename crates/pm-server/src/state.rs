@@ -124,10 +124,7 @@ impl AppState {
             None => Arc::from(&uuid::Uuid::new_v4().simple().to_string()[..12]),
         };
         // Every tool is in exactly one toolset (a test of the tools checks it).
-        let tools = crate::toolsets::TOOLSETS
-            .iter()
-            .flat_map(|(_, tools)| tools.iter().copied());
-        let metrics = crate::metrics::Metrics::new(instance.clone(), tools);
+        let metrics = crate::metrics::Metrics::new(instance.clone(), crate::tools::tool_names());
         Ok(Arc::new(Self {
             instance,
             metrics,

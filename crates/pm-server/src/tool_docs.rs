@@ -9,9 +9,9 @@ use rmcp::model::Tool;
 use serde_json::Value;
 
 use crate::PmServer;
-use crate::tools::{DEFAULT_TOOLSETS, TOOLSETS, required_scope, toolset_of};
+use crate::tools::{Toolset, required_scope, toolset_of, toolsets};
 
-/// The Markdown of `docs/tools.md` for `tools`, grouped by toolset in the order of [`TOOLSETS`].
+/// The Markdown of `docs/tools.md` for `tools`, grouped by toolset in the order of [`toolsets`].
 fn reference(tools: &[Tool]) -> String {
     let mut out = String::new();
     out.push_str("# Tools\n\n");
@@ -35,7 +35,7 @@ fn reference(tools: &[Tool]) -> String {
         tools.len(),
         reads,
         tools.len() - reads,
-        DEFAULT_TOOLSETS
+        Toolset::DEFAULT
             .iter()
             .map(|s| format!("`{s}`"))
             .collect::<Vec<_>>()
@@ -47,21 +47,17 @@ fn reference(tools: &[Tool]) -> String {
     );
 
     out.push_str("| toolset | default set | tools |\n|---|---|---|\n");
-    for (set, _) in TOOLSETS {
-        let names: Vec<String> = in_set(tools, set)
+    for (set, _) in toolsets() {
+        let names: Vec<String> = in_set(tools, *set)
             .map(|t| format!("[`{0}`](#{0})", t.name))
             .collect();
-        let default = if DEFAULT_TOOLSETS.contains(set) {
-            "yes"
-        } else {
-            "no"
-        };
+        let default = if set.is_default() { "yes" } else { "no" };
         let _ = writeln!(out, "| `{set}` | {default} | {} |", names.join(", "));
     }
 
-    for (set, _) in TOOLSETS {
+    for (set, _) in toolsets() {
         let _ = write!(out, "\n## {set}\n");
-        for tool in in_set(tools, set) {
+        for tool in in_set(tools, *set) {
             out.push('\n');
             tool_section(&mut out, tool);
         }
@@ -69,11 +65,11 @@ fn reference(tools: &[Tool]) -> String {
     out
 }
 
-/// The tools of toolset `set`, in the order [`TOOLSETS`] names them (lists and reads first).
-fn in_set<'a>(tools: &'a [Tool], set: &'a str) -> impl Iterator<Item = &'a Tool> {
-    TOOLSETS
+/// The tools of toolset `set`, in the order its module names them (lists and reads first).
+fn in_set(tools: &[Tool], set: Toolset) -> impl Iterator<Item = &Tool> {
+    toolsets()
         .iter()
-        .filter(move |(name, _)| *name == set)
+        .filter(move |(s, _)| *s == set)
         .flat_map(|(_, names)| names.iter())
         .filter_map(move |name| tools.iter().find(|t| t.name == *name))
 }
@@ -88,7 +84,7 @@ fn tool_section(out: &mut String, tool: &Tool) {
         _ => "writes",
     };
     let title = annotations["title"].as_str().unwrap_or("");
-    let set = toolset_of(&tool.name).unwrap_or("none");
+    let set = toolset_of(&tool.name).map_or("none", Toolset::as_str);
     let _ = writeln!(out, "*{title}* — toolset `{set}`, {access}.\n");
     let description = tool.description.as_deref().unwrap_or("").trim();
     if !description.is_empty() {
@@ -237,7 +233,7 @@ mod tests {
                     .find(|t| t.name == name)
                     .unwrap_or_else(|| panic!("docs/providers.md names {name}, which is no tool"));
                 assert_eq!(
-                    toolset_of(name),
+                    toolset_of(name).map(Toolset::as_str),
                     Some(set),
                     "{name}'s toolset in docs/providers.md"
                 );

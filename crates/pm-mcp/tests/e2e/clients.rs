@@ -310,12 +310,7 @@ fn check(case: &Case, v: &Value) -> Result<String, String> {
                 .filter_map(|t| t["name"].as_str())
                 .collect();
             // Every toolset is offered, so every tool's schemas were linted.
-            if names.len()
-                != pm_server::tools::TOOLSETS
-                    .iter()
-                    .map(|(_, t)| t.len())
-                    .sum::<usize>()
-            {
+            if names.len() != pm_server::tools::tool_names().count() {
                 return Err(format!("tools/list is not every tool: {names:?}"));
             }
             if let Some(findings) = v.get("schemaFindings") {

@@ -17,9 +17,13 @@ use pm_store::{Connection, MasterKeys, ProviderCredentials, Store};
 use crate::auth::Authenticator;
 use crate::auth::Principal;
 
+mod call;
 pub mod connections;
 mod error;
+mod qualify;
+pub use call::Tracker;
 pub use error::{DATABASE_UNAVAILABLE, ErrorKind, ServiceError};
+pub use qualify::{Qualify, qualified};
 
 /// How trackers are called (see `pm_providers::HttpSettings`, whose defaults these are).
 #[derive(Debug, Clone)]

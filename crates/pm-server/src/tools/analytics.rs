@@ -8,7 +8,7 @@
 use base64::Engine as _;
 use chrono::{Duration, NaiveDate, Utc};
 use pm_core::analytics::{self, CapacityConfig, GroupBy, Metric};
-use pm_core::{ConnectionHandle, History, PageRequest, Provider, QualifiedId, Sprint, SprintState};
+use pm_core::{History, PageRequest, QualifiedId, Sprint, SprintState};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::tool::{IntoCallToolResult, schema_for_output};
 use rmcp::handler::server::wrapper::Parameters;
@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use super::ToolError;
 use crate::auth::Principal;
 use crate::server::PmServer;
+use crate::service::{Qualify, Tracker};
 
 /// At most this many items feed one computation (a sprint, or a project's window).
 const MAX_ITEMS: u32 = 2000;
@@ -215,27 +216,6 @@ fn members_now(mut h: History, sprint_id: &str) -> History {
     h
 }
 
-/// Ids as every other tool gives them: qualified with the connection's name, so an item, a
-/// sprint or a person in a result can be passed to the other tools as it is.
-fn qualify(mut h: History, c: &ConnectionHandle) -> History {
-    let q = |id: &str| QualifiedId::new(c, id.to_string()).to_string();
-    for item in &mut h.items {
-        item.id = q(&item.id);
-        if let Some(a) = item.assignee.as_mut() {
-            a.id = q(&a.id);
-        }
-        for m in &mut item.sprint_moves {
-            m.sprint_id = q(&m.sprint_id);
-        }
-    }
-    h
-}
-
-fn qualify_sprint(mut s: Sprint, c: &ConnectionHandle) -> Sprint {
-    s.id = QualifiedId::new(c, s.id).to_string();
-    s
-}
-
 /// The metric asked for, or the one the items have (story points where they exist, else the task
 /// count) with the sentence that says which was chosen.
 fn metric_or_default<'a>(
@@ -285,22 +265,19 @@ impl PmServer {
         project: Option<&str>,
     ) -> Result<(Sprint, History), ToolError> {
         let r = self.resolve_sprint(p, sprint, project).await?;
-        let (conn, provider) = (&r.conn, &r.provider);
+        let (tracker, id) = (&r.tracker, r.id.as_str());
         let sprint = match r.sprint {
-            Some(s) => s,
-            None => provider
-                .get_sprint(&r.id)
-                .await
-                .map_err(|e| ToolError::provider(&conn.name, &e))?,
+            Some(s) => s.qualify(tracker.name()),
+            None => {
+                tracker
+                    .call(|t| async move { t.get_sprint(id).await })
+                    .await?
+            }
         };
-        let history = provider
-            .sprint_history(&r.id, MAX_ITEMS)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok((
-            qualify_sprint(sprint, &conn.name),
-            qualify(history, &conn.name),
-        ))
+        let history = tracker
+            .call(|t| async move { t.sprint_history(id, MAX_ITEMS).await })
+            .await?;
+        Ok((sprint, history))
     }
 
     /// The items a flow chart reads and its window: a project's open and recent items over the
@@ -313,44 +290,42 @@ impl PmServer {
     ) -> Result<(History, NaiveDate, NaiveDate, Vec<String>), ToolError> {
         let d = days(a.days, 30)?;
         let Some(sprint_ref) = a.sprint_id.as_deref().filter(|s| !s.trim().is_empty()) else {
-            let (_, _, _, history) = self.project_items(p, &a.project_id, d).await?;
+            let (_, _, history) = self.project_items(p, &a.project_id, d).await?;
             let (from, to) = window(d);
             return Ok((history, from, to, Vec::new()));
         };
         let r = self
             .resolve_sprint(p, Some(sprint_ref), Some(&a.project_id))
             .await?;
-        let (conn, provider) = (&r.conn, &r.provider);
+        let (tracker, id) = (&r.tracker, r.id.as_str());
         let sprint = match r.sprint {
             Some(s) => s,
             None => {
                 // An id: it must be one of the project's sprints.
                 let project = r.project.as_deref().unwrap_or_default();
-                let (all, complete) =
-                    super::sprint_ref::all_sprints(&conn.name, provider.as_ref(), project, &[])
-                        .await?;
+                let (all, complete) = super::sprint_ref::all_sprints(tracker, project, &[]).await?;
                 match all.into_iter().find(|s| s.id == r.id) {
                     Some(s) => s,
                     None if complete => {
                         return Err(ToolError::new(format!(
                             "sprint {} is not one of project {}'s sprints; list_sprints shows them",
-                            QualifiedId::new(&conn.name, r.id.clone()),
-                            QualifiedId::new(&conn.name, project.to_string()),
+                            tracker.qualified(id),
+                            tracker.qualified(project),
                         )));
                     }
-                    None => provider
-                        .get_sprint(&r.id)
-                        .await
-                        .map_err(|e| ToolError::provider(&conn.name, &e))?,
+                    None => {
+                        tracker
+                            .call_native(|t| async move { t.get_sprint(id).await })
+                            .await?
+                    }
                 }
             }
         };
-        let history = provider
-            .sprint_history(&r.id, MAX_ITEMS)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let history = qualify(members_now(history, &r.id), &conn.name);
-        let shown = QualifiedId::new(&conn.name, sprint.id.clone());
+        let history = tracker
+            .call_native(|t| async move { t.sprint_history(id, MAX_ITEMS).await })
+            .await?;
+        let history = members_now(history, id).qualify(tracker.name());
+        let shown = tracker.qualified(sprint.id.clone());
         let mut notes = vec![format!("items of sprint {shown} ({}) only", sprint.name)];
         let (from, to) = match (a.days, sprint_window(&sprint, Utc::now().date_naive())) {
             (None, Some(w)) => w,
@@ -370,44 +345,32 @@ impl PmServer {
         p: &Principal,
         project_id: &str,
         days: u32,
-    ) -> Result<
-        (
-            pm_core::ConnectionHandle,
-            std::sync::Arc<dyn Provider>,
-            String,
-            History,
-        ),
-        ToolError,
-    > {
-        let (conn, provider, project) = self.target(p, project_id).await?;
+    ) -> Result<(Tracker, String, History), ToolError> {
+        let (tracker, project) = self.tracker_of(p, project_id).await?;
         let since = Utc::now() - Duration::days(i64::from(days));
-        let history = provider
-            .project_history(&project, since, MAX_ITEMS)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let history = qualify(history, &conn.name);
-        Ok((conn.name, provider, project, history))
+        let native = project.as_str();
+        let history = tracker
+            .call(|t| async move { t.project_history(native, since, MAX_ITEMS).await })
+            .await?;
+        Ok((tracker, project, history))
     }
 
     /// The last `n` closed sprints of a project, oldest first, each with its history.
     async fn closed_sprints(
         &self,
-        connection: &pm_core::ConnectionHandle,
-        provider: &dyn Provider,
+        tracker: &Tracker,
         project: &str,
         n: u32,
     ) -> Result<Vec<(Sprint, History)>, ToolError> {
         let mut closed: Vec<Sprint> = Vec::new();
         let mut cursor = None;
         for _ in 0..20 {
-            let page = provider
-                .list_sprints(
-                    project,
-                    &[SprintState::Closed],
-                    &PageRequest::new(cursor, Some(100)),
-                )
-                .await
-                .map_err(|e| ToolError::provider(connection, &e))?;
+            let page = PageRequest::new(cursor, Some(100));
+            let page = tracker
+                .call_native(|t| async move {
+                    t.list_sprints(project, &[SprintState::Closed], &page).await
+                })
+                .await?;
             closed.extend(page.items);
             cursor = page.next;
             if cursor.is_none() {
@@ -418,13 +381,32 @@ impl PmServer {
         let recent: Vec<Sprint> = closed.into_iter().rev().take(n as usize).rev().collect();
         let mut out = Vec::with_capacity(recent.len());
         for s in recent {
-            let h = provider
-                .sprint_history(&s.id, MAX_ITEMS)
-                .await
-                .map_err(|e| ToolError::provider(connection, &e))?;
-            out.push((qualify_sprint(s, connection), qualify(h, connection)));
+            let id = s.id.as_str();
+            let h = tracker
+                .call_native(|t| async move { t.sprint_history(id, MAX_ITEMS).await })
+                .await?;
+            out.push((s, h).qualify(tracker.name()));
         }
         Ok(out)
+    }
+}
+
+/// The analytics toolset.
+pub(super) fn family() -> super::Family {
+    super::Family {
+        toolset: super::Toolset::Analytics,
+        router: PmServer::analytics_router(),
+        order: &[
+            "burndown_chart",
+            "velocity_chart",
+            "sprint_report",
+            "project_health",
+            "cfd_chart",
+            "cycle_time_chart",
+            "work_distribution_chart",
+            "issue_trend_chart",
+            "capacity_chart",
+        ],
     }
 }
 
@@ -483,10 +465,8 @@ impl PmServer {
                 "sprints must be between 1 and {MAX_SPRINTS}"
             )));
         }
-        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
-        let sprints = self
-            .closed_sprints(&conn.name, provider.as_ref(), &project, n)
-            .await?;
+        let (tracker, project) = self.tracker_of(&p, &a.project_id).await?;
+        let sprints = self.closed_sprints(&tracker, &project, n).await?;
         let (metric, note) = metric_or_default(a.metric, sprints.iter().map(|(_, h)| h));
         let mut value = analytics::velocity(&sprints, metric);
         value.assumptions.splice(0..0, note);
@@ -540,13 +520,9 @@ impl PmServer {
         Parameters(a): Parameters<HealthArgs>,
     ) -> Result<Charted<analytics::ProjectHealth>, ToolError> {
         let d = days(a.days, 30)?;
-        let (connection, provider, project, history) =
-            self.project_items(&p, &a.project_id, d).await?;
+        let (tracker, project, history) = self.project_items(&p, &a.project_id, d).await?;
         // A project without sprints (or a tracker without them) has no velocity; that is no error.
-        let velocity = match self
-            .closed_sprints(&connection, provider.as_ref(), &project, 3)
-            .await
-        {
+        let velocity = match self.closed_sprints(&tracker, &project, 3).await {
             Ok(s) if !s.is_empty() => {
                 let (metric, _) = analytics::default_metric(s.iter().map(|(_, h)| h));
                 Some(analytics::velocity(&s, metric))
@@ -649,7 +625,7 @@ impl PmServer {
                     .await?;
                 members_now(history, &sprint.id)
             }
-            (None, Some(project)) => self.project_items(&p, project, 30).await?.3,
+            (None, Some(project)) => self.project_items(&p, project, 30).await?.2,
             (None, None) => {
                 return Err(ToolError::new(
                     "give sprint_id (a sprint's items) or project_id (a project's items)".into(),
@@ -684,7 +660,7 @@ impl PmServer {
         Parameters(a): Parameters<WindowArgs>,
     ) -> Result<Charted<analytics::IssueTrend>, ToolError> {
         let d = days(a.days, 30)?;
-        let (_, _, _, history) = self.project_items(&p, &a.project_id, d).await?;
+        let (_, _, history) = self.project_items(&p, &a.project_id, d).await?;
         let (from, to) = window(d);
         let value = analytics::issue_trend(&history, from, to);
         let png = png(a.chart, || pm_charts::issue_trend_png(&value));
@@ -731,12 +707,12 @@ impl PmServer {
             // People in results are qualified ids; a bare id names one on this connection.
             per_person.insert(user, h);
         }
-        let (connection, _, _, history) = self.project_items(&p, &a.project_id, 30).await?;
+        let (tracker, _, history) = self.project_items(&p, &a.project_id, 30).await?;
         let per_person = per_person
             .into_iter()
             .map(|(user, h)| match QualifiedId::parse(&user) {
                 Ok(id) if id.connection.is_some() => (id.to_string(), h),
-                _ => (QualifiedId::new(&connection, user).to_string(), h),
+                _ => (tracker.qualified(user), h),
             })
             .collect();
         let config = CapacityConfig {

@@ -1,6 +1,6 @@
 //! Epics: in Jira, tasks of the Epic type. List, read, create, change, delete, and put tasks under
 //! an epic or take them out.
-use pm_core::{NewTask, PageRequest, QualifiedId, Task};
+use pm_core::{NewTask, PageRequest, Task};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
@@ -8,8 +8,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ToolError;
+use super::args::native;
+use super::tasks::TaskItem;
 use crate::auth::Principal;
 use crate::server::PmServer;
+use crate::service::{Qualify, Tracker};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListEpicsArgs {
@@ -61,7 +64,7 @@ pub struct UnlinkArgs {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct EpicList {
-    pub epics: Vec<super::tasks::TaskItem>,
+    pub epics: Vec<TaskItem>,
     pub next_cursor: Option<String>,
 }
 
@@ -98,42 +101,50 @@ pub(crate) fn is_epic(t: &Task) -> bool {
 
 /// Redmine has no epic type (list_epics says so too): every epic tool answers "not supported",
 /// and parent tasks stand in through link_task_to_epic.
-fn no_epics_on_redmine(
-    provider: &dyn pm_core::Provider,
-    connection: &pm_core::ConnectionHandle,
-) -> Result<(), ToolError> {
-    if provider.kind() != pm_core::ProviderKind::Redmine {
+fn no_epics_on_redmine(tracker: &Tracker) -> Result<(), ToolError> {
+    if tracker.provider().kind() != pm_core::ProviderKind::Redmine {
         return Ok(());
     }
-    Err(ToolError::provider(
-        connection,
-        &pm_core::ProviderError::Unsupported {
+    Err(tracker
+        .failed(&pm_core::ProviderError::Unsupported {
             provider: "Redmine",
             operation: "epics (Redmine has no epic type; link_task_to_epic sets a parent task)",
-        },
-    ))
+        })
+        .into())
 }
 
-/// The item `id`, read, if it is an epic; an item of another type is refused by name, so the
-/// epic tools never read, change or delete an ordinary task.
-async fn the_epic(
-    provider: &dyn pm_core::Provider,
-    connection: &pm_core::ConnectionHandle,
-    id: &str,
-) -> Result<Task, ToolError> {
-    no_epics_on_redmine(provider, connection)?;
-    let item = provider
-        .get_task(id)
-        .await
-        .map_err(|e| ToolError::provider(connection, &e))?;
+/// The item `id`, read (its ids native), if it is an epic; an item of another type is refused
+/// by name, so the epic tools never read, change or delete an ordinary task.
+async fn the_epic(tracker: &Tracker, id: &str) -> Result<Task, ToolError> {
+    no_epics_on_redmine(tracker)?;
+    let item = tracker
+        .call_native(|t| async move { t.get_task(id).await })
+        .await?;
     if is_epic(&item) {
         return Ok(item);
     }
     Err(ToolError::new(format!(
         "{} is a {}, not an epic; the task tools (get_task, update_task, delete_task) handle it, and list_epics lists the epics",
-        QualifiedId::new(connection, id),
+        tracker.qualified(id),
         item.task_type.as_deref().unwrap_or("task without a type")
     )))
+}
+
+/// The epics toolset.
+pub(super) fn family() -> super::Family {
+    super::Family {
+        toolset: super::Toolset::Epics,
+        router: PmServer::epics_router(),
+        order: &[
+            "list_epics",
+            "get_epic",
+            "create_epic",
+            "update_epic",
+            "delete_epic",
+            "link_task_to_epic",
+            "unlink_task_from_epic",
+        ],
+    }
 }
 
 #[tool_router(router = epics_router, vis = "pub(crate)")]
@@ -154,17 +165,13 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<ListEpicsArgs>,
     ) -> Result<Json<EpicList>, ToolError> {
-        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
-        let page = provider
-            .list_epics(&project, &PageRequest::new(a.cursor, a.limit))
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, project) = self.tracker_of(&p, &a.project_id).await?;
+        let page = PageRequest::new(a.cursor, a.limit);
+        let page = tracker
+            .call(|t| async move { t.list_epics(&project, &page).await })
+            .await?;
         Ok(Json(EpicList {
-            epics: page
-                .items
-                .into_iter()
-                .map(|t| super::tasks::TaskItem::of(super::tasks::qualify(t, &conn.name)))
-                .collect(),
+            epics: page.items.into_iter().map(TaskItem::of).collect(),
             next_cursor: page.next,
         }))
     }
@@ -185,9 +192,9 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<EpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
-        let epic = the_epic(provider.as_ref(), &conn.name, &id).await?;
-        Ok(Json(EpicOne::of(super::tasks::qualify(epic, &conn.name))))
+        let (tracker, id) = self.tracker_of(&p, &a.epic_id).await?;
+        let epic = the_epic(&tracker, &id).await?;
+        Ok(Json(EpicOne::of(epic.qualify(tracker.name()))))
     }
 
     /// Create an epic in a project.
@@ -206,8 +213,8 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<CreateEpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
-        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
-        no_epics_on_redmine(provider.as_ref(), &conn.name)?;
+        let (tracker, project) = self.tracker_of(&p, &a.project_id).await?;
+        no_epics_on_redmine(&tracker)?;
         let task = NewTask {
             project,
             title: a.title,
@@ -215,11 +222,10 @@ impl PmServer {
             task_type: Some("Epic".into()),
             ..NewTask::default()
         };
-        let epic = provider
-            .create_task(&task)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(EpicOne::of(super::tasks::qualify(epic, &conn.name))))
+        let epic = tracker
+            .call(|t| async move { t.create_task(&task).await })
+            .await?;
+        Ok(Json(EpicOne::of(epic)))
     }
 
     /// Change an epic's title, description or status.
@@ -238,29 +244,28 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<UpdateEpicArgs>,
     ) -> Result<Json<EpicOne>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
+        let (tracker, id) = self.tracker_of(&p, &a.epic_id).await?;
         // Nothing is changed on an item that is not an epic.
-        let current = the_epic(provider.as_ref(), &conn.name, &id).await?;
+        let current = the_epic(&tracker, &id).await?;
+        let id = id.as_str();
         let change = pm_core::TaskChange {
             title: a.title,
             description: a.description,
             ..Default::default()
         };
         let mut epic = if change != pm_core::TaskChange::default() {
-            provider
-                .update_task(&id, &change)
-                .await
-                .map_err(|e| ToolError::provider(&conn.name, &e))?
+            tracker
+                .call(|t| async move { t.update_task(id, &change).await })
+                .await?
         } else {
-            current
+            current.qualify(tracker.name())
         };
         if let Some(s) = a.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            epic = provider
-                .transition_task(&id, s)
-                .await
-                .map_err(|e| ToolError::provider(&conn.name, &e))?;
+            epic = tracker
+                .call(|t| async move { t.transition_task(id, s).await })
+                .await?;
         }
-        Ok(Json(EpicOne::of(super::tasks::qualify(epic, &conn.name))))
+        Ok(Json(EpicOne::of(epic)))
     }
 
     /// Delete an epic for good (its tasks stay, without an epic).
@@ -278,17 +283,17 @@ impl PmServer {
         &self,
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<EpicArgs>,
-    ) -> Result<Json<super::edits::Done>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.epic_id).await?;
+    ) -> Result<Json<super::tasks::Done>, ToolError> {
+        let (tracker, id) = self.tracker_of(&p, &a.epic_id).await?;
         // An ordinary task given as the epic is refused, never deleted.
-        the_epic(provider.as_ref(), &conn.name, &id).await?;
-        provider
-            .delete_task(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(super::edits::Done {
+        the_epic(&tracker, &id).await?;
+        let native = id.as_str();
+        tracker
+            .call(|t| async move { t.delete_task(native).await })
+            .await?;
+        Ok(Json(super::tasks::Done {
             ok: true,
-            message: format!("deleted epic {}", QualifiedId::new(&conn.name, id)),
+            message: format!("deleted epic {}", tracker.qualified(id)),
         }))
     }
 
@@ -308,20 +313,16 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<EpicLinkArgs>,
     ) -> Result<Json<EpicLinked>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let epic = QualifiedId::parse(&a.epic_id).map_err(|e| ToolError::new(e.0))?;
-        crate::service::on_connection(&conn.name, &epic, "epic_id")?;
-        provider
-            .set_epic(&id, Some(&epic.native))
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let task = provider
-            .get_task(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(EpicLinked {
-            task: super::tasks::qualify(task, &conn.name),
-        }))
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let epic = tracker.native_of(&native(&a.epic_id)?, "epic_id")?;
+        let id = id.as_str();
+        tracker
+            .call(|t| async move { t.set_epic(id, Some(&epic)).await })
+            .await?;
+        let task = tracker
+            .call(|t| async move { t.get_task(id).await })
+            .await?;
+        Ok(Json(EpicLinked { task }))
     }
 
     /// Take a task out of its epic.
@@ -340,17 +341,14 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<UnlinkArgs>,
     ) -> Result<Json<EpicLinked>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        provider
-            .set_epic(&id, None)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        let task = provider
-            .get_task(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(EpicLinked {
-            task: super::tasks::qualify(task, &conn.name),
-        }))
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let id = id.as_str();
+        tracker
+            .call(|t| async move { t.set_epic(id, None).await })
+            .await?;
+        let task = tracker
+            .call(|t| async move { t.get_task(id).await })
+            .await?;
+        Ok(Json(EpicLinked { task }))
     }
 }

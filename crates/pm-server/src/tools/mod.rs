@@ -11,21 +11,26 @@ use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, Tool};
 use crate::server::PmServer;
 use crate::service::{ErrorKind, ServiceError};
 
+// One module per toolset (connections: `connections.rs` and `identity.rs`'s list_providers).
 mod analytics;
+mod comments;
 pub(crate) mod connections;
-mod edits;
 mod epics;
 pub(crate) mod identity;
-mod people;
 mod projects;
+mod sprints;
+mod tasks;
+mod users;
+mod worklogs;
+// Helpers of several toolsets, no tools of their own.
+mod args;
 pub(crate) mod reference;
 mod scan;
 mod sprint_ref;
-mod sprints;
-mod tasks;
-mod work;
 
-pub use identity::{ConnectionSummary, CurrentUser, ListProvidersArgs, ProviderList};
+pub use crate::toolsets::Toolset;
+pub use identity::{ConnectionSummary, ListProvidersArgs, ProviderList};
+pub use users::CurrentUser;
 
 /// The longest description (in characters) an item of a list or search carries: an excerpt,
 /// flagged `description_cut`; `get_task` gives the whole text. Keeps a page of 100 items small
@@ -62,25 +67,69 @@ pub(crate) fn cut(text: &mut Option<String>, max: usize) -> bool {
     true
 }
 
-/// Every tool of every family, as the macros build them.
-fn families() -> ToolRouter<PmServer> {
-    PmServer::identity_router()
-        + PmServer::connections_router()
-        + PmServer::projects_router()
-        + PmServer::tasks_router()
-        + PmServer::work_router()
-        + PmServer::sprints_router()
-        + PmServer::edits_router()
-        + PmServer::people_router()
-        + PmServer::epics_router()
-        + PmServer::analytics_router()
+/// One toolset's tools, as its module registers them.
+pub(crate) struct Family {
+    pub toolset: Toolset,
+    pub router: ToolRouter<PmServer>,
+    /// The tools' names in the order the tool reference (`docs/tools.md`) lists them, lists and
+    /// reads first; a test checks it names exactly the router's tools.
+    pub order: &'static [&'static str],
+}
+
+/// Every toolset's tools, in the order of [`Toolset::ALL`].
+fn families() -> Vec<Family> {
+    vec![
+        users::family(),
+        identity::family(),
+        projects::family(),
+        tasks::family(),
+        epics::family(),
+        sprints::family(),
+        comments::family(),
+        worklogs::family(),
+        analytics::family(),
+    ]
+}
+
+/// Every tool of every toolset, as the macros build them.
+fn all_families() -> ToolRouter<PmServer> {
+    families()
+        .into_iter()
+        .fold(ToolRouter::new(), |all, f| all + f.router)
+}
+
+/// Each toolset with its tools' names, in the order of [`Toolset::ALL`] and, within a toolset,
+/// of [`Family::order`].
+pub fn toolsets() -> &'static [(Toolset, Vec<&'static str>)] {
+    static SETS: LazyLock<Vec<(Toolset, Vec<&'static str>)>> = LazyLock::new(|| {
+        families()
+            .into_iter()
+            .map(|f| (f.toolset, f.order.to_vec()))
+            .collect()
+    });
+    &SETS
+}
+
+/// The toolset `tool` is in.
+pub fn toolset_of(tool: &str) -> Option<Toolset> {
+    toolsets()
+        .iter()
+        .find(|(_, tools)| tools.contains(&tool))
+        .map(|(set, _)| *set)
+}
+
+/// Every tool's name.
+pub fn tool_names() -> impl Iterator<Item = &'static str> {
+    toolsets()
+        .iter()
+        .flat_map(|(_, tools)| tools.iter().copied())
 }
 
 /// Every tool, built once, with the schemas clients see: input schemas as small as they can be
 /// while saying what to send, output schemas cut to the envelope.
 pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
     static ROUTER: LazyLock<Arc<ToolRouter<PmServer>>> = LazyLock::new(|| {
-        let mut router = families();
+        let mut router = all_families();
         for route in router.map.values_mut() {
             // What is left out here (`additionalProperties: false`, `null` in optional types,
             // `minimum: 0` of unsigned counts whose range the description gives) is still
@@ -507,7 +556,7 @@ pub fn validate_arguments(
     arguments: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(), rmcp::ErrorData> {
     static VALIDATORS: LazyLock<HashMap<String, jsonschema::Validator>> = LazyLock::new(|| {
-        families()
+        all_families()
             .list_all()
             .into_iter()
             .filter_map(|t| {
@@ -657,9 +706,7 @@ pub const ALL_BUDGET_BYTES: usize = 44_000;
 /// every one-task answer its `description_cut` flag.
 pub const DEFAULT_BUDGET_BYTES: usize = 22_000;
 
-pub use crate::toolsets::{
-    DEFAULT_TOOLSETS, TOOLSET_WORDS, TOOLSETS, check_toolset_name, includes, toolset_of,
-};
+pub use crate::toolsets::{TOOLSET_WORDS, check_toolset_name, includes};
 
 /// Read-only tools need `read`; everything else needs `write`.
 pub fn required_scope(tool: &Tool) -> Scope {
@@ -783,14 +830,28 @@ mod tests {
                 tool.name
             );
         }
-        for (_, names) in TOOLSETS {
-            for name in *names {
-                assert!(
-                    tools.iter().any(|t| t.name == *name),
-                    "toolset lists unknown tool {name}"
-                );
-            }
+        // Each toolset's order names exactly the tools of its router, each tool in one toolset.
+        let mut named = Vec::new();
+        for family in families() {
+            let mut routed: Vec<String> = family
+                .router
+                .list_all()
+                .into_iter()
+                .map(|t| t.name.to_string())
+                .collect();
+            let mut order: Vec<String> = family.order.iter().map(|n| n.to_string()).collect();
+            routed.sort();
+            order.sort();
+            assert_eq!(order, routed, "the {} toolset's order", family.toolset);
+            named.extend(order);
         }
+        assert_eq!(
+            named.len(),
+            tools.len(),
+            "every tool is in exactly one toolset"
+        );
+        let sets: Vec<Toolset> = families().iter().map(|f| f.toolset).collect();
+        assert_eq!(sets, Toolset::ALL, "one family per toolset, in order");
     }
 
     #[test]
@@ -810,7 +871,7 @@ mod tests {
         );
         let default: Vec<Tool> = PmServer::all_tools()
             .into_iter()
-            .filter(|t| toolset_of(&t.name).is_some_and(|s| DEFAULT_TOOLSETS.contains(&s)))
+            .filter(|t| toolset_of(&t.name).is_some_and(Toolset::is_default))
             .collect();
         let default = serde_json::to_string(&default).expect("serialise");
         println!(
@@ -1106,7 +1167,7 @@ mod tests {
             .into_iter()
             .map(|t| (t.name.to_string(), t))
             .collect();
-        let full_tools = families().list_all();
+        let full_tools = all_families().list_all();
         assert_eq!(full_tools.len(), advertised.len());
         let mut failures = Vec::new();
         for tool in full_tools {
@@ -1322,13 +1383,25 @@ mod tests {
         let err = check_toolset_name("task").expect_err("unknown");
         assert!(err.contains("known toolsets: users"), "{err}");
         let sets = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(includes(&sets(&["all"]), "analytics"));
-        assert!(includes(&sets(&["default"]), "tasks"));
-        assert!(!includes(&sets(&["default"]), "analytics"));
-        assert!(includes(&sets(&["default", "analytics"]), "analytics"));
-        assert!(!includes(&sets(&["sprints"]), "tasks"));
-        for set in DEFAULT_TOOLSETS {
-            assert!(TOOLSETS.iter().any(|(n, _)| n == set), "{set}");
+        let analytics = Some(Toolset::Analytics);
+        let tasks = Some(Toolset::Tasks);
+        assert!(includes(&sets(&["all"]), analytics));
+        assert!(includes(&sets(&["default"]), tasks));
+        assert!(!includes(&sets(&["default"]), analytics));
+        assert!(includes(&sets(&["default", "analytics"]), analytics));
+        assert!(!includes(&sets(&["sprints"]), tasks));
+        assert!(includes(&sets(&["all"]), None) && !includes(&sets(&["default"]), None));
+        for set in Toolset::ALL {
+            assert_eq!(Toolset::parse(set.as_str()), Some(set));
+            assert!(check_toolset_name(set.as_str()).is_ok());
         }
+        assert_eq!(
+            Toolset::parse("Tasks"),
+            None,
+            "names are taken as they are spelt"
+        );
+        assert_eq!(toolset_of("list_tasks_in_sprint"), Some(Toolset::Sprints));
+        assert_eq!(toolset_of("list_providers"), Some(Toolset::Connections));
+        assert_eq!(toolset_of("no_such_tool"), None);
     }
 }

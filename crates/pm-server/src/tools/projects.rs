@@ -1,11 +1,12 @@
 //! Project tools: list, search and read the projects of a tracker connection.
-use pm_core::{PageRequest, Project, QualifiedId, Vocabulary};
+use pm_core::{PageRequest, Project, Vocabulary};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::args::given;
 use super::{ToolError, scan};
 use crate::auth::Principal;
 use crate::server::PmServer;
@@ -114,9 +115,8 @@ pub struct ProjectItem {
     pub description_cut: bool,
 }
 
-/// The list form of a project: qualified, its description an excerpt.
-fn item(p: Project, connection: &pm_core::ConnectionHandle) -> ProjectItem {
-    let mut project = qualify(p, connection);
+/// The list form of a (qualified) project: its description an excerpt.
+fn item(mut project: Project) -> ProjectItem {
     let description_cut = super::cut(&mut project.description, super::EXCERPT_CHARS);
     ProjectItem {
         project,
@@ -124,10 +124,21 @@ fn item(p: Project, connection: &pm_core::ConnectionHandle) -> ProjectItem {
     }
 }
 
-/// Ids handed out are qualified with the connection, so they work as input as they are.
-fn qualify(mut p: Project, connection: &pm_core::ConnectionHandle) -> Project {
-    p.id = QualifiedId::new(connection, p.id).to_string();
-    p
+/// The projects toolset.
+pub(super) fn family() -> super::Family {
+    super::Family {
+        toolset: super::Toolset::Projects,
+        router: PmServer::projects_router(),
+        order: &[
+            "list_projects",
+            "search_projects",
+            "get_project",
+            "get_project_vocabulary",
+            "create_project",
+            "update_project",
+            "delete_project",
+        ],
+    }
 }
 
 #[tool_router(router = projects_router, vis = "pub(crate)")]
@@ -148,33 +159,29 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<ListProjectsArgs>,
     ) -> Result<Json<ProjectList>, ToolError> {
-        let state = self.state();
-        let conn = state
-            .service
-            .resolve(&p, args.provider_id.as_deref())
-            .await?;
-        let provider = state.service.client(&conn).await?;
+        let tracker = self.tracker(&p, args.provider_id.as_deref()).await?;
         let search = args
             .search
             .as_deref()
             .map(|s| s.trim().to_lowercase())
             .filter(|s| !s.is_empty());
         let page = match search {
-            None => provider
-                .list_projects(&PageRequest::new(args.cursor, args.limit))
-                .await
-                .map_err(|e| ToolError::provider(&conn.name, &e))?,
+            None => {
+                let page = PageRequest::new(args.cursor, args.limit);
+                tracker
+                    .call(|t| async move { t.list_projects(&page).await })
+                    .await?
+            }
             // Trackers search projects by name or key at most; the description needs a scan.
             Some(needle) => {
                 let limit = PageRequest::new(None, args.limit).limit;
                 let fetch = |cursor: Option<String>| {
-                    let provider = provider.clone();
-                    let conn = conn.name.clone();
+                    let (tracker, page) =
+                        (&tracker, PageRequest::new(cursor, Some(scan::SCAN_PAGE)));
                     async move {
-                        provider
-                            .list_projects(&PageRequest::new(cursor, Some(scan::SCAN_PAGE)))
+                        tracker
+                            .call(|t| async move { t.list_projects(&page).await })
                             .await
-                            .map_err(|e| ToolError::provider(&conn, &e))
                     }
                 };
                 scan::scan(args.cursor.as_deref(), limit, fetch, |p: &Project| {
@@ -185,11 +192,7 @@ impl PmServer {
             }
         };
         Ok(Json(ProjectList {
-            projects: page
-                .items
-                .into_iter()
-                .map(|x| item(x, &conn.name))
-                .collect(),
+            projects: page.items.into_iter().map(item).collect(),
             next_cursor: page.next,
         }))
     }
@@ -210,22 +213,13 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<SearchProjectsArgs>,
     ) -> Result<Json<ProjectList>, ToolError> {
-        let state = self.state();
-        let conn = state
-            .service
-            .resolve(&p, args.provider_id.as_deref())
+        let tracker = self.tracker(&p, args.provider_id.as_deref()).await?;
+        let (query, page) = (args.query, PageRequest::new(args.cursor, args.limit));
+        let page = tracker
+            .call(|t| async move { t.search_projects(&query, &page).await })
             .await?;
-        let provider = state.service.client(&conn).await?;
-        let page = provider
-            .search_projects(&args.query, &PageRequest::new(args.cursor, args.limit))
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
         Ok(Json(ProjectList {
-            projects: page
-                .items
-                .into_iter()
-                .map(|x| item(x, &conn.name))
-                .collect(),
+            projects: page.items.into_iter().map(item).collect(),
             next_cursor: page.next,
         }))
     }
@@ -246,19 +240,15 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<CreateProjectArgs>,
     ) -> Result<Json<ProjectOne>, ToolError> {
-        let state = self.state();
-        let conn = state
-            .service
-            .resolve(&p, args.provider_id.as_deref())
+        let tracker = self.tracker(&p, args.provider_id.as_deref()).await?;
+        let (name, key, description) = (args.name, args.key, args.description);
+        let project = tracker
+            .call(|t| async move {
+                t.create_project(&name, key.as_deref(), description.as_deref())
+                    .await
+            })
             .await?;
-        let provider = state.service.client(&conn).await?;
-        let project = provider
-            .create_project(&args.name, args.key.as_deref(), args.description.as_deref())
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(ProjectOne {
-            project: qualify(project, &conn.name),
-        }))
+        Ok(Json(ProjectOne { project }))
     }
 
     /// Change a project's name, description or status.
@@ -290,14 +280,14 @@ impl PmServer {
                 "nothing to change: give a name, a description or a status".into(),
             ));
         }
-        let (conn, provider, native) = self.target(&p, &args.project_id).await?;
+        let (tracker, native) = self.tracker_of(&p, &args.project_id).await?;
         // The status is checked before anything is written: a tracker without project statuses
         // refuses the whole change.
         if let Some(s) = &status {
-            let known = provider.project_statuses();
+            let known = tracker.provider().project_statuses();
             if known.is_empty() {
-                let e = provider.unsupported("a project status");
-                return Err(ToolError::provider(&conn.name, &e));
+                let e = tracker.provider().unsupported("a project status");
+                return Err(tracker.failed(&e).into());
             }
             if !known.contains(&s.as_str()) {
                 return Err(ToolError::new(format!(
@@ -306,27 +296,25 @@ impl PmServer {
                 )));
             }
         }
+        let native = native.as_str();
         let mut project = None;
         if let Some(s) = &status {
             project = Some(
-                provider
-                    .update_project_status(&native, s)
-                    .await
-                    .map_err(|e| ToolError::provider(&conn.name, &e))?,
+                tracker
+                    .call(|t| async move { t.update_project_status(native, s).await })
+                    .await?,
             );
         }
         if fields {
+            let (name, description) = (args.name.as_deref(), args.description.as_deref());
             project = Some(
-                provider
-                    .update_project(&native, args.name.as_deref(), args.description.as_deref())
-                    .await
-                    .map_err(|e| ToolError::provider(&conn.name, &e))?,
+                tracker
+                    .call(|t| async move { t.update_project(native, name, description).await })
+                    .await?,
             );
         }
         let project = project.ok_or_else(|| ToolError::new("nothing was changed".into()))?;
-        Ok(Json(ProjectOne {
-            project: qualify(project, &conn.name),
-        }))
+        Ok(Json(ProjectOne { project }))
     }
 
     /// Delete a project and everything in it (Jira Cloud keeps it in its trash for 60 days).
@@ -345,13 +333,13 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<GetProjectArgs>,
     ) -> Result<Json<ProjectDeleted>, ToolError> {
-        let (conn, provider, native) = self.target(&p, &args.project_id).await?;
-        provider
-            .delete_project(&native)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, native) = self.tracker_of(&p, &args.project_id).await?;
+        let id = native.as_str();
+        tracker
+            .call(|t| async move { t.delete_project(id).await })
+            .await?;
         Ok(Json(ProjectDeleted {
-            deleted: QualifiedId::new(&conn.name, native).to_string(),
+            deleted: tracker.qualified(native),
         }))
     }
 
@@ -372,20 +360,17 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<VocabularyArgs>,
     ) -> Result<Json<VocabularyOut>, ToolError> {
-        let (conn, provider, native) = self.target(&p, &args.project_id).await?;
-        let task = match args.task_id.as_deref().map(str::trim) {
-            Some(t) if !t.is_empty() => {
-                let id = QualifiedId::parse(t).map_err(|e| ToolError::new(e.0))?;
-                Some(crate::service::on_connection(&conn.name, &id, "task_id")?)
-            }
-            _ => None,
-        };
-        let vocabulary = provider
-            .project_vocabulary(&native, task.as_deref())
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, native) = self.tracker_of(&p, &args.project_id).await?;
+        let task = given(args.task_id.as_deref())?
+            .map(|id| tracker.native_of(&id, "task_id"))
+            .transpose()?;
+        let id = native.as_str();
+        // A vocabulary names statuses, priorities and types: no ids to qualify.
+        let vocabulary = tracker
+            .call_native(|t| async move { t.project_vocabulary(id, task.as_deref()).await })
+            .await?;
         Ok(Json(VocabularyOut {
-            project_id: QualifiedId::new(&conn.name, native).to_string(),
+            project_id: tracker.qualified(native),
             vocabulary,
         }))
     }
@@ -406,13 +391,10 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(args): Parameters<GetProjectArgs>,
     ) -> Result<Json<ProjectOne>, ToolError> {
-        let (conn, provider, native) = self.target(&p, &args.project_id).await?;
-        let project = provider
-            .get_project(&native)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(ProjectOne {
-            project: qualify(project, &conn.name),
-        }))
+        let (tracker, id) = self.tracker_of(&p, &args.project_id).await?;
+        let project = tracker
+            .call(|t| async move { t.get_project(&id).await })
+            .await?;
+        Ok(Json(ProjectOne { project }))
     }
 }

@@ -2,15 +2,13 @@
 //! project's active sprint), as `#7` (an id with a leading `#`), or by its name ("Sprint 7",
 //! matched case-insensitively among the project's sprints). `current` and names need a project;
 //! every analytics and sprint tool that takes such a reference resolves it here.
-use std::sync::Arc;
-
-use pm_core::{ConnectionHandle, PageRequest, Provider, QualifiedId, Sprint, SprintState};
-use pm_store::Connection;
+use pm_core::{ConnectionHandle, PageRequest, Sprint, SprintState};
 
 use super::ToolError;
-use super::work::native;
+use super::args::{native, native_of};
 use crate::auth::Principal;
 use crate::server::PmServer;
+use crate::service::Tracker;
 
 /// At most this many pages of 100 sprints are read to find one by name or the current one.
 const MAX_PAGES: usize = 20;
@@ -68,11 +66,10 @@ pub(crate) fn by_name(sprints: Vec<Sprint>, name: &str) -> Vec<Sprint> {
         .collect()
 }
 
-/// A sprint reference resolved: the connection, its client, the native sprint id, the sprint
-/// when it was read on the way, and the project (native id) when one was given.
+/// A sprint reference resolved: its tracker, the native sprint id, the sprint (native ids) when
+/// it was read on the way, and the project (native id) when one was given.
 pub(crate) struct Resolved {
-    pub conn: Connection,
-    pub provider: Arc<dyn Provider>,
+    pub tracker: Tracker,
     pub id: String,
     pub sprint: Option<Sprint>,
     pub project: Option<String>,
@@ -90,8 +87,8 @@ impl PmServer {
     ) -> Result<Resolved, ToolError> {
         let sprint = sprint.map(str::trim).filter(|s| !s.is_empty());
         let project = project.map(str::trim).filter(|s| !s.is_empty());
-        let (sprint_conn, reference) = match sprint {
-            Some(s) => parse(s)?,
+        let (sprint_id, reference) = match sprint {
+            Some(s) => (Some(native(s)?), parse(s)?.1),
             None if project.is_some() => (None, SprintRef::Current),
             None => {
                 return Err(ToolError::new(
@@ -100,22 +97,10 @@ impl PmServer {
             }
         };
         let project = project.map(native).transpose()?;
-        let project_conn = project.as_ref().and_then(|q| q.connection.clone());
-        if let (Some(s), Some(pc)) = (&sprint_conn, &project_conn)
-            && s != pc
-        {
-            return Err(ToolError::new(format!(
-                "sprint_id is on connection {s}, but project_id on connection {pc}; give ids of one connection"
-            )));
-        }
-        let state = self.state();
-        let handle = sprint_conn.or(project_conn);
-        let conn = state
-            .service
-            .resolve(p, handle.as_ref().map(|c| c.as_str()))
-            .await?;
-        let provider = state.service.client(&conn).await?;
-        let project = project.map(|q| q.native);
+        let project_native = native_of(&project);
+        let ids = [("project_id", project), ("sprint_id", sprint_id)];
+        let tracker = self.tracker_for(p, None, &ids).await?;
+        let project = project_native;
         let (id, sprint) = match reference {
             SprintRef::Id(id) => (id, None),
             SprintRef::Current | SprintRef::Name(_) => {
@@ -128,13 +113,12 @@ impl PmServer {
                         "{what} needs project_id to say whose sprint (e.g. project_id \"acme-jira:PROJ\"), or give the sprint's id"
                     )));
                 };
-                let found = find(&conn.name, provider.as_ref(), project, &reference).await?;
+                let found = find(&tracker, project, &reference).await?;
                 (found.id.clone(), Some(found))
             }
         };
         Ok(Resolved {
-            conn,
-            provider,
+            tracker,
             id,
             sprint,
             project,
@@ -145,18 +129,17 @@ impl PmServer {
 /// The project's sprints in `states` (all when empty), every page up to `MAX_PAGES`, and
 /// whether that was all of them.
 pub(crate) async fn all_sprints(
-    connection: &ConnectionHandle,
-    provider: &dyn Provider,
+    tracker: &Tracker,
     project: &str,
     states: &[SprintState],
 ) -> Result<(Vec<Sprint>, bool), ToolError> {
     let mut out = Vec::new();
     let mut cursor = None;
     for _ in 0..MAX_PAGES {
-        let page = provider
-            .list_sprints(project, states, &PageRequest::new(cursor, Some(100)))
-            .await
-            .map_err(|e| ToolError::provider(connection, &e))?;
+        let page = PageRequest::new(cursor, Some(100));
+        let page = tracker
+            .call_native(|t| async move { t.list_sprints(project, states, &page).await })
+            .await?;
         out.extend(page.items);
         cursor = page.next;
         if cursor.is_none() {
@@ -168,16 +151,14 @@ pub(crate) async fn all_sprints(
 
 /// The one sprint of `project` that `current` or a name means.
 async fn find(
-    connection: &ConnectionHandle,
-    provider: &dyn Provider,
+    tracker: &Tracker,
     project: &str,
     reference: &SprintRef,
 ) -> Result<Sprint, ToolError> {
-    let shown = QualifiedId::new(connection, project.to_string());
+    let shown = tracker.qualified(project);
     match reference {
         SprintRef::Current => {
-            let (active, _) =
-                all_sprints(connection, provider, project, &[SprintState::Active]).await?;
+            let (active, _) = all_sprints(tracker, project, &[SprintState::Active]).await?;
             pick_current(active).ok_or_else(|| {
                 ToolError::new(format!(
                     "project {shown} has no active sprint, so there is no current one; list_sprints shows its sprints (give one's id or name)"
@@ -185,7 +166,7 @@ async fn find(
             })
         }
         SprintRef::Name(name) => {
-            let (all, _) = all_sprints(connection, provider, project, &[]).await?;
+            let (all, _) = all_sprints(tracker, project, &[]).await?;
             let mut matches = by_name(all, name);
             match matches.len() {
                 0 => Err(ToolError::new(format!(
@@ -197,12 +178,10 @@ async fn find(
                     matches.len(),
                     matches
                         .iter()
-                        .map(|s| format!(
-                            "{} ({:?})",
-                            QualifiedId::new(connection, s.id.clone()),
-                            s.state
+                        .map(
+                            |s| format!("{} ({:?})", tracker.qualified(s.id.clone()), s.state)
+                                .to_lowercase()
                         )
-                        .to_lowercase())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ))),

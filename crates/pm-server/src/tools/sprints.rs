@@ -2,8 +2,7 @@
 //! change, start, complete, delete.
 use chrono::{DateTime, NaiveDate, Utc};
 use pm_core::{
-    ConnectionHandle, NewSprint, PageRequest, Provider, ProviderError, QualifiedId, Sprint,
-    SprintChange, SprintState, TaskQuery,
+    Assignee, NewSprint, PageRequest, ProviderError, Sprint, SprintChange, SprintState, TaskQuery,
 };
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
@@ -12,9 +11,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ToolError;
-use super::work::native;
+use super::args::{given, native_of, statuses};
+use super::tasks::{TaskItem, TaskList};
 use crate::auth::Principal;
 use crate::server::PmServer;
+use crate::service::{Qualify, Tracker};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListSprintsArgs {
@@ -46,6 +47,21 @@ pub struct SprintArgs {
 pub struct SprintTasksArgs {
     pub sprint_id: String,
     /// Status name(s), comma-separated.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct InSprintArgs {
+    /// Sprint id (e.g. "acme-jira:42").
+    pub sprint_id: String,
+    /// Tracker user id of the assignee.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default)]
@@ -174,7 +190,7 @@ pub struct SprintOne {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SprintWithTasks {
     pub sprint: Sprint,
-    pub tasks: Vec<super::tasks::TaskItem>,
+    pub tasks: Vec<TaskItem>,
     pub next_cursor: Option<String>,
 }
 
@@ -298,23 +314,16 @@ fn hoist_notes(list: &mut SprintList) {
     }
 }
 
-fn qualify(mut s: Sprint, c: &ConnectionHandle) -> Sprint {
-    s.id = QualifiedId::new(c, s.id).to_string();
-    s
-}
-
 /// One page of the sprints of every project of a connection, project after project. At most
 /// `PROJECTS_PER_CALL` projects are looked into per call: a page may then hold fewer sprints than
 /// asked, with a next_cursor and a note saying so. Projects without sprints (a Jira project
 /// without a Scrum board) or whose sprints the account may not read are skipped, named in notes.
 async fn across_projects(
-    connection: &ConnectionHandle,
-    provider: &dyn Provider,
+    tracker: &Tracker,
     wanted: &[SprintState],
     cursor: Option<String>,
     limit: Option<u32>,
 ) -> Result<SprintList, ToolError> {
-    let failed = |e: ProviderError| ToolError::provider(connection, &e);
     let limit = PageRequest::new(None, limit).limit as usize;
     let mut pos = AcrossProjects::decode(cursor.as_deref())?;
     let mut out: Vec<SprintItem> = Vec::new();
@@ -322,10 +331,10 @@ async fn across_projects(
     let mut skipped: Vec<String> = Vec::new();
     let mut looked = 0usize;
     let next = 'pages: loop {
-        let projects = provider
-            .list_projects(&PageRequest::new(pos.p.clone(), Some(PROJECTS_PAGE)))
-            .await
-            .map_err(failed)?;
+        let page = PageRequest::new(pos.p.clone(), Some(PROJECTS_PAGE));
+        let projects = tracker
+            .call_native(|t| async move { t.list_projects(&page).await })
+            .await?;
         while let Some(project) = projects.items.get(pos.i) {
             if out.len() >= limit {
                 break 'pages Some(pos);
@@ -338,14 +347,16 @@ async fn across_projects(
             }
             looked += 1;
             let want = Some((limit - out.len()) as u32);
-            match provider
+            // Not through `Tracker::call`: some failures skip the project instead.
+            match tracker
+                .provider()
                 .list_sprints(&project.id, wanted, &PageRequest::new(pos.s.clone(), want))
                 .await
             {
                 Ok(page) => {
-                    let pid = QualifiedId::new(connection, project.id.clone()).to_string();
+                    let pid = tracker.qualified(project.id.clone());
                     out.extend(page.items.into_iter().map(|s| SprintItem {
-                        sprint: qualify(s, connection),
+                        sprint: s.qualify(tracker.name()),
                         project_id: Some(pid.clone()),
                     }));
                     match page.next {
@@ -365,7 +376,7 @@ async fn across_projects(
                     pos.i += 1;
                     pos.s = None;
                 }
-                Err(e) => return Err(failed(e)),
+                Err(e) => return Err(tracker.failed(&e).into()),
             }
         }
         match projects.next {
@@ -395,6 +406,25 @@ async fn across_projects(
     })
 }
 
+/// The sprints toolset.
+pub(super) fn family() -> super::Family {
+    super::Family {
+        toolset: super::Toolset::Sprints,
+        router: PmServer::sprints_router(),
+        order: &[
+            "list_sprints",
+            "get_sprint",
+            "get_sprint_tasks",
+            "list_tasks_in_sprint",
+            "create_sprint",
+            "update_sprint",
+            "start_sprint",
+            "complete_sprint",
+            "delete_sprint",
+        ],
+    }
+}
+
 #[tool_router(router = sprints_router, vis = "pub(crate)")]
 impl PmServer {
     /// Sprints (future, active, closed) of a project, or of every project of a connection, a
@@ -415,67 +445,38 @@ impl PmServer {
         Parameters(a): Parameters<ListSprintsArgs>,
     ) -> Result<Json<SprintList>, ToolError> {
         let wanted = states(a.state.as_deref())?;
-        let state = self.state();
-        let project = a
-            .project_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(native)
-            .transpose()?;
-        let named = a
-            .provider_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty());
-        let conn = match (named, project.as_ref().and_then(|q| q.connection.as_ref())) {
-            (Some(n), Some(c)) => {
-                let conn = state.service.resolve(&p, Some(n)).await?;
-                if &conn.name != c {
-                    return Err(ToolError::new(format!(
-                        "provider_id {n:?} is connection {} but the project is on {c}; use one",
-                        conn.name
-                    )));
-                }
-                conn
-            }
-            (Some(n), None) => state.service.resolve(&p, Some(n)).await?,
-            (None, c) => state.service.resolve(&p, c.map(|c| c.as_str())).await?,
-        };
-        let provider = state.service.client(&conn).await?;
+        let project = given(a.project_id.as_deref())?;
+        let project_native = native_of(&project);
+        let ids = [("project_id", project)];
+        let tracker = self.tracker_for(&p, a.provider_id.as_deref(), &ids).await?;
         let board = a
             .board_id
             .as_deref()
             .map(str::trim)
             .filter(|b| !b.is_empty());
-        let Some(project) = project else {
+        let Some(project) = project_native else {
             if board.is_some() {
                 return Err(ToolError::new(
                     "board_id needs the project_id of the board's project".into(),
                 ));
             }
-            return across_projects(&conn.name, provider.as_ref(), &wanted, a.cursor, a.limit)
+            return across_projects(&tracker, &wanted, a.cursor, a.limit)
                 .await
                 .map(|mut list| {
                     hoist_notes(&mut list);
                     Json(list)
                 });
         };
-        let page = provider
-            .list_board_sprints(
-                &project.native,
-                board,
-                &wanted,
-                &PageRequest::new(a.cursor, a.limit),
-            )
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let page = PageRequest::new(a.cursor, a.limit);
+        let page = tracker
+            .call(|t| async move { t.list_board_sprints(&project, board, &wanted, &page).await })
+            .await?;
         let mut list = SprintList {
             sprints: page
                 .items
                 .into_iter()
-                .map(|s| SprintItem {
-                    sprint: qualify(s, &conn.name),
+                .map(|sprint| SprintItem {
+                    sprint,
                     project_id: None,
                 })
                 .collect(),
@@ -502,14 +503,11 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
-        let sprint = provider
-            .get_sprint(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(SprintOne {
-            sprint: qualify(sprint, &conn.name),
-        }))
+        let (tracker, id) = self.tracker_of(&p, &a.sprint_id).await?;
+        let sprint = tracker
+            .call(|t| async move { t.get_sprint(&id).await })
+            .await?;
+        Ok(Json(SprintOne { sprint }))
     }
 
     /// A sprint and its tasks.
@@ -528,11 +526,11 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintTasksArgs>,
     ) -> Result<Json<SprintWithTasks>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
-        let sprint = provider
-            .get_sprint(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, id) = self.tracker_of(&p, &a.sprint_id).await?;
+        let native = id.as_str();
+        let sprint = tracker
+            .call(|t| async move { t.get_sprint(native).await })
+            .await?;
         let statuses = a
             .status
             .map(|s| {
@@ -547,19 +545,44 @@ impl PmServer {
             statuses,
             ..TaskQuery::default()
         };
-        let page = provider
-            .search_tasks(&query, &PageRequest::new(a.cursor, a.limit))
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let page = PageRequest::new(a.cursor, a.limit);
+        let page = tracker
+            .call(|t| async move { t.search_tasks(&query, &page).await })
+            .await?;
         Ok(Json(SprintWithTasks {
-            sprint: qualify(sprint, &conn.name),
-            tasks: page
-                .items
-                .into_iter()
-                .map(|t| super::tasks::TaskItem::of(super::tasks::qualify(t, &conn.name)))
-                .collect(),
+            sprint,
+            tasks: page.items.into_iter().map(TaskItem::of).collect(),
             next_cursor: page.next,
         }))
+    }
+
+    /// The tasks of one sprint.
+    #[tool(
+        name = "list_tasks_in_sprint",
+        annotations(
+            title = "Tasks in a sprint",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_tasks_in_sprint(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<InSprintArgs>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let sprint = given(Some(&a.sprint_id))?;
+        let assignee = given(a.assignee_id.as_deref())?;
+        let query = TaskQuery {
+            sprint: native_of(&sprint),
+            assignee: native_of(&assignee).map(Assignee::User),
+            statuses: statuses(a.status.as_deref()),
+            ..TaskQuery::default()
+        };
+        let ids = [("sprint_id", sprint), ("assignee_id", assignee)];
+        self.run_task_query(&p, None, &ids, query, a.cursor, a.limit)
+            .await
     }
 
     /// Plan a new sprint in a project (it starts as future).
@@ -585,28 +608,23 @@ impl PmServer {
         {
             return Err(ToolError::new("end_date must come after start_date".into()));
         }
-        let (conn, provider, project) = self.target(&p, &a.project_id).await?;
+        let (tracker, project) = self.tracker_of(&p, &a.project_id).await?;
         let board = a
             .board_id
             .as_deref()
             .map(str::trim)
             .filter(|b| !b.is_empty());
-        let sprint = provider
-            .create_board_sprint(
-                &NewSprint {
-                    project,
-                    name: a.name,
-                    start,
-                    end,
-                    goal: a.goal,
-                },
-                board,
-            )
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(SprintOne {
-            sprint: qualify(sprint, &conn.name),
-        }))
+        let sprint = NewSprint {
+            project,
+            name: a.name,
+            start,
+            end,
+            goal: a.goal,
+        };
+        let sprint = tracker
+            .call(|t| async move { t.create_board_sprint(&sprint, board).await })
+            .await?;
+        Ok(Json(SprintOne { sprint }))
     }
 
     /// Change a sprint's name, goal or dates; status active starts a future sprint, closed
@@ -629,40 +647,54 @@ impl PmServer {
         // Everything is checked before anything is written.
         let change = a.change()?;
         let wanted = a.status.as_deref().map(wanted_state).transpose()?;
-        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
-        let failed = |e: pm_core::ProviderError| ToolError::provider(&conn.name, &e);
+        let (tracker, id) = self.tracker_of(&p, &a.sprint_id).await?;
+        let (id, change) = (id.as_str(), &change);
         let Some(wanted) = wanted else {
-            let sprint = provider.update_sprint(&id, &change).await.map_err(failed)?;
-            return Ok(Json(SprintOne {
-                sprint: qualify(sprint, &conn.name),
-            }));
+            let sprint = tracker
+                .call(|t| async move { t.update_sprint(id, change).await })
+                .await?;
+            return Ok(Json(SprintOne { sprint }));
         };
-        let current = provider.get_sprint(&id).await.map_err(failed)?;
-        let fields = change != SprintChange::default();
+        let current = tracker
+            .call(|t| async move { t.get_sprint(id).await })
+            .await?;
+        let fields = *change != SprintChange::default();
         let sprint = match transition(&current.name, current.state, wanted)? {
             Transition::Stay if !fields => current,
-            Transition::Stay => provider.update_sprint(&id, &change).await.map_err(failed)?,
+            Transition::Stay => {
+                tracker
+                    .call(|t| async move { t.update_sprint(id, change).await })
+                    .await?
+            }
             // The same call as start_sprint, with the other changes in it.
-            Transition::Start => provider.start_sprint(&id, &change).await.map_err(failed)?,
+            Transition::Start => {
+                tracker
+                    .call(|t| async move { t.start_sprint(id, change).await })
+                    .await?
+            }
             Transition::Complete => {
+                let provider = tracker.provider();
                 if !provider.completes_sprints() {
                     // The tracker's own refusal, before anything is written.
-                    return Err(failed(provider.complete_sprint(&id).await.err().unwrap_or(
+                    let refusal = provider.complete_sprint(id).await.err().unwrap_or(
                         pm_core::ProviderError::Unsupported {
                             provider: provider.kind().display_name(),
                             operation: "completing sprints",
                         },
-                    )));
+                    );
+                    return Err(tracker.failed(&refusal).into());
                 }
                 if fields {
-                    provider.update_sprint(&id, &change).await.map_err(failed)?;
+                    tracker
+                        .call(|t| async move { t.update_sprint(id, change).await })
+                        .await?;
                 }
-                provider.complete_sprint(&id).await.map_err(failed)?
+                tracker
+                    .call(|t| async move { t.complete_sprint(id).await })
+                    .await?
             }
         };
-        Ok(Json(SprintOne {
-            sprint: qualify(sprint, &conn.name),
-        }))
+        Ok(Json(SprintOne { sprint }))
     }
 
     /// Start a future sprint (give start_date and end_date if it has none).
@@ -682,14 +714,11 @@ impl PmServer {
         Parameters(a): Parameters<StartSprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
         let change = a.change()?;
-        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
-        let sprint = provider
-            .start_sprint(&id, &change)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(SprintOne {
-            sprint: qualify(sprint, &conn.name),
-        }))
+        let (tracker, id) = self.tracker_of(&p, &a.sprint_id).await?;
+        let sprint = tracker
+            .call(|t| async move { t.start_sprint(&id, &change).await })
+            .await?;
+        Ok(Json(SprintOne { sprint }))
     }
 
     /// Complete the active sprint.
@@ -708,14 +737,11 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintArgs>,
     ) -> Result<Json<SprintOne>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
-        let sprint = provider
-            .complete_sprint(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(SprintOne {
-            sprint: qualify(sprint, &conn.name),
-        }))
+        let (tracker, id) = self.tracker_of(&p, &a.sprint_id).await?;
+        let sprint = tracker
+            .call(|t| async move { t.complete_sprint(&id).await })
+            .await?;
+        Ok(Json(SprintOne { sprint }))
     }
 
     /// Delete a sprint that has not started.
@@ -734,13 +760,13 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<SprintArgs>,
     ) -> Result<Json<Deleted>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.sprint_id).await?;
-        provider
-            .delete_sprint(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, id) = self.tracker_of(&p, &a.sprint_id).await?;
+        let native = id.as_str();
+        tracker
+            .call(|t| async move { t.delete_sprint(native).await })
+            .await?;
         Ok(Json(Deleted {
-            deleted: QualifiedId::new(&conn.name, id).to_string(),
+            deleted: tracker.qualified(id),
         }))
     }
 }

@@ -1,14 +1,65 @@
-//! Changing tasks: edit fields (and status) one at a time or in bulk, delete, watch, link.
-use pm_core::{Provider, QualifiedId, Task, TaskChange};
+//! Task tools that write: create, move through the workflow, assign, edit fields one at a time
+//! or in bulk, delete, watch, link.
+use pm_core::{NewTask, Provider, Task, TaskChange};
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::ToolError;
 use crate::auth::Principal;
 use crate::server::PmServer;
+use crate::service::Qualify;
+use crate::tools::ToolError;
+use crate::tools::args::{date, given, native};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CreateTaskArgs {
+    /// Project id, e.g. "acme-jira:PROJ".
+    pub project_id: String,
+    pub title: String,
+    /// Markdown.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Tracker user id (see list_users).
+    #[serde(default)]
+    pub assignee_id: Option<String>,
+    /// Priority name, e.g. "High".
+    #[serde(default)]
+    pub priority: Option<String>,
+    /// YYYY-MM-DD.
+    #[serde(default)]
+    pub due_date: Option<String>,
+    /// Type, e.g. "Bug" (default Task, else the tracker's own).
+    #[serde(default)]
+    pub task_type: Option<String>,
+    /// Parent task id, for a sub-task or a task under an epic.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+    #[serde(default)]
+    pub labels: Option<Vec<String>>,
+    /// Sprint id (e.g. "acme-jira:42").
+    #[serde(default)]
+    pub sprint_id: Option<String>,
+    #[serde(default)]
+    pub story_points: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct StatusArgs {
+    /// Task id (e.g. "acme-jira:PROJ-42").
+    pub task_id: String,
+    /// The status to move to, by name (e.g. "In Progress").
+    pub status: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AssignArgs {
+    pub task_id: String,
+    /// Tracker user id; empty or null to unassign.
+    #[serde(default)]
+    pub assignee_id: Option<String>,
+}
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct Changes {
@@ -94,7 +145,7 @@ fn reference_link(kind: &str) -> Option<(&'static str, bool)> {
 }
 
 /// A write's answer: the task as the tracker now holds it (description capped like get_task's).
-pub type Updated = super::tasks::TaskOne;
+pub type Updated = super::TaskOne;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct BulkFailure {
@@ -116,11 +167,7 @@ pub struct Done {
 
 impl Changes {
     fn to_change(&self) -> Result<TaskChange, ToolError> {
-        let native = |raw: &str| {
-            QualifiedId::parse(raw)
-                .map(|q| q.native)
-                .map_err(|e| ToolError::new(e.0))
-        };
+        let native = |raw: &str| native(raw).map(|q| q.native);
         Ok(TaskChange {
             title: self.title.clone(),
             description: self.description.clone(),
@@ -133,7 +180,7 @@ impl Changes {
             due_date: self
                 .due_date
                 .as_deref()
-                .map(|d| super::work::date(d, "due_date"))
+                .map(|d| crate::tools::args::date(d, "due_date"))
                 .transpose()?,
             labels: self.labels.clone(),
             estimated_hours: self.estimated_hours,
@@ -182,8 +229,158 @@ async fn apply(
     }
 }
 
-#[tool_router(router = edits_router, vis = "pub(crate)")]
+/// A write's answer: the task as the tracker now holds it (description capped like get_task's).
+pub type TaskOut = super::TaskOne;
+pub type AssignOut = super::TaskOne;
+
+#[tool_router(router = task_writes_router, vis = "pub(crate)")]
 impl PmServer {
+    /// Create a task in a project; returns it with its id.
+    #[tool(
+        name = "create_task",
+        annotations(
+            title = "Create a task",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_task(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<CreateTaskArgs>,
+    ) -> Result<Json<TaskOut>, ToolError> {
+        let (tracker, project) = self.tracker_of(&p, &a.project_id).await?;
+        let other = |raw: &Option<String>| -> Result<Option<String>, ToolError> {
+            match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => Ok(None),
+                Some(r) => Ok(Some(tracker.native_of(&native(r)?, &format!("{r:?}"))?)),
+            }
+        };
+        let type_given = a.task_type.as_deref().is_some_and(|t| !t.trim().is_empty());
+        let task = NewTask {
+            project,
+            title: a.title,
+            description: a.description,
+            task_type: a.task_type,
+            assignee: other(&a.assignee_id)?,
+            priority: a.priority,
+            due_date: a
+                .due_date
+                .as_deref()
+                .map(|d| date(d, "due_date"))
+                .transpose()?,
+            parent: other(&a.parent_id)?,
+            labels: a.labels.unwrap_or_default(),
+            sprint: None,
+            story_points: None,
+        };
+        let sprint = other(&a.sprint_id)?;
+        // Where the tracker takes sprint and story points in the create itself (or refuses them
+        // before writing), they go there; elsewhere they are set on the created task.
+        let (task, sprint, story_points) = if tracker.provider().creates_in_sprint() {
+            let task = NewTask {
+                sprint,
+                story_points: a.story_points,
+                ..task
+            };
+            (task, None, None)
+        } else {
+            (task, sprint, a.story_points)
+        };
+        let mut created = tracker
+            .call_native(|t| async move { t.create_task(&task).await })
+            .await?;
+        // Sprint and story points are set on the created task (trackers take them as edits).
+        // If that fails, the task is deleted again: no half-created item is left for a retry
+        // to duplicate.
+        if sprint.is_some() || story_points.is_some() {
+            let change = TaskChange {
+                sprint,
+                story_points,
+                ..Default::default()
+            };
+            let provider = tracker.provider();
+            match provider.update_task(&created.id, &change).await {
+                Ok(updated) => created = updated,
+                Err(e) => {
+                    let (id, conn) = (tracker.qualified(created.id.clone()), tracker.name());
+                    return Err(ToolError::new(
+                        match provider.delete_task(&created.id).await {
+                            Ok(()) => format!(
+                                "connection {conn}: nothing was created: the sprint or story points could not be set ({e}), so the new task was deleted again"
+                            ),
+                            Err(d) => format!(
+                                "connection {conn}: created {id}, but its sprint or story points could not be set ({e}) and deleting it again failed ({d}); delete {id} before retrying"
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+        let mut out = TaskOut::of(created.qualify(tracker.name()));
+        if !type_given && let Some(used) = out.task.task_type.as_deref() {
+            out.notes.push(format!(
+                "task_type was not given: the tracker's default type {used:?} was used"
+            ));
+        }
+        Ok(Json(out))
+    }
+
+    /// Move a task to a status by name, through the workflow; if none leads there, the error
+    /// lists those it can reach.
+    #[tool(
+        name = "update_task_status",
+        annotations(
+            title = "Change a task's status",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn update_task_status(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<StatusArgs>,
+    ) -> Result<Json<TaskOut>, ToolError> {
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let status = a.status;
+        let task = tracker
+            .call(|t| async move { t.transition_task(&id, &status).await })
+            .await?;
+        Ok(Json(TaskOut::of(task)))
+    }
+
+    /// Assign a task to a tracker user, or unassign it.
+    #[tool(
+        name = "assign_task",
+        annotations(
+            title = "Assign a task",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn assign_task(
+        &self,
+        Extension(p): Extension<Principal>,
+        Parameters(a): Parameters<AssignArgs>,
+    ) -> Result<Json<AssignOut>, ToolError> {
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let who = given(a.assignee_id.as_deref())?.map(|q| q.native);
+        let id = id.as_str();
+        tracker
+            .call(|t| async move { t.assign_task(id, who.as_deref()).await })
+            .await?;
+        let task = tracker
+            .call(|t| async move { t.get_task(id).await })
+            .await?;
+        Ok(Json(AssignOut::of(task)))
+    }
+
     /// Change a task; only the fields given change. A status is a name, reached through the
     /// workflow.
     #[tool(
@@ -207,11 +404,12 @@ impl PmServer {
                 "nothing to change: give at least one field (title, status, assignee_id, …)".into(),
             ));
         }
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let task = apply(provider.as_ref(), &id, &change, a.changes.status.as_deref())
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
-        Ok(Json(Updated::of(super::tasks::qualify(task, &conn.name))))
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let status = a.changes.status;
+        let task = tracker
+            .call(|t| async move { apply(t.as_ref(), &id, &change, status.as_deref()).await })
+            .await?;
+        Ok(Json(Updated::of(task)))
     }
 
     /// Apply the same change to several tasks; reports which were updated and why others failed.
@@ -243,24 +441,23 @@ impl PmServer {
             updated: Vec::new(),
             failed: Vec::new(),
         };
+        let (change, status) = (&change, a.changes.status.as_deref());
         for raw in &a.task_ids {
-            match self.target(&p, raw).await {
+            let updated = async {
+                let (tracker, id) = self.tracker_of(&p, raw).await?;
+                // A bulk change mails nobody unless the connection says so (OpenProject).
+                let tracker = tracker.for_bulk();
+                let task = tracker
+                    .call(|t| async move { apply(t.as_ref(), &id, change, status).await })
+                    .await?;
+                Ok::<_, ToolError>(task.id)
+            };
+            match updated.await {
+                Ok(id) => result.updated.push(id),
                 Err(e) => result.failed.push(BulkFailure {
                     task_id: raw.clone(),
                     error: e.0,
                 }),
-                Ok((conn, provider, id)) => {
-                    // A bulk change mails nobody unless the connection says so (OpenProject).
-                    let provider = provider.for_bulk().unwrap_or(provider);
-                    match apply(provider.as_ref(), &id, &change, a.changes.status.as_deref()).await
-                    {
-                        Ok(t) => result.updated.push(super::tasks::qualify(t, &conn.name).id),
-                        Err(e) => result.failed.push(BulkFailure {
-                            task_id: raw.clone(),
-                            error: ToolError::provider(&conn.name, &e).0,
-                        }),
-                    }
-                }
             }
         }
         Ok(Json(result))
@@ -282,14 +479,14 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<TaskIdArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        provider
-            .delete_task(&id)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let id = id.as_str();
+        tracker
+            .call(|t| async move { t.delete_task(id).await })
+            .await?;
         Ok(Json(Done {
             ok: true,
-            message: format!("deleted {}", QualifiedId::new(&conn.name, id)),
+            message: format!("deleted {}", tracker.qualified(id)),
         }))
     }
 
@@ -309,33 +506,23 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<WatchArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let user = match a
-            .user_id
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(u) => {
-                QualifiedId::parse(u)
-                    .map_err(|e| ToolError::new(e.0))?
-                    .native
-            }
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let user = match given(a.user_id.as_deref())? {
+            Some(u) => u.native,
             None => {
-                provider
-                    .whoami()
-                    .await
-                    .map_err(|e| ToolError::provider(&conn.name, &e))?
+                tracker
+                    .call_native(|t| async move { t.whoami().await })
+                    .await?
                     .id
             }
         };
-        provider
-            .add_watcher(&id, &user)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        let (task, watcher) = (id.as_str(), user.as_str());
+        tracker
+            .call(|t| async move { t.add_watcher(task, watcher).await })
+            .await?;
         Ok(Json(Done {
             ok: true,
-            message: format!("{user} now watches {}", QualifiedId::new(&conn.name, id)),
+            message: format!("{user} now watches {}", tracker.qualified(id)),
         }))
     }
 
@@ -355,9 +542,8 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<LinkArgs>,
     ) -> Result<Json<Done>, ToolError> {
-        let (conn, provider, id) = self.target(&p, &a.task_id).await?;
-        let other = QualifiedId::parse(&a.related_task_id).map_err(|e| ToolError::new(e.0))?;
-        crate::service::on_connection(&conn.name, &other, "related_task_id")?;
+        let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let other = tracker.native_of(&native(&a.related_task_id)?, "related_task_id")?;
         let given = a
             .link_type
             .as_deref()
@@ -366,14 +552,13 @@ impl PmServer {
             .unwrap_or("Relates");
         let (kind, swap) = reference_link(given).unwrap_or((given, false));
         let (from, to) = if swap {
-            (other.native.as_str(), id.as_str())
+            (other.as_str(), id.as_str())
         } else {
-            (id.as_str(), other.native.as_str())
+            (id.as_str(), other.as_str())
         };
-        provider
-            .link_tasks(from, to, kind)
-            .await
-            .map_err(|e| ToolError::provider(&conn.name, &e))?;
+        tracker
+            .call(|t| async move { t.link_tasks(from, to, kind).await })
+            .await?;
         Ok(Json(Done {
             ok: true,
             message: format!("linked {from} to {to} ({kind})"),

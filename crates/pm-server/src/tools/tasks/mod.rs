@@ -1,0 +1,147 @@
+//! The tasks toolset: list, search and read tasks (`read`), create and change them (`write`).
+//! Here: the answers both sides give, and the task query lists and searches share.
+use pm_core::{Assignee, Page, PageRequest, QualifiedId, Task, TaskQuery};
+use rmcp::handler::server::wrapper::Json;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::ToolError;
+use super::args::{given, native_of, statuses};
+use crate::auth::Principal;
+use crate::server::PmServer;
+
+mod read;
+mod write;
+
+pub use read::MyTasksArgs;
+pub use write::Done;
+
+/// The tasks toolset.
+pub(super) fn family() -> crate::tools::Family {
+    crate::tools::Family {
+        toolset: crate::tools::Toolset::Tasks,
+        router: PmServer::task_reads_router() + PmServer::task_writes_router(),
+        order: &[
+            "list_tasks",
+            "list_my_tasks",
+            "list_tasks_by_assignee",
+            "list_unassigned_tasks",
+            "search_tasks",
+            "get_task",
+            "create_task",
+            "update_task",
+            "update_task_status",
+            "assign_task",
+            "bulk_update_tasks",
+            "delete_task",
+            "add_task_watcher",
+            "link_related_tasks",
+        ],
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskList {
+    pub tasks: Vec<TaskItem>,
+    /// Pass as cursor for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskOne {
+    pub task: Task,
+    /// True when the description was longer than the answer cap
+    /// ([`super::DESCRIPTION_CAP_CHARS`] characters) and is cut: the task's url has the rest.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub description_cut: bool,
+    /// What the tracker decided that was not asked for (e.g. the type used when none was given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl TaskOne {
+    /// One task's answer (a read or a write): its description whole up to the answer cap.
+    pub(crate) fn of(mut task: Task) -> Self {
+        let description_cut = super::cut(&mut task.description, super::DESCRIPTION_CAP_CHARS);
+        TaskOne {
+            task,
+            description_cut,
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// A task as lists and searches show it: its description cut to an excerpt of at most
+/// [`super::EXCERPT_CHARS`] characters, flagged; `get_task` gives the whole text.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskItem {
+    #[serde(flatten)]
+    pub task: Task,
+    /// True when `description` is an excerpt: get_task has the whole text.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub description_cut: bool,
+}
+
+impl TaskItem {
+    /// The list form of a qualified task.
+    pub(crate) fn of(mut task: Task) -> Self {
+        let description_cut = super::cut(&mut task.description, super::EXCERPT_CHARS);
+        TaskItem {
+            task,
+            description_cut,
+        }
+    }
+}
+
+impl TaskList {
+    /// A page of qualified tasks, in the list form.
+    pub(crate) fn of(page: Page<Task>) -> Self {
+        TaskList {
+            tasks: page.items.into_iter().map(TaskItem::of).collect(),
+            next_cursor: page.next,
+        }
+    }
+}
+
+impl PmServer {
+    /// Tasks of one kind of assignee (the caller's tracker account, or nobody), optionally
+    /// within a project and statuses.
+    async fn tasks_assigned(
+        &self,
+        p: &Principal,
+        a: MyTasksArgs,
+        who: Assignee,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let project = given(a.project_id.as_deref())?;
+        let query = TaskQuery {
+            project: native_of(&project),
+            assignee: Some(who),
+            statuses: statuses(a.status.as_deref()),
+            ..TaskQuery::default()
+        };
+        let ids = [("project_id", project)];
+        self.run_task_query(p, a.provider_id.as_deref(), &ids, query, a.cursor, a.limit)
+            .await
+    }
+
+    /// A page of the tasks `query` finds, on the connection `provider_id` and the `ids` the
+    /// query was built from name.
+    pub(crate) async fn run_task_query(
+        &self,
+        p: &Principal,
+        provider_id: Option<&str>,
+        ids: &[(&'static str, Option<QualifiedId>)],
+        query: TaskQuery,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<Json<TaskList>, ToolError> {
+        let tracker = self.tracker_for(p, provider_id, ids).await?;
+        let page = tracker
+            .call(|t| async move {
+                t.search_tasks(&query, &PageRequest::new(cursor, limit))
+                    .await
+            })
+            .await?;
+        Ok(Json(TaskList::of(page)))
+    }
+}
