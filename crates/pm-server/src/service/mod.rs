@@ -21,6 +21,8 @@ use crate::auth::Authenticator;
 use crate::auth::Principal;
 
 mod error;
+#[cfg(test)]
+mod testing;
 pub use error::{DATABASE_UNAVAILABLE, ErrorKind, ServiceError};
 
 /// How trackers are called (see `pm_providers::HttpSettings`, whose defaults these are).

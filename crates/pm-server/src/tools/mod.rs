@@ -25,6 +25,11 @@ mod sprints;
 mod tasks;
 mod work;
 
+// The in-process tests of each toolset (a directory of their own beside this file's unit tests).
+#[cfg(test)]
+#[path = "tests/mod.rs"]
+mod toolset_tests;
+
 pub use identity::{ConnectionSummary, CurrentUser, ListProvidersArgs, ProviderList};
 
 /// The longest description (in characters) an item of a list or search carries: an excerpt,
