@@ -70,14 +70,20 @@ async fn burndown_of_a_sprint_by_id_reads_it_and_its_history_by_native_id() {
         json!({ "sprint": "42", "max_items": 2000 })
     );
     assert_eq!(out["sprint_id"], "acme-jira:42");
-    assert_eq!(out["metric"], "story_points", "the items have points: {out}");
+    assert_eq!(
+        out["metric"], "story_points",
+        "the items have points: {out}"
+    );
 }
 
 #[tokio::test]
 async fn the_current_sprint_of_a_project_is_its_active_one() {
     let h = Harness::new().await;
     let op = h.connect("team-op", ProviderKind::OpenProject).await;
-    op.answer("list_sprints", Ok(page(vec![started("9", "Sprint 9")], None)));
+    op.answer(
+        "list_sprints",
+        Ok(page(vec![started("9", "Sprint 9")], None)),
+    );
     op.answer(
         "sprint_history",
         Ok(history(vec![item("11", true), item("12", false)])),
@@ -99,7 +105,10 @@ async fn the_current_sprint_of_a_project_is_its_active_one() {
         op.only_call("sprint_history"),
         json!({ "sprint": "9", "max_items": 2000 })
     );
-    assert!(op.calls_to("get_sprint").is_empty(), "the list gave the sprint");
+    assert!(
+        op.calls_to("get_sprint").is_empty(),
+        "the list gave the sprint"
+    );
     assert_eq!(out["sprint_id"], "team-op:9");
     assert_eq!(out["completed"][0]["id"], "team-op:11", "{out}");
 }
@@ -118,7 +127,10 @@ async fn a_sprint_and_a_project_of_two_connections_are_refused_unsent() {
         .await
         .tool_error();
 
-    assert!(e.contains("sprint_id is on connection acme-jira, but project_id on connection team-op"), "{e}");
+    assert!(
+        e.contains("sprint_id is on connection acme-jira, but project_id on connection team-op"),
+        "{e}"
+    );
     assert!(jira.calls().is_empty() && op.calls().is_empty());
 }
 
@@ -134,12 +146,18 @@ async fn velocity_reads_the_last_closed_sprints_and_refuses_a_bad_count_unsent()
     };
     jira.answer(
         "list_sprints",
-        Ok(page(vec![closed("1", 40), closed("3", 10), closed("2", 25)], None)),
+        Ok(page(
+            vec![closed("1", 40), closed("3", 10), closed("2", 25)],
+            None,
+        )),
     );
     jira.answer("sprint_history", Ok(history(vec![item("PROJ-1", true)])));
 
     let refused = h
-        .call("velocity_chart", json!({ "project_id": "PROJ", "sprints": 21 }))
+        .call(
+            "velocity_chart",
+            json!({ "project_id": "PROJ", "sprints": 21 }),
+        )
         .await
         .tool_error();
     assert_eq!(refused, "sprints must be between 1 and 20");
@@ -160,7 +178,11 @@ async fn velocity_reads_the_last_closed_sprints_and_refuses_a_bad_count_unsent()
         .into_iter()
         .map(|a| a["sprint"].clone())
         .collect();
-    assert_eq!(read, [json!("2"), json!("3")], "the two most recent, oldest first");
+    assert_eq!(
+        read,
+        [json!("2"), json!("3")],
+        "the two most recent, oldest first"
+    );
 }
 
 #[tokio::test]
@@ -182,7 +204,10 @@ async fn a_history_the_tracker_cannot_give_names_the_connection_and_the_kind() {
         .await
         .tool_error();
 
-    assert!(e.starts_with("connection acme-redmine: Redmine failed (HTTP 502)"), "{e}");
+    assert!(
+        e.starts_with("connection acme-redmine: Redmine failed (HTTP 502)"),
+        "{e}"
+    );
     assert_eq!(
         h.last_audit().await.error_kind.as_deref(),
         Some("tracker_upstream")
@@ -195,7 +220,10 @@ async fn a_window_out_of_range_is_refused_before_any_call() {
     let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
 
     let e = h
-        .call("cfd_chart", json!({ "project_id": "acme-jira:PROJ", "days": 400 }))
+        .call(
+            "cfd_chart",
+            json!({ "project_id": "acme-jira:PROJ", "days": 400 }),
+        )
         .await
         .tool_error();
 

@@ -42,7 +42,10 @@ async fn get_task_comments_passes_cursor_and_limit_and_returns_the_next_cursor()
     let op = h.connect("team-op", ProviderKind::OpenProject).await;
     op.answer(
         "list_comments",
-        Ok(page(vec![comment("1", "first"), comment("2", "second")], Some("p3"))),
+        Ok(page(
+            vec![comment("1", "first"), comment("2", "second")],
+            Some("p3"),
+        )),
     );
 
     let out = h
@@ -89,7 +92,10 @@ async fn a_tracker_timeout_names_the_connection_and_what_to_do() {
         .await
         .tool_error();
 
-    assert!(e.starts_with("connection acme-jira: Jira did not answer in time"), "{e}");
+    assert!(
+        e.starts_with("connection acme-jira: Jira did not answer in time"),
+        "{e}"
+    );
     assert!(e.contains("test_pm_provider"), "{e}");
     assert_eq!(
         h.last_audit().await.error_kind.as_deref(),

@@ -23,7 +23,10 @@ async fn test_pm_provider_signs_in_reads_the_site_and_one_page_of_projects() {
     op.answer("site", Ok(site("OpenProject")));
     op.answer(
         "list_projects",
-        Ok(page(vec![project("1", "A"), project("2", "B")], Some("more"))),
+        Ok(page(
+            vec![project("1", "A"), project("2", "B")],
+            Some("more"),
+        )),
     );
 
     let out = h
@@ -54,7 +57,10 @@ async fn a_cloud_connection_to_a_data_center_site_fails_its_test_and_the_check_i
     assert_eq!(out["test"]["ok"], false);
     let why = out["test"]["error"].as_str().expect("error");
     assert!(why.contains("provider_type jira_data_center"), "{why}");
-    assert!(jira.calls_to("list_projects").is_empty(), "stopped at the site");
+    assert!(
+        jira.calls_to("list_projects").is_empty(),
+        "stopped at the site"
+    );
     let listed = h.call("list_providers", json!({})).await.ok();
     assert_eq!(listed["connections"][0]["last_error"], why);
     assert!(!listed["connections"][0]["last_checked_at"].is_null());

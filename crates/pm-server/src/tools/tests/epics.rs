@@ -16,7 +16,10 @@ fn epic(id: &str, title: &str) -> Task {
 async fn list_epics_sends_the_native_project_and_page_and_qualifies_the_epics() {
     let h = Harness::new().await;
     let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
-    jira.answer("list_epics", Ok(page(vec![epic("PROJ-5", "Checkout")], Some("e2"))));
+    jira.answer(
+        "list_epics",
+        Ok(page(vec![epic("PROJ-5", "Checkout")], Some("e2"))),
+    );
 
     let out = h
         .call(
@@ -65,7 +68,10 @@ async fn an_ordinary_task_given_as_the_epic_is_never_deleted_or_changed() {
         .call("delete_epic", json!({ "epic_id": "acme-jira:PROJ-1" }))
         .await
         .tool_error();
-    assert!(e.starts_with("acme-jira:PROJ-1 is a Task, not an epic"), "{e}");
+    assert!(
+        e.starts_with("acme-jira:PROJ-1 is a Task, not an epic"),
+        "{e}"
+    );
     h.call(
         "update_epic",
         json!({ "epic_id": "acme-jira:PROJ-1", "title": "Renamed" }),
@@ -73,7 +79,11 @@ async fn an_ordinary_task_given_as_the_epic_is_never_deleted_or_changed() {
     .await
     .tool_error();
 
-    assert_eq!(jira.methods(), ["get_task", "get_task"], "read, never written");
+    assert_eq!(
+        jira.methods(),
+        ["get_task", "get_task"],
+        "read, never written"
+    );
 }
 
 #[tokio::test]
@@ -91,7 +101,10 @@ async fn update_epic_writes_the_fields_then_moves_the_status() {
     .await
     .ok();
 
-    assert_eq!(jira.methods(), ["get_task", "update_task", "transition_task"]);
+    assert_eq!(
+        jira.methods(),
+        ["get_task", "update_task", "transition_task"]
+    );
     assert_eq!(
         jira.only_call("update_task"),
         json!({ "id": "PROJ-5", "change": { "title": "Checkout v2" } })
@@ -140,11 +153,17 @@ async fn epics_on_redmine_are_refused_before_anything_is_sent() {
     let redmine = h.connect("acme-redmine", ProviderKind::Redmine).await;
 
     let e = h
-        .call("create_epic", json!({ "project_id": "acme-redmine:web", "title": "X" }))
+        .call(
+            "create_epic",
+            json!({ "project_id": "acme-redmine:web", "title": "X" }),
+        )
         .await
         .tool_error();
 
-    assert!(e.starts_with("connection acme-redmine: epics (Redmine has no epic type"), "{e}");
+    assert!(
+        e.starts_with("connection acme-redmine: epics (Redmine has no epic type"),
+        "{e}"
+    );
     assert!(redmine.calls().is_empty());
     assert_eq!(
         h.last_audit().await.error_kind.as_deref(),

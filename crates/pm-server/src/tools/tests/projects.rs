@@ -10,7 +10,10 @@ async fn list_projects_on_a_named_connection_passes_the_page_and_qualifies_ids()
     let h = Harness::new().await;
     let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
     let op = h.connect("team-op", ProviderKind::OpenProject).await;
-    op.answer("list_projects", Ok(page(vec![project("3", "Website")], Some("p2"))));
+    op.answer(
+        "list_projects",
+        Ok(page(vec![project("3", "Website")], Some("p2"))),
+    );
 
     let out = h
         .call(
@@ -20,8 +23,14 @@ async fn list_projects_on_a_named_connection_passes_the_page_and_qualifies_ids()
         .await
         .ok();
 
-    assert_eq!(op.only_call("list_projects"), json!({ "cursor": "p1", "limit": 10 }));
-    assert!(jira.calls().is_empty(), "the default connection was not asked");
+    assert_eq!(
+        op.only_call("list_projects"),
+        json!({ "cursor": "p1", "limit": 10 })
+    );
+    assert!(
+        jira.calls().is_empty(),
+        "the default connection was not asked"
+    );
     assert_eq!(out["projects"][0]["id"], "team-op:3");
     assert_eq!(out["next_cursor"], "p2");
 }
@@ -73,7 +82,10 @@ async fn update_project_checks_the_status_against_the_tracker_before_writing() {
         )
         .await
         .tool_error();
-    assert!(unknown.contains("use one of on_track, at_risk, off_track"), "{unknown}");
+    assert!(
+        unknown.contains("use one of on_track, at_risk, off_track"),
+        "{unknown}"
+    );
     let none_here = h
         .call(
             "update_project",
@@ -81,8 +93,14 @@ async fn update_project_checks_the_status_against_the_tracker_before_writing() {
         )
         .await
         .tool_error();
-    assert!(none_here.starts_with("connection acme-jira: a project status is not supported"), "{none_here}");
-    assert!(op.calls().is_empty() && jira.calls().is_empty(), "nothing written");
+    assert!(
+        none_here.starts_with("connection acme-jira: a project status is not supported"),
+        "{none_here}"
+    );
+    assert!(
+        op.calls().is_empty() && jira.calls().is_empty(),
+        "nothing written"
+    );
 
     let out = h
         .call(
@@ -146,7 +164,10 @@ async fn delete_project_needs_write_and_a_tracker_refusal_is_audited_by_kind() {
         .await
         .tool_error();
     assert_eq!(jira.only_call("delete_project"), json!({ "id": "PROJ" }));
-    assert!(e.starts_with("connection acme-jira: Jira does not allow"), "{e}");
+    assert!(
+        e.starts_with("connection acme-jira: Jira does not allow"),
+        "{e}"
+    );
     assert_eq!(
         h.last_audit().await.error_kind.as_deref(),
         Some("tracker_forbidden")
@@ -169,5 +190,8 @@ async fn get_project_on_an_inactive_connection_is_refused_unsent() {
 
     assert!(e.starts_with("connection old-op is inactive"), "{e}");
     assert!(old.calls().is_empty());
-    assert_eq!(h.last_audit().await.error_kind.as_deref(), Some("connection"));
+    assert_eq!(
+        h.last_audit().await.error_kind.as_deref(),
+        Some("connection")
+    );
 }

@@ -125,14 +125,13 @@ impl Scripted {
         });
         let answer = {
             let answers = self.answers.lock().expect("script lock");
-            match answers.get(method) {
-                None => None,
-                Some(any) => Some(any.downcast_ref::<Answer<T>>().cloned().ok_or_else(|| {
+            answers.get(method).map(|any| {
+                any.downcast_ref::<Answer<T>>().cloned().ok_or_else(|| {
                     ProviderError::BadInput(format!(
                         "scripted provider: the answer scripted for {method} has the wrong type"
                     ))
-                })),
-            }
+                })
+            })
         };
         match answer {
             None => Err(ProviderError::BadInput(format!(
@@ -186,10 +185,7 @@ fn query(q: &TaskQuery) -> Value {
         ("project", opt(&q.project)),
         ("sprint", opt(&q.sprint)),
         ("assignee", q.assignee.as_ref().map(assignee)),
-        (
-            "statuses",
-            (!q.statuses.is_empty()).then(|| v(&q.statuses)),
-        ),
+        ("statuses", (!q.statuses.is_empty()).then(|| v(&q.statuses))),
         ("text", opt(&q.text)),
     ])
 }
@@ -216,7 +212,7 @@ fn task_change(c: &TaskChange) -> Value {
         ("description", opt(&c.description)),
         ("priority", opt(&c.priority)),
         // `Some(None)` unassigns: sent as null.
-        ("assignee", c.assignee.as_ref().map(|a| v(a))),
+        ("assignee", c.assignee.as_ref().map(v)),
         ("due_date", opt(&c.due_date)),
         ("labels", opt(&c.labels)),
         ("estimated_hours", opt(&c.estimated_hours)),

@@ -32,7 +32,11 @@ async fn list_sprints_of_a_project_sends_states_board_and_page() {
         })
     );
     assert_eq!(out["sprints"][0]["id"], "acme-jira:42");
-    assert_eq!(out["notes"], json!(["board 3 used"]), "notes are said once, for the list");
+    assert_eq!(
+        out["notes"],
+        json!(["board 3 used"]),
+        "notes are said once, for the list"
+    );
     assert_eq!(out["next_cursor"], "s2");
 }
 
@@ -43,10 +47,16 @@ async fn list_sprints_refuses_an_unknown_state_and_a_project_of_another_connecti
     let op = h.connect("team-op", ProviderKind::OpenProject).await;
 
     let state = h
-        .call("list_sprints", json!({ "project_id": "PROJ", "state": "running" }))
+        .call(
+            "list_sprints",
+            json!({ "project_id": "PROJ", "state": "running" }),
+        )
         .await
         .tool_error();
-    assert!(state.contains("unknown sprint state \"running\""), "{state}");
+    assert!(
+        state.contains("unknown sprint state \"running\""),
+        "{state}"
+    );
     let other = h
         .call(
             "list_sprints",
@@ -104,7 +114,10 @@ async fn create_sprint_sends_dates_as_utc_midnight_and_refuses_an_end_before_the
 async fn update_sprint_to_closed_where_the_tracker_cannot_complete_writes_nothing() {
     let h = Harness::new().await;
     let op = h.connect("team-op", ProviderKind::OpenProject).await;
-    op.answer("get_sprint", Ok(sprint("9", "Sprint 9", SprintState::Active)));
+    op.answer(
+        "get_sprint",
+        Ok(sprint("9", "Sprint 9", SprintState::Active)),
+    );
     op.fail::<Sprint>(
         "complete_sprint",
         ProviderError::Unsupported {
@@ -121,7 +134,10 @@ async fn update_sprint_to_closed_where_the_tracker_cannot_complete_writes_nothin
         .await
         .tool_error();
 
-    assert!(e.starts_with("connection team-op: completing sprints is not supported"), "{e}");
+    assert!(
+        e.starts_with("connection team-op: completing sprints is not supported"),
+        "{e}"
+    );
     assert!(
         op.calls_to("update_sprint").is_empty(),
         "the goal was not written: {:?}",
@@ -137,10 +153,16 @@ async fn update_sprint_to_closed_where_the_tracker_cannot_complete_writes_nothin
 async fn update_sprint_refuses_reopening_a_closed_sprint_after_reading_it() {
     let h = Harness::new().await;
     let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
-    jira.answer("get_sprint", Ok(sprint("41", "Sprint 6", SprintState::Closed)));
+    jira.answer(
+        "get_sprint",
+        Ok(sprint("41", "Sprint 6", SprintState::Closed)),
+    );
 
     let e = h
-        .call("update_sprint", json!({ "sprint_id": "41", "status": "active" }))
+        .call(
+            "update_sprint",
+            json!({ "sprint_id": "41", "status": "active" }),
+        )
         .await
         .tool_error();
 
@@ -152,8 +174,14 @@ async fn update_sprint_refuses_reopening_a_closed_sprint_after_reading_it() {
 async fn get_sprint_tasks_asks_for_the_sprints_tasks_by_native_id() {
     let h = Harness::new().await;
     let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
-    jira.answer("get_sprint", Ok(sprint("42", "Sprint 7", SprintState::Active)));
-    jira.answer("search_tasks", Ok(page(vec![task("PROJ-1", "Fix login")], None)));
+    jira.answer(
+        "get_sprint",
+        Ok(sprint("42", "Sprint 7", SprintState::Active)),
+    );
+    jira.answer(
+        "search_tasks",
+        Ok(page(vec![task("PROJ-1", "Fix login")], None)),
+    );
 
     let out = h
         .call(
@@ -187,4 +215,41 @@ async fn sprints_are_not_in_the_default_toolsets_of_a_server_that_names_none() {
 
     assert!(e.contains("is in the sprints toolset"), "{e}");
     assert!(jira.calls().is_empty());
+}
+
+#[tokio::test]
+async fn update_sprint_to_closed_writes_the_fields_then_completes_it() {
+    let h = Harness::new().await;
+    let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+    jira.set_completes_sprints(true);
+    jira.answer(
+        "get_sprint",
+        Ok(sprint("42", "Sprint 7", SprintState::Active)),
+    );
+    jira.answer(
+        "update_sprint",
+        Ok(sprint("42", "Sprint 7", SprintState::Active)),
+    );
+    jira.answer(
+        "complete_sprint",
+        Ok(sprint("42", "Sprint 7", SprintState::Closed)),
+    );
+
+    let out = h
+        .call(
+            "update_sprint",
+            json!({ "sprint_id": "acme-jira:42", "status": "completed", "goal": "Done it" }),
+        )
+        .await
+        .ok();
+
+    assert_eq!(
+        jira.methods(),
+        ["get_sprint", "update_sprint", "complete_sprint"]
+    );
+    assert_eq!(
+        jira.only_call("update_sprint"),
+        json!({ "id": "42", "change": { "goal": "Done it" } })
+    );
+    assert_eq!(out["sprint"]["state"], "closed");
 }

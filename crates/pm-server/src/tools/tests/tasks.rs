@@ -70,7 +70,10 @@ async fn ids_of_two_connections_in_one_list_are_refused_before_any_call() {
 
     assert!(jira.calls().is_empty(), "{:?}", jira.calls());
     assert!(op.calls().is_empty(), "{:?}", op.calls());
-    assert_eq!(h.last_audit().await.error_kind.as_deref(), Some("invalid_input"));
+    assert_eq!(
+        h.last_audit().await.error_kind.as_deref(),
+        Some("invalid_input")
+    );
 }
 
 #[tokio::test]
@@ -91,12 +94,18 @@ async fn list_my_and_unassigned_tasks_ask_for_me_and_nobody_on_the_named_connect
     .ok();
 
     let sent = op.calls_to("search_tasks");
-    assert_eq!(sent[0], json!({ "assignee": "me", "cursor": null, "limit": 50 }));
+    assert_eq!(
+        sent[0],
+        json!({ "assignee": "me", "cursor": null, "limit": 50 })
+    );
     assert_eq!(
         sent[1],
         json!({ "project": "3", "assignee": "nobody", "statuses": ["New"], "cursor": null, "limit": 50 })
     );
-    assert!(jira.calls().is_empty(), "the default connection was not asked");
+    assert!(
+        jira.calls().is_empty(),
+        "the default connection was not asked"
+    );
 }
 
 #[tokio::test]
@@ -109,7 +118,10 @@ async fn get_task_of_a_connection_the_caller_lacks_is_refused_without_a_call() {
         .await
         .tool_error();
 
-    assert!(refused.contains("no connection \"other-jira\""), "{refused}");
+    assert!(
+        refused.contains("no connection \"other-jira\""),
+        "{refused}"
+    );
     assert!(jira.calls().is_empty());
     assert_eq!(
         h.last_audit().await.error_kind.as_deref(),
@@ -287,7 +299,10 @@ async fn link_related_tasks_refuses_another_connection_and_swaps_depends_on() {
         )
         .await
         .tool_error();
-    assert!(refused.contains("related_task_id is on connection team-op"), "{refused}");
+    assert!(
+        refused.contains("related_task_id is on connection team-op"),
+        "{refused}"
+    );
     assert!(jira.calls().is_empty());
 
     h.call(
@@ -299,5 +314,127 @@ async fn link_related_tasks_refuses_another_connection_and_swaps_depends_on() {
     assert_eq!(
         jira.only_call("link_tasks"),
         json!({ "from": "PROJ-2", "to": "PROJ-1", "link_type": "Blocks" })
+    );
+}
+
+#[tokio::test]
+async fn arguments_the_schema_refuses_are_a_protocol_error_and_audited_unsent() {
+    let h = Harness::new().await;
+    let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+
+    let e = h
+        .call("get_task", json!({ "taskid": "acme-jira:PROJ-1" }))
+        .await
+        .protocol_error();
+
+    assert!(e.starts_with("invalid arguments for get_task"), "{e}");
+    assert!(jira.calls().is_empty());
+    let row = h.last_audit().await;
+    assert_eq!(row.tool, "get_task");
+    assert_eq!(row.error_kind.as_deref(), Some("invalid_arguments"));
+}
+
+#[tokio::test]
+async fn a_read_only_key_is_offered_only_the_tools_that_read() {
+    let h = Harness::new().await;
+    let reader = h.session_with(Scope::Read).await;
+
+    let names = reader.tool_names().await;
+
+    assert!(names.iter().any(|n| n == "get_task"), "{names:?}");
+    for write in [
+        "create_task",
+        "update_task",
+        "delete_task",
+        "bulk_update_tasks",
+    ] {
+        assert!(
+            !names.iter().any(|n| n == write),
+            "{write} offered: {names:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn create_task_sets_sprint_and_points_afterwards_and_deletes_the_task_if_that_fails() {
+    let h = Harness::new().await;
+    let op = h.connect("team-op", ProviderKind::OpenProject).await;
+    op.answer("create_task", Ok(task("88", "New page")));
+    op.fail::<Task>(
+        "update_task",
+        ProviderError::Invalid {
+            provider: "OpenProject",
+            message: "Version is not valid".into(),
+        },
+    );
+    op.answer("delete_task", Ok(()));
+
+    let e = h
+        .call(
+            "create_task",
+            json!({
+                "project_id": "team-op:3", "title": "New page", "sprint_id": "team-op:5",
+                "story_points": 3, "due_date": "2026-12-24"
+            }),
+        )
+        .await
+        .tool_error();
+
+    assert_eq!(
+        op.only_call("create_task"),
+        json!({ "project": "3", "title": "New page", "due_date": "2026-12-24" })
+    );
+    assert_eq!(
+        op.only_call("update_task"),
+        json!({ "id": "88", "change": { "sprint": "5", "story_points": 3.0 } })
+    );
+    assert_eq!(op.only_call("delete_task"), json!({ "id": "88" }));
+    assert!(
+        e.starts_with("connection team-op: nothing was created"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn create_task_puts_sprint_and_points_in_the_create_where_the_tracker_takes_them() {
+    let h = Harness::new().await;
+    let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+    jira.set_creates_in_sprint(true);
+    jira.answer("create_task", Ok(task("PROJ-9", "New")));
+    h.connect("team-op", ProviderKind::OpenProject).await;
+
+    let refused = h
+        .call(
+            "create_task",
+            json!({ "project_id": "acme-jira:PROJ", "title": "New", "parent_id": "team-op:1" }),
+        )
+        .await
+        .tool_error();
+    assert!(refused.contains("is on connection team-op"), "{refused}");
+    assert!(jira.calls().is_empty());
+
+    let out = h
+        .call(
+            "create_task",
+            json!({
+                "project_id": "acme-jira:PROJ", "title": "New", "sprint_id": "42",
+                "story_points": 5, "assignee_id": "acme-jira:5b10"
+            }),
+        )
+        .await
+        .ok();
+
+    assert_eq!(jira.methods(), ["create_task"], "no edit afterwards");
+    assert_eq!(
+        jira.only_call("create_task"),
+        json!({
+            "project": "PROJ", "title": "New", "assignee": "5b10",
+            "sprint": "42", "story_points": 5.0
+        })
+    );
+    assert_eq!(out["task"]["id"], "acme-jira:PROJ-9");
+    assert_eq!(
+        out["notes"][0],
+        "task_type was not given: the tracker's default type \"Task\" was used"
     );
 }

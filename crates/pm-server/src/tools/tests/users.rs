@@ -9,7 +9,10 @@ use super::{page, user};
 async fn list_users_sends_the_query_and_page_and_qualifies_the_ids() {
     let h = Harness::new().await;
     let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
-    jira.answer("list_users", Ok(page(vec![user("5b10", "Bob")], Some("n-2"))));
+    jira.answer(
+        "list_users",
+        Ok(page(vec![user("5b10", "Bob")], Some("n-2"))),
+    );
 
     let out = h
         .call(
@@ -32,7 +35,10 @@ async fn list_users_of_a_project_asks_for_its_members_on_the_project_connection(
     let h = Harness::new().await;
     let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
     let op = h.connect("team-op", ProviderKind::OpenProject).await;
-    op.answer("list_project_members", Ok(page(vec![user("9", "Eve")], None)));
+    op.answer(
+        "list_project_members",
+        Ok(page(vec![user("9", "Eve")], None)),
+    );
 
     let out = h
         .call("list_users", json!({ "project_id": "team-op:3" }))

@@ -44,7 +44,10 @@ async fn log_work_refuses_impossible_hours_and_dates_before_any_call() {
         .call("log_work", json!({ "task_id": "PROJ-1", "hours": 25 }))
         .await
         .tool_error();
-    assert!(hours.starts_with("hours must be more than 0 and at most 24"), "{hours}");
+    assert!(
+        hours.starts_with("hours must be more than 0 and at most 24"),
+        "{hours}"
+    );
     let day = h
         .call(
             "log_work",
@@ -164,7 +167,10 @@ async fn a_failing_project_scan_names_the_connection_and_the_kind() {
         .await
         .tool_error();
 
-    assert!(e.starts_with("connection acme-jira: Jira is rate-limiting"), "{e}");
+    assert!(
+        e.starts_with("connection acme-jira: Jira is rate-limiting"),
+        "{e}"
+    );
     assert_eq!(
         h.last_audit().await.error_kind.as_deref(),
         Some("tracker_rate_limited")
