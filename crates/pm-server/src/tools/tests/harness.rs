@@ -104,6 +104,11 @@ impl Session {
         }
     }
 
+    /// The client, for requests other than tool calls.
+    pub fn client(&self) -> &RunningService<RoleClient, ()> {
+        &self.client
+    }
+
     /// The names of the tools this session is offered.
     pub async fn tool_names(&self) -> Vec<String> {
         self.client
@@ -134,6 +139,14 @@ impl Harness {
 
     /// As [`Harness::new`], with these server settings (toolsets default to all).
     pub async fn with(http: HttpConfig) -> Harness {
+        Self::extended(http, None).await
+    }
+
+    /// As [`Harness::with`], the server extended by `extension` (see `crate::extension`).
+    pub async fn extended(
+        http: HttpConfig,
+        extension: Option<Arc<dyn crate::extension::McpExtension>>,
+    ) -> Harness {
         let db = pm_testkit::db::sqlite_db().await;
         let store = db.store.clone();
         let keys = Arc::new(MasterKeys::parse(&MasterKeys::generate_text(), None).expect("keys"));
@@ -142,7 +155,8 @@ impl Harness {
             key_limits: crate::limits::KeyLimits::OFF,
             ..http
         };
-        let state = AppState::new(store.clone(), keys.clone(), http).expect("state");
+        let state =
+            AppState::with_extension(store.clone(), keys.clone(), http, extension).expect("state");
         let new_user =
             pm_store::NewUser::new(Email::parse("ann@acme.org").expect("email"), "Ann", false);
         let key = ApiKey::generate();
@@ -209,6 +223,11 @@ impl Harness {
         let scripted = Scripted::new(kind);
         self.state.service.install_client(&conn, scripted.clone());
         (conn, scripted)
+    }
+
+    /// The user's session with the write key.
+    pub fn session(&self) -> &Session {
+        &self.session
     }
 
     /// Calls `tool` as the user, with the write key.

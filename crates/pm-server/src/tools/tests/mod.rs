@@ -10,6 +10,7 @@ mod comments;
 mod connections;
 mod epics;
 mod projects;
+mod server;
 mod sprints;
 mod tasks;
 mod users;
