@@ -259,12 +259,12 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         toolsets,
         instance_id: instance_id(args.instance_id.or(file.instance_id.clone()))?,
         oauth: oauth_verifier(args.oauth)?,
-        #[cfg(feature = "conformance")]
-        anonymous: None,
     };
     let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     #[cfg(feature = "conformance")]
-    let http = conformance_mode(&store, args.conformance, listen, http).await?;
+    let extension = conformance_mode(&store, args.conformance, listen).await?;
+    #[cfg(not(feature = "conformance"))]
+    let extension = None;
     if http.max_body_bytes < 1024 {
         bail!("--max-body-bytes must be at least 1024");
     }
@@ -310,7 +310,8 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         })?),
         None => None,
     };
-    let state = AppState::new(store.clone(), Arc::new(keys), http).map_err(|e| anyhow!("{e}"))?;
+    let state = AppState::with_extension(store.clone(), Arc::new(keys), http, extension)
+        .map_err(|e| anyhow!("{e}"))?;
     let shutdown = CancellationToken::new();
     stop_on_signal(shutdown.clone())?;
     tracing::info!(
@@ -367,48 +368,24 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// `serve --conformance`: requests without a key act as `conformance@localhost` (for the MCP
-/// conformance suite, which sends no credentials). Refused unless listening on loopback.
+/// The conformance build serves the suite's fixtures; with `serve --conformance`, requests
+/// without a key act as `conformance@localhost` (the MCP conformance suite sends no
+/// credentials), which is refused unless listening on loopback.
 #[cfg(feature = "conformance")]
 async fn conformance_mode(
     store: &Arc<dyn pm_store::Store>,
     enabled: bool,
     listen: std::net::SocketAddr,
-    mut http: HttpConfig,
-) -> Result<HttpConfig> {
+) -> Result<Option<Arc<dyn pm_server::McpExtension>>> {
     if !enabled {
-        return Ok(http);
+        return Ok(Some(pm_conformance::extension(None)));
     }
     if !listen.ip().is_loopback() {
         bail!("--conformance turns authentication off, so it listens on loopback only");
     }
-    let email = pm_core::Email::parse("conformance@localhost")?;
-    let user = match store
-        .get_user_by_email(&email)
-        .await
-        .map_err(|e| anyhow!("{e}"))?
-    {
-        Some(u) => u,
-        None => store
-            .add_user(pm_store::NewUser::new(email, "Conformance suite", false))
-            .await
-            .map_err(|e| anyhow!("{e}"))?,
-    };
-    let key = pm_store::ApiKey::generate();
-    let row = pm_store::NewApiKey::for_key(
-        &key,
-        user.id,
-        "conformance",
-        pm_core::Scopes::only(pm_core::Scope::Write),
-        None,
-    );
-    store.add_api_key(row).await.map_err(|e| anyhow!("{e}"))?;
-    let principal = pm_server::Authenticator::new(store.clone())
-        .authenticate(key.expose())
-        .await?;
-    http.anonymous = Some(principal);
+    let principal = pm_conformance::suite_user(store).await?;
     tracing::warn!("conformance mode: requests without an API key act as conformance@localhost");
-    Ok(http)
+    Ok(Some(pm_conformance::extension(Some(principal))))
 }
 
 /// Refuses to start with an upstream proxy the SSRF policy does not allow, saying why.

@@ -6,8 +6,7 @@ pub mod admin_api;
 pub mod answers;
 pub mod audit;
 pub mod auth;
-#[cfg(feature = "conformance")]
-pub mod conformance;
+pub mod extension;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -33,6 +32,7 @@ pub mod tools;
 pub mod toolsets;
 
 pub use auth::{AuthError, Authenticator, Principal};
+pub use extension::McpExtension;
 pub use limits::{KeyLimiter, KeyLimits};
 pub use mcp::PmServer;
 pub use pm_providers::{BreakerSettings, UpstreamProxy};

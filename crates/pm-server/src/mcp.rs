@@ -7,9 +7,11 @@ use chrono::Utc;
 use pm_store::{AuditEvent, Outcome};
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
-    Implementation, ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities,
-    ServerConfig, Tool,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
+    ContentBlock, GetPromptRequestMethod, Implementation, ListPromptsRequestMethod,
+    ListResourceTemplatesRequestMethod, ListResourcesRequestMethod, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestMethod, ServerCapabilities,
+    ServerConfig, SetLevelRequestMethod, SubscribeRequestMethod, Tool, UnsubscribeRequestMethod,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -223,18 +225,11 @@ fn requested_toolsets(context: &RequestContext<RoleServer>) -> Option<Vec<String
 
 impl ServerHandler for PmServer {
     fn get_info(&self) -> ServerConfig {
-        #[cfg(not(feature = "conformance"))]
-        let capabilities = ServerCapabilities::builder().enable_tools().build();
-        #[cfg(feature = "conformance")]
-        #[allow(deprecated)] // logging: the 2025-11-25 suite still tests it
-        let capabilities = ServerCapabilities::builder()
-            .enable_tools()
-            .enable_prompts()
-            .enable_resources()
-            .enable_resources_subscribe()
-            .enable_logging()
-            .enable_completions()
-            .build();
+        let own = ServerCapabilities::builder().enable_tools().build();
+        let capabilities = match &self.state.extension {
+            Some(extension) => extension.capabilities(own),
+            None => own,
+        };
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("pm-mcp", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
@@ -248,7 +243,6 @@ impl ServerHandler for PmServer {
         let principal = self.principal(&context).await?;
         let requested = requested_toolsets(&context);
         let defaults = tools::Toolset::DEFAULT;
-        #[allow(unused_mut)]
         let mut tools: Vec<Tool> = self
             .tool_router
             .list_all()
@@ -264,8 +258,9 @@ impl ServerHandler for PmServer {
                 .is_ok()
             })
             .collect();
-        #[cfg(feature = "conformance")]
-        tools.splice(0..0, crate::conformance::tools());
+        if let Some(extension) = &self.state.extension {
+            tools.splice(0..0, extension.tools());
+        }
         let mut result = ListToolsResult::with_all_items(tools);
         // 2026-07-28 clients may cache the list; it depends on the caller's key, so privately.
         if context
@@ -279,97 +274,108 @@ impl ServerHandler for PmServer {
         Ok(result)
     }
 
-    /// Conformance build: 2026-07-28 `subscriptions/listen` streams are acknowledged for whatever
-    /// the advertised capabilities allow (the SDK intersects the filter with them).
-    #[cfg(feature = "conformance")]
+    // The requests below are answered only by an extension (see `crate::extension`); without
+    // one, each is "method not found", as rmcp answers for a server with tools only.
+
     fn accepted_subscription_filter(
         &self,
         requested: &rmcp::model::SubscriptionFilter,
     ) -> Option<rmcp::model::SubscriptionFilter> {
-        Some(requested.clone())
+        self.state
+            .extension
+            .as_ref()
+            .and_then(|e| e.accepted_subscription_filter(requested))
     }
 
-    #[cfg(feature = "conformance")]
     async fn list_resources(
         &self,
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
-        self.fx_list_resources(&c).await
+        self.extension::<ListResourcesRequestMethod>(&c)
+            .await?
+            .list_resources()
     }
 
-    #[cfg(feature = "conformance")]
     async fn list_resource_templates(
         &self,
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
-        self.fx_list_resource_templates(&c).await
+        self.extension::<ListResourceTemplatesRequestMethod>(&c)
+            .await?
+            .list_resource_templates()
     }
 
-    #[cfg(feature = "conformance")]
     async fn read_resource(
         &self,
         r: rmcp::model::ReadResourceRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
-        self.fx_read_resource(r.uri.as_str(), &c).await
+        self.extension::<ReadResourceRequestMethod>(&c)
+            .await?
+            .read_resource(r.uri.as_str())
     }
 
-    #[cfg(feature = "conformance")]
     async fn subscribe(
         &self,
-        _r: rmcp::model::SubscribeRequestParams,
+        r: rmcp::model::SubscribeRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.principal(&c).await.map(|_| ())
+        self.extension::<SubscribeRequestMethod>(&c)
+            .await?
+            .subscribe(&r.uri)
     }
 
-    #[cfg(feature = "conformance")]
     async fn unsubscribe(
         &self,
-        _r: rmcp::model::UnsubscribeRequestParams,
+        r: rmcp::model::UnsubscribeRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.principal(&c).await.map(|_| ())
+        self.extension::<UnsubscribeRequestMethod>(&c)
+            .await?
+            .unsubscribe(&r.uri)
     }
 
-    #[cfg(feature = "conformance")]
     async fn list_prompts(
         &self,
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
-        self.fx_list_prompts(&c).await
+        self.extension::<ListPromptsRequestMethod>(&c)
+            .await?
+            .list_prompts()
     }
 
-    #[cfg(feature = "conformance")]
     async fn get_prompt(
         &self,
         r: rmcp::model::GetPromptRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
-        self.fx_get_prompt(&r, &c).await
+        self.extension::<GetPromptRequestMethod>(&c)
+            .await?
+            .get_prompt(&r)
     }
 
-    #[cfg(feature = "conformance")]
     async fn complete(
         &self,
         _r: rmcp::model::CompleteRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CompleteResult, ErrorData> {
-        self.principal(&c).await?;
-        Ok(crate::conformance::complete())
+        self.extension::<CompleteRequestMethod>(&c)
+            .await?
+            .complete()
     }
 
-    #[cfg(feature = "conformance")]
-    #[allow(deprecated)]
+    #[allow(deprecated)] // logging: the 2025-11-25 revision still has it
     async fn set_level(
         &self,
         _r: rmcp::model::SetLevelRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.principal(&c).await.map(|_| ())
+        self.extension::<SetLevelRequestMethod>(&c)
+            .await?
+            .set_level()
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -412,9 +418,13 @@ impl PmServer {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let principal = self.principal(&context).await?;
-        #[cfg(feature = "conformance")]
-        if let Some(result) = crate::conformance::call(&request, &context).await {
-            return result;
+        if let Some(run) = self
+            .state
+            .extension
+            .as_ref()
+            .and_then(|e| e.call_tool(&request, &context))
+        {
+            return run.await;
         }
         let Some(tool) = self.tool_router.get(&request.name).cloned() else {
             if tools::reference::is_reference_meeting_tool(&request.name) {
@@ -507,52 +517,18 @@ impl PmServer {
     }
 }
 
-/// The conformance suite's resources, prompts, completion and logging fixtures.
-#[cfg(feature = "conformance")]
-mod conformance_handlers {
-    use rmcp::model::*;
-
-    use super::*;
-    use crate::conformance as fx;
-
-    impl PmServer {
-        pub(crate) async fn fx_list_resources(
-            &self,
-            c: &RequestContext<RoleServer>,
-        ) -> Result<ListResourcesResult, ErrorData> {
-            self.principal(c).await?;
-            Ok(fx::list_resources())
-        }
-        pub(crate) async fn fx_list_resource_templates(
-            &self,
-            c: &RequestContext<RoleServer>,
-        ) -> Result<ListResourceTemplatesResult, ErrorData> {
-            self.principal(c).await?;
-            Ok(fx::list_resource_templates())
-        }
-        pub(crate) async fn fx_read_resource(
-            &self,
-            uri: &str,
-            c: &RequestContext<RoleServer>,
-        ) -> Result<ReadResourceResponse, ErrorData> {
-            self.principal(c).await?;
-            fx::read_resource(uri)
-        }
-        pub(crate) async fn fx_list_prompts(
-            &self,
-            c: &RequestContext<RoleServer>,
-        ) -> Result<ListPromptsResult, ErrorData> {
-            self.principal(c).await?;
-            Ok(fx::list_prompts())
-        }
-        pub(crate) async fn fx_get_prompt(
-            &self,
-            r: &GetPromptRequestParams,
-            c: &RequestContext<RoleServer>,
-        ) -> Result<GetPromptResponse, ErrorData> {
-            self.principal(c).await?;
-            fx::get_prompt(r)
-        }
+impl PmServer {
+    /// The server's extension, for a request of method `M` that only an extension answers,
+    /// once the caller is authenticated; without one, "method not found".
+    async fn extension<M: rmcp::model::ConstString>(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<&dyn crate::extension::McpExtension, ErrorData> {
+        let Some(extension) = self.state.extension.as_deref() else {
+            return Err(ErrorData::method_not_found::<M>());
+        };
+        self.principal(context).await?;
+        Ok(extension)
     }
 }
 

@@ -39,9 +39,6 @@ pub struct HttpConfig {
     pub instance_id: Option<String>,
     /// Accept OAuth access tokens from the company's identity provider (`None`: API keys only).
     pub oauth: Option<Arc<crate::oauth::TokenVerifier>>,
-    /// The conformance build only: whom a request without a key acts as (the suite sends none).
-    #[cfg(feature = "conformance")]
-    pub anonymous: Option<crate::auth::Principal>,
 }
 
 impl Default for HttpConfig {
@@ -60,8 +57,6 @@ impl Default for HttpConfig {
             key_limits: crate::limits::KeyLimits::default(),
             instance_id: None,
             oauth: None,
-            #[cfg(feature = "conformance")]
-            anonymous: None,
         }
     }
 }
@@ -94,6 +89,8 @@ pub struct AppState {
     /// This process's instance id (see `HttpConfig::instance_id`).
     pub instance: Arc<str>,
     pub metrics: crate::metrics::Metrics,
+    /// What a build adds to the MCP server (the conformance fixtures); `None` in a release.
+    pub extension: Option<Arc<dyn crate::extension::McpExtension>>,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -104,6 +101,16 @@ impl AppState {
         store: Arc<dyn Store>,
         keys: Arc<MasterKeys>,
         http: HttpConfig,
+    ) -> Result<Arc<Self>, pm_core::ProviderError> {
+        Self::with_extension(store, keys, http, None)
+    }
+
+    /// [`AppState::new`] with an extension of the MCP server (see `crate::extension`).
+    pub fn with_extension(
+        store: Arc<dyn Store>,
+        keys: Arc<MasterKeys>,
+        http: HttpConfig,
+        extension: Option<Arc<dyn crate::extension::McpExtension>>,
     ) -> Result<Arc<Self>, pm_core::ProviderError> {
         let auth = match &http.oauth {
             Some(verifier) => Authenticator::new(store.clone()).with_oauth(verifier.clone()),
@@ -136,6 +143,7 @@ impl AppState {
             sse: Default::default(),
             service,
             limiter,
+            extension,
             auth_watch,
         }))
     }

@@ -21,6 +21,8 @@ mod call;
 pub mod connections;
 mod error;
 mod qualify;
+#[cfg(test)]
+mod testing;
 pub use call::Tracker;
 pub use error::{DATABASE_UNAVAILABLE, ErrorKind, ServiceError};
 pub use qualify::{Qualify, qualified};

@@ -28,6 +28,11 @@ pub(crate) mod reference;
 mod scan;
 mod sprint_ref;
 
+// The in-process tests of each toolset (a directory of their own beside this file's unit tests).
+#[cfg(test)]
+#[path = "tests/mod.rs"]
+mod toolset_tests;
+
 pub use crate::toolsets::Toolset;
 pub use identity::{ConnectionSummary, ListProvidersArgs, ProviderList};
 pub use users::CurrentUser;

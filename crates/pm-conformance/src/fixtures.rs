@@ -1,7 +1,5 @@
-//! Fixtures for the official MCP conformance suite, compiled only into the conformance build
-//! (`--features conformance`). They sit beside pm-mcp's own tools in the same server handler, so
-//! the suite exercises pm-mcp's real transports, dispatch and result envelopes. The names and
-//! contents are the ones the suite asks for.
+//! The fixtures themselves: tools, resources, prompts and completion, with the names and contents
+//! the suite asks for.
 #![allow(deprecated)] // sampling, roots and logging are deprecated protocol features the suite still tests
 
 use std::sync::LazyLock;

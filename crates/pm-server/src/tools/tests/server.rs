@@ -1,0 +1,94 @@
+//! The MCP handler around the toolsets: what it answers without an extension (a release), and
+//! how an extension (the conformance build's fixtures) joins it.
+use futures::future::BoxFuture;
+use pm_core::ProviderKind;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListPromptsResult,
+    Prompt, ServerCapabilities, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
+use serde_json::json;
+
+use super::harness::Harness;
+use crate::extension::McpExtension;
+use crate::state::HttpConfig;
+
+/// An extension with one tool and one prompt.
+struct Echo;
+
+impl McpExtension for Echo {
+    fn capabilities(&self, own: ServerCapabilities) -> ServerCapabilities {
+        let mut caps = own;
+        caps.prompts = ServerCapabilities::builder()
+            .enable_prompts()
+            .build()
+            .prompts;
+        caps
+    }
+
+    fn tools(&self) -> Vec<Tool> {
+        let schema = json!({ "type": "object", "properties": {} });
+        let serde_json::Value::Object(schema) = schema else {
+            unreachable!("an object literal");
+        };
+        vec![Tool::new("echo_fixture", "Says hello.", schema)]
+    }
+
+    fn call_tool<'a>(
+        &'a self,
+        request: &'a CallToolRequestParams,
+        _context: &'a RequestContext<RoleServer>,
+    ) -> Option<BoxFuture<'a, Result<CallToolResponse, ErrorData>>> {
+        (request.name == "echo_fixture").then(|| {
+            Box::pin(async {
+                Ok(CallToolResult::success(vec![ContentBlock::text("hello")]).into())
+            }) as BoxFuture<'a, _>
+        })
+    }
+
+    fn list_prompts(&self) -> Result<ListPromptsResult, ErrorData> {
+        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
+            "echo_prompt",
+            Some("A prompt"),
+            None,
+        )]))
+    }
+}
+
+#[tokio::test]
+async fn without_an_extension_only_tools_are_served() {
+    let h = Harness::new().await;
+    let client = h.session().client();
+
+    let caps = client
+        .peer_info()
+        .map(|i| i.capabilities.clone())
+        .expect("server info");
+    assert!(caps.tools.is_some());
+    assert!(
+        caps.prompts.is_none() && caps.resources.is_none(),
+        "{caps:?}"
+    );
+    assert!(client.list_prompts(None).await.is_err());
+    assert!(client.list_resources(None).await.is_err());
+    let unknown = h.call("echo_fixture", json!({})).await.protocol_error();
+    assert!(unknown.contains("unknown tool"), "{unknown}");
+}
+
+#[tokio::test]
+async fn an_extensions_tools_come_first_and_its_requests_are_answered() {
+    let h = Harness::extended(HttpConfig::default(), Some(std::sync::Arc::new(Echo))).await;
+    let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+    let client = h.session().client();
+
+    let names = h.session().tool_names().await;
+    assert_eq!(names.first().map(String::as_str), Some("echo_fixture"));
+    assert!(names.iter().any(|n| n == "get_task"), "pm-mcp's own stay");
+    assert_eq!(h.call("echo_fixture", json!({})).await.ok(), json!("hello"));
+    let prompts = client.list_prompts(None).await.expect("prompts");
+    assert_eq!(prompts.prompts[0].name, "echo_prompt");
+    // What the extension does not answer is still "method not found".
+    assert!(client.list_resources(None).await.is_err());
+    assert!(jira.calls().is_empty());
+}
