@@ -12,8 +12,10 @@ use pm_core::{
     ProviderKind, SprintChange, SprintState, StatusCategory, Task, TaskChange, TaskQuery,
 };
 use pm_providers::HttpSettings;
+use pm_testkit::fake::{Failure, Running};
 use pm_testkit::fake_clickup::{
-    BACKLOG, EMPTY_SPACE, JANE, ME, OTHER_TEAM, SPACE, SPRINT_NEXT, SPRINT_NOW, Shared, TEAM, spawn,
+    BACKLOG, EMPTY_SPACE, Fake, JANE, ME, OTHER_TEAM, Options, SPACE, SPRINT_NEXT, SPRINT_NOW,
+    TEAM, spawn,
 };
 
 const TOKEN: &str = "pk_4242_SECRETSECRETSECRET";
@@ -52,9 +54,20 @@ fn client(base: &str, token: &str, workspace: Option<&str>) -> Arc<dyn Provider>
 }
 
 /// `None` (skipped in one line) without the providers' published specs.
-async fn setup() -> Option<(Arc<dyn Provider>, Shared)> {
-    let (base, fake) = spawn(TOKEN).await?;
-    Some((client(&base, TOKEN, None), fake))
+async fn setup() -> Option<(Arc<dyn Provider>, Running<Fake>)> {
+    let fake = spawn(Options::token(TOKEN)).await?;
+    Some((client(&fake.url, TOKEN, None), fake))
+}
+
+/// The next request whose line (`METHOD /api/v2/…`) starts with `line` is refused with
+/// `status` and ClickUp's error body with these words.
+fn refuse_next(fake: &Running<Fake>, line: &str, status: u16, err: &str, code: &str) {
+    let (method, path) = line.split_once(' ').expect("METHOD /path");
+    fake.recorder.fail_next(
+        Failure::status(status)
+            .said(err, Some(code))
+            .on(Some(method), path),
+    );
 }
 
 fn page(limit: u32) -> PageRequest {
@@ -97,17 +110,17 @@ async fn identity_site_and_the_one_workspace_come_from_clickup() {
     assert_eq!(site.workspace_id.as_deref(), Some(TEAM));
     assert!(site.product.contains("Acme"), "{}", site.product);
     assert!(site.base_url.ends_with("/api"), "{}", site.base_url);
-    let log = fake.requests.lock().unwrap().clone();
-    assert_eq!(log, vec!["GET /v2/user", "GET /v2/team"]);
+    let log = fake.recorder.lines();
+    assert_eq!(log, vec!["GET /api/v2/user", "GET /api/v2/team"]);
     // The identity and the workspace are read once per client.
     cu.whoami().await.unwrap();
     cu.site().await.unwrap();
-    assert_eq!(fake.request_count(), 2);
+    assert_eq!(fake.recorder.len(), 2);
 }
 
 #[tokio::test]
 async fn a_bad_token_and_another_workspace_are_refused_plainly() {
-    let Some((base, _fake)) = spawn(TOKEN).await else {
+    let Some(Running { url: base, .. }) = spawn(Options::token(TOKEN)).await else {
         return;
     };
     let err = client(&base, "pk_wrong_SECRET", None)
@@ -203,7 +216,7 @@ async fn tasks_page_across_clickup_pages_without_loss() {
         project: Some(SPACE.into()),
         ..Default::default()
     };
-    let before = fake.request_count();
+    let before = fake.recorder.len();
     let all = all_tasks(cu.as_ref(), &q, 3).await;
     let ids: BTreeSet<&str> = all.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(all.len(), 12, "closed tasks included");
@@ -213,9 +226,10 @@ async fn tasks_page_across_clickup_pages_without_loss() {
             .any(|t| t.status.category == StatusCategory::Done)
     );
     let pages: Vec<String> = fake
-        .requests_since(before)
+        .recorder
+        .lines_since(before)
         .into_iter()
-        .filter(|r| r.starts_with("GET /v2/team/9001/task"))
+        .filter(|r| r.starts_with("GET /api/v2/team/9001/task"))
         .collect();
     assert!(
         pages
@@ -698,14 +712,14 @@ async fn rate_limits_are_waited_out_from_x_ratelimit_reset() {
     cu.whoami().await.unwrap();
     cu.site().await.unwrap();
     // One 429 (with X-RateLimit-Reset a second ahead) on a read: waited out and retried.
-    fake.rate_limit_next.store(1, Ordering::SeqCst);
-    let before = fake.request_count();
+    fake.recorder.fail_next(Failure::status(429));
+    let before = fake.recorder.len();
     let started = std::time::Instant::now();
     assert_eq!(cu.get_project(SPACE).await.unwrap().name, "Product");
-    assert_eq!(fake.request_count() - before, 2);
+    assert_eq!(fake.recorder.len() - before, 2);
     assert!(started.elapsed() <= Duration::from_secs(3));
     // More than the client retries: a clear rate-limit error with the wait.
-    fake.rate_limit_next.store(5, Ordering::SeqCst);
+    fake.recorder.fail_next(Failure::status(429).times(5));
     let err = cu.get_project(SPACE).await.unwrap_err();
     match &err {
         ProviderError::RateLimited { retry_after, .. } => {
@@ -717,12 +731,12 @@ async fn rate_limits_are_waited_out_from_x_ratelimit_reset() {
         other => panic!("{other:?}"),
     }
     // Writes are never retried.
-    fake.rate_limit_next.store(1, Ordering::SeqCst);
-    let before = fake.request_count();
+    fake.recorder.fail_next(Failure::status(429));
+    let before = fake.recorder.len();
     let w = cu.add_comment("86b01", "x").await.unwrap_err();
     assert_eq!(w.kind(), "rate_limited");
-    assert_eq!(fake.request_count() - before, 1);
-    fake.rate_limit_next.store(0, Ordering::SeqCst);
+    assert_eq!(fake.recorder.len() - before, 1);
+    fake.recorder.stop_failing();
 }
 
 #[tokio::test]
@@ -765,16 +779,16 @@ async fn upstream_requests_per_tool_call() {
     };
     let mut report = Vec::new();
     for round in ["first call", "later call"] {
-        let n = fake.request_count();
+        let n = fake.recorder.len();
         cu.search_tasks(&project, &page(50)).await.unwrap();
-        let list_tasks = fake.requests_since(n);
-        let n = fake.request_count();
+        let list_tasks = fake.recorder.lines_since(n);
+        let n = fake.recorder.len();
         cu.get_sprint(SPRINT_NOW).await.unwrap();
         cu.search_tasks(&sprint, &page(50)).await.unwrap();
-        let sprint_tasks = fake.requests_since(n);
-        let n = fake.request_count();
+        let sprint_tasks = fake.recorder.lines_since(n);
+        let n = fake.recorder.len();
         cu.search_tasks(&mine, &page(50)).await.unwrap();
-        let my_tasks = fake.requests_since(n);
+        let my_tasks = fake.recorder.lines_since(n);
         for (tool, reqs) in [
             ("list_tasks", &list_tasks),
             ("get_sprint_tasks", &sprint_tasks),
@@ -796,7 +810,7 @@ async fn upstream_requests_per_tool_call() {
         ]
     );
     // With a status filter, the list's or space's statuses are read to check the names.
-    let n = fake.request_count();
+    let n = fake.recorder.len();
     cu.search_tasks(
         &TaskQuery {
             statuses: vec!["to do".into()],
@@ -806,7 +820,7 @@ async fn upstream_requests_per_tool_call() {
     )
     .await
     .unwrap();
-    assert_eq!(fake.request_count() - n, 2);
+    assert_eq!(fake.recorder.len() - n, 2);
 }
 
 #[tokio::test]
@@ -930,12 +944,11 @@ async fn an_unknown_space_is_not_found_rather_than_empty() {
             .items
             .is_empty()
     );
-    let looked = |fake: &Shared| {
-        fake.requests
-            .lock()
-            .unwrap()
+    let looked = |fake: &Running<Fake>| {
+        fake.recorder
+            .lines()
             .iter()
-            .filter(|r| r.starts_with("GET /v2/space/"))
+            .filter(|r| r.starts_with("GET /api/v2/space/"))
             .count()
     };
     // 999 on each of its three calls (a missing space is not remembered), the empty space once.
@@ -1025,14 +1038,14 @@ async fn custom_task_ids_are_resolved_once_to_the_task_id() {
     let Some((cu, fake)) = setup().await else {
         return;
     };
-    let before = fake.request_count();
+    let before = fake.recorder.len();
     let t = cu.get_task("DEV-1").await.unwrap();
     assert_eq!((t.id.as_str(), t.key.as_deref()), ("86b01", Some("DEV-1")));
-    let first = fake.requests_since(before);
+    let first = fake.recorder.lines_since(before);
     // The workspace is read (for its id), then the task by its custom id.
     assert_eq!(first.len(), 2, "{first:?}");
     assert!(
-        first[1].starts_with("GET /v2/task/DEV-1?")
+        first[1].starts_with("GET /api/v2/task/DEV-1?")
             && first[1].contains("custom_task_ids=true")
             && first[1].contains(&format!("team_id={TEAM}")),
         "{first:?}"
@@ -1071,7 +1084,7 @@ async fn custom_task_ids_are_resolved_once_to_the_task_id() {
             .contains(&"86b01".to_string())
     );
     assert_eq!(fake.time.lock().unwrap()["86b01"].len(), 1);
-    let log = fake.requests_since(before);
+    let log = fake.recorder.lines_since(before);
     let lookups = log
         .iter()
         .filter(|r| r.contains("/task/DEV-1") && r.contains("custom_task_ids=true"))
@@ -1151,7 +1164,7 @@ async fn worklogs_are_time_entries_with_their_comments() {
         1_800_000,
         "pairing".into(),
     ));
-    let before = fake.request_count();
+    let before = fake.recorder.len();
     let logs = cu.list_worklogs("86b01", &page(10)).await.unwrap().items;
     let got: Vec<(String, Option<String>, i64)> = logs
         .iter()
@@ -1171,10 +1184,10 @@ async fn worklogs_are_time_entries_with_their_comments() {
         ]
     );
     assert_eq!(logs[0].id, mine.id);
-    let sent = fake.requests_since(before);
+    let sent = fake.recorder.lines_since(before);
     assert!(
         sent.iter().any(
-            |r| r.starts_with(&format!("GET /v2/team/{TEAM}/time_entries?"))
+            |r| r.starts_with(&format!("GET /api/v2/team/{TEAM}/time_entries?"))
                 && r.contains("task_id=86b01")
                 && r.contains("start_date=")
                 && r.contains(&format!("assignee={ME}%2C{JANE}"))
@@ -1242,16 +1255,17 @@ async fn time_in_status_for_one_task_and_a_clickapp_that_is_off() {
             ("complete".into(), now - day),
         ],
     );
-    let before = fake.request_count();
+    let before = fake.recorder.len();
     let h = cu.sprint_history("210", 100).await.unwrap();
     assert!(
         h.source.history.contains("Time in Status ("),
         "{}",
         h.source.history
     );
-    let sent = fake.requests_since(before);
+    let sent = fake.recorder.lines_since(before);
     assert!(
-        sent.iter().any(|r| r == "GET /v2/task/86s1/time_in_status"),
+        sent.iter()
+            .any(|r| r == "GET /api/v2/task/86s1/time_in_status"),
         "{sent:?}"
     );
     let moves: Vec<(Option<String>, String, i64)> = h.items[0]
@@ -1276,13 +1290,14 @@ async fn time_in_status_for_one_task_and_a_clickapp_that_is_off() {
     );
 
     // Several tasks: the bulk endpoint, up to 100 ids a request.
-    let before = fake.request_count();
+    let before = fake.recorder.len();
     let h = cu.sprint_history(SPRINT_NOW, 100).await.unwrap();
     assert_eq!(h.items.len(), 6);
     assert!(
-        fake.requests_since(before)
+        fake.recorder
+            .lines_since(before)
             .iter()
-            .any(|r| r.starts_with("GET /v2/task/bulk_time_in_status/task_ids?task_ids=")),
+            .any(|r| r.starts_with("GET /api/v2/task/bulk_time_in_status/task_ids?task_ids=")),
     );
 
     // The ClickApp off: current statuses only, and said so in ClickUp's words.
@@ -1443,7 +1458,7 @@ async fn sprint_membership_needs_tasks_in_multiple_lists() {
 #[tokio::test]
 async fn an_oauth_token_is_sent_as_bearer() {
     let oauth = "4242_0f6a3c9e1b7d_SECRET";
-    let Some((base, _fake)) = spawn(oauth).await else {
+    let Some(Running { url: base, .. }) = spawn(Options::token(oauth)).await else {
         return;
     };
     let me = client(&base, oauth, None).whoami().await.unwrap();
@@ -1453,7 +1468,7 @@ async fn an_oauth_token_is_sent_as_bearer() {
 }
 
 /// Whether the fake has task `task` in list `list` besides its home list.
-fn in_list(fake: &Shared, task: &str, list: &str) -> bool {
+fn in_list(fake: &Fake, task: &str, list: &str) -> bool {
     fake.tasks
         .lock()
         .unwrap()
@@ -1473,7 +1488,7 @@ async fn a_sprint_join_is_not_left_behind_by_a_refused_change() {
         sprint: Some(SPRINT_NEXT.into()),
         ..c
     };
-    let join = format!("POST /v2/list/{SPRINT_NEXT}/task/86b08");
+    let join = format!("POST /api/v2/list/{SPRINT_NEXT}/task/86b08");
     for bad in [
         TaskChange {
             title: Some("   ".into()),
@@ -1488,21 +1503,22 @@ async fn a_sprint_join_is_not_left_behind_by_a_refused_change() {
             ..Default::default()
         },
     ] {
-        let before = fake.request_count();
+        let before = fake.recorder.len();
         let err = cu.update_task("86b08", &change(bad)).await.unwrap_err();
         assert!(matches!(err, ProviderError::BadInput(_)), "{err}");
-        let sent = fake.requests_since(before);
+        let sent = fake.recorder.lines_since(before);
         assert!(!sent.iter().any(|r| r.starts_with(&join)), "{sent:?}");
         assert!(!in_list(&fake, "86b08", SPRINT_NEXT));
     }
 
     // A refusal nothing could foresee, after the join: said so, never "nothing was changed".
-    fake.refuse_next.lock().unwrap().push((
-        "PUT /v2/task/86b08".into(),
+    refuse_next(
+        &fake,
+        "PUT /api/v2/task/86b08",
         403,
-        "You do not have permission to edit this task".into(),
-        "ACCESS_099".into(),
-    ));
+        "You do not have permission to edit this task",
+        "ACCESS_099",
+    );
     let err = cu
         .update_task(
             "86b08",
@@ -1531,7 +1547,7 @@ async fn a_refused_sprint_join_is_explained_by_what_clickup_said() {
     let Some((cu, fake)) = setup().await else {
         return;
     };
-    let join = format!("POST /v2/list/{SPRINT_NEXT}/task/");
+    let join = format!("POST /api/v2/list/{SPRINT_NEXT}/task/");
     let try_join = || async {
         cu.update_task(
             "86b08",
@@ -1544,12 +1560,13 @@ async fn a_refused_sprint_join_is_explained_by_what_clickup_said() {
         .unwrap_err()
         .to_string()
     };
-    fake.refuse_next.lock().unwrap().push((
-        join.clone(),
+    refuse_next(
+        &fake,
+        &join,
         403,
-        "You do not have permission to add tasks to this List".into(),
-        "ACCESS_083".into(),
-    ));
+        "You do not have permission to add tasks to this List",
+        "ACCESS_083",
+    );
     let text = try_join().await;
     assert!(
         text.contains("You do not have permission to add tasks to this List")
@@ -1557,12 +1574,7 @@ async fn a_refused_sprint_join_is_explained_by_what_clickup_said() {
             && text.contains("nothing was changed"),
         "{text}"
     );
-    fake.refuse_next.lock().unwrap().push((
-        join,
-        400,
-        "Oops, something went wrong".into(),
-        "ITEM_000".into(),
-    ));
+    refuse_next(&fake, &join, 400, "Oops, something went wrong", "ITEM_000");
     let text = try_join().await;
     assert!(
         text.contains("Oops, something went wrong")
@@ -1601,12 +1613,13 @@ async fn time_in_status_refused_in_other_words_falls_back_and_says_why() {
     // A failure that is not a refusal (ClickUp down) is an error, not "off".
     fake.time_in_status_on.store(true, Ordering::SeqCst);
     for _ in 0..3 {
-        fake.refuse_next.lock().unwrap().push((
-            "GET /v2/task/bulk_time_in_status/".into(),
+        refuse_next(
+            &fake,
+            "GET /api/v2/task/bulk_time_in_status/",
             503,
-            "Service unavailable".into(),
-            "APP_500".into(),
-        ));
+            "Service unavailable",
+            "APP_500",
+        );
     }
     assert!(cu.sprint_history(SPRINT_NOW, 100).await.is_err());
 }
@@ -1621,24 +1634,25 @@ async fn a_refused_time_entry_search_falls_back_only_for_the_admin_refusal() {
     cu.log_work("86b01", 3600, Utc::now(), Some("work"))
         .await
         .unwrap();
-    fake.refuse_next.lock().unwrap().push((
-        format!("GET /v2/team/{TEAM}/time_entries"),
+    refuse_next(
+        &fake,
+        &format!("GET /api/v2/team/{TEAM}/time_entries"),
         400,
-        "Start date must be before end date".into(),
-        "TIMEENTRY_041".into(),
-    ));
-    let before = fake.request_count();
+        "Start date must be before end date",
+        "TIMEENTRY_041",
+    );
+    let before = fake.recorder.len();
     let err = cu.list_worklogs("86b01", &page(10)).await.unwrap_err();
     assert!(
         err.to_string()
             .contains("Start date must be before end date"),
         "{err}"
     );
-    let sent = fake.requests_since(before);
+    let sent = fake.recorder.lines_since(before);
     assert!(
         !sent
             .iter()
-            .any(|r| r.starts_with("GET /v2/task/86b01/time")),
+            .any(|r| r.starts_with("GET /api/v2/task/86b01/time")),
         "{sent:?}"
     );
 }
@@ -1672,7 +1686,7 @@ async fn worklogs_of_a_large_workspace_are_all_found() {
             ));
         want.insert(who.to_string());
     }
-    let before = fake.request_count();
+    let before = fake.recorder.len();
     let logs = cu.list_worklogs("86b01", &page(50)).await.unwrap().items;
     let got: BTreeSet<String> = logs
         .iter()
@@ -1680,9 +1694,10 @@ async fn worklogs_of_a_large_workspace_are_all_found() {
         .collect();
     assert_eq!(got, want);
     let searches = fake
-        .requests_since(before)
+        .recorder
+        .lines_since(before)
         .iter()
-        .filter(|r| r.starts_with(&format!("GET /v2/team/{TEAM}/time_entries?")))
+        .filter(|r| r.starts_with(&format!("GET /api/v2/team/{TEAM}/time_entries?")))
         .count();
     assert_eq!(searches, 2002usize.div_ceil(50));
 }

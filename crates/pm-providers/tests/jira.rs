@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use pm_core::{AuthKind, BaseUrl, PageRequest, Provider, ProviderError, ProviderKind};
 use pm_providers::HttpSettings;
-use pm_testkit::fake_jira::{basic, spawn, spawn_dc};
+use pm_testkit::fake::Running;
+use pm_testkit::fake_jira::{Options, basic, spawn};
 
 fn settings() -> HttpSettings {
     HttpSettings {
@@ -38,7 +39,9 @@ fn cloud(base: &str, token: &str) -> Arc<dyn Provider> {
 
 #[tokio::test]
 async fn identity_and_site_come_from_jira() {
-    let Some((base, _)) = spawn(&basic("mia@example.com", "tok-1")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "tok-1"))).await
+    else {
         return;
     };
     let jira = cloud(&base, "tok-1");
@@ -53,7 +56,9 @@ async fn identity_and_site_come_from_jira() {
 
 #[tokio::test]
 async fn a_rejected_token_is_an_auth_error_with_jiras_reason_and_no_secret() {
-    let Some((base, _)) = spawn(&basic("mia@example.com", "right")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "right"))).await
+    else {
         return;
     };
     let err = cloud(&base, "wrong-token-xyz").whoami().await.unwrap_err();
@@ -65,9 +70,10 @@ async fn a_rejected_token_is_an_auth_error_with_jiras_reason_and_no_secret() {
 
 #[tokio::test]
 async fn projects_are_read_page_by_page() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base, "t");
     let mut cursor = None;
     let mut keys = Vec::new();
@@ -86,7 +92,7 @@ async fn projects_are_read_page_by_page() {
     assert_eq!(keys.len(), 8);
     assert_eq!(keys[0], "P1");
     assert_eq!(
-        fake.hits.lock().unwrap()["project/search"],
+        fake.recorder.count("GET", "/rest/api/3/project/search"),
         3,
         "one request per page"
     );
@@ -112,9 +118,10 @@ async fn projects_are_read_page_by_page() {
 
 #[tokio::test]
 async fn project_lookups_map_jira_errors() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base, "t");
     let p = jira.get_project("EX").await.unwrap();
     assert_eq!((p.id.as_str(), p.name.as_str()), ("EX", "Example"));
@@ -137,7 +144,7 @@ async fn project_lookups_map_jira_errors() {
 
     // 429 with Retry-After is retried (a GET is safe), and the second answer is used.
     assert_eq!(jira.get_project("FLAKY").await.unwrap().name, "Flaky");
-    assert_eq!(fake.hits.lock().unwrap()["project/FLAKY"], 2);
+    assert_eq!(fake.recorder.count("GET", "/rest/api/3/project/FLAKY"), 2);
     // 5xx is retried up to the limit, then reported with Jira's reason.
     let down = jira.get_project("DOWN").await.unwrap_err();
     assert!(
@@ -145,7 +152,7 @@ async fn project_lookups_map_jira_errors() {
         "{down:?}"
     );
     assert!(down.to_string().contains("maintenance"));
-    assert_eq!(fake.hits.lock().unwrap()["project/DOWN"], 2);
+    assert_eq!(fake.recorder.count("GET", "/rest/api/3/project/DOWN"), 2);
     // A slow answer (a minute) times out: the kind says so, no wall clock is read.
     assert_eq!(
         jira.get_project("SLOW").await.unwrap_err().kind(),
@@ -155,9 +162,10 @@ async fn project_lookups_map_jira_errors() {
 
 #[tokio::test]
 async fn data_center_uses_v2_bearer_tokens_and_pages_locally() {
-    let Some((base, fake)) = spawn_dc("Bearer pat-123").await else {
+    let Some(fake) = spawn(Options::dc("Bearer pat-123")).await else {
         return;
     };
+    let base = fake.url.clone();
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
     let dc = pm_providers::connect(
@@ -187,7 +195,7 @@ async fn data_center_uses_v2_bearer_tokens_and_pages_locally() {
         .unwrap();
     assert_eq!(second.items.len(), 3);
     assert!(second.next.is_none());
-    assert_eq!(fake.hits.lock().unwrap()["dc/project"], 2);
+    assert_eq!(fake.recorder.count("GET", "/rest/api/2/project"), 2);
     assert_eq!(
         dc.search_projects("p3", &PageRequest::new(None, None))
             .await
@@ -217,9 +225,10 @@ async fn all_tasks(jira: &dyn Provider, q: &pm_core::TaskQuery, limit: u32) -> V
 #[tokio::test]
 async fn tasks_are_searched_with_escaped_jql_across_token_pages() {
     use pm_core::{Assignee, StatusCategory, TaskQuery};
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base, "t");
     let everything = all_tasks(
         jira.as_ref(),
@@ -232,7 +241,7 @@ async fn tasks_are_searched_with_escaped_jql_across_token_pages() {
     .await;
     assert_eq!(everything.len(), 12);
     assert_eq!(
-        fake.hits.lock().unwrap()["search/jql"],
+        fake.recorder.count("POST", "/rest/api/3/search/jql"),
         3,
         "12 tasks, 5 a page: three requests"
     );
@@ -342,9 +351,10 @@ fn hostile_query() -> pm_core::TaskQuery {
 
 #[tokio::test]
 async fn a_task_is_read_by_key() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base, "t");
     let t = jira.get_task("EX-3").await.unwrap();
     assert_eq!(
@@ -353,7 +363,7 @@ async fn a_task_is_read_by_key() {
     );
     assert_eq!(t.project_id.as_deref(), Some("EX"));
     assert_eq!(
-        fake.hits.lock().unwrap()["issue/EX-3"],
+        fake.recorder.count("GET", "/rest/api/3/issue/EX-3"),
         1,
         "one request per get_task"
     );
@@ -368,9 +378,10 @@ async fn a_task_is_read_by_key() {
 
 #[tokio::test]
 async fn data_center_searches_with_offsets_and_plain_text() {
-    let Some((base, fake)) = spawn_dc("Bearer pat-9").await else {
+    let Some(fake) = spawn(Options::dc("Bearer pat-9")).await else {
         return;
     };
+    let base = fake.url.clone();
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
     let dc = pm_providers::connect(
@@ -398,14 +409,15 @@ async fn data_center_searches_with_offsets_and_plain_text() {
     .await;
     assert_eq!(all.len(), 12);
     assert_eq!(all[0].description.as_deref(), Some("Details of EX-1"));
-    assert_eq!(fake.hits.lock().unwrap()["dc/search"], 3);
+    assert_eq!(fake.recorder.count("POST", "/rest/api/2/search"), 3);
 }
 
 #[tokio::test]
 async fn data_center_writes_wiki_markup() {
-    let Some((base, fake)) = spawn_dc("Bearer pat-w").await else {
+    let Some(fake) = spawn(Options::dc("Bearer pat-w")).await else {
         return;
     };
+    let base = fake.url.clone();
     let client = pm_providers::http::shared_client(&settings()).unwrap();
     let url = BaseUrl::parse(&base, true).unwrap();
     let dc = pm_providers::connect(
@@ -451,7 +463,9 @@ async fn data_center_writes_wiki_markup() {
 
 #[tokio::test]
 async fn story_points_are_written_to_the_discovered_field() {
-    let Some((base, _fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "t"))).await
+    else {
         return;
     };
     let jira = cloud(&base, "t");
@@ -474,13 +488,14 @@ async fn story_points_are_written_to_the_discovered_field() {
 #[tokio::test]
 async fn remaining_hours_set_the_remaining_estimate() {
     for dc in [false, true] {
-        let Some((base, fake)) = (if dc {
-            spawn_dc("Bearer pat-dc").await
+        let Some(fake) = (if dc {
+            spawn(Options::dc("Bearer pat-dc")).await
         } else {
-            spawn(&basic("mia@example.com", "t")).await
+            spawn(Options::cloud(&basic("mia@example.com", "t"))).await
         }) else {
             return;
         };
+        let base = fake.url.clone();
         let jira = if dc {
             data_center(&base, "pat-dc")
         } else {
@@ -552,9 +567,10 @@ fn data_center(base: &str, pat: &str) -> Arc<dyn Provider> {
 /// Markdown it came from, story points in the create, paged comments and users.
 #[tokio::test]
 async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
-    let Some((base, fake)) = spawn_dc("Bearer pat-dc").await else {
+    let Some(fake) = spawn(Options::dc("Bearer pat-dc")).await else {
         return;
     };
+    let base = fake.url.clone();
     let dc = data_center(&base, "pat-dc");
     let site = dc.site().await.unwrap();
     assert_eq!(site.product, "Jira Data Center");
@@ -577,10 +593,13 @@ async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
     assert_eq!(created.description.as_deref(), Some("Fails on **Safari**"));
     assert_eq!(created.priority.as_deref(), Some("High"));
     assert_eq!(created.labels, vec!["web".to_string()]);
-    let creates = fake.hits.lock().unwrap()["create"];
+    let creates = fake.recorder.count("POST", "/rest/api/2/issue");
     assert_eq!(creates, 1);
     assert!(
-        !fake.hits.lock().unwrap().contains_key("update"),
+        !fake.recorder.hits().iter().any(|h| h.method == "PUT"
+            && h.path
+                .strip_prefix("/rest/api/2/issue/")
+                .is_some_and(|key| !key.contains('/'))),
         "one write"
     );
 
@@ -696,9 +715,10 @@ async fn data_center_writes_with_usernames_and_reads_wiki_back_as_markdown() {
 /// Cloud refuses what it refuses, and pm-mcp says so before writing.
 #[tokio::test]
 async fn cloud_create_honours_every_field_and_refuses_before_writing() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base, "t");
     let t = jira
         .create_task(&pm_core::NewTask {
@@ -749,7 +769,9 @@ async fn cloud_create_honours_every_field_and_refuses_before_writing() {
 
 #[tokio::test]
 async fn project_members_are_the_assignable_users_on_cloud_and_data_center() {
-    let Some((base, _)) = spawn(&basic("mia@example.com", "m")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "m"))).await
+    else {
         return;
     };
     let jira = cloud(&base, "m");
@@ -789,7 +811,7 @@ async fn project_members_are_the_assignable_users_on_cloud_and_data_center() {
     assert_eq!(missing.kind(), "not_found");
     assert!(missing.to_string().contains("NOPE"), "{missing}");
 
-    let Some((base, _)) = spawn_dc("Bearer pat-m").await else {
+    let Some(Running { url: base, .. }) = spawn(Options::dc("Bearer pat-m")).await else {
         return;
     };
     let client = pm_providers::http::shared_client(&settings()).unwrap();
@@ -831,13 +853,14 @@ async fn project_members_are_the_assignable_users_on_cloud_and_data_center() {
 #[tokio::test]
 async fn transitions_fill_the_resolution_and_refuse_other_required_fields() {
     for dc in [false, true] {
-        let Some((base, fake)) = (if dc {
-            spawn_dc("Bearer pat-t").await
+        let Some(fake) = (if dc {
+            spawn(Options::dc("Bearer pat-t")).await
         } else {
-            spawn(&basic("mia@example.com", "t")).await
+            spawn(Options::cloud(&basic("mia@example.com", "t"))).await
         }) else {
             return;
         };
+        let base = fake.url.clone();
         let jira = if dc {
             data_center(&base, "pat-t")
         } else {
@@ -866,7 +889,15 @@ async fn transitions_fill_the_resolution_and_refuse_other_required_fields() {
         ] {
             assert!(text.contains(part), "dc={dc}: {text}");
         }
-        assert_eq!(fake.hits.lock().unwrap()["transition"], 1, "dc={dc}");
+        assert_eq!(
+            fake.recorder
+                .hits()
+                .iter()
+                .filter(|h| h.method == "POST" && h.path.ends_with("/transitions"))
+                .count(),
+            1,
+            "dc={dc}"
+        );
         let still = fake
             .issues
             .lock()
@@ -884,9 +915,10 @@ async fn transitions_fill_the_resolution_and_refuse_other_required_fields() {
 /// table, quote, rule and nested list come back as the Markdown they were.
 #[tokio::test]
 async fn cloud_rich_text_is_valid_adf_and_reads_back_as_written() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base, "t");
     let md = "Logs:\n\n```\n```\n\nSee [](https://status.example.com)\n\n> quoted\n\n---\n\n- a\n  - b\n\n| k | v |\n| --- | --- |\n| x | 1 |";
     let t = jira
@@ -946,9 +978,10 @@ async fn cloud_rich_text_is_valid_adf_and_reads_back_as_written() {
 /// the same wiki text (nothing a round trip through pm-mcp may change).
 #[tokio::test]
 async fn data_center_wiki_descriptions_read_as_markdown_and_write_back_unchanged() {
-    let Some((base, fake)) = spawn_dc("Bearer pat-r").await else {
+    let Some(fake) = spawn(Options::dc("Bearer pat-r")).await else {
         return;
     };
+    let base = fake.url.clone();
     let dc = data_center(&base, "pat-r");
     let t = dc.get_task("EX-5").await.unwrap();
     let md = t.description.unwrap();
@@ -986,10 +1019,10 @@ async fn data_center_wiki_descriptions_read_as_markdown_and_write_back_unchanged
 async fn sprints_are_on_the_projects_own_board_and_any_board_can_be_named() {
     use pm_core::SprintState;
     for dc in [false, true] {
-        let Some((base, _fake)) = (if dc {
-            spawn_dc("Bearer pat-b").await
+        let Some(Running { url: base, .. }) = (if dc {
+            spawn(Options::dc("Bearer pat-b")).await
         } else {
-            spawn(&basic("mia@example.com", "t")).await
+            spawn(Options::cloud(&basic("mia@example.com", "t"))).await
         }) else {
             return;
         };
@@ -1067,9 +1100,10 @@ async fn sprints_are_on_the_projects_own_board_and_any_board_can_be_named() {
 /// the second; each is written where its project's screens take it and read back.
 #[tokio::test]
 async fn story_points_go_to_the_field_the_projects_board_estimates_with() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base, "t");
     let t = jira
         .create_task(&pm_core::NewTask {
@@ -1095,7 +1129,13 @@ async fn story_points_go_to_the_field_the_projects_board_estimates_with() {
         .unwrap();
     assert_eq!(changed.story_points, Some(8.0));
     assert_eq!(
-        fake.hits.lock().unwrap()["board/configuration"],
+        fake.recorder
+            .hits()
+            .iter()
+            .filter(|h| h.method == "GET"
+                && h.path.starts_with("/rest/agile/1.0/board/")
+                && h.path.ends_with("/configuration"))
+            .count(),
         1,
         "read once"
     );
@@ -1126,13 +1166,14 @@ async fn story_points_go_to_the_field_the_projects_board_estimates_with() {
 #[tokio::test]
 async fn new_projects_get_a_board_and_completed_sprints_say_what_went_back() {
     for dc in [false, true] {
-        let Some((base, fake)) = (if dc {
-            spawn_dc("Bearer pat-p").await
+        let Some(fake) = (if dc {
+            spawn(Options::dc("Bearer pat-p")).await
         } else {
-            spawn(&basic("mia@example.com", "t")).await
+            spawn(Options::cloud(&basic("mia@example.com", "t"))).await
         }) else {
             return;
         };
+        let base = fake.url.clone();
         let jira = if dc {
             data_center(&base, "pat-p")
         } else {
@@ -1169,9 +1210,10 @@ async fn new_projects_get_a_board_and_completed_sprints_say_what_went_back() {
 /// Data Center keeps the Agile endpoint (Epic Link).
 #[tokio::test]
 async fn cloud_epics_are_the_parent_field_in_every_project() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base, "t");
     for project in ["P3", "EX"] {
         let new = |title: &str, kind: Option<&str>| pm_core::NewTask {
@@ -1213,9 +1255,10 @@ async fn cloud_epics_are_the_parent_field_in_every_project() {
 /// belongs ("User 'JIRAUSER…' does not exist").
 #[tokio::test]
 async fn data_center_users_are_usernames_in_watchers_searches_and_leads() {
-    let Some((base, fake)) = spawn_dc("Bearer pat-u").await else {
+    let Some(fake) = spawn(Options::dc("Bearer pat-u")).await else {
         return;
     };
+    let base = fake.url.clone();
     let dc = data_center(&base, "pat-u");
     let ravi = dc
         .list_users("ravi", &PageRequest::new(None, None))
@@ -1273,7 +1316,9 @@ async fn data_center_users_are_usernames_in_watchers_searches_and_leads() {
 /// not belong to appropriate hierarchy"), said in words.
 #[tokio::test]
 async fn cloud_refuses_a_parent_that_is_not_an_epic() {
-    let Some((base, _fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "t"))).await
+    else {
         return;
     };
     let jira = cloud(&base, "t");
@@ -1335,9 +1380,10 @@ async fn other_trackers_refuse_a_board_before_any_request() {
 /// done, and only the others are said to have gone back to the backlog.
 #[tokio::test]
 async fn completed_sprints_count_what_is_not_in_the_boards_last_column() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     fake.boards
         .lock()
         .unwrap()

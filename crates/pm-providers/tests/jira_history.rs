@@ -8,7 +8,8 @@ use chrono::{TimeZone, Utc};
 use pm_core::analytics::{self, Metric};
 use pm_core::{AuthKind, BaseUrl, Provider, ProviderKind, StatusCategory};
 use pm_providers::HttpSettings;
-use pm_testkit::fake_jira::{FakeIssue, Shared, at, basic, spawn};
+use pm_testkit::fake::{Failure, Hit, Running};
+use pm_testkit::fake_jira::{Fake, FakeIssue, Options, at, basic, spawn};
 use serde_json::json;
 
 fn cloud(base: &str) -> Arc<dyn Provider> {
@@ -37,19 +38,41 @@ fn cloud(base: &str) -> Arc<dyn Provider> {
     .unwrap()
 }
 
-fn hits(fake: &Shared, route: &str) -> usize {
-    fake.hits.lock().unwrap().get(route).copied().unwrap_or(0)
+/// Requests on one of the platform API's routes (either edition), by a short name.
+fn hits(fake: &Running<Fake>, route: &str) -> usize {
+    let matches = |h: &Hit| {
+        let Some(p) = h
+            .path
+            .strip_prefix("/rest/api/3/")
+            .or_else(|| h.path.strip_prefix("/rest/api/2/"))
+        else {
+            return false;
+        };
+        match route {
+            "search/jql" | "changelog/bulkfetch" => h.method == "POST" && p == route,
+            "status" | "field" => h.method == "GET" && p == route,
+            // One issue's changelog page (`issue/{key}/changelog`).
+            "changelog" => {
+                h.method == "GET" && p.starts_with("issue/") && p.ends_with("/changelog")
+            }
+            issue if issue.starts_with("issue/") => h.method == "GET" && p == issue,
+            other => panic!("no route named {other}"),
+        }
+    };
+    fake.recorder.hits().iter().filter(|h| matches(h)).count()
 }
 
-fn total_hits(fake: &Shared) -> usize {
-    fake.hits.lock().unwrap().values().sum()
+/// Every request so far.
+fn total_hits(fake: &Running<Fake>) -> usize {
+    fake.recorder.len()
 }
 
 #[tokio::test]
 async fn a_sprints_history_is_one_search_with_the_changelog() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "tok")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "tok"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base);
     let h = jira.sprint_history("7", 500).await.unwrap();
     // The six in the sprint, and EX-7, taken out of it on day 2.
@@ -119,9 +142,10 @@ fn time(jira: &str) -> chrono::DateTime<Utc> {
 /// changelog shows), and the burndown shows its scope leaving.
 #[tokio::test]
 async fn an_item_taken_out_mid_sprint_is_in_the_sprints_history() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "tok")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "tok"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base);
     let now = jira
         .search_tasks(
@@ -163,9 +187,10 @@ async fn an_item_taken_out_mid_sprint_is_in_the_sprints_history() {
 
 #[tokio::test]
 async fn a_changelog_longer_than_the_search_embeds_is_read_for_that_issue_only() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "tok")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "tok"))).await else {
         return;
     };
+    let base = fake.url.clone();
     {
         let mut issues = fake.issues.lock().unwrap();
         let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
@@ -196,9 +221,10 @@ async fn a_changelog_longer_than_the_search_embeds_is_read_for_that_issue_only()
 /// is read again in one bulk request (only the fields analytics read) and merged by history id.
 #[tokio::test]
 async fn a_long_changelog_is_read_whole_with_each_entry_once() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "tok")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "tok"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let seeded = {
         let mut issues = fake.issues.lock().unwrap();
         let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
@@ -269,15 +295,13 @@ async fn a_long_changelog_is_read_whole_with_each_entry_once() {
 #[tokio::test]
 async fn the_bulk_changelog_is_retried_and_paged_per_issue_where_missing() {
     for fault in [
-        pm_testkit::fake_jira::FakeFault::RateLimited { retry_after: 0 },
-        pm_testkit::fake_jira::FakeFault::CloudMessage {
-            status: 404,
-            message: "Not Found".into(),
-        },
+        Failure::status(429).retry_after(0),
+        Failure::status(404).json(json!({ "code": 404, "message": "Not Found" })),
     ] {
-        let Some((base, fake)) = spawn(&basic("mia@example.com", "tok")).await else {
+        let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "tok"))).await else {
             return;
         };
+        let base = fake.url.clone();
         let seeded = {
             let mut issues = fake.issues.lock().unwrap();
             let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
@@ -287,17 +311,16 @@ async fn the_bulk_changelog_is_retried_and_paged_per_issue_where_missing() {
             }
             ex1.history.len()
         };
-        fake.fail_next(Some("POST"), "/changelog/bulkfetch", 1, fault.clone());
+        fake.recorder
+            .fail_next(fault.clone().on(Some("POST"), "/changelog/bulkfetch"));
         let h = cloud(&base).sprint_history("7", 500).await.unwrap();
         let ex1 = h.items.iter().find(|i| i.id == "EX-1").unwrap();
         // The seeded sprint join, the move to In Progress, and the 150.
         assert_eq!(seeded, 152);
         assert_eq!(ex1.status_changes.len(), 151, "{fault:?}");
         assert_eq!(ex1.sprint_moves.len(), 1, "{fault:?}");
-        match fault {
-            pm_testkit::fake_jira::FakeFault::RateLimited { .. } => {
-                assert_eq!(hits(&fake, "changelog"), 0)
-            }
+        match fault.status_code() {
+            429 => assert_eq!(hits(&fake, "changelog"), 0),
             _ => assert_eq!(hits(&fake, "changelog"), 2, "two pages of 100, from 0"),
         }
     }
@@ -306,9 +329,10 @@ async fn the_bulk_changelog_is_retried_and_paged_per_issue_where_missing() {
 /// On Data Center the search embeds the whole changelog (oldest first): nothing more is read.
 #[tokio::test]
 async fn data_center_reads_a_long_changelog_from_the_search_alone() {
-    let Some((base, fake)) = pm_testkit::fake_jira::spawn_dc("Bearer pat").await else {
+    let Some(fake) = spawn(Options::dc("Bearer pat")).await else {
         return;
     };
+    let base = fake.url.clone();
     {
         let mut issues = fake.issues.lock().unwrap();
         let ex1 = issues.iter_mut().find(|i| i.key == "EX-1").unwrap();
@@ -350,9 +374,10 @@ async fn data_center_reads_a_long_changelog_from_the_search_alone() {
 /// the request count is asserted (it is a property of the client, not of the machine).
 #[tokio::test]
 async fn a_200_item_sprint_costs_a_few_requests() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "tok")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "tok"))).await else {
         return;
     };
+    let base = fake.url.clone();
     {
         let mut issues = fake.issues.lock().unwrap();
         let template = issues[0].clone();
@@ -405,12 +430,18 @@ async fn a_200_item_sprint_costs_a_few_requests() {
         r.planned.len(),
         r.completed.len(),
     );
-    // Two pages of 100 with the changelog, the statuses and the fields, and the project's board
-    // and its configuration (which field it estimates with; once per project and connection):
-    // nothing per item, nothing per assignee.
-    assert_eq!(requests, 6);
+    // The sprint, two pages of 100 with the changelog, the statuses and the fields, and the
+    // project's board and its configuration (which field it estimates with; once per project and
+    // connection): nothing per item, nothing per assignee. (The fake's old per-route counter did
+    // not count the sprint's own read; the recorder counts every request.)
+    assert_eq!(requests, 7, "{:?}", fake.recorder.lines_since(before));
     let again = total_hits(&fake);
     jira.sprint_history("8", 2000).await.unwrap();
-    assert_eq!(total_hits(&fake) - again, 2, "only the two searches again");
+    assert_eq!(
+        total_hits(&fake) - again,
+        3,
+        "only the sprint and the two searches again: {:?}",
+        fake.recorder.lines_since(again)
+    );
     assert_eq!(r.completed.len(), 67);
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use pm_core::{AuthKind, BaseUrl, NewTask, PageRequest, Provider, ProviderKind, TaskQuery};
 use pm_providers::HttpSettings;
-use pm_testkit::fake_jira::{FakeFault, basic, spawn, spawn_dc};
+use pm_testkit::fake::{Failure, Running};
+use pm_testkit::fake_jira::{Options, basic, spawn};
 
 fn settings() -> HttpSettings {
     HttpSettings {
@@ -65,26 +66,26 @@ fn in_project(p: &str) -> TaskQuery {
 /// retried after the `Retry-After` asked — a write is not.
 #[tokio::test]
 async fn searches_are_retried_after_a_429_and_writes_are_not() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base);
-    fake.fail_next(
-        Some("POST"),
-        "/search/jql",
-        2,
-        FakeFault::RateLimited { retry_after: 0 },
+    fake.recorder.fail_next(
+        Failure::status(429)
+            .retry_after(0)
+            .on(Some("POST"), "/search/jql")
+            .times(2),
     );
     let page = jira
         .search_tasks(&in_project("EX"), &PageRequest::new(None, None))
         .await
         .unwrap();
     assert_eq!(page.items.len(), 12);
-    fake.fail_next(
-        Some("POST"),
-        "/rest/api/3/issue",
-        1,
-        FakeFault::RateLimited { retry_after: 0 },
+    fake.recorder.fail_next(
+        Failure::status(429)
+            .retry_after(0)
+            .on(Some("POST"), "/rest/api/3/issue"),
     );
     let before = fake.issues.lock().unwrap().len();
     let err = jira
@@ -99,9 +100,10 @@ async fn searches_are_retried_after_a_429_and_writes_are_not() {
     assert_eq!(fake.issues.lock().unwrap().len(), before);
 
     // Data Center's search too.
-    let Some((base, fake)) = spawn_dc("Bearer pat").await else {
+    let Some(fake) = spawn(Options::dc("Bearer pat")).await else {
         return;
     };
+    let base = fake.url.clone();
     let dc = connect(
         ProviderKind::JiraDataCenter,
         &base,
@@ -109,11 +111,11 @@ async fn searches_are_retried_after_a_429_and_writes_are_not() {
         None,
         "pat",
     );
-    fake.fail_next(
-        Some("POST"),
-        "/rest/api/2/search",
-        2,
-        FakeFault::RateLimited { retry_after: 0 },
+    fake.recorder.fail_next(
+        Failure::status(429)
+            .retry_after(0)
+            .on(Some("POST"), "/rest/api/2/search")
+            .times(2),
     );
     let page = dc
         .search_tasks(&in_project("EX"), &PageRequest::new(None, None))
@@ -126,30 +128,26 @@ async fn searches_are_retried_after_a_429_and_writes_are_not() {
 /// the error's words.
 #[tokio::test]
 async fn cloud_messages_and_plain_text_bodies_are_read() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base);
-    fake.fail_next(
-        None,
-        "/rest/api/3/project/EX",
-        1,
-        FakeFault::CloudMessage {
-            status: 401,
-            message: "Unauthorized; scope does not match".into(),
-        },
+    fake.recorder.fail_next(
+        Failure::status(401)
+            .json(
+                serde_json::json!({ "code": 401, "message": "Unauthorized; scope does not match" }),
+            )
+            .on(None, "/rest/api/3/project/EX"),
     );
     let err = jira.get_project("EX").await.unwrap_err();
     assert_eq!(err.kind(), "auth");
     assert!(err.to_string().contains("scope does not match"), "{err}");
-    fake.fail_next(
-        None,
-        "/rest/api/3/project/EX",
-        10,
-        FakeFault::PlainText {
-            status: 503,
-            text: "Site temporarily unavailable\n".into(),
-        },
+    fake.recorder.fail_next(
+        Failure::status(503)
+            .text("Site temporarily unavailable\n")
+            .on(None, "/rest/api/3/project/EX")
+            .times(10),
     );
     let err = jira.get_project("EX").await.unwrap_err();
     assert!(
@@ -162,7 +160,7 @@ async fn cloud_messages_and_plain_text_bodies_are_read() {
 /// password then still fails until the user signs in through the browser.
 #[tokio::test]
 async fn data_centers_captcha_says_to_sign_in_through_the_browser() {
-    let Some((base, _fake)) = spawn_dc(&basic("mia", "right")).await else {
+    let Some(Running { url: base, .. }) = spawn(Options::dc(&basic("mia", "right"))).await else {
         return;
     };
     let wrong = connect(
@@ -193,7 +191,9 @@ async fn data_centers_captcha_says_to_sign_in_through_the_browser() {
 /// Jira answers 404 alike for what does not exist and what the account may not see.
 #[tokio::test]
 async fn a_404_on_a_read_says_it_may_be_hidden() {
-    let Some((base, _fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "t"))).await
+    else {
         return;
     };
     let jira = cloud(&base);
@@ -219,9 +219,10 @@ async fn a_404_on_a_read_says_it_may_be_hidden() {
 /// the issue is reconciled (`reconcileIssues`).
 #[tokio::test]
 async fn a_search_right_after_a_write_sees_it() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     let jira = cloud(&base);
     let created = jira
         .create_task(&NewTask {
@@ -276,7 +277,9 @@ async fn a_search_right_after_a_write_sees_it() {
 /// one and asks for a filter in words.
 #[tokio::test]
 async fn unbounded_queries_are_refused_as_cloud_refuses_them() {
-    let Some((base, _fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "t"))).await
+    else {
         return;
     };
     let res = reqwest::Client::new()
@@ -305,7 +308,9 @@ async fn unbounded_queries_are_refused_as_cloud_refuses_them() {
 /// `serverInfo`, never at the gateway.
 #[tokio::test]
 async fn links_use_the_sites_own_base_url() {
-    let Some((base, _fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "t"))).await
+    else {
         return;
     };
     let gateway = format!("{base}/ex/jira/{}", pm_testkit::fake_jira::CLOUD_ID);
@@ -340,7 +345,9 @@ async fn links_use_the_sites_own_base_url() {
 #[tokio::test]
 async fn searches_answer_the_fields_asked_for() {
     let http = reqwest::Client::new();
-    let Some((base, _)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(Running { url: base, .. }) =
+        spawn(Options::cloud(&basic("mia@example.com", "t"))).await
+    else {
         return;
     };
     let search = |body: serde_json::Value, path: &str, auth: String| {
@@ -371,7 +378,7 @@ async fn searches_answer_the_fields_asked_for() {
     assert!(bare["issues"][0].get("fields").is_none(), "{bare}");
     assert_eq!(bare["issues"][0]["id"], "21");
 
-    let Some((base, _)) = spawn_dc("Bearer pat").await else {
+    let Some(Running { url: base, .. }) = spawn(Options::dc("Bearer pat")).await else {
         return;
     };
     let dc = |body: serde_json::Value| {

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use pm_core::{AuthKind, BaseUrl, Provider, ProviderError, ProviderKind, StatusCategory};
 use pm_providers::HttpSettings;
-use pm_testkit::fake_jira::{basic, spawn, spawn_dc};
+use pm_testkit::fake::Running;
+use pm_testkit::fake_jira::{Options, basic, spawn};
 
 fn settings() -> HttpSettings {
     HttpSettings {
@@ -114,19 +115,29 @@ async fn check(p: &dyn Provider) {
 
 #[tokio::test]
 async fn cloud_reads_a_projects_statuses_priorities_types_and_transitions() {
-    let Some((base, fake)) = spawn(&basic("mia@example.com", "t")).await else {
+    let Some(fake) = spawn(Options::cloud(&basic("mia@example.com", "t"))).await else {
         return;
     };
+    let base = fake.url.clone();
     check(&*jira(&base, ProviderKind::JiraCloud, AuthKind::Basic, "t")).await;
     // One read of the project's statuses per call; the site's status list is not needed when
     // every status carries its category.
-    assert!(fake.hits.lock().unwrap()["project/statuses"] >= 3);
-    assert!(!fake.hits.lock().unwrap().contains_key("status"));
+    assert!(
+        fake.recorder
+            .hits()
+            .iter()
+            .filter(|h| h.method == "GET"
+                && h.path.starts_with("/rest/api/3/project/")
+                && h.path.ends_with("/statuses"))
+            .count()
+            >= 3
+    );
+    assert!(fake.recorder.count("GET", "/rest/api/3/status") == 0);
 }
 
 #[tokio::test]
 async fn data_center_reads_the_same_through_v2() {
-    let Some((base, _)) = spawn_dc("Bearer pat-v").await else {
+    let Some(Running { url: base, .. }) = spawn(Options::dc("Bearer pat-v")).await else {
         return;
     };
     check(&*jira(

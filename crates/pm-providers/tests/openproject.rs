@@ -12,13 +12,15 @@ use pm_core::{
     ProviderKind, SprintChange, SprintState, StatusCategory, TaskChange, TaskQuery,
 };
 use pm_providers::HttpSettings;
-use pm_testkit::fake_openproject::{self as fake, Shared};
+use pm_testkit::fake::{Failure, Running};
+use pm_testkit::fake_openproject as fake;
 use serde_json::Value;
 
 const KEY: &str = "op-e2e-secret-4bd1c0ffee";
 
-async fn connect(prefix: &str, version: &str) -> (Arc<dyn Provider>, Shared) {
-    let (url, state) = fake::spawn(KEY, prefix, version).await;
+async fn connect(prefix: &str, version: &str) -> (Arc<dyn Provider>, Running<fake::Fake>) {
+    let state = fake::spawn(fake::Options::new(KEY, prefix, version)).await;
+    let url = state.url.clone();
     (client(&url, KEY), state)
 }
 
@@ -59,7 +61,7 @@ fn all() -> TaskQuery {
 }
 
 /// Work packages of the demo project as the fake holds them, filtered.
-fn expected(state: &Shared, keep: impl Fn(&Value) -> bool) -> usize {
+fn expected(state: &Running<fake::Fake>, keep: impl Fn(&Value) -> bool) -> usize {
     state
         .work_packages()
         .iter()
@@ -72,13 +74,14 @@ fn expected(state: &Shared, keep: impl Fn(&Value) -> bool) -> usize {
         .count()
 }
 
-fn hits(state: &Shared) -> usize {
-    state.hits.lock().unwrap().len()
+fn hits(state: &Running<fake::Fake>) -> usize {
+    state.recorder.len()
 }
 
 #[tokio::test]
 async fn reads_projects_tasks_and_people_under_a_sub_path() {
-    let (url, state) = fake::spawn(KEY, "/openproject", "13.4.1").await;
+    let state = fake::spawn(fake::Options::new(KEY, "/openproject", "13.4.1")).await;
+    let url = state.url.clone();
     // The address of the API itself, as people paste it, names the same site.
     let op = client(&format!("{url}/api/v3/"), KEY);
     let me = op.whoami().await.unwrap();
@@ -109,13 +112,12 @@ async fn reads_projects_tasks_and_people_under_a_sub_path() {
     assert_eq!(ids.len(), 25, "pages overlap or skip");
     assert!(
         state
-            .hits
-            .lock()
-            .unwrap()
+            .recorder
+            .lines()
             .iter()
             .any(|h| h.contains("/openproject/api/v3/projects?") && h.contains("offset=3")),
         "{:?}",
-        state.hits.lock().unwrap()
+        state.recorder.lines()
     );
     let demo = op.get_project("demo-project").await.unwrap();
     assert_eq!(
@@ -485,9 +487,8 @@ async fn time_entries_follow_the_sites_version() {
         assert_eq!(after.items.len(), 3, "{version}");
         assert!(after.items.iter().any(|w| w.seconds == 1800));
         let posted = state
-            .hits
-            .lock()
-            .unwrap()
+            .recorder
+            .lines()
             .iter()
             .filter(|h| h.starts_with("POST") && h.contains("time_entries"))
             .count();
@@ -522,7 +523,7 @@ async fn a_site_without_a_default_activity_logs_time_with_the_forms_first_activi
                 .is_some_and(|h| h.ends_with("/time_entries/activity/1")),
             "{version}: {last}"
         );
-        let hits = state.hits.lock().unwrap().clone();
+        let hits = state.recorder.lines();
         let posts: Vec<&String> = hits.iter().filter(|h| h.starts_with("POST")).collect();
         assert_eq!(
             posts
@@ -548,9 +549,8 @@ async fn a_site_without_a_default_activity_logs_time_with_the_forms_first_activi
     assert_eq!(w.comment.as_deref(), Some("Development"));
     assert!(
         !state
-            .hits
-            .lock()
-            .unwrap()
+            .recorder
+            .lines()
             .iter()
             .any(|h| h.contains("time_entries/form"))
     );
@@ -637,27 +637,28 @@ async fn versions_are_sprints() {
 
 #[tokio::test]
 async fn errors_in_plain_words_and_never_the_key() {
-    let (url, state) = fake::spawn(KEY, "", "13.4.1").await;
+    let state = fake::spawn(fake::Options::new(KEY, "", "13.4.1")).await;
+    let url = state.url.clone();
     let wrong = client(&url, "not-the-key-5a5a5a");
     let e = wrong.whoami().await.unwrap_err();
     assert_eq!(e.kind(), "auth");
     assert!(!e.to_string().contains("not-the-key"), "{e}");
     let op = client(&url, KEY);
     // 429 and 503 are retried (GET only) honouring Retry-After.
-    state.fail_next(503, 1);
+    state.recorder.fail_next(Failure::status(503));
     assert!(op.get_task("1").await.is_ok());
-    state.fail_next(429, 5);
+    state.recorder.fail_next(Failure::status(429).times(5));
     let limited = op.get_task("1").await.unwrap_err();
     assert_eq!(limited.kind(), "rate_limited");
-    state.fail_next(0, 0);
-    state.fail_next(403, 1);
+    state.recorder.stop_failing();
+    state.recorder.fail_next(Failure::status(403));
     let forbidden = op.get_task("1").await.unwrap_err();
     assert_eq!(forbidden.kind(), "forbidden");
     // Without administrator rights the site hides its version; reading still works.
     state.set_admin(false);
     assert_eq!(op.site().await.unwrap().version, None);
     assert!(op.list_users("", &page(5)).await.unwrap().items.len() >= 3);
-    for h in state.hits.lock().unwrap().iter() {
+    for h in state.recorder.lines().iter() {
         assert!(!h.contains(KEY), "{h}");
     }
 }
@@ -670,7 +671,7 @@ async fn upstream_requests_per_call() {
     op.search_tasks(&TaskQuery::default(), &page(100))
         .await
         .unwrap();
-    let count = |label: &str, before: usize, state: &Shared| {
+    let count = |label: &str, before: usize, state: &Running<fake::Fake>| {
         let n = hits(state) - before;
         eprintln!("upstream requests for {label}: {n}");
         n
@@ -808,11 +809,10 @@ async fn unknown_versions_work_packages_and_related_ones_are_not_found() {
         }
         other => panic!("{other:?}"),
     }
-    let writes = |state: &Shared| {
+    let writes = |state: &Running<fake::Fake>| {
         state
-            .hits
-            .lock()
-            .unwrap()
+            .recorder
+            .lines()
             .iter()
             .filter(|h| h.starts_with("POST"))
             .count()
@@ -849,7 +849,9 @@ async fn unknown_versions_work_packages_and_related_ones_are_not_found() {
             .items
             .is_empty()
     );
-    let looked: Vec<String> = state.hits.lock().unwrap()[b..]
+    let looked: Vec<String> = state
+        .recorder
+        .lines_since(b)
         .iter()
         .filter(|h| {
             h.contains("/versions/")
@@ -870,7 +872,7 @@ async fn a_project_status_is_set_through_its_link() {
     op.update_project_status("demo-project", "at_risk")
         .await
         .unwrap();
-    let status = |state: &Shared| {
+    let status = |state: &Running<fake::Fake>| {
         state
             .projects()
             .iter()
@@ -1079,7 +1081,8 @@ fn try_client_with(url: &str, config: Value) -> Result<Arc<dyn Provider>, pm_cor
 /// would; a bulk change does not; the connection option `notify` (true or false) decides for both.
 #[tokio::test]
 async fn watchers_are_mailed_as_the_connection_says_and_not_for_bulk_changes() {
-    let (url, state) = fake::spawn(KEY, "/openproject", "15.5.0").await;
+    let state = fake::spawn(fake::Options::new(KEY, "/openproject", "15.5.0")).await;
+    let url = state.url.clone();
     let title = |t: &str| TaskChange {
         title: Some(t.into()),
         ..Default::default()
@@ -1147,10 +1150,5 @@ async fn comment_authors_are_named_though_their_links_have_no_title() {
     // Each user is read once.
     let b = hits(&state);
     op.list_comments("2", &page(10)).await.unwrap();
-    assert_eq!(
-        hits(&state) - b,
-        1,
-        "{:?}",
-        &state.hits.lock().unwrap()[b..]
-    );
+    assert_eq!(hits(&state) - b, 1, "{:?}", &state.recorder.lines_since(b));
 }

@@ -2,7 +2,8 @@
 //! OpenAPI document's examples (read from `../shared/specs/clickup-v2.json` at run time), `page`
 //! paging with `last_page`, `include_closed`, `statuses[]`/`assignees[]` filters, 401/404/429 with
 //! ClickUp's `{"err", "ECODE"}` bodies and `X-RateLimit-Reset`, and state for every write. Every
-//! request is logged (`requests`) so tests can count upstream calls per tool call.
+//! request is recorded (`Running::recorder`, see [`crate::fake`]) so tests can count upstream
+//! calls per tool call.
 //!
 //! Where the real ClickUp is inconvenient, so is the fake (each with its source at the code):
 //! date-only dates snap to 04:00 in the user's time zone; custom task ids (`DEV-1`) answer only
@@ -13,7 +14,7 @@
 //! a second list needs the Tasks in Multiple Lists ClickApp; OAuth tokens need `Bearer `; only
 //! workspace members can be assigned; a URL over 16 KB is refused (414). Refusals whose words
 //! ClickUp does not publish can be worded otherwise by a test (`time_in_status_refusal`,
-//! `refuse_next`), so pm-mcp cannot depend on the fake's wording.
+//! a [`Failure`] with its own words), so pm-mcp cannot depend on the fake's wording.
 #![allow(clippy::unwrap_used, clippy::result_large_err)] // test fixture code
 
 use std::collections::HashMap;
@@ -22,7 +23,9 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+
+use crate::fake::{Checks, Failure, Guard, Running};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -159,12 +162,8 @@ pub struct Fake {
     pub comments: Mutex<HashMap<String, Vec<Value>>>,
     /// Tracked time per task.
     pub time: Mutex<HashMap<String, Vec<Interval>>>,
-    /// Every request, as `METHOD /path?query`, in order.
-    pub requests: Mutex<Vec<String>>,
     /// Tasks per page (ClickUp's is 100).
     pub page_size: AtomicUsize,
-    /// Answer this many of the next requests with 429.
-    pub rate_limit_next: AtomicUsize,
     next_id: AtomicUsize,
     /// When each task last entered each status (ms), as the Time in Status ClickApp keeps it;
     /// tasks without an entry have been in their current status since they were created.
@@ -182,10 +181,6 @@ pub struct Fake {
     pub time_in_status_refusal: Mutex<(u16, String, String)>,
     /// Members of the workspace besides `ME` and `JANE` (ids; shown as Jane-like users).
     pub more_members: Mutex<Vec<u64>>,
-    /// Refusals ClickUp may give for reasons pm-mcp cannot know beforehand (a permission, a
-    /// ClickApp, a limit, an outage): (request line prefix `METHOD /v2/...`, HTTP status, `err`,
-    /// `ECODE`), each answered once to the first request it matches, in ClickUp's error shape.
-    pub refuse_next: Mutex<Vec<(String, u16, String, String)>>,
 }
 
 pub type Shared = Arc<Fake>;
@@ -199,15 +194,6 @@ pub const STATUSES: [(&str, &str); 4] = [
 ];
 
 impl Fake {
-    /// How many requests were logged since `from` (an index into `requests`).
-    pub fn requests_since(&self, from: usize) -> Vec<String> {
-        self.requests.lock().unwrap()[from..].to_vec()
-    }
-
-    pub fn request_count(&self) -> usize {
-        self.requests.lock().unwrap().len()
-    }
-
     fn id(&self) -> usize {
         self.next_id.fetch_add(1, Ordering::SeqCst)
     }
@@ -431,75 +417,69 @@ fn pair<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
-/// Logs, rate-limits and authenticates every request, as ClickUp does before routing, and
-/// resolves custom task ids. Runs in front of the `/api` router, so a custom id can be replaced
-/// by its task's id before the route is chosen.
-async fn front(State(f): State<Shared>, mut req: Request, next: Next) -> Response {
-    let line = format!(
-        "{} {}",
-        req.method(),
-        req.uri()
-            .path_and_query()
-            .map(|p| p.as_str().trim_start_matches("/api").to_string())
-            .unwrap_or_default()
-    );
-    f.requests.lock().unwrap().push(line.clone());
-    // ClickUp's API is served through Cloudflare, whose documented request limit is a URL of
-    // 16 KB (developers.cloudflare.com, "Cloudflare request limits"): a longer one is refused
-    // with 414 before ClickUp sees it.
-    if line.len() > 16 * 1024 {
-        return (StatusCode::URI_TOO_LONG, "414 Request-URI Too Large").into_response();
-    }
-    if f.rate_limit_next
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-        .is_ok()
-    {
-        let reset = (now_ms() / 1000 + 1).to_string();
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [
-                ("x-ratelimit-limit", "100".to_string()),
-                ("x-ratelimit-remaining", "0".to_string()),
-                ("x-ratelimit-reset", reset),
-            ],
-            axum::Json(json!({ "err": "Rate limit reached", "ECODE": "APP_002" })),
-        )
-            .into_response();
-    }
-    // ClickUp's authentication page: a personal token (`pk_…`) goes in `Authorization` as it
-    // is; an OAuth access token as `Bearer <token>` (developer.clickup.com/docs/authentication).
+/// ClickUp's authentication page: a personal token (`pk_…`) goes in `Authorization` as it is;
+/// an OAuth access token as `Bearer <token>` (developer.clickup.com/docs/authentication).
+fn auth(f: &Fake, headers: &HeaderMap) -> Result<(), Response> {
     let wanted = if f.token.starts_with("pk_") {
         f.token.clone()
     } else {
         format!("Bearer {}", f.token)
     };
-    match req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-    {
-        None => {
-            return err(
-                StatusCode::BAD_REQUEST,
-                "Authorization header required",
-                "OAUTH_017",
-            );
-        }
-        Some(v) if v == wanted => {}
-        Some(_) => return err(StatusCode::UNAUTHORIZED, "Token invalid", "OAUTH_025"),
+    match crate::fake::authorization(headers) {
+        None => Err(err(
+            StatusCode::BAD_REQUEST,
+            "Authorization header required",
+            "OAUTH_017",
+        )),
+        Some(v) if v == wanted => Ok(()),
+        Some(_) => Err(err(StatusCode::UNAUTHORIZED, "Token invalid", "OAUTH_025")),
     }
-    let refusal = {
-        let mut r = f.refuse_next.lock().unwrap();
-        r.iter()
-            .position(|(prefix, ..)| line.starts_with(prefix.as_str()))
-            .map(|i| r.remove(i))
-    };
-    if let Some((_, status, message, code)) = refusal {
-        return err(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-            &message,
-            &code,
-        );
+}
+
+/// An injected failure in ClickUp's error shape (`{"err", "ECODE"}`); a 429 as its rate limit
+/// answers, with the `X-RateLimit-*` headers and a reset a second away.
+fn refusal(failure: &Failure) -> Response {
+    let status = StatusCode::from_u16(failure.status_code()).unwrap_or(StatusCode::BAD_REQUEST);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let reset = (now_ms() / 1000 + 1).to_string();
+        return (
+            status,
+            [
+                ("x-ratelimit-limit", "100".to_string()),
+                ("x-ratelimit-remaining", "0".to_string()),
+                ("x-ratelimit-reset", reset),
+            ],
+            axum::Json(json!({
+                "err": failure.message().unwrap_or("Rate limit reached"),
+                "ECODE": failure.code().unwrap_or("APP_002"),
+            })),
+        )
+            .into_response();
+    }
+    err(
+        status,
+        failure
+            .message()
+            .unwrap_or(status.canonical_reason().unwrap_or("Error")),
+        failure.code().unwrap_or("APP_000"),
+    )
+}
+
+/// ClickUp's own checks before routing, behind the shared layer (which records the request,
+/// answers injected failures and checks the token, see [`auth`]): the URL length, the workspace,
+/// and custom task ids, replaced by their task's id before the route is chosen.
+async fn front(State(f): State<Shared>, mut req: Request, next: Next) -> Response {
+    // ClickUp's API is served through Cloudflare, whose documented request limit is a URL of
+    // 16 KB (developers.cloudflare.com, "Cloudflare request limits"): a longer one is refused
+    // with 414 before ClickUp sees it.
+    let line_len = req.method().as_str().len()
+        + 1
+        + req
+            .uri()
+            .path_and_query()
+            .map_or(0, |p| p.as_str().trim_start_matches("/api").len());
+    if line_len > 16 * 1024 {
+        return (StatusCode::URI_TOO_LONG, "414 Request-URI Too Large").into_response();
     }
     let path = req.uri().path().trim_start_matches("/api").to_string();
     // A workspace the token does not belong to.
@@ -1596,10 +1576,27 @@ fn seed_tasks() -> Vec<FakeTask> {
         .collect()
 }
 
-/// Starts a fake ClickUp accepting exactly `token` in `Authorization`; returns its API root (the
-/// base URL a connection is configured with; paths are under `/v2`) and its state.
+/// How to start a fake ClickUp.
+pub struct Options {
+    /// The token it accepts: a personal token (`pk_…`) as it is, else an OAuth token as
+    /// `Bearer <token>`.
+    pub token: String,
+}
+
+impl Options {
+    pub fn token(token: &str) -> Self {
+        Options {
+            token: token.to_string(),
+        }
+    }
+}
+
+/// Starts a fake ClickUp accepting exactly `opts.token` in `Authorization`; its URL is the API
+/// root (the base URL a connection is configured with; paths are under `/v2`, requests are
+/// recorded from the server's root, `/api/v2/…`).
 /// `None` (the test skipped, in one line) where the providers' published specs are not.
-pub async fn spawn(token: &str) -> Option<(String, Shared)> {
+pub async fn spawn(opts: Options) -> Option<Running<Fake>> {
+    let token = opts.token.as_str();
     crate::specs_for("the tests with the fake ClickUp")?;
     let now = now_ms();
     let spaces_example = example("/v2/team/{team_id}/space", "get");
@@ -1661,9 +1658,7 @@ pub async fn spawn(token: &str) -> Option<(String, Shared)> {
         tasks: Mutex::new(seed_tasks()),
         comments: Mutex::default(),
         time: Mutex::default(),
-        requests: Mutex::default(),
         page_size: AtomicUsize::new(100),
-        rate_limit_next: AtomicUsize::new(0),
         next_id: AtomicUsize::new(1),
         status_history: Mutex::default(),
         // The spec's example user's zone.
@@ -1682,7 +1677,6 @@ pub async fn spawn(token: &str) -> Option<(String, Shared)> {
             "TIS_001".into(),
         )),
         more_members: Mutex::default(),
-        refuse_next: Mutex::default(),
     });
     let app = Router::new()
         .route("/v2/user", get(user))
@@ -1734,13 +1728,10 @@ pub async fn spawn(token: &str) -> Option<(String, Shared)> {
     let app = Router::new()
         .fallback_service(Router::new().nest("/api", app))
         .layer(axum::middleware::from_fn_with_state(fake.clone(), front));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Some((format!("http://{addr}/api"), fake))
-}
-
-/// Whether a logged request line (`GET /v2/...?...`) is `method` on a path starting so.
-pub fn is_request(line: &str, method: &str, path_prefix: &str) -> bool {
-    line.starts_with(&format!("{method} {path_prefix}"))
+    let guard = Guard {
+        auth,
+        refusal,
+        checks: Checks::Every,
+    };
+    Some(crate::fake::serve(app, fake, guard, "/api").await)
 }

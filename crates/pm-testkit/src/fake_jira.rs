@@ -1,8 +1,8 @@
 //! A fake Jira that answers as the real one does, in two editions:
-//! - **Cloud** ([`spawn`]): REST v3 + Agile 1.0; bodies taken from the official OpenAPI
+//! - **Cloud** ([`Options::cloud`]): REST v3 + Agile 1.0; bodies taken from the official OpenAPI
 //!   documents' examples (read from `../shared/specs` at run time, or `PM_MCP_SPECS_DIR`); ADF rich
 //!   text; users by `accountId`; `search/jql` with `nextPageToken` paging and bounded queries only.
-//! - **Data Center** ([`spawn_dc`]): REST v2 + Agile 1.0, hand-written after Jira Server's REST
+//! - **Data Center** ([`Options::dc`]): REST v2 + Agile 1.0, hand-written after Jira Server's REST
 //!   reference (no published OpenAPI document): wiki-markup strings, users with `key` ≠ `name`
 //!   identified by the username, `startAt` / `maxResults` / `total` paging, Epic Link / Epic Name.
 //!
@@ -31,7 +31,9 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 mod read;
-pub use read::{CLOUD_ID, FakeFault};
+pub use read::CLOUD_ID;
+
+use crate::fake::{Checks, Failure, Guard, Running};
 mod adf;
 pub mod boards;
 mod screens;
@@ -72,7 +74,6 @@ pub struct Fake {
     myself: Value,
     server_info: Value,
     projects: Mutex<Vec<(String, String)>>,
-    pub hits: Mutex<HashMap<String, usize>>,
     /// Every JQL query received, in order.
     pub queries: Mutex<Vec<String>>,
     issue_template: Value,
@@ -708,15 +709,7 @@ fn jql_error(message: &str) -> Response {
 
 /// Cloud: `POST /rest/api/3/search/jql` (spec): token paging (`nextPageToken`, `isLast`),
 /// `maxResults` at most 100 with fields (5000 with only ids), `fields` defaulting to `id`.
-async fn search_jql(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    count(&f, "search/jql");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn search_jql(State(f): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
     let jql = body["jql"].as_str().unwrap_or("").to_string();
     let max = body["maxResults"].as_u64().unwrap_or(50).min(100) as usize;
     let start: usize = body["nextPageToken"]
@@ -761,15 +754,7 @@ async fn search_jql(
 /// Data Center: `POST /rest/api/2/search` (Jira Server REST v2): `startAt` / `maxResults` /
 /// `total` paging, `maxResults` capped at 1000 (`jira.search.views.default.max`), `expand` a
 /// list, `fields` defaulting to every navigable field.
-async fn dc_search(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    count(&f, "dc/search");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn dc_search(State(f): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
     let jql = body["jql"].as_str().unwrap_or("").to_string();
     let max = body["maxResults"].as_u64().unwrap_or(50).min(1000) as usize;
     let start = body["startAt"].as_u64().unwrap_or(0) as usize;
@@ -1080,15 +1065,7 @@ fn hierarchy_fits(child: &str, parent: &str) -> bool {
 /// `POST /rest/api/{2,3}/issue`: the project and issue type must exist, then every field is
 /// checked (see [`apply_fields`]); nothing is created unless all are accepted. Keys come from the
 /// project's counter and are never reused, even after a delete.
-async fn create_issue(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    count(&f, "create");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn create_issue(State(f): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
     f.bodies
         .lock()
         .unwrap()
@@ -1172,14 +1149,9 @@ async fn create_issue(
 /// `PUT /rest/api/{2,3}/issue/{key}`: an edit, all fields checked first (see [`apply_fields`]).
 async fn update_issue(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    count(&f, "update");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     f.bodies
         .lock()
         .unwrap()
@@ -1226,14 +1198,7 @@ fn no_issue() -> Response {
 }
 
 /// `DELETE /rest/api/{2,3}/issue/{key}`: 204; the key is not given out again.
-async fn delete_issue(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn delete_issue(State(f): State<Shared>, Path(key): Path<String>) -> Response {
     let mut issues = f.issues.lock().unwrap();
     match issues.iter().position(|i| i.key == key) {
         Some(i) => {
@@ -1251,13 +1216,9 @@ async fn delete_issue(
 /// that names the user the other edition's way is refused, never read as "unassign".
 async fn set_assignee(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     f.bodies
         .lock()
         .unwrap()
@@ -1294,13 +1255,9 @@ async fn set_assignee(
 
 async fn get_transitions(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let Some(issue) = f
         .issues
         .lock()
@@ -1333,14 +1290,9 @@ async fn get_transitions(
 
 async fn do_transition(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    count(&f, "transition");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let mut issues = f.issues.lock().unwrap();
     let Some(issue) = issues.iter_mut().find(|i| i.key == key) else {
         return jira_error(
@@ -1395,13 +1347,9 @@ fn paging(q: &HashMap<String, String>, default: usize, cap: usize) -> (usize, us
 /// Cloud v3 and a wiki-markup string on Data Center v2.
 async fn add_comment(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     if !exists(&f, &key) {
         return no_issue();
     }
@@ -1435,13 +1383,9 @@ async fn add_comment(
 /// default 100 on Cloud, 50 on Data Center — `total`), `orderBy` `created` / `-created`.
 async fn list_comments(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     if !exists(&f, &key) {
         return no_issue();
     }
@@ -1471,13 +1415,9 @@ async fn list_comments(
 /// `yyyy-MM-dd'T'HH:mm:ss.SSSZ`; the comment ADF on Cloud, a string on Data Center.
 async fn add_worklog(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     if !exists(&f, &key) {
         return no_issue();
     }
@@ -1519,13 +1459,9 @@ async fn add_worklog(
 /// the spec, `total`).
 async fn list_worklogs(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     if !exists(&f, &key) {
         return no_issue();
     }
@@ -1547,11 +1483,7 @@ async fn list_worklogs(
 /// The site's fields. Cloud: the spec's example list plus "Story point estimate"
 /// (customfield_10016). Data Center (`GET /rest/api/2/field`, hand-written: no published
 /// spec): the system fields pm-mcp uses and Jira Software's custom fields with their types.
-async fn fields(State(f): State<Shared>, headers: HeaderMap) -> Response {
-    count(&f, "field");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn fields(State(f): State<Shared>) -> Response {
     if f.edition == Edition::DataCenter {
         let system = [
             "summary",
@@ -1620,13 +1552,9 @@ async fn fields(State(f): State<Shared>, headers: HeaderMap) -> Response {
 /// account id on Cloud, the username on Data Center; an unknown user is refused.
 async fn add_watcher(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let Some(who) = body.as_str() else {
         return jira_error(
             StatusCode::BAD_REQUEST,
@@ -1655,12 +1583,8 @@ async fn add_watcher(
 /// everyone — Atlassian KB "How to get all users using the Jira REST API").
 async fn user_search(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let (start, max) = paging(&q, 50, 1000);
     let found: Vec<Value> = match f.edition {
         Edition::Cloud => {
@@ -1707,12 +1631,8 @@ async fn user_search(
 /// account in P1..P7; another project answers 404 as Jira does.
 async fn assignable_search(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let Some(project) = q.get("project") else {
         return jira_error(
             StatusCode::BAD_REQUEST,
@@ -1771,14 +1691,7 @@ async fn assignable_search(
 }
 
 /// `GET /rest/api/{2,3}/user`: `accountId` on Cloud; `username` or `key` on Data Center.
-async fn user_get(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn user_get(State(f): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
     match f.edition {
         Edition::Cloud => match q.get("accountId").map(String::as_str) {
             Some(MIA) => axum::Json(f.myself.clone()).into_response(),
@@ -1809,14 +1722,7 @@ async fn user_get(
     }
 }
 
-async fn issue_link(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn issue_link(State(f): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
     let kind = body["type"]["name"].as_str().unwrap_or("");
     if !["Relates", "Blocks", "Duplicate", "Cloners"].contains(&kind) {
         return jira_error(
@@ -1849,13 +1755,9 @@ async fn issue_link(
 
 async fn move_to_sprint(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<u64>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let open = f
         .sprints
         .lock()
@@ -1887,13 +1789,9 @@ async fn move_to_sprint(
 
 async fn epic_issues(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(epic): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     // The Agile epic operations do not work for team-managed (next-gen) projects: there an
     // issue's epic is its `parent` field, set by editing the issue (Atlassian ACJIRA-1634, "Move
     // issues to epic — edit the issue and set the parent field"; ankitpokhrel/jira-cli#186).
@@ -1945,14 +1843,7 @@ async fn epic_issues(
 
 /// `POST /rest/api/{2,3}/project`: the lead is `leadAccountId` on Cloud, `lead` (a username) on
 /// Data Center; `projectTypeKey` is required; a key in use is refused.
-async fn create_project(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn create_project(State(f): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
     let key = body["key"].as_str().unwrap_or("").to_string();
     let name = body["name"].as_str().unwrap_or("").to_string();
     let lead = match f.edition {
@@ -1999,13 +1890,9 @@ async fn create_project(
 
 async fn update_project(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let mut projects = f.projects.lock().unwrap();
     match projects.iter_mut().find(|(k, _)| *k == key) {
         Some(p) => {
@@ -2021,14 +1908,7 @@ async fn update_project(
     }
 }
 
-async fn delete_project(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn delete_project(State(f): State<Shared>, Path(key): Path<String>) -> Response {
     let mut projects = f.projects.lock().unwrap();
     match projects.iter().position(|(k, _)| *k == key) {
         Some(i) => {
@@ -2042,10 +1922,7 @@ async fn delete_project(
     }
 }
 
-async fn sprint_get(State(f): State<Shared>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn sprint_get(State(f): State<Shared>, Path(id): Path<u64>) -> Response {
     match f
         .sprints
         .lock()
@@ -2061,14 +1938,7 @@ async fn sprint_get(State(f): State<Shared>, headers: HeaderMap, Path(id): Path<
     }
 }
 
-async fn sprint_create(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn sprint_create(State(f): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
     // A sprint is made on a board that has sprints (see `boards`).
     if !boards::takes_sprints(&f, &body["originBoardId"])
         || body["name"].as_str().is_none_or(str::is_empty)
@@ -2096,13 +1966,9 @@ async fn sprint_create(
 /// Partial update, as Jira's POST /sprint/{id} does; enforces the state machine.
 async fn sprint_update(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(id): Path<u64>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let mut sprints = f.sprints.lock().unwrap();
     let Some(s) = sprints.iter_mut().find(|s| s["id"] == json!(id)) else {
         return jira_error(
@@ -2146,14 +2012,7 @@ async fn sprint_update(
     axum::Json(s.clone()).into_response()
 }
 
-async fn sprint_delete(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(id): Path<u64>,
-) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn sprint_delete(State(f): State<Shared>, Path(id): Path<u64>) -> Response {
     let mut sprints = f.sprints.lock().unwrap();
     match sprints.iter().position(|s| s["id"] == json!(id)) {
         Some(i) if sprints[i]["state"] == "future" => {
@@ -2183,14 +2042,9 @@ pub fn example_of_agile(path: &str) -> Value {
 /// without it, all of them.
 async fn issue(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    count(&f, &format!("issue/{key}"));
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let found = f
         .issues
         .lock()
@@ -2214,11 +2068,7 @@ async fn issue(
     }
 }
 
-async fn statuses(State(f): State<Shared>, headers: HeaderMap) -> Response {
-    count(&f, "status");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn statuses() -> Response {
     let all: Vec<Value> = WORKFLOW
         .iter()
         .map(|(name, cat)| json!({ "id": status_id(name), "name": name, "statusCategory": { "key": cat } }))
@@ -2228,15 +2078,7 @@ async fn statuses(State(f): State<Shared>, headers: HeaderMap) -> Response {
 
 /// `/project/{key}/statuses`: the project's issue types, each with its workflow's statuses, in
 /// the spec's shape (its example's entry as the template).
-async fn project_statuses(
-    State(f): State<Shared>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    count(&f, "project/statuses");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn project_statuses(State(f): State<Shared>, Path(key): Path<String>) -> Response {
     if !f.projects.lock().unwrap().iter().any(|(k, _)| *k == key) {
         return jira_error(
             StatusCode::NOT_FOUND,
@@ -2275,25 +2117,16 @@ async fn project_statuses(
 }
 
 /// `/priority`: the site's priorities, as the spec's example lists them.
-async fn priorities(State(f): State<Shared>, headers: HeaderMap) -> Response {
-    count(&f, "priority");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn priorities() -> Response {
     axum::Json(example("/rest/api/3/priority")).into_response()
 }
 
 /// `/issue/{key}/changelog`: the whole changelog, paged (oldest first).
 async fn changelog(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    count(&f, "changelog");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let Some(issue) = f
         .issues
         .lock()
@@ -2333,8 +2166,36 @@ fn jira_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// Jira's credential check, made once for every request by the shared layer
+/// ([`crate::fake::serve`]): on Data Center the CAPTCHA after failed sign-ins first, then the
+/// header itself.
+fn auth(fake: &Fake, headers: &HeaderMap) -> Result<(), Response> {
+    if fake.edition == Edition::DataCenter
+        && let Some(r) = read::captcha(fake, headers)
+    {
+        return Err(r);
+    }
+    authorised(fake, headers)
+}
+
+/// An injected failure in Jira's error shape; a 429 as its rate limiting answers.
+fn refusal(failure: &Failure) -> Response {
+    let status =
+        StatusCode::from_u16(failure.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let message = failure.message().unwrap_or("Rate limit exceeded.");
+        return (status, axum::Json(json!({ "errorMessages": [message] }))).into_response();
+    }
+    jira_error(
+        status,
+        failure
+            .message()
+            .unwrap_or(status.canonical_reason().unwrap_or("Error")),
+    )
+}
+
 fn authorised(fake: &Fake, headers: &HeaderMap) -> Result<(), Response> {
-    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+    match crate::fake::authorization(headers) {
         Some(v) if v == fake.expected_auth => Ok(()),
         // Jira Cloud answers a bad token with 401 and this body.
         _ => Err(jira_error(
@@ -2342,15 +2203,6 @@ fn authorised(fake: &Fake, headers: &HeaderMap) -> Result<(), Response> {
             "Client must be authenticated to access this resource.",
         )),
     }
-}
-
-fn count(fake: &Fake, key: &str) {
-    *fake
-        .hits
-        .lock()
-        .unwrap()
-        .entry(key.to_string())
-        .or_default() += 1;
 }
 
 fn project_json(fake: &Fake, key: &str, name: &str) -> Value {
@@ -2365,18 +2217,11 @@ fn project_json(fake: &Fake, key: &str, name: &str) -> Value {
     p
 }
 
-async fn myself(State(f): State<Shared>, headers: HeaderMap) -> Response {
-    count(&f, "myself");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn myself(State(f): State<Shared>) -> Response {
     axum::Json(f.myself.clone()).into_response()
 }
 
-async fn server_info(State(f): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn server_info(State(f): State<Shared>) -> Response {
     let info = match f.edition {
         Edition::Cloud => {
             let mut info = f.server_info.clone();
@@ -2395,13 +2240,8 @@ async fn server_info(State(f): State<Shared>, headers: HeaderMap) -> Response {
 
 async fn project_search(
     State(f): State<Shared>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    count(&f, "project/search");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     let start: usize = q.get("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
     let max: usize = q
         .get("maxResults")
@@ -2432,11 +2272,7 @@ async fn project_search(
     .into_response()
 }
 
-async fn project(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
-    count(&f, &format!("project/{key}"));
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn project(State(f): State<Shared>, Path(key): Path<String>) -> Response {
     match key.as_str() {
         // Rate-limited once, then fine.
         "FLAKY" if f.flaky.fetch_add(1, Ordering::SeqCst) == 0 => (
@@ -2481,11 +2317,7 @@ async fn project(State(f): State<Shared>, headers: HeaderMap, Path(key): Path<St
 }
 
 /// Data Center lists every project at once, without paging.
-async fn dc_projects(State(f): State<Shared>, headers: HeaderMap) -> Response {
-    count(&f, "dc/project");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn dc_projects(State(f): State<Shared>) -> Response {
     let all: Vec<Value> = f
         .projects
         .lock()
@@ -2496,27 +2328,42 @@ async fn dc_projects(State(f): State<Shared>, headers: HeaderMap) -> Response {
     axum::Json(Value::Array(all)).into_response()
 }
 
-async fn dc_myself(State(f): State<Shared>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
+async fn dc_myself(State(f): State<Shared>) -> Response {
     axum::Json(f.user_json(f.me())).into_response()
 }
 
-/// Starts a fake Jira accepting exactly `expected_auth` as the Authorization header; returns its
-/// base URL and its state (request counts per route in `hits`).
-pub async fn spawn(expected_auth: &str) -> Option<(String, Shared)> {
-    spawn_edition(expected_auth, Edition::Cloud).await
+/// How to start a fake Jira.
+pub struct Options {
+    /// The `Authorization` header it accepts, exactly (see [`basic`]; a PAT as `Bearer …`).
+    pub auth: String,
+    pub edition: Edition,
 }
 
-/// Starts a fake Jira Data Center (REST v2 only, plus the Agile API), accepting exactly
-/// `expected_auth` (a PAT as `Bearer …`).
-pub async fn spawn_dc(expected_auth: &str) -> Option<(String, Shared)> {
-    spawn_edition(expected_auth, Edition::DataCenter).await
+impl Options {
+    /// Jira Cloud accepting exactly `auth`.
+    pub fn cloud(auth: &str) -> Self {
+        Options {
+            auth: auth.to_string(),
+            edition: Edition::Cloud,
+        }
+    }
+
+    /// Jira Data Center (REST v2 only, plus the Agile API) accepting exactly `auth`.
+    pub fn dc(auth: &str) -> Self {
+        Options {
+            auth: auth.to_string(),
+            edition: Edition::DataCenter,
+        }
+    }
 }
 
+/// Starts a fake Jira; its URL is the site's base URL.
 /// `None` (the test skipped, in one line) where the providers' published specs are not.
-pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> Option<(String, Shared)> {
+pub async fn spawn(opts: Options) -> Option<Running<Fake>> {
+    let Options {
+        auth: expected_auth,
+        edition,
+    } = opts;
     crate::specs_for("the tests with the fake Jira")?;
     let projects = (1..=7)
         .map(|i| (format!("P{i}"), format!("Project {i}")))
@@ -2529,7 +2376,6 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> Option<(Str
         myself: example("/rest/api/3/myself"),
         server_info: example("/rest/api/3/serverInfo"),
         projects: Mutex::new(projects),
-        hits: Mutex::default(),
         queries: Mutex::default(),
         issue_template: example_of("/rest/api/3/search/jql", "post")["issues"][0].clone(),
         issues: Mutex::new(read::with_removed_item(fake_issues(edition))),
@@ -2547,7 +2393,7 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> Option<(Str
             json!({ "id": 8, "name": "Sprint 8", "state": "future", "originBoardId": 84 }),
         ]),
         flaky: AtomicUsize::new(0),
-        expected_auth: expected_auth.to_string(),
+        expected_auth,
         read: read::ReadState::default(),
     });
     use axum::routing::{post, put};
@@ -2636,10 +2482,12 @@ pub async fn spawn_edition(expected_auth: &str, edition: Edition) -> Option<(Str
             .route("/rest/api/2/search", post(dc_search)),
     };
     let app = read::wrap(platform.merge(agile).with_state(fake.clone()), fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Some((format!("http://{addr}"), fake))
+    let guard = Guard {
+        auth,
+        refusal,
+        checks: Checks::Routed,
+    };
+    Some(crate::fake::serve(app, fake, guard, "").await)
 }
 
 /// The Basic header Jira Cloud expects for an e-mail and API token.

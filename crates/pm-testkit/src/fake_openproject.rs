@@ -12,8 +12,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use crate::fake::{Checks, Failure, Guard, Running};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
@@ -257,15 +260,12 @@ struct Db {
 
 /// The fake site's state.
 pub struct Fake {
-    /// Every request as `METHOD /decoded/path?raw-query`, in order.
-    pub hits: Mutex<Vec<String>>,
     prefix: String,
     core_version: String,
     major: u32,
     expected_auth: String,
     admin: AtomicBool,
     conflicts: AtomicUsize,
-    failures: Mutex<Option<(u16, usize)>>,
     /// Whether one time-entry activity is the default (see [`Fake::set_default_activity`]).
     default_activity: AtomicBool,
     /// A German site (see [`Fake::set_german`]).
@@ -282,12 +282,6 @@ impl Fake {
     /// it: its lockVersion really moves (and updatedAt, and a journal by another user appears).
     pub fn set_conflicts(&self, n: usize) {
         self.conflicts.store(n, Ordering::SeqCst);
-    }
-
-    /// The next `n` requests (whatever they are) answer `status` with OpenProject's error body
-    /// (429 and 503 with `Retry-After: 1`).
-    pub fn fail_next(&self, status: u16, n: usize) {
-        *self.failures.lock().unwrap() = Some((status, n));
     }
 
     /// Whether the API key's user is an administrator (default true). A non-admin does not see
@@ -752,19 +746,40 @@ fn seed(now: DateTime<Utc>) -> Db {
     }
 }
 
-/// Starts a fake OpenProject accepting `Authorization: Basic base64("apikey:" + api_key)`; serves
-/// the API under `<prefix>/api/v3` (every HAL `href` starts with `prefix`). Returns the site's
-/// base URL (`http://127.0.0.1:PORT<prefix>`) and the state.
-pub async fn spawn(api_key: &str, prefix: &str, core_version: &str) -> (String, Shared) {
+/// How to start a fake OpenProject.
+pub struct Options {
+    /// The API key it accepts, as `Authorization: Basic base64("apikey:" + api_key)`.
+    pub api_key: String,
+    /// The sub-path the site lives under (`""`, `/openproject`): the API is under
+    /// `<prefix>/api/v3` and every HAL `href` starts with it.
+    pub prefix: String,
+    /// The version the root resource reports (`13.4.1`); time entries name their work package
+    /// `workPackage` before 16.0 and `entity` from 16.0 on.
+    pub core_version: String,
+}
+
+impl Options {
+    pub fn new(api_key: &str, prefix: &str, core_version: &str) -> Self {
+        Options {
+            api_key: api_key.to_string(),
+            prefix: prefix.to_string(),
+            core_version: core_version.to_string(),
+        }
+    }
+}
+
+/// Starts a fake OpenProject; its URL is the site's base URL (`http://127.0.0.1:PORT<prefix>`).
+/// It needs none of the vendors' documents, so it always starts.
+pub async fn spawn(opts: Options) -> Running<Fake> {
     use base64::Engine as _;
-    let prefix = prefix.trim_end_matches('/').to_string();
+    let (api_key, core_version) = (opts.api_key.as_str(), opts.core_version.as_str());
+    let prefix = opts.prefix.trim_end_matches('/').to_string();
     let major = core_version
         .split('.')
         .next()
         .and_then(|m| m.parse().ok())
         .unwrap_or(16);
     let fake = Arc::new(Fake {
-        hits: Mutex::default(),
         prefix: prefix.clone(),
         core_version: core_version.to_string(),
         major,
@@ -774,17 +789,55 @@ pub async fn spawn(api_key: &str, prefix: &str, core_version: &str) -> (String, 
         ),
         admin: AtomicBool::new(true),
         conflicts: AtomicUsize::new(0),
-        failures: Mutex::new(None),
         default_activity: AtomicBool::new(true),
         german: AtomicBool::new(false),
         mails: Mutex::default(),
         db: Mutex::new(seed(Utc::now())),
     });
-    let app = Router::new().fallback(handle).with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}{prefix}"), fake)
+    let app = router(&fake);
+    let guard = Guard {
+        auth,
+        refusal,
+        checks: Checks::Every,
+    };
+    crate::fake::serve(app, fake, guard, &prefix).await
+}
+
+/// OpenProject's API key check: a wrong or missing key is 401 with its `Unauthenticated` error
+/// and a Basic challenge.
+fn auth(f: &Fake, headers: &HeaderMap) -> Result<(), Response> {
+    if crate::fake::authorization(headers) == Some(f.expected_auth.as_str()) {
+        return Ok(());
+    }
+    let mut r = error(
+        401,
+        "Unauthenticated",
+        "You need to be authenticated to access this resource.",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"OpenProject API\""),
+    );
+    Err(r)
+}
+
+/// An injected failure as OpenProject's error body for its status (429 and 503 with
+/// `Retry-After: 1`), in the failure's words if it has some.
+fn refusal(failure: &Failure) -> Response {
+    let mut r = self::failure(failure.status_code());
+    if let Some(message) = failure.message() {
+        let status = failure.status_code();
+        let mut said = error(
+            status,
+            failure.code().unwrap_or("InternalServerError"),
+            message,
+        );
+        if let Some(retry) = r.headers().get(header::RETRY_AFTER).cloned() {
+            said.headers_mut().insert(header::RETRY_AFTER, retry);
+        }
+        r = said;
+    }
+    r
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -965,55 +1018,25 @@ impl Query {
     }
 }
 
-async fn handle(State(f): State<Shared>, req: Request) -> Response {
-    let method = req.method().as_str().to_string();
+/// Answers one routed request: the query and the JSON body read as OpenProject reads them (a body
+/// that is not one JSON object is refused before anything else), then the route's handler with
+/// the site's data.
+async fn dispatch(f: Shared, params: RawPathParams, req: Request, h: Handler) -> Response {
+    let method = req.method().clone();
     let path = percent_decode(req.uri().path());
     let raw_query = req.uri().query().map(str::to_string);
-    f.hits.lock().unwrap().push(match &raw_query {
-        Some(q) => format!("{method} {path}?{q}"),
-        None => format!("{method} {path}"),
-    });
-    let auth = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let body = axum::body::to_bytes(req.into_body(), 16 << 20)
         .await
         .unwrap_or_default();
-
-    {
-        let mut failures = f.failures.lock().unwrap();
-        if let Some((status, n)) = *failures {
-            *failures = if n > 1 { Some((status, n - 1)) } else { None };
-            if n > 0 {
-                return failure(status);
-            }
-        }
-    }
-    if auth.as_deref() != Some(f.expected_auth.as_str()) {
-        let mut r = error(
-            401,
-            "Unauthenticated",
-            "You need to be authenticated to access this resource.",
-        );
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"OpenProject API\""),
-        );
-        return r;
-    }
-    let Some(rest) = path
+    let rest = path
         .strip_prefix(f.prefix.as_str())
         .and_then(|p| p.strip_prefix("/api/v3"))
-        .filter(|r| r.is_empty() || r.starts_with('/'))
-    else {
-        return not_found();
-    };
-    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        .unwrap_or_default()
+        .to_string();
+    let p: Vec<String> = params.iter().map(|(_, v)| v.to_string()).collect();
     let query = Query::parse(raw_query.as_deref());
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        if matches!(method.as_str(), "POST" | "PATCH") {
+        if matches!(method, Method::POST | Method::PATCH) {
             json!({})
         } else {
             Value::Null
@@ -1040,11 +1063,43 @@ async fn handle(State(f): State<Shared>, req: Request) -> Response {
     let mut db = f.db.lock().unwrap();
     let ctx = Ctx {
         f: &f,
-        path: rest.to_string(),
+        path: rest,
         q: &query,
         body: &body,
     };
-    route(&ctx, &mut db, &method, &segs)
+    h(&ctx, &mut db, &p)
+}
+
+/// The fake's axum `Router`: every route of [`routes`] under `<prefix>/api/v3`, with or without a
+/// trailing slash (OpenProject takes both); anything else, another method included, is
+/// OpenProject's 404.
+fn router(fake: &Shared) -> Router {
+    let base = format!("{}/api/v3", fake.prefix);
+    let mut by_path: Vec<(String, MethodRouter<Shared>)> = Vec::new();
+    for (method, path, h) in routes() {
+        let filter = match method {
+            "GET" => MethodFilter::GET,
+            "POST" => MethodFilter::POST,
+            "PATCH" => MethodFilter::PATCH,
+            "DELETE" => MethodFilter::DELETE,
+            other => panic!("no method {other}"),
+        };
+        let handler = move |State(f): State<Shared>, params: RawPathParams, req: Request| {
+            dispatch(f, params, req, h)
+        };
+        let full = format!("{base}{path}");
+        match by_path.iter_mut().find(|(p, _)| *p == full) {
+            Some((_, m)) => *m = std::mem::take(m).on(filter, handler),
+            None => by_path.push((full, on(filter, handler))),
+        }
+    }
+    let mut app = Router::new();
+    for (path, m) in by_path {
+        app = app.route(&format!("{path}/"), m.clone()).route(&path, m);
+    }
+    app.fallback(|| async { not_found() })
+        .method_not_allowed_fallback(|| async { not_found() })
+        .with_state(fake.clone())
 }
 
 struct Ctx<'a> {
@@ -1099,371 +1154,587 @@ fn num(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
-fn route(c: &Ctx, db: &mut Db, method: &str, segs: &[&str]) -> Response {
-    let f = c.f;
-    match (method, segs) {
-        ("GET", []) => root(c, db),
-        ("GET", ["users", "me"]) => user_get(c, db, ME),
-        ("GET", ["users"]) => users_list(c, db),
-        ("GET", ["users", id]) => num(id).map_or_else(not_found, |id| user_get(c, db, id)),
-        ("GET", ["groups", id]) if num(id) == Some(GROUP_ID) => ok(group_json(f, db)),
-        ("GET", ["principals"]) => principals(c, db),
-        ("GET", ["roles", id]) => ROLES
+/// One route of the API: method, path below `<prefix>/api/v3` (with `{param}`s, in order in the
+/// handler's `p`), and what it answers.
+type Handler = fn(&Ctx, &mut Db, &[String]) -> Response;
+
+fn r(
+    method: &'static str,
+    path: &'static str,
+    h: Handler,
+) -> (&'static str, &'static str, Handler) {
+    (method, path, h)
+}
+
+/// Every route of the fake, as OpenProject's API v3 lays them out.
+fn routes() -> Vec<(&'static str, &'static str, Handler)> {
+    vec![
+        r("GET", "", |c, db, _| root(c, db)),
+        r("GET", "/users/me", |c, db, _| user_get(c, db, ME)),
+        r("GET", "/users", |c, db, _| users_list(c, db)),
+        r("GET", "/users/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            num(id).map_or_else(not_found, |id| user_get(c, db, id))
+        }),
+        r("GET", "/groups/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            if num(id) == Some(GROUP_ID) {
+                ok(group_json(f, db))
+            } else {
+                not_found()
+            }
+        }),
+        r("GET", "/principals", |c, db, _| principals(c, db)),
+        r("GET", "/roles/{id}", |c, _db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            ROLES
             .iter()
             .find(|(r, _)| Some(*r) == num(id))
             .map_or_else(not_found, |(r, n)| {
                 ok(json!({ "_type": "Role", "id": r, "name": n, "_links": { "self": link(f, &format!("/api/v3/roles/{r}"), n) } }))
-            }),
-        ("GET", ["statuses"]) => ok(plain_collection(
-            f,
-            "/api/v3/statuses",
-            STATUSES.iter().map(|s| status_json(f, s.0)).collect(),
-        )),
-        ("GET", ["statuses", id]) => match num(id).filter(|i| status_of(*i).is_some()) {
-            Some(i) => ok(status_json(f, i)),
-            None => not_found(),
-        },
-        ("GET", ["types"]) => ok(plain_collection(
-            f,
-            "/api/v3/types",
-            TYPES.iter().map(|t| type_json(f, t.0)).collect(),
-        )),
-        ("GET", ["types", id]) => match num(id).filter(|i| type_of(*i).is_some()) {
-            Some(i) => ok(type_json(f, i)),
-            None => not_found(),
-        },
-        ("GET", ["priorities"]) => ok(plain_collection(
-            f,
-            "/api/v3/priorities",
-            PRIORITIES.iter().map(|p| priority_json(f, p.0)).collect(),
-        )),
-        ("GET", ["priorities", id]) => match num(id).filter(|i| priority_of(*i).is_some()) {
-            Some(i) => ok(priority_json(f, i)),
-            None => not_found(),
-        },
-        ("GET", ["projects"]) => projects_list(c, db),
-        ("POST", ["projects"]) => project_create(c, db),
-        ("GET", ["projects", id]) => match find_project(db, id) {
-            Some(p) => ok(project_json(f, &db.projects[p])),
-            None => not_found(),
-        },
-        ("PATCH", ["projects", id]) => match find_project(db, id) {
-            Some(p) => project_update(c, db, p),
-            None => not_found(),
-        },
-        ("DELETE", ["projects", id]) => match find_project(db, id) {
-            Some(p) => {
-                let pid = db.projects[p].id;
-                db.projects.remove(p);
-                let gone: Vec<u64> = db
-                    .wps
-                    .iter()
-                    .filter(|w| w.project == pid)
-                    .map(|w| w.id)
-                    .collect();
-                delete_wps(db, &gone);
-                db.versions.retain(|v| v.project != pid);
-                db.memberships.retain(|m| m.project != pid);
-                db.time_entries.retain(|t| t.project != pid);
+            })
+        }),
+        r("GET", "/statuses", |c, _db, _| {
+            let f = c.f;
+            ok(plain_collection(
+                f,
+                "/api/v3/statuses",
+                STATUSES.iter().map(|s| status_json(f, s.0)).collect(),
+            ))
+        }),
+        r("GET", "/statuses/{id}", |c, _db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match num(id).filter(|i| status_of(*i).is_some()) {
+                Some(i) => ok(status_json(f, i)),
+                None => not_found(),
+            }
+        }),
+        r("GET", "/types", |c, _db, _| {
+            let f = c.f;
+            ok(plain_collection(
+                f,
+                "/api/v3/types",
+                TYPES.iter().map(|t| type_json(f, t.0)).collect(),
+            ))
+        }),
+        r("GET", "/types/{id}", |c, _db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match num(id).filter(|i| type_of(*i).is_some()) {
+                Some(i) => ok(type_json(f, i)),
+                None => not_found(),
+            }
+        }),
+        r("GET", "/priorities", |c, _db, _| {
+            let f = c.f;
+            ok(plain_collection(
+                f,
+                "/api/v3/priorities",
+                PRIORITIES.iter().map(|p| priority_json(f, p.0)).collect(),
+            ))
+        }),
+        r("GET", "/priorities/{id}", |c, _db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match num(id).filter(|i| priority_of(*i).is_some()) {
+                Some(i) => ok(priority_json(f, i)),
+                None => not_found(),
+            }
+        }),
+        r("GET", "/projects", |c, db, _| projects_list(c, db)),
+        r("POST", "/projects", |c, db, _| project_create(c, db)),
+        r("GET", "/projects/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match find_project(db, id) {
+                Some(p) => ok(project_json(f, &db.projects[p])),
+                None => not_found(),
+            }
+        }),
+        r("PATCH", "/projects/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            match find_project(db, id) {
+                Some(p) => project_update(c, db, p),
+                None => not_found(),
+            }
+        }),
+        r("DELETE", "/projects/{id}", |_c, db, p| {
+            let id = p[0].as_str();
+            match find_project(db, id) {
+                Some(p) => {
+                    let pid = db.projects[p].id;
+                    db.projects.remove(p);
+                    let gone: Vec<u64> = db
+                        .wps
+                        .iter()
+                        .filter(|w| w.project == pid)
+                        .map(|w| w.id)
+                        .collect();
+                    delete_wps(db, &gone);
+                    db.versions.retain(|v| v.project != pid);
+                    db.memberships.retain(|m| m.project != pid);
+                    db.time_entries.retain(|t| t.project != pid);
+                    no_content()
+                }
+                None => not_found(),
+            }
+        }),
+        r("GET", "/projects/{id}/types", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match find_project(db, id) {
+                Some(p) => ok(plain_collection(
+                    f,
+                    &format!("/api/v3/projects/{}/types", db.projects[p].id),
+                    db.projects[p]
+                        .types
+                        .iter()
+                        .map(|t| type_json(f, *t))
+                        .collect(),
+                )),
+                None => not_found(),
+            }
+        }),
+        r("GET", "/projects/{id}/versions", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match find_project(db, id) {
+                Some(p) => {
+                    let pid = db.projects[p].id;
+                    let list = db
+                        .versions
+                        .iter()
+                        .filter(|v| available_in(v, pid))
+                        .map(|v| version_json(f, db, v))
+                        .collect();
+                    ok(plain_collection(
+                        f,
+                        &format!("/api/v3/projects/{pid}/versions"),
+                        list,
+                    ))
+                }
+                None => not_found(),
+            }
+        }),
+        r("GET", "/projects/{id}/available_assignees", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match find_project(db, id) {
+                Some(p) => {
+                    let pid = db.projects[p].id;
+                    ok(plain_collection(
+                        f,
+                        &format!("/api/v3/projects/{pid}/available_assignees"),
+                        assignable(db, pid)
+                            .into_iter()
+                            .map(|u| principal_json(f, db, u))
+                            .collect(),
+                    ))
+                }
+                None => not_found(),
+            }
+        }),
+        r("GET", "/projects/{id}/work_packages", |c, db, p| {
+            let id = p[0].as_str();
+            match find_project(db, id) {
+                Some(p) => wp_list(c, db, Some(db.projects[p].id)),
+                None => not_found(),
+            }
+        }),
+        r("POST", "/projects/{id}/work_packages", |c, db, p| {
+            let id = p[0].as_str();
+            match find_project(db, id) {
+                Some(p) => wp_create(c, db, Some(db.projects[p].id), false),
+                None => not_found(),
+            }
+        }),
+        r("POST", "/projects/{id}/work_packages/form", |c, db, p| {
+            let id = p[0].as_str();
+            match find_project(db, id) {
+                Some(p) => wp_create(c, db, Some(db.projects[p].id), true),
+                None => not_found(),
+            }
+        }),
+        r("GET", "/work_packages", |c, db, _| wp_list(c, db, None)),
+        r("POST", "/work_packages", |c, db, _| {
+            wp_create(c, db, None, false)
+        }),
+        r("POST", "/work_packages/form", |c, db, _| {
+            wp_create(c, db, None, true)
+        }),
+        r("GET", "/work_packages/schemas", |c, db, _| {
+            schemas_list(c, db)
+        }),
+        r("GET", "/work_packages/schemas/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            {
+                let Some((p, t)) = id.split_once("-") else {
+                    return not_found();
+                };
+                match (num(p), num(t)) {
+                    (Some(p), Some(t))
+                        if db
+                            .projects
+                            .iter()
+                            .any(|x| x.id == p && x.types.contains(&t)) =>
+                    {
+                        ok(wp_schema(f, db, p, t, None, true))
+                    }
+                    _ => not_found(),
+                }
+            }
+        }),
+        r("GET", "/activities/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match db.acts.iter().find(|a| Some(a.id) == num(id)) {
+                Some(a) => ok(act_json(f, db, a)),
+                None => not_found(),
+            }
+        }),
+        r("GET", "/relations", |c, db, _| relations_list(c, db)),
+        r("GET", "/relations/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match db.relations.iter().find(|r| Some(r.id) == num(id)) {
+                Some(r) => ok(relation_json(f, db, r)),
+                None => not_found(),
+            }
+        }),
+        r("DELETE", "/relations/{id}", |_c, db, p| {
+            let id = p[0].as_str();
+            {
+                match db.relations.iter().position(|r| Some(r.id) == num(id)) {
+                    Some(i) => {
+                        db.relations.remove(i);
+                        no_content()
+                    }
+                    None => not_found(),
+                }
+            }
+        }),
+        r("GET", "/time_entries", |c, db, _| te_list(c, db)),
+        r("POST", "/time_entries", |c, db, _| te_create(c, db)),
+        r("POST", "/time_entries/form", |c, db, _| te_form(c, db)),
+        r("GET", "/time_entries/schema", |c, _db, _| {
+            let f = c.f;
+            ok(te_schema(f))
+        }),
+        r("GET", "/time_entries/activity/{id}", |c, _db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            {
+                match TE_ACTIVITIES.iter().find(|a| Some(a.0) == num(id)) {
+                    Some(a) => ok(te_activity_json(f, a.0)),
+                    None => not_found(),
+                }
+            }
+        }),
+        r("GET", "/time_entries/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            {
+                match db.time_entries.iter().find(|t| Some(t.id) == num(id)) {
+                    Some(t) => ok(te_json(f, db, t)),
+                    None => not_found(),
+                }
+            }
+        }),
+        r("PATCH", "/time_entries/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            {
+                match db.time_entries.iter().position(|t| Some(t.id) == num(id)) {
+                    Some(i) => te_update(c, db, i),
+                    None => not_found(),
+                }
+            }
+        }),
+        r("DELETE", "/time_entries/{id}", |_c, db, p| {
+            let id = p[0].as_str();
+            {
+                match db.time_entries.iter().position(|t| Some(t.id) == num(id)) {
+                    Some(i) => {
+                        db.time_entries.remove(i);
+                        no_content()
+                    }
+                    None => not_found(),
+                }
+            }
+        }),
+        r("GET", "/versions", |c, db, _| {
+            let f = c.f;
+            {
+                let list = db.versions.iter().map(|v| version_json(f, db, v)).collect();
+                ok(plain_collection(f, "/api/v3/versions", list))
+            }
+        }),
+        r("POST", "/versions", |c, db, _| version_create(c, db)),
+        r("GET", "/versions/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            match db.versions.iter().find(|v| Some(v.id) == num(id)) {
+                Some(v) => ok(version_json(f, db, v)),
+                None => not_found(),
+            }
+        }),
+        r("PATCH", "/versions/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            {
+                match db.versions.iter().position(|v| Some(v.id) == num(id)) {
+                    Some(i) => version_update(c, db, i),
+                    None => not_found(),
+                }
+            }
+        }),
+        r("DELETE", "/versions/{id}", |_c, db, p| {
+            let id = p[0].as_str();
+            {
+                match db.versions.iter().position(|v| Some(v.id) == num(id)) {
+                    Some(i) => {
+                        let vid = db.versions[i].id;
+                        if db.wps.iter().any(|w| w.version == Some(vid)) {
+                            return unprocessable(&[v(
+                                "base",
+                                "This version cannot be deleted as it has work packages attached to it.",
+                            )]);
+                        }
+                        db.versions.remove(i);
+                        no_content()
+                    }
+                    None => not_found(),
+                }
+            }
+        }),
+        r("GET", "/memberships", |c, db, _| memberships_list(c, db)),
+        r("GET", "/memberships/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let f = c.f;
+            {
+                match db.memberships.iter().find(|m| Some(m.id) == num(id)) {
+                    Some(m) => ok(membership_json(f, db, m)),
+                    None => not_found(),
+                }
+            }
+        }),
+        r("GET", "/work_packages/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
+                return not_found();
+            };
+            let f = c.f;
+            ok(wp_full_json(f, db, &db.wps[i]))
+        }),
+        r("PATCH", "/work_packages/{id}", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
+                return not_found();
+            };
+            wp_update(c, db, i)
+        }),
+        r("DELETE", "/work_packages/{id}", |_c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
+                return not_found();
+            };
+            let wp_id = db.wps[i].id;
+            {
+                delete_wps(db, &[wp_id]);
                 no_content()
             }
-            None => not_found(),
-        },
-        ("GET", ["projects", id, "types"]) => match find_project(db, id) {
-            Some(p) => ok(plain_collection(
-                f,
-                &format!("/api/v3/projects/{}/types", db.projects[p].id),
-                db.projects[p]
-                    .types
-                    .iter()
-                    .map(|t| type_json(f, *t))
-                    .collect(),
-            )),
-            None => not_found(),
-        },
-        ("GET", ["projects", id, "versions"]) => match find_project(db, id) {
-            Some(p) => {
-                let pid = db.projects[p].id;
+        }),
+        r("POST", "/work_packages/{id}/form", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
+                return not_found();
+            };
+            wp_update_form(c, db, i)
+        }),
+        r("GET", "/work_packages/{id}/activities", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
+                return not_found();
+            };
+            let wp_id = db.wps[i].id;
+            let f = c.f;
+            {
                 let list = db
-                    .versions
+                    .acts
                     .iter()
-                    .filter(|v| available_in(v, pid))
-                    .map(|v| version_json(f, db, v))
+                    .filter(|a| a.wp == wp_id)
+                    .map(|a| act_json(f, db, a))
                     .collect();
                 ok(plain_collection(
                     f,
-                    &format!("/api/v3/projects/{pid}/versions"),
+                    &format!("/api/v3/work_packages/{wp_id}/activities"),
                     list,
                 ))
             }
-            None => not_found(),
-        },
-        ("GET", ["projects", id, "available_assignees"]) => match find_project(db, id) {
-            Some(p) => {
-                let pid = db.projects[p].id;
+        }),
+        r("POST", "/work_packages/{id}/activities", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
+                return not_found();
+            };
+            let wp_id = db.wps[i].id;
+            let f = c.f;
+            {
+                let mail = match notify_wanted(c) {
+                    Ok(m) => m,
+                    Err(r) => return r,
+                };
+                let raw = c.body["comment"]["raw"].as_str().unwrap_or("").to_string();
+                if raw.trim().is_empty() {
+                    return unprocessable(&[v("comment", "Comment can't be blank.")]);
+                }
+                let now = Utc::now();
+                let version = db.acts.iter().filter(|a| a.wp == wp_id).count() as u64 + 1;
+                let act = Act {
+                    id: db.next_act,
+                    wp: wp_id,
+                    user: ME,
+                    comment: raw,
+                    details: Vec::new(),
+                    version,
+                    created: now,
+                    before: None,
+                };
+                db.next_act += 1;
+                // Saving a journal note saves the work package: lockVersion and updatedAt move.
+                db.wps[i].lock_version += 1;
+                db.wps[i].updated = now;
+                let out = act_json(f, db, &act);
+                db.acts.push(act);
+                if mail {
+                    tell(c, db, wp_id);
+                }
+                created(out)
+            }
+        }),
+        r("GET", "/work_packages/{id}/watchers", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
+                return not_found();
+            };
+            let wp_id = db.wps[i].id;
+            let f = c.f;
+            {
+                let list = db
+                    .watchers
+                    .iter()
+                    .filter(|(w, _)| *w == wp_id)
+                    .filter_map(|(_, u)| db.users.iter().find(|x| x.id == *u))
+                    .map(|u| user_json(f, u))
+                    .collect();
                 ok(plain_collection(
                     f,
-                    &format!("/api/v3/projects/{pid}/available_assignees"),
-                    assignable(db, pid)
-                        .into_iter()
-                        .map(|u| principal_json(f, db, u))
-                        .collect(),
+                    &format!("/api/v3/work_packages/{wp_id}/watchers"),
+                    list,
                 ))
             }
-            None => not_found(),
-        },
-        ("GET", ["projects", id, "work_packages"]) => match find_project(db, id) {
-            Some(p) => wp_list(c, db, Some(db.projects[p].id)),
-            None => not_found(),
-        },
-        ("POST", ["projects", id, "work_packages"]) => match find_project(db, id) {
-            Some(p) => wp_create(c, db, Some(db.projects[p].id), false),
-            None => not_found(),
-        },
-        ("POST", ["projects", id, "work_packages", "form"]) => match find_project(db, id) {
-            Some(p) => wp_create(c, db, Some(db.projects[p].id), true),
-            None => not_found(),
-        },
-        ("GET", ["work_packages"]) => wp_list(c, db, None),
-        ("POST", ["work_packages"]) => wp_create(c, db, None, false),
-        ("POST", ["work_packages", "form"]) => wp_create(c, db, None, true),
-        ("GET", ["work_packages", "schemas"]) => schemas_list(c, db),
-        ("GET", ["work_packages", "schemas", id]) => {
-            let Some((p, t)) = id.split_once('-') else {
+        }),
+        r("POST", "/work_packages/{id}/watchers", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
                 return not_found();
             };
-            match (num(p), num(t)) {
-                (Some(p), Some(t))
-                    if db
-                        .projects
-                        .iter()
-                        .any(|x| x.id == p && x.types.contains(&t)) =>
+            let wp_id = db.wps[i].id;
+            let f = c.f;
+            {
+                let href = c.body["user"]["href"].as_str().unwrap_or("");
+                let Some(uid) = parse_href(f, href, "users") else {
+                    return unprocessable(&[v("user", "User is invalid.")]);
+                };
+                let Some(user) = db.users.iter().find(|u| u.id == uid).cloned() else {
+                    return unprocessable(&[v("user", "User is invalid.")]);
+                };
+                if db.watchers.contains(&(wp_id, uid)) {
+                    return ok(user_json(f, &user));
+                }
+                db.watchers.push((wp_id, uid));
+                created(user_json(f, &user))
+            }
+        }),
+        r(
+            "DELETE",
+            "/work_packages/{id}/watchers/{uid}",
+            |_c, db, p| {
+                let id = p[0].as_str();
+                let uid = p[1].as_str();
+                let Some(i) = wp_index(db, id) else {
+                    return not_found();
+                };
+                let wp_id = db.wps[i].id;
                 {
-                    ok(wp_schema(f, db, p, t, None, true))
+                    let Some(uid) = num(uid).filter(|u| db.users.iter().any(|x| x.id == *u)) else {
+                        return not_found();
+                    };
+                    db.watchers.retain(|w| *w != (wp_id, uid));
+                    no_content()
                 }
-                _ => not_found(),
-            }
-        }
-        (_, ["work_packages", id, rest @ ..]) => {
-            let Some(i) = num(id).and_then(|id| db.wps.iter().position(|w| w.id == id)) else {
+            },
+        ),
+        r("GET", "/work_packages/{id}/relations", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
                 return not_found();
             };
-            wp_routes(c, db, method, i, rest)
-        }
-        ("GET", ["activities", id]) => match db.acts.iter().find(|a| Some(a.id) == num(id)) {
-            Some(a) => ok(act_json(f, db, a)),
-            None => not_found(),
-        },
-        ("GET", ["relations"]) => relations_list(c, db),
-        ("GET", ["relations", id]) => match db.relations.iter().find(|r| Some(r.id) == num(id))
-        {
-            Some(r) => ok(relation_json(f, db, r)),
-            None => not_found(),
-        },
-        ("DELETE", ["relations", id]) => {
-            match db.relations.iter().position(|r| Some(r.id) == num(id)) {
-                Some(i) => {
-                    db.relations.remove(i);
-                    no_content()
+            let wp_id = db.wps[i].id;
+            let f = c.f;
+            {
+                let list: Vec<Value> = db
+                    .relations
+                    .iter()
+                    .filter(|r| r.from == wp_id || r.to == wp_id)
+                    .map(|r| relation_json(f, db, r))
+                    .collect();
+                ok(plain_collection(
+                    f,
+                    &format!("/api/v3/work_packages/{wp_id}/relations"),
+                    list,
+                ))
+            }
+        }),
+        r("POST", "/work_packages/{id}/relations", |c, db, p| {
+            let id = p[0].as_str();
+            let Some(i) = wp_index(db, id) else {
+                return not_found();
+            };
+            let wp_id = db.wps[i].id;
+            relation_create(c, db, wp_id)
+        }),
+        r(
+            "GET",
+            "/work_packages/{id}/available_assignees",
+            |c, db, p| {
+                let id = p[0].as_str();
+                let Some(i) = wp_index(db, id) else {
+                    return not_found();
+                };
+                let wp_id = db.wps[i].id;
+                let f = c.f;
+                {
+                    let pid = db.wps[i].project;
+                    ok(plain_collection(
+                        f,
+                        &format!("/api/v3/work_packages/{wp_id}/available_assignees"),
+                        assignable(db, pid)
+                            .into_iter()
+                            .map(|u| principal_json(f, db, u))
+                            .collect(),
+                    ))
                 }
-                None => not_found(),
-            }
-        }
-        ("GET", ["time_entries"]) => te_list(c, db),
-        ("POST", ["time_entries"]) => te_create(c, db),
-        ("POST", ["time_entries", "form"]) => te_form(c, db),
-        ("GET", ["time_entries", "schema"]) => ok(te_schema(f)),
-        ("GET", ["time_entries", "activity", id]) => {
-            match TE_ACTIVITIES.iter().find(|a| Some(a.0) == num(id)) {
-                Some(a) => ok(te_activity_json(f, a.0)),
-                None => not_found(),
-            }
-        }
-        ("GET", ["time_entries", id]) => {
-            match db.time_entries.iter().find(|t| Some(t.id) == num(id)) {
-                Some(t) => ok(te_json(f, db, t)),
-                None => not_found(),
-            }
-        }
-        ("PATCH", ["time_entries", id]) => {
-            match db.time_entries.iter().position(|t| Some(t.id) == num(id)) {
-                Some(i) => te_update(c, db, i),
-                None => not_found(),
-            }
-        }
-        ("DELETE", ["time_entries", id]) => {
-            match db.time_entries.iter().position(|t| Some(t.id) == num(id)) {
-                Some(i) => {
-                    db.time_entries.remove(i);
-                    no_content()
-                }
-                None => not_found(),
-            }
-        }
-        ("GET", ["versions"]) => {
-            let list = db
-                .versions
-                .iter()
-                .map(|v| version_json(f, db, v))
-                .collect();
-            ok(plain_collection(f, "/api/v3/versions", list))
-        }
-        ("POST", ["versions"]) => version_create(c, db),
-        ("GET", ["versions", id]) => match db.versions.iter().find(|v| Some(v.id) == num(id)) {
-            Some(v) => ok(version_json(f, db, v)),
-            None => not_found(),
-        },
-        ("PATCH", ["versions", id]) => {
-            match db.versions.iter().position(|v| Some(v.id) == num(id)) {
-                Some(i) => version_update(c, db, i),
-                None => not_found(),
-            }
-        }
-        ("DELETE", ["versions", id]) => {
-            match db.versions.iter().position(|v| Some(v.id) == num(id)) {
-                Some(i) => {
-                    let vid = db.versions[i].id;
-                    if db.wps.iter().any(|w| w.version == Some(vid)) {
-                        return unprocessable(&[v(
-                            "base",
-                            "This version cannot be deleted as it has work packages attached to it.",
-                        )]);
-                    }
-                    db.versions.remove(i);
-                    no_content()
-                }
-                None => not_found(),
-            }
-        }
-        ("GET", ["memberships"]) => memberships_list(c, db),
-        ("GET", ["memberships", id]) => {
-            match db.memberships.iter().find(|m| Some(m.id) == num(id)) {
-                Some(m) => ok(membership_json(f, db, m)),
-                None => not_found(),
-            }
-        }
-        _ => not_found(),
-    }
+            },
+        ),
+    ]
 }
 
-fn wp_routes(c: &Ctx, db: &mut Db, method: &str, i: usize, rest: &[&str]) -> Response {
-    let f = c.f;
-    let wp_id = db.wps[i].id;
-    match (method, rest) {
-        ("GET", []) => ok(wp_full_json(f, db, &db.wps[i])),
-        ("PATCH", []) => wp_update(c, db, i),
-        ("DELETE", []) => {
-            delete_wps(db, &[wp_id]);
-            no_content()
-        }
-        ("POST", ["form"]) => wp_update_form(c, db, i),
-        ("GET", ["activities"]) => {
-            let list = db
-                .acts
-                .iter()
-                .filter(|a| a.wp == wp_id)
-                .map(|a| act_json(f, db, a))
-                .collect();
-            ok(plain_collection(
-                f,
-                &format!("/api/v3/work_packages/{wp_id}/activities"),
-                list,
-            ))
-        }
-        ("POST", ["activities"]) => {
-            let mail = match notify_wanted(c) {
-                Ok(m) => m,
-                Err(r) => return r,
-            };
-            let raw = c.body["comment"]["raw"].as_str().unwrap_or("").to_string();
-            if raw.trim().is_empty() {
-                return unprocessable(&[v("comment", "Comment can't be blank.")]);
-            }
-            let now = Utc::now();
-            let version = db.acts.iter().filter(|a| a.wp == wp_id).count() as u64 + 1;
-            let act = Act {
-                id: db.next_act,
-                wp: wp_id,
-                user: ME,
-                comment: raw,
-                details: Vec::new(),
-                version,
-                created: now,
-                before: None,
-            };
-            db.next_act += 1;
-            // Saving a journal note saves the work package: lockVersion and updatedAt move.
-            db.wps[i].lock_version += 1;
-            db.wps[i].updated = now;
-            let out = act_json(f, db, &act);
-            db.acts.push(act);
-            if mail {
-                tell(c, db, wp_id);
-            }
-            created(out)
-        }
-        ("GET", ["watchers"]) => {
-            let list = db
-                .watchers
-                .iter()
-                .filter(|(w, _)| *w == wp_id)
-                .filter_map(|(_, u)| db.users.iter().find(|x| x.id == *u))
-                .map(|u| user_json(f, u))
-                .collect();
-            ok(plain_collection(
-                f,
-                &format!("/api/v3/work_packages/{wp_id}/watchers"),
-                list,
-            ))
-        }
-        ("POST", ["watchers"]) => {
-            let href = c.body["user"]["href"].as_str().unwrap_or("");
-            let Some(uid) = parse_href(f, href, "users") else {
-                return unprocessable(&[v("user", "User is invalid.")]);
-            };
-            let Some(user) = db.users.iter().find(|u| u.id == uid).cloned() else {
-                return unprocessable(&[v("user", "User is invalid.")]);
-            };
-            if db.watchers.contains(&(wp_id, uid)) {
-                return ok(user_json(f, &user));
-            }
-            db.watchers.push((wp_id, uid));
-            created(user_json(f, &user))
-        }
-        ("DELETE", ["watchers", uid]) => {
-            let Some(uid) = num(uid).filter(|u| db.users.iter().any(|x| x.id == *u)) else {
-                return not_found();
-            };
-            db.watchers.retain(|w| *w != (wp_id, uid));
-            no_content()
-        }
-        ("GET", ["relations"]) => {
-            let list: Vec<Value> = db
-                .relations
-                .iter()
-                .filter(|r| r.from == wp_id || r.to == wp_id)
-                .map(|r| relation_json(f, db, r))
-                .collect();
-            ok(plain_collection(
-                f,
-                &format!("/api/v3/work_packages/{wp_id}/relations"),
-                list,
-            ))
-        }
-        ("POST", ["relations"]) => relation_create(c, db, wp_id),
-        ("GET", ["available_assignees"]) => {
-            let pid = db.wps[i].project;
-            ok(plain_collection(
-                f,
-                &format!("/api/v3/work_packages/{wp_id}/available_assignees"),
-                assignable(db, pid)
-                    .into_iter()
-                    .map(|u| principal_json(f, db, u))
-                    .collect(),
-            ))
-        }
-        _ => not_found(),
-    }
+/// The index of work package `id` in `db.wps`.
+fn wp_index(db: &Db, id: &str) -> Option<usize> {
+    num(id).and_then(|id| db.wps.iter().position(|w| w.id == id))
 }
 
 fn delete_wps(db: &mut Db, ids: &[u64]) {
@@ -4555,7 +4826,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_site_without_a_default_activity_refuses_time_entries_without_one() {
-        let (base, fake) = spawn(KEY, "", "15.5.0").await;
+        let fake = spawn(Options::new(KEY, "", "15.5.0")).await;
+        let base = fake.url.clone();
         fake.set_default_activity(false);
         let body = json!({ "hours": "PT1H", "spentOn": "2026-11-27",
             "_links": { "workPackage": { "href": "/api/v3/work_packages/2" } } });
@@ -4589,7 +4861,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_german_account_reads_details_in_german() {
-        let (base, fake) = spawn(KEY, "", "15.5.0").await;
+        let fake = spawn(Options::new(KEY, "", "15.5.0")).await;
+        let base = fake.url.clone();
         fake.set_german(true);
         let lock = fake.work_package(1).unwrap()["lockVersion"].clone();
         let (s, _, w) = call(
@@ -4621,7 +4894,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_filters_only_open_work_packages_are_listed() {
-        let (base, _) = spawn(KEY, "", "16.2.0").await;
+        let base = spawn(Options::new(KEY, "", "16.2.0")).await.url;
         let (s, h, open) = call(&base, "GET", "/api/v3/work_packages?pageSize=1000", None).await;
         assert_eq!(s, 200);
         assert!(
@@ -4709,7 +4982,8 @@ mod tests {
 
     #[tokio::test]
     async fn offset_is_a_page_number_and_links_keep_the_prefix() {
-        let (base, fake) = spawn(KEY, "/openproject", "13.4.1").await;
+        let fake = spawn(Options::new(KEY, "/openproject", "13.4.1")).await;
+        let base = fake.url.clone();
         assert!(base.ends_with("/openproject"));
         let (s, _, page) = call(&base, "GET", "/api/v3/projects?pageSize=10&offset=2", None).await;
         assert_eq!(s, 200);
@@ -4756,14 +5030,15 @@ mod tests {
             "urn:openproject-org:api:v3:errors:NotFound"
         );
         assert_eq!(
-            fake.hits.lock().unwrap()[0],
+            fake.recorder.lines()[0],
             "GET /openproject/api/v3/projects?pageSize=10&offset=2"
         );
     }
 
     #[tokio::test]
     async fn a_stale_lock_version_conflicts() {
-        let (base, fake) = spawn(KEY, "", "16.2.0").await;
+        let fake = spawn(Options::new(KEY, "", "16.2.0")).await;
+        let base = fake.url.clone();
         let wp = fake.work_package(7).unwrap();
         let lock = wp["lockVersion"].as_u64().unwrap();
         let (s, _, e) = call(
@@ -4822,7 +5097,8 @@ mod tests {
 
     #[tokio::test]
     async fn status_moves_follow_the_workflow() {
-        let (base, fake) = spawn(KEY, "", "16.2.0").await;
+        let fake = spawn(Options::new(KEY, "", "16.2.0")).await;
+        let base = fake.url.clone();
         // Work package 1 is New.
         let wp = fake.work_package(1).unwrap();
         assert_eq!(wp["_links"]["status"]["title"], "New");
@@ -4914,7 +5190,8 @@ mod tests {
 
     #[tokio::test]
     async fn wrong_credentials_answer_401_with_an_error_body() {
-        let (base, fake) = spawn(KEY, "", "16.2.0").await;
+        let fake = spawn(Options::new(KEY, "", "16.2.0")).await;
+        let base = fake.url.clone();
         let (s, h, e) = call_as(
             &base,
             "GET",
@@ -4942,7 +5219,8 @@ mod tests {
         assert!(root.get("coreVersion").is_none());
         let (s, _, _) = call(&base, "GET", "/api/v3/users", None).await;
         assert_eq!(s, 403);
-        fake.fail_next(503, 2);
+        fake.recorder
+            .fail_next(crate::fake::Failure::status(503).times(2));
         let (s, h, e) = call(&base, "GET", "/api/v3", None).await;
         assert_eq!(s, 503);
         assert_eq!(h["retry-after"], "1");
@@ -4955,7 +5233,8 @@ mod tests {
 
     #[tokio::test]
     async fn time_entries_link_their_work_package_by_version() {
-        let (old, old_fake) = spawn(KEY, "", "13.4.1").await;
+        let old_fake = spawn(Options::new(KEY, "", "13.4.1")).await;
+        let old = old_fake.url.clone();
         let (s, _, te) = call(
             &old,
             "POST",
@@ -5024,7 +5303,7 @@ mod tests {
         let (_, _, schema) = call(&old, "GET", "/api/v3/time_entries/schema", None).await;
         assert!(schema.get("workPackage").is_some() && schema.get("entity").is_none());
 
-        let (new, _) = spawn(KEY, "", "16.2.0").await;
+        let new = spawn(Options::new(KEY, "", "16.2.0")).await.url;
         let (s, _, te) = call(
             &new,
             "POST",
@@ -5052,7 +5331,7 @@ mod tests {
 
     #[tokio::test]
     async fn story_points_are_a_custom_field_where_backlogs_are_off() {
-        let (base, _) = spawn(KEY, "", "16.2.0").await;
+        let base = spawn(Options::new(KEY, "", "16.2.0")).await.url;
         let ids = enc(r#"[{"id":{"operator":"=","values":["1-1","2-6"]}}]"#);
         let (s, _, schemas) = call(
             &base,
@@ -5074,7 +5353,8 @@ mod tests {
 
     #[tokio::test]
     async fn comments_watchers_relations_versions_and_members() {
-        let (base, fake) = spawn(KEY, "/op", "16.2.0").await;
+        let fake = spawn(Options::new(KEY, "/op", "16.2.0")).await;
+        let base = fake.url.clone();
         let lock = fake.work_package(2).unwrap()["lockVersion"].clone();
         let (s, _, c) = call(
             &base,

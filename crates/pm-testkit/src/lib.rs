@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod db;
+pub mod fake;
 pub mod fake_clickup;
 pub mod fake_jira;
 pub mod fake_openproject;

@@ -109,8 +109,8 @@ fn jira_connection(base: &str, name: &str, token: &str) -> Value {
 #[tokio::test]
 async fn the_admin_api_does_what_its_openapi_document_says() {
     on_each_engine(|env| async move {
-        let Some((jira, _fake)) =
-            pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", TOKEN))
+        let Some(pm_testkit::fake::Running { url: jira, .. }) =
+            pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(&pm_testkit::fake_jira::basic("mia@example.com", TOKEN)))
                 .await else {
         return;
     };

@@ -4,7 +4,6 @@
 //! come from that history, and the chart tools carry an 800×450 PNG that draws them (decoded:
 //! series colours present, as an empty chart has none).
 use base64::Engine as _;
-use rmcp::model::ProtocolVersion;
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -63,18 +62,9 @@ fn png_size(png: &[u8]) -> (u32, u32) {
 #[tokio::test]
 async fn analytics_from_history_with_charts() {
     on_each_engine(|env| async move {
-        let token = "ATATT-analytics-e2e-0007";
-        let Some((jira, _fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await else {
-        return;
-    };
-        env.add_user("ann@acme.org");
-        let key = env.create_key("ann@acme.org", "read,write");
-        let server = env.serve(LOCAL_UPSTREAM).await;
-        let ann = server.client(&key, ProtocolVersion::V_2025_11_25).await.expect("ann");
-        ok(&ann, "configure_pm_provider", json!({
-            "provider_type": "jira_cloud", "base_url": jira, "username": "mia@example.com", "api_token": token, "name": "acme-jira"
-        }))
-        .await;
+        let Some(App { env, server, client: ann, .. }) = App::connected(env, Tracker::Jira).await else {
+            return;
+        };
 
         // Burndown: structured numbers and a PNG.
         let r = call_with(&ann, "burndown_chart", json!({ "sprint_id": "acme-jira:7" })).await;

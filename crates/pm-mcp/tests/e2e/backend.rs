@@ -90,7 +90,7 @@ fn names(list_providers: &Value) -> Vec<String> {
 async fn provider_sync_keeps_the_backends_ids_for_the_sync_keys_user_only() {
     on_each_engine(|env| async move {
         let pat = "jira-dc-sync-pat-7781";
-        let Some((jira, _fake)) = pm_testkit::fake_jira::spawn_dc(&format!("Bearer {pat}")).await else {
+        let Some(pm_testkit::fake::Running { url: jira, .. }) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::dc(&format!("Bearer {pat}"))).await else {
         return;
     };
         env.add_user("system@acme.org");

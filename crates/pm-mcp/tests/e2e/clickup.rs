@@ -2,7 +2,6 @@
 //! it (the one workspace found from the token and stored), list spaces as projects, list tasks,
 //! create one, move it (an unknown status names the list's statuses), comment, log work, read the
 //! sprint folder's sprints and a sprint's tasks; count the upstream requests each tool call costs.
-use rmcp::model::ProtocolVersion;
 use serde_json::json;
 
 use crate::harness::*;
@@ -11,17 +10,10 @@ use crate::harness::*;
 async fn a_clickup_session_through_the_real_binary() {
     on_each_engine(|env| async move {
         use pm_testkit::fake_clickup as cu;
-        let token = "pk_81818_E2ESECRETCLICKUPTOKEN";
-        let Some((base, fake)) = cu::spawn(token).await else {
+        let Some(App { env, server, fake, token, client: ann, .. }) = App::start(env, Tracker::ClickUp).await else {
             return;
         };
-        env.add_user("ann@acme.org");
-        let key = env.create_key("ann@acme.org", "read,write");
-        let server = env.serve(LOCAL_UPSTREAM).await;
-        let ann = server
-            .client(&key, ProtocolVersion::V_2025_11_25)
-            .await
-            .expect("ann");
+        let base = fake.url.clone();
 
         let bad = call_with(&ann, "configure_pm_provider", json!({
             "provider_type": "clickup", "base_url": base, "api_token": "pk_wrong", "name": "acme-cu"
@@ -58,20 +50,20 @@ async fn a_clickup_session_through_the_real_binary() {
         // Upstream requests per tool call, through the real binary (the client is cached per
         // connection, so identity and workspace were already read by configure/list_projects).
         let mut counts = Vec::new();
-        let n = fake.request_count();
+        let n = fake.recorder.len();
         let tasks = ok(&ann, "list_tasks", json!({ "project_id": "acme-cu:790", "limit": 5 })).await;
-        counts.push(("list_tasks", fake.requests_since(n)));
+        counts.push(("list_tasks", fake.recorder.lines_since(n)));
         assert_eq!(tasks["tasks"].as_array().map(Vec::len), Some(5));
         assert!(tasks["next_cursor"].is_string());
-        let n = fake.request_count();
+        let n = fake.recorder.len();
         let sprint = ok(&ann, "get_sprint_tasks", json!({ "sprint_id": format!("acme-cu:{}", cu::SPRINT_NOW) })).await;
-        counts.push(("get_sprint_tasks", fake.requests_since(n)));
+        counts.push(("get_sprint_tasks", fake.recorder.lines_since(n)));
         assert_eq!(sprint["sprint"]["state"], "active");
         assert_eq!(sprint["sprint"]["goal"], "Fix checkout");
         assert_eq!(sprint["tasks"].as_array().map(Vec::len), Some(6));
-        let n = fake.request_count();
+        let n = fake.recorder.len();
         let mine = ok(&ann, "list_my_tasks", json!({})).await;
-        counts.push(("list_my_tasks", fake.requests_since(n)));
+        counts.push(("list_my_tasks", fake.recorder.lines_since(n)));
         assert_eq!(mine["tasks"].as_array().map(Vec::len), Some(6));
         assert_eq!(mine["tasks"][0]["assignee"]["id"], "acme-cu:123");
         for (tool, reqs) in &counts {
@@ -117,7 +109,7 @@ async fn a_clickup_session_through_the_real_binary() {
         let cfd = ok(&ann, "cfd_chart", json!({ "project_id": "acme-cu:790", "days": 14, "chart": false })).await;
         let today = cfd["days"].as_array().and_then(|d| d.last()).cloned().unwrap_or_default();
         assert!(today["in_progress"].as_u64().is_some_and(|n| n >= 1), "{cfd}");
-        assert!(fake.requests_since(0).iter().any(|r| r.contains("bulk_time_in_status")));
+        assert!(fake.recorder.lines_since(0).iter().any(|r| r.contains("bulk_time_in_status")));
 
         let sprints = ok(&ann, "list_sprints", json!({ "project_id": "acme-cu:790" })).await;
         let states: Vec<&str> = sprints["sprints"].as_array().expect("sprints").iter().filter_map(|s| s["state"].as_str()).collect();

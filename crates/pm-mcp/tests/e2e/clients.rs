@@ -385,8 +385,11 @@ async fn python_sdk_accepts_every_structured_result() {
     let dir = std::fs::canonicalize(&dir).expect("clients dir");
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-python-sdk-e2e-0018";
-    let Some((jira, _fake)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    let Some(pm_testkit::fake::Running { url: jira, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+            &pm_testkit::fake_jira::basic("mia@example.com", token),
+        ))
+        .await
     else {
         return;
     };

@@ -646,3 +646,197 @@ pub async fn real_redmine_turn() -> tokio::sync::MutexGuard<'static, ()> {
     static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     TURN.lock().await
 }
+
+/// The tracker a [`spawn_app`] app is connected to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracker {
+    /// Jira Cloud (the fake's `mia@example.com` with an API token).
+    Jira,
+    ClickUp,
+    /// OpenProject 13.4 under `/openproject`.
+    OpenProject,
+}
+
+/// A tracker fake's own state, by tracker.
+pub enum FakeState {
+    Jira(Arc<pm_testkit::fake_jira::Fake>),
+    ClickUp(Arc<pm_testkit::fake_clickup::Fake>),
+    OpenProject(Arc<pm_testkit::fake_openproject::Fake>),
+}
+
+/// The tracker fake of an [`App`]: its URL, what it was asked, and its state.
+pub struct AppFake {
+    pub url: String,
+    pub recorder: pm_testkit::fake::Recorder,
+    pub state: FakeState,
+}
+
+impl AppFake {
+    pub fn jira(&self) -> &pm_testkit::fake_jira::Fake {
+        match &self.state {
+            FakeState::Jira(f) => f,
+            _ => panic!("the app's tracker is not Jira"),
+        }
+    }
+
+    pub fn clickup(&self) -> &pm_testkit::fake_clickup::Fake {
+        match &self.state {
+            FakeState::ClickUp(f) => f,
+            _ => panic!("the app's tracker is not ClickUp"),
+        }
+    }
+
+    pub fn openproject(&self) -> &pm_testkit::fake_openproject::Fake {
+        match &self.state {
+            FakeState::OpenProject(f) => f,
+            _ => panic!("the app's tracker is not OpenProject"),
+        }
+    }
+}
+
+impl<S> From<pm_testkit::fake::Running<S>> for AppFake
+where
+    FakeState: From<Arc<S>>,
+{
+    fn from(r: pm_testkit::fake::Running<S>) -> Self {
+        AppFake {
+            url: r.url,
+            recorder: r.recorder,
+            state: r.state.into(),
+        }
+    }
+}
+
+impl From<Arc<pm_testkit::fake_jira::Fake>> for FakeState {
+    fn from(f: Arc<pm_testkit::fake_jira::Fake>) -> Self {
+        FakeState::Jira(f)
+    }
+}
+
+impl From<Arc<pm_testkit::fake_clickup::Fake>> for FakeState {
+    fn from(f: Arc<pm_testkit::fake_clickup::Fake>) -> Self {
+        FakeState::ClickUp(f)
+    }
+}
+
+impl From<Arc<pm_testkit::fake_openproject::Fake>> for FakeState {
+    fn from(f: Arc<pm_testkit::fake_openproject::Fake>) -> Self {
+        FakeState::OpenProject(f)
+    }
+}
+
+/// A ready end-to-end setup: the real binary serving (`server`) on `env`, a tracker fake, a
+/// pm-mcp user (`user`) with a read/write key (`key`) and an rmcp client connected with it
+/// (`client`); with [`spawn_app`] / [`App::connected`] the user also has a connection to the fake
+/// named `connection`, configured through `configure_pm_provider`.
+pub struct App {
+    pub env: Env,
+    pub server: Server,
+    pub fake: AppFake,
+    pub tracker: Tracker,
+    /// The tracker credential the fake accepts (API token, ClickUp token, OpenProject API key).
+    pub token: &'static str,
+    pub user: &'static str,
+    pub key: String,
+    pub client: Client,
+    /// The connection's name, whether or not it is configured yet.
+    pub connection: &'static str,
+}
+
+/// [`App::connected`] on a fresh SQLite environment. `None` (skipped in one line) where the fake
+/// needs the providers' published specs and they are not here.
+pub async fn spawn_app(tracker: Tracker) -> Option<App> {
+    App::connected(Env::new(Engine::Sqlite).await.expect("sqlite env"), tracker).await
+}
+
+impl App {
+    /// The fake, the user, the key, the server and the client on `env`; no connection yet (for
+    /// tests of configuring one).
+    pub async fn start(env: Env, tracker: Tracker) -> Option<App> {
+        let (fake, token, connection): (AppFake, &'static str, &'static str) = match tracker {
+            Tracker::Jira => {
+                let token = "ATATT-jira-e2e-secret-0042";
+                let auth = pm_testkit::fake_jira::basic("mia@example.com", token);
+                let fake =
+                    pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(&auth))
+                        .await?;
+                (fake.into(), token, "acme-jira")
+            }
+            Tracker::ClickUp => {
+                let token = "pk_81818_E2ESECRETCLICKUPTOKEN";
+                let fake = pm_testkit::fake_clickup::spawn(
+                    pm_testkit::fake_clickup::Options::token(token),
+                )
+                .await?;
+                (fake.into(), token, "acme-cu")
+            }
+            Tracker::OpenProject => {
+                let token = "op-e2e-apikey-0c0ffee1d";
+                let opts =
+                    pm_testkit::fake_openproject::Options::new(token, "/openproject", "13.4.1");
+                (
+                    pm_testkit::fake_openproject::spawn(opts).await.into(),
+                    token,
+                    "acme-op",
+                )
+            }
+        };
+        let user = "ann@acme.org";
+        env.add_user(user);
+        let key = env.create_key(user, "read,write");
+        let server = env.serve(LOCAL_UPSTREAM).await;
+        let client = server
+            .client(&key, ProtocolVersion::V_2025_11_25)
+            .await
+            .expect("client");
+        Some(App {
+            env,
+            server,
+            fake,
+            tracker,
+            token,
+            user,
+            key,
+            client,
+            connection,
+        })
+    }
+
+    /// [`App::start`], then the user's connection to the fake, configured and tested through
+    /// `configure_pm_provider`.
+    pub async fn connected(env: Env, tracker: Tracker) -> Option<App> {
+        let app = App::start(env, tracker).await?;
+        let configured = ok(
+            &app.client,
+            "configure_pm_provider",
+            app.configure_args(app.token),
+        )
+        .await;
+        assert_eq!(configured["test"]["ok"], true, "{configured}");
+        Some(app)
+    }
+
+    /// `configure_pm_provider`'s arguments for the app's connection, with `credential` as the
+    /// tracker credential.
+    pub fn configure_args(&self, credential: &str) -> serde_json::Value {
+        let (url, name) = (&self.fake.url, self.connection);
+        match self.tracker {
+            Tracker::Jira => serde_json::json!({
+                "provider_type": "jira_cloud", "base_url": url, "username": "mia@example.com", "api_token": credential, "name": name
+            }),
+            Tracker::ClickUp => serde_json::json!({
+                "provider_type": "clickup", "base_url": url, "api_token": credential, "name": name
+            }),
+            Tracker::OpenProject => serde_json::json!({
+                "provider_type": "openproject", "base_url": url, "api_key": credential, "name": name
+            }),
+        }
+    }
+
+    /// Another pm-mcp user with a read/write key, and a client connected with it at `version`.
+    pub async fn another_user(&self, email: &str, version: ProtocolVersion) -> Client {
+        self.env.add_user(email);
+        let key = self.env.create_key(email, "read,write");
+        self.server.client(&key, version).await.expect("client")
+    }
+}

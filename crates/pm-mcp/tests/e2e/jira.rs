@@ -9,16 +9,10 @@ use crate::harness::*;
 #[tokio::test]
 async fn a_jira_session_through_the_real_binary() {
     on_each_engine(|env| async move {
-        let token = "ATATT-jira-e2e-secret-0042";
-        let Some((jira, fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await else {
-        return;
-    };
-        env.add_user("ann@acme.org");
-        env.add_user("bob@acme.org");
-        let ann_key = env.create_key("ann@acme.org", "read,write");
-        let bob_key = env.create_key("bob@acme.org", "read,write");
-        let server = env.serve(LOCAL_UPSTREAM).await;
-        let ann = server.client(&ann_key, ProtocolVersion::V_2025_11_25).await.expect("ann");
+        let Some(App { env, server, fake, token, client: ann, .. }) = App::start(env, Tracker::Jira).await else {
+            return;
+        };
+        let jira = fake.url.clone();
 
         // A wrong token: refused with Jira's reason, and nothing stored.
         let bad = call_with(&ann, "configure_pm_provider", json!({
@@ -149,7 +143,7 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(few["users"][0]["id"], mia, "{few}");
         assert_eq!(few["users"].as_array().map(Vec::len), Some(1));
         // Assign to Mia, then unassign: each read back from the tracker itself.
-        let assignee_of = |key: &str| fake.issues.lock().unwrap().iter().find(|i| i.key == key).and_then(|i| i.assignee.clone());
+        let assignee_of = |key: &str| fake.jira().issues.lock().unwrap().iter().find(|i| i.key == key).and_then(|i| i.assignee.clone());
         let assigned = call_with(&ann, "assign_task", json!({ "task_id": new_id, "assignee_id": "acme-jira:5b10a2844c20165700ede21g" })).await.structured_content.expect("assign");
         assert_eq!(assigned["task"]["assignee"]["id"], "acme-jira:5b10a2844c20165700ede21g");
         assert_eq!(assignee_of("EX-13").as_deref(), Some("5b10a2844c20165700ede21g"));
@@ -217,7 +211,7 @@ async fn a_jira_session_through_the_real_binary() {
         let reopened = call_with(&ann, "update_task", json!({ "task_id": new_id, "title": "Reopened", "status": "To Do" })).await;
         assert_eq!(reopened.is_error, Some(true), "{}", text(&reopened));
         assert!(text(&reopened).contains("Reopen reason"), "{}", text(&reopened));
-        let title_of = |key: &str| fake.issues.lock().unwrap().iter().find(|i| i.key == key).map(|i| i.summary.clone());
+        let title_of = |key: &str| fake.jira().issues.lock().unwrap().iter().find(|i| i.key == key).map(|i| i.summary.clone());
         assert_eq!(title_of("EX-13").as_deref(), Some("Checkout fails on Safari 18"), "nothing was written");
         // Bulk-unassign two tasks the seed assigned to Mia (odd keys), read back from the tracker.
         assert!(assignee_of("EX-1").is_some() && assignee_of("EX-3").is_some());
@@ -236,7 +230,7 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(me_user["user"]["email"], "mia@example.com");
         let watched = call_with(&ann, "add_task_watcher", json!({ "task_id": new_id })).await;
         assert!(text(&watched).contains("5b10a2844c20165700ede21g now watches"), "{}", text(&watched));
-        let issue = |key: &str| fake.issues.lock().unwrap().iter().find(|i| i.key == key).map(|i| (i.watchers.clone(), i.links.clone()));
+        let issue = |key: &str| fake.jira().issues.lock().unwrap().iter().find(|i| i.key == key).map(|i| (i.watchers.clone(), i.links.clone()));
         assert_eq!(issue("EX-13").map(|(w, _)| w), Some(vec!["5b10a2844c20165700ede21g".to_string()]), "the tracker holds the watcher");
         let linked = call_with(&ann, "link_related_tasks", json!({ "task_id": new_id, "related_task_id": "acme-jira:EX-2", "link_type": "Blocks" })).await;
         assert_ne!(linked.is_error, Some(true), "{}", text(&linked));
@@ -273,8 +267,8 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(kept["task"]["title"], "Example task 2", "EX-2 kept its title");
         let dropped_epic = crate::harness::ok(&ann, "delete_epic", json!({ "epic_id": epic_id })).await;
         assert_eq!(dropped_epic["ok"], true);
-        assert!(fake.issues.lock().unwrap().iter().all(|i| format!("acme-jira:{}", i.key) != epic_id), "the epic is gone from the tracker");
-        assert!(fake.issues.lock().unwrap().iter().any(|i| i.key == "EX-2"), "EX-2 is still in the tracker");
+        assert!(fake.jira().issues.lock().unwrap().iter().all(|i| format!("acme-jira:{}", i.key) != epic_id), "the epic is gone from the tracker");
+        assert!(fake.jira().issues.lock().unwrap().iter().any(|i| i.key == "EX-2"), "EX-2 is still in the tracker");
         let gone = call_with(&ann, "delete_task", json!({ "task_id": "acme-jira:EX-12" })).await;
         assert_ne!(gone.is_error, Some(true), "{}", text(&gone));
         assert_eq!(call_with(&ann, "get_task", json!({ "task_id": "acme-jira:EX-12" })).await.is_error, Some(true));
@@ -294,6 +288,8 @@ async fn a_jira_session_through_the_real_binary() {
         assert_eq!(tested["test"]["ok"], true);
 
         // Bob cannot reach Ann's connection by name; it answers like one that does not exist.
+        env.add_user("bob@acme.org");
+        let bob_key = env.create_key("bob@acme.org", "read,write");
         let bob = server.client(&bob_key, ProtocolVersion::V_2026_07_28).await.expect("bob");
         for (tool, args) in [
             ("list_projects", json!({ "provider_id": "acme-jira" })),
@@ -311,9 +307,9 @@ async fn a_jira_session_through_the_real_binary() {
         // The client was built once and reused: one identity call per configure, test,
         // get_current_user, add_task_watcher (for "me") and create_project (the lead, twice);
         // the site's fields were read once.
-        let hits = fake.hits.lock().expect("hits").clone();
-        assert_eq!(hits["myself"], 7, "{hits:?}");
-        assert_eq!(hits["field"], 1, "{hits:?}");
+        let hits = fake.recorder.lines();
+        assert_eq!(fake.recorder.count("GET", "/rest/api/3/myself"), 7, "{hits:?}");
+        assert_eq!(fake.recorder.count("GET", "/rest/api/3/field"), 1, "{hits:?}");
 
         let removed = call_with(&ann, "remove_pm_provider", json!({ "provider_id": "acme-jira" })).await.structured_content.expect("removed");
         assert_eq!(removed["removed"], "acme-jira");
@@ -335,13 +331,19 @@ async fn a_jira_session_through_the_real_binary() {
 async fn each_jira_edition_configured_as_the_other_is_refused_with_the_right_type() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-edition-check-0001";
-    let Some((cloud, _c)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    let Some(pm_testkit::fake::Running { url: cloud, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+            &pm_testkit::fake_jira::basic("mia@example.com", token),
+        ))
+        .await
     else {
         return;
     };
     let pat = "NDc4MTQ5-edition-pat";
-    let Some((dc, _d)) = pm_testkit::fake_jira::spawn_dc(&format!("Bearer {pat}")).await else {
+    let Some(pm_testkit::fake::Running { url: dc, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::dc(&format!("Bearer {pat}")))
+            .await
+    else {
         return;
     };
     env.add_user("ann@acme.org");

@@ -1477,27 +1477,37 @@ async fn every_tool_on_every_provider_through_real_sdks() {
     for sdk in [Sdk::Python, Sdk::TypeScript] {
         // The trackers.
         let jira_token = "ATATT-matrix-0001";
-        let Some((jira, _jira_fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic(
-            "mia@example.com",
-            jira_token,
+        let Some(_jira_fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+            &pm_testkit::fake_jira::basic("mia@example.com", jira_token),
         ))
         .await
         else {
             return;
         };
+        let jira = _jira_fake.url.clone();
         let dc_pat = "NDc4MTQ5-matrix-pat";
-        let Some((jira_dc, _dc_fake)) =
-            pm_testkit::fake_jira::spawn_dc(&format!("Bearer {dc_pat}")).await
+        let Some(_dc_fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::dc(
+            &format!("Bearer {dc_pat}"),
+        ))
+        .await
         else {
             return;
         };
+        let jira_dc = _dc_fake.url.clone();
         let op_key = "op-matrix-apikey-0001";
-        let (op, _op_fake) =
-            pm_testkit::fake_openproject::spawn(op_key, "/openproject", "13.4.1").await;
+        let _op_fake = pm_testkit::fake_openproject::spawn(
+            pm_testkit::fake_openproject::Options::new(op_key, "/openproject", "13.4.1"),
+        )
+        .await;
+        let op = _op_fake.url.clone();
         let cu_token = "pk_81818_MATRIXCLICKUPTOKEN";
-        let Some((cu, _cu_fake)) = pm_testkit::fake_clickup::spawn(cu_token).await else {
+        let Some(_cu_fake) =
+            pm_testkit::fake_clickup::spawn(pm_testkit::fake_clickup::Options::token(cu_token))
+                .await
+        else {
             return;
         };
+        let cu = _cu_fake.url.clone();
         keep_alive.push(Box::new((_jira_fake, _dc_fake, _op_fake, _cu_fake)));
         let dc_wrong = "wrong-pat";
         let mut providers = vec![

@@ -321,8 +321,11 @@ async fn metrics_count_exactly_what_happened() {
 async fn upstream_requests_are_counted_by_provider_and_status() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-metrics-e2e-0001";
-    let Some((jira, _fake)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    let Some(pm_testkit::fake::Running { url: jira, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+            &pm_testkit::fake_jira::basic("mia@example.com", token),
+        ))
+        .await
     else {
         return;
     };

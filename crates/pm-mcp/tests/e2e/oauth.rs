@@ -176,11 +176,11 @@ async fn sign_in_with_a_real_openid_provider_and_call_tools() {
             let resource = format!("{base}/mcp");
             let idp = Idp::start(&dir, &resource).await;
             let jira_token = "ATATT-oauth-e2e-0042";
-            let Some((jira, _fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic(
-                "mia@example.com",
-                jira_token,
-            ))
-            .await
+            let Some(pm_testkit::fake::Running { url: jira, .. }) =
+                pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+                    &pm_testkit::fake_jira::basic("mia@example.com", jira_token),
+                ))
+                .await
             else {
                 return;
             };

@@ -10,14 +10,10 @@ use crate::harness::*;
 #[tokio::test]
 async fn an_openproject_session_through_the_real_binary() {
     on_each_engine(|env| async move {
-        let key = "op-e2e-apikey-0c0ffee1d";
-        let (url, fake) = pm_testkit::fake_openproject::spawn(key, "/openproject", "13.4.1").await;
-        env.add_user("ann@acme.org");
-        env.add_user("bob@acme.org");
-        let ann_key = env.create_key("ann@acme.org", "read,write");
-        let bob_key = env.create_key("bob@acme.org", "read,write");
-        let server = env.serve(LOCAL_UPSTREAM).await;
-        let ann = server.client(&ann_key, ProtocolVersion::V_2025_11_25).await.expect("ann");
+        let Some(App { env, server, fake, token: key, client: ann, .. }) = App::start(env, Tracker::OpenProject).await else {
+            return;
+        };
+        let url = fake.url.clone();
 
         let bad = call_with(&ann, "configure_pm_provider", json!({
             "provider_type": "openproject", "base_url": url, "api_key": "wrong-key", "name": "acme-op"
@@ -76,36 +72,36 @@ async fn an_openproject_session_through_the_real_binary() {
         let refused = call_with(&ann, "update_task_status", json!({ "task_id": id, "status": "Rejected" })).await;
         assert_eq!(refused.is_error, Some(true));
         assert!(text(&refused).contains("can move to:") && text(&refused).contains("Closed"), "{}", text(&refused));
-        fake.set_conflicts(1);
+        fake.openproject().set_conflicts(1);
         let edited = ok(&ann, "update_task", json!({ "task_id": id, "title": "Checkout fails on Safari 18", "story_points": 3, "sprint_id": "acme-op:2" })).await;
         assert_eq!(edited["task"]["title"], "Checkout fails on Safari 18");
         assert_eq!(edited["task"]["story_points"], 3.0);
         let native: u64 = id.trim_start_matches("acme-op:").parse().expect("number");
-        assert_eq!(fake.work_package(native).expect("stored")["_links"]["version"]["href"], "/openproject/api/v3/versions/2");
+        assert_eq!(fake.openproject().work_package(native).expect("stored")["_links"]["version"]["href"], "/openproject/api/v3/versions/2");
         let labels = call_with(&ann, "update_task", json!({ "task_id": id, "labels": ["web"] })).await;
         assert!(text(&labels).contains("labels") && text(&labels).contains("not supported"), "{}", text(&labels));
         ok(&ann, "add_task_comment", json!({ "task_id": id, "comment": "Reproduced on **Safari 18**" })).await;
         let comments = ok(&ann, "get_task_comments", json!({ "task_id": id })).await;
         assert_eq!(comments["comments"][0]["body"], "Reproduced on **Safari 18**");
-        assert_eq!(fake.comments(native).len(), 1);
+        assert_eq!(fake.openproject().comments(native).len(), 1);
         let logged = ok(&ann, "log_work", json!({ "task_id": id, "hours": 1.5, "date": day(-3), "comment": "debugging" })).await;
         assert_eq!(logged["worklog"]["seconds"], 5400);
         let logs = ok(&ann, "list_worklogs", json!({ "task_id": id })).await;
         assert_eq!(logs["total_hours"], 1.5);
-        assert!(fake.time_entries().iter().any(|t| t["hours"] == "PT1H30M"));
+        assert!(fake.openproject().time_entries().iter().any(|t| t["hours"] == "PT1H30M"));
         ok(&ann, "assign_task", json!({ "task_id": id, "assignee_id": "acme-op:6" })).await;
         ok(&ann, "add_task_watcher", json!({ "task_id": id })).await;
-        assert!(fake.watchers(native).iter().any(|u| u["id"] == 5));
+        assert!(fake.openproject().watchers(native).iter().any(|u| u["id"] == 5));
         ok(&ann, "link_related_tasks", json!({ "task_id": id, "related_task_id": "acme-op:3", "link_type": "Blocks" })).await;
 
         // OpenProject mails watchers, author and assignee of each change: a single change does,
         // a bulk change does not (the connection's notify option unset); notify=false stops both.
-        let before = fake.mails().len();
+        let before = fake.openproject().mails().len();
         ok(&ann, "bulk_update_tasks", json!({ "task_ids": ["acme-op:1", "acme-op:2"], "priority": "High", "status": "In progress" })).await;
-        assert_eq!(fake.mails().len(), before, "{:?}", fake.mails());
-        assert_eq!(fake.work_package(1).expect("wp")["_links"]["priority"]["title"], "High");
+        assert_eq!(fake.openproject().mails().len(), before, "{:?}", fake.openproject().mails());
+        assert_eq!(fake.openproject().work_package(1).expect("wp")["_links"]["priority"]["title"], "High");
         ok(&ann, "update_task", json!({ "task_id": "acme-op:1", "priority": "Low" })).await;
-        assert!(fake.mails().len() > before);
+        assert!(fake.openproject().mails().len() > before);
         let refused = call_with(&ann, "configure_pm_provider", json!({
             "provider_type": "redmine", "base_url": url, "api_key": key, "name": "rm", "notify": false
         }))
@@ -116,9 +112,9 @@ async fn an_openproject_session_through_the_real_binary() {
         }))
         .await;
         assert_eq!(quiet["test"]["ok"], true);
-        let before = fake.mails().len();
+        let before = fake.openproject().mails().len();
         ok(&ann, "update_task", json!({ "task_id": "quiet-op:1", "priority": "Normal" })).await;
-        assert_eq!(fake.mails().len(), before, "notify false: nobody is told");
+        assert_eq!(fake.openproject().mails().len(), before, "notify false: nobody is told");
 
         // Epics are the Epic type; the parent is the epic link.
         let epics = ok(&ann, "list_epics", json!({ "project_id": "acme-op:demo-project" })).await;
@@ -156,9 +152,11 @@ async fn an_openproject_session_through_the_real_binary() {
         let people = ok(&ann, "list_users", json!({ "query": "jonas" })).await;
         assert_eq!(people["users"][0]["id"], "acme-op:6");
         ok(&ann, "delete_task", json!({ "task_id": id })).await;
-        assert!(fake.work_package(native).is_none());
+        assert!(fake.openproject().work_package(native).is_none());
 
         // Bob never reaches Ann's connection.
+        env.add_user("bob@acme.org");
+        let bob_key = env.create_key("bob@acme.org", "read,write");
         let bob = server.client(&bob_key, ProtocolVersion::V_2026_07_28).await.expect("bob");
         for (tool, args) in [
             ("list_tasks", json!({ "provider_id": "acme-op" })),
@@ -172,7 +170,7 @@ async fn an_openproject_session_through_the_real_binary() {
         let _ = bob.cancel().await;
         let logs = server.stop().await;
         assert!(!logs.contains(key), "a log line holds the OpenProject key");
-        for h in fake.hits.lock().expect("hits").iter() {
+        for h in fake.recorder.lines() {
             assert!(!h.contains(key), "{h}");
         }
         let raw = env.raw_database();

@@ -466,8 +466,11 @@ async fn the_database_goes_away_under_load_and_comes_back() {
     env.add_user("ann@acme.org");
     let key = env.create_key("ann@acme.org", "read,write");
     let other_key = env.create_key("ann@acme.org", "read");
-    let Some((jira, _fake)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", TOKEN)).await
+    let Some(pm_testkit::fake::Running { url: jira, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+            &pm_testkit::fake_jira::basic("mia@example.com", TOKEN),
+        ))
+        .await
     else {
         return;
     };

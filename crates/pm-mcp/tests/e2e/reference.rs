@@ -435,14 +435,18 @@ async fn a_reference_database_is_imported_and_its_clients_work_unchanged() {
     on_each_engine(|env| {
         let admin_url = admin_url.clone();
         async move {
-            let Some((jira, _jira_fake)) = pm_testkit::fake_jira::spawn_dc(&pm_testkit::fake_jira::basic("mia@example.com", "ATATT-ref-jira-token-7781")).await else {
+            let Some(_jira_fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::dc(&pm_testkit::fake_jira::basic("mia@example.com", "ATATT-ref-jira-token-7781"))).await else {
         return;
     };
-            let (op, _op_fake) = pm_testkit::fake_openproject::spawn("op-ref-apikey-5521", "", "13.4.1").await;
-            let Some((cu, _cu_fake)) = pm_testkit::fake_clickup::spawn("pk_ref_clickup_9932").await else {
+    let jira = _jira_fake.url.clone();
+            let _op_fake = pm_testkit::fake_openproject::spawn(pm_testkit::fake_openproject::Options::new("op-ref-apikey-5521", "", "13.4.1")).await;
+            let op = _op_fake.url.clone();
+            let Some(_cu_fake) = pm_testkit::fake_clickup::spawn(pm_testkit::fake_clickup::Options::token("pk_ref_clickup_9932")).await else {
         return;
     };
-            let (team_op, _team_op_fake) = pm_testkit::fake_openproject::spawn("op-ref-shared-4410", "", "16.0.0").await;
+            let cu = _cu_fake.url.clone();
+            let _team_op_fake = pm_testkit::fake_openproject::spawn(pm_testkit::fake_openproject::Options::new("op-ref-shared-4410", "", "16.0.0")).await;
+            let team_op = _team_op_fake.url.clone();
             let (ref_url, ref_name) = reference_db(&admin_url).await;
             let s = seed(&ref_url, &jira, &op, &cu, &team_op).await;
             let seeded_tokens = s.tokens.clone();
@@ -676,8 +680,11 @@ async fn every_reference_tool_takes_the_reference_parameter_names() {
     );
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-reference-names-0001";
-    let Some((jira, _fake)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    let Some(pm_testkit::fake::Running { url: jira, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+            &pm_testkit::fake_jira::basic("mia@example.com", token),
+        ))
+        .await
     else {
         return;
     };

@@ -26,10 +26,11 @@ async fn reference_sprint_parameters_on_jira() {
     on_each_engine(|env| async move {
         let token = "ATATT-reference-e2e-0020";
         let creds = pm_testkit::fake_jira::basic("mia@example.com", token);
-        let Some((jira, fake)) = pm_testkit::fake_jira::spawn(&creds).await else {
+        let Some(fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(&creds)).await else {
         return;
     };
-        let Some((other_jira, _other)) = pm_testkit::fake_jira::spawn(&creds).await else {
+    let jira = fake.url.clone();
+        let Some(pm_testkit::fake::Running { url: other_jira, .. }) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(&creds)).await else {
         return;
     };
         env.add_user("ann@acme.org");
@@ -206,7 +207,11 @@ async fn reference_sprint_parameters_on_jira() {
 async fn reference_sprint_parameters_on_openproject() {
     on_each_engine(|env| async move {
         let key = "op-reference-apikey-0020";
-        let (url, _fake) = pm_testkit::fake_openproject::spawn(key, "", "16.0.0").await;
+        let url = pm_testkit::fake_openproject::spawn(pm_testkit::fake_openproject::Options::new(
+            key, "", "16.0.0",
+        ))
+        .await
+        .url;
         env.add_user("ann@acme.org");
         let ann_key = env.create_key("ann@acme.org", "read,write");
         let server = env.serve(LOCAL_UPSTREAM).await;
@@ -338,9 +343,10 @@ async fn reference_sprint_parameters_on_clickup() {
     on_each_engine(|env| async move {
         use pm_testkit::fake_clickup as cu;
         let token = "pk_81818_REFERENCEPARAMS0020";
-        let Some((base, _fake)) = cu::spawn(token).await else {
+        let Some(fake) = cu::spawn(cu::Options::token(token)).await else {
             return;
         };
+        let base = fake.url.clone();
         env.add_user("ann@acme.org");
         let key = env.create_key("ann@acme.org", "read,write");
         let server = env.serve(LOCAL_UPSTREAM).await;
@@ -553,7 +559,10 @@ async fn reference_sprint_parameters_on_a_real_redmine() {
 async fn plain_jira_at_an_own_host_is_data_center() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let pat = "NDc4MTQ5-reference-pat";
-    let Some((dc, _d)) = pm_testkit::fake_jira::spawn_dc(&format!("Bearer {pat}")).await else {
+    let Some(pm_testkit::fake::Running { url: dc, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::dc(&format!("Bearer {pat}")))
+            .await
+    else {
         return;
     };
     env.add_user("ann@acme.org");

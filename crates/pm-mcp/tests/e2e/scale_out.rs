@@ -170,8 +170,11 @@ async fn three_replicas_behind_nginx() {
         return;
     };
     let token = "ATATT-scale-out-secret-0007";
-    let Some((jira, _fake)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    let Some(pm_testkit::fake::Running { url: jira, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+            &pm_testkit::fake_jira::basic("mia@example.com", token),
+        ))
+        .await
     else {
         return;
     };

@@ -124,7 +124,9 @@ async fn a_whole_session_leaves_no_secret_anywhere_and_is_audited() {
         let token = format!("SECRET-TOKEN-{}", uuid::Uuid::new_v4().simple());
         let wrong = format!("SECRET-TOKEN-WRONG-{}", uuid::Uuid::new_v4().simple());
         let basic = pm_testkit::fake_jira::basic("mia@example.com", &token);
-        let Some((jira, _fake)) = pm_testkit::fake_jira::spawn(&basic).await else {
+        let Some(pm_testkit::fake::Running { url: jira, .. }) =
+            pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(&basic)).await
+        else {
             return;
         };
         env.add_user("ann@acme.org");
@@ -398,7 +400,7 @@ async fn master_key_rotation_is_resumable_and_the_old_key_removable() {
         let new_id = pm_store::MasterKeys::parse(&new, None).expect("new").current_id().to_string();
         env.master_key = Some(old.clone());
         let token = "ATATT-rotation-secret-5511";
-        let Some((jira, _fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await else {
+        let Some(pm_testkit::fake::Running { url: jira, .. }) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(&pm_testkit::fake_jira::basic("mia@example.com", token))).await else {
         return;
     };
         env.add_user("ann@acme.org");

@@ -18,7 +18,13 @@ fn weight(r: &rmcp::model::CallToolResult) -> usize {
 async fn answers_stay_lean_whatever_the_tracker_holds() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let key = "op-sizes-apikey-0c0ffee";
-    let (url, _fake) = pm_testkit::fake_openproject::spawn(key, "/openproject", "13.4.1").await;
+    let url = pm_testkit::fake_openproject::spawn(pm_testkit::fake_openproject::Options::new(
+        key,
+        "/openproject",
+        "13.4.1",
+    ))
+    .await
+    .url;
     env.add_user("ann@acme.org");
     let ann_key = env.create_key("ann@acme.org", "read,write");
     let server = env.serve(LOCAL_UPSTREAM).await;

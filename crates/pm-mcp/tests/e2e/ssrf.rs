@@ -11,11 +11,14 @@ use crate::harness::*;
 async fn loopback_and_metadata_trackers_are_refused_without_the_allow_list() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-ssrf-e2e-secret-0042";
-    let Some((jira, fake)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    let Some(fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+        &pm_testkit::fake_jira::basic("mia@example.com", token),
+    ))
+    .await
     else {
         return;
     };
+    let jira = fake.url.clone();
     let port = url::Url::parse(&jira).expect("url").port().expect("port");
     env.add_user("ann@acme.org");
     let ann_key = env.create_key("ann@acme.org", "read,write");
@@ -46,7 +49,7 @@ async fn loopback_and_metadata_trackers_are_refused_without_the_allow_list() {
         assert!(t.contains("--allow-upstream"), "{base_url}: {t}");
         assert!(!t.contains(token), "{t}");
     }
-    let hits: usize = fake.hits.lock().expect("hits").values().sum();
+    let hits = fake.recorder.len();
     assert_eq!(hits, 0, "the fake tracker was called");
     assert_eq!(
         call_ok(&ann, "list_providers").await["connections"],

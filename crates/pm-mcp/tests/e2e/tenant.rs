@@ -179,8 +179,8 @@ pub fn connection_id(env: &Env, user: &str, name: &str) -> String {
         .to_string()
 }
 
-fn upstream_calls(fake: &pm_testkit::fake_jira::Shared) -> usize {
-    fake.hits.lock().expect("hits").values().sum()
+fn upstream_calls(fake: &pm_testkit::fake::Running<pm_testkit::fake_jira::Fake>) -> usize {
+    fake.recorder.len()
 }
 
 /// Runs every attack naming `attack` (Ann's handle or id) and the same call naming `control` (a
@@ -252,12 +252,14 @@ async fn timing(
 #[tokio::test]
 async fn another_users_connection_is_unreachable_and_indistinguishable_from_none() {
     on_each_engine(|env| async move {
-        let Some((ann_jira, ann_fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", ANN_TOKEN)).await else {
+        let Some(ann_fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(&pm_testkit::fake_jira::basic("mia@example.com", ANN_TOKEN))).await else {
         return;
     };
-        let Some((bob_jira, bob_fake)) = pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("bob@example.com", BOB_TOKEN)).await else {
+    let ann_jira = ann_fake.url.clone();
+        let Some(bob_fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(&pm_testkit::fake_jira::basic("bob@example.com", BOB_TOKEN))).await else {
         return;
     };
+    let bob_jira = bob_fake.url.clone();
         env.add_user("ann@acme.org");
         env.add_user("bob@acme.org");
         let ann_key = env.create_key("ann@acme.org", "read,write");

@@ -12,11 +12,14 @@ const PROXY_PASSWORD: &str = "proxy-pass-e2e-0042";
 async fn tracker_calls_go_through_the_upstream_proxy() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-proxy-e2e-secret-0042";
-    let Some((jira, fake)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    let Some(fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+        &pm_testkit::fake_jira::basic("mia@example.com", token),
+    ))
+    .await
     else {
         return;
     };
+    let jira = fake.url.clone();
     // The tracker's name resolves only at the proxy (as on a network where only the proxy
     // resolves internet names; the operator allow-listed it by name): a request that went around
     // the proxy could not reach it.
@@ -70,7 +73,7 @@ async fn tracker_calls_go_through_the_upstream_proxy() {
         assert_eq!(a.target, target, "{a:?}");
         assert_eq!(a.user.as_deref(), Some("svc-pm"), "{a:?}");
     }
-    let hits: usize = fake.hits.lock().expect("hits").values().sum();
+    let hits = fake.recorder.len();
     assert!(hits > 0, "the tracker was not reached");
     let logs = server.stop().await;
     assert!(logs.contains("through the upstream proxy"), "{logs}");
@@ -127,21 +130,17 @@ async fn a_proxy_the_policy_does_not_allow_stops_the_start() {
 async fn the_fault_limits_are_settings() {
     let env = Env::new(Engine::Sqlite).await.expect("env");
     let token = "ATATT-limits-e2e-secret-0042";
-    let Some((jira, fake)) =
-        pm_testkit::fake_jira::spawn(&pm_testkit::fake_jira::basic("mia@example.com", token)).await
+    let Some(fake) = pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+        &pm_testkit::fake_jira::basic("mia@example.com", token),
+    ))
+    .await
     else {
         return;
     };
+    let jira = fake.url.clone();
     env.add_user("ann@acme.org");
     let key = env.create_key("ann@acme.org", "read,write");
-    let down_hits = || {
-        fake.hits
-            .lock()
-            .expect("hits")
-            .get("project/DOWN")
-            .copied()
-            .unwrap_or(0)
-    };
+    let down_hits = || fake.recorder.count("GET", "/rest/api/3/project/DOWN");
     // By flag: one attempt only for a read that fails with 503 (three by default).
     let mut flags = LOCAL_UPSTREAM.to_vec();
     flags.extend(["--upstream-attempts", "1"]);

@@ -1,9 +1,10 @@
 //! The read side of the fake Jira where the real one is less convenient than a naive fake:
-//! - **Faults on any route** ([`Fake::fail_next`]): 429 with `Retry-After`, Cloud's gateway
-//!   bodies (`{"code":…,"message":…}`), short plain-text bodies — on any request, the POST
-//!   searches included.
 //! - **Data Center's CAPTCHA**: after failed Basic sign-ins, 403 with
-//!   `X-Authentication-Denied-Reason` even for the right password.
+//!   `X-Authentication-Denied-Reason` even for the right password (checked with the credentials,
+//!   see `auth` in the fake).
+//!
+//! Faults on any route (429 with `Retry-After`, Cloud's gateway bodies `{"code":…,"message":…}`,
+//! short plain-text bodies) are the shared layer's: [`crate::fake::Recorder::fail_next`].
 //! - **Cloud's search index lags writes**: `search/jql` answers from an index a write does not
 //!   reach at once, unless the issue's id is in `reconcileIssues`.
 //! - **Cloud's embedded changelog is the newest 40**, newest first, with the whole `total`;
@@ -24,8 +25,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{
-    Edition, FakeIssue, Shared, at, authorised, count, entry, jql_error, matches, sprint_item,
-    unquote, validate_jql,
+    Edition, FakeIssue, Shared, at, authorised, entry, jql_error, matches, sprint_item, unquote,
+    validate_jql,
 };
 
 /// How long Cloud's search index takes to see a write, in the fake (the real lag is usually
@@ -38,30 +39,9 @@ const INDEX_LAG: Duration = Duration::from_secs(20);
 /// 403 … X-Authentication-Denied-Reason: CAPTCHA_CHALLENGE").
 const CAPTCHA_AFTER: u32 = 3;
 
-/// What an injected fault answers.
-#[derive(Debug, Clone)]
-pub enum FakeFault {
-    /// 429 with `Retry-After: secs` (Jira Cloud's rate limiting: "Rate limiting" in the Cloud
-    /// platform docs; any endpoint, searches included).
-    RateLimited { retry_after: u64 },
-    /// An answer from Atlassian's edge rather than Jira: `{"code": status, "message": …}`
-    /// (e.g. 401 "Unauthorized; scope does not match" for a scoped token missing a scope).
-    CloudMessage { status: u16, message: String },
-    /// A short `text/plain` body (Atlassian's proxies answer 502/503/504 and some 4xx so).
-    PlainText { status: u16, text: String },
-}
-
-struct Injected {
-    method: Option<Method>,
-    path_contains: String,
-    times: usize,
-    fault: FakeFault,
-}
-
 /// The fake's read-side state (one field of [`super::Fake`]).
 #[derive(Default)]
 pub struct ReadState {
-    faults: Mutex<Vec<Injected>>,
     /// Failed Basic sign-ins per user name (Data Center).
     failed_logins: Mutex<HashMap<String, u32>>,
     /// Cloud's search index when it lags the issues: the issues as they were before the first
@@ -74,23 +54,6 @@ pub struct ReadState {
 }
 
 impl super::Fake {
-    /// The next `times` requests whose method is `method` (any when `None`) and whose path
-    /// contains `path_contains` answer `fault` instead.
-    pub fn fail_next(
-        &self,
-        method: Option<&str>,
-        path_contains: &str,
-        times: usize,
-        fault: FakeFault,
-    ) {
-        self.read.faults.lock().unwrap().push(Injected {
-            method: method.map(|m| Method::from_bytes(m.as_bytes()).unwrap()),
-            path_contains: path_contains.to_string(),
-            times,
-            fault,
-        });
-    }
-
     /// Lets Cloud's search index catch up with every write.
     pub fn reindex(&self) {
         *self.read.index.lock().unwrap() = None;
@@ -100,28 +63,6 @@ impl super::Fake {
     pub fn issue_id(key: &str) -> i64 {
         let number = key.rsplit('-').next().unwrap_or("0");
         format!("2{number}").parse().unwrap_or(0)
-    }
-}
-
-fn respond(fault: &FakeFault) -> Response {
-    match fault {
-        FakeFault::RateLimited { retry_after } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [("retry-after", retry_after.to_string())],
-            axum::Json(json!({ "errorMessages": ["Rate limit exceeded."] })),
-        )
-            .into_response(),
-        FakeFault::CloudMessage { status, message } => (
-            StatusCode::from_u16(*status).unwrap(),
-            axum::Json(json!({ "code": status, "message": message })),
-        )
-            .into_response(),
-        FakeFault::PlainText { status, text } => (
-            StatusCode::from_u16(*status).unwrap(),
-            [("content-type", "text/plain")],
-            text.clone(),
-        )
-            .into_response(),
     }
 }
 
@@ -137,26 +78,6 @@ fn writes_issues(method: &Method, path: &str) -> bool {
 
 async fn middleware(State(f): State<Shared>, req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    {
-        let mut faults = f.read.faults.lock().unwrap();
-        if let Some(i) = faults.iter().position(|x| {
-            x.times > 0
-                && x.method.as_ref().is_none_or(|m| *m == method)
-                && path.contains(&x.path_contains)
-        }) {
-            faults[i].times -= 1;
-            let fault = faults[i].fault.clone();
-            if faults[i].times == 0 {
-                faults.remove(i);
-            }
-            return respond(&fault);
-        }
-    }
-    if f.edition == Edition::DataCenter
-        && let Some(r) = captcha(&f, req.headers())
-    {
-        return r;
-    }
     if f.edition == Edition::Cloud && writes_issues(&method, &path) {
         let mut index = f.read.index.lock().unwrap();
         if index.is_none() {
@@ -171,7 +92,7 @@ async fn middleware(State(f): State<Shared>, req: Request, next: Next) -> Respon
 /// included, until the user signs in through the browser (Atlassian KB, "Jira REST API returns
 /// 403 with X-Authentication-Denied-Reason CAPTCHA_CHALLENGE"). A wrong password below the limit
 /// is an ordinary 401, counted.
-fn captcha(f: &super::Fake, headers: &HeaderMap) -> Option<Response> {
+pub(super) fn captcha(f: &super::Fake, headers: &HeaderMap) -> Option<Response> {
     use base64::Engine as _;
     let auth = headers.get("authorization")?.to_str().ok()?;
     let encoded = auth.strip_prefix("Basic ")?;
@@ -207,7 +128,7 @@ fn captcha(f: &super::Fake, headers: &HeaderMap) -> Option<Response> {
 /// scoped-token gateway serves its API.
 pub const CLOUD_ID: &str = "1324a887-45db-1bf4-1e99-ef0ff456d421";
 
-/// The fake's routes, plus the faults and the CAPTCHA in front of every one, and (Cloud) the
+/// The fake's routes, plus Cloud's lagging search index in front of every one, and (Cloud) the
 /// same API behind the scoped-token gateway path `/ex/jira/{cloudId}` (Atlassian, "Scoped API
 /// tokens": calls go to `https://api.atlassian.com/ex/jira/{cloudId}/rest/api/3/…`).
 pub(super) fn wrap(app: Router, fake: Shared) -> Router {
@@ -313,13 +234,8 @@ pub(super) fn cloud_changelog(mut v: Value, i: &FakeIssue, changelog: bool) -> V
 /// and `changeHistories`).
 pub(super) async fn bulkfetch(
     State(f): State<Shared>,
-    headers: HeaderMap,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    count(&f, "changelog/bulkfetch");
-    if let Err(r) = authorised(&f, &headers) {
-        return r;
-    }
     f.read.bulk_requests.lock().unwrap().push(body.clone());
     let wanted: Vec<String> = body["issueIdsOrKeys"]
         .as_array()
