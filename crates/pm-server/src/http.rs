@@ -26,6 +26,8 @@ use crate::state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
+    // Every tool's counters exist from the start (a scrape before the first call shows them).
+    state.metrics.know_tools(crate::tools::tool_names());
     let mcp = {
         let state = state.clone();
         let config = StreamableHttpServerConfig::default()

@@ -32,6 +32,7 @@ pub use crate::server::PmServer;
 
 impl PmServer {
     pub fn for_http(state: Arc<AppState>) -> Self {
+        state.metrics.know_tools(tools::tool_names());
         Self {
             state,
             identity: Identity::Http,
@@ -47,6 +48,7 @@ impl PmServer {
     /// A session for `key` acting for the user with e-mail `act_as` (legacy SSE with
     /// `X-PM-MCP-Act-As`); the permission is checked again on every request.
     pub fn for_key_acting(state: Arc<AppState>, key: &str, act_as: Option<&str>) -> Self {
+        state.metrics.know_tools(tools::tool_names());
         Self {
             state,
             identity: Identity::Key {

@@ -103,23 +103,22 @@ pub struct Metrics {
     instance: Arc<str>,
     started_unix: f64,
     routes: [RouteStats; ROUTES.len()],
-    tools: HashMap<Box<str>, ToolStats>,
+    /// Set once, by the layer that knows the tools (the MCP handler, the HTTP app): the metrics
+    /// sit below the tools and do not name them.
+    tools: std::sync::OnceLock<HashMap<Box<str>, ToolStats>>,
     auth_failures: [AtomicU64; AUTH_REASONS.len()],
 }
 
 impl Metrics {
-    /// Counters for `tools` (calls of other names are not counted per tool) and every route.
-    pub fn new<'a>(instance: Arc<str>, tools: impl IntoIterator<Item = &'a str>) -> Self {
+    /// Counters for every route; the tools' come with [`Metrics::know_tools`].
+    pub fn new(instance: Arc<str>) -> Self {
         Self {
             instance,
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64()),
             routes: Default::default(),
-            tools: tools
-                .into_iter()
-                .map(|t| (Box::from(t), ToolStats::default()))
-                .collect(),
+            tools: std::sync::OnceLock::new(),
             auth_failures: Default::default(),
         }
     }
@@ -140,9 +139,20 @@ impl Metrics {
         stats.duration.observe(elapsed);
     }
 
+    /// Counters for `tools`, the server's tools (calls of other names are not counted per tool);
+    /// the first call decides, later ones change nothing.
+    pub fn know_tools<'a>(&self, tools: impl IntoIterator<Item = &'a str>) {
+        self.tools.get_or_init(|| {
+            tools
+                .into_iter()
+                .map(|t| (Box::from(t), ToolStats::default()))
+                .collect()
+        });
+    }
+
     /// Counts one tool call (whatever transport it came by).
     pub fn tool_call(&self, tool: &str, outcome: Outcome, elapsed: Duration) {
-        if let Some(stats) = self.tools.get(tool) {
+        if let Some(stats) = self.tools.get().and_then(|t| t.get(tool)) {
             let i = OUTCOMES.iter().position(|o| *o == outcome).unwrap_or(1);
             stats.outcomes[i].fetch_add(1, Relaxed);
             stats.duration.observe(elapsed);
@@ -214,8 +224,13 @@ impl Metrics {
             }
         }
 
-        let mut tools: Vec<(&str, &ToolStats)> =
-            self.tools.iter().map(|(k, v)| (&**k, v)).collect();
+        let mut tools: Vec<(&str, &ToolStats)> = self
+            .tools
+            .get()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (&**k, v))
+            .collect();
         tools.sort_unstable_by_key(|(k, _)| *k);
         head(
             o,
@@ -328,7 +343,9 @@ mod tests {
     use super::*;
 
     fn metrics() -> Metrics {
-        Metrics::new(Arc::from("test-1"), ["get_task", "list_projects"])
+        let m = Metrics::new(Arc::from("test-1"));
+        m.know_tools(["get_task", "list_projects"]);
+        m
     }
 
     /// Every sample line of `text`: (name, labels, value). Panics on a line the exposition

@@ -130,8 +130,8 @@ impl AppState {
             Some(id) => Arc::from(id.as_str()),
             None => Arc::from(&uuid::Uuid::new_v4().simple().to_string()[..12]),
         };
-        // Every tool is in exactly one toolset (a test of the tools checks it).
-        let metrics = crate::metrics::Metrics::new(instance.clone(), crate::tools::tool_names());
+        // The tools' counters come from the MCP handler and the HTTP app, which know the tools.
+        let metrics = crate::metrics::Metrics::new(instance.clone());
         Ok(Arc::new(Self {
             instance,
             metrics,
