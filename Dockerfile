@@ -25,6 +25,7 @@ COPY crates/pm-server/Cargo.toml crates/pm-server/
 COPY crates/pm-mcp/Cargo.toml crates/pm-mcp/
 COPY crates/pm-charts/Cargo.toml crates/pm-charts/
 COPY crates/pm-bench/Cargo.toml crates/pm-bench/
+COPY crates/pm-conformance/Cargo.toml crates/pm-conformance/
 RUN for d in crates/*/; do mkdir -p "$d/src" && touch "$d/src/lib.rs"; done \
     && cargo fetch --locked \
     && rm -r crates/*/src
