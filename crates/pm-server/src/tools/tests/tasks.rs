@@ -486,7 +486,7 @@ async fn a_person_or_sprint_of_another_connection_is_refused_before_any_write() 
     let bulk = h
         .call(
             "bulk_update_tasks",
-            json!({ "task_ids": ["acme-jira:PROJ-1"], "changes": { "assignee_id": "team-op:9" } }),
+            json!({ "task_ids": ["acme-jira:PROJ-1"], "assignee_id": "team-op:9" }),
         )
         .await
         .ok();
