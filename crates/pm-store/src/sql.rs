@@ -118,6 +118,31 @@ pub(crate) const KEY_OWNER_QUERY: &str = "SELECT k.id, k.user_id, k.name, k.key_
      u.disabled_at AS u_disabled_at \
      FROM user_mcp_api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1";
 
+/// A connection's stored options. Earlier versions stored what was given (an import kept a
+/// reference server's options for any tracker, e.g. a `workspace_id` on a Jira connection, which
+/// nothing ever read): an option that does not read as its type is left out, with a warning,
+/// rather than making the user's whole list of connections unreadable.
+fn stored_options(id: Uuid, stored: serde_json::Value) -> pm_core::ConnectionOptions {
+    match serde_json::from_value(stored.clone()) {
+        Ok(options) => options,
+        Err(e) => {
+            tracing::warn!(connection = %id, error = %e, "a stored connection option cannot be read; it is left out");
+            let one = |key: &str| {
+                let value = stored.get(key)?.clone();
+                serde_json::from_value::<pm_core::ConnectionOptions>(
+                    serde_json::json!({ key: value }),
+                )
+                .ok()
+            };
+            pm_core::ConnectionOptions {
+                workspace_id: one("workspace_id").and_then(|o| o.workspace_id),
+                text_format: one("text_format").and_then(|o| o.text_format),
+                notify: one("notify").and_then(|o| o.notify),
+            }
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConnRow {
     id: Uuid,
@@ -160,8 +185,7 @@ impl ConnRow {
                 .parse()
                 .map_err(|e| corrupt("auth kind", e))?,
             key_id: self.key_id,
-            config: serde_json::from_value(self.config.0)
-                .map_err(|e| corrupt("connection options", e))?,
+            config: stored_options(self.id, self.config.0),
             is_default: self.is_default,
             is_active: self.is_active,
             last_checked_at: self.last_checked_at,
@@ -728,3 +752,26 @@ macro_rules! impl_sql_store {
 }
 
 pub(crate) use impl_sql_store;
+
+#[cfg(test)]
+mod stored_options_tests {
+    use super::*;
+
+    #[test]
+    fn an_option_that_does_not_read_is_left_out_and_the_rest_kept() {
+        let id = Uuid::new_v4();
+        let old_import = serde_json::json!({
+            "workspace_id": "acme", "text_format": "markdown", "project_key": "EX", "notify": "maybe"
+        });
+        let o = stored_options(id, old_import);
+        assert_eq!(o.workspace_id, None);
+        assert_eq!(o.text_format, Some(pm_core::TextFormat::Markdown));
+        assert_eq!(o.notify, None);
+        let fine = stored_options(
+            id,
+            serde_json::json!({ "workspace_id": "9001", "notify": "false" }),
+        );
+        assert_eq!(fine.workspace_id.map(|w| w.get()), Some(9001));
+        assert_eq!(fine.notify, Some(false));
+    }
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::server::PmServer;
-use crate::service::Qualify;
+use crate::service::{Qualify, Tracker};
 use crate::tools::ToolError;
 use crate::tools::args::{date, given, native};
 
@@ -166,8 +166,17 @@ pub struct Done {
 }
 
 impl Changes {
-    fn to_change(&self) -> Result<TaskChange, ToolError> {
-        let native = |raw: &str| native(raw).map(|q| q.native);
+    /// The change as the tracker takes it. With `on`, the connection the task is on: an
+    /// assignee or sprint id qualified with another connection is refused (never sent as a bare
+    /// id that could name someone else there); without it, the ids are only checked.
+    fn to_change(&self, on: Option<&Tracker>) -> Result<TaskChange, ToolError> {
+        let native = |raw: &str, what: &str| -> Result<String, ToolError> {
+            let id = native(raw)?;
+            Ok(match on {
+                Some(tracker) => tracker.native_of(&id, what)?,
+                None => id.native,
+            })
+        };
         Ok(TaskChange {
             title: self.title.clone(),
             description: self.description.clone(),
@@ -175,7 +184,7 @@ impl Changes {
             assignee: match self.assignee_id.as_deref().map(str::trim) {
                 None => None,
                 Some("") => Some(None),
-                Some(a) => Some(Some(native(a)?)),
+                Some(a) => Some(Some(native(a, "assignee_id")?)),
             },
             due_date: self
                 .due_date
@@ -192,7 +201,11 @@ impl Changes {
                 }
                 h => h,
             },
-            sprint: self.sprint_id.as_deref().map(native).transpose()?,
+            sprint: self
+                .sprint_id
+                .as_deref()
+                .map(|s| native(s, "sprint_id"))
+                .transpose()?,
             story_points: self.story_points,
         })
     }
@@ -370,7 +383,9 @@ impl PmServer {
         Parameters(a): Parameters<AssignArgs>,
     ) -> Result<Json<AssignOut>, ToolError> {
         let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
-        let who = given(a.assignee_id.as_deref())?.map(|q| q.native);
+        let who = given(a.assignee_id.as_deref())?
+            .map(|q| tracker.native_of(&q, "assignee_id"))
+            .transpose()?;
         let id = id.as_str();
         tracker
             .call(|t| async move { t.assign_task(id, who.as_deref()).await })
@@ -398,13 +413,14 @@ impl PmServer {
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<UpdateTaskArgs>,
     ) -> Result<Json<Updated>, ToolError> {
-        let change = a.changes.to_change()?;
+        let change = a.changes.to_change(None)?;
         if a.changes.is_empty(&change) {
             return Err(ToolError::new(
                 "nothing to change: give at least one field (title, status, assignee_id, …)".into(),
             ));
         }
         let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
+        let change = a.changes.to_change(Some(&tracker))?;
         let status = a.changes.status;
         let task = tracker
             .call(|t| async move { apply(t.as_ref(), &id, &change, status.as_deref()).await })
@@ -431,7 +447,7 @@ impl PmServer {
         if a.task_ids.is_empty() || a.task_ids.len() > 50 {
             return Err(ToolError::new("give between 1 and 50 task_ids".into()));
         }
-        let change = a.changes.to_change()?;
+        let change = a.changes.to_change(None)?;
         if a.changes.is_empty(&change) {
             return Err(ToolError::new(
                 "nothing to change: give at least one field (status, assignee_id, …)".into(),
@@ -441,10 +457,12 @@ impl PmServer {
             updated: Vec::new(),
             failed: Vec::new(),
         };
-        let (change, status) = (&change, a.changes.status.as_deref());
+        let (changes, status) = (&a.changes, a.changes.status.as_deref());
         for raw in &a.task_ids {
             let updated = async {
                 let (tracker, id) = self.tracker_of(&p, raw).await?;
+                // Ids in the change must be on this task's connection.
+                let change = &changes.to_change(Some(&tracker))?;
                 // A bulk change mails nobody unless the connection says so (OpenProject).
                 let tracker = tracker.for_bulk();
                 let task = tracker
@@ -508,7 +526,7 @@ impl PmServer {
     ) -> Result<Json<Done>, ToolError> {
         let (tracker, id) = self.tracker_of(&p, &a.task_id).await?;
         let user = match given(a.user_id.as_deref())? {
-            Some(u) => u.native,
+            Some(u) => tracker.native_of(&u, "user_id")?,
             None => {
                 tracker
                     .call_native(|t| async move { t.whoami().await })

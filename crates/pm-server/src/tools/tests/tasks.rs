@@ -444,3 +444,72 @@ async fn create_task_puts_sprint_and_points_in_the_create_where_the_tracker_take
         "task_type was not given: the tracker's default type \"Task\" was used"
     );
 }
+
+#[tokio::test]
+async fn a_person_or_sprint_of_another_connection_is_refused_before_any_write() {
+    // `team-op:9` names someone on OpenProject; sent to Jira as a bare `9` it could name someone
+    // else there. Every tool that takes such an id refuses it, and nothing is written.
+    let h = Harness::new().await;
+    let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+    let op = h.connect("team-op", ProviderKind::OpenProject).await;
+    let cases = [
+        (
+            "assign_task",
+            json!({ "task_id": "acme-jira:PROJ-1", "assignee_id": "team-op:9" }),
+            "assignee_id",
+        ),
+        (
+            "update_task",
+            json!({ "task_id": "acme-jira:PROJ-1", "assignee_id": "team-op:9" }),
+            "assignee_id",
+        ),
+        (
+            "update_task",
+            json!({ "task_id": "acme-jira:PROJ-1", "sprint_id": "team-op:5" }),
+            "sprint_id",
+        ),
+        (
+            "add_task_watcher",
+            json!({ "task_id": "acme-jira:PROJ-1", "user_id": "team-op:9" }),
+            "user_id",
+        ),
+    ];
+    for (tool, args, what) in cases {
+        let refused = h.call(tool, args).await.tool_error();
+        assert!(
+            refused.starts_with(&format!("{what} is on connection team-op"))
+                && refused.contains("works on connection acme-jira"),
+            "{tool}: {refused}"
+        );
+    }
+    // A bulk change reports the task it could not change, and changes none.
+    let bulk = h
+        .call(
+            "bulk_update_tasks",
+            json!({ "task_ids": ["acme-jira:PROJ-1"], "assignee_id": "team-op:9" }),
+        )
+        .await
+        .ok();
+    assert_eq!(bulk["updated"], json!([]));
+    assert!(
+        bulk["failed"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("assignee_id is on connection team-op")),
+        "{bulk}"
+    );
+    assert!(jira.calls().is_empty(), "{:?}", jira.calls());
+    assert!(op.calls().is_empty(), "{:?}", op.calls());
+    // The same ids on the task's own connection, or bare, go through as native ids.
+    jira.answer("assign_task", Ok(()));
+    jira.answer("get_task", Ok(task("PROJ-1", "Fix login")));
+    h.call(
+        "assign_task",
+        json!({ "task_id": "acme-jira:PROJ-1", "assignee_id": "acme-jira:u-7" }),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        jira.calls_to("assign_task"),
+        vec![json!({ "id": "PROJ-1", "assignee": "u-7" })]
+    );
+}
