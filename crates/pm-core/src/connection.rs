@@ -50,6 +50,16 @@ impl ConnectionOptions {
         Ok(())
     }
 
+    /// Only the options `kind` takes: a stored row may hold another tracker's (earlier versions
+    /// stored what was given, and a connection may have changed tracker), which no client reads.
+    pub fn only_for(self, kind: ProviderKind) -> ConnectionOptions {
+        ConnectionOptions {
+            workspace_id: self.workspace_id.filter(|_| kind == ProviderKind::ClickUp),
+            text_format: self.text_format.filter(|_| kind == ProviderKind::Redmine),
+            notify: self.notify.filter(|_| kind == ProviderKind::OpenProject),
+        }
+    }
+
     /// These options over `older`: each one given here wins, the others are kept.
     pub fn over(self, older: &ConnectionOptions) -> ConnectionOptions {
         ConnectionOptions {
@@ -369,7 +379,7 @@ impl ConnectionSpec {
             (AuthKind::Bearer, _) => SignIn::Bearer(token),
             (AuthKind::ApiKey, _) => SignIn::ApiKey(token),
         };
-        Self::new(kind, base_url, sign_in, options)
+        Self::new(kind, base_url, sign_in, options.only_for(kind))
     }
 }
 
@@ -453,6 +463,20 @@ mod tests {
             ..ConnectionOptions::default()
         };
         assert!(redmine.check(ProviderKind::Redmine).is_ok());
+        // A stored row with another tracker's option still builds: the option is left out.
+        let stored = ConnectionSpec::stored(
+            ProviderKind::JiraCloud,
+            BaseUrl::parse("https://acme.atlassian.net", false).expect("url"),
+            AuthKind::Basic,
+            Some("ann@acme.org".into()),
+            Secret::new("t"),
+            ConnectionOptions {
+                workspace_id: Some(WorkspaceId(123)),
+                ..redmine.clone()
+            },
+        )
+        .expect("a stored row with a stray option");
+        assert_eq!(stored.options, ConnectionOptions::default());
         assert!(redmine.check(ProviderKind::JiraCloud).is_err());
         let mut cli = ConnectionOptions::default();
         cli.set("text_format", "common-mark").expect("format");

@@ -221,6 +221,17 @@ pub async fn sync_one(
     {
         unused.push(format!("project_key {k:?}"));
     }
+    // A machine's push is not refused for a user name the tracker's sign-in never sends (an
+    // API key goes alone): it is left out, and said.
+    let username = match p.username {
+        Some(u)
+            if !u.trim().is_empty() && !kind.auth_kinds().contains(&pm_core::AuthKind::Basic) =>
+        {
+            unused.push("username".to_string());
+            None
+        }
+        other => other,
+    };
     let organization_id = match p.organization_id {
         Some(o) if kind != ProviderKind::ClickUp && !o.trim().is_empty() => {
             unused.push(format!("organization_id {:?}", o.trim()));
@@ -244,7 +255,7 @@ pub async fn sync_one(
                 .filter(|t| !t.trim().is_empty())
                 .or(p.api_key)
                 .map(pm_core::Secret::new),
-            username: p.username,
+            username,
             auth_kind: None,
             workspace_id: p.workspace_id,
             organization_id,
@@ -282,7 +293,7 @@ pub async fn sync_one(
         }
         Some(old) => {
             // Options not sent are kept (with what a test learned: the workspace).
-            let config = given.over(&old.config);
+            let config = given.over(&old.config.clone().only_for(kind));
             let credentials = match token {
                 Some(token) => Some((
                     auth_kind,

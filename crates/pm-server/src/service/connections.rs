@@ -318,7 +318,11 @@ pub fn prepare(
         }
     };
     let base_url = BaseUrl::parse(&raw_url, allow_http)?;
-    let token = details.token.filter(|t| !t.expose().trim().is_empty());
+    // A pasted token often ends in a line break: it is sent trimmed.
+    let token = details
+        .token
+        .map(|t| Secret::new(t.expose().trim()))
+        .filter(|t| !t.expose().is_empty());
     let username = nonempty(details.username);
     let auth_kind = SignIn::kind_for(kind, details.auth_kind, username.as_deref())?;
     // The reference server kept ClickUp's team as the organisation; pm-mcp calls it the
@@ -561,7 +565,7 @@ impl Service {
                         existing.id,
                         &ConnectionChange {
                             credentials: Some((prepared.auth_kind, sealed)),
-                            config: Some(options.over(&existing.config)),
+                            config: Some(options.over(&existing.config.clone().only_for(kind))),
                             display_name: display_name.map(Some),
                             ..ConnectionChange::default()
                         },
@@ -701,10 +705,12 @@ impl Service {
             store_change.display_name = Some(Some(d.trim().to_string()).filter(|d| !d.is_empty()));
         }
         if touches_tracker {
-            // The stored credentials, when only the URL or options change (tested with them).
+            // The stored credentials, when only the URL or options change (tested with them), or
+            // a new token comes without a user name for a connection signing in with one.
+            let keeps_username = username.is_none() && conn.auth_kind == AuthKind::Basic;
             let stored = match token {
-                Some(_) => None,
-                None => {
+                Some(_) if !keeps_username => None,
+                _ => {
                     let sealed = self
                         .store
                         .get_sealed_credentials(user, conn.id)
@@ -730,8 +736,15 @@ impl Service {
                 Details {
                     base_url: nonempty(change.base_url).or(Some(conn.base_url.to_string())),
                     token,
-                    username: username.or_else(|| stored.as_ref().and_then(|c| c.username.clone())),
-                    auth_kind: None,
+                    // No new user name: the connection keeps signing in as it does (a user name
+                    // stored beside a token sent otherwise was never sent, and is not now).
+                    auth_kind: username.is_none().then_some(conn.auth_kind),
+                    username: username.or_else(|| {
+                        stored
+                            .as_ref()
+                            .and_then(|c| c.username.clone())
+                            .filter(|_| conn.auth_kind == AuthKind::Basic)
+                    }),
                     workspace_id: change.workspace_id,
                     organization_id: change.organization_id,
                     text_format: change.text_format,
@@ -745,7 +758,10 @@ impl Service {
                     return Err(ConnectionError::Invalid("api_token is required".into()));
                 }
             };
-            let options = prepared.options.clone().over(&conn.config);
+            let options = prepared
+                .options
+                .clone()
+                .over(&conn.config.clone().only_for(conn.provider_type));
             let prepared = Prepared {
                 options,
                 ..prepared

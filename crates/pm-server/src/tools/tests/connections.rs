@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::harness::Harness;
 use super::{page, project, user};
+use crate::service::connections::Change;
 
 fn site(product: &str) -> SiteInfo {
     SiteInfo {
@@ -160,4 +161,84 @@ async fn configure_pm_provider_refuses_a_plain_http_tracker_and_stores_nothing()
     assert!(e.contains("http"), "{e}");
     let listed = h.call("list_providers", json!({})).await.ok();
     assert_eq!(listed["connections"], json!([]));
+}
+
+#[tokio::test]
+async fn a_change_keeps_how_an_older_row_signs_in_and_drops_what_its_tracker_never_reads() {
+    // A row as earlier versions stored it: a Redmine API key with a user name beside it (never
+    // sent) and a ClickUp option a Redmine client never read.
+    let h = Harness::new().await;
+    let id = pm_core::ConnectionId::new();
+    let sealed = pm_store::ProviderCredentials {
+        username: Some("ann".into()),
+        token: pm_core::Secret::new("old-key"),
+    }
+    .seal(&h.keys, id, h.user.id);
+    let conn = h
+        .state
+        .store
+        .add_connection(pm_store::NewConnection {
+            id,
+            user_id: h.user.id,
+            name: pm_core::ConnectionHandle::parse("old-redmine").expect("handle"),
+            provider_type: ProviderKind::Redmine,
+            base_url: pm_core::BaseUrl::parse("https://redmine.example.com", false).expect("url"),
+            auth_kind: pm_core::AuthKind::ApiKey,
+            sealed,
+            config: pm_core::ConnectionOptions {
+                workspace_id: Some("123".parse().expect("workspace")),
+                ..Default::default()
+            },
+            is_active: true,
+            external_id: None,
+            display_name: None,
+        })
+        .await
+        .expect("connection");
+    let service = &h.state.service;
+    // Only an option changes: accepted (the stored user name was never sent and is not now).
+    let changed = service
+        .change_connection(
+            h.user.id,
+            conn,
+            Change {
+                text_format: Some("markdown".into()),
+                test: false,
+                ..Change::default()
+            },
+        )
+        .await
+        .expect("an option of an older row changes");
+    assert_eq!(changed.auth_kind, pm_core::AuthKind::ApiKey);
+    assert_eq!(
+        changed.config,
+        pm_core::ConnectionOptions {
+            text_format: Some(pm_core::TextFormat::Markdown),
+            ..Default::default()
+        }
+    );
+    // A new token pasted with a line break is stored trimmed.
+    let changed = service
+        .change_connection(
+            h.user.id,
+            changed,
+            Change {
+                token: Some(pm_core::Secret::new("  new-key\n")),
+                test: false,
+                ..Change::default()
+            },
+        )
+        .await
+        .expect("a new token");
+    let sealed = h
+        .state
+        .store
+        .get_sealed_credentials(h.user.id, changed.id)
+        .await
+        .expect("read")
+        .expect("stored");
+    let opened =
+        pm_store::ProviderCredentials::open(&h.keys, &sealed, changed.id, h.user.id).expect("open");
+    assert_eq!(opened.token.expose(), "new-key");
+    assert_eq!(opened.username, None);
 }
