@@ -99,11 +99,13 @@ impl Jira {
             }
         };
         let auth = match &spec.sign_in {
-            SignIn::Basic { username, token } => Secret::new(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD
-                    .encode(format!("{username}:{}", token.expose()))
-            )),
+            SignIn::Basic { username, token } => {
+                // Every text holding the secret on the way to the header is wiped after use.
+                let pair = Secret::new(format!("{username}:{}", token.expose()));
+                let encoded =
+                    Secret::new(base64::engine::general_purpose::STANDARD.encode(pair.expose()));
+                Secret::new(format!("Basic {}", encoded.expose()))
+            }
             SignIn::Bearer(token) => Secret::new(format!("Bearer {}", token.expose())),
             SignIn::ApiKey(_) => {
                 return Err(ProviderError::BadInput(

@@ -77,11 +77,10 @@ impl OpenProject {
         // A pasted API address (`https://op.acme.org/api/v3`) names the same site.
         let trimmed = spec.base_url.as_str().trim_end_matches('/');
         let base_url = trimmed.strip_suffix("/api/v3").unwrap_or(trimmed);
-        let auth = Secret::new(format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD
-                .encode(format!("apikey:{}", api_key.expose().trim()))
-        ));
+        // Every text holding the key on the way to the header is wiped after use.
+        let pair = Secret::new(format!("apikey:{}", api_key.expose().trim()));
+        let encoded = Secret::new(base64::engine::general_purpose::STANDARD.encode(pair.expose()));
+        let auth = Secret::new(format!("Basic {}", encoded.expose()));
         let auth = crate::http::credential(auth, "API key")?;
         let up = Upstream::new(
             client,
