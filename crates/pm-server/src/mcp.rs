@@ -31,8 +31,9 @@ use crate::server::Identity;
 pub use crate::server::PmServer;
 
 impl PmServer {
+    /// A server for one HTTP request (built only by `http::app`, which gave the metrics the
+    /// tools' names when it started).
     pub fn for_http(state: Arc<AppState>) -> Self {
-        state.metrics.know_tools(tools::tool_names());
         Self {
             state,
             identity: Identity::Http,
