@@ -75,6 +75,8 @@ pub enum Command {
     /// strings; only their hashes are stored) and tracker connections (sealed), from its
     /// PostgreSQL database, read-only; a second run adds only what is new
     Import(ImportArgs),
+    /// Print a one-time sign-in link to the web console for a user (valid 15 minutes, one use)
+    ConsoleLink(ConsoleLinkArgs),
     /// Ask a running server whether it is up: GET /healthz (or /readyz with --ready) at the listen
     /// address; exit 0 on 200, 1 otherwise (the container health check)
     Health(HealthArgs),
@@ -102,6 +104,31 @@ pub struct ImportArgs {
     /// keys; an earlier expiry from the reference is kept
     #[arg(long, value_name = "DURATION")]
     pub expire_imported: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleLinkArgs {
+    /// The user's e-mail
+    #[arg(long)]
+    pub user: String,
+    /// URL clients use to reach /mcp (the link goes to the console beside it) [default: the file's public_url, else from the listen address]
+    #[arg(long, env = "PM_MCP_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// The address `serve` listens on, for the link when no public URL is set
+    #[arg(
+        long,
+        env = "PM_MCP_LISTEN",
+        value_name = "ADDR",
+        value_delimiter = ','
+    )]
+    pub listen: Vec<SocketAddr>,
+    /// The console's path prefix behind a reverse proxy (as `serve --console-prefix`)
+    #[arg(
+        long = "console-prefix",
+        env = "PM_MCP_CONSOLE_PREFIX",
+        value_name = "PATH"
+    )]
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -277,7 +304,56 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub oauth: OAuthArgs,
     #[command(flatten)]
+    pub console: ConsoleArgs,
+    #[command(flatten)]
     pub upstream: UpstreamArgs,
+}
+
+/// The web console at /console (sign in, make keys, connect trackers, administration).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Web console")]
+pub struct ConsoleArgs {
+    /// Do not serve the web console
+    #[arg(long = "no-console", env = "PM_MCP_NO_CONSOLE")]
+    pub no_console: bool,
+    /// The path a reverse proxy serves pm-mcp under (e.g. /pm): the console's links carry it
+    #[arg(
+        long = "console-prefix",
+        env = "PM_MCP_CONSOLE_PREFIX",
+        value_name = "PATH"
+    )]
+    pub prefix: Option<String>,
+    /// "Sign in with …" the identity provider: pm-mcp's client id there (a confidential client
+    /// whose redirect URI is PUBLIC_ORIGIN[/PREFIX]/console/auth/callback); needs --oauth-issuer
+    #[arg(
+        long = "console-oidc-client-id",
+        env = "PM_MCP_CONSOLE_OIDC_CLIENT_ID",
+        value_name = "ID"
+    )]
+    pub oidc_client_id: Option<String>,
+    /// The client's secret (from the environment, not the command line, in production)
+    #[arg(
+        long = "console-oidc-client-secret",
+        env = "PM_MCP_CONSOLE_OIDC_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub oidc_client_secret: Option<String>,
+    /// Which --oauth-issuer users sign in with [default: the first]
+    #[arg(
+        long = "console-oidc-issuer",
+        env = "PM_MCP_CONSOLE_OIDC_ISSUER",
+        value_name = "URL"
+    )]
+    pub oidc_issuer: Option<String>,
+    /// The name on the sign-in button
+    #[arg(
+        long = "console-oidc-label",
+        env = "PM_MCP_CONSOLE_OIDC_LABEL",
+        value_name = "TEXT",
+        default_value = "your company account"
+    )]
+    pub oidc_label: String,
 }
 
 /// OAuth sign-in with the company's identity provider (MCP clients get a token from it instead of

@@ -2,14 +2,7 @@
 //! exact documents (a test compares them) and the end-to-end client matrix connects with them.
 use serde_json::{Value, json};
 
-/// Cursor (`~/.cursor/mcp.json`): Streamable HTTP with the key in a header.
-pub fn cursor_config(key: &str, url: &str) -> Value {
-    json!({
-        "mcpServers": {
-            "pm-mcp": { "url": url, "headers": { "Authorization": format!("Bearer {key}") } }
-        }
-    })
-}
+pub use pm_server::client_configs::{claude_code_command, cursor_config, vscode_config};
 
 /// How a client starts `pm-mcp stdio`: this binary by its absolute path (after `cargo run` or a
 /// download, `pm-mcp` is not on PATH), and the environment that points it at the same database and
@@ -62,31 +55,6 @@ pub fn stdio_config(launch: &StdioLaunch, key: &str) -> Value {
             "pm-mcp": { "command": launch.command, "args": ["stdio"], "env": env }
         }
     })
-}
-
-/// VS Code (`.vscode/mcp.json`): asks for the key once and keeps it in its secret storage, so the
-/// file holds no secret and can be committed.
-pub fn vscode_config(url: &str) -> Value {
-    json!({
-        "inputs": [{
-            "type": "promptString",
-            "id": "pm-mcp-key",
-            "description": "pm-mcp API key",
-            "password": true
-        }],
-        "servers": {
-            "pm-mcp": {
-                "type": "http",
-                "url": url,
-                "headers": { "Authorization": "Bearer ${input:pm-mcp-key}" }
-            }
-        }
-    })
-}
-
-/// Claude Code: one command.
-pub fn claude_code_command(key: &str, url: &str) -> String {
-    format!("claude mcp add --transport http pm-mcp {url} --header \"Authorization: Bearer {key}\"")
 }
 
 /// All of them, for `key create --json`.

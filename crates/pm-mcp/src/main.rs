@@ -198,9 +198,114 @@ async fn run(cli: Cli) -> Result<()> {
             import::print(&report, &args.from, args.dry_run);
             import::check(&report)
         }
+        Command::ConsoleLink(args) => {
+            let store = common.open_migrated(false).await?;
+            let (url, guessed) = settings::client_url(
+                &common.file,
+                args.public_url.as_deref(),
+                args.listen.first().copied(),
+            )?;
+            let prefix = pm_server::console::ConsoleConfig::check_prefix(
+                args.prefix.as_deref().unwrap_or(""),
+            )
+            .map_err(|e| anyhow!("--console-prefix: {e}"))?;
+            let email =
+                pm_core::Email::parse(&args.user).map_err(|e| anyhow!("--user: {}", e.0))?;
+            let user = store
+                .get_user_by_email(&email)
+                .await
+                .map_err(|e| anyhow!("{e}"))?
+                .ok_or_else(|| anyhow!("no user has the e-mail {email}; add them with `pm-mcp user add --email {email}`"))?;
+            if user.is_disabled() {
+                bail!("{email} is disabled; enable them first with `pm-mcp user enable {email}`");
+            }
+            let token = pm_server::console::new_sign_in_link(store.as_ref(), &user)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            println!("{}", console_link(&url, &prefix, &token));
+            eprintln!(
+                "This link signs {email} in to the web console once, within {} minutes. Send it by a channel only they read.",
+                pm_server::console::LINK_MINUTES
+            );
+            if guessed {
+                say_url_guessed(&url);
+            }
+            Ok(())
+        }
         // Answered at the top of this function, before the settings are resolved.
         Command::Health(_) => bail!("the health check runs without settings"),
     }
+}
+
+/// The console's one-time sign-in link beside the MCP URL `mcp_url`.
+fn console_link(mcp_url: &str, prefix: &str, token: &str) -> String {
+    let origin = url::Url::parse(mcp_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|_| mcp_url.trim_end_matches("/mcp").to_string());
+    format!("{origin}{prefix}/console/link?token={token}")
+}
+
+/// The web console's settings: off with `--no-console`; "Sign in with …" when a client id is
+/// given, which needs the identity provider trusted with `--oauth-issuer`.
+fn console_config(
+    file: &settings::FileConfig,
+    public_url: &Option<String>,
+    args: cli::ConsoleArgs,
+    oauth: Option<&pm_server::oauth::TokenVerifier>,
+) -> Result<Option<pm_server::console::ConsoleConfig>> {
+    use pm_server::console::{ConsoleConfig, OidcClient};
+    if args.no_console {
+        return Ok(None);
+    }
+    let prefix = ConsoleConfig::check_prefix(args.prefix.as_deref().unwrap_or(""))
+        .map_err(|e| anyhow!("--console-prefix: {e}"))?;
+    let explicit = public_url
+        .as_deref()
+        .or(file.public_url.as_deref())
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
+    let public_url = explicit.and_then(|u| url::Url::parse(u).ok());
+    let oidc = match args
+        .oidc_client_id
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+    {
+        None => None,
+        Some(client_id) => {
+            let Some(verifier) = oauth else {
+                bail!(
+                    "--console-oidc-client-id needs the identity provider trusted with --oauth-issuer and --oauth-resource"
+                );
+            };
+            let secret = args
+                .oidc_client_secret
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| anyhow!("--console-oidc-client-id needs its secret: set PM_MCP_CONSOLE_OIDC_CLIENT_SECRET"))?;
+            let issuers = &verifier.settings().issuers;
+            let issuer = match args.oidc_issuer.map(|i| i.trim().to_string()) {
+                Some(i) if issuers.contains(&i) => i,
+                Some(i) => {
+                    bail!("--console-oidc-issuer {i:?} is not one of the --oauth-issuer values")
+                }
+                None => issuers
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| anyhow!("no --oauth-issuer"))?,
+            };
+            Some(OidcClient {
+                issuer,
+                client_id,
+                client_secret: pm_core::Secret::new(secret),
+                label: args.oidc_label,
+            })
+        }
+    };
+    Ok(Some(ConsoleConfig {
+        prefix,
+        public_url,
+        oidc,
+    }))
 }
 
 /// Said on stderr (so `--json` stays clean) when no setting named the server's address.
@@ -259,7 +364,11 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
         toolsets,
         instance_id: instance_id(args.instance_id.or(file.instance_id.clone()))?,
         oauth: oauth_verifier(args.oauth)?,
+        console: None,
     };
+    let mut http = http;
+    http.console = console_config(file, &args.public_url, args.console, http.oauth.as_deref())?;
+    let console_prefix = http.console.as_ref().map(|c| c.prefix.clone());
     let metrics_listen = args.metrics_listen.or(file.metrics_listen);
     #[cfg(feature = "conformance")]
     let extension = conformance_mode(&store, args.conformance, listen).await?;
@@ -297,6 +406,16 @@ async fn serve(common: &Common, args: ServeArgs) -> Result<()> {
                 first.user.email
             );
             admin::print_first_run(&first, &url, &common.stdio_launch());
+            if let Some(prefix) = &console_prefix {
+                let token = pm_server::console::new_sign_in_link(store.as_ref(), &first.user)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                println!(
+                    "Or open the web console (this link signs you in once, within {} minutes):\n\n    {}\n",
+                    pm_server::console::LINK_MINUTES,
+                    console_link(&url, prefix, &token)
+                );
+            }
         } else {
             tracing::warn!(
                 "the database has no users yet; create the first administrator with `pm-mcp init --email you@example.org`"

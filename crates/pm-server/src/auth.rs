@@ -454,6 +454,34 @@ impl Authenticator {
         verifier: &TokenVerifier,
         token: VerifiedToken,
     ) -> Result<Principal, AuthError> {
+        let identity = crate::oauth::Identity {
+            issuer: token.issuer.clone(),
+            email: token.email.clone(),
+            name: token.name.clone(),
+            admin: token.admin,
+        };
+        let user = self.user_signing_in(verifier, &identity).await?;
+        Ok(Principal {
+            user,
+            credential: Credential::Token(TokenGrant {
+                issuer: token.issuer,
+                subject: token.subject,
+                client_id: token.client_id,
+                scopes: token.scopes,
+                expires_at: token.expires_at,
+            }),
+            actor: None,
+        })
+    }
+
+    /// The pm-mcp user an identity provider vouches for (an access token, or the console's ID
+    /// token): found by e-mail, created at first sign-in when the operator allows, refused when
+    /// disabled; with an admin claim configured, the identity says whether they administer.
+    pub async fn user_signing_in(
+        &self,
+        verifier: &TokenVerifier,
+        token: &crate::oauth::Identity,
+    ) -> Result<User, AuthError> {
         let settings = verifier.settings();
         let email = Email::parse(&token.email).map_err(|_| {
             AuthError::Token(TokenError::NoUser(format!(
@@ -524,17 +552,7 @@ impl Authenticator {
                 Err(e) => return Err(unavailable(e)),
             }
         }
-        Ok(Principal {
-            user,
-            credential: Credential::Token(TokenGrant {
-                issuer: token.issuer,
-                subject: token.subject,
-                client_id: token.client_id,
-                scopes: token.scopes,
-                expires_at: token.expires_at,
-            }),
-            actor: None,
-        })
+        Ok(user)
     }
 
     /// `principal` acting for the user with e-mail `email` (`X-PM-MCP-Act-As`): only an API key

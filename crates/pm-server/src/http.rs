@@ -147,6 +147,7 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
         )
         .merge(protected)
         .merge(backend)
+        .merge(crate::console::router(state.clone()))
         .merge(docs)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), request_id))

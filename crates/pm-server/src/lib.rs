@@ -6,6 +6,8 @@ pub mod admin_api;
 pub mod answers;
 pub mod audit;
 pub mod auth;
+pub mod client_configs;
+pub mod console;
 pub mod extension;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

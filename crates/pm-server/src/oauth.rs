@@ -264,6 +264,16 @@ pub struct VerifiedToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Who signed in to the console, as the ID token says.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub issuer: String,
+    pub email: String,
+    pub name: Option<String>,
+    /// From the admin claim, when the operator configured one.
+    pub admin: Option<bool>,
+}
+
 /// How long fetched keys are used before they are fetched again anyway.
 const JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
 /// The least time between two fetches for one issuer (an unknown `kid` cannot make pm-mcp hammer
@@ -636,6 +646,94 @@ impl TokenVerifier {
     }
 
     async fn discover_jwks_uri(&self, issuer: &str) -> Result<String, String> {
+        let (url, meta) = self.metadata(issuer).await?;
+        meta.get("jwks_uri")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("{url} names no jwks_uri"))
+    }
+
+    /// The HTTP client for the identity provider (timeouts set, redirects not followed).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Verifies an OpenID Connect ID token the console received from `issuer`'s token endpoint:
+    /// signed by a key the issuer publishes, issued by it for `client_id`, unexpired, carrying
+    /// `nonce`; then who it names, by the same claims as access tokens (no scopes: signing in to
+    /// the console grants none).
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        client_id: &str,
+        nonce: &str,
+    ) -> Result<Identity, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Invalid("it is too long".into()));
+        }
+        let (header, issuer, keys) = self.unverified(token)?;
+        let key = self
+            .key_for(issuer, keys, header.kid.as_deref(), header.alg)
+            .await?;
+        let mut validation = Validation::new(header.alg);
+        validation.algorithms = vec![header.alg];
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[client_id]);
+        validation.leeway = self.settings.leeway.as_secs();
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::InvalidAudience => {
+                        TokenError::Invalid("the ID token was issued for another client".into())
+                    }
+                    _ => TokenError::Invalid(format!("the ID token cannot be verified ({e})")),
+                }
+            })?;
+        let claims = data.claims;
+        if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+            return Err(TokenError::Invalid(
+                "the ID token does not carry this sign-in's nonce".into(),
+            ));
+        }
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
+        let s = &self.settings;
+        let email = text(&s.user_claim).ok_or_else(|| {
+            TokenError::NoUser(format!(
+                "the ID token has no {:?} claim naming the user",
+                s.user_claim
+            ))
+        })?;
+        let verified = match claims.get("email_verified") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(v)) => v.trim().eq_ignore_ascii_case("true"),
+            Some(_) => false,
+        };
+        if !verified {
+            return Err(TokenError::NoUser(
+                "the identity provider says the e-mail address is not verified".into(),
+            ));
+        }
+        Ok(Identity {
+            issuer: issuer.to_string(),
+            email,
+            name: text("name")
+                .or_else(|| text("preferred_username"))
+                .map(|n| {
+                    n.chars()
+                        .filter(|c| !crate::manage::is_unprintable(*c))
+                        .collect()
+                }),
+            admin: s.admin_claim.as_ref().map(|m| m.holds(&claims)),
+        })
+    }
+
+    /// The issuer's metadata (RFC 8414, then OpenID Connect discovery): where it was found, and
+    /// what it says (it names this issuer).
+    pub(crate) async fn metadata(&self, issuer: &str) -> Result<(String, Value), String> {
         let u = url::Url::parse(issuer).map_err(|e| e.to_string())?;
         let origin = u.origin().ascii_serialization();
         let path = u.path().trim_end_matches('/');
@@ -656,11 +754,7 @@ impl TokenVerifier {
                         last = format!("{url} names another issuer");
                         continue;
                     }
-                    return meta
-                        .get("jwks_uri")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .ok_or_else(|| format!("{url} names no jwks_uri"));
+                    return Ok((url, meta));
                 }
                 Err(e) => last = e,
             }

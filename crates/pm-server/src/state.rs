@@ -39,6 +39,8 @@ pub struct HttpConfig {
     pub instance_id: Option<String>,
     /// Accept OAuth access tokens from the company's identity provider (`None`: API keys only).
     pub oauth: Option<Arc<crate::oauth::TokenVerifier>>,
+    /// The web console at `/console` (`None`: `--no-console`).
+    pub console: Option<crate::console::ConsoleConfig>,
 }
 
 impl Default for HttpConfig {
@@ -57,6 +59,7 @@ impl Default for HttpConfig {
             key_limits: crate::limits::KeyLimits::default(),
             instance_id: None,
             oauth: None,
+            console: Some(crate::console::ConsoleConfig::default()),
         }
     }
 }
@@ -91,6 +94,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// What a build adds to the MCP server (the conformance fixtures); `None` in a release.
     pub extension: Option<Arc<dyn crate::extension::McpExtension>>,
+    /// Sign-in attempts per address (the console's links and identity-provider sign-ins).
+    pub console_attempts: crate::console::Attempts,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -144,6 +149,7 @@ impl AppState {
             service,
             limiter,
             extension,
+            console_attempts: Default::default(),
             auth_watch,
         }))
     }

@@ -127,10 +127,45 @@ pub trait AuditStore: Send + Sync {
     async fn add_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
     /// The events `filter` selects, newest first.
     async fn list_audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
+    /// The events at or after `since`, counted by tool, user, tracker kind, outcome and error kind.
+    async fn audit_usage(&self, since: DateTime<Utc>) -> StoreResult<Vec<UsageRow>>;
+}
+
+/// The web console's sessions and one-time tickets. Tokens are never stored, only their SHA-256.
+#[async_trait]
+pub trait ConsoleStore: Send + Sync {
+    async fn add_console_ticket(&self, ticket: &NewTicket) -> StoreResult<()>;
+    /// Uses a ticket: its contents the first time it is taken before it expires, `None` after
+    /// (taken already, expired, unknown, or of another kind). One use whatever the replicas.
+    async fn take_console_ticket(
+        &self,
+        token_hash: &[u8; 32],
+        kind: TicketKind,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Ticket>>;
+    async fn add_console_session(
+        &self,
+        token_hash: &[u8; 32],
+        user: UserId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The user of an open session: `None` once it expired or ended, or its user was disabled
+    /// or deleted.
+    async fn console_session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<User>>;
+    async fn end_console_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;
+    /// Ends every session of `user`; how many there were.
+    async fn end_console_sessions_of(&self, user: UserId) -> StoreResult<u64>;
+    /// Deletes expired sessions and tickets used or expired; how many rows went.
+    async fn purge_console(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 #[async_trait]
-pub trait Store: UserStore + ApiKeyStore + ConnectionStore + AuditStore {
+pub trait Store: UserStore + ApiKeyStore + ConnectionStore + AuditStore + ConsoleStore {
     /// `sqlite` or `postgres`.
     fn engine(&self) -> &'static str;
     /// Applies pending migrations.

@@ -285,3 +285,51 @@ pub struct Reseal {
     pub from_key_id: String,
     pub sealed: Sealed,
 }
+
+/// What a console ticket is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketKind {
+    /// A one-time sign-in link for one user (`pm-mcp console-link`).
+    Link,
+    /// An OpenID Connect sign-in under way: its PKCE verifier, nonce and return path.
+    Oidc,
+}
+
+impl TicketKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketKind::Link => "link",
+            TicketKind::Oidc => "oidc",
+        }
+    }
+}
+
+/// A one-time console ticket to store: only the SHA-256 of its token is kept.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub token_hash: [u8; 32],
+    pub kind: TicketKind,
+    pub user_id: Option<UserId>,
+    pub data: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A ticket taken (used) once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub user_id: Option<UserId>,
+    pub data: Option<String>,
+}
+
+/// Audited calls since a time, counted by tool, user, tracker and outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    pub tool: String,
+    pub user_id: Option<UserId>,
+    /// The tracker kind of the connection the call used (`None`: no connection, or one since
+    /// removed).
+    pub provider: Option<String>,
+    pub outcome: Outcome,
+    pub error_kind: Option<String>,
+    pub calls: i64,
+}

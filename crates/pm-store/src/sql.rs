@@ -231,6 +231,44 @@ impl AuditRow {
     }
 }
 
+#[derive(sqlx::FromRow)]
+pub(crate) struct UsageSqlRow {
+    tool: String,
+    user_id: Option<Uuid>,
+    provider: Option<String>,
+    outcome: String,
+    error_kind: Option<String>,
+    calls: i64,
+}
+
+impl UsageSqlRow {
+    pub(crate) fn into_row(self) -> crate::model::UsageRow {
+        crate::model::UsageRow {
+            tool: self.tool,
+            user_id: self.user_id.map(UserId::from_uuid),
+            provider: self.provider,
+            outcome: Outcome::parse(&self.outcome),
+            error_kind: self.error_kind,
+            calls: self.calls,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TicketRow {
+    user_id: Option<Uuid>,
+    data: Option<String>,
+}
+
+impl TicketRow {
+    pub(crate) fn into_ticket(self) -> crate::model::Ticket {
+        crate::model::Ticket {
+            user_id: self.user_id.map(UserId::from_uuid),
+            data: self.data,
+        }
+    }
+}
+
 /// Implements every store trait for `$store` (which has a `pool: sqlx::Pool<$db>`).
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty) => {
@@ -746,6 +784,137 @@ macro_rules! impl_sql_store {
                 .fetch_all(&self.pool)
                 .await?;
                 Ok(rows.into_iter().map(AuditRow::into_event).collect())
+            }
+
+            async fn audit_usage(&self, since: chrono::DateTime<chrono::Utc>) -> $crate::StoreResult<Vec<$crate::model::UsageRow>> {
+                let rows = sqlx::query_as::<_, UsageSqlRow>(
+                    "SELECT a.tool, a.user_id, c.provider_type AS provider, a.outcome, a.error_kind, COUNT(*) AS calls \
+                     FROM audit_events a LEFT JOIN pm_provider_connections c ON c.id = a.connection_id \
+                     WHERE a.at >= $1 \
+                     GROUP BY a.tool, a.user_id, c.provider_type, a.outcome, a.error_kind",
+                )
+                .bind(since)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(UsageSqlRow::into_row).collect())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::ConsoleStore for $store {
+            async fn add_console_ticket(&self, t: &$crate::model::NewTicket) -> $crate::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO console_tickets (token_hash, kind, user_id, data, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&t.token_hash[..])
+                .bind(t.kind.as_str())
+                .bind(t.user_id.map(|u| u.as_uuid()))
+                .bind(&t.data)
+                .bind(chrono::Utc::now())
+                .bind(t.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => $crate::StoreError::NotFound("user"),
+                    e => $crate::StoreError::from_sqlx(e, || "that ticket already exists".to_string()),
+                })?;
+                Ok(())
+            }
+
+            async fn take_console_ticket(
+                &self,
+                token_hash: &[u8; 32],
+                kind: $crate::model::TicketKind,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::StoreResult<Option<$crate::model::Ticket>> {
+                // One statement: of two replicas taking the same ticket, one updates the row.
+                let row = sqlx::query_as::<_, TicketRow>(
+                    "UPDATE console_tickets SET used_at = $1 \
+                     WHERE token_hash = $2 AND kind = $3 AND used_at IS NULL AND expires_at > $1 \
+                     RETURNING user_id, data",
+                )
+                .bind(now)
+                .bind(&token_hash[..])
+                .bind(kind.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(TicketRow::into_ticket))
+            }
+
+            async fn add_console_session(
+                &self,
+                token_hash: &[u8; 32],
+                user: pm_core::UserId,
+                now: chrono::DateTime<chrono::Utc>,
+                expires_at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO console_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&token_hash[..])
+                .bind(user.as_uuid())
+                .bind(now)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| match e {
+                    sqlx::Error::Database(ref db) if db.is_foreign_key_violation() => $crate::StoreError::NotFound("user"),
+                    e => $crate::StoreError::from_sqlx(e, || "that session already exists".to_string()),
+                })?;
+                Ok(())
+            }
+
+            async fn console_session(
+                &self,
+                token_hash: &[u8; 32],
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::StoreResult<Option<$crate::model::User>> {
+                let cols = USER_COLS
+                    .split(", ")
+                    .map(|c| format!("u.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                sqlx::query_as::<_, UserRow>(&format!(
+                    "SELECT {cols} FROM console_sessions s JOIN users u ON u.id = s.user_id \
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL"
+                ))
+                .bind(&token_hash[..])
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(UserRow::into_user)
+                .transpose()
+            }
+
+            async fn end_console_session(&self, token_hash: &[u8; 32]) -> $crate::StoreResult<()> {
+                sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
+                    .bind(&token_hash[..])
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn end_console_sessions_of(&self, user: pm_core::UserId) -> $crate::StoreResult<u64> {
+                Ok(sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
+                    .bind(user.as_uuid())
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn purge_console(&self, now: chrono::DateTime<chrono::Utc>) -> $crate::StoreResult<u64> {
+                let sessions = sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                let tickets = sqlx::query("DELETE FROM console_tickets WHERE expires_at <= $1 OR used_at IS NOT NULL")
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(sessions + tickets)
             }
         }
     };

@@ -1022,3 +1022,220 @@ async fn imported_keys_keep_their_history_and_act_for_is_audited() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn console_tickets_are_single_use_and_sessions_end_with_their_user() {
+    on_each_engine(|store| async move {
+        let ann = user(&store, "ann@acme.org").await;
+        let bob = user(&store, "bob@acme.org").await;
+        let now = Utc::now();
+        let link = NewTicket {
+            token_hash: [1; 32],
+            kind: TicketKind::Link,
+            user_id: Some(ann.id),
+            data: None,
+            expires_at: now + Duration::minutes(15),
+        };
+        store.add_console_ticket(&link).await.expect("ticket");
+        // Another kind does not take it; the right kind does, once.
+        assert_eq!(
+            store
+                .take_console_ticket(&[1; 32], TicketKind::Oidc, now)
+                .await
+                .expect("take"),
+            None
+        );
+        let taken = store
+            .take_console_ticket(&[1; 32], TicketKind::Link, now)
+            .await
+            .expect("take")
+            .expect("first use");
+        assert_eq!(taken.user_id, Some(ann.id));
+        assert_eq!(
+            store
+                .take_console_ticket(&[1; 32], TicketKind::Link, now)
+                .await
+                .expect("take again"),
+            None,
+            "a ticket is used once"
+        );
+        // An expired ticket is not taken.
+        let old = NewTicket {
+            token_hash: [2; 32],
+            kind: TicketKind::Oidc,
+            user_id: None,
+            data: Some("{\"nonce\":\"n\"}".into()),
+            expires_at: now - Duration::seconds(1),
+        };
+        store.add_console_ticket(&old).await.expect("ticket");
+        assert_eq!(
+            store
+                .take_console_ticket(&[2; 32], TicketKind::Oidc, now)
+                .await
+                .expect("take"),
+            None
+        );
+
+        // Sessions: open until they expire, end, or their user is disabled or deleted.
+        store
+            .add_console_session(&[3; 32], ann.id, now, now + Duration::hours(1))
+            .await
+            .expect("session");
+        store
+            .add_console_session(&[4; 32], bob.id, now, now + Duration::hours(1))
+            .await
+            .expect("session");
+        store
+            .add_console_session(&[5; 32], bob.id, now, now - Duration::seconds(1))
+            .await
+            .expect("session");
+        let open = store.console_session(&[3; 32], now).await.expect("read");
+        assert_eq!(open.map(|u| u.id), Some(ann.id));
+        assert!(
+            store
+                .console_session(&[5; 32], now)
+                .await
+                .expect("read")
+                .is_none(),
+            "expired"
+        );
+        assert!(
+            store
+                .console_session(&[9; 32], now)
+                .await
+                .expect("read")
+                .is_none(),
+            "unknown"
+        );
+        store
+            .set_user_disabled(ann.id, true)
+            .await
+            .expect("disable");
+        assert!(
+            store
+                .console_session(&[3; 32], now)
+                .await
+                .expect("read")
+                .is_none(),
+            "a disabled user's session is over at once"
+        );
+        store
+            .set_user_disabled(ann.id, false)
+            .await
+            .expect("enable");
+        assert_eq!(
+            store
+                .end_console_sessions_of(ann.id)
+                .await
+                .expect("end all"),
+            1
+        );
+        assert!(
+            store
+                .console_session(&[3; 32], now)
+                .await
+                .expect("read")
+                .is_none()
+        );
+        store.delete_user(bob.id).await.expect("delete");
+        assert!(
+            store
+                .console_session(&[4; 32], now)
+                .await
+                .expect("read")
+                .is_none(),
+            "a deleted user's sessions went with them"
+        );
+        store
+            .add_console_session(&[6; 32], ann.id, now, now + Duration::hours(1))
+            .await
+            .expect("session");
+        store.end_console_session(&[6; 32]).await.expect("end");
+        assert!(
+            store
+                .console_session(&[6; 32], now)
+                .await
+                .expect("read")
+                .is_none()
+        );
+        // Purging drops used and expired tickets (both above).
+        assert!(store.purge_console(now).await.expect("purge") >= 2);
+        assert_eq!(store.purge_console(now).await.expect("purge"), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn usage_counts_calls_by_tool_user_tracker_and_outcome() {
+    on_each_engine(|store| async move {
+        let ann = user(&store, "ann@acme.org").await;
+        let keys = keys();
+        let conn = store
+            .add_connection(new_connection(&keys, &ann, "jira", "t0k"))
+            .await
+            .expect("connection");
+        let event =
+            |tool: &str, conn: Option<ConnectionId>, outcome, kind: Option<&str>, ago| AuditEvent {
+                id: uuid::Uuid::new_v4(),
+                at: Utc::now() - Duration::hours(ago),
+                user_id: Some(ann.id),
+                key_id: None,
+                tool: tool.into(),
+                connection_id: conn,
+                outcome,
+                duration_ms: 1,
+                error_kind: kind.map(str::to_string),
+                request_id: None,
+                actor_user_id: None,
+            };
+        store
+            .add_audit_events(&[
+                event("get_task", Some(conn.id), Outcome::Ok, None, 1),
+                event("get_task", Some(conn.id), Outcome::Ok, None, 2),
+                event(
+                    "get_task",
+                    Some(conn.id),
+                    Outcome::Error,
+                    Some("tracker_not_found"),
+                    3,
+                ),
+                event("list_projects", None, Outcome::Ok, None, 4),
+                event("get_task", Some(conn.id), Outcome::Ok, None, 48),
+            ])
+            .await
+            .expect("audit");
+        let mut rows = store
+            .audit_usage(Utc::now() - Duration::days(1))
+            .await
+            .expect("usage");
+        rows.sort_by(|a, b| (&a.tool, a.calls).cmp(&(&b.tool, b.calls)));
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.tool.as_str(),
+                    r.provider.as_deref(),
+                    r.outcome,
+                    r.error_kind.as_deref(),
+                    r.calls,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "get_task",
+                    Some("jira_cloud"),
+                    Outcome::Error,
+                    Some("tracker_not_found"),
+                    1
+                ),
+                ("get_task", Some("jira_cloud"), Outcome::Ok, None, 2),
+                ("list_projects", None, Outcome::Ok, None, 1),
+            ]
+        );
+        assert!(rows.iter().all(|r| r.user_id == Some(ann.id)));
+    })
+    .await;
+}

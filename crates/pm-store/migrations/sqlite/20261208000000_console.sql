@@ -1,0 +1,22 @@
+-- The web console. A session is a row (any replica serves it): the cookie holds a random token,
+-- the row only its SHA-256. A ticket is a one-time sign-in link (kind 'link', for user_id) or an
+-- OpenID Connect sign-in under way (kind 'oidc': its PKCE verifier, nonce and return path in
+-- data), used at most once before it expires.
+CREATE TABLE console_sessions (
+    token_hash  BLOB PRIMARY KEY NOT NULL,
+    user_id     BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL
+);
+CREATE INDEX console_sessions_user_id ON console_sessions (user_id);
+
+CREATE TABLE console_tickets (
+    token_hash  BLOB PRIMARY KEY NOT NULL,
+    kind        TEXT NOT NULL,
+    user_id     BLOB REFERENCES users (id) ON DELETE CASCADE,
+    data        TEXT,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT NOT NULL,
+    used_at     TEXT
+);
+CREATE INDEX console_tickets_expires_at ON console_tickets (expires_at);
