@@ -217,7 +217,9 @@ async fn run(cli: Cli) -> Result<()> {
                 .map_err(|e| anyhow!("{e}"))?
                 .ok_or_else(|| anyhow!("no user has the e-mail {email}; add them with `pm-mcp user add --email {email}`"))?;
             if user.is_disabled() {
-                bail!("{email} is disabled; enable them first with `pm-mcp user enable {email}`");
+                bail!(
+                    "{email} is disabled; enable them first with `pm-mcp user enable --email {email}`"
+                );
             }
             let token = pm_server::console::new_sign_in_link(store.as_ref(), &user)
                 .await

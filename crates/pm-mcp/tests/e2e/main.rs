@@ -9,6 +9,7 @@ mod backend;
 mod cli;
 mod clickup;
 mod clients;
+mod console;
 mod hygiene;
 mod jira;
 mod limits;
