@@ -4,6 +4,9 @@
 //   --resource      the protected resource (pm-mcp's /mcp URL) whose access tokens are issued as JWTs
 //   --port          port of the main issuer on 127.0.0.1 (0 = any free port)
 //   --other-port    port of the "other" issuer, same setup, whose tokens pm-mcp must refuse (0 = any free port)
+//   --console-client ID:SECRET:REDIRECT_URI
+//                   a confidential client registered up front (pm-mcp's web console: client_secret_basic,
+//                   authorization code with PKCE, this one redirect URI)
 //   --shared-key    both issuers sign with one RSA key, so a token of the other issuer verifies against the
 //                   main issuer's JWKS and only its `iss` claim tells it apart (by default each has its own key)
 // Prints one JSON line {"issuer","other_issuer"} on stdout once both listen, then runs until SIGTERM/SIGINT.
@@ -28,6 +31,7 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     'other-port': { type: 'string', default: '0' },
     'shared-key': { type: 'boolean', default: false },
+    'console-client': { type: 'string' },
   },
 });
 if (!args.resource) {
@@ -55,8 +59,23 @@ function newSigningKey() {
   return { ...privateKey.export({ format: 'jwk' }), alg: 'RS256', use: 'sig' };
 }
 
+// The console's confidential client, when asked for: ID:SECRET:REDIRECT_URI (the URI has colons of its own).
+function staticClients() {
+  if (!args['console-client']) return [];
+  const [id, secret, ...rest] = args['console-client'].split(':');
+  return [{
+    client_id: id,
+    client_secret: secret,
+    redirect_uris: [rest.join(':')],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }];
+}
+
 function configuration(signingKey) {
   return {
+    clients: staticClients(),
     jwks: { keys: [signingKey] },
     // Keys for oidc-provider's signed cookies (session, interaction); random per run, nothing outlives the process.
     cookies: { keys: [randomBytes(32).toString('base64url')] },

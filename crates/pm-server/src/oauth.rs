@@ -660,14 +660,13 @@ impl TokenVerifier {
 
     /// Verifies an OpenID Connect ID token the console received from `issuer`'s token endpoint:
     /// signed by a key the issuer publishes, issued by it for `client_id`, unexpired, carrying
-    /// `nonce`; then who it names, by the same claims as access tokens (no scopes: signing in to
-    /// the console grants none).
+    /// `nonce`. Returns its claims.
     pub async fn verify_id_token(
         &self,
         token: &str,
         client_id: &str,
         nonce: &str,
-    ) -> Result<Identity, TokenError> {
+    ) -> Result<Map<String, Value>, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Invalid("it is too long".into()));
         }
@@ -692,17 +691,35 @@ impl TokenVerifier {
                     _ => TokenError::Invalid(format!("the ID token cannot be verified ({e})")),
                 }
             })?;
-        let claims = data.claims;
-        if claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
+        if data.claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
             return Err(TokenError::Invalid(
                 "the ID token does not carry this sign-in's nonce".into(),
             ));
         }
+        Ok(data.claims)
+    }
+
+    /// Whether verified sign-in claims name the user (an identity provider may keep the e-mail
+    /// for its userinfo endpoint).
+    pub fn names_user(&self, claims: &Map<String, Value>) -> bool {
+        claims
+            .get(&self.settings.user_claim)
+            .and_then(Value::as_str)
+            .is_some()
+    }
+
+    /// Who verified sign-in claims name, by the same claims as access tokens (no scopes: signing
+    /// in to the console grants none).
+    pub fn identity(
+        &self,
+        issuer: &str,
+        claims: &Map<String, Value>,
+    ) -> Result<Identity, TokenError> {
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
         let s = &self.settings;
         let email = text(&s.user_claim).ok_or_else(|| {
             TokenError::NoUser(format!(
-                "the ID token has no {:?} claim naming the user",
+                "the identity provider did not say who you are (no {:?} claim)",
                 s.user_claim
             ))
         })?;
@@ -727,8 +744,28 @@ impl TokenVerifier {
                         .filter(|c| !crate::manage::is_unprintable(*c))
                         .collect()
                 }),
-            admin: s.admin_claim.as_ref().map(|m| m.holds(&claims)),
+            admin: s.admin_claim.as_ref().map(|m| m.holds(claims)),
         })
+    }
+
+    /// The identity provider's userinfo for an access token (size-limited, like its metadata).
+    pub(crate) async fn userinfo(&self, url: &str, access_token: &str) -> Result<Value, String> {
+        let res = self
+            .http
+            .get(url)
+            .bearer_auth(access_token)
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        if !res.status().is_success() {
+            return Err(format!("{url} answered {}", res.status()));
+        }
+        let bytes = res.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+        if bytes.len() > 1024 * 1024 {
+            return Err(format!("{url} answered more than 1 MiB"));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not JSON: {e}"))
     }
 
     /// The issuer's metadata (RFC 8414, then OpenID Connect discovery): where it was found, and

@@ -10,6 +10,7 @@ mod cli;
 mod clickup;
 mod clients;
 mod console;
+mod console_browser;
 mod hygiene;
 mod jira;
 mod limits;

@@ -285,11 +285,11 @@ fn new_key_page(
         }
         p.help { "The buttons open the client, which asks before adding pm-mcp. VS Code asks for the key once and keeps it in its secret storage." }
         h3 { "Cursor — " code { "~/.cursor/mcp.json" } }
-        div.snippet { pre #cfg-cursor { (pretty(&client_configs::cursor_config(key, &url))) } button type="button" data-copy="cfg-cursor" { "Copy" span.sr-only { " the Cursor configuration" } } }
+        div.snippet { pre #cfg-cursor tabindex="0" { (pretty(&client_configs::cursor_config(key, &url))) } button type="button" data-copy="cfg-cursor" { "Copy" span.sr-only { " the Cursor configuration" } } }
         h3 { "VS Code — " code { ".vscode/mcp.json" } }
-        div.snippet { pre #cfg-vscode { (pretty(&client_configs::vscode_config(&url))) } button type="button" data-copy="cfg-vscode" { "Copy" span.sr-only { " the VS Code configuration" } } }
+        div.snippet { pre #cfg-vscode tabindex="0" { (pretty(&client_configs::vscode_config(&url))) } button type="button" data-copy="cfg-vscode" { "Copy" span.sr-only { " the VS Code configuration" } } }
         h3 { "Claude Code" }
-        div.snippet { pre #cfg-claude { (client_configs::claude_code_command(key, &url)) } button type="button" data-copy="cfg-claude" { "Copy" span.sr-only { " the Claude Code command" } } }
+        div.snippet { pre #cfg-claude tabindex="0" { (client_configs::claude_code_command(key, &url)) } button type="button" data-copy="cfg-claude" { "Copy" span.sr-only { " the Claude Code command" } } }
         p { a href=(ctx.href("/keys")) { "Back to my keys" } }
     };
     view::render(StatusCode::CREATED, view::page(ctx, Nav::Keys, title, body))

@@ -369,15 +369,39 @@ pub async fn oidc_callback(
     let Some(id_token) = body.get("id_token").and_then(|v| v.as_str()) else {
         return idp_down(&ctx, "its token answer holds no id_token");
     };
-    let identity = match verifier
+    let mut claims = match verifier
         .verify_id_token(id_token, &client.client_id, &pending.nonce)
         .await
     {
-        Ok(i) => i,
+        Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "console: an ID token was refused");
             return refused(&format!("The sign-in could not be verified: {e}."));
         }
+    };
+    // An identity provider may keep the e-mail for its userinfo endpoint (OpenID Connect Core
+    // §5.4): asked with the access token, for the same subject.
+    if !verifier.names_user(&claims)
+        && let (Some(userinfo), Some(access)) = (
+            meta.get("userinfo_endpoint").and_then(|v| v.as_str()),
+            body.get("access_token").and_then(|v| v.as_str()),
+        )
+    {
+        match verifier.userinfo(userinfo, access).await {
+            Ok(serde_json::Value::Object(info)) if info.get("sub") == claims.get("sub") => {
+                for (k, v) in info {
+                    claims.entry(k).or_insert(v);
+                }
+            }
+            Ok(_) => {
+                return refused("The identity provider's user information names someone else.");
+            }
+            Err(e) => return idp_down(&ctx, &e),
+        }
+    }
+    let identity = match verifier.identity(&client.issuer, &claims) {
+        Ok(i) => i,
+        Err(e) => return refused(&format!("The sign-in could not be used: {e}.")),
     };
     let user = match state.auth.user_signing_in(&verifier, &identity).await {
         Ok(u) => u,

@@ -36,7 +36,7 @@ pub fn page(ctx: &Ctx, nav: Nav, title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                link rel="icon" href="data:,";
                 title { (title) " · pm-mcp" }
                 link rel="stylesheet" href=(ctx.href("/assets/console.css"));
                 script src=(ctx.href("/assets/console.js")) defer {}
