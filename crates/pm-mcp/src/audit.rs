@@ -100,6 +100,10 @@ pub async fn list(store: &dyn Store, args: &AuditArgs) -> Result<()> {
                     "error_kind": e.error_kind,
                     "duration_ms": e.duration_ms,
                     "request_id": e.request_id,
+                    // Who made the call or change for the user, when someone else did (a service
+                    // key acting for them, an administrator).
+                    "actor_user_id": e.actor_user_id,
+                    "actor": e.actor_user_id.and_then(|u| emails.get(&u)),
                 })
             })
             .collect();

@@ -346,6 +346,15 @@ pub struct ConsoleArgs {
         value_name = "URL"
     )]
     pub oidc_issuer: Option<String>,
+    /// A reverse proxy (address or CIDR block) whose X-Forwarded-For names the client, for the
+    /// console's sign-in limits; repeat for more [default: none: the connection's address counts]
+    #[arg(
+        long = "trusted-proxy",
+        env = "PM_MCP_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Vec<String>,
     /// The name on the sign-in button
     #[arg(
         long = "console-oidc-label",

@@ -266,7 +266,19 @@ fn console_config(
         .or(file.public_url.as_deref())
         .map(str::trim)
         .filter(|u| !u.is_empty());
-    let public_url = explicit.and_then(|u| url::Url::parse(u).ok());
+    // The MCP URL users reach: the public URL, else the OAuth resource (the same thing, named
+    // for the identity provider).
+    let public_url = explicit
+        .or(oauth.map(|o| o.settings().resource.as_str()))
+        .and_then(|u| url::Url::parse(u).ok());
+    let trusted_proxies = args
+        .trusted_proxies
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .map(pm_server::console::Cidr::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow!("--trusted-proxy: {e}"))?;
     let oidc = match args
         .oidc_client_id
         .map(|c| c.trim().to_string())
@@ -307,6 +319,7 @@ fn console_config(
         prefix,
         public_url,
         oidc,
+        trusted_proxies,
     }))
 }
 

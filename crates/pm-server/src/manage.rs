@@ -216,6 +216,19 @@ pub async fn rotate_key(
             user.email
         )));
     }
+    // The same settings, as long as the user may still hold them (an administrator since demoted
+    // keeps no admin scope through a rotation).
+    key_settings(
+        user,
+        &old.scopes.to_string(),
+        old.toolsets.as_deref().unwrap_or_default(),
+    )
+    .map_err(|e| {
+        ManageError::Conflict(format!(
+            "the key {} cannot be rotated with its settings: {e}; create a new key instead",
+            old.key_prefix
+        ))
+    })?;
     let key = ApiKey::generate();
     let mut row = NewApiKey::for_key(&key, user.id, old.name.clone(), old.scopes, old.expires_at);
     row.toolsets = old.toolsets.clone();

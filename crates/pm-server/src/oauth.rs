@@ -664,6 +664,7 @@ impl TokenVerifier {
     pub async fn verify_id_token(
         &self,
         token: &str,
+        expected_issuer: &str,
         client_id: &str,
         nonce: &str,
     ) -> Result<Map<String, Value>, TokenError> {
@@ -671,6 +672,13 @@ impl TokenVerifier {
             return Err(TokenError::Invalid("it is too long".into()));
         }
         let (header, issuer, keys) = self.unverified(token)?;
+        // The issuer the sign-in went to, not merely one this server trusts (OpenID Connect
+        // Core §3.1.3.7).
+        if issuer != expected_issuer {
+            return Err(TokenError::Invalid(
+                "the ID token was issued by another identity provider".into(),
+            ));
+        }
         let key = self
             .key_for(issuer, keys, header.kid.as_deref(), header.alg)
             .await?;
@@ -694,6 +702,13 @@ impl TokenVerifier {
         if data.claims.get("nonce").and_then(Value::as_str) != Some(nonce) {
             return Err(TokenError::Invalid(
                 "the ID token does not carry this sign-in's nonce".into(),
+            ));
+        }
+        if let Some(azp) = data.claims.get("azp")
+            && azp.as_str() != Some(client_id)
+        {
+            return Err(TokenError::Invalid(
+                "the ID token was issued to another client (azp)".into(),
             ));
         }
         Ok(data.claims)
@@ -744,7 +759,14 @@ impl TokenVerifier {
                         .filter(|c| !crate::manage::is_unprintable(*c))
                         .collect()
                 }),
-            admin: s.admin_claim.as_ref().map(|m| m.holds(claims)),
+            // Only when the claim is there at all: an identity provider may put groups or roles
+            // in access tokens and not in ID tokens, and a console sign-in must not then take an
+            // administrator's role away.
+            admin: s
+                .admin_claim
+                .as_ref()
+                .filter(|m| claims.contains_key(&m.claim))
+                .map(|m| m.holds(claims)),
         })
     }
 
@@ -761,9 +783,14 @@ impl TokenVerifier {
         if !res.status().is_success() {
             return Err(format!("{url} answered {}", res.status()));
         }
-        let bytes = res.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-        if bytes.len() > 1024 * 1024 {
-            return Err(format!("{url} answered more than 1 MiB"));
+        const LIMIT: usize = 1024 * 1024;
+        let mut bytes = Vec::new();
+        let mut res = res;
+        while let Some(chunk) = res.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+            if bytes.len() + chunk.len() > LIMIT {
+                return Err(format!("{url} answered more than 1 MiB"));
+            }
+            bytes.extend_from_slice(&chunk);
         }
         serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not JSON: {e}"))
     }

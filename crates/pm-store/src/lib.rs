@@ -36,7 +36,8 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
-    /// Disables (or re-enables) a user; their keys stop working at once.
+    /// Disables (or re-enables) a user; their keys stop working at once, and disabling ends their
+    /// console sessions and voids their sign-in links (enabling brings neither back).
     async fn set_user_disabled(&self, id: UserId, disabled: bool) -> StoreResult<User>;
     /// Changes a user's name and/or administrator flag (`None` leaves it). `NotFound` for an
     /// unknown id.
@@ -143,20 +144,29 @@ pub trait ConsoleStore: Send + Sync {
         kind: TicketKind,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Ticket>>;
+    /// Reads a ticket without using it (the link's page says whom it signs in).
+    async fn peek_console_ticket(
+        &self,
+        token_hash: &[u8; 32],
+        kind: TicketKind,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Ticket>>;
+    /// `issued_by`: the administrator whose sign-in link opened the session.
     async fn add_console_session(
         &self,
         token_hash: &[u8; 32],
         user: UserId,
+        issued_by: Option<UserId>,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// The user of an open session: `None` once it expired or ended, or its user was disabled
-    /// or deleted.
+    /// An open session: `None` once it expired or ended, or its user was disabled (which also
+    /// removes it, and their unused sign-in links) or deleted.
     async fn console_session(
         &self,
         token_hash: &[u8; 32],
         now: DateTime<Utc>,
-    ) -> StoreResult<Option<User>>;
+    ) -> StoreResult<Option<ConsoleSession>>;
     async fn end_console_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;
     /// Ends every session of `user`; how many there were.
     async fn end_console_sessions_of(&self, user: UserId) -> StoreResult<u64>;

@@ -314,6 +314,13 @@ pub struct NewTicket {
     pub expires_at: DateTime<Utc>,
 }
 
+/// An open console session: its user, and the administrator whose sign-in link opened it.
+#[derive(Debug, Clone)]
+pub struct ConsoleSession {
+    pub user: User,
+    pub issued_by: Option<UserId>,
+}
+
 /// A ticket taken (used) once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {

@@ -255,6 +255,22 @@ impl UsageSqlRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    issued_by: Option<Uuid>,
+}
+
+impl SessionRow {
+    pub(crate) fn into_session(self) -> StoreResult<crate::model::ConsoleSession> {
+        Ok(crate::model::ConsoleSession {
+            user: self.user.into_user()?,
+            issued_by: self.issued_by.map(UserId::from_uuid),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct TicketRow {
     user_id: Option<Uuid>,
     data: Option<String>,
@@ -361,7 +377,8 @@ macro_rules! impl_sql_store {
             async fn set_user_disabled(&self, id: pm_core::UserId, disabled: bool) -> $crate::StoreResult<$crate::model::User> {
                 let now = chrono::Utc::now();
                 let disabled_at = if disabled { Some(now) } else { None };
-                sqlx::query_as::<_, UserRow>(&format!(
+                let mut tx = self.pool.begin().await?;
+                let user = sqlx::query_as::<_, UserRow>(&format!(
                     "UPDATE users SET disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) ELSE NULL END, updated_at = $3 \
                      WHERE id = $4 RETURNING {USER_COLS}"
                 ))
@@ -369,10 +386,24 @@ macro_rules! impl_sql_store {
                 .bind(disabled_at)
                 .bind(now)
                 .bind(id.as_uuid())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?
                 .ok_or($crate::StoreError::NotFound("user"))?
-                .into_user()
+                .into_user()?;
+                if disabled {
+                    // Disabling ends the user's console sessions and voids their sign-in links
+                    // for good: enabling them again does not bring either back.
+                    sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
+                        .bind(id.as_uuid())
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM console_tickets WHERE user_id = $1")
+                        .bind(id.as_uuid())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(user)
             }
 
             async fn update_user(&self, id: pm_core::UserId, change: &$crate::model::UserChange) -> $crate::StoreResult<$crate::model::User> {
@@ -846,14 +877,16 @@ macro_rules! impl_sql_store {
                 &self,
                 token_hash: &[u8; 32],
                 user: pm_core::UserId,
+                issued_by: Option<pm_core::UserId>,
                 now: chrono::DateTime<chrono::Utc>,
                 expires_at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::StoreResult<()> {
                 sqlx::query(
-                    "INSERT INTO console_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO console_sessions (token_hash, user_id, issued_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(&token_hash[..])
                 .bind(user.as_uuid())
+                .bind(issued_by.map(|u| u.as_uuid()))
                 .bind(now)
                 .bind(expires_at)
                 .execute(&self.pool)
@@ -869,22 +902,39 @@ macro_rules! impl_sql_store {
                 &self,
                 token_hash: &[u8; 32],
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::StoreResult<Option<$crate::model::User>> {
+            ) -> $crate::StoreResult<Option<$crate::model::ConsoleSession>> {
                 let cols = USER_COLS
                     .split(", ")
                     .map(|c| format!("u.{c}"))
                     .collect::<Vec<_>>()
                     .join(", ");
-                sqlx::query_as::<_, UserRow>(&format!(
-                    "SELECT {cols} FROM console_sessions s JOIN users u ON u.id = s.user_id \
+                let row = sqlx::query_as::<_, SessionRow>(&format!(
+                    "SELECT {cols}, s.issued_by FROM console_sessions s JOIN users u ON u.id = s.user_id \
                      WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL"
                 ))
                 .bind(&token_hash[..])
                 .bind(now)
                 .fetch_optional(&self.pool)
-                .await?
-                .map(UserRow::into_user)
-                .transpose()
+                .await?;
+                row.map(SessionRow::into_session).transpose()
+            }
+
+            async fn peek_console_ticket(
+                &self,
+                token_hash: &[u8; 32],
+                kind: $crate::model::TicketKind,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::StoreResult<Option<$crate::model::Ticket>> {
+                let row = sqlx::query_as::<_, TicketRow>(
+                    "SELECT user_id, data FROM console_tickets \
+                     WHERE token_hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
+                )
+                .bind(&token_hash[..])
+                .bind(kind.as_str())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(row.map(TicketRow::into_ticket))
             }
 
             async fn end_console_session(&self, token_hash: &[u8; 32]) -> $crate::StoreResult<()> {

@@ -1078,19 +1078,19 @@ async fn console_tickets_are_single_use_and_sessions_end_with_their_user() {
 
         // Sessions: open until they expire, end, or their user is disabled or deleted.
         store
-            .add_console_session(&[3; 32], ann.id, now, now + Duration::hours(1))
+            .add_console_session(&[3; 32], ann.id, None, now, now + Duration::hours(1))
             .await
             .expect("session");
         store
-            .add_console_session(&[4; 32], bob.id, now, now + Duration::hours(1))
+            .add_console_session(&[4; 32], bob.id, None, now, now + Duration::hours(1))
             .await
             .expect("session");
         store
-            .add_console_session(&[5; 32], bob.id, now, now - Duration::seconds(1))
+            .add_console_session(&[5; 32], bob.id, None, now, now - Duration::seconds(1))
             .await
             .expect("session");
         let open = store.console_session(&[3; 32], now).await.expect("read");
-        assert_eq!(open.map(|u| u.id), Some(ann.id));
+        assert_eq!(open.map(|s| (s.user.id, s.issued_by)), Some((ann.id, None)));
         assert!(
             store
                 .console_session(&[5; 32], now)
@@ -1119,23 +1119,54 @@ async fn console_tickets_are_single_use_and_sessions_end_with_their_user() {
                 .is_none(),
             "a disabled user's session is over at once"
         );
-        store
-            .set_user_disabled(ann.id, false)
-            .await
-            .expect("enable");
-        assert_eq!(
-            store
-                .end_console_sessions_of(ann.id)
-                .await
-                .expect("end all"),
-            1
-        );
+        store.set_user_disabled(ann.id, false).await.expect("enable");
         assert!(
             store
                 .console_session(&[3; 32], now)
                 .await
                 .expect("read")
-                .is_none()
+                .is_none(),
+            "enabling the user again does not bring the session back"
+        );
+        assert_eq!(
+            store
+                .end_console_sessions_of(ann.id)
+                .await
+                .expect("end all"),
+            0,
+            "disabling removed it"
+        );
+        // A session an administrator's link opened says so.
+        store
+            .add_console_session(&[7; 32], ann.id, Some(bob.id), now, now + Duration::hours(1))
+            .await
+            .expect("session");
+        let opened = store.console_session(&[7; 32], now).await.expect("read");
+        assert_eq!(opened.and_then(|s| s.issued_by), Some(bob.id));
+        assert_eq!(store.end_console_sessions_of(ann.id).await.expect("end"), 1);
+        // A link read without being used; disabling its user voids it.
+        let link = NewTicket {
+            token_hash: [8; 32],
+            kind: TicketKind::Link,
+            user_id: Some(ann.id),
+            data: None,
+            expires_at: now + Duration::minutes(15),
+        };
+        store.add_console_ticket(&link).await.expect("ticket");
+        let peeked = store
+            .peek_console_ticket(&[8; 32], TicketKind::Link, now)
+            .await
+            .expect("peek");
+        assert_eq!(peeked.and_then(|t| t.user_id), Some(ann.id));
+        store.set_user_disabled(ann.id, true).await.expect("disable");
+        store.set_user_disabled(ann.id, false).await.expect("enable");
+        assert_eq!(
+            store
+                .take_console_ticket(&[8; 32], TicketKind::Link, now)
+                .await
+                .expect("take"),
+            None,
+            "a link made before the user was disabled is void"
         );
         store.delete_user(bob.id).await.expect("delete");
         assert!(
@@ -1147,7 +1178,7 @@ async fn console_tickets_are_single_use_and_sessions_end_with_their_user() {
             "a deleted user's sessions went with them"
         );
         store
-            .add_console_session(&[6; 32], ann.id, now, now + Duration::hours(1))
+            .add_console_session(&[6; 32], ann.id, None, now, now + Duration::hours(1))
             .await
             .expect("session");
         store.end_console_session(&[6; 32]).await.expect("end");

@@ -136,7 +136,7 @@ async fn a_link_signs_in_once_and_keys_made_in_the_console_work_until_revoked_th
         // Fetching the link's page (a mail scanner, a preview) does not use it.
         let (status, page) = get(&server, "", &format!("/console/link?token={token}")).await;
         assert_eq!(status, 200);
-        assert!(page.contains("one-time link"), "{page}");
+        assert!(page.contains("one-time link") && page.contains("ann@acme.org"), "{page}");
         let cookie = sign_in(&server, &token).await;
         // Used once: a second use is refused in words.
         let again = http()
@@ -341,9 +341,66 @@ async fn an_administrator_disables_a_user_and_their_open_session_ends() {
         )
         .await;
         assert_eq!(status, 303);
-        // Bob's open session is over at once.
+        // Bob's open session is over at once, and enabling him again does not bring it back.
         let (status, to) = get(&server, &bob, "/console/keys").await;
         assert_eq!((status, to.as_str()), (303, "/console/signin"));
+        env.ok(&["user", "enable", "--email", "bob@acme.org"]);
+        let (status, to) = get(&server, &bob, "/console/keys").await;
+        assert_eq!((status, to.as_str()), (303, "/console/signin"));
+
+        // A sign-in link an administrator makes in the page: what is done in its session names
+        // the administrator as the actor.
+        let eve_id = env
+            .ok(&["user", "list", "--json"])
+            .parse::<serde_json::Value>()
+            .expect("json")
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["email"] == "eve@acme.org")
+            .expect("eve")["id"]
+            .as_str()
+            .expect("id")
+            .to_string();
+        let (status, page) = post(
+            &server,
+            &admin,
+            &format!("/console/admin/users/{eve_id}/link"),
+            &[("csrf", &token)],
+        )
+        .await;
+        assert_eq!(status, 201);
+        let at = page.find("/console/link?token=").expect("a link") + 19;
+        let eve_token: String = page[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        let eve = sign_in(&server, &eve_token).await;
+        let (_, keys) = get(&server, &eve, "/console/keys").await;
+        assert!(keys.contains("by an administrator"), "the page says how the session began");
+        let (status, _) = post(
+            &server,
+            &eve,
+            "/console/keys",
+            &[("csrf", &csrf(&keys)), ("name", "eve's"), ("scopes", "read")],
+        )
+        .await;
+        assert_eq!(status, 201);
+        // The audit trail is written in batches, within half a second.
+        let mut trail = serde_json::Value::Null;
+        for _ in 0..50 {
+            trail = env
+                .ok(&["audit", "--tool", "console.create_key", "--json"])
+                .parse()
+                .expect("json");
+            if trail.as_array().is_some_and(|rows| !rows.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let row = &trail.as_array().expect("rows")[0];
+        assert_eq!(row["user"], "eve@acme.org");
+        assert_eq!(row["actor"], "root@acme.org", "{row}");
         // The usage page counts the console's changes by kind.
         let (status, usage) = get(&server, &admin, "/console/admin/usage").await;
         assert_eq!(status, 200);

@@ -68,7 +68,16 @@ async fn render_users(
         Ok(l) => l,
         Err(e) => return view::store_error(ctx, e),
     };
-    view::render(status, users_page(ctx, &list, ok, error, email, name))
+    let claimed = state
+        .http
+        .oauth
+        .as_ref()
+        .and_then(|o| o.settings().admin_claim.clone())
+        .map(|c| c.claim);
+    view::render(
+        status,
+        users_page(ctx, &list, ok, error, email, name, claimed.as_deref()),
+    )
 }
 
 fn users_page(
@@ -78,11 +87,16 @@ fn users_page(
     error: Option<&str>,
     email: &str,
     name: &str,
+    admin_claim: Option<&str>,
 ) -> Markup {
     let me = ctx.viewer.as_ref().map(|v| v.user.id);
     let body = html! {
         (notice(ok, true))
         (notice(error, false))
+        @if let Some(claim) = admin_claim {
+            p.help { "The identity provider's " code { (claim) } " claim names the administrators: a user it names (or not) is made (or stops being) an administrator again at their next sign-in with it, whatever is set here." }
+        }
+        p.help { "Whoever opens a sign-in link you make is signed in as its user; pm-mcp cannot tell who that is, so what is done in that session is audited with you as the actor." }
         div.table {
             table {
                 caption.sr-only { "pm-mcp's users" }
@@ -173,7 +187,7 @@ pub async fn add_user(State(state): St, AdminIn(ctx, v): AdminIn, body: Bytes) -
         .await
     {
         Ok(u) => {
-            audit(&state, &v.user, u.id, "add_user", Outcome::Ok, started);
+            audit(&state, &v, u.id, "add_user", Outcome::Ok, started);
             Redirect::to(&ctx.href("/admin/users?done=added")).into_response()
         }
         Err(StoreError::Conflict(m)) => refuse(m).await,
@@ -238,12 +252,11 @@ pub async fn change_user(
             .await
             .map(|_| ()),
         "delete" => {
-            for c in state
-                .store
-                .list_connections(user.id)
-                .await
-                .unwrap_or_default()
-            {
+            let conns = match state.store.list_connections(user.id).await {
+                Ok(c) => c,
+                Err(e) => return view::store_error(&ctx, e),
+            };
+            for c in conns {
                 state.service.forget(c.id);
             }
             let r = state.store.delete_user(user.id).await.map(|_| ());
@@ -269,7 +282,7 @@ pub async fn change_user(
             }
             state.auth.refresh().await;
             let tool = format!("{}_user", what);
-            audit(&state, &v.user, user.id, &tool, Outcome::Ok, started);
+            audit(&state, &v, user.id, &tool, Outcome::Ok, started);
             let done = if what == "delete" {
                 "deleted"
             } else {
@@ -305,13 +318,11 @@ pub async fn sign_in_link(
             "Enable the user first.",
         );
     }
-    let token = match super::new_sign_in_link(state.store.as_ref(), &user).await {
+    let token = match super::new_sign_in_link_by(state.store.as_ref(), &user, v.user.id).await {
         Ok(t) => t,
         Err(e) => return view::store_error(&ctx, e),
     };
-    audit(
-        &state,
-        &v.user,
+    audit(&state, &v,
         user.id,
         "sign_in_link",
         Outcome::Ok,
@@ -427,7 +438,7 @@ pub async fn revoke_key(
     match state.store.revoke_api_key(user.id, key).await {
         Ok(_) => {
             state.auth.refresh().await;
-            audit(&state, &v.user, user.id, "revoke_key", Outcome::Ok, started);
+            audit(&state, &v, user.id, "revoke_key", Outcome::Ok, started);
             Redirect::to(&ctx.href(&format!("/admin/users/{}?done=revoked", user.id)))
                 .into_response()
         }

@@ -210,9 +210,7 @@ pub async fn create_key(
     };
     match manage::create_key(state.store.as_ref(), &v.user, &spec).await {
         Ok((info, key)) => {
-            audit(
-                &state,
-                &v.user,
+            audit(&state, &v,
                 v.user.id,
                 "create_key",
                 Outcome::Ok,
@@ -250,7 +248,7 @@ fn mcp_url(state: &AppState, ctx: &Ctx, headers: &HeaderMap) -> String {
         .as_ref()
         .and_then(|c| c.public_url.as_ref())
     {
-        return u.to_string();
+        return u.as_str().trim_end_matches('/').to_string();
     }
     let host = headers
         .get(header::HOST)
@@ -315,9 +313,7 @@ pub async fn revoke_key(
     match state.store.revoke_api_key(v.user.id, id).await {
         Ok(_) => {
             state.auth.refresh().await;
-            audit(
-                &state,
-                &v.user,
+            audit(&state, &v,
                 v.user.id,
                 "revoke_key",
                 Outcome::Ok,
@@ -347,9 +343,7 @@ pub async fn rotate_key(
     match manage::rotate_key(state.store.as_ref(), &v.user, id).await {
         Ok((new, key, _old)) => {
             state.auth.refresh().await;
-            audit(
-                &state,
-                &v.user,
+            audit(&state, &v,
                 v.user.id,
                 "rotate_key",
                 Outcome::Ok,
@@ -671,9 +665,7 @@ pub async fn add_tracker(State(state): St, SignedIn(ctx, v): SignedIn, body: Byt
             let words = test_words(&result.test);
             match result.connection {
                 Some(c) => {
-                    audit(
-                        &state,
-                        &v.user,
+                    audit(&state, &v,
                         v.user.id,
                         "add_tracker",
                         Outcome::Ok,
@@ -692,9 +684,7 @@ pub async fn add_tracker(State(state): St, SignedIn(ctx, v): SignedIn, body: Byt
                     .await
                 }
                 None => {
-                    audit(
-                        &state,
-                        &v.user,
+                    audit(&state, &v,
                         v.user.id,
                         "add_tracker",
                         Outcome::Error,
@@ -716,9 +706,7 @@ pub async fn add_tracker(State(state): St, SignedIn(ctx, v): SignedIn, body: Byt
         }
         Err(ConnectionError::Store(e)) => view::store_error(&ctx, e),
         Err(e) => {
-            audit(
-                &state,
-                &v.user,
+            audit(&state, &v,
                 v.user.id,
                 "add_tracker",
                 Outcome::Error,
@@ -860,9 +848,7 @@ pub async fn replace_token(
         .await
     {
         Ok(_) => {
-            audit(
-                &state,
-                &v.user,
+            audit(&state, &v,
                 v.user.id,
                 "replace_token",
                 Outcome::Ok,
@@ -872,9 +858,7 @@ pub async fn replace_token(
         }
         Err(ConnectionError::Store(e)) => view::store_error(&ctx, e),
         Err(e) => {
-            audit(
-                &state,
-                &v.user,
+            audit(&state, &v,
                 v.user.id,
                 "replace_token",
                 Outcome::Error,
@@ -911,9 +895,7 @@ pub async fn remove_tracker(
     };
     match state.service.remove_connection(v.user.id, &conn).await {
         Ok(_) => {
-            audit(
-                &state,
-                &v.user,
+            audit(&state, &v,
                 v.user.id,
                 "remove_tracker",
                 Outcome::Ok,

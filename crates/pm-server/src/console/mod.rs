@@ -34,7 +34,8 @@ mod me;
 mod signin;
 mod view;
 
-pub use signin::new_sign_in_link;
+pub use pm_providers::guard::Cidr;
+pub use signin::{new_sign_in_link, new_sign_in_link_by};
 
 /// How long a console session lasts (a working day); signing out or disabling the user ends it
 /// sooner.
@@ -53,6 +54,9 @@ pub struct ConsoleConfig {
     pub public_url: Option<url::Url>,
     /// "Sign in with …" the company's identity provider.
     pub oidc: Option<OidcClient>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the sign-in limits); a
+    /// request from anywhere else counts as from its own address.
+    pub trusted_proxies: Vec<pm_providers::guard::Cidr>,
 }
 
 /// pm-mcp as a confidential OpenID Connect client of the company's identity provider.
@@ -222,6 +226,8 @@ fn set_cookie(config: &ConsoleConfig, name: &str, value: &str, max_age: i64) -> 
 pub struct Viewer {
     pub user: User,
     pub csrf: String,
+    /// The administrator whose sign-in link opened this session (the actor of its changes).
+    pub issued_by: Option<UserId>,
     token_hash: [u8; 32],
 }
 
@@ -255,10 +261,11 @@ async fn load_session(
     if let Some(token) = read_cookie(req.headers(), cookie_name(config)) {
         let hash = digest(token);
         match state.store.console_session(&hash, Utc::now()).await {
-            Ok(Some(user)) => {
+            Ok(Some(session)) => {
                 viewer = Some(Viewer {
-                    user,
+                    user: session.user,
                     csrf: csrf_of(token),
+                    issued_by: session.issued_by,
                     token_hash: hash,
                 })
             }
@@ -404,16 +411,21 @@ pub async fn change_form(ctx: &Ctx, viewer: &Viewer, body: &[u8]) -> Result<Fiel
 
 // ---- audit ----
 
-/// Records a change made in the console, as `console.<what>`, for `user` (made by `actor` when
-/// an administrator acted for someone else).
+/// Records a change made in the console, as `console.<what>`, for `user`; the actor is the viewer
+/// when they acted for someone else, or the administrator whose link opened the session.
 pub fn audit(
     state: &AppState,
-    actor: &User,
+    viewer: &Viewer,
     user: UserId,
     what: &str,
     outcome: Outcome,
     started: Instant,
 ) {
+    let actor = if viewer.user.id != user {
+        Some(viewer.user.id)
+    } else {
+        viewer.issued_by
+    };
     state.audit.record(AuditEvent {
         id: uuid::Uuid::new_v4(),
         at: Utc::now(),
@@ -425,7 +437,7 @@ pub fn audit(
         duration_ms: started.elapsed().as_millis() as i64,
         error_kind: None,
         request_id: None,
-        actor_user_id: (actor.id != user).then_some(actor.id),
+        actor_user_id: actor,
     });
 }
 
@@ -436,12 +448,19 @@ async fn open_session(
     state: &AppState,
     config: &ConsoleConfig,
     user: &User,
+    issued_by: Option<UserId>,
 ) -> Result<HeaderValue, StoreError> {
     let (token, hash) = new_token();
     let now = Utc::now();
     state
         .store
-        .add_console_session(&hash, user.id, now, now + Duration::hours(SESSION_HOURS))
+        .add_console_session(
+            &hash,
+            user.id,
+            issued_by,
+            now,
+            now + Duration::hours(SESSION_HOURS),
+        )
         .await?;
     // Now and then, what has expired goes.
     if hash[0] == 0 {
@@ -494,11 +513,22 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         )
             .into_response();
     };
+    // The console's own origin: the Host the browser asked (a proxy passing it on), or the
+    // public URL's (a proxy that rewrites Host).
+    let public = state
+        .http
+        .console
+        .as_ref()
+        .and_then(|c| c.public_url.as_ref())
+        .map(|u| u.origin().ascii_serialization());
     let own = |origin: &str| {
-        origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .is_some_and(|rest| rest.eq_ignore_ascii_case(&host))
+        public
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(origin))
+            || origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"))
+                .is_some_and(|rest| rest.eq_ignore_ascii_case(&host))
     };
     let origin = req
         .headers()
@@ -594,11 +624,34 @@ impl Attempts {
     }
 }
 
-/// The client's address, when the listener recorded it.
-fn peer(parts: &axum::http::Extensions) -> Option<std::net::IpAddr> {
-    parts
+/// The client's address: the connection's, or, from a trusted reverse proxy, the last address
+/// in `X-Forwarded-For` that is not one of the trusted proxies.
+fn client_ip(
+    config: &ConsoleConfig,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let peer = extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip())?;
+    let trusted = |ip: std::net::IpAddr| config.trusted_proxies.iter().any(|c| c.contains(ip));
+    if !trusted(peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted(*ip))
+            .unwrap_or(peer),
+    )
 }
 
 #[cfg(test)]
@@ -638,6 +691,37 @@ mod tests {
         );
         assert_eq!(read_cookie(&h, "pm_console"), Some("yes"));
         assert_eq!(read_cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn the_client_is_read_from_x_forwarded_for_only_behind_a_trusted_proxy() {
+        let config = ConsoleConfig {
+            trusted_proxies: vec![pm_providers::guard::Cidr::parse("10.0.0.0/8").expect("cidr")],
+            ..Default::default()
+        };
+        let mut ext = axum::http::Extensions::new();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.2.3.4, 10.0.0.9"),
+        );
+        ext.insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [10, 0, 0, 2],
+            443,
+        ))));
+        assert_eq!(
+            client_ip(&config, &ext, &headers),
+            Some(std::net::IpAddr::from([1, 2, 3, 4]))
+        );
+        // From anywhere else the header is the client's own word, and ignored.
+        ext.insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [192, 0, 2, 7],
+            443,
+        ))));
+        assert_eq!(
+            client_ip(&config, &ext, &headers),
+            Some(std::net::IpAddr::from([192, 0, 2, 7]))
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::view::{self, Nav};
 use super::{
     B64, ConsoleConfig, Ctx, LINK_MINUTES, OIDC_COOKIE, Page, SignedIn, add_ticket, digest,
-    open_session, peer, read_cookie, set_cookie,
+    client_ip, open_session, read_cookie, set_cookie,
 };
 use crate::state::AppState;
 
@@ -51,9 +51,34 @@ pub struct LinkQuery {
     token: Option<String>,
 }
 
-/// The link's page: a button that uses it (a link preview or a mail scanner fetching the page
-/// does not use up the link).
-pub async fn link_page(Page(ctx): Page, Query(q): Query<LinkQuery>) -> Response {
+/// What a sign-in link's ticket carries besides its user: the administrator who made it.
+#[derive(Serialize, Deserialize, Default)]
+struct LinkData {
+    #[serde(default)]
+    issued_by: Option<pm_core::UserId>,
+}
+
+/// A one-time sign-in link's token for `user`, made by the administrator `issued_by` (who is then
+/// the actor of what is done in the session it opens).
+pub async fn new_sign_in_link_by(
+    store: &dyn Store,
+    user: &User,
+    issued_by: pm_core::UserId,
+) -> Result<String, StoreError> {
+    let data = serde_json::to_string(&LinkData {
+        issued_by: Some(issued_by),
+    })
+    .ok();
+    add_ticket(store, TicketKind::Link, Some(user.id), data, LINK_MINUTES).await
+}
+
+/// The link's page: whom it signs in, and a button that uses it (a link preview or a mail
+/// scanner fetching the page does not use up the link).
+pub async fn link_page(
+    State(state): State<Arc<AppState>>,
+    Page(ctx): Page,
+    Query(q): Query<LinkQuery>,
+) -> Response {
     let Some(token) = q.token.filter(|t| !t.is_empty() && t.len() <= 100) else {
         return view::message(
             &ctx,
@@ -62,24 +87,46 @@ pub async fn link_page(Page(ctx): Page, Query(q): Query<LinkQuery>) -> Response 
             "Copy the whole link, or ask for a new one.",
         );
     };
+    let ticket = match state
+        .store
+        .peek_console_ticket(&digest(&token), TicketKind::Link, chrono::Utc::now())
+        .await
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => return bad_link(&ctx),
+        Err(e) => return view::store_error(&ctx, e),
+    };
+    let user = match ticket.user_id {
+        Some(id) => match state.store.get_user(id).await {
+            Ok(Some(u)) if !u.is_disabled() => u,
+            Ok(_) => return bad_link(&ctx),
+            Err(e) => return view::store_error(&ctx, e),
+        },
+        None => return bad_link(&ctx),
+    };
+    let other = ctx.viewer.as_ref().filter(|v| v.user.id != user.id);
     let body = html! {
-        p { "Sign in to pm-mcp with this one-time link." }
+        p { "This one-time link signs you in to pm-mcp as " strong { (user.name) " (" (user.email.as_str()) ")" } "." }
+        p.help { "Keys you make and trackers you add after signing in belong to that account. If it is not yours, close this page." }
+        @if let Some(v) = other {
+            p.notice.error role="alert" { "You are signed in as " (v.user.email.as_str()) " now; signing in with this link replaces that session in this browser." }
+        }
         form method="post" action=(ctx.href("/link")) {
             input type="hidden" name="token" value=(token);
-            button.primary type="submit" { "Sign in" }
+            button.primary type="submit" { "Sign in as " (user.email.as_str()) }
         }
     };
     view::render(StatusCode::OK, view::page(&ctx, Nav::None, "Sign in", body))
 }
 
 pub async fn link_use(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let from = peer(req.extensions());
     let Some(ctx) = req.extensions().get::<Ctx>().cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let Some(config) = state.http.console.clone() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let from = client_ip(&config, req.extensions(), req.headers());
     if !state.console_attempts.allow(from) {
         return too_many(&ctx);
     }
@@ -109,7 +156,12 @@ pub async fn link_use(State(state): State<Arc<AppState>>, req: Request) -> Respo
         },
         None => return bad_link(&ctx),
     };
-    signed_in(&state, &config, &ctx, &user).await
+    let issued_by = ticket
+        .data
+        .and_then(|d| serde_json::from_str::<LinkData>(&d).ok())
+        .and_then(|d| d.issued_by)
+        .filter(|by| *by != user.id);
+    signed_in(&state, &config, &ctx, &user, issued_by).await
 }
 
 fn bad_link(ctx: &Ctx) -> Response {
@@ -132,8 +184,14 @@ fn too_many(ctx: &Ctx) -> Response {
 }
 
 /// Opens the session and goes to the keys page.
-async fn signed_in(state: &AppState, config: &ConsoleConfig, ctx: &Ctx, user: &User) -> Response {
-    match open_session(state, config, user).await {
+async fn signed_in(
+    state: &AppState,
+    config: &ConsoleConfig,
+    ctx: &Ctx,
+    user: &User,
+    issued_by: Option<pm_core::UserId>,
+) -> Response {
+    match open_session(state, config, user, issued_by).await {
         Ok(cookie) => {
             tracing::info!(user_id = %user.id, "console: signed in");
             let mut res = Redirect::to(&ctx.href("/keys")).into_response();
@@ -205,7 +263,10 @@ pub async fn oidc_start(State(state): State<Arc<AppState>>, req: Request) -> Res
             "This server signs in with one-time links only.",
         );
     };
-    if !state.console_attempts.allow(peer(req.extensions())) {
+    if !state
+        .console_attempts
+        .allow(client_ip(&config, req.extensions(), req.headers()))
+    {
         return too_many(&ctx);
     }
     let meta = match verifier.metadata(&client.issuer).await {
@@ -267,7 +328,6 @@ pub struct Callback {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
-    error_description: Option<String>,
 }
 
 pub async fn oidc_callback(
@@ -290,16 +350,11 @@ pub async fn oidc_callback(
             text,
         )
     };
-    if let Some(error) = q.error {
-        let why = q.error_description.unwrap_or(error);
-        return refused(&format!(
-            "The identity provider said: {why}. Try signing in again."
-        ));
-    }
-    let (Some(code), Some(state_token)) = (q.code, q.state) else {
+    // The sign-in must have started in this browser: checked before anything the address
+    // carries is shown (an error text in a crafted address is not the identity provider's word).
+    let Some(state_token) = q.state.clone() else {
         return refused("The identity provider sent you back without a sign-in. Try again.");
     };
-    // The sign-in must have started in this browser.
     match read_cookie(&headers, OIDC_COOKIE) {
         Some(c) if super::same(c, &state_token) => {}
         _ => {
@@ -309,6 +364,21 @@ pub async fn oidc_callback(
             );
         }
     }
+    if let Some(error) = q.error.as_deref() {
+        // The standard codes in words of pm-mcp's own (RFC 6749 §4.1.2.1, OpenID Connect §3.1.2.6).
+        let why = match error {
+            "access_denied" => "you (or its policy) declined to sign you in to pm-mcp",
+            "login_required" | "interaction_required" => "it needs you to sign in there first",
+            "consent_required" => "it needs your consent first",
+            "temporarily_unavailable" => "it is busy or down for now",
+            _ => "it refused the sign-in",
+        };
+        tracing::warn!(%error, "console: the identity provider refused a sign-in");
+        return refused(&format!("The identity provider said {why}. Try signing in again."));
+    }
+    let Some(code) = q.code.clone() else {
+        return refused("The identity provider sent you back without a sign-in. Try again.");
+    };
     let pending = match state
         .store
         .take_console_ticket(&digest(&state_token), TicketKind::Oidc, chrono::Utc::now())
@@ -370,7 +440,7 @@ pub async fn oidc_callback(
         return idp_down(&ctx, "its token answer holds no id_token");
     };
     let mut claims = match verifier
-        .verify_id_token(id_token, &client.client_id, &pending.nonce)
+        .verify_id_token(id_token, &client.issuer, &client.client_id, &pending.nonce)
         .await
     {
         Ok(c) => c,
@@ -389,6 +459,8 @@ pub async fn oidc_callback(
     {
         match verifier.userinfo(userinfo, access).await {
             Ok(serde_json::Value::Object(info)) if info.get("sub") == claims.get("sub") => {
+                // The e-mail comes from the userinfo, and so does whether it is verified.
+                claims.remove("email_verified");
                 for (k, v) in info {
                     claims.entry(k).or_insert(v);
                 }
@@ -414,7 +486,7 @@ pub async fn oidc_callback(
             );
         }
     };
-    let mut res = signed_in(&state, &config, &ctx, &user).await;
+    let mut res = signed_in(&state, &config, &ctx, &user, None).await;
     res.headers_mut()
         .append(header::SET_COOKIE, set_cookie(&config, OIDC_COOKIE, "", 0));
     res

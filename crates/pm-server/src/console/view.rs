@@ -60,7 +60,10 @@ pub fn page(ctx: &Ctx, nav: Nav, title: &str, body: Markup) -> Markup {
                         }
                         form.signout method="post" action=(ctx.href("/signout")) {
                             (csrf(ctx))
-                            span.who { (v.user.name) " (" (v.user.email) ")" }
+                            span.who {
+                                (v.user.name) " (" (v.user.email) ")"
+                                @if v.issued_by.is_some() { " · by an administrator's link" }
+                            }
                             button type="submit" { "Sign out" }
                         }
                     }

@@ -1,10 +1,13 @@
 -- The web console. A session is a row (any replica serves it): the cookie holds a random token,
--- the row only its SHA-256. A ticket is a one-time sign-in link (kind 'link', for user_id) or an
--- OpenID Connect sign-in under way (kind 'oidc': its PKCE verifier, nonce and return path in
--- data), used at most once before it expires.
+-- the row only its SHA-256; issued_by names the administrator whose sign-in link opened it (their
+-- changes in it are audited with that administrator as the actor). A ticket is a one-time sign-in
+-- link (kind 'link', for user_id; data names the administrator who made it, if one did) or an
+-- OpenID Connect sign-in under way (kind 'oidc': its PKCE verifier and nonce in data), used at
+-- most once before it expires.
 CREATE TABLE console_sessions (
     token_hash  BLOB PRIMARY KEY NOT NULL,
     user_id     BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    issued_by   BLOB,
     created_at  TEXT NOT NULL,
     expires_at  TEXT NOT NULL
 );

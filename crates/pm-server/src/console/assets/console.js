@@ -1,7 +1,11 @@
 // pm-mcp console: small enhancements; every form works without this script.
 'use strict';
 document.addEventListener('DOMContentLoaded', () => {
-  // Copy buttons: data-copy names the element whose text is copied.
+  // Copy buttons: data-copy names the element whose text is copied; the outcome is announced.
+  const announce = document.createElement('p');
+  announce.className = 'sr-only';
+  announce.setAttribute('aria-live', 'polite');
+  document.body.append(announce);
   for (const button of document.querySelectorAll('button[data-copy]')) {
     button.addEventListener('click', async () => {
       const source = document.getElementById(button.dataset.copy);
@@ -10,6 +14,7 @@ document.addEventListener('DOMContentLoaded', () => {
       try {
         await navigator.clipboard.writeText(source.textContent);
         button.firstChild.textContent = 'Copied';
+        announce.textContent = 'Copied to the clipboard.';
       } catch {
         const range = document.createRange();
         range.selectNodeContents(source);
@@ -17,6 +22,7 @@ document.addEventListener('DOMContentLoaded', () => {
         selection.removeAllRanges();
         selection.addRange(range);
         button.firstChild.textContent = 'Selected: press Ctrl+C';
+        announce.textContent = 'Selected: press Control C to copy.';
       }
       setTimeout(() => { button.firstChild.textContent = label; }, 2500);
     });
