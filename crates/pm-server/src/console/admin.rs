@@ -322,12 +322,7 @@ pub async fn sign_in_link(
         Ok(t) => t,
         Err(e) => return view::store_error(&ctx, e),
     };
-    audit(&state, &v,
-        user.id,
-        "sign_in_link",
-        Outcome::Ok,
-        started,
-    );
+    audit(&state, &v, user.id, "sign_in_link", Outcome::Ok, started);
     let origin = match state
         .http
         .console

@@ -210,12 +210,7 @@ pub async fn create_key(
     };
     match manage::create_key(state.store.as_ref(), &v.user, &spec).await {
         Ok((info, key)) => {
-            audit(&state, &v,
-                v.user.id,
-                "create_key",
-                Outcome::Ok,
-                started,
-            );
+            audit(&state, &v, v.user.id, "create_key", Outcome::Ok, started);
             new_key_page(&state, &ctx, &headers, &info, key.expose(), "Your new key")
         }
         Err(ManageError::Store(e)) => view::store_error(&ctx, e),
@@ -313,12 +308,7 @@ pub async fn revoke_key(
     match state.store.revoke_api_key(v.user.id, id).await {
         Ok(_) => {
             state.auth.refresh().await;
-            audit(&state, &v,
-                v.user.id,
-                "revoke_key",
-                Outcome::Ok,
-                started,
-            );
+            audit(&state, &v, v.user.id, "revoke_key", Outcome::Ok, started);
             Redirect::to(&ctx.href("/keys?done=revoked")).into_response()
         }
         Err(pm_store::StoreError::NotFound(_)) => view::not_found(super::Page(ctx)).await,
@@ -343,12 +333,7 @@ pub async fn rotate_key(
     match manage::rotate_key(state.store.as_ref(), &v.user, id).await {
         Ok((new, key, _old)) => {
             state.auth.refresh().await;
-            audit(&state, &v,
-                v.user.id,
-                "rotate_key",
-                Outcome::Ok,
-                started,
-            );
+            audit(&state, &v, v.user.id, "rotate_key", Outcome::Ok, started);
             new_key_page(
                 &state,
                 &ctx,
@@ -665,12 +650,7 @@ pub async fn add_tracker(State(state): St, SignedIn(ctx, v): SignedIn, body: Byt
             let words = test_words(&result.test);
             match result.connection {
                 Some(c) => {
-                    audit(&state, &v,
-                        v.user.id,
-                        "add_tracker",
-                        Outcome::Ok,
-                        started,
-                    );
+                    audit(&state, &v, v.user.id, "add_tracker", Outcome::Ok, started);
                     let text = format!("{} was tested and added. {words}", c.name);
                     render_trackers(
                         &state,
@@ -684,7 +664,9 @@ pub async fn add_tracker(State(state): St, SignedIn(ctx, v): SignedIn, body: Byt
                     .await
                 }
                 None => {
-                    audit(&state, &v,
+                    audit(
+                        &state,
+                        &v,
                         v.user.id,
                         "add_tracker",
                         Outcome::Error,
@@ -706,7 +688,9 @@ pub async fn add_tracker(State(state): St, SignedIn(ctx, v): SignedIn, body: Byt
         }
         Err(ConnectionError::Store(e)) => view::store_error(&ctx, e),
         Err(e) => {
-            audit(&state, &v,
+            audit(
+                &state,
+                &v,
                 v.user.id,
                 "add_tracker",
                 Outcome::Error,
@@ -848,17 +832,14 @@ pub async fn replace_token(
         .await
     {
         Ok(_) => {
-            audit(&state, &v,
-                v.user.id,
-                "replace_token",
-                Outcome::Ok,
-                started,
-            );
+            audit(&state, &v, v.user.id, "replace_token", Outcome::Ok, started);
             Redirect::to(&ctx.href("/trackers?done=token")).into_response()
         }
         Err(ConnectionError::Store(e)) => view::store_error(&ctx, e),
         Err(e) => {
-            audit(&state, &v,
+            audit(
+                &state,
+                &v,
                 v.user.id,
                 "replace_token",
                 Outcome::Error,
@@ -895,7 +876,9 @@ pub async fn remove_tracker(
     };
     match state.service.remove_connection(v.user.id, &conn).await {
         Ok(_) => {
-            audit(&state, &v,
+            audit(
+                &state,
+                &v,
                 v.user.id,
                 "remove_tracker",
                 Outcome::Ok,

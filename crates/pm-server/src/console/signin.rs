@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use super::view::{self, Nav};
 use super::{
-    B64, ConsoleConfig, Ctx, LINK_MINUTES, OIDC_COOKIE, Page, SignedIn, add_ticket, digest,
-    client_ip, open_session, read_cookie, set_cookie,
+    B64, ConsoleConfig, Ctx, LINK_MINUTES, OIDC_COOKIE, Page, SignedIn, add_ticket, client_ip,
+    digest, open_session, read_cookie, set_cookie,
 };
 use crate::state::AppState;
 
@@ -374,7 +374,9 @@ pub async fn oidc_callback(
             _ => "it refused the sign-in",
         };
         tracing::warn!(%error, "console: the identity provider refused a sign-in");
-        return refused(&format!("The identity provider said {why}. Try signing in again."));
+        return refused(&format!(
+            "The identity provider said {why}. Try signing in again."
+        ));
     }
     let Some(code) = q.code.clone() else {
         return refused("The identity provider sent you back without a sign-in. Try again.");
