@@ -508,6 +508,47 @@ impl TokenVerifier {
         self.read_claims(issuer, &data.claims)
     }
 
+    /// The user's e-mail (a verified one) and name, as claims name them: access tokens and the
+    /// console's sign-in alike. `what` names the claims' source in messages.
+    fn person(
+        &self,
+        claims: &Map<String, Value>,
+        what: &str,
+    ) -> Result<(String, Option<String>), TokenError> {
+        let s = &self.settings;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
+        let email = text(&s.user_claim).ok_or_else(|| {
+            TokenError::NoUser(format!(
+                "the {what} has no {:?} claim naming the user; the identity provider must \
+                 put the user's e-mail address there (or the operator names another claim with \
+                 --oauth-user-claim)",
+                s.user_claim
+            ))
+        })?;
+        // Present, the claim must say true: some identity providers send it as a string, and
+        // `"false"` (or anything else) is not a verified address.
+        let verified = match claims.get("email_verified") {
+            None | Some(Value::Null) => true,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(v)) => v.trim().eq_ignore_ascii_case("true"),
+            Some(_) => false,
+        };
+        if !verified {
+            return Err(TokenError::NoUser(
+                "the identity provider says the e-mail address in the token is not verified".into(),
+            ));
+        }
+        // An identity provider's name is stored: control characters are dropped.
+        let name = text("name")
+            .or_else(|| text("preferred_username"))
+            .map(|n| {
+                n.chars()
+                    .filter(|c| !crate::manage::is_unprintable(*c))
+                    .collect()
+            });
+        Ok((email, name))
+    }
+
     pub(crate) fn read_claims(
         &self,
         issuer: &str,
@@ -532,40 +573,13 @@ impl TokenVerifier {
             .scope_names
             .grant(granted)
             .ok_or_else(|| TokenError::NoScope(s.scope_names.all().join(", ")))?;
-        let email = text(&s.user_claim).ok_or_else(|| {
-            TokenError::NoUser(format!(
-                "the access token has no {:?} claim naming the user; the identity provider must \
-                 put the user's e-mail address there (or the operator names another claim with \
-                 --oauth-user-claim)",
-                s.user_claim
-            ))
-        })?;
-        // Present, the claim must say true: some identity providers send it as a string, and
-        // `"false"` (or anything else) is not a verified address.
-        let verified = match claims.get("email_verified") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(v)) => v.trim().eq_ignore_ascii_case("true"),
-            Some(_) => false,
-        };
-        if !verified {
-            return Err(TokenError::NoUser(
-                "the identity provider says the e-mail address in the token is not verified".into(),
-            ));
-        }
+        let (email, name) = self.person(claims, "access token")?;
         Ok(VerifiedToken {
             issuer: issuer.to_string(),
             subject,
             client_id: text("client_id").or_else(|| text("azp")),
             email,
-            // An identity provider's name is stored: control characters are dropped.
-            name: text("name")
-                .or_else(|| text("preferred_username"))
-                .map(|n| {
-                    n.chars()
-                        .filter(|c| !crate::manage::is_unprintable(*c))
-                        .collect()
-                }),
+            name,
             scopes,
             admin: s.admin_claim.as_ref().map(|m| m.holds(claims)),
             expires_at,
@@ -730,39 +744,16 @@ impl TokenVerifier {
         issuer: &str,
         claims: &Map<String, Value>,
     ) -> Result<Identity, TokenError> {
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_string);
-        let s = &self.settings;
-        let email = text(&s.user_claim).ok_or_else(|| {
-            TokenError::NoUser(format!(
-                "the identity provider did not say who you are (no {:?} claim)",
-                s.user_claim
-            ))
-        })?;
-        let verified = match claims.get("email_verified") {
-            None | Some(Value::Null) => true,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(v)) => v.trim().eq_ignore_ascii_case("true"),
-            Some(_) => false,
-        };
-        if !verified {
-            return Err(TokenError::NoUser(
-                "the identity provider says the e-mail address is not verified".into(),
-            ));
-        }
+        let (email, name) = self.person(claims, "sign-in")?;
         Ok(Identity {
             issuer: issuer.to_string(),
             email,
-            name: text("name")
-                .or_else(|| text("preferred_username"))
-                .map(|n| {
-                    n.chars()
-                        .filter(|c| !crate::manage::is_unprintable(*c))
-                        .collect()
-                }),
+            name,
             // Only when the claim is there at all: an identity provider may put groups or roles
             // in access tokens and not in ID tokens, and a console sign-in must not then take an
             // administrator's role away.
-            admin: s
+            admin: self
+                .settings
                 .admin_claim
                 .as_ref()
                 .filter(|m| claims.contains_key(&m.claim))
@@ -772,27 +763,8 @@ impl TokenVerifier {
 
     /// The identity provider's userinfo for an access token (size-limited, like its metadata).
     pub(crate) async fn userinfo(&self, url: &str, access_token: &str) -> Result<Value, String> {
-        let res = self
-            .http
-            .get(url)
-            .bearer_auth(access_token)
-            .header(http::header::ACCEPT, "application/json")
-            .send()
+        self.read_json(self.http.get(url).bearer_auth(access_token), url)
             .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        if !res.status().is_success() {
-            return Err(format!("{url} answered {}", res.status()));
-        }
-        const LIMIT: usize = 1024 * 1024;
-        let mut bytes = Vec::new();
-        let mut res = res;
-        while let Some(chunk) = res.chunk().await.map_err(|e| format!("{url}: {e}"))? {
-            if bytes.len() + chunk.len() > LIMIT {
-                return Err(format!("{url} answered more than 1 MiB"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not JSON: {e}"))
     }
 
     /// The issuer's metadata (RFC 8414, then OpenID Connect discovery): where it was found, and
@@ -827,9 +799,16 @@ impl TokenVerifier {
     }
 
     async fn get_json(&self, url: &str) -> Result<Value, String> {
-        let res = self
-            .http
-            .get(url)
+        self.read_json(self.http.get(url), url).await
+    }
+
+    /// Sends `request` and reads its JSON answer, at most 1 MiB.
+    async fn read_json(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<Value, String> {
+        let res = request
             .header(http::header::ACCEPT, "application/json")
             .send()
             .await

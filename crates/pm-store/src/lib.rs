@@ -130,6 +130,11 @@ pub trait AuditStore: Send + Sync {
     async fn list_audit_events(&self, filter: &AuditFilter) -> StoreResult<Vec<AuditEvent>>;
     /// The events at or after `since`, counted by tool, user, tracker kind, outcome and error kind.
     async fn audit_usage(&self, since: DateTime<Utc>) -> StoreResult<Vec<UsageRow>>;
+    /// When each of `user`'s connections was last used by a call (console changes aside).
+    async fn last_use_by_connection(
+        &self,
+        user: UserId,
+    ) -> StoreResult<Vec<(ConnectionId, DateTime<Utc>)>>;
 }
 
 /// The web console's sessions and one-time tickets. Tokens are never stored, only their SHA-256.

@@ -829,6 +829,24 @@ macro_rules! impl_sql_store {
                 .await?;
                 Ok(rows.into_iter().map(UsageSqlRow::into_row).collect())
             }
+
+            async fn last_use_by_connection(
+                &self,
+                user: pm_core::UserId,
+            ) -> $crate::StoreResult<Vec<(pm_core::ConnectionId, chrono::DateTime<chrono::Utc>)>> {
+                let rows = sqlx::query_as::<_, (uuid::Uuid, chrono::DateTime<chrono::Utc>)>(
+                    "SELECT connection_id, MAX(at) FROM audit_events \
+                     WHERE user_id = $1 AND connection_id IS NOT NULL AND tool NOT LIKE 'console.%' \
+                     GROUP BY connection_id",
+                )
+                .bind(user.as_uuid())
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(c, at)| (pm_core::ConnectionId::from_uuid(c), at))
+                    .collect())
+            }
         }
 
         #[async_trait::async_trait]

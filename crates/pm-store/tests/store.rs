@@ -1282,6 +1282,18 @@ async fn usage_counts_calls_by_tool_user_tracker_and_outcome() {
             ]
         );
         assert!(rows.iter().all(|r| r.user_id == Some(ann.id)));
+        // The connection's last use: its newest call (an hour ago), whatever the window.
+        let last = store
+            .last_use_by_connection(ann.id)
+            .await
+            .expect("last use");
+        assert_eq!(last.len(), 1);
+        assert_eq!(last[0].0, conn.id);
+        let ago = Utc::now() - last[0].1;
+        assert!(
+            ago > Duration::minutes(59) && ago < Duration::minutes(61),
+            "{ago}"
+        );
     })
     .await;
 }

@@ -51,6 +51,21 @@ fn link_token(env: &Env, email: &str, server: &Server) -> String {
     link.rsplit('=').next().expect("token").to_string()
 }
 
+/// A user's id, from `pm-mcp user list --json`.
+fn user_id(env: &Env, email: &str) -> String {
+    env.ok(&["user", "list", "--json"])
+        .parse::<serde_json::Value>()
+        .expect("json")
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap_or_else(|| panic!("{email} is listed"))["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
 /// Signs in with a link's token: the session cookie (`name=value`).
 async fn sign_in(server: &Server, token: &str) -> String {
     let res = http()
@@ -324,18 +339,7 @@ async fn an_administrator_disables_a_user_and_their_open_session_ends() {
         assert!(users.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(!users.contains("<img src=x"));
 
-        let bob_id = env
-            .ok(&["user", "list", "--json"])
-            .parse::<serde_json::Value>()
-            .expect("json")
-            .as_array()
-            .expect("users")
-            .iter()
-            .find(|u| u["email"] == "bob@acme.org")
-            .expect("bob")["id"]
-            .as_str()
-            .expect("id")
-            .to_string();
+        let bob_id = user_id(&env, "bob@acme.org");
         let (status, _) = post(
             &server,
             &admin,
@@ -353,18 +357,7 @@ async fn an_administrator_disables_a_user_and_their_open_session_ends() {
 
         // A sign-in link an administrator makes in the page: what is done in its session names
         // the administrator as the actor.
-        let eve_id = env
-            .ok(&["user", "list", "--json"])
-            .parse::<serde_json::Value>()
-            .expect("json")
-            .as_array()
-            .expect("users")
-            .iter()
-            .find(|u| u["email"] == "eve@acme.org")
-            .expect("eve")["id"]
-            .as_str()
-            .expect("id")
-            .to_string();
+        let eve_id = user_id(&env, "eve@acme.org");
         let (status, page) = post(
             &server,
             &admin,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
@@ -274,12 +274,8 @@ pub async fn change_user(
     };
     match result {
         Ok(()) => {
-            // Keys stop working here at once (other replicas follow the auth epoch); a disabled
-            // user's console sessions end with their next page (the session's user is checked on
-            // every request) and are removed now.
-            if what == "disable" {
-                let _ = state.store.end_console_sessions_of(user.id).await;
-            }
+            // Keys stop working here at once (other replicas follow the auth epoch); disabling
+            // also removed the user's console sessions (the store does, whoever disables).
             state.auth.refresh().await;
             let tool = format!("{}_user", what);
             audit(&state, &v, user.id, &tool, Outcome::Ok, started);
@@ -299,7 +295,6 @@ pub async fn sign_in_link(
     State(state): St,
     AdminIn(ctx, v): AdminIn,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if let Err(res) = change_form(&ctx, &v, &body).await {
@@ -323,22 +318,7 @@ pub async fn sign_in_link(
         Err(e) => return view::store_error(&ctx, e),
     };
     audit(&state, &v, user.id, "sign_in_link", Outcome::Ok, started);
-    let origin = match state
-        .http
-        .console
-        .as_ref()
-        .and_then(|c| c.public_url.as_ref())
-    {
-        Some(u) => u.origin().ascii_serialization(),
-        None => format!(
-            "http://{}",
-            headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-        ),
-    };
-    let link = format!("{origin}{}?token={token}", ctx.href("/link"));
+    let link = format!("{}{}?token={token}", ctx.origin, ctx.href("/link"));
     let body = html! {
         p { "Send this link to " strong { (user.email.as_str()) } " by a channel only they read. It signs them in once, within " (LINK_MINUTES) " minutes." }
         div.secret { code #link { (link) } button type="button" data-copy="link" { "Copy the link" } }

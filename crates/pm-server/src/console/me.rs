@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
 use maud::{Markup, html};
@@ -177,12 +177,7 @@ fn keys_page(
     view::page(ctx, Nav::Keys, "My keys", body)
 }
 
-pub async fn create_key(
-    State(state): St,
-    SignedIn(ctx, v): SignedIn,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn create_key(State(state): St, SignedIn(ctx, v): SignedIn, body: Bytes) -> Response {
     let f = match change_form(&ctx, &v, &body).await {
         Ok(f) => f,
         Err(res) => return res,
@@ -211,7 +206,7 @@ pub async fn create_key(
     match manage::create_key(state.store.as_ref(), &v.user, &spec).await {
         Ok((info, key)) => {
             audit(&state, &v, v.user.id, "create_key", Outcome::Ok, started);
-            new_key_page(&state, &ctx, &headers, &info, key.expose(), "Your new key")
+            new_key_page(&state, &ctx, &info, key.expose(), "Your new key")
         }
         Err(ManageError::Store(e)) => view::store_error(&ctx, e),
         Err(e) => refuse_key(&state, &ctx, &v, &form, &e.to_string()).await,
@@ -236,33 +231,31 @@ async fn refuse_key(
 }
 
 /// The MCP URL a client uses: the public URL, else this server as the browser reached it.
-fn mcp_url(state: &AppState, ctx: &Ctx, headers: &HeaderMap) -> String {
-    if let Some(u) = state
+fn mcp_url(state: &AppState, ctx: &Ctx) -> String {
+    match state
         .http
         .console
         .as_ref()
         .and_then(|c| c.public_url.as_ref())
     {
-        return u.as_str().trim_end_matches('/').to_string();
+        Some(u) => u.as_str().trim_end_matches('/').to_string(),
+        None => format!(
+            "{}{}/mcp",
+            ctx.origin,
+            ctx.base.trim_end_matches("/console")
+        ),
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let prefix = ctx.base.trim_end_matches("/console");
-    format!("http://{host}{prefix}/mcp")
 }
 
 /// A key just made (or rotated): shown this once, with the configs that carry it.
 fn new_key_page(
     state: &AppState,
     ctx: &Ctx,
-    headers: &HeaderMap,
     info: &ApiKeyInfo,
     key: &str,
     title: &str,
 ) -> Response {
-    let url = mcp_url(state, ctx, headers);
+    let url = mcp_url(state, ctx);
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     let body = html! {
         p.notice.ok role="status" { "The key " strong { (info.name) } " was made. Copy it now: it is shown only this once (pm-mcp keeps only a hash of it)." }
@@ -320,7 +313,6 @@ pub async fn rotate_key(
     State(state): St,
     SignedIn(ctx, v): SignedIn,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     if let Err(res) = change_form(&ctx, &v, &body).await {
@@ -334,14 +326,7 @@ pub async fn rotate_key(
         Ok((new, key, _old)) => {
             state.auth.refresh().await;
             audit(&state, &v, v.user.id, "rotate_key", Outcome::Ok, started);
-            new_key_page(
-                &state,
-                &ctx,
-                &headers,
-                &new,
-                key.expose(),
-                "Your replacement key",
-            )
+            new_key_page(&state, &ctx, &new, key.expose(), "Your replacement key")
         }
         Err(ManageError::NotFound(_)) => view::not_found(super::Page(ctx)).await,
         Err(ManageError::Store(e)) => view::store_error(&ctx, e),
@@ -419,22 +404,43 @@ pub async fn trackers(
     .await
 }
 
-/// When each connection was last used, from the user's recent audit trail.
+/// When each connection was last used, from the audit trail (what this replica has queued is
+/// written first).
 async fn last_uses(state: &AppState, v: &Viewer) -> HashMap<ConnectionId, chrono::DateTime<Utc>> {
     state.audit.flush().await;
-    let mut filter = AuditFilter::newest(5_000);
-    filter.user = Some(v.user.id);
-    let mut seen = HashMap::new();
-    if let Ok(events) = state.store.list_audit_events(&filter).await {
-        for e in events {
-            if let Some(c) = e.connection_id
-                && !e.tool.starts_with("console.")
-            {
-                seen.entry(c).or_insert(e.at);
-            }
+    match state.store.last_use_by_connection(v.user.id).await {
+        Ok(rows) => rows.into_iter().collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "console: the connections' last use could not be read");
+            HashMap::new()
         }
     }
-    seen
+}
+
+/// The trackers page with one notice: what worked (`ok`), or what was refused.
+async fn trackers_saying(
+    state: &AppState,
+    ctx: &Ctx,
+    v: &Viewer,
+    status: StatusCode,
+    ok: bool,
+    text: &str,
+) -> Response {
+    let (done, refused) = if ok {
+        (Some(text), None)
+    } else {
+        (None, Some(text))
+    };
+    render_trackers(
+        state,
+        ctx,
+        v,
+        status,
+        done,
+        refused,
+        &TrackerForm::default(),
+    )
+    .await
 }
 
 async fn render_trackers(
@@ -652,16 +658,7 @@ pub async fn add_tracker(State(state): St, SignedIn(ctx, v): SignedIn, body: Byt
                 Some(c) => {
                     audit(&state, &v, v.user.id, "add_tracker", Outcome::Ok, started);
                     let text = format!("{} was tested and added. {words}", c.name);
-                    render_trackers(
-                        &state,
-                        &ctx,
-                        &v,
-                        StatusCode::CREATED,
-                        Some(&text),
-                        None,
-                        &TrackerForm::default(),
-                    )
-                    .await
+                    trackers_saying(&state, &ctx, &v, StatusCode::CREATED, true, &text).await
                 }
                 None => {
                     audit(
@@ -744,43 +741,12 @@ pub async fn test_tracker(
     match state.service.test_connection(v.user.id, &conn).await {
         Ok(r) => {
             let words = format!("{}: {}", conn.name, test_words(&r.test));
-            if r.test.ok {
-                render_trackers(
-                    &state,
-                    &ctx,
-                    &v,
-                    StatusCode::OK,
-                    Some(&words),
-                    None,
-                    &TrackerForm::default(),
-                )
-                .await
-            } else {
-                render_trackers(
-                    &state,
-                    &ctx,
-                    &v,
-                    StatusCode::OK,
-                    None,
-                    Some(&words),
-                    &TrackerForm::default(),
-                )
-                .await
-            }
+            trackers_saying(&state, &ctx, &v, StatusCode::OK, r.test.ok, &words).await
         }
         Err(ConnectionError::Store(e)) => view::store_error(&ctx, e),
         Err(e) => {
             let words = format!("{} could not be tested: {e}", conn.name);
-            render_trackers(
-                &state,
-                &ctx,
-                &v,
-                StatusCode::OK,
-                None,
-                Some(&words),
-                &TrackerForm::default(),
-            )
-            .await
+            trackers_saying(&state, &ctx, &v, StatusCode::OK, false, &words).await
         }
     }
 }
@@ -801,14 +767,13 @@ pub async fn replace_token(
         Err(res) => return res,
     };
     let Some(token) = f.text("token") else {
-        return render_trackers(
+        return trackers_saying(
             &state,
             &ctx,
             &v,
             StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            Some("Give the new token."),
-            &TrackerForm::default(),
+            false,
+            "Give the new token.",
         )
         .await;
     };
@@ -846,14 +811,13 @@ pub async fn replace_token(
                 started,
             );
             let text = format!("The token of {name} was not replaced: {e}");
-            render_trackers(
+            trackers_saying(
                 &state,
                 &ctx,
                 &v,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                Some(&text),
-                &TrackerForm::default(),
+                false,
+                &text,
             )
             .await
         }

@@ -102,6 +102,13 @@ impl ConsoleConfig {
         Ok(p.to_string())
     }
 
+    /// The public URL's origin (`https://pm.acme.org`), when one is configured.
+    fn public_origin(&self) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|u| u.origin().ascii_serialization())
+    }
+
     /// Whether cookies are marked `Secure`: when users reach pm-mcp over https.
     fn secure(&self) -> bool {
         self.public_url
@@ -141,10 +148,11 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/admin/audit", get(admin::audit_trail))
         .route("/admin/usage", get(admin::usage))
-        .route("/assets/console.css", get(view::css))
-        .route("/assets/console.js", get(view::js))
         .fallback(view::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), load_session))
+        // The CSS and script need no session: no database read for them.
+        .route("/assets/console.css", get(view::css))
+        .route("/assets/console.js", get(view::js))
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(middleware::from_fn(security_headers));
     let mut router = Router::new().nest("/console", pages.clone());
@@ -181,11 +189,8 @@ fn csrf_of(session_token: &str) -> String {
 
 /// Compares without stopping at the first difference.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 // ---- cookies ----
@@ -234,6 +239,8 @@ pub struct Viewer {
 /// What every page needs besides its own content.
 #[derive(Clone)]
 pub struct Ctx {
+    /// The origin users reach the console at: the public URL's, else `http://{Host}`.
+    pub origin: String,
     /// `{prefix}/console`.
     pub base: String,
     pub viewer: Option<Viewer>,
@@ -255,7 +262,15 @@ async fn load_session(
     let Some(config) = state.http.console.as_ref() else {
         return next.run(req).await;
     };
-    let base = format!("{}/console", prefix_of(config, req.uri().path()));
+    let base = format!("{}/console", config.prefix);
+    let origin = config.public_origin().unwrap_or_else(|| {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    });
     let mut clear = false;
     let mut viewer = None;
     if let Some(token) = read_cookie(req.headers(), cookie_name(config)) {
@@ -270,10 +285,21 @@ async fn load_session(
                 })
             }
             Ok(None) => clear = true,
-            Err(e) => return view::store_error(&Ctx { base, viewer: None }, e),
+            Err(e) => {
+                let ctx = Ctx {
+                    origin,
+                    base,
+                    viewer: None,
+                };
+                return view::store_error(&ctx, e);
+            }
         }
     }
-    req.extensions_mut().insert(Ctx { base, viewer });
+    req.extensions_mut().insert(Ctx {
+        origin,
+        base,
+        viewer,
+    });
     let mut res = next.run(req).await;
     if clear {
         res.headers_mut().append(
@@ -282,13 +308,6 @@ async fn load_session(
         );
     }
     res
-}
-
-/// The prefix this request came under: the configured one when the path carries it (a proxy
-/// that does not strip it), else the configured one too (a proxy that strips it forwards
-/// `/console/…` and users see `{prefix}/console/…`).
-fn prefix_of<'a>(config: &'a ConsoleConfig, _path: &str) -> &'a str {
-    &config.prefix
 }
 
 /// A page for signed-in users: the user, or a redirect to the sign-in page.
@@ -519,8 +538,7 @@ async fn guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> 
         .http
         .console
         .as_ref()
-        .and_then(|c| c.public_url.as_ref())
-        .map(|u| u.origin().ascii_serialization());
+        .and_then(ConsoleConfig::public_origin);
     let own = |origin: &str| {
         public
             .as_deref()

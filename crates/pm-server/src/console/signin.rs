@@ -234,18 +234,8 @@ struct Pending {
 }
 
 /// Where the identity provider sends users back: the public URL's origin, else the request's.
-fn redirect_uri(config: &ConsoleConfig, headers: &axum::http::HeaderMap, ctx: &Ctx) -> String {
-    let origin = match &config.public_url {
-        Some(u) => u.origin().ascii_serialization(),
-        None => format!(
-            "http://{}",
-            headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-        ),
-    };
-    format!("{origin}{}", ctx.href("/auth/callback"))
+fn redirect_uri(ctx: &Ctx) -> String {
+    format!("{}{}", ctx.origin, ctx.href("/auth/callback"))
 }
 
 pub async fn oidc_start(State(state): State<Arc<AppState>>, req: Request) -> Response {
@@ -297,7 +287,7 @@ pub async fn oidc_start(State(state): State<Arc<AppState>>, req: Request) -> Res
     to.query_pairs_mut()
         .append_pair("response_type", "code")
         .append_pair("client_id", &client.client_id)
-        .append_pair("redirect_uri", &redirect_uri(&config, req.headers(), &ctx))
+        .append_pair("redirect_uri", &redirect_uri(&ctx))
         .append_pair("scope", "openid email profile")
         .append_pair("state", &state_token)
         .append_pair("nonce", &nonce)
@@ -405,7 +395,7 @@ pub async fn oidc_callback(
     let form = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "authorization_code")
         .append_pair("code", &code)
-        .append_pair("redirect_uri", &redirect_uri(&config, &headers, &ctx))
+        .append_pair("redirect_uri", &redirect_uri(&ctx))
         .append_pair("code_verifier", &pending.verifier)
         .finish();
     let answer = verifier
