@@ -8,12 +8,13 @@ pub use crate::admin_api::handlers::{
     CreateKeyIn, CreateUserIn, ExternalConnectionIn, UpdateConnectionIn, UpdateUserIn,
 };
 pub use crate::admin_api::{ApiError, Body};
-pub use crate::http::{MAX_JSON_DEPTH, host_allowed, nesting_exceeds, origin_allowed};
+pub use crate::allow_list::{host_allowed, origin_allowed};
+pub use crate::http::{MAX_JSON_DEPTH, nesting_exceeds};
 pub use crate::service::connections::ConfigureArgs;
 
 /// `host` split as the Host and Origin checks split it: (name, port).
 pub fn split_host_port(host: &str) -> (&str, Option<&str>) {
-    crate::http::split_host_port(host)
+    crate::allow_list::split_host_port(host)
 }
 
 /// An admin API body read as the handlers read it (axum's JSON extractor, then pm-mcp's

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin_api;
+pub mod allow_list;
 pub mod answers;
 pub mod audit;
 pub mod auth;

@@ -40,7 +40,7 @@ pub struct HttpConfig {
     /// Accept OAuth access tokens from the company's identity provider (`None`: API keys only).
     pub oauth: Option<Arc<crate::oauth::TokenVerifier>>,
     /// The web console at `/console` (`None`: `--no-console`).
-    pub console: Option<crate::console::ConsoleConfig>,
+    pub console: Option<crate::console::config::ConsoleConfig>,
 }
 
 impl Default for HttpConfig {
@@ -59,7 +59,7 @@ impl Default for HttpConfig {
             key_limits: crate::limits::KeyLimits::default(),
             instance_id: None,
             oauth: None,
-            console: Some(crate::console::ConsoleConfig::default()),
+            console: Some(crate::console::config::ConsoleConfig::default()),
         }
     }
 }
@@ -95,7 +95,7 @@ pub struct AppState {
     /// What a build adds to the MCP server (the conformance fixtures); `None` in a release.
     pub extension: Option<Arc<dyn crate::extension::McpExtension>>,
     /// Sign-in attempts per address (the console's links and identity-provider sign-ins).
-    pub console_attempts: crate::console::Attempts,
+    pub console_attempts: crate::console::config::Attempts,
     /// The task following the auth epoch; stopped by `shutdown`.
     auth_watch: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }

@@ -14,9 +14,11 @@ use pm_core::{ConnectionId, Email, UserId};
 use pm_store::{NewUser, Outcome, StoreError, User, UserChange};
 use serde::Deserialize;
 
+use super::config::LINK_MINUTES;
+use super::context::{Ctx, Page};
 use super::me::{ActivityQuery, activity_controls, activity_filter, events_table};
+use super::session::{AdminIn, audit, change_form};
 use super::view::{self, Nav, csrf, notice, when};
-use super::{AdminIn, Ctx, LINK_MINUTES, audit, change_form};
 use crate::manage;
 use crate::state::AppState;
 
@@ -197,11 +199,11 @@ pub async fn add_user(State(state): St, AdminIn(ctx, v): AdminIn, body: Bytes) -
 
 async fn target(state: &AppState, ctx: &Ctx, raw: &str) -> Result<User, Response> {
     let Ok(id) = raw.parse::<UserId>() else {
-        return Err(view::not_found(super::Page(ctx.clone())).await);
+        return Err(view::not_found(Page(ctx.clone())).await);
     };
     match state.store.get_user(id).await {
         Ok(Some(u)) => Ok(u),
-        Ok(None) => Err(view::not_found(super::Page(ctx.clone())).await),
+        Ok(None) => Err(view::not_found(Page(ctx.clone())).await),
         Err(e) => Err(view::store_error(ctx, e)),
     }
 }
@@ -286,7 +288,7 @@ pub async fn change_user(
             };
             Redirect::to(&ctx.href(&format!("/admin/users?done={done}"))).into_response()
         }
-        Err(StoreError::NotFound(_)) => view::not_found(super::Page(ctx)).await,
+        Err(StoreError::NotFound(_)) => view::not_found(Page(ctx)).await,
         Err(e) => view::store_error(&ctx, e),
     }
 }
@@ -313,10 +315,11 @@ pub async fn sign_in_link(
             "Enable the user first.",
         );
     }
-    let token = match super::new_sign_in_link_by(state.store.as_ref(), &user, v.user.id).await {
-        Ok(t) => t,
-        Err(e) => return view::store_error(&ctx, e),
-    };
+    let token =
+        match super::signin::new_sign_in_link_by(state.store.as_ref(), &user, v.user.id).await {
+            Ok(t) => t,
+            Err(e) => return view::store_error(&ctx, e),
+        };
     audit(&state, &v, user.id, "sign_in_link", Outcome::Ok, started);
     let link = format!("{}{}?token={token}", ctx.origin, ctx.href("/link"));
     let body = html! {
@@ -408,7 +411,7 @@ pub async fn revoke_key(
         Err(res) => return res,
     };
     let Ok(key) = key.parse() else {
-        return view::not_found(super::Page(ctx)).await;
+        return view::not_found(Page(ctx)).await;
     };
     match state.store.revoke_api_key(user.id, key).await {
         Ok(_) => {
@@ -417,7 +420,7 @@ pub async fn revoke_key(
             Redirect::to(&ctx.href(&format!("/admin/users/{}?done=revoked", user.id)))
                 .into_response()
         }
-        Err(StoreError::NotFound(_)) => view::not_found(super::Page(ctx)).await,
+        Err(StoreError::NotFound(_)) => view::not_found(Page(ctx)).await,
         Err(e) => view::store_error(&ctx, e),
     }
 }

@@ -13,8 +13,9 @@ use pm_core::{ApiKeyId, ConnectionId, ProviderKind, Secret};
 use pm_store::{ApiKeyInfo, AuditFilter, Connection, Outcome};
 use serde::Deserialize;
 
+use super::context::{Ctx, Page, Viewer};
+use super::session::{SignedIn, audit, change_form};
 use super::view::{self, Nav, csrf, notice, when};
-use super::{Ctx, SignedIn, Viewer, audit, change_form};
 use crate::client_configs;
 use crate::manage::{self, KeySpec, ManageError};
 use crate::service::connections::{
@@ -296,7 +297,7 @@ pub async fn revoke_key(
     }
     let started = Instant::now();
     let Some(id) = key_id(&id) else {
-        return view::not_found(super::Page(ctx)).await;
+        return view::not_found(Page(ctx)).await;
     };
     match state.store.revoke_api_key(v.user.id, id).await {
         Ok(_) => {
@@ -304,7 +305,7 @@ pub async fn revoke_key(
             audit(&state, &v, v.user.id, "revoke_key", Outcome::Ok, started);
             Redirect::to(&ctx.href("/keys?done=revoked")).into_response()
         }
-        Err(pm_store::StoreError::NotFound(_)) => view::not_found(super::Page(ctx)).await,
+        Err(pm_store::StoreError::NotFound(_)) => view::not_found(Page(ctx)).await,
         Err(e) => view::store_error(&ctx, e),
     }
 }
@@ -320,7 +321,7 @@ pub async fn rotate_key(
     }
     let started = Instant::now();
     let Some(id) = key_id(&id) else {
-        return view::not_found(super::Page(ctx)).await;
+        return view::not_found(Page(ctx)).await;
     };
     match manage::rotate_key(state.store.as_ref(), &v.user, id).await {
         Ok((new, key, _old)) => {
@@ -328,7 +329,7 @@ pub async fn rotate_key(
             audit(&state, &v, v.user.id, "rotate_key", Outcome::Ok, started);
             new_key_page(&state, &ctx, &new, key.expose(), "Your replacement key")
         }
-        Err(ManageError::NotFound(_)) => view::not_found(super::Page(ctx)).await,
+        Err(ManageError::NotFound(_)) => view::not_found(Page(ctx)).await,
         Err(ManageError::Store(e)) => view::store_error(&ctx, e),
         Err(e) => view::message(
             &ctx,
@@ -716,11 +717,11 @@ async fn own_connection(
     raw: &str,
 ) -> Result<Connection, Response> {
     let Ok(id) = raw.parse::<ConnectionId>() else {
-        return Err(view::not_found(super::Page(ctx.clone())).await);
+        return Err(view::not_found(Page(ctx.clone())).await);
     };
     match state.store.get_connection_by_id(v.user.id, id).await {
         Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(view::not_found(super::Page(ctx.clone())).await),
+        Ok(None) => Err(view::not_found(Page(ctx.clone())).await),
         Err(e) => Err(view::store_error(ctx, e)),
     }
 }

@@ -7,16 +7,19 @@ use axum::extract::{Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use maud::html;
 use pm_store::{Store, StoreError, TicketKind, User};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::view::{self, Nav};
-use super::{
-    B64, ConsoleConfig, Ctx, LINK_MINUTES, OIDC_COOKIE, Page, SignedIn, add_ticket, client_ip,
-    digest, open_session, read_cookie, set_cookie,
+use super::config::{ConsoleConfig, LINK_MINUTES, client_ip};
+use super::context::{Ctx, Page};
+use super::session::{
+    Fields, OIDC_COOKIE, SignedIn, add_ticket, change_form, cookie_name, digest, new_token,
+    open_session, read_cookie, same, set_cookie,
 };
+use super::view::{self, Nav};
 use crate::state::AppState;
 
 /// A one-time sign-in link's token for `user`, valid for [`LINK_MINUTES`]; the link is
@@ -133,7 +136,7 @@ pub async fn link_use(State(state): State<Arc<AppState>>, req: Request) -> Respo
     let Ok(body) = axum::body::to_bytes(req.into_body(), 16 * 1024).await else {
         return bad_link(&ctx);
     };
-    let Ok(fields) = super::Fields::parse(&body) else {
+    let Ok(fields) = Fields::parse(&body) else {
         return bad_link(&ctx);
     };
     let Some(token) = fields.text("token") else {
@@ -207,7 +210,7 @@ pub async fn sign_out(
     SignedIn(ctx, viewer): SignedIn,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(res) = super::change_form(&ctx, &viewer, &body).await {
+    if let Err(res) = change_form(&ctx, &viewer, &body).await {
         return res;
     }
     if let Err(e) = state.store.end_console_session(&viewer.token_hash).await {
@@ -219,7 +222,7 @@ pub async fn sign_out(
     let mut res = Redirect::to(&ctx.href("/signin")).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(config, super::cookie_name(config), "", 0),
+        set_cookie(config, cookie_name(config), "", 0),
     );
     res
 }
@@ -270,8 +273,8 @@ pub async fn oidc_start(State(state): State<Arc<AppState>>, req: Request) -> Res
     else {
         return idp_down(&ctx, "its metadata names no authorization_endpoint");
     };
-    let (pkce, _) = super::new_token();
-    let (nonce, _) = super::new_token();
+    let (pkce, _) = new_token();
+    let (nonce, _) = new_token();
     let challenge = B64.encode(Sha256::digest(pkce.as_bytes()));
     let data = serde_json::to_string(&Pending {
         verifier: pkce,
@@ -346,7 +349,7 @@ pub async fn oidc_callback(
         return refused("The identity provider sent you back without a sign-in. Try again.");
     };
     match read_cookie(&headers, OIDC_COOKIE) {
-        Some(c) if super::same(c, &state_token) => {}
+        Some(c) if same(c, &state_token) => {}
         _ => {
             return refused(
                 "This sign-in was started in another browser or tab, or took longer than 10 \
