@@ -108,9 +108,15 @@ pub struct IssueFields {
     pub labels: Vec<String>,
     pub created: serde_json::Value,
     pub updated: serde_json::Value,
-    /// Custom fields (story points and the like), by field id: every field not named above.
+    /// Custom fields (story points, sprints, epic links), by field id, and the system fields of
+    /// [`OTHER_FIELDS_READ`]. Any other field (a comment list, versions, watchers: what a search
+    /// returns beyond the fields asked for) is skipped unread, never built into a tree.
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
+
+/// The system fields read from [`IssueFields::extra`] (a sprint's history reads the original
+/// estimate).
+pub const OTHER_FIELDS_READ: [&str; 1] = ["timeoriginalestimate"];
 
 impl<'de> Deserialize<'de> for IssueFields {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -146,9 +152,14 @@ impl<'de> Deserialize<'de> for IssueFields {
                         }
                         "created" => out.created = map.next_value()?,
                         "updated" => out.updated = map.next_value()?,
-                        _ => {
+                        _ if key.starts_with("customfield_")
+                            || OTHER_FIELDS_READ.contains(&key.as_str()) =>
+                        {
                             let value = map.next_value()?;
                             out.extra.insert(key, value);
+                        }
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
                         }
                     }
                 }
@@ -478,14 +489,15 @@ mod issue_fields_tests {
     use super::*;
 
     #[test]
-    fn fields_are_read_by_name_and_every_other_field_is_kept() {
+    fn fields_are_read_by_name_custom_fields_are_kept_and_the_rest_skipped() {
         let issue: Issue = serde_json::from_str(
             r#"{"id":"10001","key":"EX-1","fields":{
                 "summary":"A \"quoted\" summary","labels":null,"customfield_10016":5.0,
                 "status":{"name":"To Do","statusCategory":{"key":"new"}},
                 "description":{"type":"doc","version":1,"content":[]},
                 "customfield_10020":[{"id":7,"name":"Sprint 1"}],"created":12,
-                "assignee":null,"duedate":"2026-12-24"}}"#,
+                "assignee":null,"duedate":"2026-12-24","timeoriginalestimate":3600,
+                "comment":{"comments":[{"body":{"type":"doc"}}]},"versions":[],"watches":{}}}"#,
         )
         .expect("an issue");
         let f = &issue.fields;
@@ -499,8 +511,9 @@ mod issue_fields_tests {
         assert_eq!(f.description["type"], "doc");
         assert_eq!(f.duedate, "2026-12-24");
         assert_eq!(f.created, 12);
-        assert_eq!(f.extra.len(), 2);
+        assert_eq!(f.extra.len(), 3, "{:?}", f.extra.keys());
         assert_eq!(f.extra["customfield_10016"], 5.0);
+        assert_eq!(f.extra["timeoriginalestimate"], 3600);
         assert_eq!(f.extra["customfield_10020"][0]["name"], "Sprint 1");
         // A field of the wrong type still fails the issue, as it did.
         assert!(
