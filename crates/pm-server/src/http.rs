@@ -452,15 +452,7 @@ async fn guard_json_body(State(state): State<Arc<AppState>>, req: Request, next:
     if declared.is_some_and(|n| n > limit) {
         return too_large();
     }
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
+    let is_json = crate::answers::is_json(req.headers());
     if !is_json {
         return next.run(req).await;
     }

@@ -173,15 +173,7 @@ pub async fn serve(State(cache): State<Arc<ToolsListCache>>, req: Request, next:
         return next.run(req).await;
     }
     // Only a JSON body, which `guard_json_body` has read and size-checked already.
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
+    let json = crate::answers::is_json(req.headers());
     let Some(principal) = req
         .extensions()
         .get::<Principal>()
