@@ -258,9 +258,8 @@ impl load::Worker for McpWorker {
         let (method, params) = self.target.call(self.workload, self.n);
         self.n += self.step;
         self.client
-            .request(method, &params)
+            .call(method, &params)
             .await
-            .map(|_| ())
             .map_err(|f| f.to_string())
     }
 }

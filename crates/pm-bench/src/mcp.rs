@@ -138,13 +138,12 @@ impl Client {
         Ok(())
     }
 
-    /// Sends one request; returns the JSON-RPC `result` and the size in bytes of the JSON-RPC
-    /// message that carried it.
-    pub async fn request(
+    /// Sends one request; returns the answer's content type and body, and the request's id.
+    async fn send(
         &mut self,
         method: &str,
         params: &Value,
-    ) -> std::result::Result<(Value, usize), Failure> {
+    ) -> std::result::Result<(String, String, u64), Failure> {
         let id = self.next_id;
         self.next_id += 1;
         let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
@@ -162,6 +161,17 @@ impl Client {
         if !status.is_success() {
             return Err(Failure::Http(status.as_u16()));
         }
+        Ok((ctype, text, id))
+    }
+
+    /// Sends one request; returns the JSON-RPC `result` and the size in bytes of the JSON-RPC
+    /// message that carried it.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        params: &Value,
+    ) -> std::result::Result<(Value, usize), Failure> {
+        let (ctype, text, id) = self.send(method, params).await?;
         let message = parse_response(&ctype, &text, id)?;
         let size = serde_json::to_vec(&message).map(|v| v.len()).unwrap_or(0);
         let mut message = message;
@@ -177,6 +187,75 @@ impl Client {
         }
         Ok((result, size))
     }
+
+    /// Sends one request and checks its answer as [`Client::request`] does (a JSON-RPC
+    /// response with this id, no error, no tool error), reading only those members instead of
+    /// building the whole answer: the load loop's client, so that the client's own parsing is
+    /// not what limits a run.
+    pub async fn call(&mut self, method: &str, params: &Value) -> std::result::Result<(), Failure> {
+        let (ctype, text, id) = self.send(method, params).await?;
+        check_answer(&ctype, &text, id)
+    }
+}
+
+/// The check of [`Client::call`]: the JSON-RPC response with `id` (a JSON body, or an SSE
+/// event), without an error or a tool error.
+fn check_answer(ctype: &str, text: &str, id: u64) -> std::result::Result<(), Failure> {
+    let checked = if ctype.starts_with("text/event-stream") {
+        sse_data(text)
+            .filter_map(|data| serde_json::from_str::<Checked>(&data).ok())
+            .find(|c| c.id.as_ref().and_then(Value::as_u64) == Some(id))
+            .ok_or(Failure::Decode)?
+    } else {
+        serde_json::from_str::<Checked>(text).map_err(|_| Failure::Decode)?
+    };
+    if let Some(err) = checked.error {
+        return Err(Failure::Rpc(err.code));
+    }
+    match checked.result {
+        None => Err(Failure::Decode),
+        Some(r) if r.is_error => Err(Failure::Tool),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The members of an answer the load loop checks; every other member is skipped unread.
+#[derive(serde::Deserialize)]
+struct Checked {
+    id: Option<Value>,
+    error: Option<RpcError>,
+    result: Option<ResultFlags>,
+}
+
+#[derive(serde::Deserialize)]
+struct RpcError {
+    #[serde(default)]
+    code: i64,
+}
+
+#[derive(serde::Deserialize)]
+struct ResultFlags {
+    #[serde(rename = "isError", default)]
+    is_error: bool,
+}
+
+/// The `data` of each event of an SSE body, in order.
+fn sse_data(text: &str) -> impl Iterator<Item = String> + '_ {
+    let mut lines = text.lines().chain(std::iter::once(""));
+    std::iter::from_fn(move || {
+        let mut data = String::new();
+        for line in lines.by_ref() {
+            if let Some(rest) = line.strip_prefix("data:") {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
+            } else if line.is_empty() && !data.is_empty() {
+                return Some(data);
+            }
+        }
+        None
+    })
 }
 
 fn content_type(h: &HeaderMap) -> String {
@@ -189,20 +268,11 @@ fn content_type(h: &HeaderMap) -> String {
 /// The JSON-RPC response with `id`, from a JSON body or from an SSE stream's events.
 fn parse_response(ctype: &str, text: &str, id: u64) -> std::result::Result<Value, Failure> {
     if ctype.starts_with("text/event-stream") {
-        let mut data = String::new();
-        for line in text.lines().chain(std::iter::once("")) {
-            if let Some(rest) = line.strip_prefix("data:") {
-                if !data.is_empty() {
-                    data.push('\n');
-                }
-                data.push_str(rest.strip_prefix(' ').unwrap_or(rest));
-            } else if line.is_empty() && !data.is_empty() {
-                if let Ok(v) = serde_json::from_str::<Value>(&data)
-                    && v.get("id").and_then(Value::as_u64) == Some(id)
-                {
-                    return Ok(v);
-                }
-                data.clear();
+        for data in sse_data(text) {
+            if let Ok(v) = serde_json::from_str::<Value>(&data)
+                && v.get("id").and_then(Value::as_u64) == Some(id)
+            {
+                return Ok(v);
             }
         }
         Err(Failure::Decode)
@@ -236,6 +306,28 @@ mod tests {
         assert_eq!(
             parse_response("text/event-stream", "data: {}\n\n", 1).err(),
             Some(Failure::Decode)
+        );
+    }
+
+    #[test]
+    fn the_load_loops_check_reads_what_request_reads() {
+        let json = "application/json";
+        let ok = r#"{"jsonrpc":"2.0","id":3,"result":{"tools":[{"name":"x"}]}}"#;
+        assert_eq!(check_answer(json, ok, 3), Ok(()));
+        let error = r#"{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"no"}}"#;
+        assert_eq!(check_answer(json, error, 3), Err(Failure::Rpc(-32601)));
+        let tool_error = r#"{"jsonrpc":"2.0","id":3,"result":{"content":[],"isError":true}}"#;
+        assert_eq!(check_answer(json, tool_error, 3), Err(Failure::Tool));
+        assert_eq!(
+            check_answer(json, r#"{"jsonrpc":"2.0","id":3}"#, 3),
+            Err(Failure::Decode)
+        );
+        assert_eq!(check_answer(json, "not json", 3), Err(Failure::Decode));
+        let sse = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\n\nevent: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"isError\":false}}\n\n";
+        assert_eq!(check_answer("text/event-stream", sse, 7), Ok(()));
+        assert_eq!(
+            check_answer("text/event-stream", sse, 8),
+            Err(Failure::Decode)
         );
     }
 }
