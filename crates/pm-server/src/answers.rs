@@ -1,5 +1,4 @@
-//! The JSON answers the HTTP routes share: an error in words, and a JSON-RPC parse error; and
-//! the one test of whether a request's body is JSON.
+//! The JSON answers the HTTP routes share: an error in words, and a JSON-RPC parse error.
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -23,16 +22,4 @@ pub fn parse_error(e: &serde_json::Error) -> Response {
         })),
     )
         .into_response()
-}
-
-/// Whether the request says its body is JSON (`application/json`, any parameters).
-pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        })
 }
