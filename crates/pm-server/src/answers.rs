@@ -1,4 +1,5 @@
-//! The JSON answers the HTTP routes share: an error in words, and a JSON-RPC parse error.
+//! The JSON answers the HTTP routes share: an error in words, and a JSON-RPC parse error; and
+//! the one test of whether a request's body is JSON.
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -22,4 +23,16 @@ pub fn parse_error(e: &serde_json::Error) -> Response {
         })),
     )
         .into_response()
+}
+
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
 }

@@ -27,6 +27,19 @@ use crate::state::AppState;
 
 /// The whole HTTP application.
 pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
+    let list_cache = Arc::new(crate::tools_list::ToolsListCache::new(
+        state.http.max_body_bytes,
+    ));
+    app_with(state, shutdown, Some(list_cache))
+}
+
+/// The HTTP application; without `list_cache` every `tools/list` goes to rmcp (the tests compare
+/// the two).
+pub(crate) fn app_with(
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+    list_cache: Option<Arc<crate::tools_list::ToolsListCache>>,
+) -> Router {
     // Every tool's counters exist from the start (a scrape before the first call shows them).
     state.metrics.know_tools(crate::tools::tool_names());
     let mcp = {
@@ -88,8 +101,20 @@ pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
             guard_host_origin,
         ))
         .layer(middleware::from_fn(crate::rest::with_detail));
-    let protected = Router::new()
-        .route_service("/mcp", mcp)
+    // Stateless `tools/list` from the bytes rmcp made once per shape (not with the conformance
+    // fixtures, whose extension adds tools of its own).
+    let list_cache = list_cache.filter(|_| !state.http.sessions && state.extension.is_none());
+    let mcp_route = if let Some(cache) = list_cache {
+        Router::new()
+            .route_service("/mcp", mcp)
+            .layer(middleware::from_fn_with_state(
+                cache,
+                crate::tools_list::serve,
+            ))
+    } else {
+        Router::new().route_service("/mcp", mcp)
+    };
+    let protected = mcp_route
         // Runs after `authenticate`: a stateful session answers only the principal that opened it.
         .layer(middleware::from_fn_with_state(
             SessionOwners::new(state.http.sessions),
@@ -427,15 +452,7 @@ async fn guard_json_body(State(state): State<Arc<AppState>>, req: Request, next:
     if declared.is_some_and(|n| n > limit) {
         return too_large();
     }
-    let is_json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| {
-            ct.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
+    let is_json = crate::answers::is_json(req.headers());
     if !is_json {
         return next.run(req).await;
     }

@@ -32,6 +32,7 @@ pub mod sync;
 #[cfg(test)]
 mod tool_docs;
 pub mod tools;
+pub mod tools_list;
 pub mod toolsets;
 
 pub use auth::{AuthError, Authenticator, Principal};

@@ -31,7 +31,7 @@ mod sprint_ref;
 // The in-process tests of each toolset (a directory of their own beside this file's unit tests).
 #[cfg(test)]
 #[path = "tests/mod.rs"]
-mod toolset_tests;
+pub(crate) mod toolset_tests;
 
 pub use crate::toolsets::Toolset;
 pub use identity::{ConnectionSummary, ListProvidersArgs, ProviderList};

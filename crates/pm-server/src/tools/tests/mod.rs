@@ -2,7 +2,7 @@
 //! (see `harness`) against a scripted provider (see `scripted`), and checks what only a unit sees
 //! cheaply: what reached the tracker, how ids are qualified both ways, which calls are refused
 //! before anything is sent, and what the answer and the audit row say when the tracker fails.
-mod harness;
+pub(crate) mod harness;
 mod scripted;
 
 mod analytics;
