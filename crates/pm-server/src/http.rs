@@ -29,6 +29,7 @@ use crate::state::AppState;
 pub fn app(state: Arc<AppState>, shutdown: CancellationToken) -> Router {
     let list_cache = Arc::new(crate::tools_list::ToolsListCache::new(
         state.http.max_body_bytes,
+        shutdown.clone(),
     ));
     app_with(state, shutdown, Some(list_cache))
 }

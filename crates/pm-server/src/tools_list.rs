@@ -21,6 +21,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use pm_core::Scopes;
 use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::Principal;
 
@@ -32,12 +33,17 @@ const ANSWER_KEPT_BYTES: usize = 1 << 20;
 const PREFIX: &[u8] = br#"{"jsonrpc":"2.0","id":"#;
 /// What follows the id in a success.
 const RESULT: &[u8] = br#","result":"#;
+/// The most header bytes a shape may hold; a request with more goes to rmcp every time.
+const SHAPE_HEADER_BYTES: usize = 1024;
 
 /// The kept answers, one per shape.
 pub struct ToolsListCache {
     shapes: Mutex<HashMap<Shape, Arc<Kept>>>,
     /// The server's request body limit (`guard_json_body` has applied it already).
     max_body: usize,
+    /// The server's shutdown: once it fires rmcp may answer differently (it cancels requests),
+    /// so every request goes to rmcp.
+    shutdown: CancellationToken,
 }
 
 /// Everything a `tools/list` answer can depend on besides the server's fixed settings.
@@ -47,7 +53,8 @@ struct Shape {
     key_toolsets: Option<Vec<String>>,
     /// Whether the request carried `"params": {}` (rather than none).
     params: bool,
-    /// The raw values of the headers rmcp and the tools read.
+    /// The raw values of the headers rmcp and the tools read (rmcp parses Host too).
+    host: Vec<u8>,
     accept: Option<Vec<u8>>,
     content_type: Option<Vec<u8>>,
     protocol_version: Option<Vec<u8>>,
@@ -67,19 +74,17 @@ struct ListRequest {
     jsonrpc: String,
     id: serde_json::Value,
     method: String,
+    /// Only an object reads as a map (serde would fill a struct from an array too).
     #[serde(default)]
-    params: Option<EmptyParams>,
+    params: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EmptyParams {}
-
 impl ToolsListCache {
-    pub fn new(max_body: usize) -> Self {
+    pub fn new(max_body: usize, shutdown: CancellationToken) -> Self {
         Self {
             shapes: Mutex::default(),
             max_body,
+            shutdown,
         }
     }
 
@@ -137,8 +142,16 @@ fn shape_of(
     }) {
         return None;
     }
+    // A JSON object only: serde would fill `ListRequest` from an array as well, which rmcp
+    // refuses.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
     let request: ListRequest = serde_json::from_slice(body).ok()?;
-    if request.jsonrpc != "2.0" || request.method != "tools/list" {
+    if request.jsonrpc != "2.0"
+        || request.method != "tools/list"
+        || request.params.as_ref().is_some_and(|p| !p.is_empty())
+    {
         return None;
     }
     let id = id_bytes(&request.id)?;
@@ -147,6 +160,8 @@ fn shape_of(
         scopes: principal.scopes(),
         key_toolsets: principal.toolsets().map(<[String]>::to_vec),
         params: request.params.is_some(),
+        // No Host (HTTP/2 names the authority elsewhere): rmcp's to judge every time.
+        host: raw(req_headers, header::HOST)?,
         accept: raw(req_headers, header::ACCEPT),
         content_type: raw(req_headers, header::CONTENT_TYPE),
         protocol_version: raw(req_headers, HeaderName::from_static("mcp-protocol-version")),
@@ -160,7 +175,21 @@ fn shape_of(
     ]
     .into_iter()
     .any(repeated)
+        || shape.host.is_empty()
     {
+        return None;
+    }
+    let header_bytes: usize = shape.host.len()
+        + [
+            &shape.accept,
+            &shape.content_type,
+            &shape.protocol_version,
+            &shape.toolsets,
+        ]
+        .into_iter()
+        .map(|v| v.as_ref().map_or(0, Vec::len))
+        .sum::<usize>();
+    if header_bytes > SHAPE_HEADER_BYTES {
         return None;
     }
     Some((shape, id))
@@ -169,7 +198,7 @@ fn shape_of(
 /// Answers `tools/list` from the kept bytes of its shape, or lets rmcp answer and keeps that.
 /// Mounted on `/mcp` only in stateless mode, after authentication.
 pub async fn serve(State(cache): State<Arc<ToolsListCache>>, req: Request, next: Next) -> Response {
-    if req.method() != axum::http::Method::POST {
+    if req.method() != axum::http::Method::POST || cache.shutdown.is_cancelled() {
         return next.run(req).await;
     }
     // Only a JSON body, which `guard_json_body` has read and size-checked already.
@@ -296,7 +325,7 @@ mod tests {
             ..HttpConfig::default()
         })
         .await;
-        let cache = Arc::new(ToolsListCache::new(1 << 20));
+        let cache = Arc::new(ToolsListCache::new(1 << 20, CancellationToken::new()));
         let cached = app_with(
             h.state.clone(),
             CancellationToken::new(),
@@ -371,7 +400,7 @@ mod tests {
     }
 
     /// A scripted inner service in place of rmcp: counts the requests that reach it.
-    fn counting(hits: Arc<AtomicUsize>) -> Router {
+    fn counting(hits: Arc<AtomicUsize>, shutdown: CancellationToken) -> Router {
         let inner = Router::new().route(
             "/mcp",
             axum::routing::post(move |body: Bytes| {
@@ -408,7 +437,7 @@ mod tests {
         };
         inner
             .layer(axum::middleware::from_fn_with_state(
-                Arc::new(ToolsListCache::new(1 << 20)),
+                Arc::new(ToolsListCache::new(1 << 20, shutdown)),
                 serve,
             ))
             .layer(axum::Extension(principal))
@@ -417,7 +446,8 @@ mod tests {
     #[tokio::test]
     async fn a_kept_answer_is_served_without_the_handler_and_anything_else_reaches_it() {
         let hits = Arc::new(AtomicUsize::new(0));
-        let app = counting(hits.clone());
+        let shutdown = CancellationToken::new();
+        let app = counting(hits.clone(), shutdown.clone());
         let headers = [
             ("content-type", "application/json"),
             ("accept", "application/json, text/event-stream"),
@@ -451,6 +481,9 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#.into(),
             r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#.into(),
             r#"{"jsonrpc":"1.0","id":1,"method":"tools/list"}"#.into(),
+            // serde fills a struct from an array too; rmcp refuses both.
+            r#"["2.0",7,"tools/list"]"#.into(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":[]}"#.into(),
         ];
         for (n, body) in others.iter().enumerate() {
             send(&app, &headers, body).await;
@@ -463,5 +496,15 @@ mod tests {
         ];
         send(&app, &with_session, &list("1")).await;
         assert_eq!(hits.load(Ordering::SeqCst), 2 + others.len());
+        // Header values past the shape's budget are not kept: rmcp answers each time.
+        let long = format!("application/json, text/event-stream, {}", "x/y, ".repeat(300));
+        let long_accept = [("content-type", "application/json"), ("accept", long.as_str())];
+        send(&app, &long_accept, &list("1")).await;
+        send(&app, &long_accept, &list("1")).await;
+        assert_eq!(hits.load(Ordering::SeqCst), 4 + others.len());
+        // Once the server is shutting down, rmcp answers (it may cancel instead).
+        shutdown.cancel();
+        send(&app, &headers, &list("1")).await;
+        assert_eq!(hits.load(Ordering::SeqCst), 5 + others.len());
     }
 }
