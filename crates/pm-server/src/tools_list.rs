@@ -497,8 +497,14 @@ mod tests {
         send(&app, &with_session, &list("1")).await;
         assert_eq!(hits.load(Ordering::SeqCst), 2 + others.len());
         // Header values past the shape's budget are not kept: rmcp answers each time.
-        let long = format!("application/json, text/event-stream, {}", "x/y, ".repeat(300));
-        let long_accept = [("content-type", "application/json"), ("accept", long.as_str())];
+        let long = format!(
+            "application/json, text/event-stream, {}",
+            "x/y, ".repeat(300)
+        );
+        let long_accept = [
+            ("content-type", "application/json"),
+            ("accept", long.as_str()),
+        ];
         send(&app, &long_accept, &list("1")).await;
         send(&app, &long_accept, &list("1")).await;
         assert_eq!(hits.load(Ordering::SeqCst), 4 + others.len());
