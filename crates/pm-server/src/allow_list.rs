@@ -72,6 +72,16 @@ pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
     })
 }
 
+/// The host a request names: its `Host` header, else (an absolute-form request line) the
+/// URI's authority.
+pub fn requested_host(headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

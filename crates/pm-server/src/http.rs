@@ -392,13 +392,7 @@ async fn guard_host_origin(
     req: Request,
     next: Next,
 ) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    match host {
+    match crate::allow_list::requested_host(req.headers(), req.uri()) {
         Some(h) if host_allowed(&state.http.allowed_hosts, &h) => {}
         Some(h) => {
             tracing::warn!(host = %h, "refused a request for a Host not allowed");

@@ -120,33 +120,40 @@ fn id_bytes(id: &serde_json::Value) -> Option<Vec<u8>> {
     }
 }
 
-fn raw(headers: &HeaderMap, name: HeaderName) -> Option<Vec<u8>> {
+/// A header's raw value; `Err` when it is repeated (rmcp's to judge).
+fn raw(headers: &HeaderMap, name: HeaderName) -> Result<Option<Vec<u8>>, ()> {
     let mut values = headers.get_all(&name).iter();
-    let first = values.next()?.as_bytes().to_vec();
-    // A repeated header is rmcp's to judge.
+    let first = values.next().map(|v| v.as_bytes().to_vec());
     match values.next() {
-        None => Some(first),
-        Some(_) => Some(Vec::new()),
+        None => Ok(first),
+        Some(_) => Err(()),
     }
 }
 
+/// Only the method, read without building anything else (every `/mcp` request passes here).
+#[derive(Deserialize)]
+struct MethodOnly<'a> {
+    #[serde(borrow)]
+    method: Option<&'a str>,
+}
+
 /// The shape of a request this path may answer, and its id; `None` sends it to rmcp.
-fn shape_of(
-    req_headers: &HeaderMap,
-    principal: &Principal,
-    body: &[u8],
-) -> Option<(Shape, Vec<u8>)> {
-    if req_headers.keys().any(|name| {
-        let name = name.as_str();
-        name.starts_with("mcp-") && name != "mcp-protocol-version"
-    }) {
-        return None;
-    }
-    // A JSON object only: serde would fill `ListRequest` from an array as well, which rmcp
-    // refuses.
+fn shape_of(parts: &axum::http::request::Parts, body: &[u8]) -> Option<(Shape, Vec<u8>)> {
+    let headers = &parts.headers;
+    // A JSON object only: serde would fill a struct from an array as well, which rmcp refuses.
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return None;
     }
+    let method: MethodOnly = serde_json::from_slice(body).ok()?;
+    if method.method != Some("tools/list")
+        || headers.keys().any(|name| {
+            let name = name.as_str();
+            name.starts_with("mcp-") && name != "mcp-protocol-version"
+        })
+    {
+        return None;
+    }
+    let principal = parts.extensions.get::<Principal>()?;
     let request: ListRequest = serde_json::from_slice(body).ok()?;
     if request.jsonrpc != "2.0"
         || request.method != "tools/list"
@@ -155,31 +162,18 @@ fn shape_of(
         return None;
     }
     let id = id_bytes(&request.id)?;
-    let repeated = |v: &Option<Vec<u8>>| v.as_ref().is_some_and(Vec::is_empty);
     let shape = Shape {
         scopes: principal.scopes(),
         key_toolsets: principal.toolsets().map(<[String]>::to_vec),
         params: request.params.is_some(),
         // No Host (HTTP/2 names the authority elsewhere): rmcp's to judge every time.
-        host: raw(req_headers, header::HOST)?,
-        accept: raw(req_headers, header::ACCEPT),
-        content_type: raw(req_headers, header::CONTENT_TYPE),
-        protocol_version: raw(req_headers, HeaderName::from_static("mcp-protocol-version")),
-        toolsets: raw(req_headers, HeaderName::from_static("x-mcp-toolsets")),
+        host: raw(headers, header::HOST).ok()??,
+        accept: raw(headers, header::ACCEPT).ok()?,
+        content_type: raw(headers, header::CONTENT_TYPE).ok()?,
+        protocol_version: raw(headers, HeaderName::from_static("mcp-protocol-version")).ok()?,
+        toolsets: raw(headers, HeaderName::from_static("x-mcp-toolsets")).ok()?,
     };
-    if [
-        &shape.accept,
-        &shape.content_type,
-        &shape.protocol_version,
-        &shape.toolsets,
-    ]
-    .into_iter()
-    .any(repeated)
-        || shape.host.is_empty()
-    {
-        return None;
-    }
-    let header_bytes: usize = shape.host.len()
+    let header_bytes = shape.host.len()
         + [
             &shape.accept,
             &shape.content_type,
@@ -189,10 +183,7 @@ fn shape_of(
         .into_iter()
         .map(|v| v.as_ref().map_or(0, Vec::len))
         .sum::<usize>();
-    if header_bytes > SHAPE_HEADER_BYTES {
-        return None;
-    }
-    Some((shape, id))
+    (header_bytes <= SHAPE_HEADER_BYTES).then_some((shape, id))
 }
 
 /// Answers `tools/list` from the kept bytes of its shape, or lets rmcp answer and keeps that.
@@ -202,15 +193,9 @@ pub async fn serve(State(cache): State<Arc<ToolsListCache>>, req: Request, next:
         return next.run(req).await;
     }
     // Only a JSON body, which `guard_json_body` has read and size-checked already.
-    let json = crate::answers::is_json(req.headers());
-    let Some(principal) = req
-        .extensions()
-        .get::<Principal>()
-        .cloned()
-        .filter(|_| json)
-    else {
+    if !crate::answers::is_json(req.headers()) {
         return next.run(req).await;
-    };
+    }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, cache.max_body).await else {
         return crate::answers::json_error(
@@ -219,7 +204,7 @@ pub async fn serve(State(cache): State<Arc<ToolsListCache>>, req: Request, next:
             "the request body is too large",
         );
     };
-    let Some((shape, id)) = shape_of(&parts.headers, &principal, &bytes) else {
+    let Some((shape, id)) = shape_of(&parts, &bytes) else {
         return next
             .run(Request::from_parts(parts, Body::from(bytes)))
             .await;

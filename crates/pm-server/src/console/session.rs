@@ -102,12 +102,8 @@ pub(super) async fn load_session(
     };
     let base = format!("{}/console", config.prefix);
     let origin = config.public_origin().unwrap_or_else(|| {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
+        let host = crate::allow_list::requested_host(req.headers(), req.uri());
+        format!("http://{}", host.as_deref().unwrap_or("localhost"))
     });
     let mut clear = false;
     let mut viewer = None;
@@ -345,11 +341,7 @@ pub(super) async fn guard(
     req: Request,
     next: Next,
 ) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let host = crate::allow_list::requested_host(req.headers(), req.uri());
     let Some(host) = host.filter(|h| crate::allow_list::host_allowed(&state.http.allowed_hosts, h))
     else {
         return (
