@@ -13,13 +13,13 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::harness::*;
 
-/// A port free now, for a server whose address the identity provider must know first.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// A free port for a server whose address the identity provider must know first, held until
+/// the returned listener is dropped (so that the provider, started meanwhile on a port of the
+/// system's choosing, cannot be given the same one).
+fn reserve_port() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    (listener, port)
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -64,7 +64,7 @@ async fn the_console_works_in_a_real_browser() {
     };
     let dir = std::fs::canonicalize(&dir).expect("clients dir");
     let node = dir.join("node_modules/node/bin/node");
-    let port = free_port();
+    let (reserved, port) = reserve_port();
     let base = format!("http://127.0.0.1:{port}");
     let secret = "console-secret-0123456789";
     let client = format!("pm-console:{secret}:{base}/console/auth/callback");
@@ -116,6 +116,7 @@ async fn the_console_works_in_a_real_browser() {
         "Acme SSO",
     ];
     args.extend_from_slice(LOCAL_UPSTREAM);
+    drop(reserved);
     let server = env
         .serve_with_env(
             &format!("127.0.0.1:{port}"),

@@ -146,12 +146,12 @@ async fn post(url: &str, bearer: Option<&str>, body: Value) -> (u16, String, Val
     (status, challenge, json)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+/// A free port, held until the returned listener is dropped (so that the identity provider,
+/// started meanwhile on a port of the system's choosing, cannot be given the same one).
+fn reserve_port() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    (listener, port)
 }
 
 fn list_tools() -> Value {
@@ -171,7 +171,7 @@ async fn sign_in_with_a_real_openid_provider_and_call_tools() {
     on_each_engine(|env| {
         let dir = dir.clone();
         async move {
-            let port = free_port();
+            let (reserved, port) = reserve_port();
             let base = format!("http://127.0.0.1:{port}");
             let resource = format!("{base}/mcp");
             let idp = Idp::start(&dir, &resource).await;
@@ -200,6 +200,7 @@ async fn sign_in_with_a_real_openid_provider_and_call_tools() {
             ];
             args.extend_from_slice(LOCAL_UPSTREAM);
             let listen = format!("127.0.0.1:{port}");
+            drop(reserved);
             let server = env.serve_on(&listen, &args, &[]).await;
             assert_eq!(server.mcp_url(), resource);
 
