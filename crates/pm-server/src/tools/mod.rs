@@ -23,6 +23,7 @@ mod tasks;
 mod users;
 mod worklogs;
 // Helpers of several toolsets, no tools of their own.
+mod arg_check;
 mod args;
 pub(crate) mod reference;
 mod scan;
@@ -560,45 +561,11 @@ pub fn validate_arguments(
     tool: &str,
     arguments: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(), rmcp::ErrorData> {
-    static VALIDATORS: LazyLock<HashMap<String, jsonschema::Validator>> = LazyLock::new(|| {
-        all_families()
-            .list_all()
-            .into_iter()
-            .filter_map(|t| {
-                // Unknown arguments are refused: a misspelt argument is a mistake, not a no-op.
-                let mut schema = serde_json::Value::Object((*t.input_schema).clone());
-                compact_schema(&mut schema, false);
-                if let serde_json::Value::Object(map) = &mut schema {
-                    map.entry("additionalProperties")
-                        .or_insert(serde_json::Value::Bool(false));
-                }
-                match jsonschema::validator_for(&schema) {
-                    Ok(v) => Some((t.name.to_string(), v)),
-                    Err(e) => {
-                        tracing::error!(tool = %t.name, error = %e, "a tool's input schema does not compile");
-                        None
-                    }
-                }
-            })
-            .collect()
-    });
-    let Some(validator) = VALIDATORS.get(tool) else {
+    let Some(schema) = checked_schemas().get(tool) else {
         return Ok(());
     };
-    let instance = serde_json::Value::Object(arguments.cloned().unwrap_or_default());
-    let problems: Vec<(String, String)> = validator
-        .iter_errors(&instance)
-        .take(5)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            let field = if path.is_empty() {
-                "(arguments)".to_string()
-            } else {
-                path.trim_start_matches('/').replace('/', ".")
-            };
-            (field, e.masked().to_string())
-        })
-        .collect();
+    let empty = serde_json::Map::new();
+    let problems = arg_check::problems(schema, arguments.unwrap_or(&empty));
     if problems.is_empty() {
         return Ok(());
     }
@@ -612,6 +579,31 @@ pub fn validate_arguments(
         format!("invalid arguments for {tool}: {text}"),
         Some(serde_json::json!({ "fields": fields })),
     ))
+}
+
+/// Each tool's full input schema as calls are checked against it: compacted, and unknown
+/// arguments refused (a misspelt argument is a mistake, not a no-op).
+fn checked_schemas() -> &'static HashMap<String, serde_json::Value> {
+    static SCHEMAS: LazyLock<HashMap<String, serde_json::Value>> = LazyLock::new(|| {
+        all_families()
+            .list_all()
+            .into_iter()
+            .map(|t| {
+                let mut schema = serde_json::Value::Object((*t.input_schema).clone());
+                compact_schema(&mut schema, false);
+                if let serde_json::Value::Object(map) = &mut schema {
+                    map.entry("additionalProperties")
+                        .or_insert(serde_json::Value::Bool(false));
+                }
+                let unknown = arg_check::unknown_keywords(&schema);
+                if !unknown.is_empty() {
+                    tracing::error!(tool = %t.name, ?unknown, "a tool's input schema has keywords the argument check does not know");
+                }
+                (t.name.to_string(), schema)
+            })
+            .collect()
+    });
+    &SCHEMAS
 }
 
 /// Shrinks a schema to what a client needs to validate and a model needs to read: no `$schema`,
@@ -1048,7 +1040,7 @@ mod tests {
     /// union, `null` where allowed, empty and one-item arrays, each field's choices in turn —
     /// built from the full schema. May include values a `oneOf` refuses (matching two branches):
     /// the caller keeps those the full schema accepts.
-    fn samples(
+    pub(super) fn samples(
         schema: &serde_json::Value,
         defs: Option<&serde_json::Value>,
         hops: usize,
