@@ -10,6 +10,7 @@ use super::args::{given, native_of, statuses};
 use crate::auth::Principal;
 use crate::server::PmServer;
 
+mod mine;
 mod read;
 mod write;
 
@@ -45,6 +46,24 @@ pub struct TaskList {
     pub tasks: Vec<TaskItem>,
     /// Pass as cursor for the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// `list_my_tasks`' answer: a page of tasks, and the trackers that failed when all of the
+/// caller's connections were listed (their tasks are missing from this answer).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MyTasks {
+    #[serde(flatten)]
+    pub list: TaskList,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<TrackerFailure>,
+}
+
+/// A tracker that failed while several were listed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TrackerFailure {
+    /// The connection's handle.
+    pub connection: String,
+    pub error: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -104,6 +123,33 @@ impl TaskList {
 }
 
 impl PmServer {
+    /// The caller's tasks: on every active connection when they name none (neither a
+    /// connection nor a project) and have several, else on the one named or their default.
+    async fn my_tasks(&self, p: &Principal, a: MyTasksArgs) -> Result<Json<MyTasks>, ToolError> {
+        let named = a
+            .provider_id
+            .as_deref()
+            .is_some_and(|n| !n.trim().is_empty());
+        let project = a
+            .project_id
+            .as_deref()
+            .is_some_and(|n| !n.trim().is_empty());
+        if !named && !project {
+            let status = statuses(a.status.as_deref());
+            if let Some(all) = self
+                .my_tasks_everywhere(p, status, a.cursor.clone(), a.limit)
+                .await?
+            {
+                return Ok(Json(all));
+            }
+        }
+        let Json(list) = self.tasks_assigned(p, a, Assignee::Me).await?;
+        Ok(Json(MyTasks {
+            list,
+            failed: Vec::new(),
+        }))
+    }
+
     /// Tasks of one kind of assignee (the caller's tracker account, or nobody), optionally
     /// within a project and statuses.
     async fn tasks_assigned(
@@ -113,6 +159,13 @@ impl PmServer {
         who: Assignee,
     ) -> Result<Json<TaskList>, ToolError> {
         let project = given(a.project_id.as_deref())?;
+        if mine::is_merged_cursor(a.cursor.as_deref()) {
+            return Err(ToolError::new(
+                "this cursor is of the listing across all your connections; pass it to \
+                 list_my_tasks without provider_id and project_id"
+                    .into(),
+            ));
+        }
         let query = TaskQuery {
             project: native_of(&project),
             assignee: Some(who),

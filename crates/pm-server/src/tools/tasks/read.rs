@@ -7,7 +7,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{TaskList, TaskOne};
+use super::{MyTasks, TaskList, TaskOne};
 use crate::auth::Principal;
 use crate::server::PmServer;
 use crate::tools::ToolError;
@@ -129,7 +129,7 @@ impl PmServer {
             .await
     }
 
-    /// Tasks assigned to you in the tracker.
+    /// Tasks assigned to you, on all your connections unless provider_id or project_id names one.
     #[tool(
         name = "list_my_tasks",
         annotations(
@@ -144,8 +144,8 @@ impl PmServer {
         &self,
         Extension(p): Extension<Principal>,
         Parameters(a): Parameters<MyTasksArgs>,
-    ) -> Result<Json<TaskList>, ToolError> {
-        self.tasks_assigned(&p, a, Assignee::Me).await
+    ) -> Result<Json<MyTasks>, ToolError> {
+        self.my_tasks(&p, a).await
     }
 
     /// Tasks assigned to one tracker user.

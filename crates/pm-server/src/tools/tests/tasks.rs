@@ -1,5 +1,5 @@
 //! The tasks toolset: listing, reading and changing tasks.
-use pm_core::{ProviderError, ProviderKind, Scope, Task};
+use pm_core::{Page, ProviderError, ProviderKind, Scope, Task};
 use pm_store::Outcome;
 use serde_json::json;
 
@@ -511,5 +511,143 @@ async fn a_person_or_sprint_of_another_connection_is_refused_before_any_write() 
     assert_eq!(
         jira.calls_to("assign_task"),
         vec![json!({ "id": "PROJ-1", "assignee": "u-7" })]
+    );
+}
+
+#[tokio::test]
+async fn list_my_tasks_with_no_connection_named_reads_every_active_one_under_one_cursor() {
+    let h = Harness::new().await;
+    let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+    let op = h.connect("team-op", ProviderKind::OpenProject).await;
+    let click = h.connect("b-click", ProviderKind::ClickUp).await;
+    let (_, off) = h
+        .add_connection("a-off", ProviderKind::Redmine, false)
+        .await;
+    // Jira answers in two pages; ClickUp in one; OpenProject fails.
+    jira.on("search_tasks", |args| {
+        Ok(match args["cursor"].as_str() {
+            None => page(vec![task("P-1", "one"), task("P-2", "two")], Some("j2")),
+            Some("j2") => page(vec![task("P-3", "three")], None),
+            Some(other) => panic!("unexpected cursor {other}"),
+        })
+    });
+    click.answer(
+        "search_tasks",
+        Ok(page(
+            vec![
+                task("c1", "c one"),
+                task("c2", "c two"),
+                task("c3", "c three"),
+            ],
+            None,
+        )),
+    );
+    op.fail::<Page<Task>>(
+        "search_tasks",
+        ProviderError::Timeout {
+            provider: "OpenProject",
+        },
+    );
+    let ids = |out: &serde_json::Value| -> Vec<String> {
+        out["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| t["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+
+    // Page 1: the default connection first, across its own pages, up to the limit.
+    let first = h
+        .call("list_my_tasks", json!({ "limit": 3, "status": "Open" }))
+        .await
+        .ok();
+    assert_eq!(
+        ids(&first),
+        ["acme-jira:P-1", "acme-jira:P-2", "acme-jira:P-3"]
+    );
+    assert!(first.get("failed").is_none(), "{first}");
+    let sent = jira.calls_to("search_tasks");
+    assert_eq!(
+        sent,
+        [
+            json!({ "assignee": "me", "statuses": ["Open"], "cursor": null, "limit": 3 }),
+            json!({ "assignee": "me", "statuses": ["Open"], "cursor": "j2", "limit": 1 }),
+        ]
+    );
+    let cursor = first["next_cursor"].as_str().expect("more").to_string();
+    assert!(cursor.starts_with("all."), "{cursor}");
+
+    // Page 2: the others by name; the inactive one is never asked.
+    let second = h
+        .call("list_my_tasks", json!({ "limit": 3, "cursor": cursor }))
+        .await
+        .ok();
+    assert_eq!(ids(&second), ["b-click:c1", "b-click:c2", "b-click:c3"]);
+    let cursor = second["next_cursor"].as_str().expect("more").to_string();
+
+    // Page 3: the tracker that fails is named, and the listing ends.
+    let third = h
+        .call(
+            "list_my_tasks",
+            json!({ "limit": 3, "cursor": cursor.clone() }),
+        )
+        .await
+        .ok();
+    assert_eq!(ids(&third), Vec::<String>::new());
+    assert_eq!(third["failed"][0]["connection"], "team-op");
+    assert!(
+        third["failed"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("OpenProject")),
+        "{third}"
+    );
+    assert!(third["next_cursor"].is_null(), "{third}");
+    assert!(off.calls().is_empty(), "an inactive connection is not read");
+
+    // The listing's cursor belongs to it alone.
+    let refused = h
+        .call(
+            "list_my_tasks",
+            json!({ "provider_id": "acme-jira", "cursor": cursor.clone() }),
+        )
+        .await
+        .tool_error();
+    assert!(refused.contains("without provider_id"), "{refused}");
+    let refused = h
+        .call("list_unassigned_tasks", json!({ "cursor": cursor }))
+        .await
+        .tool_error();
+    assert!(refused.contains("list_my_tasks"), "{refused}");
+    let refused = h
+        .call("list_my_tasks", json!({ "cursor": "all.bm90LWpzb24" }))
+        .await
+        .tool_error();
+    assert!(refused.contains("next_cursor"), "{refused}");
+}
+
+#[tokio::test]
+async fn list_my_tasks_fails_only_when_no_tracker_answers_and_keeps_one_connections_cursor() {
+    let h = Harness::new().await;
+    let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+    jira.answer(
+        "search_tasks",
+        Ok(page(vec![task("P-1", "one")], Some("c-2"))),
+    );
+    // One connection: its tracker's own cursor, as before.
+    let one = h.call("list_my_tasks", json!({})).await.ok();
+    assert_eq!(one["next_cursor"], "c-2");
+    let op = h.connect("team-op", ProviderKind::OpenProject).await;
+    jira.fail::<Page<Task>>("search_tasks", ProviderError::Timeout { provider: "Jira" });
+    op.fail::<Page<Task>>(
+        "search_tasks",
+        ProviderError::Timeout {
+            provider: "OpenProject",
+        },
+    );
+    let failed = h.call("list_my_tasks", json!({})).await.tool_error();
+    assert!(
+        failed.starts_with("no tracker answered: acme-jira: ") && failed.contains("; team-op: "),
+        "{failed}"
     );
 }
