@@ -8,6 +8,7 @@ pub mod answers;
 pub mod audit;
 pub mod auth;
 pub mod client_configs;
+pub mod completion;
 pub mod console;
 pub mod extension;
 #[cfg(feature = "fuzzing")]
@@ -21,6 +22,8 @@ pub mod mcp;
 pub mod metrics;
 pub mod metrics_endpoint;
 pub mod oauth;
+pub mod prompts;
+pub mod resources;
 pub mod rest;
 pub mod server;
 pub mod service;

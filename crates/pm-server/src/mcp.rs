@@ -65,7 +65,7 @@ impl PmServer {
         tools::router().list_all()
     }
 
-    async fn principal(
+    pub(crate) async fn principal(
         &self,
         context: &RequestContext<RoleServer>,
     ) -> Result<Principal, ErrorData> {
@@ -228,7 +228,12 @@ fn requested_toolsets(context: &RequestContext<RoleServer>) -> Option<Vec<String
 
 impl ServerHandler for PmServer {
     fn get_info(&self) -> ServerConfig {
-        let own = ServerCapabilities::builder().enable_tools().build();
+        let own = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .enable_completions()
+            .build();
         let capabilities = match &self.state.extension {
             Some(extension) => extension.capabilities(own),
             None => own,
@@ -277,8 +282,10 @@ impl ServerHandler for PmServer {
         Ok(result)
     }
 
-    // The requests below are answered only by an extension (see `crate::extension`); without
-    // one, each is "method not found", as rmcp answers for a server with tools only.
+    // Resources, prompts and completion are pm-mcp's own (`crate::resources`, `crate::prompts`,
+    // `crate::completion`), unless an extension answers them (see `crate::extension`: the
+    // conformance build's fixtures). Subscriptions and logging levels only an extension answers;
+    // without one, they are "method not found".
 
     fn accepted_subscription_filter(
         &self,
@@ -292,9 +299,13 @@ impl ServerHandler for PmServer {
 
     async fn list_resources(
         &self,
-        _r: Option<PaginatedRequestParams>,
+        r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
+        if self.state.extension.is_none() {
+            let cursor = r.as_ref().and_then(|r| r.cursor.as_deref());
+            return self.list_pm_resources(cursor, &c).await;
+        }
         self.extension::<ListResourcesRequestMethod>(&c)
             .await?
             .list_resources()
@@ -305,6 +316,10 @@ impl ServerHandler for PmServer {
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
+        if self.state.extension.is_none() {
+            self.principal(&c).await?;
+            return Ok(crate::resources::templates());
+        }
         self.extension::<ListResourceTemplatesRequestMethod>(&c)
             .await?
             .list_resource_templates()
@@ -315,6 +330,9 @@ impl ServerHandler for PmServer {
         r: rmcp::model::ReadResourceRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
+        if self.state.extension.is_none() {
+            return Ok(self.read_pm_resource(r.uri.as_str(), &c).await?.into());
+        }
         self.extension::<ReadResourceRequestMethod>(&c)
             .await?
             .read_resource(r.uri.as_str())
@@ -345,6 +363,10 @@ impl ServerHandler for PmServer {
         _r: Option<PaginatedRequestParams>,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
+        if self.state.extension.is_none() {
+            self.principal(&c).await?;
+            return Ok(crate::prompts::list());
+        }
         self.extension::<ListPromptsRequestMethod>(&c)
             .await?
             .list_prompts()
@@ -355,6 +377,9 @@ impl ServerHandler for PmServer {
         r: rmcp::model::GetPromptRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetPromptResponse, ErrorData> {
+        if self.state.extension.is_none() {
+            return Ok(self.get_pm_prompt(&r, &c).await?.into());
+        }
         self.extension::<GetPromptRequestMethod>(&c)
             .await?
             .get_prompt(&r)
@@ -362,9 +387,12 @@ impl ServerHandler for PmServer {
 
     async fn complete(
         &self,
-        _r: rmcp::model::CompleteRequestParams,
+        r: rmcp::model::CompleteRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::CompleteResult, ErrorData> {
+        if self.state.extension.is_none() {
+            return self.complete_pm(&r, &c).await;
+        }
         self.extension::<CompleteRequestMethod>(&c)
             .await?
             .complete()
@@ -398,21 +426,25 @@ impl ServerHandler for PmServer {
             .get::<http::request::Parts>()
             .and_then(|p| p.extensions.get::<crate::http::RequestSpan>())
             .map(|s| s.0.clone());
+        let defaults = tools::Toolset::DEFAULT;
+        let run = self.run_tool(request, context, defaults);
         match span {
-            Some(span) => {
-                tracing::Instrument::instrument(self.run_tool(request, context), span).await
-            }
-            None => self.run_tool(request, context).await,
+            Some(span) => tracing::Instrument::instrument(run, span).await.0,
+            None => run.await.0,
         }
     }
 }
 
 impl PmServer {
-    async fn run_tool(
+    /// Runs one tool call for the request's caller: its scope, toolsets (`defaults` when nobody
+    /// named any), arguments, the call and its audit row. Also gives the kind of error the call
+    /// answered with (the audit row's), for callers that answer in other words (resources).
+    pub(crate) async fn run_tool(
         &self,
         mut request: CallToolRequestParams,
         mut context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
+        defaults: &[tools::Toolset],
+    ) -> (Result<CallToolResponse, ErrorData>, Option<&'static str>) {
         let started = Instant::now();
         let request_id: Option<String> = context
             .extensions
@@ -420,18 +452,21 @@ impl PmServer {
             .and_then(|p| p.headers.get("x-request-id"))
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let principal = self.principal(&context).await?;
+        let principal = match self.principal(&context).await {
+            Ok(p) => p,
+            Err(e) => return (Err(e), Some("auth")),
+        };
         if let Some(run) = self
             .state
             .extension
             .as_ref()
             .and_then(|e| e.call_tool(&request, &context))
         {
-            return run.await;
+            return (run.await, None);
         }
         let Some(tool) = self.tool_router.get(&request.name).cloned() else {
             if tools::reference::is_reference_meeting_tool(&request.name) {
-                return Err(ErrorData::invalid_params(
+                let e = ErrorData::invalid_params(
                     format!(
                         "unknown tool {:?}: the reference server's meeting tools (recordings, \
                          transcripts, action items) are not part of pm-mcp, which works only in \
@@ -439,15 +474,13 @@ impl PmServer {
                         request.name
                     ),
                     None,
-                ));
+                );
+                return (Err(e), Some("invalid_arguments"));
             }
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool {:?}", request.name),
-                None,
-            ));
+            let e = ErrorData::invalid_params(format!("unknown tool {:?}", request.name), None);
+            return (Err(e), Some("invalid_arguments"));
         };
         let requested = requested_toolsets(&context);
-        let defaults = tools::Toolset::DEFAULT;
         let (result, outcome, error_kind, connection_id) = match allowed(
             &self.state.http,
             &principal,
@@ -482,7 +515,7 @@ impl PmServer {
                         Some("invalid_arguments"),
                         None,
                     );
-                    return Err(e);
+                    return (Err(e), Some("invalid_arguments"));
                 }
                 // The reference's ids (`<connection uuid>:…`) become ours, for the caller's
                 // own connections only.
@@ -516,7 +549,7 @@ impl PmServer {
             request_id: request_id.as_deref(),
         };
         self.audit(&principal, &call, outcome, error_kind, connection_id);
-        result
+        (result, error_kind)
     }
 }
 

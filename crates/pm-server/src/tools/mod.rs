@@ -12,6 +12,7 @@ use crate::server::PmServer;
 use crate::service::{ErrorKind, ServiceError};
 
 // One module per toolset (connections: `connections.rs` and `identity.rs`'s list_providers).
+pub(crate) mod across;
 mod analytics;
 mod comments;
 pub(crate) mod connections;

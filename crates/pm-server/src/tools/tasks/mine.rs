@@ -2,71 +2,13 @@
 //! several active connections gets the tasks of all of them, one connection after another (their
 //! default first, then by name), each in its tracker's own order, paged with one cursor. A
 //! tracker that fails is named in the answer, and the others still answer.
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pm_core::{Assignee, PageRequest, TaskQuery};
-use serde::{Deserialize, Serialize};
 
 use super::{MyTasks, TaskItem, TaskList, TrackerFailure};
 use crate::auth::Principal;
 use crate::server::PmServer;
 use crate::tools::ToolError;
-
-/// What a cursor of this listing starts with (a tracker's own cursors never do).
-const PREFIX: &str = "all.";
-
-/// Tracker calls one page may make before it answers with what it has (a tracker that keeps
-/// answering short pages cannot hold the call).
-const MAX_CALLS: usize = 10;
-
-/// Where the listing stands: the connection being read, its tracker's cursor, and the
-/// connections still to read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Position {
-    at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    cursor: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    rest: Vec<String>,
-}
-
-impl Position {
-    fn encode(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
-    }
-
-    fn decode(cursor: &str) -> Result<Self, ToolError> {
-        let refused = || {
-            ToolError::new(
-                "cursor is not one this listing gave; pass next_cursor of the previous page \
-                 unchanged, or no cursor for the first page"
-                    .into(),
-            )
-        };
-        let raw = cursor.strip_prefix(PREFIX).ok_or_else(refused)?;
-        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| refused())?;
-        serde_json::from_slice(&bytes).map_err(|_| refused())
-    }
-
-    /// The next connection, or none when this was the last.
-    fn advance(mut self) -> Option<Self> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let at = self.rest.remove(0);
-        Some(Position {
-            at,
-            cursor: None,
-            rest: self.rest,
-        })
-    }
-}
-
-/// Whether `cursor` is one of this listing's.
-pub(super) fn is_merged_cursor(cursor: Option<&str>) -> bool {
-    cursor.is_some_and(|c| c.starts_with(PREFIX))
-}
+use crate::tools::across::{MAX_CALLS, Position, is_across_cursor};
 
 impl PmServer {
     /// The caller's tasks on every active connection, or `None` when they have one at most (the
@@ -80,34 +22,14 @@ impl PmServer {
     ) -> Result<Option<MyTasks>, ToolError> {
         let first_page = cursor.is_none();
         let mut position = match cursor.as_deref() {
-            Some(c) if is_merged_cursor(Some(c)) => Position::decode(c)?,
+            Some(c) if is_across_cursor(Some(c)) => Position::decode(c)?,
             // A tracker's own cursor: the listing of one connection gave it.
             Some(_) => return Ok(None),
             None => {
-                let mut active: Vec<_> = self
-                    .state()
-                    .service
-                    .connections_of(p.user.id)
-                    .await?
-                    .into_iter()
-                    .filter(|c| c.is_active)
-                    .collect();
-                if active.len() < 2 {
-                    return Ok(None);
-                }
-                active.sort_by(|a, b| {
-                    b.is_default
-                        .cmp(&a.is_default)
-                        .then_with(|| a.name.as_str().cmp(b.name.as_str()))
-                });
-                let mut names = active.into_iter().map(|c| c.name.as_str().to_string());
-                let Some(at) = names.next() else {
-                    return Ok(None);
-                };
-                Position {
-                    at,
-                    cursor: None,
-                    rest: names.collect(),
+                let all = self.state().service.connections_of(p.user.id).await?;
+                match Position::start(&all) {
+                    Some(start) if !start.rest.is_empty() => start,
+                    _ => return Ok(None),
                 }
             }
         };
@@ -143,11 +65,8 @@ impl PmServer {
                     read_any = true;
                     tasks.extend(page.items.into_iter().map(TaskItem::of));
                     next = match page.next {
-                        Some(c) => Some(Position {
-                            cursor: Some(c),
-                            ..position.clone()
-                        }),
-                        None => position.clone().advance(),
+                        Some(c) => Some(position.at_page(c)),
+                        None => position.advance(),
                     };
                 }
                 Err(e) => {
@@ -155,7 +74,7 @@ impl PmServer {
                         connection: position.at.clone(),
                         error: e.0,
                     });
-                    next = position.clone().advance();
+                    next = position.advance();
                 }
             }
             if tasks.len() >= limit {
@@ -181,37 +100,5 @@ impl PmServer {
             },
             failed,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_foreign_ones_are_refused() {
-        let p = Position {
-            at: "acme-jira".into(),
-            cursor: Some("startAt=50".into()),
-            rest: vec!["team-op".into(), "redmine".into()],
-        };
-        let c = p.encode();
-        assert!(is_merged_cursor(Some(&c)));
-        assert_eq!(Position::decode(&c).expect("decodes"), p);
-        for bad in ["startAt=50", "all.", "all.!!", "all.e30"] {
-            let e = Position::decode(bad).expect_err(bad);
-            assert!(e.0.contains("next_cursor"), "{bad}: {}", e.0);
-        }
-        let last = Position {
-            at: "x".into(),
-            cursor: Some("c".into()),
-            rest: vec![],
-        };
-        assert_eq!(last.advance(), None);
-        let moved = p.advance().expect("next");
-        assert_eq!(
-            (moved.at.as_str(), moved.cursor, moved.rest),
-            ("team-op", None, vec!["redmine".to_string()])
-        );
     }
 }

@@ -159,7 +159,7 @@ impl PmServer {
         who: Assignee,
     ) -> Result<Json<TaskList>, ToolError> {
         let project = given(a.project_id.as_deref())?;
-        if mine::is_merged_cursor(a.cursor.as_deref()) {
+        if super::across::is_across_cursor(a.cursor.as_deref()) {
             return Err(ToolError::new(
                 "this cursor is of the listing across all your connections; pass it to \
                  list_my_tasks without provider_id and project_id"

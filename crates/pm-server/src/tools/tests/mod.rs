@@ -10,6 +10,7 @@ mod comments;
 mod connections;
 mod epics;
 mod projects;
+mod resources;
 mod server;
 mod sprints;
 mod tasks;

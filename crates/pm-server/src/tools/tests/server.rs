@@ -57,7 +57,7 @@ impl McpExtension for Echo {
 }
 
 #[tokio::test]
-async fn without_an_extension_only_tools_are_served() {
+async fn without_an_extension_tools_resources_prompts_and_completion_are_served() {
     let h = Harness::new().await;
     let client = h.session().client();
 
@@ -65,13 +65,36 @@ async fn without_an_extension_only_tools_are_served() {
         .peer_info()
         .map(|i| i.capabilities.clone())
         .expect("server info");
-    assert!(caps.tools.is_some());
     assert!(
-        caps.prompts.is_none() && caps.resources.is_none(),
+        caps.tools.is_some() && caps.completions.is_some(),
         "{caps:?}"
     );
-    assert!(client.list_prompts(None).await.is_err());
-    assert!(client.list_resources(None).await.is_err());
+    let resources = caps.resources.clone().expect("resources");
+    assert_eq!((resources.subscribe, resources.list_changed), (None, None));
+    assert!(caps.prompts.is_some() && caps.logging.is_none(), "{caps:?}");
+    assert_eq!(
+        client
+            .list_prompts(None)
+            .await
+            .expect("prompts")
+            .prompts
+            .len(),
+        5
+    );
+    // No connection yet: nothing to list, and no error.
+    assert!(
+        client
+            .list_resources(None)
+            .await
+            .expect("resources")
+            .resources
+            .is_empty()
+    );
+    // Subscriptions are an extension's only.
+    let subscribe = rmcp::model::SubscribeRequestParams::new("pm://acme-jira/tasks/PROJ-1");
+    #[allow(deprecated)] // the 2025-11-25 request: still one a client may send
+    let refused = client.subscribe(subscribe).await;
+    assert!(refused.is_err());
     let unknown = h.call("echo_fixture", json!({})).await.protocol_error();
     assert!(unknown.contains("unknown tool"), "{unknown}");
 }
