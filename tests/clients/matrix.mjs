@@ -4,7 +4,9 @@
 // The plan and the output are matrix.py's (see there): {"url", "key", "vars", "steps": [{tool, label, arguments,
 // expect, expect_text, check?, save?}]}; prints {"tools": [...]}, one JSON line per step ({step, tool, label,
 // expect, outcome: ok|unsupported|error|rejected|skipped, rpc_code?, text, sdk_rejected, values}), a
-// {tool, outcome: "missing"} line for each listed tool no step calls, and {"done": true}.
+// {tool, outcome: "missing"} line for each listed tool no step calls, one line per read of the plan's "reads"
+// ({read, prompt, outcome, text, links: [{uri, outcome, mime, text}]}, run before the step reads_before: prompts/get, then resources/read of
+// each resource the prompt links; the SDK validates both results), and {"done": true}.
 // The SDK's Client validates structuredContent against each tool's outputSchema (it caches the
 // validators from tools/list); a result it refuses is reported as "rejected", never passed over. A
 // JSON-RPC error the server answered is told apart from the SDK's own refusal by watching the
@@ -64,11 +66,49 @@ const headers = { Authorization: `Bearer ${plan.key}` };
 const transport = new StreamableHTTPClientTransport(new URL(plan.url), { requestInit: { headers } });
 const client = new Client({ name: 'pm-mcp-matrix-ts', version: '1.0.0' });
 const saved = { sdk: 'ts', ...(plan.vars ?? {}) };
+// The server's own JSON-RPC error answers, by request id.
+const serverErrors = new Map();
+
+async function runReads() {
+  for (const [index, read] of (plan.reads ?? []).entries()) {
+    const line = { read: index, prompt: read.prompt, links: [] };
+    const unresolved = [];
+    const args = substitute(read.arguments ?? {}, saved, unresolved);
+    if (unresolved.length) {
+      emit({ ...line, outcome: 'skipped', text: `needs \${${unresolved[0]}}` });
+      continue;
+    }
+    serverErrors.clear();
+    let prompt;
+    try {
+      const strings = Object.fromEntries(Object.entries(args).map(([k, v]) => [k, String(v)]));
+      prompt = await client.getPrompt({ name: read.prompt, arguments: strings }, { timeout: CALL_TIMEOUT_MS });
+    } catch (e) {
+      const answered = [...serverErrors.values()][0];
+      emit({ ...line, outcome: answered ? 'error' : 'rejected', text: answered ? answered.message : `${e?.name}: ${e?.message}` });
+      continue;
+    }
+    const text = prompt.messages.filter((m) => m.content.type === 'text').map((m) => m.content.text).join('\n');
+    Object.assign(line, { outcome: 'ok', text: text.slice(0, 3000) });
+    for (const m of prompt.messages.filter((m) => m.content.type === 'resource_link')) {
+      const link = { uri: m.content.uri };
+      serverErrors.clear();
+      try {
+        const r = await client.readResource({ uri: m.content.uri }, { timeout: CALL_TIMEOUT_MS });
+        Object.assign(link, { outcome: 'ok', mime: r.contents.map((c) => c.mimeType ?? null), text: r.contents.map((c) => c.text ?? '').join('\n').slice(0, 3000) });
+      } catch (e) {
+        const answered = [...serverErrors.values()][0];
+        Object.assign(link, { outcome: answered ? 'error' : 'rejected', text: answered ? answered.message : `${e?.name}: ${e?.message}` });
+      }
+      line.links.push(link);
+    }
+    emit(line);
+  }
+}
+
 
 try {
   await client.connect(transport);
-  // The server's own JSON-RPC error answers, by request id.
-  const serverErrors = new Map();
   const deliver = transport.onmessage;
   transport.onmessage = (message, extra) => {
     if (message && message.error && message.id !== undefined) serverErrors.set(message.id, message.error);
@@ -76,7 +116,10 @@ try {
   };
   const tools = (await client.listTools()).tools.map((t) => t.name);
   emit({ tools, client: `sdk@${sdk}` });
+  // The reads run before the step reads_before names (while what they read exists).
+  const readsBefore = plan.reads_before ?? plan.steps.length;
   for (const [index, step] of plan.steps.entries()) {
+    if (index === readsBefore) await runReads();
     const line = { step: index, tool: step.tool, label: step.label ?? '', expect: step.expect };
     const unresolved = [];
     const args = substitute(step.arguments ?? {}, saved, unresolved);
@@ -119,6 +162,7 @@ try {
     }
     emit(line);
   }
+  if (readsBefore >= plan.steps.length) await runReads();
   const planned = new Set(plan.steps.map((s) => s.tool));
   for (const name of tools) if (!planned.has(name)) emit({ tool: name, outcome: 'missing' });
   emit({ done: true });

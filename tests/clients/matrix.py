@@ -12,7 +12,10 @@ may use what an earlier one saved: "${var}" in an argument string; "${sdk}" is "
 {"tools": [...]} line, then one JSON line per step: {"step", "tool", "label", "expect", "outcome":
 "ok"|"unsupported"|"error"|"rejected"|"skipped", "rpc_code"?, "text", "sdk_rejected", "values":
 {pointer: what the structured content holds there, for each "check" and "save" pointer}}, then a
-{"tool", "outcome": "missing"} line for each listed tool no step calls, and last {"done": true}.
+{"tool", "outcome": "missing"} line for each listed tool no step calls, then one line per read
+of the plan's "reads" ([{"prompt", "arguments"}], run before the step "reads_before" names:
+prompts/get, then resources/read of each resource the prompt links): {"read", "prompt", "outcome", "text", "links": [{"uri", "outcome",
+"mime": [...], "text"}]}, and last {"done": true}.
 The judging (expectations, checks, coverage) is the Rust test's. The SDK validates every
 structured result against the tool's outputSchema; a result it rejects is reported as "rejected",
 never passed over. Exits 0 when the run itself worked, 1 when it could not run.
@@ -120,6 +123,51 @@ async def run_step(client, saved, index, step):
     return line
 
 
+def contents_text(contents):
+    return [getattr(c, "mime_type", None) or getattr(c, "mimeType", None) for c in contents], \
+        "\n".join(getattr(c, "text", "") or "" for c in contents)
+
+
+async def run_read(client, saved, index, read):
+    """prompts/get, then resources/read of every resource link in it: the SDK parses both."""
+    line = {"read": index, "prompt": read["prompt"], "links": []}
+    unresolved = []
+    args = substitute(read.get("arguments", {}), saved, unresolved)
+    if unresolved:
+        line.update(outcome="skipped", text=f"needs ${{{unresolved[0]}}}")
+        return line
+    try:
+        with anyio.fail_after(CALL_TIMEOUT):
+            prompt = await client.get_prompt(read["prompt"], {k: str(v) for k, v in args.items()})
+    except MCPError as e:
+        line.update(outcome="error", text=str(e))
+        return line
+    except Exception as e:  # the SDK refused the result
+        line.update(outcome="rejected", text=f"{type(e).__name__}: {e}")
+        return line
+    texts, uris = [], []
+    for m in prompt.messages:
+        c = m.content
+        if getattr(c, "type", "") == "text":
+            texts.append(c.text)
+        elif getattr(c, "type", "") == "resource_link":
+            uris.append(str(c.uri))
+    line.update(outcome="ok", text="\n".join(texts)[:3000])
+    for uri in uris:
+        link = {"uri": uri}
+        try:
+            with anyio.fail_after(CALL_TIMEOUT):
+                read_result = await client.read_resource(uri)
+            mime, text = contents_text(read_result.contents)
+            link.update(outcome="ok", mime=mime, text=text[:3000])
+        except MCPError as e:
+            link.update(outcome="error", text=str(e))
+        except Exception as e:
+            link.update(outcome="rejected", text=f"{type(e).__name__}: {e}")
+        line["links"].append(link)
+    return line
+
+
 async def run(plan):
     headers = {"Authorization": f"Bearer {plan['key']}"}
     saved = {"sdk": "py", **plan.get("vars", {})}
@@ -127,8 +175,16 @@ async def run(plan):
         async with Client(streamable_http_client(plan["url"], http_client=http), mode="legacy") as client:
             tools = [t.name for t in (await client.list_tools()).tools]
             emit({"tools": tools, "client": f"mcp@{importlib.metadata.version('mcp')}"})
+            # The reads run before the step "reads_before" names (while what they read exists).
+            reads_before = plan.get("reads_before", len(plan["steps"]))
             for index, step in enumerate(plan["steps"]):
+                if index == reads_before:
+                    for i, read in enumerate(plan.get("reads", [])):
+                        emit(await run_read(client, saved, i, read))
                 emit(await run_step(client, saved, index, step))
+            if reads_before >= len(plan["steps"]):
+                for i, read in enumerate(plan.get("reads", [])):
+                    emit(await run_read(client, saved, i, read))
             planned = {step["tool"] for step in plan["steps"]}
             for name in tools:
                 if name not in planned:

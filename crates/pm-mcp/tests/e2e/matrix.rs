@@ -250,6 +250,78 @@ impl Provider {
     }
 }
 
+/// A prompt each SDK asks for after the plan's steps, and what its text and the resources it
+/// links (each read too, as Markdown and JSON) must say.
+struct Read {
+    prompt: &'static str,
+    arguments: Value,
+    text: &'static str,
+    /// What each linked resource's text holds; None: the prompt links none.
+    link_text: Option<&'static str>,
+}
+
+fn reads(p: &Provider) -> Vec<Read> {
+    let mut out = vec![
+        // The stand-up reads the caller's tasks on the server, through the tracker.
+        Read {
+            prompt: "standup",
+            arguments: json!({}),
+            text: "Prepare my stand-up",
+            link_text: None,
+        },
+        Read {
+            prompt: "triage",
+            arguments: json!({ "project_id": p.project }),
+            text: "Triage project ",
+            link_text: Some("\"project\""),
+        },
+    ];
+    if p.can("create_sprint") {
+        out.push(Read {
+            prompt: "sprint_review",
+            arguments: json!({ "sprint_id": "${sprint}" }),
+            text: "sprint_report (sprint_id ",
+            link_text: Some("# Sprint: "),
+        });
+    }
+    out
+}
+
+/// The problems of one run's reads (an empty list: all asked, answered and parsed by the SDK).
+fn judge_reads(want: &[Read], got: &[Value]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, r) in want.iter().enumerate() {
+        let Some(line) = got.iter().find(|l| l["read"].as_u64() == Some(i as u64)) else {
+            problems.push(format!("prompt {}: no outcome", r.prompt));
+            continue;
+        };
+        let text = line["text"].as_str().unwrap_or_default();
+        if line["outcome"] != "ok" || !text.contains(r.text) {
+            problems.push(format!("prompt {}: {} {text}", r.prompt, line["outcome"]));
+            continue;
+        }
+        let links = line["links"].as_array().cloned().unwrap_or_default();
+        match r.link_text {
+            None if links.is_empty() => {}
+            None => problems.push(format!("prompt {}: links {links:?}", r.prompt)),
+            Some(_) if links.is_empty() => {
+                problems.push(format!("prompt {}: links no resource", r.prompt));
+            }
+            Some(want_text) => {
+                for l in links {
+                    let ok = l["outcome"] == "ok"
+                        && l["mime"] == json!(["text/markdown", "application/json"])
+                        && l["text"].as_str().is_some_and(|t| t.contains(want_text));
+                    if !ok {
+                        problems.push(format!("resource {} ({}): {l}", l["uri"], r.prompt));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
 /// Every tool's happy path and failing inputs, in an order where each write works on an item the
 /// plan created and is read back with the matching get_ tool.
 fn plan(p: &Provider) -> Vec<Step> {
@@ -1057,12 +1129,8 @@ impl Sdk {
     }
 }
 
-/// Runs a plan through one SDK's driver; returns the listed tools and the outcomes.
-async fn drive(
-    sdk: Sdk,
-    dir: &Path,
-    plan_path: &Path,
-) -> Result<(Vec<String>, Vec<Outcome>), String> {
+/// Runs a plan through one SDK's driver; returns the listed tools, the outcomes and the reads.
+async fn drive(sdk: Sdk, dir: &Path, plan_path: &Path) -> Listed {
     let (program, script) = match sdk {
         Sdk::Python => (dir.join("venv/bin/python"), "matrix.py"),
         Sdk::TypeScript => (dir.join("node_modules/node/bin/node"), "matrix.mjs"),
@@ -1090,6 +1158,7 @@ async fn drive(
     }
     let mut tools = Vec::new();
     let mut outcomes = Vec::new();
+    let mut reads = Vec::new();
     for line in stdout.lines().filter(|l| l.starts_with('{')) {
         let v: Value = serde_json::from_str(line).map_err(|e| format!("{e}: {line}"))?;
         if let Some(t) = v.get("tools").and_then(Value::as_array) {
@@ -1106,13 +1175,15 @@ async fn drive(
                 text: v["text"].as_str().unwrap_or("").to_string(),
                 values: v["values"].as_object().cloned().unwrap_or_default(),
             });
+        } else if v.get("read").is_some() {
+            reads.push(v);
         }
     }
-    Ok((tools, outcomes))
+    Ok((tools, outcomes, reads))
 }
 
 type Job<'a> = (Sdk, &'a Provider, Vec<Step>, PathBuf);
-type Listed = Result<(Vec<String>, Vec<Outcome>), String>;
+type Listed = Result<(Vec<String>, Vec<Outcome>, Vec<Value>), String>;
 
 async fn run_job<'a>(
     dir: &Path,
@@ -1642,6 +1713,9 @@ async fn every_tool_on_every_provider_through_real_sdks() {
                 "key": key,
                 "vars": { "tag": tag, "SDK": sdk.short().to_uppercase() },
                 "steps": steps.iter().map(Step::to_json).collect::<Vec<_>>(),
+                "reads": reads(p).iter().map(|r| json!({ "prompt": r.prompt, "arguments": r.arguments })).collect::<Vec<_>>(),
+                // Before the deletes, while the sprint, the project and the connection exist.
+                "reads_before": steps.iter().position(|s| s.tool == "delete_task").unwrap_or(steps.len()),
             });
             std::fs::write(&path, plan.to_string()).expect("write plan");
             jobs.push((*sdk, p, steps, path));
@@ -1669,7 +1743,7 @@ async fn every_tool_on_every_provider_through_real_sdks() {
     let mut log = String::new();
     for (sdk, p, steps, result) in &results {
         {
-            let (tools, outcomes) = match result {
+            let (tools, outcomes, read_lines) = match result {
                 Ok(r) => r,
                 Err(e) => {
                     broken_runs.push(format!("{} / {:?}: {e}", p.col, sdk));
@@ -1729,6 +1803,9 @@ async fn every_tool_on_every_provider_through_real_sdks() {
             for t in tools {
                 all_tools.insert(t.clone());
                 cells.insert((t.clone(), p.col, *sdk), cell(t, p, &resolved, outcomes));
+            }
+            for problem in judge_reads(&reads(p), read_lines) {
+                broken_runs.push(format!("{} ({sdk:?}): {problem}", p.col));
             }
         }
     }
