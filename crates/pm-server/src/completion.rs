@@ -18,8 +18,9 @@ struct Candidate {
 }
 
 /// The candidates matching what was typed (any case; the value's start first, then the value
-/// or name containing it), at most [`CompletionInfo::MAX_VALUES`], and whether more matched.
-fn matching(candidates: Vec<Candidate>, typed: &str) -> CompletionInfo {
+/// or name containing it), at most [`CompletionInfo::MAX_VALUES`], and whether more matched
+/// (`unread`: the trackers had more than was read, so the total is not known).
+fn matching(candidates: Vec<Candidate>, typed: &str, unread: bool) -> CompletionInfo {
     let typed = typed.trim().to_lowercase();
     let (mut first, mut then) = (Vec::new(), Vec::new());
     for c in candidates {
@@ -36,8 +37,9 @@ fn matching(candidates: Vec<Candidate>, typed: &str) -> CompletionInfo {
     first.retain(|v| seen.insert(v.clone()));
     let total = first.len();
     first.truncate(CompletionInfo::MAX_VALUES);
-    let more = total > first.len();
-    CompletionInfo::with_pagination(first, u32::try_from(total).ok(), more).unwrap_or_default()
+    let more = unread || total > first.len();
+    let total = (!unread).then(|| u32::try_from(total).ok()).flatten();
+    CompletionInfo::with_pagination(first, total, more).unwrap_or_default()
 }
 
 /// `qualified` without its connection's prefix.
@@ -116,15 +118,22 @@ impl PmServer {
                 None,
             ));
         }
-        // The connection: given apart (templates), or the prefix of what is typed (prompts).
+        // The connection: given apart (templates, whose ids are the tracker's own and may hold a
+        // `:`), or the prefix of what is typed (prompts, whose ids are qualified).
         let connection = given("connection")
             .or_else(|| given("provider_id"))
-            .or_else(|| typed.split_once(':').map(|(c, _)| c.to_string()));
+            .or_else(|| {
+                (!native_ids)
+                    .then(|| typed.split_once(':').map(|(c, _)| c.to_string()))
+                    .flatten()
+            });
         let typed_native = if native_ids {
             typed.to_string()
         } else {
             native(typed)
         };
+        // Whether a tracker had more than the page read (then `hasMore`, and no `total`).
+        let mut more = false;
         let found = match argument {
             "connection" | "provider_id" => {
                 let all = self
@@ -141,29 +150,32 @@ impl PmServer {
                         name: c.display_name.clone().unwrap_or_default(),
                     })
                     .collect();
-                return Ok(CompleteResult::new(matching(list, typed)));
+                return Ok(CompleteResult::new(matching(list, typed, false)));
             }
             "project_id" => {
                 let connections: Vec<String> = match &connection {
                     Some(c) => vec![c.clone()],
-                    None => self
-                        .state()
-                        .service
-                        .connections_of(principal.user.id)
-                        .await
-                        .map_err(|e| ErrorData::internal_error(e.to_string(), None))?
-                        .iter()
-                        .filter(|c| c.is_active)
-                        .take(MAX_CONNECTIONS)
-                        .map(|c| c.name.as_str().to_string())
-                        .collect(),
+                    None => {
+                        let all = self
+                            .state()
+                            .service
+                            .connections_of(principal.user.id)
+                            .await
+                            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                        // The caller's default first, then by name, as listings go.
+                        let start = crate::tools::across::Position::start(&all);
+                        start
+                            .map(|s| std::iter::once(s.at).chain(s.rest).collect())
+                            .unwrap_or_default()
+                    }
                 };
                 let mut list = Vec::new();
-                for c in connections {
+                for c in connections.into_iter().take(MAX_CONNECTIONS) {
                     // The first 100 of each, matched here by key and name alike (the
                     // tool's own search reads names and descriptions, not keys).
                     let args = json!({ "provider_id": c, "limit": 100 });
                     if let Ok(answer) = self.run_for("list_projects", args, context).await {
+                        more |= answer["next_cursor"].is_string();
                         list.extend(candidates(&answer, "projects", native_ids));
                     }
                 }
@@ -180,7 +192,10 @@ impl PmServer {
                     (None, None) => json!({ "limit": 100 }),
                 };
                 match self.run_for("list_sprints", args, context).await {
-                    Ok(answer) => candidates(&answer, "sprints", native_ids),
+                    Ok(answer) => {
+                        more |= answer["next_cursor"].is_string();
+                        candidates(&answer, "sprints", native_ids)
+                    }
                     Err(_) => Vec::new(),
                 }
             }
@@ -199,14 +214,15 @@ impl PmServer {
                     // A search finds words, not ids: every task it found is a candidate.
                     Ok(answer) => {
                         let list = candidates(&answer, "tasks", native_ids);
-                        return Ok(CompleteResult::new(matching(list, "")));
+                        let more = answer["next_cursor"].is_string();
+                        return Ok(CompleteResult::new(matching(list, "", more)));
                     }
                     Err(_) => Vec::new(),
                 }
             }
             _ => Vec::new(),
         };
-        Ok(CompleteResult::new(matching(found, typed)))
+        Ok(CompleteResult::new(matching(found, typed, more)))
     }
 }
 
@@ -227,13 +243,16 @@ mod tests {
                 c("OPS", "Operations"),
             ],
             "we",
+            false,
         );
         assert_eq!(info.values, ["WEB", "API"]);
         assert_eq!((info.total, info.has_more), (Some(2), Some(false)));
         let many: Vec<Candidate> = (0..150).map(|i| c(&format!("P{i}"), "")).collect();
-        let info = matching(many, "p");
+        let info = matching(many, "p", false);
         assert_eq!(info.values.len(), 100);
         assert_eq!((info.total, info.has_more), (Some(150), Some(true)));
+        let unread = matching(vec![c("A", "")], "", true);
+        assert_eq!((unread.total, unread.has_more), (None, Some(true)));
         assert_eq!(native("acme-jira:PROJ"), "PROJ");
         let answer = json!({ "projects": [ { "id": "acme-jira:PROJ", "name": "Web" } ] });
         let native_ids = candidates(&answer, "projects", true);

@@ -175,13 +175,17 @@ pub fn templates() -> ListResourceTemplatesResult {
 }
 
 /// What a tool call of a resource request answered with, in the resource request's words.
+/// The tracker's or the tool's words are kept; the code says whose the problem is: what does not
+/// exist (the item, or a connection the caller does not have) is "resource not found"; what the
+/// caller sent wrong, "invalid params"; what the key, the server or the tracker does not allow
+/// the caller, "invalid request"; the rest (a tracker down, its sign-in refused), "internal".
 pub(crate) fn refusal(text: String, kind: Option<&str>) -> ErrorData {
     match kind {
-        Some("tracker_not_found") => ErrorData::resource_not_found(text, None),
-        Some("invalid_input" | "invalid_arguments" | "connection") => {
+        Some("tracker_not_found" | "connection") => ErrorData::resource_not_found(text, None),
+        Some("invalid_input" | "invalid_arguments" | "tracker_invalid" | "tracker_bad_input") => {
             ErrorData::invalid_params(text, None)
         }
-        Some("scope") => ErrorData::invalid_request(text, None),
+        Some("scope" | "tracker_forbidden") => ErrorData::invalid_request(text, None),
         _ => ErrorData::internal_error(text, None),
     }
 }

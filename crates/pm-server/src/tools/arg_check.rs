@@ -152,7 +152,22 @@ impl<'s> Check<'s> {
             self.problem(path, format!("must be {}", type_words(t)));
             return;
         }
-        self.properties(map, args, path);
+        // A root that is more than an object's properties (a union, a reference, a fixed value)
+        // is checked as any value is, on a copy of the arguments.
+        let plain = ["$ref", "allOf", "anyOf", "oneOf", "enum", "const"]
+            .iter()
+            .all(|k| !map.contains_key(*k));
+        if plain {
+            self.properties(map, args, path);
+        } else {
+            let copy = Value::Object(args.clone());
+            let mut check = Check {
+                defs: self.defs,
+                out: Vec::new(),
+            };
+            check.value(schema, &copy, &mut Vec::new());
+            self.out.extend(check.out);
+        }
     }
 
     fn value<'a>(&mut self, schema: &'s Value, v: &'a Value, path: &mut Vec<Seg<'a>>) {
@@ -701,6 +716,27 @@ mod tests {
             accepted > 1_000 && refused > 5_000,
             "{accepted} accepted, {refused} refused"
         );
+    }
+
+    #[test]
+    fn a_root_beyond_properties_is_checked_as_any_value() {
+        let schema = json!({
+            "type": "object",
+            "properties": { "a": { "type": "integer" }, "b": { "type": "string" } },
+            "anyOf": [ { "required": ["a"] }, { "required": ["b"] } ],
+            "$defs": {}
+        });
+        let reference = jsonschema::validator_for(&schema).expect("compiles");
+        for (args, valid) in [
+            (json!({}), false),
+            (json!({ "a": 1 }), true),
+            (json!({ "b": "x" }), true),
+            (json!({ "a": "x" }), false),
+        ] {
+            let ours = check(schema.clone(), args.clone());
+            assert_eq!(ours.is_empty(), valid, "{args}: {ours:?}");
+            assert_eq!(reference.is_valid(&args), valid, "{args}");
+        }
     }
 
     #[test]

@@ -1,38 +1,27 @@
 //! `list_my_tasks` across every tracker: with no connection and no project named, a caller with
 //! several active connections gets the tasks of all of them, one connection after another (their
 //! default first, then by name), each in its tracker's own order, paged with one cursor. A
-//! tracker that fails is named in the answer, and the others still answer.
+//! tracker that fails is named in the answer, and the others still answer; it is left out of the
+//! pages that follow (`list_my_tasks` with its `provider_id` reads it alone).
 use pm_core::{Assignee, PageRequest, TaskQuery};
 
 use super::{MyTasks, TaskItem, TaskList, TrackerFailure};
 use crate::auth::Principal;
 use crate::server::PmServer;
 use crate::tools::ToolError;
-use crate::tools::across::{MAX_CALLS, Position, is_across_cursor};
+use crate::tools::across::{MAX_CALLS, Position};
 
 impl PmServer {
-    /// The caller's tasks on every active connection, or `None` when they have one at most (the
-    /// single-connection listing answers then). `cursor` is this listing's or none.
-    pub(super) async fn my_tasks_everywhere(
+    /// The caller's tasks on the connections from `position` on (`first_page`: no cursor was
+    /// given), a page of at most `limit`.
+    pub(super) async fn my_tasks_from(
         &self,
         p: &Principal,
+        mut position: Position,
+        first_page: bool,
         statuses: Vec<String>,
-        cursor: Option<String>,
         limit: Option<u32>,
-    ) -> Result<Option<MyTasks>, ToolError> {
-        let first_page = cursor.is_none();
-        let mut position = match cursor.as_deref() {
-            Some(c) if is_across_cursor(Some(c)) => Position::decode(c)?,
-            // A tracker's own cursor: the listing of one connection gave it.
-            Some(_) => return Ok(None),
-            None => {
-                let all = self.state().service.connections_of(p.user.id).await?;
-                match Position::start(&all) {
-                    Some(start) if !start.rest.is_empty() => start,
-                    _ => return Ok(None),
-                }
-            }
-        };
+    ) -> Result<MyTasks, ToolError> {
         let limit = PageRequest::new(None, limit).limit as usize;
         let query = TaskQuery {
             assignee: Some(Assignee::Me),
@@ -41,6 +30,7 @@ impl PmServer {
         };
         let mut tasks = Vec::new();
         let mut failed = Vec::new();
+        let mut kinds = Vec::new();
         let mut read_any = false;
         let mut next = Some(position.clone());
         for _ in 0..MAX_CALLS {
@@ -70,6 +60,7 @@ impl PmServer {
                     };
                 }
                 Err(e) => {
+                    kinds.push(e.1);
                     failed.push(TrackerFailure {
                         connection: position.at.clone(),
                         error: e.0,
@@ -84,21 +75,30 @@ impl PmServer {
         // The first page of a listing no tracker answered is a failure; a later page names the
         // trackers that failed beside what the earlier pages gave.
         if !read_any && next.is_none() && first_page {
+            // Each tracker's words name its connection; the kind is the first failure's (the
+            // trackers' outage, not the caller's input).
             let each: Vec<String> = failed
                 .iter()
-                .map(|f| format!("{}: {}", f.connection, f.error))
+                .map(|f| match f.error.contains(&f.connection) {
+                    true => f.error.clone(),
+                    false => format!("{}: {}", f.connection, f.error),
+                })
                 .collect();
-            return Err(ToolError::new(format!(
-                "no tracker answered: {}",
-                each.join("; ")
-            )));
+            let kind = kinds
+                .first()
+                .copied()
+                .unwrap_or(crate::service::ErrorKind::Connection);
+            return Err(ToolError(
+                format!("no tracker answered: {}", each.join("; ")),
+                kind,
+            ));
         }
-        Ok(Some(MyTasks {
+        Ok(MyTasks {
             list: TaskList {
                 tasks,
                 next_cursor: next.map(|n| n.encode()),
             },
             failed,
-        }))
+        })
     }
 }

@@ -124,8 +124,13 @@ impl TaskList {
 
 impl PmServer {
     /// The caller's tasks: on every active connection when they name none (neither a
-    /// connection nor a project) and have several, else on the one named or their default.
-    async fn my_tasks(&self, p: &Principal, a: MyTasksArgs) -> Result<Json<MyTasks>, ToolError> {
+    /// connection nor a project) and have several, else on the one named, their only active
+    /// one, or their default.
+    async fn my_tasks(
+        &self,
+        p: &Principal,
+        mut a: MyTasksArgs,
+    ) -> Result<Json<MyTasks>, ToolError> {
         let named = a
             .provider_id
             .as_deref()
@@ -136,11 +141,25 @@ impl PmServer {
             .is_some_and(|n| !n.trim().is_empty());
         if !named && !project {
             let status = statuses(a.status.as_deref());
-            if let Some(all) = self
-                .my_tasks_everywhere(p, status, a.cursor.clone(), a.limit)
-                .await?
-            {
+            let cursor = a.cursor.as_deref();
+            if super::across::is_across_cursor(cursor) {
+                let position = super::across::Position::decode(cursor.unwrap_or_default())?;
+                let all = self
+                    .my_tasks_from(p, position, false, status, a.limit)
+                    .await?;
                 return Ok(Json(all));
+            }
+            let connections = self.state().service.connections_of(p.user.id).await?;
+            match super::across::Position::start(&connections) {
+                // Several active connections: all of them (a tracker's own cursor was given by
+                // the listing of the default one, before the others were added: it goes on there).
+                Some(start) if !start.rest.is_empty() && cursor.is_none() => {
+                    let all = self.my_tasks_from(p, start, true, status, a.limit).await?;
+                    return Ok(Json(all));
+                }
+                // One active connection: that one, even when the default is inactive.
+                Some(only) if only.rest.is_empty() => a.provider_id = Some(only.at),
+                _ => {}
             }
         }
         let Json(list) = self.tasks_assigned(p, a, Assignee::Me).await?;

@@ -147,11 +147,26 @@ impl Harness {
         http: HttpConfig,
         extension: Option<Arc<dyn crate::extension::McpExtension>>,
     ) -> Harness {
+        let http = HttpConfig {
+            toolsets: http.toolsets.clone().or(Some(vec!["all".into()])),
+            ..http
+        };
+        Self::built(http, extension).await
+    }
+
+    /// As [`Harness::new`], but the server names no toolsets: callers get the default set.
+    pub async fn with_default_toolsets() -> Harness {
+        Self::built(HttpConfig::default(), None).await
+    }
+
+    async fn built(
+        http: HttpConfig,
+        extension: Option<Arc<dyn crate::extension::McpExtension>>,
+    ) -> Harness {
         let db = pm_testkit::db::sqlite_db().await;
         let store = db.store.clone();
         let keys = Arc::new(MasterKeys::parse(&MasterKeys::generate_text(), None).expect("keys"));
         let http = HttpConfig {
-            toolsets: http.toolsets.clone().or(Some(vec!["all".into()])),
             key_limits: crate::limits::KeyLimits::OFF,
             ..http
         };

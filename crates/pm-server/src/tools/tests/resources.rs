@@ -87,20 +87,32 @@ async fn a_task_reads_as_markdown_and_json_through_get_task() {
         ))
         .await
         .expect_err("not mine");
+    let rmcp::service::ServiceError::McpError(e) = e else {
+        panic!("{e}");
+    };
+    assert_eq!(e.code, ErrorCode::RESOURCE_NOT_FOUND);
     assert!(
-        e.to_string().contains("no connection \"other-jira\""),
-        "{e}"
+        e.message.contains("no connection \"other-jira\""),
+        "{}",
+        e.message
     );
 }
 
 #[tokio::test]
 async fn a_sprint_reads_with_its_tasks_unless_the_server_leaves_sprints_out() {
-    let h = Harness::new().await;
+    // A server that names no toolsets: sprints are not among the default tools, yet a sprint
+    // reads (the default narrowing keeps tools/list short; it is not a permission).
+    let h = Harness::with_default_toolsets().await;
     let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
     jira.answer(
         "get_sprint",
         Ok(sprint("42", "Sprint 42", SprintState::Active)),
     );
+    let refused = h
+        .call("get_sprint_tasks", json!({ "sprint_id": "acme-jira:42" }))
+        .await
+        .tool_error();
+    assert!(refused.contains("not in the default set"), "{refused}");
     jira.answer(
         "search_tasks",
         Ok(page(vec![task("PROJ-1", "Fix login")], None)),
@@ -110,7 +122,7 @@ async fn a_sprint_reads_with_its_tasks_unless_the_server_leaves_sprints_out() {
         .client()
         .read_resource(ReadResourceRequestParams::new("pm://acme-jira/sprints/42"))
         .await
-        .expect("read: the default toolsets do not narrow resources");
+        .expect("read");
     let md = &texts(&read.contents)[0].1;
     assert!(md.starts_with("# Sprint: Sprint 42\n"), "{md}");
     assert!(md.contains("| PROJ-1 | Fix login |"), "{md}");

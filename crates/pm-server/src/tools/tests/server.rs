@@ -94,7 +94,12 @@ async fn without_an_extension_tools_resources_prompts_and_completion_are_served(
     let subscribe = rmcp::model::SubscribeRequestParams::new("pm://acme-jira/tasks/PROJ-1");
     #[allow(deprecated)] // the 2025-11-25 request: still one a client may send
     let refused = client.subscribe(subscribe).await;
-    assert!(refused.is_err());
+    match refused {
+        Err(rmcp::service::ServiceError::McpError(e)) => {
+            assert_eq!(e.code, rmcp::model::ErrorCode::METHOD_NOT_FOUND, "{e:?}");
+        }
+        other => panic!("subscribe: {other:?}"),
+    }
     let unknown = h.call("echo_fixture", json!({})).await.protocol_error();
     assert!(unknown.contains("unknown tool"), "{unknown}");
 }

@@ -647,7 +647,57 @@ async fn list_my_tasks_fails_only_when_no_tracker_answers_and_keeps_one_connecti
     );
     let failed = h.call("list_my_tasks", json!({})).await.tool_error();
     assert!(
-        failed.starts_with("no tracker answered: acme-jira: ") && failed.contains("; team-op: "),
+        failed.starts_with("no tracker answered: connection acme-jira: Jira did not answer")
+            && failed.contains("; connection team-op: OpenProject"),
         "{failed}"
     );
+    // The trackers' outage, not the caller's input.
+    assert_eq!(
+        h.last_audit().await.error_kind.as_deref(),
+        Some("tracker_timeout")
+    );
+}
+
+#[tokio::test]
+async fn list_my_tasks_reads_the_one_active_connection_when_the_default_is_inactive() {
+    let h = Harness::new().await;
+    let (_, off) = h
+        .add_connection("acme-jira", ProviderKind::JiraCloud, false)
+        .await;
+    let op = h.connect("team-op", ProviderKind::OpenProject).await;
+    op.answer(
+        "search_tasks",
+        Ok(page(vec![task("7", "seven")], Some("op-2"))),
+    );
+    let out = h.call("list_my_tasks", json!({})).await.ok();
+    assert_eq!(out["tasks"][0]["id"], "team-op:7");
+    assert_eq!(out["next_cursor"], "op-2", "the tracker's own cursor");
+    assert!(off.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_crafted_cursor_reaches_only_the_callers_own_connections() {
+    let h = Harness::new().await;
+    let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+    h.connect("team-op", ProviderKind::OpenProject).await;
+    jira.answer("search_tasks", Ok(page(vec![task("P-1", "one")], None)));
+    // Another user's connection name (or one nobody has) in the cursor: named as failed, and
+    // never read; the caller's own one after it still answers.
+    let raw = json!({ "at": "their-jira", "rest": ["acme-jira"] }).to_string();
+    let cursor = format!(
+        "all.{}",
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)
+    );
+    let out = h
+        .call("list_my_tasks", json!({ "cursor": cursor }))
+        .await
+        .ok();
+    assert_eq!(out["failed"][0]["connection"], "their-jira");
+    assert!(
+        out["failed"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("you have no connection")),
+        "{out}"
+    );
+    assert_eq!(out["tasks"][0]["id"], "acme-jira:P-1");
 }
