@@ -9,7 +9,8 @@ Usage: py_client.py CONFIG.json MODE
                auto    Streamable HTTP, server/discover first (2026-07-28), falling back to initialize
                sse     the legacy HTTP+SSE transport (GET /sse, POST /messages)
 
-Lists tools, calls get_current_user and list_providers, prints one JSON line and exits 0;
+Lists tools, calls get_current_user and list_providers, lists the prompts, gets the sprint_review
+prompt and reads the resource it links, lists the resource templates, prints one JSON line and exits 0;
 prints the reason and exits 1 on any failure.
 
 `call` (Streamable HTTP, initialize handshake) calls each TOOL with its arguments instead and
@@ -33,11 +34,29 @@ def structured(result, tool):
     return result.structured_content
 
 
+async def surface(client):
+    """Prompts, a prompt's resource link, the templates, and that resource read: the SDK parses
+    each result (in 2026-07-28 mode with its caching hints)."""
+    prompts = [p.name for p in (await client.list_prompts()).prompts]
+    prompt = await client.get_prompt("sprint_review", {"sprint_id": "acme-jira:7"})
+    links = [str(m.content.uri) for m in prompt.messages if getattr(m.content, "type", "") == "resource_link"]
+    templates = (await client.list_resource_templates()).resource_templates
+    read = await client.read_resource(links[0]) if links else None
+    return {
+        "prompts": prompts,
+        "links": links,
+        "templates": len(templates),
+        "read_mimes": [c.mime_type for c in read.contents] if read else [],
+        "read_heading": (read.contents[0].text.splitlines() or [""])[0] if read else "",
+    }
+
+
 async def exercise(client):
     names = [t.name for t in (await client.list_tools()).tools]
     me = structured(await client.call_tool("get_current_user", {}), "get_current_user")
     providers = structured(await client.call_tool("list_providers", {}), "list_providers")
     return {
+        **(await surface(client)),
         "client": f"mcp@{importlib.metadata.version('mcp')}",
         "protocolVersion": client.protocol_version,
         "tools": names,

@@ -21,8 +21,16 @@ try {
   if (me.isError) fail(`get_current_user: ${JSON.stringify(me.content)}`);
   const providers = await client.callTool({ name: 'list_providers', arguments: {} });
   if (providers.isError) fail(`list_providers: ${JSON.stringify(providers.content)}`);
+  const prompts = (await client.listPrompts()).prompts.map((p) => p.name);
+  const prompt = await client.getPrompt({ name: 'sprint_review', arguments: { sprint_id: 'acme-jira:7' } });
+  const links = prompt.messages.filter((m) => m.content.type === 'resource_link').map((m) => m.content.uri);
+  const listed = await client.listResourceTemplates();
+  const templates = listed.resourceTemplates.length;
+  const read = links.length ? await client.readResource({ uri: links[0] }) : { contents: [] };
   console.log(JSON.stringify({ client: `client@${sdk}`, transport: 'http', mode, protocolVersion: client.getNegotiatedProtocolVersion(),
-    tools: names, email: me.structuredContent?.user?.email, connections: providers.structuredContent?.connections?.map((c) => c.name) }));
+    tools: names, email: me.structuredContent?.user?.email, connections: providers.structuredContent?.connections?.map((c) => c.name),
+    prompts, links, templates, read_mimes: read.contents.map((c) => c.mimeType), read_heading: (read.contents[0]?.text ?? '').split('\n')[0],
+    hints: { templates: [listed.ttlMs ?? null, listed.cacheScope ?? null], read: [read.ttlMs ?? null, read.cacheScope ?? null] } }));
   await client.close();
   clearTimeout(timer);
   process.exit(0);

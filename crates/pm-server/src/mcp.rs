@@ -214,6 +214,14 @@ fn allowed(
     Ok(())
 }
 
+/// Whether the request's protocol revision carries caching hints (2026-07-28 on: `ttlMs` and
+/// `cacheScope` on lists and resource reads).
+fn caches(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .protocol_version()
+        .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+}
+
 /// Toolsets a request narrows itself to with `X-MCP-Toolsets: tasks,projects` (HTTP only).
 fn requested_toolsets(context: &RequestContext<RoleServer>) -> Option<Vec<String>> {
     let parts = context.extensions.get::<http::request::Parts>()?;
@@ -271,10 +279,7 @@ impl ServerHandler for PmServer {
         }
         let mut result = ListToolsResult::with_all_items(tools);
         // 2026-07-28 clients may cache the list; it depends on the caller's key, so privately.
-        if context
-            .protocol_version()
-            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
-        {
+        if caches(&context) {
             result = result
                 .with_ttl_ms(LIST_TTL_MS)
                 .with_cache_scope(CacheScope::Private);
@@ -304,7 +309,14 @@ impl ServerHandler for PmServer {
     ) -> Result<rmcp::model::ListResourcesResult, ErrorData> {
         if self.state.extension.is_none() {
             let cursor = r.as_ref().and_then(|r| r.cursor.as_deref());
-            return self.list_pm_resources(cursor, &c).await;
+            let mut result = self.list_pm_resources(cursor, &c).await?;
+            // Each caller's own projects.
+            if caches(&c) {
+                result = result
+                    .with_ttl_ms(LIST_TTL_MS)
+                    .with_cache_scope(CacheScope::Private);
+            }
+            return Ok(result);
         }
         self.extension::<ListResourcesRequestMethod>(&c)
             .await?
@@ -318,7 +330,14 @@ impl ServerHandler for PmServer {
     ) -> Result<rmcp::model::ListResourceTemplatesResult, ErrorData> {
         if self.state.extension.is_none() {
             self.principal(&c).await?;
-            return Ok(crate::resources::templates());
+            let mut result = crate::resources::templates();
+            // The same for every caller.
+            if caches(&c) {
+                result = result
+                    .with_ttl_ms(LIST_TTL_MS)
+                    .with_cache_scope(CacheScope::Public);
+            }
+            return Ok(result);
         }
         self.extension::<ListResourceTemplatesRequestMethod>(&c)
             .await?
@@ -331,7 +350,12 @@ impl ServerHandler for PmServer {
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
         if self.state.extension.is_none() {
-            return Ok(self.read_pm_resource(r.uri.as_str(), &c).await?.into());
+            let mut result = self.read_pm_resource(r.uri.as_str(), &c).await?;
+            // What the tracker holds now: not to be reused, and the caller's alone.
+            if caches(&c) {
+                result = result.with_ttl_ms(0).with_cache_scope(CacheScope::Private);
+            }
+            return Ok(result.into());
         }
         self.extension::<ReadResourceRequestMethod>(&c)
             .await?
@@ -365,7 +389,14 @@ impl ServerHandler for PmServer {
     ) -> Result<rmcp::model::ListPromptsResult, ErrorData> {
         if self.state.extension.is_none() {
             self.principal(&c).await?;
-            return Ok(crate::prompts::list());
+            let mut result = crate::prompts::list();
+            // The same for every caller.
+            if caches(&c) {
+                result = result
+                    .with_ttl_ms(LIST_TTL_MS)
+                    .with_cache_scope(CacheScope::Public);
+            }
+            return Ok(result);
         }
         self.extension::<ListPromptsRequestMethod>(&c)
             .await?

@@ -61,8 +61,44 @@ async fn real_clients_from_other_ecosystems_work() {
 
     let env = Env::new(Engine::Sqlite).await.expect("env");
     env.add_user("ann@acme.org");
-    env.add_connection("ann@acme.org", "acme-jira", "tok-matrix");
-    let server = env.serve(&[]).await;
+    // A fake Jira behind the connection: each client also reads a resource through it.
+    let token = "ATATT-client-matrix-0026";
+    let Some(pm_testkit::fake::Running { url: jira, .. }) =
+        pm_testkit::fake_jira::spawn(pm_testkit::fake_jira::Options::cloud(
+            &pm_testkit::fake_jira::basic("mia@example.com", token),
+        ))
+        .await
+    else {
+        return;
+    };
+    let added = env
+        .command()
+        .args([
+            "connection",
+            "add",
+            "--user",
+            "ann@acme.org",
+            "--name",
+            "acme-jira",
+        ])
+        .args([
+            "--provider",
+            "jira_cloud",
+            "--base-url",
+            &jira,
+            "--allow-http",
+        ])
+        .args(["--username", "mia@example.com", "--token-env", "E2E_TOKEN"])
+        .env("E2E_TOKEN", token)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("connection add");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let server = env.serve(LOCAL_UPSTREAM).await;
     let created = env.ok(&[
         "key",
         "create",
@@ -91,6 +127,9 @@ async fn real_clients_from_other_ecosystems_work() {
     );
     // Every tool, as the harness's HTTP servers offer (the default set is tested in mcp.rs).
     entry["env"]["PM_MCP_TOOLSETS"] = Value::from("all");
+    // The fake Jira is plain HTTP on loopback, as for the HTTP server.
+    entry["env"]["PM_MCP_ALLOW_HTTP_PROVIDERS"] = Value::from("true");
+    entry["env"]["PM_MCP_ALLOW_UPSTREAM"] = Value::from("127.0.0.1/32");
     let stdio_env: Vec<String> = entry["env"]
         .as_object()
         .expect("env")
@@ -357,7 +396,49 @@ fn check(case: &Case, v: &Value) -> Result<String, String> {
     if !tools.contains(&"get_current_user") || !tools.contains(&"configure_pm_provider") {
         return Err(format!("tools missing: {v}"));
     }
+    // Prompts and resources, through the same SDK (in 2026-07-28 mode with the caching hints its
+    // schema asks for).
+    let prompts: Vec<&str> = v["prompts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for p in [
+        "standup",
+        "sprint_planning",
+        "sprint_review",
+        "triage",
+        "release_notes",
+    ] {
+        if !prompts.contains(&p) {
+            return Err(format!("prompts/list lacks {p}: {v}"));
+        }
+    }
+    if v["links"] != serde_json::json!(["pm://acme-jira/sprints/7"]) || v["templates"] != 3 {
+        return Err(format!("sprint_review's link or the templates: {v}"));
+    }
+    if v["read_mimes"] != serde_json::json!(["text/markdown", "application/json"])
+        || !v["read_heading"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("# Sprint: "))
+    {
+        return Err(format!("the sprint resource: {v}"));
+    }
     let negotiated = v["protocolVersion"].as_str().unwrap_or("?").to_string();
+    // 2026-07-28's caching hints, where the script reports them: the templates are everyone's,
+    // a read is the caller's and not to be reused.
+    if let Some(hints) = v.get("hints") {
+        let want = match negotiated.as_str() {
+            "2026-07-28" => {
+                serde_json::json!({ "templates": [60000, "public"], "read": [0, "private"] })
+            }
+            _ => serde_json::json!({ "templates": [null, null], "read": [null, null] }),
+        };
+        if *hints != want {
+            return Err(format!("caching hints under {negotiated}: {hints}"));
+        }
+    }
     if let Some(want) = case.version
         && negotiated != want
     {
