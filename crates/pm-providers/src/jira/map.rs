@@ -33,6 +33,17 @@ pub fn project(p: wire::Project, site: &str) -> Project {
 
 /// Jira's timestamps: `2023-06-24T19:24:50.000+0000` (no colon in the offset).
 pub fn timestamp(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    // The usual shape, with the colon put into its offset, goes through chrono's RFC 3339 parser
+    // (a search page has two timestamps per issue; the format-string parser costs several
+    // times more); anything else through the format string as Jira documents it.
+    let b = s.as_bytes();
+    let n = b.len();
+    if n > 5 && matches!(b[n - 5], b'+' | b'-') && b[n - 4..].iter().all(u8::is_ascii_digit) {
+        let with_colon = format!("{}:{}", &s[..n - 2], &s[n - 2..]);
+        if let Ok(d) = chrono::DateTime::parse_from_rfc3339(&with_colon) {
+            return Some(d.with_timezone(&chrono::Utc));
+        }
+    }
     chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
         .or_else(|_| chrono::DateTime::parse_from_rfc3339(s))
         .ok()
@@ -77,7 +88,7 @@ pub fn task(i: wire::Issue, site: &str, story_points: Option<&str>) -> Task {
         due_date: f
             .duedate
             .as_str()
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+            .and_then(|d| d.parse::<chrono::NaiveDate>().ok()),
         labels: f.labels,
         created_at: f.created.as_str().and_then(timestamp),
         updated_at: f.updated.as_str().and_then(timestamp),
@@ -187,6 +198,36 @@ pub fn denied_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_read_the_same_on_the_fast_path_and_by_the_format_string() {
+        let by_format = |s: &str| {
+            chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+                .or_else(|_| chrono::DateTime::parse_from_rfc3339(s))
+                .ok()
+                .map(|d| d.with_timezone(&chrono::Utc))
+        };
+        for s in [
+            "2023-06-24T19:24:50.000+0000",
+            "2023-06-24T19:24:50.123+0530",
+            "2023-06-24T19:24:50.5-0800",
+            "2023-06-24T19:24:50+0100",
+            "2023-06-24T19:24:50.000Z",
+            "2023-06-24T19:24:50.000+05:30",
+            "2023-13-24T19:24:50.000+0000",
+            "not a date",
+            "+0000",
+            "",
+        ] {
+            assert_eq!(timestamp(s), by_format(s), "{s}");
+        }
+        assert!(timestamp("2023-06-24T19:24:50.000+0000").is_some());
+        // RFC 3339's space for the T is read too (the format string refused it).
+        assert_eq!(
+            timestamp("2023-06-24 19:24:50.000+0000"),
+            timestamp("2023-06-24T19:24:50.000+0000")
+        );
+    }
 
     #[test]
     fn error_bodies_in_every_shape_become_sentences() {
