@@ -34,14 +34,16 @@ def structured(result, tool):
     return result.structured_content
 
 
-async def surface(client):
-    """Prompts, a prompt's resource link, the templates, and that resource read: the SDK parses
-    each result (in 2026-07-28 mode with its caching hints)."""
+async def surface(client, connections):
+    """Prompts, a prompt's resource link, the templates, and that resource read when the link's
+    connection is one of the caller's: the SDK parses each result (in 2026-07-28 mode with its
+    caching hints)."""
     prompts = [p.name for p in (await client.list_prompts()).prompts]
     prompt = await client.get_prompt("sprint_review", {"sprint_id": "acme-jira:7"})
     links = [str(m.content.uri) for m in prompt.messages if getattr(m.content, "type", "") == "resource_link"]
     templates = (await client.list_resource_templates()).resource_templates
-    read = await client.read_resource(links[0]) if links else None
+    readable = links and links[0].split("/")[2] in connections
+    read = await client.read_resource(links[0]) if readable else None
     return {
         "prompts": prompts,
         "links": links,
@@ -55,8 +57,9 @@ async def exercise(client):
     names = [t.name for t in (await client.list_tools()).tools]
     me = structured(await client.call_tool("get_current_user", {}), "get_current_user")
     providers = structured(await client.call_tool("list_providers", {}), "list_providers")
+    connections = [c["name"] for c in providers["connections"]]
     return {
-        **(await surface(client)),
+        **(await surface(client, connections)),
         "client": f"mcp@{importlib.metadata.version('mcp')}",
         "protocolVersion": client.protocol_version,
         "tools": names,
