@@ -2,8 +2,8 @@
 //! key, scope and toolsets.
 use pm_core::{Page, Project, ProviderError, ProviderKind, SprintState, Task};
 use rmcp::model::{
-    ArgumentInfo, CacheScope, CompleteRequestParams, CompletionContext, ErrorCode,
-    GetPromptRequestParams, ReadResourceRequestParams, Reference, ResourceContents,
+    ArgumentInfo, CompleteRequestParams, CompletionContext, ErrorCode, GetPromptRequestParams,
+    ReadResourceRequestParams, Reference, ResourceContents,
 };
 use serde_json::{Value, json};
 
@@ -39,10 +39,9 @@ async fn a_task_reads_as_markdown_and_json_through_get_task() {
         ))
         .await
         .expect("read");
-    assert_eq!(
-        (read.ttl_ms, read.cache_scope),
-        (Some(0), Some(CacheScope::Private))
-    );
+    // This session negotiated 2025-11-25: no caching hints (2026-07-28's are checked by the
+    // client matrix, e2e/clients.rs).
+    assert_eq!((read.ttl_ms, read.cache_scope), (None, None));
     let parts = texts(&read.contents);
     assert_eq!(parts[0].0, "text/markdown");
     assert!(
@@ -193,12 +192,9 @@ async fn resources_list_every_connections_projects_and_passes_over_a_failing_one
         .await
         .expect("templates");
     assert_eq!(templates.resource_templates.len(), 3);
-    // The 2026-07-28 caching hints: the templates are everyone's, the list is the caller's.
-    assert_eq!(
-        (templates.ttl_ms, templates.cache_scope),
-        (Some(60_000), Some(CacheScope::Public))
-    );
-    assert_eq!(listed.cache_scope, Some(CacheScope::Private));
+    // 2025-11-25 here: no caching hints (2026-07-28's: the client matrix).
+    assert_eq!((templates.ttl_ms, templates.cache_scope), (None, None));
+    assert_eq!((listed.ttl_ms, listed.cache_scope), (None, None));
 }
 
 #[tokio::test]
