@@ -136,12 +136,7 @@ impl PmServer {
         let mut more = false;
         let found = match argument {
             "connection" | "provider_id" => {
-                let all = self
-                    .state()
-                    .service
-                    .connections_of(principal.user.id)
-                    .await
-                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                let all = self.connections_for(&principal).await?;
                 let list = all
                     .iter()
                     .filter(|c| c.is_active)
@@ -156,17 +151,9 @@ impl PmServer {
                 let connections: Vec<String> = match &connection {
                     Some(c) => vec![c.clone()],
                     None => {
-                        let all = self
-                            .state()
-                            .service
-                            .connections_of(principal.user.id)
-                            .await
-                            .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                        let all = self.connections_for(&principal).await?;
                         // The caller's default first, then by name, as listings go.
-                        let start = crate::tools::across::Position::start(&all);
-                        start
-                            .map(|s| std::iter::once(s.at).chain(s.rest).collect())
-                            .unwrap_or_default()
+                        crate::tools::across::ordered(&all)
                     }
                 };
                 let mut list = Vec::new();

@@ -227,6 +227,18 @@ impl PmServer {
         }
     }
 
+    /// The caller's connections (see `Service::connections_of`), or the request's error.
+    pub(crate) async fn connections_for(
+        &self,
+        principal: &crate::auth::Principal,
+    ) -> Result<Vec<pm_store::Connection>, ErrorData> {
+        self.state()
+            .service
+            .connections_of(principal.user.id)
+            .await
+            .map_err(|e| ErrorData::internal_error(e.to_string(), None))
+    }
+
     /// `resources/read` of a `pm://` URI: Markdown first, then the JSON it was written from.
     pub(crate) async fn read_pm_resource(
         &self,
@@ -282,12 +294,7 @@ impl PmServer {
                 ));
             }
             None => {
-                let all = self
-                    .state()
-                    .service
-                    .connections_of(principal.user.id)
-                    .await
-                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
+                let all = self.connections_for(&principal).await?;
                 Position::start(&all)
             }
         };

@@ -29,14 +29,7 @@ impl Position {
     /// The start of a listing of `connections` (the active ones; the caller's default first,
     /// then by name), or none when there is none.
     pub fn start(connections: &[pm_store::Connection]) -> Option<Self> {
-        let mut active: Vec<&pm_store::Connection> =
-            connections.iter().filter(|c| c.is_active).collect();
-        active.sort_by(|a, b| {
-            b.is_default
-                .cmp(&a.is_default)
-                .then_with(|| a.name.as_str().cmp(b.name.as_str()))
-        });
-        let mut names = active.into_iter().map(|c| c.name.as_str().to_string());
+        let mut names = ordered(connections).into_iter();
         Some(Position {
             at: names.next()?,
             cursor: None,
@@ -79,6 +72,22 @@ impl Position {
             rest: rest.to_vec(),
         })
     }
+}
+
+/// The names of the active ones among `connections`, in the order listings across them read them:
+/// the caller's default first, then by name.
+pub(crate) fn ordered(connections: &[pm_store::Connection]) -> Vec<String> {
+    let mut active: Vec<&pm_store::Connection> =
+        connections.iter().filter(|c| c.is_active).collect();
+    active.sort_by(|a, b| {
+        b.is_default
+            .cmp(&a.is_default)
+            .then_with(|| a.name.as_str().cmp(b.name.as_str()))
+    });
+    active
+        .into_iter()
+        .map(|c| c.name.as_str().to_string())
+        .collect()
 }
 
 /// Whether `cursor` is one of a listing across connections.
