@@ -9,9 +9,12 @@
 //!   something (a tool call under way, an answer or an event stream being sent) is never idle.
 //! - **A cap on open connections**, lowered at start to what the process's open-file limit can
 //!   hold. At the cap, a new connection takes the place of the connection that has been waiting
-//!   on its client the longest; when every connection is busy, it waits a moment for a free
-//!   place and is then answered `503` with `Retry-After` and closed. So a flood of stalled
-//!   clients costs descriptors only up to the cap, and a health check still gets through.
+//!   on its client the longest: that connection is closed and its place is handed to the newcomer
+//!   itself, not to whoever queues first, so a burst of attackers cannot take the place a health
+//!   check made. When every connection is busy, the newcomer waits a moment for a free place and
+//!   is then answered `503` with `Retry-After` and closed; past [`WAITING`] newcomers at once, it
+//!   is closed without making room. So a flood of stalled clients costs descriptors only up to
+//!   the cap, and a health check still gets through.
 //! - **Event streams hold at most half the places**: a stream (legacy SSE, a session's GET
 //!   stream) is owed for as long as it is open and never makes room, so past that share a new
 //!   stream is answered `503` instead: keys that open streams cannot take every place.
@@ -35,7 +38,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
@@ -65,6 +68,9 @@ const RESERVED_DESCRIPTORS: u64 = 96;
 const WAITING: usize = 32;
 /// How long such a connection waits before it is answered `503`.
 const WAIT_FOR_PLACE: Duration = Duration::from_secs(1);
+/// How long a connection that closed another waits for that one's place (it comes as soon as the
+/// closed connection's task runs; this bounds a process starved of CPU).
+const WAIT_FOR_HANDOFF: Duration = Duration::from_secs(10);
 /// How long a shutdown waits for answers under way before it stops anyway.
 pub const DRAIN: Duration = Duration::from_secs(30);
 
@@ -112,6 +118,24 @@ struct Conn {
     streams: AtomicUsize,
     /// Cancelled to close the connection at once (it was chosen to make room).
     evict: CancellationToken,
+    /// The connection it was closed for, which its place goes to when it ends.
+    heir: Mutex<Option<oneshot::Sender<OwnedSemaphorePermit>>>,
+}
+
+impl Conn {
+    /// Gives the place of this ended connection to the connection it was closed for, if any and
+    /// if that one still wants it; otherwise the place goes back to the listener.
+    fn pass_on(&self, place: OwnedSemaphorePermit) {
+        let heir = self
+            .heir
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(heir) = heir {
+            // Refused when the heir found a place first: dropping it returns it to the listener.
+            let _ = heir.send(place);
+        }
+    }
 }
 
 /// The connections of one listener.
@@ -134,6 +158,7 @@ impl Registry {
             owed: AtomicUsize::new(0),
             streams: AtomicUsize::new(0),
             evict: CancellationToken::new(),
+            heir: Mutex::new(None),
         });
         self.lock().insert(id, conn.clone());
         conn
@@ -149,21 +174,49 @@ impl Registry {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Closes the connection that has waited on its client the longest; false when every
-    /// connection is owed an answer (or one was already chosen and is closing).
-    fn evict_one(&self) -> bool {
+    /// Closes the connection that has waited on its client the longest, and answers where its
+    /// place will come when it has ended; `None` when every connection is owed an answer (or
+    /// already chosen and closing).
+    ///
+    /// The connection is still registered (this holds the registry's lock), so it has not yet
+    /// ended: it passes its place on after it leaves the registry, never before.
+    fn evict_one(&self) -> Option<oneshot::Receiver<OwnedSemaphorePermit>> {
         let conns = self.lock();
         let victim = conns
             .values()
             .filter(|c| c.owed.load(Relaxed) == 0 && !c.evict.is_cancelled())
-            .min_by_key(|c| c.last_active.load(Relaxed));
-        match victim {
-            Some(c) => {
-                c.evict.cancel();
-                true
+            .min_by_key(|c| c.last_active.load(Relaxed))?;
+        let (heir, place) = oneshot::channel();
+        *victim
+            .heir
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(heir);
+        victim.evict.cancel();
+        Some(place)
+    }
+}
+
+/// A place for a connection that found the listener full: the place of the connection it closed
+/// (`handoff`), or any place freed meanwhile, whichever comes first; `None` when none came in time.
+async fn place_for(
+    handoff: Option<oneshot::Receiver<OwnedSemaphorePermit>>,
+    places: Arc<Semaphore>,
+) -> Option<OwnedSemaphorePermit> {
+    let freed = async move { places.acquire_owned().await.ok() };
+    match handoff {
+        Some(handoff) => tokio::time::timeout(WAIT_FOR_HANDOFF, async move {
+            tokio::select! {
+                Ok(place) = handoff => Some(place),
+                place = freed => place,
             }
-            None => false,
-        }
+        })
+        .await
+        .ok()
+        .flatten(),
+        None => tokio::time::timeout(WAIT_FOR_PLACE, freed)
+            .await
+            .ok()
+            .flatten(),
     }
 }
 
@@ -219,13 +272,15 @@ pub async fn serve(
         let place = match places.clone().try_acquire_owned() {
             Ok(place) => place,
             Err(_) => {
-                // Full: make room by closing the connection waiting longest on its client; when
-                // none is, wait a moment for one to finish, then refuse in words.
-                let evicted = registry.evict_one();
+                // Full: make room by closing the connection waiting longest on its client and
+                // take its place; when none is, wait a moment for one to finish, then refuse in
+                // words. Past `WAITING` newcomers at once, close this one without making room.
                 let Ok(wait) = waiting.clone().try_acquire_owned() else {
                     tracing::debug!("connection dropped: the server is full");
                     continue;
                 };
+                let handoff = registry.evict_one();
+                let evicted = handoff.is_some();
                 let (places, registry, app, shutdown) = (
                     places.clone(),
                     registry.clone(),
@@ -233,16 +288,16 @@ pub async fn serve(
                     shutdown.clone(),
                 );
                 tokio::spawn(async move {
-                    match tokio::time::timeout(WAIT_FOR_PLACE, places.acquire_owned()).await {
-                        Ok(Ok(place)) => {
+                    match place_for(handoff, places).await {
+                        Some(place) => {
                             drop(wait);
                             let conn = registry.add(id);
-                            serve_connection(tcp, peer, app, limits, conn, &registry, &shutdown)
+                            serve_connection(tcp, peer, app, limits, &conn, &registry, &shutdown)
                                 .await;
                             registry.remove(id);
-                            drop(place);
+                            conn.pass_on(place);
                         }
-                        _ => {
+                        None => {
                             tracing::warn!(
                                 evicted,
                                 "a connection was refused: all {max} places are busy"
@@ -258,9 +313,9 @@ pub async fn serve(
         let conn = registry.add(id);
         let (registry, app, shutdown) = (registry.clone(), app.clone(), shutdown.clone());
         tokio::spawn(async move {
-            serve_connection(tcp, peer, app, limits, conn, &registry, &shutdown).await;
+            serve_connection(tcp, peer, app, limits, &conn, &registry, &shutdown).await;
             registry.remove(id);
-            drop(place);
+            conn.pass_on(place);
         });
     }
     // Every connection task holds a place: all of them back means all connections have ended.
@@ -308,7 +363,7 @@ async fn serve_connection(
     peer: std::net::SocketAddr,
     app: Router,
     limits: ConnLimits,
-    conn: Arc<Conn>,
+    conn: &Arc<Conn>,
     registry: &Arc<Registry>,
     shutdown: &CancellationToken,
 ) {
@@ -598,5 +653,70 @@ mod tests {
             "Max open files            unlimited            unlimited            files\n";
         assert_eq!(parse_open_file_limit(unlimited), None);
         assert_eq!(parse_open_file_limit("nothing here"), None);
+    }
+
+    fn registry() -> Arc<Registry> {
+        Arc::new(Registry {
+            epoch: Instant::now(),
+            conns: Mutex::new(HashMap::new()),
+            streams: AtomicUsize::new(0),
+            max_streams: 1,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_closed_connections_place_goes_to_the_one_it_was_closed_for() {
+        let places = Arc::new(Semaphore::new(1));
+        let registry = registry();
+        let held = places.clone().try_acquire_owned().expect("the one place");
+        let victim = registry.add(1);
+        // Someone queued for a place before the newcomer made room (an attacker of a burst).
+        let queued = tokio::spawn({
+            let places = places.clone();
+            async move { places.acquire_owned().await }
+        });
+        tokio::task::yield_now().await;
+        let handoff = registry.evict_one().expect("an idle connection to close");
+        assert!(victim.evict.is_cancelled());
+        // No other idle connection is left to close.
+        assert!(registry.evict_one().is_none());
+        registry.remove(1);
+        victim.pass_on(held);
+        let place = place_for(Some(handoff), places.clone()).await;
+        assert!(place.is_some(), "the newcomer got the place it made");
+        assert!(
+            !queued.is_finished(),
+            "the queue did not take the handed-over place"
+        );
+        drop(place);
+        let got = tokio::time::timeout(Duration::from_secs(5), queued).await;
+        assert!(
+            matches!(got, Ok(Ok(Ok(_)))),
+            "the place went back to the listener after"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_owed_an_answer_is_never_closed_to_make_room() {
+        let registry = registry();
+        let busy = registry.add(1);
+        busy.owed.store(1, Relaxed);
+        assert!(registry.evict_one().is_none());
+        assert!(!busy.evict.is_cancelled());
+        // With no place freed and none handed over, the newcomer is refused after the wait.
+        let places = Arc::new(Semaphore::new(0));
+        assert!(place_for(None, places).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_place_the_heir_no_longer_wants_goes_back_to_the_listener() {
+        let places = Arc::new(Semaphore::new(1));
+        let registry = registry();
+        let held = places.clone().try_acquire_owned().expect("the one place");
+        let victim = registry.add(1);
+        let handoff = registry.evict_one().expect("an idle connection to close");
+        drop(handoff);
+        victim.pass_on(held);
+        assert_eq!(places.available_permits(), 1);
     }
 }
