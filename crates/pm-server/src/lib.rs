@@ -5,6 +5,7 @@
 pub mod admin_api;
 pub mod allow_list;
 pub mod answers;
+pub mod apps;
 pub mod audit;
 pub mod auth;
 pub mod client_configs;

@@ -236,12 +236,18 @@ fn requested_toolsets(context: &RequestContext<RoleServer>) -> Option<Vec<String
 
 impl ServerHandler for PmServer {
     fn get_info(&self) -> ServerConfig {
-        let own = ServerCapabilities::builder()
+        let mut own = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
             .enable_prompts()
             .enable_completions()
             .build();
+        // MCP Apps (`crate::apps`): the views' MIME type, as a client declares the extension.
+        if let serde_json::Value::Object(ui) = crate::apps::capability() {
+            own.extensions
+                .get_or_insert_default()
+                .insert(crate::apps::EXTENSION.to_string(), ui);
+        }
         let capabilities = match &self.state.extension {
             Some(extension) => extension.capabilities(own),
             None => own,
@@ -350,6 +356,22 @@ impl ServerHandler for PmServer {
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
         if self.state.extension.is_none() {
+            if r.uri.starts_with("ui://") {
+                // An MCP App's HTML: the same for every caller, but only callers read it.
+                self.principal(&c).await?;
+                let mut result = crate::apps::read(r.uri.as_str()).ok_or_else(|| {
+                    ErrorData::resource_not_found(
+                        "no such view: pm-mcp's are ui://pm-mcp/sprint-board and ui://pm-mcp/burndown",
+                        Some(serde_json::json!({ "uri": r.uri })),
+                    )
+                })?;
+                if caches(&c) {
+                    result = result
+                        .with_ttl_ms(LIST_TTL_MS)
+                        .with_cache_scope(CacheScope::Public);
+                }
+                return Ok(result.into());
+            }
             let mut result = self.read_pm_resource(r.uri.as_str(), &c).await?;
             // What the tracker holds now: not to be reused, and the caller's alone.
             if caches(&c) {

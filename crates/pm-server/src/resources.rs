@@ -1,7 +1,8 @@
 //! MCP resources: a project, a sprint (with its tasks) and a task of any of the caller's
 //! connections, at `pm://{connection}/projects/{project_id}`, `pm://{connection}/sprints/{sprint_id}`
 //! and `pm://{connection}/tasks/{task_id}` (ids as the tracker has them, not qualified), each read
-//! as Markdown and as JSON. `resources/list` lists the projects of every active connection, paged.
+//! as Markdown and as JSON. `resources/list` lists the MCP Apps' views (`crate::apps`), then the
+//! projects of every active connection, paged.
 //!
 //! A read is the matching tool's call (`get_project`, `get_sprint_tasks`, `get_task`) run for the
 //! caller: the same key, scope, toolsets of the key and the server, argument check and audit
@@ -298,7 +299,11 @@ impl PmServer {
                 Position::start(&all)
             }
         };
-        let mut resources = Vec::new();
+        // The first page begins with the MCP Apps' views (`crate::apps`).
+        let mut resources = match cursor {
+            None => crate::apps::resources(),
+            Some(_) => Vec::new(),
+        };
         for _ in 0..MAX_CALLS {
             let Some(at) = next.take() else { break };
             let mut args = json!({ "provider_id": at.at, "limit": 100 });

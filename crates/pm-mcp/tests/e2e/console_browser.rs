@@ -22,13 +22,6 @@ fn reserve_port() -> (std::net::TcpListener, u16) {
     (listener, port)
 }
 
-fn chromium() -> Option<PathBuf> {
-    std::env::var_os("PM_MCP_CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| Some(PathBuf::from("/usr/bin/chromium")))
-        .filter(|p| p.exists())
-}
-
 #[tokio::test]
 async fn the_console_works_in_a_real_browser() {
     let Some(dir) = std::env::var_os("PM_MCP_CLIENTS_DIR").map(PathBuf::from) else {

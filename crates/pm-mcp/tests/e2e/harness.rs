@@ -640,6 +640,15 @@ pub fn day(offset: i64) -> String {
         .to_string()
 }
 
+/// Debian's Chromium for the browser tests (`PM_MCP_CHROMIUM` names another); `None` where it is
+/// not installed.
+pub fn chromium() -> Option<std::path::PathBuf> {
+    std::env::var_os("PM_MCP_CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .or_else(|| Some(std::path::PathBuf::from("/usr/bin/chromium")))
+        .filter(|p| p.exists())
+}
+
 /// Held by every test that writes to the real Redmine: Debian's Redmine runs on SQLite, which
 /// answers concurrent writers with 500 ("database is locked"), so those tests take turns.
 pub async fn real_redmine_turn() -> tokio::sync::MutexGuard<'static, ()> {

@@ -4,6 +4,7 @@ mod harness;
 
 mod admin_api;
 mod analytics;
+mod apps;
 mod auth;
 mod backend;
 mod cli;

@@ -150,6 +150,10 @@ pub(crate) fn router() -> Arc<ToolRouter<PmServer>> {
             if let serde_json::Value::Object(map) = input {
                 route.attr.input_schema = Arc::new(map);
             }
+            // A tool whose results an MCP App shows links to it (hosts without Apps ignore it).
+            if let Some(app) = crate::apps::for_tool(&route.attr.name) {
+                route.attr.meta = Some(crate::apps::tool_meta(app));
+            }
             if let Some(schema) = route.attr.output_schema.take() {
                 let mut value = serde_json::Value::Object((*schema).clone());
                 compact_schema(&mut value, false);
@@ -695,8 +699,9 @@ fn string_constants(options: &[serde_json::Value]) -> Option<Vec<serde_json::Val
 /// The budget of `tools/list` for all tools, in bytes of JSON (about 11,000 tokens). DESIGN's
 /// 40 KB was set before every result field was declared in the output schemas (issue 18): a
 /// schema that leaves out `next_cursor` to save bytes tells the model less than it must know.
-/// 44,500 since issue 26: `list_my_tasks` reads every connection and names those that failed.
-pub const ALL_BUDGET_BYTES: usize = 44_500;
+/// 44,500 since issue 26: `list_my_tasks` reads every connection and names those that failed;
+/// 45,000 with the MCP Apps' links on four tools (`_meta.ui` and its flat form, ~130 bytes each).
+pub const ALL_BUDGET_BYTES: usize = 45_000;
 
 /// The budget of `tools/list` for the default toolsets, in bytes of JSON (about 5,500 tokens).
 /// It was 16 KB before issue 18 added to the default set the connection tools (an assistant that

@@ -171,14 +171,17 @@ async fn resources_list_every_connections_projects_and_passes_over_a_failing_one
         .await
         .expect("list");
     let uris: Vec<&str> = listed.resources.iter().map(|r| r.uri.as_str()).collect();
+    // The MCP Apps' views first, then the projects.
     assert_eq!(
         uris,
         [
+            "ui://pm-mcp/sprint-board",
+            "ui://pm-mcp/burndown",
             "pm://acme-jira/projects/PROJ",
             "pm://acme-jira/projects/OPS"
         ]
     );
-    assert_eq!(listed.resources[0].name, "acme-jira:PROJ");
+    assert_eq!(listed.resources[2].name, "acme-jira:PROJ");
     assert!(listed.next_cursor.is_none());
     assert_eq!(
         op.calls_to("list_projects").len(),

@@ -81,14 +81,42 @@ async fn without_an_extension_tools_resources_prompts_and_completion_are_served(
             .len(),
         5
     );
-    // No connection yet: nothing to list, and no error.
+    // No connection yet: only the MCP Apps' views to list, and no error.
+    let listed = client.list_resources(None).await.expect("resources");
+    let uris: Vec<&str> = listed.resources.iter().map(|r| r.uri.as_str()).collect();
+    assert_eq!(uris, ["ui://pm-mcp/sprint-board", "ui://pm-mcp/burndown"]);
+    // The views read as the extension's HTML, for any caller; another ui:// URI is not found.
+    let read = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "ui://pm-mcp/burndown",
+        ))
+        .await
+        .expect("read a view");
+    let v = serde_json::to_value(&read).expect("json");
+    assert_eq!(v["contents"][0]["mimeType"], "text/html;profile=mcp-app");
     assert!(
-        client
-            .list_resources(None)
-            .await
-            .expect("resources")
-            .resources
-            .is_empty()
+        v["contents"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("<!DOCTYPE html>"))
+    );
+    match client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "ui://pm-mcp/gantt",
+        ))
+        .await
+    {
+        Err(rmcp::service::ServiceError::McpError(e)) => {
+            assert_eq!(e.code, rmcp::model::ErrorCode::RESOURCE_NOT_FOUND, "{e:?}");
+        }
+        other => panic!("an unknown view was answered: {other:?}"),
+    }
+    // The server declares the extension with the views' MIME type.
+    assert_eq!(
+        caps.extensions
+            .as_ref()
+            .and_then(|e| e.get("io.modelcontextprotocol/ui"))
+            .map(|u| serde_json::Value::Object(u.clone())),
+        Some(serde_json::json!({ "mimeTypes": ["text/html;profile=mcp-app"] }))
     );
     // Subscriptions are an extension's only.
     let subscribe = rmcp::model::SubscribeRequestParams::new("pm://acme-jira/tasks/PROJ-1");
