@@ -153,6 +153,7 @@ try {
   const frame = await viewFrame(page, board.index);
   await frame.locator('article.card').first().waitFor();
   // The project's vocabulary gives every status its lane, even one with no card.
+  await frame.locator('#board[data-vocabulary="done"]').waitFor({ state: 'attached' });
   await frame.locator(`.lane[data-status="${b.drag.to}"]`).waitFor();
   seen.board.cards = await frame.locator('article.card').count();
   seen.board.columns = {};
@@ -177,12 +178,24 @@ try {
   seen.board.dragged = await message(frame, 'ok');
   seen.board.draggedTo = await columnOf(frame, b.drag.task);
 
-  // The same through the card's menu (the keyboard's way).
+  // The same through the card's menu (the keyboard's way): arrow keys only choose, the button moves, and the
+  // keyboard's focus is back on the card's menu after.
   if (b.menu) {
-    await frame.locator(`article.card[data-task="${b.menu.task}"] select`).selectOption(b.menu.to);
-    await frame.locator(`article.card[data-task="${b.menu.task}"][aria-busy]`).waitFor({ state: 'detached' });
+    const card = frame.locator(`article.card[data-task="${b.menu.task}"]`);
+    const before = (await page.evaluate(() => window.pmHost.calls())).length;
+    await card.locator('select').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    assert.equal((await page.evaluate(() => window.pmHost.calls())).length, before, 'arrow keys in the menu called a tool');
+    await card.locator('select').selectOption(b.menu.to);
+    await card.getByRole('button', { name: 'Move' }).click();
     seen.board.menu = await message(frame, 'ok');
+    await frame.locator(`article.card[data-task="${b.menu.task}"]:not([aria-busy])`).waitFor();
     seen.board.menuTo = await columnOf(frame, b.menu.task);
+    seen.board.focusAfterMenu = await frame.evaluate(() => {
+      const a = document.activeElement;
+      return a && a.closest('article') ? a.closest('article').dataset.task + ' ' + a.tagName.toLowerCase() : null;
+    });
   }
 
   // A drag the workflow refuses: the tracker's words, and the card where it was.
@@ -209,6 +222,7 @@ try {
   if (config.charts) {
     const charts = await page.evaluate(([s]) => window.pmHost.open('burndown_chart', { sprint_id: s }, 'light'), [config.charts.sprint]);
     const f = await viewFrame(page, 0);
+    await f.locator('#panel svg').waitFor();
     await f.locator('svg path.remaining').waitFor();
     seen.charts.burndown = {
       ideal: await f.locator('svg path.ideal').count(),
@@ -226,6 +240,7 @@ try {
     await audit(f, 'the burndown');
     await page.screenshot({ path: join(config.screenshots, 'burndown.png'), fullPage: true });
 
+    const tall = await page.evaluate((i) => window.pmHost.sizes(i).at(-1), charts.index);
     await f.getByRole('tab', { name: 'Velocity' }).click();
     await f.locator('svg rect.completed, #message.error').first().waitFor({ state: 'attached', timeout: 20_000 });
     seen.charts.velocity = {
@@ -234,6 +249,9 @@ try {
       summary: await f.locator('#panel p.sub').first().textContent(),
     };
     await page.screenshot({ path: join(config.screenshots, 'velocity.png'), fullPage: true });
+    // The shorter view is reported shorter (a view must let its frame shrink).
+    await page.waitForFunction(([i, h]) => window.pmHost.sizes(i).at(-1).height < h, [charts.index, tall.height]);
+    seen.charts.sizes = { burndown: tall, velocity: await page.evaluate((i) => window.pmHost.sizes(i).at(-1), charts.index) };
 
     await f.getByRole('tab', { name: 'Cumulative flow' }).click();
     await f.locator('svg polygon.done, #message.error').first().waitFor({ state: 'attached', timeout: 20_000 });

@@ -17,10 +17,21 @@ const host = (() => {
     window.parent.postMessage(message, "*");
   }
 
+  // A request to the host; it fails after `REQUEST_MS` without an answer, so that nothing waits forever.
+  const REQUEST_MS = 60000;
   function request(method, params) {
     const id = nextId++;
     post({ jsonrpc: "2.0", id, method, params });
-    return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error("the host did not answer within " + REQUEST_MS / 1000 + " s"));
+      }, REQUEST_MS);
+      waiting.set(id, {
+        resolve: (v) => (clearTimeout(timer), resolve(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+    });
   }
 
   function notify(method, params) {
@@ -86,7 +97,19 @@ const host = (() => {
     return { ok: !result.isError, data: result.structuredContent, text: text(result) };
   }
 
-  // Handshake, then the size of the page whenever it changes.
+  // The content's own size, not the frame's: measured with the document at its content's height, so that
+  // it shrinks when the content does (the frame's height would only ever grow).
+  function contentSize() {
+    const root = document.documentElement;
+    const before = root.style.height;
+    root.style.height = "max-content";
+    const box = root.getBoundingClientRect();
+    root.style.height = before;
+    return { width: Math.ceil(box.width), height: Math.ceil(box.height) };
+  }
+
+  // Handshake, then the size of the content whenever it changes. Answers whether the host passes tool
+  // calls on to the server (without, a view can only show).
   async function start(name) {
     const init = await request("ui/initialize", {
       appInfo: { name, version: "1.0.0" },
@@ -97,15 +120,18 @@ const host = (() => {
     notify("ui/notifications/initialized");
     let last = "";
     const report = () => {
-      const size = { width: Math.ceil(document.documentElement.scrollWidth), height: Math.ceil(document.documentElement.scrollHeight) };
+      const size = contentSize();
       const key = size.width + "x" + size.height;
       if (key !== last) {
         last = key;
         notify("ui/notifications/size-changed", size);
       }
     };
-    new ResizeObserver(report).observe(document.body);
+    const watch = new ResizeObserver(report);
+    watch.observe(document.documentElement);
+    watch.observe(document.body);
     report();
+    return Boolean(init.hostCapabilities && init.hostCapabilities.serverTools);
   }
 
   return { on, callTool, start, text };

@@ -8,7 +8,7 @@ const VIEWS = [
   ["velocity", "Velocity", "velocity_chart"],
   ["cfd", "Cumulative flow", "cfd_chart"],
 ];
-const charts = { args: {}, data: {}, shown: null, loading: null, project: null };
+const charts = { args: {}, data: {}, shown: null, loading: new Set(), project: null };
 const W = 640;
 const H = 260;
 const PAD = { left: 44, right: 24, top: 12, bottom: 34 };
@@ -49,11 +49,12 @@ function line(points, cls) {
   return d ? el("path", { class: cls, d }) : null;
 }
 
-// The pointer's day (or sprint): a cursor line and the values, also by keyboard.
+// The pointer's day (or sprint): a cursor line and the values, also by keyboard. The pointer is followed
+// over the whole chart (the markers on top keep their own titles).
 function hover(svg, n, x, describe) {
   const tip = document.getElementById("tip");
   const cursor = el("line", { class: "cursor", y1: PAD.top, y2: H - PAD.bottom, visibility: "hidden" });
-  svg.append(cursor);
+  svg.insertBefore(cursor, svg.firstChild);
   let at = -1;
   const show = (i) => {
     at = Math.max(0, Math.min(n - 1, i));
@@ -63,13 +64,13 @@ function hover(svg, n, x, describe) {
     tip.textContent = describe(at);
   };
   const plot = el("rect", { class: "hit", x: PAD.left - 8, y: PAD.top, width: W - PAD.left - PAD.right + 16, height: H - PAD.top - PAD.bottom });
-  plot.addEventListener("mousemove", (e) => {
+  svg.insertBefore(plot, svg.firstChild);
+  svg.addEventListener("mousemove", (e) => {
     const box = svg.getBoundingClientRect();
     const px = ((e.clientX - box.left) / box.width) * W;
     const step = n <= 1 ? 1 : (W - PAD.left - PAD.right) / (n - 1);
     show(Math.round((px - PAD.left) / step));
   });
-  svg.append(plot);
   svg.setAttribute("tabindex", "0");
   svg.addEventListener("keydown", (e) => {
     if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
@@ -175,7 +176,7 @@ function render() {
   const panel = document.getElementById("panel");
   document.getElementById("tip").textContent = "";
   const data = charts.data[charts.shown];
-  if (charts.loading) {
+  if (charts.loading.has(charts.shown)) {
     panel.replaceChildren(el("p", { class: "sub" }, "Asking the tracker…"));
     return;
   }
@@ -187,19 +188,29 @@ function render() {
   panel.replaceChildren(...draw(data), (data.assumptions || []).length ? el("ul", { class: "notes" }, data.assumptions.map((a) => el("li", {}, a))) : "");
 }
 
-// The project the charts are of: named in the call, else the sprint's (from one of its tasks).
-async function project() {
-  if (charts.project) return charts.project;
-  if (charts.args.project_id) return (charts.project = charts.args.project_id);
-  const sprint = sprintId();
-  if (!sprint) return null;
-  const r = await host.callTool("get_sprint_tasks", { sprint_id: sprint, limit: 1 });
-  const task = r.ok && r.data && (r.data.tasks || [])[0];
-  return (charts.project = (task && task.project_id) || null);
+// The project the charts are of: named in the call, else the sprint's (from one of its tasks); asked for
+// once however many views want it. Rejects with the words of a refusal.
+function project() {
+  if (!charts.project) {
+    charts.project = (async () => {
+      if (charts.args.project_id) return charts.args.project_id;
+      const sprint = sprintId();
+      if (!sprint) return null;
+      const r = await host.callTool("get_sprint_tasks", { sprint_id: sprint, limit: 1 });
+      if (!r.ok) throw new Error(r.text || "the sprint's tasks could not be read");
+      const task = r.data && (r.data.tasks || [])[0];
+      return (task && task.project_id) || null;
+    })();
+    charts.project.catch(() => {
+      charts.project = null;
+    });
+  }
+  return charts.project;
 }
 
+// The sprint as the tracker resolved it (a burndown names it by id), else as the call named it.
 function sprintId() {
-  return charts.args.sprint_id || (charts.data.burndown && charts.data.burndown.sprint_id) || null;
+  return (charts.data.burndown && charts.data.burndown.sprint_id) || charts.args.sprint_id || null;
 }
 
 async function openView(kind) {
@@ -209,7 +220,11 @@ async function openView(kind) {
     render();
     return;
   }
-  charts.loading = kind;
+  if (charts.loading.has(kind)) {
+    render();
+    return;
+  }
+  charts.loading.add(kind);
   render();
   try {
     const [, name, tool] = VIEWS.find((v) => v[0] === kind);
@@ -231,9 +246,9 @@ async function openView(kind) {
       say("", "info");
     } else say(name + " could not be drawn: " + (r.text || "the answer held no chart"), "error");
   } catch (e) {
-    say("The host did not pass the call on: " + e.message, "error");
+    say(VIEWS.find((v) => v[0] === kind)[1] + " could not be drawn: " + e.message, "error");
   } finally {
-    charts.loading = null;
+    charts.loading.delete(kind);
     render();
   }
 }

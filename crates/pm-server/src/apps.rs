@@ -65,7 +65,8 @@ pub const SPRINT_BOARD: App = App {
         "sprint-board",
         r#"<header><h1 id="title">Sprint board</h1><p class="sub" id="about"></p><p class="sub" id="goal"></p></header>
 <div id="message" class="message" role="status"></div>
-<div id="board"></div>"#
+<div id="board"></div>
+<div id="more"></div>"#
     ),
     tools: &["get_sprint_tasks"],
 };

@@ -432,9 +432,15 @@ async fn serve_connection(
                 }
                 return;
             }
-            _ = conn.evict.cancelled() => {
-                tracing::debug!("connection closed to make room for another");
-                return;
+            _ = conn.evict.cancelled(), if !draining => {
+                // Chosen while idle, but a request may have arrived whole since: that answer is
+                // finished first (the newcomer waits for the place), then the connection closes.
+                if conn.owed.load(Relaxed) == 0 {
+                    tracing::debug!("connection closed to make room for another");
+                    return;
+                }
+                served.as_mut().graceful_shutdown();
+                draining = true;
             }
             _ = shutdown.cancelled(), if !draining => {
                 // Nothing owed but event streams, which never end by themselves: close now.
@@ -664,7 +670,7 @@ mod tests {
         })
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_closed_connections_place_goes_to_the_one_it_was_closed_for() {
         let places = Arc::new(Semaphore::new(1));
         let registry = registry();
@@ -680,14 +686,22 @@ mod tests {
         assert!(victim.evict.is_cancelled());
         // No other idle connection is left to close.
         assert!(registry.evict_one().is_none());
+        // The newcomer waits (for its handoff, and for any place) before the victim ends.
+        let newcomer = tokio::spawn(place_for(Some(handoff), places.clone()));
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
         registry.remove(1);
         victim.pass_on(held);
-        let place = place_for(Some(handoff), places.clone()).await;
-        assert!(place.is_some(), "the newcomer got the place it made");
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
         assert!(
             !queued.is_finished(),
-            "the queue did not take the handed-over place"
+            "the queue took the handed-over place"
         );
+        let place = newcomer.await.expect("newcomer");
+        assert!(place.is_some(), "the newcomer got the place it made");
         drop(place);
         let got = tokio::time::timeout(Duration::from_secs(5), queued).await;
         assert!(
@@ -696,7 +710,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_connection_owed_an_answer_is_never_closed_to_make_room() {
         let registry = registry();
         let busy = registry.add(1);

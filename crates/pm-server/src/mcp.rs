@@ -355,23 +355,25 @@ impl ServerHandler for PmServer {
         r: rmcp::model::ReadResourceRequestParams,
         c: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::ReadResourceResponse, ErrorData> {
-        if self.state.extension.is_none() {
-            if r.uri.starts_with("ui://") {
-                // An MCP App's HTML: the same for every caller, but only callers read it.
-                self.principal(&c).await?;
-                let mut result = crate::apps::read(r.uri.as_str()).ok_or_else(|| {
-                    ErrorData::resource_not_found(
-                        "no such view: pm-mcp's are ui://pm-mcp/sprint-board and ui://pm-mcp/burndown",
-                        Some(serde_json::json!({ "uri": r.uri })),
-                    )
-                })?;
-                if caches(&c) {
-                    result = result
-                        .with_ttl_ms(LIST_TTL_MS)
-                        .with_cache_scope(CacheScope::Public);
-                }
-                return Ok(result.into());
+        // The MCP Apps' views are pm-mcp's own whatever else answers resources: its tools link
+        // to them.
+        if r.uri.starts_with("ui://") {
+            // An MCP App's HTML: the same for every caller, but only callers read it.
+            self.principal(&c).await?;
+            let mut result = crate::apps::read(r.uri.as_str()).ok_or_else(|| {
+                ErrorData::resource_not_found(
+                    "no such view: pm-mcp's are ui://pm-mcp/sprint-board and ui://pm-mcp/burndown",
+                    Some(serde_json::json!({ "uri": r.uri })),
+                )
+            })?;
+            if caches(&c) {
+                result = result
+                    .with_ttl_ms(LIST_TTL_MS)
+                    .with_cache_scope(CacheScope::Public);
             }
+            return Ok(result.into());
+        }
+        if self.state.extension.is_none() {
             let mut result = self.read_pm_resource(r.uri.as_str(), &c).await?;
             // What the tracker holds now: not to be reused, and the caller's alone.
             if caches(&c) {

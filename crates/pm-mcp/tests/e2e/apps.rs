@@ -162,6 +162,7 @@ async fn the_board_and_charts_work_in_a_host_on_ext_apps_bridge() {
         json!({ "category": "in_progress", "status": "In Progress" })
     );
     assert_eq!(board["menu"], "EX-1 is now Done.");
+    assert_eq!(board["focusAfterMenu"], "acme-jira:EX-1 select");
     assert_eq!(status_of(fake, "EX-3"), "In Progress");
     assert_eq!(status_of(fake, "EX-1"), "Done");
     let refused = board["refused"].as_str().expect("refusal");
@@ -206,6 +207,11 @@ async fn the_board_and_charts_work_in_a_host_on_ext_apps_bridge() {
     assert!(charts["velocity"]["bars"].as_u64() >= Some(1), "{charts}");
     assert_eq!(charts["velocity"]["error"], 0, "{charts}");
     assert_eq!(charts["cfd"]["bands"], 3, "{charts}");
+    assert!(
+        charts["sizes"]["velocity"]["height"].as_u64()
+            < charts["sizes"]["burndown"]["height"].as_u64(),
+        "the shorter view was not reported shorter: {charts}"
+    );
     assert_eq!(charts["cfd"]["error"], 0, "{charts}");
 
     // Every call the views made went through the host as a tools/call, none refused by it.
