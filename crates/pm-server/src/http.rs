@@ -41,6 +41,23 @@ pub(crate) fn app_with(
     shutdown: CancellationToken,
     list_cache: Option<Arc<crate::tools_list::ToolsListCache>>,
 ) -> Router {
+    let direct = list_cache.as_ref().map(|_| {
+        Arc::new(crate::tools_call::DirectCalls::new(
+            state.clone(),
+            shutdown.clone(),
+        ))
+    });
+    app_with_direct(state, shutdown, list_cache, direct)
+}
+
+/// As [`app_with`], with stateless `tools/call` answered by `direct` where given (the tests
+/// read what it answered).
+pub(crate) fn app_with_direct(
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+    list_cache: Option<Arc<crate::tools_list::ToolsListCache>>,
+    direct: Option<Arc<crate::tools_call::DirectCalls>>,
+) -> Router {
     // Every tool's counters exist from the start (a scrape before the first call shows them).
     state.metrics.know_tools(crate::tools::tool_names());
     let mcp = {
@@ -104,10 +121,15 @@ pub(crate) fn app_with(
         .layer(middleware::from_fn(crate::rest::with_detail));
     // Stateless `tools/list` from the bytes rmcp made once per shape (not with the conformance
     // fixtures, whose extension adds tools of its own).
+    // Stateless `tools/call` without a service per request (`tools_call`), with them.
     let list_cache = list_cache.filter(|_| !state.http.sessions && state.extension.is_none());
-    let mcp_route = if let Some(cache) = list_cache {
+    let mcp_route = if let (Some(cache), Some(direct)) = (list_cache, direct) {
         Router::new()
             .route_service("/mcp", mcp)
+            .layer(middleware::from_fn_with_state(
+                direct,
+                crate::tools_call::serve,
+            ))
             .layer(middleware::from_fn_with_state(
                 cache,
                 crate::tools_list::serve,

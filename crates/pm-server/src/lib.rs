@@ -36,6 +36,7 @@ pub mod sync;
 #[cfg(test)]
 mod tool_docs;
 pub mod tools;
+pub mod tools_call;
 pub mod tools_list;
 pub mod toolsets;
 

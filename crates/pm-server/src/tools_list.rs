@@ -121,7 +121,7 @@ fn id_bytes(id: &serde_json::Value) -> Option<Vec<u8>> {
 }
 
 /// A header's raw value; `Err` when it is repeated (rmcp's to judge).
-fn raw(headers: &HeaderMap, name: HeaderName) -> Result<Option<Vec<u8>>, ()> {
+pub(crate) fn raw(headers: &HeaderMap, name: HeaderName) -> Result<Option<Vec<u8>>, ()> {
     let mut values = headers.get_all(&name).iter();
     let first = values.next().map(|v| v.as_bytes().to_vec());
     match values.next() {
