@@ -12,7 +12,17 @@
 //! Only the plain case comes here; anything else goes to rmcp untouched: another method, a
 //! batch, `_meta` in the request, an `Mcp-*` header other than the protocol version, a protocol
 //! version other than 2025-06-18 and 2025-11-25 (or none), a request whose shape rmcp has not yet
-//! answered with a plain JSON success, and everything once the server shuts down.
+//! answered with a plain JSON success, and every request that arrives once the server shuts
+//! down.
+//!
+//! As in rmcp, the handler runs on a task of its own: a client that goes away cancels the call's
+//! token but never cuts the call short, so a write the tracker made is always audited. One
+//! difference, on purpose: a call under way when the server starts shutting down is answered
+//! with its real result (rmcp answers 500 "empty response" at once), within the drain's bounds.
+//!
+//! The peer is shared by the calls of one version. pm-mcp's handlers send nothing through it; if
+//! one ever did, its send fails at once (the peer's transport refuses every message) rather than
+//! being lost or waiting for an answer that cannot come.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +31,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use futures::SinkExt as _;
 use rmcp::model::{
     ClientCapabilities, ClientJsonRpcMessage, ClientRequest, GetExtensions as _, GetMeta as _,
     Implementation, InitializeRequestParams, JsonRpcMessage, ProtocolVersion, RequestMetaObject,
@@ -110,10 +121,15 @@ impl DirectCalls {
         let mut info =
             InitializeRequestParams::new(ClientCapabilities::default(), Implementation::default());
         info.protocol_version = protocol_version;
-        let transport = (
-            futures::sink::drain::<ServerJsonRpcMessage>(),
-            futures::stream::pending::<ClientJsonRpcMessage>(),
-        );
+        // Refuses whatever a handler would send to the client (see the module's comment).
+        let refuses = futures::sink::drain::<ServerJsonRpcMessage>()
+            .sink_map_err(|never| -> std::io::Error { match never {} })
+            .with(|_| {
+                futures::future::ready(Err::<ServerJsonRpcMessage, _>(std::io::Error::other(
+                    "this stateless call cannot send to its client",
+                )))
+            });
+        let transport = (refuses, futures::stream::pending::<ClientJsonRpcMessage>());
         let service = serve_directly(
             PmServer::for_http(self.state.clone()),
             transport,
@@ -230,11 +246,27 @@ pub async fn serve(State(calls): State<Arc<DirectCalls>>, req: Request, next: Ne
     context.ct = cancel.child_token();
     let on_disconnect = cancel.drop_guard();
     let server = PmServer::for_http(calls.state.clone());
-    let answered = server.handle_request(call, context).await;
+    // On a task of its own, as rmcp runs it: dropping this request cancels the token only.
+    let handler = tokio::spawn(tracing::Instrument::in_current_span(async move {
+        server.handle_request(call, context).await
+    }));
+    let answered = handler.await;
     on_disconnect.disarm();
     let message: ServerJsonRpcMessage = match answered {
-        Ok(result) => JsonRpcMessage::response(result, id),
-        Err(error) => JsonRpcMessage::error(error, Some(id)),
+        Ok(Ok(result)) => JsonRpcMessage::response(result, id),
+        Ok(Err(error)) => {
+            // rmcp's own line for a JSON-RPC error answer.
+            tracing::warn!(%id, ?error, "response error");
+            JsonRpcMessage::error(error, Some(id))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a tool call's task ended without an answer");
+            return crate::answers::json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the call ended without an answer",
+            );
+        }
     };
     let Ok(body) = serde_json::to_vec(&message) else {
         return crate::answers::json_error(
@@ -391,8 +423,8 @@ mod tests {
             }
         }
         assert_eq!(answered, 2 * 2 * calls.len() * ids.len());
-        // All but the first call of each shape (key and version do not change the shape: the
-        // headers rmcp judges are the same) were answered directly.
+        // All but the first call of each shape (one per version; the key is not part of it) were
+        // answered directly.
         assert_eq!(direct.answered(), 2 * answered as u64 - 2);
 
         // What this path leaves to rmcp: another version, `_meta`, an Mcp-* header; the answers
@@ -423,8 +455,62 @@ mod tests {
             let headers: Vec<(&str, &str)> = base.iter().copied().chain(extra).collect();
             let want = send(&plain, &headers, body).await;
             let got = send(&fast, &headers, body).await;
-            assert_eq!((got.0, &got.2), (want.0, &want.2), "{headers:?} {body}");
+            assert_eq!(got, want, "{headers:?} {body}");
         }
         assert_eq!(direct.answered(), before);
+    }
+
+    /// A client that goes away in the middle of a call does not cut it short: the change the
+    /// tracker made is audited, as when rmcp runs the call.
+    #[tokio::test]
+    async fn a_client_that_goes_away_does_not_cut_a_call_short() {
+        let h = Harness::new().await;
+        let jira = h.connect("acme-jira", ProviderKind::JiraCloud).await;
+        jira.answer(
+            "transition_task",
+            Ok(crate::tools::toolset_tests::task("PROJ-1", "Fix it")),
+        );
+        let direct = Arc::new(DirectCalls::new(h.state.clone(), CancellationToken::new()));
+        let fast = app_with_direct(
+            h.state.clone(),
+            CancellationToken::new(),
+            Some(Arc::new(crate::tools_list::ToolsListCache::new(
+                1 << 20,
+                CancellationToken::new(),
+            ))),
+            Some(direct.clone()),
+        );
+        let key = key(&h, Scope::Write).await;
+        let auth = format!("Bearer {key}");
+        let headers = [
+            ("authorization", auth.as_str()),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ];
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "update_task_status", "arguments": { "task_id": "acme-jira:PROJ-1", "status": "Done" } }})
+        .to_string();
+        // The first of its shape goes through rmcp; the second is this path's.
+        assert_eq!(send(&fast, &headers, &body).await.0, StatusCode::OK);
+        let audited = h.audit().await.len();
+        jira.answer_transitions_after(400);
+        let gone = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            send(&fast, &headers, &body),
+        )
+        .await;
+        assert!(gone.is_err(), "the client gave up before the answer");
+        assert_eq!(direct.answered(), 0, "nothing was answered yet");
+        let mut rows = 0;
+        for _ in 0..50 {
+            rows = h.audit().await.len();
+            if rows > audited {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(rows, audited + 1, "the call ran to its end and was audited");
+        assert_eq!(jira.calls_to("transition_task").len(), 2);
     }
 }

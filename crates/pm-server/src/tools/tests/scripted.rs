@@ -33,6 +33,8 @@ pub(crate) struct Scripted {
     creates_in_sprint: AtomicBool,
     completes_sprints: AtomicBool,
     project_statuses: Mutex<&'static [&'static str]>,
+    /// How long a status change takes to be answered after the tracker made it.
+    transition_answer_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Scripted {
@@ -44,7 +46,13 @@ impl Scripted {
             creates_in_sprint: AtomicBool::new(false),
             completes_sprints: AtomicBool::new(false),
             project_statuses: Mutex::new(&[]),
+            transition_answer_ms: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// A status change is made at once, but answered only `ms` later (a slow tracker).
+    pub fn answer_transitions_after(&self, ms: u64) {
+        self.transition_answer_ms.store(ms, Ordering::SeqCst);
     }
 
     /// Every call of `method` answers what `f` makes of its arguments (replacing an earlier
@@ -338,7 +346,12 @@ impl Provider for Scripted {
     }
 
     async fn transition_task(&self, id: &str, status: &str) -> ProviderResult<Task> {
-        self.reply("transition_task", json!({ "id": id, "status": status }))
+        let made = self.reply("transition_task", json!({ "id": id, "status": status }));
+        let ms = self.transition_answer_ms.load(Ordering::SeqCst);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+        made
     }
 
     async fn assign_task(&self, id: &str, assignee: Option<&str>) -> ProviderResult<()> {
