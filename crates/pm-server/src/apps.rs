@@ -189,15 +189,11 @@ mod tests {
             v["contents"][0]["_meta"]["ui"]["csp"]["connectDomains"],
             json!([])
         );
-        assert!(read_none("ui://pm-mcp/other"));
+        assert!(super::read("ui://pm-mcp/other").is_none());
         let list = serde_json::to_value(resources()).expect("json");
         assert_eq!(list[1]["uri"], BURNDOWN.uri);
         assert_eq!(list[1]["mimeType"], MIME);
         assert_eq!(list[1]["size"], BURNDOWN.html.len());
-    }
-
-    fn read_none(uri: &str) -> bool {
-        read(uri).is_none()
     }
 
     #[test]

@@ -124,15 +124,16 @@ pub(crate) fn app_with_direct(
     // Stateless `tools/call` without a service per request (`tools_call`), with them.
     let list_cache = list_cache.filter(|_| !state.http.sessions && state.extension.is_none());
     let mcp_route = if let (Some(cache), Some(direct)) = (list_cache, direct) {
+        // `tools/call`'s the outer one: the hotter path reads the body and probes it only once.
         Router::new()
             .route_service("/mcp", mcp)
             .layer(middleware::from_fn_with_state(
-                direct,
-                crate::tools_call::serve,
-            ))
-            .layer(middleware::from_fn_with_state(
                 cache,
                 crate::tools_list::serve,
+            ))
+            .layer(middleware::from_fn_with_state(
+                direct,
+                crate::tools_call::serve,
             ))
     } else {
         Router::new().route_service("/mcp", mcp)

@@ -39,7 +39,6 @@ use rmcp::model::{
 };
 use rmcp::service::{Peer, RequestContext, RunningService, serve_directly};
 use rmcp::{RoleServer, Service as _};
-use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::server::PmServer;
@@ -147,26 +146,10 @@ impl DirectCalls {
     }
 }
 
-/// Only the method, read without building anything else.
-#[derive(Deserialize)]
-struct MethodOnly<'a> {
-    #[serde(borrow)]
-    method: Option<&'a str>,
-}
-
 /// The shape of a request this path may answer and its protocol version; `None` sends it to
 /// rmcp.
 fn shape_of(headers: &HeaderMap, body: &[u8]) -> Option<(Shape, &'static str)> {
-    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return None;
-    }
-    let method: MethodOnly = serde_json::from_slice(body).ok()?;
-    if method.method != Some("tools/call")
-        || headers.keys().any(|name| {
-            let name = name.as_str();
-            name.starts_with("mcp-") && name != "mcp-protocol-version"
-        })
-    {
+    if !crate::tools_list::is_plain(headers, body, "tools/call") {
         return None;
     }
     let version =
@@ -307,42 +290,40 @@ async fn through_rmcp(
 #[cfg(test)]
 mod tests {
     use axum::Router;
-    use axum::http::Request;
     use pm_core::{ProviderError, ProviderKind, Scope};
-    use pm_store::{ApiKey, NewApiKey};
     use serde_json::{Value, json};
-    use tower::ServiceExt as _;
 
     use super::*;
     use crate::http::{app_with, app_with_direct};
     use crate::state::HttpConfig;
     use crate::tools::toolset_tests::harness::Harness;
-
-    async fn send(
-        app: &Router,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> (StatusCode, HeaderMap, Bytes) {
-        let mut req = Request::post("/mcp").header(header::HOST, "localhost");
-        for (name, value) in headers {
-            req = req.header(*name, *value);
-        }
-        let res = app
-            .clone()
-            .oneshot(req.body(Body::from(body.to_string())).expect("request"))
-            .await
-            .expect("answer");
-        let (mut parts, body) = res.into_parts();
-        parts.headers.remove("x-request-id");
-        let bytes = axum::body::to_bytes(body, 1 << 22).await.expect("body");
-        (parts.status, parts.headers, bytes)
-    }
+    use crate::tools_list::tests::send;
 
     async fn key(h: &Harness, scopes: Scope) -> String {
-        let key = ApiKey::generate();
-        let row = NewApiKey::for_key(&key, h.user.id, "k", pm_core::Scopes::only(scopes), None);
-        h.state.store.add_api_key(row).await.expect("key");
-        key.expose().to_string()
+        crate::tools_list::tests::key(h, scopes, None).await
+    }
+
+    /// The app with both stateless fast paths, and this one's state (to count its answers).
+    fn fast_app(h: &Harness) -> (Router, Arc<DirectCalls>) {
+        let direct = Arc::new(DirectCalls::new(h.state.clone(), CancellationToken::new()));
+        let cache = crate::tools_list::ToolsListCache::new(1 << 20, CancellationToken::new());
+        let app = app_with_direct(
+            h.state.clone(),
+            CancellationToken::new(),
+            Some(Arc::new(cache)),
+            Some(direct.clone()),
+        );
+        (app, direct)
+    }
+
+    /// A plain call's headers for `auth` at `version`.
+    fn call_headers<'a>(auth: &'a str, version: &'a str) -> [(&'a str, &'a str); 4] {
+        [
+            ("authorization", auth),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", version),
+        ]
     }
 
     /// Every call answered here is byte for byte what rmcp alone answers, headers included:
@@ -368,16 +349,7 @@ mod tests {
             "transition_task",
             ProviderError::BadInput("PROJ-1 is in \"To Do\" and cannot move to \"Done\"".into()),
         );
-        let direct = Arc::new(DirectCalls::new(h.state.clone(), CancellationToken::new()));
-        let fast = app_with_direct(
-            h.state.clone(),
-            CancellationToken::new(),
-            Some(Arc::new(crate::tools_list::ToolsListCache::new(
-                1 << 20,
-                CancellationToken::new(),
-            ))),
-            Some(direct.clone()),
-        );
+        let (fast, direct) = fast_app(&h);
         let plain = app_with(h.state.clone(), CancellationToken::new(), None);
         let keys = [key(&h, Scope::Write).await, key(&h, Scope::Read).await];
         let calls = [
@@ -397,12 +369,7 @@ mod tests {
                 for params in &calls {
                     for id in &ids {
                         let auth = format!("Bearer {key}");
-                        let headers = [
-                            ("authorization", auth.as_str()),
-                            ("content-type", "application/json"),
-                            ("accept", "application/json, text/event-stream"),
-                            ("mcp-protocol-version", version),
-                        ];
+                        let headers = call_headers(&auth, version);
                         let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}).to_string();
                         let want = send(&plain, &headers, &body).await;
                         for _ in 0..2 {
@@ -470,24 +437,10 @@ mod tests {
             "transition_task",
             Ok(crate::tools::toolset_tests::task("PROJ-1", "Fix it")),
         );
-        let direct = Arc::new(DirectCalls::new(h.state.clone(), CancellationToken::new()));
-        let fast = app_with_direct(
-            h.state.clone(),
-            CancellationToken::new(),
-            Some(Arc::new(crate::tools_list::ToolsListCache::new(
-                1 << 20,
-                CancellationToken::new(),
-            ))),
-            Some(direct.clone()),
-        );
+        let (fast, direct) = fast_app(&h);
         let key = key(&h, Scope::Write).await;
         let auth = format!("Bearer {key}");
-        let headers = [
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-            ("accept", "application/json, text/event-stream"),
-            ("mcp-protocol-version", "2025-11-25"),
-        ];
+        let headers = call_headers(&auth, "2025-11-25");
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
             "name": "update_task_status", "arguments": { "task_id": "acme-jira:PROJ-1", "status": "Done" } }})
         .to_string();

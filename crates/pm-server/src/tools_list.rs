@@ -137,20 +137,28 @@ struct MethodOnly<'a> {
     method: Option<&'a str>,
 }
 
-/// The shape of a request this path may answer, and its id; `None` sends it to rmcp.
-fn shape_of(parts: &axum::http::request::Parts, body: &[u8]) -> Option<(Shape, Vec<u8>)> {
-    let headers = &parts.headers;
-    // A JSON object only: serde would fill a struct from an array as well, which rmcp refuses.
+/// Whether a request is a plain one of `method` as far as the stateless fast paths (this one and
+/// `tools_call`) care before reading it whole: a JSON object (serde would fill a struct from an
+/// array as well, which rmcp refuses) naming `method`, without any `Mcp-*` header but the
+/// protocol version (a session, or headers rmcp checks against the body).
+pub(crate) fn is_plain(headers: &HeaderMap, body: &[u8], method: &str) -> bool {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return None;
+        return false;
     }
-    let method: MethodOnly = serde_json::from_slice(body).ok()?;
-    if method.method != Some("tools/list")
-        || headers.keys().any(|name| {
+    let Ok(probe) = serde_json::from_slice::<MethodOnly>(body) else {
+        return false;
+    };
+    probe.method == Some(method)
+        && !headers.keys().any(|name| {
             let name = name.as_str();
             name.starts_with("mcp-") && name != "mcp-protocol-version"
         })
-    {
+}
+
+/// The shape of a request this path may answer, and its id; `None` sends it to rmcp.
+fn shape_of(parts: &axum::http::request::Parts, body: &[u8]) -> Option<(Shape, Vec<u8>)> {
+    let headers = &parts.headers;
+    if !is_plain(headers, body, "tools/list") {
         return None;
     }
     let principal = parts.extensions.get::<Principal>()?;
@@ -257,7 +265,7 @@ pub async fn serve(State(cache): State<Arc<ToolsListCache>>, req: Request, next:
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use axum::Router;
@@ -272,7 +280,8 @@ mod tests {
     use crate::state::HttpConfig;
     use crate::tools::toolset_tests::harness::Harness;
 
-    async fn send(
+    /// One POST to `/mcp` of `app`: its status, headers (without the request id) and body.
+    pub(crate) async fn send(
         app: &Router,
         headers: &[(&str, &str)],
         body: &str,
@@ -293,7 +302,8 @@ mod tests {
         (parts.status, parts.headers, bytes)
     }
 
-    async fn key(h: &Harness, scopes: Scope, toolsets: Option<Vec<String>>) -> String {
+    /// A new key of the harness's user.
+    pub(crate) async fn key(h: &Harness, scopes: Scope, toolsets: Option<Vec<String>>) -> String {
         let key = ApiKey::generate();
         let mut row = NewApiKey::for_key(&key, h.user.id, "k", pm_core::Scopes::only(scopes), None);
         row.toolsets = toolsets;
